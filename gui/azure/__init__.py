@@ -1,0 +1,1 @@
+"""The Azure service layer (no Qt): credentials, clouds, catalog, capture, disk upload."""

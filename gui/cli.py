@@ -1,0 +1,28 @@
+"""Command-line entry point.
+
+``azure-image-studio`` with no arguments (or with disk-image files) starts the window;
+``azure-image-studio inspect FILE`` and ``azure-image-studio upload FILE --to URL`` run headless,
+so they never import Qt.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+HEADLESS_COMMANDS = ("inspect", "upload")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "inspect":
+        from gui.commands.inspect import main as inspect_main
+
+        return inspect_main(args[1:])
+    if args and args[0] == "upload":
+        from gui.commands.upload import main as upload_main
+
+        return upload_main(args[1:])
+    from gui.app import run
+
+    return run(args)

@@ -1,0 +1,1 @@
+"""Headless commands (``inspect``, ``upload``): the engines driven from a terminal, no Qt."""

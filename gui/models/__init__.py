@@ -1,0 +1,1 @@
+"""Qt item models over the plain data of vhd, transfer and azure."""

@@ -1,0 +1,1 @@
+"""Windows, panes and widgets."""

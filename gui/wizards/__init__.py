@@ -1,0 +1,1 @@
+"""QWizard subclasses: capture and upload."""

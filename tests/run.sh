@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs everything the tests need on a fresh Debian/Ubuntu machine (system packages, Azurite,
+# a virtualenv with the project and its test extras), then runs the linters and the test suite.
+# Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+debs=(qemu-utils libvhdi-utils xvfb xauth libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4
+      libxcb-keysyms1 libxcb-shape0 libxcb-render-util0 libxcb-image0 libegl1 libgl1
+      libfontconfig1 libdbus-1-3 nodejs npm)
+missing=()
+for deb in "${debs[@]}"; do
+    dpkg -s "$deb" >/dev/null 2>&1 || missing+=("$deb")
+done
+# nodejs may come from elsewhere than Debian; only ask apt for it when there is no node at all.
+if command -v node >/dev/null 2>&1; then
+    missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
+fi
+read -r -a missing <<< "${missing[*]}"
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "Installing Debian packages: ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Azurite, the Azure Storage emulator (3.35.0 is the last release that runs on Node 20).
+if [ ! -x .cache/azurite/node_modules/.bin/azurite ]; then
+    mkdir -p .cache/azurite
+    npm install --prefix .cache/azurite --no-audit --no-fund --loglevel=error azurite@3.35.0
+fi
+export PATH="$PWD/.cache/azurite/node_modules/.bin:$PATH"
+
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+# shellcheck disable=SC1091
+source .venv/bin/activate
+
+echo "== ruff";         ruff check .
+echo "== mypy";         mypy
+echo "== import-linter"; lint-imports
+echo "== pytest"
+export QT_QPA_PLATFORM=offscreen
+exec python -m pytest "$@"
