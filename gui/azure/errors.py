@@ -1,0 +1,152 @@
+"""One exception type per cause a user can meet when talking to Azure.
+
+Every message says what happened and what to do. ``translate`` turns the azure-core exceptions
+the SDK raises into these, so the views never show a traceback or an SDK class name.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+
+_SECRET = re.compile(r"(?i)(sig|se|skoid|sktid|skt|ske|sks|skv|token|key)=([^&\s\"']+)")
+
+
+def redact(text: str) -> str:
+    """Removes SAS signatures and keys from text that may reach a log or a dialog."""
+    return _SECRET.sub(lambda m: f"{m.group(1)}=REDACTED", text)
+
+
+class AzureServiceError(Exception):
+    """Base of everything the Azure layer raises on purpose."""
+
+    title = "Azure request failed"
+    advice = "Try again; if it keeps failing, check the log (View → Log) for details."
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
+        self.message = redact(message)
+        self.code = code
+        self.status = status
+        super().__init__(self.message)
+
+    def user_text(self) -> str:
+        """The message and what to do, as a dialog or a tree node shows it."""
+        head = f"{self.code}: {self.message}" if self.code else self.message
+        return f"{head}\n{self.advice}" if self.advice else head
+
+
+class NotSignedInError(AzureServiceError):
+    title = "Not signed in"
+    advice = "Sign in (Account → Sign in to Azure…) or run `az login`, then refresh."
+
+
+class PermissionDeniedError(AzureServiceError):
+    title = "Permission denied"
+    advice = (
+        "Your account lacks a role on this scope. Ask an owner of the subscription for the "
+        "Reader role (browse) or Contributor (capture, upload), or pick another subscription."
+    )
+
+
+class NotFoundError(AzureServiceError):
+    title = "Not found"
+    advice = "It may have been deleted or renamed. Refresh the tree."
+
+
+class ThrottledError(AzureServiceError):
+    title = "Azure is throttling requests"
+    advice = (
+        "Azure asked us to slow down and retries did not get through. Wait a minute, then refresh."
+    )
+
+
+class ServiceUnavailableError(AzureServiceError):
+    title = "Azure service error"
+    advice = (
+        "Azure answered with a server error. It is usually transient: wait a moment and refresh."
+    )
+
+
+class ConnectionLostError(AzureServiceError):
+    title = "No connection"
+    advice = "Check the network connection (and proxy settings), then refresh."
+
+
+class InvalidRequestError(AzureServiceError):
+    title = "Azure refused the request"
+    advice = "Correct what the message names and try again."
+
+
+class ConflictError(AzureServiceError):
+    title = "Conflict"
+    advice = "Something with that name already exists or is busy. Pick another name or wait."
+
+
+def translate(exc: BaseException) -> AzureServiceError:
+    """Maps an azure-core (or network) exception onto the error type for its cause."""
+    if isinstance(exc, AzureServiceError):
+        return exc
+    if isinstance(exc, ClientAuthenticationError) and exc.response is None:
+        # raised by a credential, before any request reached Azure
+        return NotSignedInError(_first_line(exc))
+    if isinstance(exc, HttpResponseError):
+        return _from_http(exc)
+    if isinstance(exc, ServiceRequestError | ServiceResponseError | ConnectionError | TimeoutError):
+        return ConnectionLostError(f"The request did not reach Azure: {_first_line(exc)}")
+    return AzureServiceError(_first_line(exc) or type(exc).__name__)
+
+
+def _from_http(exc: HttpResponseError) -> AzureServiceError:
+    status = exc.status_code
+    code, message = _error_body(exc)
+    kwargs: dict[str, Any] = {"code": code, "status": status}
+    if isinstance(exc, ResourceNotFoundError) or status == 404:
+        return NotFoundError(message, **kwargs)
+    if status == 401:
+        return NotSignedInError(message, **kwargs)
+    if status == 403:
+        return PermissionDeniedError(message, **kwargs)
+    if status == 409:
+        return ConflictError(message, **kwargs)
+    if status == 429:
+        return ThrottledError(message, **kwargs)
+    if status is not None and status >= 500:
+        return ServiceUnavailableError(message, **kwargs)
+    if status is not None and 400 <= status < 500:
+        return InvalidRequestError(message, **kwargs)
+    return AzureServiceError(message, **kwargs)
+
+
+def _error_body(exc: HttpResponseError) -> tuple[str | None, str]:
+    """ARM's ``{"error": {"code", "message"}}``; falls back to the exception text."""
+    code: str | None = None
+    message = ""
+    error = getattr(exc, "error", None)
+    if error is not None:
+        code = getattr(error, "code", None)
+        message = getattr(error, "message", None) or ""
+    if not message and exc.response is not None:
+        try:
+            body = json.loads(exc.response.text())
+        except Exception:  # the body is not JSON: keep the reason phrase
+            body = None
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            code = body["error"].get("code") or code
+            message = body["error"].get("message") or ""
+    if not message:
+        message = _first_line(exc) or (exc.reason or "")
+    return code, message
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "message", None) or exc)
+    return text.strip().splitlines()[0] if text.strip() else ""

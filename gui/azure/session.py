@@ -1,0 +1,86 @@
+"""A signed-in connection to Azure (or to the sandbox) that hands out SDK clients.
+
+The same SDK code path serves both: in sandbox mode the clients point at the local server's
+``base_url`` with a policy that sends a static bearer token over plain HTTP to loopback only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from azure.core.credentials_async import AsyncTokenCredential
+from azure.mgmt.compute.aio import ComputeManagementClient
+from azure.mgmt.resource.resources.aio import ResourceManagementClient
+from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
+
+from gui.azure.clouds import PUBLIC_CLOUD, Cloud
+
+# Browsing should fail visibly within seconds, not after the SDK's default ten retries.
+_CLIENT_OPTIONS: dict[str, Any] = {
+    "retry_total": 3,
+    "retry_backoff_factor": 0.4,
+    "connection_timeout": 10,
+    "read_timeout": 60,
+}
+
+
+@dataclass
+class AzureSession:
+    credential: AsyncTokenCredential
+    account: str
+    cloud: Cloud = PUBLIC_CLOUD
+    sandbox_url: str | None = None
+    _compute: dict[str, ComputeManagementClient] = field(default_factory=dict, repr=False)
+    _resources: dict[str, ResourceManagementClient] = field(default_factory=dict, repr=False)
+    _subscriptions: SubscriptionClient | None = field(default=None, repr=False)
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.sandbox_url is not None
+
+    @property
+    def arm_url(self) -> str:
+        return self.sandbox_url or self.cloud.resource_manager
+
+    def _options(self) -> dict[str, Any]:
+        options = dict(_CLIENT_OPTIONS)
+        options["base_url"] = self.arm_url
+        options["credential_scopes"] = [self.cloud.arm_scope]
+        if self.is_sandbox:
+            from gui.azure.loopback import LoopbackBearerPolicy
+
+            options["authentication_policy"] = LoopbackBearerPolicy()
+        return options
+
+    def compute(self, subscription_id: str) -> ComputeManagementClient:
+        client = self._compute.get(subscription_id)
+        if client is None:
+            client = ComputeManagementClient(self.credential, subscription_id, **self._options())
+            self._compute[subscription_id] = client
+        return client
+
+    def resources(self, subscription_id: str) -> ResourceManagementClient:
+        client = self._resources.get(subscription_id)
+        if client is None:
+            client = ResourceManagementClient(self.credential, subscription_id, **self._options())
+            self._resources[subscription_id] = client
+        return client
+
+    def subscriptions(self) -> SubscriptionClient:
+        if self._subscriptions is None:
+            self._subscriptions = SubscriptionClient(self.credential, **self._options())
+        return self._subscriptions
+
+    async def close(self) -> None:
+        clients: list[Any] = [*self._compute.values(), *self._resources.values()]
+        if self._subscriptions is not None:
+            clients.append(self._subscriptions)
+        self._compute.clear()
+        self._resources.clear()
+        self._subscriptions = None
+        for client in clients:
+            await client.close()
+        close = getattr(self.credential, "close", None)
+        if close is not None:
+            await close()
