@@ -1,0 +1,190 @@
+"""The disk-image engine's errors: one type per cause, all deriving from :class:`VhdError`.
+
+Every message is written for the person who chose the file: it says what is wrong with it and what
+to do about it, so views and the ``inspect`` command can show it as it is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class VhdError(Exception):
+    """Base of every error the disk-image engine raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ImageUnreadableError(VhdError):
+    """The file cannot be opened or read at all (missing, a directory, no permission, I/O error)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            f"Cannot read {path}: {reason}. Check that the path is right and that you may read it."
+        )
+        self.path = path
+
+
+class EmptyImageError(VhdError):
+    """The file holds no bytes, so there is no disk in it."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"{path} is empty, so it holds no disk. Choose the disk image file itself."
+        )
+        self.path = path
+
+
+class TruncatedImageError(VhdError):
+    """A structure the file needs lies (partly) beyond its end: an incomplete copy or download."""
+
+    def __init__(self, what: str, needed_end: int, file_size: int) -> None:
+        super().__init__(
+            f"The file is cut short: its {what} would end at byte {needed_end:,}, but the file has "
+            f"only {file_size:,} bytes. The copy or download is probably incomplete; copy the "
+            f"image again from its source."
+        )
+        self.needed_end = needed_end
+        self.file_size = file_size
+
+
+class CorruptFooterError(VhdError):
+    """The VHD footer is unusable (cookie present, but fields make no sense)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"The VHD footer is damaged: {detail}. Repair the image with the tool that made it "
+            f"(Hyper-V 'Inspect Disk', 'qemu-img check') or export it again."
+        )
+
+
+class CorruptHeaderError(VhdError):
+    """A dynamic VHD header or VHDX header is missing or damaged beyond use."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"The image header is damaged: {detail}. The file cannot be read safely; repair it "
+            f"(Hyper-V 'Inspect Disk', 'qemu-img check -r all') or export the disk again."
+        )
+
+
+class CorruptRegionTableError(VhdError):
+    """Both VHDX region tables are missing or damaged, or the BAT/metadata regions are absent."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"The VHDX region table is damaged: {detail}. Repair the image in Hyper-V "
+            f"('Inspect Disk') or convert it again with 'qemu-img convert -O vhdx'."
+        )
+
+
+class CorruptMetadataError(VhdError):
+    """The VHDX metadata region lacks a required item or holds impossible values."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"The VHDX metadata is damaged: {detail}. Repair the image in Hyper-V ('Inspect Disk') "
+            f"or convert it again with 'qemu-img convert -O vhdx'."
+        )
+
+
+class CorruptBlockTableError(VhdError):
+    """A block-table entry points where no data can be (outside the file, into the headers)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"The image's block table is damaged: {detail}. The data of that block cannot be "
+            f"found; run 'qemu-img check' on the image or export the disk again."
+        )
+
+
+class InvalidBlockSizeError(VhdError):
+    """The block size is zero, not a power of two, or outside what the format allows."""
+
+    def __init__(self, block_size: int) -> None:
+        super().__init__(
+            f"The image declares a block size of {block_size:,} bytes, which is not a power of two "
+            f"of a sensible size, so its blocks cannot be located. The file is damaged or not a "
+            f"real disk image; export the disk again."
+        )
+        self.block_size = block_size
+
+
+class UnsupportedImageError(VhdError):
+    """The file is a valid image of a kind or with a feature this engine does not read."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"This image cannot be uploaded as it is: {detail}. Convert it to a plain disk first, "
+            f"for example with 'qemu-img convert -O vpc -o subformat=fixed,force_size=on'."
+        )
+
+
+class DirtyLogError(VhdError):
+    """A VHDX log holds writes that were never applied: reading it now would give stale data."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The VHDX has unfinished writes in its log (it was not closed cleanly, for example the "
+            "VM or host crashed). Reading it now could give stale data. Attach it once in Hyper-V "
+            "(Mount-VHD, then Dismount-VHD) or run 'qemu-img check -r all' on it, then try again."
+        )
+
+
+class ParentNotFoundError(VhdError):
+    """A differencing VHD's parent disk is not next to it (or where its locators point)."""
+
+    def __init__(self, child: Path, parent_name: str, searched: list[Path]) -> None:
+        places = ", ".join(str(p) for p in searched) or "nowhere (the child names no parent path)"
+        super().__init__(
+            f"{child.name} is a differencing disk whose parent '{parent_name}' was not found "
+            f"(looked at: {places}). Put the parent file next to it, or merge the chain into one "
+            f"disk first (Hyper-V 'Edit Disk > Merge', or 'qemu-img convert')."
+        )
+        self.child = child
+        self.parent_name = parent_name
+        self.searched = searched
+
+
+class ParentMismatchError(VhdError):
+    """The file found as the parent is not the disk the child was made from."""
+
+    def __init__(self, child: Path, parent: Path, detail: str) -> None:
+        super().__init__(
+            f"{parent} is not the parent of {child.name}: {detail}. The parent was replaced or "
+            f"modified after the differencing disk was made, so the chain would give wrong data. "
+            f"Find the original parent or merge the chain where it was made."
+        )
+        self.child = child
+        self.parent = parent
+
+
+class ParentChainError(VhdError):
+    """The parent chain is too deep or loops back on itself."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"The chain of differencing disks cannot be followed: {detail}. Merge the chain into "
+            f"one disk first (Hyper-V 'Edit Disk > Merge', or 'qemu-img convert')."
+        )
+
+
+class ImageChangedError(VhdError):
+    """The file shrank or vanished while it was being read."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"{path} changed while it was being read (it became shorter). Make sure no VM or "
+            f"program is using the disk, then start again."
+        )
+        self.path = path
+
+
+class ImageClosedError(VhdError):
+    """The image was read after :meth:`DiskImage.close`."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path} was already closed; open it again to read it.")
+        self.path = path

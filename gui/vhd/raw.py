@@ -1,0 +1,35 @@
+"""Raw disk images (.img, .raw, block devices): the file is the disk, byte for byte."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from gui.vhd.footer import vhd_timestamp
+from gui.vhd.layout import FlatLayout, OpenedLayout
+from gui.vhd.model import Finding, ImageFormat, Level
+from gui.vhd.pio import PositionalFile
+
+# Raw files carry no id; derive a stable one so the same file always gets the same footer (an
+# interrupted upload can then resume and the Content-MD5 stays the same).
+_RAW_ID_NAMESPACE = uuid.UUID("6f1c3c52-8f0e-4b8e-9a53-3d4c3a1f2b61")
+
+
+def open_raw(file: PositionalFile) -> OpenedLayout:
+    resolved = str(file.path.resolve())
+    disk_id = uuid.uuid5(_RAW_ID_NAMESPACE, f"{resolved}\0{file.size}\0{file.mtime_ns}")
+    modified = datetime.fromtimestamp(file.mtime_ns / 1e9, tz=UTC)
+    findings: list[Finding] = []
+    if file.size % 512:
+        findings.append(Finding(
+            Level.INFO, "raw-partial-sector",
+            f"The file is {file.size:,} bytes, not a whole number of 512-byte sectors; the last "
+            f"sector is completed with zeros."))
+    return OpenedLayout(
+        format=ImageFormat.RAW,
+        layout=FlatLayout(file, file.size, file.size),
+        disk_id=disk_id,
+        timestamp=vhd_timestamp(modified),
+        findings=findings,
+        details=[("Disk id", f"{disk_id} (derived from path, size and time: raw files have none)")],
+    )
