@@ -1,0 +1,541 @@
+"""The upload engine: one upload of a fixed-layout stream to a page blob, on a thread of its own.
+
+``Upload`` owns a thread running its own asyncio loop (never the caller's): HTTP requests run
+there, bounded by an adaptive limit; file reads and zero scans run in a small thread pool; the
+Content-MD5 runs on another thread alongside. ``pause()``, ``resume()`` and ``cancel()`` may be
+called from any thread; progress arrives as frozen snapshots through a callback invoked on the
+engine thread (at most every ``progress_interval`` seconds, and on every change of state).
+
+Memory stays bounded: at most ``concurrency + readahead`` window buffers of 4 MiB exist, and a
+window's buffer is reused only once all of its Put Page requests have finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import concurrent.futures
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+from gui.transfer.blob import PageBlobClient, TransferCounters
+from gui.transfer.errors import (
+    SourceChangedError,
+    SourceReadError,
+    TargetExistsError,
+    TargetNotFoundError,
+    TargetSizeMismatchError,
+    UploadCancelledError,
+    UploadError,
+    VerificationError,
+)
+from gui.transfer.journal import Journal, default_journal_dir
+from gui.transfer.md5 import StreamHasher
+from gui.transfer.plan import WINDOW_SIZE, Window, data_end, plan_windows, scan_window
+from gui.transfer.progress import ProgressSnapshot, RateMeter, UploadState
+from gui.transfer.ranges import RangeSet
+from gui.transfer.redact import redact
+from gui.transfer.retry import AdaptiveLimiter, RetryPolicy
+from gui.transfer.source import SECTOR, SourceIdentity, UploadSource, check_source
+from gui.transfer.targets import BlobTarget
+
+log = logging.getLogger(__name__)
+
+# Measured against Azurite with tests/benchmarks/bench_upload.py: 4 MiB Put Pages reach the
+# plateau at 4-8 requests in flight (168 MB/s at 1, 309 at 4, 322 at 8, 327 at 16); 8 keeps a
+# margin for the higher latency of the real service without piling up 4 MiB buffers.
+DEFAULT_CONCURRENCY = 8
+
+ProgressCallback = Callable[[ProgressSnapshot], None]
+
+
+@dataclass(frozen=True)
+class UploadOptions:
+    concurrency: int = DEFAULT_CONCURRENCY  # Put Page requests in flight at most
+    md5: bool = True  # compute Content-MD5 of the whole stream and set it on the blob
+    overwrite: bool = False  # replace an existing blob / discard an unfinished upload
+    verify: bool = True  # check size, pages, footer and Content-MD5 on the service at the end
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    readahead: int = 4  # windows read and scanned ahead of the requests
+    read_threads: int = max(2, min(4, os.cpu_count() or 2))
+    progress_interval: float = 0.1
+    journal_dir: Path | None = None  # default: gui.paths.journal_dir()
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    target: str  # the blob URL, without any SAS
+    upload_size: int
+    bytes_sent: int
+    bytes_skipped: int
+    bytes_present: int  # already on the blob from an earlier run
+    content_md5: str | None  # base64, as Azure shows it
+    elapsed_seconds: float
+    requests: int
+    retries: int
+    resumed: bool
+
+
+class Upload:
+    """One upload; create, optionally ``start()``, then ``result()`` (or just ``run()``)."""
+
+    def __init__(
+        self,
+        source: UploadSource,
+        target: BlobTarget,
+        options: UploadOptions | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        self.source = source
+        self.target = target
+        self.options = options or UploadOptions()
+        if self.options.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self._on_progress = on_progress
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._running = threading.Event()  # cleared while paused (read by the MD5 thread too)
+        self._running.set()
+        self._cancel_requested = threading.Event()
+        self._hasher_stop = threading.Event()
+        self._unpaused: asyncio.Event | None = None
+        self._done = threading.Event()
+        self._result: UploadResult | None = None
+        self._error: UploadError | None = None
+        self._state = UploadState.PENDING
+        self._sent = 0
+        self._skipped = 0
+        self._present = 0
+        self._started_at = 0.0
+        self._counters = TransferCounters()
+        self._limiter: AdaptiveLimiter | None = None
+        self._hasher: StreamHasher | None = None
+        self._send_meter = RateMeter()
+        self._done_meter = RateMeter()
+        self._md5_meter = RateMeter()
+        self._snapshot = self._make_snapshot()
+        self._resumed = False
+
+    # -- control, from any thread -----------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the engine thread; returns at once."""
+        with self._lock:
+            if self._thread is not None:
+                raise RuntimeError("this upload was already started")
+            self._thread = threading.Thread(
+                target=self._thread_main, name="upload-engine", daemon=True
+            )
+            self._thread.start()
+
+    def pause(self) -> None:
+        """Stop starting requests (those in flight finish); the MD5 thread waits too."""
+        self._running.clear()
+        self._in_loop(self._apply_pause)
+
+    def resume(self) -> None:
+        self._running.set()
+        self._in_loop(self._apply_pause)
+
+    def cancel(self) -> None:
+        """Stop as soon as possible; the journal keeps what was sent, a new start resumes."""
+        self._cancel_requested.set()
+        self._hasher_stop.set()
+        self._in_loop(self._apply_cancel)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True when the upload has finished (completed, failed or cancelled)."""
+        return self._done.wait(timeout)
+
+    def result(self, timeout: float | None = None) -> UploadResult:
+        """The outcome; raises the UploadError that ended the upload."""
+        if not self._done.wait(timeout):
+            raise TimeoutError("the upload is still running")
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+    def run(self) -> UploadResult:
+        """Start and wait: the blocking form for scripts."""
+        self.start()
+        return self.result()
+
+    @property
+    def snapshot(self) -> ProgressSnapshot:
+        """The latest progress snapshot."""
+        return self._snapshot
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    # -- the engine thread --------------------------------------------------------------------
+
+    def _in_loop(self, callback: Callable[[], None]) -> None:
+        with self._lock:
+            loop = self._loop
+        if loop is not None and not loop.is_closed():
+            # RuntimeError: the loop closed in between, so the upload is over anyway.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(callback)
+
+    def _apply_pause(self) -> None:
+        if self._unpaused is None:
+            return
+        if self._running.is_set():
+            self._unpaused.set()
+            if self._state is UploadState.PAUSED:
+                self._set_state(UploadState.UPLOADING)
+        else:
+            self._unpaused.clear()
+            if self._state is UploadState.UPLOADING:
+                self._set_state(UploadState.PAUSED)
+
+    def _apply_cancel(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    def _thread_main(self) -> None:
+        loop = asyncio.new_event_loop()
+        with self._lock:
+            self._loop = loop
+        try:
+            loop.run_until_complete(self._guarded())
+        finally:
+            with self._lock:
+                self._loop = None
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+            self._done.set()
+
+    async def _guarded(self) -> None:
+        self._task = asyncio.current_task()
+        self._unpaused = asyncio.Event()
+        if self._running.is_set():
+            self._unpaused.set()
+        self._started_at = time.monotonic()
+        try:
+            if self._cancel_requested.is_set():
+                raise asyncio.CancelledError
+            result = await self._main()
+        except asyncio.CancelledError:
+            self._error = UploadCancelledError(
+                f"The upload to {self.target.display_name} was cancelled. What was sent stays: "
+                "start the same upload again to resume."
+            )
+            self._set_state(UploadState.CANCELLED, str(self._error))
+        except UploadError as exc:
+            self._error = exc
+            self._set_state(UploadState.FAILED, str(exc))
+        except Exception as exc:  # a bug or an unexpected OS error: still report, never hang
+            log.exception("upload failed unexpectedly")
+            self._error = UploadError(
+                f"The upload failed unexpectedly: {redact(f'{type(exc).__name__}: {exc}')}. "
+                "Run it again to resume."
+            )
+            self._set_state(UploadState.FAILED, str(self._error))
+        else:
+            self._result = result
+            self._set_state(UploadState.COMPLETED)
+
+    async def _main(self) -> UploadResult:
+        source, options = self.source, self.options
+        self._set_state(UploadState.PREPARING)
+        check_source(source)
+        identity = SourceIdentity.of(source)
+        journal_dir = options.journal_dir or default_journal_dir()
+        journal_path = Journal.path_for(journal_dir, self.target.key)
+        journal = Journal.load(journal_path)
+        if journal is not None and options.overwrite:
+            journal.delete()
+            journal = None
+        if journal is not None:
+            identity.require_same(journal.identity, f"journal {journal_path}")
+        self._limiter = AdaptiveLimiter(options.concurrency)
+        connector = aiohttp.TCPConnector(limit=options.concurrency + 4)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            client = PageBlobClient(
+                session, self.target, options.retry, self._limiter, self._counters
+            )
+            present, fresh = await self._prepare_blob(client, identity, journal is not None)
+            if fresh or journal is None:
+                journal = Journal(
+                    journal_path, self.target.key, self.target.describe(), identity, WINDOW_SIZE
+                )
+            self._resumed = not fresh and (bool(present) or journal.done_windows.total > 0)
+            journal.state = "running"
+            journal.save()
+            ticker = asyncio.create_task(self._tick())
+            md5_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="upload-md5")
+            md5_future: asyncio.Future[bytes] | None = None
+            if options.md5:
+                self._hasher = StreamHasher(source, self._running, self._hasher_stop)
+                md5_future = asyncio.get_running_loop().run_in_executor(
+                    md5_pool, self._hasher.compute
+                )
+            try:
+                self._set_state(UploadState.UPLOADING)
+                await self._pump(client, journal, present)
+                footer_at = source.upload_size - SECTOR
+                await self._put(client, footer_at, memoryview(source.footer))
+                journal.mark_written(footer_at, source.upload_size)
+                journal.save()
+                self._set_state(UploadState.FINISHING)
+                md5 = await md5_future if md5_future is not None else None
+                if md5 is not None and self.target.supports_properties:
+                    await client.set_content_md5(md5)
+                if options.verify:
+                    await self._verify(client, journal, md5)
+                if SourceIdentity.of(source) != identity:
+                    raise SourceChangedError(
+                        f"{identity.path} was modified while it was being uploaded, so the blob "
+                        "mixes old and new data. Upload it again with overwrite."
+                    )
+            except BaseException as exc:
+                journal.state = "cancelled" if isinstance(exc, asyncio.CancelledError) else "failed"
+                journal.last_error = str(exc) if isinstance(exc, UploadError) else ""
+                journal.save()
+                raise
+            finally:
+                self._hasher_stop.set()
+                if md5_future is not None and not md5_future.done():
+                    await asyncio.gather(md5_future, return_exceptions=True)
+                md5_pool.shutdown(wait=False)
+                ticker.cancel()
+                await asyncio.gather(ticker, return_exceptions=True)
+            journal.delete()
+        return UploadResult(
+            target=self.target.blob_url,
+            upload_size=source.upload_size,
+            bytes_sent=self._sent,
+            bytes_skipped=self._skipped,
+            bytes_present=self._present,
+            content_md5=base64.b64encode(md5).decode() if md5 is not None else None,
+            elapsed_seconds=time.monotonic() - self._started_at,
+            requests=self._counters.requests,
+            retries=self._counters.retries,
+            resumed=self._resumed,
+        )
+
+    async def _prepare_blob(
+        self, client: PageBlobClient, identity: SourceIdentity, have_journal: bool
+    ) -> tuple[RangeSet, bool]:
+        """Create or check the blob; returns the pages already there and whether it is new."""
+        size = self.source.upload_size
+        target = self.target
+        props = await client.get_properties()
+        if not target.creates_blob:
+            if props is None:
+                raise TargetNotFoundError(
+                    f"{target.display_name} does not exist (any more): create the disk again."
+                )
+            if props.size != size:
+                raise TargetSizeMismatchError(
+                    f"{target.display_name} was created for {props.size} bytes but this image "
+                    f"needs exactly {size}: create the disk with that upload size."
+                )
+            # Without a journal nothing on the disk is known to come from this source.
+            return (await client.get_page_ranges() if have_journal else RangeSet()), False
+        if props is None or self.options.overwrite:
+            await client.create(size, identity.to_metadata())
+            return RangeSet(), True
+        if props.blob_type and props.blob_type != "PageBlob":
+            raise TargetExistsError(
+                f"{target.display_name} already exists as a {props.blob_type}: choose another "
+                "name, or overwrite it."
+            )
+        existing = SourceIdentity.from_metadata(props.metadata)
+        if existing is None:
+            raise TargetExistsError(
+                f"{target.display_name} already exists and was not uploaded from this file by "
+                "Azure Image Studio: choose another name, or overwrite it."
+            )
+        identity.require_same(existing, "the blob's metadata")
+        if props.size != size:
+            raise TargetSizeMismatchError(
+                f"{target.display_name} is {props.size} bytes, not the {size} this image needs: "
+                "overwrite it."
+            )
+        return await client.get_page_ranges(), False
+
+    async def _pump(self, client: PageBlobClient, journal: Journal, present: RangeSet) -> None:
+        source, options = self.source, self.options
+        stream_end = data_end(source)
+        loop = asyncio.get_running_loop()
+        slots = asyncio.Semaphore(options.concurrency + options.readahead)
+        free: list[bytearray] = []
+        pool = concurrent.futures.ThreadPoolExecutor(
+            options.read_threads, thread_name_prefix="upload-read"
+        )
+
+        async def one_window(window: Window, buf: bytearray) -> None:
+            try:
+                try:
+                    runs = await loop.run_in_executor(pool, scan_window, source, window, buf)
+                except UploadError:
+                    raise
+                except Exception as exc:  # the image layer's own errors (changed, truncated)
+                    raise SourceReadError(
+                        f"Reading {source.path} failed: {exc} Run the upload again to resume "
+                        "once the file is readable."
+                    ) from exc
+                view = memoryview(buf)
+                data = 0
+                async with asyncio.TaskGroup() as puts:
+                    for start, end in runs:
+                        data += end - start
+                        if present.covers(start, end):
+                            self._present += end - start
+                        else:
+                            part = view[start - window.start : end - window.start]
+                            puts.create_task(self._put(client, start, part))
+                self._skipped += window.span_bytes - data
+                journal.mark_window(window.index, runs)
+                journal.maybe_save()
+            finally:
+                free.append(buf)
+                slots.release()
+
+        cursor = 0
+        try:
+            async with asyncio.TaskGroup() as windows:
+                for window in plan_windows(source.data_ranges(), stream_end):
+                    self._skipped += window.start - cursor + window.hole_bytes
+                    cursor = window.end
+                    if journal.window_done(window.index):
+                        written = journal.written.overlapping(window.start, window.end)
+                        if all(present.covers(s, e) for s, e in written):
+                            on_blob = sum(e - s for s, e in written)
+                            self._present += on_blob
+                            self._skipped += window.span_bytes - on_blob
+                            continue
+                    assert self._unpaused is not None
+                    await self._unpaused.wait()
+                    await slots.acquire()
+                    buf = free.pop() if free else bytearray(WINDOW_SIZE)
+                    windows.create_task(one_window(window, buf))
+        except BaseExceptionGroup as group:
+            raise _first_error(group) from None
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        self._skipped += stream_end - cursor
+
+    async def _put(self, client: PageBlobClient, offset: int, view: memoryview) -> None:
+        assert self._unpaused is not None
+        await self._unpaused.wait()
+        await client.put_page(offset, view)
+        self._sent += view.nbytes
+
+    async def _verify(self, client: PageBlobClient, journal: Journal, md5: bytes | None) -> None:
+        source, target = self.source, self.target
+        props = await client.get_properties()
+        if props is None:
+            raise VerificationError(f"{target.display_name} vanished during the upload.")
+        if props.size != source.upload_size:
+            raise VerificationError(
+                f"{target.display_name} is {props.size} bytes after the upload, not "
+                f"{source.upload_size}: overwrite it and upload again."
+            )
+        if md5 is not None and target.supports_properties and props.content_md5 != md5:
+            raise VerificationError(
+                f"The Content-MD5 on {target.display_name} does not match the image's: "
+                "upload again with overwrite."
+            )
+        pages = await client.get_page_ranges()
+        missing = [(s, e) for s, e in journal.written if not pages.covers(s, e)]
+        if missing:
+            journal.done_windows = RangeSet()  # make the next run scan everything again
+            raise VerificationError(
+                f"{target.display_name} lacks {sum(e - s for s, e in missing)} bytes that were "
+                "sent. Run the same upload again: it sends what is missing."
+            )
+        tail = await client.read(source.upload_size - SECTOR, SECTOR)
+        if tail != source.footer:
+            raise VerificationError(
+                f"The VHD footer on {target.display_name} differs from the image's: "
+                "upload again with overwrite."
+            )
+
+    # -- progress ---------------------------------------------------------------------------
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.options.progress_interval)
+            self._publish()
+
+    def _make_snapshot(self, message: str = "") -> ProgressSnapshot:
+        now = time.monotonic()
+        total = self.source.upload_size
+        done = self._sent + self._skipped + self._present
+        md5_bytes = self._hasher.bytes_hashed if self._hasher is not None else 0
+        if self._state in (UploadState.UPLOADING, UploadState.FINISHING):
+            self._send_meter.add(self._sent, now)
+            self._done_meter.add(done, now)
+            self._md5_meter.add(md5_bytes, now)
+        rate = self._done_meter.rate()
+        eta: float | None = None
+        if self._state.finished:
+            eta = 0.0 if self._state is UploadState.COMPLETED else None
+        elif rate > 0:
+            eta = (total - done) / rate
+            md5_rate = self._md5_meter.rate()
+            if self._hasher is not None and md5_rate > 0:
+                eta = max(eta, (total - md5_bytes) / md5_rate)
+        return ProgressSnapshot(
+            state=self._state,
+            total_bytes=total,
+            bytes_sent=self._sent,
+            bytes_skipped=self._skipped,
+            bytes_present=self._present,
+            send_rate=self._send_meter.rate(),
+            rate=rate,
+            eta_seconds=eta,
+            elapsed_seconds=(now - self._started_at) if self._started_at else 0.0,
+            in_flight_limit=self._limiter.limit if self._limiter else self.options.concurrency,
+            retries=self._counters.retries,
+            md5_bytes=md5_bytes,
+            message=message,
+        )
+
+    def _publish(self, message: str = "") -> None:
+        self._snapshot = self._make_snapshot(message)
+        if self._on_progress is not None:
+            try:
+                self._on_progress(self._snapshot)
+            except Exception:  # a broken progress view must not break the upload
+                log.exception("progress callback failed")
+
+    def _set_state(self, state: UploadState, message: str = "") -> None:
+        if state is UploadState.UPLOADING and not self._running.is_set():
+            state = UploadState.PAUSED
+        self._state = state
+        self._publish(message)
+
+
+def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error to report out of a task group: an UploadError first, else the first one."""
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            leaves.append(exc)
+
+    walk(group)
+    for exc in leaves:
+        if isinstance(exc, UploadError):
+            return exc
+    return leaves[0]

@@ -1,0 +1,78 @@
+"""What can go wrong during an upload: one exception type per cause, all deriving from UploadError.
+
+Messages are written for the person running the upload: what happened and what to do. They never
+contain a SAS signature, an account key or a token (targets describe themselves redacted).
+"""
+
+from __future__ import annotations
+
+
+class UploadError(Exception):
+    """Base of every upload failure; ``str(error)`` is a complete, user-facing sentence."""
+
+    #: True when running the same upload again continues where this one stopped.
+    resumable: bool = False
+
+
+class InvalidTargetError(UploadError):
+    """The target (URL, connection string, names) is malformed."""
+
+
+class InvalidSourceError(UploadError):
+    """The source image cannot be uploaded as it is."""
+
+
+class SourceReadError(UploadError):
+    """Reading the source file failed part-way."""
+
+    resumable = True
+
+
+class SourceChangedError(UploadError):
+    """The source is not the file the unfinished upload (journal or blob) was started from."""
+
+
+class TargetExistsError(UploadError):
+    """A blob already exists at the target and was not made from this source."""
+
+
+class TargetNotFoundError(UploadError):
+    """The container, the blob or the disk does not exist (any more)."""
+
+
+class TargetSizeMismatchError(UploadError):
+    """The existing blob or disk has a size other than the image's upload size."""
+
+
+class AccessDeniedError(UploadError):
+    """The service refused the credentials or they lack a permission."""
+
+
+class SasExpiredError(AccessDeniedError):
+    """The SAS expired and the target cannot renew it."""
+
+    resumable = True
+
+
+class ServiceError(UploadError):
+    """The service answered with an error that retrying does not fix."""
+
+
+class RetryBudgetExhaustedError(UploadError):
+    """Transient failures (5xx, timeouts, resets) went on longer than the retry budget allows."""
+
+    resumable = True
+
+
+class VerificationError(UploadError):
+    """The finished blob does not match what was sent (size, pages, footer or Content-MD5)."""
+
+
+class UploadCancelledError(UploadError):
+    """The upload was cancelled; what was sent stays and a new start resumes it."""
+
+    resumable = True
+
+
+class JournalError(UploadError):
+    """The resume journal cannot be read or written."""

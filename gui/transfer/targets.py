@@ -1,0 +1,330 @@
+"""Where a page blob lives and how requests to it are authorised.
+
+Every target hands out an :class:`Authorization` per request and may renew it: a SAS generated
+from an account key or granted for a managed disk is renewed before it expires, a bearer token is
+refreshed; a SAS pasted by the user cannot be renewed, so its expiry becomes a clear error.
+Targets describe themselves without secrets, for the journal and for messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+from gui.transfer.errors import AccessDeniedError, InvalidTargetError, SasExpiredError, UploadError
+from gui.transfer.redact import redact, strip_query
+
+RENEW_MARGIN = timedelta(minutes=10)
+STORAGE_SCOPE = "https://storage.azure.com/.default"
+
+
+@dataclass(frozen=True)
+class Authorization:
+    query: str = ""  # appended to every request URL (a SAS)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    expires_at: datetime | None = None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def sas_expiry(query: str) -> datetime | None:
+    values = parse_qs(query).get("se")
+    if not values:
+        return None
+    try:
+        expiry = datetime.fromisoformat(values[0])
+    except ValueError:
+        return None
+    return expiry if expiry.tzinfo else expiry.replace(tzinfo=UTC)
+
+
+class BlobTarget(ABC):
+    """A page blob the engine writes to."""
+
+    kind: str = "blob"
+    #: False for a managed disk: its blob exists already with the right size.
+    creates_blob: bool = True
+    #: False for a managed disk: its SAS allows pages only, no metadata or properties.
+    supports_properties: bool = True
+
+    def __init__(self, blob_url: str) -> None:
+        parts = urlsplit(blob_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise InvalidTargetError(
+                f"{redact(blob_url)} is not a blob URL: expected https://<account>.blob.core."
+                "windows.net/<container>/<blob>?<SAS>."
+            )
+        if parts.path.strip("/").count("/") < 1:
+            raise InvalidTargetError(
+                f"{redact(blob_url)} names no blob: the URL needs /<container>/<blob> in its path."
+            )
+        self.blob_url = strip_query(blob_url)
+
+    @property
+    def key(self) -> str:
+        """Stable, secret-free identity of the target: names its resume journal."""
+        return hashlib.sha256(f"{self.kind}\n{self.blob_url}".encode()).hexdigest()[:32]
+
+    def describe(self) -> dict[str, str]:
+        """Secret-free description kept in the journal (enough to offer a resume)."""
+        return {"kind": self.kind, "blob_url": self.blob_url}
+
+    @property
+    def display_name(self) -> str:
+        return self.blob_url
+
+    @abstractmethod
+    async def authorize(self, *, renew: bool = False) -> Authorization:
+        """Credentials for the next request; ``renew`` forces new ones after a refusal."""
+
+    @property
+    def can_renew(self) -> bool:
+        return True
+
+    def denied(self, status: int, code: str, expiry: datetime | None) -> UploadError:
+        """The error for a refused request (401/403), after renewal was tried where possible."""
+        if expiry is not None and expiry <= _now() + timedelta(seconds=30):
+            return SasExpiredError(
+                f"The SAS for {self.display_name} expired at {expiry:%Y-%m-%d %H:%M} UTC. "
+                "Create a new SAS (read, create and write permissions) and run the same upload "
+                "again: it resumes where it stopped."
+            )
+        return AccessDeniedError(
+            f"{self.display_name} refused the request ({status} {code or 'denied'}). Check that "
+            "the credentials allow read, create and write on the blob (SAS permissions racw, or "
+            "the role Storage Blob Data Contributor), then run the upload again to resume."
+        )
+
+
+class SasUrlTarget(BlobTarget):
+    """A blob URL with a SAS pasted by the user: used as is, cannot be renewed."""
+
+    kind = "sas-url"
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self._query = urlsplit(url).query
+        if "sig=" not in self._query:
+            raise InvalidTargetError(
+                f"{redact(url)} carries no SAS (no sig= in the query). Paste the full blob SAS "
+                "URL, or use a connection string or a signed-in account instead."
+            )
+        self._expiry = sas_expiry(self._query)
+        if self._expiry is not None and self._expiry <= _now():
+            raise SasExpiredError(
+                f"The SAS in the URL expired at {self._expiry:%Y-%m-%d %H:%M} UTC: create a new "
+                "one (read, create and write permissions) and try again."
+            )
+
+    @property
+    def can_renew(self) -> bool:
+        return False
+
+    async def authorize(self, *, renew: bool = False) -> Authorization:
+        return Authorization(query=self._query, expires_at=self._expiry)
+
+
+class RenewableSasTarget(BlobTarget):
+    """A SAS obtained from a callback (a managed disk's grant), renewed before it expires."""
+
+    kind = "sas-provider"
+
+    def __init__(
+        self,
+        sas_url: str,
+        renew: Callable[[], Awaitable[str]] | None,
+        *,
+        kind: str | None = None,
+        identity: str | None = None,
+        display_name: str | None = None,
+    ) -> None:
+        super().__init__(sas_url)
+        if kind:
+            self.kind = kind
+        self._identity = identity or self.blob_url
+        self._display = display_name or self.blob_url
+        self._query = urlsplit(sas_url).query
+        self._expiry = sas_expiry(self._query)
+        self._renew = renew
+        self._lock = asyncio.Lock()
+
+    @property
+    def key(self) -> str:
+        return hashlib.sha256(f"{self.kind}\n{self._identity}".encode()).hexdigest()[:32]
+
+    def describe(self) -> dict[str, str]:
+        return {"kind": self.kind, "blob_url": self.blob_url, "identity": self._identity}
+
+    @property
+    def display_name(self) -> str:
+        return self._display
+
+    @property
+    def can_renew(self) -> bool:
+        return self._renew is not None
+
+    async def authorize(self, *, renew: bool = False) -> Authorization:
+        due = self._expiry is not None and self._expiry - _now() < RENEW_MARGIN
+        if self._renew is not None and (renew or due):
+            old_query = self._query
+            async with self._lock:
+                if self._query == old_query:  # another request may have renewed meanwhile
+                    url = await self._renew()
+                    self.blob_url_changed(url)
+        return Authorization(query=self._query, expires_at=self._expiry)
+
+    def blob_url_changed(self, sas_url: str) -> None:
+        self._query = urlsplit(sas_url).query
+        self._expiry = sas_expiry(self._query)
+        self.blob_url = strip_query(sas_url)
+
+
+def parse_connection_string(connection_string: str) -> dict[str, str]:
+    parts: dict[str, str] = {}
+    for item in connection_string.strip().strip(";").split(";"):
+        if not item.strip():
+            continue
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidTargetError(
+                "The connection string is malformed: expected Name=Value pairs separated by ';' "
+                "(copy it from the storage account's Access keys page)."
+            )
+        parts[name.strip().lower()] = value.strip()
+    return parts
+
+
+class ConnectionStringTarget(BlobTarget):
+    """Container + blob name in the account of a connection string.
+
+    With an account key the engine signs short-lived blob SAS tokens itself and renews them;
+    with a SharedAccessSignature entry that SAS is used as given.
+    """
+
+    kind = "connection-string"
+    SAS_LIFETIME = timedelta(hours=1)
+
+    def __init__(self, connection_string: str, container: str, name: str) -> None:
+        parts = parse_connection_string(connection_string)
+        self._account = parts.get("accountname", "")
+        self._key = parts.get("accountkey")
+        self._fixed_sas = parts.get("sharedaccesssignature")
+        endpoint = parts.get("blobendpoint")
+        if not endpoint:
+            if not self._account:
+                raise InvalidTargetError(
+                    "The connection string names no account (AccountName) and no BlobEndpoint."
+                )
+            protocol = parts.get("defaultendpointsprotocol", "https")
+            suffix = parts.get("endpointsuffix", "core.windows.net")
+            endpoint = f"{protocol}://{self._account}.blob.{suffix}"
+        if not self._key and not self._fixed_sas:
+            raise InvalidTargetError(
+                "The connection string holds neither an AccountKey nor a SharedAccessSignature, "
+                "so it cannot authorise an upload."
+            )
+        if not container or not name:
+            raise InvalidTargetError("Name the container and the blob to upload to.")
+        if self._key and not self._account:
+            self._account = (
+                urlsplit(endpoint).path.strip("/") or urlsplit(endpoint).netloc.split(".")[0]
+            )
+        self._container = container
+        self._name = name
+        super().__init__(f"{endpoint.rstrip('/')}/{quote(container)}/{quote(name)}")
+        self._auth: Authorization | None = None
+
+    async def authorize(self, *, renew: bool = False) -> Authorization:
+        if self._fixed_sas is not None:
+            sas = self._fixed_sas.lstrip("?")
+            return Authorization(query=sas, expires_at=sas_expiry(sas))
+        auth = self._auth
+        if renew or auth is None or (auth.expires_at or _now()) - _now() < RENEW_MARGIN:
+            from azure.storage.blob import BlobSasPermissions, generate_blob_sas
+
+            expiry = _now() + self.SAS_LIFETIME
+            sas = generate_blob_sas(
+                account_name=self._account,
+                container_name=self._container,
+                blob_name=self._name,
+                account_key=self._key,
+                permission=BlobSasPermissions(read=True, add=True, create=True, write=True),
+                start=_now() - timedelta(minutes=5),  # tolerate a client clock ahead
+                expiry=expiry,
+            )
+            auth = self._auth = Authorization(query=sas, expires_at=expiry)
+        return auth
+
+    @property
+    def can_renew(self) -> bool:
+        return self._fixed_sas is None
+
+
+class TokenCredentialTarget(BlobTarget):
+    """An account URL + container + blob, authorised by an Entra ID token credential.
+
+    ``credential`` is any azure-identity credential, sync or async; tokens are refreshed before
+    they expire. The signed-in identity needs Storage Blob Data Contributor on the container.
+    """
+
+    kind = "entra-id"
+
+    def __init__(self, account_url: str, container: str, name: str, credential: Any) -> None:
+        if not container or not name:
+            raise InvalidTargetError("Name the container and the blob to upload to.")
+        super().__init__(f"{account_url.rstrip('/')}/{quote(container)}/{quote(name)}")
+        self._credential = credential
+        self._auth: Authorization | None = None
+        self._lock = asyncio.Lock()
+
+    async def authorize(self, *, renew: bool = False) -> Authorization:
+        auth = self._auth
+        if renew or auth is None or (auth.expires_at or _now()) - _now() < RENEW_MARGIN:
+            async with self._lock:
+                if auth is self._auth:
+                    result = self._credential.get_token(STORAGE_SCOPE)
+                    if inspect.isawaitable(result):
+                        token = await result
+                    else:
+                        token = result
+                    expires = datetime.fromtimestamp(int(token.expires_on), UTC)
+                    self._auth = Authorization(
+                        headers={"Authorization": f"Bearer {token.token}"}, expires_at=expires
+                    )
+            auth = self._auth
+        assert auth is not None
+        return auth
+
+    def denied(self, status: int, code: str, expiry: datetime | None) -> UploadError:
+        return AccessDeniedError(
+            f"{self.display_name} refused the signed-in identity ({status} {code or 'denied'}). "
+            "Assign it the role Storage Blob Data Contributor on the container (role changes "
+            "take a few minutes), then run the upload again to resume."
+        )
+
+
+def target_from_url(url: str) -> BlobTarget:
+    """The target for a ``--to`` URL: a page-blob URL with a SAS."""
+    return SasUrlTarget(url)
+
+
+__all__ = [
+    "Authorization",
+    "BlobTarget",
+    "ConnectionStringTarget",
+    "RenewableSasTarget",
+    "SasUrlTarget",
+    "TokenCredentialTarget",
+    "parse_connection_string",
+    "sas_expiry",
+    "target_from_url",
+]
