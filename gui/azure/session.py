@@ -84,3 +84,15 @@ class AzureSession:
         close = getattr(self.credential, "close", None)
         if close is not None:
             await close()
+
+
+def sandbox_session(arm_url: str) -> AzureSession:
+    """A session on the embedded sandbox: real SDK clients, a static token, loopback only."""
+    from gui.azure.loopback import AsyncStaticTokenCredential, require_loopback_url
+
+    require_loopback_url(arm_url)
+    return AzureSession(
+        credential=AsyncStaticTokenCredential(),
+        account="Sandbox account (offline)",
+        sandbox_url=arm_url,
+    )

@@ -1,0 +1,88 @@
+"""Driving the real window offscreen, on a qasync loop, against the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import qasync
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from gui.models.settings import Settings
+from gui.paths import HOME_ENV
+from gui.views.main_window import MainWindow
+
+T = TypeVar("T")
+
+_LOOP: qasync.QEventLoop | None = None
+
+
+@pytest.fixture
+def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
+    """One qasync loop for the whole session (Qt cannot host a second one), marked running only
+    while a GUI test runs, so plain asyncio tests before and after keep working."""
+    global _LOOP
+    if _LOOP is None:
+        _LOOP = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.events._set_running_loop(_LOOP)
+    asyncio.set_event_loop(_LOOP)
+    yield _LOOP
+    for task in asyncio.all_tasks(_LOOP):
+        task.cancel()
+    qapp.processEvents()
+    asyncio.events._set_running_loop(None)
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data directory of the test's own: settings, listing cache, journals."""
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def make_settings(home: Path) -> Settings:
+    home.mkdir(parents=True, exist_ok=True)
+    return Settings(QSettings(str(home / "settings.ini"), QSettings.Format.IniFormat))
+
+
+class AsyncRunner:
+    def __init__(self, qtbot: QtBot, loop: qasync.QEventLoop) -> None:
+        self.qtbot = qtbot
+        self.loop = loop
+
+    def __call__(self, coro: Coroutine[Any, Any, T], timeout: float = 20.0) -> T:
+        task = self.loop.create_task(coro)
+        self.qtbot.waitUntil(task.done, timeout=int(timeout * 1000))
+        return task.result()
+
+
+@pytest.fixture
+def run(qtbot: QtBot, qloop: qasync.QEventLoop) -> AsyncRunner:
+    return AsyncRunner(qtbot, qloop)
+
+
+@pytest.fixture
+def window(qtbot: QtBot, qloop: qasync.QEventLoop, home: Path) -> Iterator[MainWindow]:
+    win = MainWindow(make_settings(home))
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    yield win
+    win.cancel_tasks()
+
+
+@pytest.fixture
+def connected(window: MainWindow, run: AsyncRunner, sandbox: Any) -> Iterator[MainWindow]:
+    from gui.azure.session import sandbox_session
+
+    session = sandbox_session(sandbox.arm_url)
+    run(window.use_session(session))
+    yield window
+    window.cancel_tasks()
+    run(session.close())
