@@ -19,20 +19,20 @@ from gui.views.main_window import MainWindow
 
 T = TypeVar("T")
 
-_LOOP: qasync.QEventLoop | None = None
+_LOOPS: list[qasync.QEventLoop] = []
 
 
 @pytest.fixture
 def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     """One qasync loop for the whole session (Qt cannot host a second one), marked running only
     while a GUI test runs, so plain asyncio tests before and after keep working."""
-    global _LOOP
-    if _LOOP is None:
-        _LOOP = qasync.QEventLoop(qapp, already_running=True)
-    asyncio.events._set_running_loop(_LOOP)
-    asyncio.set_event_loop(_LOOP)
-    yield _LOOP
-    for task in asyncio.all_tasks(_LOOP):
+    if not _LOOPS:
+        _LOOPS.append(qasync.QEventLoop(qapp, already_running=True))
+    loop = _LOOPS[0]
+    asyncio.events._set_running_loop(loop)
+    asyncio.set_event_loop(loop)
+    yield loop
+    for task in asyncio.all_tasks(loop):
         task.cancel()
     qapp.processEvents()
     asyncio.events._set_running_loop(None)
