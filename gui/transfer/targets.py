@@ -291,11 +291,11 @@ class TokenCredentialTarget(BlobTarget):
         if renew or auth is None or (auth.expires_at or _now()) - _now() < RENEW_MARGIN:
             async with self._lock:
                 if auth is self._auth:
-                    result = self._credential.get_token(STORAGE_SCOPE)
-                    if inspect.isawaitable(result):
-                        token = await result
-                    else:
-                        token = result
+                    get_token = self._credential.get_token
+                    if inspect.iscoroutinefunction(get_token):
+                        token = await get_token(STORAGE_SCOPE)
+                    else:  # a sync credential may block on the network: keep it off the loop
+                        token = await asyncio.to_thread(get_token, STORAGE_SCOPE)
                     expires = datetime.fromtimestamp(int(token.expires_on), UTC)
                     self._auth = Authorization(
                         headers={"Authorization": f"Bearer {token.token}"}, expires_at=expires

@@ -1,0 +1,222 @@
+"""``azure-image-studio upload FILE --to URL``: the upload engine from a terminal, for scripts.
+
+Exit status 0 only when the blob is complete and verified (size, pages, footer, Content-MD5);
+otherwise non-zero with a one-line reason on stderr: 1 the upload failed (the line says whether a
+new run resumes), 2 bad arguments or an image Azure would refuse, 130 interrupted (resumable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import TextIO
+
+from gui.transfer import (
+    BlobTarget,
+    ConnectionStringTarget,
+    ProgressSnapshot,
+    SasUrlTarget,
+    TokenCredentialTarget,
+    Upload,
+    UploadError,
+    UploadOptions,
+    redact,
+)
+
+CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING"
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="azure-image-studio upload",
+        description="Upload a .vhd, .vhdx or raw disk image as a fixed-VHD page blob, sending "
+        "only the data. Running the same command again resumes an interrupted upload.",
+    )
+    p.add_argument("file", type=Path, help="the disk image (.vhd, .vhdx, .raw, .img)")
+    where = p.add_argument_group("target (one of)")
+    where.add_argument("--to", metavar="URL", help="page-blob URL with a SAS (racw)")
+    where.add_argument(
+        "--connection-string",
+        metavar="CS",
+        help=f"storage connection string (default: ${CONNECTION_STRING_ENV} when --container "
+        "and --name are given without --account-url)",
+    )
+    where.add_argument(
+        "--account-url",
+        metavar="URL",
+        help="https://<account>.blob.core.windows.net, signed in with Entra ID "
+        "(Azure CLI or environment credentials)",
+    )
+    where.add_argument("--container", help="container for --connection-string / --account-url")
+    where.add_argument("--name", help="blob name for --connection-string / --account-url")
+    p.add_argument("--no-md5", action="store_true", help="do not compute and set Content-MD5")
+    p.add_argument("--concurrency", type=int, default=None, help="Put Page requests in flight")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing blob and forget any unfinished upload to it",
+    )
+    p.add_argument(
+        "--progress",
+        choices=("auto", "bar", "plain", "none"),
+        default="auto",
+        help="progress on stderr: a bar on a terminal, one line per interval otherwise",
+    )
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    return p
+
+
+def _target(args: argparse.Namespace) -> BlobTarget:
+    if args.to:
+        if args.connection_string or args.account_url:
+            raise UsageError("give either --to or --connection-string/--account-url, not both")
+        return SasUrlTarget(args.to)
+    if not args.container or not args.name:
+        raise UsageError(
+            "name the target: --to URL, or --container and --name with a connection "
+            "string or --account-url"
+        )
+    if args.account_url:
+        from azure.identity import DefaultAzureCredential
+
+        credential = DefaultAzureCredential(exclude_interactive_browser_credential=True)
+        return TokenCredentialTarget(args.account_url, args.container, args.name, credential)
+    connection_string = args.connection_string or os.environ.get(CONNECTION_STRING_ENV)
+    if not connection_string:
+        raise UsageError(
+            f"no connection string: pass --connection-string or set {CONNECTION_STRING_ENV}"
+        )
+    return ConnectionStringTarget(connection_string, args.container, args.name)
+
+
+class UsageError(Exception):
+    pass
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    seconds = int(seconds)
+    h, rest = divmod(seconds, 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
+
+
+class ProgressPrinter:
+    """A one-line bar on a terminal, or plain lines (at most one per ``interval``) for logs."""
+
+    def __init__(self, stream: TextIO, mode: str, interval: float = 1.0) -> None:
+        if mode == "auto":
+            mode = "bar" if stream.isatty() else "plain"
+        self._stream = stream
+        self._mode = mode
+        self._interval = interval if mode == "plain" else 0.2
+        self._last = 0.0
+        self._drawn = False
+
+    def __call__(self, snap: ProgressSnapshot) -> None:
+        if self._mode == "none":
+            return
+        now = time.monotonic()
+        if now - self._last < self._interval and not snap.state.finished:
+            return
+        self._last = now
+        if self._mode == "plain":
+            self._stream.write(
+                f"progress state={snap.state.value} done={snap.bytes_done} "
+                f"sent={snap.bytes_sent} skipped={snap.bytes_skipped} "
+                f"present={snap.bytes_present} total={snap.total_bytes} "
+                f"rate={snap.send_rate:.0f} eta={_duration(snap.eta_seconds)}\n"
+            )
+        else:
+            width = 28
+            filled = int(snap.fraction * width)
+            line = (
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {snap.fraction * 100:5.1f}%  "
+                f"{_size(snap.send_rate)}/s  sent {_size(snap.bytes_sent)}  "
+                f"skipped {_size(snap.bytes_skipped + snap.bytes_present)}  "
+                f"ETA {_duration(snap.eta_seconds)}  {snap.state.value:<10}"
+            )
+            self._stream.write(line)
+            self._drawn = True
+        self._stream.flush()
+
+    def close(self) -> None:
+        if self._drawn:
+            self._stream.write("\n")
+            self._stream.flush()
+
+
+def main(argv: Sequence[str]) -> int:
+    args = _parser().parse_args(list(argv))
+    try:
+        target = _target(args)
+    except (UsageError, UploadError) as exc:
+        print(f"upload: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.concurrency is not None and args.concurrency < 1:
+        print("upload: --concurrency must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+
+    from gui.vhd import Level, VhdError, open_image
+
+    try:
+        image = open_image(args.file)
+    except VhdError as exc:
+        print(f"upload: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"upload: cannot open {args.file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    with image:
+        errors = [f for f in image.findings if f.level is Level.ERROR]
+        if errors:
+            print(f"upload: {args.file} cannot be uploaded: {errors[0].message}", file=sys.stderr)
+            return EXIT_USAGE
+        options = UploadOptions(md5=not args.no_md5, overwrite=args.overwrite)
+        if args.concurrency is not None:
+            options = UploadOptions(
+                concurrency=args.concurrency, md5=not args.no_md5, overwrite=args.overwrite
+            )
+        printer = ProgressPrinter(sys.stderr, args.progress)
+        upload = Upload(image, target, options, on_progress=printer)
+        upload.start()
+        try:
+            while not upload.wait(0.2):
+                pass
+        except KeyboardInterrupt:
+            upload.cancel()
+            upload.wait()
+            printer.close()
+            print("upload: interrupted; run the same command again to resume", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        printer.close()
+        try:
+            result = upload.result()
+        except UploadError as exc:
+            hint = "" if not exc.resumable or "resume" in str(exc) else " (a new run resumes)"
+            print(f"upload: {redact(str(exc))}{hint}", file=sys.stderr)
+            return EXIT_FAILED
+    if args.json:
+        print(json.dumps(asdict(result)))
+    else:
+        md5 = f", Content-MD5 {result.content_md5}" if result.content_md5 else ""
+        print(
+            f"uploaded {args.file} to {result.target}: sent {result.bytes_sent} bytes, skipped "
+            f"{result.bytes_skipped}, already there {result.bytes_present}{md5}; verified"
+        )
+    return 0
