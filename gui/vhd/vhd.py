@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from gui.vhd.errors import CorruptFooterError, UnsupportedImageError
+from pathlib import Path
+
+from gui.vhd.dynamic import DynamicHeader, DynamicVhdLayout, read_header
+from gui.vhd.errors import (
+    CorruptFooterError,
+    ParentChainError,
+    ParentMismatchError,
+    ParentNotFoundError,
+    UnsupportedImageError,
+)
 from gui.vhd.footer import (
     DISK_TYPE_DIFFERENCING,
     DISK_TYPE_DYNAMIC,
@@ -14,7 +23,11 @@ from gui.vhd.footer import (
 )
 from gui.vhd.layout import FlatLayout, OpenedLayout
 from gui.vhd.model import Finding, ImageFormat, Level
+from gui.vhd.parents import parent_candidates
 from gui.vhd.pio import PositionalFile
+from gui.vhd.rules import human_size
+
+MAX_CHAIN_DEPTH = 32
 
 # Footers older than Virtual PC 2004 are 511 bytes long; nothing current writes them.
 _DISK_TYPE_NAMES = {DISK_TYPE_FIXED: "fixed", DISK_TYPE_DYNAMIC: "dynamic",
@@ -107,9 +120,90 @@ def _footer_details(footer: VhdFooter) -> list[tuple[str, str]]:
     ]
 
 
-def open_vhd(file: PositionalFile) -> OpenedLayout:
+def open_vhd(file: PositionalFile, *, chain: tuple[Path, ...] = ()) -> OpenedLayout:
+    """Open a VHD of any disk type; ``chain`` lists the children above it (for parents)."""
     footer, findings = read_footer(file)
     if footer.disk_type == DISK_TYPE_FIXED:
         return open_fixed_vhd(file, footer, findings)
-    raise UnsupportedImageError(
-        f"this is a {_DISK_TYPE_NAMES[footer.disk_type]} VHD, which this version cannot read yet")
+    header, header_findings = read_header(file, footer)
+    findings.extend(header_findings)
+    details = _footer_details(footer)
+    details.append(("Block size", human_size(header.block_size)))
+    parent: OpenedLayout | None = None
+    if footer.disk_type == DISK_TYPE_DIFFERENCING:
+        parent = _open_parent(file, header, chain)
+        if parent.layout.virtual_size != footer.current_size:
+            findings.append(Finding(
+                Level.WARNING, "vhd-parent-size",
+                f"The parent disk is {parent.layout.virtual_size:,} bytes but this child is "
+                f"{footer.current_size:,} bytes; the difference reads as zeros."))
+        findings.extend(_from_parent(parent))
+        parent_file = parent.other_files[0] if parent.other_files else None
+        details.append(("Parent", str(parent_file.path) if parent_file else "?"))
+    layout = DynamicVhdLayout(file, footer, header, parent.layout if parent else None)
+    stored, table_findings = layout.check_table()
+    findings.extend(table_findings)
+    details.append(("Stored blocks", f"{stored:,} of {header.max_table_entries:,}"))
+    return OpenedLayout(
+        format=ImageFormat.VHD_DIFFERENCING if parent else ImageFormat.VHD_DYNAMIC,
+        layout=layout,
+        disk_id=footer.unique_id,
+        timestamp=footer.timestamp,
+        source_footer=footer,
+        findings=findings,
+        details=details,
+        other_files=parent.other_files if parent else [],
+    )
+
+
+def _from_parent(parent: OpenedLayout) -> list[Finding]:
+    """A parent's problems are the child's problems; say where they come from."""
+    name = parent.other_files[0].path.name if parent.other_files else "parent"
+    return [Finding(f.level, f"parent-{f.code}" if not f.code.startswith("parent-") else f.code,
+                    f"In the parent disk {name}: {f.message}")
+            for f in parent.findings]
+
+
+def _not_the_parent(candidate: PositionalFile, header: DynamicHeader) -> str | None:
+    if not has_vhd_footer(candidate):
+        return "it is not a VHD"
+    footer, _ = read_footer(candidate)
+    if footer.unique_id != header.parent_id:
+        return f"its id is {footer.unique_id}, the child expects {header.parent_id}"
+    return None
+
+
+def _open_parent(file: PositionalFile, header: DynamicHeader,
+                 chain: tuple[Path, ...]) -> OpenedLayout:
+    """Open the parent named by the child's locators, checking it really is that parent.
+
+    The returned layout's ``other_files`` starts with the parent's own file, followed by its
+    ancestors', so closing the child closes the whole chain.
+    """
+    chain = (*chain, file.path.resolve())
+    if len(chain) > MAX_CHAIN_DEPTH:
+        raise ParentChainError(f"it is more than {MAX_CHAIN_DEPTH} disks deep")
+    searched = parent_candidates(file, header)
+    mismatch: ParentMismatchError | None = None
+    for candidate in searched:
+        if not candidate.is_file():
+            continue
+        if candidate.resolve() in chain:
+            raise ParentChainError(f"{candidate} would be its own ancestor")
+        parent_file = PositionalFile(candidate)
+        try:
+            problem = _not_the_parent(parent_file, header)
+            if problem:
+                parent_file.close()
+                mismatch = mismatch or ParentMismatchError(file.path, candidate, problem)
+                continue
+            opened = open_vhd(parent_file, chain=chain)
+        except BaseException:
+            parent_file.close()
+            raise
+        opened.other_files.insert(0, parent_file)
+        return opened
+    if mismatch is not None:
+        raise mismatch
+    name = header.parent_name or (searched[0].name if searched else "(unnamed)")
+    raise ParentNotFoundError(file.path, name, searched)

@@ -1,0 +1,279 @@
+"""Dynamic and differencing VHDs: the ``cxsparse`` header, the block table and sector bitmaps.
+
+Nothing is loaded in proportion to the disk: block-table entries and bitmap bytes are read with
+``pread`` for each request, and the open-time check walks the table in fixed-size chunks.
+"""
+
+from __future__ import annotations
+
+import heapq
+import struct
+import sys
+import uuid
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from gui.vhd.bits import bitmap_runs
+from gui.vhd.errors import (
+    CorruptBlockTableError,
+    CorruptHeaderError,
+    InvalidBlockSizeError,
+    TruncatedImageError,
+)
+from gui.vhd.footer import FOOTER_SIZE, VhdFooter
+from gui.vhd.layout import Layout, fill_zero
+from gui.vhd.model import Finding, Level
+from gui.vhd.pio import PositionalFile
+
+HEADER_SIZE = 1024
+HEADER_COOKIE = b"cxsparse"
+HEADER_VERSION = 0x00010000
+UNUSED = 0xFFFFFFFF
+SECTOR = 512
+MAX_BLOCK_SIZE = 1 << 31
+_TABLE_CHUNK_ENTRIES = 16384  # 64 KiB of block table per step of the open-time check
+_HEADER = struct.Struct(">8sQQIIII16sI4x512s")
+_LOCATOR = struct.Struct(">4sIII Q")
+
+
+@dataclass(frozen=True)
+class ParentLocator:
+    platform_code: bytes
+    data_space: int
+    data_length: int
+    data_offset: int
+
+
+@dataclass(frozen=True)
+class DynamicHeader:
+    cookie: bytes
+    data_offset: int
+    table_offset: int
+    version: int
+    max_table_entries: int
+    block_size: int
+    checksum: int
+    parent_id: uuid.UUID
+    parent_timestamp: int
+    parent_name: str
+    locators: tuple[ParentLocator, ...]
+    computed_checksum: int
+
+
+def parse_header(data: bytes) -> DynamicHeader:
+    (cookie, data_offset, table_offset, version, entries, block_size, checksum, parent_id,
+     parent_ts, name) = _HEADER.unpack_from(data, 0)
+    locators = tuple(
+        ParentLocator(code, space, length, offset)
+        for code, space, length, _reserved, offset in (
+            _LOCATOR.unpack_from(data, 576 + 24 * i) for i in range(8))
+        if code != b"\0\0\0\0"
+    )
+    computed = (~(sum(data[:36]) + sum(data[40:HEADER_SIZE]))) & 0xFFFFFFFF
+    parent_name = name.decode("utf-16-be", errors="replace").split("\0", 1)[0]
+    return DynamicHeader(cookie, data_offset, table_offset, version, entries, block_size,
+                         checksum, uuid.UUID(bytes=parent_id), parent_ts, parent_name, locators,
+                         computed)
+
+
+def read_header(file: PositionalFile, footer: VhdFooter) -> tuple[DynamicHeader, list[Finding]]:
+    offset = footer.data_offset
+    if offset + HEADER_SIZE > file.size:
+        raise TruncatedImageError("dynamic disk header", offset + HEADER_SIZE, file.size)
+    header = parse_header(file.read(offset, HEADER_SIZE))
+    if header.cookie != HEADER_COOKIE:
+        raise CorruptHeaderError(
+            f"the dynamic disk header at byte {offset:,} does not start with 'cxsparse'")
+    findings: list[Finding] = []
+    if header.checksum != header.computed_checksum:
+        findings.append(Finding(
+            Level.ERROR, "vhd-header-checksum",
+            f"The dynamic disk header's checksum is wrong (stored {header.checksum:#010x}, "
+            f"computed {header.computed_checksum:#010x}): the file is damaged. Check it with "
+            f"'qemu-img check' or export the disk again."))
+    if header.version != HEADER_VERSION:
+        findings.append(Finding(
+            Level.WARNING, "vhd-header-version",
+            f"The dynamic disk header has version {header.version:#010x}, not 1.0; it was read "
+            f"as 1.0."))
+    block_size = header.block_size
+    if block_size < SECTOR or block_size > MAX_BLOCK_SIZE or block_size & (block_size - 1):
+        raise InvalidBlockSizeError(block_size)
+    table_end = header.table_offset + 4 * header.max_table_entries
+    if table_end > file.size:
+        raise TruncatedImageError("block allocation table", table_end, file.size)
+    return header, findings
+
+
+def bitmap_size(block_size: int) -> int:
+    """Bytes of sector bitmap before each block: one bit per sector, padded to whole sectors."""
+    bitmap_bytes = -(-(block_size // SECTOR) // 8)
+    return -(-bitmap_bytes // SECTOR) * SECTOR
+
+
+class DynamicVhdLayout:
+    """A dynamic VHD, or a differencing one when ``parent`` is given."""
+
+    def __init__(self, file: PositionalFile, footer: VhdFooter, header: DynamicHeader,
+                 parent: Layout | None = None) -> None:
+        self._file = file
+        self._virtual_size = footer.current_size
+        self._table_offset = header.table_offset
+        self._entries = header.max_table_entries
+        self.block_size = header.block_size
+        self._sectors_per_block = self.block_size // SECTOR
+        self._bitmap_size = bitmap_size(self.block_size)
+        # Blocks must end before the footer copy at the end of the file.
+        self._data_limit = file.size - FOOTER_SIZE
+        self._header_end = footer.data_offset + HEADER_SIZE
+        self._table_end = self._table_offset + 4 * self._entries
+        self._parent = parent
+
+    @property
+    def virtual_size(self) -> int:
+        return self._virtual_size
+
+    # ---- the block table --------------------------------------------------------------------
+
+    def _entries_for(self, first: int, last: int) -> array[int]:
+        """Block-table entries for blocks [first, last], UNUSED past the table's end."""
+        count = last - first + 1
+        table = array("I")
+        have = max(0, min(last + 1, self._entries) - first)
+        if have:
+            table.frombytes(self._file.read(self._table_offset + 4 * first, 4 * have))
+            if sys.byteorder == "little":
+                table.byteswap()
+        if len(table) < count:
+            table.extend([UNUSED] * (count - len(table)))
+        return table
+
+    def _block_problem(self, entry: int) -> str | None:
+        """Why a stored block cannot be where its entry says, or None when it can."""
+        start = entry * SECTOR
+        end = start + self._bitmap_size + self.block_size
+        if end > self._data_limit:
+            return (f"it would reach byte {end:,} of a file whose data ends at byte "
+                    f"{self._data_limit:,}")
+        if start < self._header_end:
+            return "it would overlap the footer copy and the header at the start of the file"
+        if start < self._table_end and end > self._table_offset:
+            return "it would overlap the block table"
+        return None
+
+    def _block_location(self, block: int, entry: int) -> int:
+        """File offset of the block's bitmap, checked to lie inside the file's data."""
+        problem = self._block_problem(entry)
+        if problem:
+            raise CorruptBlockTableError(
+                f"block {block} is recorded at byte {entry * SECTOR:,}, but {problem}")
+        return entry * SECTOR
+
+    def check_table(self) -> tuple[int, list[Finding]]:
+        """Count stored blocks and report entries that point outside the file."""
+        findings: list[Finding] = []
+        stored = 0
+        bad = 0
+        first_bad: int | None = None
+        needed = -(-self._virtual_size // self.block_size)
+        for start in range(0, self._entries, _TABLE_CHUNK_ENTRIES):
+            last = min(self._entries, start + _TABLE_CHUNK_ENTRIES) - 1
+            for i, entry in enumerate(self._entries_for(start, last), start):
+                if entry == UNUSED:
+                    continue
+                stored += 1
+                if self._block_problem(entry) is not None:
+                    bad += 1
+                    if first_bad is None:
+                        first_bad = i
+        if bad:
+            findings.append(Finding(
+                Level.ERROR, "vhd-block-outside-file",
+                f"{bad} block table entr{'y points' if bad == 1 else 'ies point'} outside the "
+                f"file's data (first: block {first_bad}): the file is truncated or damaged, and "
+                f"those blocks cannot be read. Copy the file again or run 'qemu-img check'."))
+        if self._entries < needed:
+            findings.append(Finding(
+                Level.ERROR, "vhd-table-too-small",
+                f"The block table has {self._entries:,} entries but the disk needs {needed:,}; "
+                f"the end of the disk has no place to be stored. The file is damaged."))
+        return stored, findings
+
+    # ---- reading ----------------------------------------------------------------------------
+
+    def read(self, offset: int, view: memoryview) -> None:
+        if not len(view):
+            return
+        bs = self.block_size
+        first = offset // bs
+        last = (offset + len(view) - 1) // bs
+        entries = self._entries_for(first, last)
+        pos = offset
+        end = offset + len(view)
+        while pos < end:
+            block = pos // bs
+            piece_end = min(end, (block + 1) * bs)
+            dest = view[pos - offset : piece_end - offset]
+            entry = entries[block - first]
+            if entry == UNUSED:
+                self._read_absent(pos, dest)
+            else:
+                self._read_block(block, entry, pos, dest)
+            pos = piece_end
+
+    def _read_absent(self, pos: int, dest: memoryview) -> None:
+        if self._parent is None:
+            fill_zero(dest)
+            return
+        parent_end = self._parent.virtual_size
+        inside = max(0, min(len(dest), parent_end - pos))
+        if inside:
+            self._parent.read(pos, dest[:inside])
+        if inside < len(dest):
+            fill_zero(dest[inside:])
+
+    def _read_block(self, block: int, entry: int, pos: int, dest: memoryview) -> None:
+        bitmap_at = self._block_location(block, entry)
+        data_at = bitmap_at + self._bitmap_size
+        within = pos - block * self.block_size
+        first_sector = within // SECTOR
+        last_sector = (within + len(dest) - 1) // SECTOR
+        first_byte, last_byte = first_sector // 8, last_sector // 8
+        bitmap = self._file.read(bitmap_at + first_byte, last_byte - first_byte + 1)
+        if bitmap.count(0xFF) == len(bitmap):  # the usual case: every sector is stored
+            self._file.readinto(data_at + within, dest)
+            return
+        runs = bitmap_runs(bitmap, first_sector, last_sector - first_sector + 1)
+        for run_first, run_end, present in runs:
+            a = max(within, run_first * SECTOR)
+            b = min(within + len(dest), run_end * SECTOR)
+            part = dest[a - within : b - within]
+            if present:
+                self._file.readinto(data_at + a, part)
+            else:
+                self._read_absent(block * self.block_size + a, part)
+
+    def allocated(self) -> Iterator[tuple[int, int]]:
+        own = self._own_allocated()
+        if self._parent is None:
+            return own
+        parent_limit = min(self._parent.virtual_size, self._virtual_size)
+        parent = ((s, min(e, parent_limit)) for s, e in self._parent.allocated()
+                  if s < parent_limit)
+        return _union(own, parent)
+
+    def _own_allocated(self) -> Iterator[tuple[int, int]]:
+        bs = self.block_size
+        blocks = min(self._entries, -(-self._virtual_size // bs))
+        for start in range(0, blocks, _TABLE_CHUNK_ENTRIES):
+            last = min(blocks, start + _TABLE_CHUNK_ENTRIES) - 1
+            for i, entry in enumerate(self._entries_for(start, last), start):
+                if entry != UNUSED:
+                    yield i * bs, min((i + 1) * bs, self._virtual_size)
+
+
+def _union(a: Iterator[tuple[int, int]],
+           b: Iterator[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """Merge two sorted range streams into one sorted stream (overlaps are merged later)."""
+    return heapq.merge(a, b)
