@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from PySide6.QtWidgets import QApplication
 
@@ -78,6 +79,9 @@ def run(argv: Sequence[str]) -> int:
     app.setWindowIcon(icons.icon("app"))
     configure_logging()
     loop = qasync.QEventLoop(app)
+    # Workers (file I/O, sync credentials) need no Qt: plain threads end cleanly at exit.
+    executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ais-worker")
+    loop.set_default_executor(executor)
     asyncio.set_event_loop(loop)
     window = MainWindow(Settings())
     window.show()
@@ -86,4 +90,5 @@ def run(argv: Sequence[str]) -> int:
     )
     with loop:
         loop.run_until_complete(controller.run())
+    executor.shutdown(wait=False, cancel_futures=True)
     return 0

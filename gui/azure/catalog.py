@@ -80,13 +80,15 @@ def _rg_of(resource_id: str) -> str:
 def _gb_from(raw: Mapping[str, Any] | None, *keys: str) -> int | None:
     if raw is None:
         return None
+    # Marketplace reports the VHD's bytes (footer included) and rounds sizeInGb up over the
+    # footer, so a 30 GiB disk says 31: the bytes give the size users know.
+    size_bytes = raw.get("sizeInBytes")
+    if isinstance(size_bytes, int | float):
+        return int(size_bytes // (1024**3))
     for key in keys:
         value = raw.get(key)
         if isinstance(value, int | float):
             return int(value)
-    size_bytes = raw.get("sizeInBytes")
-    if isinstance(size_bytes, int | float):
-        return int(size_bytes // (1024**3))
     return None
 
 
@@ -545,8 +547,9 @@ class Catalog:
         detail = _gallery_style_detail(
             ref, f"{gallery}/{definition_name}/{version}", definition, item, item.location or ""
         )
-        extra = [("Resource group", group), ("Provisioning state", _text(item.provisioning_state))]
-        publishing = item.publishing_profile
+        props = _props(item)
+        extra = [("Resource group", group), ("Provisioning state", _text(props.provisioning_state))]
+        publishing = props.publishing_profile
         if publishing is not None:
             regions = [
                 f"{region.name} ×{region.regional_replica_count or publishing.replica_count or 1}"
@@ -557,7 +560,7 @@ class Catalog:
             extra.append(("Exclude from latest", "Yes" if publishing.exclude_from_latest else "No"))
             if publishing.end_of_life_date is not None:
                 extra.append(("End of life", publishing.end_of_life_date.date().isoformat()))
-        status = item.replication_status
+        status = props.replication_status
         if status is not None:
             states = ", ".join(
                 f"{summary.region}: {_text(summary.state)}"
@@ -592,14 +595,25 @@ def _fields(detail: ImageDetail) -> dict[str, Any]:
     return {name: getattr(detail, name) for name in detail.__dataclass_fields__}
 
 
+def _props(model: Any) -> Any:
+    """The ``properties`` of a gallery-style model.
+
+    Read explicitly: azure-mgmt-compute 39 flattens ``CommunityGalleryImage`` attributes onto
+    its top-level ``identifier`` instead of ``properties``, so ``image.os_type`` fails there.
+    """
+    props = getattr(model, "properties", None)
+    return props if props is not None else model
+
+
 def _definition_summary(item: Any) -> str:
+    props = _props(item)
     bits = [
-        _text(getattr(item, "os_type", None)),
-        _text(getattr(item, "os_state", None)),
-        _text(getattr(item, "hyper_v_generation", None)),
-        _text(getattr(item, "architecture", None)),
+        _text(getattr(props, "os_type", None)),
+        _text(getattr(props, "os_state", None)),
+        _text(getattr(props, "hyper_v_generation", None)),
+        _text(getattr(props, "architecture", None)),
     ]
-    security = _feature(getattr(item, "features", None), "SecurityType")
+    security = _feature(getattr(props, "features", None), "SecurityType")
     if security:
         bits.append(_security_label(security))
     return " · ".join(bit for bit in bits if bit)
@@ -625,11 +639,13 @@ def _gallery_style_detail(
     ref: NodeRef, title: str, definition: Any, version: Any, location: str
 ) -> ImageDetail:
     """Community, shared and own gallery versions share one shape: a definition plus a version."""
+    version_props = _props(version)
+    definition = _props(definition)
     os_type = _text(definition.os_type)
     os_state = _text(definition.os_state)
-    profile = version.storage_profile
+    profile = version_props.storage_profile
     storage_type = None
-    publishing = getattr(version, "publishing_profile", None)
+    publishing = getattr(version_props, "publishing_profile", None)
     if publishing is not None:
         storage_type = _text(getattr(publishing, "storage_account_type", None)) or None
     disks: list[DiskSpec] = []

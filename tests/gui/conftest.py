@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,7 +28,10 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     """One qasync loop for the whole session (Qt cannot host a second one), marked running only
     while a GUI test runs, so plain asyncio tests before and after keep working."""
     if not _LOOPS:
-        _LOOPS.append(qasync.QEventLoop(qapp, already_running=True))
+        loop = qasync.QEventLoop(qapp, already_running=True)
+        # worker threads that need no Qt: plain threads end cleanly at exit, QThreads do not
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=4, thread_name_prefix="ais"))
+        _LOOPS.append(loop)
     loop = _LOOPS[0]
     asyncio.events._set_running_loop(loop)
     asyncio.set_event_loop(loop)
@@ -78,11 +82,25 @@ def window(qtbot: QtBot, qloop: qasync.QEventLoop, home: Path) -> Iterator[MainW
 
 
 @pytest.fixture
-def connected(window: MainWindow, run: AsyncRunner, sandbox: Any) -> Iterator[MainWindow]:
+def new_session(run: AsyncRunner, sandbox: Any) -> Iterator[Callable[[], Any]]:
+    """Makes sandbox sessions (real SDK clients over HTTP) and closes them after the test."""
     from gui.azure.session import sandbox_session
 
-    session = sandbox_session(sandbox.arm_url)
-    run(window.use_session(session))
+    sessions: list[Any] = []
+
+    def make() -> Any:
+        sessions.append(sandbox_session(sandbox.arm_url))
+        return sessions[-1]
+
+    yield make
+    for session in sessions:
+        run(session.close())
+
+
+@pytest.fixture
+def connected(
+    window: MainWindow, run: AsyncRunner, new_session: Callable[[], Any]
+) -> Iterator[MainWindow]:
+    run(window.use_session(new_session()))
     yield window
     window.cancel_tasks()
-    run(session.close())

@@ -128,12 +128,10 @@ def test_ubuntu_version_is_an_os_image_with_its_features(
 
 
 def test_managed_vm_image_shows_its_data_disks(
-    window: MainWindow, qtbot: QtBot, run: AsyncRunner, sandbox: Any
+    window: MainWindow, qtbot: QtBot, run: AsyncRunner, new_session: Any
 ) -> None:
-    from gui.azure.session import sandbox_session
-
     window.settings.subscription_id = PRODUCTION_SUBSCRIPTION_ID
-    run(window.use_session(sandbox_session(sandbox.arm_url)))
+    run(window.use_session(new_session()))
     group = open_path(window, qtbot, "Managed images", RG_IMAGES)
     vm_image = select(window, qtbot, child_named(window, group, IMAGE_WITH_DATA_DISKS))
     assert vm_image.os_type == "Windows"
@@ -198,11 +196,9 @@ def test_search_narrows_three_thousand_publishers(connected: MainWindow, qtbot: 
 
 
 def test_second_start_shows_the_cached_tree_and_selection_before_any_request(
-    window: MainWindow, qtbot: QtBot, run: AsyncRunner, sandbox: Any, home: Any
+    window: MainWindow, qtbot: QtBot, run: AsyncRunner, sandbox: Any, home: Any, new_session: Any
 ) -> None:
-    from gui.azure.session import sandbox_session
-
-    run(window.use_session(sandbox_session(sandbox.arm_url)))
+    run(window.use_session(new_session()))
     sku = open_path(window, qtbot, "Azure Marketplace", "Canonical", "ubuntu-24_04-lts", "server")
     chosen = select(window, qtbot, window.tree_model.index(0, 0, sku))
     window.close()
@@ -222,3 +218,67 @@ def test_second_start_shows_the_cached_tree_and_selection_before_any_request(
     assert second.current_node() is not None and second.current_node().ref == chosen.ref  # type: ignore[union-attr]
     assert sandbox.request_count == before  # nothing asked over the network yet
     second.cancel_tasks()
+
+
+def test_a_failed_detail_says_why_and_the_window_goes_on(
+    connected: MainWindow, qtbot: QtBot, sandbox: Any
+) -> None:
+    window = connected
+    sku = open_path(window, qtbot, "Azure Marketplace", "Debian", "debian-12", "12-gen2")
+    sandbox.faults.add(r"/skus/12-gen2/versions/[^/]+$", status=500, message="Backend exploded.")
+    try:
+        window.tree.setCurrentIndex(window.proxy.mapFromSource(window.tree_model.index(0, 0, sku)))
+        qtbot.waitUntil(
+            lambda: "Backend exploded" in window.detail_pane.state()["status"],
+            timeout=LOAD_TIMEOUT_MS,
+        )
+    finally:
+        sandbox.faults.clear()
+    assert "server error" in window.detail_pane.state()["status"]  # and what to do about it
+    assert window.detail_pane.disk_model.rowCount() == 0
+
+
+def test_layout_scope_and_selection_are_remembered(
+    window: MainWindow, qtbot: QtBot, run: AsyncRunner, new_session: Any, home: Any
+) -> None:
+    run(window.use_session(new_session()))
+    window.resize(761, 555)  # the offscreen screen is 800×600: stay inside it
+    window.splitter.setSizes([300, 461])
+    group = open_path(window, qtbot, "My galleries")
+    first_gallery = window.tree_model.index(0, 0, group)
+    window.tree.setCurrentIndex(window.proxy.mapFromSource(first_gallery))
+    chosen = window.current_node()
+    qtbot.wait(50)
+    saved_sizes = window.splitter.sizes()
+    window.close()
+
+    again = MainWindow(make_settings(home))
+    qtbot.addWidget(again)
+    again.show()
+    assert (again.size().width(), again.size().height()) == (761, 555)
+    qtbot.wait(50)
+    assert again.splitter.sizes() == saved_sizes
+    assert saved_sizes[0] in range(290, 310)
+    assert again.subscription_id == window.subscription_id
+    assert again.location == window.location
+    qtbot.waitUntil(lambda: again.current_node() is not None, timeout=5000)
+    assert again.current_node() == chosen
+    again.cancel_tasks()
+
+
+def test_a_community_gallery_can_be_added_by_its_public_name(
+    connected: MainWindow, qtbot: QtBot, run: AsyncRunner
+) -> None:
+    window = connected
+    community = open_path(window, qtbot, "Community galleries")
+    names = [
+        window.tree_model.data(window.tree_model.index(r, 0, community))
+        for r in range(window.tree_model.rowCount(community))
+    ]
+    assert names, "the sandbox's community galleries are discovered through Resource Graph"
+    run(window.add_community_gallery("NoSuchGallery-00000000-0000-0000-0000-000000000000"))
+    assert window.settings.community_galleries == []
+    run(window.add_community_gallery(names[-1]))
+    assert window.settings.community_galleries == [names[-1]]
+    assert window.current_node() is not None
+    assert window.current_node().label == names[-1]  # type: ignore[union-attr]
