@@ -1,0 +1,1 @@
+"""The ARM side of the sandbox: routing, paging and the resource handlers."""

@@ -1,0 +1,88 @@
+"""ARM errors as the real service reports them: a status and ``{"error": {"code", "message"}}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ArmError(Exception):
+    """Raised by a handler; the server turns it into Azure's error body."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        target: str | None = None,
+        details: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+        self.target = target
+        self.details = details or []
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.target:
+            error["target"] = self.target
+        if self.details:
+            error["details"] = self.details
+        return {"error": error}
+
+
+def resource_not_found(resource_type: str, name: str, resource_group: str) -> ArmError:
+    return ArmError(
+        404,
+        "ResourceNotFound",
+        f"The Resource '{resource_type}/{name}' under resource group '{resource_group}' was not "
+        "found. For more details please go to https://aka.ms/ARMResourceNotFoundFix",
+    )
+
+
+def resource_group_not_found(resource_group: str) -> ArmError:
+    return ArmError(
+        404, "ResourceGroupNotFound", f"Resource group '{resource_group}' could not be found."
+    )
+
+
+def subscription_not_found(subscription_id: str) -> ArmError:
+    return ArmError(
+        404, "SubscriptionNotFound", f"The subscription '{subscription_id}' could not be found."
+    )
+
+
+def artifact_not_found() -> ArmError:
+    # What the platform image repository answers for any unknown publisher/offer/sku/version.
+    return ArmError(404, "NotFound", "Artifact: VMImage was not found.")
+
+
+def invalid_parameter(message: str, target: str | None = None) -> ArmError:
+    return ArmError(400, "InvalidParameter", message, target=target)
+
+
+def bad_request(message: str) -> ArmError:
+    return ArmError(400, "BadRequest", message)
+
+
+def no_registered_provider(location: str, api_version: str, resource_type: str) -> ArmError:
+    return ArmError(
+        400,
+        "NoRegisteredProviderFound",
+        f"No registered resource provider found for location '{location}' and API version "
+        f"'{api_version}' for type '{resource_type}'.",
+    )
+
+
+def authorization_failed(action: str, scope: str, principal_id: str) -> ArmError:
+    return ArmError(
+        403,
+        "AuthorizationFailed",
+        f"The client '{principal_id}' with object id '{principal_id}' does not have "
+        f"authorization to perform action '{action}' over scope '{scope}' or the scope is "
+        "invalid. If access was recently granted, please refresh your credentials.",
+    )

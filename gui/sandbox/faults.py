@@ -1,0 +1,103 @@
+"""Fault and latency injection for tests and benchmarks.
+
+Rules are matched by a regular expression on the request path (and optionally the method); a rule
+with ``times=N`` fires N times and then retires. Rules are changed from test threads while the
+server's loop reads them, hence the lock.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+
+
+@dataclass
+class FaultRule:
+    pattern: re.Pattern[str]
+    status: int
+    code: str
+    message: str | None = None
+    times: int | None = None
+    retry_after: float | None = None
+    method: str | None = None
+    fired: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method is not None and self.method.upper() != method.upper():
+            return False
+        return self.pattern.search(path) is not None
+
+    @property
+    def exhausted(self) -> bool:
+        return self.times is not None and self.fired >= self.times
+
+
+_DEFAULT_CODES = {
+    400: "BadRequest",
+    401: "AuthenticationFailed",
+    403: "AuthorizationFailed",
+    404: "NotFound",
+    409: "Conflict",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+}
+
+
+@dataclass
+class Faults:
+    """The set of active fault rules and the latency added to every request (seconds)."""
+
+    latency: float = 0.0
+    _rules: list[FaultRule] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(
+        self,
+        path_regex: str,
+        *,
+        status: int,
+        code: str | None = None,
+        message: str | None = None,
+        times: int | None = None,
+        retry_after: float | None = None,
+        method: str | None = None,
+    ) -> FaultRule:
+        """Answer requests whose path matches ``path_regex`` with an error.
+
+        ``times=None`` fires forever; ``retry_after`` adds a Retry-After header (seconds).
+        """
+        rule = FaultRule(
+            pattern=re.compile(path_regex, re.IGNORECASE),
+            status=status,
+            code=code or _DEFAULT_CODES.get(status, "InternalServerError"),
+            message=message,
+            times=times,
+            retry_after=retry_after,
+            method=method,
+        )
+        with self._lock:
+            self._rules.append(rule)
+        return rule
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+            self.latency = 0.0
+
+    def take(self, method: str, path: str) -> FaultRule | None:
+        """The first live rule matching this request, counted as fired."""
+        with self._lock:
+            for rule in self._rules:
+                if not rule.exhausted and rule.matches(method, path):
+                    rule.fired += 1
+                    return rule
+        return None
+
+    @property
+    def rules(self) -> list[FaultRule]:
+        with self._lock:
+            return list(self._rules)

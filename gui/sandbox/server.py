@@ -1,0 +1,279 @@
+"""The sandbox server: an aiohttp app on 127.0.0.1 in its own asyncio loop and daemon thread."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import threading
+from pathlib import Path
+
+from aiohttp import web
+
+from gui.sandbox.arm.context import Ctx, reply
+from gui.sandbox.arm.handlers import build_router
+from gui.sandbox.errors import ArmError, authorization_failed
+from gui.sandbox.faults import FaultRule, Faults
+from gui.sandbox.seed import SANDBOX_PRINCIPAL_ID
+from gui.sandbox.world import World
+
+log = logging.getLogger(__name__)
+
+_HOST = "127.0.0.1"
+_START_TIMEOUT_S = 30.0
+
+
+class SandboxError(Exception):
+    """The sandbox could not start or stop."""
+
+
+class SandboxServer:
+    """A local Azure: ARM (Microsoft.Compute & co.) on ``arm_url``.
+
+    ``start()`` returns once the server listens; state lives in ``state_dir`` and survives a
+    restart unless ``reset=True``.
+    """
+
+    def __init__(
+        self, state_dir: Path, *, reset: bool = False, port: int = 0, blob_port: int = 0
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self._reset = reset
+        self._port = port
+        self._blob_port = blob_port
+        self._world: World | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._ready = threading.Event()
+        self._start_error: BaseException | None = None
+        self._router = build_router()
+
+    # ---- public API --------------------------------------------------------------------
+
+    @property
+    def world(self) -> World:
+        if self._world is None:
+            raise SandboxError("The sandbox is not started; call start() first.")
+        return self._world
+
+    @property
+    def arm_url(self) -> str:
+        return self.world.arm_url
+
+    @property
+    def blob_url(self) -> str:
+        return self.world.blob_url
+
+    @property
+    def faults(self) -> Faults:
+        return self.world.faults
+
+    @property
+    def request_count(self) -> int:
+        return self.world.request_count
+
+    @property
+    def page_size(self) -> int:
+        return self.world.page_size
+
+    @page_size.setter
+    def page_size(self, value: int) -> None:
+        self.world.page_size = max(1, value)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._world = World.open(self.state_dir, reset=self._reset)
+        self._reset = False  # a restart of the same object keeps its state
+        self._ready.clear()
+        self._start_error = None
+        self._thread = threading.Thread(target=self._run, name="azure-sandbox", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(_START_TIMEOUT_S):
+            raise SandboxError("The sandbox server did not start within 30 s.")
+        error = self._reported_start_error()
+        if error is not None:
+            self._thread.join(5)
+            self._thread = None
+            raise SandboxError(f"The sandbox server could not start: {error}") from error
+
+    def _reported_start_error(self) -> BaseException | None:
+        # Set by the server thread; read here after _ready fired.
+        return self._start_error
+
+    def stop(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        if loop.is_running():
+            future = asyncio.run_coroutine_threadsafe(self._shutdown(), loop)
+            try:
+                future.result(10)
+            except Exception:  # the loop is going away regardless; log and go on
+                log.exception("sandbox shutdown failed")
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        self._thread = None
+        self._loop = None
+
+    def __enter__(self) -> SandboxServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # ---- the server thread -------------------------------------------------------------
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._listen())
+        except BaseException as exc:  # reported to start() in the caller's thread
+            self._start_error = exc
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _listen(self) -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._handle_arm)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, _HOST, self._port, reuse_address=True)
+        await site.start()
+        self._runner = runner
+        self.world.arm_url = f"http://{_HOST}:{_bound_port(site)}"
+
+    async def _shutdown(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _handle_arm(self, request: web.Request) -> web.StreamResponse:
+        world = self.world
+        world.request_count += 1
+        if world.faults.latency > 0:
+            await asyncio.sleep(world.faults.latency)
+        body = await request.read()
+        try:
+            rule = world.faults.take(request.method, request.path)
+            if rule is not None:
+                raise _fault_error(rule, request)
+            _check_authorization(request)
+            route, params, path_known = self._router.match(request.method, request.path)
+            if route is None:
+                raise _no_route(request, path_known)
+            if not _query(request, "api-version"):
+                raise ArmError(
+                    400,
+                    "MissingApiVersionParameter",
+                    "The api-version query parameter (?api-version=) is required for all requests.",
+                )
+            return await route.handler(Ctx(request, world, body), params)
+        except ArmError as err:
+            return reply(err.body(), err.status, err.headers)
+        except Exception:
+            log.exception("sandbox handler failed for %s %s", request.method, request.path)
+            internal = ArmError(
+                500, "InternalServerError", "The server encountered an internal error."
+            )
+            return reply(internal.body(), 500)
+
+
+def _bound_port(site: web.TCPSite) -> int:
+    server = site._server  # aiohttp exposes the bound sockets only here
+    assert server is not None
+    sockets = getattr(server, "sockets", None) or []
+    return int(sockets[0].getsockname()[1])
+
+
+def _query(request: web.Request, name: str) -> str | None:
+    return next((v for k, v in request.query.items() if k.lower() == name), None)
+
+
+def _check_authorization(request: web.Request) -> None:
+    header = request.headers.get("Authorization", "")
+    if not header:
+        raise ArmError(
+            401,
+            "AuthenticationFailed",
+            "Authentication failed. The 'Authorization' header is missing.",
+        )
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ArmError(
+            401,
+            "InvalidAuthenticationToken",
+            "The access token is invalid. The 'Authorization' header must be 'Bearer <token>'.",
+        )
+
+
+def _no_route(request: web.Request, path_known: bool) -> ArmError:
+    if path_known:
+        return ArmError(
+            405,
+            "MethodNotAllowed",
+            f"The requested resource does not support http method '{request.method}'.",
+        )
+    m = re.search(r"/providers/([^/]+)/([^/?]+)", request.path, re.IGNORECASE)
+    if m:
+        return ArmError(
+            404,
+            "InvalidResourceType",
+            f"The resource type '{m.group(2)}' could not be found in the namespace "
+            f"'{m.group(1)}' for api version '{_query(request, 'api-version') or ''}'.",
+        )
+    return ArmError(404, "NotFound", f"The requested path '{request.path}' was not found.")
+
+
+_ACTION_RE = re.compile(r"/providers/([^/]+)/(.+)$", re.IGNORECASE)
+
+
+def _fault_error(rule: FaultRule, request: web.Request) -> ArmError:
+    headers: dict[str, str] = {}
+    if rule.retry_after is not None:
+        headers["Retry-After"] = f"{rule.retry_after:g}"
+    message = rule.message
+    if message is None and rule.code == "AuthorizationFailed":
+        err = authorization_failed(_action(request), _scope(request.path), SANDBOX_PRINCIPAL_ID)
+        message = err.message
+    if message is None:
+        message = _DEFAULT_MESSAGES.get(rule.status, "The request failed.")
+    return ArmError(rule.status, rule.code, message, headers=headers)
+
+
+_DEFAULT_MESSAGES = {
+    429: "The request is being throttled. Please retry after the time in the Retry-After header.",
+    500: "The server encountered an internal error. Please retry the request.",
+    503: "The service is unavailable. Please retry the request.",
+}
+
+
+def _action(request: web.Request) -> str:
+    m = _ACTION_RE.search(request.path)
+    if not m:
+        return "Microsoft.Resources/subscriptions/resourceGroups/read"
+    segments = m.group(2).strip("/").split("/")
+    types = segments[0::2]
+    verb = {"GET": "read", "PUT": "write", "PATCH": "write", "DELETE": "delete"}.get(
+        request.method, "action"
+    )
+    return f"{m.group(1)}/{'/'.join(types)}/{verb}"
+
+
+def _scope(path: str) -> str:
+    return path.rstrip("/")

@@ -1,0 +1,130 @@
+"""Server life cycle: persistence across restarts, reset, auth and api-version checks."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from azure.core.exceptions import ResourceNotFoundError
+
+from gui.azure.loopback import sandbox_resource_clients
+from gui.sandbox import SandboxServer
+from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
+
+
+def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, object]]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+async def _create_group(server: SandboxServer, name: str) -> None:
+    _, resources = sandbox_resource_clients(server.arm_url, PRODUCTION_SUBSCRIPTION_ID)
+    async with resources:
+        group = await resources.resource_groups.create_or_update(
+            name, {"location": "northeurope", "tags": {"purpose": "test"}}
+        )
+        assert group.name == name
+
+
+async def _group_exists(server: SandboxServer, name: str) -> bool:
+    _, resources = sandbox_resource_clients(server.arm_url, PRODUCTION_SUBSCRIPTION_ID)
+    async with resources:
+        try:
+            await resources.resource_groups.get(name)
+        except ResourceNotFoundError:
+            return False
+        return True
+
+
+@pytest.mark.asyncio
+async def test_state_persists_across_restart_and_reset_starts_over(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    first = SandboxServer(state, reset=True)
+    first.start()
+    try:
+        await _create_group(first, "rg-persisted")
+        assert await _group_exists(first, "rg-persisted")
+    finally:
+        first.stop()
+
+    second = SandboxServer(state)
+    second.start()
+    try:
+        assert second.arm_url != ""
+        assert await _group_exists(second, "RG-PERSISTED")  # ARM names are case-insensitive
+    finally:
+        second.stop()
+
+    third = SandboxServer(state, reset=True)
+    third.start()
+    try:
+        assert not await _group_exists(third, "rg-persisted")
+        assert await _group_exists(third, "rg-images-prod")
+    finally:
+        third.stop()
+    # The state file is whole JSON after all this.
+    doc = json.loads((state / "arm-state.json").read_text())
+    assert doc["format"] == 1
+
+
+def test_requests_need_a_bearer_token_and_an_api_version(sandbox: SandboxServer) -> None:
+    url = f"{sandbox.arm_url}/subscriptions?api-version=2022-12-01"
+    status, body = _get(url)
+    assert status == 401
+    assert body["error"]["code"] == "AuthenticationFailed"  # type: ignore[index]
+
+    status, body = _get(f"{sandbox.arm_url}/subscriptions", {"Authorization": "Bearer t"})
+    assert status == 400
+    assert body["error"]["code"] == "MissingApiVersionParameter"  # type: ignore[index]
+
+    status, body = _get(url, {"Authorization": "Bearer t"})
+    assert status == 200
+    assert len(body["value"]) == 2  # type: ignore[arg-type]
+
+
+def test_request_count_counts_every_request(sandbox: SandboxServer) -> None:
+    before = sandbox.request_count
+    for _ in range(3):
+        _get(f"{sandbox.arm_url}/subscriptions?api-version=1", {"Authorization": "Bearer t"})
+    assert sandbox.request_count - before == 3
+
+
+def test_unknown_resource_type_is_reported_as_arm_does(sandbox: SandboxServer) -> None:
+    status, body = _get(
+        f"{sandbox.arm_url}/subscriptions/{PRODUCTION_SUBSCRIPTION_ID}/providers/"
+        "Microsoft.Compute/teleporters?api-version=2024-07-01",
+        {"Authorization": "Bearer t"},
+    )
+    assert status == 404
+    assert body["error"]["code"] == "InvalidResourceType"  # type: ignore[index]
+
+
+def test_standalone_entry_point_runs(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    with subprocess.Popen(
+        [sys.executable, "-m", "gui.sandbox", "--state-dir", str(tmp_path), "--reset"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    ) as process:
+        try:
+            assert process.stdout is not None
+            first = process.stdout.readline()
+            assert first.startswith("ARM endpoint:")
+            arm_url = first.split()[-1]
+            status, _ = _get(
+                f"{arm_url}/subscriptions?api-version=1", {"Authorization": "Bearer t"}
+            )
+            assert status == 200
+        finally:
+            process.terminate()
+            assert process.wait(10) == 0
