@@ -116,7 +116,7 @@ class DynamicVhdLayout:
     """A dynamic VHD, or a differencing one when ``parent`` is given."""
 
     def __init__(self, file: PositionalFile, footer: VhdFooter, header: DynamicHeader,
-                 parent: Layout | None = None) -> None:
+                 parent: Layout | None = None, *, footer_at_end: bool = True) -> None:
         self._file = file
         self._virtual_size = footer.current_size
         self._table_offset = header.table_offset
@@ -124,8 +124,8 @@ class DynamicVhdLayout:
         self.block_size = header.block_size
         self._sectors_per_block = self.block_size // SECTOR
         self._bitmap_size = bitmap_size(self.block_size)
-        # Blocks must end before the footer copy at the end of the file.
-        self._data_limit = file.size - FOOTER_SIZE
+        # Blocks must end before the footer at the end of the file (when it is still there).
+        self._data_limit = file.size - FOOTER_SIZE if footer_at_end else file.size
         self._header_end = footer.data_offset + HEADER_SIZE
         self._table_end = self._table_offset + 4 * self._entries
         self._parent = parent

@@ -188,3 +188,14 @@ class ImageClosedError(VhdError):
     def __init__(self, path: Path) -> None:
         super().__init__(f"{path} was already closed; open it again to read it.")
         self.path = path
+
+
+class ImplausibleSizeError(VhdError):
+    """The file declares a disk far larger than any disk can be: the size field is damaged."""
+
+    def __init__(self, declared: int) -> None:
+        super().__init__(
+            f"The image declares a disk of {declared:,} bytes, far beyond any real disk, so its "
+            f"size field is damaged. Repair the image or export the disk again."
+        )
+        self.declared = declared

@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 from types import TracebackType
 
-from gui.vhd.errors import EmptyImageError, ImageClosedError, VhdError
+from gui.vhd.errors import EmptyImageError, ImageClosedError, ImplausibleSizeError, VhdError
 from gui.vhd.footer import FOOTER_SIZE, build_fixed_footer
 from gui.vhd.layout import OpenedLayout, fill_zero
 from gui.vhd.model import Finding, ImageFormat, Level, Range, merge_ranges
@@ -17,6 +17,8 @@ from gui.vhd.rules import round_up_to_mib, size_findings
 from gui.vhd.vhd import has_vhd_footer, open_vhd
 
 VHDX_SIGNATURE = b"vhdxfile"
+# Far above Azure's 32 TiB and VHDX's 64 TiB, yet low enough that every size field we build fits.
+MAX_PLAUSIBLE_SIZE = 1 << 52
 
 
 class DiskImage:
@@ -35,6 +37,8 @@ class DiskImage:
         self._close_lock = threading.Lock()
         self.format: ImageFormat = opened.format
         self.virtual_size: int = opened.layout.virtual_size
+        if self.virtual_size > MAX_PLAUSIBLE_SIZE:
+            raise ImplausibleSizeError(self.virtual_size)
         self.fixed_size: int = round_up_to_mib(self.virtual_size)
         self.upload_size: int = self.fixed_size + FOOTER_SIZE
         self.disk_id: uuid.UUID = opened.disk_id
@@ -139,12 +143,15 @@ def open_image(path: str | Path) -> DiskImage:
     """
     path = Path(path)
     file = PositionalFile(path)
+    opened: OpenedLayout | None = None
     try:
         if file.size == 0:
             raise EmptyImageError(path)
         opened = _open_layout(file)
         return DiskImage(path, file, opened)
     except BaseException:
+        for other in opened.other_files if opened else ():
+            other.close()
         file.close()
         raise
 

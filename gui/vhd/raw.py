@@ -20,6 +20,12 @@ def open_raw(file: PositionalFile) -> OpenedLayout:
     disk_id = uuid.uuid5(_RAW_ID_NAMESPACE, f"{resolved}\0{file.size}\0{file.mtime_ns}")
     modified = datetime.fromtimestamp(file.mtime_ns / 1e9, tz=UTC)
     findings: list[Finding] = []
+    if file.path.suffix.lower() in (".vhd", ".vhdx", ".avhd", ".avhdx"):
+        findings.append(Finding(
+            Level.WARNING, "raw-named-vhd",
+            f"The file is named '{file.path.name}' but holds no {file.path.suffix[1:].upper()} "
+            f"structures, so it is read as a raw disk. If it was a VHD that lost its footer "
+            f"(for example an incomplete copy), copy it again from its source."))
     if file.size % 512:
         findings.append(Finding(
             Level.INFO, "raw-partial-sector",

@@ -140,8 +140,15 @@ def open_vhd(file: PositionalFile, *, chain: tuple[Path, ...] = ()) -> OpenedLay
         findings.extend(_from_parent(parent))
         parent_file = parent.other_files[0] if parent.other_files else None
         details.append(("Parent", str(parent_file.path) if parent_file else "?"))
-    layout = DynamicVhdLayout(file, footer, header, parent.layout if parent else None)
-    stored, table_findings = layout.check_table()
+    try:
+        footer_at_end = looks_like_footer(file.read(file.size - FOOTER_SIZE, 8))
+        layout = DynamicVhdLayout(file, footer, header, parent.layout if parent else None,
+                                  footer_at_end=footer_at_end)
+        stored, table_findings = layout.check_table()
+    except BaseException:
+        for other in parent.other_files if parent else ():
+            other.close()
+        raise
     findings.extend(table_findings)
     details.append(("Stored blocks", f"{stored:,} of {header.max_table_entries:,}"))
     return OpenedLayout(

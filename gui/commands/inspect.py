@@ -1,0 +1,121 @@
+"""``azure-image-studio inspect FILE``: what a disk image is and what Azure will say about it.
+
+Exit status: 0 when Azure would accept the image after conversion to a fixed VHD, 2 when it
+would not or when the file cannot be read as a disk image at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TextIO
+
+from gui.vhd import DiskImage, Level, VhdError, open_image
+from gui.vhd.rules import human_size
+from gui.vhd.zeros import nonzero_runs
+
+EXIT_ACCEPTABLE = 0
+EXIT_REFUSED = 2
+SCAN_PIECE = 4 * 1024 * 1024
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="azure-image-studio inspect",
+        description="Show what a .vhd, .vhdx or raw disk image is and whether Azure would "
+                    "accept it once uploaded as a fixed VHD.",
+        epilog="Exit status: 0 if Azure would accept it, 2 if not or if the file is unreadable.",
+    )
+    parser.add_argument("file", help="the disk image to inspect")
+    parser.add_argument("--scan", action="store_true",
+                        help="also read the data to count the bytes that are not zero (the "
+                             "bytes an upload sends); takes as long as reading the data")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead")
+    return parser
+
+
+def count_nonzero(img: DiskImage) -> int:
+    """Bytes in 64 KiB granules holding something other than zeros, within the data ranges."""
+    buf = bytearray(SCAN_PIECE)
+    total = 0
+    for data_range in img.data_ranges():
+        pos = data_range.offset
+        while pos < data_range.end:
+            n = img.readinto(pos, memoryview(buf)[: min(SCAN_PIECE, data_range.end - pos)])
+            total += sum(r.length for r in nonzero_runs(memoryview(buf)[:n], pos))
+            pos += n
+    return total
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "0%"
+
+
+def _report(img: DiskImage, nonzero: int | None) -> dict[str, object]:
+    return {
+        "file": str(img.path),
+        "format": img.format.name,
+        "format_label": img.format.label,
+        "file_size": img.file_size,
+        "virtual_size": img.virtual_size,
+        "fixed_size": img.fixed_size,
+        "upload_size": img.upload_size,
+        "allocated_bytes": img.allocated_bytes,
+        "data_ranges": len(img.data_ranges()),
+        "nonzero_bytes": nonzero,
+        "disk_id": str(img.disk_id),
+        "details": dict(img.details),
+        "findings": [{"level": f.level.name, "code": f.code, "message": f.message}
+                     for f in img.findings],
+        "acceptable": img.acceptable,
+    }
+
+
+def _print_text(img: DiskImage, nonzero: int | None, out: TextIO) -> None:
+    rows = [
+        ("File", str(img.path)),
+        ("Format", img.format.label),
+        ("File size", human_size(img.file_size)),
+        ("Disk size", human_size(img.virtual_size)),
+        ("Azure disk size", human_size(img.fixed_size)
+         + ("" if img.fixed_size == img.virtual_size else " (rounded up to whole MiB)")),
+        ("Upload size", human_size(img.upload_size) + " (fixed VHD with footer)"),
+        ("Data", f"{human_size(img.allocated_bytes)} in {len(img.data_ranges()):,} range(s), "
+                 f"{_percent(img.allocated_bytes, img.virtual_size)} of the disk"),
+    ]
+    if nonzero is not None:
+        rows.append(("Not zero", f"{human_size(nonzero)}, the bytes an upload sends"))
+    rows += [(k, v) for k, v in img.details]
+    width = max(len(k) for k, _ in rows) + 1
+    for key, value in rows:
+        print(f"{key + ':':<{width}} {value}", file=out)
+    print(file=out)
+    print("Findings:", file=out)
+    for finding in sorted(img.findings, key=lambda f: -f.level):
+        print(f"  {finding.level.name:<7} [{finding.code}] {finding.message}", file=out)
+    print(file=out)
+    errors = sum(1 for f in img.findings if f.level is Level.ERROR)
+    if img.acceptable:
+        print("Result: Azure will accept this disk once uploaded as a fixed VHD.", file=out)
+    else:
+        print(f"Result: Azure would refuse this disk ({errors} error(s) above); fix them first.",
+              file=out)
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        with open_image(args.file) as img:
+            nonzero = count_nonzero(img) if args.scan else None
+            if args.json:
+                print(json.dumps(_report(img, nonzero), indent=2))
+            else:
+                _print_text(img, nonzero, sys.stdout)
+            return EXIT_ACCEPTABLE if img.acceptable else EXIT_REFUSED
+    except VhdError as exc:
+        if args.json:
+            print(json.dumps({"file": args.file, "error": type(exc).__name__,
+                              "message": exc.message, "acceptable": False}, indent=2))
+        print(f"azure-image-studio inspect: {exc.message}", file=sys.stderr)
+        return EXIT_REFUSED
