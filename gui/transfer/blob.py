@@ -12,7 +12,7 @@ import base64
 import contextlib
 import logging
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -85,11 +85,16 @@ class PageBlobClient:
         self,
         session: aiohttp.ClientSession,
         target: BlobTarget,
+        *,
         policy: RetryPolicy,
         limiter: AdaptiveLimiter,
         counters: TransferCounters,
+        gate: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self._session = session
+        # Awaited with a request slot held, right before a Put Page goes out: pausing stops
+        # new requests at once, even those already queued for a slot.
+        self._gate = gate
         self._target = target
         self._policy = policy
         self._limiter = limiter
@@ -182,6 +187,8 @@ class PageBlobClient:
             if limited:
                 await self._limiter.acquire()
             try:
+                if limited and self._gate is not None:
+                    await self._gate()
                 self._counters.requests += 1
                 status, resp_headers, data = await self._send(
                     method=method,

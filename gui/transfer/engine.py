@@ -265,8 +265,14 @@ class Upload:
         self._limiter = AdaptiveLimiter(options.concurrency)
         connector = aiohttp.TCPConnector(limit=options.concurrency + 4)
         async with aiohttp.ClientSession(connector=connector) as session:
+            assert self._unpaused is not None
             client = PageBlobClient(
-                session, self.target, options.retry, self._limiter, self._counters
+                session,
+                self.target,
+                policy=options.retry,
+                limiter=self._limiter,
+                counters=self._counters,
+                gate=self._unpaused.wait,
             )
             present, fresh = await self._prepare_blob(client, identity, journal is not None)
             if fresh or journal is None:
@@ -432,8 +438,6 @@ class Upload:
         self._skipped += stream_end - cursor
 
     async def _put(self, client: PageBlobClient, offset: int, view: memoryview) -> None:
-        assert self._unpaused is not None
-        await self._unpaused.wait()
         await client.put_page(offset, view)
         self._sent += view.nbytes
 

@@ -51,6 +51,8 @@ class BlobTarget(ABC):
     """A page blob the engine writes to."""
 
     kind: str = "blob"
+    #: Credentials are renewed when they have less than this left.
+    renew_margin: timedelta = RENEW_MARGIN
     #: False for a managed disk: its blob exists already with the right size.
     creates_blob: bool = True
     #: False for a managed disk: its SAS allows pages only, no metadata or properties.
@@ -173,7 +175,7 @@ class RenewableSasTarget(BlobTarget):
         return self._renew is not None
 
     async def authorize(self, *, renew: bool = False) -> Authorization:
-        due = self._expiry is not None and self._expiry - _now() < RENEW_MARGIN
+        due = self._expiry is not None and self._expiry - _now() < self.renew_margin
         if self._renew is not None and (renew or due):
             old_query = self._query
             async with self._lock:
@@ -248,7 +250,7 @@ class ConnectionStringTarget(BlobTarget):
             sas = self._fixed_sas.lstrip("?")
             return Authorization(query=sas, expires_at=sas_expiry(sas))
         auth = self._auth
-        if renew or auth is None or (auth.expires_at or _now()) - _now() < RENEW_MARGIN:
+        if renew or auth is None or (auth.expires_at or _now()) - _now() < self.renew_margin:
             from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 
             expiry = _now() + self.SAS_LIFETIME
@@ -288,7 +290,7 @@ class TokenCredentialTarget(BlobTarget):
 
     async def authorize(self, *, renew: bool = False) -> Authorization:
         auth = self._auth
-        if renew or auth is None or (auth.expires_at or _now()) - _now() < RENEW_MARGIN:
+        if renew or auth is None or (auth.expires_at or _now()) - _now() < self.renew_margin:
             async with self._lock:
                 if auth is self._auth:
                     get_token = self._credential.get_token

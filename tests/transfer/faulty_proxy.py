@@ -9,6 +9,7 @@ upload half-way. Runs its own asyncio loop in a daemon thread, like the engine.
 from __future__ import annotations
 
 import asyncio
+import io
 import random
 import socket
 import struct
@@ -29,6 +30,7 @@ class ProxyStats:
     max_in_flight: int = 0
     put_page_bytes: int = 0  # bytes of Put Page bodies forwarded to the upstream
     methods: dict[str, int] = field(default_factory=dict)
+    signatures: set[str] = field(default_factory=set)  # distinct SAS signatures seen
 
 
 class FaultyProxy:
@@ -117,6 +119,8 @@ class FaultyProxy:
         stats = self.stats
         stats.requests += 1
         stats.methods[request.method] = stats.methods.get(request.method, 0) + 1
+        if "sig" in request.query:
+            stats.signatures.add(request.query["sig"])
         stats.in_flight += 1
         stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
         try:
@@ -143,7 +147,7 @@ class FaultyProxy:
                 + self.upstream.split("/", 3)[2]
                 + request.raw_path,
                 headers=headers,
-                data=body if body else None,
+                data=io.BytesIO(body) if body else None,
                 skip_auto_headers=("Content-Type",),
             ) as upstream:
                 data = await upstream.read()

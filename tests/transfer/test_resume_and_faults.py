@@ -1,0 +1,306 @@
+"""Cancel and resume, changed sources, faults, throttling, retry budget and SAS expiry."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from gui.transfer import (
+    ConnectionStringTarget,
+    ProgressSnapshot,
+    RetryBudgetExhaustedError,
+    RetryPolicy,
+    SasExpiredError,
+    SasUrlTarget,
+    SourceChangedError,
+    Upload,
+    UploadCancelledError,
+    UploadOptions,
+    UploadState,
+    list_unfinished,
+)
+from gui.vhd import open_image
+from tests.fixtures.azurite import Azurite
+from tests.fixtures.disk_images import MIB, DiskImageFactory, MadeImage, pattern
+from tests.transfer.faulty_proxy import FaultyProxy
+from tests.transfer.helpers import fixed_stream, md5_b64, mixed_writes, nonzero_granule_bytes
+
+FAST_RETRY = RetryPolicy(base_delay=0.01, max_delay=0.2)
+
+
+@pytest.fixture
+def proxy(azurite: Azurite) -> Iterator[FaultyProxy]:
+    with FaultyProxy(f"http://127.0.0.1:{azurite.port}", seed=11) as p:
+        yield p
+
+
+def dense_image(disk_images: DiskImageFactory, size: int = 40 * MIB) -> MadeImage:
+    return disk_images.make("vpc", size, [(0, pattern(0, size - 4 * MIB))], subformat="fixed")
+
+
+def wait_idle(proxy: FaultyProxy) -> None:
+    deadline = time.monotonic() + 10
+    while proxy.stats.in_flight and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def cancel_after(upload_ref: list[Upload], sent: int) -> tuple[list[ProgressSnapshot], object]:
+    seen: list[ProgressSnapshot] = []
+
+    def on_progress(snap: ProgressSnapshot) -> None:
+        seen.append(snap)
+        if snap.bytes_sent >= sent:
+            upload_ref[0].cancel()
+
+    return seen, on_progress
+
+
+def test_cancel_then_resume_sends_only_what_is_missing(
+    azurite: Azurite, proxy: FaultyProxy, disk_images: DiskImageFactory, tmp_path: Path
+) -> None:
+    made = dense_image(disk_images)
+    container = azurite.create_container()
+    url = proxy.rewrite(azurite.blob_sas_url(container, "resume.vhd"))
+    proxy.latency = 0.03
+    options = UploadOptions(concurrency=2, journal_dir=tmp_path, progress_interval=0.02)
+    with open_image(made.path) as image:
+        expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
+        ref: list[Upload] = []
+        seen, on_progress = cancel_after(ref, 8 * MIB)
+        ref.append(Upload(image, SasUrlTarget(url), options, on_progress=on_progress))  # type: ignore[arg-type]
+        with pytest.raises(UploadCancelledError, match="resume"):
+            ref[0].run()
+        assert seen[-1].state is UploadState.CANCELLED
+        wait_idle(proxy)
+        first_written = proxy.stats.put_page_bytes
+        assert 0 < first_written < len(expected) * 3 // 4
+
+        unfinished = list_unfinished(tmp_path)
+        assert len(unfinished) == 1
+        entry = unfinished[0]
+        assert entry.state == "cancelled"
+        assert entry.source.path == str(made.path.resolve())
+        assert entry.target["blob_url"] == url.split("?")[0]
+        assert "sig" not in repr(entry.target)
+        assert 0 < entry.fraction < 1
+
+        proxy.latency = 0
+        result = Upload(image, SasUrlTarget(url), options).run()
+
+    assert result.resumed
+    assert result.bytes_present == first_written
+    assert result.bytes_sent + first_written == nonzero_granule_bytes(expected) + 512
+    assert azurite.download(container, "resume.vhd") == expected
+    assert result.content_md5 == md5_b64(expected)
+    assert list_unfinished(tmp_path) == []
+
+
+def test_changed_source_is_refused_and_nothing_is_sent(
+    azurite: Azurite, proxy: FaultyProxy, disk_images: DiskImageFactory, tmp_path: Path
+) -> None:
+    made = dense_image(disk_images, 24 * MIB)
+    container = azurite.create_container()
+    url = proxy.rewrite(azurite.blob_sas_url(container, "changed.vhd"))
+    proxy.latency = 0.03
+    options = UploadOptions(concurrency=1, journal_dir=tmp_path, progress_interval=0.02)
+    with open_image(made.path) as image:
+        ref: list[Upload] = []
+        _, on_progress = cancel_after(ref, 4 * MIB)
+        ref.append(Upload(image, SasUrlTarget(url), options, on_progress=on_progress))  # type: ignore[arg-type]
+        with pytest.raises(UploadCancelledError):
+            ref[0].run()
+    wait_idle(proxy)
+    # Same size, new content and time: the kind of change a size check alone would miss.
+    with open(made.path, "r+b") as f:
+        f.seek(MIB)
+        f.write(b"\x01" * 4096)
+    stat = made.path.stat()
+    os.utime(made.path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    before = proxy.stats.put_page_bytes
+    with open_image(made.path) as image, pytest.raises(SourceChangedError) as caught:
+        Upload(image, SasUrlTarget(url), options).run()
+    assert "modified" in str(caught.value)
+    assert "start over" in str(caught.value)
+    assert proxy.stats.put_page_bytes == before
+
+    # Without the journal the blob's own metadata still recognises another source.
+    for entry in list_unfinished(tmp_path):
+        entry.discard()
+    other = disk_images.make("vpc", 24 * MIB, "start", subformat="fixed")
+    with open_image(other.path) as image, pytest.raises(SourceChangedError, match="metadata"):
+        Upload(image, SasUrlTarget(url), options).run()
+    assert proxy.stats.put_page_bytes == before
+
+
+def test_pause_stops_sending_and_resume_finishes(
+    azurite: Azurite, proxy: FaultyProxy, disk_images: DiskImageFactory, tmp_path: Path
+) -> None:
+    made = dense_image(disk_images, 40 * MIB)
+    container = azurite.create_container()
+    url = proxy.rewrite(azurite.blob_sas_url(container, "pause.vhd"))
+    proxy.latency = 0.1
+    paused = threading.Event()
+    states: list[UploadState] = []
+    ref: list[Upload] = []
+
+    def on_progress(snap: ProgressSnapshot) -> None:
+        states.append(snap.state)
+        if snap.bytes_sent >= 4 * MIB and not paused.is_set():
+            paused.set()
+            ref[0].pause()
+
+    options = UploadOptions(concurrency=2, journal_dir=tmp_path, progress_interval=0.02)
+    with open_image(made.path) as image:
+        expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
+        ref.append(Upload(image, SasUrlTarget(url), options, on_progress=on_progress))
+        ref[0].start()
+        assert paused.wait(20)
+        time.sleep(0.3)  # requests in flight when paused finish
+        held = ref[0].snapshot.bytes_sent
+        time.sleep(0.4)
+        assert ref[0].snapshot.bytes_sent == held
+        assert ref[0].snapshot.state is UploadState.PAUSED
+        assert held < len(expected) * 3 // 4
+        ref[0].resume()
+        result = ref[0].result(60)
+    assert UploadState.PAUSED in states
+    assert states[-1] is UploadState.COMPLETED
+    assert result.bytes_sent == nonzero_granule_bytes(expected) + 512
+    assert azurite.download(container, "pause.vhd") == expected
+
+
+def test_resets_and_503s_on_the_way_still_give_an_identical_blob(
+    azurite: Azurite, disk_images: DiskImageFactory, tmp_path: Path
+) -> None:
+    size = 64 * MIB
+    # Many small runs: about 200 requests, so 5 % of faults means several of each kind.
+    writes = mixed_writes(size, seed=3, scattered=200)
+    made = disk_images.make("vpc", size, writes, subformat="dynamic")
+    container = azurite.create_container()
+    with (
+        FaultyProxy(
+            f"http://127.0.0.1:{azurite.port}", reset_rate=0.05, error_rate=0.05, seed=5
+        ) as proxy,
+        open_image(made.path) as image,
+    ):
+        expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
+        url = proxy.rewrite(azurite.blob_sas_url(container, "faulty.vhd"))
+        options = UploadOptions(journal_dir=tmp_path, retry=FAST_RETRY)
+        result = Upload(image, SasUrlTarget(url), options).run()
+        assert proxy.stats.resets > 0
+        assert proxy.stats.errors > 0
+    assert result.retries > 0
+    assert azurite.download(container, "faulty.vhd") == expected
+    assert result.content_md5 == md5_b64(expected)
+
+
+def test_throttling_lowers_requests_in_flight_and_the_upload_completes(
+    azurite: Azurite, disk_images: DiskImageFactory, tmp_path: Path
+) -> None:
+    made = dense_image(disk_images, 32 * MIB)
+    container = azurite.create_container()
+    limits: list[int] = []
+    with (
+        FaultyProxy(
+            f"http://127.0.0.1:{azurite.port}", error_rate=0.3, error_status=503, seed=9
+        ) as proxy,
+        open_image(made.path) as image,
+    ):
+        expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
+        url = proxy.rewrite(azurite.blob_sas_url(container, "busy.vhd"))
+        options = UploadOptions(
+            concurrency=8, journal_dir=tmp_path, retry=FAST_RETRY, progress_interval=0.01
+        )
+        Upload(
+            image,
+            SasUrlTarget(url),
+            options,
+            on_progress=lambda s: limits.append(s.in_flight_limit),
+        ).run()
+    assert min(limits) < 8
+    assert azurite.download(container, "busy.vhd") == expected
+
+
+def test_retry_budget_ends_with_a_resumable_error(
+    azurite: Azurite, disk_images: DiskImageFactory, tmp_path: Path
+) -> None:
+    made = disk_images.make("vpc", 8 * MIB, "start", subformat="fixed")
+    container = azurite.create_container()
+    with (
+        FaultyProxy(
+            f"http://127.0.0.1:{azurite.port}",
+            error_rate=1.0,
+            error_code="InternalError",
+            error_status=500,
+        ) as proxy,
+        open_image(made.path) as image,
+    ):
+        url = proxy.rewrite(azurite.blob_sas_url(container, "down.vhd"))
+        options = UploadOptions(
+            journal_dir=tmp_path, retry=RetryPolicy(max_attempts=3, base_delay=0.01)
+        )
+        with pytest.raises(RetryBudgetExhaustedError) as caught:
+            Upload(image, SasUrlTarget(url), options).run()
+        assert proxy.stats.requests == 3
+    assert caught.value.resumable
+    assert "run the same upload again" in str(caught.value)
+    assert "500 InternalError" in str(caught.value)
+
+
+def test_an_expired_sas_is_refused_before_sending_without_leaking_it(
+    azurite: Azurite,
+) -> None:
+    container = azurite.create_container()
+    url = azurite.blob_sas_url(container, "late.vhd", expires_in=timedelta(minutes=-5))
+    signature = url.split("sig=")[1].split("&")[0]
+    with pytest.raises(SasExpiredError) as caught:
+        SasUrlTarget(url)
+    assert "expired" in str(caught.value)
+    assert signature not in str(caught.value)
+
+
+def test_a_sas_expiring_mid_upload_stops_with_a_resumable_error(
+    azurite: Azurite, proxy: FaultyProxy, disk_images: DiskImageFactory, tmp_path: Path
+) -> None:
+    made = dense_image(disk_images, 40 * MIB)
+    container = azurite.create_container()
+    url = proxy.rewrite(
+        azurite.blob_sas_url(container, "short.vhd", expires_in=timedelta(seconds=2))
+    )
+    signature = url.split("sig=")[1].split("&")[0]
+    proxy.latency = 0.25
+    options = UploadOptions(concurrency=1, journal_dir=tmp_path)
+    with open_image(made.path) as image, pytest.raises(SasExpiredError) as caught:
+        Upload(image, SasUrlTarget(url), options).run()
+    assert caught.value.resumable
+    assert "Create a new SAS" in str(caught.value)
+    assert signature not in str(caught.value)
+    assert list_unfinished(tmp_path)[0].state == "failed"
+
+
+class ShortLivedSas(ConnectionStringTarget):
+    SAS_LIFETIME = timedelta(seconds=3)
+    renew_margin = timedelta(seconds=2)
+
+
+def test_a_sas_signed_from_an_account_key_is_renewed_before_it_expires(
+    azurite: Azurite, proxy: FaultyProxy, disk_images: DiskImageFactory, tmp_path: Path
+) -> None:
+    made = dense_image(disk_images, 24 * MIB)
+    container = azurite.create_container()
+    proxy.latency = 0.3
+    endpoint = proxy.rewrite(azurite.blob_endpoint)
+    connection = azurite.connection_string.replace(azurite.blob_endpoint, endpoint)
+    target = ShortLivedSas(connection, container, "renewed.vhd")
+    with open_image(made.path) as image:
+        expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
+        result = Upload(image, target, UploadOptions(concurrency=1, journal_dir=tmp_path)).run()
+    assert result.elapsed_seconds > 3  # it outlived the first SAS
+    assert len(proxy.stats.signatures) >= 2
+    assert azurite.download(container, "renewed.vhd") == expected
