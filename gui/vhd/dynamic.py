@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import heapq
 import struct
-import sys
 import uuid
-from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -25,6 +23,7 @@ from gui.vhd.footer import FOOTER_SIZE, VhdFooter
 from gui.vhd.layout import Layout, fill_zero
 from gui.vhd.model import Finding, Level
 from gui.vhd.pio import PositionalFile
+from gui.vhd.table import TableReader
 
 HEADER_SIZE = 1024
 HEADER_COOKIE = b"cxsparse"
@@ -128,6 +127,8 @@ class DynamicVhdLayout:
         self._data_limit = file.size - FOOTER_SIZE if footer_at_end else file.size
         self._header_end = footer.data_offset + HEADER_SIZE
         self._table_end = self._table_offset + 4 * self._entries
+        self._table = TableReader(file, self._table_offset, self._entries, itemsize=4,
+                                  big_endian=True)
         self._parent = parent
 
     @property
@@ -136,15 +137,11 @@ class DynamicVhdLayout:
 
     # ---- the block table --------------------------------------------------------------------
 
-    def _entries_for(self, first: int, last: int) -> array[int]:
+    def _entries_for(self, first: int, last: int) -> list[int]:
         """Block-table entries for blocks [first, last], UNUSED past the table's end."""
         count = last - first + 1
-        table = array("I")
         have = max(0, min(last + 1, self._entries) - first)
-        if have:
-            table.frombytes(self._file.read(self._table_offset + 4 * first, 4 * have))
-            if sys.byteorder == "little":
-                table.byteswap()
+        table = self._table.entries(first, first + have) if have else []
         if len(table) < count:
             table.extend([UNUSED] * (count - len(table)))
         return table
@@ -240,19 +237,29 @@ class DynamicVhdLayout:
         first_sector = within // SECTOR
         last_sector = (within + len(dest) - 1) // SECTOR
         first_byte, last_byte = first_sector // 8, last_sector // 8
-        bitmap = self._file.read(bitmap_at + first_byte, last_byte - first_byte + 1)
+        if within == 0:
+            # Streaming reads start at block starts: take the bitmap and the data in one call,
+            # then patch whatever the bitmap says is not stored (usually nothing).
+            whole = bytearray(self._bitmap_size)
+            self._file.readv_into(bitmap_at, [memoryview(whole), dest])
+            bitmap = bytes(whole[first_byte : last_byte + 1])
+            data_read = True
+        else:
+            bitmap = self._file.read(bitmap_at + first_byte, last_byte - first_byte + 1)
+            data_read = False
         if bitmap.count(0xFF) == len(bitmap):  # the usual case: every sector is stored
-            self._file.readinto(data_at + within, dest)
+            if not data_read:
+                self._file.readinto(data_at + within, dest)
             return
         runs = bitmap_runs(bitmap, first_sector, last_sector - first_sector + 1)
         for run_first, run_end, present in runs:
             a = max(within, run_first * SECTOR)
             b = min(within + len(dest), run_end * SECTOR)
             part = dest[a - within : b - within]
-            if present:
-                self._file.readinto(data_at + a, part)
-            else:
+            if not present:
                 self._read_absent(block * self.block_size + a, part)
+            elif not data_read:
+                self._file.readinto(data_at + a, part)
 
     def allocated(self) -> Iterator[tuple[int, int]]:
         own = self._own_allocated()

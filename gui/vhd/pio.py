@@ -92,6 +92,30 @@ class PositionalFile:
                 raise ImageChangedError(self.path)
             done += n
 
+    def readv_into(self, offset: int, views: list[memoryview]) -> None:
+        """Fill consecutive ``views`` from one contiguous run of the file at ``offset``."""
+        if not _HAS_PREADV:
+            for view in views:
+                self.readinto(offset, view)
+                offset += len(view)
+            return
+        total = sum(len(v) for v in views)
+        if offset < 0 or offset + total > self.size:
+            raise AssertionError("read outside the file requested")  # engine bug, not user input
+        try:
+            n = os.preadv(self.fd, views, offset)
+        except OSError as exc:
+            raise ImageUnreadableError(self.path, exc.strerror or str(exc)) from exc
+        if n < total:  # short read (rare): finish piece by piece
+            done = n
+            for view in views:
+                if done >= len(view):
+                    done -= len(view)
+                    continue
+                self.readinto(offset + n, view[done:])
+                n += len(view) - done
+                done = 0
+
     def data_extents(self, start: int, end: int) -> Iterator[tuple[int, int]]:
         """(offset, end) pieces of [start, end) that may hold data, skipping file-system holes.
 

@@ -7,9 +7,7 @@ is read entry by entry as requests need it, never loaded whole.
 from __future__ import annotations
 
 import struct
-import sys
 import uuid
-from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -28,6 +26,7 @@ from gui.vhd.layout import OpenedLayout, fill_zero
 from gui.vhd.model import Finding, ImageFormat, Level
 from gui.vhd.pio import PositionalFile
 from gui.vhd.rules import human_size
+from gui.vhd.table import TableReader
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -234,6 +233,8 @@ class VhdxLayout:
                 f"the block table region holds {bat.length // 8:,} entries, the disk needs "
                 f"{entries_needed:,}")
         self._fixed = meta.leave_blocks_allocated
+        self._table = TableReader(file, bat.offset, bat.length // 8, itemsize=8,
+                                  big_endian=False)
 
     @property
     def virtual_size(self) -> int:
@@ -247,10 +248,9 @@ class VhdxLayout:
         """Payload entries for blocks [first, last]."""
         start = self._table_index(first)
         stop = self._table_index(last) + 1
-        raw = array("Q")
-        raw.frombytes(self._file.read(self._bat.offset + 8 * start, 8 * (stop - start)))
-        if sys.byteorder == "big":
-            raw.byteswap()
+        raw = self._table.entries(start, stop)
+        if stop - start == last - first + 1:  # no sector-bitmap entry in between
+            return raw
         return [raw[self._table_index(b) - start] for b in range(first, last + 1)]
 
     def _block_problem(self, block: int, entry: int) -> str | None:
