@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import TextIO
 
@@ -105,13 +106,28 @@ def _print_text(img: DiskImage, nonzero: int | None, out: TextIO) -> None:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
+    return _inspect(args)
+
+
+def _quiet_stdout() -> None:
+    """The reader went away (e.g. "| head"): drop the rest of the output, keep the verdict."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _inspect(args: argparse.Namespace) -> int:
     try:
         with open_image(args.file) as img:
             nonzero = count_nonzero(img) if args.scan else None
-            if args.json:
-                print(json.dumps(_report(img, nonzero), indent=2))
-            else:
-                _print_text(img, nonzero, sys.stdout)
+            try:
+                if args.json:
+                    print(json.dumps(_report(img, nonzero), indent=2))
+                else:
+                    _print_text(img, nonzero, sys.stdout)
+                sys.stdout.flush()
+            except BrokenPipeError:
+                _quiet_stdout()
             return EXIT_ACCEPTABLE if img.acceptable else EXIT_REFUSED
     except VhdError as exc:
         if args.json:

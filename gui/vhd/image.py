@@ -46,7 +46,8 @@ class DiskImage:
             self.fixed_size, self.disk_id, timestamp=opened.timestamp, source=opened.source_footer)
         self.findings: list[Finding] = [*opened.findings, *size_findings(self.virtual_size)]
         self.details: list[tuple[str, str]] = list(opened.details)
-        self._allocated_bytes: int | None = None
+        self._ranges: list[Range] | None = None
+        self._ranges_lock = threading.Lock()
 
     @property
     def acceptable(self) -> bool:
@@ -58,21 +59,27 @@ class DiskImage:
         return self._file.size
 
     def data_ranges(self) -> list[Range]:
-        """Where data can be, in fixed-stream offsets: sorted, merged, never covering the footer."""
+        """Where data can be, in fixed-stream offsets: sorted, merged, never covering the footer.
+
+        Computed once (a walk of the block table, or of the file's holes) and then kept; the
+        list grows with the data actually stored, never with the size the file claims.
+        """
         self._check_open()
-        ranges = []
-        limit = self.virtual_size
-        for start, stop in self._layout.allocated():
-            end = min(stop, limit)
-            if start < end:
-                ranges.append(Range(start, end - start))
-        return merge_ranges(ranges)
+        with self._ranges_lock:
+            if self._ranges is None:
+                ranges = []
+                limit = self.virtual_size
+                for start, stop in self._layout.allocated():
+                    end = min(stop, limit)
+                    if start < end:
+                        ranges.append(Range(start, end - start))
+                self._ranges = merge_ranges(ranges)
+            return list(self._ranges)
 
     @property
     def allocated_bytes(self) -> int:
-        if self._allocated_bytes is None:
-            self._allocated_bytes = sum(r.length for r in self.data_ranges())
-        return self._allocated_bytes
+        """How many bytes ``data_ranges()`` covers: the most an upload can have to send."""
+        return sum(r.length for r in self.data_ranges())
 
     def readinto(self, offset: int, buf: bytearray | memoryview) -> int:
         """Fill ``buf`` from the fixed stream at ``offset``; returns the bytes filled.

@@ -358,12 +358,19 @@ def open_vhdx(file: PositionalFile) -> OpenedLayout:
         findings=findings,
         details=[
             ("Disk id", str(meta.disk_id)),
+            ("Created by", _creator(file)),
             ("Block size", human_size(meta.block_size)),
             ("Sector size", f"{meta.logical_sector_size} logical, "
                             f"{meta.physical_sector_size} physical"),
             ("Stored blocks", f"{stored:,} of {layout.block_count:,}"),
         ],
     )
+
+
+def _creator(file: PositionalFile) -> str:
+    """The creator string after the file signature (UTF-16, informational only)."""
+    text = file.read(8, 512).decode("utf-16-le", errors="replace").split("\0", 1)[0]
+    return text.strip() or "unknown"
 
 
 def _timestamp_from_mtime(file: PositionalFile) -> int:

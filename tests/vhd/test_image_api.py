@@ -72,16 +72,27 @@ def test_too_small_is_an_error(disk_images: DiskImageFactory) -> None:
         assert any(f.code == "too-small" and f.level is Level.ERROR for f in img.findings)
 
 
-def test_concurrent_reads_agree(disk_images: DiskImageFactory) -> None:
-    made = disk_images.make("vpc", 24 * MIB, "scattered", subformat="fixed")
-    with open_image(made.path) as img:
+@pytest.mark.parametrize("kind", ["vhd-fixed", "vhd-dynamic", "vhdx-dynamic", "differencing"])
+def test_concurrent_reads_agree(disk_images: DiskImageFactory, kind: str) -> None:
+    if kind == "vhd-fixed":
+        path = disk_images.make("vpc", 24 * MIB, "scattered", subformat="fixed").path
+    elif kind == "vhd-dynamic":
+        path = disk_images.dynamic_vhd(24 * MIB, "scattered", block_size=64 * 1024).path
+    elif kind == "vhdx-dynamic":
+        path = disk_images.make("vhdx", 24 * MIB, "scattered", subformat="dynamic",
+                                block_size=MIB).path
+    else:
+        parent = disk_images.make("vpc", 24 * MIB, "scattered", subformat="dynamic").path
+        path = disk_images.differencing_vhd(parent, [(512 * k * 997, b"\7" * 512)
+                                                     for k in range(1, 40)])
+    with open_image(path) as img:
         whole = read_stream(img)
         errors: list[str] = []
 
         def worker(seed: int) -> None:
-            buf = bytearray(1 << 16)
-            for i in range(200):
-                offset = ((seed * 7919 + i * 104729) * 512) % img.upload_size
+            buf = bytearray(3 * 65536 + 512)
+            for i in range(150):
+                offset = ((seed * 7919 + i * 104729) * 512 + seed) % img.upload_size
                 n = img.readinto(offset, buf)
                 if bytes(buf[:n]) != whole[offset : offset + n]:
                     errors.append(f"mismatch at {offset}")
