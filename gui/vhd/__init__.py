@@ -1,6 +1,17 @@
 """The disk-image engine: VHD, VHDX and raw images as the fixed VHD Azure accepts.
 
-No Qt and no Azure SDK here; see :func:`open_image`.
+No Qt and no Azure SDK here. Typical use::
+
+    with open_image(path) as img:          # raises a VhdError subclass if unreadable
+        for finding in img.findings:        # Level.ERROR blocks the upload
+            print(finding.level.name, finding.message)
+        if img.acceptable:
+            for r in img.data_ranges():     # fixed-stream offsets that can hold data
+                img.readinto(r.offset, buf) # thread-safe; zeros where nothing is stored
+            # the last 512 bytes of the stream, at img.fixed_size, are img.footer
+
+Formats: fixed/dynamic/differencing VHD (parents found through their locators), fixed/dynamic
+VHDX, raw. Nothing is loaded in proportion to the disk size.
 """
 
 from gui.vhd.errors import (

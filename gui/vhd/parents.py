@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import urllib.parse
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -34,7 +35,8 @@ def _as_local(text: str, base: Path) -> list[Path]:
     windows = "\\" in text or (len(text) > 1 and text[1] == ":")
     pure = PureWindowsPath(text) if windows else PurePosixPath(text)
     if not pure.is_absolute() and not (windows and pure.drive):
-        places.append(base.joinpath(*[p for p in pure.parts if p not in (".", "")]))
+        joined = base.joinpath(*[p for p in pure.parts if p not in (".", "")])
+        places.append(Path(os.path.normpath(joined)))
     elif not windows:
         places.append(Path(text))
     if pure.name:

@@ -29,7 +29,6 @@ from gui.vhd.rules import human_size
 
 MAX_CHAIN_DEPTH = 32
 
-# Footers older than Virtual PC 2004 are 511 bytes long; nothing current writes them.
 _DISK_TYPE_NAMES = {DISK_TYPE_FIXED: "fixed", DISK_TYPE_DYNAMIC: "dynamic",
                     DISK_TYPE_DIFFERENCING: "differencing"}
 

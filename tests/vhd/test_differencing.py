@@ -154,3 +154,17 @@ def test_chain_files_are_closed_with_the_child(disk_images: DiskImageFactory) ->
     assert len(list(proc_fds.iterdir())) == before + 2
     img.close()
     assert len(list(proc_fds.iterdir())) == before
+
+
+@pytest.mark.parametrize("locator", [
+    ("W2ku", "C:\\Hyper-V\\Virtual Hard Disks\\winbase.vhd"),
+    ("W2ru", ".\\winbase.vhd"),
+    ("W2ru", "..\\" + "PLACEHOLDER" + "\\winbase.vhd"),
+])
+def test_windows_locators(disk_images: DiskImageFactory, locator: tuple[str, str]) -> None:
+    parent = disk_images.make("vpc", SIZE, "start", subformat="dynamic", name="winbase.vhd")
+    code, text = locator
+    text = text.replace("PLACEHOLDER", disk_images.directory.name)
+    child = disk_images.differencing_vhd(parent.path, child_writes(), locators=[(code, text)])
+    with open_image(child) as img:
+        assert ("Parent", str(parent.path)) in img.details
