@@ -1,0 +1,298 @@
+"""A managed disk by direct upload: create it for upload, grant write access, upload, revoke.
+
+The disk is created with create option ``Upload`` and exactly the image's upload size (the fixed
+VHD with its footer). Write access is granted for a SAS that the upload engine uses like any page
+blob; the SAS is granted again when it is about to expire, so a long upload never dies of it.
+Access is revoked in every outcome (completed, failed, cancelled), so no disk is left stuck in
+ActiveUpload by us. A disk that is still waiting for upload (ReadyToUpload, ActiveUpload) with
+the right size is taken up again, which together with the engine's journal resumes an upload.
+
+ARM calls run on the caller's asyncio loop (the GUI's qasync loop or ``asyncio.run``); the data
+goes through :class:`gui.transfer.Upload` on the engine's own thread. ARM failures surface as the
+``gui.azure.errors`` types (``translate``), transfer failures as ``gui.transfer`` UploadErrors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+from gui.azure.errors import AzureServiceError, translate
+from gui.transfer import (
+    ProgressCallback,
+    RenewableSasTarget,
+    TargetSizeMismatchError,
+    Upload,
+    UploadCancelledError,
+    UploadError,
+    UploadOptions,
+    UploadResult,
+    UploadSource,
+)
+
+if TYPE_CHECKING:
+    from azure.mgmt.compute.aio import ComputeManagementClient
+    from azure.mgmt.compute.models import Disk
+
+log = logging.getLogger(__name__)
+
+UPLOAD_STATES = ("ReadyToUpload", "ActiveUpload")
+DEFAULT_SAS_DURATION = timedelta(hours=24)
+
+
+class DiskUploadStep(enum.Enum):
+    CREATING = "Creating the disk for upload"
+    GRANTING = "Granting write access"
+    UPLOADING = "Uploading"
+    REVOKING = "Revoking access"
+    DONE = "Done"
+
+
+class DiskUploadError(UploadError):
+    """Base of the disk-specific causes (the disk cannot take this upload)."""
+
+
+class DiskExistsError(DiskUploadError):
+    """A disk of that name exists and is not waiting for an upload."""
+
+
+@dataclass(frozen=True)
+class ManagedDiskSpec:
+    resource_group: str
+    name: str
+    location: str
+    sku: str = "Standard_LRS"
+    os_type: str | None = None  # "Windows" or "Linux" for an OS disk
+    hyper_v_generation: str | None = None  # "V1" or "V2"
+    tags: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class DiskUploadResult:
+    disk_id: str
+    disk_name: str
+    disk_state: str  # "Unattached" after a completed upload
+    upload: UploadResult
+
+
+class ManagedDiskTarget(RenewableSasTarget):
+    """The disk's upload SAS as a page-blob target: the blob exists, pages are all it takes."""
+
+    kind = "managed-disk"
+    creates_blob = False
+    supports_properties = False
+
+
+StepCallback = Callable[[DiskUploadStep], None]
+
+
+class ManagedDiskUpload:
+    """One direct upload; ``await run()`` on the caller's loop, control from any thread."""
+
+    def __init__(
+        self,
+        compute: ComputeManagementClient,
+        source: UploadSource,
+        spec: ManagedDiskSpec,
+        options: UploadOptions | None = None,
+        *,
+        on_progress: ProgressCallback | None = None,
+        on_step: StepCallback | None = None,
+        sas_duration: timedelta = DEFAULT_SAS_DURATION,
+    ) -> None:
+        self.compute = compute
+        self.source = source
+        self.spec = spec
+        self.options = options or UploadOptions()
+        self._on_progress = on_progress
+        self._on_step = on_step
+        self._sas_duration = sas_duration
+        self._cancelled = False
+        self._paused = False
+        self.upload: Upload | None = None  # the engine, once the data transfer has started
+        self.step: DiskUploadStep | None = None
+
+    # -- control, from any thread ------------------------------------------------------------
+
+    def pause(self) -> None:
+        self._paused = True
+        if self.upload is not None:
+            self.upload.pause()
+
+    def resume(self) -> None:
+        self._paused = False
+        if self.upload is not None:
+            self.upload.resume()
+
+    def cancel(self) -> None:
+        self._cancelled = True
+        if self.upload is not None:
+            self.upload.cancel()
+
+    # -- the flow ----------------------------------------------------------------------------
+
+    async def run(self) -> DiskUploadResult:
+        spec = self.spec
+        disk = await self._ensure_disk()
+        self._check_cancelled()
+        self._set_step(DiskUploadStep.GRANTING)
+        sas = await self._grant()
+        loop = asyncio.get_running_loop()
+
+        def renew() -> Awaitable[str]:
+            # Called on the engine's loop; the ARM client lives on this one.
+            return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._grant(), loop))
+
+        target = ManagedDiskTarget(
+            sas,
+            renew,
+            kind=ManagedDiskTarget.kind,
+            identity=str(disk.id),
+            display_name=f"managed disk {spec.name}",
+        )
+        outcome: UploadResult | None = None
+        try:
+            self._check_cancelled()
+            self._set_step(DiskUploadStep.UPLOADING)
+            self.upload = Upload(self.source, target, self.options, self._on_progress)
+            if self._paused:
+                self.upload.pause()
+            if self._cancelled:
+                self.upload.cancel()
+            self.upload.start()
+            waiter = asyncio.ensure_future(asyncio.to_thread(self.upload.wait))
+            try:
+                await asyncio.shield(waiter)
+            except asyncio.CancelledError:
+                self.upload.cancel()
+                await waiter
+                raise
+            outcome = self.upload.result()
+        finally:
+            self._set_step(DiskUploadStep.REVOKING)
+            await self._revoke(after_success=outcome is not None)
+        final = await self._get_disk()
+        self._set_step(DiskUploadStep.DONE)
+        assert final is not None
+        return DiskUploadResult(
+            disk_id=str(final.id),
+            disk_name=spec.name,
+            disk_state=_text(final.disk_state),
+            upload=outcome,
+        )
+
+    def _check_cancelled(self) -> None:
+        if self._cancelled:
+            raise UploadCancelledError(
+                f"The upload to managed disk {self.spec.name} was cancelled before data was "
+                "sent. Start it again to continue."
+            )
+
+    def _set_step(self, step: DiskUploadStep) -> None:
+        self.step = step
+        if self._on_step is not None:
+            try:
+                self._on_step(step)
+            except Exception:  # a broken view must not break the upload
+                log.exception("step callback failed")
+
+    async def _get_disk(self) -> Disk | None:
+        try:
+            return await self.compute.disks.get(self.spec.resource_group, self.spec.name)
+        except ResourceNotFoundError:
+            return None
+        except HttpResponseError as exc:
+            raise translate(exc) from exc
+
+    async def _ensure_disk(self) -> Disk:
+        """Create the disk for upload, or take up one that still waits for this upload."""
+        from azure.mgmt.compute.models import CreationData, Disk, DiskProperties, DiskSku
+
+        spec, size = self.spec, self.source.upload_size
+        existing = await self._get_disk()
+        if existing is not None:
+            state = _text(existing.disk_state)
+            if state not in UPLOAD_STATES:
+                raise DiskExistsError(
+                    f"A disk named {spec.name} already exists in {spec.resource_group} "
+                    f"({state}): choose another name, or delete that disk first."
+                )
+            declared = existing.creation_data.upload_size_bytes if existing.creation_data else None
+            if declared != size:
+                raise TargetSizeMismatchError(
+                    f"The disk {spec.name} waits for an upload of {declared} bytes, but this "
+                    f"image needs {size}: delete the disk or choose another name."
+                )
+            return existing
+        self._set_step(DiskUploadStep.CREATING)
+        disk = Disk(
+            location=spec.location,
+            sku=DiskSku(name=spec.sku),
+            tags=spec.tags,
+            properties=DiskProperties(
+                os_type=spec.os_type,
+                hyper_v_generation=spec.hyper_v_generation,
+                creation_data=CreationData(create_option="Upload", upload_size_bytes=size),
+            ),
+        )
+        try:
+            poller = await self.compute.disks.begin_create_or_update(
+                spec.resource_group, spec.name, disk
+            )
+            created: Disk = await poller.result()
+        except HttpResponseError as exc:
+            raise translate(exc) from exc
+        return created
+
+    async def _grant(self) -> str:
+        from azure.mgmt.compute.models import GrantAccessData
+
+        data = GrantAccessData(
+            access="Write", duration_in_seconds=int(self._sas_duration.total_seconds())
+        )
+        try:
+            poller = await self.compute.disks.begin_grant_access(
+                self.spec.resource_group, self.spec.name, data
+            )
+            access: Any = await poller.result()
+        except HttpResponseError as exc:
+            raise translate(exc) from exc
+        sas = getattr(access, "access_sas", None)
+        if not sas:
+            raise AzureServiceError(
+                f"Azure granted access to disk {self.spec.name} but returned no SAS URL."
+            )
+        return str(sas)
+
+    async def _revoke(self, *, after_success: bool) -> None:
+        """Revoke in every outcome; shielded so a cancelled caller still revokes."""
+
+        async def revoke() -> None:
+            poller = await self.compute.disks.begin_revoke_access(
+                self.spec.resource_group, self.spec.name
+            )
+            await poller.result()
+
+        try:
+            await asyncio.shield(revoke())
+        except HttpResponseError as exc:
+            error = translate(exc)
+            if after_success:
+                raise AzureServiceError(
+                    f"The data of disk {self.spec.name} is uploaded, but revoking write access "
+                    f"failed ({error.message}). Revoke it (az disk revoke-access) before using "
+                    "the disk."
+                ) from exc
+            log.warning("revoking access to %s failed: %s", self.spec.name, error.message)
+
+
+def _text(value: object) -> str:
+    """An SDK enum (or plain string) as the text Azure sends."""
+    return str(getattr(value, "value", value))

@@ -1,0 +1,319 @@
+"""Benchmark of the upload engine against Azurite, all scenarios of issue 4 in one run.
+
+    PATH=/path/to/azurite/node_modules/.bin:$PATH python3 tests/benchmarks/bench_upload.py
+
+Scenarios (each against a fresh Azurite with its own on-disk workspace, because Azurite never
+frees the memory of deleted blobs):
+  (a) a 4 GiB fixed VHD, sparse on disk, holding 512 MiB of random data in extents of 64 KiB to
+      2 MiB at random 4 KiB-aligned offsets; the engine with --no-md5 and with MD5, against
+      BlobClient.upload_blob(..., blob_type=PageBlob, max_concurrency=8) and against hashlib.md5
+      alone over the fixed stream; bytes sent against the non-zero 64 KiB blocks;
+  (b) a 1 GiB fixed VHD of random data: the engine against upload_blob and against a bare
+      Put Page loop (aiohttp, 4 MiB pages, 8 in flight, no zero test, no hash);
+  (c) the dynamic VHD of (a) (qemu-img convert): a correct fixed blob (MD5 of the downloaded
+      blob equals that of (a)'s fixed stream), time against (a).
+The engine runs as the headless command in a child process, so its peak RSS is measured alone
+(wait4); its time is the engine's own elapsed time (interpreter start-up excluded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.fixtures.azurite import Azurite, AzuriteProcess  # noqa: E402
+from tests.fixtures.disk_images import _footer  # noqa: E402
+
+KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
+GRANULE = 64 * KIB
+
+
+def fixed_footer(size: int) -> bytes:
+    return _footer(size, 2, uuid.uuid4(), 0xFFFFFFFFFFFFFFFF)
+
+
+def make_scattered(path: Path, size: int, data: int, seed: int = 1) -> set[int]:
+    """A sparse fixed VHD with ``data`` random bytes in extents; returns the non-zero granules."""
+    rng = random.Random(seed)
+    taken: list[tuple[int, int]] = []
+    granules: set[int] = set()
+    left = data
+    with open(path, "wb") as f:
+        f.truncate(size)
+        while left > 0:
+            length = min(left, rng.randrange(16, 513) * 4 * KIB)
+            start = rng.randrange(0, (size - length) // (4 * KIB)) * 4 * KIB
+            if any(start < e and s < start + length for s, e in taken):
+                continue
+            taken.append((start, start + length))
+            f.seek(start)
+            f.write(rng.randbytes(length))
+            granules.update(range(start // GRANULE, (start + length - 1) // GRANULE + 1))
+            left -= length
+        f.seek(size)
+        f.write(fixed_footer(size))
+    return granules
+
+
+def make_random(path: Path, size: int) -> None:
+    with open(path, "wb") as f:
+        for _ in range(size // (64 * MIB)):
+            f.write(os.urandom(64 * MIB))
+        f.write(fixed_footer(size))
+
+
+def md5_alone(path: Path) -> tuple[float, str, str]:
+    """hashlib.md5 over the fixed stream (the file itself, holes read as zeros).
+
+    Returns the time, the MD5 of the whole stream and the MD5 of its data part (footer left out:
+    a converted image carries another disk id in its footer).
+    """
+    md5 = hashlib.md5(usedforsecurity=False)
+    buf = bytearray(4 * MIB)
+    view = memoryview(buf)
+    data_end = path.stat().st_size - 512
+    pos = 0
+    data_md5 = None
+    start = time.perf_counter()
+    with open(path, "rb", buffering=0) as f:
+        while n := f.readinto(buf):
+            if pos + n > data_end and data_md5 is None:
+                md5.update(view[: data_end - pos])
+                data_md5 = md5.copy()
+                md5.update(view[data_end - pos : n])
+            else:
+                md5.update(view[:n])
+            pos += n
+    elapsed = time.perf_counter() - start
+    assert data_md5 is not None
+    return elapsed, md5.hexdigest(), data_md5.hexdigest()
+
+
+def run_engine(path: Path, url: str, home: Path, *extra: str) -> dict[str, Any]:
+    command = [sys.executable, "-m", "gui", "upload", str(path), "--to", url, "--json"]
+    env = {**os.environ, "AZURE_IMAGE_STUDIO_HOME": str(home)}
+    wall = time.perf_counter()
+    proc = subprocess.Popen(
+        [*command, "--progress", "none", *extra],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - wall
+    out = proc.stdout.read() if proc.stdout else b""
+    err = proc.stderr.read() if proc.stderr else b""
+    for stream in (proc.stdout, proc.stderr):
+        if stream:
+            stream.close()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"engine failed ({proc.returncode}): {err.decode()[-2000:]}")
+    result: dict[str, Any] = json.loads(out)
+    result["wall"] = wall
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024  # Linux reports KiB
+    return result
+
+
+def run_sdk(az: Azurite, container: str, name: str, path: Path) -> float:
+    from azure.storage.blob import BlobClient, BlobType
+
+    with (
+        BlobClient.from_connection_string(az.connection_string, container, name) as client,
+        open(path, "rb") as f,
+    ):
+        start = time.perf_counter()
+        client.upload_blob(
+            f, blob_type=BlobType.PAGEBLOB, length=path.stat().st_size, max_concurrency=8
+        )
+        return time.perf_counter() - start
+
+
+def bare_put_page_loop(url: str, path: Path, concurrency: int = 8) -> float:
+    """The simplest fast uploader: every 4 MiB page sent, reads by pread, no checks at all."""
+    import aiohttp
+    from azure.storage.blob import BlobClient
+
+    size = path.stat().st_size
+    BlobClient.from_blob_url(url).create_page_blob(size)
+    base, sas = url.split("?", 1)
+
+    async def main() -> float:
+        offsets = list(range(0, size, 4 * MIB))
+        fd = os.open(path, os.O_RDONLY)
+        loop = asyncio.get_running_loop()
+        connector = aiohttp.TCPConnector(limit=concurrency)
+        async with aiohttp.ClientSession(connector=connector) as session:
+
+            async def worker() -> None:
+                while offsets:
+                    offset = offsets.pop(0)
+                    length = min(4 * MIB, size - offset)
+                    data = await loop.run_in_executor(None, os.pread, fd, length, offset)
+                    headers = {
+                        "x-ms-page-write": "update",
+                        "x-ms-range": f"bytes={offset}-{offset + length - 1}",
+                        "x-ms-version": "2021-08-06",
+                    }
+                    async with session.put(
+                        f"{base}?comp=page&{sas}", data=memoryview(data), headers=headers
+                    ) as resp:
+                        assert resp.status == 201, await resp.text()
+
+            start = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            elapsed = time.perf_counter() - start
+        os.close(fd)
+        return elapsed
+
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)  # aiohttp warns about large bodies
+        return asyncio.run(main())
+
+
+def blob_data_md5(az: Azurite, container: str, name: str) -> str:
+    """MD5 of the downloaded blob without its last 512 bytes (the footer)."""
+    from azure.storage.blob import BlobClient
+
+    md5 = hashlib.md5(usedforsecurity=False)
+    with BlobClient.from_connection_string(az.connection_string, container, name) as client:
+        size = client.get_blob_properties().size
+        stream = client.download_blob(offset=0, length=size - 512, max_concurrency=4)
+        for chunk in stream.chunks():
+            md5.update(chunk)
+    return md5.hexdigest()
+
+
+def line(label: str, value: str) -> None:
+    print(f"  {label:<58} {value}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="shrink sizes for a quick run")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-upload-"))
+    size_a, data_a, size_b = (
+        int(4 * GIB * args.scale),
+        int(512 * MIB * args.scale),
+        int(GIB * args.scale),
+    )
+    size_a -= size_a % MIB
+    size_b -= size_b % (64 * MIB)
+    home = work / "home"
+    summary: dict[str, Any] = {}
+
+    print(f"(a) {size_a / GIB:.2f} GiB fixed VHD, {data_a / MIB:.0f} MiB random data scattered")
+    vhd_a = work / "a.vhd"
+    granules = make_scattered(vhd_a, size_a, data_a)
+    nonzero = len(granules) * GRANULE
+    hash_time, hash_hex, data_hex = md5_alone(vhd_a)
+    with AzuriteProcess(work / "azurite-a") as az:
+        c = az.create_container()
+        nomd5 = run_engine(vhd_a, az.blob_sas_url(c, "engine-nomd5.vhd"), home, "--no-md5")
+        withmd5 = run_engine(vhd_a, az.blob_sas_url(c, "engine-md5.vhd"), home)
+        sdk_a = run_sdk(az, c, "sdk.vhd", vhd_a)
+    engine_md5_hex = __import__("base64").b64decode(withmd5["content_md5"]).hex()
+    line("upload_blob(PageBlob, max_concurrency=8)", f"{sdk_a:.2f} s")
+    line("engine --no-md5", f"{nomd5['elapsed_seconds']:.2f} s  (wall {nomd5['wall']:.2f} s)")
+    line("  speed-up vs upload_blob (goal >= 8)", f"{sdk_a / nomd5['elapsed_seconds']:.1f}x")
+    line(
+        "  bytes sent / non-zero 64 KiB blocks (goal <= 1.1)",
+        f"{nomd5['bytes_sent'] / nonzero:.3f}",
+    )
+    line("engine with MD5", f"{withmd5['elapsed_seconds']:.2f} s")
+    line("hashlib.md5 alone over the fixed stream", f"{hash_time:.2f} s")
+    bound = max(nomd5["elapsed_seconds"], hash_time)
+    line(
+        "  MD5 time / max(no-md5, md5 alone) (goal <= 1.15)",
+        f"{withmd5['elapsed_seconds'] / bound:.3f}",
+    )
+    line("  engine MD5 equals hashlib's", str(engine_md5_hex == hash_hex))
+    line(
+        "peak RSS no-md5 / md5 (goal < 300 MB)",
+        f"{nomd5['peak_rss_mb']:.0f} / {withmd5['peak_rss_mb']:.0f} MB",
+    )
+    summary["a"] = {"sdk": sdk_a, "nomd5": nomd5, "md5": withmd5, "md5_alone": hash_time}
+
+    print(f"(b) {size_b / GIB:.2f} GiB fixed VHD of random data")
+    vhd_b = work / "b.vhd"
+    make_random(vhd_b, size_b)
+    with AzuriteProcess(work / "azurite-b") as az:
+        c = az.create_container()
+        bare = bare_put_page_loop(az.blob_sas_url(c, "bare.vhd"), vhd_b)
+        b_nomd5 = run_engine(vhd_b, az.blob_sas_url(c, "engine-nomd5.vhd"), home, "--no-md5")
+        b_md5 = run_engine(vhd_b, az.blob_sas_url(c, "engine-md5.vhd"), home)
+        sdk_b = run_sdk(az, c, "sdk.vhd", vhd_b)
+    line("upload_blob(PageBlob, max_concurrency=8)", f"{sdk_b:.2f} s")
+    line("bare Put Page loop (8 in flight)", f"{bare:.2f} s")
+    for label, r in (("engine --no-md5", b_nomd5), ("engine with MD5", b_md5)):
+        t = r["elapsed_seconds"]
+        line(
+            label,
+            f"{t:.2f} s, upload_blob/engine {sdk_b / t:.2f}x (goal >= 1), "
+            f"rate vs bare loop {bare / t:.2f} (goal >= 0.9), RSS {r['peak_rss_mb']:.0f} MB",
+        )
+    summary["b"] = {"sdk": sdk_b, "bare": bare, "nomd5": b_nomd5, "md5": b_md5}
+
+    print("(c) the dynamic VHD of (a)")
+    vhd_c = work / "c.vhd"
+    subprocess.run(
+        [
+            "qemu-img",
+            "convert",
+            "-q",
+            "-f",
+            "vpc",
+            "-O",
+            "vpc",
+            "-o",
+            "subformat=dynamic,force_size=on",
+            str(vhd_a),
+            str(vhd_c),
+        ],
+        check=True,
+    )
+    vhd_a.unlink()
+    with AzuriteProcess(work / "azurite-c") as az:
+        c = az.create_container()
+        c_nomd5 = run_engine(vhd_c, az.blob_sas_url(c, "engine-nomd5.vhd"), home, "--no-md5")
+        c_md5 = run_engine(vhd_c, az.blob_sas_url(c, "engine-md5.vhd"), home)
+        # The footer's disk id comes from the converted file: compare the data part.
+        correct = blob_data_md5(az, c, "engine-nomd5.vhd") == data_hex
+    line(
+        "engine --no-md5",
+        f"{c_nomd5['elapsed_seconds']:.2f} s, vs (a) "
+        f"{c_nomd5['elapsed_seconds'] / nomd5['elapsed_seconds']:.2f} (goal <= 1.2), "
+        f"RSS {c_nomd5['peak_rss_mb']:.0f} MB",
+    )
+    line(
+        "engine with MD5",
+        f"{c_md5['elapsed_seconds']:.2f} s, vs (a) "
+        f"{c_md5['elapsed_seconds'] / withmd5['elapsed_seconds']:.2f}, "
+        f"RSS {c_md5['peak_rss_mb']:.0f} MB",
+    )
+    line("blob downloaded: data MD5 equals (a)'s fixed stream", str(correct))
+    summary["c"] = {"nomd5": c_nomd5, "md5": c_md5, "correct": correct}
+    (work / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(f"details: {work / 'summary.json'}")
+
+
+if __name__ == "__main__":
+    main()
