@@ -50,19 +50,21 @@ class ListingCache:
         """The cached children of a node and when they were listed, or None."""
         with self._lock:
             entry = self._children.get(ref.key)
-        if entry is None:
-            return None
-        try:
-            return [CatalogNode.from_json(item) for item in entry["items"]], float(entry["time"])
-        except (KeyError, TypeError, ValueError):
-            return None
+            if entry is None:
+                return None
+            nodes = entry.get("nodes")
+            if nodes is None:
+                try:
+                    nodes = [CatalogNode.from_json(item) for item in entry["items"]]
+                except (KeyError, TypeError, ValueError):
+                    return None
+                entry["nodes"] = nodes
+            return list(nodes), float(entry["time"])
 
     def put_children(self, ref: NodeRef, nodes: list[CatalogNode]) -> None:
+        """Remembers a listing; it is turned into JSON only when flushed (off the GUI thread)."""
         with self._lock:
-            self._children[ref.key] = {
-                "time": time.time(),
-                "items": [node.to_json() for node in nodes],
-            }
+            self._children[ref.key] = {"time": time.time(), "nodes": list(nodes)}
             self._dirty = True
 
     def detail(self, ref: NodeRef) -> tuple[ImageDetail, float] | None:
@@ -85,11 +87,23 @@ class ListingCache:
         with self._lock:
             if not self._dirty:
                 return
-            payload = json.dumps(
-                {"version": FORMAT_VERSION, "children": self._children, "details": self._details},
-                separators=(",", ":"),
-            )
+            snapshot = {key: dict(entry) for key, entry in self._children.items()}
+            details = dict(self._details)
             self._dirty = False
+        # Serialised outside the lock: the GUI thread may read or add listings meanwhile.
+        children = {
+            key: {
+                "time": entry["time"],
+                "items": entry["items"]
+                if "items" in entry
+                else [node.to_json() for node in entry["nodes"]],
+            }
+            for key, entry in snapshot.items()
+        }
+        payload = json.dumps(
+            {"version": FORMAT_VERSION, "children": children, "details": details},
+            separators=(",", ":"),
+        )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".catalog-", suffix=".tmp")
         try:

@@ -1,13 +1,17 @@
-"""Filters the source tree as the user types: a node stays when it, a descendant or an ancestor
-matches, so a publisher that matches keeps its offers and an offer that matches keeps its path."""
+"""Filters the source tree as the user types.
+
+A node stays when it, a descendant or an ancestor matches, so a matching publisher keeps its
+offers and a matching offer keeps its path. Qt's own recursive filter does the work in C++ on
+the model's search role (empty for loading and error rows, so they never match on their own).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QSortFilterProxyModel, Qt
 
-from gui.models.catalog_tree import Role, RowKind
+from gui.models.catalog_tree import Role
 
 
 class CatalogSearchProxy(QSortFilterProxyModel):
@@ -17,17 +21,11 @@ class CatalogSearchProxy(QSortFilterProxyModel):
         self.setAutoAcceptChildRows(True)
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.setFilterKeyColumn(0)
+        self.setFilterRole(Role.SEARCH)
+
+    @property
+    def search_text(self) -> str:
+        return self.filterRegularExpression().pattern()
 
     def set_search_text(self, text: str) -> None:
         self.setFilterFixedString(text.strip())
-
-    def filterAcceptsRow(
-        self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex
-    ) -> bool:
-        if not self.filterRegularExpression().pattern():
-            return True
-        model = self.sourceModel()
-        index = model.index(source_row, 0, source_parent)
-        if model.data(index, Role.ROW_KIND) != RowKind.NODE.name:
-            return False  # loading and error rows never match a search on their own
-        return super().filterAcceptsRow(source_row, source_parent)

@@ -28,7 +28,7 @@ from gui import APP_NAME
 from gui.azure.errors import AzureServiceError
 from gui.azure.images import CatalogNode, ImageDetail, NodeRef, SourceKind
 from gui.azure.listing_cache import ListingCache
-from gui.models.catalog_tree import CatalogTreeModel, Role, RowKind
+from gui.models.catalog_tree import CatalogTreeModel, RowKind
 from gui.models.search_proxy import CatalogSearchProxy
 from gui.models.settings import Settings
 from gui.paths import cache_dir
@@ -184,6 +184,7 @@ class MainWindow(QMainWindow):
         self.tree.customContextMenuRequested.connect(self._tree_menu)
         self.tree.selectionModel().currentChanged.connect(self._on_current_changed)
         self.tree.doubleClicked.connect(self._on_double_clicked)
+        self.tree.expanded.connect(self._on_expanded)
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -419,6 +420,7 @@ class MainWindow(QMainWindow):
             self.catalog = self._make_catalog(self.subscription_id, self.location)
             self.tree_model.set_loader(self.catalog.children)
             self.tree_model.refresh_all()
+            self._load_expanded()
             self._spawn(self._refresh_detail())
         else:
             self._apply_scope(self.subscription_id, self.location)
@@ -521,9 +523,20 @@ class MainWindow(QMainWindow):
         node = self.tree_model.node_for(index)
         return node is not None and node.ref == ref
 
+    def _on_expanded(self, proxy_index: QModelIndex) -> None:
+        self.tree_model.ensure_loaded(self.proxy.mapToSource(proxy_index))
+
+    def _load_expanded(self, parent: QModelIndex = QModelIndex()) -> None:
+        """Loads nodes the user expanded before there was anything to load them from."""
+        for row in range(self.proxy.rowCount(parent)):
+            index = self.proxy.index(row, 0, parent)
+            if self.tree.isExpanded(index):
+                self.tree_model.ensure_loaded(self.proxy.mapToSource(index))
+                self._load_expanded(index)
+
     def _on_double_clicked(self, proxy_index: QModelIndex) -> None:
         index = self.proxy.mapToSource(proxy_index)
-        if self.tree_model.data(index, Role.ROW_KIND) == RowKind.ERROR.name:
+        if self.tree_model.row_kind(index) is RowKind.ERROR:
             self.tree_model.refresh(index.parent())
 
     def _tree_menu(self, point: QPoint) -> None:

@@ -10,7 +10,7 @@ from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from gui.azure.images import DiskRole
-from gui.models.catalog_tree import LoadState, Role, RowKind
+from gui.models.catalog_tree import LoadState, RowKind
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed.world import IMAGE_OS_ONLY, IMAGE_WITH_DATA_DISKS, RG_IMAGES
 from gui.views.main_window import MainWindow
@@ -49,8 +49,8 @@ def open_path(window: MainWindow, qtbot: QtBot, *labels: str) -> QModelIndex:
             window.tree_model.node_for(index) is not None
             and not window.tree_model.node_for(index).is_image
         ):  # type: ignore[union-attr]
-            assert open_node(window, qtbot, index) is LoadState.LOADED, window.tree_model.data(
-                index, Role.MESSAGE
+            assert open_node(window, qtbot, index) is LoadState.LOADED, window.tree_model.message(
+                index
             )
     return index
 
@@ -161,7 +161,7 @@ def test_injected_403_shows_on_the_node_and_refresh_recovers(
         managed = child_named(window, QModelIndex(), "Managed images")
         assert open_node(window, qtbot, managed) is LoadState.FAILED
         error_row = window.tree_model.index(0, 0, managed)
-        assert window.tree_model.data(error_row, Role.ROW_KIND) == RowKind.ERROR.name
+        assert window.tree_model.row_kind(error_row) is RowKind.ERROR
         assert "AuthorizationFailed" in window.tree_model.data(error_row)
         tooltip = window.tree_model.data(managed, Qt.ItemDataRole.ToolTipRole)
         assert "Reader role" in tooltip  # says what to do, not only what failed
@@ -175,7 +175,7 @@ def test_injected_403_shows_on_the_node_and_refresh_recovers(
         lambda: window.tree_model.load_state(managed) is LoadState.LOADED, timeout=LOAD_TIMEOUT_MS
     )
     first = window.tree_model.index(0, 0, managed)
-    assert window.tree_model.data(first, Role.ROW_KIND) == RowKind.NODE.name
+    assert window.tree_model.row_kind(first) is RowKind.NODE
 
 
 def test_search_narrows_three_thousand_publishers(connected: MainWindow, qtbot: QtBot) -> None:
