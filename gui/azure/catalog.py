@@ -129,6 +129,11 @@ def _generation(value: Any) -> str:
     return {"V1": "Gen1 (V1)", "V2": "Gen2 (V2)"}.get(text.upper(), text or "Gen1 (V1)")
 
 
+def _generation_short(value: Any) -> str:
+    text = _text(value)
+    return {"V1": "Gen1", "V2": "Gen2"}.get(text.upper(), text)
+
+
 class Catalog:
     """The image sources of one scope, as a lazily expanded tree."""
 
@@ -457,7 +462,10 @@ class Catalog:
             profile = image.storage_profile
             os_disk = profile.os_disk if profile is not None else None
             data_count = len(profile.data_disks or []) if profile is not None else 0
-            bits = [_text(os_disk.os_type) if os_disk else "", _text(image.hyper_v_generation)]
+            bits = [
+                _text(os_disk.os_type) if os_disk else "",
+                _generation_short(image.hyper_v_generation),
+            ]
             bits.append(f"{data_count} data disk{'s' if data_count != 1 else ''}")
             nodes.append(
                 CatalogNode(
@@ -627,7 +635,7 @@ def _definition_summary(item: Any) -> str:
     bits = [
         _text(getattr(props, "os_type", None)),
         _text(getattr(props, "os_state", None)),
-        _text(getattr(props, "hyper_v_generation", None)),
+        _generation_short(getattr(props, "hyper_v_generation", None)),
         _text(getattr(props, "architecture", None)),
     ]
     security = _feature(getattr(props, "features", None), "SecurityType")

@@ -109,6 +109,7 @@ class DetailPane(QWidget):
         bottom_layout.addWidget(self.disks_caption)
         bottom_layout.addWidget(self.disk_table, 1)
 
+        self.disks_box = bottom
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setObjectName("detailSplitter")
         self.splitter.addWidget(top)
@@ -152,6 +153,7 @@ class DetailPane(QWidget):
         self._clear_form()
         self.disk_model.set_disks([])
         self.disks_caption.setText("Disks")
+        self.disks_box.hide()
 
     def show_node(self, node: CatalogNode) -> None:
         """A node that is not an image: say what it is and where to go from here."""
@@ -169,6 +171,7 @@ class DetailPane(QWidget):
             self._add_row("Details", node.summary)
         self.disk_model.set_disks([])
         self.disks_caption.setText("Disks")
+        self.disks_box.hide()
 
     def show_loading(self, node: CatalogNode) -> None:
         if self.detail is not None and self.detail.ref == node.ref:
@@ -218,6 +221,7 @@ class DetailPane(QWidget):
         for label, value in rows:
             self._add_row(label, value)
         self.disk_model.set_disks(detail.disks)
+        self.disks_box.show()
         count = len(detail.disks)
         self.disks_caption.setText(f"Disks ({count})")
 

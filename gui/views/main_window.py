@@ -43,6 +43,7 @@ SANDBOX_BADGE_STYLE = (
     " border-radius: 8px; padding: 1px 8px; font-weight: 600; }"
 )
 CACHE_FLUSH_MS = 2000
+NAME_COLUMN_WIDTH = 330
 
 
 class MainWindow(QMainWindow):
@@ -179,7 +180,7 @@ class MainWindow(QMainWindow):
         self.tree.setAlternatingRowColors(False)
         self.tree.setExpandsOnDoubleClick(True)
         self.tree.header().setStretchLastSection(True)
-        self.tree.setColumnWidth(0, 300)
+        self.tree.header().setMinimumSectionSize(80)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._tree_menu)
         self.tree.selectionModel().currentChanged.connect(self._on_current_changed)
@@ -365,6 +366,7 @@ class MainWindow(QMainWindow):
         self.tree_model.set_source(
             roots, self.catalog.children if self.catalog is not None else None, self.cache
         )
+        self.tree.header().resizeSection(0, NAME_COLUMN_WIDTH)
         self.detail_pane.show_nothing()
         self.scope_changed.emit(subscription, location)
         self._spawn(self._restore_selection())
@@ -421,7 +423,10 @@ class MainWindow(QMainWindow):
             self.tree_model.set_loader(self.catalog.children)
             self.tree_model.refresh_all()
             self._load_expanded()
-            self._spawn(self._refresh_detail())
+            if self.current_node() is None:
+                self._spawn(self._restore_selection())
+            else:
+                self._spawn(self._refresh_detail())
         else:
             self._apply_scope(self.subscription_id, self.location)
         self.statusBar().showMessage("Connected.", 4000)
@@ -518,10 +523,12 @@ class MainWindow(QMainWindow):
         while parent.isValid():
             self.tree.expand(parent)
             parent = parent.parent()
-        self.tree.setCurrentIndex(proxy_index)
-        self.tree.scrollTo(proxy_index)
         node = self.tree_model.node_for(index)
-        return node is not None and node.ref == ref
+        if node is None or node.ref != ref:
+            return False  # not reachable yet (not connected, or gone): keep what is remembered
+        self.tree.setCurrentIndex(proxy_index)
+        self.tree.scrollTo(proxy_index, QTreeView.ScrollHint.PositionAtCenter)
+        return True
 
     def _on_expanded(self, proxy_index: QModelIndex) -> None:
         self.tree_model.ensure_loaded(self.proxy.mapToSource(proxy_index))
