@@ -263,6 +263,29 @@ class Upload:
         if journal is not None:
             identity.require_same(journal.identity, f"journal {journal_path}")
         self._limiter = AdaptiveLimiter(options.concurrency)
+        # The hash needs only the local file: start it first so it overlaps everything else.
+        md5_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="upload-md5")
+        md5_future: asyncio.Future[bytes] | None = None
+        if options.md5:
+            self._hasher = StreamHasher(source, self._running, self._hasher_stop)
+            md5_future = asyncio.get_running_loop().run_in_executor(md5_pool, self._hasher.compute)
+        try:
+            return await self._transfer(identity, journal, journal_path, md5_future)
+        finally:
+            self._hasher_stop.set()
+            if md5_future is not None:  # also marks a failure of the hash as seen
+                await asyncio.gather(md5_future, return_exceptions=True)
+            md5_pool.shutdown(wait=False)
+
+    async def _transfer(
+        self,
+        identity: SourceIdentity,
+        journal: Journal | None,
+        journal_path: Path,
+        md5_future: asyncio.Future[bytes] | None,
+    ) -> UploadResult:
+        source, options = self.source, self.options
+        assert self._limiter is not None
         connector = aiohttp.TCPConnector(limit=options.concurrency + 4)
         async with aiohttp.ClientSession(connector=connector) as session:
             assert self._unpaused is not None
@@ -283,13 +306,6 @@ class Upload:
             journal.state = "running"
             journal.save()
             ticker = asyncio.create_task(self._tick())
-            md5_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="upload-md5")
-            md5_future: asyncio.Future[bytes] | None = None
-            if options.md5:
-                self._hasher = StreamHasher(source, self._running, self._hasher_stop)
-                md5_future = asyncio.get_running_loop().run_in_executor(
-                    md5_pool, self._hasher.compute
-                )
             try:
                 self._set_state(UploadState.UPLOADING)
                 await self._pump(client, journal, present)
@@ -314,10 +330,6 @@ class Upload:
                 journal.save()
                 raise
             finally:
-                self._hasher_stop.set()
-                if md5_future is not None and not md5_future.done():
-                    await asyncio.gather(md5_future, return_exceptions=True)
-                md5_pool.shutdown(wait=False)
                 ticker.cancel()
                 await asyncio.gather(ticker, return_exceptions=True)
             journal.delete()
