@@ -176,7 +176,10 @@ class DynamicVhdLayout:
         needed = -(-self._virtual_size // self.block_size)
         for start in range(0, self._entries, _TABLE_CHUNK_ENTRIES):
             last = min(self._entries, start + _TABLE_CHUNK_ENTRIES) - 1
-            for i, entry in enumerate(self._entries_for(start, last), start):
+            entries = self._entries_for(start, last)
+            if entries.count(UNUSED) == len(entries):  # nothing stored here; counted in C
+                continue
+            for i, entry in enumerate(entries, start):
                 if entry == UNUSED:
                     continue
                 stored += 1
@@ -275,7 +278,10 @@ class DynamicVhdLayout:
         blocks = min(self._entries, -(-self._virtual_size // bs))
         for start in range(0, blocks, _TABLE_CHUNK_ENTRIES):
             last = min(blocks, start + _TABLE_CHUNK_ENTRIES) - 1
-            for i, entry in enumerate(self._entries_for(start, last), start):
+            entries = self._entries_for(start, last)
+            if entries.count(UNUSED) == len(entries):
+                continue
+            for i, entry in enumerate(entries, start):
                 if entry != UNUSED:
                     yield i * bs, min((i + 1) * bs, self._virtual_size)
 

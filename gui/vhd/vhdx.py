@@ -246,12 +246,30 @@ class VhdxLayout:
 
     def _entries(self, first: int, last: int) -> list[int]:
         """Payload entries for blocks [first, last]."""
-        start = self._table_index(first)
-        stop = self._table_index(last) + 1
-        raw = self._table.entries(start, stop)
-        if stop - start == last - first + 1:  # no sector-bitmap entry in between
+        raw = self._table.entries(self._table_index(first), self._table_index(last) + 1)
+        return self._payload(raw, first, last)
+
+    def _payload(self, raw: list[int], first: int, last: int) -> list[int]:
+        """Drop the sector-bitmap entries from table entries covering blocks [first, last]."""
+        if len(raw) == last - first + 1:  # no sector-bitmap entry in between
             return raw
-        return [raw[self._table_index(b) - start] for b in range(first, last + 1)]
+        # Bitmap entries sit at table indices k * (ratio + 1) + ratio; delete them by slicing.
+        period = self._chunk_ratio + 1
+        first_bitmap = (self._chunk_ratio - self._table_index(first) % period) % period
+        payload = list(raw)
+        del payload[first_bitmap::period]
+        return payload
+
+    def _stored_chunks(self) -> Iterator[tuple[int, list[int]]]:
+        """(first block, payload entries) for each chunk of the table not entirely empty."""
+        for start in range(0, self.block_count, _TABLE_CHUNK_ENTRIES):
+            last = min(self.block_count, start + _TABLE_CHUNK_ENTRIES) - 1
+            raw = self._table.entries(self._table_index(start), self._table_index(last) + 1)
+            # Entries <= 3 are "not present", "zero" or "unmapped" without a file offset: the
+            # usual case in a sparse disk, found in C without looking at each entry.
+            if max(raw) <= PAYLOAD_UNMAPPED:
+                continue
+            yield start, self._payload(raw, start, last)
 
     def _block_problem(self, block: int, entry: int) -> str | None:
         state = entry & 7
@@ -274,9 +292,10 @@ class VhdxLayout:
         stored = 0
         bad = 0
         first_bad: int | None = None
-        for start in range(0, self.block_count, _TABLE_CHUNK_ENTRIES):
-            last = min(self.block_count, start + _TABLE_CHUNK_ENTRIES) - 1
-            for block, entry in enumerate(self._entries(start, last), start):
+        for start, entries in self._stored_chunks():
+            for block, entry in enumerate(entries, start):
+                if entry <= PAYLOAD_UNMAPPED:
+                    continue
                 if entry & 7 == PAYLOAD_FULLY_PRESENT:
                     stored += 1
                 if self._block_problem(block, entry):
@@ -317,9 +336,8 @@ class VhdxLayout:
 
     def allocated(self) -> Iterator[tuple[int, int]]:
         bs = self.block_size
-        for start in range(0, self.block_count, _TABLE_CHUNK_ENTRIES):
-            last = min(self.block_count, start + _TABLE_CHUNK_ENTRIES) - 1
-            for block, entry in enumerate(self._entries(start, last), start):
+        for start, entries in self._stored_chunks():
+            for block, entry in enumerate(entries, start):
                 if entry & 7 != PAYLOAD_FULLY_PRESENT:
                     continue
                 begin, stop = block * bs, min((block + 1) * bs, self._virtual_size)
