@@ -125,7 +125,7 @@ class DynamicVhdLayout:
         self._bitmap_size = bitmap_size(self.block_size)
         # Blocks must end before the footer at the end of the file (when it is still there).
         self._data_limit = file.size - FOOTER_SIZE if footer_at_end else file.size
-        self._header_end = footer.data_offset + HEADER_SIZE
+        self._header_offset = footer.data_offset
         self._table_end = self._table_offset + 4 * self._entries
         self._table = TableReader(file, self._table_offset, self._entries, itemsize=4,
                                   big_endian=True)
@@ -153,8 +153,10 @@ class DynamicVhdLayout:
         if end > self._data_limit:
             return (f"it would reach byte {end:,} of a file whose data ends at byte "
                     f"{self._data_limit:,}")
-        if start < self._header_end:
-            return "it would overlap the footer copy and the header at the start of the file"
+        if start < FOOTER_SIZE:
+            return "it would overlap the footer copy at the start of the file"
+        if start < self._header_offset + HEADER_SIZE and end > self._header_offset:
+            return "it would overlap the dynamic disk header"
         if start < self._table_end and end > self._table_offset:
             return "it would overlap the block table"
         return None
