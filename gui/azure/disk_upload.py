@@ -19,7 +19,7 @@ import enum
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
@@ -44,7 +44,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 UPLOAD_STATES = ("ReadyToUpload", "ActiveUpload")
-DEFAULT_SAS_DURATION = timedelta(hours=24)
+# Write access is granted once: Azure grants it only to a disk in ReadyToUpload, so a disk SAS
+# cannot be renewed mid-upload the way a storage-account SAS can. The grant therefore covers the
+# upload at a pessimistic 1 MB/s with a day to spare, within Azure's 60-day limit; revoking at
+# the end (always) ends it early. Renewal is still attempted before expiry and kept if granted.
+MIN_SAS_DURATION = timedelta(hours=24)
+MAX_SAS_DURATION = timedelta(days=60)
+PESSIMISTIC_RATE = 1_000_000  # bytes per second
+
+
+def sas_duration_for(upload_size: int) -> timedelta:
+    needed = timedelta(seconds=upload_size / PESSIMISTIC_RATE) + MIN_SAS_DURATION
+    return min(MAX_SAS_DURATION, needed)
 
 
 class DiskUploadStep(enum.Enum):
@@ -105,7 +116,7 @@ class ManagedDiskUpload:
         *,
         on_progress: ProgressCallback | None = None,
         on_step: StepCallback | None = None,
-        sas_duration: timedelta = DEFAULT_SAS_DURATION,
+        sas_duration: timedelta | None = None,
     ) -> None:
         self.compute = compute
         self.source = source
@@ -113,7 +124,7 @@ class ManagedDiskUpload:
         self.options = options or UploadOptions()
         self._on_progress = on_progress
         self._on_step = on_step
-        self._sas_duration = sas_duration
+        self._sas_duration = sas_duration or sas_duration_for(source.upload_size)
         self._cancelled = False
         self._paused = False
         self.upload: Upload | None = None  # the engine, once the data transfer has started
@@ -143,6 +154,7 @@ class ManagedDiskUpload:
         disk = await self._ensure_disk()
         self._check_cancelled()
         self._set_step(DiskUploadStep.GRANTING)
+        granted_at = datetime.now(UTC)
         sas = await self._grant()
         loop = asyncio.get_running_loop()
 
@@ -156,6 +168,7 @@ class ManagedDiskUpload:
             kind=ManagedDiskTarget.kind,
             identity=str(disk.id),
             display_name=f"managed disk {spec.name}",
+            expires_at=granted_at + self._sas_duration,
         )
         outcome: UploadResult | None = None
         try:

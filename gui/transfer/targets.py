@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import inspect
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from gui.transfer.errors import AccessDeniedError, InvalidTargetError, SasExpiredError, UploadError
 from gui.transfer.redact import redact, strip_query
+
+log = logging.getLogger(__name__)
 
 RENEW_MARGIN = timedelta(minutes=10)
 STORAGE_SCOPE = "https://storage.azure.com/.default"
@@ -148,6 +151,7 @@ class RenewableSasTarget(BlobTarget):
         kind: str | None = None,
         identity: str | None = None,
         display_name: str | None = None,
+        expires_at: datetime | None = None,
     ) -> None:
         super().__init__(sas_url)
         if kind:
@@ -155,7 +159,8 @@ class RenewableSasTarget(BlobTarget):
         self._identity = identity or self.blob_url
         self._display = display_name or self.blob_url
         self._query = urlsplit(sas_url).query
-        self._expiry = sas_expiry(self._query)
+        # A SAS bound to a stored access policy carries no se=: the grantor knows the expiry.
+        self._expiry = sas_expiry(self._query) or expires_at
         self._renew = renew
         self._lock = asyncio.Lock()
 
@@ -176,18 +181,30 @@ class RenewableSasTarget(BlobTarget):
 
     async def authorize(self, *, renew: bool = False) -> Authorization:
         due = self._expiry is not None and self._expiry - _now() < self.renew_margin
-        if self._renew is not None and (renew or due):
+        if self._renew is not None and (renew or (due and not self._renew_failed)):
             old_query = self._query
             async with self._lock:
                 if self._query == old_query:  # another request may have renewed meanwhile
-                    url = await self._renew()
-                    self.blob_url_changed(url)
+                    try:
+                        url = await self._renew()
+                    except Exception as exc:
+                        if renew:  # the SAS was refused already: nothing left to try
+                            raise self.denied(403, "renewal failed", self._expiry) from exc
+                        # Early renewal refused: keep the SAS while it lasts.
+                        log.warning("renewing the SAS of %s failed: %s", self._display, exc)
+                        self._renew_failed = True
+                    else:
+                        self.blob_url_changed(url)
         return Authorization(query=self._query, expires_at=self._expiry)
 
+    _renew_failed = False
+
     def blob_url_changed(self, sas_url: str) -> None:
+        expiry = self._expiry
         self._query = urlsplit(sas_url).query
-        self._expiry = sas_expiry(self._query)
+        self._expiry = sas_expiry(self._query) or expiry
         self.blob_url = strip_query(sas_url)
+        self._renew_failed = False
 
 
 def parse_connection_string(connection_string: str) -> dict[str, str]:
