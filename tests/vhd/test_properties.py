@@ -137,7 +137,6 @@ def exercise(path: Path) -> None:
           suppress_health_check=[HealthCheck.too_slow])
 @given(spec=damage)
 def test_damage_only_raises_documented_errors(bases: dict[str, Path],
-                                              tmp_path_factory: pytest.TempPathFactory,
                                               spec: dict[str, Any]) -> None:
     target = bases[spec["kind"]].parent / f"damaged-{spec['kind']}.vhd"
     if spec["kind"].startswith("vhdx"):
