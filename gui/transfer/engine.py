@@ -18,6 +18,7 @@ import concurrent.futures
 import contextlib
 import logging
 import os
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -68,6 +69,9 @@ class UploadOptions:
     read_threads: int = max(2, min(4, os.cpu_count() or 2))
     progress_interval: float = 0.1
     journal_dir: Path | None = None  # default: gui.paths.journal_dir()
+    # TLS trust for the storage endpoint: None is the system's; a context for a private CA
+    # (a TLS-inspecting proxy, a private endpoint's own certificate).
+    ssl_context: ssl.SSLContext | None = None
 
 
 @dataclass(frozen=True)
@@ -286,7 +290,10 @@ class Upload:
     ) -> UploadResult:
         source, options = self.source, self.options
         assert self._limiter is not None
-        connector = aiohttp.TCPConnector(limit=options.concurrency + 4)
+        connector = aiohttp.TCPConnector(
+            limit=options.concurrency + 4,
+            ssl=options.ssl_context if options.ssl_context is not None else True,
+        )
         async with aiohttp.ClientSession(connector=connector) as session:
             assert self._unpaused is not None
             client = PageBlobClient(
