@@ -648,8 +648,14 @@ class MainWindow(QMainWindow):
 
     def _flush_cache_soon(self) -> None:
         cache = self.cache
-        if cache is not None:
-            self._spawn(asyncio.to_thread(cache.flush))
+        if cache is None:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # no loop (shutting down): write it here
+            cache.flush()
+            return
+        self._spawn(asyncio.to_thread(cache.flush))
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.get_event_loop().create_task(coro)
@@ -669,6 +675,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
+        self._flush_timer.stop()
         self.cancel_tasks()
         if self.cache is not None:
             self.cache.flush()
