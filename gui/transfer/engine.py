@@ -23,7 +23,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -39,7 +41,7 @@ from gui.transfer.errors import (
     VerificationError,
 )
 from gui.transfer.journal import Journal, default_journal_dir
-from gui.transfer.md5 import StreamHasher
+from gui.transfer.md5 import OwnWindow, SharedWindow, StreamHasher, WindowFeed
 from gui.transfer.plan import WINDOW_SIZE, Window, data_end, plan_windows, scan_window
 from gui.transfer.progress import ProgressSnapshot, RateMeter, UploadState
 from gui.transfer.ranges import RangeSet
@@ -124,6 +126,8 @@ class Upload:
         self._counters = TransferCounters()
         self._limiter: AdaptiveLimiter | None = None
         self._hasher: StreamHasher | None = None
+        self._feed: WindowFeed | None = None
+        self._md5_future: asyncio.Future[bytes] | None = None
         self._send_meter = RateMeter()
         self._done_meter = RateMeter()
         self._md5_meter = RateMeter()
@@ -271,8 +275,10 @@ class Upload:
         md5_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="upload-md5")
         md5_future: asyncio.Future[bytes] | None = None
         if options.md5:
-            self._hasher = StreamHasher(source, self._running, self._hasher_stop)
+            self._feed = WindowFeed()
+            self._hasher = StreamHasher(source, self._running, self._hasher_stop, self._feed)
             md5_future = asyncio.get_running_loop().run_in_executor(md5_pool, self._hasher.compute)
+        self._md5_future = md5_future
         try:
             return await self._transfer(identity, journal, journal_path, md5_future)
         finally:
@@ -405,16 +411,30 @@ class Upload:
         )
 
         async def one_window(window: Window, buf: bytearray) -> None:
+            shared: SharedWindow | None = None
+            hashed = asyncio.Event()
+            if self._feed is not None:
+                shared = SharedWindow(
+                    window, buf, concurrent.futures.Future(), partial(_set_from, loop, hashed)
+                )
+                self._feed.put(shared)
             try:
                 try:
                     runs = await loop.run_in_executor(pool, scan_window, source, window, buf)
-                except UploadError:
+                except UploadError as exc:
+                    if shared is not None:
+                        shared.scanned.set_exception(exc)
                     raise
                 except Exception as exc:  # the image layer's own errors (changed, truncated)
-                    raise SourceReadError(
+                    error = SourceReadError(
                         f"Reading {source.path} failed: {exc} Run the upload again to resume "
                         "once the file is readable."
-                    ) from exc
+                    )
+                    if shared is not None:
+                        shared.scanned.set_exception(error)
+                    raise error from exc
+                if shared is not None:
+                    shared.scanned.set_result(None)
                 view = memoryview(buf)
                 data = 0
                 async with asyncio.TaskGroup() as puts:
@@ -428,6 +448,8 @@ class Upload:
                 self._skipped += window.span_bytes - data
                 journal.mark_window(window.index, runs)
                 journal.maybe_save()
+                if shared is not None:  # the buffer is reused only once hashed
+                    await self._wait_hashed(hashed)
             finally:
                 free.append(buf)
                 slots.release()
@@ -444,6 +466,8 @@ class Upload:
                             on_blob = sum(e - s for s, e in written)
                             self._present += on_blob
                             self._skipped += window.span_bytes - on_blob
+                            if self._feed is not None:
+                                self._feed.put(OwnWindow(window))
                             continue
                     assert self._unpaused is not None
                     await self._unpaused.wait()
@@ -454,7 +478,22 @@ class Upload:
             raise _first_error(group) from None
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+        if self._feed is not None:
+            self._feed.close()
         self._skipped += stream_end - cursor
+
+    async def _wait_hashed(self, hashed: asyncio.Event) -> None:
+        """Until the hasher is done with a window's buffer (or the hasher has stopped)."""
+        md5_future = self._md5_future
+        assert md5_future is not None
+        if md5_future.done():
+            return
+        waiter = asyncio.ensure_future(hashed.wait())
+        try:
+            either: set[asyncio.Future[Any]] = {waiter, md5_future}
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
 
     async def _put(self, client: PageBlobClient, offset: int, view: memoryview) -> None:
         await client.put_page(offset, view)
@@ -562,3 +601,9 @@ def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
         if isinstance(exc, UploadError):
             return exc
     return leaves[0]
+
+
+def _set_from(loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> None:
+    """Set ``event`` from another thread (the hasher's)."""
+    with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+        loop.call_soon_threadsafe(event.set)

@@ -1,80 +1,180 @@
 """Content-MD5 of the whole fixed stream, computed on a thread of its own alongside the upload.
 
-The hasher walks the stream in order by itself: it reads the data ranges and feeds zeros for
-everything else without reading it. Reading again what the upload reads costs a page-cache copy,
-far less than the hash, and keeps the hasher independent of the upload's order and of resume
-(where most of the stream is never read by the upload at all). ``hashlib`` releases the GIL on
-large updates, so the hash runs truly in parallel with the HTTP thread.
+The hash must see the stream in order, zeros and footer included. Zeros are fed from memory,
+never read. Data comes from the upload's own window buffers when the upload reads them (a
+:class:`WindowFeed` hands them over in stream order, and a buffer is reused only once hashed),
+so the data is read once; windows the upload skips (already on the blob when resuming) the
+hasher reads itself. Without a feed the hasher walks the data ranges by itself. ``hashlib``
+releases the GIL on large updates, so the hash runs in parallel with the HTTP thread.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
+import queue
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from gui.transfer.errors import SourceReadError, UploadCancelledError
+from gui.transfer.errors import SourceReadError, UploadCancelledError, UploadError
+from gui.transfer.plan import Window
 from gui.transfer.source import UploadSource
 
 _BLOCK = 4 * 1024 * 1024
 _ZEROS = memoryview(bytes(_BLOCK))
+_POLL = 0.2  # seconds between checks for a stop while waiting
+
+
+@dataclass(frozen=True)
+class SharedWindow:
+    """A window the upload reads into ``buf``; ``scanned`` resolves once the buffer holds it."""
+
+    window: Window
+    buf: bytearray
+    scanned: concurrent.futures.Future[None]
+    on_hashed: Callable[[], None]  # the buffer may be reused
+
+
+@dataclass(frozen=True)
+class OwnWindow:
+    """A window the upload does not read (already on the blob): the hasher reads it."""
+
+    window: Window
+
+
+class WindowFeed:
+    """Windows in stream order, from the upload's loop to the hasher's thread."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[SharedWindow | OwnWindow | None] = queue.SimpleQueue()
+
+    def put(self, item: SharedWindow | OwnWindow) -> None:
+        self._queue.put(item)
+
+    def close(self) -> None:
+        """No more windows: the rest of the stream is zeros, then the footer."""
+        self._queue.put(None)
+
+    def get(self, timeout: float) -> SharedWindow | OwnWindow | None:
+        return self._queue.get(timeout=timeout)
 
 
 class StreamHasher:
     """Computes MD5 of ``[0, upload_size)``; ``bytes_hashed`` may be read from any thread."""
 
     def __init__(
-        self, source: UploadSource, running: threading.Event, cancelled: threading.Event
+        self,
+        source: UploadSource,
+        running: threading.Event,
+        cancelled: threading.Event,
+        feed: WindowFeed | None = None,
     ) -> None:
         self._source = source
         self._running = running
         self._cancelled = cancelled
+        self._feed = feed
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._buf = bytearray(_BLOCK) if feed is None else bytearray()
         self.bytes_hashed = 0
 
     def _gate(self) -> None:
-        while not self._running.wait(0.2):
+        while not self._running.wait(_POLL):
             if self._cancelled.is_set():
                 break
         if self._cancelled.is_set():
             raise UploadCancelledError("The upload was cancelled.")
 
-    def _zeros(self, md5: hashlib._Hash, count: int) -> None:
+    def _update(self, data: memoryview) -> None:
+        self._gate()
+        self._md5.update(data)
+        self.bytes_hashed += len(data)
+
+    def _zeros(self, count: int) -> None:
         while count > 0:
-            self._gate()
             n = min(count, _BLOCK)
-            md5.update(_ZEROS[:n])
+            self._update(_ZEROS[:n])
             count -= n
-            self.bytes_hashed += n
+
+    def _read(self, start: int, end: int) -> None:
+        """Hash ``[start, end)`` of the stream, read from the source."""
+        if not self._buf:
+            self._buf = bytearray(_BLOCK)
+        view = memoryview(self._buf)
+        source = self._source
+        pos = start
+        while pos < end:
+            n = min(end - pos, _BLOCK)
+            try:
+                got = source.readinto(pos, view[:n])
+            except UploadError:
+                raise
+            except Exception as exc:  # OSError or the image layer's own errors
+                raise SourceReadError(
+                    f"Reading {source.path} at offset {pos} failed: {exc}"
+                ) from exc
+            if got != n:
+                raise SourceReadError(f"{source.path} ended early at offset {pos + got}.")
+            self._update(view[:n])
+            pos += n
 
     def compute(self) -> bytes:
         source = self._source
-        md5 = hashlib.md5(usedforsecurity=False)
         data_end = source.upload_size - len(source.footer)
-        buf = bytearray(_BLOCK)
-        view = memoryview(buf)
-        pos = 0
-        for r in sorted(source.data_ranges(), key=lambda r: r.offset):
-            start, end = max(r.offset, pos), min(r.offset + r.length, data_end)
-            if end <= start:
-                continue
-            self._zeros(md5, start - pos)
-            pos = start
-            while pos < end:
-                self._gate()
-                n = min(end - pos, _BLOCK)
-                try:
-                    got = source.readinto(pos, view[:n])
-                except UploadCancelledError:
-                    raise
-                except Exception as exc:  # OSError or the image layer's own errors
-                    raise SourceReadError(
-                        f"Reading {source.path} at offset {pos} failed: {exc}"
-                    ) from exc
-                if got != n:
-                    raise SourceReadError(f"{source.path} ended early at offset {pos + got}.")
-                md5.update(view[:n])
-                pos += n
-                self.bytes_hashed += n
-        self._zeros(md5, data_end - pos)
-        md5.update(source.footer)
+        pos = self._from_feed() if self._feed is not None else self._from_ranges(data_end)
+        self._zeros(data_end - pos)
+        self._md5.update(source.footer)
         self.bytes_hashed += len(source.footer)
-        return md5.digest()
+        return self._md5.digest()
+
+    def _from_ranges(self, data_end: int) -> int:
+        pos = 0
+        for r in sorted(self._source.data_ranges(), key=lambda r: r.offset):
+            start, end = max(r.offset, pos), min(r.offset + r.length, data_end)
+            if end > start:
+                self._zeros(start - pos)
+                self._read(start, end)
+                pos = end
+        return pos
+
+    def _next(self) -> SharedWindow | OwnWindow | None:
+        assert self._feed is not None
+        while True:
+            try:
+                return self._feed.get(_POLL)
+            except queue.Empty:
+                self._gate()
+
+    def _from_feed(self) -> int:
+        pos = 0
+        while (item := self._next()) is not None:
+            window = item.window
+            self._zeros(window.start - pos)
+            pos = window.start
+            if isinstance(item, OwnWindow):
+                for start, end in window.pieces:
+                    self._zeros(start - pos)
+                    self._read(start, end)
+                    pos = end
+            else:
+                self._wait_scanned(item)
+                view = memoryview(item.buf)
+                try:
+                    for start, end in window.spans:
+                        self._zeros(start - pos)
+                        self._update(view[start - window.start : end - window.start])
+                        pos = end
+                finally:
+                    view.release()
+                    item.on_hashed()
+            self._zeros(window.end - pos)
+            pos = window.end
+        return pos
+
+    def _wait_scanned(self, item: SharedWindow) -> None:
+        while True:
+            try:
+                item.scanned.result(timeout=_POLL)
+                return
+            except TimeoutError:
+                self._gate()
