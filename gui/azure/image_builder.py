@@ -1,0 +1,442 @@
+"""Turning an uploaded disk into an image: a managed image, or a Compute Gallery image version.
+
+Each step reports events (running, done with its duration, failed with Azure's message), so the
+wizard can show them live. Bodies are sent as REST JSON, which the SDK accepts as it is.
+Validation (names, the definition matching the disk) runs before anything is created.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from azure.core.exceptions import ResourceNotFoundError
+from azure.mgmt.compute import models
+from azure.mgmt.compute.aio import ComputeManagementClient
+
+from gui.azure import naming
+from gui.azure.errors import AzureServiceError, NotFoundError, translate
+from gui.azure.images import NodeRef, SourceKind
+
+
+class StepState(StrEnum):
+    PENDING = "Pending"
+    RUNNING = "Running"
+    DONE = "Done"
+    FAILED = "Failed"
+    SKIPPED = "Skipped"
+
+
+@dataclass
+class StepEvent:
+    key: str
+    title: str
+    state: StepState
+    message: str = ""
+    started: float | None = None
+    ended: float | None = None
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started is None:
+            return None
+        return (self.ended or time.monotonic()) - self.started
+
+
+EventCallback = Callable[[StepEvent], None]
+
+
+@dataclass(frozen=True)
+class DiskSource:
+    """Where the uploaded data is: a managed disk (direct upload) or a page blob."""
+
+    managed_disk_id: str | None = None
+    blob_uri: str | None = None
+    storage_account_id: str | None = None
+
+    def os_disk_json(self) -> dict[str, Any]:
+        if self.managed_disk_id:
+            return {"managedDisk": {"id": self.managed_disk_id}}
+        return {"blobUri": self.blob_uri}
+
+    def gallery_source_json(self) -> dict[str, Any]:
+        if self.managed_disk_id:
+            return {"source": {"id": self.managed_disk_id}}
+        source: dict[str, Any] = {"uri": self.blob_uri}
+        if self.storage_account_id:
+            source["storageAccountId"] = self.storage_account_id
+        return {"source": source}
+
+
+@dataclass(frozen=True)
+class DiskFacts:
+    """What the user said of the disk: the image must agree with it."""
+
+    os_type: str  # "Windows" | "Linux"
+    os_state: str  # "Generalized" | "Specialized"
+    hyper_v_generation: str  # "V1" | "V2"
+    architecture: str = "x64"
+    security_type: str = "Standard"  # "Standard" | "TrustedLaunch" | "TrustedLaunchSupported"
+
+
+@dataclass(frozen=True)
+class ManagedImageSpec:
+    resource_group: str
+    name: str
+    location: str
+    storage_type: str = "Standard_LRS"
+
+    def problems(self, facts: DiskFacts) -> list[str]:
+        found = [
+            message
+            for message in (
+                naming.resource_group_name(self.resource_group),
+                naming.image_name(self.name),
+            )
+            if message
+        ]
+        if facts.os_state != "Generalized":
+            found.append(
+                "A managed image needs a generalized disk. Choose a gallery image version to "
+                "keep a specialized disk, or generalize the machine and upload again."
+            )
+        if facts.security_type.startswith("TrustedLaunch") and facts.security_type != (
+            "TrustedLaunchSupported"
+        ):
+            found.append(
+                "Managed images do not support Trusted launch. Use a gallery image version."
+            )
+        if facts.architecture.casefold() == "arm64":
+            found.append("Managed images do not support Arm64 disks. Use a gallery image version.")
+        return found
+
+
+@dataclass(frozen=True)
+class DefinitionSpec:
+    name: str
+    os_type: str
+    os_state: str
+    hyper_v_generation: str
+    security_type: str = "Standard"
+    architecture: str = "x64"
+    publisher: str = ""
+    offer: str = ""
+    sku: str = ""
+
+
+@dataclass(frozen=True)
+class GalleryVersionSpec:
+    resource_group: str
+    gallery: str
+    create_gallery: bool
+    definition: DefinitionSpec
+    create_definition: bool
+    version: str
+    location: str
+    target_regions: tuple[tuple[str, int], ...] = ()
+    storage_type: str = "Standard_LRS"
+    exclude_from_latest: bool = False
+    end_of_life: date | None = None
+    existing_versions: tuple[str, ...] = field(default=())
+
+    def regions(self) -> list[tuple[str, int]]:
+        """Target regions with the source region always included (first)."""
+        regions = dict(self.target_regions)
+        replicas = regions.pop(self.location, 1)
+        return [(self.location, replicas), *regions.items()]
+
+    def problems(self, facts: DiskFacts) -> list[str]:
+        definition = self.definition
+        found = [
+            message
+            for message in (
+                naming.resource_group_name(self.resource_group),
+                naming.gallery_name(self.gallery),
+                naming.definition_name(definition.name),
+                naming.version_name(self.version),
+            )
+            if message
+        ]
+        if self.version in self.existing_versions:
+            found.append(
+                f"Version {self.version} of {definition.name} exists already. "
+                f"Pick a new number, e.g. {naming.next_version(list(self.existing_versions))}."
+            )
+        mismatches = [
+            ("OS type", definition.os_type, facts.os_type),
+            ("OS state", definition.os_state, facts.os_state),
+            ("Hyper-V generation", definition.hyper_v_generation, facts.hyper_v_generation),
+            ("architecture", definition.architecture, facts.architecture),
+        ]
+        for label, wanted, actual in mismatches:
+            if wanted.casefold() != actual.casefold():
+                found.append(
+                    f"The definition {definition.name} is for {label} {wanted}, but the disk is "
+                    f"{actual}. Pick or create a definition that matches the disk."
+                )
+        if definition.security_type == "TrustedLaunch" and definition.hyper_v_generation != "V2":
+            found.append("Trusted launch needs a Gen2 (V2) definition.")
+        for region, replicas in self.target_regions:
+            if not 1 <= replicas <= 100:
+                found.append(f"Replica count for {region} must be 1–100, not {replicas}.")
+        if self.end_of_life is not None and self.end_of_life <= date.today():
+            found.append("The end-of-life date must lie in the future.")
+        return found
+
+
+class ImageBuilder:
+    """Creates the image the user asked for from an uploaded disk, step by step."""
+
+    def __init__(
+        self, compute: ComputeManagementClient, on_event: EventCallback | None = None
+    ) -> None:
+        self.compute = compute
+        self._on_event = on_event
+
+    def _emit(self, event: StepEvent) -> None:
+        if self._on_event is not None:
+            self._on_event(event)
+
+    async def _step(self, key: str, title: str, action: Any) -> Any:
+        event = StepEvent(key, title, StepState.RUNNING, started=time.monotonic())
+        self._emit(event)
+        try:
+            result = await action
+        except asyncio.CancelledError:
+            event.state, event.ended, event.message = (
+                StepState.FAILED,
+                time.monotonic(),
+                "Cancelled",
+            )
+            self._emit(event)
+            raise
+        except Exception as exc:
+            error = translate(exc)
+            event.state, event.ended = StepState.FAILED, time.monotonic()
+            event.message = error.user_text()
+            self._emit(event)
+            raise error from exc
+        event.state, event.ended = StepState.DONE, time.monotonic()
+        self._emit(event)
+        return result
+
+    async def create_managed_image(
+        self, source: DiskSource, facts: DiskFacts, spec: ManagedImageSpec
+    ) -> NodeRef:
+        body: dict[str, Any] = {
+            "location": spec.location,
+            "properties": {
+                "hyperVGeneration": facts.hyper_v_generation,
+                "storageProfile": {
+                    "osDisk": {
+                        "osType": facts.os_type,
+                        "osState": facts.os_state,
+                        "caching": "ReadWrite",
+                        "storageAccountType": spec.storage_type,
+                        **source.os_disk_json(),
+                    },
+                    "dataDisks": [],
+                },
+            },
+        }
+
+        async def create() -> Any:
+            poller = await self.compute.images.begin_create_or_update(
+                spec.resource_group, spec.name, models.Image(body)
+            )
+            return await poller.result()
+
+        await self._step("image", f"Create managed image {spec.name}", create())
+        return NodeRef(SourceKind.MANAGED, (spec.resource_group, spec.name))
+
+    async def create_gallery_version(self, source: DiskSource, spec: GalleryVersionSpec) -> NodeRef:
+        compute, group = self.compute, spec.resource_group
+        definition = spec.definition
+        if spec.create_gallery:
+
+            async def gallery() -> Any:
+                poller = await compute.galleries.begin_create_or_update(
+                    group,
+                    spec.gallery,
+                    models.Gallery({"location": spec.location, "properties": {}}),
+                )
+                return await poller.result()
+
+            await self._step("gallery", f"Create gallery {spec.gallery}", gallery())
+        if spec.create_definition:
+            features = []
+            if definition.security_type != "Standard":
+                features.append({"name": "SecurityType", "value": definition.security_type})
+
+            async def create_definition() -> Any:
+                body: dict[str, Any] = {
+                    "location": spec.location,
+                    "properties": {
+                        "osType": definition.os_type,
+                        "osState": definition.os_state,
+                        "hyperVGeneration": definition.hyper_v_generation,
+                        "architecture": definition.architecture,
+                        "features": features,
+                        "identifier": {
+                            "publisher": definition.publisher or "contoso",
+                            "offer": definition.offer or definition.name,
+                            "sku": definition.sku or definition.name,
+                        },
+                    },
+                }
+                poller = await compute.gallery_images.begin_create_or_update(
+                    group, spec.gallery, definition.name, models.GalleryImage(body)
+                )
+                return await poller.result()
+
+            await self._step(
+                "definition", f"Create image definition {definition.name}", create_definition()
+            )
+        publishing: dict[str, Any] = {
+            "targetRegions": [
+                {
+                    "name": region,
+                    "regionalReplicaCount": replicas,
+                    "storageAccountType": spec.storage_type,
+                }
+                for region, replicas in spec.regions()
+            ],
+            "excludeFromLatest": spec.exclude_from_latest,
+            "storageAccountType": spec.storage_type,
+        }
+        if spec.end_of_life is not None:
+            publishing["endOfLifeDate"] = f"{spec.end_of_life.isoformat()}T00:00:00Z"
+        version_body: dict[str, Any] = {
+            "location": spec.location,
+            "properties": {
+                "publishingProfile": publishing,
+                "storageProfile": {
+                    "osDiskImage": {"hostCaching": "ReadWrite", **source.gallery_source_json()}
+                },
+            },
+        }
+
+        async def create_version() -> Any:
+            poller = await compute.gallery_image_versions.begin_create_or_update(
+                group,
+                spec.gallery,
+                definition.name,
+                spec.version,
+                models.GalleryImageVersion(version_body),
+            )
+            return await poller.result()
+
+        await self._step(
+            "version",
+            f"Create version {spec.version} of {definition.name}",
+            create_version(),
+        )
+        await self._replication(spec)
+        return NodeRef(SourceKind.GALLERY, (group, spec.gallery, definition.name, spec.version))
+
+    async def _replication(self, spec: GalleryVersionSpec, poll_seconds: float = 1.0) -> None:
+        """One step per target region, done when Azure reports it replicated."""
+        events = {
+            region.casefold(): StepEvent(
+                f"replicate:{region}",
+                f"Replicate to {region}",
+                StepState.RUNNING,
+                started=time.monotonic(),
+            )
+            for region, _ in spec.regions()
+        }
+        for event in events.values():
+            self._emit(event)
+        while any(event.state is StepState.RUNNING for event in events.values()):
+            try:
+                version = await self.compute.gallery_image_versions.get(
+                    spec.resource_group,
+                    spec.gallery,
+                    spec.definition.name,
+                    spec.version,
+                    expand="ReplicationStatus",
+                )
+            except Exception as exc:
+                raise translate(exc) from exc
+            status = (version.get("properties") or {}).get("replicationStatus") or {}
+            summaries = status.get("summary") or []
+            if not summaries:  # nothing reported: the create finished, so count it replicated
+                summaries = [
+                    {"region": region, "state": "Completed"} for region, _ in spec.regions()
+                ]
+            for summary in summaries:
+                found = events.get(str(summary.get("region", "")).casefold().replace(" ", ""))
+                if found is None or found.state is not StepState.RUNNING:
+                    continue
+                event = found
+                state = str(summary.get("state", ""))
+                progress = summary.get("progress")
+                if state == "Completed":
+                    event.state, event.ended = StepState.DONE, time.monotonic()
+                elif state == "Failed":
+                    event.state, event.ended = StepState.FAILED, time.monotonic()
+                    event.message = str(summary.get("details") or "Replication failed.")
+                else:
+                    event.message = f"{progress}%" if progress is not None else state
+                self._emit(event)
+            failed = [event for event in events.values() if event.state is StepState.FAILED]
+            if failed:
+                raise AzureServiceError(
+                    f"{failed[0].title} failed: {failed[0].message}", code="ReplicationFailed"
+                )
+            if any(event.state is StepState.RUNNING for event in events.values()):
+                await asyncio.sleep(poll_seconds)
+
+
+async def existing_versions(
+    compute: ComputeManagementClient, group: str, gallery: str, definition: str
+) -> list[str]:
+    try:
+        return [
+            item.name
+            async for item in compute.gallery_image_versions.list_by_gallery_image(
+                group, gallery, definition
+            )
+            if item.name
+        ]
+    except ResourceNotFoundError:
+        return []
+    except Exception as exc:
+        raise translate(exc) from exc
+
+
+async def definition_facts(
+    compute: ComputeManagementClient, group: str, gallery: str, definition: str
+) -> DefinitionSpec:
+    try:
+        item = await compute.gallery_images.get(group, gallery, definition)
+    except ResourceNotFoundError as exc:
+        raise NotFoundError(f"Image definition {definition} was not found in {gallery}.") from exc
+    except Exception as exc:
+        raise translate(exc) from exc
+    props = item.get("properties") or {}
+    security = next(
+        (
+            str(f.get("value"))
+            for f in props.get("features") or []
+            if str(f.get("name", "")).casefold() == "securitytype"
+        ),
+        "Standard",
+    )
+    identifier = props.get("identifier") or {}
+    return DefinitionSpec(
+        name=definition,
+        os_type=str(props.get("osType", "")),
+        os_state=str(props.get("osState", "")),
+        hyper_v_generation=str(props.get("hyperVGeneration") or "V1"),
+        security_type=security,
+        architecture=str(props.get("architecture") or "x64"),
+        publisher=str(identifier.get("publisher", "")),
+        offer=str(identifier.get("offer", "")),
+        sku=str(identifier.get("sku", "")),
+    )
