@@ -6,12 +6,16 @@ import asyncio
 import logging
 import re
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 from aiohttp import web
 
 from gui.sandbox.arm.context import Ctx, reply
 from gui.sandbox.arm.handlers import build_router
+from gui.sandbox.blob.handlers import BlobService
+from gui.sandbox.blob.sas import make_sas
 from gui.sandbox.errors import ArmError, authorization_failed
 from gui.sandbox.faults import FaultRule, Faults
 from gui.sandbox.seed import SANDBOX_PRINCIPAL_ID
@@ -28,9 +32,9 @@ class SandboxError(Exception):
 
 
 class SandboxServer:
-    """A local Azure: ARM (Microsoft.Compute & co.) on ``arm_url``.
+    """A local Azure: ARM (Microsoft.Compute & co.) on ``arm_url``, page blobs on ``blob_url``.
 
-    ``start()`` returns once the server listens; state lives in ``state_dir`` and survives a
+    ``start()`` returns once both endpoints listen; state lives in ``state_dir`` and survives a
     restart unless ``reset=True``.
     """
 
@@ -44,7 +48,7 @@ class SandboxServer:
         self._world: World | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
+        self._runners: list[web.AppRunner] = []
         self._ready = threading.Event()
         self._start_error: BaseException | None = None
         self._router = build_router()
@@ -80,6 +84,71 @@ class SandboxServer:
     @page_size.setter
     def page_size(self, value: int) -> None:
         self.world.page_size = max(1, value)
+
+    @property
+    def lro_seconds(self) -> float:
+        """How long simulated long-running operations take."""
+        return self.world.lro_seconds
+
+    @lro_seconds.setter
+    def lro_seconds(self, value: float) -> None:
+        self.world.lro_seconds = max(0.0, value)
+
+    @property
+    def replication_seconds_per_region(self) -> float:
+        return self.world.replication_seconds_per_region
+
+    @replication_seconds_per_region.setter
+    def replication_seconds_per_region(self, value: float) -> None:
+        self.world.replication_seconds_per_region = max(0.0, value)
+
+    def account_key(self, account: str) -> str:
+        """The (base64) key of a storage account on the blob endpoint, e.g. for SDK-made SAS."""
+        found = self.world.blobs.account(account)
+        if found is None:
+            raise SandboxError(f"The sandbox has no storage account '{account}'.")
+        return found.key
+
+    def create_container(self, account: str, container: str) -> None:
+        self.world.blobs.create_container(account, container)
+
+    def blob_sas_url(
+        self,
+        account: str,
+        container: str,
+        blob: str,
+        *,
+        permissions: str = "racwd",
+        expires_in: timedelta = timedelta(hours=2),
+    ) -> str:
+        """A URL with a SAS for one blob on the blob endpoint (the blob need not exist yet)."""
+        query = make_sas(
+            account=account,
+            key=self.account_key(account),
+            container=container,
+            blob=blob,
+            permissions=permissions,
+            expiry=datetime.now(UTC) + expires_in,
+        )
+        return f"{self.blob_url}/{account}/{container}/{quote(blob)}?{query}"
+
+    def container_sas_url(
+        self,
+        account: str,
+        container: str,
+        *,
+        permissions: str = "racwdl",
+        expires_in: timedelta = timedelta(hours=2),
+    ) -> str:
+        query = make_sas(
+            account=account,
+            key=self.account_key(account),
+            container=container,
+            blob=None,
+            permissions=permissions,
+            expiry=datetime.now(UTC) + expires_in,
+        )
+        return f"{self.blob_url}/{account}/{container}?{query}"
 
     @property
     def running(self) -> bool:
@@ -149,19 +218,28 @@ class SandboxServer:
             loop.close()
 
     async def _listen(self) -> None:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self._handle_arm)
+        world = self.world
+        world.loop = asyncio.get_running_loop()
+        arm = web.Application(client_max_size=64 * 1024 * 1024)
+        arm.router.add_route("*", "/{tail:.*}", self._handle_arm)
+        world.arm_url = f"http://{_HOST}:{await self._serve(arm, self._port)}"
+        blob = web.Application(client_max_size=8 * 1024 * 1024)
+        blob.router.add_route("*", "/{tail:.*}", BlobService(world, world.blobs).handle)
+        world.blob_url = f"http://{_HOST}:{await self._serve(blob, self._blob_port)}"
+
+    async def _serve(self, app: web.Application, port: int) -> int:
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, _HOST, self._port, reuse_address=True)
+        site = web.TCPSite(runner, _HOST, port, reuse_address=True)
         await site.start()
-        self._runner = runner
-        self.world.arm_url = f"http://{_HOST}:{_bound_port(site)}"
+        self._runners.append(runner)
+        return _bound_port(site)
 
     async def _shutdown(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        for runner in self._runners:
+            await runner.cleanup()
+        self._runners.clear()
+        self.world.blobs.flush()
 
     async def _handle_arm(self, request: web.Request) -> web.StreamResponse:
         world = self.world

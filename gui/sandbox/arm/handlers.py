@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from gui.sandbox.arm import community, galleries, graph, images, marketplace, resources, shared
+from gui.sandbox.arm import (
+    community,
+    disks,
+    galleries,
+    graph,
+    images,
+    lro,
+    marketplace,
+    resources,
+    shared,
+    snapshots,
+    vms,
+)
 from gui.sandbox.arm.routing import Router
 
 
 def build_router() -> Router:
     router = Router()
-    for module in (resources, marketplace, community, shared, images, galleries, graph):
+    modules = (resources, marketplace, community, shared, images, galleries, graph, disks, lro)
+    for module in (*modules, vms, snapshots):
         router.include(module.router)
     return router

@@ -497,4 +497,16 @@ def initial_resources() -> list[Json]:
             published="2024-11-06T09:00:00.0000000+00:00",
         ),
     ]
+    from gui.sandbox.seed.vms import vm_resources
+
+    out += vm_resources()
     return out
+
+
+# Storage accounts on the blob endpoint (account -> containers), for page-blob uploads.
+STORAGE_ACCOUNT_PROD = "contosoimgstore"
+STORAGE_ACCOUNT_DEVTEST = "devtestvhds"
+STORAGE_ACCOUNTS: dict[str, tuple[str, ...]] = {
+    STORAGE_ACCOUNT_PROD: ("vhds", "uploads"),
+    STORAGE_ACCOUNT_DEVTEST: ("vhds",),
+}

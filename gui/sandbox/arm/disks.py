@@ -1,0 +1,340 @@
+"""Managed disks, including direct upload: create with createOption Upload, grant write access
+(a SAS to the disk's page blob on the blob endpoint), upload, revoke.
+
+Disk states follow Azure: ReadyToUpload -> ActiveUpload (beginGetAccess Write) -> Unattached
+(endGetAccess); Unattached -> ActiveSAS (beginGetAccess Read) -> Unattached.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import math
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from gui.sandbox.arm.common import check_compute_name, now_iso, require_location
+from gui.sandbox.arm.context import Ctx, reply
+from gui.sandbox.arm.lro import start_operation
+from gui.sandbox.arm.routing import Router
+from gui.sandbox.blob.errors import BlobError
+from gui.sandbox.blob.sas import StoredPolicy, make_sas
+from gui.sandbox.errors import ArmError, resource_not_found
+from gui.sandbox.seed.world import compute_id
+from gui.sandbox.world import World, public
+
+Json = dict[str, Any]
+router = Router()
+
+DISK_TYPE = "Microsoft.Compute/disks"
+GIB = 1024**3
+MIB = 1024**2
+MIN_UPLOAD = 20 * MIB + 512
+MAX_UPLOAD = 32 * 1024 * GIB + 512
+_SKUS = {
+    "Standard_LRS": "Standard",
+    "StandardSSD_LRS": "Standard",
+    "Premium_LRS": "Premium",
+    "StandardSSD_ZRS": "Standard",
+    "Premium_ZRS": "Premium",
+    "UltraSSD_LRS": "Ultra",
+    "PremiumV2_LRS": "Premium",
+}
+_DISKS = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/disks"
+_DISK = _DISKS + "/{name}"
+
+
+def _premium_tier(size_gb: int) -> str:
+    for tier, limit in (
+        ("P1", 4),
+        ("P2", 8),
+        ("P3", 16),
+        ("P4", 32),
+        ("P6", 64),
+        ("P10", 128),
+        ("P15", 256),
+        ("P20", 512),
+        ("P30", 1024),
+        ("P40", 2048),
+        ("P50", 4096),
+        ("P60", 8192),
+        ("P70", 16384),
+    ):
+        if size_gb <= limit:
+            return tier
+    return "P80"
+
+
+def invalid_upload_size(size: object) -> ArmError:
+    return ArmError(
+        400,
+        "InvalidParameter",
+        f"The specified upload size '{size}' bytes is invalid. The upload size must be at least "
+        f"{MIN_UPLOAD} bytes (20 MiB + 512), at most {MAX_UPLOAD} bytes (32 TiB + 512), and "
+        "a whole number of MiB plus 512 bytes for the VHD footer.",
+        target="disk.properties.creationData.uploadSizeBytes",
+    )
+
+
+def require_disk(ctx: Ctx, sub: str, rg: str, name: str) -> Json:
+    group = ctx.world.require_resource_group(sub, rg)
+    disk = ctx.world.store.get(compute_id(sub, group["name"], "disks", name))
+    if disk is None:
+        raise resource_not_found(DISK_TYPE, name, group["name"])
+    return disk
+
+
+def disk_by_id(world: World, disk_id: str) -> Json | None:
+    return world.store.get(disk_id)
+
+
+def backing_blob(disk: Json) -> tuple[str, str, str]:
+    ref = disk["_blob"]
+    return ref["account"], ref["container"], ref["blob"]
+
+
+def _new_backing_blob(world: World, disk_unique_id: str, size: int) -> Json:
+    from gui.sandbox.blob.store import BlobMeta
+
+    digest = hashlib.sha256(disk_unique_id.encode()).hexdigest()
+    account = f"md-impexp-{digest[:12]}"
+    container = digest[12:24]
+    world.blobs.ensure_account(account)
+    world.blobs.create_container(account, container)
+    world.blobs.put_blob(account, container, BlobMeta(name="abcd", blob_type="PageBlob", size=size))
+    return {"account": account, "container": container, "blob": "abcd"}
+
+
+@router.get("/subscriptions/{sub}/providers/Microsoft.Compute/disks")
+async def list_all(ctx: Ctx, p: dict[str, str]) -> web.Response:
+    sid = ctx.world.require_subscription(p["sub"])
+    return ctx.page([public(d) for d in ctx.world.store.under(f"/subscriptions/{sid}", DISK_TYPE)])
+
+
+@router.get(_DISKS)
+async def list_by_resource_group(ctx: Ctx, p: dict[str, str]) -> web.Response:
+    group = ctx.world.require_resource_group(p["sub"], p["rg"])
+    return ctx.page([public(d) for d in ctx.world.store.children(group["id"], DISK_TYPE)])
+
+
+@router.get(_DISK)
+async def get(ctx: Ctx, p: dict[str, str]) -> web.Response:
+    return reply(public(require_disk(ctx, p["sub"], p["rg"], p["name"])))
+
+
+@router.put(_DISK)
+async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
+    group = ctx.world.require_resource_group(p["sub"], p["rg"])
+    sid = ctx.world.require_subscription(p["sub"])
+    name = p["name"]
+    check_compute_name(name)
+    body = ctx.json()
+    location = require_location(body)
+    props = body.get("properties") or {}
+    creation = props.get("creationData") or {}
+    option = str(creation.get("createOption") or "")
+    existing = ctx.world.store.get(compute_id(sid, group["name"], "disks", name))
+    if existing is not None:
+        raise ArmError(
+            409,
+            "OperationNotAllowed",
+            f"Disk '{name}' already exists. Changing its creation data is not allowed; delete it "
+            "first or choose another name.",
+        )
+    sku_name = str((body.get("sku") or {}).get("name") or "Standard_LRS")
+    if sku_name not in _SKUS:
+        raise ArmError(
+            400,
+            "InvalidParameter",
+            f"The value '{sku_name}' of parameter 'sku.name' is invalid. Allowed values "
+            f"are {', '.join(_SKUS)}.",
+            target="sku.name",
+        )
+    unique_id = str(uuid.uuid4())
+    properties: Json = {
+        "creationData": {"createOption": option},
+        "encryption": {"type": "EncryptionAtRestWithPlatformKey"},
+        "networkAccessPolicy": props.get("networkAccessPolicy", "AllowAll"),
+        "publicNetworkAccess": props.get("publicNetworkAccess", "Enabled"),
+        "timeCreated": now_iso(),
+        "provisioningState": "Succeeded",
+        "uniqueId": unique_id,
+    }
+    for key in ("osType", "hyperVGeneration", "securityProfile", "supportedCapabilities"):
+        if props.get(key):
+            properties[key] = props[key]
+    if option == "Upload":
+        size = creation.get("uploadSizeBytes")
+        if (
+            not isinstance(size, int)
+            or size < MIN_UPLOAD
+            or size > MAX_UPLOAD
+            or (size - 512) % MIB
+        ):
+            raise invalid_upload_size(size)
+        properties["creationData"]["uploadSizeBytes"] = size
+        properties["diskSizeGB"] = math.ceil((size - 512) / GIB)
+        properties["diskSizeBytes"] = size - 512
+        properties["diskState"] = "ReadyToUpload"
+        blob_size = size
+    elif option == "Empty":
+        size_gb = props.get("diskSizeGB")
+        if not isinstance(size_gb, int) or size_gb < 1:
+            raise ArmError(
+                400,
+                "InvalidParameter",
+                "Disk size must be specified for a disk created with createOption 'Empty'.",
+                target="diskSizeGB",
+            )
+        properties["diskSizeGB"] = size_gb
+        properties["diskSizeBytes"] = size_gb * GIB
+        properties["diskState"] = "Unattached"
+        blob_size = size_gb * GIB + 512
+    else:
+        raise ArmError(
+            400,
+            "InvalidParameter",
+            f"The value '{option}' of parameter 'creationData.createOption' is not supported by "
+            "the sandbox for disks. Use 'Upload' or 'Empty'.",
+            target="disk.properties.creationData.createOption",
+        )
+    tier = _SKUS[sku_name]
+    if tier == "Premium":
+        properties["tier"] = _premium_tier(int(properties["diskSizeGB"]))
+    disk: Json = {
+        "id": compute_id(sid, group["name"], "disks", name),
+        "name": name,
+        "type": DISK_TYPE,
+        "location": location,
+        "tags": body.get("tags") or {},
+        "sku": {"name": sku_name, "tier": tier},
+        "properties": properties,
+        "_blob": _new_backing_blob(ctx.world, unique_id, blob_size),
+    }
+    ctx.world.store.put(disk)
+    _, headers = start_operation(ctx, sid, location, duration=ctx.world.lro_seconds)
+    return reply(public(disk), 202, headers)
+
+
+@router.delete(_DISK)
+async def delete(ctx: Ctx, p: dict[str, str]) -> web.Response:
+    group = ctx.world.require_resource_group(p["sub"], p["rg"])
+    disk = ctx.world.store.get(compute_id(p["sub"], group["name"], "disks", p["name"]))
+    if disk is None:
+        return web.Response(status=204)
+    state = disk["properties"].get("diskState")
+    if state in ("ActiveUpload", "ActiveSAS", "ActiveSASFrozen"):
+        raise ArmError(
+            409,
+            "OperationNotAllowed",
+            f"Disk {disk['name']} cannot be deleted while it is in the '{state}' state. Revoke "
+            "access to the disk (endGetAccess) first.",
+        )
+    if disk.get("managedBy"):
+        raise ArmError(
+            409,
+            "OperationNotAllowed",
+            f"Disk {disk['name']} is attached to VM {disk['managedBy']}.",
+        )
+
+    def finish() -> None:
+        ctx.world.store.delete(disk["id"])
+        account, container, _ = backing_blob(disk)
+        # The backing blob may already be gone; the disk is what matters.
+        with contextlib.suppress(BlobError):
+            ctx.world.blobs.delete_container(account, container)
+
+    _, headers = start_operation(
+        ctx, p["sub"], disk["location"], duration=ctx.world.lro_seconds, on_done=finish
+    )
+    return web.Response(status=202, headers=headers)
+
+
+@router.post(_DISK + "/beginGetAccess")
+async def begin_get_access(ctx: Ctx, p: dict[str, str]) -> web.Response:
+    disk = require_disk(ctx, p["sub"], p["rg"], p["name"])
+    body = ctx.json()
+    access = str(body.get("access") or "")
+    duration = body.get("durationInSeconds")
+    if access not in ("Read", "Write"):
+        raise ArmError(
+            400,
+            "InvalidParameter",
+            f"The value '{access}' of parameter 'access' is invalid. Use 'Read' or 'Write'.",
+            target="grantAccessData.access",
+        )
+    if not isinstance(duration, int) or duration <= 0:
+        raise ArmError(
+            400,
+            "InvalidParameter",
+            "The value of parameter 'durationInSeconds' must be a positive integer.",
+            target="grantAccessData.durationInSeconds",
+        )
+    state = disk["properties"].get("diskState")
+    if access == "Write" and state != "ReadyToUpload":
+        raise ArmError(
+            409,
+            "OperationNotAllowed",
+            f"Write access can only be granted to a disk in the 'ReadyToUpload' state. Disk "
+            f"'{disk['name']}' is in the '{state}' state.",
+        )
+    if access == "Read" and state not in ("Unattached", "Reserved"):
+        raise ArmError(
+            409,
+            "OperationNotAllowed",
+            f"Read access cannot be granted to disk '{disk['name']}' in the '{state}' state.",
+        )
+    world = ctx.world
+
+    def finish() -> Json:
+        account, container, blob = backing_blob(disk)
+        identifier = str(uuid.uuid4())
+        expiry = datetime.now(UTC) + timedelta(seconds=int(duration))
+        world.blobs.set_policy(
+            account,
+            container,
+            identifier,
+            StoredPolicy(permissions="rw" if access == "Write" else "r", expiry=expiry),
+        )
+        key = world.blobs.ensure_account(account).key
+        query = make_sas(
+            account=account,
+            key=key,
+            container=container,
+            blob=blob,
+            permissions=None,
+            expiry=None,
+            identifier=identifier,
+        )
+        disk["_access"] = {"identifier": identifier}
+        disk["properties"]["diskState"] = "ActiveUpload" if access == "Write" else "ActiveSAS"
+        world.store.put(disk)
+        return {"accessSAS": f"{world.blob_url}/{account}/{container}/{blob}?{query}"}
+
+    _, headers = start_operation(
+        ctx, p["sub"], disk["location"], duration=world.lro_seconds, on_done=finish, has_result=True
+    )
+    return web.Response(status=202, headers=headers)
+
+
+@router.post(_DISK + "/endGetAccess")
+async def end_get_access(ctx: Ctx, p: dict[str, str]) -> web.Response:
+    disk = require_disk(ctx, p["sub"], p["rg"], p["name"])
+    world = ctx.world
+
+    def finish() -> None:
+        access = disk.pop("_access", None)
+        if access is not None:
+            account, container, _ = backing_blob(disk)
+            world.blobs.remove_policy(account, container, access["identifier"])
+        if disk["properties"].get("diskState") in ("ActiveUpload", "ActiveSAS"):
+            disk["properties"]["diskState"] = "Unattached"
+        world.store.put(disk)
+
+    _, headers = start_operation(
+        ctx, p["sub"], disk["location"], duration=world.lro_seconds, on_done=finish
+    )
+    return web.Response(status=202, headers=headers)

@@ -1,0 +1,133 @@
+"""What images and gallery versions are made from: managed disks, snapshots, blobs, images.
+
+Each source is checked as Azure checks it (exists, is in a usable state) and described by its
+size and, where known, its OS type and Hyper-V generation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from gui.sandbox.arm.common import parse_resource_id
+from gui.sandbox.errors import ArmError
+from gui.sandbox.world import World
+
+Json = dict[str, Any]
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class DiskSource:
+    size_gb: int
+    os_type: str | None = None
+    generation: str | None = None
+    location: str | None = None
+
+
+def _not_found(resource_id: str) -> ArmError:
+    parts = parse_resource_id(resource_id)
+    kind = next((k for k in ("disks", "snapshots", "images", "virtualmachines") if k in parts), "")
+    name = parts.get(kind, resource_id)
+    return ArmError(
+        404,
+        "NotFound",
+        f"Resource '{resource_id}' was not found. Check that the {kind[:-1] or 'resource'} "
+        f"'{name}' exists in resource group '{parts.get('resourcegroups', '')}'.",
+    )
+
+
+def managed_disk_source(world: World, disk_id: str) -> DiskSource:
+    disk = world.store.get(disk_id)
+    if disk is None or disk["type"].lower() != "microsoft.compute/disks":
+        raise _not_found(disk_id)
+    props = disk["properties"]
+    state = props.get("diskState")
+    if state in ("ReadyToUpload", "ActiveUpload", "ActiveSAS"):
+        raise ArmError(
+            409,
+            "OperationNotAllowed",
+            f"Disk '{disk['name']}' cannot be used as a source while it is in the '{state}' state. "
+            + (
+                "Finish the upload and revoke access (endGetAccess) first."
+                if state != "ActiveSAS"
+                else "Revoke access (endGetAccess) first."
+            ),
+        )
+    return DiskSource(
+        size_gb=int(props.get("diskSizeGB") or 0),
+        os_type=props.get("osType"),
+        generation=props.get("hyperVGeneration"),
+        location=disk.get("location"),
+    )
+
+
+def snapshot_source(world: World, snapshot_id: str) -> DiskSource:
+    snapshot = world.store.get(snapshot_id)
+    if snapshot is None or snapshot["type"].lower() != "microsoft.compute/snapshots":
+        raise _not_found(snapshot_id)
+    props = snapshot["properties"]
+    return DiskSource(
+        size_gb=int(props.get("diskSizeGB") or 0),
+        os_type=props.get("osType"),
+        generation=props.get("hyperVGeneration"),
+        location=snapshot.get("location"),
+    )
+
+
+def blob_source(world: World, uri: str) -> DiskSource:
+    parts = urlsplit(uri)
+    base = urlsplit(world.blob_url)
+    segments = [unquote(s) for s in parts.path.lstrip("/").split("/", 2)]
+    if (parts.hostname, parts.port) != (base.hostname, base.port) or len(segments) != 3:
+        raise ArmError(
+            400,
+            "InvalidParameter",
+            f"The blob URI '{uri}' is not a page blob on this (sandbox) storage endpoint "
+            f"{world.blob_url}/<account>/<container>/<blob>.",
+            target="blobUri",
+        )
+    account, container, blob = segments
+    try:
+        meta = world.blobs.blob(account, container, blob)
+    except Exception as exc:
+        raise ArmError(
+            400, "InvalidParameter", f"The blob '{uri}' does not exist.", target="blobUri"
+        ) from exc
+    if meta.blob_type != "PageBlob":
+        raise ArmError(
+            400,
+            "InvalidParameter",
+            f"The blob '{uri}' is a {meta.blob_type}; images need a page blob (a fixed VHD).",
+            target="blobUri",
+        )
+    if meta.size % (1024 * 1024) != 512:
+        raise ArmError(
+            400,
+            "InvalidParameter",
+            f"The VHD '{uri}' has an unsupported virtual size of {meta.size} bytes. The size "
+            "must be a whole number of MiB plus the 512-byte footer.",
+            target="blobUri",
+        )
+    return DiskSource(size_gb=math.ceil((meta.size - 512) / GIB))
+
+
+def disk_reference_source(world: World, disk: Json, role: str) -> DiskSource:
+    """An image's osDisk/dataDisk entry: managedDisk.id, snapshot.id or blobUri."""
+    managed = (disk.get("managedDisk") or {}).get("id")
+    snapshot = (disk.get("snapshot") or {}).get("id")
+    blob_uri = disk.get("blobUri")
+    if managed:
+        return managed_disk_source(world, managed)
+    if snapshot:
+        return snapshot_source(world, snapshot)
+    if blob_uri:
+        return blob_source(world, blob_uri)
+    raise ArmError(
+        400,
+        "InvalidParameter",
+        f"One of 'managedDisk', 'snapshot' or 'blobUri' must be specified for the {role}.",
+        target=f"properties.storageProfile.{role}",
+    )

@@ -1,0 +1,116 @@
+"""Virtual machines as the source of a gallery image version or a managed image.
+
+Azure checks the VM against what is made from it; these are its checks and error texts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gui.sandbox.errors import ArmError
+
+Json = dict[str, Any]
+VM_TYPE = "microsoft.compute/virtualmachines"
+
+
+def require_vm(world: Any, vm_id: str) -> Json:
+    vm: Json | None = world.store.get(vm_id)
+    if vm is None or vm["type"].lower() != VM_TYPE:
+        raise ArmError(404, "NotFound", f"The source virtual machine '{vm_id}' was not found.")
+    return vm
+
+
+def vm_generation(world: Any, vm: Json) -> str:
+    os_disk = vm["properties"]["storageProfile"]["osDisk"]
+    disk = world.store.get((os_disk.get("managedDisk") or {}).get("id", ""))
+    if disk is not None:
+        return str(disk["properties"].get("hyperVGeneration") or "V1")
+    return str(vm.get("_guest", {}).get("generation", "V1"))
+
+
+def vm_security_type(vm: Json) -> str:
+    return str((vm["properties"].get("securityProfile") or {}).get("securityType") or "Standard")
+
+
+def vm_os_state(vm: Json) -> str:
+    return "Generalized" if vm.get("_guest", {}).get("generalized") else "Specialized"
+
+
+def vm_architecture(vm: Json) -> str:
+    return str(vm.get("_guest", {}).get("architecture", "x64"))
+
+
+def vm_disks(world: Any, vm: Json) -> tuple[Json, list[Json]]:
+    """(os disk, data disks) as the VM's storage profile lists them, with sizes filled in."""
+    profile = vm["properties"]["storageProfile"]
+    return profile["osDisk"], sorted(profile.get("dataDisks") or [], key=lambda d: d["lun"])
+
+
+def _definition_security(definition: Json) -> str:
+    for feature in definition["properties"].get("features") or []:
+        if feature.get("name") == "SecurityType":
+            return str(feature.get("value"))
+    return "Standard"
+
+
+def vm_version_storage(world: Any, definition: Json, vm_id: str) -> Json:
+    vm = require_vm(world, vm_id)
+    d_props = definition["properties"]
+    os_disk, data_disks = vm_disks(world, vm)
+    checks = (
+        ("OS type", str(os_disk.get("osType")), str(d_props.get("osType"))),
+        ("OS state", vm_os_state(vm), str(d_props.get("osState"))),
+        (
+            "Hyper-V generation",
+            vm_generation(world, vm),
+            str(d_props.get("hyperVGeneration", "V1")),
+        ),
+        ("architecture", vm_architecture(vm), str(d_props.get("architecture", "x64"))),
+    )
+    for what, source_value, wanted in checks:
+        if source_value != wanted:
+            raise ArmError(
+                400,
+                "InvalidParameter",
+                f"Cannot create Gallery Image Version from a source with different {what} "
+                f"('{source_value}') than the parent gallery image '{definition['name']}' "
+                f"('{wanted}').",
+                target="properties.storageProfile.source",
+            )
+    security = vm_security_type(vm)
+    definition_security = _definition_security(definition)
+    if (
+        security in ("TrustedLaunch", "ConfidentialVM")
+        and definition_security in ("Standard", "TrustedLaunchSupported")
+        and security == "TrustedLaunch"
+        and (definition_security == "Standard")
+    ):
+        raise ArmError(
+            400,
+            "InvalidParameter",
+            f"The source virtual machine '{vm['name']}' has security type 'TrustedLaunch', but "
+            f"the gallery image '{definition['name']}' does not support it. Use a gallery image "
+            "with the feature SecurityType set to 'TrustedLaunch' or 'TrustedLaunchSupported'.",
+            target="properties.storageProfile.source",
+        )
+    if vm_os_state(vm) == "Generalized" and vm.get("_guest", {}).get("power") == "running":
+        raise ArmError(
+            409,
+            "OperationNotAllowed",
+            "Operation 'capture' is not allowed since the VM is running. Deallocate the VM first.",
+        )
+    return {
+        "source": {"id": vm["id"], "virtualMachineId": vm["id"]},
+        "osDiskImage": {
+            "sizeInGB": os_disk.get("diskSizeGB"),
+            "hostCaching": os_disk.get("caching", "ReadWrite"),
+        },
+        "dataDiskImages": [
+            {
+                "lun": d["lun"],
+                "sizeInGB": d.get("diskSizeGB"),
+                "hostCaching": d.get("caching", "None"),
+            }
+            for d in data_disks
+        ],
+    }

@@ -1,0 +1,357 @@
+"""Storage accounts, containers and blobs on disk: blob data in sparse files, metadata in JSON.
+
+Put Page writes land directly in the blob's file (``os.pwrite``); the metadata (size, page
+ranges, properties) is kept in memory and written back a moment later, so an upload of
+thousands of pages does not rewrite a JSON file per page.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gui.sandbox.blob.errors import blob_not_found, container_not_found
+from gui.sandbox.blob.ranges import RangeSet
+from gui.sandbox.blob.sas import StoredPolicy
+from gui.sandbox.store import write_json_atomic
+
+Json = dict[str, Any]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_etag() -> str:
+    return f'"0x{uuid.uuid4().hex[:15].upper()}"'
+
+
+@dataclass
+class BlobMeta:
+    name: str
+    blob_type: str  # "PageBlob" | "BlockBlob"
+    size: int
+    created: datetime = field(default_factory=_now)
+    last_modified: datetime = field(default_factory=_now)
+    etag: str = field(default_factory=_new_etag)
+    content_md5: str | None = None
+    content_type: str = "application/octet-stream"
+    metadata: dict[str, str] = field(default_factory=dict)
+    sequence_number: int = 0
+    ranges: RangeSet = field(default_factory=RangeSet)
+
+    def touch(self) -> None:
+        self.last_modified = _now()
+        self.etag = _new_etag()
+
+    def to_json(self) -> Json:
+        return {
+            "name": self.name,
+            "blob_type": self.blob_type,
+            "size": self.size,
+            "created": self.created.isoformat(),
+            "last_modified": self.last_modified.isoformat(),
+            "etag": self.etag,
+            "content_md5": self.content_md5,
+            "content_type": self.content_type,
+            "metadata": self.metadata,
+            "sequence_number": self.sequence_number,
+            "ranges": self.ranges.as_list(),
+        }
+
+    @classmethod
+    def from_json(cls, doc: Json) -> BlobMeta:
+        return cls(
+            name=doc["name"],
+            blob_type=doc["blob_type"],
+            size=int(doc["size"]),
+            created=datetime.fromisoformat(doc["created"]),
+            last_modified=datetime.fromisoformat(doc["last_modified"]),
+            etag=doc["etag"],
+            content_md5=doc.get("content_md5"),
+            content_type=doc.get("content_type") or "application/octet-stream",
+            metadata=dict(doc.get("metadata") or {}),
+            sequence_number=int(doc.get("sequence_number") or 0),
+            ranges=RangeSet([(int(s), int(e)) for s, e in doc.get("ranges") or []]),
+        )
+
+
+@dataclass
+class Container:
+    name: str
+    created: datetime = field(default_factory=_now)
+    etag: str = field(default_factory=_new_etag)
+    metadata: dict[str, str] = field(default_factory=dict)
+    policies: dict[str, StoredPolicy] = field(default_factory=dict)
+    blobs: dict[str, BlobMeta] = field(default_factory=dict)
+
+
+@dataclass
+class Account:
+    name: str
+    key: str
+    containers: dict[str, Container] = field(default_factory=dict)
+
+
+def new_account_key() -> str:
+    return base64.b64encode(secrets.token_bytes(64)).decode()
+
+
+class BlobStore:
+    """All blob state of the sandbox under ``root``."""
+
+    def __init__(self, root: Path, *, reset: bool) -> None:
+        self.root = root
+        self._lock = threading.RLock()
+        self._accounts: dict[str, Account] = {}
+        self._dirty: set[tuple[str, str, str]] = set()
+        if reset and root.exists():
+            _remove_tree(root)
+        root.mkdir(parents=True, exist_ok=True)
+        self._load()
+
+    # ---- persistence -------------------------------------------------------------------
+
+    @property
+    def _index_path(self) -> Path:
+        return self.root / "accounts.json"
+
+    def _load(self) -> None:
+        if not self._index_path.exists():
+            return
+        doc = json.loads(self._index_path.read_text(encoding="utf-8"))
+        for acc in doc["accounts"]:
+            account = Account(acc["name"], acc["key"])
+            for c in acc["containers"]:
+                container = Container(
+                    name=c["name"],
+                    created=datetime.fromisoformat(c["created"]),
+                    etag=c["etag"],
+                    metadata=dict(c.get("metadata") or {}),
+                    policies={
+                        pid: StoredPolicy(
+                            permissions=p["permissions"],
+                            expiry=datetime.fromisoformat(p["expiry"]),
+                            start=datetime.fromisoformat(p["start"]) if p.get("start") else None,
+                        )
+                        for pid, p in (c.get("policies") or {}).items()
+                    },
+                )
+                folder = self._container_dir(account.name, container.name)
+                if folder.exists():
+                    for meta_file in folder.glob("*.json"):
+                        meta = BlobMeta.from_json(json.loads(meta_file.read_text("utf-8")))
+                        container.blobs[meta.name] = meta
+                account.containers[container.name] = container
+            self._accounts[account.name] = account
+
+    def _save_index(self) -> None:
+        accounts = []
+        for account in self._accounts.values():
+            containers = []
+            for c in account.containers.values():
+                containers.append(
+                    {
+                        "name": c.name,
+                        "created": c.created.isoformat(),
+                        "etag": c.etag,
+                        "metadata": c.metadata,
+                        "policies": {
+                            pid: {
+                                "permissions": p.permissions,
+                                "expiry": p.expiry.isoformat(),
+                                "start": p.start.isoformat() if p.start else None,
+                            }
+                            for pid, p in c.policies.items()
+                        },
+                    }
+                )
+            accounts.append({"name": account.name, "key": account.key, "containers": containers})
+        write_json_atomic(self._index_path, {"format": 1, "accounts": accounts})
+
+    def _container_dir(self, account: str, container: str) -> Path:
+        return self.root / "data" / account / container
+
+    def _blob_base(self, account: str, container: str, blob: str) -> Path:
+        digest = hashlib.sha256(blob.encode()).hexdigest()[:32]
+        return self._container_dir(account, container) / digest
+
+    def data_path(self, account: str, container: str, blob: str) -> Path:
+        return self._blob_base(account, container, blob).with_suffix(".data")
+
+    def mark_dirty(self, account: str, container: str, blob: str) -> None:
+        with self._lock:
+            self._dirty.add((account, container, blob))
+
+    def flush(self) -> None:
+        """Write back the metadata of every blob changed since the last flush."""
+        with self._lock:
+            dirty, self._dirty = self._dirty, set()
+            for account, container, blob in dirty:
+                meta = self._find_meta(account, container, blob)
+                base = self._blob_base(account, container, blob)
+                if meta is None:
+                    continue
+                write_json_atomic(base.with_suffix(".json"), meta.to_json())
+
+    def _find_meta(self, account: str, container: str, blob: str) -> BlobMeta | None:
+        acc = self._accounts.get(account)
+        cont = acc.containers.get(container) if acc else None
+        return cont.blobs.get(blob) if cont else None
+
+    # ---- accounts and containers -------------------------------------------------------
+
+    def account(self, name: str) -> Account | None:
+        with self._lock:
+            return self._accounts.get(name)
+
+    def ensure_account(self, name: str, key: str | None = None) -> Account:
+        with self._lock:
+            account = self._accounts.get(name)
+            if account is None:
+                account = Account(name, key or new_account_key())
+                self._accounts[name] = account
+                self._save_index()
+            return account
+
+    def container(self, account: str, name: str) -> Container:
+        with self._lock:
+            acc = self._accounts.get(account)
+            cont = acc.containers.get(name) if acc else None
+            if cont is None:
+                raise container_not_found()
+            return cont
+
+    def create_container(self, account: str, name: str) -> tuple[Container, bool]:
+        """(container, created): creating an existing container is not an error here."""
+        with self._lock:
+            acc = self.ensure_account(account)
+            existing = acc.containers.get(name)
+            if existing is not None:
+                return existing, False
+            cont = Container(name)
+            acc.containers[name] = cont
+            self._container_dir(account, name).mkdir(parents=True, exist_ok=True)
+            self._save_index()
+            return cont, True
+
+    def delete_container(self, account: str, name: str) -> None:
+        with self._lock:
+            acc = self._accounts.get(account)
+            if acc is None or name not in acc.containers:
+                raise container_not_found()
+            del acc.containers[name]
+            _remove_tree(self._container_dir(account, name))
+            self._save_index()
+
+    def set_policy(
+        self, account: str, container: str, identifier: str, policy: StoredPolicy
+    ) -> None:
+        with self._lock:
+            self.container(account, container).policies[identifier] = policy
+            self._save_index()
+
+    def remove_policy(self, account: str, container: str, identifier: str) -> None:
+        with self._lock:
+            self.container(account, container).policies.pop(identifier, None)
+            self._save_index()
+
+    # ---- blobs -------------------------------------------------------------------------
+
+    def blob(self, account: str, container: str, name: str) -> BlobMeta:
+        with self._lock:
+            meta = self.container(account, container).blobs.get(name)
+            if meta is None:
+                raise blob_not_found()
+            return meta
+
+    def put_blob(self, account: str, container: str, meta: BlobMeta, content: bytes = b"") -> None:
+        with self._lock:
+            cont = self.container(account, container)
+            path = self.data_path(account, container, meta.name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "wb") as out:
+                if content:
+                    out.write(content)
+                out.truncate(meta.size)
+            if cont.blobs.get(meta.name) is not None:
+                meta.created = cont.blobs[meta.name].created
+            cont.blobs[meta.name] = meta
+            self._dirty.add((account, container, meta.name))
+            self.flush()
+
+    def delete_blob(self, account: str, container: str, name: str) -> None:
+        with self._lock:
+            cont = self.container(account, container)
+            if cont.blobs.pop(name, None) is None:
+                raise blob_not_found()
+            base = self._blob_base(account, container, name)
+            for suffix in (".data", ".json"):
+                base.with_suffix(suffix).unlink(missing_ok=True)
+            self._dirty.discard((account, container, name))
+
+    def resize(self, account: str, container: str, meta: BlobMeta, size: int) -> None:
+        with self._lock:
+            os.truncate(self.data_path(account, container, meta.name), size)
+            meta.size = size
+            meta.ranges.truncate(size)
+            meta.touch()
+            self._dirty.add((account, container, meta.name))
+
+    def write_pages(
+        self, account: str, container: str, meta: BlobMeta, offset: int, data: bytes
+    ) -> None:
+        fd = os.open(self.data_path(account, container, meta.name), os.O_WRONLY)
+        try:
+            os.pwrite(fd, data, offset)
+        finally:
+            os.close(fd)
+        with self._lock:
+            meta.ranges.add(offset, offset + len(data))
+            meta.touch()
+            self._dirty.add((account, container, meta.name))
+
+    def clear_pages(
+        self, account: str, container: str, meta: BlobMeta, offset: int, length: int
+    ) -> None:
+        path = self.data_path(account, container, meta.name)
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            _punch_hole(fd, offset, length)
+        finally:
+            os.close(fd)
+        with self._lock:
+            meta.ranges.remove(offset, offset + length)
+            meta.touch()
+            self._dirty.add((account, container, meta.name))
+
+    def read(self, account: str, container: str, meta: BlobMeta, offset: int, length: int) -> bytes:
+        with open(self.data_path(account, container, meta.name), "rb") as src:
+            src.seek(offset)
+            data = src.read(length)
+        return data.ljust(length, b"\0")
+
+
+def _punch_hole(fd: int, offset: int, length: int) -> None:
+    """Zero [offset, offset+length) (the os module has no portable hole punching)."""
+    chunk = b"\0" * min(length, 1 << 20)
+    done = 0
+    while done < length:
+        n = min(len(chunk), length - done)
+        os.pwrite(fd, chunk[:n], offset + done)
+        done += n
+
+
+def _remove_tree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,259 @@
+"""Virtual machines the sandbox starts with, with their managed disks: capture sources.
+
+Each VM keeps what the guest would know in ``_guest`` (never shown over ARM): its power state,
+whether the guest was deprovisioned (sysprep / waagent), whether Azure marked it generalized,
+its CPU architecture and Hyper-V generation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any
+
+from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
+
+Json = dict[str, Any]
+
+RG_VMS = "rg-build-weu"
+VM_LOCATION = "westeurope"
+
+VM_LINUX = "vm-ubuntu-web-01"  # Linux, Gen2, Standard security, running, OS disk only
+VM_WINDOWS = "vm-ws2022-app-01"  # Windows, Gen2, Standard, running, 2 data disks
+VM_TRUSTED_LAUNCH = "vm-ubuntu-tl-01"  # Linux, Gen2, TrustedLaunch, running
+VM_ARM64 = "vm-arm64-build"  # Linux, Gen2, Arm64, deallocated
+VM_SQLNODE = "vm-sqlnode-01"  # Windows, Gen2, 2 data disks, running
+VM_GEN1 = "vm-rhel8-legacy-01"  # Linux, Gen1, stopped (not deallocated)
+
+
+_OS_NAMES = {"Canonical": "ubuntu", "RedHat": "rhel"}
+
+
+def _compute_id(resource_group: str, *path: str) -> str:
+    return (
+        f"/subscriptions/{PRODUCTION_SUBSCRIPTION_ID}/resourceGroups/{resource_group}"
+        "/providers/Microsoft.Compute/" + "/".join(path)
+    )
+
+
+def _stable_uuid(name: str) -> str:
+    return str(uuid.UUID(hashlib.md5(name.encode()).hexdigest()))
+
+
+def _disk(
+    name: str,
+    vm_id: str,
+    size_gb: int,
+    *,
+    os_type: str | None,
+    generation: str,
+    architecture: str,
+    security_type: str,
+) -> Json:
+    props: Json = {
+        "creationData": {"createOption": "FromImage" if os_type else "Empty"},
+        "diskSizeGB": size_gb,
+        "diskSizeBytes": size_gb * 1024**3,
+        "diskState": "Attached",
+        "encryption": {"type": "EncryptionAtRestWithPlatformKey"},
+        "networkAccessPolicy": "AllowAll",
+        "publicNetworkAccess": "Enabled",
+        "provisioningState": "Succeeded",
+        "timeCreated": "2024-11-20T08:30:00.0000000+00:00",
+        "uniqueId": _stable_uuid(name),
+    }
+    if os_type:
+        props["osType"] = os_type
+        props["hyperVGeneration"] = generation
+        props["supportedCapabilities"] = {"architecture": architecture}
+        if security_type == "TrustedLaunch":
+            props["securityProfile"] = {"securityType": "TrustedLaunch"}
+    return {
+        "id": _compute_id(RG_VMS, "disks", name),
+        "name": name,
+        "type": "Microsoft.Compute/disks",
+        "location": VM_LOCATION,
+        "managedBy": vm_id,
+        "tags": {},
+        "sku": {"name": "Premium_LRS", "tier": "Premium"},
+        "properties": props,
+    }
+
+
+def virtual_machine(
+    name: str,
+    *,
+    os_type: str,
+    image: tuple[str, str, str],
+    size: str,
+    os_gb: int,
+    data_gb: tuple[int, ...] = (),
+    power: str = "running",
+    generation: str = "V2",
+    architecture: str = "x64",
+    security_type: str = "Standard",
+    admin: str = "azureuser",
+) -> list[Json]:
+    """A VM and its managed disks (OS disk first), as ARM stores them."""
+    vm_id = _compute_id(RG_VMS, "virtualMachines", name)
+    digest = hashlib.sha1(name.encode()).hexdigest()
+    os_disk_name = f"{name}_OsDisk_1_{digest[:32]}"
+    disks = [
+        _disk(
+            os_disk_name,
+            vm_id,
+            os_gb,
+            os_type=os_type,
+            generation=generation,
+            architecture=architecture,
+            security_type=security_type,
+        )
+    ]
+    data_disks: list[Json] = []
+    for lun, size_gb in enumerate(data_gb):
+        disk = _disk(
+            f"{name}-data-{lun}",
+            vm_id,
+            size_gb,
+            os_type=None,
+            generation=generation,
+            architecture=architecture,
+            security_type=security_type,
+        )
+        disks.append(disk)
+        data_disks.append(
+            {
+                "lun": lun,
+                "name": disk["name"],
+                "createOption": "Attach",
+                "caching": "ReadOnly" if lun == 0 else "None",
+                "diskSizeGB": size_gb,
+                "managedDisk": {"id": disk["id"], "storageAccountType": "Premium_LRS"},
+                "deleteOption": "Detach",
+                "toBeDetached": False,
+            }
+        )
+    publisher, offer, sku = image
+    os_profile: Json = {"computerName": name[:15], "adminUsername": admin}
+    if os_type == "Windows":
+        os_profile["windowsConfiguration"] = {
+            "provisionVMAgent": True,
+            "enableAutomaticUpdates": True,
+        }
+    else:
+        os_profile["linuxConfiguration"] = {
+            "disablePasswordAuthentication": True,
+            "provisionVMAgent": True,
+        }
+    properties: Json = {
+        "vmId": _stable_uuid(vm_id),
+        "hardwareProfile": {"vmSize": size},
+        "storageProfile": {
+            "imageReference": {
+                "publisher": publisher,
+                "offer": offer,
+                "sku": sku,
+                "version": "latest",
+                "exactVersion": "1.0.20241101",
+            },
+            "osDisk": {
+                "osType": os_type,
+                "name": os_disk_name,
+                "createOption": "FromImage",
+                "caching": "ReadWrite",
+                "managedDisk": {"id": disks[0]["id"], "storageAccountType": "Premium_LRS"},
+                "deleteOption": "Detach",
+                "diskSizeGB": os_gb,
+            },
+            "dataDisks": data_disks,
+            "diskControllerType": "SCSI",
+        },
+        "osProfile": os_profile,
+        "networkProfile": {
+            "networkInterfaces": [
+                {
+                    "id": f"/subscriptions/{PRODUCTION_SUBSCRIPTION_ID}/resourceGroups/{RG_VMS}"
+                    f"/providers/Microsoft.Network/networkInterfaces/{name}-nic"
+                }
+            ]
+        },
+        "provisioningState": "Succeeded",
+        "timeCreated": "2024-11-20T08:30:00.0000000+00:00",
+    }
+    if security_type == "TrustedLaunch":
+        properties["securityProfile"] = {
+            "securityType": "TrustedLaunch",
+            "uefiSettings": {"secureBootEnabled": True, "vTpmEnabled": True},
+        }
+    vm: Json = {
+        "id": vm_id,
+        "name": name,
+        "type": "Microsoft.Compute/virtualMachines",
+        "location": VM_LOCATION,
+        "tags": {"env": "build"},
+        "properties": properties,
+        "_guest": {
+            "power": power,
+            "deprovisioned": False,
+            "generalized": False,
+            "architecture": architecture,
+            "generation": generation,
+            "osName": _OS_NAMES.get(publisher, "Windows Server 2022 Datacenter"),
+        },
+    }
+    return [vm, *disks]
+
+
+def vm_resources() -> list[Json]:
+    """The seeded VMs and their disks (resource group rg-build-weu of Contoso Production)."""
+    ubuntu = ("Canonical", "0001-com-ubuntu-server-jammy", "22_04-lts-gen2")
+    windows = ("MicrosoftWindowsServer", "WindowsServer", "2022-datacenter-azure-edition")
+    out: list[Json] = []
+    out += virtual_machine(
+        VM_LINUX, os_type="Linux", image=ubuntu, size="Standard_D2s_v5", os_gb=30
+    )
+    out += virtual_machine(
+        VM_WINDOWS,
+        os_type="Windows",
+        image=windows,
+        size="Standard_D4s_v5",
+        os_gb=127,
+        data_gb=(128, 256),
+        admin="contosoadmin",
+    )
+    out += virtual_machine(
+        VM_TRUSTED_LAUNCH,
+        os_type="Linux",
+        image=ubuntu,
+        size="Standard_D2s_v5",
+        os_gb=30,
+        security_type="TrustedLaunch",
+    )
+    out += virtual_machine(
+        VM_ARM64,
+        os_type="Linux",
+        image=("Canonical", "0001-com-ubuntu-server-jammy", "22_04-lts-arm64"),
+        size="Standard_D2ps_v5",
+        os_gb=30,
+        architecture="Arm64",
+        power="deallocated",
+    )
+    out += virtual_machine(
+        VM_SQLNODE,
+        os_type="Windows",
+        image=("MicrosoftSQLServer", "sql2022-ws2022", "enterprise-gen2"),
+        size="Standard_E8s_v5",
+        os_gb=127,
+        data_gb=(512, 256),
+        admin="contosoadmin",
+    )
+    out += virtual_machine(
+        VM_GEN1,
+        os_type="Linux",
+        image=("RedHat", "RHEL", "8-lvm"),
+        size="Standard_D2s_v3",
+        os_gb=64,
+        generation="V1",
+        power="stopped",
+    )
+    return out
