@@ -333,3 +333,42 @@ async def test_not_found_errors_carry_azure_codes(compute: ComputeManagementClie
     with pytest.raises(HttpResponseError) as err:
         await compute.virtual_machine_images.list_publishers("atlantis")
     assert err.value.error.code == "NoRegisteredProviderFound"
+
+
+async def _graph(sandbox: SandboxServer, body: dict[str, object]) -> tuple[int, dict[str, object]]:
+    _, resources = sandbox_resource_clients(sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID)
+    async with resources:
+        response = await resources.send_request(
+            HttpRequest(
+                "POST",
+                "/providers/Microsoft.ResourceGraph/resources",
+                params={"api-version": "2022-10-01"},
+                json=body,
+            )
+        )
+        return response.status_code, response.json()
+
+
+async def test_resource_graph_table_format_and_own_resources(sandbox: SandboxServer) -> None:
+    status, doc = await _graph(
+        sandbox,
+        {
+            "subscriptions": [PRODUCTION_SUBSCRIPTION_ID],
+            "query": "resources | where type =~ 'microsoft.compute/images'"
+            " | project name, resourceGroup | order by name asc",
+            "options": {"resultFormat": "table"},
+        },
+    )
+    assert status == 200
+    table = doc["data"]
+    assert [c["name"] for c in table["columns"]] == ["name", "resourceGroup"]  # type: ignore[index]
+    assert table["rows"] == sorted(  # type: ignore[index]
+        [
+            [name, seeded.RG_IMAGES]
+            for name in (seeded.IMAGE_OS_ONLY, seeded.IMAGE_WITH_DATA_DISKS, seeded.IMAGE_FROM_BLOB)
+        ]
+    )
+
+    status, doc = await _graph(sandbox, {"query": "communitygalleryresources | summarize count()"})
+    assert status == 400
+    assert doc["error"]["details"][0]["code"] == "InvalidQuery"  # type: ignore[index]

@@ -277,6 +277,28 @@ def _decode_token(token: str) -> int:
         raise ArmError(400, "BadRequest", "The $skipToken is invalid.") from exc
 
 
+def _as_table(rows: list[Row]) -> Json:
+    """Resource Graph's ``table`` result format: typed columns and rows of values."""
+    names: list[str] = []
+    for row in rows:
+        names += [k for k in row if k not in names]
+
+    def kind(value: Any) -> str:
+        if isinstance(value, bool):
+            return "boolean"
+        if isinstance(value, int | float):
+            return "integer" if isinstance(value, int) else "number"
+        if isinstance(value, dict | list) or value is None:
+            return "object"
+        return "string"
+
+    columns = [
+        {"name": n, "type": next((kind(r[n]) for r in rows if r.get(n) is not None), "object")}
+        for n in names
+    ]
+    return {"columns": columns, "rows": [[row.get(n) for n in names] for row in rows]}
+
+
 @router.post("/providers/Microsoft.ResourceGraph/resources")
 async def query_resources(ctx: Ctx, p: dict[str, str]) -> web.Response:
     body = ctx.json()
@@ -301,10 +323,18 @@ async def query_resources(ctx: Ctx, p: dict[str, str]) -> web.Response:
     token = options.get("$skipToken")
     offset = _decode_token(str(token)) if token else skip
     chunk = rows[offset : offset + top]
+    result_format = str(options.get("resultFormat") or "objectArray").lower()
+    if result_format not in ("objectarray", "table"):
+        raise ArmError(
+            400,
+            "BadRequest",
+            f"The value '{options.get('resultFormat')}' of 'options.resultFormat' is invalid. "
+            "Allowed values are 'table' and 'objectArray'.",
+        )
     doc: Json = {
         "totalRecords": len(rows),
         "count": len(chunk),
-        "data": chunk,
+        "data": _as_table(chunk) if result_format == "table" else chunk,
         "facets": [],
         "resultTruncated": "false",
     }

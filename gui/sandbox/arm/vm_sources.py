@@ -46,6 +46,21 @@ def vm_disks(world: Any, vm: Json) -> tuple[Json, list[Json]]:
     return profile["osDisk"], sorted(profile.get("dataDisks") or [], key=lambda d: d["lun"])
 
 
+# Which gallery image SecurityType values accept a VM of a given security type.
+_NEEDS_SECURITY_FEATURE: dict[str, tuple[str, ...]] = {
+    "TrustedLaunch": (
+        "TrustedLaunch",
+        "TrustedLaunchSupported",
+        "TrustedLaunchAndConfidentialVmSupported",
+    ),
+    "ConfidentialVM": (
+        "ConfidentialVM",
+        "ConfidentialVmSupported",
+        "TrustedLaunchAndConfidentialVmSupported",
+    ),
+}
+
+
 def _definition_security(definition: Json) -> str:
     for feature in definition["properties"].get("features") or []:
         if feature.get("name") == "SecurityType":
@@ -80,17 +95,16 @@ def vm_version_storage(world: Any, definition: Json, vm_id: str) -> Json:
     security = vm_security_type(vm)
     definition_security = _definition_security(definition)
     if (
-        security in ("TrustedLaunch", "ConfidentialVM")
-        and definition_security in ("Standard", "TrustedLaunchSupported")
-        and security == "TrustedLaunch"
-        and (definition_security == "Standard")
+        security in _NEEDS_SECURITY_FEATURE
+        and definition_security not in _NEEDS_SECURITY_FEATURE[security]
     ):
+        allowed = "' or '".join(_NEEDS_SECURITY_FEATURE[security])
         raise ArmError(
             400,
             "InvalidParameter",
-            f"The source virtual machine '{vm['name']}' has security type 'TrustedLaunch', but "
-            f"the gallery image '{definition['name']}' does not support it. Use a gallery image "
-            "with the feature SecurityType set to 'TrustedLaunch' or 'TrustedLaunchSupported'.",
+            f"The source virtual machine '{vm['name']}' has security type '{security}', but the "
+            f"gallery image '{definition['name']}' has SecurityType '{definition_security}'. Use "
+            f"a gallery image whose feature SecurityType is '{allowed}'.",
             target="properties.storageProfile.source",
         )
     if vm_os_state(vm) == "Generalized" and vm.get("_guest", {}).get("power") == "running":
