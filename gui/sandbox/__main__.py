@@ -11,6 +11,7 @@ from pathlib import Path
 
 from gui.paths import sandbox_dir
 from gui.sandbox.seed import SANDBOX_SUBSCRIPTIONS, SANDBOX_TENANT_ID
+from gui.sandbox.seed.world import STORAGE_ACCOUNTS
 from gui.sandbox.server import SandboxServer
 
 
@@ -36,6 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Tenant:        {SANDBOX_TENANT_ID}")
     for sid, name in SANDBOX_SUBSCRIPTIONS:
         print(f"Subscription:  {sid}  {name}")
+    for account, containers in STORAGE_ACCOUNTS.items():
+        print(f"Storage:       {server.blob_url}/{account}/  ({', '.join(containers)})")
     print(f"State:         {server.state_dir}")
     print("Press Ctrl+C to stop.", flush=True)
     stop = threading.Event()

@@ -5,6 +5,9 @@ Unlike most ARM lists these answer plain JSON arrays, without paging, as the rea
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+
 from aiohttp import web
 
 from gui.sandbox.arm.context import Ctx, reply
@@ -56,13 +59,18 @@ def _sku(ctx: Ctx, p: dict[str, str]) -> tuple[str, Publisher, Offer, Sku]:
     return location, publisher, offer, sku
 
 
+@lru_cache(maxsize=16)
+def _publishers_body(subscription_id: str, location: str) -> bytes:
+    # Several thousand entries: serialised once per region, since the listing never changes.
+    names = mp.publisher_names(location) if mp.is_marketplace_location(location) else ()
+    return json.dumps([mp.listing_entry(subscription_id, location, n) for n in names]).encode()
+
+
 @router.get(_BASE)
 async def list_publishers(ctx: Ctx, p: dict[str, str]) -> web.Response:
     location = _location(ctx, p)
-    sid = p["sub"]
-    if not mp.is_marketplace_location(location):
-        return reply([])
-    return reply([mp.listing_entry(sid, location, name) for name in mp.publisher_names(location)])
+    body = _publishers_body(p["sub"], location)
+    return web.Response(body=body, content_type="application/json", charset="utf-8")
 
 
 @router.get(_OFFERS)
