@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
@@ -35,6 +36,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--cloud", default=None, help="AzureCloud (default), AzureUSGovernment or AzureChinaCloud"
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="disk images (.vhd, .vhdx, .img, .raw) to open in the upload wizard",
+    )
     args = parser.parse_args(list(argv))
     if args.sandbox_reset:
         args.sandbox = True
@@ -85,6 +92,8 @@ def run(argv: Sequence[str]) -> int:
     asyncio.set_event_loop(loop)
     window = MainWindow(Settings())
     window.show()
+    for name in args.files:
+        window.open_upload_wizard(Path(name).resolve())
     controller = AppController(
         window, sandbox=args.sandbox, sandbox_reset=args.sandbox_reset, cloud_name=args.cloud
     )

@@ -45,6 +45,7 @@ class AppController(QObject):
     def _on_closing(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+        self.window.transfers.cancel_all()
         if self._closed is not None:
             self._closed.set()
 
@@ -100,6 +101,10 @@ class AppController(QObject):
         dialog.open()
 
     async def shutdown(self) -> None:
+        from gui.models.transfers import stop_all
+
+        # Running uploads stop cleanly (access revoked, journal saved) and resume next time.
+        await stop_all(self.window.transfers)
         if self.session is not None:
             try:
                 await self.session.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QScrollArea,
     QSizePolicy,
     QSplitter,
@@ -41,7 +42,45 @@ _NODE_HINTS = {
 }
 
 
+class DropZone(QFrame):
+    """Shown when nothing is selected: where a dragged disk image can go."""
+
+    upload_requested = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("dropZone")
+        self.setStyleSheet(
+            "QFrame#dropZone { border: 2px dashed #8aa4c8; border-radius: 10px;"
+            " background: #f5f8fc; }"
+        )
+        icon = QLabel()
+        icon.setPixmap(icons.icon("upload").pixmap(48, 48))
+        icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text = QLabel(
+            "<b>Drop a .vhd, .vhdx, .img or .raw file here to upload it</b><br>"
+            "It is checked first, converted to what Azure accepts on the fly (dynamic → fixed, "
+            "whole MiB), and sent without its empty ranges."
+        )
+        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text.setWordWrap(True)
+        button = QPushButton("Choose a disk image…")
+        button.clicked.connect(lambda: self.upload_requested.emit(None))
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(icon)
+        layout.addWidget(text)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        layout.addStretch(1)
+
+
 class DetailPane(QWidget):
+    upload_requested = Signal(object)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("detailPane")
@@ -87,7 +126,11 @@ class DetailPane(QWidget):
         top_layout = QVBoxLayout(top)
         top_layout.addLayout(header)
         top_layout.addWidget(self.status_label)
+        self.drop_zone = DropZone()
+        self.drop_zone.upload_requested.connect(self.upload_requested)
+        top_layout.addWidget(self.drop_zone, 1)
         top_layout.addWidget(scroll, 1)
+        self.form_scroll = scroll
 
         self.disk_model = DiskTableModel(self)
         self.disk_table = QTableView()
@@ -125,6 +168,9 @@ class DetailPane(QWidget):
     # --- states -------------------------------------------------------------------------------
 
     def _clear_form(self) -> None:
+        if hasattr(self, "drop_zone"):
+            self.drop_zone.hide()
+            self.form_scroll.show()
         while self.form.rowCount():
             self.form.removeRow(0)
 
@@ -154,6 +200,8 @@ class DetailPane(QWidget):
         self.disk_model.set_disks([])
         self.disks_caption.setText("Disks")
         self.disks_box.hide()
+        self.form_scroll.hide()
+        self.drop_zone.show()
 
     def show_node(self, node: CatalogNode) -> None:
         """A node that is not an image: say what it is and where to go from here."""

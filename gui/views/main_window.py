@@ -5,11 +5,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QInputDialog,
     QLabel,
@@ -19,6 +28,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSizePolicy,
     QSplitter,
+    QSystemTrayIcon,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -31,10 +41,12 @@ from gui.azure.listing_cache import ListingCache
 from gui.models.catalog_tree import CatalogTreeModel, RowKind
 from gui.models.search_proxy import CatalogSearchProxy
 from gui.models.settings import Settings
+from gui.models.transfers import Status, Transfer, TransferManager
 from gui.paths import cache_dir
 from gui.views import icons
 from gui.views.detail_pane import DetailPane
 from gui.views.log_dock import LogDock
+from gui.views.transfers_dock import TransfersDock
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +81,12 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowIcon(icons.icon("app"))
         self.resize(1280, 800)
-        self.setAcceptDrops(False)
+        self.setAcceptDrops(True)
+        self.transfers = TransferManager(self)
+        self.transfers.transfer_finished.connect(self._transfer_finished)
+        self._wizards: list[Any] = []
+        self._pending_files: list[Path] = []
+        self._tray: QSystemTrayIcon | None = None
 
         self.tree_model = CatalogTreeModel(self)
         self.proxy = CatalogSearchProxy(self)
@@ -84,6 +101,15 @@ class MainWindow(QMainWindow):
         self.log_dock.setVisible(settings.log_visible)
         self.action_log.setChecked(settings.log_visible)
         self.log_dock.visibilityChanged.connect(self.action_log.setChecked)
+        self.transfers_dock = TransfersDock(self.transfers, self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.transfers_dock)
+        self.tabifyDockWidget(self.log_dock, self.transfers_dock)
+        self.transfers_dock.hide()
+        self.action_transfers = self.transfers_dock.toggleViewAction()
+        self.action_transfers.setText("Show &Transfers")
+        self.action_transfers.setShortcut(QKeySequence("Ctrl+T"))
+        self.view_menu.addAction(self.action_transfers)
+        self.detail_pane.upload_requested.connect(self.open_upload_wizard)
 
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
@@ -122,10 +148,11 @@ class MainWindow(QMainWindow):
             "&Upload VHD…",
             "upload",
             "Ctrl+U",
-            "Upload a local VHD, VHDX or raw disk image as a managed disk or image "
-            "(the upload wizard is not part of this version yet)",
+            "Upload a local VHD, VHDX or raw disk image as a managed disk, page blob or image "
+            "(or drop the file onto the window)",
         )
-        self.action_upload.setEnabled(False)
+        self.action_upload.setEnabled(False)  # until connected
+        self.action_upload.triggered.connect(lambda: self.open_upload_wizard(None))
         self.action_capture = self._action(
             "&Capture VM…",
             "capture",
@@ -238,6 +265,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.action_quit)
         view_menu = menu.addMenu("&View")
+        self.view_menu = view_menu
         view_menu.addAction(self.action_refresh)
         view_menu.addAction(self.action_find)
         view_menu.addAction(self.action_copy_id)
@@ -389,6 +417,7 @@ class MainWindow(QMainWindow):
     async def use_session(self, session: Any) -> None:
         """Connects the window to Azure (or the sandbox): lists subscriptions, then the tree."""
         self.session = session
+        self.transfers.session = session
         self.set_sandbox(session.is_sandbox)
         self.account_label.setText(session.account)
         self.statusBar().showMessage("Listing subscriptions…")
@@ -430,6 +459,11 @@ class MainWindow(QMainWindow):
         else:
             self._apply_scope(self.subscription_id, self.location)
         self.statusBar().showMessage("Connected.", 4000)
+        self.action_upload.setEnabled(True)
+        self._offer_unfinished_uploads()
+        pending, self._pending_files = self._pending_files, []
+        for path in pending:
+            self.open_upload_wizard(path)
 
     def _tree_shows_scope(self) -> bool:
         return self.cache is not None and self.cache.path.name.endswith(
@@ -610,6 +644,128 @@ class MainWindow(QMainWindow):
         self.tree_model.refresh(source)
         await self.tree_model.wait_loaded(source)
         await self.select_ref(node.ref)
+
+    # --- uploads ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _disk_images(event: QDragEnterEvent | QDropEvent) -> list[Path]:
+        mime = event.mimeData()
+        if not mime.hasUrls():
+            return []
+        return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        from gui.wizards.upload import is_disk_image
+
+        files = self._disk_images(event)
+        if files and any(is_disk_image(path) for path in files):
+            event.acceptProposedAction()
+            self.statusBar().showMessage("Drop to upload: a wizard opens for each disk image.")
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        from gui.wizards.upload import is_disk_image
+
+        files = self._disk_images(event)
+        images = [path for path in files if is_disk_image(path)]
+        others = [path.name for path in files if not is_disk_image(path)]
+        event.acceptProposedAction()
+        for path in images:
+            self.open_upload_wizard(path)
+        if others:
+            box = QMessageBox(
+                QMessageBox.Icon.Information,
+                "Not a disk image",
+                "These files were not opened: " + ", ".join(others),
+                parent=self,
+            )
+            box.setInformativeText("Drop .vhd, .vhdx, .img or .raw disk images to upload them.")
+            box.open()
+
+    def open_upload_wizard(self, path: Path | None = None) -> None:
+        """One wizard per file; before the connection is up, files wait for it."""
+        if self.session is None:
+            if path is not None:
+                self._pending_files.append(path)
+                self.statusBar().showMessage(
+                    f"{path.name} opens for upload as soon as the connection is up."
+                )
+            return
+        from gui.wizards.upload import UploadContext, UploadWizard
+
+        context = UploadContext(
+            session=self.session,
+            subscription_id=self.subscription_id,
+            location=self.location,
+            subscriptions=list(self._subscriptions),
+            locations=list(self._locations),
+        )
+        wizard = UploadWizard(context, self.transfers, path, self)
+        wizard.image_ready.connect(lambda ref: self._spawn(self.show_new_image(ref)))
+        wizard.transfer_started.connect(lambda _t: self.transfers_dock.show())
+        wizard.finished.connect(lambda _r, w=wizard: self._forget_wizard(w))
+        self._wizards.append(wizard)
+        wizard.open()
+
+    def _forget_wizard(self, wizard: Any) -> None:
+        if wizard in self._wizards:
+            self._wizards.remove(wizard)
+        wizard.deleteLater()
+
+    async def show_new_image(self, ref: NodeRef) -> None:
+        """Refreshes the branch that holds a new image and selects it (with its disks)."""
+        if self.catalog is None:
+            return
+        self.catalog.forget_cached_listings()
+        index = self.tree_model.index_for_key(NodeRef(ref.source).key)
+        self.tree_model.refresh(index)
+        await self.tree_model.wait_loaded(index)
+        for depth in range(1, len(ref.parts)):
+            key = NodeRef(ref.source, ref.parts[:depth]).key
+            branch = self.tree_model.index_for_key(key)
+            if branch.isValid():
+                self.tree_model.refresh(branch)
+                await self.tree_model.wait_loaded(branch)
+        await self.select_ref(ref)
+
+    def _offer_unfinished_uploads(self) -> None:
+        found = self.transfers.load_unfinished()
+        if found:
+            self.transfers_dock.show()
+            self.transfers_dock.raise_()
+            plural = "s" if len(found) != 1 else ""
+            self.statusBar().showMessage(
+                f"{len(found)} unfinished upload{plural} from last time: select it in the "
+                "Transfers panel and press Resume.",
+                15000,
+            )
+
+    def _transfer_finished(self, transfer: Transfer) -> None:
+        if transfer.status is Status.COMPLETED:
+            title, text = (
+                "Upload finished",
+                f"{transfer.title} is in Azure: {transfer.target_label}",
+            )
+            icon = QSystemTrayIcon.MessageIcon.Information
+        elif transfer.status is Status.CANCELLED:
+            title, text = "Upload cancelled", f"{transfer.title} can be resumed later."
+            icon = QSystemTrayIcon.MessageIcon.Warning
+        else:
+            title = "Upload failed"
+            text = f"{transfer.title}: {transfer.error.splitlines()[0] if transfer.error else ''}"
+            icon = QSystemTrayIcon.MessageIcon.Critical
+        self.statusBar().showMessage(f"{title}: {text}", 15000)
+        self.notify(title, text, icon)
+
+    def notify(self, title: str, text: str, icon: QSystemTrayIcon.MessageIcon) -> None:
+        """A system notification where the desktop has one; the taskbar flashes in any case."""
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            if self._tray is None:
+                self._tray = QSystemTrayIcon(self.windowIcon(), self)
+                self._tray.show()
+            self._tray.showMessage(title, text, icon, 10000)
+        QApplication.alert(self)
 
     # --- misc ---------------------------------------------------------------------------------
 
