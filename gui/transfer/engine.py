@@ -21,6 +21,7 @@ import os
 import ssl
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -247,7 +248,7 @@ class Upload:
             self._error = exc
             self._set_state(UploadState.FAILED, str(exc))
         except Exception as exc:  # a bug or an unexpected OS error: still report, never hang
-            log.exception("upload failed unexpectedly")
+            log.error("upload failed unexpectedly: %s", redact(traceback.format_exc()))
             self._error = UploadError(
                 f"The upload failed unexpectedly: {redact(f'{type(exc).__name__}: {exc}')}. "
                 "Run it again to resume."
@@ -270,7 +271,9 @@ class Upload:
             journal = None
         if journal is not None:
             identity.require_same(journal.identity, f"journal {journal_path}")
-        self._limiter = AdaptiveLimiter(options.concurrency)
+        self._limiter = AdaptiveLimiter(
+            options.concurrency, calm_seconds=options.retry.throttle_calm_seconds
+        )
         # The hash needs only the local file: start it first so it overlaps everything else.
         md5_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="upload-md5")
         md5_future: asyncio.Future[bytes] | None = None

@@ -18,6 +18,7 @@ class RetryPolicy:
     max_delay: float = 30.0
     max_retry_after: float = 120.0
     request_timeout: float = 120.0  # one Put Page of 4 MiB on a slow link
+    throttle_calm_seconds: float = 2.0  # without throttling before requests in flight rise again
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based): half fixed, half random."""
@@ -50,6 +51,8 @@ class AdaptiveLimiter:
         self.in_flight = 0
         self._calm_seconds = calm_seconds
         self._last_throttle = -1e9
+        self._last_halving = -1e9
+        self._halving_interval = min(0.25, calm_seconds)
         self._successes = 0
         self._changed = asyncio.Condition()
 
@@ -65,9 +68,11 @@ class AdaptiveLimiter:
 
     def throttled(self) -> None:
         now = time.monotonic()
-        # One halving per burst: many requests fail together when the service pushes back.
-        if now - self._last_throttle > 0.5:
+        # One halving per burst (requests in flight fail together when the service pushes
+        # back), but again and again while the throttling goes on.
+        if now - self._last_halving > self._halving_interval:
             self.limit = max(1, self.limit // 2)
+            self._last_halving = now
         self._last_throttle = now
         self._successes = 0
 

@@ -76,8 +76,12 @@ class BlobTarget(ABC):
 
     @property
     def key(self) -> str:
-        """Stable, secret-free identity of the target: names its resume journal."""
-        return hashlib.sha256(f"{self.kind}\n{self.blob_url}".encode()).hexdigest()[:32]
+        """Stable, secret-free identity of the target: names its resume journal.
+
+        The blob's URL alone, so an upload started with one kind of credential (a pasted SAS)
+        resumes with another (a connection string) from the same journal.
+        """
+        return hashlib.sha256(f"blob\n{self.blob_url}".encode()).hexdigest()[:32]
 
     def describe(self) -> dict[str, str]:
         """Secret-free description kept in the journal (enough to offer a resume)."""

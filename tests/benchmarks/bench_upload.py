@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -263,6 +264,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="runs of each measurement")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-upload-"))
+    try:
+        run_all(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run_all(args: argparse.Namespace, work: Path) -> None:
     size_a = int(4 * GIB * args.scale) // MIB * MIB
     data_a = int(512 * MIB * args.scale)
     size_b = int(GIB * args.scale) // (64 * MIB) * (64 * MIB)
@@ -281,7 +289,7 @@ def main() -> None:
     hash_time = md5_throughput_time(size_a + 512)
     _, hash_hex, data_hex = md5_alone(vhd_a)
     a = Runs()
-    with AzuriteProcess(work / "azurite-a") as az:
+    with AzuriteProcess() as az:  # its own tmp workspace, removed at the end
         c = az.create_container()
         warm_up(az, c)
         for _ in range(args.repeat):
@@ -311,7 +319,7 @@ def main() -> None:
     vhd_b = work / "b.vhd"
     make_random(vhd_b, size_b)
     b = Runs()
-    with AzuriteProcess(work / "azurite-b") as az:
+    with AzuriteProcess() as az:  # its own tmp workspace, removed at the end
         c = az.create_container()
         warm_up(az, c)
         for _ in range(args.repeat):
@@ -355,7 +363,7 @@ def main() -> None:
     )
     vhd_a.unlink()
     cr = Runs()
-    with AzuriteProcess(work / "azurite-c") as az:
+    with AzuriteProcess() as az:  # its own tmp workspace, removed at the end
         c = az.create_container()
         warm_up(az, c)
         for _ in range(args.repeat):
@@ -377,8 +385,10 @@ def main() -> None:
         "correct": correct,
         "checked": checked,
     }
-    (work / "summary.json").write_text(json.dumps(summary, indent=1))
-    print(f"details: {work / 'summary.json'}")
+    shutil.rmtree(work, ignore_errors=True)  # gigabytes of images: never leave them behind
+    details = Path(tempfile.gettempdir()) / "bench_upload_summary.json"
+    details.write_text(json.dumps(summary, indent=1))
+    print(f"details: {details}")
 
 
 if __name__ == "__main__":

@@ -200,30 +200,34 @@ def test_resets_and_503s_on_the_way_still_give_an_identical_blob(
     assert result.content_md5 == md5_b64(expected)
 
 
-def test_throttling_lowers_requests_in_flight_and_the_upload_completes(
+def test_throttling_lowers_requests_in_flight_and_calm_raises_them_again(
     azurite: Azurite, disk_images: DiskImageFactory, tmp_path: Path
 ) -> None:
-    made = dense_image(disk_images, 32 * MIB)
+    made = dense_image(disk_images, 40 * MIB)
     container = azurite.create_container()
     limits: list[int] = []
     with (
         FaultyProxy(
-            f"http://127.0.0.1:{azurite.port}", error_rate=0.3, error_status=503, seed=9
+            f"http://127.0.0.1:{azurite.port}", error_rate=0.5, error_status=503, latency=0.02
         ) as proxy,
         open_image(made.path) as image,
     ):
         expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
         url = proxy.rewrite(azurite.blob_sas_url(container, "busy.vhd"))
+        retry = RetryPolicy(base_delay=0.01, max_delay=0.05, throttle_calm_seconds=0.05)
         options = UploadOptions(
-            concurrency=8, journal_dir=tmp_path, retry=FAST_RETRY, progress_interval=0.01
+            concurrency=8, journal_dir=tmp_path, retry=retry, progress_interval=0.01
         )
-        Upload(
-            image,
-            SasUrlTarget(url),
-            options,
-            on_progress=lambda s: limits.append(s.in_flight_limit),
-        ).run()
-    assert min(limits) < 8
+
+        def on_progress(snap: ProgressSnapshot) -> None:
+            limits.append(snap.in_flight_limit)
+            if snap.in_flight_limit <= 2:
+                proxy.error_rate = 0.0  # the service calms down
+
+        Upload(image, SasUrlTarget(url), options, on_progress=on_progress).run()
+    lowest = limits.index(min(limits))
+    assert min(limits) <= 2
+    assert max(limits[lowest:]) > 1, "requests in flight never rose again after throttling"
     assert azurite.download(container, "busy.vhd") == expected
 
 
