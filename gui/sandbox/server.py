@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -242,6 +243,15 @@ class SandboxServer:
         self.world.blobs.flush()
 
     async def _handle_arm(self, request: web.Request) -> web.StreamResponse:
+        response = await self._arm_response(request)
+        # ARM stamps every answer with ids that support and logs refer to.
+        response.headers["x-ms-request-id"] = str(uuid.uuid4())
+        response.headers["x-ms-correlation-request-id"] = request.headers.get(
+            "x-ms-correlation-request-id", str(uuid.uuid4())
+        )
+        return response
+
+    async def _arm_response(self, request: web.Request) -> web.StreamResponse:
         world = self.world
         world.request_count += 1
         if world.faults.latency > 0:

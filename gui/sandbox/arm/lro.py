@@ -83,10 +83,25 @@ def start_operation(
         on_done=on_done,
         has_result=has_result,
     )
+    _forget_old_operations(world, now)
     world.operations[op.id] = op
     loop = asyncio.get_running_loop()
     loop.call_later(max(0.0, duration), op.finish_if_due, op.done_at)
     return op, operation_headers(ctx, op)
+
+
+_KEEP_FINISHED_S = 3600.0
+
+
+def _forget_old_operations(world: World, now: float) -> None:
+    """Drop operations finished long ago, so a long session does not accumulate them."""
+    stale = [
+        key
+        for key, op in world.operations.items()
+        if op.ended is not None and now - op.ended > _KEEP_FINISHED_S
+    ]
+    for key in stale:
+        del world.operations[key]
 
 
 def operation_headers(ctx: Ctx, op: Operation) -> dict[str, str]:
