@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -37,6 +38,11 @@ class _suppress_missing:
         return isinstance(exc, FileNotFoundError)
 
 
+def _seed_version(seeded: list[Json]) -> str:
+    ids = sorted(resource_key(r["id"]) for r in seeded)
+    return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
+
+
 def resource_key(resource_id: str) -> str:
     """ARM ids are case-insensitive; the store keys them lower-cased without a trailing slash."""
     return resource_id.rstrip("/").lower()
@@ -52,13 +58,20 @@ class ResourceStore:
         self._path = state_dir / self.FILE_NAME
         self._lock = threading.RLock()
         self._resources: dict[str, Json] = {}
+        seeded = initial()
+        self._seed = _seed_version(seeded)
         if not reset and self._path.exists():
             loaded = json.loads(self._path.read_text(encoding="utf-8"))
             if loaded.get("format") == self.FORMAT:
                 for resource in loaded["resources"]:
                     self._resources[resource_key(resource["id"])] = resource
+                if loaded.get("seed") != self._seed:
+                    # A newer sandbox seeds more: add what is new, keep the user's changes.
+                    for resource in seeded:
+                        self._resources.setdefault(resource_key(resource["id"]), resource)
+                    self.save()
                 return
-        for resource in initial():
+        for resource in seeded:
             self._resources[resource_key(resource["id"])] = resource
         self.save()
 
@@ -68,7 +81,11 @@ class ResourceStore:
 
     def save(self) -> None:
         with self._lock:
-            doc = {"format": self.FORMAT, "resources": list(self._resources.values())}
+            doc = {
+                "format": self.FORMAT,
+                "seed": self._seed,
+                "resources": list(self._resources.values()),
+            }
             write_json_atomic(self._path, doc)
 
     def get(self, resource_id: str) -> Json | None:

@@ -128,3 +128,19 @@ def test_standalone_entry_point_runs(tmp_path: Path) -> None:
         finally:
             process.terminate()
             assert process.wait(10) == 0
+
+
+def test_a_newer_seed_adds_its_resources_and_keeps_user_changes(tmp_path: Path) -> None:
+    from gui.sandbox.store import ResourceStore
+
+    group = {"id": "/subscriptions/s/resourceGroups/a", "name": "a", "type": "t", "n": 1}
+    store = ResourceStore(tmp_path, lambda: [group], reset=True)
+    store.put({**group, "n": 2})  # the user changed a seeded resource
+    newer = {"id": "/subscriptions/s/resourceGroups/b", "name": "b", "type": "t", "n": 1}
+    again = ResourceStore(tmp_path, lambda: [group, newer], reset=False)
+    assert again.get(group["id"])["n"] == 2  # type: ignore[index]
+    assert again.get(newer["id"]) is not None
+    deleted = ResourceStore(tmp_path, lambda: [group, newer], reset=False)
+    deleted.delete(newer["id"])
+    # Same seed as before: a deleted seeded resource stays deleted.
+    assert ResourceStore(tmp_path, lambda: [group, newer], reset=False).get(newer["id"]) is None
