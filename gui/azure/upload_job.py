@@ -8,6 +8,7 @@ flow on the caller's loop; the data itself moves on the upload engine's own thre
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -19,10 +20,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.compute.aio import ComputeManagementClient
 
 from gui.azure.disk_upload import DiskUploadStep, ManagedDiskSpec, ManagedDiskUpload
-from gui.azure.errors import redact
+from gui.azure.errors import redact, translate
 from gui.azure.image_builder import (
     DefinitionSpec,
     DiskFacts,
@@ -41,6 +43,7 @@ from gui.transfer import ProgressCallback, SasUrlTarget, Upload, UploadOptions, 
 log = logging.getLogger(__name__)
 
 PLAN_VERSION = 1
+PLAN_TAG = "upload-plan"  # on disks we create: whose unfinished upload a disk belongs to
 
 
 @dataclass(frozen=True)
@@ -279,6 +282,40 @@ class UploadJob:
                 event.state, event.ended, event.message = StepState.FAILED, now, message
                 self._emit(event)
 
+    async def _drop_sealed_partial_disk(
+        self, compute: ComputeManagementClient, spec: ManagedDiskSpec
+    ) -> None:
+        """A stopped upload had its access revoked, and Azure seals a disk then (Unattached,
+        no more writes). If that disk is this plan's own unfinished one, it is deleted so the
+        upload can start over; any other disk of that name is left alone (the upload refuses)."""
+        try:
+            disk = await compute.disks.get(spec.resource_group, spec.name)
+        except ResourceNotFoundError:
+            return
+        except Exception as exc:
+            raise translate(exc) from exc
+        state = str((disk.get("properties") or {}).get("diskState", ""))
+        if state != "Unattached" or (disk.tags or {}).get(PLAN_TAG) != self.plan.plan_id:
+            return
+        title = f"Delete the partial disk {spec.name} (sealed when the upload stopped)"
+        started = time.monotonic()
+        self._emit(StepEvent("drop-partial", title, StepState.RUNNING, started=started))
+        try:
+            poller = await compute.disks.begin_delete(spec.resource_group, spec.name)
+            await poller.result()
+        except Exception as exc:
+            raise translate(exc) from exc
+        self._emit(
+            StepEvent(
+                "drop-partial",
+                title,
+                StepState.DONE,
+                "the upload starts over",
+                started=started,
+                ended=time.monotonic(),
+            )
+        )
+
     async def run(self) -> JobResult:
         try:
             return await self._run()
@@ -293,10 +330,19 @@ class UploadJob:
         compute: ComputeManagementClient | None
         if isinstance(plan.target, ManagedDiskTargetPlan):
             compute = self.session.compute(plan.target.subscription_id)
+            spec = dataclasses.replace(
+                plan.target.spec,
+                tags={
+                    **(plan.target.spec.tags or {}),
+                    PLAN_TAG: plan.plan_id,
+                    "created-by": "azure-image-studio",
+                },
+            )
+            await self._drop_sealed_partial_disk(compute, spec)
             self._disk_upload = ManagedDiskUpload(
                 compute,
                 self.source,
-                plan.target.spec,
+                spec,
                 self.options,
                 on_progress=self._on_progress,
                 on_step=self._disk_step,
