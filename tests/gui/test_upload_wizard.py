@@ -1,4 +1,4 @@
-"""The upload wizard driven like a user, against the sandbox over real HTTP, with qemu-made disks."""
+"""The upload wizard driven like a user, against the sandbox over HTTP, with qemu-made disks."""
 
 from __future__ import annotations
 
