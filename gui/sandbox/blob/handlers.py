@@ -5,8 +5,10 @@ Paths carry the account like Azurite: ``/<account>/<container>/<blob>``.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import logging
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -31,6 +33,8 @@ from gui.sandbox.blob.store import BlobMeta, BlobStore
 
 if TYPE_CHECKING:
     from gui.sandbox.world import World
+
+log = logging.getLogger(__name__)
 
 PAGE = 512
 MAX_PAGE_WRITE = 4 * 1024 * 1024
@@ -112,10 +116,18 @@ class BlobService:
                     else None,
                 )
             if self.world.faults.latency > 0:
-                import asyncio
-
                 await asyncio.sleep(self.world.faults.latency)
-            response = await self._dispatch(request)
+            try:
+                response = await self._dispatch(request)
+            except BlobError:
+                raise
+            except Exception as exc:
+                log.exception("blob handler failed for %s %s", request.method, request.path)
+                raise BlobError(
+                    500,
+                    "InternalError",
+                    "The server encountered an internal error. Please retry the request.",
+                ) from exc
         except BlobError as err:
             if request.method != "HEAD":
                 await request.read()
