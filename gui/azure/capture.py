@@ -23,6 +23,7 @@ from azure.core.polling import AsyncLROPoller
 
 from gui.azure.capture_plan import (
     LINUX_DEPROVISION,
+    MAX_REPLICAS,
     WINDOWS_SYSPREP,
     WINDOWS_SYSPREP_VM,
     CapturePlan,
@@ -60,6 +61,7 @@ from gui.azure.session import AzureSession
 
 __all__ = [
     "LINUX_DEPROVISION",
+    "MAX_REPLICAS",
     "WINDOWS_SYSPREP",
     "WINDOWS_SYSPREP_VM",
     "CaptureExecutor",
