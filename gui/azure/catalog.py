@@ -608,11 +608,19 @@ def _lun(disk: Any) -> int:
 
 
 def _disk_source(disk: Any) -> str | None:
+    """The disk, snapshot or blob an image disk was made from (a gallery source names it by
+    ``id`` or ``uri`` directly)."""
+    if disk is None:
+        return None
     for attribute in ("managed_disk", "snapshot"):
         sub = getattr(disk, attribute, None)
         if sub is not None and getattr(sub, "id", None):
             return str(sub.id).rsplit("/", 1)[-1]
-    blob = getattr(disk, "blob_uri", None)
+    raw = disk if isinstance(disk, Mapping) else {}
+    source_id = raw.get("id")
+    if source_id:
+        return str(source_id).rsplit("/", 1)[-1]
+    blob = getattr(disk, "blob_uri", None) or raw.get("uri")
     return str(blob).split("?", 1)[0] if blob else None
 
 

@@ -43,7 +43,8 @@ class ProgressDelegate(QStyledItemDelegate):
         bar.minimum, bar.maximum, bar.progress = 0, 100, value
         bar.text = f"{value} %"
         bar.textVisible = True
-        bar.state = option.state
+        # Qt 6 draws a bar horizontally only when told so
+        bar.state = option.state | QStyle.StateFlag.State_Horizontal
         style = QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
 

@@ -193,6 +193,9 @@ class ProgressPage(QWizardPage):
         self.resume_button.setEnabled(status is Status.PAUSED or status.resumable)
         self.cancel_button.setEnabled(status.active)
         self._show_steps(transfer)
+        titles = {Status.COMPLETED: "Upload finished", Status.FAILED: "Upload failed",
+                  Status.CANCELLED: "Upload cancelled", Status.PAUSED: "Upload paused"}
+        self.setTitle(titles.get(status, "Uploading"))
         if status is Status.COMPLETED:
             image = transfer.result.image if transfer.result else None
             self.state_label.setText(

@@ -566,6 +566,7 @@ class FollowUpPage(AsyncPage):
         self._definitions: dict[str, DefinitionSpec] = {}
         self._versions: list[str] = []
         self._checking = False
+        self._suggested_version = "1.0.0"
         for signal in (
             self.nothing_radio.toggled,
             self.image_radio.toggled,
@@ -631,7 +632,9 @@ class FollowUpPage(AsyncPage):
         self.regions.blockSignals(True)
         self.regions.clear()
         source = self._location
-        for name, display in self.context.locations or [(source, source)]:
+        locations = self.context.locations or [(source, source)]
+        locations = sorted(locations, key=lambda pair: pair[0] != source)  # the source first
+        for name, display in locations:
             item = QListWidgetItem(display)
             item.setData(Qt.ItemDataRole.UserRole, name)
             flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable
@@ -739,15 +742,23 @@ class FollowUpPage(AsyncPage):
             f"{'Gen2' if spec.hyper_v_generation == 'V2' else 'Gen1'}, {spec.architecture}, "
             f"{security}; versions: {', '.join(versions) or 'none yet'}"
         )
-        if versions and self.version_edit.text() in ("", "1.0.0", *versions):
-            self.version_edit.setText(naming.next_version(versions))
+        self._suggest_version(naming.next_version(versions))
         self._changed()
+
+    def _suggest_version(self, version: str) -> None:
+        """Follows the definition with a suggestion until the user types a version of theirs."""
+        if self.version_edit.text() in ("", self._suggested_version):
+            self.version_edit.setText(version)
+        self._suggested_version = version
 
     # --- state --------------------------------------------------------------------------------
 
     def _changed(self, *_args: Any) -> None:
         self.image_form.setEnabled(self.image_radio.isChecked())
         self.gallery_form.setEnabled(self.gallery_radio.isChecked())
+        is_new = self.definition_box.currentText().strip() not in self._definitions
+        self.security_box.setEnabled(is_new)
+        self.publisher_edit.setEnabled(is_new)
         self.problems.setText("\n".join(self.problem_list()))
         self.completeChanged.emit()
 
