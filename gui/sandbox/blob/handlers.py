@@ -29,7 +29,7 @@ from gui.sandbox.blob.errors import (
     new_request_id,
     no_authentication,
 )
-from gui.sandbox.blob.store import BlobMeta, BlobStore
+from gui.sandbox.blob.store import Account, BlobMeta, BlobStore
 
 if TYPE_CHECKING:
     from gui.sandbox.world import World
@@ -157,7 +157,7 @@ class BlobService:
             raise account_not_found()
         query = {k.lower(): v for k, v in request.query.items()}
         restype, comp = query.get("restype", ""), query.get("comp", "")
-        grant = self._authorize(request, account_name, account.key, container, blob)
+        grant = self._authorize(request, account, container, blob)
         method = request.method
         if blob is None:
             if restype != "container":
@@ -210,7 +210,7 @@ class BlobService:
         )
 
     def _authorize(
-        self, request: web.Request, account: str, key: str, container: str, blob: str | None
+        self, request: web.Request, account: Account, container: str, blob: str | None
     ) -> sas.SasGrant:
         params = dict(request.query.items())
         if "sig" not in params:
@@ -219,13 +219,18 @@ class BlobService:
                     "The sandbox accepts shared access signatures only; append a SAS to the URL."
                 )
             raise no_authentication()
-        policies = {}
         try:
-            policies = self.store.container(account, container).policies
+            policies = self.store.container(account.name, container).policies
         except BlobError:
             policies = {}
         return sas.verify(
-            params, account=account, key=key, container=container, blob=blob, policies=policies
+            params,
+            account=account.name,
+            key=account.key,
+            other_keys=(account.secondary_key,),
+            container=container,
+            blob=blob,
+            policies=policies,
         )
 
     # ---- containers --------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -118,8 +118,12 @@ def verify(
     blob: str | None,
     policies: Mapping[str, StoredPolicy],
     now: datetime | None = None,
+    other_keys: Sequence[str] = (),
 ) -> SasGrant:
-    """Check a request's SAS; returns what it grants or raises a 403 ``BlobError``."""
+    """Check a request's SAS; returns what it grants or raises a 403 ``BlobError``.
+
+    A SAS may be signed with any of the account's keys (``key`` or one of ``other_keys``).
+    """
     now = now or datetime.now(UTC)
     resource_kind = params.get("sr", "")
     if resource_kind not in ("b", "c"):
@@ -128,7 +132,8 @@ def verify(
     if resource_kind == "b" and not blob:
         raise authentication_failed("A blob SAS cannot authorize a container operation.")
     text = string_to_sign(params, canonical_resource(account, container, signed_blob))
-    if not hmac.compare_digest(sign(key, text), params.get("sig", "")):
+    given = params.get("sig", "")
+    if not any(hmac.compare_digest(sign(k, text), given) for k in (key, *other_keys)):
         raise authentication_failed(
             "Signature did not match. String to sign used was " + text.replace("\n", "\\n")
         )

@@ -101,6 +101,11 @@ class Account:
     key: str
     containers: dict[str, Container] = field(default_factory=dict)
 
+    @property
+    def secondary_key(self) -> str:
+        """Azure accounts have two keys; the second derives from the first (never stored)."""
+        return base64.b64encode(hashlib.sha512(b"key2:" + self.key.encode()).digest()).decode()
+
 
 def new_account_key() -> str:
     return base64.b64encode(secrets.token_bytes(64)).decode()
