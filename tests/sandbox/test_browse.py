@@ -109,6 +109,11 @@ async def test_marketplace_walk_down_to_an_image(compute: ComputeManagementClien
     arm = await vmi.get("westeurope", *JAMMY, "22_04-lts-arm64", "latest")
     assert arm.architecture == "Arm64"
 
+    flatcar = await vmi.list_skus("westeurope", "kinvolk", "flatcar-container-linux-free")
+    upgrades = {s.name: s["properties"]["automaticOSUpgradeProperties"] for s in flatcar}
+    assert upgrades["stable-gen2"] == {"automaticOSUpgradeSupported": True}
+    assert upgrades["stable-arm64"] == {"automaticOSUpgradeSupported": False}
+
 
 async def test_marketplace_windows_sql_plan_and_deprecation(
     compute: ComputeManagementClient,

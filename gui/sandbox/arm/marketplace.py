@@ -84,9 +84,17 @@ async def list_offers(ctx: Ctx, p: dict[str, str]) -> web.Response:
 @router.get(_SKUS)
 async def list_skus(ctx: Ctx, p: dict[str, str]) -> web.Response:
     location, publisher, offer = _offer(ctx, p)
+    # SKU entries carry whether automatic OS upgrades are supported, as ARM lists them.
     return reply(
         [
-            mp.listing_entry(p["sub"], location, publisher.name, offer.name, sku.name)
+            {
+                **mp.listing_entry(p["sub"], location, publisher.name, offer.name, sku.name),
+                "properties": {
+                    "automaticOSUpgradeProperties": {
+                        "automaticOSUpgradeSupported": sku.automatic_os_upgrade
+                    }
+                },
+            }
             for sku in offer.skus
         ]
     )
