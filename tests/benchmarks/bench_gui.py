@@ -20,6 +20,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -124,6 +125,7 @@ def main() -> None:
     os.environ[HOME_ENV] = str(work / "home")
     app = QApplication.instance() or QApplication([])
     loop = qasync.QEventLoop(app, already_running=True)
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=4))
     asyncio.set_event_loop(loop)
     server = SandboxServer(work / "sandbox")
     server.start()
