@@ -32,6 +32,7 @@ import aiohttp
 
 from gui.transfer.blob import PageBlobClient, TransferCounters
 from gui.transfer.errors import (
+    JournalError,
     SourceChangedError,
     SourceReadError,
     TargetExistsError,
@@ -343,7 +344,10 @@ class Upload:
             except BaseException as exc:
                 journal.state = "cancelled" if isinstance(exc, asyncio.CancelledError) else "failed"
                 journal.last_error = str(exc) if isinstance(exc, UploadError) else ""
-                journal.save()
+                try:
+                    journal.save()
+                except JournalError as journal_error:  # keep the cause of the stop in front
+                    log.warning("%s", journal_error)
                 raise
             finally:
                 ticker.cancel()
@@ -413,14 +417,9 @@ class Upload:
             options.read_threads, thread_name_prefix="upload-read"
         )
 
-        async def one_window(window: Window, buf: bytearray) -> None:
-            shared: SharedWindow | None = None
-            hashed = asyncio.Event()
-            if self._feed is not None:
-                shared = SharedWindow(
-                    window, buf, concurrent.futures.Future(), partial(_set_from, loop, hashed)
-                )
-                self._feed.put(shared)
+        async def one_window(
+            window: Window, buf: bytearray, shared: SharedWindow | None, hashed: asyncio.Event
+        ) -> None:
             try:
                 try:
                     runs = await loop.run_in_executor(pool, scan_window, source, window, buf)
@@ -476,7 +475,13 @@ class Upload:
                     await self._unpaused.wait()
                     await slots.acquire()
                     buf = free.pop() if free else bytearray(WINDOW_SIZE)
-                    windows.create_task(one_window(window, buf))
+                    hashed = asyncio.Event()
+                    shared: SharedWindow | None = None
+                    if self._feed is not None:  # handed over here, so always in stream order
+                        done = partial(_set_from, loop, hashed)
+                        shared = SharedWindow(window, buf, concurrent.futures.Future(), done)
+                        self._feed.put(shared)
+                    windows.create_task(one_window(window, buf, shared, hashed))
         except BaseExceptionGroup as group:
             raise _first_error(group) from None
         finally:

@@ -149,6 +149,11 @@ class StreamHasher:
         pos = 0
         while (item := self._next()) is not None:
             window = item.window
+            if window.start < pos:  # a wrong hash must never reach the blob
+                raise UploadError(
+                    f"Internal error: the hash received the stream out of order at {window.start}. "
+                    "Run the upload again; it resumes."
+                )
             self._zeros(window.start - pos)
             pos = window.start
             if isinstance(item, OwnWindow):

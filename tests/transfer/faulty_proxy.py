@@ -45,6 +45,7 @@ class FaultyProxy:
         retry_after: str | None = None,
         latency: float = 0.0,
         seed: int = 0,
+        error_times: int | None = None,
     ) -> None:
         self.upstream = upstream.rstrip("/")
         self.reset_rate = reset_rate
@@ -53,6 +54,7 @@ class FaultyProxy:
         self.error_code = error_code
         self.retry_after = retry_after
         self.latency = latency
+        self.error_times = error_times  # errors stop after this many (None: no limit)
         self.stats = ProxyStats()
         self._random = random.Random(seed)
         self._loop = asyncio.new_event_loop()
@@ -128,13 +130,15 @@ class FaultyProxy:
             if self.latency:
                 await asyncio.sleep(self.latency)
             roll = self._random.random()
-            if roll < self.error_rate:
+            errors_allowed = self.error_times is None or stats.errors < self.error_times
+            error_rate = self.error_rate if errors_allowed else 0.0
+            if roll < error_rate:
                 stats.errors += 1
                 headers = {"x-ms-error-code": self.error_code}
                 if self.retry_after is not None:
                     headers["Retry-After"] = self.retry_after
                 return web.Response(status=self.error_status, headers=headers)
-            reset = roll < self.error_rate + self.reset_rate
+            reset = roll < error_rate + self.reset_rate
             if reset and self._random.random() < 0.5:
                 stats.resets += 1
                 return self._reset(request)

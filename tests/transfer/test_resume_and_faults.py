@@ -231,6 +231,27 @@ def test_throttling_lowers_requests_in_flight_and_calm_raises_them_again(
     assert azurite.download(container, "busy.vhd") == expected
 
 
+def test_retry_after_is_honoured(
+    azurite: Azurite, disk_images: DiskImageFactory, tmp_path: Path
+) -> None:
+    made = disk_images.make("vpc", 8 * MIB, "start", subformat="fixed")
+    container = azurite.create_container()
+    with (
+        FaultyProxy(
+            f"http://127.0.0.1:{azurite.port}", error_rate=1.0, retry_after="1.5", error_times=1
+        ) as proxy,
+        open_image(made.path) as image,
+    ):
+        url = proxy.rewrite(azurite.blob_sas_url(container, "later.vhd"))
+        options = UploadOptions(journal_dir=tmp_path, retry=FAST_RETRY)
+        started = time.monotonic()
+        result = Upload(image, SasUrlTarget(url), options).run()
+        elapsed = time.monotonic() - started
+    assert proxy.stats.errors == 1
+    assert result.retries == 1
+    assert elapsed >= 1.5  # the backoff alone (at most 0.2 s here) would have been quicker
+
+
 def test_retry_budget_ends_with_a_resumable_error(
     azurite: Azurite, disk_images: DiskImageFactory, tmp_path: Path
 ) -> None:

@@ -135,4 +135,5 @@ def test_killed_upload_resumes_sending_only_the_missing_part(
     assert result["bytes_sent"] + result["bytes_present"] == data
     assert result["bytes_sent"] <= data - journaled
     assert azurite.download(container, "crash.vhd") == expected
+    assert result["content_md5"] == md5_b64(expected)
     assert list((home / "transfers").glob("*.json")) == []
