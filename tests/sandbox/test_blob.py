@@ -60,6 +60,7 @@ def test_page_blob_round_trip_with_the_sync_sdk(sandbox: SandboxServer) -> None:
 
     blob.clear_page(offset=MIB, length=MIB)
     assert _ranges(blob) == [(size - 512, size - 1)]
+    assert blob.download_blob(offset=MIB, length=MIB).readall() == bytes(MIB)
     blob.delete_blob()
     with pytest.raises(HttpResponseError) as info:
         blob.get_blob_properties()
