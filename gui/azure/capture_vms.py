@@ -88,7 +88,7 @@ class VmInfo:
     def power_label(self) -> str:
         return {
             "running": "Running",
-            "stopped": "Stopped (still allocated)",
+            "stopped": "Stopped (allocated)",
             "deallocated": "Stopped (deallocated)",
         }.get(self.power_state, self.power_state.capitalize())
 

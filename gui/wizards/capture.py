@@ -72,6 +72,10 @@ def _duration(seconds: float | None) -> str:
     return f"{minutes} min {rest:02d} s"
 
 
+def _esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
 def review_html(plan: CapturePlan) -> str:
     vm = plan.vm
     steps = [step for step in plan_steps(plan) if step.change]
@@ -181,21 +185,27 @@ class ProgressPage(QWizardPage):
                 item.setText(1, "Not run")
         self.outcome.setStyleSheet(PROBLEM_STYLE)
         self.outcome.setText(
-            f"<b>{html.escape(event.step.title)} failed.</b> Azure said: "
-            f"{html.escape(event.message)}<br><b>What to do:</b> {html.escape(event.advice)}"
+            f"<b>{_esc(event.step.title)} failed.</b> Azure said: "
+            f"{_esc(event.message)}<br><b>What to do:</b> {_esc(event.advice)}"
             "<br>No later step was run."
         )
 
     def show_error(self, text: str) -> None:
         self._finish(ok=False)
+        for index in range(self.steps.topLevelItemCount()):
+            item = self.steps.topLevelItem(index)
+            if item is not None and item.text(1) == _STATE_LABELS[StepState.RUNNING]:
+                item.setText(1, "Stopped")
+            elif item is not None and item.text(1) == _STATE_LABELS[StepState.PENDING]:
+                item.setText(1, "Not run")
         self.outcome.setStyleSheet(PROBLEM_STYLE)
-        self.outcome.setText(html.escape(text).replace("\n", "<br>"))
+        self.outcome.setText(_esc(text).replace("\n", "<br>"))
 
     def show_success(self, ref: NodeRef) -> None:
         self._finish(ok=True)
         self.outcome.setStyleSheet("")
         self.outcome.setText(
-            f"<b>Captured.</b> The new image {html.escape('/'.join(ref.parts))} is selected in "
+            f"<b>Captured.</b> The new image {_esc('/'.join(ref.parts))} is selected in "
             "the browser, with its disks."
         )
 
@@ -247,11 +257,13 @@ class CaptureWizard(QWizard):
         self.snapshot_suffix = "precapture-" + datetime.now(UTC).strftime("%Y%m%d-%H%M")
         self.plan: CapturePlan | None = None
         self.executor: CaptureExecutor | None = None
+        self._capture_task: asyncio.Task[Any] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.setWindowTitle("Capture a VM into an image")
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
         self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, False)
+        self.setButtonText(QWizard.WizardButton.FinishButton, "&Close")
         self.vm_page = VmPage(self)
         self.prepare_page = PreparePage(self)
         self.target_page = TargetPage(self)
@@ -311,14 +323,22 @@ class CaptureWizard(QWizard):
     def start_capture(self) -> None:
         assert self.plan is not None
         self.executor = CaptureExecutor(self.session, self.subscription_id, self.plan)
-        self.spawn(self._run_capture(self.executor))
+        self._capture_task = self.spawn(self._run_capture(self.executor))
 
     async def _run_capture(self, executor: CaptureExecutor) -> None:
         page = self.progress_page
+        running: StepEvent | None = None
         try:
             async for event in executor.run():
+                running = event
                 page.show_event(event)
         except asyncio.CancelledError:
+            step = f"'{running.step.title}'" if running is not None else "the first step"
+            page.show_error(
+                f"Cancelled during {step}. No later step was started. A request Azure had "
+                "already accepted may still finish: check the VM and the target in the portal "
+                "or the browser before you start again."
+            )
             raise
         except Exception as exc:  # an error outside any step (should not happen): say so
             page.show_error(translate(exc).user_text())
@@ -330,5 +350,10 @@ class CaptureWizard(QWizard):
             self.image_created.emit(executor.result)
 
     def reject(self) -> None:
+        """Cancel during a capture stops it (the wizard stays open to show where); else close."""
+        task = self._capture_task
+        if task is not None and not task.done():
+            task.cancel()
+            return
         self.cancel_tasks()
         super().reject()

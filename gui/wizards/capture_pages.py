@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from gui.wizards.capture import CaptureWizard
 
 PROBLEM_STYLE = "color: #b3261e;"
-NOTE_STYLE = "color: palette(mid);"
+NOTE_STYLE = "color: #4a4f55;"
 
 VM_COLUMNS = (
     "Name",
@@ -125,7 +125,7 @@ class VmPage(QWizardPage):
                 vm.name,
                 vm.resource_group,
                 vm.power_label,
-                f"{vm.os_type} · {vm.os_name}" if vm.os_name else vm.os_type,
+                vm.os_type,
                 vm.os_state,
                 vm.size,
                 vm.security_type,
@@ -134,7 +134,7 @@ class VmPage(QWizardPage):
             )
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setToolTip(vm.id if column == 0 else text)
+                item.setToolTip(vm.id if column == 0 else vm.os_name if column == 3 else text)
                 self.table.setItem(row, column, item)
         count = len(vms)
         self.status.setText(
@@ -260,9 +260,9 @@ class PreparePage(QWizardPage):
         elif windows:
             self.how.setText(
                 "Inside the VM, as an administrator, run sysprep. It removes the computer's "
-                "identity (SID, name, drivers' state), then shuts Windows down. Add /mode:vm "
-                "(Windows Server 2012 and later) so the image skips hardware re-detection on "
-                "Azure:"
+                "identity (SID, computer name, logs), then shuts Windows down. The switch "
+                "'/mode:vm' (Windows Server 2012 and later, images for VMs only) skips the "
+                "hardware re-detection on first start:"
             )
         else:
             self.how.setText(
@@ -281,8 +281,10 @@ class PreparePage(QWizardPage):
             + (
                 f"The user account <b>{user}</b> and its home directory are removed."
                 if not windows
-                else f"Local settings are reset; the account <b>{user}</b> is removed and "
-                "recreated from the new VM's settings when a VM is made from the image."
+                else "The machine's identity is reset and the built-in Administrator is "
+                f"disabled; a new VM gets its admin account from its own settings. Local "
+                f"accounts such as <b>{user}</b> stay in the image: remove the ones you do not "
+                "want in it first."
             )
         )
         self.run_now.setText(

@@ -51,7 +51,8 @@ from gui.wizards.capture_pages import NOTE_STYLE, problem_label, show_problems
 if TYPE_CHECKING:
     from gui.wizards.capture import CaptureWizard
 
-NEW_ITEM = "＋ New…"
+NEW_GALLERY = "+ New gallery…"
+NEW_DEFINITION = "+ New image definition…"
 _FIELD_LABELS = {
     Field.VM: "VM",
     Field.PREPARE: "Preparation",
@@ -87,6 +88,7 @@ class TargetPage(QWizardPage):
         self._filling = False
         self._valid = False
         self._labels: dict[QWidget, QLabel] = {}
+        self._suggested = ""
         self._refetch = QTimer(self)
         self._refetch.setSingleShot(True)
         self._refetch.setInterval(250)
@@ -168,6 +170,7 @@ class TargetPage(QWizardPage):
         self.regions.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.regions.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.regions.setMinimumHeight(90)
+        self.regions.setMaximumHeight(150)
         self.add_region = QPushButton("&Add region")
         self.add_region.clicked.connect(lambda: self._add_region_row("", 1))
         self.remove_region = QPushButton("Remo&ve region")
@@ -195,7 +198,7 @@ class TargetPage(QWizardPage):
         eol_row.addWidget(self.eol)
         eol_row.addStretch(1)
 
-        gallery_form = QFormLayout()
+        gallery_form = self.gallery_form = QFormLayout()
         self._form_row(gallery_form, "Ga&llery:", self.gallery)
         self._form_row(gallery_form, "New gallery:", self.new_gallery_name)
         self._form_row(gallery_form, "Its resource &group:", self.gallery_group)
@@ -214,6 +217,7 @@ class TargetPage(QWizardPage):
         gallery_layout.addLayout(region_row)
         gallery_layout.addWidget(self.exclude)
         gallery_layout.addLayout(eol_row)
+        gallery_layout.addStretch(1)
 
         self.stack = QStackedWidget()
         self.stack.addWidget(managed_box)
@@ -232,6 +236,7 @@ class TargetPage(QWizardPage):
         layout.addWidget(self.status)
         layout.addWidget(self.problems)
 
+        self.stack.setCurrentIndex(1)  # the gallery is checked above
         for button in (self.managed, self.gallery_target):
             button.toggled.connect(self._on_kind)
         for combo in (self.image_group, self.gallery_group):
@@ -305,7 +310,7 @@ class TargetPage(QWizardPage):
         self.gallery.clear()
         for g in self._galleries:
             self.gallery.addItem(f"{g.name}  ({g.resource_group}, {g.location})", g)
-        self.gallery.addItem(NEW_ITEM, None)
+        self.gallery.addItem(NEW_GALLERY, None)
         same_region = next(
             (i for i, g in enumerate(self._galleries) if g.location.lower() == vm.location.lower()),
             len(self._galleries),
@@ -334,10 +339,8 @@ class TargetPage(QWizardPage):
             return
         gallery = self.selected_gallery()
         creating = gallery is None
-        self.new_gallery_name.setVisible(creating)
-        self.gallery_group.setVisible(creating)
-        self._label_of(self.new_gallery_name).setVisible(creating)
-        self._label_of(self.gallery_group).setVisible(creating)
+        self.gallery_form.setRowVisible(self.new_gallery_name, creating)
+        self.gallery_form.setRowVisible(self.gallery_group, creating)
         if creating and not self.new_gallery_name.text():
             vm = self._wizard.vm
             assert vm is not None
@@ -372,7 +375,7 @@ class TargetPage(QWizardPage):
         vm = self._wizard.vm
         for d in definitions:
             self.definition.addItem(definition_summary(d), d)
-        self.definition.addItem(NEW_ITEM, None)
+        self.definition.addItem(NEW_DEFINITION, None)
         # prefer a definition that matches the VM, else offer to create one
         best = len(definitions)
         if vm is not None:
@@ -395,8 +398,7 @@ class TargetPage(QWizardPage):
         definition = self.selected_definition()
         creating = definition is None
         for widget in (self.new_definition_name, self.identifier_row):
-            widget.setVisible(creating)
-            self._label_of(widget).setVisible(creating)
+            self.gallery_form.setRowVisible(widget, creating)
         vm = self._wizard.vm
         assert vm is not None
         if definition is None:
@@ -405,7 +407,7 @@ class TargetPage(QWizardPage):
                 f"{'Specialized' if self._specialized() else 'Generalized'}, "
                 f"{vm.generation_label}, {vm.architecture}, {vm.security_type}."
             )
-            self.version.setText(self.version.text() or "1.0.0")
+            self._suggest("1.0.0")
         else:
             self.definition_facts.setText(
                 f"Definition: {definition_summary(definition)}. The VM: {vm.os_type} · "
@@ -425,10 +427,13 @@ class TargetPage(QWizardPage):
         except AzureServiceError:
             return  # validation reads the versions again and reports the error
         if self.selected_definition() == definition:
-            self.version.setText(naming.next_version(versions))
+            self._suggest(naming.next_version(versions))
 
-    def _label_of(self, widget: QWidget) -> QLabel:
-        return self._labels[widget]
+    def _suggest(self, version: str) -> None:
+        """Offers a version number unless the user typed one of their own."""
+        if self.version.text() in ("", self._suggested):
+            self.version.setText(version)
+        self._suggested = version
 
     # --- regions ----------------------------------------------------------------------------
 

@@ -318,3 +318,33 @@ def test_failure_in_create_step_stops_the_capture(
     assert "OperationNotAllowed" in outcome
     assert "What to do" in outcome
     assert seeded.VM_GEN1 in run(_vm_names(session))
+
+
+def test_cancel_during_capture_stops_and_says_where(
+    qtbot: QtBot, open_wizard: Any, capture_sandbox: SandboxServer
+) -> None:
+    capture_sandbox.replication_seconds_per_region = 2.0
+    wizard = open_wizard(seeded.VM_ARM64)
+    to_target(qtbot, wizard, "confirmed")
+    page = wizard.target_page
+    page.gallery.setCurrentIndex(
+        page.gallery.findText(world.GALLERY_PROD, flags=Qt.MatchFlag.MatchContains)
+    )
+    qtbot.waitUntil(lambda: page.definition.count() > 1, timeout=10_000)
+    page.definition.setCurrentIndex(
+        page.definition.findText(world.GALLERY_IMAGE_ARM64, flags=Qt.MatchFlag.MatchContains)
+    )
+    page.version.setText("2.0.0")
+    wait_checked(qtbot, wizard)
+    qtbot.waitUntil(page.isComplete, timeout=10_000)
+    wizard.next()
+    wizard.next()
+    progress = wizard.progress_page
+    qtbot.waitUntil(lambda: progress.step_states()[-1] == "Running…", timeout=10_000)
+    wizard.reject()  # the Cancel button
+    qtbot.waitUntil(lambda: progress.finished, timeout=5_000)
+    assert wizard.isVisible()
+    assert "Cancelled during 'Replicate to westeurope'" in progress.outcome.text()
+    assert not progress.finished_ok
+    wizard.reject()
+    assert not wizard.isVisible()
