@@ -87,6 +87,7 @@ class Transfer(QObject):
         self.status = Status.QUEUED
         self.snapshot: ProgressSnapshot | None = None
         self.steps: dict[str, StepEvent] = {}
+        self.steps_version = 0  # bumped when a step changes, so views redraw steps only then
         self.error = ""
         self.result: JobResult | None = None
         self.job: UploadJob | None = None
@@ -116,6 +117,7 @@ class Transfer(QObject):
 
     def on_step(self, event: StepEvent) -> None:
         self.steps[event.key] = dataclasses.replace(event)
+        self.steps_version += 1
         self.changed.emit()
 
     # --- control ------------------------------------------------------------------------------
@@ -127,6 +129,7 @@ class Transfer(QObject):
         self.status = Status.RUNNING
         self.error = ""
         self.steps = {}
+        self.steps_version += 1
         self.changed.emit()
         self.task = asyncio.get_event_loop().create_task(self._run(session))
 

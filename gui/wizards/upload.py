@@ -113,6 +113,7 @@ class ProgressPage(QWizardPage):
         self.setTitle("Uploading")
         self.setSubTitle("You can close this window: the upload goes on in the Transfers panel.")
         self.transfer: Transfer | None = None
+        self._steps_shown = -1
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setObjectName("uploadProgress")
@@ -211,6 +212,13 @@ class ProgressPage(QWizardPage):
             self.state_label.setText(transfer.state_text())
 
     def _show_steps(self, transfer: Transfer) -> None:
+        running = any(event.state is StepState.RUNNING for event in transfer.steps.values())
+        if transfer.steps_version == self._steps_shown and not running:
+            return
+        if transfer.steps_version == self._steps_shown and running:
+            self._tick_running(transfer)
+            return
+        self._steps_shown = transfer.steps_version
         self.steps.clear()
         icon_names = {
             StepState.DONE: "info",
@@ -231,6 +239,13 @@ class ProgressPage(QWizardPage):
             if event.state is StepState.FAILED:
                 item.setToolTip(1, event.message)
             self.steps.addTopLevelItem(item)
+
+    def _tick_running(self, transfer: Transfer) -> None:
+        """Only the running steps' clocks move between step changes."""
+        for row, event in enumerate(transfer.steps.values()):
+            item = self.steps.topLevelItem(row)
+            if item is not None and event.state is StepState.RUNNING and event.seconds is not None:
+                item.setText(2, human_duration(event.seconds))
 
     def isComplete(self) -> bool:
         return self.transfer is not None and not self.transfer.status.active
