@@ -22,7 +22,7 @@ VM_LINUX = "vm-ubuntu-web-01"  # Linux, Gen2, Standard security, running, OS dis
 VM_WINDOWS = "vm-ws2022-app-01"  # Windows, Gen2, Standard, running, 2 data disks
 VM_TRUSTED_LAUNCH = "vm-ubuntu-tl-01"  # Linux, Gen2, TrustedLaunch, running
 VM_ARM64 = "vm-arm64-build"  # Linux, Gen2, Arm64, deallocated
-VM_SQLNODE = "vm-sqlnode-01"  # Windows, Gen2, 2 data disks, running
+VM_SQLNODE = "vm-sqlnode-01"  # Windows, Gen2, TrustedLaunch, 2 data disks, running
 VM_GEN1 = "vm-rhel8-legacy-01"  # Linux, Gen1, stopped (not deallocated)
 
 
@@ -246,6 +246,7 @@ def vm_resources() -> list[Json]:
         os_gb=127,
         data_gb=(512, 256),
         admin="contosoadmin",
+        security_type="TrustedLaunch",
     )
     out += virtual_machine(
         VM_GEN1,
