@@ -100,8 +100,7 @@ class VmInfo:
     def disks_label(self) -> str:
         count = len(self.data_disks)
         total = sum(disk.size_gb or 0 for disk in self.disks)
-        data = f" + {count} data disk{'s' if count != 1 else ''}" if count else ""
-        return f"OS disk{data} · {total} GiB"
+        return f"OS + {count} data · {total} GiB" if count else f"OS only · {total} GiB"
 
 
 def resource_group_of(resource_id: str) -> str:

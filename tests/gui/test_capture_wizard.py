@@ -6,6 +6,7 @@ Screenshots of each page go to /tmp/shots (capture-N.png) for a person to look a
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID as SUB
 from gui.sandbox.seed import vms as seeded
 from gui.sandbox.seed import world
+from gui.views.main_window import MainWindow
 from gui.wizards.capture import (
     PREPARE_PAGE,
     PROGRESS_PAGE,
@@ -66,8 +68,8 @@ def session(capture_sandbox: SandboxServer, run: AsyncRunner) -> Iterator[AzureS
 def open_wizard(qtbot: QtBot, session: AzureSession) -> Iterator[Any]:
     opened: list[CaptureWizard] = []
 
-    def make(name: str) -> CaptureWizard:
-        wizard = CaptureWizard(session, SUB, "westeurope", vm_id=vm_id(name))
+    def make(name: str, parent: Any = None) -> CaptureWizard:
+        wizard = CaptureWizard(session, SUB, "westeurope", parent, vm_id=vm_id(name))
         qtbot.addWidget(wizard)
         wizard.show()
         qtbot.waitUntil(wizard.vm_page.isComplete, timeout=10_000)
@@ -85,11 +87,15 @@ def shot(wizard: CaptureWizard, name: str) -> None:
     wizard.grab().save(str(SHOTS / f"capture-{name}.png"))
 
 
-def to_target(qtbot: QtBot, wizard: CaptureWizard, choice: str = "runCommand") -> None:
+def to_target(
+    qtbot: QtBot, wizard: CaptureWizard, choice: str = "runCommand", screenshot: str = ""
+) -> None:
     wizard.next()
     assert wizard.currentId() == PREPARE_PAGE
     buttons = {"runCommand": "run_now", "confirmed": "did_it", "specialized": "specialized"}
     getattr(wizard.prepare_page, buttons[choice]).setChecked(True)
+    if screenshot:
+        shot(wizard, screenshot)
     assert wizard.prepare_page.isComplete()
     wizard.next()
     assert wizard.currentId() == TARGET_PAGE
@@ -119,7 +125,7 @@ def test_linux_vm_into_new_gallery_definition(
 ) -> None:
     wizard = open_wizard(seeded.VM_LINUX)
     shot(wizard, "1-vm")
-    to_target(qtbot, wizard)
+    to_target(qtbot, wizard, screenshot="2-prepare-linux")
     page = wizard.target_page
     page.gallery_target.setChecked(True)
     page.gallery.setCurrentIndex(
@@ -171,9 +177,16 @@ def test_linux_vm_into_new_gallery_definition(
 
 
 def test_windows_vm_with_two_data_disks_into_managed_image(
-    qtbot: QtBot, open_wizard: Any, run: AsyncRunner, session: AzureSession
+    qtbot: QtBot, open_wizard: Any, run: AsyncRunner, session: AzureSession, window: MainWindow
 ) -> None:
-    wizard = open_wizard(seeded.VM_WINDOWS)
+    window.settings.subscription_id = SUB
+    window.settings.location = "westeurope"
+    run(window.use_session(session))
+    wizard = open_wizard(seeded.VM_WINDOWS, window)
+    # what the main window does with a new image: select it in the browser, with its disks
+    wizard.image_created.connect(
+        lambda ref: asyncio.get_event_loop().create_task(window.show_new_image(ref))
+    )
     wizard.next()
     prepare = wizard.prepare_page
     assert r"sysprep.exe /generalize /oobe /shutdown /mode:vm" in prepare.command.text()
@@ -195,9 +208,15 @@ def test_windows_vm_with_two_data_disks_into_managed_image(
     progress = wizard.progress_page
     qtbot.waitUntil(lambda: progress.finished, timeout=20_000)
     assert progress.finished_ok, progress.outcome.text()
-    found = detail(
-        run, session, NodeRef(SourceKind.MANAGED, (world.RG_IMAGES, "img-ws2022-app-captured"))
+    ref = NodeRef(SourceKind.MANAGED, (world.RG_IMAGES, "img-ws2022-app-captured"))
+    qtbot.waitUntil(
+        lambda: window.detail_pane.detail is not None and window.detail_pane.detail.ref == ref,
+        timeout=10_000,
     )
+    assert window.detail_pane.state()["kind"] == "VM image — OS disk + 2 data disks"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    window.grab().save(str(SHOTS / "capture-8-window-after.png"))
+    found = detail(run, session, ref)
     assert [(d.role, d.lun, d.size_gb) for d in found.disks] == [
         (DiskRole.OS, None, 127),
         (DiskRole.DATA, 0, 128),
