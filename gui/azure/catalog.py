@@ -175,6 +175,7 @@ class Catalog:
             SourceKind.SHARED: self._shared_detail,
             SourceKind.MANAGED: self._managed_detail,
             SourceKind.GALLERY: self._gallery_detail,
+            SourceKind.VMS: self._vm_detail,
         }[node.ref.source]
         return await self._call(describe(node.ref))
 
@@ -227,6 +228,7 @@ class Catalog:
             (SourceKind.GALLERY, 0): self._galleries,
             (SourceKind.GALLERY, 2): self._definitions,
             (SourceKind.GALLERY, 3): self._gallery_versions,
+            (SourceKind.VMS, 0): self._vms,
         }
 
     # --- Marketplace ---------------------------------------------------------------------------
@@ -594,6 +596,74 @@ class Catalog:
             )
             extra.append(("Replication", f"{_text(status.aggregated_state)} ({states})"))
         return ImageDetail(**{**_fields(detail), "properties": (*detail.properties, *extra)})
+
+
+    # --- virtual machines (the capture source) ------------------------------------------------
+
+    async def _vms(self, ref: NodeRef) -> list[CatalogNode]:
+        from gui.azure.capture_vms import list_vms
+
+        vms = await list_vms(self._compute)
+        nodes = [
+            CatalogNode(
+                ref.child(vm.resource_group, vm.name),
+                NodeKind.VM,
+                vm.name,
+                is_image=True,
+                summary=" · ".join(
+                    bit
+                    for bit in (vm.os_type, vm.power_state, vm.size, vm.resource_group)
+                    if bit
+                ),
+            )
+            for vm in vms
+        ]
+        return sorted(nodes, key=lambda node: _natural(node.label))
+
+    async def _vm_detail(self, ref: NodeRef) -> ImageDetail:
+        from gui.azure.capture_vms import DiskKind, get_vm
+
+        group, name = ref.parts
+        vm_id = (
+            f"/subscriptions/{self.scope.subscription_id}/resourceGroups/{group}"
+            f"/providers/Microsoft.Compute/virtualMachines/{name}"
+        )
+        vm = await get_vm(self._compute, vm_id)
+        os_state = "Generalized" if vm.generalized else "Specialized (a running machine's identity)"
+        disks = tuple(
+            DiskSpec(
+                DiskRole.OS if disk.kind is DiskKind.OS else DiskRole.DATA,
+                lun=disk.lun,
+                os_type=vm.os_type if disk.kind is DiskKind.OS else None,
+                os_state=("Generalized" if vm.generalized else "Specialized")
+                if disk.kind is DiskKind.OS
+                else None,
+                size_gb=disk.size_gb,
+                caching=disk.caching or None,
+                storage_type=disk.storage_type or None,
+                source=disk.name,
+            )
+            for disk in vm.disks
+        )
+        return ImageDetail(
+            ref=ref,
+            title=vm.name,
+            resource_id=vm.id,
+            os_type=vm.os_type,
+            os_state=os_state,
+            hyper_v_generation=_generation(vm.hyper_v_generation),
+            architecture=vm.architecture,
+            security_type=_security_label(vm.security_type),
+            location=vm.location,
+            disks=disks,
+            properties=(
+                ("Power state", vm.power_state),
+                ("Size", vm.size),
+                ("Operating system", vm.os_name),
+                ("Resource group", vm.resource_group),
+                ("Admin user", vm.admin_username),
+            ),
+        )
 
 
 # --- shared helpers -------------------------------------------------------------------------

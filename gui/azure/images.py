@@ -19,6 +19,7 @@ class SourceKind(StrEnum):
     SHARED = "shared"
     MANAGED = "managed"
     GALLERY = "gallery"
+    VMS = "vms"
 
 
 class NodeKind(StrEnum):
@@ -31,6 +32,7 @@ class NodeKind(StrEnum):
     DEFINITION = "definition"
     IMAGE = "image"
     VERSION = "version"
+    VM = "vm"
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,12 @@ SOURCES: tuple[ImageSource, ...] = (
         SourceKind.GALLERY,
         "My galleries",
         "The subscription's Azure Compute Galleries: gallery → image definition → version.",
+    ),
+    ImageSource(
+        SourceKind.VMS,
+        "Virtual machines",
+        "The subscription's VMs, the other source of images: select one and choose "
+        "Capture VM… to turn it into a managed image or a gallery image version.",
     ),
 )
 
@@ -103,6 +111,9 @@ class NodeRef:
 
 @dataclass(frozen=True)
 class CatalogNode:
+    """A row of the tree. ``is_image`` marks a leaf that has a detail with disks: an image
+    (version) or, under Virtual machines, a VM."""
+
     ref: NodeRef
     kind: NodeKind
     label: str
@@ -182,6 +193,9 @@ class ImageDetail:
     @property
     def kind_label(self) -> str:
         count = len(self.data_disks)
+        if self.ref.source is SourceKind.VMS:
+            plural = "s" if count != 1 else ""
+            return f"Virtual machine — OS disk + {count} data disk{plural}"
         if count:
             plural = "s" if count != 1 else ""
             return f"VM image — OS disk + {count} data disk{plural}"

@@ -35,6 +35,7 @@ _SOURCE_ICONS = {
     SourceKind.SHARED: "shared",
     SourceKind.MANAGED: "managed",
     SourceKind.GALLERY: "gallery",
+    SourceKind.VMS: "capture",
 }
 
 _KIND_ICONS = {
@@ -46,6 +47,7 @@ _KIND_ICONS = {
     NodeKind.DEFINITION: "definition",
     NodeKind.IMAGE: "image",
     NodeKind.VERSION: "version",
+    NodeKind.VM: "capture",
 }
 
 

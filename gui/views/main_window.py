@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from gui import APP_NAME
 from gui.azure.errors import AzureServiceError
-from gui.azure.images import CatalogNode, ImageDetail, NodeRef, SourceKind
+from gui.azure.images import CatalogNode, ImageDetail, NodeKind, NodeRef, SourceKind
 from gui.azure.listing_cache import ListingCache
 from gui.models.catalog_tree import CatalogTreeModel, RowKind
 from gui.models.search_proxy import CatalogSearchProxy
@@ -157,10 +157,11 @@ class MainWindow(QMainWindow):
             "&Capture VM…",
             "capture",
             "Ctrl+Shift+C",
-            "Turn an existing VM into a managed image or gallery version "
-            "(the capture wizard is not part of this version yet)",
+            "Turn an existing VM into a managed image or a gallery image version: back up, "
+            "generalize, capture, every step shown",
         )
-        self.action_capture.setEnabled(False)
+        self.action_capture.setEnabled(False)  # until connected
+        self.action_capture.triggered.connect(self._capture_selected)
         self.action_quit = self._action("&Quit", None, QKeySequence.StandardKey.Quit)
         self.action_quit.triggered.connect(self.close)
         self.action_find = self._action(
@@ -460,6 +461,7 @@ class MainWindow(QMainWindow):
             self._apply_scope(self.subscription_id, self.location)
         self.statusBar().showMessage("Connected.", 4000)
         self.action_upload.setEnabled(True)
+        self.action_capture.setEnabled(True)
         self._offer_unfinished_uploads()
         pending, self._pending_files = self._pending_files, []
         for path in pending:
@@ -590,6 +592,9 @@ class MainWindow(QMainWindow):
             refresh.triggered.connect(lambda: self.tree_model.refresh(index))
             copy = menu.addAction("Copy name")
             copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(node.label))
+            if node.kind is NodeKind.VM:
+                capture = menu.addAction(icons.icon("capture"), "Capture VM…")
+                capture.triggered.connect(lambda: self.open_capture_wizard(node))
             if node.is_image:
                 menu.addAction(self.action_copy_id)
             if node.ref.source is SourceKind.COMMUNITY:
@@ -712,6 +717,31 @@ class MainWindow(QMainWindow):
         if wizard in self._wizards:
             self._wizards.remove(wizard)
         wizard.deleteLater()
+
+    def _capture_selected(self) -> None:
+        node = self.current_node()
+        self.open_capture_wizard(node if node is not None and node.kind is NodeKind.VM else None)
+
+    def open_capture_wizard(self, vm: CatalogNode | None = None) -> None:
+        """The capture wizard, for the given VM (or a VM picked on its first page)."""
+        if self.session is None:
+            return
+        from gui.wizards.capture import CaptureWizard
+
+        vm_id = None
+        if vm is not None:
+            group, name = vm.ref.parts
+            vm_id = (
+                f"/subscriptions/{self.subscription_id}/resourceGroups/{group}"
+                f"/providers/Microsoft.Compute/virtualMachines/{name}"
+            )
+        wizard = CaptureWizard(
+            self.session, self.subscription_id, self.location, parent=self, vm_id=vm_id
+        )
+        wizard.image_created.connect(lambda ref: self._spawn(self.show_new_image(ref)))
+        wizard.finished.connect(lambda _r, w=wizard: self._forget_wizard(w))
+        self._wizards.append(wizard)
+        wizard.open()
 
     async def show_new_image(self, ref: NodeRef) -> None:
         """Refreshes the branch that holds a new image and selects it (with its disks)."""

@@ -282,3 +282,25 @@ def test_a_community_gallery_can_be_added_by_its_public_name(
     assert window.settings.community_galleries == [names[-1]]
     assert window.current_node() is not None
     assert window.current_node().label == names[-1]  # type: ignore[union-attr]
+
+
+def test_virtual_machines_show_their_disks_and_open_the_capture_wizard(
+    window: MainWindow, qtbot: QtBot, run: AsyncRunner, new_session: Any
+) -> None:
+    window.settings.subscription_id = PRODUCTION_SUBSCRIPTION_ID
+    run(window.use_session(new_session()))
+    vms = open_path(window, qtbot, "Virtual machines")
+    count = window.tree_model.rowCount(vms)
+    assert count >= 3
+    details = [select(window, qtbot, window.tree_model.index(r, 0, vms)) for r in range(count)]
+    with_data = [d for d in details if d.data_disks]
+    assert with_data, "a seeded VM carries data disks"
+    vm = with_data[0]
+    select(window, qtbot, child_named(window, vms, vm.title))
+    assert window.detail_pane.state()["kind"].startswith("Virtual machine — OS disk + ")
+    assert dict(vm.properties)["Power state"]
+    assert window.action_capture.isEnabled()
+    window.action_capture.trigger()  # the toolbar action captures the selected VM
+    wizard = window._wizards[-1]
+    assert wizard.vm_id is not None and wizard.vm_id.endswith(f"/virtualMachines/{vm.title}")
+    wizard.reject()
