@@ -145,10 +145,15 @@ class VmPage(QWizardPage):
         )
         self.status.setStyleSheet("")
         wanted = (preselect or "").lower()
-        for row, vm in enumerate(vms):
-            if vm.id.lower() == wanted:
-                self.table.selectRow(row)
-                break
+        found = next((row for row, vm in enumerate(vms) if vm.id.lower() == wanted), None)
+        if found is not None:
+            self.table.selectRow(found)
+        elif wanted:
+            self.status.setText(
+                f"VM {wanted.rsplit('/', 1)[-1]} was not found in this subscription (deleted or "
+                "moved?). Pick another one."
+            )
+            self.status.setStyleSheet(PROBLEM_STYLE)
         self.completeChanged.emit()
 
     def selected_vm(self) -> VmInfo | None:

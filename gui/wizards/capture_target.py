@@ -89,6 +89,8 @@ class TargetPage(QWizardPage):
         self._valid = False
         self._labels: dict[QWidget, QLabel] = {}
         self._suggested = ""
+        self._prepared_for = ""
+        self._lists_loading = False
         self._refetch = QTimer(self)
         self._refetch.setSingleShot(True)
         self._refetch.setInterval(250)
@@ -150,7 +152,7 @@ class TargetPage(QWizardPage):
         identifier = QHBoxLayout()
         for edit, hint in ((self.publisher, "publisher"), (self.offer, "offer"),
                            (self.sku, "SKU")):  # fmt: skip
-            edit.setPlaceholderText(hint)
+            edit.setPlaceholderText(f"{hint} (your choice)")
             edit.setAccessibleName(f"Definition {hint}")
             identifier.addWidget(edit)
         self.identifier_row = QWidget()
@@ -273,18 +275,29 @@ class TargetPage(QWizardPage):
             f"Capture {vm.name} ({vm.location}) into a managed image or a new version in a "
             "Compute Gallery. Every check Azure would make is done here, before any change."
         )
-        stamp = date.today().strftime("%Y%m%d")
-        if not self.image_name.text():
+        if self._prepared_for != vm.id:
+            # a first visit, or another VM picked on page 1: start from the VM's defaults
+            self._prepared_for = vm.id
+            stamp = date.today().strftime("%Y%m%d")
             self.image_name.setText(f"img-{vm.name}-{stamp}"[:80])
-        if not self.new_definition_name.text():
-            self.new_definition_name.setText(vm.name.removeprefix("vm-") or vm.name)
-            self.publisher.setText("Contoso")
-            self.offer.setText(vm.name.removeprefix("vm-"))
-            self.sku.setText(vm.os_type.lower() + ("-specialized" if self._specialized() else ""))
-        if self.regions.rowCount() == 0:
+            base = vm.name.removeprefix("vm-") or vm.name
+            self.new_definition_name.setText(base)
+            self.offer.setText(base)
+            self.sku.setText(f"{vm.os_type.lower()}-{vm.generation_label.lower()}")
+            self.regions.setRowCount(0)
             self._add_region_row(vm.location, 1, fixed=True)
+            self._facts = self._facts_key = None
+            if self._galleries or self._locations:
+                self._filling = True
+                self.image_group.setCurrentText(vm.resource_group)
+                self.gallery_group.setCurrentText(vm.resource_group)
+                self._select_gallery_near(vm.location)
+                self._filling = False
+                self._on_gallery()
         if not self._galleries and not self._locations:
-            self._wizard.spawn(self._load_lists())
+            if not self._lists_loading:
+                self._lists_loading = True
+                self._wizard.spawn(self._load_lists())
         else:
             self._changed()
 
@@ -302,6 +315,8 @@ class TargetPage(QWizardPage):
             self.status.setText("")
             show_problems(self.problems, [self._load_error])
             return
+        finally:
+            self._lists_loading = False
         self._filling = True
         for combo in (self.image_group, self.gallery_group):
             combo.clear()
@@ -311,15 +326,19 @@ class TargetPage(QWizardPage):
         for g in self._galleries:
             self.gallery.addItem(f"{g.name}  ({g.resource_group}, {g.location})", g)
         self.gallery.addItem(NEW_GALLERY, None)
-        same_region = next(
-            (i for i, g in enumerate(self._galleries) if g.location.lower() == vm.location.lower()),
-            len(self._galleries),
-        )
-        self.gallery.setCurrentIndex(same_region)
+        self._select_gallery_near(vm.location)
         for row in range(self.regions.rowCount()):
             self._fill_region_combo(row)
         self._filling = False
         self._on_gallery()
+
+    def _select_gallery_near(self, location: str) -> None:
+        """Preselects a gallery in the VM's region (a version is made there), else "New…"."""
+        same_region = next(
+            (i for i, g in enumerate(self._galleries) if g.location.lower() == location.lower()),
+            len(self._galleries),
+        )
+        self.gallery.setCurrentIndex(same_region)
 
     def _specialized(self) -> bool:
         return self._wizard.generalization.value == "specialized"

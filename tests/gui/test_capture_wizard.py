@@ -367,3 +367,34 @@ def test_cancel_during_capture_stops_and_says_where(
     assert not progress.finished_ok
     wizard.reject()
     assert not wizard.isVisible()
+
+
+def test_another_vm_picked_after_going_back_resets_the_target(
+    qtbot: QtBot, open_wizard: Any
+) -> None:
+    wizard = open_wizard(seeded.VM_TRUSTED_LAUNCH)
+    to_target(qtbot, wizard)
+    assert seeded.VM_TRUSTED_LAUNCH in wizard.target_page.image_name.text()
+    wizard.back()
+    wizard.back()
+    table = wizard.vm_page.table
+    row = next(r for r in range(table.rowCount()) if table.item(r, 0).text() == seeded.VM_ARM64)
+    table.selectRow(row)
+    to_target(qtbot, wizard, "confirmed")
+    page = wizard.target_page
+    assert seeded.VM_ARM64 in page.image_name.text()
+    assert [r.region for r in page.region_choices()] == ["westeurope"]
+    page.managed.setChecked(True)
+    wait_checked(qtbot, wizard)
+    qtbot.waitUntil(page.problems.isVisible, timeout=10_000)
+    assert "Managed images support x64 only" in page.problems.text()
+
+
+def test_unknown_vm_id_is_reported_on_the_first_page(qtbot: QtBot, session: AzureSession) -> None:
+    wizard = CaptureWizard(session, SUB, "westeurope", vm_id=vm_id("vm-gone"))
+    qtbot.addWidget(wizard)
+    wizard.show()
+    qtbot.waitUntil(lambda: "not found" in wizard.vm_page.status.text(), timeout=10_000)
+    assert "vm-gone" in wizard.vm_page.status.text()
+    assert not wizard.vm_page.isComplete()
+    wizard.cancel_tasks()
