@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +28,28 @@ UPLOAD_TIMEOUT_MS = 60_000
 
 
 @pytest.fixture
-def quick_sandbox(sandbox: Any) -> Any:
-    """The session sandbox with long-running operations and replication sped up."""
-    sandbox.lro_seconds = 0.05
-    sandbox.replication_seconds_per_region = 0.2
-    return sandbox
+def quick_sandbox(fresh_sandbox: Any) -> Any:
+    """A sandbox of this test's own (uploads create disks, galleries and images), with
+    long-running operations and replication sped up."""
+    fresh_sandbox.lro_seconds = 0.05
+    fresh_sandbox.replication_seconds_per_region = 0.2
+    return fresh_sandbox
+
+
+@pytest.fixture
+def new_session(quick_sandbox: Any, run: AsyncRunner) -> Iterator[Callable[[], Any]]:
+    """Sessions on this test's own sandbox (shadows the shared one from conftest)."""
+    from gui.azure.session import sandbox_session
+
+    sessions: list[Any] = []
+
+    def make() -> Any:
+        sessions.append(sandbox_session(quick_sandbox.arm_url))
+        return sessions[-1]
+
+    yield make
+    for session in sessions:
+        run(session.close())
 
 
 def connect(window: MainWindow, run: AsyncRunner, new_session: Any) -> None:
