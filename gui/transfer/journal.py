@@ -9,6 +9,7 @@ without reading them, after checking against the blob's page ranges that they re
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from typing import Any
 from gui.transfer.errors import JournalError
 from gui.transfer.ranges import RangeSet
 from gui.transfer.source import SourceIdentity
+
+log = logging.getLogger(__name__)
 
 JOURNAL_VERSION = 1
 SAVE_INTERVAL = 1.0
@@ -84,9 +87,15 @@ class Journal:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as exc:
+        except ValueError:
+            # Unreadable (a power cut mid-write): start without it. What is on the blob is
+            # still found through its metadata and page ranges, so nothing is lost or mixed.
+            log.warning("ignoring the unreadable resume journal %s", path)
+            return None
+        except OSError as exc:
             raise JournalError(
-                f"The resume journal {path} cannot be read ({exc}); delete it to start over."
+                f"The resume journal {path} cannot be read ({exc.strerror}); check the "
+                "permissions of the data directory."
             ) from exc
         try:
             if int(data["version"]) != JOURNAL_VERSION:
@@ -102,10 +111,9 @@ class Journal:
             journal.written = RangeSet.from_json(data["written"])
             journal.state = str(data.get("state", "running"))
             journal.last_error = str(data.get("last_error", ""))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise JournalError(
-                f"The resume journal {path} is damaged ({exc}); delete it to start over."
-            ) from exc
+        except (KeyError, TypeError, ValueError):
+            log.warning("ignoring the damaged resume journal %s", path)
+            return None
         return journal
 
     def mark_window(self, index: int, written: list[tuple[int, int]]) -> None:
@@ -144,10 +152,11 @@ class Journal:
         tmp = self.path.with_suffix(".tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            # No fsync: it runs on the upload's loop and can stall it for long on a busy disk.
+            # The rename is atomic against a crash of the process; after a power cut an older
+            # or unreadable journal only means more re-reading (page ranges keep it correct).
             with open(tmp, "w", encoding="utf-8") as f:
                 json.dump(data, f, separators=(",", ":"))
-                f.flush()
-                os.fsync(f.fileno())
             os.replace(tmp, self.path)
         except OSError as exc:
             raise JournalError(

@@ -101,6 +101,33 @@ def test_cancel_then_resume_sends_only_what_is_missing(
     assert list_unfinished(tmp_path) == []
 
 
+def test_an_unreadable_journal_costs_rereading_not_correctness(
+    azurite: Azurite, proxy: FaultyProxy, disk_images: DiskImageFactory, tmp_path: Path
+) -> None:
+    made = dense_image(disk_images, 24 * MIB)
+    container = azurite.create_container()
+    url = proxy.rewrite(azurite.blob_sas_url(container, "torn.vhd"))
+    proxy.latency = 0.03
+    options = UploadOptions(concurrency=1, journal_dir=tmp_path, progress_interval=0.02)
+    with open_image(made.path) as image:
+        expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
+        ref: list[Upload] = []
+        _, on_progress = cancel_after(ref, 4 * MIB)
+        ref.append(Upload(image, SasUrlTarget(url), options, on_progress=on_progress))  # type: ignore[arg-type]
+        with pytest.raises(UploadCancelledError):
+            ref[0].run()
+        wait_idle(proxy)
+        on_blob = proxy.stats.put_page_bytes
+        (journal,) = tmp_path.glob("*.json")
+        journal.write_text('{"version": 1, "key": "tru')  # torn by a power cut
+        proxy.latency = 0
+        result = Upload(image, SasUrlTarget(url), options).run()
+    # The blob's metadata and page ranges still tell what is there.
+    assert result.bytes_present == on_blob
+    assert azurite.download(container, "torn.vhd") == expected
+    assert result.content_md5 == md5_b64(expected)
+
+
 def test_changed_source_is_refused_and_nothing_is_sent(
     azurite: Azurite, proxy: FaultyProxy, disk_images: DiskImageFactory, tmp_path: Path
 ) -> None:
