@@ -27,6 +27,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.benchmarks.probes import StallProbe  # noqa: E402
+
 CHILD = textwrap.dedent(
     """
     import sys, time
@@ -70,34 +72,6 @@ def first_paint_seconds(home: Path, runs: int = 3) -> list[float]:
             raise SystemExit(f"the app did not paint:\n{out.stdout}\n{out.stderr}")
         results.append(float(line.split()[1]) - started)
     return results
-
-
-class StallProbe:
-    """A 10 ms QTimer; the longest gap between two ticks minus 10 ms is the longest stall."""
-
-    def __init__(self) -> None:
-        from PySide6.QtCore import QTimer
-
-        self.timer = QTimer()
-        self.timer.setInterval(10)
-        self.timer.timeout.connect(self._tick)
-        self.last = 0.0
-        self.worst = 0.0
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        if self.last:
-            self.worst = max(self.worst, now - self.last - 0.010)
-        self.last = now
-
-    def start(self) -> None:
-        self.last = 0.0
-        self.worst = 0.0
-        self.timer.start()
-
-    def stop(self) -> float:
-        self.timer.stop()
-        return self.worst
 
 
 def main() -> None:

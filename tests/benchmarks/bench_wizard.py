@@ -27,6 +27,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.benchmarks.probes import StallProbe  # noqa: E402
+
 SANDBOX_CHILD = textwrap.dedent(
     """
     import sys, threading
@@ -68,23 +70,6 @@ def make_vhd(directory: Path, size: int) -> Path:
     )
     raw.unlink()
     return vhd
-
-
-class StallProbe:
-    def __init__(self) -> None:
-        from PySide6.QtCore import QTimer
-
-        self.timer = QTimer()
-        self.timer.setInterval(10)
-        self.timer.timeout.connect(self._tick)
-        self.last = 0.0
-        self.worst = 0.0
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        if self.last:
-            self.worst = max(self.worst, now - self.last - 0.010)
-        self.last = now
 
 
 def main() -> None:
@@ -187,13 +172,13 @@ def run_wizard(work: Path, vhd: Path, arm_url: str, sas_url: str) -> tuple[float
     wizard.next()  # then what: nothing more
     wizard.next()  # review
     probe = StallProbe()
-    probe.timer.start()
+    probe.start()
     started = time.perf_counter()
     wizard.next()  # upload
     transfer = wizard.transfer
     wait(lambda: transfer is not None and not transfer.status.active)
     elapsed = time.perf_counter() - started
-    probe.timer.stop()
+    probe.stop()
     if transfer.status.value != "Completed":
         raise SystemExit(f"the wizard's upload failed: {transfer.error}")
     wizard.accept()
