@@ -19,6 +19,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
+    QProgressBar,
     QTextBrowser,
     QTreeWidget,
     QTreeWidgetItem,
@@ -131,16 +132,26 @@ class ProgressPage(QWizardPage):
         self.steps.setHeaderLabels(["Step", "State", "Duration", "Details"])
         self.steps.setRootIsDecorated(False)
         self.steps.setUniformRowHeights(True)
+        self.steps.setSelectionMode(QTreeWidget.SelectionMode.NoSelection)
         header = self.steps.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
+        widest = max(
+            self.steps.fontMetrics().horizontalAdvance(text)
+            for text in (*_STATE_LABELS.values(), "Not run", "Stopped", "State")
+        )
+        header.resizeSection(1, widest + 24)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         self.outcome = QLabel()
         self.outcome.setObjectName("outcome")
         self.outcome.setWordWrap(True)
         self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.bar = QProgressBar()
+        self.bar.setObjectName("overall")
+        self.bar.setFormat("%v of %m steps")
         layout = QVBoxLayout(self)
+        layout.addWidget(self.bar)
         layout.addWidget(self.steps, 1)
         layout.addWidget(self.outcome)
         self.events: dict[int, StepEvent] = {}
@@ -155,11 +166,14 @@ class ProgressPage(QWizardPage):
         assert plan is not None
         self.steps.clear()
         self.events.clear()
+        self._wizard.button(QWizard.WizardButton.CancelButton).show()
         self.finished = self.finished_ok = False
         for step in plan_steps(plan):
             item = QTreeWidgetItem([step.title, _STATE_LABELS[StepState.PENDING], "", ""])
             item.setToolTip(0, step.change or step.title)
             self.steps.addTopLevelItem(item)
+        self.bar.setRange(0, self.steps.topLevelItemCount())
+        self.bar.setValue(0)
         self.outcome.setText("")
         self._tick.start()
         self._wizard.start_capture()
@@ -176,6 +190,8 @@ class ProgressPage(QWizardPage):
         color = _STATE_COLORS.get(event.state)
         item.setForeground(1, QBrush(QColor(color)) if color else QBrush())
         self.steps.scrollToItem(item)
+        ended = (StepState.DONE, StepState.SKIPPED)
+        self.bar.setValue(sum(e.state in ended for e in self.events.values()))
 
     def show_failure(self, event: StepEvent) -> None:
         self._finish(ok=False)
@@ -213,6 +229,7 @@ class ProgressPage(QWizardPage):
         self._tick.stop()
         self._update_durations()
         self.finished, self.finished_ok = True, ok
+        self._wizard.button(QWizard.WizardButton.CancelButton).hide()  # Close says it all
         self.completeChanged.emit()
 
     def _update_durations(self) -> None:
