@@ -54,9 +54,11 @@ from gui.transfer.targets import BlobTarget
 
 log = logging.getLogger(__name__)
 
-# Measured against Azurite with tests/benchmarks/bench_upload.py: 4 MiB Put Pages reach the
-# plateau at 4-8 requests in flight (168 MB/s at 1, 309 at 4, 322 at 8, 327 at 16); 8 keeps a
-# margin for the higher latency of the real service without piling up 4 MiB buffers.
+# Measured against Azurite (tests/benchmarks/bench_upload.py and a bare Put Page loop): 4 MiB
+# pages reach the plateau at 4-8 in flight (168 MB/s at 1, 309 at 4, 322 at 8, 327 at 16); over
+# three benchmark runs 4, 8 and 16 in flight were within the run-to-run noise of each other for
+# both the sparse 4 GiB and the dense 1 GiB image; 1 in flight is clearly slower. 8 keeps a
+# margin for the real service's higher latency while holding at most 12 buffers of 4 MiB.
 DEFAULT_CONCURRENCY = 8
 
 ProgressCallback = Callable[[ProgressSnapshot], None]
@@ -549,7 +551,7 @@ class Upload:
         total = self.source.upload_size
         done = self._sent + self._skipped + self._present
         md5_bytes = self._hasher.bytes_hashed if self._hasher is not None else 0
-        if self._state in (UploadState.UPLOADING, UploadState.FINISHING):
+        if self._state in (UploadState.UPLOADING, UploadState.FINISHING, UploadState.PAUSED):
             self._send_meter.add(self._sent, now)
             self._done_meter.add(done, now)
             self._md5_meter.add(md5_bytes, now)
@@ -557,7 +559,7 @@ class Upload:
         eta: float | None = None
         if self._state.finished:
             eta = 0.0 if self._state is UploadState.COMPLETED else None
-        elif rate > 0:
+        elif rate > 0 and self._state is not UploadState.PAUSED:
             eta = (total - done) / rate
             md5_rate = self._md5_meter.rate()
             if self._hasher is not None and md5_rate > 0:
