@@ -1,0 +1,48 @@
+"""Uploads to the sandbox's blob endpoint (page blobs kept in sparse files): the same guarantees
+as against Azurite, from a second, independent implementation of the service."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from gui.sandbox import SandboxServer
+from gui.sandbox.seed.world import STORAGE_ACCOUNT_PROD
+from gui.transfer import SasUrlTarget, Upload, UploadOptions
+from gui.vhd import open_image
+from tests.fixtures.disk_images import MIB, DiskImageFactory
+from tests.transfer.helpers import fixed_stream, md5_b64, mixed_writes, nonzero_granule_bytes
+
+SIZE = 40 * MIB
+
+
+def download(url: str) -> bytes:
+    from azure.storage.blob import BlobClient
+
+    with BlobClient.from_blob_url(url) as blob:
+        return blob.download_blob(max_concurrency=4).readall()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "subformat"),
+    [("vpc", "fixed"), ("vpc", "dynamic"), ("vhdx", "dynamic"), ("raw", None)],
+    ids=["fixed-vhd", "dynamic-vhd", "dynamic-vhdx", "raw"],
+)
+def test_sandbox_blob_is_the_fixed_stream(
+    sandbox: SandboxServer,
+    disk_images: DiskImageFactory,
+    tmp_path: Path,
+    fmt: str,
+    subformat: str | None,
+) -> None:
+    made = disk_images.make(fmt, SIZE, mixed_writes(SIZE, seed=13), subformat=subformat)
+    name = f"{uuid.uuid4().hex}.vhd"
+    url = sandbox.blob_sas_url(STORAGE_ACCOUNT_PROD, "uploads", name)
+    with open_image(made.path) as image:
+        expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
+        result = Upload(image, SasUrlTarget(url), UploadOptions(journal_dir=tmp_path)).run()
+    assert download(url) == expected
+    assert result.content_md5 == md5_b64(expected)
+    assert result.bytes_sent == nonzero_granule_bytes(expected) + 512
