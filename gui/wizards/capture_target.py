@@ -286,6 +286,10 @@ class TargetPage(QWizardPage):
             self.sku.setText(f"{vm.os_type.lower()}-{vm.generation_label.lower()}")
             self.regions.setRowCount(0)
             self._add_region_row(vm.location, 1, fixed=True)
+            browsed = self._wizard.location
+            if browsed and browsed.lower() != vm.location.lower():
+                # the region the user browses is where they will likely use the image
+                self._add_region_row(browsed, 1)
             self._facts = self._facts_key = None
             if self._galleries or self._locations:
                 self._filling = True

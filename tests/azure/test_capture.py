@@ -379,3 +379,38 @@ async def test_cancel_stops_before_the_next_step(session: AzureSession) -> None:
     await asyncio.sleep(0.5)  # the guest stops by itself; nothing deallocates it
     view = await session.compute(SUB).virtual_machines.instance_view(RG, vm.name)
     assert any(s.code == "PowerState/stopped" for s in view.statuses)
+
+
+async def test_trusted_launch_vm_into_new_gallery_and_definition(session: AzureSession) -> None:
+    vm = (await _vms(session))[seeded.VM_TRUSTED_LAUNCH]
+    plan = _gallery_plan(
+        vm,
+        generalization=Generalization.RUN_COMMAND,
+        resource_group=RG,
+        gallery_name="gal_capture_tests",
+        create_gallery=True,
+        definition_name="ubuntu-tl",
+    )
+    assert await _validate(session, plan) == []
+    keys = [step.key for step in plan_steps(plan)]
+    assert (
+        keys.index("create-gallery")
+        < keys.index("create-definition")
+        < keys.index("create-version")
+    )
+    events = await _run(CaptureExecutor(session, SUB, plan, poll_seconds=0.05))
+    assert set(_final(events).values()) == {StepState.DONE}
+    compute = session.compute(SUB)
+    gallery = await compute.galleries.get(RG, "gal_capture_tests")
+    assert gallery.location == "westeurope"
+    definition = (await compute.gallery_images.get(RG, "gal_capture_tests", "ubuntu-tl")).as_dict()
+    props = definition["properties"]
+    assert (props["osType"], props["osState"], props["hyperVGeneration"]) == (
+        "Linux",
+        "Generalized",
+        "V2",
+    )
+    assert {"name": "SecurityType", "value": "TrustedLaunch"} in props["features"]
+    # the same choices again: the definition exists now, so creating it is refused up front
+    again = await _validate(session, plan)
+    assert any("already exists in this subscription" in p for p in again)
