@@ -9,6 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject
 
+from gui.models.tasks import TaskSet
 from gui.views.main_window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -31,20 +32,16 @@ class AppController(QObject):
         self.server: Any = None  # gui.sandbox.SandboxServer, started on demand
         self.session: Any = None
         self._closed: asyncio.Event | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet("app controller")
         window.sign_in_requested.connect(self.open_sign_in)
         window.sandbox_requested.connect(lambda: self._spawn(self.switch_to_sandbox()))
         window.closing.connect(self._on_closing)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.get_event_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+        return self._tasks.spawn(coro)
 
     def _on_closing(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel_all()
         self.window.transfers.cancel_all()
         if self._closed is not None:
             self._closed.set()

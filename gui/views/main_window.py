@@ -41,6 +41,7 @@ from gui.azure.listing_cache import ListingCache
 from gui.models.catalog_tree import CatalogTreeModel, RowKind
 from gui.models.search_proxy import CatalogSearchProxy
 from gui.models.settings import Settings
+from gui.models.tasks import TaskSet
 from gui.models.transfers import Status, Transfer, TransferManager
 from gui.paths import cache_dir
 from gui.views import icons
@@ -72,7 +73,7 @@ class MainWindow(QMainWindow):
         self.session: Any = None  # gui.azure.session.AzureSession, imported lazily for start-up
         self.catalog: Any = None  # gui.azure.catalog.Catalog
         self.cache: ListingCache | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet("main window")
         self._detail_task: asyncio.Task[None] | None = None
         self._subscriptions: list[tuple[str, str]] = []
         self._locations: list[tuple[str, str]] = []
@@ -844,19 +845,10 @@ class MainWindow(QMainWindow):
         self._spawn(asyncio.to_thread(cache.flush))
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.get_event_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("Background task failed", exc_info=task.exception())
+        return self._tasks.spawn(coro)
 
     def cancel_tasks(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel_all()
         self.tree_model.cancel_all()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -43,6 +43,7 @@ from gui.azure.capture import (
 from gui.azure.errors import AzureServiceError, translate
 from gui.azure.images import NodeRef
 from gui.azure.session import AzureSession
+from gui.models.tasks import TaskSet
 from gui.wizards.capture_pages import PROBLEM_STYLE, PreparePage, VmPage
 from gui.wizards.capture_target import TargetPage
 
@@ -275,7 +276,7 @@ class CaptureWizard(QWizard):
         self.plan: CapturePlan | None = None
         self.executor: CaptureExecutor | None = None
         self._capture_task: asyncio.Task[Any] | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet("capture wizard")
         self.setWindowTitle("Capture a VM into an image")
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
@@ -302,23 +303,14 @@ class CaptureWizard(QWizard):
     # --- tasks --------------------------------------------------------------------------------
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.get_event_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("Capture wizard task failed", exc_info=task.exception())
+        return self._tasks.spawn(coro)
 
     def cancel_tasks(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel_all()
 
     @property
     def busy(self) -> bool:
-        return bool(self._tasks)
+        return self._tasks.busy
 
     # --- page 1 -------------------------------------------------------------------------------
 

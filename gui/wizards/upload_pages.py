@@ -46,6 +46,7 @@ from gui.azure.image_builder import (
     existing_versions,
 )
 from gui.azure.upload_job import BlobTargetPlan, FollowUp, ManagedDiskTargetPlan
+from gui.models.tasks import TaskSet
 from gui.models.transfers import human_bytes
 from gui.views import icons
 
@@ -95,22 +96,13 @@ class AsyncPage(QWizardPage):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet(type(self).__name__)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.get_event_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-        return task
-
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("Wizard task failed", exc_info=task.exception())
+        return self._tasks.spawn(coro)
 
     def cancel_tasks(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel_all()
 
 
 def _problem_label() -> QLabel:
