@@ -155,6 +155,7 @@ def test_a_broken_file_stops_on_the_first_page_with_its_message(
 
 
 def test_wizard_uploads_a_dynamic_vhd_to_a_managed_disk_and_makes_a_gallery_version(
+    qtmodeltester: Any,
     window: MainWindow,
     qtbot: QtBot,
     run: AsyncRunner,
@@ -197,6 +198,9 @@ def test_wizard_uploads_a_dynamic_vhd_to_a_managed_disk_and_makes_a_gallery_vers
     detail = window.detail_pane.detail
     assert detail.os_type == "Linux" and detail.hyper_v_generation == "Gen2 (V2)"
     assert [disk.role for disk in detail.disks] == [DiskRole.OS]
+
+    assert window.transfers.model.rowCount() == 1
+    qtmodeltester.check(window.transfers.model, force_py=True)
 
     compute = window.session.compute(PRODUCTION_SUBSCRIPTION_ID)
     disk = run(compute.disks.get(RG_IMAGES, "disk-wizard-gallery"))
