@@ -39,6 +39,7 @@ from gui.transfer.errors import (
 from gui.transfer.journal import UnfinishedUpload, list_unfinished
 from gui.transfer.progress import ProgressSnapshot, UploadState
 from gui.transfer.redact import redact
+from gui.transfer.resume import target_for
 from gui.transfer.retry import RetryPolicy
 from gui.transfer.source import SourceIdentity, UploadSource
 from gui.transfer.targets import (
@@ -84,5 +85,6 @@ __all__ = [
     "VerificationError",
     "list_unfinished",
     "redact",
+    "target_for",
     "target_from_url",
 ]

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from gui.transfer.errors import AccessDeniedError, InvalidTargetError, SasExpiredError, UploadError
 from gui.transfer.redact import redact, strip_query
@@ -72,7 +72,7 @@ class BlobTarget(ABC):
             raise InvalidTargetError(
                 f"{redact(blob_url)} names no blob: the URL needs /<container>/<blob> in its path."
             )
-        self.blob_url = strip_query(blob_url)
+        self.blob_url = canonical_blob_url(blob_url)
 
     @property
     def key(self) -> str:
@@ -207,8 +207,16 @@ class RenewableSasTarget(BlobTarget):
         expiry = self._expiry
         self._query = urlsplit(sas_url).query
         self._expiry = sas_expiry(self._query) or expiry
-        self.blob_url = strip_query(sas_url)
+        self.blob_url = canonical_blob_url(sas_url)
         self._renew_failed = False
+
+
+def canonical_blob_url(url: str) -> str:
+    """The URL without its query, its path percent-encoded one way (``a b`` and ``a%20b`` are
+    the same blob), so journals and comparisons recognise a blob however it was written."""
+    parts = urlsplit(strip_query(url))
+    path = quote(unquote(parts.path), safe="/~")
+    return f"{parts.scheme}://{parts.netloc}{path}"
 
 
 def parse_connection_string(connection_string: str) -> dict[str, str]:
@@ -266,6 +274,9 @@ class ConnectionStringTarget(BlobTarget):
         super().__init__(f"{endpoint.rstrip('/')}/{quote(container)}/{quote(name)}")
         self._auth: Authorization | None = None
 
+    def describe(self) -> dict[str, str]:
+        return {**super().describe(), "container": self._container, "name": self._name}
+
     async def authorize(self, *, renew: bool = False) -> Authorization:
         if self._fixed_sas is not None:
             sas = self._fixed_sas.lstrip("?")
@@ -305,9 +316,18 @@ class TokenCredentialTarget(BlobTarget):
         if not container or not name:
             raise InvalidTargetError("Name the container and the blob to upload to.")
         super().__init__(f"{account_url.rstrip('/')}/{quote(container)}/{quote(name)}")
+        self._account_url, self._container, self._name = account_url, container, name
         self._credential = credential
         self._auth: Authorization | None = None
         self._lock = asyncio.Lock()
+
+    def describe(self) -> dict[str, str]:
+        return {
+            **super().describe(),
+            "account_url": self._account_url,
+            "container": self._container,
+            "name": self._name,
+        }
 
     async def authorize(self, *, renew: bool = False) -> Authorization:
         auth = self._auth

@@ -13,6 +13,7 @@ import pytest
 
 from gui.transfer import (
     ConnectionStringTarget,
+    InvalidTargetError,
     ProgressSnapshot,
     RetryBudgetExhaustedError,
     RetryPolicy,
@@ -24,6 +25,7 @@ from gui.transfer import (
     UploadOptions,
     UploadState,
     list_unfinished,
+    target_for,
 )
 from gui.vhd import open_image
 from tests.fixtures.azurite import Azurite
@@ -126,6 +128,41 @@ def test_an_unreadable_journal_costs_rereading_not_correctness(
     assert result.bytes_present == on_blob
     assert azurite.download(container, "torn.vhd") == expected
     assert result.content_md5 == md5_b64(expected)
+
+
+def test_resume_at_next_start_with_another_credential(
+    azurite: Azurite, proxy: FaultyProxy, disk_images: DiskImageFactory, tmp_path: Path
+) -> None:
+    made = dense_image(disk_images, 24 * MIB)
+    container = azurite.create_container()
+    endpoint = proxy.rewrite(azurite.blob_endpoint)
+    connection = azurite.connection_string.replace(azurite.blob_endpoint, endpoint)
+    proxy.latency = 0.03
+    options = UploadOptions(concurrency=1, journal_dir=tmp_path, progress_interval=0.02)
+    with open_image(made.path) as image:
+        ref: list[Upload] = []
+        _, on_progress = cancel_after(ref, 4 * MIB)
+        target = ConnectionStringTarget(connection, container, "next start.vhd")
+        ref.append(Upload(image, target, options, on_progress=on_progress))  # type: ignore[arg-type]
+        with pytest.raises(UploadCancelledError):
+            ref[0].run()
+    wait_idle(proxy)
+    on_blob = proxy.stats.put_page_bytes
+
+    # The next start: the journal names the file and the blob, the user gives a fresh SAS.
+    (entry,) = list_unfinished(tmp_path)
+    assert "AccountKey" not in repr(entry) and "sig=" not in repr(entry)
+    other_blob = proxy.rewrite(azurite.blob_sas_url(container, "other.vhd"))
+    with pytest.raises(InvalidTargetError, match="goes to"):
+        target_for(entry, sas_url=other_blob)
+    fresh_sas = proxy.rewrite(azurite.blob_sas_url(container, "next start.vhd"))
+    proxy.latency = 0
+    with open_image(entry.source.path) as image:
+        expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
+        result = Upload(image, target_for(entry, sas_url=fresh_sas), options).run()
+    assert result.resumed
+    assert result.bytes_present == on_blob
+    assert azurite.download(container, "next start.vhd") == expected
 
 
 def test_changed_source_is_refused_and_nothing_is_sent(
