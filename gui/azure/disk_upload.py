@@ -74,6 +74,10 @@ class DiskExistsError(DiskUploadError):
     """A disk of that name exists and is not waiting for an upload."""
 
 
+class DiskStuckError(DiskUploadError):
+    """An interrupted upload left the disk in ActiveUpload without a SAS we could use."""
+
+
 @dataclass(frozen=True)
 class ManagedDiskSpec:
     resource_group: str
@@ -155,7 +159,20 @@ class ManagedDiskUpload:
         self._check_cancelled()
         self._set_step(DiskUploadStep.GRANTING)
         granted_at = datetime.now(UTC)
-        sas = await self._grant()
+        try:
+            sas = await self._grant()
+        except AzureServiceError as exc:
+            if _text(disk.disk_state) != "ActiveUpload":
+                raise
+            # Left open by an upload that died before revoking: its SAS is gone and Azure
+            # grants write access only once. Revoke, so the disk is not left stuck.
+            self._set_step(DiskUploadStep.REVOKING)
+            await self._revoke(after_success=False)
+            raise DiskStuckError(
+                f"The disk {spec.name} was still open for an upload that was interrupted "
+                f"({exc.message}). Access is now revoked so the disk is not stuck in "
+                "ActiveUpload; delete it and upload again, or choose another name."
+            ) from exc
         loop = asyncio.get_running_loop()
 
         def renew() -> Awaitable[str]:

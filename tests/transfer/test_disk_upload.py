@@ -11,6 +11,7 @@ import pytest
 
 from gui.azure.disk_upload import (
     DiskExistsError,
+    DiskStuckError,
     DiskUploadStep,
     ManagedDiskSpec,
     ManagedDiskUpload,
@@ -215,3 +216,36 @@ def test_an_existing_disk_in_use_is_not_touched(
             return await disk_state(compute, "disk-twice")
 
     assert arun(scenario) == "Unattached"
+
+
+def test_a_disk_left_in_active_upload_is_unstuck_with_a_reason(
+    fresh_sandbox: SandboxServer, disk_images: DiskImageFactory, tmp_path: Path
+) -> None:
+    from azure.mgmt.compute.models import GrantAccessData
+
+    made = image_with_data(disk_images)
+
+    async def scenario() -> tuple[str, str | None]:
+        compute = sandbox_compute_client(fresh_sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID)
+        async with compute:
+            with open_image(made.path) as image:
+                # An earlier run created and opened the disk, then died before revoking.
+                job = ManagedDiskUpload(
+                    compute, image, spec("disk-stuck"), UploadOptions(journal_dir=tmp_path)
+                )
+                await job._ensure_disk()
+                poller = await compute.disks.begin_grant_access(
+                    RG_BUILD, "disk-stuck", GrantAccessData(access="Write", duration_in_seconds=60)
+                )
+                await poller.result()
+                assert await disk_state(compute, "disk-stuck") == "ActiveUpload"
+                again = ManagedDiskUpload(
+                    compute, image, spec("disk-stuck"), UploadOptions(journal_dir=tmp_path)
+                )
+                with pytest.raises(DiskStuckError) as caught:
+                    await again.run()
+            return str(caught.value), await disk_state(compute, "disk-stuck")
+
+    message, state = arun(scenario)
+    assert "not stuck" in message and "delete it" in message
+    assert state == "Unattached"
