@@ -80,7 +80,7 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     from gui.azure.session import sandbox_session
-    from gui.models.catalog_tree import LoadState
+    from gui.models.catalog_tree import LoadState, Role
     from gui.models.settings import Settings
     from gui.paths import HOME_ENV
     from gui.sandbox import SandboxServer
@@ -130,11 +130,12 @@ def main() -> None:
     run(window.use_session(session))
     model = window.tree_model
 
-    def child(parent: QModelIndex, label: str) -> QModelIndex:
-        for row in range(model.rowCount(parent)):
-            index = model.index(row, 0, parent)
-            if model.data(index) == label:
-                return index
+    def child(parent: QModelIndex, label: str, source: object = None) -> QModelIndex:
+        tree = source or model
+        for row in range(tree.rowCount(parent)):  # type: ignore[attr-defined]
+            index = tree.index(row, 0, parent)  # type: ignore[attr-defined]
+            if tree.data(index) == label:  # type: ignore[attr-defined]
+                return index  # type: ignore[no-any-return]
         raise SystemExit(f"{label} not found")
 
     def expand(index: QModelIndex) -> None:
@@ -155,8 +156,10 @@ def main() -> None:
     canonical = child(marketplace, "Canonical")
     offer = model.index(0, 0, canonical)
     sku = model.index(0, 0, offer)
-    window.tree.setCurrentIndex(window.proxy.mapFromSource(model.index(0, 0, sku)))
-    wait(lambda: window.detail_pane.detail is not None)
+    version = model.index(0, 0, sku)
+    window.tree.setCurrentIndex(window.proxy.mapFromSource(version))
+    chosen = model.data(version, Role.NODE).ref
+    wait(lambda: window.detail_pane.detail is not None and window.detail_pane.detail.ref == chosen)
     stall = probe.stop()
     publishers = model.rowCount(marketplace)
     print(
@@ -184,8 +187,10 @@ def main() -> None:
 
     # the search may have moved the selection: select the Ubuntu version again before closing
     window.search.setText("")
-    window.tree.setCurrentIndex(window.proxy.mapFromSource(model.index(0, 0, sku)))
-    wait(lambda: window.detail_pane.detail is not None)
+    version = model.index(0, 0, sku)
+    window.tree.setCurrentIndex(window.proxy.mapFromSource(version))
+    chosen = model.data(version, Role.NODE).ref
+    wait(lambda: window.detail_pane.detail is not None and window.detail_pane.detail.ref == chosen)
     window.close()
     run(session.close())
     app.processEvents()
@@ -195,7 +200,7 @@ def main() -> None:
     second.show()
     wait(lambda: second.detail_pane.detail is not None, timeout=10)
     app.processEvents()
-    shown = second.tree_model.rowCount(child(QModelIndex(), "Azure Marketplace"))
+    shown = second.tree_model.rowCount(child(QModelIndex(), "Azure Marketplace", second.tree_model))
     requests = server.request_count - before
     print(
         f"4. network requests on a second start before the tree shows ({shown} publishers and "
