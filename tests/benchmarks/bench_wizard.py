@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,8 +39,10 @@ SANDBOX_CHILD = textwrap.dedent(
     server = SandboxServer(Path(sys.argv[1]), reset=True)
     server.start()
     print(server.arm_url, flush=True)
-    for name in ("headless.vhd", "wizard.vhd"):
-        print(server.blob_sas_url("contosoimgstore", "uploads", name), flush=True)
+    for round in range(int(sys.argv[2])):
+        for name in ("headless", "wizard"):
+            print(server.blob_sas_url("contosoimgstore", "uploads", f"{name}-{round}.vhd"),
+                  flush=True)
     sys.stdin.read()  # until the benchmark closes our stdin
     server.stop()
     """
@@ -75,6 +79,7 @@ def make_vhd(directory: Path, size: int) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="ais-bench-wizard-"))
     env = dict(os.environ, PYTHONPATH=str(ROOT), AZURE_IMAGE_STUDIO_HOME=str(work / "home-cli"))
@@ -83,7 +88,7 @@ def main() -> None:
     size = vhd.stat().st_size
     print(f"source: {vhd.name}, {size / 2**30:.2f} GiB of random data (fixed VHD)")
     sandbox = subprocess.Popen(
-        [sys.executable, "-c", SANDBOX_CHILD, str(work / "sandbox")],
+        [sys.executable, "-c", SANDBOX_CHILD, str(work / "sandbox"), str(args.rounds)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -91,101 +96,141 @@ def main() -> None:
     )
     assert sandbox.stdout is not None and sandbox.stdin is not None
     arm_url = sandbox.stdout.readline().strip()
-    headless_url = sandbox.stdout.readline().strip()
-    wizard_url = sandbox.stdout.readline().strip()
+    urls = [sandbox.stdout.readline().strip() for _ in range(2 * args.rounds)]
     try:
-        started = time.perf_counter()
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "gui",
-                "upload",
-                str(vhd),
-                "--to",
-                headless_url,
-                "--progress",
-                "none",
-            ],
-            check=True,
-            env=env,
-        )
-        headless = time.perf_counter() - started
-        print(f"1. headless upload command: {headless:.2f} s, {size / headless / 2**20:.0f} MiB/s")
-        wizard, stall = run_wizard(work, vhd, arm_url, wizard_url)
+        headless_times, engine_times, wizard_times, stalls = [], [], [], []
+        gui = WizardRunner(work, arm_url)
+        for round_ in range(args.rounds):  # alternate, so load changes hit both alike
+            started = time.perf_counter()
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "gui",
+                    "upload",
+                    str(vhd),
+                    "--to",
+                    urls[2 * round_],
+                    "--progress",
+                    "none",
+                    "--json",
+                ],
+                check=True,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            headless_times.append(time.perf_counter() - started)
+            engine_times.append(float(json.loads(done.stdout)["elapsed_seconds"]))
+            elapsed, stall = gui.upload(vhd, urls[2 * round_ + 1])
+            wizard_times.append(elapsed)
+            stalls.append(stall)
+            print(
+                f"   round {round_ + 1}: headless {headless_times[-1]:.2f} s "
+                f"(upload {engine_times[-1]:.2f} s), wizard "
+                f"{elapsed:.2f} s, stall {stall * 1000:.1f} ms (at {gui.stall_at:.2f} s)"
+            )
+        gui.close()
+        headless = statistics.median(headless_times)
+        engine = statistics.median(engine_times)
+        wizard = statistics.median(wizard_times)
         print(
-            f"2. upload wizard (Review → Completed): {wizard:.2f} s, "
+            f"1. headless upload command: median {headless:.2f} s with process start, "
+            f"{engine:.2f} s of upload as it reports ({size / engine / 2**20:.0f} MiB/s)"
+        )
+        print(
+            f"2. upload wizard (Upload pressed → Completed): median {wizard:.2f} s, "
             f"{size / wizard / 2**20:.0f} MiB/s"
         )
-        print(f"   throughput ratio wizard / headless: {headless / wizard:.2f} (goal ≥ 0.9)")
         print(
-            f"   longest GUI event-loop stall during the upload: {stall * 1000:.1f} ms "
-            "(goal ≤ 50 ms)"
+            f"   throughput ratio wizard / headless: {engine / wizard:.2f} against its upload "
+            f"time, {headless / wizard:.2f} against the whole command (goal ≥ 0.9)"
+        )
+        print(
+            f"   longest GUI event-loop stall during the uploads: {max(stalls) * 1000:.1f} ms "
+            f"(median of rounds {statistics.median(stalls) * 1000:.1f} ms; goal ≤ 50 ms)"
         )
     finally:
         sandbox.stdin.close()
         sandbox.wait(timeout=30)
 
 
-def run_wizard(work: Path, vhd: Path, arm_url: str, sas_url: str) -> tuple[float, float]:
-    import qasync
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
+class WizardRunner:
+    """One window (as a user keeps it open) that uploads through a new wizard each round."""
 
-    from gui.azure.session import sandbox_session
-    from gui.models.settings import Settings
-    from gui.paths import HOME_ENV
-    from gui.views.main_window import MainWindow
+    def __init__(self, work: Path, arm_url: str) -> None:
+        import qasync
+        from PySide6.QtCore import QSettings
+        from PySide6.QtWidgets import QApplication
 
-    os.environ[HOME_ENV] = str(work / "home-gui")
-    (work / "home-gui").mkdir(parents=True, exist_ok=True)
-    app = QApplication.instance() or QApplication([])
-    loop = qasync.QEventLoop(app, already_running=True)
-    loop.set_default_executor(ThreadPoolExecutor(max_workers=4))
-    asyncio.set_event_loop(loop)
+        from gui.azure.session import sandbox_session
+        from gui.models.settings import Settings
+        from gui.paths import HOME_ENV
+        from gui.views.main_window import MainWindow
 
-    def wait(predicate: object, timeout: float = 600.0) -> None:
+        os.environ[HOME_ENV] = str(work / "home-gui")
+        (work / "home-gui").mkdir(parents=True, exist_ok=True)
+        self.app = QApplication.instance() or QApplication([])
+        self.loop = qasync.QEventLoop(self.app, already_running=True)
+        self.loop.set_default_executor(ThreadPoolExecutor(max_workers=4))
+        asyncio.set_event_loop(self.loop)
+        settings = Settings(
+            QSettings(str(work / "home-gui" / "settings.ini"), QSettings.Format.IniFormat)
+        )
+        self.window = MainWindow(settings)
+        self.window.resize(1400, 900)
+        self.window.show()
+        self.session = sandbox_session(arm_url)
+        self.stall_at = 0.0
+        task = self.loop.create_task(self.window.use_session(self.session))
+        self.wait(task.done)
+
+    def wait(self, predicate: object, timeout: float = 600.0) -> None:
         deadline = time.perf_counter() + timeout
         while not predicate():  # type: ignore[operator]
-            app.processEvents()
+            self.app.processEvents()
             time.sleep(0.001)
             if time.perf_counter() > deadline:
                 raise SystemExit("timed out")
 
-    settings = Settings(
-        QSettings(str(work / "home-gui" / "settings.ini"), QSettings.Format.IniFormat)
-    )
-    window = MainWindow(settings)
-    window.resize(1400, 900)
-    window.show()
-    session = sandbox_session(arm_url)
-    task = loop.create_task(window.use_session(session))
-    wait(task.done)
-    window.open_upload_wizard(vhd)
-    wizard = window._wizards[-1]
-    wait(wizard.file_page.isComplete)
-    wizard.file_page.os_box.setCurrentText("Linux")
-    wizard.next()
-    wizard.target_page.blob_radio.setChecked(True)
-    wizard.target_page.sas_edit.setText(sas_url)
-    wait(wizard.target_page.isComplete)
-    wizard.next()  # then what: nothing more
-    wizard.next()  # review
-    probe = StallProbe()
-    probe.start()
-    started = time.perf_counter()
-    wizard.next()  # upload
-    transfer = wizard.transfer
-    wait(lambda: transfer is not None and not transfer.status.active)
-    elapsed = time.perf_counter() - started
-    probe.stop()
-    if transfer.status.value != "Completed":
-        raise SystemExit(f"the wizard's upload failed: {transfer.error}")
-    wizard.accept()
-    window.close()
-    closing = loop.create_task(session.close())
-    wait(closing.done)
-    return elapsed, probe.worst
+    def upload(self, vhd: Path, sas_url: str) -> tuple[float, float]:
+        from PySide6.QtCore import QEventLoop
+
+        window = self.window
+        window.open_upload_wizard(vhd)
+        wizard = window._wizards[-1]
+        self.wait(wizard.file_page.isComplete)
+        wizard.file_page.os_box.setCurrentText("Linux")
+        wizard.next()
+        wizard.target_page.blob_radio.setChecked(True)
+        wizard.target_page.sas_edit.setText(sas_url)
+        self.wait(wizard.target_page.isComplete)
+        wizard.next()  # then what: nothing more
+        wizard.next()  # review
+        probe = StallProbe()
+        probe.start()
+        started = time.perf_counter()
+        wizard.next()  # upload
+        transfer = wizard.transfer
+        assert transfer is not None
+        # Block in Qt's event loop until it ends, as the app does (a polling loop here would
+        # compete with the engine's threads for the interpreter and slow the upload it measures).
+        idle = QEventLoop()
+        transfer.finished.connect(idle.quit)
+        if transfer.status.active:
+            idle.exec()
+        elapsed = time.perf_counter() - started
+        stall = probe.stop()
+        self.stall_at = probe.worst_at
+        if transfer.status.value != "Completed":
+            raise SystemExit(f"the wizard's upload failed: {transfer.error}")
+        wizard.accept()
+        return elapsed, stall
+
+    def close(self) -> None:
+        self.window.close()
+        closing = self.loop.create_task(self.session.close())
+        self.wait(closing.done)
 
 
 if __name__ == "__main__":

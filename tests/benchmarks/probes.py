@@ -18,16 +18,20 @@ class StallProbe:
         self.timer.timeout.connect(self._tick)
         self.last = 0.0
         self.worst = 0.0
+        self.started = 0.0
+        self.worst_at = 0.0  # seconds after start() when the longest stall ended
 
     def _tick(self) -> None:
         now = time.perf_counter()
-        if self.last:
-            self.worst = max(self.worst, now - self.last - self.INTERVAL_S)
+        if self.last and now - self.last - self.INTERVAL_S > self.worst:
+            self.worst = now - self.last - self.INTERVAL_S
+            self.worst_at = now - self.started
         self.last = now
 
     def start(self) -> None:
         self.last = 0.0
         self.worst = 0.0
+        self.started = time.perf_counter()
         self.timer.start()
 
     def stop(self) -> float:
