@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from gui.azure import naming
 from gui.azure.capture_vms import VmDisk, VmInfo
+from gui.azure.image_builder import DefinitionSpec
 
 WINDOWS_SYSPREP = r"C:\Windows\System32\Sysprep\sysprep.exe /generalize /oobe /shutdown"
 WINDOWS_SYSPREP_VM = WINDOWS_SYSPREP + " /mode:vm"
@@ -47,19 +48,9 @@ class RegionReplicas:
     replicas: int = 1
 
 
-@dataclass(frozen=True)
-class DefinitionInfo:
-    """An image definition as validation needs it (existing, or the one the plan creates)."""
-
-    name: str
-    os_type: str
-    os_state: str
-    hyper_v_generation: str
-    security_type: str
-    architecture: str
-    publisher: str = ""
-    offer: str = ""
-    sku: str = ""
+# An image definition as validation needs it (existing, or the one the plan creates): the same
+# facts the upload wizard checks a disk against.
+DefinitionInfo = DefinitionSpec
 
 
 @dataclass(frozen=True)

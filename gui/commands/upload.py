@@ -28,6 +28,7 @@ from gui.transfer import (
     UploadOptions,
     redact,
 )
+from gui.units import human_bytes
 
 CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING"
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
@@ -100,14 +101,6 @@ class UsageError(Exception):
     pass
 
 
-def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
-
-
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "--:--"
@@ -147,8 +140,8 @@ class ProgressPrinter:
             filled = int(snap.fraction * width)
             line = (
                 f"\r[{'#' * filled}{'.' * (width - filled)}] {snap.fraction * 100:5.1f}%  "
-                f"{_size(snap.send_rate)}/s  sent {_size(snap.bytes_sent)}  "
-                f"skipped {_size(snap.bytes_skipped + snap.bytes_present)}  "
+                f"{human_bytes(snap.send_rate)}/s  sent {human_bytes(snap.bytes_sent)}  "
+                f"skipped {human_bytes(snap.bytes_skipped + snap.bytes_present)}  "
                 f"ETA {_duration(snap.eta_seconds)}  {snap.state.value:<10}"
             )
             self._stream.write(line)

@@ -29,6 +29,7 @@ from gui.azure.image_builder import StepEvent, StepState
 from gui.azure.upload_job import BlobTargetPlan, JobResult, PlanStore, UploadJob, UploadPlan
 from gui.paths import journal_dir
 from gui.transfer import ProgressSnapshot, UploadCancelledError, UploadError, UploadState
+from gui.units import human_bytes, human_duration
 
 log = logging.getLogger(__name__)
 
@@ -52,27 +53,6 @@ class Status(StrEnum):
     @property
     def active(self) -> bool:
         return self in (Status.QUEUED, Status.RUNNING, Status.PAUSED)
-
-
-def human_bytes(count: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(count) < 1024 or unit == "TiB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1024
-    return f"{count:.1f} TiB"
-
-
-def human_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    whole = round(seconds)
-    if whole < 60:
-        return f"{whole} s"
-    minutes, rest = divmod(whole, 60)
-    if minutes < 60:
-        return f"{minutes} min {rest:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 class Transfer(QObject):

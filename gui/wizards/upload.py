@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
 
 from gui.azure.image_builder import GalleryVersionSpec, ManagedImageSpec, StepState
 from gui.azure.upload_job import BlobTargetPlan, ManagedDiskTargetPlan, UploadPlan
-from gui.models.transfers import Status, Transfer, TransferManager, human_bytes, human_duration
+from gui.models.transfers import Status, Transfer, TransferManager
+from gui.units import human_bytes, human_duration
 from gui.views import icons
 from gui.wizards.upload_pages import FilePage, FollowUpPage, TargetPage, UploadContext
 

@@ -47,7 +47,7 @@ from gui.azure.image_builder import (
 )
 from gui.azure.upload_job import BlobTargetPlan, FollowUp, ManagedDiskTargetPlan
 from gui.models.tasks import TaskSet
-from gui.models.transfers import human_bytes
+from gui.units import human_bytes
 from gui.views import icons
 
 if TYPE_CHECKING:
