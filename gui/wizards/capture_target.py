@@ -7,21 +7,16 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QDate, QTimer
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QButtonGroup,
     QCheckBox,
     QComboBox,
     QDateEdit,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
-    QPushButton,
     QRadioButton,
-    QSpinBox,
     QStackedWidget,
-    QTableWidget,
     QVBoxLayout,
     QWidget,
     QWizardPage,
@@ -29,7 +24,6 @@ from PySide6.QtWidgets import (
 
 from gui.azure import naming
 from gui.azure.capture import (
-    MAX_REPLICAS,
     CapturePlan,
     DefinitionInfo,
     Field,
@@ -46,6 +40,7 @@ from gui.azure.capture import (
 )
 from gui.azure.errors import AzureServiceError
 from gui.azure.scope import Location, list_locations
+from gui.views.region_table import RegionReplicaTable
 from gui.wizards.capture_pages import NOTE_STYLE, problem_label, show_problems
 
 if TYPE_CHECKING:
@@ -165,25 +160,11 @@ class TargetPage(QWizardPage):
         self.version = QLineEdit()
         self.version.setObjectName("version")
         self.version.setPlaceholderText("major.minor.patch, e.g. 1.0.0")
-        self.regions = QTableWidget(0, 2)
-        self.regions.setObjectName("regions")
-        self.regions.setHorizontalHeaderLabels(["Target region", "Replicas"])
-        self.regions.verticalHeader().hide()
-        self.regions.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.regions.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.regions.setMinimumHeight(90)
-        self.regions.setMaximumHeight(150)
-        self.add_region = QPushButton("&Add region")
-        self.add_region.clicked.connect(lambda: self._add_region_row("", 1))
-        self.remove_region = QPushButton("Remove regi&on")
-        self.remove_region.clicked.connect(self._remove_region_row)
-        region_buttons = QVBoxLayout()
-        region_buttons.addWidget(self.add_region)
-        region_buttons.addWidget(self.remove_region)
-        region_buttons.addStretch(1)
-        region_row = QHBoxLayout()
-        region_row.addWidget(self.regions, 1)
-        region_row.addLayout(region_buttons)
+        self.region_table = RegionReplicaTable(
+            "The VM's region: the version is always stored there."
+        )
+        self.regions = self.region_table.table
+        self.region_table.changed.connect(self._changed)
         self.exclude = QCheckBox("E&xclude from latest (VMs asking for 'latest' keep the previous)")
         self.exclude.setObjectName("excludeFromLatest")
         self.eol_enabled = QCheckBox("&End of life:")
@@ -216,7 +197,7 @@ class TargetPage(QWizardPage):
         regions_label = QLabel("Target regions and replica counts (the VM's region is always one):")
         regions_label.setBuddy(self.regions)
         gallery_layout.addWidget(regions_label)
-        gallery_layout.addLayout(region_row)
+        gallery_layout.addWidget(self.region_table)
         gallery_layout.addWidget(self.exclude)
         gallery_layout.addLayout(eol_row)
         gallery_layout.addStretch(1)
@@ -284,12 +265,8 @@ class TargetPage(QWizardPage):
             self.new_definition_name.setText(base)
             self.offer.setText(base)
             self.sku.setText(f"{vm.os_type.lower()}-{vm.generation_label.lower()}")
-            self.regions.setRowCount(0)
-            self._add_region_row(vm.location, 1, fixed=True)
-            browsed = self._wizard.location
-            if browsed and browsed.lower() != vm.location.lower():
-                # the region the user browses is where they will likely use the image
-                self._add_region_row(browsed, 1)
+            # the region the user browses is where they will likely use the image
+            self.region_table.reset(vm.location, [self._wizard.location])
             self._facts = self._facts_key = None
             if self._galleries or self._locations:
                 self._filling = True
@@ -331,8 +308,7 @@ class TargetPage(QWizardPage):
             self.gallery.addItem(f"{g.name}  ({g.resource_group}, {g.location})", g)
         self.gallery.addItem(NEW_GALLERY, None)
         self._select_gallery_near(vm.location)
-        for row in range(self.regions.rowCount()):
-            self._fill_region_combo(row)
+        self.region_table.set_locations((loc.name, loc.display_name) for loc in self._locations)
         self._filling = False
         self._on_gallery()
 
@@ -460,66 +436,8 @@ class TargetPage(QWizardPage):
 
     # --- regions ----------------------------------------------------------------------------
 
-    def _add_region_row(self, region: str, replicas: int, fixed: bool = False) -> None:
-        row = self.regions.rowCount()
-        self.regions.insertRow(row)
-        combo = QComboBox()
-        combo.setObjectName(f"region-{row}")
-        combo.setAccessibleName(f"Target region {row + 1}")
-        combo.setProperty("wanted", region)
-        combo.setEnabled(not fixed)
-        if fixed:
-            combo.setToolTip("The VM's region: the version is always stored there.")
-        self.regions.setCellWidget(row, 0, combo)
-        self._fill_region_combo(row)
-        spin = QSpinBox()
-        spin.setObjectName(f"replicas-{row}")
-        spin.setAccessibleName(f"Replicas in target region {row + 1}")
-        spin.setRange(1, MAX_REPLICAS)
-        spin.setValue(replicas)
-        spin.valueChanged.connect(self._changed)
-        self.regions.setCellWidget(row, 1, spin)
-        combo.currentIndexChanged.connect(self._changed)
-        self._changed()
-
-    def _fill_region_combo(self, row: int) -> None:
-        combo = self.regions.cellWidget(row, 0)
-        assert isinstance(combo, QComboBox)
-        wanted = str(combo.property("wanted") or combo.currentData() or "")
-        combo.blockSignals(True)
-        combo.clear()
-        names = [loc.name for loc in self._locations]
-        if wanted and wanted not in names:
-            combo.addItem(wanted, wanted)
-        for loc in self._locations:
-            combo.addItem(f"{loc.display_name} ({loc.name})", loc.name)
-        if wanted:
-            combo.setCurrentIndex(max(0, combo.findData(wanted)))
-        elif row > 0:
-            used = {r.region for r in self.region_choices()}
-            free = next((i for i in range(combo.count()) if combo.itemData(i) not in used), 0)
-            combo.setCurrentIndex(free)
-        combo.setProperty("wanted", None)
-        combo.blockSignals(False)
-
-    def _remove_region_row(self) -> None:
-        selected = {i.row() for i in self.regions.selectionModel().selectedRows()}
-        rows = sorted(r for r in selected if r > 0)
-        if not rows and self.regions.rowCount() > 1:
-            rows = [self.regions.rowCount() - 1]  # the VM's own region (row 0) stays
-        for row in reversed(rows):
-            self.regions.removeRow(row)
-        self._changed()
-
     def region_choices(self) -> list[RegionReplicas]:
-        out: list[RegionReplicas] = []
-        for row in range(self.regions.rowCount()):
-            combo = self.regions.cellWidget(row, 0)
-            spin = self.regions.cellWidget(row, 1)
-            if isinstance(combo, QComboBox) and isinstance(spin, QSpinBox):
-                region = str(combo.currentData() or combo.property("wanted") or "")
-                out.append(RegionReplicas(region, spin.value()))
-        return out
+        return [RegionReplicas(region, count) for region, count in self.region_table.rows()]
 
     # --- the plan and its validation --------------------------------------------------------
 

@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QRadioButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
     QWizardPage,
@@ -49,6 +48,7 @@ from gui.azure.upload_job import BlobTargetPlan, FollowUp, ManagedDiskTargetPlan
 from gui.models.tasks import TaskSet
 from gui.units import human_bytes
 from gui.views import icons
+from gui.views.region_table import RegionReplicaTable
 
 if TYPE_CHECKING:
     from gui.vhd import DiskImage
@@ -515,11 +515,10 @@ class FollowUpPage(AsyncPage):
         self.publisher_edit = QLineEdit("contoso")
         self.version_edit = QLineEdit("1.0.0")
         self.version_edit.setObjectName("version")
-        self.regions = QListWidget()
-        self.regions.setObjectName("regions")
-        self.regions.setMaximumHeight(110)
-        self.replicas = QSpinBox()
-        self.replicas.setRange(1, 10)
+        self.region_table = RegionReplicaTable(
+            "The disk's region: the version is always stored there."
+        )
+        self._regions_source = ""
         self.exclude_latest = QCheckBox("Exclude from latest")
         self.eol_check = QCheckBox("End of life:")
         self.eol_date = QDateEdit(QDate.currentDate().addYears(1))
@@ -536,8 +535,7 @@ class FollowUpPage(AsyncPage):
         gallery_layout.addRow("Security type (new definition):", self.security_box)
         gallery_layout.addRow("Publisher (new definition):", self.publisher_edit)
         gallery_layout.addRow("Version:", self.version_edit)
-        gallery_layout.addRow("Target regions:", self.regions)
-        gallery_layout.addRow("Replicas per region:", self.replicas)
+        gallery_layout.addRow("Target regions:", self.region_table)
         eol_row = QHBoxLayout()
         eol_row.addWidget(self.eol_check)
         eol_row.addWidget(self.eol_date)
@@ -567,10 +565,9 @@ class FollowUpPage(AsyncPage):
             self.image_group.textChanged,
             self.version_edit.textChanged,
             self.security_box.currentIndexChanged,
-            self.replicas.valueChanged,
             self.eol_check.toggled,
             self.eol_date.dateChanged,
-            self.regions.itemChanged,
+            self.region_table.changed,
         ):
             signal.connect(self._changed)
         self.gallery_box.currentTextChanged.connect(self._gallery_changed)
@@ -616,31 +613,11 @@ class FollowUpPage(AsyncPage):
         return str(target.region_box.currentData()) if target.managed else self.context.location
 
     def _fill_regions(self) -> None:
-        checked = {
-            self.regions.item(i).data(Qt.ItemDataRole.UserRole)
-            for i in range(self.regions.count())
-            if self.regions.item(i).checkState() is Qt.CheckState.Checked
-        }
-        self.regions.blockSignals(True)
-        self.regions.clear()
         source = self._location
-        locations = self.context.locations or [(source, source)]
-        locations = sorted(locations, key=lambda pair: pair[0] != source)  # the source first
-        for name, display in locations:
-            item = QListWidgetItem(display)
-            item.setData(Qt.ItemDataRole.UserRole, name)
-            flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable
-            if name == source:
-                item.setText(f"{display} (source region, always included)")
-                flags = Qt.ItemFlag.ItemIsUserCheckable  # shown checked, not changeable
-            item.setFlags(flags)
-            item.setCheckState(
-                Qt.CheckState.Checked
-                if name == source or name in checked
-                else Qt.CheckState.Unchecked
-            )
-            self.regions.addItem(item)
-        self.regions.blockSignals(False)
+        self.region_table.set_locations(self.context.locations or [(source, source)])
+        if source != self._regions_source:  # a new source region: start the list over
+            self._regions_source = source
+            self.region_table.reset(source)
 
     async def _load_galleries(self) -> None:
         compute = self.context.session.compute(self._subscription)
@@ -755,12 +732,7 @@ class FollowUpPage(AsyncPage):
         self.completeChanged.emit()
 
     def _regions(self) -> tuple[tuple[str, int], ...]:
-        replicas = self.replicas.value()
-        return tuple(
-            (str(self.regions.item(i).data(Qt.ItemDataRole.UserRole)), replicas)
-            for i in range(self.regions.count())
-            if self.regions.item(i).checkState() is Qt.CheckState.Checked
-        )
+        return tuple(self.region_table.rows())
 
     def follow_up(self) -> FollowUp:
         if self.image_radio.isChecked():

@@ -138,7 +138,7 @@ def test_linux_vm_into_new_gallery_definition(
     page.offer.setText("ubuntu-web")
     page.sku.setText("22.04-gen2")
     page.version.setText("1.0.0")
-    page._add_region_row("northeurope", 2)
+    page.region_table.add_row("northeurope", 2)
     page.exclude.setChecked(True)
     wait_checked(qtbot, wizard)
     qtbot.waitUntil(page.isComplete, timeout=10_000)

@@ -176,6 +176,8 @@ def test_wizard_uploads_a_dynamic_vhd_to_a_managed_disk_and_makes_a_gallery_vers
     page.version_edit.setText("1.0")
     assert "major.minor.patch" in page.problems.text()
     page.version_edit.setText("1.0.0")
+    assert page.region_table.rows() == [("westeurope", 1)]  # the source region, always
+    page.region_table.add_row("northeurope", 2)
     qtbot.waitUntil(page.isComplete, timeout=10_000)
     wizard.next()
     review = wizard.review_page.text.toPlainText()
@@ -198,6 +200,8 @@ def test_wizard_uploads_a_dynamic_vhd_to_a_managed_disk_and_makes_a_gallery_vers
     detail = window.detail_pane.detail
     assert detail.os_type == "Linux" and detail.hyper_v_generation == "Gen2 (V2)"
     assert [disk.role for disk in detail.disks] == [DiskRole.OS]
+    regions = dict(detail.properties)["Target regions"]
+    assert "×1" in regions and "×2" in regions, regions  # each region with its own replicas
 
     assert window.transfers.model.rowCount() == 1
     qtmodeltester.check(window.transfers.model, force_py=True)
