@@ -29,7 +29,10 @@ from gui.azure.upload_job import BlobTargetPlan, ManagedDiskTargetPlan, UploadPl
 from gui.models.transfers import Status, Transfer, TransferManager
 from gui.units import human_bytes, human_duration
 from gui.views import icons
-from gui.wizards.upload_pages import FilePage, FollowUpPage, TargetPage, UploadContext
+from gui.wizards.upload_common import UploadContext
+from gui.wizards.upload_file_page import FilePage
+from gui.wizards.upload_follow_up_page import FollowUpPage
+from gui.wizards.upload_target_page import TargetPage
 
 FILE_PAGE, TARGET_PAGE, FOLLOW_UP_PAGE, REVIEW_PAGE, PROGRESS_PAGE = range(5)
 
@@ -195,8 +198,12 @@ class ProgressPage(QWizardPage):
         self.resume_button.setEnabled(status is Status.PAUSED or status.resumable)
         self.cancel_button.setEnabled(status.active)
         self._show_steps(transfer)
-        titles = {Status.COMPLETED: "Upload finished", Status.FAILED: "Upload failed",
-                  Status.CANCELLED: "Upload cancelled", Status.PAUSED: "Upload paused"}
+        titles = {
+            Status.COMPLETED: "Upload finished",
+            Status.FAILED: "Upload failed",
+            Status.CANCELLED: "Upload cancelled",
+            Status.PAUSED: "Upload paused",
+        }
         self.setTitle(titles.get(status, "Uploading"))
         if status is Status.COMPLETED:
             image = transfer.result.image if transfer.result else None
