@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from enum import Enum, IntEnum, auto
 from typing import Any
 
@@ -67,6 +69,14 @@ _TEXTS = {RowKind.LOADING: "Loading…", RowKind.EMPTY: "Nothing here"}
 _KIND_NAMES = {kind: kind.name for kind in RowKind}
 
 
+def _when(timestamp: float) -> str:
+    """'today at 14:02', or the date for older listings."""
+    moment = datetime.fromtimestamp(timestamp)
+    if moment.date() == datetime.now().date():
+        return f"today at {moment:%H:%M}"
+    return f"on {moment:%Y-%m-%d} at {moment:%H:%M}"
+
+
 def _italic() -> QFont:
     font = QFont()
     font.setItalic(True)
@@ -76,13 +86,14 @@ def _italic() -> QFont:
 class _Entry:
     """What the model knows of one node besides its items: load state and pending load."""
 
-    __slots__ = ("item", "message", "node", "pending", "state")
+    __slots__ = ("item", "listed_at", "message", "node", "pending", "state")
 
     def __init__(self, node: CatalogNode, item: QStandardItem) -> None:
         self.node = node
         self.item = item
         self.state = LoadState.NOT_LOADED if not node.is_image else LoadState.LOADED
         self.message = ""
+        self.listed_at = 0.0  # when the rows shown were listed (time.time()), 0 when not yet
         self.pending: asyncio.Future[None] | None = None
 
 
@@ -245,17 +256,24 @@ class CatalogTreeModel(QStandardItemModel):
             return  # nothing to show yet: stays "Loading…" until connected
         entry.state = LoadState.LOADING
         entry.pending = asyncio.get_event_loop().create_future()
-        self._spawn(self._fill(entry, cached[0] if cached is not None else None))
+        self._spawn(self._fill(entry, cached))
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.get_event_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _fill(self, entry: _Entry, cached: list[CatalogNode] | None) -> None:
+    async def _fill(
+        self, entry: _Entry, cached: tuple[list[CatalogNode], float] | None
+    ) -> None:
         try:
             if cached is not None:
-                await self._show_children(entry, cached)
+                nodes, listed_at = cached
+                await self._show_children(entry, nodes)
+                entry.listed_at = listed_at
+                entry.item.setToolTip(
+                    f"Listed {_when(listed_at)} (from the cache); asking Azure again…"
+                )
                 entry.state = LoadState.LOADED
                 self._settle(entry)
                 if self._loader is not None:
@@ -314,6 +332,7 @@ class CatalogTreeModel(QStandardItemModel):
         await self._show_children(entry, nodes)
         entry.state = LoadState.LOADED
         entry.message = ""
+        entry.listed_at = time.time()
         entry.item.setIcon(icons.node_icon(entry.node))
         entry.item.setToolTip(entry.node.summary or "")
         self.children_loaded.emit(entry.node.ref.key)
@@ -331,7 +350,13 @@ class CatalogTreeModel(QStandardItemModel):
         entry.item.setToolTip(message)
         self.load_failed.emit(entry.node.ref.key, message)
         if quiet and entry.state is LoadState.LOADED:
-            return  # a background refresh failed: keep the rows shown, the node says why
+            # a background refresh failed: keep the rows shown, and say how old they are
+            if entry.listed_at:
+                entry.item.setToolTip(
+                    f"Could not refresh; showing what was listed {_when(entry.listed_at)}.\n\n"
+                    f"{message}"
+                )
+            return
         entry.state = LoadState.FAILED
         self._set_placeholder(entry, RowKind.ERROR, message)
 

@@ -215,6 +215,8 @@ def test_second_start_shows_the_cached_tree_and_selection_before_any_request(
     )
     marketplace = child_named(second, QModelIndex(), "Azure Marketplace")
     assert second.tree_model.rowCount(marketplace) >= 3000
+    age = second.tree_model.data(marketplace, Qt.ItemDataRole.ToolTipRole)
+    assert age.startswith("Listed today at") and "from the cache" in age
     assert second.current_node() is not None and second.current_node().ref == chosen.ref  # type: ignore[union-attr]
     assert sandbox.request_count == before  # nothing asked over the network yet
     second.cancel_tasks()
