@@ -171,8 +171,8 @@ class Catalog:
             raise NotFoundError(f"{node.label} is not an image.")
         describe = {
             SourceKind.MARKETPLACE: self._marketplace_detail,
-            SourceKind.COMMUNITY: self._community_detail,
-            SourceKind.SHARED: self._shared_detail,
+            SourceKind.COMMUNITY: self._public_detail,
+            SourceKind.SHARED: self._public_detail,
             SourceKind.MANAGED: self._managed_detail,
             SourceKind.GALLERY: self._gallery_detail,
             SourceKind.VMS: self._vm_detail,
@@ -218,11 +218,11 @@ class Catalog:
             (SourceKind.MARKETPLACE, 2): self._skus,
             (SourceKind.MARKETPLACE, 3): self._marketplace_versions,
             (SourceKind.COMMUNITY, 0): self._community_galleries,
-            (SourceKind.COMMUNITY, 1): self._community_images,
-            (SourceKind.COMMUNITY, 2): self._community_versions,
+            (SourceKind.COMMUNITY, 1): self._public_images,
+            (SourceKind.COMMUNITY, 2): self._public_versions,
             (SourceKind.SHARED, 0): self._shared_galleries,
-            (SourceKind.SHARED, 1): self._shared_images,
-            (SourceKind.SHARED, 2): self._shared_versions,
+            (SourceKind.SHARED, 1): self._public_images,
+            (SourceKind.SHARED, 2): self._public_versions,
             (SourceKind.MANAGED, 0): self._managed_groups,
             (SourceKind.MANAGED, 1): self._managed_in_group,
             (SourceKind.GALLERY, 0): self._galleries,
@@ -371,27 +371,33 @@ class Catalog:
                 return found
             body["options"] = {**body["options"], "$skipToken": token}
 
-    async def _community_images(self, ref: NodeRef) -> list[CatalogNode]:
+    # --- community and shared galleries: one shape, two sets of operations -------------------
+
+    def _public_gallery_operations(self, source: SourceKind) -> tuple[Any, Any]:
+        """The image and version operations of a community or a shared gallery."""
+        compute = self._compute
+        if source is SourceKind.COMMUNITY:
+            return compute.community_gallery_images, compute.community_gallery_image_versions
+        return compute.shared_gallery_images, compute.shared_gallery_image_versions
+
+    async def _public_images(self, ref: NodeRef) -> list[CatalogNode]:
+        images, _versions = self._public_gallery_operations(ref.source)
         (gallery,) = ref.parts
-        items = await _collect(
-            self._compute.community_gallery_images.list(self.scope.location, gallery)
-        )
+        items = await _collect(images.list(self.scope.location, gallery))
         return _image_definition_nodes(ref, items)
 
-    async def _community_versions(self, ref: NodeRef) -> list[CatalogNode]:
+    async def _public_versions(self, ref: NodeRef) -> list[CatalogNode]:
+        _images, versions = self._public_gallery_operations(ref.source)
         gallery, image = ref.parts
-        items = await _collect(
-            self._compute.community_gallery_image_versions.list(self.scope.location, gallery, image)
-        )
+        items = await _collect(versions.list(self.scope.location, gallery, image))
         return _version_nodes(ref, items)
 
-    async def _community_detail(self, ref: NodeRef) -> ImageDetail:
+    async def _public_detail(self, ref: NodeRef) -> ImageDetail:
+        images, versions = self._public_gallery_operations(ref.source)
         gallery, image, version = ref.parts
         definition, item = await asyncio.gather(
-            self._compute.community_gallery_images.get(self.scope.location, gallery, image),
-            self._compute.community_gallery_image_versions.get(
-                self.scope.location, gallery, image, version
-            ),
+            images.get(self.scope.location, gallery, image),
+            versions.get(self.scope.location, gallery, image, version),
         )
         return _gallery_style_detail(
             ref, f"{gallery}/{image}/{version}", definition, item, self.scope.location
@@ -403,32 +409,6 @@ class Catalog:
         items = await _collect(self._compute.shared_galleries.list(self.scope.location))
         names = sorted((item.name for item in items if item.name), key=_natural)
         return [CatalogNode(ref.child(name), NodeKind.GALLERY, name) for name in names]
-
-    async def _shared_images(self, ref: NodeRef) -> list[CatalogNode]:
-        (gallery,) = ref.parts
-        items = await _collect(
-            self._compute.shared_gallery_images.list(self.scope.location, gallery)
-        )
-        return _image_definition_nodes(ref, items)
-
-    async def _shared_versions(self, ref: NodeRef) -> list[CatalogNode]:
-        gallery, image = ref.parts
-        items = await _collect(
-            self._compute.shared_gallery_image_versions.list(self.scope.location, gallery, image)
-        )
-        return _version_nodes(ref, items)
-
-    async def _shared_detail(self, ref: NodeRef) -> ImageDetail:
-        gallery, image, version = ref.parts
-        definition, item = await asyncio.gather(
-            self._compute.shared_gallery_images.get(self.scope.location, gallery, image),
-            self._compute.shared_gallery_image_versions.get(
-                self.scope.location, gallery, image, version
-            ),
-        )
-        return _gallery_style_detail(
-            ref, f"{gallery}/{image}/{version}", definition, item, self.scope.location
-        )
 
     # --- managed images -----------------------------------------------------------------------
 

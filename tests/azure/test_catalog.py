@@ -1,0 +1,48 @@
+"""The catalog against the sandbox over HTTP: every source down to an image and its disks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gui.azure.catalog import Catalog, Scope
+from gui.azure.images import CatalogNode, DiskRole, SourceKind
+from gui.azure.session import sandbox_session
+from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
+
+
+async def first_image(catalog: Catalog, node: CatalogNode) -> CatalogNode:
+    while not node.is_image:
+        children = await catalog.children(node)
+        assert children, f"{node.label} has no children"
+        node = children[0]
+    return node
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("source", [SourceKind.COMMUNITY, SourceKind.SHARED])
+async def test_public_galleries_down_to_a_version_with_its_disks(
+    sandbox: Any, source: SourceKind
+) -> None:
+    session = sandbox_session(sandbox.arm_url)
+    try:
+        catalog = Catalog(session, Scope(PRODUCTION_SUBSCRIPTION_ID, "westeurope"))
+        root = next(node for node in catalog.roots() if node.ref.source is source)
+        galleries = await catalog.children(root)
+        assert galleries
+        definitions = await catalog.children(galleries[0])
+        assert all(d.summary for d in definitions)  # OS type, state, generation shown
+        image = await first_image(catalog, definitions[0])
+        detail = await catalog.detail(image)
+        assert detail.os_type in ("Linux", "Windows")
+        assert detail.os_state in ("Generalized", "Specialized")
+        assert detail.disks[0].role is DiskRole.OS and detail.disks[0].size_gb
+        assert detail.title == "/".join(image.ref.parts)
+        # a gallery with a specialized VM image: its data disks come through
+        for definition in definitions:
+            if definition.label.endswith("sql-node"):
+                sql = await catalog.detail(await first_image(catalog, definition))
+                assert sql.os_state == "Specialized" and len(sql.data_disks) == 2
+    finally:
+        await session.close()
