@@ -93,7 +93,7 @@ def run(argv: Sequence[str]) -> int:
     window = MainWindow(Settings())
     window.show()
     for name in args.files:
-        window.open_upload_wizard(Path(name).resolve())
+        window.workflows.open_upload_wizard(Path(name).resolve())
     controller = AppController(
         window, sandbox=args.sandbox, sandbox_reset=args.sandbox_reset, cloud_name=args.cloud
     )

@@ -6,20 +6,16 @@ import asyncio
 import gc
 import logging
 from collections.abc import Coroutine
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
-    QDragEnterEvent,
-    QDropEvent,
     QGuiApplication,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
-    QApplication,
     QComboBox,
     QInputDialog,
     QLabel,
@@ -29,7 +25,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSizePolicy,
     QSplitter,
-    QSystemTrayIcon,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -43,12 +38,12 @@ from gui.models.catalog_tree import CatalogTreeModel, RowKind
 from gui.models.search_proxy import CatalogSearchProxy
 from gui.models.settings import Settings
 from gui.models.tasks import TaskSet
-from gui.models.transfers import Status, Transfer, TransferManager
 from gui.paths import cache_dir
 from gui.views import icons
 from gui.views.detail_pane import DetailPane
 from gui.views.log_dock import LogDock
 from gui.views.transfers_dock import TransfersDock
+from gui.views.workflows import Workflows
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +87,8 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowIcon(icons.icon("app"))
         self.resize(1280, 800)
-        self.setAcceptDrops(True)
-        self.transfers = TransferManager(self)
-        self.transfers.transfer_finished.connect(self._transfer_finished)
-        self._wizards: list[Any] = []
-        self._pending_files: list[Path] = []
-        self._tray: QSystemTrayIcon | None = None
+        self.workflows = Workflows(self)  # uploads and captures: drops, wizards, transfers
+        self.transfers = self.workflows.transfers
 
         self.tree_model = CatalogTreeModel(self)
         self.proxy = CatalogSearchProxy(self)
@@ -120,7 +111,7 @@ class MainWindow(QMainWindow):
         self.action_transfers.setText("Show &Transfers")
         self.action_transfers.setShortcut(QKeySequence("Ctrl+T"))
         self.view_menu.addAction(self.action_transfers)
-        self.detail_pane.upload_requested.connect(self.open_upload_wizard)
+        self.detail_pane.upload_requested.connect(self.workflows.open_upload_wizard)
 
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
@@ -163,7 +154,7 @@ class MainWindow(QMainWindow):
             "(or drop the file onto the window)",
         )
         self.action_upload.setEnabled(False)  # until connected
-        self.action_upload.triggered.connect(lambda: self.open_upload_wizard(None))
+        self.action_upload.triggered.connect(lambda: self.workflows.open_upload_wizard(None))
         self.action_capture = self._action(
             "&Capture VM…",
             "capture",
@@ -172,7 +163,7 @@ class MainWindow(QMainWindow):
             "generalize, capture, every step shown",
         )
         self.action_capture.setEnabled(False)  # until connected
-        self.action_capture.triggered.connect(self._capture_selected)
+        self.action_capture.triggered.connect(self.workflows.capture_selected)
         self.action_quit = self._action("&Quit", None, QKeySequence.StandardKey.Quit)
         self.action_quit.triggered.connect(self.close)
         self.action_find = self._action(
@@ -474,10 +465,7 @@ class MainWindow(QMainWindow):
         settle_heap()
         self.action_upload.setEnabled(True)
         self.action_capture.setEnabled(True)
-        self._offer_unfinished_uploads()
-        pending, self._pending_files = self._pending_files, []
-        for path in pending:
-            self.open_upload_wizard(path)
+        self.workflows.connected(session)
 
     def _tree_shows_scope(self) -> bool:
         return self.cache is not None and self.cache.path.name.endswith(
@@ -606,7 +594,7 @@ class MainWindow(QMainWindow):
             copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(node.label))
             if node.kind is NodeKind.VM:
                 capture = menu.addAction(icons.icon("capture"), "Capture VM…")
-                capture.triggered.connect(lambda: self.open_capture_wizard(node))
+                capture.triggered.connect(lambda: self.workflows.open_capture_wizard(node))
             if node.is_image:
                 menu.addAction(self.action_copy_id)
             if node.ref.source is SourceKind.COMMUNITY:
@@ -662,98 +650,19 @@ class MainWindow(QMainWindow):
         await self.tree_model.wait_loaded(source)
         await self.select_ref(node.ref)
 
-    # --- uploads ------------------------------------------------------------------------------
+    # --- new images ---------------------------------------------------------------------------
 
-    @staticmethod
-    def _disk_images(event: QDragEnterEvent | QDropEvent) -> list[Path]:
-        mime = event.mimeData()
-        if not mime.hasUrls():
-            return []
-        return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+    @property
+    def known_subscriptions(self) -> list[tuple[str, str]]:
+        return list(self._subscriptions)
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        from gui.wizards.upload import is_disk_image
+    @property
+    def known_locations(self) -> list[tuple[str, str]]:
+        return list(self._locations)
 
-        files = self._disk_images(event)
-        if files and any(is_disk_image(path) for path in files):
-            event.acceptProposedAction()
-            self.statusBar().showMessage("Drop to upload: a wizard opens for each disk image.")
-        else:
-            event.ignore()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        from gui.wizards.upload import is_disk_image
-
-        files = self._disk_images(event)
-        images = [path for path in files if is_disk_image(path)]
-        others = [path.name for path in files if not is_disk_image(path)]
-        event.acceptProposedAction()
-        for path in images:
-            self.open_upload_wizard(path)
-        if others:
-            box = QMessageBox(
-                QMessageBox.Icon.Information,
-                "Not a disk image",
-                "These files were not opened: " + ", ".join(others),
-                parent=self,
-            )
-            box.setInformativeText("Drop .vhd, .vhdx, .img or .raw disk images to upload them.")
-            box.open()
-
-    def open_upload_wizard(self, path: Path | None = None) -> None:
-        """One wizard per file; before the connection is up, files wait for it."""
-        if self.session is None:
-            if path is not None:
-                self._pending_files.append(path)
-                self.statusBar().showMessage(
-                    f"{path.name} opens for upload as soon as the connection is up."
-                )
-            return
-        from gui.wizards.upload import UploadContext, UploadWizard
-
-        context = UploadContext(
-            session=self.session,
-            subscription_id=self.subscription_id,
-            location=self.location,
-            subscriptions=list(self._subscriptions),
-            locations=list(self._locations),
-        )
-        wizard = UploadWizard(context, self.transfers, path, self)
-        wizard.image_ready.connect(lambda ref: self._spawn(self.show_new_image(ref)))
-        wizard.transfer_started.connect(lambda _t: self.transfers_dock.show())
-        wizard.finished.connect(lambda _r, w=wizard: self._forget_wizard(w))
-        self._wizards.append(wizard)
-        wizard.open()
-
-    def _forget_wizard(self, wizard: Any) -> None:
-        if wizard in self._wizards:
-            self._wizards.remove(wizard)
-        wizard.deleteLater()
-
-    def _capture_selected(self) -> None:
-        node = self.current_node()
-        self.open_capture_wizard(node if node is not None and node.kind is NodeKind.VM else None)
-
-    def open_capture_wizard(self, vm: CatalogNode | None = None) -> None:
-        """The capture wizard, for the given VM (or a VM picked on its first page)."""
-        if self.session is None:
-            return
-        from gui.wizards.capture import CaptureWizard
-
-        vm_id = None
-        if vm is not None:
-            group, name = vm.ref.parts
-            vm_id = (
-                f"/subscriptions/{self.subscription_id}/resourceGroups/{group}"
-                f"/providers/Microsoft.Compute/virtualMachines/{name}"
-            )
-        wizard = CaptureWizard(
-            self.session, self.subscription_id, self.location, parent=self, vm_id=vm_id
-        )
-        wizard.image_created.connect(lambda ref: self._spawn(self.show_new_image(ref)))
-        wizard.finished.connect(lambda _r, w=wizard: self._forget_wizard(w))
-        self._wizards.append(wizard)
-        wizard.open()
+    def image_ready(self, ref: NodeRef) -> None:
+        """A wizard made an image: show it in the browser once its branch is refreshed."""
+        self._spawn(self.show_new_image(ref))
 
     async def show_new_image(self, ref: NodeRef) -> None:
         """Refreshes the branch that holds a new image and selects it (with its disks)."""
@@ -770,44 +679,6 @@ class MainWindow(QMainWindow):
                 self.tree_model.refresh(branch)
                 await self.tree_model.wait_loaded(branch)
         await self.select_ref(ref)
-
-    def _offer_unfinished_uploads(self) -> None:
-        found = self.transfers.load_unfinished()
-        if found:
-            self.transfers_dock.show()
-            self.transfers_dock.raise_()
-            plural = "s" if len(found) != 1 else ""
-            self.statusBar().showMessage(
-                f"{len(found)} unfinished upload{plural} from last time: select it in the "
-                "Transfers panel and press Resume.",
-                15000,
-            )
-
-    def _transfer_finished(self, transfer: Transfer) -> None:
-        if transfer.status is Status.COMPLETED:
-            title, text = (
-                "Upload finished",
-                f"{transfer.title} is in Azure: {transfer.target_label}",
-            )
-            icon = QSystemTrayIcon.MessageIcon.Information
-        elif transfer.status is Status.CANCELLED:
-            title, text = "Upload cancelled", f"{transfer.title} can be resumed later."
-            icon = QSystemTrayIcon.MessageIcon.Warning
-        else:
-            title = "Upload failed"
-            text = f"{transfer.title}: {transfer.error.splitlines()[0] if transfer.error else ''}"
-            icon = QSystemTrayIcon.MessageIcon.Critical
-        self.statusBar().showMessage(f"{title}: {text}", 15000)
-        self.notify(title, text, icon)
-
-    def notify(self, title: str, text: str, icon: QSystemTrayIcon.MessageIcon) -> None:
-        """A system notification where the desktop has one; the taskbar flashes in any case."""
-        if QSystemTrayIcon.isSystemTrayAvailable():
-            if self._tray is None:
-                self._tray = QSystemTrayIcon(self.windowIcon(), self)
-                self._tray.show()
-            self._tray.showMessage(title, text, icon, 10000)
-        QApplication.alert(self)
 
     # --- misc ---------------------------------------------------------------------------------
 

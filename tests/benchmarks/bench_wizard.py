@@ -197,8 +197,8 @@ class WizardRunner:
         from PySide6.QtCore import QEventLoop
 
         window = self.window
-        window.open_upload_wizard(vhd)
-        wizard = window._wizards[-1]
+        window.workflows.open_upload_wizard(vhd)
+        wizard = window.workflows.wizards[-1]
         self.wait(wizard.file_page.isComplete)
         wizard.file_page.os_box.setCurrentText("Linux")
         wizard.next()

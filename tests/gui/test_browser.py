@@ -303,6 +303,6 @@ def test_virtual_machines_show_their_disks_and_open_the_capture_wizard(
     assert dict(vm.properties)["Power state"]
     assert window.action_capture.isEnabled()
     window.action_capture.trigger()  # the toolbar action captures the selected VM
-    wizard = window._wizards[-1]
+    wizard = window.workflows.wizards[-1]
     assert wizard.vm_id is not None and wizard.vm_id.endswith(f"/virtualMachines/{vm.title}")
     wizard.reject()

@@ -82,8 +82,8 @@ def drop_files(window: MainWindow, paths: list[Path]) -> bool:
 
 
 def wizard_of(window: MainWindow, qtbot: QtBot) -> UploadWizard:
-    qtbot.waitUntil(lambda: bool(window._wizards), timeout=5000)
-    wizard = window._wizards[-1]
+    qtbot.waitUntil(lambda: bool(window.workflows.wizards), timeout=5000)
+    wizard = window.workflows.wizards[-1]
     assert isinstance(wizard, UploadWizard)
     return wizard
 
@@ -126,15 +126,15 @@ def test_a_dropped_disk_image_opens_the_wizard_one_per_file(
     text_file = first.with_suffix(".txt")
     text_file.write_text("not a disk")
     assert drop_files(window, [first, second, text_file])
-    qtbot.waitUntil(lambda: len(window._wizards) == 2, timeout=5000)
-    assert [w.source_path for w in window._wizards] == [first, second]
-    for wizard in window._wizards:
+    qtbot.waitUntil(lambda: len(window.workflows.wizards) == 2, timeout=5000)
+    assert [w.source_path for w in window.workflows.wizards] == [first, second]
+    for wizard in window.workflows.wizards:
         qtbot.waitUntil(wizard.file_page.isComplete, timeout=10_000)
-    page = window._wizards[0].file_page
+    page = window.workflows.wizards[0].file_page
     assert page.fact_labels["Format"].text()
     assert "fixed VHD on the fly" in page.fact_labels["Conversion"].text()
     assert not drop_files(window, [text_file])  # nothing to upload: the drop is refused
-    for wizard in list(window._wizards):
+    for wizard in list(window.workflows.wizards):
         wizard.reject()
 
 
@@ -144,7 +144,7 @@ def test_a_broken_file_stops_on_the_first_page_with_its_message(
     connect(window, run, new_session)
     broken = tmp_path / "broken.vhd"
     broken.write_bytes(b"conectix" + os.urandom(3 * MIB))
-    window.open_upload_wizard(broken)
+    window.workflows.open_upload_wizard(broken)
     wizard = wizard_of(window, qtbot)
     page = wizard.file_page
     qtbot.waitUntil(lambda: bool(page.error) or page.image is not None, timeout=10_000)
@@ -165,7 +165,7 @@ def test_wizard_uploads_a_dynamic_vhd_to_a_managed_disk_and_makes_a_gallery_vers
 ) -> None:
     connect(window, run, new_session)
     made = disk_images.make("vpc", 40 * MIB, "scattered", subformat="dynamic")
-    window.open_upload_wizard(made.path)
+    window.workflows.open_upload_wizard(made.path)
     wizard = wizard_of(window, qtbot)
     fill_file_page(wizard, qtbot, "Linux")
     fill_target_page(wizard, qtbot, "disk-wizard-gallery")
@@ -223,7 +223,7 @@ def test_cancel_revokes_access_and_a_new_window_resumes_the_rest(
 ) -> None:
     connect(window, run, new_session)
     made = disk_images.make("raw", 48 * MIB, [(0, os.urandom(48 * MIB))])
-    window.open_upload_wizard(made.path)
+    window.workflows.open_upload_wizard(made.path)
     wizard = wizard_of(window, qtbot)
     fill_file_page(wizard, qtbot, "Windows")
     fill_target_page(wizard, qtbot, "disk-wizard-resume")
