@@ -34,6 +34,7 @@ class AzureSession:
     _compute: dict[str, ComputeManagementClient] = field(default_factory=dict, repr=False)
     _resources: dict[str, ResourceManagementClient] = field(default_factory=dict, repr=False)
     _subscriptions: SubscriptionClient | None = field(default=None, repr=False)
+    _storage: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def is_sandbox(self) -> bool:
@@ -67,17 +68,32 @@ class AzureSession:
             self._resources[subscription_id] = client
         return client
 
+    def storage(self, subscription_id: str) -> Any:
+        """The aio StorageManagementClient, imported on first use (only blob targets need it)."""
+        client = self._storage.get(subscription_id)
+        if client is None:
+            from azure.mgmt.storage.aio import StorageManagementClient
+
+            client = StorageManagementClient(self.credential, subscription_id, **self._options())
+            self._storage[subscription_id] = client
+        return client
+
     def subscriptions(self) -> SubscriptionClient:
         if self._subscriptions is None:
             self._subscriptions = SubscriptionClient(self.credential, **self._options())
         return self._subscriptions
 
     async def close(self) -> None:
-        clients: list[Any] = [*self._compute.values(), *self._resources.values()]
+        clients: list[Any] = [
+            *self._compute.values(),
+            *self._resources.values(),
+            *self._storage.values(),
+        ]
         if self._subscriptions is not None:
             clients.append(self._subscriptions)
         self._compute.clear()
         self._resources.clear()
+        self._storage.clear()
         self._subscriptions = None
         for client in clients:
             await client.close()

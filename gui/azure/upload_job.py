@@ -64,6 +64,7 @@ class BlobTargetPlan:
     blob_url: str  # without the query
     sas_query: str = field(default="", repr=False)
     subscription_id: str = ""  # where a managed image or gallery version from it is made
+    storage_account_id: str = ""  # when picked from the subscription: a new SAS can be made
 
     @property
     def label(self) -> str:
@@ -74,9 +75,11 @@ class BlobTargetPlan:
         return f"{self.blob_url}?{self.sas_query}" if self.sas_query else self.blob_url
 
     @classmethod
-    def from_url(cls, url: str, subscription_id: str = "") -> BlobTargetPlan:
+    def from_url(
+        cls, url: str, subscription_id: str = "", *, storage_account_id: str = ""
+    ) -> BlobTargetPlan:
         base, _, query = url.strip().partition("?")
-        return cls(base, query, subscription_id)
+        return cls(base, query, subscription_id, storage_account_id)
 
 
 FollowUp = ManagedImageSpec | GalleryVersionSpec | None
@@ -111,6 +114,7 @@ class UploadPlan:
                 "kind": "page-blob",
                 "blob_url": self.target.blob_url,
                 "subscription_id": self.target.subscription_id,
+                "storage_account_id": self.target.storage_account_id,
             }
         follow: dict[str, Any] | None = None
         if isinstance(self.follow_up, ManagedImageSpec):
@@ -143,7 +147,9 @@ class UploadPlan:
             target = ManagedDiskTargetPlan(raw_target["subscription_id"], ManagedDiskSpec(**spec))
         else:
             target = BlobTargetPlan(
-                raw_target["blob_url"], subscription_id=raw_target.get("subscription_id", "")
+                raw_target["blob_url"],
+                subscription_id=raw_target.get("subscription_id", ""),
+                storage_account_id=raw_target.get("storage_account_id", ""),
             )
         follow_up: FollowUp = None
         raw_follow = data.get("follow_up")
@@ -371,7 +377,10 @@ class UploadJob:
                     ended=time.monotonic(),
                 )
             )
-            source = DiskSource(blob_uri=plan.target.blob_url)
+            source = DiskSource(
+                blob_uri=plan.target.blob_url,
+                storage_account_id=plan.target.storage_account_id or None,
+            )
         image: NodeRef | None = None
         follow_up = plan.follow_up
         if follow_up is not None:

@@ -27,6 +27,7 @@ from PySide6.QtCore import (
 from gui.azure.errors import AzureServiceError
 from gui.azure.image_builder import StepEvent, StepState
 from gui.azure.upload_job import BlobTargetPlan, JobResult, PlanStore, UploadJob, UploadPlan
+from gui.models.tasks import TaskSet
 from gui.paths import journal_dir
 from gui.transfer import ProgressSnapshot, UploadCancelledError, UploadError, UploadState
 from gui.units import human_bytes, human_duration
@@ -184,7 +185,12 @@ class Transfer(QObject):
     @property
     def needs_sas(self) -> bool:
         """A blob upload resumed at a new start: the SAS was not saved and must be pasted."""
-        return isinstance(self.plan.target, BlobTargetPlan) and not self.plan.target.sas_query
+        target = self.plan.target
+        return (
+            isinstance(target, BlobTargetPlan)
+            and not target.sas_query
+            and not target.storage_account_id  # those get a new SAS from the account
+        )
 
     def state_text(self) -> str:
         if self.status is Status.RUNNING:
@@ -301,6 +307,7 @@ class TransferManager(QObject):
         self.model = TransfersModel(self)
         self.store = PlanStore(journal_dir())
         self.session: Any = None
+        self._tasks = TaskSet("transfers")
 
     def submit(self, plan: UploadPlan) -> Transfer:
         transfer = self._add(plan)
@@ -328,10 +335,32 @@ class TransferManager(QObject):
         return found
 
     def resume(self, transfer: Transfer, sas_url: str | None = None) -> None:
-        if sas_url and isinstance(transfer.plan.target, BlobTargetPlan):
-            transfer.plan.target = BlobTargetPlan.from_url(
-                sas_url, transfer.plan.target.subscription_id
+        target = transfer.plan.target
+        if isinstance(target, BlobTargetPlan):
+            if sas_url:
+                transfer.plan.target = BlobTargetPlan.from_url(
+                    sas_url, target.subscription_id, storage_account_id=target.storage_account_id
+                )
+            elif not target.sas_query and target.storage_account_id:
+                self._tasks.spawn(self._resume_with_new_sas(transfer, target))
+                return
+        transfer.start(self.session)
+
+    async def _resume_with_new_sas(self, transfer: Transfer, target: BlobTargetPlan) -> None:
+        """The SAS was not saved: the storage account signs a new one."""
+        from gui.azure.storage import renew_blob_sas
+
+        try:
+            url = await renew_blob_sas(
+                self.session, target.subscription_id, target.storage_account_id, target.blob_url
             )
+        except AzureServiceError as exc:
+            transfer.error = f"Could not get a new SAS from the storage account: {exc.user_text()}"
+            transfer.changed.emit()
+            return
+        transfer.plan.target = BlobTargetPlan.from_url(
+            url, target.subscription_id, storage_account_id=target.storage_account_id
+        )
         transfer.start(self.session)
 
     def discard(self, transfer: Transfer) -> None:

@@ -167,8 +167,8 @@ class FollowUpPage(AsyncPage):
         path = getattr(self.wizard(), "source_path", None)
         if isinstance(path, Path) and not self.image_name.text():
             self.image_name.setText(default_name(path, "img-"))
-        if target.managed and not self.image_group.text():
-            self.image_group.setText(target.group_box.currentText())
+        if not self.image_group.text():
+            self.image_group.setText(target.default_group())
         self.image_radio.setEnabled(True)
         self._fill_regions()
         if not self._initialized:
@@ -334,9 +334,7 @@ class FollowUpPage(AsyncPage):
             publisher=self.publisher_edit.text().strip() or "contoso",
         )
         target = self._target()
-        group = self._galleries.get(gallery) or (
-            target.group_box.currentText().strip() if target.managed else ""
-        )
+        group = self._galleries.get(gallery) or target.default_group()
         return GalleryVersionSpec(
             resource_group=group,
             gallery=gallery,

@@ -270,3 +270,63 @@ def test_cancel_revokes_access_and_a_new_window_resumes_the_rest(
     )
     assert manager.store.unfinished() == []
     again.cancel_tasks()
+
+
+def test_a_page_blob_in_a_storage_account_then_a_managed_image_from_it(
+    window: MainWindow,
+    qtbot: QtBot,
+    run: AsyncRunner,
+    new_session: Any,
+    disk_images: Any,
+    quick_sandbox: Any,
+) -> None:
+    from azure.storage.blob import BlobClient
+
+    from gui.azure.storage import renew_blob_sas
+    from gui.azure.upload_job import UploadPlan
+    from gui.vhd import open_image
+
+    connect(window, run, new_session)
+    made = disk_images.make("vhdx", 32 * MIB, "scattered", subformat="dynamic")
+    window.workflows.open_upload_wizard(made.path)
+    wizard = wizard_of(window, qtbot)
+    fill_file_page(wizard, qtbot, "Linux")
+    page = wizard.target_page
+    page.account_radio.setChecked(True)
+    qtbot.waitUntil(lambda: page.container_box.count() > 0, timeout=10_000)
+    page.container_box.setCurrentText("vhds")
+    page.blob_name.setText("golden/linux-from-wizard.vhd")
+    qtbot.waitUntil(page.isComplete, timeout=10_000)
+    wizard.next()
+    then = wizard.follow_up_page
+    then.image_radio.setChecked(True)
+    then.image_name.setText("img-from-blob")
+    assert then.image_group.text() == RG_IMAGES  # the storage account's resource group
+    qtbot.waitUntil(then.isComplete, timeout=5000)
+    wizard.next()
+    transfer = finish_upload(wizard, qtbot)
+
+    target = transfer.plan.target
+    assert target.storage_account_id.endswith("/storageAccounts/contosoimgstore")
+    saved = UploadPlan.from_json(transfer.plan.to_json())
+    assert saved.target.sas_query == ""  # the SAS is never saved ...
+    assert "sig=" not in str(transfer.plan.to_json())
+    url = run(
+        renew_blob_sas(
+            window.session,
+            PRODUCTION_SUBSCRIPTION_ID,
+            saved.target.storage_account_id,
+            saved.target.blob_url,
+        )
+    )  # ... the account signs a new one for a resume
+    with open_image(made.path) as image:
+        expected_size = image.upload_size
+    assert BlobClient.from_blob_url(url).get_blob_properties().size == expected_size
+
+    expected = NodeRef(SourceKind.MANAGED, (RG_IMAGES, "img-from-blob"))
+    qtbot.waitUntil(
+        lambda: window.detail_pane.detail is not None and window.detail_pane.detail.ref == expected,
+        timeout=20_000,
+    )
+    assert window.detail_pane.detail.os_type == "Linux"
+    wizard.accept()
