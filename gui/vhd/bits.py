@@ -35,3 +35,14 @@ def bitmap_runs(bitmap: bytes, first_bit: int, count: int, *,
         pos += step
     if run_value is not None:
         yield run_start, end, run_value
+
+
+def block_pieces(offset: int, length: int, block_size: int) -> Iterator[tuple[int, int, int]]:
+    """Splits the byte range [offset, offset + length) at block boundaries: yields
+    (block index, start, end) for each piece, in order."""
+    pos, end = offset, offset + length
+    while pos < end:
+        block = pos // block_size
+        piece_end = min(end, (block + 1) * block_size)
+        yield block, pos, piece_end
+        pos = piece_end

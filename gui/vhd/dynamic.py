@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from gui.vhd.bits import bitmap_runs
+from gui.vhd.bits import bitmap_runs, block_pieces
 from gui.vhd.errors import (
     CorruptBlockTableError,
     CorruptHeaderError,
@@ -211,18 +211,13 @@ class DynamicVhdLayout:
         first = offset // bs
         last = (offset + len(view) - 1) // bs
         entries = self._entries_for(first, last)
-        pos = offset
-        end = offset + len(view)
-        while pos < end:
-            block = pos // bs
-            piece_end = min(end, (block + 1) * bs)
+        for block, pos, piece_end in block_pieces(offset, len(view), bs):
             dest = view[pos - offset : piece_end - offset]
             entry = entries[block - first]
             if entry == UNUSED:
                 self._read_absent(pos, dest)
             else:
                 self._read_block(block, entry, pos, dest)
-            pos = piece_end
 
     def _read_absent(self, pos: int, dest: memoryview) -> None:
         if self._parent is None:

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from gui.vhd.bits import block_pieces
 from gui.vhd.crc32c import crc32c
 from gui.vhd.errors import (
     CorruptBlockTableError,
@@ -318,11 +319,7 @@ class VhdxLayout:
         first = offset // bs
         last = (offset + len(view) - 1) // bs
         entries = self._entries(first, last)
-        pos = offset
-        end = offset + len(view)
-        while pos < end:
-            block = pos // bs
-            piece_end = min(end, (block + 1) * bs)
+        for block, pos, piece_end in block_pieces(offset, len(view), bs):
             dest = view[pos - offset : piece_end - offset]
             entry = entries[block - first]
             if entry & 7 in _READS_AS_ZERO:
@@ -332,7 +329,6 @@ class VhdxLayout:
                 if problem:
                     raise CorruptBlockTableError(f"block {block} cannot be read: {problem}")
                 self._file.readinto((entry >> 20) * MIB + pos - block * bs, dest)
-            pos = piece_end
 
     def allocated(self) -> Iterator[tuple[int, int]]:
         bs = self.block_size
