@@ -11,7 +11,6 @@ class Cloud:
     title: str
     resource_manager: str
     authority_host: str
-    storage_suffix: str
 
     @property
     def arm_scope(self) -> str:
@@ -26,21 +25,18 @@ CLOUDS: dict[str, Cloud] = {
             "Azure (global)",
             "https://management.azure.com",
             "login.microsoftonline.com",
-            "core.windows.net",
         ),
         Cloud(
             "AzureUSGovernment",
             "Azure US Government",
             "https://management.usgovcloudapi.net",
             "login.microsoftonline.us",
-            "core.usgovcloudapi.net",
         ),
         Cloud(
             "AzureChinaCloud",
             "Azure operated by 21Vianet",
             "https://management.chinacloudapi.cn",
             "login.chinacloudapi.cn",
-            "core.chinacloudapi.cn",
         ),
     )
 }

@@ -7,7 +7,6 @@ Azure accepts (the rules of "Naming rules and restrictions for Azure resources")
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 _DISK_LIKE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$")
 _GALLERY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.]{0,78}[A-Za-z0-9])?$")
@@ -127,5 +126,3 @@ def next_version(existing: list[str]) -> str:
     major, minor, patch = max(valid)
     return f"{major}.{minor}.{patch + 1}"
 
-
-Check = Callable[[str], str | None]

@@ -38,7 +38,6 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 class Role(IntEnum):
     NODE = Qt.ItemDataRole.UserRole + 1
     ROW_KIND = Qt.ItemDataRole.UserRole + 3
-    LOAD_STATE = Qt.ItemDataRole.UserRole + 4
     MESSAGE = Qt.ItemDataRole.UserRole + 5
     SEARCH = Qt.ItemDataRole.UserRole + 6  # the label for nodes; empty for loading/error rows
 

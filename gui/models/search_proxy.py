@@ -23,9 +23,5 @@ class CatalogSearchProxy(QSortFilterProxyModel):
         self.setFilterKeyColumn(0)
         self.setFilterRole(Role.SEARCH)
 
-    @property
-    def search_text(self) -> str:
-        return self.filterRegularExpression().pattern()
-
     def set_search_text(self, text: str) -> None:
         self.setFilterFixedString(text.strip())

@@ -229,9 +229,6 @@ class TransfersModel(QAbstractTableModel):
         self._transfers.pop(row)
         self.endRemoveRows()
 
-    def transfer_at(self, row: int) -> Transfer | None:
-        return self._transfers[row] if 0 <= row < len(self._transfers) else None
-
     def _changed(self, transfer: Transfer) -> None:
         if transfer in self._transfers:
             row = self._transfers.index(transfer)
