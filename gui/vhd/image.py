@@ -46,6 +46,10 @@ class DiskImage:
             self.fixed_size, self.disk_id, timestamp=opened.timestamp, source=opened.source_footer)
         self.findings: list[Finding] = [*opened.findings, *size_findings(self.virtual_size)]
         self.details: list[tuple[str, str]] = list(opened.details)
+        # Every file the stream is read from: a resume identity must cover a differencing disk's
+        # parents too, since a changed parent changes the uploaded bytes.
+        self.source_files: tuple[Path, ...] = (
+            path, *(other.path for other in opened.other_files))
         self._ranges: list[Range] | None = None
         self._ranges_lock = threading.Lock()
 

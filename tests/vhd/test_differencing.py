@@ -168,3 +168,13 @@ def test_windows_locators(disk_images: DiskImageFactory, locator: tuple[str, str
     child = disk_images.differencing_vhd(parent.path, child_writes(), locators=[(code, text)])
     with open_image(child) as img:
         assert ("Parent", str(parent.path)) in img.details
+
+
+def test_source_files_name_the_whole_chain(disk_images: DiskImageFactory) -> None:
+    base = disk_images.make("vpc", SIZE, "start", subformat="dynamic", name="sbase.vhd")
+    middle = disk_images.differencing_vhd(base.path, [(0, b"\x11" * 512)], name="smiddle.vhd")
+    top = disk_images.differencing_vhd(middle, [(512, b"\x22" * 512)], name="stop.vhd")
+    with open_image(top) as img:
+        assert img.source_files == (top, middle.resolve(), base.path.resolve())
+    with open_image(base.path) as img:
+        assert img.source_files == (base.path,)
