@@ -28,9 +28,12 @@ from gui.transfer import (
     UploadOptions,
     redact,
 )
+from gui.transfer.tls import require_tls
 from gui.units import human_bytes
 
 CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING"
+# The SAS URL when no target option is given: a variable is not visible in `ps` as an argument is.
+SAS_URL_ENV = "AZURE_IMAGE_STUDIO_SAS_URL"
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
 
@@ -42,12 +45,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", type=Path, help="the disk image (.vhd, .vhdx, .raw, .img)")
     where = p.add_argument_group("target (one of)")
-    where.add_argument("--to", metavar="URL", help="page-blob URL with a SAS (racw)")
+    where.add_argument(
+        "--to",
+        metavar="URL",
+        help="page-blob URL with a SAS (racw); '-' reads it from standard input, so it does "
+        f"not show in the process list (default: ${SAS_URL_ENV} when no target is given)",
+    )
+    where.add_argument(
+        "--to-env",
+        metavar="NAME",
+        help="read the page-blob SAS URL from the environment variable NAME",
+    )
     where.add_argument(
         "--connection-string",
         metavar="CS",
-        help=f"storage connection string (default: ${CONNECTION_STRING_ENV} when --container "
-        "and --name are given without --account-url)",
+        help=f"storage connection string, '-' for standard input (default: "
+        f"${CONNECTION_STRING_ENV} when --container and --name are given without --account-url)",
     )
     where.add_argument(
         "--account-url",
@@ -74,27 +87,64 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _from_stdin(what: str) -> str:
+    """One line from standard input (a pipe, a here-string or a prompt-less paste)."""
+    value = sys.stdin.readline().strip()
+    if not value:
+        raise UsageError(f"{what} was to come from standard input ('-'), but it was empty")
+    return value
+
+
+def _sas_url(args: argparse.Namespace) -> str | None:
+    """The SAS URL from --to, --to-env or $AZURE_IMAGE_STUDIO_SAS_URL; None for other targets."""
+    if args.to is not None and args.to_env is not None:
+        raise UsageError("give either --to or --to-env, not both")
+    if args.to == "-":
+        return _from_stdin("the SAS URL")
+    if args.to is not None:
+        return str(args.to)
+    if args.to_env is not None:
+        value = os.environ.get(args.to_env, "").strip()
+        if not value:
+            raise UsageError(f"--to-env {args.to_env}: that environment variable is not set")
+        return value
+    if args.connection_string or args.account_url or args.container or args.name:
+        return None
+    return os.environ.get(SAS_URL_ENV, "").strip() or None
+
+
 def _target(args: argparse.Namespace) -> BlobTarget:
-    if args.to:
+    url = _sas_url(args)
+    if url is not None:
         if args.connection_string or args.account_url:
-            raise UsageError("give either --to or --connection-string/--account-url, not both")
-        return SasUrlTarget(args.to)
+            raise UsageError("give either a SAS URL or --connection-string/--account-url, not both")
+        return SasUrlTarget(url)
     if not args.container or not args.name:
         raise UsageError(
-            "name the target: --to URL, or --container and --name with a connection "
-            "string or --account-url"
+            "name the target: --to URL (or --to -, --to-env NAME, $"
+            f"{SAS_URL_ENV}), or --container and --name with a connection string or "
+            "--account-url"
         )
     if args.account_url:
-        from azure.identity import DefaultAzureCredential
-
-        credential = DefaultAzureCredential(exclude_interactive_browser_credential=True)
-        return TokenCredentialTarget(args.account_url, args.container, args.name, credential)
+        # The URL is checked (TLS, well formed) before any credential is made or used.
+        require_tls(args.account_url, "The account URL (--account-url)")
+        return TokenCredentialTarget(
+            args.account_url, args.container, args.name, _headless_credential()
+        )
     connection_string = args.connection_string or os.environ.get(CONNECTION_STRING_ENV)
+    if connection_string == "-":
+        connection_string = _from_stdin("the connection string")
     if not connection_string:
         raise UsageError(
             f"no connection string: pass --connection-string or set {CONNECTION_STRING_ENV}"
         )
     return ConnectionStringTarget(connection_string, args.container, args.name)
+
+
+def _headless_credential() -> object:
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential(exclude_interactive_browser_credential=True)
 
 
 class UsageError(Exception):

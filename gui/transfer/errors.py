@@ -18,6 +18,10 @@ class InvalidTargetError(UploadError):
     """The target (URL, connection string, names) is malformed."""
 
 
+class ProxyConfigError(InvalidTargetError):
+    """The proxy or CA-bundle settings in the environment cannot be used as they are."""
+
+
 class InvalidSourceError(UploadError):
     """The source image cannot be uploaded as it is."""
 

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from gui.transfer.errors import AccessDeniedError, InvalidTargetError, SasExpiredError, UploadError
 from gui.transfer.redact import redact, strip_query
+from gui.transfer.tls import InsecureTransportError, require_tls
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +63,8 @@ class BlobTarget(ABC):
     supports_properties: bool = True
 
     def __init__(self, blob_url: str) -> None:
-        parts = urlsplit(blob_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise InvalidTargetError(
-                f"{redact(blob_url)} is not a blob URL: expected https://<account>.blob.core."
-                "windows.net/<container>/<blob>?<SAS>."
-            )
+        # Before anything else, and from the text alone: no lookup, no connection (endpoint.py).
+        parts = require_tls(blob_url, "The blob URL")
         if parts.path.strip("/").count("/") < 1:
             raise InvalidTargetError(
                 f"{redact(blob_url)} names no blob: the URL needs /<container>/<blob> in its path."
@@ -204,6 +201,7 @@ class RenewableSasTarget(BlobTarget):
     _renew_failed = False
 
     def blob_url_changed(self, sas_url: str) -> None:
+        require_tls(sas_url, "The renewed SAS URL")
         expiry = self._expiry
         self._query = urlsplit(sas_url).query
         self._expiry = sas_expiry(self._query) or expiry
@@ -234,6 +232,22 @@ def parse_connection_string(connection_string: str) -> dict[str, str]:
     return parts
 
 
+def _require_tls_connection_string(parts: dict[str, str]) -> None:
+    """Refuse a connection string that would send its requests over plain http (except to an
+    emulator on loopback, like Azurite's development string), before any use of it."""
+    endpoint = parts.get("blobendpoint")
+    if endpoint:
+        require_tls(endpoint, "The connection string's BlobEndpoint")
+        return
+    protocol = parts.get("defaultendpointsprotocol", "https").lower()
+    if protocol != "https":
+        raise InsecureTransportError(
+            f"The connection string says DefaultEndpointsProtocol={protocol}: the account's "
+            "requests would travel unencrypted, so it was refused before connecting. Use "
+            "DefaultEndpointsProtocol=https (as on the storage account's Access keys page)."
+        )
+
+
 class ConnectionStringTarget(BlobTarget):
     """Container + blob name in the account of a connection string.
 
@@ -246,6 +260,7 @@ class ConnectionStringTarget(BlobTarget):
 
     def __init__(self, connection_string: str, container: str, name: str) -> None:
         parts = parse_connection_string(connection_string)
+        _require_tls_connection_string(parts)
         self._account = parts.get("accountname", "")
         self._key = parts.get("accountkey")
         self._fixed_sas = parts.get("sharedaccesssignature")
@@ -315,6 +330,7 @@ class TokenCredentialTarget(BlobTarget):
     def __init__(self, account_url: str, container: str, name: str, credential: Any) -> None:
         if not container or not name:
             raise InvalidTargetError("Name the container and the blob to upload to.")
+        require_tls(account_url, "The account URL")
         super().__init__(f"{account_url.rstrip('/')}/{quote(container)}/{quote(name)}")
         self._account_url, self._container, self._name = account_url, container, name
         self._credential = credential
