@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -48,25 +49,65 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
-def configure_logging() -> None:
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(log_path: Path | None = None) -> logging.Handler:
+    """Logs to the data directory's log file; every line and traceback goes through ``redact``.
+
+    Also routes uncaught exceptions (main thread and worker threads) into the log, redacted,
+    instead of Python's default hook that would print a SAS or token in a traceback to stderr.
+    Returns the file handler so a caller (or a test) can remove it again.
+    """
     from gui.paths import data_dir
+    from gui.transfer.redact import RedactingFormatter
 
-    handler = logging.FileHandler(data_dir() / "azure-image-studio.log", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    from gui.azure.errors import redact
-
-    class _Redacting(logging.Filter):
-        def filter(self, record: logging.LogRecord) -> bool:
-            record.msg = redact(record.getMessage())
-            record.args = None
-            return True
-
-    handler.addFilter(_Redacting())
+    path = log_path or data_dir() / "azure-image-studio.log"
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(RedactingFormatter(LOG_FORMAT))
     root = logging.getLogger()
     root.setLevel(logging.INFO)
     root.addHandler(handler)
     # The SDK logs every request and header at INFO: keep that out of the user's log.
     logging.getLogger("azure").setLevel(logging.WARNING)
+    install_exception_hooks()
+    return handler
+
+
+def install_exception_hooks() -> None:
+    """Uncaught exceptions go to the (redacted) log and a redacted traceback to stderr."""
+    import threading
+    import traceback
+    from types import TracebackType
+
+    from gui.transfer.redact import redact
+
+    log = logging.getLogger("gui")
+
+    def report(
+        kind: type[BaseException], value: BaseException, tb: TracebackType | None, where: str
+    ) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            sys.__excepthook__(kind, value, tb)
+            return
+        log.critical("Unhandled error in %s", where, exc_info=(kind, value, tb))
+        text = "".join(traceback.format_exception(kind, value, tb))
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # no stderr (pythonw)
+            sys.stderr.write(redact(text))
+
+    def main_hook(
+        kind: type[BaseException], value: BaseException, tb: TracebackType | None
+    ) -> None:
+        report(kind, value, tb, "the main thread")
+
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is None:
+            return
+        name = args.thread.name if args.thread is not None else "a thread"
+        report(args.exc_type, args.exc_value, args.exc_traceback, name)
+
+    sys.excepthook = main_hook
+    threading.excepthook = thread_hook
 
 
 def run(argv: Sequence[str]) -> int:

@@ -7,7 +7,6 @@ the SDK raises into these, so the views never show a traceback or an SDK class n
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from azure.core.exceptions import (
@@ -18,12 +17,24 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
-_SECRET = re.compile(r"(?i)(sig|se|skoid|sktid|skt|ske|sks|skv|token|key)=([^&\s\"']+)")
+from gui.transfer.redact import redact
+from gui.transfer.tls import InsecureTransportError, MalformedUrlError
 
-
-def redact(text: str) -> str:
-    """Removes SAS signatures and keys from text that may reach a log or a dialog."""
-    return _SECRET.sub(lambda m: f"{m.group(1)}=REDACTED", text)
+__all__ = [
+    "AzureServiceError",
+    "ConflictError",
+    "ConnectionLostError",
+    "InsecureEndpointError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "NotSignedInError",
+    "PermissionDeniedError",
+    "ServiceUnavailableError",
+    "ThrottledError",
+    "client_request_id",
+    "redact",  # the one redaction function (gui/transfer/redact.py), re-exported
+    "translate",
+]
 
 
 class AzureServiceError(Exception):
@@ -32,16 +43,26 @@ class AzureServiceError(Exception):
     title = "Azure request failed"
     advice = "Try again; if it keeps failing, check the log (View → Log) for details."
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+    ):
         self.message = redact(message)
         self.code = code
         self.status = status
+        # x-ms-client-request-id of the failed request: what Azure support asks for.
+        self.request_id = request_id
         super().__init__(self.message)
 
     def user_text(self) -> str:
         """The message and what to do, as a dialog or a tree node shows it."""
         head = f"{self.code}: {self.message}" if self.code else self.message
-        return f"{head}\n{self.advice}" if self.advice else head
+        text = f"{head}\n{self.advice}" if self.advice else head
+        return f"{text}\nRequest id: {self.request_id}" if self.request_id else text
 
 
 class NotSignedInError(AzureServiceError):
@@ -86,6 +107,14 @@ class InvalidRequestError(AzureServiceError):
     advice = "Correct what the message names and try again."
 
 
+class InsecureEndpointError(AzureServiceError):
+    title = "Refused: not a secure connection"
+    advice = (
+        "Tokens and keys travel only over https://. Check the cloud's endpoints "
+        "(`az cloud show`) or the URL you entered; plain http:// is allowed only to this machine."
+    )
+
+
 class ConflictError(AzureServiceError):
     title = "Conflict"
     advice = "Something with that name already exists or is busy. Pick another name or wait."
@@ -95,20 +124,25 @@ def translate(exc: BaseException) -> AzureServiceError:
     """Maps an azure-core (or network) exception onto the error type for its cause."""
     if isinstance(exc, AzureServiceError):
         return exc
+    if isinstance(exc, InsecureTransportError | MalformedUrlError):
+        return InsecureEndpointError(str(exc))
     if isinstance(exc, ClientAuthenticationError) and exc.response is None:
         # raised by a credential, before any request reached Azure
         return NotSignedInError(_first_line(exc))
     if isinstance(exc, HttpResponseError):
         return _from_http(exc)
     if isinstance(exc, ServiceRequestError | ServiceResponseError | ConnectionError | TimeoutError):
-        return ConnectionLostError(f"The request did not reach Azure: {_first_line(exc)}")
+        return ConnectionLostError(
+            f"The request did not reach Azure: {_first_line(exc)}",
+            request_id=_request_id_of(exc),
+        )
     return AzureServiceError(_first_line(exc) or type(exc).__name__)
 
 
 def _from_http(exc: HttpResponseError) -> AzureServiceError:
     status = exc.status_code
     code, message = _error_body(exc)
-    kwargs: dict[str, Any] = {"code": code, "status": status}
+    kwargs: dict[str, Any] = {"code": code, "status": status, "request_id": _request_id_of(exc)}
     if isinstance(exc, ResourceNotFoundError) or status == 404:
         return NotFoundError(message, **kwargs)
     if status == 401:
@@ -150,3 +184,23 @@ def _error_body(exc: HttpResponseError) -> tuple[str | None, str]:
 def _first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "message", None) or exc)
     return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def client_request_id(headers: Any) -> str | None:
+    """The ``x-ms-client-request-id`` in a header mapping (any case), if there is one."""
+    if headers is None:
+        return None
+    value = headers.get("x-ms-client-request-id")
+    return str(value) if value else None
+
+
+def _request_id_of(exc: BaseException) -> str | None:
+    """The client request id of the request that failed (azure-core keeps it on the response)."""
+    response = getattr(exc, "response", None)
+    request = getattr(response, "request", None) if response is not None else None
+    if request is None:
+        request = getattr(exc, "request", None)  # a ServiceRequestError may carry the request
+    found = client_request_id(getattr(request, "headers", None)) if request is not None else None
+    if found is None and response is not None:
+        found = client_request_id(getattr(response, "headers", None))
+    return found

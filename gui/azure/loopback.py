@@ -8,7 +8,6 @@ instead of leaking a token over the network.
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -18,6 +17,8 @@ from azure.core.exceptions import AzureError
 from azure.core.pipeline import PipelineRequest
 from azure.core.pipeline.policies import SansIOHTTPPolicy
 
+from gui.transfer.tls import is_loopback_host
+
 if TYPE_CHECKING:
     from azure.mgmt.compute.aio import ComputeManagementClient
     from azure.mgmt.resource.resources.aio import ResourceManagementClient
@@ -25,23 +26,10 @@ if TYPE_CHECKING:
 
 SANDBOX_TOKEN = "sandbox-token-not-a-secret"  # not a secret: the sandbox accepts any bearer
 _TOKEN_LIFETIME_S = 24 * 3600
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 
 class LoopbackOnlyError(AzureError):
     """A sandbox client was asked to talk to a host that is not this machine."""
-
-
-def is_loopback_host(host: str | None) -> bool:
-    if not host:
-        return False
-    name = host.strip("[]").lower()
-    if name in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def require_loopback_url(url: str) -> None:
@@ -131,8 +119,15 @@ def sandbox_compute_client(
         subscription_id=subscription_id,
         base_url=arm_url,
         authentication_policy=LoopbackBearerPolicy(),
-        **kwargs,
+        **_options(arm_url, kwargs),
     )
+
+
+def _options(arm_url: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """The app's network options (proxy, CA, User-Agent, TLS rule, failure log) plus ``extra``."""
+    from gui.azure.session import sdk_client_options
+
+    return {**sdk_client_options(arm_url, "The sandbox endpoint"), **extra}
 
 
 def sandbox_resource_clients(
@@ -147,13 +142,13 @@ def sandbox_resource_clients(
         credential=AsyncStaticTokenCredential(),
         base_url=arm_url,
         authentication_policy=LoopbackBearerPolicy(),
-        **kwargs,
+        **_options(arm_url, kwargs),
     )
     resources = ResourceManagementClient(
         credential=AsyncStaticTokenCredential(),
         subscription_id=subscription_id,
         base_url=arm_url,
         authentication_policy=LoopbackBearerPolicy(),
-        **kwargs,
+        **_options(arm_url, kwargs),
     )
     return subscriptions, resources

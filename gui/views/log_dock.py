@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QDockWidget, QPlainTextEdit, QWidget
 
-from gui.azure.errors import redact
+from gui.transfer.redact import RedactingFormatter
 
 MAX_LINES = 5000
 
@@ -24,14 +24,15 @@ class QtLogHandler(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.INFO)
         self.emitter = _Emitter()
+        # The one redaction function, on the message and on any traceback the record carries.
         self.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+            RedactingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
         )
 
     def emit(self, record: logging.LogRecord) -> None:
         # RuntimeError: the window is gone while a worker thread still logs
         with contextlib.suppress(RuntimeError):
-            self.emitter.record_logged.emit(redact(self.format(record)))
+            self.emitter.record_logged.emit(self.format(record))
 
 
 class LogDock(QDockWidget):
