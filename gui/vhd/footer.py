@@ -22,10 +22,17 @@ DISK_TYPE_DYNAMIC = 3
 DISK_TYPE_DIFFERENCING = 4
 
 VHD_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-# Creator of footers we write; Azure does not care which application made a VHD.
-OUR_CREATOR_APP = b"ais "
-OUR_CREATOR_VERSION = 0x00010000
+# Creator of the footers we write. Azure ignores it, but qemu (block/vpc.c) takes a VHD's size
+# from the CHS geometry unless the creator is one it knows to mean "use current_size" ("win ",
+# "qem2", "d2v ", "CTXS", "tap\0"), and CHS rounds down by up to ~240 KiB: a downloaded blob would
+# then read short in qemu-img. Hyper-V's "win " is on that list in every qemu version (Azure's own
+# "wa\0\0" only in recent ones), and vhdiinfo and Azure read current_size whatever the creator.
+OUR_CREATOR_APP = b"win "
+OUR_CREATOR_VERSION = 0x000A0000  # Hyper-V's 10.0, so the pair reads like a Hyper-V footer
 HOST_OS_WINDOWS = b"Wi2k"
+# Creators whose footers qemu sizes by current_size: a source footer from one of them may keep
+# its maker fields; any other creator (e.g. "vpc ", "qemu") is replaced by ours.
+SIZED_BY_CURRENT_SIZE = frozenset({b"win ", b"qem2", b"d2v ", b"CTXS", b"tap\0"})
 
 _LAYOUT = struct.Struct(">8sIIQI4sI4sQQHBBII16sB427s")
 assert _LAYOUT.size == FOOTER_SIZE
@@ -127,20 +134,22 @@ def build_fixed_footer(size: int, unique_id: uuid.UUID, *, timestamp: int,
                        source: VhdFooter | None = None) -> bytes:
     """The footer of a fixed VHD of ``size`` data bytes, as Azure wants it.
 
-    Fields that describe the maker (application, version, host OS, time) are kept from the source
-    footer when there is one, so the disk stays recognisable; everything that describes the layout
-    is set for a fixed disk.
+    The time is kept from the source footer when there is one, and so are the application,
+    version and host OS when the source's creator is one qemu sizes by ``current_size``; otherwise
+    those three are ours (see OUR_CREATOR_APP), so every reader sees exactly ``size`` bytes.
+    Everything that describes the layout is set for a fixed disk.
     """
     cyl, heads, spt = chs_geometry(size)
+    keep_maker = source is not None and source.creator_app in SIZED_BY_CURRENT_SIZE
     footer = VhdFooter(
         cookie=COOKIE,
         features=FEATURES_RESERVED,
         format_version=FORMAT_VERSION,
         data_offset=NO_DATA_OFFSET,
         timestamp=source.timestamp if source else timestamp,
-        creator_app=source.creator_app if source else OUR_CREATOR_APP,
-        creator_version=source.creator_version if source else OUR_CREATOR_VERSION,
-        creator_host_os=source.creator_host_os if source else HOST_OS_WINDOWS,
+        creator_app=source.creator_app if source and keep_maker else OUR_CREATOR_APP,
+        creator_version=source.creator_version if source and keep_maker else OUR_CREATOR_VERSION,
+        creator_host_os=source.creator_host_os if source and keep_maker else HOST_OS_WINDOWS,
         original_size=size,
         current_size=size,
         cylinders=cyl,
