@@ -88,3 +88,11 @@ def invalid_header(name: str, message: str | None = None) -> BlobError:
 
 def invalid_page_range() -> BlobError:
     return BlobError(416, "InvalidPageRange", "The page range specified is invalid.")
+
+
+def request_body_too_large() -> BlobError:
+    return BlobError(
+        413,
+        "RequestBodyTooLarge",
+        "The request body is too large and exceeds the maximum permissible limit.",
+    )

@@ -28,6 +28,7 @@ from gui.sandbox.blob.errors import (
     invalid_page_range,
     new_request_id,
     no_authentication,
+    request_body_too_large,
 )
 from gui.sandbox.blob.store import Account, BlobMeta, BlobStore
 
@@ -62,6 +63,51 @@ def _parse_range(headers: Mapping[str, str]) -> tuple[int, int] | None:
     if end != -1 and end < start:
         raise invalid_header(name)
     return start, end
+
+
+# Page-range markers are opaque to clients, as Azure's are; these are standard base64 that
+# always holds '+', '/' and '=', so a client that puts a marker back into a query without
+# percent-encoding it ('+' reads as a space) gets 400 here, as it would from Azure sooner or later.
+_MARKER_TAG = b"\xfb\xff\xbf"
+_DRAIN_LIMIT = 64 * 1024 * 1024  # the most of an unwanted request body read before closing
+
+
+def _make_marker(offset: int) -> str:
+    return base64.b64encode(_MARKER_TAG + offset.to_bytes(8, "big")).decode()
+
+
+def _marker_offset(marker: str, end: int) -> int:
+    try:
+        raw = base64.b64decode(marker, validate=True)
+    except ValueError:
+        raise _invalid_query("marker") from None
+    if len(raw) != len(_MARKER_TAG) + 8 or not raw.startswith(_MARKER_TAG):
+        raise _invalid_query("marker")
+    offset = int.from_bytes(raw[len(_MARKER_TAG) :], "big")
+    if offset % PAGE or offset > end:
+        raise _invalid_query("marker")
+    return offset
+
+
+def _invalid_query(name: str) -> BlobError:
+    return BlobError(
+        400,
+        "InvalidQueryParameterValue",
+        "Value for one of the query parameters specified in the request URI is invalid.",
+        headers={"x-ms-query-parameter-name": name},
+    )
+
+
+async def _discard_body(request: web.Request) -> bool:
+    """Read and drop the rest of the request body so the connection can carry the next
+    request; False when it goes past _DRAIN_LIMIT (the caller then closes the connection)."""
+    left = _DRAIN_LIMIT
+    while left > 0:
+        chunk = await request.content.read(min(left, _STREAM_CHUNK))
+        if not chunk:
+            return True
+        left -= len(chunk)
+    return request.content.at_eof()
 
 
 def _meta_headers(meta: BlobMeta) -> dict[str, str]:
@@ -121,6 +167,8 @@ class BlobService:
                 response = await self._dispatch(request)
             except BlobError:
                 raise
+            except web.HTTPRequestEntityTooLarge as exc:  # a body past client_max_size
+                raise request_body_too_large() from exc
             except Exception as exc:
                 log.exception("blob handler failed for %s %s", request.method, request.path)
                 raise BlobError(
@@ -129,13 +177,17 @@ class BlobService:
                     "The server encountered an internal error. Please retry the request.",
                 ) from exc
         except BlobError as err:
-            if request.method != "HEAD":
-                await request.read()
+            # Never request.read() here: past client_max_size it raises, and aiohttp's own
+            # bare 413 would replace this answer and lose x-ms-error-code.
+            drained = request.method == "HEAD" or await _discard_body(request)
             body = b"" if request.method == "HEAD" else err.xml(request_id)
             headers = {**base_headers, **err.headers, "x-ms-error-code": err.code}
-            return web.Response(
+            response = web.Response(
                 status=err.status, body=body, headers=headers, content_type="application/xml"
             )
+            if not drained:  # the rest of a huge body is not read: the connection cannot go on
+                response.force_close()
+            return response
         for key, value in base_headers.items():
             response.headers.setdefault(key, value)
         return response
@@ -379,13 +431,10 @@ class BlobService:
             raise invalid_header("x-ms-range")
         if end >= meta.size:
             raise invalid_page_range()
-        if length > MAX_PAGE_WRITE:
-            raise BlobError(
-                413,
-                "RequestBodyTooLarge",
-                "The request body is too large and exceeds the maximum permissible limit.",
-            )
         write = request.headers.get("x-ms-page-write", "").lower()
+        # As in Azure: an update writes at most 4 MiB, a clear may span the whole blob.
+        if length > MAX_PAGE_WRITE and write != "clear":
+            raise request_body_too_large()
         headers: dict[str, str] = {}
         if write == "update":
             body = await request.read()
@@ -435,10 +484,25 @@ class BlobService:
             if span is None
             else (span[0], meta.size if span[1] == -1 else span[1] + 1)
         )
+        marker = request.query.get("marker")
+        if marker:
+            start = max(start, _marker_offset(marker, end))
+        limit = max(1, self.world.page_size)
+        raw_max = request.query.get("maxresults")
+        if raw_max is not None:
+            if not raw_max.isdigit() or int(raw_max) < 1:
+                raise _invalid_query("maxresults")
+            limit = min(limit, int(raw_max))
         ranges = meta.ranges.within(start, end)
+        next_marker = ""
+        if len(ranges) > limit:
+            ranges = ranges[:limit]
+            next_marker = _make_marker(ranges[-1][1])
         body = "".join(
             f"<PageRange><Start>{s}</Start><End>{e - 1}</End></PageRange>" for s, e in ranges
         )
+        if next_marker:
+            body += f"<NextMarker>{escape(next_marker)}</NextMarker>"
         xml = f'<?xml version="1.0" encoding="utf-8"?><PageList>{body}</PageList>'
         return web.Response(
             status=200,

@@ -1,8 +1,10 @@
 """Storage accounts, containers and blobs on disk: blob data in sparse files, metadata in JSON.
 
-Put Page writes land directly in the blob's file (``os.pwrite``); the metadata (size, page
+Put Page writes land directly in the blob's file (``os.pwrite`` where the platform has it, a
+seek and a write on a descriptor of the request's own elsewhere); the metadata (size, page
 ranges, properties) is kept in memory and written back a moment later, so an upload of
-thousands of pages does not rewrite a JSON file per page.
+thousands of pages does not rewrite a JSON file per page. Clear Page gives the space back with
+Linux's ``fallocate`` punch-hole where it works, and writes zeros anywhere else.
 """
 
 from __future__ import annotations
@@ -317,9 +319,9 @@ class BlobStore:
     def write_pages(
         self, account: str, container: str, meta: BlobMeta, offset: int, data: bytes
     ) -> None:
-        fd = os.open(self.data_path(account, container, meta.name), os.O_WRONLY)
+        fd = os.open(self.data_path(account, container, meta.name), _WRITE_FLAGS)
         try:
-            os.pwrite(fd, data, offset)
+            _write_at(fd, data, offset)
         finally:
             os.close(fd)
         with self._lock:
@@ -331,7 +333,7 @@ class BlobStore:
         self, account: str, container: str, meta: BlobMeta, offset: int, length: int
     ) -> None:
         path = self.data_path(account, container, meta.name)
-        fd = os.open(path, os.O_WRONLY)
+        fd = os.open(path, _WRITE_FLAGS)
         try:
             _punch_hole(fd, offset, length)
         finally:
@@ -346,6 +348,32 @@ class BlobStore:
             src.seek(offset)
             data = src.read(length)
         return data.ljust(length, b"\0")
+
+
+# O_BINARY: on Windows a descriptor from os.open is in text mode by default and would turn
+# every 0x0A byte of a page into 0x0D 0x0A.
+_WRITE_FLAGS = os.O_WRONLY | getattr(os, "O_BINARY", 0)
+# None where the platform lacks it (Windows): tests set it to None to force the fallback.
+_PWRITE: Any = getattr(os, "pwrite", None)
+_ZERO_CHUNK = bytes(1 << 20)
+
+
+def _write_at(fd: int, data: bytes | memoryview, offset: int) -> None:
+    """Write all of ``data`` at ``offset`` of ``fd``.
+
+    Without ``pwrite``, ``lseek`` then ``write``: every call opens its own descriptor (and so
+    its own file position), so concurrent Put Page requests cannot move each other's position
+    and need no lock between them.
+    """
+    view = memoryview(data)
+    while view.nbytes:
+        if _PWRITE is not None:
+            written = _PWRITE(fd, view, offset)
+        else:
+            os.lseek(fd, offset, os.SEEK_SET)
+            written = os.write(fd, view)
+        view = view[written:]
+        offset += written
 
 
 _FALLOC_FL_KEEP_SIZE = 0x01
@@ -375,11 +403,12 @@ def _punch_hole(fd: int, offset: int, length: int) -> None:
         flags = _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE
         if _FALLOCATE(fd, flags, offset, length) == 0:
             return
-    chunk = b"\0" * min(length, 1 << 20)
+    # No punch-hole (another OS, or a file system that refuses it): zeros read back the same.
+    zeros = memoryview(_ZERO_CHUNK)
     done = 0
     while done < length:
-        n = min(len(chunk), length - done)
-        os.pwrite(fd, chunk[:n], offset + done)
+        n = min(len(zeros), length - done)
+        _write_at(fd, zeros[:n], offset + done)
         done += n
 
 
