@@ -3,11 +3,18 @@
 Every read names its offset (``os.pread``/``os.preadv``), so many threads can share one descriptor
 without a shared file position. Reads are clamped to the file size taken at open time: a structure
 that claims bytes beyond the end gets fewer bytes, never bytes from elsewhere.
+
+Windows has neither ``pread`` nor ``SEEK_DATA``/``SEEK_HOLE``. There reads take a lock, seek and
+``readinto`` one handle, and every byte counts as data. The module-level ``read_method`` and
+``use_holes`` pick the paths for files opened afterwards (a :class:`PositionalFile` argument
+overrides them for one file), so the portable paths can be forced, and tested, on any system.
 """
 
 from __future__ import annotations
 
+import enum
 import errno
+import io
 import os
 import stat
 import threading
@@ -16,17 +23,49 @@ from pathlib import Path
 
 from gui.vhd.errors import ImageChangedError, ImageClosedError, ImageUnreadableError
 
-_HAS_PREADV = hasattr(os, "preadv")
-_HAS_PREAD = hasattr(os, "pread")
 _SEEK_DATA = getattr(os, "SEEK_DATA", None)
 _SEEK_HOLE = getattr(os, "SEEK_HOLE", None)
+
+
+class ReadMethod(enum.Enum):
+    PREADV = "preadv"  # Linux, BSD, macOS 11+: scatter reads at an offset
+    PREAD = "pread"  # other Unix
+    SEEK = "seek"  # anything (Windows): lock, seek, readinto
+
+
+def best_read_method() -> ReadMethod:
+    if hasattr(os, "preadv"):
+        return ReadMethod.PREADV
+    if hasattr(os, "pread"):
+        return ReadMethod.PREAD
+    return ReadMethod.SEEK
+
+
+def holes_supported() -> bool:
+    return _SEEK_DATA is not None and _SEEK_HOLE is not None
+
+
+# Defaults for files opened from now on; tests set them to force the portable paths.
+read_method: ReadMethod = best_read_method()
+use_holes: bool = holes_supported()
 
 
 class PositionalFile:
     """A read-only file read at explicit offsets; ``size`` is fixed when opened."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, method: ReadMethod | None = None,
+                 holes: bool | None = None) -> None:
         self.path = path
+        chosen = method or read_method
+        if (chosen is ReadMethod.PREADV and not hasattr(os, "preadv")) or (
+                chosen is ReadMethod.PREAD and not hasattr(os, "pread")):
+            chosen = ReadMethod.SEEK  # asked for a call this OS lacks: the portable path
+        self.read_method = chosen
+        self.use_holes = (use_holes if holes is None else holes) and holes_supported()
+        # Only for ReadMethod.SEEK: one unbuffered handle on the descriptor, its position
+        # guarded by the lock (readinto fills the caller's buffer without a copy).
+        self._seek_lock = threading.Lock()
+        self._seek_file: io.FileIO | None = None
         try:
             self._fd: int | None = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         except OSError as exc:
@@ -41,8 +80,6 @@ class PositionalFile:
             os.close(self._fd)
             self._fd = None
             raise
-        # Only used where the OS has no pread (Windows): serialises seek + read.
-        self._seek_lock = threading.Lock()
 
     @property
     def fd(self) -> int:
@@ -51,7 +88,11 @@ class PositionalFile:
         return self._fd
 
     def close(self) -> None:
-        fd, self._fd = self._fd, None
+        with self._seek_lock:
+            fd, self._fd = self._fd, None
+            seek_file, self._seek_file = self._seek_file, None
+        if seek_file is not None:
+            seek_file.close()  # closefd=False: the descriptor is closed below
         if fd is not None:
             os.close(fd)
 
@@ -71,30 +112,34 @@ class PositionalFile:
         fd = self.fd
         done = 0
         total = len(view)
+        method = self.read_method
         while done < total:
             part = view[done:]
             try:
-                if _HAS_PREADV:
+                if method is ReadMethod.PREADV:
                     n = os.preadv(fd, [part], offset + done)
-                elif _HAS_PREAD:
+                elif method is ReadMethod.PREAD:
                     data = os.pread(fd, len(part), offset + done)
                     n = len(data)
                     part[:n] = data
-                else:  # pragma: no cover - Windows
-                    with self._seek_lock:
-                        os.lseek(fd, offset + done, os.SEEK_SET)
-                        data = os.read(fd, len(part))
-                    n = len(data)
-                    part[:n] = data
+                else:
+                    n = self._seek_readinto(offset + done, part)
             except OSError as exc:
                 raise ImageUnreadableError(self.path, exc.strerror or str(exc)) from exc
             if n == 0:
                 raise ImageChangedError(self.path)
             done += n
 
+    def _seek_readinto(self, offset: int, part: memoryview) -> int:
+        with self._seek_lock:
+            if self._seek_file is None:
+                self._seek_file = io.FileIO(self.fd, "rb", closefd=False)
+            self._seek_file.seek(offset)
+            return self._seek_file.readinto(part) or 0
+
     def readv_into(self, offset: int, views: list[memoryview]) -> None:
         """Fill consecutive ``views`` from one contiguous run of the file at ``offset``."""
-        if not _HAS_PREADV:
+        if self.read_method is not ReadMethod.PREADV:
             for view in views:
                 self.readinto(offset, view)
                 offset += len(view)
@@ -125,7 +170,7 @@ class PositionalFile:
         end = min(end, self.size)
         if start >= end:
             return
-        if _SEEK_DATA is None or _SEEK_HOLE is None:
+        if not self.use_holes or _SEEK_DATA is None or _SEEK_HOLE is None:
             yield start, end
             return
         fd = self.fd
