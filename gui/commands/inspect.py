@@ -1,7 +1,9 @@
 """``azure-image-studio inspect FILE``: what a disk image is and what Azure will say about it.
 
 Exit status: 0 when Azure would accept the image after conversion to a fixed VHD, 2 when it
-would not or when the file cannot be read as a disk image at all.
+would not or when the file cannot be read as a disk image at all. The format is recognised by
+content: a QCOW2, VMDK, VDI, archive, ISO or encrypted volume is named (``format`` in ``--json``)
+and refused with the command that makes it uploadable (``command``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import os
 import sys
 from typing import TextIO
 
-from gui.vhd import DiskImage, Level, VhdError, open_image
+from gui.vhd import DiskImage, Level, UnsupportedFormatError, VhdError, open_image
 from gui.vhd.rules import human_size
 from gui.vhd.zeros import nonzero_runs
 
@@ -131,7 +133,12 @@ def _inspect(args: argparse.Namespace) -> int:
             return EXIT_ACCEPTABLE if img.acceptable else EXIT_REFUSED
     except VhdError as exc:
         if args.json:
-            print(json.dumps({"file": args.file, "error": type(exc).__name__,
-                              "message": exc.message, "acceptable": False}, indent=2))
+            report: dict[str, object] = {"file": args.file, "error": type(exc).__name__,
+                                         "message": exc.message, "acceptable": False}
+            if isinstance(exc, UnsupportedFormatError):
+                # Scripts can tell a QCOW2 from a damaged VHD, and run the fix they are given.
+                report.update(format=exc.format_name, format_label=exc.format_label,
+                              command=exc.command)
+            print(json.dumps(report, indent=2))
         print(f"azure-image-studio inspect: {exc.message}", file=sys.stderr)
         return EXIT_REFUSED

@@ -11,10 +11,13 @@ No Qt and no Azure SDK here. Typical use::
             # the last 512 bytes of the stream, at img.fixed_size, are img.footer
 
 Formats: fixed/dynamic/differencing VHD (parents found through their locators), fixed/dynamic
-VHDX, raw. Nothing is loaded in proportion to the disk size.
+VHDX, raw, recognised by content (never by name). QCOW2, VMDK, VDI, archives, ISOs and encrypted
+volumes are recognised too and refused with an UnsupportedFormatError subclass that carries the
+conversion command. Nothing is loaded in proportion to the disk size.
 """
 
 from gui.vhd.errors import (
+    ArchiveFileError,
     CorruptBlockTableError,
     CorruptFooterError,
     CorruptHeaderError,
@@ -22,15 +25,19 @@ from gui.vhd.errors import (
     CorruptRegionTableError,
     DirtyLogError,
     EmptyImageError,
+    EncryptedImageError,
+    ForeignDiskFormatError,
     ImageChangedError,
     ImageClosedError,
     ImageUnreadableError,
     ImplausibleSizeError,
+    InstallerImageError,
     InvalidBlockSizeError,
     ParentChainError,
     ParentMismatchError,
     ParentNotFoundError,
     TruncatedImageError,
+    UnsupportedFormatError,
     UnsupportedImageError,
     VhdError,
 )
@@ -38,6 +45,7 @@ from gui.vhd.image import DiskImage, open_image
 from gui.vhd.model import Finding, ImageFormat, Level, Range
 
 __all__ = [
+    "ArchiveFileError",
     "CorruptBlockTableError",
     "CorruptFooterError",
     "CorruptHeaderError",
@@ -46,12 +54,15 @@ __all__ = [
     "DirtyLogError",
     "DiskImage",
     "EmptyImageError",
+    "EncryptedImageError",
     "Finding",
+    "ForeignDiskFormatError",
     "ImageChangedError",
     "ImageClosedError",
     "ImageFormat",
     "ImageUnreadableError",
     "ImplausibleSizeError",
+    "InstallerImageError",
     "InvalidBlockSizeError",
     "Level",
     "ParentChainError",
@@ -59,6 +70,7 @@ __all__ = [
     "ParentNotFoundError",
     "Range",
     "TruncatedImageError",
+    "UnsupportedFormatError",
     "UnsupportedImageError",
     "VhdError",
     "open_image",

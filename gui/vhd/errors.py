@@ -199,3 +199,37 @@ class ImplausibleSizeError(VhdError):
             f"size field is damaged. Repair the image or export the disk again."
         )
         self.declared = declared
+
+
+class UnsupportedFormatError(VhdError):
+    """The file holds a container this engine does not read, recognised by its content.
+
+    The file name never decides: a QCOW2 named ``.img`` or a VMDK renamed ``.vhd`` lands here.
+    ``format_name`` is the short machine name (``qcow2``, ``vmdk``, ``gzip``, ``iso9660``…),
+    ``format_label`` the one for people, ``command`` what turns the file into something uploadable
+    (None when no single command does).
+    """
+
+    def __init__(self, message: str, *, path: Path, format_name: str, format_label: str,
+                 command: str | None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.format_name = format_name
+        self.format_label = format_label
+        self.command = command
+
+
+class ForeignDiskFormatError(UnsupportedFormatError):
+    """Another hypervisor's disk format (QCOW2, VMDK, VDI, QED, Parallels, DMG): convert it."""
+
+
+class ArchiveFileError(UnsupportedFormatError):
+    """A compressed file or archive (gzip, xz, zip, tar, OVA…): unpack it first."""
+
+
+class InstallerImageError(UnsupportedFormatError):
+    """A CD/DVD image (ISO 9660, UDF): an installer, not a disk."""
+
+
+class EncryptedImageError(UnsupportedFormatError):
+    """An encrypted volume (LUKS, encrypted QCOW2): Azure cannot read it."""

@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 from types import TracebackType
 
+from gui.vhd.detect import detect, refusal
 from gui.vhd.errors import EmptyImageError, ImageClosedError, ImplausibleSizeError, VhdError
 from gui.vhd.footer import FOOTER_SIZE, build_fixed_footer
 from gui.vhd.layout import OpenedLayout, fill_zero
@@ -149,8 +150,11 @@ class DiskImage:
 def open_image(path: str | Path) -> DiskImage:
     """Open a .vhd, .vhdx or raw disk image as the fixed VHD Azure accepts.
 
-    Raises a :class:`~gui.vhd.errors.VhdError` subclass when the file cannot be read as a disk;
-    problems Azure would refuse but that do not stop reading are ``findings``.
+    The format comes from the file's content, never its name. Raises a
+    :class:`~gui.vhd.errors.VhdError` subclass when the file cannot be read as a disk (an
+    :class:`~gui.vhd.errors.UnsupportedFormatError` one for QCOW2, VMDK, VDI, archives, ISOs and
+    encrypted volumes, with the command that makes them uploadable); problems Azure would refuse
+    but that do not stop reading are ``findings``.
     """
     path = Path(path)
     file = PositionalFile(path)
@@ -174,6 +178,11 @@ def _open_layout(file: PositionalFile) -> OpenedLayout:
         return open_vhdx(file)
     if has_vhd_footer(file):
         return open_vhd(file)
+    # Raw is only what remains: a file another format claims by its content is refused with
+    # advice, whatever its name says.
+    found = detect(file)
+    if found is not None:
+        raise refusal(file.path, found)
     return open_raw(file)
 
 
