@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +24,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -56,6 +62,96 @@ SPECIALIZED_NOTE = (
 )
 
 
+# --- reading the file, off the GUI thread -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What page 1 shows about a file, all of it worked out on a worker thread: opening reads
+    headers and checks the block table, and the data ranges walk every table entry (16 MiB of
+    them for a 2 TiB VHDX with 1 MiB blocks), far too long for the GUI thread."""
+
+    image: DiskImage | None
+    allocated_bytes: int = 0
+    error: str = ""
+
+
+def inspect_file(path: Path) -> Inspection:
+    """Runs on a worker thread; a file that cannot be used comes back as its message."""
+    with _handover.reading():
+        return _inspect_file(path)
+
+
+def _inspect_file(path: Path) -> Inspection:
+    from gui.vhd import VhdError, open_image
+
+    try:
+        image = open_image(path)
+    except VhdError as exc:
+        return Inspection(None, error=str(exc))
+    except OSError as exc:
+        return Inspection(None, error=_unreadable(exc))
+    try:
+        # data_ranges() is kept by the image, so the upload that follows does not walk again.
+        allocated = sum(r.length for r in image.data_ranges())
+    except VhdError as exc:
+        image.close()
+        return Inspection(None, error=str(exc))
+    except OSError as exc:
+        image.close()
+        return Inspection(None, error=_unreadable(exc))
+    return Inspection(image, allocated)
+
+
+# While a file is read, the reader thread holds the GIL for CPython's whole switch interval
+# (5 ms) each time the GUI thread asks for it, and Qt's event loop asks many times per turn
+# (every Python slot, timer and qasync callback): a 0.2 s reading of a 2 TiB VHDX stalled the
+# window for 60-140 ms even on a worker thread. Handing the GIL over every 0.1 ms while a
+# reading runs brings the stalls down to those of opening a tiny file (bench_open_stall.py);
+# the old interval comes back when the last reading ends. It costs the reader a few percent.
+READING_SWITCH_INTERVAL = 0.0001
+
+
+class _GilHandover:
+    """Counts the readings running; the first lowers the switch interval, the last restores it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+        self._saved = sys.getswitchinterval()
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        with self._lock:
+            if self._count == 0:
+                self._saved = sys.getswitchinterval()
+                sys.setswitchinterval(min(self._saved, READING_SWITCH_INTERVAL))
+            self._count += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._count -= 1
+                if self._count == 0:
+                    sys.setswitchinterval(self._saved)
+
+
+_handover = _GilHandover()
+
+
+def _unreadable(exc: OSError) -> str:
+    return f"The file cannot be read: {exc.strerror or exc}. Check the path."
+
+
+def _close_late(future: asyncio.Future[Inspection]) -> None:
+    """A reading whose wizard went away meanwhile: close what it opened."""
+    if future.cancelled() or future.exception() is not None:
+        return
+    image = future.result().image
+    if image is not None:
+        image.close()
+
+
 # --- page 1: the file ---------------------------------------------------------------------------
 
 
@@ -69,7 +165,9 @@ class FilePage(AsyncPage):
         )
         self.path: Path | None = None
         self.image: DiskImage | None = None
+        self.allocated_bytes = 0
         self.error = ""
+        self.reading = False  # a worker thread is reading the file: the page cannot advance
         self.path_edit = QLineEdit()
         self.path_edit.setReadOnly(True)
         self.path_edit.setPlaceholderText("Choose or drop a .vhd, .vhdx, .img or .raw file")
@@ -78,6 +176,19 @@ class FilePage(AsyncPage):
         row = QHBoxLayout()
         row.addWidget(self.path_edit, 1)
         row.addWidget(browse)
+        self.busy = QProgressBar()
+        self.busy.setObjectName("reading")
+        self.busy.setRange(0, 0)  # no end known: a moving bar says the file is being read
+        self.busy.setFormat("")
+        self.busy.setTextVisible(False)
+        self.busy.setMaximumHeight(8)
+        self.busy_label = QLabel("Reading the file…")
+        busy_row = QHBoxLayout()
+        busy_row.addWidget(self.busy_label)
+        busy_row.addWidget(self.busy, 1)
+        self.busy_row = QWidget()
+        self.busy_row.setLayout(busy_row)
+        self.busy_row.setVisible(False)
 
         self.facts_grid = QGridLayout()
         self.fact_labels: dict[str, QLabel] = {}
@@ -126,6 +237,7 @@ class FilePage(AsyncPage):
 
         layout = QVBoxLayout(self)
         layout.addLayout(row)
+        layout.addWidget(self.busy_row)
         layout.addLayout(self.facts_grid)
         layout.addWidget(self.findings)
         machine_box = QGroupBox("The machine on this disk")
@@ -154,10 +266,12 @@ class FilePage(AsyncPage):
             )
 
     def load(self, path: Path) -> None:
+        self.cancel_tasks()  # a file chosen while another is read: that reading is dropped
         self.path = path
         self.path_edit.setText(str(path))
         self._close_image()
         self.error = ""
+        self._set_reading(True)
         for label in self.fact_labels.values():
             label.setText("…")
         self.findings.clear()
@@ -165,24 +279,34 @@ class FilePage(AsyncPage):
         self.completeChanged.emit()
         self.spawn(self._inspect(path))
 
-    async def _inspect(self, path: Path) -> None:
-        from gui.vhd import VhdError, open_image
+    def _set_reading(self, reading: bool) -> None:
+        self.reading = reading
+        self.busy_row.setVisible(reading)
 
+    async def _inspect(self, path: Path) -> None:
+        # Everything that touches the file runs on a worker thread (the loop's executor); the
+        # GUI thread only shows the answer. Shielded, so that cancelling this task (the wizard
+        # closed, another file chosen) does not lose an image the thread opens meanwhile.
+        future = asyncio.get_running_loop().run_in_executor(None, inspect_file, path)
         try:
-            image = await asyncio.to_thread(open_image, path)
-        except VhdError as exc:
-            self.error = str(exc)
-            self._show_error(self.error)
-            return
-        except OSError as exc:
-            self.error = f"The file cannot be read: {exc.strerror or exc}. Check the path."
-            self._show_error(self.error)
-            return
+            inspection = await asyncio.shield(future)
+        except asyncio.CancelledError:
+            future.add_done_callback(_close_late)
+            if self.path == path:
+                self._set_reading(False)
+            raise
         if self.path != path:
-            image.close()
+            if inspection.image is not None:
+                inspection.image.close()
             return
-        self.image = image
-        self._show_image(image)
+        self._set_reading(False)
+        if inspection.image is None:
+            self.error = inspection.error
+            self._show_error(self.error)
+            return
+        self.image = inspection.image
+        self.allocated_bytes = inspection.allocated_bytes
+        self._show_image(inspection.image)
 
     def _show_error(self, message: str) -> None:
         for label in self.fact_labels.values():
@@ -204,9 +328,9 @@ class FilePage(AsyncPage):
             f"{human_bytes(image.fixed_size)} ({image.fixed_size:,} bytes)"
         )
         labels["Upload size"].setText(f"{image.upload_size:,} bytes (with the 512-byte footer)")
-        share = image.allocated_bytes / image.fixed_size if image.fixed_size else 0
+        share = self.allocated_bytes / image.fixed_size if image.fixed_size else 0
         labels["Data held"].setText(
-            f"at most {human_bytes(image.allocated_bytes)} ({share:.0%}); empty ranges and "
+            f"at most {human_bytes(self.allocated_bytes)} ({share:.0%}); empty ranges and "
             "zero blocks are not sent"
         )
         conversions = []
@@ -232,7 +356,9 @@ class FilePage(AsyncPage):
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:
-        return self.image is not None and self.image.acceptable and not self.error
+        return (
+            not self.reading and self.image is not None and self.image.acceptable and not self.error
+        )
 
     def facts(self) -> DiskFacts:
         return DiskFacts(
