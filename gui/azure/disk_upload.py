@@ -7,6 +7,12 @@ Access is revoked in every outcome (completed, failed, cancelled), so no disk is
 ActiveUpload by us. A disk that is still waiting for upload (ReadyToUpload, ActiveUpload) with
 the right size is taken up again, which together with the engine's journal resumes an upload.
 
+Azure grants write access only to a disk in ReadyToUpload (the sandbox does the same), and a
+revoked disk is sealed (Unattached, no more writes). So an upload that stops without revoking
+(the app was killed, or the user chose "pause and quit") can only be resumed with the SAS it was
+granted: that SAS is kept in the OS keyring (:class:`SasVault`), never in a file, until access is
+revoked. Where no keyring exists, such an upload is revoked and started over instead.
+
 ARM calls run on the caller's asyncio loop (the GUI's qasync loop or ``asyncio.run``); the data
 goes through :class:`gui.transfer.Upload` on the engine's own thread. ARM failures surface as the
 ``gui.azure.errors`` types (``translate``), transfer failures as ``gui.transfer`` UploadErrors.
@@ -16,7 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import json
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -78,6 +86,107 @@ class DiskStuckError(DiskUploadError):
     """An interrupted upload left the disk in ActiveUpload without a SAS we could use."""
 
 
+class UploadSuspendedError(UploadCancelledError):
+    """The upload stopped without revoking access ("pause and quit"): the disk waits in
+    ActiveUpload and its SAS in the keyring, so the next start resumes where it stopped."""
+
+
+KEYRING_SERVICE = "azure-image-studio/disk-upload-sas"
+# Secure stores (Secret Service, Windows Credential Manager, macOS Keychain) rank at 1 or more;
+# keyrings.alt's file backends rank below and would put the SAS in a file: they are used only
+# when chosen explicitly (PYTHON_KEYRING_BACKEND), as the tests do with a file in a temp dir.
+MIN_KEYRING_PRIORITY = 1.0
+
+
+class SasVault:
+    """Write SAS of unfinished disk uploads in the OS keyring, one entry per disk resource ID.
+
+    Every call may block (a keyring can ask to be unlocked): call them off the GUI thread.
+    Failures never stop an upload; they only mean it cannot be resumed without a new grant.
+    """
+
+    def __init__(self, backend: Any = None) -> None:
+        self._backend = backend
+
+    def _keyring(self) -> Any:
+        backend = self._backend
+        explicit = backend is not None or bool(os.environ.get("PYTHON_KEYRING_BACKEND"))
+        if backend is None:
+            import keyring
+            from keyring.backends.chainer import ChainerBackend
+
+            backend = keyring.get_keyring()
+            if isinstance(backend, ChainerBackend) and not explicit:
+                # A chain writes to its first member, which may be a file backend: take the
+                # best secure member instead, if there is one.
+                chained = sorted(backend.backends, key=lambda b: -getattr(b, "priority", 0))
+                backend = chained[0] if chained else None
+        priority = getattr(backend, "priority", 0)
+        # keyring's "fail" backend (no keyring at all) ranks 0, even when chosen.
+        if priority <= 0 or (not explicit and priority < MIN_KEYRING_PRIORITY):
+            return None
+        return backend
+
+    @property
+    def available(self) -> bool:
+        try:
+            return self._keyring() is not None
+        except Exception:  # a broken keyring installation is no keyring
+            return False
+
+    def describe(self) -> str:
+        backend = self._keyring()
+        return getattr(backend, "name", type(backend).__name__) if backend else "none"
+
+    @staticmethod
+    def _key(disk_id: str) -> str:
+        return disk_id.casefold()
+
+    def store(self, disk_id: str, sas: str, expires_at: datetime) -> bool:
+        backend = self._keyring()
+        if backend is None:
+            return False
+        value = json.dumps({"sas": sas, "expires": expires_at.isoformat()})
+        try:
+            backend.set_password(KEYRING_SERVICE, self._key(disk_id), value)
+        except Exception as exc:  # locked, refused, no D-Bus: say why, never the secret
+            log.warning("The keyring refused to keep the upload SAS: %s", type(exc).__name__)
+            return False
+        return True
+
+    def load(self, disk_id: str) -> tuple[str, datetime] | None:
+        """The SAS kept for this disk while it is still valid for at least a minute."""
+        backend = self._keyring()
+        if backend is None:
+            return None
+        try:
+            value = backend.get_password(KEYRING_SERVICE, self._key(disk_id))
+        except Exception as exc:
+            log.warning("The keyring could not be read: %s", type(exc).__name__)
+            return None
+        if not value:
+            return None
+        try:
+            data = json.loads(value)
+            sas, expires = str(data["sas"]), datetime.fromisoformat(data["expires"])
+        except (ValueError, KeyError, TypeError):
+            self.forget(disk_id)
+            return None
+        if expires - datetime.now(UTC) < timedelta(minutes=1):
+            self.forget(disk_id)
+            return None
+        return sas, expires
+
+    def forget(self, disk_id: str) -> None:
+        backend = self._keyring()
+        if backend is None:
+            return
+        try:
+            backend.delete_password(KEYRING_SERVICE, self._key(disk_id))
+        except Exception:  # nothing kept (PasswordDeleteError) or no keyring: nothing to do
+            return
+
+
 @dataclass(frozen=True)
 class ManagedDiskSpec:
     resource_group: str
@@ -121,6 +230,7 @@ class ManagedDiskUpload:
         on_progress: ProgressCallback | None = None,
         on_step: StepCallback | None = None,
         sas_duration: timedelta | None = None,
+        vault: SasVault | None = None,
     ) -> None:
         self.compute = compute
         self.source = source
@@ -131,6 +241,10 @@ class ManagedDiskUpload:
         self._sas_duration = sas_duration or sas_duration_for(source.upload_size)
         self._cancelled = False
         self._paused = False
+        self._suspended = False
+        self.vault = vault or SasVault()
+        self.sas_kept = False  # the SAS is in the keyring: the upload can stop without revoking
+        self.resumed_from_keyring = False
         self.upload: Upload | None = None  # the engine, once the data transfer has started
         self.step: DiskUploadStep | None = None
 
@@ -151,28 +265,29 @@ class ManagedDiskUpload:
         if self.upload is not None:
             self.upload.cancel()
 
+    def suspend(self) -> None:
+        """Stop without revoking access when the SAS is kept in the keyring (so the next start
+        resumes); without a keyring this is :meth:`cancel`, since a disk left in ActiveUpload
+        without its SAS could not be written again."""
+        self._suspended = True
+        self.cancel()
+
     # -- the flow ----------------------------------------------------------------------------
 
     async def run(self) -> DiskUploadResult:
         spec = self.spec
         disk = await self._ensure_disk()
         self._check_cancelled()
-        self._set_step(DiskUploadStep.GRANTING)
-        granted_at = datetime.now(UTC)
-        try:
-            sas = await self._grant()
-        except AzureServiceError as exc:
-            if _text(disk.disk_state) != "ActiveUpload":
-                raise
-            # Left open by an upload that died before revoking: its SAS is gone and Azure
-            # grants write access only once. Revoke, so the disk is not left stuck.
-            self._set_step(DiskUploadStep.REVOKING)
-            await self._revoke(after_success=False)
-            raise DiskStuckError(
-                f"The disk {spec.name} was still open for an upload that was interrupted "
-                f"({exc.message}). Access is now revoked so the disk is not stuck in "
-                "ActiveUpload; delete it and upload again, or choose another name."
-            ) from exc
+        disk_id = str(disk.id)
+        kept = None
+        if _text(disk.disk_state) == "ActiveUpload":
+            # Stopped earlier without revoking: only the SAS granted then can write to it.
+            kept = await asyncio.to_thread(self.vault.load, disk_id)
+        if kept is not None:
+            sas, expires_at = kept
+            self.sas_kept = self.resumed_from_keyring = True
+        else:
+            sas, expires_at = await self._grant_or_unstick(disk)
         loop = asyncio.get_running_loop()
 
         def renew() -> Awaitable[str]:
@@ -183,9 +298,9 @@ class ManagedDiskUpload:
             sas,
             renew,
             kind=ManagedDiskTarget.kind,
-            identity=str(disk.id),
+            identity=disk_id,
             display_name=f"managed disk {spec.name}",
-            expires_at=granted_at + self._sas_duration,
+            expires_at=expires_at,
         )
         outcome: UploadResult | None = None
         try:
@@ -205,9 +320,19 @@ class ManagedDiskUpload:
                 await waiter
                 raise
             outcome = self.upload.result()
+        except UploadCancelledError as exc:
+            if self._suspended and self.sas_kept:
+                # Left in ActiveUpload on purpose: the journal and the keyring resume it.
+                raise UploadSuspendedError(
+                    f"The upload to managed disk {spec.name} is paused; it resumes where it "
+                    "stopped at the next start (its write access is kept in the keyring)."
+                ) from exc
+            raise
         finally:
-            self._set_step(DiskUploadStep.REVOKING)
-            await self._revoke(after_success=outcome is not None)
+            if not (self._suspended and self.sas_kept and outcome is None):
+                self._set_step(DiskUploadStep.REVOKING)
+                await self._revoke(after_success=outcome is not None)
+                await asyncio.to_thread(self.vault.forget, disk_id)
         final = await self._get_disk()
         self._set_step(DiskUploadStep.DONE)
         assert final is not None
@@ -217,6 +342,35 @@ class ManagedDiskUpload:
             disk_state=_text(final.disk_state),
             upload=outcome,
         )
+
+    async def _grant_or_unstick(self, disk: Disk) -> tuple[str, datetime]:
+        """A new grant, kept in the keyring; a disk left open without a usable SAS is revoked
+        (so it is not stuck in ActiveUpload) and refused with the reason."""
+        spec = self.spec
+        self._set_step(DiskUploadStep.GRANTING)
+        granted_at = datetime.now(UTC)
+        try:
+            sas = await self._grant()
+        except AzureServiceError as exc:
+            if _text(disk.disk_state) != "ActiveUpload":
+                raise
+            # Left open by an upload that died before revoking, and its SAS is not in the
+            # keyring: Azure grants write access only once. Revoke, so it is not left stuck.
+            self._set_step(DiskUploadStep.REVOKING)
+            await self._revoke(after_success=False)
+            where = (
+                "its write access was not in the keyring"
+                if self.vault.available
+                else "this system has no keyring to keep its write access in"
+            )
+            raise DiskStuckError(
+                f"The disk {spec.name} was still open for an upload that was interrupted, and "
+                f"{where} ({exc.message}). Access is now revoked so the disk is not stuck in "
+                "ActiveUpload; delete it and upload again, or choose another name."
+            ) from exc
+        expires_at = granted_at + self._sas_duration
+        self.sas_kept = await asyncio.to_thread(self.vault.store, str(disk.id), sas, expires_at)
+        return sas, expires_at
 
     def _check_cancelled(self) -> None:
         if self._cancelled:

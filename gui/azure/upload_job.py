@@ -23,7 +23,7 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.compute.aio import ComputeManagementClient
 
-from gui.azure.disk_upload import DiskUploadStep, ManagedDiskSpec, ManagedDiskUpload
+from gui.azure.disk_upload import DiskUploadStep, ManagedDiskSpec, ManagedDiskUpload, SasVault
 from gui.azure.errors import redact, translate
 from gui.azure.image_builder import (
     DefinitionSpec,
@@ -236,6 +236,7 @@ class UploadJob:
         on_progress: ProgressCallback | None = None,
         on_step: EventCallback | None = None,
         options: UploadOptions | None = None,
+        vault: SasVault | None = None,
     ) -> None:
         self.session = session
         self.plan = plan
@@ -246,6 +247,9 @@ class UploadJob:
         self._disk_upload: ManagedDiskUpload | None = None
         self._blob_upload: Upload | None = None
         self._events: dict[str, StepEvent] = {}
+        self.vault = vault or SasVault()
+        # A stop asked for before the data transfer exists is applied when it starts.
+        self._stop: str | None = None  # "cancel" or "suspend"
 
     # --- control ------------------------------------------------------------------------------
 
@@ -260,9 +264,26 @@ class UploadJob:
                 upload.resume()
 
     def cancel(self) -> None:
+        self._stop = "cancel"
         for upload in (self._disk_upload, self._blob_upload):
             if upload is not None:
                 upload.cancel()
+
+    def suspend(self) -> None:
+        """Stop so that the next start resumes where it stopped: a managed disk keeps its write
+        access (SAS in the keyring); a page blob simply stops (its journal is saved)."""
+        if self._stop != "cancel":
+            self._stop = "suspend"
+        if self._disk_upload is not None:
+            self._disk_upload.suspend()
+        if self._blob_upload is not None:
+            self._blob_upload.cancel()
+
+    def _apply_stop(self) -> None:
+        if self._stop == "cancel":
+            self.cancel()
+        elif self._stop == "suspend":
+            self.suspend()
 
     # --- flow ---------------------------------------------------------------------------------
 
@@ -352,7 +373,9 @@ class UploadJob:
                 self.options,
                 on_progress=self._on_progress,
                 on_step=self._disk_step,
+                vault=self.vault,
             )
+            self._apply_stop()
             result = await self._disk_upload.run()
             self._disk_step(DiskUploadStep.DONE)
             upload_result, disk_id = result.upload, result.disk_id
@@ -365,6 +388,7 @@ class UploadJob:
             self._blob_upload = Upload(
                 self.source, SasUrlTarget(plan.target.sas_url), self.options, self._on_progress
             )
+            self._apply_stop()
             self._blob_upload.start()
             await asyncio.to_thread(self._blob_upload.wait)
             upload_result = self._blob_upload.result()

@@ -24,6 +24,7 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from gui.azure.disk_upload import SasVault
 from gui.azure.errors import AzureServiceError
 from gui.azure.image_builder import StepEvent, StepState
 from gui.azure.upload_job import BlobTargetPlan, JobResult, PlanStore, UploadJob, UploadPlan
@@ -61,10 +62,19 @@ class Transfer(QObject):
     finished = Signal()
     snapshot_arrived = Signal(object)
 
-    def __init__(self, plan: UploadPlan, store: PlanStore, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        plan: UploadPlan,
+        store: PlanStore,
+        parent: QObject | None = None,
+        *,
+        vault: SasVault | None = None,
+    ) -> None:
         super().__init__(parent)
         self.plan = plan
         self.store = store
+        self.vault = vault
+        self._stop: str | None = None  # "cancel" or "suspend", asked for before the job exists
         self.status = Status.QUEUED
         self.snapshot: ProgressSnapshot | None = None
         self.steps: dict[str, StepEvent] = {}
@@ -109,6 +119,7 @@ class Transfer(QObject):
             return
         self.status = Status.RUNNING
         self.error = ""
+        self._stop = None
         self.steps = {}
         self.steps_version += 1
         self.changed.emit()
@@ -127,11 +138,25 @@ class Transfer(QObject):
             return
         try:
             self.job = UploadJob(
-                session, plan, image, on_progress=self.on_progress, on_step=self.on_step
+                session,
+                plan,
+                image,
+                on_progress=self.on_progress,
+                on_step=self.on_step,
+                vault=self.vault,
             )
+            if self._stop == "cancel":
+                self.job.cancel()
+            elif self._stop == "suspend":
+                self.job.suspend()
             self.result = await self.job.run()
         except UploadCancelledError as exc:
-            self._finish(Status.CANCELLED, str(exc))
+            if self._stop == "suspend":
+                # "Pause and quit": the journal (and for a managed disk the SAS in the
+                # keyring) let the next start resume it.
+                self._finish(Status.INTERRUPTED, SUSPENDED_TEXT)
+            else:
+                self._finish(Status.CANCELLED, str(exc))
         except asyncio.CancelledError:
             self._finish(Status.CANCELLED, "Stopped when the window closed. Resume it any time.")
             raise
@@ -152,6 +177,7 @@ class Transfer(QObject):
         self.plan.status = {
             Status.COMPLETED: "completed",
             Status.CANCELLED: "cancelled",
+            Status.INTERRUPTED: "suspended",
         }.get(status, "failed")
         self.plan.last_error = message
         if status is Status.COMPLETED:
@@ -171,8 +197,21 @@ class Transfer(QObject):
             self.job.resume()
 
     def cancel(self) -> None:
-        if self.job is not None and self.status.active:
+        if not self.status.active:
+            return
+        self._stop = "cancel"
+        if self.job is not None:
             self.job.cancel()
+
+    def suspend(self) -> None:
+        """Stop for a resume at the next start (quitting): a managed disk keeps its write access
+        when the keyring can hold its SAS, and is revoked otherwise."""
+        if not self.status.active:
+            return
+        if self._stop != "cancel":
+            self._stop = "suspend"
+        if self.job is not None:
+            self.job.suspend()
 
     # --- what the views show ------------------------------------------------------------------
 
@@ -201,6 +240,8 @@ class Transfer(QObject):
             return f"{self.status.value}: {self.error.splitlines()[0]}"
         return self.status.value
 
+
+SUSPENDED_TEXT = "Paused when the app closed; it resumes where it stopped."
 
 COLUMNS = ("File", "Target", "State", "Progress", "Speed", "ETA", "Sent", "Skipped")
 
@@ -303,6 +344,7 @@ class TransferManager(QObject):
         super().__init__(parent)
         self.model = TransfersModel(self)
         self.store = PlanStore(journal_dir())
+        self.vault = SasVault()  # the OS keyring, for the SAS of disk uploads stopped by a quit
         self.session: Any = None
         self._tasks = TaskSet("transfers")
 
@@ -312,7 +354,7 @@ class TransferManager(QObject):
         return transfer
 
     def _add(self, plan: UploadPlan) -> Transfer:
-        transfer = Transfer(plan, self.store, self)
+        transfer = Transfer(plan, self.store, self, vault=self.vault)
         transfer.finished.connect(lambda t=transfer: self.transfer_finished.emit(t))
         self.model.add(transfer)
         self.transfer_added.emit(transfer)
@@ -376,12 +418,16 @@ class TransferManager(QObject):
         return [t for t in self.model.transfers if t.status.active]
 
 
-async def stop_all(manager: TransferManager, timeout: float = 20.0) -> None:
-    """Cancels running uploads and waits (bounded) until each has revoked access and saved its
-    journal, so the next start can resume them."""
+async def stop_all(manager: TransferManager, timeout: float = 20.0, *, keep: bool = False) -> None:
+    """Stops running uploads and waits (bounded) until each has saved its journal and revoked
+    access (``keep=False``: cancel) or kept it for a resume at the next start (``keep=True``:
+    pause and quit; a managed disk without a keyring is revoked all the same)."""
     tasks = []
     for transfer in manager.active:
-        transfer.cancel()
+        if keep:
+            transfer.suspend()
+        else:
+            transfer.cancel()
         if transfer.task is not None and not transfer.task.done():
             tasks.append(transfer.task)
     if tasks:

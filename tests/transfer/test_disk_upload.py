@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -248,4 +249,173 @@ def test_a_disk_left_in_active_upload_is_unstuck_with_a_reason(
 
     message, state = arun(scenario)
     assert "not stuck" in message and "delete it" in message
+    assert state == "Unattached"
+
+
+# --- stopped without revoking: the SAS in the keyring resumes it -----------------------------
+
+KILLED_CHILD = """
+import asyncio, sys
+from pathlib import Path
+from gui.azure.disk_upload import ManagedDiskSpec, ManagedDiskUpload
+from gui.azure.loopback import sandbox_compute_client
+from gui.transfer import UploadOptions
+from gui.vhd import open_image
+
+arm_url, subscription, group, name, image_path, journal = sys.argv[1:7]
+
+def progress(snapshot):
+    if snapshot.bytes_sent > 0:
+        print("SENDING", flush=True)  # the parent kills us now, mid-upload
+
+async def main():
+    compute = sandbox_compute_client(arm_url, subscription)
+    async with compute:
+        with open_image(image_path) as image:
+            spec = ManagedDiskSpec(group, name, "westeurope", os_type="Linux")
+            options = UploadOptions(concurrency=1, journal_dir=Path(journal))
+            job = ManagedDiskUpload(compute, image, spec, options, on_progress=progress)
+            await job.run()
+    print("FINISHED", flush=True)
+
+asyncio.run(main())
+"""
+
+
+@pytest.fixture
+def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """keyring's documented file backend (keyrings.alt), chosen explicitly as a user would with
+    PYTHON_KEYRING_BACKEND, its file in this test's directory; child processes get the same."""
+    import keyring
+    from keyrings.alt.file import PlaintextKeyring
+
+    data_home = tmp_path / "xdg-data"
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
+    backend = PlaintextKeyring()
+    backend.file_path = str(data_home / "python_keyring" / "keyring_pass.cfg")
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+def test_a_killed_disk_upload_resumes_with_the_sas_from_the_keyring(
+    fresh_sandbox: SandboxServer,
+    disk_images: DiskImageFactory,
+    tmp_path: Path,
+    file_keyring: Any,
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from gui.azure.disk_upload import KEYRING_SERVICE, SasVault
+
+    fresh_sandbox.faults.latency = 0.1  # slow pages: the child is surely killed mid-way
+    made = image_with_data(disk_images, 32 * MIB)
+    journal = tmp_path / "journal"
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            KILLED_CHILD,
+            fresh_sandbox.arm_url,
+            PRODUCTION_SUBSCRIPTION_ID,
+            RG_BUILD,
+            "disk-killed",
+            str(made.path),
+            str(journal),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    assert line.strip() == "SENDING", child.stderr.read() if child.stderr else line
+    os.kill(child.pid, signal.SIGKILL)  # no revoke, no goodbye
+    child.wait(timeout=30)
+    child.stdout.close()
+    assert child.stderr is not None
+    child.stderr.close()
+    fresh_sandbox.faults.latency = 0.0
+
+    async def scenario() -> tuple[str | None, Any, bool, str | None, str | None, bytes, bytes]:
+        compute = sandbox_compute_client(fresh_sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID)
+        async with compute:
+            left = await disk_state(compute, "disk-killed")
+            disk = await compute.disks.get(RG_BUILD, "disk-killed")
+            kept = file_keyring.get_password(KEYRING_SERVICE, str(disk.id).casefold())
+            with open_image(made.path) as image:
+                expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
+                job = ManagedDiskUpload(
+                    compute,
+                    image,
+                    spec("disk-killed"),
+                    UploadOptions(journal_dir=journal),
+                    vault=SasVault(),  # the keyring chosen above, as the next start finds it
+                )
+                result = await job.run()
+            data = await read_disk(compute, "disk-killed")
+            after = file_keyring.get_password(KEYRING_SERVICE, str(disk.id).casefold())
+            return left, result, job.resumed_from_keyring, kept, after, data, expected
+
+    left, result, from_keyring, kept, after, data, expected = arun(scenario)
+    assert left == "ActiveUpload"  # the killed run could not revoke
+    assert kept is not None and "sig=" in kept  # its write SAS waited in the keyring
+    assert from_keyring  # ... and the new run wrote with it (Azure grants Write only once)
+    assert result.disk_state == "Unattached"  # revoked at the end
+    assert result.upload.resumed and result.upload.bytes_present > 0  # not sent twice
+    assert data == expected
+    assert after is None  # forgotten once access was revoked
+    signature = json.loads(kept)["sas"].split("sig=")[1].split("&")[0]
+    for path in journal.rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            assert b"sig=" not in content and signature.encode() not in content, path
+
+
+def test_without_a_keyring_a_killed_upload_is_revoked_and_says_why(
+    fresh_sandbox: SandboxServer, disk_images: DiskImageFactory, tmp_path: Path
+) -> None:
+    from keyring.backends.fail import Keyring as NoKeyring
+
+    from gui.azure.disk_upload import SasVault
+
+    made = image_with_data(disk_images)
+    vault = SasVault(NoKeyring())
+    assert not vault.available
+
+    async def scenario() -> tuple[bool, str, str | None]:
+        compute = sandbox_compute_client(fresh_sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID)
+        async with compute:
+            with open_image(made.path) as image:
+                first = ManagedDiskUpload(
+                    compute,
+                    image,
+                    spec("disk-nokeyring"),
+                    UploadOptions(journal_dir=tmp_path),
+                    vault=vault,
+                )
+                await first._ensure_disk()
+                await first._grant_or_unstick(await compute.disks.get(RG_BUILD, "disk-nokeyring"))
+                kept = first.sas_kept
+                again = ManagedDiskUpload(
+                    compute,
+                    image,
+                    spec("disk-nokeyring"),
+                    UploadOptions(journal_dir=tmp_path),
+                    vault=vault,
+                )
+                with pytest.raises(DiskStuckError) as caught:
+                    await again.run()
+            return kept, str(caught.value), await disk_state(compute, "disk-nokeyring")
+
+    kept, message, state = arun(scenario)
+    assert not kept
+    assert "no keyring" in message and "not stuck" in message
     assert state == "Unattached"
