@@ -7,14 +7,18 @@ import logging
 import re
 import threading
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
+from gui.sandbox.arm import body as arm_body
 from gui.sandbox.arm.context import Ctx, reply
 from gui.sandbox.arm.handlers import build_router
+from gui.sandbox.blob.errors import BlobError, new_request_id
 from gui.sandbox.blob.handlers import BlobService
 from gui.sandbox.blob.sas import make_sas
 from gui.sandbox.errors import ArmError, authorization_failed
@@ -221,10 +225,15 @@ class SandboxServer:
     async def _listen(self) -> None:
         world = self.world
         world.loop = asyncio.get_running_loop()
-        arm = web.Application(client_max_size=64 * 1024 * 1024)
+        # ARM's own 4 MB limit; aiohttp stops reading a longer body there (see _read_arm_body).
+        arm = web.Application(
+            client_max_size=arm_body.MAX_BODY_BYTES, middlewares=[_loopback_host(_arm_misdirected)]
+        )
         arm.router.add_route("*", "/{tail:.*}", self._handle_arm)
         world.arm_url = f"http://{_HOST}:{await self._serve(arm, self._port)}"
-        blob = web.Application(client_max_size=8 * 1024 * 1024)
+        blob = web.Application(
+            client_max_size=8 * 1024 * 1024, middlewares=[_loopback_host(_blob_misdirected)]
+        )
         blob.router.add_route("*", "/{tail:.*}", BlobService(world, world.blobs).handle)
         world.blob_url = f"http://{_HOST}:{await self._serve(blob, self._blob_port)}"
 
@@ -256,8 +265,8 @@ class SandboxServer:
         world.request_count += 1
         if world.faults.latency > 0:
             await asyncio.sleep(world.faults.latency)
-        body = await request.read()
         try:
+            body = await _read_arm_body(request)
             rule = world.faults.take(request.method, request.path)
             if rule is not None:
                 raise _fault_error(rule, request)
@@ -280,6 +289,89 @@ class SandboxServer:
                 500, "InternalServerError", "The server encountered an internal error."
             )
             return reply(internal.body(), 500)
+
+
+async def _read_arm_body(request: web.Request) -> bytes:
+    # Refuse by the announced length first, so a huge body is not even read.
+    if (request.content_length or 0) > arm_body.MAX_BODY_BYTES:
+        raise arm_body.too_large()
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:  # a chunked body that grew past the limit
+        raise arm_body.too_large() from exc
+
+
+# ---- Host header check (DNS rebinding) ----------------------------------------------------
+#
+# The sandbox listens on 127.0.0.1 only, but a web page can still reach it: a name the attacker
+# controls first resolves to the attacker's server, then to 127.0.0.1, and the browser sends the
+# page's requests - with ``Host: evil.example`` - to the sandbox. Checking Host against the
+# loopback names is the standard defence. The answer is 400, as HTTP.sys (in front of Azure's own
+# endpoints) answers "Bad Request - Invalid Hostname" and Django answers a host outside
+# ALLOWED_HOSTS; 421 Misdirected Request is meant for a connection reused across origins (HTTP/2),
+# which is not what happens here. The body keeps each endpoint's error shape, so clients show it.
+
+_LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]"})
+
+
+def host_is_loopback(host: str | None, port: int) -> bool:
+    """Whether a Host header names this server by a loopback name (and its port, if any)."""
+    if not host:
+        return False
+    name, sep, given_port = host.lower().rpartition(":")
+    if not sep or name.endswith(":"):  # no port; or a bare IPv6 literal split inside itself
+        name, given_port = host.lower(), ""
+    if name.endswith("."):
+        name = name[:-1]  # "localhost." is the same name, fully qualified
+    if name not in _LOOPBACK_NAMES:
+        return False
+    return given_port == "" or given_port == str(port)
+
+
+def _loopback_host(misdirected: Callable[[str], web.StreamResponse]) -> Middleware:
+    @web.middleware
+    async def check_host(
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        # The raw header, not request.host: aiohttp falls back to the machine's name without one.
+        host = request.headers.get("Host")
+        if not host_is_loopback(host, _local_port(request)):
+            log.warning("sandbox refused a request for host %r (not a loopback name)", host)
+            return misdirected(host or "")
+        return await handler(request)
+
+    return check_host
+
+
+def _local_port(request: web.Request) -> int:
+    # The port this connection came in on: the one a legitimate Host header names.
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    return int(sockname[1]) if sockname else -1
+
+
+def _invalid_host_message(host: str) -> str:
+    shown = host[:100] if host.isprintable() else repr(host[:100])
+    return (
+        f"The host name '{shown}' is not served here. The sandbox answers only requests for "
+        "127.0.0.1, localhost or [::1]."
+    )
+
+
+def _arm_misdirected(host: str) -> web.StreamResponse:
+    error = ArmError(400, "InvalidHostName", _invalid_host_message(host))
+    return reply(error.body(), error.status)
+
+
+def _blob_misdirected(host: str) -> web.StreamResponse:
+    error = BlobError(400, "InvalidHostName", _invalid_host_message(host))
+    request_id = new_request_id()
+    return web.Response(
+        status=error.status,
+        body=error.xml(request_id),
+        content_type="application/xml",
+        headers={"x-ms-error-code": error.code, "x-ms-request-id": request_id},
+    )
 
 
 def _bound_port(site: web.TCPSite) -> int:

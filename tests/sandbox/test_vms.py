@@ -65,7 +65,12 @@ async def test_generalize_refused_while_running(client: ComputeManagementClient)
     assert "Operation 'generalize' is not allowed since the VM is running" in str(caught.value)
 
 
-async def test_run_command_generalizes_and_stops_guest(client: ComputeManagementClient) -> None:
+async def test_run_command_generalizes_and_stops_guest(
+    client: ComputeManagementClient, fresh_sandbox: SandboxServer
+) -> None:
+    # The guest stops 3 x lro_seconds after the command ends; 0.05 s (0.15 s) is shorter than one
+    # poll round trip on a loaded machine, so give it long enough to be seen running first.
+    fresh_sandbox.lro_seconds = 0.4
     poller = await client.virtual_machines.begin_run_command(
         RG,
         seeded.VM_LINUX,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
+from gui.sandbox.arm import body
 from gui.sandbox.errors import ArmError
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ class Ctx:
     request: web.Request
     world: World
     body_bytes: bytes
+    _doc: Json | None = field(default=None, init=False, repr=False)
 
     @property
     def base_url(self) -> str:
@@ -43,24 +45,13 @@ class Ctx:
         return self.query("api-version") or ""
 
     def json(self) -> Json:
-        if not self.body_bytes:
-            raise ArmError(
-                400,
-                "InvalidRequestContent",
-                "The request content was invalid and "
-                "could not be deserialized: 'The request body is empty.'",
-            )
-        try:
-            doc = json.loads(self.body_bytes)
-        except ValueError as exc:
-            raise ArmError(
-                400,
-                "InvalidRequestContent",
-                f"The request content was invalid and could not be deserialized: '{exc}'.",
-            ) from exc
-        if not isinstance(doc, dict):
-            raise ArmError(400, "InvalidRequestContent", "The request content must be an object.")
-        return doc
+        """The request body, parsed and type-checked as ARM does (see ``gui.sandbox.arm.body``).
+
+        Every handler reads its body through here, so no malformed body reaches handler logic.
+        """
+        if self._doc is None:
+            self._doc = body.parse(self.body_bytes)
+        return self._doc
 
     def url(self, path: str, **params: str) -> str:
         """An absolute URL back to this server."""
