@@ -6,8 +6,10 @@ import argparse
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 from gui.paths import sandbox_dir
 from gui.sandbox.seed import SANDBOX_SUBSCRIPTIONS, SANDBOX_TENANT_ID
@@ -26,6 +28,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--reset", action="store_true", help="start over from the seeded world")
     parser.add_argument("--port", type=int, default=0, help="ARM port (default: a free one)")
     parser.add_argument("--blob-port", type=int, default=0, help="blob port (default: a free one)")
+    parser.add_argument(
+        "--no-signal-handlers",
+        action="store_true",
+        help="stop on Ctrl+C (KeyboardInterrupt) only, as where signal handlers cannot be "
+        "installed; for testing that fallback",
+    )
     args = parser.parse_args(argv)
     server = SandboxServer(
         args.state_dir or sandbox_dir(), reset=args.reset, port=args.port, blob_port=args.blob_port
@@ -42,11 +50,62 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"State:         {server.state_dir}")
     print("Press Ctrl+C to stop.", flush=True)
     stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    stop.wait()
-    server.stop()
+    names = () if args.no_signal_handlers else STOP_SIGNALS
+    try:
+        with stop_on_signals(stop, names) as installed:
+            print(f"Stops on:      {', '.join(installed) or 'KeyboardInterrupt'}", flush=True)
+            wait_for_stop(stop)
+    finally:
+        server.stop()
     return 0
+
+
+# The signals that ask a process to stop, where the platform has them: SIGTERM and SIGHUP do not
+# exist or are never delivered on Windows, which has SIGBREAK (Ctrl+Break) instead.
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK")
+# Event.wait() without a timeout cannot be interrupted by Ctrl+C on Windows; waking up now and
+# then lets the KeyboardInterrupt through.
+_WAKE_S = 0.25
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event, names: Sequence[str]) -> Iterator[list[str]]:
+    """Set ``stop`` on each named signal this platform has and lets us handle; yields their names.
+
+    A signal is skipped where it does not exist (``signal.SIGTERM`` is missing on some builds,
+    ``SIGHUP`` on Windows) or cannot be handled here (only the main thread may install handlers,
+    and embedded interpreters may refuse): then Ctrl+C still works through KeyboardInterrupt.
+    Handlers are put back on exit.
+    """
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous: list[tuple[int, Callable[[int, FrameType | None], object] | int | None]] = []
+    installed: list[str] = []
+    for name in names:
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        try:
+            previous.append((signum, signal.signal(signum, handler)))
+        except (ValueError, OSError, RuntimeError):  # not the main thread, or not allowed here
+            continue
+        installed.append(name)
+    try:
+        yield installed
+    finally:
+        for signum, old in reversed(previous):
+            signal.signal(signum, old if old is not None else signal.SIG_DFL)
+
+
+def wait_for_stop(stop: threading.Event) -> None:
+    """Block until ``stop`` is set or Ctrl+C raises KeyboardInterrupt."""
+    try:
+        while not stop.wait(_WAKE_S):
+            pass
+    except KeyboardInterrupt:
+        stop.set()
 
 
 if __name__ == "__main__":

@@ -240,7 +240,9 @@ class SandboxServer:
     async def _serve(self, app: web.Application, port: int) -> int:
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, _HOST, port, reuse_address=True)
+        # reuse_address left to asyncio: SO_REUSEADDR on POSIX (a restart may rebind a port in
+        # TIME_WAIT), never on Windows, where it would let another process take over the port.
+        site = web.TCPSite(runner, _HOST, port)
         await site.start()
         self._runners.append(runner)
         return _bound_port(site)
