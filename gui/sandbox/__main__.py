@@ -38,7 +38,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     server = SandboxServer(
         args.state_dir or sandbox_dir(), reset=args.reset, port=args.port, blob_port=args.blob_port
     )
-    server.start()
+    stop = threading.Event()
+    names = () if args.no_signal_handlers else STOP_SIGNALS
+    # In before the server starts: a stop asked for at any moment after the first line is printed
+    # ends the server cleanly, not by the signal's default action.
+    with stop_on_signals(stop, names) as installed:
+        try:
+            server.start()
+            _print_endpoints(server, installed)
+            wait_for_stop(stop)
+        except KeyboardInterrupt:  # Ctrl+C while starting, in the fallback
+            pass
+        finally:
+            server.stop()
+    return 0
+
+
+def _print_endpoints(server: SandboxServer, stop_signals: Sequence[str]) -> None:
     print(f"ARM endpoint:  {server.arm_url}")
     if server.blob_url:
         print(f"Blob endpoint: {server.blob_url}")
@@ -48,16 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for account, containers in STORAGE_ACCOUNTS.items():
         print(f"Storage:       {server.blob_url}/{account}/  ({', '.join(containers)})")
     print(f"State:         {server.state_dir}")
+    print(f"Stops on:      {', '.join(stop_signals) or 'KeyboardInterrupt'}")
     print("Press Ctrl+C to stop.", flush=True)
-    stop = threading.Event()
-    names = () if args.no_signal_handlers else STOP_SIGNALS
-    try:
-        with stop_on_signals(stop, names) as installed:
-            print(f"Stops on:      {', '.join(installed) or 'KeyboardInterrupt'}", flush=True)
-            wait_for_stop(stop)
-    finally:
-        server.stop()
-    return 0
 
 
 # The signals that ask a process to stop, where the platform has them: SIGTERM and SIGHUP do not

@@ -32,7 +32,7 @@ def _start(state: Path, *extra: str) -> tuple[subprocess.Popen[str], str, list[s
     )
     assert process.stdout is not None
     lines: list[str] = []
-    while not lines or not lines[-1].startswith("Stops on:"):
+    while not lines or not lines[-1].startswith("Press Ctrl+C"):
         line = process.stdout.readline()
         assert line, f"the sandbox exited early: {process.communicate()}"
         lines.append(line.strip())
@@ -61,7 +61,7 @@ def _stopped(process: subprocess.Popen[str], signum: int) -> tuple[int, str]:
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_stop_signals_stop_the_server_cleanly(tmp_path: Path, signum: int) -> None:
     process, arm_url, lines = _start(tmp_path)
-    assert lines[-1] == "Stops on:      SIGINT, SIGTERM, SIGHUP"
+    assert lines[-2] == "Stops on:      SIGINT, SIGTERM, SIGHUP"
     _create_group(arm_url, "rg-kept")
     code, stderr = _stopped(process, signum)
     assert code == 0, stderr
@@ -72,7 +72,7 @@ def test_stop_signals_stop_the_server_cleanly(tmp_path: Path, signum: int) -> No
 
 def test_forced_fallback_stops_on_keyboard_interrupt(tmp_path: Path) -> None:
     process, arm_url, lines = _start(tmp_path, "--no-signal-handlers")
-    assert lines[-1] == "Stops on:      KeyboardInterrupt"
+    assert lines[-2] == "Stops on:      KeyboardInterrupt"
     _create_group(arm_url, "rg-fallback")
     # Ctrl+C: with no handler of ours, Python's default raises KeyboardInterrupt in the main thread.
     code, stderr = _stopped(process, signal.SIGINT)
