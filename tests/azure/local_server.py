@@ -19,6 +19,7 @@ from typing import Any
 import trustme
 from aiohttp import web
 
+BODY = web.RequestKey("body", str)  # the request body, for responders that read a form
 Responder = Callable[[web.Request, str], tuple[int, Any]]
 
 
@@ -63,11 +64,15 @@ async def local_server(
 
     async def handle(request: web.Request) -> web.Response:
         body = await request.text()
+        request[BODY] = body
         server.requests.append(
             Recorded(request.method, request.path_qs, dict(request.headers), body)
         )
         status, payload = respond(request, server.url)
-        return web.json_response(payload, status=status, dumps=json.dumps)
+        response = web.json_response(payload, status=status, dumps=json.dumps)
+        # one request per connection: nothing is left open (or half shut down) at cleanup
+        response.force_close()
+        return response
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handle)
