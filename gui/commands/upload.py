@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -28,6 +29,7 @@ from gui.transfer import (
     UploadOptions,
     redact,
 )
+from gui.transfer.redact import RedactingFormatter
 from gui.transfer.tls import require_tls
 from gui.units import human_bytes
 
@@ -204,7 +206,38 @@ class ProgressPrinter:
             self._stream.flush()
 
 
+LOG_FILE = "azure-image-studio.log"
+
+
+def _log_to_data_dir() -> logging.Handler | None:
+    """The engine's warnings (a failure's request ids, for Azure support) go to the app's log
+    file, redacted, rather than to stderr, which keeps its single line per outcome."""
+    from gui.paths import data_dir
+
+    try:
+        handler: logging.Handler = logging.FileHandler(data_dir() / LOG_FILE, encoding="utf-8")
+    except OSError:  # an unwritable data directory must not stop the upload
+        return None
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    logger = logging.getLogger("gui")
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    return handler
+
+
 def main(argv: Sequence[str]) -> int:
+    handler = _log_to_data_dir()
+    try:
+        return _main(argv)
+    finally:
+        if handler is not None:
+            logging.getLogger("gui").removeHandler(handler)
+            handler.close()
+
+
+def _main(argv: Sequence[str]) -> int:
     args = _parser().parse_args(list(argv))
     try:
         target = _target(args)

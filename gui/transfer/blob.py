@@ -14,17 +14,21 @@ import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 import aiohttp
 import aiohttp.payload
 from yarl import URL
 
 from gui.transfer.errors import (
+    ProxyConfigError,
     RetryBudgetExhaustedError,
     ServiceError,
     TargetNotFoundError,
+    UntrustedCertificateError,
     UploadError,
 )
+from gui.transfer.network import Proxy, new_client_request_id, user_agent
 from gui.transfer.ranges import RangeSet
 from gui.transfer.redact import redact
 from gui.transfer.retry import AdaptiveLimiter, RetryPolicy, parse_retry_after
@@ -36,6 +40,9 @@ API_VERSION = "2021-08-06"
 _WRITE_SLICE = 256 * 1024
 _RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _TRANSIENT_EXCEPTIONS = (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError)
+# An error body is read only this far: the code is in x-ms-error-code, the message is short,
+# and a proxy's or a broken server's huge error page must not be held in memory.
+_ERROR_BODY_LIMIT = 64 * 1024
 
 
 class PageBody(aiohttp.payload.Payload):
@@ -78,6 +85,33 @@ class _Transient(Exception):
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.ids = ""
+
+
+async def _read_at_most(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body up to ``limit`` bytes (the rest is dropped with the connection)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await resp.content.read(limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _body_code(data: bytes) -> str:
+    """<Code> of an XML error body: only when the header is missing (a proxy may strip it)."""
+    with contextlib.suppress(ET.ParseError):
+        return (ET.fromstring(data).findtext("Code") or "").strip()
+    return ""
+
+
+def _with_ids(error: UploadError, ids: str) -> UploadError:
+    """The error with the request ids appended, for a support case (the ids hold no secret)."""
+    error.args = (f"{error} ({ids})",)
+    return error
 
 
 class PageBlobClient:
@@ -90,8 +124,10 @@ class PageBlobClient:
         limiter: AdaptiveLimiter,
         counters: TransferCounters,
         gate: Callable[[], Awaitable[object]] | None = None,
+        proxy: Proxy | None = None,
     ) -> None:
         self._session = session
+        self._proxy = proxy
         # Awaited with a request slot held, right before a Put Page goes out: pausing stops
         # new requests at once, even those already queued for a slot.
         self._gate = gate
@@ -142,7 +178,8 @@ class PageBlobClient:
         ranges = RangeSet()
         marker = ""
         while True:
-            query = "comp=pagelist" + (f"&marker={marker}" if marker else "")
+            # Markers are opaque and may hold '+', '/' or '=': percent-encode all of it.
+            query = "comp=pagelist" + (f"&marker={quote(marker, safe='')}" if marker else "")
             _, _, body = await self._call("GET", query, {}, ok=(200,), read=True)
             root = ET.fromstring(body)
             for node in root.iter("PageRange"):
@@ -181,6 +218,8 @@ class PageBlobClient:
         policy = self._policy
         renewed = False
         attempt = 0
+        # One id for the call and all its retries, as the Azure SDKs do: support finds them all.
+        client_id = new_client_request_id()
         while True:
             attempt += 1
             auth = await self._target.authorize()
@@ -193,7 +232,7 @@ class PageBlobClient:
                 status, resp_headers, data = await self._send(
                     method=method,
                     query=query,
-                    headers=headers,
+                    headers={**headers, "x-ms-client-request-id": client_id},
                     auth_query=auth.query,
                     auth_headers=auth.headers,
                     body=body,
@@ -212,13 +251,26 @@ class PageBlobClient:
                     if limited:
                         await self._limiter.succeeded()
                     return status, resp_headers, data
-                code = resp_headers.get("x-ms-error-code", "")
+                code = resp_headers.get("x-ms-error-code", "") or _body_code(data)
+                server_id = resp_headers.get("x-ms-request-id", "")
+                ids = f"client request id {client_id}, x-ms-request-id {server_id or 'none'}"
+                if status == 407:
+                    raise ProxyConfigError(
+                        f"The proxy {self._proxy.url if self._proxy else ''} asks for "
+                        "credentials it did not accept: put them in the proxy variable, e.g. "
+                        "HTTPS_PROXY=http://user:password@proxy:port (percent-encode special "
+                        f"characters) ({ids})."
+                    )
                 if status in (401, 403):
                     if self._target.can_renew and not renewed:
                         renewed = True
+                        log.info("%s %s refused (%s %s; %s): renewing the credential",
+                                 method, query or "blob", status, code, ids)  # fmt: skip
                         await self._target.authorize(renew=True)
                         continue
-                    raise self._target.denied(status, code, auth.expires_at)
+                    log.warning("%s %s refused: %s %s (%s)", method, query or "blob", status,
+                                code, ids)  # fmt: skip
+                    raise _with_ids(self._target.denied(status, code, auth.expires_at), ids)
                 if status in _RETRY_STATUS:
                     if status == 503 or code == "ServerBusy" or status == 429:
                         self._limiter.throttled()
@@ -227,11 +279,18 @@ class PageBlobClient:
                         f"{status} {code or 'error'}",
                         parse_retry_after(resp_headers.get("Retry-After")),
                     )
+                    failure.ids = ids
                 else:
-                    raise self._fatal(status, code, data)
+                    log.warning("%s %s failed: %s %s (%s)", method, query or "blob", status,
+                                code, ids)  # fmt: skip
+                    raise _with_ids(self._fatal(status, code, data), ids)
 
+            if not failure.ids:
+                failure.ids = f"client request id {client_id}, no response"
             self._counters.last_transient = failure.reason
             if attempt >= policy.max_attempts or self._counters.retries >= policy.budget:
+                log.warning("%s %s gave up after %d attempts: %s (last: %s)", method,
+                            query or "blob", attempt, failure.reason, failure.ids)  # fmt: skip
                 raise RetryBudgetExhaustedError(
                     f"The storage service kept failing ({failure.reason}; {attempt} attempts, "
                     f"{self._counters.retries} retries in this upload). Nothing sent so far is "
@@ -239,7 +298,8 @@ class PageBlobClient:
                 )
             self._counters.retries += 1
             delay = policy.delay(attempt, failure.retry_after)
-            log.debug("retrying %s %s in %.2fs: %s", method, query or "blob", delay, failure.reason)
+            log.debug("retrying %s %s in %.2fs: %s (%s)", method, query or "blob", delay,
+                      failure.reason, failure.ids)  # fmt: skip
             await asyncio.sleep(delay)
 
     async def _send(
@@ -257,19 +317,64 @@ class PageBlobClient:
         url = URL(
             f"{self._target.blob_url}?{params}" if params else self._target.blob_url, encoded=True
         )
-        all_headers = {"x-ms-version": API_VERSION, **headers, **auth_headers}
+        all_headers = {
+            "x-ms-version": API_VERSION,
+            "User-Agent": user_agent(),
+            **headers,
+            **auth_headers,
+        }
         data = PageBody(body) if body is not None else None
         if body is not None:
             all_headers["Content-Length"] = str(body.nbytes)
         timeout = aiohttp.ClientTimeout(total=self._policy.request_timeout, sock_connect=15)
+        proxy = self._proxy
+        proxy_headers = None
+        if proxy is not None and proxy.headers:
+            if url.scheme == "https":  # on the CONNECT only: never inside the tunnel to Azure
+                proxy_headers = proxy.headers
+            else:  # a plain request is read by the proxy itself (loopback emulators only)
+                all_headers.update(proxy.headers)
         try:
             async with self._session.request(
-                method, url, headers=all_headers, data=data, timeout=timeout
+                method,
+                url,
+                headers=all_headers,
+                data=data,
+                timeout=timeout,
+                proxy=proxy.url if proxy is not None else None,
+                proxy_headers=proxy_headers,
             ) as resp:
-                payload = await resp.read() if (read or resp.status >= 300) else b""
+                if resp.status >= 300:
+                    payload = await _read_at_most(resp, _ERROR_BODY_LIMIT)
+                else:
+                    payload = await resp.read() if read else b""
                 if not read and resp.status < 300:
                     resp.release()
                 return resp.status, resp.headers, payload
+        except aiohttp.ClientHttpProxyError as exc:  # the proxy refused the CONNECT
+            if exc.status in (401, 407):
+                raise ProxyConfigError(
+                    f"The proxy {proxy.url if proxy else ''} refused the credentials "
+                    f"({exc.status}): put them in the proxy variable, e.g. "
+                    "HTTPS_PROXY=http://user:password@proxy:port (percent-encode special "
+                    "characters), then run the upload again to resume."
+                ) from exc
+            if exc.status == 403:
+                raise ProxyConfigError(
+                    f"The proxy {proxy.url if proxy else ''} does not allow connections to "
+                    f"{URL(self._target.blob_url).host}: ask your network team to allow "
+                    "*.blob.core.windows.net, or add the host to NO_PROXY if it is reachable "
+                    "directly."
+                ) from exc
+            raise _Transient(f"proxy answered {exc.status}") from exc
+        except aiohttp.ClientConnectorCertificateError as exc:
+            # Never transient: retrying cannot make a certificate trusted.
+            raise UntrustedCertificateError(
+                f"The certificate presented for {self._target.display_name} is not trusted "
+                f"({redact(str(exc.certificate_error))}). If your network inspects TLS, set "
+                "REQUESTS_CA_BUNDLE (or SSL_CERT_FILE) to a PEM file with your organisation's "
+                "root certificate, then run the upload again to resume."
+            ) from exc
         except _TRANSIENT_EXCEPTIONS as exc:
             raise _Transient(type(exc).__name__ if not str(exc) else redact(str(exc))) from exc
 

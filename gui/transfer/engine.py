@@ -44,6 +44,7 @@ from gui.transfer.errors import (
 )
 from gui.transfer.journal import Journal, default_journal_dir
 from gui.transfer.md5 import OwnWindow, SharedWindow, StreamHasher, WindowFeed
+from gui.transfer.network import proxy_for, ssl_context_from_env
 from gui.transfer.plan import WINDOW_SIZE, Window, data_end, plan_windows, scan_window
 from gui.transfer.progress import ProgressSnapshot, RateMeter, UploadState
 from gui.transfer.ranges import RangeSet
@@ -75,8 +76,8 @@ class UploadOptions:
     read_threads: int = max(2, min(4, os.cpu_count() or 2))
     progress_interval: float = 0.1
     journal_dir: Path | None = None  # default: gui.paths.journal_dir()
-    # TLS trust for the storage endpoint: None is the system's; a context for a private CA
-    # (a TLS-inspecting proxy, a private endpoint's own certificate).
+    # TLS trust for the storage endpoint: None is the system's plus REQUESTS_CA_BUNDLE or
+    # SSL_CERT_FILE when set; a context for a private CA (a private endpoint's own certificate).
     ssl_context: ssl.SSLContext | None = None
 
 
@@ -302,9 +303,13 @@ class Upload:
     ) -> UploadResult:
         source, options = self.source, self.options
         assert self._limiter is not None
+        # The corporate network's settings (proxy, CA bundle), read once per upload.
+        proxy = proxy_for(self.target.blob_url)
+        context = options.ssl_context or ssl_context_from_env()
+        if proxy is not None:
+            log.info("uploading to %s through the proxy %s", self.target.display_name, proxy.url)
         connector = aiohttp.TCPConnector(
-            limit=options.concurrency + 4,
-            ssl=options.ssl_context if options.ssl_context is not None else True,
+            limit=options.concurrency + 4, ssl=context if context is not None else True
         )
         async with aiohttp.ClientSession(connector=connector) as session:
             assert self._unpaused is not None
@@ -315,6 +320,7 @@ class Upload:
                 limiter=self._limiter,
                 counters=self._counters,
                 gate=self._unpaused.wait,
+                proxy=proxy,
             )
             present, fresh = await self._prepare_blob(client, identity, journal is not None)
             if fresh or journal is None:

@@ -22,6 +22,12 @@ class ProxyConfigError(InvalidTargetError):
     """The proxy or CA-bundle settings in the environment cannot be used as they are."""
 
 
+class UntrustedCertificateError(UploadError):
+    """The endpoint's (or a TLS-inspecting proxy's) certificate is not trusted here."""
+
+    resumable = True
+
+
 class InvalidSourceError(UploadError):
     """The source image cannot be uploaded as it is."""
 

@@ -31,6 +31,8 @@ class ProxyStats:
     put_page_bytes: int = 0  # bytes of Put Page bodies forwarded to the upstream
     methods: dict[str, int] = field(default_factory=dict)
     signatures: set[str] = field(default_factory=set)  # distinct SAS signatures seen
+    user_agents: set[str] = field(default_factory=set)
+    client_request_ids: list[str] = field(default_factory=list)  # x-ms-client-request-id, in order
 
 
 class FaultyProxy:
@@ -46,6 +48,7 @@ class FaultyProxy:
         latency: float = 0.0,
         seed: int = 0,
         error_times: int | None = None,
+        error_body: bytes = b"",
     ) -> None:
         self.upstream = upstream.rstrip("/")
         self.reset_rate = reset_rate
@@ -55,6 +58,7 @@ class FaultyProxy:
         self.retry_after = retry_after
         self.latency = latency
         self.error_times = error_times  # errors stop after this many (None: no limit)
+        self.error_body = error_body  # sent with injected errors (e.g. a huge non-XML page)
         self.stats = ProxyStats()
         self._random = random.Random(seed)
         self._loop = asyncio.new_event_loop()
@@ -123,6 +127,8 @@ class FaultyProxy:
         stats.methods[request.method] = stats.methods.get(request.method, 0) + 1
         if "sig" in request.query:
             stats.signatures.add(request.query["sig"])
+        stats.user_agents.add(request.headers.get("User-Agent", ""))
+        stats.client_request_ids.append(request.headers.get("x-ms-client-request-id", ""))
         stats.in_flight += 1
         stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
         try:
@@ -137,7 +143,9 @@ class FaultyProxy:
                 headers = {"x-ms-error-code": self.error_code}
                 if self.retry_after is not None:
                     headers["Retry-After"] = self.retry_after
-                return web.Response(status=self.error_status, headers=headers)
+                return web.Response(
+                    status=self.error_status, headers=headers, body=self.error_body or None
+                )
             reset = roll < error_rate + self.reset_rate
             if reset and self._random.random() < 0.5:
                 stats.resets += 1

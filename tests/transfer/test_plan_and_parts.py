@@ -100,7 +100,7 @@ def test_targets_refuse_malformed_input_with_a_reason() -> None:
         SasUrlTarget("https://a.blob.core.windows.net/c/disk.vhd")
     with pytest.raises(InvalidTargetError, match="names no blob"):
         SasUrlTarget("https://a.blob.core.windows.net/c?sig=x")
-    with pytest.raises(InvalidTargetError, match="not a blob URL"):
+    with pytest.raises(InvalidTargetError, match="not a full URL"):
         SasUrlTarget("a.blob.core.windows.net/c/d?sig=x")
     with pytest.raises(InvalidTargetError, match="neither an AccountKey"):
         ConnectionStringTarget("AccountName=a;EndpointSuffix=core.windows.net", "c", "d")

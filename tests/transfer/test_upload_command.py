@@ -74,6 +74,11 @@ def test_failures_exit_non_zero_with_one_line(
     assert denied.stderr.count("\n") == 1
     assert "permissions" in denied.stderr
     assert no_write.split("sig=")[1].split("&")[0] not in denied.stderr
+    # The ids Azure support asks for, in the message and in the (redacted) log file.
+    assert "client request id" in denied.stderr and "x-ms-request-id" in denied.stderr
+    log = (tmp_path / "azure-image-studio.log").read_text()
+    assert "x-ms-request-id" in log and "403" in log
+    assert no_write.split("sig=")[1].split("&")[0] not in log
 
 
 def read_journal(home: Path) -> Journal | None:

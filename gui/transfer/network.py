@@ -1,0 +1,124 @@
+"""How the engine reaches the storage service on a corporate network, and how it tags requests.
+
+- The proxy comes from ``HTTPS_PROXY``/``HTTP_PROXY`` (and ``NO_PROXY``), as curl, the Azure
+  CLI and the SDK read them; credentials in the proxy URL (``http://user:pass@proxy:3128``)
+  become ``Proxy-Authorization``. It is resolved once per upload, not through aiohttp's
+  ``trust_env``, because ``trust_env`` also sends ``~/.netrc`` credentials for the storage host
+  itself, which would add an ``Authorization`` header next to the SAS.
+- A CA bundle named by ``REQUESTS_CA_BUNDLE`` or ``SSL_CERT_FILE`` (a TLS-inspecting proxy's
+  root) is trusted in addition to the system's roots: such bundles often hold the corporate
+  root alone, and hosts in ``NO_PROXY`` still present public certificates.
+- Every request carries ``User-Agent: azure-image-studio/<version>`` and an
+  ``x-ms-client-request-id``, which Azure support can trace; failures log both ids.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import ssl
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
+
+import aiohttp
+
+from gui.transfer.errors import ProxyConfigError
+from gui.transfer.redact import redact
+
+PRODUCT = "azure-image-studio"
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
+
+
+@functools.cache
+def user_agent() -> str:
+    """``azure-image-studio/<version>``: the installed distribution's, else the package's."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        number = version(PRODUCT)
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        from gui import __version__ as number
+    return f"{PRODUCT}/{number}"
+
+
+def new_client_request_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True)
+class Proxy:
+    url: str  # without credentials
+    # Proxy-Authorization when the proxy URL has credentials (a secret: never logged).
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+
+
+def proxy_for(target_url: str) -> Proxy | None:
+    """The proxy the environment asks for when reaching ``target_url``, or None (direct).
+
+    Reads the variables at each call (one per upload), so a changed environment is honoured by
+    the next upload. ``NO_PROXY`` is applied with the standard library's rules.
+    """
+    parts = urlsplit(target_url)
+    host = parts.hostname or ""
+    proxies = urllib.request.getproxies()
+    raw = proxies.get(parts.scheme.lower()) or proxies.get("all")
+    if not raw or (host and urllib.request.proxy_bypass(host)):
+        return None
+    if "://" not in raw:  # "proxy:3128" is commonly written without a scheme
+        raw = f"http://{raw}"
+    try:
+        proxy = urlsplit(raw)
+        port = proxy.port
+    except ValueError as exc:
+        raise ProxyConfigError(
+            f"The proxy setting {redact(_hide_password(raw))} is malformed ({exc}): fix "
+            "HTTPS_PROXY / HTTP_PROXY."
+        ) from None
+    if proxy.scheme.lower() != "http" or not proxy.hostname:
+        raise ProxyConfigError(
+            f"The proxy {_hide_password(raw)} is not an http:// proxy URL: the upload engine "
+            "talks to its proxy in plain HTTP (the connection to Azure inside stays TLS). Set "
+            "HTTPS_PROXY=http://host:port."
+        )
+    headers = {}
+    if proxy.username is not None:
+        credentials = aiohttp.encode_basic_auth(
+            unquote(proxy.username), unquote(proxy.password or "")
+        )
+        headers["Proxy-Authorization"] = credentials
+    host_part = f"[{proxy.hostname}]" if ":" in proxy.hostname else proxy.hostname
+    return Proxy(f"http://{host_part}{f':{port}' if port else ''}", headers)
+
+
+def _hide_password(url: str) -> str:
+    head, sep, tail = url.rpartition("@")
+    if not sep:
+        return url
+    scheme, _, userinfo = head.rpartition("://")
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{tail}" if scheme else f"{user}:***@{tail}"
+
+
+def ssl_context_from_env() -> ssl.SSLContext | None:
+    """The system's trust plus the CA bundle the environment names, or None when none is named
+    (then aiohttp's default, the system's trust, applies)."""
+    for name in CA_BUNDLE_VARIABLES:
+        bundle = os.environ.get(name, "").strip()
+        if not bundle:
+            continue
+        context = ssl.create_default_context()
+        try:
+            if os.path.isdir(bundle):
+                context.load_verify_locations(capath=bundle)
+            else:
+                context.load_verify_locations(cafile=bundle)
+        except (OSError, ssl.SSLError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ProxyConfigError(
+                f"{name}={bundle} cannot be used as a CA bundle ({reason}): point it at a PEM "
+                "file of certificates, or unset it."
+            ) from None
+        return context
+    return None
