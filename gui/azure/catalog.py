@@ -406,8 +406,16 @@ class Catalog:
     # --- galleries shared with me -------------------------------------------------------------
 
     async def _shared_galleries(self, ref: NodeRef) -> list[CatalogNode]:
-        items = await _collect(self._compute.shared_galleries.list(self.scope.location))
-        names = sorted((item.name for item in items if item.name), key=_natural)
+        # Azure lists galleries shared with the subscription by default and those shared with
+        # the whole tenant only on request (sharedTo=tenant): "Shared with me" is both. A gallery
+        # shared both ways appears in both answers, once in the tree.
+        shared = self._compute.shared_galleries
+        to_subscription, to_tenant = await asyncio.gather(
+            _collect(shared.list(self.scope.location)),
+            _collect(shared.list(self.scope.location, shared_to="tenant")),
+        )
+        unique = {item.name for item in (*to_subscription, *to_tenant) if item.name}
+        names = sorted(unique, key=_natural)
         return [CatalogNode(ref.child(name), NodeKind.GALLERY, name) for name in names]
 
     # --- managed images -----------------------------------------------------------------------

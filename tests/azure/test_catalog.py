@@ -46,3 +46,27 @@ async def test_public_galleries_down_to_a_version_with_its_disks(
                 assert sql.os_state == "Specialized" and len(sql.data_disks) == 2
     finally:
         await session.close()
+
+
+@pytest.mark.asyncio
+async def test_shared_with_me_lists_galleries_shared_with_the_tenant_and_the_subscription(
+    sandbox: Any,
+) -> None:
+    from gui.sandbox.seed.community import SHARED_GALLERIES
+
+    location = "westeurope"
+    here = [g for g in SHARED_GALLERIES if location in g.locations]
+    to_tenant = {g.unique_name for g in here if g.shared_to == "tenant"}
+    to_subscription = {g.unique_name for g in here if g.shared_to == "subscription"}
+    assert to_tenant and to_subscription
+    session = sandbox_session(sandbox.arm_url)
+    try:
+        catalog = Catalog(session, Scope(PRODUCTION_SUBSCRIPTION_ID, location))
+        root = next(node for node in catalog.roots() if node.ref.source is SourceKind.SHARED)
+        labels = [node.label for node in await catalog.children(root)]
+        tenant_gallery = next(n for n in await catalog.children(root) if n.label in to_tenant)
+        assert await catalog.children(tenant_gallery)  # its definitions list like any other
+    finally:
+        await session.close()
+    assert sorted(labels) == sorted(to_tenant | to_subscription)
+    assert len(labels) == len(set(labels))
