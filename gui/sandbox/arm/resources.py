@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from aiohttp import web
 
 from gui.sandbox.arm.context import Ctx, Json, reply
@@ -108,3 +110,47 @@ async def put_resource_group(ctx: Ctx, p: dict[str, str]) -> web.Response:
     )
     ctx.world.store.put(group)
     return reply(public(group), 201)
+
+
+_BUSY_DISK_STATES = ("ActiveUpload", "ActiveSAS", "ActiveSASFrozen")
+
+
+@router.delete("/subscriptions/{sub}/resourcegroups/{rg}")
+async def delete_resource_group(ctx: Ctx, p: dict[str, str]) -> web.Response:
+    """Delete the group and everything in it, as a long-running operation (202, then gone).
+
+    Like Azure, a disk still open for upload or export blocks the deletion: its access has to be
+    revoked first. Until the operation ends the group reads as ``Deleting``.
+    """
+    from gui.sandbox.arm.disks import DISK_TYPE, backing_blob
+    from gui.sandbox.arm.lro import start_operation
+    from gui.sandbox.blob.errors import BlobError
+
+    world = ctx.world
+    group = world.require_resource_group(p["sub"], p["rg"])
+    disks = world.store.under(group["id"], DISK_TYPE)
+    busy = [d for d in disks if d["properties"].get("diskState") in _BUSY_DISK_STATES]
+    if busy:
+        disk = busy[0]
+        raise ArmError(
+            409,
+            "OperationNotAllowed",
+            f"Resource group '{group['name']}' cannot be deleted: disk {disk['name']} is in the "
+            f"'{disk['properties']['diskState']}' state. Revoke access to the disk "
+            "(endGetAccess) first.",
+        )
+    group["properties"] = {**group.get("properties", {}), "provisioningState": "Deleting"}
+    world.store.put(group)
+
+    def finish() -> None:
+        for disk in world.store.under(group["id"], DISK_TYPE):
+            if "_blob" in disk:
+                account, container, _ = backing_blob(disk)
+                with contextlib.suppress(BlobError):  # already gone: the disk is what matters
+                    world.blobs.delete_container(account, container)
+        world.store.delete(group["id"])
+
+    _, headers = start_operation(
+        ctx, p["sub"], group["location"], duration=world.lro_seconds, on_done=finish
+    )
+    return web.Response(status=202, headers=headers)

@@ -1,0 +1,124 @@
+"""Deleting a resource group deletes everything in it, as Azure does (the smoke test's cleanup)."""
+
+from __future__ import annotations
+
+import pytest
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+from gui.azure.loopback import sandbox_compute_client, sandbox_resource_clients
+from gui.sandbox import SandboxServer
+from gui.sandbox.blob.errors import BlobError
+from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
+
+pytestmark = pytest.mark.asyncio
+RG = "rg-to-delete"
+MIB = 1024 * 1024
+
+
+async def test_deleting_a_group_deletes_its_resources_and_disk_data(
+    fresh_sandbox: SandboxServer,
+) -> None:
+    fresh_sandbox.lro_seconds = 0.05
+    _, resources = sandbox_resource_clients(fresh_sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID)
+    async with (
+        resources,
+        sandbox_compute_client(fresh_sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID) as compute,
+    ):
+        await resources.resource_groups.create_or_update(RG, {"location": "westeurope"})
+        disk = await (
+            await compute.disks.begin_create_or_update(
+                RG,
+                "data",
+                {
+                    "location": "westeurope",
+                    "properties": {
+                        "osType": "Linux",
+                        "hyperVGeneration": "V2",
+                        "diskSizeGB": 1,
+                        "creationData": {"createOption": "Empty"},
+                    },
+                },
+            )
+        ).result()
+        image = {
+            "location": "westeurope",
+            "properties": {
+                "hyperVGeneration": "V2",
+                "storageProfile": {
+                    "osDisk": {
+                        "osType": "Linux",
+                        "osState": "Generalized",
+                        "managedDisk": {"id": disk.id},
+                    }
+                },
+            },
+        }
+        await (await compute.images.begin_create_or_update(RG, "img", image)).result()
+        await (
+            await compute.galleries.begin_create_or_update(RG, "gal", {"location": "westeurope"})
+        ).result()
+        stored = fresh_sandbox.world.store.get(str(disk.id))
+        assert stored is not None
+        account, container = stored["_blob"]["account"], stored["_blob"]["container"]
+        fresh_sandbox.world.blobs.container(account, container)  # the disk's data is there
+
+        fresh_sandbox.lro_seconds = 1.0  # long enough to see the group while it is deleted
+        poller = await resources.resource_groups.begin_delete(RG)
+        assert (await resources.resource_groups.get(RG)).properties.provisioning_state == (
+            "Deleting"
+        )
+        await poller.result()
+
+        with pytest.raises(ResourceNotFoundError):
+            await resources.resource_groups.get(RG)
+        left = [d.id async for d in compute.disks.list()] + [
+            i.id async for i in compute.images.list()
+        ]
+        left += [g.id async for g in compute.galleries.list()]
+        assert not [item for item in left if f"/resourceGroups/{RG}/".lower() in item.lower()]
+        assert fresh_sandbox.world.store.get(str(disk.id)) is None
+        with pytest.raises(BlobError):  # and its data with it
+            fresh_sandbox.world.blobs.container(account, container)
+        # Deleting it again: the group is not there any more.
+        with pytest.raises(ResourceNotFoundError):
+            await (await resources.resource_groups.begin_delete(RG)).result()
+
+
+async def test_a_disk_open_for_upload_blocks_the_group_delete(
+    fresh_sandbox: SandboxServer,
+) -> None:
+    fresh_sandbox.lro_seconds = 0.05
+    _, resources = sandbox_resource_clients(fresh_sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID)
+    async with (
+        resources,
+        sandbox_compute_client(fresh_sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID) as compute,
+    ):
+        await resources.resource_groups.create_or_update(RG, {"location": "westeurope"})
+        await (
+            await compute.disks.begin_create_or_update(
+                RG,
+                "upload",
+                {
+                    "location": "westeurope",
+                    "properties": {
+                        "creationData": {
+                            "createOption": "Upload",
+                            "uploadSizeBytes": 20 * MIB + 512,
+                        }
+                    },
+                },
+            )
+        ).result()
+        await (
+            await compute.disks.begin_grant_access(
+                RG, "upload", {"access": "Write", "durationInSeconds": 600}
+            )
+        ).result()
+        with pytest.raises(HttpResponseError) as caught:
+            await resources.resource_groups.begin_delete(RG)
+        assert caught.value.status_code == 409
+        assert "Revoke access" in str(caught.value)
+        await (await compute.disks.begin_revoke_access(RG, "upload")).result()
+        await (await resources.resource_groups.begin_delete(RG)).result()
+        with pytest.raises(ResourceNotFoundError):
+            await resources.resource_groups.get(RG)
