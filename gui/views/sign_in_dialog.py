@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -17,14 +20,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.azure.clouds import CLOUDS
+from gui.azure.clouds import CLOUDS, remember_cloud
 from gui.azure.errors import AzureServiceError
-from gui.azure.signin import SignInMethod, interactive_session
+from gui.azure.signin import (
+    SignInMethod,
+    TokenCacheMode,
+    TokenCachePlan,
+    interactive_session,
+    token_cache_plan,
+)
 
 
 class SignInDialog(QDialog):
     signed_in = Signal(object)
     device_code_received = Signal(str, str)
+    cache_plan_ready = Signal(object)
 
     def __init__(self, parent: QWidget | None, cloud_name: str) -> None:
         super().__init__(parent)
@@ -41,10 +51,21 @@ class SignInDialog(QDialog):
         )
         self.tenant_edit = QLineEdit()
         self.tenant_edit.setPlaceholderText("optional: tenant ID or domain")
+        self.memory_only = QCheckBox("Keep the sign-in in memory only (sign in again next time)")
+        self.memory_only.toggled.connect(self._show_cache_note)
+        # Where the tokens will live, said before signing in: on a Linux desktop without
+        # libsecret that is an unencrypted file, and the user may prefer memory only.
+        self.cache_note = QLabel("Checking where the sign-in can be kept…")
+        self.cache_note.setObjectName("cacheNote")
+        self.cache_note.setWordWrap(True)
+        self.cache_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._persistent_plan: TokenCachePlan | None = None
         form = QFormLayout()
         form.addRow("Cloud:", self.cloud_box)
         form.addRow("Method:", self.method_box)
         form.addRow("Tenant:", self.tenant_edit)
+        form.addRow("", self.memory_only)
+        form.addRow("", self.cache_note)
         self.status = QLabel(
             "Tip: if you use the Azure CLI, `az login` once and the app signs in by itself."
         )
@@ -63,6 +84,29 @@ class SignInDialog(QDialog):
         layout.addWidget(self.buttons)
         self.device_code_received.connect(self._show_device_code)
         self._task: asyncio.Task[None] | None = None
+        # The keyring probe may talk to D-Bus (and wait on it): never on the GUI thread. A plain
+        # thread and a queued signal, so the dialog needs no running event loop to open.
+        self.cache_plan_ready.connect(self._use_cache_plan)
+        threading.Thread(target=self._probe_cache, name="ais-keyring-probe", daemon=True).start()
+
+    @property
+    def cache_mode(self) -> TokenCacheMode:
+        return TokenCacheMode.MEMORY if self.memory_only.isChecked() else TokenCacheMode.PERSISTENT
+
+    def _probe_cache(self) -> None:
+        plan = token_cache_plan(TokenCacheMode.PERSISTENT)
+        with contextlib.suppress(RuntimeError):  # the dialog was closed meanwhile
+            self.cache_plan_ready.emit(plan)
+
+    def _use_cache_plan(self, plan: TokenCachePlan) -> None:
+        self._persistent_plan = plan
+        self._show_cache_note()
+
+    def _show_cache_note(self) -> None:
+        if self.cache_mode is TokenCacheMode.MEMORY:
+            self.cache_note.setText(token_cache_plan(TokenCacheMode.MEMORY).note)
+        elif self._persistent_plan is not None:
+            self.cache_note.setText(self._persistent_plan.note)
 
     def _start(self) -> None:
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
@@ -88,11 +132,13 @@ class SignInDialog(QDialog):
                 method,
                 tenant_id=self.tenant_edit.text().strip() or None,
                 device_code_prompt=self._device_code,
+                cache_mode=self.cache_mode,
             )
         except AzureServiceError as exc:
             self.status.setText(f"<b>Sign-in failed.</b> {exc.message}<br>{exc.advice}")
             self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
             return
+        await asyncio.to_thread(remember_cloud, cloud)  # the next start uses this cloud
         self.signed_in.emit(session)
         self.accept()
 
