@@ -68,3 +68,23 @@ async def test_static_credentials_hand_out_the_sandbox_token() -> None:
     token = await AsyncStaticTokenCredential().get_token_info("scope")
     assert token.token == SANDBOX_TOKEN
     assert token.expires_on > 0
+
+
+def test_the_sandbox_and_the_transfer_engine_share_one_loopback_rule() -> None:
+    from gui.azure import loopback
+    from gui.transfer import tls
+
+    assert loopback.is_loopback_host is tls.is_loopback_host
+    assert tls.is_loopback_host("[::ffff:127.0.0.1]") and tls.is_loopback_host("LOCALHOST.")
+    assert not tls.is_loopback_host("127.0.0.1.nip.io")  # would need a DNS lookup to know
+
+
+@pytest.mark.asyncio
+async def test_a_sandbox_client_refuses_plain_http_off_loopback_with_the_tls_rule(
+    sandbox: SandboxServer,
+) -> None:
+    from gui.transfer.tls import InsecureTransportError
+
+    async with sandbox_compute_client(sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID) as client:
+        with pytest.raises(InsecureTransportError, match="plain http://"):
+            await client.send_request(HttpRequest("GET", "http://10.1.2.3/subscriptions"))
