@@ -1,8 +1,9 @@
 """Command-line entry point.
 
 ``azure-image-studio`` with no arguments (or with disk-image files) starts the window;
-``azure-image-studio inspect FILE`` and ``azure-image-studio upload FILE --to URL`` run headless,
-so they never import Qt.
+``azure-image-studio inspect FILE``, ``azure-image-studio upload FILE --to URL`` and
+``azure-image-studio smoke --subscription ID --location REGION`` run headless, so they never
+import Qt.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gui.commands.upload import main as upload_main
 
         return upload_main(args[1:])
+    if args and args[0] == "smoke":
+        from gui.commands.smoke import main as smoke_main
+
+        return smoke_main(args[1:])
     from gui.app import run
 
     return run(args)
