@@ -211,3 +211,37 @@ def test_group_names_are_dated_and_random() -> None:
     first, second = smoke.new_group_name(when), smoke.new_group_name(when)
     assert re.fullmatch(r"ais-smoke-202503040506-[0-9a-f]{6}", first)
     assert first != second
+
+
+def test_ctrl_c_mid_path_still_cleans_up(server: SandboxServer) -> None:
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    server.replication_seconds_per_region = 3.0  # the version is being made at Ctrl+C
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gui", "smoke", "--sandbox", server.arm_url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if "Create image definition ais-smoke-linux" in line:
+            break
+    process.send_signal(signal.SIGINT)
+    rest, err = process.communicate(timeout=120)
+    out = "".join(seen) + rest
+    assert process.returncode == 1, out + err
+    assert err.strip() == "azure-image-studio smoke: interrupted"
+    group = _group(out)
+    lines = _lines(out)
+    # Ctrl+C lands just before or while the version is created: deleted, or never made.
+    assert lines["Delete image version 1.0.0"] in ("OK", "OK was not created")
+    assert lines["Delete gallery ais_smoke_" + group.rsplit("-", 1)[1]] == "OK"
+    assert lines[f"Delete resource group {group}"] == "OK"
+    assert _left_behind(server, group) == []
