@@ -8,6 +8,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QApplication
 
 from gui.models.tasks import TaskSet
 from gui.views.main_window import MainWindow
@@ -36,6 +37,12 @@ class AppController(QObject):
         window.sign_in_requested.connect(self.open_sign_in)
         window.sandbox_requested.connect(lambda: self._spawn(self.switch_to_sandbox()))
         window.closing.connect(self._on_closing)
+        # run() ends the app after shutdown() has stopped the uploads, closed the session and
+        # stopped the sandbox. Were Qt to quit as soon as the window is gone, the qasync loop
+        # would stop under that work ("Event loop stopped before Future completed").
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.setQuitOnLastWindowClosed(False)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         return self._tasks.spawn(coro)

@@ -83,6 +83,9 @@ class MainWindow(QMainWindow):
         self._subscriptions: list[tuple[str, str]] = []
         self._locations: list[tuple[str, str]] = []
         self._updating_scope = False
+        self._quit_confirmed = False  # uploads were stopped as the user chose: close for real
+        self._stopping = False  # the uploads are being stopped for quitting
+        self.quit_box: QMessageBox | None = None
 
         self.setObjectName("mainWindow")
         self.setWindowIcon(icons.icon("app"))
@@ -733,7 +736,16 @@ class MainWindow(QMainWindow):
         self._tasks.cancel_all()
         self.tree_model.cancel_all()
 
+    # --- quitting -----------------------------------------------------------------------------
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._quit_confirmed and (self._stopping or self.transfers.active):
+            # Closing now would leave a managed disk in ActiveUpload with nobody to finish or
+            # revoke it: ask first (window close, Ctrl+Q and File → Quit all come here).
+            event.ignore()
+            if not self._stopping:
+                self._spawn(self.ask_quit())
+            return
         self.save_layout()
         self._flush_timer.stop()
         self.cancel_tasks()
@@ -743,3 +755,81 @@ class MainWindow(QMainWindow):
         self.closing.emit()
         event.accept()
         super().closeEvent(event)
+
+    async def ask_quit(self) -> None:
+        """Pause and quit, cancel and quit, or keep working (a window-modal box, opened with
+        open(): a nested exec() inside the qasync loop would stall every coroutine)."""
+        if self.quit_box is not None:  # already asking (window-modal, so it is on top)
+            return
+        # Asking the keyring may block (it loads its backend, may talk to D-Bus): off the GUI.
+        keyring = await asyncio.to_thread(lambda: self.transfers.vault.available)
+        active = self.transfers.active
+        if not active or self.quit_box is not None:
+            if not active:
+                self._quit_now()
+            return
+        count = len(active)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Uploads are running",
+            f"{count} upload{'s are' if count != 1 else ' is'} still running. What should happen "
+            "to " + ("them" if count != 1 else "it") + " when the app closes?",
+            parent=self,
+        )
+        box.setObjectName("quitDialog")
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        pause = box.addButton("&Pause and quit", QMessageBox.ButtonRole.AcceptRole)
+        pause.setObjectName("pauseAndQuit")
+        cancel = box.addButton("&Cancel uploads and quit", QMessageBox.ButtonRole.DestructiveRole)
+        cancel.setObjectName("cancelAndQuit")
+        keep = box.addButton("&Keep working", QMessageBox.ButtonRole.RejectRole)
+        keep.setObjectName("keepWorking")
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        held = (
+            "a managed disk keeps its write access, held in the system keyring until then"
+            if keyring
+            else "this system has no keyring to hold a managed disk's write access, so that "
+            "access is revoked too and the disk's upload starts over"
+        )
+        box.setInformativeText(
+            f"<b>Pause and quit</b>: every upload stops where it is and resumes at the next "
+            f"start ({held}).<br><b>Cancel uploads and quit</b>: write access is revoked; a "
+            "managed disk cannot take more data after that, so a later resume starts it "
+            "over.<br><b>Keep working</b>: nothing changes."
+        )
+        answers = {pause: "pause", cancel: "cancel", keep: "keep"}
+        box.buttonClicked.connect(lambda button: self._quit_answered(answers.get(button, "keep")))
+        box.finished.connect(self._forget_quit_box)
+        self.quit_box = box
+        box.open()
+
+    def _forget_quit_box(self, _result: int = 0) -> None:
+        box, self.quit_box = self.quit_box, None
+        if box is not None:
+            box.deleteLater()
+
+    def _quit_answered(self, answer: str) -> None:
+        if answer == "keep" or self._stopping:
+            return
+        self._stopping = True
+        keep = answer == "pause"
+        self.statusBar().showMessage(
+            "Pausing the uploads for the next start…" if keep else "Cancelling the uploads…"
+        )
+        self._spawn(self._stop_uploads_and_quit(keep=keep))
+
+    async def _stop_uploads_and_quit(self, *, keep: bool) -> None:
+        from gui.models.transfers import stop_all
+
+        try:
+            await stop_all(self.transfers, keep=keep)
+        finally:
+            self._stopping = False
+            self._quit_now()
+
+    def _quit_now(self) -> None:
+        self._quit_confirmed = True
+        # Closed from the event loop, not from inside this task: closing cancels the window's
+        # tasks, this one among them.
+        QTimer.singleShot(0, self.close)
