@@ -261,3 +261,92 @@ def test_quit_while_the_dialog_waits_is_asked_once(
     found.click()
     qtbot.waitUntil(app.task.done, timeout=TIMEOUT_MS)
     assert transfer.status is Status.CANCELLED
+
+
+# --- the whole app in a process of its own: exit code and what it prints ---------------------
+
+APP_CHILD = """
+import sys
+from pathlib import Path
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QApplication, QPushButton
+from gui import app as gui_app
+from gui.azure.disk_upload import ManagedDiskSpec
+from gui.azure.image_builder import DiskFacts
+from gui.azure.upload_job import ManagedDiskTargetPlan, UploadPlan
+from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
+from gui.sandbox.seed.world import RG_IMAGES
+from gui.views.app_controller import AppController
+
+button, image = sys.argv[1], sys.argv[2]
+qt = QApplication([sys.argv[0]])
+state = {}
+
+def drive():
+    window = next((w for w in qt.topLevelWidgets() if w.objectName() == "mainWindow"), None)
+    if window is None or not window.action_upload.isEnabled():
+        return
+    if "transfer" not in state:
+        controller = next(c for c in window.findChildren(QObject) if isinstance(c, AppController))
+        controller.server.faults.latency = 0.15
+        controller.server.lro_seconds = 0.05
+        plan = UploadPlan(
+            source_path=image,
+            facts=DiskFacts("Linux", "Generalized", "V2", "x64"),
+            target=ManagedDiskTargetPlan(
+                PRODUCTION_SUBSCRIPTION_ID,
+                ManagedDiskSpec(RG_IMAGES, "disk-quit-process", "westeurope", os_type="Linux"),
+            ),
+        )
+        state["transfer"] = window.transfers.submit(plan)
+    elif "quit" not in state:
+        snapshot = state["transfer"].snapshot
+        if snapshot is not None and snapshot.bytes_sent > 0:
+            state["quit"] = True
+            window.action_quit.trigger()  # Ctrl+Q mid-upload
+    elif window.quit_box is not None and "clicked" not in state:
+        state["clicked"] = True
+        window.quit_box.findChild(QPushButton, button).click()
+        print("ANSWERED", button, flush=True)
+
+timer = QTimer()
+timer.timeout.connect(drive)
+timer.start(20)
+code = gui_app.run(["--sandbox"])
+print("STATUS", state["transfer"].status.value, flush=True)
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize(
+    ("button", "status"), [("pauseAndQuit", "Interrupted"), ("cancelAndQuit", "Cancelled")]
+)
+def test_quitting_mid_upload_exits_0_without_a_traceback(
+    button: str, status: str, tmp_path: Path, disk_images: Any
+) -> None:
+    import subprocess
+    import sys
+
+    made = disk_images.make("raw", 24 * MIB, [(0, os.urandom(24 * MIB))])
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(root),
+        "QT_QPA_PLATFORM": "offscreen",
+        "AZURE_IMAGE_STUDIO_HOME": str(tmp_path / "home"),
+        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+        "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", APP_CHILD, button, str(made.path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert f"ANSWERED {button}" in done.stdout, done.stderr
+    assert f"STATUS {status}" in done.stdout, done.stderr
+    assert done.returncode == 0, done.stderr
+    for bad in ("Traceback", "Event loop stopped", "Task was destroyed", "Error"):
+        assert bad not in done.stderr, done.stderr
