@@ -793,10 +793,10 @@ class MainWindow(QMainWindow):
             "access is revoked too and the disk's upload starts over"
         )
         box.setInformativeText(
-            f"<b>Pause and quit</b>: every upload stops where it is and resumes at the next "
-            f"start ({held}).<br><b>Cancel uploads and quit</b>: write access is revoked; a "
+            f"<p><b>Pause and quit</b>: every upload stops where it is and resumes at the next "
+            f"start ({held}).</p><p><b>Cancel uploads and quit</b>: write access is revoked; a "
             "managed disk cannot take more data after that, so a later resume starts it "
-            "over.<br><b>Keep working</b>: nothing changes."
+            "over.</p><p><b>Keep working</b>: nothing changes.</p>"
         )
         answers = {pause: "pause", cancel: "cancel", keep: "keep"}
         box.buttonClicked.connect(lambda button: self._quit_answered(answers.get(button, "keep")))
