@@ -11,7 +11,7 @@ from gui.vhd.detect import detect, refusal
 from gui.vhd.errors import EmptyImageError, ImageClosedError, ImplausibleSizeError, VhdError
 from gui.vhd.footer import FOOTER_SIZE, build_fixed_footer
 from gui.vhd.layout import OpenedLayout, fill_zero
-from gui.vhd.model import Finding, ImageFormat, Level, Range, merge_ranges
+from gui.vhd.model import Finding, ImageFormat, Level, Range, RangeCollector
 from gui.vhd.pio import PositionalFile
 from gui.vhd.raw import open_raw
 from gui.vhd.rules import round_up_to_mib, size_findings
@@ -66,19 +66,19 @@ class DiskImage:
     def data_ranges(self) -> list[Range]:
         """Where data can be, in fixed-stream offsets: sorted, merged, never covering the footer.
 
-        Computed once (a walk of the block table, or of the file's holes) and then kept; the
-        list grows with the data actually stored, never with the size the file claims.
+        Computed once (a walk of the block table, or of the file's holes) and then kept. Ranges
+        are merged as the walk yields them and never number more than ``MAX_RANGES``: past that,
+        close neighbours are joined (the extra bytes read as zeros), so a table that claims
+        millions of blocks costs no more memory than an ordinary one.
         """
         self._check_open()
         with self._ranges_lock:
             if self._ranges is None:
-                ranges = []
+                collector = RangeCollector()
                 limit = self.virtual_size
-                for start, stop in self._layout.allocated():
-                    end = min(stop, limit)
-                    if start < end:
-                        ranges.append(Range(start, end - start))
-                self._ranges = merge_ranges(ranges)
+                for start, stop in self._layout.allocated(collector):
+                    collector.add(start, min(stop, limit))
+                self._ranges = collector.ranges()
             return list(self._ranges)
 
     @property

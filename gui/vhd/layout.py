@@ -14,6 +14,7 @@ from typing import Protocol
 
 from gui.vhd.footer import VhdFooter
 from gui.vhd.model import Finding, ImageFormat
+from gui.vhd.packed import GapSource
 from gui.vhd.pio import PositionalFile
 
 ZERO_CHUNK = bytes(1 << 20)
@@ -37,8 +38,12 @@ class Layout(Protocol):
     def read(self, offset: int, view: memoryview) -> None:
         """Fill ``view`` with the virtual disk from ``offset``; the range is inside the disk."""
 
-    def allocated(self) -> Iterator[tuple[int, int]]:
-        """Sorted (start, end) virtual ranges that can hold data; everything else reads as zero."""
+    def allocated(self, join: GapSource | None = None) -> Iterator[tuple[int, int]]:
+        """Sorted (start, end) virtual ranges that can hold data; everything else reads as zero.
+
+        Ranges closer than ``join.gap`` bytes (read again as the walk goes) may be yielded as one:
+        a collector that has grown its gap then stops paying for each of a million tiny runs.
+        """
 
 
 class FlatLayout:
@@ -63,8 +68,8 @@ class FlatLayout:
         if split < len(view):
             fill_zero(view[split:])
 
-    def allocated(self) -> Iterator[tuple[int, int]]:
-        return self._file.data_extents(0, self._stored)
+    def allocated(self, join: GapSource | None = None) -> Iterator[tuple[int, int]]:
+        return self._file.data_extents(0, self._stored)  # as many as the file system's extents
 
 
 @dataclass

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import enum
+from array import array
 from dataclasses import dataclass
+
+# The most ranges a disk's data map keeps. A block table can claim millions of separate blocks;
+# past this many, neighbouring ranges are joined (see RangeCollector), so memory stays bounded.
+MAX_RANGES = 1 << 16
+# The first gap joined when there are too many ranges: the upload reads in 64 KiB granules, so
+# joining gaps this small costs next to nothing.
+FIRST_JOIN_GAP = 64 * 1024
 
 
 class ImageFormat(enum.Enum):
@@ -34,7 +42,7 @@ class Finding:
     message: str
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Range:
     """``length`` bytes starting at ``offset`` of the fixed-layout stream."""
 
@@ -46,13 +54,57 @@ class Range:
         return self.offset + self.length
 
 
-def merge_ranges(ranges: list[Range]) -> list[Range]:
-    """Sort and merge touching or overlapping ranges; drop empty ones."""
-    merged: list[Range] = []
-    for r in sorted(r for r in ranges if r.length > 0):
-        if merged and r.offset <= merged[-1].end:
-            last = merged[-1]
-            merged[-1] = Range(last.offset, max(last.end, r.end) - last.offset)
-        else:
-            merged.append(r)
-    return merged
+class RangeCollector:
+    """Merges (start, end) pairs, given in order of start, as they arrive; memory stays bounded.
+
+    Touching and overlapping pairs merge. When more than ``max_ranges`` separate ranges build up,
+    ranges closer than a gap are joined, and the gap doubles until at most half remain: the
+    result then also covers some bytes that hold no data. That is safe, since everything outside
+    the stored blocks reads as zeros and the upload's zero scan skips them, and it keeps a crafted
+    file from costing memory in proportion to what it claims. Starts and ends live in two
+    ``array('q')``: 16 bytes a range while collecting.
+    """
+
+    def __init__(self, max_ranges: int = MAX_RANGES) -> None:
+        self._starts = array("q")
+        self._ends = array("q")
+        self._max = max(2, max_ranges)
+        self.gap = 0  # ranges closer than this are joined; grows only past max_ranges
+
+    def add(self, start: int, end: int) -> None:
+        if start >= end:
+            return
+        starts, ends = self._starts, self._ends
+        if ends:
+            if start < starts[-1]:
+                raise AssertionError("ranges must come in order")  # engine bug, not user input
+            if start <= ends[-1] + self.gap:
+                ends[-1] = max(ends[-1], end)
+                return
+        starts.append(start)
+        ends.append(end)
+        if len(starts) > self._max:
+            self._coarsen()
+
+    def _coarsen(self) -> None:
+        # The gap that leaves at most half the ranges is found from the sorted gaps in one go,
+        # then rounded up to a power of two (at least FIRST_JOIN_GAP) so it only ever grows in
+        # a few big steps.
+        starts, ends = self._starts, self._ends
+        gaps = sorted(s - e for s, e in zip(starts[1:], ends[:-1], strict=True))
+        needed = gaps[len(starts) - self._max // 2 - 1]
+        gap = max(FIRST_JOIN_GAP, self.gap * 2)
+        while gap < needed:
+            gap *= 2
+        self.gap = gap
+        merged_starts, merged_ends = array("q", starts[:1]), array("q", ends[:1])
+        for start, end in zip(starts[1:], ends[1:], strict=True):
+            if start <= merged_ends[-1] + gap:
+                merged_ends[-1] = max(merged_ends[-1], end)
+            else:
+                merged_starts.append(start)
+                merged_ends.append(end)
+        self._starts, self._ends = merged_starts, merged_ends
+
+    def ranges(self) -> list[Range]:
+        return [Range(s, e - s) for s, e in zip(self._starts, self._ends, strict=True)]

@@ -63,3 +63,37 @@ def assert_footer_valid(img: DiskImage, directory: Path) -> None:
     assert f"({img.fixed_size} bytes)" in info, info
     assert str(img.disk_id) in info, info
     probe.unlink()
+
+
+# A tiny launcher between the measuring process and the measured one. Linux keeps a process's
+# peak RSS across exec, and a child made by (v)fork starts with its parent's: measured straight
+# from a big process (pytest, a benchmark holding test data) the peak would be the parent's. The
+# launcher is small, so RUSAGE_CHILDREN after its child exits is the child's own peak.
+_LAUNCHER = """
+import json, resource, subprocess, sys, time
+timeout = float(sys.argv[1])
+start = time.perf_counter()
+try:
+    child = subprocess.run(sys.argv[2:], capture_output=True, text=True, timeout=timeout)
+    code, out = child.returncode, child.stdout
+except subprocess.TimeoutExpired:
+    code, out = None, ""
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+print(json.dumps({"peak_rss": peak * scale, "seconds": seconds, "exit": code, "stdout": out}))
+"""
+
+
+def run_measured(argv: list[str], *, cwd: Path, env: dict[str, str],
+                 timeout: float = 120.0) -> tuple[int, float, int | None, str]:
+    """Run ``argv`` and return (its peak RSS in bytes, wall seconds, exit status or None when
+    killed at ``timeout``, its standard output)."""
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", _LAUNCHER, str(timeout), *argv], cwd=cwd,
+                            env=env, capture_output=True, text=True, check=True)
+    report = json.loads(result.stdout)
+    return int(report["peak_rss"]), float(report["seconds"]), report["exit"], report["stdout"]
