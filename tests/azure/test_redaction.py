@@ -126,7 +126,7 @@ def test_an_uncaught_exception_is_redacted_in_the_log_file_and_on_stderr(
     try:
         _fail_with_secrets()
     except ValueError:
-        sys.excepthook(*sys.exc_info())  # type: ignore[arg-type]
+        sys.excepthook(*sys.exc_info())
     _assert_redacted_traceback(log_file.read_text())
     _assert_redacted_traceback(capsys.readouterr().err)
 
