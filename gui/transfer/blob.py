@@ -189,13 +189,25 @@ class PageBlobClient:
             if not marker:
                 return ranges
 
-    async def set_content_md5(self, md5: bytes) -> None:
+    async def set_content_md5(self, md5: bytes | None) -> None:
+        """Set the blob's Content-MD5, or remove it (None): Set Blob Properties clears every
+        content setting it is not given."""
         headers = {
-            "x-ms-blob-content-md5": base64.b64encode(md5).decode(),
             "x-ms-blob-content-type": "application/octet-stream",
             "Content-Length": "0",
         }
+        if md5 is not None:
+            headers["x-ms-blob-content-md5"] = base64.b64encode(md5).decode()
         await self._call("PUT", "comp=properties", headers, ok=(200,))
+
+    async def clear_pages(self, start: int, end: int) -> None:
+        """Clear ``[start, end)`` (one request: a clear, unlike an update, may span the blob)."""
+        headers = {
+            "x-ms-page-write": "clear",
+            "x-ms-range": f"bytes={start}-{end - 1}",
+            "Content-Length": "0",
+        }
+        await self._call("PUT", "comp=page", headers, ok=(201,))
 
     async def read(self, offset: int, length: int) -> bytes:
         headers = {"x-ms-range": f"bytes={offset}-{offset + length - 1}"}

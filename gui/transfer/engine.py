@@ -18,6 +18,7 @@ import concurrent.futures
 import contextlib
 import logging
 import os
+import random
 import ssl
 import threading
 import time
@@ -43,9 +44,9 @@ from gui.transfer.errors import (
     VerificationError,
 )
 from gui.transfer.journal import Journal, default_journal_dir
-from gui.transfer.md5 import OwnWindow, SharedWindow, StreamHasher, WindowFeed
+from gui.transfer.md5 import SharedWindow, StreamHasher, WindowFeed
 from gui.transfer.network import proxy_for, ssl_context_from_env
-from gui.transfer.plan import WINDOW_SIZE, Window, data_end, plan_windows, scan_window
+from gui.transfer.plan import WINDOW_SIZE, Window, data_end, plan_windows, scan_and_digest
 from gui.transfer.progress import ProgressSnapshot, RateMeter, UploadState
 from gui.transfer.ranges import RangeSet
 from gui.transfer.redact import redact
@@ -266,7 +267,9 @@ class Upload:
         source, options = self.source, self.options
         self._set_state(UploadState.PREPARING)
         check_source(source)
-        identity = SourceIdentity.of(source)
+        # Stats every file and reads the fingerprint's samples: off this loop, which serves
+        # pause and cancel meanwhile.
+        identity = await asyncio.to_thread(SourceIdentity.of, source)
         journal_dir = options.journal_dir or default_journal_dir()
         journal_path = Journal.path_for(journal_dir, self.target.key)
         journal = Journal.load(journal_path)
@@ -278,28 +281,32 @@ class Upload:
         self._limiter = AdaptiveLimiter(
             options.concurrency, calm_seconds=options.retry.throttle_calm_seconds
         )
-        # The hash needs only the local file: start it first so it overlaps everything else.
         md5_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="upload-md5")
-        md5_future: asyncio.Future[bytes] | None = None
-        if options.md5:
-            self._feed = WindowFeed()
-            self._hasher = StreamHasher(source, self._running, self._hasher_stop, self._feed)
-            md5_future = asyncio.get_running_loop().run_in_executor(md5_pool, self._hasher.compute)
-        self._md5_future = md5_future
         try:
-            return await self._transfer(identity, journal, journal_path, md5_future)
+            return await self._transfer(identity, journal, journal_path, md5_pool)
         finally:
             self._hasher_stop.set()
-            if md5_future is not None:  # also marks a failure of the hash as seen
-                await asyncio.gather(md5_future, return_exceptions=True)
+            if self._md5_future is not None:  # also marks a failure of the hash as seen
+                await asyncio.gather(self._md5_future, return_exceptions=True)
             md5_pool.shutdown(wait=False)
+
+    def _start_md5(
+        self, pool: concurrent.futures.ThreadPoolExecutor, *, fed: bool
+    ) -> asyncio.Future[bytes]:
+        """The stream's MD5 on its own thread: ``fed`` from the upload's buffers, or reading
+        the source itself (to check a finished blob before anything is sent)."""
+        self._feed = WindowFeed() if fed else None
+        self._hasher = StreamHasher(self.source, self._running, self._hasher_stop, self._feed)
+        future = asyncio.get_running_loop().run_in_executor(pool, self._hasher.compute)
+        self._md5_future = future
+        return future
 
     async def _transfer(
         self,
         identity: SourceIdentity,
         journal: Journal | None,
         journal_path: Path,
-        md5_future: asyncio.Future[bytes] | None,
+        md5_pool: concurrent.futures.ThreadPoolExecutor,
     ) -> UploadResult:
         source, options = self.source, self.options
         assert self._limiter is not None
@@ -311,6 +318,7 @@ class Upload:
         connector = aiohttp.TCPConnector(
             limit=options.concurrency + 4, ssl=context if context is not None else True
         )
+        md5: bytes | None = None
         async with aiohttp.ClientSession(connector=connector) as session:
             assert self._unpaused is not None
             client = PageBlobClient(
@@ -322,33 +330,49 @@ class Upload:
                 gate=self._unpaused.wait,
                 proxy=proxy,
             )
-            present, fresh = await self._prepare_blob(client, identity, journal is not None)
+            present, fresh, finished_md5 = await self._prepare_blob(
+                client, identity, journal is not None
+            )
             if fresh or journal is None:
                 journal = Journal(
                     journal_path, self.target.key, self.target.describe(), identity, WINDOW_SIZE
                 )
-            self._resumed = not fresh and (bool(present) or journal.done_windows.total > 0)
+            self._resumed = not fresh and (bool(present) or bool(journal.runs))
             journal.state = "running"
             journal.save()
             ticker = asyncio.create_task(self._tick())
             try:
-                self._set_state(UploadState.UPLOADING)
-                await self._pump(client, journal, present)
-                footer_at = source.upload_size - SECTOR
-                await self._put(client, footer_at, memoryview(source.footer))
-                journal.mark_written(footer_at, source.upload_size)
-                journal.save()
-                self._set_state(UploadState.FINISHING)
-                md5 = await md5_future if md5_future is not None else None
-                if md5 is not None and self.target.supports_properties:
-                    await client.set_content_md5(md5)
+                if finished_md5 is not None:
+                    md5 = await self._check_finished(md5_pool, finished_md5)
+                    expected = present
+                    self._present = present.total
+                    self._skipped = source.upload_size - present.total
+                    self._set_state(UploadState.FINISHING)
+                else:
+                    md5_future = self._start_md5(md5_pool, fed=True) if options.md5 else None
+                    self._set_state(UploadState.UPLOADING)
+                    expected = await self._pump(client, journal, present)
+                    footer_at = source.upload_size - SECTOR
+                    await self._put(client, None, footer_at, memoryview(source.footer), 0)
+                    expected.add(footer_at, source.upload_size)
+                    await self._clear_stale(client, present.minus(expected))
+                    journal.save()
+                    self._set_state(UploadState.FINISHING)
+                    md5 = await md5_future if md5_future is not None else None
                 if options.verify:
-                    await self._verify(client, journal, md5)
-                if SourceIdentity.of(source) != identity:
+                    await self._verify(client, journal, expected)
+                if await asyncio.to_thread(SourceIdentity.of, source) != identity:
                     raise SourceChangedError(
                         f"{identity.path} was modified while it was being uploaded, so the blob "
                         "mixes old and new data. Upload it again with overwrite."
                     )
+                # Set last, once all checks passed: a blob with our Content-MD5 is a finished,
+                # verified upload (a later run of the same upload trusts it on that basis).
+                if md5 is not None and self.target.supports_properties:
+                    if finished_md5 is None:
+                        await client.set_content_md5(md5)
+                    if options.verify:
+                        await self._verify_md5(client, md5)
             except BaseException as exc:
                 journal.state = "cancelled" if isinstance(exc, asyncio.CancelledError) else "failed"
                 journal.last_error = str(exc) if isinstance(exc, UploadError) else ""
@@ -376,8 +400,9 @@ class Upload:
 
     async def _prepare_blob(
         self, client: PageBlobClient, identity: SourceIdentity, have_journal: bool
-    ) -> tuple[RangeSet, bool]:
-        """Create or check the blob; returns the pages already there and whether it is new."""
+    ) -> tuple[RangeSet, bool, bytes | None]:
+        """Create or check the blob. Returns the pages already there, whether the blob is new,
+        and the Content-MD5 of a finished upload of this source to check before sending."""
         size = self.source.upload_size
         target = self.target
         props = await client.get_properties()
@@ -391,36 +416,60 @@ class Upload:
                     f"{target.display_name} was created for {props.size} bytes but this image "
                     f"needs exactly {size}: create the disk with that upload size."
                 )
-            # Without a journal nothing on the disk is known to come from this source.
-            return (await client.get_page_ranges() if have_journal else RangeSet()), False
+            # Pages found here that this source does not fill are cleared at the end; pages
+            # it does fill are trusted only where the journal recorded sending them.
+            return await client.get_page_ranges(), False, None
         if props is None or self.options.overwrite:
             await client.create(size, identity.to_metadata())
-            return RangeSet(), True
+            return RangeSet(), True, None
         if props.blob_type and props.blob_type != "PageBlob":
             raise TargetExistsError(
                 f"{target.display_name} already exists as a {props.blob_type}: choose another "
                 "name, or overwrite it."
             )
-        existing = SourceIdentity.from_metadata(props.metadata)
-        if existing is None:
+        if not SourceIdentity.made_by_us(props.metadata):
             raise TargetExistsError(
                 f"{target.display_name} already exists and was not uploaded from this file by "
                 "Azure Image Studio: choose another name, or overwrite it."
             )
-        identity.require_same(existing, "the blob's metadata")
+        identity.require_same_as_metadata(props.metadata)
         if props.size != size:
             raise TargetSizeMismatchError(
                 f"{target.display_name} is {props.size} bytes, not the {size} this image needs: "
                 "overwrite it."
             )
-        return await client.get_page_ranges(), False
+        present = await client.get_page_ranges()
+        if props.content_md5 is not None:
+            if not have_journal and self.options.md5:
+                return present, False, props.content_md5
+            # Pages are about to change: the blob must not look finished until it is again.
+            await client.set_content_md5(None)
+        return present, False, None
 
-    async def _pump(self, client: PageBlobClient, journal: Journal, present: RangeSet) -> None:
+    async def _check_finished(
+        self, pool: concurrent.futures.ThreadPoolExecutor, stored: bytes
+    ) -> bytes:
+        """A finished upload of this source is on the blob (set only after verification):
+        it is still this source's exactly when the source's MD5 is the blob's Content-MD5."""
+        self._set_state(UploadState.FINISHING, "checking the finished upload against the file")
+        md5 = await self._start_md5(pool, fed=False)
+        if md5 != stored:
+            raise SourceChangedError(
+                f"{self.target.display_name} holds a finished upload of {self.source.path}, but "
+                "the file's content has changed since (its MD5 differs from the blob's "
+                "Content-MD5). Nothing was sent: upload it again with overwrite, or to a new "
+                "name."
+            )
+        return md5
+
+    async def _pump(self, client: PageBlobClient, journal: Journal, present: RangeSet) -> RangeSet:
+        """Read, check and send every window; returns the data runs the blob must hold."""
         source, options = self.source, self.options
         stream_end = data_end(source)
         loop = asyncio.get_running_loop()
         slots = asyncio.Semaphore(options.concurrency + options.readahead)
         free: list[bytearray] = []
+        expected = RangeSet()
         pool = concurrent.futures.ThreadPoolExecutor(
             options.read_threads, thread_name_prefix="upload-read"
         )
@@ -430,7 +479,7 @@ class Upload:
         ) -> None:
             try:
                 try:
-                    runs = await loop.run_in_executor(pool, scan_window, source, window, buf)
+                    runs = await loop.run_in_executor(pool, scan_and_digest, source, window, buf)
                 except UploadError as exc:
                     if shared is not None:
                         shared.scanned.set_exception(exc)
@@ -445,18 +494,21 @@ class Upload:
                     raise error from exc
                 if shared is not None:
                     shared.scanned.set_result(None)
+                recorded = journal.runs_in_window(window.index)
+                self._require_unchanged(recorded, runs)
                 view = memoryview(buf)
                 data = 0
                 async with asyncio.TaskGroup() as puts:
-                    for start, end in runs:
+                    for start, end, crc in runs:
                         data += end - start
-                        if present.covers(start, end):
-                            self._present += end - start
+                        expected.add(start, end)
+                        if start in recorded and present.covers(start, end):
+                            self._present += end - start  # sent before, same bytes, still there
                         else:
                             part = view[start - window.start : end - window.start]
-                            puts.create_task(self._put(client, start, part))
+                            puts.create_task(self._put(client, journal, start, part, crc))
                 self._skipped += window.span_bytes - data
-                journal.mark_window(window.index, runs)
+                journal.mark_window(window.index)
                 journal.maybe_save()
                 if shared is not None:  # the buffer is reused only once hashed
                     await self._wait_hashed(hashed)
@@ -470,15 +522,6 @@ class Upload:
                 for window in plan_windows(source.data_ranges(), stream_end):
                     self._skipped += window.start - cursor + window.hole_bytes
                     cursor = window.end
-                    if journal.window_done(window.index):
-                        written = journal.written.overlapping(window.start, window.end)
-                        if all(present.covers(s, e) for s, e in written):
-                            on_blob = sum(e - s for s, e in written)
-                            self._present += on_blob
-                            self._skipped += window.span_bytes - on_blob
-                            if self._feed is not None:
-                                self._feed.put(OwnWindow(window))
-                            continue
                     assert self._unpaused is not None
                     await self._unpaused.wait()
                     await slots.acquire()
@@ -497,6 +540,24 @@ class Upload:
         if self._feed is not None:
             self._feed.close()
         self._skipped += stream_end - cursor
+        return expected
+
+    def _require_unchanged(
+        self, recorded: dict[int, tuple[int, int]], runs: list[tuple[int, int, int]]
+    ) -> None:
+        """Every run the journal says was sent must read back the same (start, end, CRC)."""
+        if not recorded:
+            return
+        found = {start: (end, crc) for start, end, crc in runs}
+        for start, sent in recorded.items():
+            if found.get(start) != sent:
+                raise SourceChangedError(
+                    f"{self.source.path} changed after part of it was sent: the data at offset "
+                    f"{start} is not what was uploaded there (the file's size and time may be "
+                    "unchanged). Finishing would mix two versions of the disk, so the upload "
+                    "stopped. Start over (overwrite / discard the unfinished upload): the "
+                    "current content is then uploaded in full."
+                )
 
     async def _wait_hashed(self, hashed: asyncio.Event) -> None:
         """Until the hasher is done with a window's buffer (or the hasher has stopped)."""
@@ -511,11 +572,42 @@ class Upload:
         finally:
             waiter.cancel()
 
-    async def _put(self, client: PageBlobClient, offset: int, view: memoryview) -> None:
+    async def _put(
+        self,
+        client: PageBlobClient,
+        journal: Journal | None,
+        offset: int,
+        view: memoryview,
+        crc: int,
+    ) -> None:
         await client.put_page(offset, view)
         self._sent += view.nbytes
+        if journal is not None:
+            journal.mark_sent(offset, offset + view.nbytes, crc)
 
-    async def _verify(self, client: PageBlobClient, journal: Journal, md5: bytes | None) -> None:
+    async def _clear_stale(self, client: PageBlobClient, stale: RangeSet) -> None:
+        """Clear pages this source does not fill (left by an earlier, different content)."""
+        if stale:
+            log.info("clearing %d stale bytes on %s", stale.total, self.target.display_name)
+        for start, end in stale:
+            await client.clear_pages(start, end)
+
+    async def _verify(self, client: PageBlobClient, journal: Journal, expected: RangeSet) -> None:
+        """Check what is in Azure against the source, at a cost independent of the disk size.
+
+        - Size, and the page list equal to the data runs this run read from the source (plus
+          the footer): no run missing, and no page the source does not fill (a stale page
+          from an earlier content would make the disk differ while every sent run is there).
+          Only data runs are ever written, so the page list is a complete map of the blob.
+        - Read back the footer and VERIFY_SAMPLES blocks of 64 KiB at random places in the
+          data, compared with the source: catches pages landing at the wrong offset or holding
+          other bytes, which no property of the service reveals (a page blob's Content-MD5 is
+          only what the client set; the service never computes it). A few hundred KiB of reads,
+          so it costs about the same for 1 GiB as for 1 TiB.
+        - The Content-MD5 computed from the source is then set and read back (_verify_md5).
+        Any failure forgets the journal, so running again re-sends everything and clears
+        whatever does not belong.
+        """
         source, target = self.source, self.target
         props = await client.get_properties()
         if props is None:
@@ -525,23 +617,37 @@ class Upload:
                 f"{target.display_name} is {props.size} bytes after the upload, not "
                 f"{source.upload_size}: overwrite it and upload again."
             )
-        if md5 is not None and target.supports_properties and props.content_md5 != md5:
-            raise VerificationError(
-                f"The Content-MD5 on {target.display_name} does not match the image's: "
-                "upload again with overwrite."
-            )
         pages = await client.get_page_ranges()
-        missing = [(s, e) for s, e in journal.written if not pages.covers(s, e)]
-        if missing:
-            journal.done_windows = RangeSet()  # make the next run scan everything again
+        if pages != expected:
+            missing, extra = expected.minus(pages), pages.minus(expected)
+            journal.forget()
             raise VerificationError(
-                f"{target.display_name} lacks {sum(e - s for s, e in missing)} bytes that were "
-                "sent. Run the same upload again: it sends what is missing."
+                f"The pages of {target.display_name} are not the image's: {missing.total} bytes "
+                f"missing, {extra.total} bytes that should be empty. Run the same upload again: "
+                "it sends what is missing and clears the rest."
             )
+        for offset, length in _sample_blocks(expected, source.upload_size - SECTOR):
+            remote = await client.read(offset, length)
+            local = await asyncio.to_thread(_read_source, source, offset, length)
+            if remote != local:
+                journal.forget()
+                raise VerificationError(
+                    f"{target.display_name} differs from the image at offset {offset}. Run the "
+                    "same upload again: it re-sends everything."
+                )
         tail = await client.read(source.upload_size - SECTOR, SECTOR)
         if tail != source.footer:
+            journal.forget()
             raise VerificationError(
                 f"The VHD footer on {target.display_name} differs from the image's: "
+                "upload again with overwrite."
+            )
+
+    async def _verify_md5(self, client: PageBlobClient, md5: bytes) -> None:
+        props = await client.get_properties()
+        if props is None or props.content_md5 != md5:
+            raise VerificationError(
+                f"The Content-MD5 on {self.target.display_name} does not match the image's: "
                 "upload again with overwrite."
             )
 
@@ -599,6 +705,40 @@ class Upload:
             state = UploadState.PAUSED
         self._state = state
         self._publish(message)
+
+
+# Blocks read back from the service after an upload and compared with the source (see _verify).
+VERIFY_SAMPLES = 8
+VERIFY_BLOCK = 64 * 1024
+
+
+def _sample_blocks(expected: RangeSet, data_limit: int) -> list[tuple[int, int]]:
+    """VERIFY_SAMPLES (offset, length) blocks at random places inside the data runs. Random,
+    not fixed: each run of an upload (and each upload) then checks different places."""
+    runs = [(s, min(e, data_limit)) for s, e in expected if s < data_limit]
+    total = sum(e - s for s, e in runs)
+    if total == 0:
+        return []
+    chosen: list[tuple[int, int]] = []
+    for _ in range(VERIFY_SAMPLES):
+        point = _RANDOM.randrange(total)
+        for start, end in runs:
+            if point < end - start:
+                offset = start + point // SECTOR * SECTOR
+                offset = max(start, min(offset, end - VERIFY_BLOCK))
+                chosen.append((offset, min(VERIFY_BLOCK, end - offset)))
+                break
+            point -= end - start
+    return chosen
+
+
+_RANDOM = random.SystemRandom()
+
+
+def _read_source(source: UploadSource, offset: int, length: int) -> bytes:
+    buf = bytearray(length)
+    got = source.readinto(offset, buf)
+    return bytes(buf[:got])
 
 
 def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:

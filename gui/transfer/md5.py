@@ -1,10 +1,10 @@
 """Content-MD5 of the whole fixed stream, computed on a thread of its own alongside the upload.
 
 The hash must see the stream in order, zeros and footer included. Zeros are fed from memory,
-never read. Data comes from the upload's own window buffers when the upload reads them (a
-:class:`WindowFeed` hands them over in stream order, and a buffer is reused only once hashed),
-so the data is read once; windows the upload skips (already on the blob when resuming) the
-hasher reads itself. Without a feed the hasher walks the data ranges by itself. ``hashlib``
+never read. Data comes from the upload's own window buffers (a :class:`WindowFeed` hands them
+over in stream order, and a buffer is reused only once hashed), so the data is read once; the
+upload reads every window, also those already on the blob when resuming, to check them. Without
+a feed the hasher walks the data ranges by itself. ``hashlib``
 releases the GIL on large updates, so the hash runs in parallel with the HTTP thread.
 """
 
@@ -36,27 +36,20 @@ class SharedWindow:
     on_hashed: Callable[[], None]  # the buffer may be reused
 
 
-@dataclass(frozen=True)
-class OwnWindow:
-    """A window the upload does not read (already on the blob): the hasher reads it."""
-
-    window: Window
-
-
 class WindowFeed:
     """Windows in stream order, from the upload's loop to the hasher's thread."""
 
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[SharedWindow | OwnWindow | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[SharedWindow | None] = queue.SimpleQueue()
 
-    def put(self, item: SharedWindow | OwnWindow) -> None:
+    def put(self, item: SharedWindow) -> None:
         self._queue.put(item)
 
     def close(self) -> None:
         """No more windows: the rest of the stream is zeros, then the footer."""
         self._queue.put(None)
 
-    def get(self, timeout: float) -> SharedWindow | OwnWindow | None:
+    def get(self, timeout: float) -> SharedWindow | None:
         return self._queue.get(timeout=timeout)
 
 
@@ -137,7 +130,7 @@ class StreamHasher:
                 pos = end
         return pos
 
-    def _next(self) -> SharedWindow | OwnWindow | None:
+    def _next(self) -> SharedWindow | None:
         assert self._feed is not None
         while True:
             try:
@@ -156,22 +149,16 @@ class StreamHasher:
                 )
             self._zeros(window.start - pos)
             pos = window.start
-            if isinstance(item, OwnWindow):
-                for start, end in window.pieces:
+            self._wait_scanned(item)
+            view = memoryview(item.buf)
+            try:
+                for start, end in window.spans:
                     self._zeros(start - pos)
-                    self._read(start, end)
+                    self._update(view[start - window.start : end - window.start])
                     pos = end
-            else:
-                self._wait_scanned(item)
-                view = memoryview(item.buf)
-                try:
-                    for start, end in window.spans:
-                        self._zeros(start - pos)
-                        self._update(view[start - window.start : end - window.start])
-                        pos = end
-                finally:
-                    view.release()
-                    item.on_hashed()
+            finally:
+                view.release()
+                item.on_hashed()
             self._zeros(window.end - pos)
             pos = window.end
         return pos

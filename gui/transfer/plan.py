@@ -9,6 +9,7 @@ window are never read: they are unallocated blocks or file-system holes.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -122,3 +123,15 @@ def scan_window(source: UploadSource, window: Window, buf: bytearray) -> list[tu
             else:
                 runs.append((run.offset, run.offset + run.length))
     return runs
+
+
+def scan_and_digest(
+    source: UploadSource, window: Window, buf: bytearray
+) -> list[tuple[int, int, int]]:
+    """:func:`scan_window`, each run with the CRC-32 of its bytes (start, end, crc), which the
+    journal keeps to recognise on resume what was sent (see gui/transfer/journal.py)."""
+    view = memoryview(buf)
+    return [
+        (start, end, zlib.crc32(view[start - window.start : end - window.start]))
+        for start, end in scan_window(source, window, buf)
+    ]

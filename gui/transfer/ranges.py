@@ -63,6 +63,17 @@ class RangeSet:
             i += 1
         return out
 
+    def minus(self, other: RangeSet) -> RangeSet:
+        """The parts of this set that are not in ``other``."""
+        out = RangeSet()
+        for start, end in self:
+            cursor = start
+            for s, e in other.overlapping(start, end):
+                out.add(cursor, s)
+                cursor = e
+            out.add(cursor, end)
+        return out
+
     def to_json(self) -> list[list[int]]:
         return [[s, e] for s, e in self]
 

@@ -286,12 +286,12 @@ def test_page_ranges_are_paged_with_markers_that_need_encoding(sandbox: SandboxS
 
     # The SDK follows the markers through every page (it encodes them).
     assert [r.start for r in blob.list_page_ranges(results_per_page=2)] == starts
-    old = sandbox.page_size
-    sandbox.page_size = 2  # the sandbox pages every list, even when the client sets no limit
+    store = sandbox.world.blobs
+    store.page_range_limit = 2  # the sandbox pages the list even when the client sets no limit
     try:
         assert [r.start for r in blob.list_page_ranges()] == starts
     finally:
-        sandbox.page_size = old
+        del store.page_range_limit  # back to the class default
 
 
 def _raw_put(url: str, body_size: int, headers: dict[str, str]) -> tuple[int, str, str]:

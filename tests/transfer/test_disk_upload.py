@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -337,6 +338,16 @@ def test_a_killed_disk_upload_resumes_with_the_sas_from_the_keyring(
     assert child.stdout is not None
     line = child.stdout.readline()
     assert line.strip() == "SENDING", child.stderr.read() if child.stderr else line
+    # Killed once the journal records a run: only recorded runs (with their CRC) are trusted
+    # on resume; pages sent after the last journal write are sent again.
+    from gui.transfer.journal import Journal
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        journals = [Journal.load(p) for p in journal.glob("*.json")]
+        if any(j is not None and j.bytes_sent > 0 for j in journals):
+            break
+        time.sleep(0.02)
     os.kill(child.pid, signal.SIGKILL)  # no revoke, no goodbye
     child.wait(timeout=30)
     child.stdout.close()

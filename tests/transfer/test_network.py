@@ -4,6 +4,7 @@ environment, NO_PROXY, and the ids on every request that let Azure support trace
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,7 +62,12 @@ def test_upload_goes_through_the_proxy_with_credentials_from_its_url(
     with open_image(made.path) as img:
         expected = fixed_stream(disk_images, made, img.upload_size, img.footer)
         result = Upload(img, SasUrlTarget(url), UploadOptions(journal_dir=tmp_path)).run()
-    seen = http_proxy_with_auth.requests_to(f"http://127.0.0.1:{azurite.port}/")
+    prefix = f"http://127.0.0.1:{azurite.port}/"
+    deadline = time.monotonic() + 10  # tinyproxy may write its log a moment later
+    while len(http_proxy_with_auth.requests_to(prefix)) < result.requests < 1000:
+        assert time.monotonic() < deadline, http_proxy_with_auth.log_text()[-2000:]
+        time.sleep(0.05)
+    seen = http_proxy_with_auth.requests_to(prefix)
     assert len(seen) == result.requests  # every request of the engine, none direct
     assert {r.method for r in seen} >= {"HEAD", "PUT", "GET"}
     assert "407" not in http_proxy_with_auth.log_text()

@@ -487,7 +487,7 @@ class BlobService:
         marker = request.query.get("marker")
         if marker:
             start = max(start, _marker_offset(marker, end))
-        limit = max(1, self.world.page_size)
+        limit = max(1, self.store.page_range_limit)
         raw_max = request.query.get("maxresults")
         if raw_max is not None:
             if not raw_max.isdigit() or int(raw_max) < 1:
