@@ -67,8 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument(
         "--account-url",
         metavar="URL",
-        help="https://<account>.blob.core.windows.net, signed in with Entra ID "
-        "(Azure CLI or environment credentials)",
+        help="https://<account>.blob.core.windows.net, signed in with Entra ID (AZURE_* "
+        "environment, managed identity, the app's saved sign-in or the Azure CLI)",
     )
     where.add_argument("--container", help="container for --connection-string / --account-url")
     where.add_argument("--name", help="blob name for --connection-string / --account-url")
@@ -144,9 +144,11 @@ def _target(args: argparse.Namespace) -> BlobTarget:
 
 
 def _headless_credential() -> object:
-    from azure.identity import DefaultAzureCredential
+    """AZURE_* environment, workload or managed identity, the app's saved sign-in, then the
+    Azure CLI, never prompting (see gui.azure.signin)."""
+    from gui.azure.signin import headless_credential
 
-    return DefaultAzureCredential(exclude_interactive_browser_credential=True)
+    return headless_credential()
 
 
 class UsageError(Exception):
