@@ -205,6 +205,9 @@ def test_wizard_uploads_a_dynamic_vhd_to_a_managed_disk_and_makes_a_gallery_vers
 
     assert window.transfers.model.rowCount() == 1
     qtmodeltester.check(window.transfers.model, force_py=True)
+    # Let go of the model now: it dies with the window, which pytest-qt closes before the
+    # tester's own teardown, and disconnecting from a deleted model there fails the test.
+    qtmodeltester._cleanup()
 
     compute = window.session.compute(PRODUCTION_SUBSCRIPTION_ID)
     disk = run(compute.disks.get(RG_IMAGES, "disk-wizard-gallery"))
