@@ -11,8 +11,10 @@ and ``FailureLogPolicy`` (a failed request is logged with its ``x-ms-client-requ
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import ssl
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,7 @@ from typing import Any
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import SansIOHTTPPolicy
+from azure.core.pipeline.transport import AioHttpTransport
 from azure.mgmt.compute.aio import ComputeManagementClient
 from azure.mgmt.resource.resources.aio import ResourceManagementClient
 from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
@@ -119,14 +122,38 @@ def network_options() -> dict[str, Any]:
     return options
 
 
+class _CaBundleTransport(AioHttpTransport):  # type: ignore[misc]  # azure-core exports it lazily
+    """The aiohttp transport with one SSL context per CA bundle.
+
+    Given ``connection_verify=<path>``, azure-core's aiohttp transport builds a new SSLContext
+    from the file for every request: it re-reads the bundle each time and, as aiohttp pools
+    connections per SSL context, never reuses a connection (measured against the sandbox:
+    ~150 ms per request instead of ~5 ms). The context is built once per bundle instead.
+    """
+
+    def _build_ssl_config(self, cert: Any, verify: Any) -> Any:
+        if not cert and isinstance(verify, str):
+            return _ca_context(verify)
+        return super()._build_ssl_config(cert, verify)
+
+
+@functools.lru_cache(maxsize=4)
+def _ca_context(path: str) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=path)
+
+
 def sdk_client_options(endpoint: str, what: str = "The Azure endpoint") -> dict[str, Any]:
-    """``network_options`` plus the TLS and failure-log policies, after checking ``endpoint``."""
+    """``network_options`` plus the TLS and failure-log policies, after checking ``endpoint``.
+
+    For the aio SDK clients: each call makes a transport of its own (a client closes its
+    transport when it is closed).
+    """
     require_tls(endpoint, what)
-    return {
-        **network_options(),
-        "per_call_policies": [FailureLogPolicy()],
-        "per_retry_policies": [TlsOnlyPolicy()],
-    }
+    options = network_options()
+    options["transport"] = _CaBundleTransport(**options)
+    options["per_call_policies"] = [FailureLogPolicy()]
+    options["per_retry_policies"] = [TlsOnlyPolicy()]
+    return options
 
 
 # Browsing should fail visibly within seconds, not after the SDK's default ten retries.

@@ -29,6 +29,7 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: str
+    peer: str  # the client's address and port: one per connection
 
 
 @dataclass
@@ -57,7 +58,7 @@ def make_certificates(directory: Path) -> Certificates:
 
 @asynccontextmanager
 async def local_server(
-    respond: Responder, *, tls: ssl.SSLContext | None = None
+    respond: Responder, *, tls: ssl.SSLContext | None = None, keep_alive: bool = False
 ) -> AsyncIterator[LocalServer]:
     """Serves ``respond(request, base_url) -> (status, json_body)`` on 127.0.0.1 until exit."""
     server = LocalServer(url="")
@@ -65,13 +66,15 @@ async def local_server(
     async def handle(request: web.Request) -> web.Response:
         body = await request.text()
         request[BODY] = body
+        peer = request.transport.get_extra_info("peername") if request.transport else None
         server.requests.append(
-            Recorded(request.method, request.path_qs, dict(request.headers), body)
+            Recorded(request.method, request.path_qs, dict(request.headers), body, str(peer))
         )
         status, payload = respond(request, server.url)
         response = web.json_response(payload, status=status, dumps=json.dumps)
-        # one request per connection: nothing is left open (or half shut down) at cleanup
-        response.force_close()
+        if not keep_alive:
+            # one request per connection: nothing is left open (or half shut down) at cleanup
+            response.force_close()
         return response
 
     app = web.Application()

@@ -266,3 +266,28 @@ def test_a_missing_ca_bundle_is_named_with_what_to_do(
     session = AzureSession(credential=AsyncStaticTokenCredential(), account="t")
     with pytest.raises(ConnectionLostError, match="REQUESTS_CA_BUNDLE names the CA bundle"):
         session.subscriptions()
+
+
+@pytest.mark.asyncio
+async def test_with_a_ca_bundle_connections_are_still_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """azure-core alone builds an SSL context per request from a bundle path, so aiohttp never
+    reuses a connection; the app's transport builds one per bundle."""
+    certificates = make_certificates(tmp_path / "ca")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificates.ca_pem))
+
+    def respond(request: web.Request, base: str) -> tuple[int, Any]:
+        return 200, {"value": [{"subscriptionId": PRODUCTION_SUBSCRIPTION_ID}]}
+
+    async with local_server(respond, tls=certificates.server_context, keep_alive=True) as server:
+        session = AzureSession(
+            credential=AsyncStaticTokenCredential(), account="t", cloud=_cloud(server.url)
+        )
+        try:
+            for _ in range(5):
+                _ = [s async for s in session.subscriptions().subscriptions.list()]
+        finally:
+            await session.close()
+    assert len(server.requests) == 5
+    assert len({request.peer for request in server.requests}) == 1

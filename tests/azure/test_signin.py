@@ -38,7 +38,9 @@ def fake_az(directory: Path, script: str, monkeypatch: pytest.MonkeyPatch) -> No
 
 
 @pytest.mark.asyncio
-async def test_an_azure_cli_sign_in_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_azure_cli_sign_in_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake_az(tmp_path / "bin", SIGNED_IN, monkeypatch)
     session = await try_azure_cli(PUBLIC_CLOUD)
     assert session is not None
@@ -52,13 +54,17 @@ async def test_an_azure_cli_sign_in_is_used(tmp_path: Path, monkeypatch: pytest.
 
 
 @pytest.mark.asyncio
-async def test_no_cli_sign_in_gives_no_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_no_cli_sign_in_gives_no_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake_az(tmp_path / "bin", SIGNED_OUT, monkeypatch)
     assert await try_azure_cli(PUBLIC_CLOUD) is None
 
 
 @pytest.mark.asyncio
-async def test_no_cli_at_all_gives_no_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_no_cli_at_all_gives_no_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "empty").mkdir()
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     assert await try_azure_cli(PUBLIC_CLOUD) is None
