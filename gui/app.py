@@ -33,8 +33,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         action="store_true",
         help="start the sandbox over from its seed (implies --sandbox)",
     )
+    from gui.azure.clouds import CLOUDS
+
     parser.add_argument(
-        "--cloud", default=None, help="AzureCloud (default), AzureUSGovernment or AzureChinaCloud"
+        "--cloud",
+        default=None,
+        choices=list(CLOUDS),
+        help="the cloud to use; without it: the one chosen in the app last time, else the "
+        "Azure CLI's current cloud (`az cloud show`), else AzureCloud",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(

@@ -131,3 +131,16 @@ def test_the_sign_in_dialog_names_the_unencrypted_cache_and_offers_memory_only(
     assert "memory only" in dialog.cache_note.text() and expected not in dialog.cache_note.text()
     dialog.memory_only.setChecked(False)
     assert expected in dialog.cache_note.text()
+
+
+def test_an_unknown_cloud_on_the_command_line_is_a_one_line_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from gui.app import parse_args
+
+    assert parse_args(["--cloud", "AzureChinaCloud"]).cloud == "AzureChinaCloud"
+    assert parse_args([]).cloud is None
+    with pytest.raises(SystemExit) as exited:
+        parse_args(["--cloud", "Mars"])
+    assert exited.value.code == 2
+    assert "invalid choice: 'Mars'" in capsys.readouterr().err
