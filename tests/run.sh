@@ -10,7 +10,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 debs=(qemu-utils libvhdi-utils xvfb xauth libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4
       libxcb-keysyms1 libxcb-shape0 libxcb-render-util0 libxcb-image0 libegl1 libgl1
-      libfontconfig1 libdbus-1-3 nodejs npm)
+      libfontconfig1 libdbus-1-3 tinyproxy nodejs npm)
 missing=()
 for deb in "${debs[@]}"; do
     dpkg -s "$deb" >/dev/null 2>&1 || missing+=("$deb")

@@ -56,7 +56,6 @@ class Settings:
     window_state = Setting("window/state", QByteArray())
     browser_splitter = Setting("window/browser_splitter", QByteArray())
     detail_splitter = Setting("window/detail_splitter", QByteArray())
-    cloud = Setting("azure/cloud", "AzureCloud")
     subscription_id = Setting("scope/subscription", "")
     location = Setting("scope/location", "westeurope")
     known_subscriptions = Setting("scope/known_subscriptions", cast(list[list[str]], []))

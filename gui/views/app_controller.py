@@ -29,7 +29,9 @@ class AppController(QObject):
         self.window = window
         self.force_sandbox = sandbox
         self.sandbox_reset = sandbox_reset
-        self.cloud_name = cloud_name or window.settings.cloud
+        # None until connect_initial() resolves it: --cloud, else the cloud chosen in the app
+        # last time, else the Azure CLI's current cloud (`az cloud show`), else Azure (global).
+        self.cloud_name = cloud_name
         self.server: Any = None  # gui.sandbox.SandboxServer, started on demand
         self.session: Any = None
         self._closed: asyncio.Event | None = None
@@ -64,13 +66,16 @@ class AppController(QObject):
         await self.shutdown()
 
     async def connect_initial(self) -> None:
-        from gui.azure.clouds import CLOUDS, PUBLIC_CLOUD
-        from gui.azure.signin import try_azure_cli
+        from gui.azure.clouds import resolve_cloud
+        from gui.azure.signin import restore_saved_sign_in, try_azure_cli
 
         session = None
         if not self.force_sandbox:
             self.window.statusBar().showMessage("Looking for an Azure CLI sign-in…")
-            session = await try_azure_cli(CLOUDS.get(self.cloud_name, PUBLIC_CLOUD))
+            # `az cloud show` starts a process: off the GUI thread.
+            cloud = await asyncio.to_thread(resolve_cloud, self.cloud_name)
+            self.cloud_name = cloud.name
+            session = await try_azure_cli(cloud) or await restore_saved_sign_in(cloud)
         if session is None:
             session = await self._sandbox_session()
         await self._use(session)
@@ -100,7 +105,7 @@ class AppController(QObject):
     def open_sign_in(self) -> None:
         from gui.views.sign_in_dialog import SignInDialog
 
-        dialog = SignInDialog(self.window, self.cloud_name)
+        dialog = SignInDialog(self.window, self.cloud_name or "AzureCloud")
         dialog.signed_in.connect(lambda session: self._spawn(self._use(session)))
         dialog.open()
 
