@@ -16,6 +16,7 @@ volumes are recognised too and refused with an UnsupportedFormatError subclass t
 conversion command. Nothing is loaded in proportion to the disk size.
 """
 
+from gui.vhd.detect import DISK_IMAGE_SUFFIXES, has_disk_image_suffix
 from gui.vhd.errors import (
     ArchiveFileError,
     CorruptBlockTableError,
@@ -45,6 +46,7 @@ from gui.vhd.image import DiskImage, open_image
 from gui.vhd.model import Finding, ImageFormat, Level, Range
 
 __all__ = [
+    "DISK_IMAGE_SUFFIXES",
     "ArchiveFileError",
     "CorruptBlockTableError",
     "CorruptFooterError",
@@ -73,5 +75,6 @@ __all__ = [
     "UnsupportedFormatError",
     "UnsupportedImageError",
     "VhdError",
+    "has_disk_image_suffix",
     "open_image",
 ]

@@ -35,6 +35,19 @@ MAX_DESCRIPTOR_BYTES = 64 * 1024
 
 CONVERT_OPTIONS = "-O vpc -o subformat=fixed,force_size=on"
 
+# The one list of file names the app offers and accepts as disk images (drops, the file dialog,
+# the desktop entry). It only decides which files are *offered*: what a file is, is always read
+# from its bytes (``detect``), so a misnamed file is still told apart and refused with the reason.
+DISK_IMAGE_SUFFIXES: tuple[str, ...] = (
+    ".vhd", ".vhdx", ".avhd", ".avhdx", ".img", ".raw", ".bin",
+    ".qcow2", ".qcow", ".vmdk", ".vdi", ".ova",
+)
+
+
+def has_disk_image_suffix(path: Path) -> bool:
+    """True when ``path`` is named like a disk image (see ``DISK_IMAGE_SUFFIXES``)."""
+    return path.suffix.casefold() in DISK_IMAGE_SUFFIXES
+
 
 class Kind(enum.Enum):
     DISK = "disk"  # another hypervisor's disk format: convert it

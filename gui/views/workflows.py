@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from gui.azure.images import CatalogNode, NodeKind
 from gui.models.transfers import Status, Transfer, TransferManager
+from gui.vhd import DISK_IMAGE_SUFFIXES, has_disk_image_suffix
 
 if TYPE_CHECKING:
     from gui.views.main_window import MainWindow
@@ -57,10 +58,8 @@ class Workflows(QObject):
         return super().eventFilter(watched, event)
 
     def _drag_entered(self, event: QDragEnterEvent) -> None:
-        from gui.wizards.upload import is_disk_image
-
         files = _local_files(event)
-        if files and any(is_disk_image(path) for path in files):
+        if files and any(has_disk_image_suffix(path) for path in files):
             event.acceptProposedAction()
             self.window.statusBar().showMessage(
                 "Drop to upload: a wizard opens for each disk image."
@@ -69,11 +68,9 @@ class Workflows(QObject):
             event.ignore()
 
     def _dropped(self, event: QDropEvent) -> None:
-        from gui.wizards.upload import is_disk_image
-
         files = _local_files(event)
-        images = [path for path in files if is_disk_image(path)]
-        others = [path.name for path in files if not is_disk_image(path)]
+        images = [path for path in files if has_disk_image_suffix(path)]
+        others = [path.name for path in files if not has_disk_image_suffix(path)]
         event.acceptProposedAction()
         for path in images:
             self.open_upload_wizard(path)
@@ -84,7 +81,8 @@ class Workflows(QObject):
                 "These files were not opened: " + ", ".join(others),
                 parent=self.window,
             )
-            box.setInformativeText("Drop .vhd, .vhdx, .img or .raw disk images to upload them.")
+            box.setInformativeText(
+                f"Drop disk images ({', '.join(DISK_IMAGE_SUFFIXES)}) to upload them.")
             box.open()
 
     # --- wizards --------------------------------------------------------------------------------

@@ -333,8 +333,4 @@ class UploadWizard(QWizard):
         self.file_page.close_image()
 
 
-def is_disk_image(path: Path) -> bool:
-    return path.suffix.casefold() in (".vhd", ".vhdx", ".img", ".raw")
-
-
-__all__ = ["BlobTargetPlan", "UploadContext", "UploadWizard", "is_disk_image"]
+__all__ = ["BlobTargetPlan", "UploadContext", "UploadWizard"]

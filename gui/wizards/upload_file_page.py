@@ -34,6 +34,7 @@ from gui.azure.image_builder import (
     DiskFacts,
 )
 from gui.units import human_bytes
+from gui.vhd import DISK_IMAGE_SUFFIXES
 from gui.views import icons
 from gui.wizards.upload_common import (
     AsyncPage,
@@ -252,7 +253,8 @@ class FilePage(AsyncPage):
 
     def _browse(self) -> None:
         dialog = QFileDialog(self, "Choose a disk image")
-        dialog.setNameFilter("Disk images (*.vhd *.vhdx *.img *.raw);;All files (*)")
+        patterns = " ".join(f"*{suffix}" for suffix in DISK_IMAGE_SUFFIXES)
+        dialog.setNameFilter(f"Disk images ({patterns});;All files (*)")
         dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
         dialog.fileSelected.connect(lambda name: self.load(Path(name)))
         dialog.open()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,22 @@ def test_a_dropped_disk_image_opens_the_wizard_one_per_file(
     assert not drop_files(window, [text_file])  # nothing to upload: the drop is refused
     for wizard in list(window.workflows.wizards):
         wizard.reject()
+
+
+def test_a_dropped_qcow2_opens_the_wizard_which_names_the_conversion(
+    window: MainWindow, qtbot: QtBot, run: AsyncRunner, new_session: Any, tmp_path: Path
+) -> None:
+    # Offered by its name, judged by its bytes: the wizard opens and refuses it with the command.
+    connect(window, run, new_session)
+    cloud = tmp_path / "cloud.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(cloud), "64M"], check=True)
+    assert drop_files(window, [cloud])
+    wizard = wizard_of(window, qtbot)
+    page = wizard.file_page
+    qtbot.waitUntil(lambda: bool(page.error), timeout=10_000)
+    assert "qemu-img convert" in page.error and "subformat=fixed" in page.error
+    assert not page.isComplete()
+    wizard.reject()
 
 
 def test_a_broken_file_stops_on_the_first_page_with_its_message(
