@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import threading
@@ -24,6 +25,7 @@ from gui.sandbox.blob.sas import make_sas
 from gui.sandbox.errors import ArmError, authorization_failed
 from gui.sandbox.faults import FaultRule, Faults
 from gui.sandbox.seed import SANDBOX_PRINCIPAL_ID
+from gui.sandbox.store import write_json_atomic
 from gui.sandbox.world import World
 
 log = logging.getLogger(__name__)
@@ -230,20 +232,35 @@ class SandboxServer:
             client_max_size=arm_body.MAX_BODY_BYTES, middlewares=[_loopback_host(_arm_misdirected)]
         )
         arm.router.add_route("*", "/{tail:.*}", self._handle_arm)
-        world.arm_url = f"http://{_HOST}:{await self._serve(arm, self._port)}"
+        saved = _saved_ports(self.state_dir)
+        arm_port = await self._serve(arm, self._port, saved.get("arm", 0))
+        world.arm_url = f"http://{_HOST}:{arm_port}"
         blob = web.Application(
             client_max_size=8 * 1024 * 1024, middlewares=[_loopback_host(_blob_misdirected)]
         )
         blob.router.add_route("*", "/{tail:.*}", BlobService(world, world.blobs).handle)
-        world.blob_url = f"http://{_HOST}:{await self._serve(blob, self._blob_port)}"
+        blob_port = await self._serve(blob, self._blob_port, saved.get("blob", 0))
+        world.blob_url = f"http://{_HOST}:{blob_port}"
+        write_json_atomic(self.state_dir / PORTS_FILE, {"arm": arm_port, "blob": blob_port})
 
-    async def _serve(self, app: web.Application, port: int) -> int:
+    async def _serve(self, app: web.Application, port: int, previous: int = 0) -> int:
+        """Listens on ``port``; when that is 0 (any), on the port of the previous start if it is
+        still free. A paused disk upload keeps a write SAS that names the blob endpoint's port,
+        so a restarted sandbox must answer there for the upload to resume."""
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         # reuse_address left to asyncio: SO_REUSEADDR on POSIX (a restart may rebind a port in
         # TIME_WAIT), never on Windows, where it would let another process take over the port.
-        site = web.TCPSite(runner, _HOST, port)
-        await site.start()
+        site: web.TCPSite | None = None
+        if port == 0 and previous:
+            try:
+                site = web.TCPSite(runner, _HOST, previous)
+                await site.start()
+            except OSError:  # taken by someone else meanwhile: any free port will do
+                site = None
+        if site is None:
+            site = web.TCPSite(runner, _HOST, port)
+            await site.start()
         self._runners.append(runner)
         return _bound_port(site)
 
@@ -301,6 +318,20 @@ async def _read_arm_body(request: web.Request) -> bytes:
         return await request.read()
     except web.HTTPRequestEntityTooLarge as exc:  # a chunked body that grew past the limit
         raise arm_body.too_large() from exc
+
+
+PORTS_FILE = "ports.json"
+
+
+def _saved_ports(state_dir: Path) -> dict[str, int]:
+    try:
+        data = json.loads((state_dir / PORTS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items()
+            if isinstance(k, str) and isinstance(v, int) and 0 < v < 65536}
 
 
 # ---- Host header check (DNS rebinding) ----------------------------------------------------

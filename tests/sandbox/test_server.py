@@ -144,3 +144,16 @@ def test_a_newer_seed_adds_its_resources_and_keeps_user_changes(tmp_path: Path) 
     deleted.delete(newer["id"])
     # Same seed as before: a deleted seeded resource stays deleted.
     assert ResourceStore(tmp_path, lambda: [group, newer], reset=False).get(newer["id"]) is None
+
+
+def test_a_restart_listens_on_the_previous_ports_while_they_are_free(tmp_path: Path) -> None:
+    # A paused disk upload keeps a write SAS naming the blob port: the next start must answer there.
+    with SandboxServer(tmp_path / "state") as first:
+        arm, blob = first.arm_url, first.blob_url
+    with SandboxServer(tmp_path / "state") as second:
+        assert (second.arm_url, second.blob_url) == (arm, blob)
+        # Taken meanwhile (here: by the running sandbox): another start picks free ports.
+        with SandboxServer(tmp_path / "state") as third:
+            assert third.arm_url != arm and third.blob_url != blob
+            url = f"{third.arm_url}/subscriptions?api-version=2022-12-01"
+            assert _get(url, {"Authorization": "Bearer t"})[0] == 200
