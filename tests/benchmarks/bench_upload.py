@@ -118,13 +118,15 @@ def md5_throughput_time(size: int) -> float:
     return time.perf_counter() - start
 
 
-def run_engine(path: Path, url: str, home: Path, *extra: str) -> dict[str, Any]:
+def run_engine(path: Path, url: str, home: Path, *extra: str, cwd: Path = ROOT) -> dict[str, Any]:
+    """The headless command in a child process; ``cwd`` holds the ``gui`` package to run (another
+    revision's copy for a before/after comparison, see bench_resume_checks.py)."""
     command = [sys.executable, "-m", "gui", "upload", str(path), "--to", url, "--json"]
     env = {**os.environ, "AZURE_IMAGE_STUDIO_HOME": str(home)}
     wall = time.perf_counter()
     proc = subprocess.Popen(
         [*command, "--progress", "none", *extra],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
