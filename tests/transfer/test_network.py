@@ -70,7 +70,6 @@ def test_upload_goes_through_the_proxy_with_credentials_from_its_url(
     seen = http_proxy_with_auth.requests_to(prefix)
     assert len(seen) == result.requests  # every request of the engine, none direct
     assert {r.method for r in seen} >= {"HEAD", "PUT", "GET"}
-    assert "407" not in http_proxy_with_auth.log_text()
     assert azurite.download(container, "proxied.vhd") == expected
 
 
