@@ -28,18 +28,14 @@ from azure.mgmt.compute.aio import ComputeManagementClient
 from azure.mgmt.resource.resources.aio import ResourceManagementClient
 from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
 
-from gui import APP_ID, __version__
 from gui.azure.clouds import PUBLIC_CLOUD, Cloud
 from gui.azure.errors import ConnectionLostError, client_request_id
+from gui.transfer.network import CA_BUNDLE_VARIABLES, user_agent
 from gui.transfer.redact import redact, strip_query
 from gui.transfer.tls import require_tls
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = f"{APP_ID}/{__version__}"
-# Checked in this order: requests' own variable first (what a corporate set-up usually exports),
-# then OpenSSL's, then curl's.
-CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE")
 
 
 class TlsOnlyPolicy(SansIOHTTPPolicy[Any, Any]):
@@ -115,7 +111,7 @@ def network_options() -> dict[str, Any]:
     variables. aiohttp does not read REQUESTS_CA_BUNDLE, so the bundle is passed explicitly as
     ``connection_verify`` to every transport.
     """
-    options: dict[str, Any] = {"user_agent": USER_AGENT, "use_env_settings": True}
+    options: dict[str, Any] = {"user_agent": user_agent(), "use_env_settings": True}
     bundle = ca_bundle()
     if bundle is not None:
         options["connection_verify"] = bundle

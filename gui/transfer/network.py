@@ -28,7 +28,10 @@ from gui.transfer.errors import ProxyConfigError
 from gui.transfer.redact import redact
 
 PRODUCT = "azure-image-studio"
-CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
+# The one list of variables that name a custom CA bundle, for the engine and the SDK clients,
+# checked in this order: requests' own variable first (what a corporate set-up usually exports),
+# then OpenSSL's, then curl's.
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE")
 
 
 @functools.cache
