@@ -33,7 +33,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         action="store_true",
         help="start the sandbox over from its seed (implies --sandbox)",
     )
-    from gui.azure.clouds import CLOUDS
+    from gui.azure.account.clouds import CLOUDS
 
     parser.add_argument(
         "--cloud",
@@ -120,10 +120,10 @@ def run(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     import qasync
 
-    from gui.models.settings import Settings
-    from gui.views import icons
-    from gui.views.app_controller import AppController
-    from gui.views.main_window import MainWindow
+    from gui.qt import icons
+    from gui.qt.app_controller import AppController
+    from gui.qt.main_window import MainWindow
+    from gui.qt.settings import Settings
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(app, QApplication)

@@ -20,8 +20,8 @@ from azure.mgmt.compute import models
 from azure.mgmt.compute.aio import ComputeManagementClient
 
 from gui.azure import naming
+from gui.azure.catalog.nodes import NodeRef, SourceKind
 from gui.azure.errors import AzureServiceError, NotFoundError, translate
-from gui.azure.images import NodeRef, SourceKind
 
 
 class StepState(StrEnum):

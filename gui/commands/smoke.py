@@ -4,15 +4,16 @@ In a throw-away resource group (``ais-smoke-<yyyymmddhhmm>-<random>``) it upload
 disk by direct upload, makes a managed image and a Compute Gallery image version (gallery,
 definition, version) from it, reads each back, and deletes everything it made, whatever happened
 before. Each step prints a line (step, result, duration) as it ends; cleanup prints one line per
-resource. The same services as the app do the work (gui.azure.disk_upload with the upload engine,
-gui.azure.image_builder, gui.azure.session), so a pass means the app's own path works there.
+resource. The same services as the app do the work (gui.azure.upload.managed_disk with the upload
+engine, gui.azure.image_builder, gui.azure.account.session), so a pass means the app's own path
+works there.
 
 Exit status: 0 every step and every cleanup passed; 1 a step or a cleanup failed (the report says
 which, and what to delete by hand if anything is left); 2 bad arguments.
 
 Credentials: ``--sandbox`` uses the offline sandbox (its own, or the one at ``--sandbox URL``);
-otherwise the headless chain of ``gui.azure.signin.headless_credential`` (``AZURE_*`` environment,
-managed identity, the app's saved sign-in, the Azure CLI), never a prompt.
+otherwise the headless chain of ``gui.azure.account.signin.headless_credential`` (``AZURE_*``
+environment, managed identity, the app's saved sign-in, the Azure CLI), never a prompt.
 """
 
 from __future__ import annotations
@@ -32,8 +33,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from gui.azure.disk_upload import DiskUploadStep, ManagedDiskSpec, ManagedDiskUpload, SasVault
 from gui.azure.errors import AzureServiceError, NotFoundError, translate
+from gui.azure.upload.managed_disk import (
+    DiskUploadStep,
+    ManagedDiskSpec,
+    ManagedDiskUpload,
+    SasVault,
+)
 from gui.units import human_bytes
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -595,13 +601,13 @@ def _own_sandbox() -> Iterator[str]:
 @contextlib.asynccontextmanager
 async def _session(args: argparse.Namespace, arm_url: str | None) -> AsyncIterator[Any]:
     if arm_url is not None:
-        from gui.azure.session import sandbox_session
+        from gui.azure.account.session import sandbox_session
 
         session = sandbox_session(arm_url)
     else:
-        from gui.azure.clouds import resolve_cloud
-        from gui.azure.session import AzureSession
-        from gui.azure.signin import ThreadedCredential, headless_credential
+        from gui.azure.account.clouds import resolve_cloud
+        from gui.azure.account.session import AzureSession
+        from gui.azure.account.signin import ThreadedCredential, headless_credential
 
         cloud = await asyncio.to_thread(resolve_cloud, args.cloud)
         credential = ThreadedCredential(headless_credential(cloud))
@@ -632,14 +638,14 @@ def _checked(args: argparse.Namespace) -> tuple[str, str]:
             "e.g. westeurope (az account list-locations -o table)"
         )
     if args.sandbox:
-        from gui.azure.loopback import LoopbackOnlyError, require_loopback_url
+        from gui.azure.account.loopback import LoopbackOnlyError, require_loopback_url
 
         try:
             require_loopback_url(args.sandbox)
         except LoopbackOnlyError as exc:
             raise UsageError(f"--sandbox {args.sandbox}: {exc}") from exc
     if args.cloud and args.sandbox is None:
-        from gui.azure.clouds import CLOUDS
+        from gui.azure.account.clouds import CLOUDS
 
         if args.cloud not in CLOUDS:
             raise UsageError(f"--cloud {args.cloud!r}: use one of {', '.join(CLOUDS)}")

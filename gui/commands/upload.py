@@ -145,8 +145,8 @@ def _target(args: argparse.Namespace) -> BlobTarget:
 
 def _headless_credential() -> object:
     """AZURE_* environment, workload or managed identity, the app's saved sign-in, then the
-    Azure CLI, never prompting (see gui.azure.signin)."""
-    from gui.azure.signin import headless_credential
+    Azure CLI, never prompting (see gui.azure.account.signin)."""
+    from gui.azure.account.signin import headless_credential
 
     return headless_credential()
 

@@ -2,7 +2,8 @@
 
 Journals keep no secrets, so resuming needs the credential again: a fresh SAS URL for the same
 blob, the connection string, or the Entra ID credential. Managed disks resume through
-``gui.azure.disk_upload.ManagedDiskUpload`` (it grants a new SAS), keyed by the disk's id kept
+``gui.azure.upload.managed_disk.ManagedDiskUpload`` (it grants a new SAS), keyed by the disk's
+id kept
 in ``UnfinishedUpload.target["identity"]``.
 """
 

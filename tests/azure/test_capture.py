@@ -11,7 +11,8 @@ from datetime import date, timedelta
 import pytest
 import pytest_asyncio
 
-from gui.azure.capture import (
+from gui.azure.account.session import AzureSession, sandbox_session
+from gui.azure.capture.executor import (
     CaptureExecutor,
     CapturePlan,
     Field,
@@ -26,8 +27,7 @@ from gui.azure.capture import (
     plan_steps,
     validate,
 )
-from gui.azure.images import NodeRef, SourceKind
-from gui.azure.session import AzureSession, sandbox_session
+from gui.azure.catalog.nodes import NodeRef, SourceKind
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID as SUB
 from gui.sandbox.seed import vms as seeded

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from gui.azure.catalog import Catalog, Scope
-from gui.azure.images import CatalogNode, DiskRole, SourceKind
-from gui.azure.session import sandbox_session
+from gui.azure.account.session import sandbox_session
+from gui.azure.catalog.nodes import CatalogNode, DiskRole, SourceKind
+from gui.azure.catalog.service import Catalog, Scope
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from gui.azure.clouds import (
+from gui.azure.account.clouds import (
     CLOUDS,
     PUBLIC_CLOUD,
     UnknownCloudError,
@@ -118,7 +118,7 @@ def test_without_cli_or_choice_the_global_cloud(
 def test_the_sign_in_dialog_names_the_unencrypted_cache_and_offers_memory_only(
     qtbot: QtBot, data_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gui.views.sign_in_dialog import SignInDialog
+    from gui.qt.sign_in_dialog import SignInDialog
 
     monkeypatch.setitem(sys.modules, "gi", None)  # a desktop without libsecret
     monkeypatch.setenv("HOME", str(tmp_path / "home"))

@@ -15,8 +15,8 @@ from pytestqt.qtbot import QtBot
 
 from gui.app import configure_logging
 from gui.azure.errors import AzureServiceError, translate
+from gui.qt.log_dock import LogDock
 from gui.transfer.redact import redact
-from gui.views.log_dock import LogDock
 
 SIGNATURE = "Zm9vYmFyc2VjcmV0c2lnbmF0dXJl%2B%2F%3D"
 SAS_URL = (

@@ -18,10 +18,10 @@ import pytest
 from aiohttp import web
 
 from gui import __version__
-from gui.azure.clouds import Cloud
+from gui.azure.account.clouds import Cloud
+from gui.azure.account.loopback import AsyncStaticTokenCredential
+from gui.azure.account.session import AzureSession, sandbox_session
 from gui.azure.errors import ConnectionLostError, InsecureEndpointError, translate
-from gui.azure.loopback import AsyncStaticTokenCredential
-from gui.azure.session import AzureSession, sandbox_session
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.transfer.tls import InsecureTransportError, MalformedUrlError, require_tls
@@ -175,7 +175,7 @@ async def test_a_failure_is_logged_with_its_client_request_id(
 ) -> None:
     sandbox.faults.add(r"/providers/Microsoft\.Compute/images", status=403, times=1)
     session = sandbox_session(sandbox.arm_url)
-    caplog.set_level(logging.INFO, logger="gui.azure.session")
+    caplog.set_level(logging.INFO, logger="gui.azure.account.session")
     try:
         with pytest.raises(Exception) as raised:
             _ = [i async for i in session.compute(PRODUCTION_SUBSCRIPTION_ID).images.list()]

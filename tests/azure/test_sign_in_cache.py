@@ -23,9 +23,8 @@ from urllib.parse import parse_qs
 import pytest
 from aiohttp import web
 
-from gui.azure.clouds import Cloud
-from gui.azure.errors import NotSignedInError
-from gui.azure.signin import (
+from gui.azure.account.clouds import Cloud
+from gui.azure.account.signin import (
     SignInMethod,
     TokenCacheMode,
     cache_encryption_available,
@@ -35,6 +34,7 @@ from gui.azure.signin import (
     saved_sign_in,
     token_cache_plan,
 )
+from gui.azure.errors import NotSignedInError
 from tests.azure.local_server import BODY, LocalServer, local_server, make_certificates
 
 TENANT = "3b9c6e1a-5d24-4f8b-a7c0-9e1d2f4b6a83"

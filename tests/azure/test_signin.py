@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gui.azure.clouds import PUBLIC_CLOUD
-from gui.azure.signin import try_azure_cli
+from gui.azure.account.clouds import PUBLIC_CLOUD
+from gui.azure.account.signin import try_azure_cli
 
 SIGNED_IN = """#!/bin/sh
 case "$*" in

@@ -79,12 +79,12 @@ def main() -> None:
     from PySide6.QtCore import QModelIndex, QSettings
     from PySide6.QtWidgets import QApplication
 
-    from gui.azure.session import sandbox_session
-    from gui.models.catalog_tree import LoadState, Role
-    from gui.models.settings import Settings
+    from gui.azure.account.session import sandbox_session
     from gui.paths import HOME_ENV
+    from gui.qt.browser.tree_model import LoadState, Role
+    from gui.qt.main_window import MainWindow
+    from gui.qt.settings import Settings
     from gui.sandbox import SandboxServer
-    from gui.views.main_window import MainWindow
 
     work = Path(tempfile.mkdtemp(prefix="ais-bench-gui-"))
     print("Azure Image Studio — image browser benchmark")

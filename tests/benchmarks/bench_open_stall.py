@@ -50,7 +50,7 @@ def open_once(
 ) -> tuple[float, float, float]:
     """Opens a wizard on ``path``: (seconds until page 1 is ready, longest stall overall,
     longest stall while the file was read)."""
-    from gui.wizards.upload import UploadWizard
+    from gui.qt.upload.wizard import UploadWizard
 
     probe = StallProbe()
     probe.start()
@@ -104,8 +104,8 @@ def main() -> None:
     asyncio.events._set_running_loop(loop)
     asyncio.set_event_loop(loop)
 
-    from gui.models.transfers import TransferManager
-    from gui.wizards.upload import UploadContext
+    from gui.qt.transfers.model import TransferManager
+    from gui.qt.upload.wizard import UploadContext
 
     vhdx = make_vhdx(work, args.size)
     print("Azure Image Studio — GUI stall while the upload wizard opens a large VHDX")

@@ -163,10 +163,10 @@ class WizardRunner:
         from PySide6.QtCore import QSettings
         from PySide6.QtWidgets import QApplication
 
-        from gui.azure.session import sandbox_session
-        from gui.models.settings import Settings
+        from gui.azure.account.session import sandbox_session
         from gui.paths import HOME_ENV
-        from gui.views.main_window import MainWindow
+        from gui.qt.main_window import MainWindow
+        from gui.qt.settings import Settings
 
         os.environ[HOME_ENV] = str(work / "home-gui")
         (work / "home-gui").mkdir(parents=True, exist_ok=True)

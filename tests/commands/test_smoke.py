@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 
-from gui.azure.loopback import sandbox_resource_clients
+from gui.azure.account.loopback import sandbox_resource_clients
 from gui.cli import main as cli_main
 from gui.commands import smoke
 from gui.sandbox import SandboxServer

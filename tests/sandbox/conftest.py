@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest_asyncio
 from azure.mgmt.compute.aio import ComputeManagementClient
 
-from gui.azure.loopback import sandbox_compute_client
+from gui.azure.account.loopback import sandbox_compute_client
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 

@@ -6,7 +6,7 @@ import pytest
 from azure.core.rest import HttpRequest
 from azure.mgmt.compute.aio import ComputeManagementClient
 
-from gui.azure.loopback import sandbox_resource_clients
+from gui.azure.account.loopback import sandbox_resource_clients
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import (
     DEVTEST_SUBSCRIPTION_ID,

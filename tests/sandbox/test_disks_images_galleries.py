@@ -12,7 +12,7 @@ from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 from azure.mgmt.compute.aio import ComputeManagementClient
 from azure.storage.blob.aio import BlobClient
 
-from gui.azure.loopback import sandbox_compute_client, sandbox_resource_clients
+from gui.azure.account.loopback import sandbox_compute_client, sandbox_resource_clients
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed import world as seeded

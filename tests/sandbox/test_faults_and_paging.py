@@ -9,7 +9,7 @@ from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
 from azure.mgmt.compute.aio import ComputeManagementClient
 
-from gui.azure.loopback import sandbox_compute_client, sandbox_resource_clients
+from gui.azure.account.loopback import sandbox_compute_client, sandbox_resource_clients
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed import world as seeded

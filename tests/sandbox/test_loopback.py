@@ -6,7 +6,7 @@ import pytest
 from azure.core.pipeline import PipelineContext, PipelineRequest
 from azure.core.rest import HttpRequest
 
-from gui.azure.loopback import (
+from gui.azure.account.loopback import (
     SANDBOX_TOKEN,
     AsyncStaticTokenCredential,
     LoopbackBearerPolicy,
@@ -71,7 +71,7 @@ async def test_static_credentials_hand_out_the_sandbox_token() -> None:
 
 
 def test_the_sandbox_and_the_transfer_engine_share_one_loopback_rule() -> None:
-    from gui.azure import loopback
+    from gui.azure.account import loopback
     from gui.transfer import tls
 
     assert loopback.is_loopback_host is tls.is_loopback_host

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
-from gui.azure.loopback import sandbox_compute_client, sandbox_resource_clients
+from gui.azure.account.loopback import sandbox_compute_client, sandbox_resource_clients
 from gui.sandbox import SandboxServer
 from gui.sandbox.blob.errors import BlobError
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID

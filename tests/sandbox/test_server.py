@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 
-from gui.azure.loopback import sandbox_resource_clients
+from gui.azure.account.loopback import sandbox_resource_clients
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 

@@ -10,7 +10,7 @@ import pytest
 from azure.core.rest import HttpRequest
 from azure.storage.blob import ContainerClient, ContainerSasPermissions, generate_container_sas
 
-from gui.azure.loopback import sandbox_compute_client
+from gui.azure.account.loopback import sandbox_compute_client
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed import world as seeded

@@ -11,7 +11,7 @@ import pytest_asyncio
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.compute.aio import ComputeManagementClient
 
-from gui.azure.loopback import sandbox_compute_client
+from gui.azure.account.loopback import sandbox_compute_client
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed import vms as seeded

@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from gui.azure.disk_upload import (
+from gui.azure.account.loopback import sandbox_compute_client
+from gui.azure.upload.managed_disk import (
     DiskExistsError,
     DiskStuckError,
     DiskUploadStep,
     ManagedDiskSpec,
     ManagedDiskUpload,
 )
-from gui.azure.loopback import sandbox_compute_client
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed.world import RG_BUILD
@@ -258,8 +258,8 @@ def test_a_disk_left_in_active_upload_is_unstuck_with_a_reason(
 KILLED_CHILD = """
 import asyncio, sys
 from pathlib import Path
-from gui.azure.disk_upload import ManagedDiskSpec, ManagedDiskUpload
-from gui.azure.loopback import sandbox_compute_client
+from gui.azure.upload.managed_disk import ManagedDiskSpec, ManagedDiskUpload
+from gui.azure.account.loopback import sandbox_compute_client
 from gui.transfer import UploadOptions
 from gui.vhd import open_image
 
@@ -312,7 +312,7 @@ def test_a_killed_disk_upload_resumes_with_the_sas_from_the_keyring(
     import subprocess
     import sys
 
-    from gui.azure.disk_upload import KEYRING_SERVICE, SasVault
+    from gui.azure.upload.managed_disk import KEYRING_SERVICE, SasVault
 
     fresh_sandbox.faults.latency = 0.1  # slow pages: the child is surely killed mid-way
     made = image_with_data(disk_images, 32 * MIB)
@@ -395,7 +395,7 @@ def test_without_a_keyring_a_killed_upload_is_revoked_and_says_why(
 ) -> None:
     from keyring.backends.fail import Keyring as NoKeyring
 
-    from gui.azure.disk_upload import SasVault
+    from gui.azure.upload.managed_disk import SasVault
 
     made = image_with_data(disk_images)
     vault = SasVault(NoKeyring())

@@ -1,0 +1,628 @@
+"""Capturing a VM into a managed image or a gallery image version, step by step.
+
+``plan_steps(plan)`` lists every step (and so every change) in order, for the review page;
+``CaptureExecutor(...).run()`` performs them and yields a ``StepEvent`` whenever a step starts,
+reports progress, ends, is skipped or fails. The first step checks the VM and the target again
+with fresh facts, so nothing is changed when Azure would refuse. A failed step is the last:
+its event carries Azure's message and what to do, and no later step runs.
+
+Re-exports the plan, validation and VM listing so callers need one import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from azure.core.polling import AsyncLROPoller
+
+from gui.azure.account.session import AzureSession
+from gui.azure.capture.plan import (
+    LINUX_DEPROVISION,
+    MAX_REPLICAS,
+    WINDOWS_SYSPREP,
+    WINDOWS_SYSPREP_VM,
+    CapturePlan,
+    DefinitionInfo,
+    Field,
+    GalleryInfo,
+    Generalization,
+    Problem,
+    RegionReplicas,
+    TargetFacts,
+    TargetKind,
+    Validation,
+    check_source,
+    validate,
+)
+from gui.azure.capture.targets import (
+    list_definitions,
+    list_galleries,
+    list_resource_groups,
+    list_versions,
+    load_facts,
+)
+from gui.azure.capture.vms import (
+    DiskKind,
+    VmDisk,
+    VmInfo,
+    get_vm,
+    is_generalized,
+    list_vms,
+    power_state,
+)
+from gui.azure.catalog.nodes import NodeRef, SourceKind
+from gui.azure.errors import AzureServiceError, translate
+
+__all__ = [
+    "LINUX_DEPROVISION",
+    "MAX_REPLICAS",
+    "WINDOWS_SYSPREP",
+    "WINDOWS_SYSPREP_VM",
+    "CaptureExecutor",
+    "CapturePlan",
+    "CaptureRefusedError",
+    "CaptureStep",
+    "DefinitionInfo",
+    "DiskKind",
+    "Field",
+    "GalleryInfo",
+    "Generalization",
+    "Problem",
+    "RegionReplicas",
+    "StepEvent",
+    "StepState",
+    "TargetFacts",
+    "TargetKind",
+    "Validation",
+    "VmDisk",
+    "VmInfo",
+    "check_source",
+    "generalization_script",
+    "get_vm",
+    "list_definitions",
+    "list_galleries",
+    "list_resource_groups",
+    "list_versions",
+    "list_vms",
+    "load_facts",
+    "plan_steps",
+    "result_ref",
+    "validate",
+]
+
+
+class CaptureRefusedError(AzureServiceError):
+    title = "Capture refused before any change"
+    advice = "Nothing was changed. Correct what the message names and start the capture again."
+
+
+class GeneralizationFailedError(AzureServiceError):
+    title = "Generalization did not finish"
+    advice = (
+        "Look at the guest (boot diagnostics, serial console). Do not mark the VM generalized "
+        "until the guest has been deprovisioned and has shut down."
+    )
+
+
+class ReplicationFailedError(AzureServiceError):
+    title = "Replication failed"
+    advice = "The image version exists; update its target regions to retry the replication."
+
+
+class StepState(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class CaptureStep:
+    key: str
+    title: str
+    change: str  # what this step changes in Azure, for the review ("" when it changes nothing)
+    advice: str  # what to do if it fails
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    index: int
+    step: CaptureStep
+    state: StepState
+    started: datetime | None = None
+    ended: datetime | None = None
+    message: str = ""
+    advice: str = ""
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started is None:
+            return None
+        return ((self.ended or datetime.now(UTC)) - self.started).total_seconds()
+
+
+_RESTART = "Nothing was changed on the VM yet. Correct the cause and start the capture again."
+_AFTER_GENERALIZE = (
+    "The VM is generalized now and cannot be started again; open the capture wizard for it "
+    "again and choose 'I generalized it myself' to retry."
+)
+
+
+def generalization_script(os_type: str) -> tuple[str, list[str]]:
+    """The Run Command (command id and script lines) that generalizes the guest and stops it."""
+    if os_type == "Windows":
+        # Start-Process returns at once: sysprep shuts the VM down, which would otherwise
+        # cut the Run Command off and report it as failed.
+        return "RunPowerShellScript", [
+            r"Start-Process -FilePath 'C:\Windows\System32\Sysprep\sysprep.exe' "
+            "-ArgumentList '/generalize','/oobe','/shutdown','/mode:vm','/quiet'",
+            "Write-Output 'Sysprep started; the VM shuts down when it has finished.'",
+        ]
+    return "RunShellScript", [
+        "waagent -deprovision+user -force",
+        "nohup sh -c 'sleep 10; shutdown -h now' >/dev/null 2>&1 &",
+    ]
+
+
+def result_ref(plan: CapturePlan) -> NodeRef:
+    """Where the new image appears in the browser."""
+    if plan.target is TargetKind.MANAGED_IMAGE:
+        return NodeRef(SourceKind.MANAGED, (plan.resource_group, plan.image_name))
+    return NodeRef(
+        SourceKind.GALLERY,
+        (plan.resource_group, plan.gallery_name, plan.definition_name, plan.version),
+    )
+
+
+def plan_steps(plan: CapturePlan) -> list[CaptureStep]:
+    """Every step of the capture, in order; ``change`` says what each one alters."""
+    vm = plan.vm
+    steps = [
+        CaptureStep(
+            "check",
+            f"Check VM {vm.name} and the target",
+            "",
+            "Nothing was changed. Correct what the message names and start again.",
+        )
+    ]
+    for disk in plan.snapshot_disks:
+        steps.append(
+            CaptureStep(
+                f"snapshot:{disk.id}",
+                f"Snapshot {disk.label.split(':')[0]}",
+                f"Create snapshot {plan.snapshot_name(disk)} of {disk.name} "
+                f"({disk.size_gb} GiB) in {vm.resource_group}",
+                _RESTART,
+            )
+        )
+    if plan.runs_generalization:
+        command, _ = generalization_script(vm.os_type)
+        what = (
+            "sysprep /generalize /oobe /shutdown"
+            if vm.os_type == "Windows"
+            else ("waagent -deprovision+user, then shut down")
+        )
+        steps.append(
+            CaptureStep(
+                "run-generalization",
+                "Run generalization (Run Command)",
+                f"Run {what} on {vm.name} through Run Command ({command}); the admin account "
+                f"{vm.admin_username or '(VM user)'} is removed from the guest",
+                "Check the Run Command output. You can also generalize by hand and choose "
+                "'I generalized it myself'.",
+            )
+        )
+    if plan.generalization is not Generalization.SPECIALIZED:
+        steps.append(
+            CaptureStep(
+                "wait-stopped",
+                f"Wait until {vm.name} has stopped",
+                "",
+                "The guest did not shut down. Look at it (boot diagnostics, serial console) "
+                "before you try again; do not mark it generalized.",
+            )
+        )
+    steps.append(
+        CaptureStep(
+            "deallocate",
+            f"Deallocate {vm.name}",
+            f"Deallocate VM {vm.name} (stops billing for its compute)",
+            "Deallocate the VM yourself (portal or `az vm deallocate`), then start again.",
+        )
+    )
+    if plan.marks_generalized:
+        steps.append(
+            CaptureStep(
+                "mark-generalized",
+                f"Mark {vm.name} generalized",
+                f"Mark VM {vm.name} generalized in Azure: it can never be started again",
+                "The VM is deallocated; mark it generalized yourself (`az vm generalize`) or "
+                "start again.",
+            )
+        )
+    if plan.target is TargetKind.MANAGED_IMAGE:
+        disks = f"OS disk + {len(vm.data_disks)} data disk(s)" if vm.data_disks else "OS disk"
+        steps.append(
+            CaptureStep(
+                "create-image",
+                f"Create managed image {plan.image_name}",
+                f"Create managed image {plan.image_name} in {plan.resource_group} "
+                f"({vm.location}, {vm.hyper_v_generation}, {disks})",
+                _AFTER_GENERALIZE if plan.marks_generalized or vm.generalized else _RESTART,
+            )
+        )
+    else:
+        if plan.create_gallery:
+            steps.append(
+                CaptureStep(
+                    "create-gallery",
+                    f"Create gallery {plan.gallery_name}",
+                    f"Create Azure Compute Gallery {plan.gallery_name} in {plan.resource_group} "
+                    f"({vm.location})",
+                    _AFTER_GENERALIZE if plan.marks_generalized else _RESTART,
+                )
+            )
+        if plan.create_definition:
+            d = plan.new_definition
+            steps.append(
+                CaptureStep(
+                    "create-definition",
+                    f"Create image definition {plan.definition_name}",
+                    f"Create image definition {d.name} ({d.os_type}, {d.os_state}, "
+                    f"{d.hyper_v_generation}, {d.architecture}, {d.security_type}; "
+                    f"{d.publisher}/{d.offer}/{d.sku}) in gallery {plan.gallery_name}",
+                    _AFTER_GENERALIZE if plan.marks_generalized else _RESTART,
+                )
+            )
+        regions = ", ".join(f"{r.region} ×{r.replicas}" for r in plan.target_regions)
+        flags = []
+        if plan.exclude_from_latest:
+            flags.append("excluded from latest")
+        if plan.end_of_life is not None:
+            flags.append(f"end of life {plan.end_of_life.isoformat()}")
+        steps.append(
+            CaptureStep(
+                "create-version",
+                f"Create image version {plan.version}",
+                f"Create image version {plan.gallery_name}/{plan.definition_name}/"
+                f"{plan.version} from {vm.name} (regions {regions}"
+                + (f"; {', '.join(flags)}" if flags else "")
+                + ")",
+                _AFTER_GENERALIZE if plan.marks_generalized or vm.generalized else _RESTART,
+            )
+        )
+        for region in plan.target_regions:
+            steps.append(
+                CaptureStep(
+                    f"replicate:{region.region}",
+                    f"Replicate to {region.region}",
+                    "",
+                    "The image version exists; Azure keeps replicating. Check its replication "
+                    "status in the browser, or update its target regions to retry.",
+                )
+            )
+    if plan.delete_vm_after:
+        steps.append(
+            CaptureStep(
+                "delete-vm",
+                f"Delete VM {vm.name}",
+                f"Delete VM {vm.name} (its disks are kept: "
+                + ", ".join(disk.name for disk in vm.disks)
+                + ")",
+                "The image is ready. Delete the VM yourself when you no longer need it.",
+            )
+        )
+    return steps
+
+
+class _Skipped(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+Progress = Callable[[str], None]
+Action = Callable[[Progress], Awaitable[str]]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _region_key(name: str) -> str:
+    return name.lower().replace(" ", "")
+
+
+class CaptureExecutor:
+    """Runs a plan's steps; ``run()`` yields their events. Use once."""
+
+    def __init__(
+        self,
+        session: AzureSession,
+        subscription_id: str,
+        plan: CapturePlan,
+        *,
+        poll_seconds: float | None = None,
+        stop_timeout: float = 30 * 60,
+    ) -> None:
+        self.session = session
+        self.subscription_id = subscription_id
+        self.plan = plan
+        self.steps = plan_steps(plan)
+        self.poll_seconds = (
+            poll_seconds if poll_seconds is not None else (0.2 if session.is_sandbox else 10.0)
+        )
+        self.stop_timeout = stop_timeout
+        self.result: NodeRef | None = None
+        self.failed: StepEvent | None = None
+        self._version_poller: AsyncLROPoller[Any] | None = None
+
+    @property
+    def _compute(self) -> Any:
+        return self.session.compute(self.subscription_id)
+
+    async def run(self) -> AsyncIterator[StepEvent]:
+        for index, step in enumerate(self.steps):
+            started = _now()
+            yield StepEvent(index, step, StepState.RUNNING, started)
+            progress: asyncio.Queue[str] = asyncio.Queue()
+            task = asyncio.ensure_future(self._action(step)(progress.put_nowait))
+            try:
+                while not task.done():
+                    getter = asyncio.ensure_future(progress.get())
+                    try:
+                        await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        if not getter.done():
+                            getter.cancel()
+                    if getter.done() and not getter.cancelled():
+                        yield StepEvent(
+                            index, step, StepState.RUNNING, started, None, getter.result()
+                        )
+                message = task.result()
+            except _Skipped as skipped:
+                yield StepEvent(index, step, StepState.SKIPPED, started, _now(), skipped.message)
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                error = translate(exc)
+                head = f"{error.code}: {error.message}" if error.code else error.message
+                self.failed = StepEvent(
+                    index, step, StepState.FAILED, started, _now(), head, step.advice
+                )
+                yield self.failed
+                return
+            finally:
+                if not task.done():
+                    task.cancel()
+            yield StepEvent(index, step, StepState.DONE, started, _now(), message)
+        self.result = result_ref(self.plan)
+
+    # --- the steps ------------------------------------------------------------------------
+
+    def _action(self, step: CaptureStep) -> Action:
+        kind, _, arg = step.key.partition(":")
+        if kind == "snapshot":
+            disk = next(d for d in self.plan.vm.disks if d.id == arg)
+            return lambda progress: self._snapshot(disk)
+        if kind == "replicate":
+            return lambda progress: self._replicate(arg, progress)
+        actions: dict[str, Action] = {
+            "check": self._check,
+            "run-generalization": self._run_generalization,
+            "wait-stopped": self._wait_stopped,
+            "deallocate": lambda progress: self._deallocate(),
+            "mark-generalized": lambda progress: self._mark_generalized(),
+            "create-image": lambda progress: self._create_image(),
+            "create-gallery": lambda progress: self._create_gallery(),
+            "create-definition": lambda progress: self._create_definition(),
+            "create-version": lambda progress: self._create_version(),
+            "delete-vm": lambda progress: self._delete_vm(),
+        }
+        return actions[kind]
+
+    async def _check(self, progress: Progress) -> str:
+        vm = await get_vm(self._compute, self.plan.vm.id)
+        plan = replace(self.plan, vm=vm)
+        facts = await load_facts(self._compute, self.session.resources(self.subscription_id), plan)
+        problems = validate(plan, facts).problems
+        if problems:
+            raise CaptureRefusedError(" ".join(p.message for p in problems))
+        return f"{vm.name} is {vm.power_label.lower()}; the target is free."
+
+    async def _snapshot(self, disk: VmDisk) -> str:
+        vm = self.plan.vm
+        name = self.plan.snapshot_name(disk)
+        body = {
+            "location": vm.location,
+            "sku": {"name": "Standard_LRS"},
+            "tags": {"capturedFrom": vm.name},
+            "properties": {
+                "creationData": {"createOption": "Copy", "sourceResourceId": disk.id},
+                "incremental": False,
+            },
+        }
+        poller = await self._compute.snapshots.begin_create_or_update(vm.resource_group, name, body)
+        await poller.result()
+        return f"Snapshot {name} created ({disk.size_gb} GiB)."
+
+    async def _run_generalization(self, progress: Progress) -> str:
+        vm = self.plan.vm
+        command, script = generalization_script(vm.os_type)
+        progress("Run Command sent; waiting for the guest agent to run it…")
+        poller = await self._compute.virtual_machines.begin_run_command(
+            vm.resource_group, vm.name, {"commandId": command, "script": script}
+        )
+        result = await poller.result()
+        statuses = (result.as_dict() if result is not None else {}).get("value") or []
+        for status in statuses:
+            if (
+                str(status.get("level") or "").lower() == "error"
+                or "failed" in str(status.get("code") or "").lower()
+            ):
+                raise GeneralizationFailedError(
+                    str(
+                        status.get("message") or status.get("displayStatus") or "Run Command failed"
+                    )
+                )
+        return "Generalization started in the guest."
+
+    async def _wait_stopped(self, progress: Progress) -> str:
+        vm = self.plan.vm
+        deadline = time.monotonic() + self.stop_timeout
+        while True:
+            view = (
+                await self._compute.virtual_machines.instance_view(vm.resource_group, vm.name)
+            ).as_dict()
+            state = power_state(view)
+            if state in ("stopped", "deallocated"):
+                return f"{vm.name} is {state}."
+            if time.monotonic() > deadline:
+                raise GeneralizationFailedError(
+                    f"VM {vm.name} is still {state} {int(self.stop_timeout // 60)} minutes "
+                    "after generalization was started."
+                )
+            progress(f"{vm.name} is {state}; waiting for the guest to shut down…")
+            await asyncio.sleep(self.poll_seconds)
+
+    async def _deallocate(self) -> str:
+        vm = self.plan.vm
+        view = (
+            await self._compute.virtual_machines.instance_view(vm.resource_group, vm.name)
+        ).as_dict()
+        if power_state(view) == "deallocated":
+            raise _Skipped(f"{vm.name} is already deallocated.")
+        poller = await self._compute.virtual_machines.begin_deallocate(vm.resource_group, vm.name)
+        await poller.result()
+        return f"{vm.name} is deallocated."
+
+    async def _mark_generalized(self) -> str:
+        vm = self.plan.vm
+        view = (
+            await self._compute.virtual_machines.instance_view(vm.resource_group, vm.name)
+        ).as_dict()
+        if is_generalized(view):
+            raise _Skipped(f"{vm.name} is already marked generalized.")
+        await self._compute.virtual_machines.generalize(vm.resource_group, vm.name)
+        return f"{vm.name} is marked generalized."
+
+    async def _create_image(self) -> str:
+        plan, vm = self.plan, self.plan.vm
+        body = {
+            "location": vm.location,
+            "tags": {"capturedFrom": vm.name},
+            "properties": {
+                "sourceVirtualMachine": {"id": vm.id},
+                "hyperVGeneration": vm.hyper_v_generation,
+            },
+        }
+        poller = await self._compute.images.begin_create_or_update(
+            plan.resource_group, plan.image_name, body
+        )
+        await poller.result()
+        return f"Managed image {plan.image_name} created."
+
+    async def _create_gallery(self) -> str:
+        plan = self.plan
+        body = {
+            "location": plan.vm.location,
+            "properties": {"description": f"Created by Azure Image Studio from {plan.vm.name}"},
+        }
+        poller = await self._compute.galleries.begin_create_or_update(
+            plan.resource_group, plan.gallery_name, body
+        )
+        await poller.result()
+        return f"Gallery {plan.gallery_name} created."
+
+    async def _create_definition(self) -> str:
+        plan = self.plan
+        d = plan.new_definition
+        props: dict[str, Any] = {
+            "osType": d.os_type,
+            "osState": d.os_state,
+            "hyperVGeneration": d.hyper_v_generation,
+            "architecture": d.architecture,
+            "identifier": {"publisher": d.publisher, "offer": d.offer, "sku": d.sku},
+        }
+        if d.security_type != "Standard":
+            props["features"] = [{"name": "SecurityType", "value": d.security_type}]
+        poller = await self._compute.gallery_images.begin_create_or_update(
+            plan.resource_group,
+            plan.gallery_name,
+            plan.definition_name,
+            {"location": plan.vm.location, "properties": props},
+        )
+        await poller.result()
+        return f"Image definition {plan.definition_name} created."
+
+    async def _create_version(self) -> str:
+        plan = self.plan
+        publishing: dict[str, Any] = {
+            "targetRegions": [
+                {"name": r.region, "regionalReplicaCount": r.replicas} for r in plan.target_regions
+            ],
+            "excludeFromLatest": plan.exclude_from_latest,
+        }
+        if plan.end_of_life is not None:
+            publishing["endOfLifeDate"] = f"{plan.end_of_life.isoformat()}T00:00:00+00:00"
+        body = {
+            "location": plan.vm.location,
+            "properties": {
+                "publishingProfile": publishing,
+                "storageProfile": {"source": {"id": plan.vm.id}},
+            },
+        }
+        self._version_poller = await self._compute.gallery_image_versions.begin_create_or_update(
+            plan.resource_group, plan.gallery_name, plan.definition_name, plan.version, body
+        )
+        return f"Image version {plan.version} accepted; Azure replicates it now."
+
+    async def _replicate(self, region: str, progress: Progress) -> str:
+        plan = self.plan
+        poller = self._version_poller
+        last_region = _region_key(plan.target_regions[-1].region) == _region_key(region)
+        while True:
+            version = await self._compute.gallery_image_versions.get(
+                plan.resource_group,
+                plan.gallery_name,
+                plan.definition_name,
+                plan.version,
+                expand="ReplicationStatus",
+            )
+            status = ((version.as_dict().get("properties") or {}).get("replicationStatus")) or {}
+            summary = next(
+                (
+                    s
+                    for s in status.get("summary") or []
+                    if _region_key(str(s.get("region") or "")) == _region_key(region)
+                ),
+                None,
+            )
+            state = str((summary or {}).get("state") or "")
+            if state == "Failed":
+                details = (summary or {}).get("details") or "no details"
+                raise ReplicationFailedError(f"Replication to {region} failed: {details}")
+            if state == "Completed":
+                break
+            if poller is not None and poller.done():
+                await poller.result()  # raises the operation's error, if it failed
+            percent = (summary or {}).get("progress")
+            progress(f"{state or 'Waiting'}" + (f" {percent} %" if percent is not None else ""))
+            await asyncio.sleep(self.poll_seconds)
+        if last_region and poller is not None:
+            await poller.result()
+        return f"Replicated to {region}."
+
+    async def _delete_vm(self) -> str:
+        vm = self.plan.vm
+        poller = await self._compute.virtual_machines.begin_delete(vm.resource_group, vm.name)
+        await poller.result()
+        return f"VM {vm.name} deleted; its disks are kept."

@@ -1,0 +1,428 @@
+"""A capture plan (what the user chose) and its validation (what Azure would refuse, and why).
+
+Validation is a pure function of the plan and of facts read from Azure beforehand (the existing
+definition, versions, images and galleries), so the wizard can show every reason on the page
+and the executor can check again, with fresh facts, before it changes anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from gui.azure import naming
+from gui.azure.capture.vms import VmDisk, VmInfo
+from gui.azure.image_builder import DefinitionSpec
+
+WINDOWS_SYSPREP = r"C:\Windows\System32\Sysprep\sysprep.exe /generalize /oobe /shutdown"
+WINDOWS_SYSPREP_VM = WINDOWS_SYSPREP + " /mode:vm"
+LINUX_DEPROVISION = "sudo waagent -deprovision+user"
+MAX_REPLICAS = 100
+
+# Security types of a gallery image definition that accept a VM of each security type.
+_DEFINITION_ACCEPTS: dict[str, frozenset[str]] = {
+    "Standard": frozenset({"Standard", "TrustedLaunchSupported", "ConfidentialVmSupported",
+                          "TrustedLaunchAndConfidentialVmSupported"}),
+    "TrustedLaunch": frozenset({"TrustedLaunch", "TrustedLaunchSupported",
+                               "TrustedLaunchAndConfidentialVmSupported"}),
+    "ConfidentialVM": frozenset({"ConfidentialVM", "ConfidentialVmSupported",
+                                "TrustedLaunchAndConfidentialVmSupported"}),
+}  # fmt: skip
+
+
+class Generalization(StrEnum):
+    RUN_COMMAND = "run-command"  # we run sysprep / waagent through Run Command and wait
+    CONFIRMED = "confirmed"  # the user generalized the guest already
+    SPECIALIZED = "specialized"  # capture as is (gallery only)
+
+
+class TargetKind(StrEnum):
+    MANAGED_IMAGE = "managed-image"
+    GALLERY_VERSION = "gallery-version"
+
+
+@dataclass(frozen=True)
+class RegionReplicas:
+    region: str  # short name, e.g. westeurope
+    replicas: int = 1
+
+
+# An image definition as validation needs it (existing, or the one the plan creates): the same
+# facts the upload wizard checks a disk against.
+DefinitionInfo = DefinitionSpec
+
+
+@dataclass(frozen=True)
+class GalleryInfo:
+    resource_group: str
+    name: str
+    location: str
+
+
+@dataclass(frozen=True)
+class CapturePlan:
+    vm: VmInfo
+    generalization: Generalization
+    target: TargetKind
+    resource_group: str  # where the image, or the gallery, lives
+    snapshot_disk_ids: tuple[str, ...] = ()
+    image_name: str = ""
+    gallery_name: str = ""
+    create_gallery: bool = False
+    definition_name: str = ""
+    create_definition: bool = False
+    publisher: str = ""
+    offer: str = ""
+    sku: str = ""
+    version: str = ""
+    regions: tuple[RegionReplicas, ...] = ()
+    exclude_from_latest: bool = False
+    end_of_life: date | None = None
+    delete_vm_after: bool = False
+    snapshot_suffix: str = "precapture"
+
+    @property
+    def os_state(self) -> str:
+        return "Specialized" if self.generalization is Generalization.SPECIALIZED else "Generalized"
+
+    @property
+    def target_regions(self) -> tuple[RegionReplicas, ...]:
+        """The chosen regions with the source region always first."""
+        source = self.vm.location.lower()
+        chosen = [r for r in self.regions if r.region.lower() != source]
+        own = next((r for r in self.regions if r.region.lower() == source), None)
+        return (own or RegionReplicas(source, 1), *chosen)
+
+    @property
+    def snapshot_disks(self) -> tuple[VmDisk, ...]:
+        wanted = {disk_id.lower() for disk_id in self.snapshot_disk_ids}
+        return tuple(disk for disk in self.vm.disks if disk.id.lower() in wanted)
+
+    def snapshot_name(self, disk: VmDisk) -> str:
+        role = "os" if disk.lun is None else f"lun{disk.lun}"
+        base = f"{self.vm.name}-{role}-{self.snapshot_suffix}"
+        return base[:80].rstrip(".-")
+
+    @property
+    def new_definition(self) -> DefinitionInfo:
+        """The definition the plan creates: described by the VM, so it always matches it."""
+        return DefinitionInfo(
+            name=self.definition_name,
+            os_type=self.vm.os_type,
+            os_state=self.os_state,
+            hyper_v_generation=self.vm.hyper_v_generation,
+            security_type=self.vm.security_type,
+            architecture=self.vm.architecture,
+            publisher=self.publisher,
+            offer=self.offer,
+            sku=self.sku,
+        )
+
+    @property
+    def runs_generalization(self) -> bool:
+        return self.generalization is Generalization.RUN_COMMAND and not self.vm.generalized
+
+    @property
+    def marks_generalized(self) -> bool:
+        return self.generalization is not Generalization.SPECIALIZED and not self.vm.generalized
+
+
+@dataclass(frozen=True)
+class TargetFacts:
+    """What exists in Azure that the plan depends on; read just before validating."""
+
+    resource_groups: frozenset[str] = frozenset()  # lower-cased names
+    image_names: frozenset[str] = frozenset()  # lower-cased, in the plan's resource group
+    galleries: tuple[GalleryInfo, ...] = ()
+    definitions: tuple[DefinitionInfo, ...] = ()  # of the chosen gallery
+    versions: frozenset[str] = frozenset()  # of the chosen definition
+    snapshot_names: frozenset[str] = frozenset()  # lower-cased, in the VM's resource group
+
+    def gallery(self, resource_group: str, name: str) -> GalleryInfo | None:
+        return next(
+            (
+                g
+                for g in self.galleries
+                if g.name.lower() == name.lower()
+                and g.resource_group.lower() == resource_group.lower()
+            ),
+            None,
+        )
+
+    def definition(self, name: str) -> DefinitionInfo | None:
+        return next((d for d in self.definitions if d.name.lower() == name.lower()), None)
+
+
+class Field(StrEnum):
+    """Where on the target page a problem belongs."""
+
+    VM = "vm"
+    PREPARE = "prepare"
+    TARGET = "target"
+    RESOURCE_GROUP = "resource-group"
+    IMAGE_NAME = "image-name"
+    GALLERY = "gallery"
+    DEFINITION = "definition"
+    IDENTIFIER = "identifier"
+    VERSION = "version"
+    REGIONS = "regions"
+    END_OF_LIFE = "end-of-life"
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: Field
+    message: str  # what Azure would refuse and why, and what to do
+
+
+@dataclass(frozen=True)
+class Validation:
+    problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def for_field(self, which: Field) -> list[str]:
+        return [p.message for p in self.problems if p.field is which]
+
+
+def check_source(vm: VmInfo, generalization: Generalization) -> list[Problem]:
+    """What the VM and the way it is prepared allow, whatever the target."""
+    out: list[Problem] = []
+    if vm.generalized and generalization is Generalization.SPECIALIZED:
+        out.append(
+            Problem(
+                Field.PREPARE,
+                f"VM {vm.name} is already marked generalized in Azure, so it cannot be captured "
+                "as specialized. Choose 'I generalized it myself'.",
+            )
+        )
+    if vm.generalized:
+        return out
+    if generalization is Generalization.RUN_COMMAND and vm.power_state != "running":
+        out.append(
+            Problem(
+                Field.PREPARE,
+                f"Run Command needs a running VM, and {vm.name} is {vm.power_label.lower()} "
+                "(Azure: 'The operation requires the VM to be running (or set to run).'). "
+                "Start the VM, or generalize it yourself and choose 'I generalized it myself'.",
+            )
+        )
+    if generalization is Generalization.CONFIRMED and vm.is_running:
+        out.append(
+            Problem(
+                Field.PREPARE,
+                f"VM {vm.name} is running. A generalized guest shuts itself down (sysprep "
+                "/shutdown) or must be shut down after waagent; Azure refuses to mark a running "
+                "VM generalized ('Operation 'generalize' is not allowed since the VM is "
+                "running'). Generalize and shut it down first, or let this wizard run the "
+                "generalization through Run Command.",
+            )
+        )
+    return out
+
+
+def _check_managed_image(plan: CapturePlan, facts: TargetFacts) -> list[Problem]:
+    vm = plan.vm
+    out: list[Problem] = []
+    if vm.security_type in ("TrustedLaunch", "ConfidentialVM"):
+        out.append(
+            Problem(
+                Field.TARGET,
+                f"Managed images do not support the security type {vm.security_type} of "
+                f"{vm.name}; Azure refuses to capture it. Capture it into a gallery image "
+                "version instead.",
+            )
+        )
+    if plan.generalization is Generalization.SPECIALIZED:
+        out.append(
+            Problem(
+                Field.TARGET,
+                "A managed image can only be made from a generalized VM. Generalize the VM, or "
+                "capture it as specialized into a gallery image version.",
+            )
+        )
+    if vm.architecture != "x64":
+        out.append(
+            Problem(
+                Field.TARGET,
+                f"Managed images support x64 only, and {vm.name} is {vm.architecture}. Capture "
+                "it into a gallery image version (with an Arm64 definition) instead.",
+            )
+        )
+    if error := naming.image_name(plan.image_name):
+        out.append(Problem(Field.IMAGE_NAME, error))
+    elif plan.image_name.lower() in facts.image_names:
+        out.append(
+            Problem(
+                Field.IMAGE_NAME,
+                f"An image named {plan.image_name} already exists in resource group "
+                f"{plan.resource_group}. Choose another name.",
+            )
+        )
+    return out
+
+
+def _definition_mismatches(plan: CapturePlan, definition: DefinitionInfo) -> list[str]:
+    vm = plan.vm
+    out: list[str] = []
+    pairs = (
+        ("OS type", vm.os_type, definition.os_type),
+        ("OS state", plan.os_state, definition.os_state),
+        ("Hyper-V generation", vm.hyper_v_generation, definition.hyper_v_generation),
+        ("architecture", vm.architecture, definition.architecture or "x64"),
+    )
+    for what, source, wanted in pairs:
+        if source.lower() != wanted.lower():
+            out.append(
+                f"The definition {definition.name} has {what} '{wanted}' but the capture is "
+                f"'{source}' (Azure: 'different {what} than the parent gallery image')."
+            )
+    accepted = _DEFINITION_ACCEPTS.get(vm.security_type, frozenset({vm.security_type}))
+    if (definition.security_type or "Standard") not in accepted:
+        out.append(
+            f"The definition {definition.name} has security type "
+            f"'{definition.security_type or 'Standard'}', which does not accept a VM of "
+            f"security type '{vm.security_type}'."
+        )
+    return out
+
+
+def _check_gallery(plan: CapturePlan, facts: TargetFacts) -> list[Problem]:
+    vm = plan.vm
+    out: list[Problem] = []
+    if error := naming.gallery_name(plan.gallery_name):
+        out.append(Problem(Field.GALLERY, error))
+    else:
+        existing = facts.gallery(plan.resource_group, plan.gallery_name)
+        if plan.create_gallery:
+            if any(g.name.lower() == plan.gallery_name.lower() for g in facts.galleries):
+                out.append(
+                    Problem(
+                        Field.GALLERY,
+                        f"A gallery named {plan.gallery_name} already exists in this "
+                        "subscription. Pick it, or choose another name.",
+                    )
+                )
+        elif existing is None:
+            out.append(
+                Problem(
+                    Field.GALLERY,
+                    f"There is no gallery {plan.gallery_name} in resource group "
+                    f"{plan.resource_group}. Pick an existing gallery or create a new one.",
+                )
+            )
+        elif existing.location.lower() != vm.location.lower():
+            out.append(
+                Problem(
+                    Field.GALLERY,
+                    f"Gallery {existing.name} is in {existing.location}, the VM in "
+                    f"{vm.location}. Azure creates an image version from a VM only in the VM's "
+                    "region; pick or create a gallery there (replicate to other regions below).",
+                )
+            )
+    if error := naming.definition_name(plan.definition_name):
+        out.append(Problem(Field.DEFINITION, error))
+    elif plan.create_definition:
+        if facts.definition(plan.definition_name) is not None:
+            out.append(
+                Problem(
+                    Field.DEFINITION,
+                    f"The gallery already has a definition named {plan.definition_name}. Pick "
+                    "it, or choose another name.",
+                )
+            )
+        for label, value in (("publisher", plan.publisher), ("offer", plan.offer),
+                             ("SKU", plan.sku)):  # fmt: skip
+            if not value.strip():
+                out.append(Problem(Field.IDENTIFIER, f"Enter the definition's {label}."))
+        identifier = (plan.publisher.lower(), plan.offer.lower(), plan.sku.lower())
+        for other in facts.definitions:
+            if (other.publisher.lower(), other.offer.lower(), other.sku.lower()) == identifier:
+                out.append(
+                    Problem(
+                        Field.IDENTIFIER,
+                        f"Definition {other.name} already uses publisher/offer/SKU "
+                        f"{plan.publisher}/{plan.offer}/{plan.sku}; each definition of a "
+                        "gallery needs its own.",
+                    )
+                )
+    else:
+        definition = facts.definition(plan.definition_name)
+        if definition is None:
+            if not plan.create_gallery:
+                out.append(
+                    Problem(
+                        Field.DEFINITION,
+                        f"Gallery {plan.gallery_name} has no definition {plan.definition_name}. "
+                        "Pick an existing definition or create a new one.",
+                    )
+                )
+        else:
+            out += [
+                Problem(Field.DEFINITION, text) for text in _definition_mismatches(plan, definition)
+            ]
+    if error := naming.version_name(plan.version):
+        out.append(Problem(Field.VERSION, error))
+    elif plan.version in facts.versions:
+        higher = naming.next_version(list(facts.versions))
+        out.append(
+            Problem(
+                Field.VERSION,
+                f"Version {plan.version} already exists in {plan.definition_name}. Versions "
+                f"cannot be overwritten; use a higher one, e.g. {higher}.",
+            )
+        )
+    seen: set[str] = set()
+    for entry in plan.target_regions:
+        key = entry.region.lower()
+        if not key:
+            out.append(Problem(Field.REGIONS, "A target region has no name."))
+        elif key in seen:
+            out.append(Problem(Field.REGIONS, f"Region {entry.region} is listed twice."))
+        seen.add(key)
+        if not 1 <= entry.replicas <= MAX_REPLICAS:
+            out.append(
+                Problem(
+                    Field.REGIONS,
+                    f"The replica count of {entry.region} must be between 1 and {MAX_REPLICAS}.",
+                )
+            )
+    if plan.end_of_life is not None and plan.end_of_life <= date.today():
+        out.append(
+            Problem(
+                Field.END_OF_LIFE,
+                "The end-of-life date must be in the future (or leave it empty).",
+            )
+        )
+    return out
+
+
+def validate(plan: CapturePlan, facts: TargetFacts) -> Validation:
+    """Every reason Azure would refuse this capture, before anything is changed."""
+    problems = check_source(plan.vm, plan.generalization)
+    if error := naming.resource_group_name(plan.resource_group):
+        problems.append(Problem(Field.RESOURCE_GROUP, error))
+    elif facts.resource_groups and plan.resource_group.lower() not in facts.resource_groups:
+        problems.append(
+            Problem(
+                Field.RESOURCE_GROUP,
+                f"Resource group {plan.resource_group} does not exist in this subscription.",
+            )
+        )
+    if plan.target is TargetKind.MANAGED_IMAGE:
+        problems += _check_managed_image(plan, facts)
+    else:
+        problems += _check_gallery(plan, facts)
+    for disk in plan.snapshot_disks:
+        name = plan.snapshot_name(disk)
+        if name.lower() in facts.snapshot_names:
+            problems.append(
+                Problem(
+                    Field.PREPARE,
+                    f"A snapshot named {name} already exists in {plan.vm.resource_group}.",
+                )
+            )
+    return Validation(tuple(problems))

@@ -1,0 +1,1 @@
+"""Browsing every image source (no Qt): plain nodes, the catalog service, the one listing cache."""

@@ -1,0 +1,794 @@
+"""One async interface over every image source.
+
+``children(node)`` lists what sits below a node of the tree, ``detail(node)`` describes an image
+with its disks. Both return plain dataclasses and raise :mod:`gui.azure.errors` types only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from azure.core.rest import HttpRequest
+from azure.mgmt.compute.aio import ComputeManagementClient
+
+from gui.azure.account.session import AzureSession
+from gui.azure.catalog.nodes import (
+    SOURCES,
+    CatalogNode,
+    DiskRole,
+    DiskSpec,
+    ImageDetail,
+    NodeKind,
+    NodeRef,
+    SourceKind,
+    source_node,
+)
+from gui.azure.errors import AzureServiceError, NotFoundError, translate
+
+log = logging.getLogger(__name__)
+
+try:
+    from azure.mgmt.compute.operations import _operations as _sdk_requests
+
+    _MARKETPLACE_BUILDERS: dict[str, Callable[..., HttpRequest]] = {
+        "list_publishers": _sdk_requests.build_virtual_machine_images_list_publishers_request,
+        "list_offers": _sdk_requests.build_virtual_machine_images_list_offers_request,
+        "list_skus": _sdk_requests.build_virtual_machine_images_list_skus_request,
+        "list": _sdk_requests.build_virtual_machine_images_list_request,
+    }
+except (ImportError, AttributeError):  # pragma: no cover - depends on the SDK's internals
+    _MARKETPLACE_BUILDERS = {}
+
+T = TypeVar("T")
+
+RESOURCE_GRAPH_API = "2022-10-01"
+COMMUNITY_GALLERY_QUERY = (
+    "communitygalleryresources"
+    " | where type =~ 'microsoft.compute/locations/communitygalleries'"
+    " | where location =~ '{location}'"
+    " | project id, name, location, type, properties"
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the tree shows: one subscription, one location (Marketplace and galleries by region)."""
+
+    subscription_id: str
+    location: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.subscription_id}@{self.location}"
+
+
+def _text(value: Any) -> str:
+    """SDK enums and plain strings alike, as the user reads them."""
+    if value is None:
+        return ""
+    return str(getattr(value, "value", value))
+
+
+def _version_key(name: str) -> tuple[tuple[int, str], ...]:
+    return tuple(
+        (int(part), "") if part.isdigit() else (-1, part) for part in re.split(r"[.\-]", name)
+    )
+
+
+def _natural(name: str) -> str:
+    return name.casefold()
+
+
+def _rg_of(resource_id: str) -> str:
+    match = re.search(r"/resourceGroups/([^/]+)/", resource_id, re.IGNORECASE)
+    return match.group(1) if match else ""
+
+
+def _gb_from(raw: Mapping[str, Any] | None, *keys: str) -> int | None:
+    if raw is None:
+        return None
+    # Marketplace reports the VHD's bytes (footer included) and rounds sizeInGb up over the
+    # footer, so a 30 GiB disk says 31: the bytes give the size users know.
+    size_bytes = raw.get("sizeInBytes")
+    if isinstance(size_bytes, int | float):
+        return int(size_bytes // (1024**3))
+    for key in keys:
+        value = raw.get(key)
+        if isinstance(value, int | float):
+            return int(value)
+    return None
+
+
+def _feature(features: Iterable[Any] | None, name: str) -> str:
+    for feature in features or ():
+        if str(getattr(feature, "name", "")).casefold() == name.casefold():
+            return _text(getattr(feature, "value", ""))
+    return ""
+
+
+def _security_label(raw: str) -> str:
+    labels = {
+        "": "Standard",
+        "standard": "Standard",
+        "trustedlaunch": "Trusted launch",
+        "trustedlaunchsupported": "Standard or Trusted launch",
+        "confidentialvm": "Confidential VM",
+        "confidentialvmsupported": "Standard or Confidential VM",
+        "trustedlaunchandconfidentialvmsupported": "Standard, Trusted launch or Confidential VM",
+    }
+    return labels.get(raw.casefold(), raw)
+
+
+def _generation(value: Any) -> str:
+    text = _text(value)
+    return {"V1": "Gen1 (V1)", "V2": "Gen2 (V2)"}.get(text.upper(), text or "Gen1 (V1)")
+
+
+def _generation_short(value: Any) -> str:
+    text = _text(value)
+    return {"V1": "Gen1", "V2": "Gen2"}.get(text.upper(), text)
+
+
+class Catalog:
+    """The image sources of one scope, as a lazily expanded tree."""
+
+    def __init__(
+        self,
+        session: AzureSession,
+        scope: Scope,
+        *,
+        extra_community_galleries: Iterable[str] = (),
+    ) -> None:
+        self.session = session
+        self.scope = scope
+        self._extra_community = list(dict.fromkeys(extra_community_galleries))
+        self._managed_images: list[Any] | None = None
+
+    @property
+    def _compute(self) -> ComputeManagementClient:
+        return self.session.compute(self.scope.subscription_id)
+
+    # --- the tree -----------------------------------------------------------------------------
+
+    @staticmethod
+    def roots() -> list[CatalogNode]:
+        """The image sources: known without asking Azure."""
+        return [source_node(source) for source in SOURCES]
+
+    async def children(self, node: CatalogNode) -> list[CatalogNode]:
+        lister = self._listers().get((node.ref.source, len(node.ref.parts)))
+        if lister is None or node.is_image:
+            return []
+        return await self._call(lister(node.ref))
+
+    async def detail(self, node: CatalogNode) -> ImageDetail:
+        if not node.is_image:
+            raise NotFoundError(f"{node.label} is not an image.")
+        describe = {
+            SourceKind.MARKETPLACE: self._marketplace_detail,
+            SourceKind.COMMUNITY: self._public_detail,
+            SourceKind.SHARED: self._public_detail,
+            SourceKind.MANAGED: self._managed_detail,
+            SourceKind.GALLERY: self._gallery_detail,
+            SourceKind.VMS: self._vm_detail,
+        }[node.ref.source]
+        return await self._call(describe(node.ref))
+
+    def forget_cached_listings(self) -> None:
+        """Drops what this object memoised, so a refresh asks Azure again."""
+        self._managed_images = None
+
+    async def add_community_gallery(self, public_name: str) -> CatalogNode:
+        """Adds a community gallery by its public name (checked with Azure first)."""
+        name = public_name.strip()
+        if not name:
+            raise NotFoundError("Enter the public name of a community gallery.")
+        gallery = await self._call(self._compute.community_galleries.get(self.scope.location, name))
+        if name not in self._extra_community:
+            self._extra_community.append(name)
+        return self._community_gallery_node(name, gallery.get("properties") or {})
+
+    @property
+    def extra_community_galleries(self) -> list[str]:
+        return list(self._extra_community)
+
+    async def _call(self, awaitable: Awaitable[T]) -> T:
+        try:
+            return await awaitable
+        except asyncio.CancelledError:
+            raise
+        except AzureServiceError:
+            raise
+        except Exception as exc:
+            error = translate(exc)
+            log.warning("Azure call failed: %s", error.message)
+            raise error from exc
+
+    def _listers(
+        self,
+    ) -> dict[tuple[SourceKind, int], Callable[[NodeRef], Awaitable[list[CatalogNode]]]]:
+        return {
+            (SourceKind.MARKETPLACE, 0): self._publishers,
+            (SourceKind.MARKETPLACE, 1): self._offers,
+            (SourceKind.MARKETPLACE, 2): self._skus,
+            (SourceKind.MARKETPLACE, 3): self._marketplace_versions,
+            (SourceKind.COMMUNITY, 0): self._community_galleries,
+            (SourceKind.COMMUNITY, 1): self._public_images,
+            (SourceKind.COMMUNITY, 2): self._public_versions,
+            (SourceKind.SHARED, 0): self._shared_galleries,
+            (SourceKind.SHARED, 1): self._public_images,
+            (SourceKind.SHARED, 2): self._public_versions,
+            (SourceKind.MANAGED, 0): self._managed_groups,
+            (SourceKind.MANAGED, 1): self._managed_in_group,
+            (SourceKind.GALLERY, 0): self._galleries,
+            (SourceKind.GALLERY, 2): self._definitions,
+            (SourceKind.GALLERY, 3): self._gallery_versions,
+            (SourceKind.VMS, 0): self._vms,
+        }
+
+    # --- Marketplace ---------------------------------------------------------------------------
+
+    async def _marketplace_names(self, operation: str, *names: str) -> list[str]:
+        """Names of a Marketplace listing (publishers, offers, SKUs or versions).
+
+        These lists hold only names, and deserializing 3,000 publishers into SDK models costs
+        ~120 ms on the GUI loop against ~2 ms for the JSON itself. So they are sent through the
+        SDK client's own pipeline and request builder (same URL, api-version, auth, retries),
+        and only the names are read.
+        """
+        location, subscription = self.scope.location, self.scope.subscription_id
+        builder = _MARKETPLACE_BUILDERS.get(operation)
+        if builder is None:  # the SDK moved its builders: take the typed (slower) path
+            method = getattr(self._compute.virtual_machine_images, operation)
+            return [item.name for item in await method(location, *names)]
+        response = await self._compute.send_request(builder(location, *names, subscription))
+        response.raise_for_status()
+        return [str(item["name"]) for item in response.json() if item.get("name")]
+
+    async def _publishers(self, ref: NodeRef) -> list[CatalogNode]:
+        names = sorted(await self._marketplace_names("list_publishers"), key=_natural)
+        return [CatalogNode(ref.child(name), NodeKind.PUBLISHER, name) for name in names]
+
+    async def _offers(self, ref: NodeRef) -> list[CatalogNode]:
+        names = sorted(await self._marketplace_names("list_offers", *ref.parts), key=_natural)
+        return [CatalogNode(ref.child(name), NodeKind.OFFER, name) for name in names]
+
+    async def _skus(self, ref: NodeRef) -> list[CatalogNode]:
+        names = sorted(await self._marketplace_names("list_skus", *ref.parts), key=_natural)
+        return [CatalogNode(ref.child(name), NodeKind.SKU, name) for name in names]
+
+    async def _marketplace_versions(self, ref: NodeRef) -> list[CatalogNode]:
+        names = await self._marketplace_names("list", *ref.parts)
+        names.sort(key=_version_key, reverse=True)
+        return [
+            CatalogNode(ref.child(name), NodeKind.VERSION, name, is_image=True) for name in names
+        ]
+
+    async def _marketplace_detail(self, ref: NodeRef) -> ImageDetail:
+        publisher, offer, sku, version = ref.parts
+        image = await self._compute.virtual_machine_images.get(
+            self.scope.location, publisher, offer, sku, version
+        )
+        os_raw = image.os_disk_image
+        os_type = _text(os_raw.operating_system) if os_raw is not None else ""
+        disks = [
+            DiskSpec(
+                DiskRole.OS,
+                os_type=os_type,
+                os_state="Generalized",
+                size_gb=_gb_from(os_raw, "sizeInGb", "sizeInGB", "diskSizeGB"),
+            )
+        ]
+        for data_disk in sorted(image.data_disk_images or [], key=lambda d: d.lun or 0):
+            disks.append(
+                DiskSpec(
+                    DiskRole.DATA,
+                    lun=data_disk.lun,
+                    size_gb=_gb_from(data_disk, "sizeInGb", "sizeInGB", "diskSizeGB"),
+                )
+            )
+        properties: list[tuple[str, str]] = [
+            ("Publisher", publisher),
+            ("Offer", offer),
+            ("SKU", sku),
+            ("Version", version),
+        ]
+        for feature in image.features or []:
+            properties.append((f"Feature {feature.name}", _text(feature.value)))
+        plan = image.plan
+        if plan is not None:
+            properties.append(("Purchase plan", f"{plan.publisher} / {plan.product} / {plan.name}"))
+        deprecation = image.get("properties", {}).get("imageDeprecationStatus")
+        if isinstance(deprecation, dict) and deprecation.get("imageState"):
+            when = deprecation.get("scheduledDeprecationTime", "")
+            properties.append(("Deprecation", f"{deprecation['imageState']} {when}".strip()))
+        return ImageDetail(
+            ref=ref,
+            title=f"{publisher}:{offer}:{sku}:{version}",
+            resource_id=image.id or "",
+            os_type=os_type,
+            os_state="Generalized",
+            hyper_v_generation=_generation(image.hyper_v_generation),
+            architecture=_text(image.architecture) or "x64",
+            security_type=_security_label(_feature(image.features, "SecurityType")),
+            location=self.scope.location,
+            disks=tuple(disks),
+            properties=tuple(properties),
+        )
+
+    # --- community galleries -----------------------------------------------------------------
+
+    async def _community_galleries(self, ref: NodeRef) -> list[CatalogNode]:
+        found = await self._discover_community_galleries()
+        for name in self._extra_community:
+            found.setdefault(name, {})
+        return [
+            self._community_gallery_node(name, properties)
+            for name, properties in sorted(found.items(), key=lambda item: _natural(item[0]))
+        ]
+
+    def _community_gallery_node(self, name: str, properties: Mapping[str, Any]) -> CatalogNode:
+        metadata = properties.get("communityMetadata") or {}
+        publisher = metadata.get("publisherUri") or metadata.get("publisherContact") or ""
+        return CatalogNode(
+            NodeRef(SourceKind.COMMUNITY, (name,)),
+            NodeKind.GALLERY,
+            name,
+            summary=f"Published by {publisher}" if publisher else "",
+        )
+
+    async def _discover_community_galleries(self) -> dict[str, Mapping[str, Any]]:
+        """Finds community galleries as the portal does: a Resource Graph query."""
+        body: dict[str, Any] = {
+            "subscriptions": [self.scope.subscription_id],
+            "query": COMMUNITY_GALLERY_QUERY.format(location=self.scope.location),
+            "options": {"resultFormat": "objectArray", "$top": 1000},
+        }
+        found: dict[str, Mapping[str, Any]] = {}
+        while True:
+            request = HttpRequest(
+                "POST",
+                "/providers/Microsoft.ResourceGraph/resources",
+                params={"api-version": RESOURCE_GRAPH_API},
+                json=body,
+            )
+            response = await self._compute.send_request(request)
+            response.raise_for_status()
+            result = response.json()
+            for row in result.get("data") or []:
+                properties = row.get("properties") or {}
+                names = (properties.get("communityMetadata") or {}).get("publicNames") or []
+                name = row.get("name") or (names[0] if names else "")
+                if name:
+                    found[name] = properties
+            token = result.get("$skipToken")
+            if not token:
+                return found
+            body["options"] = {**body["options"], "$skipToken": token}
+
+    # --- community and shared galleries: one shape, two sets of operations -------------------
+
+    def _public_gallery_operations(self, source: SourceKind) -> tuple[Any, Any]:
+        """The image and version operations of a community or a shared gallery."""
+        compute = self._compute
+        if source is SourceKind.COMMUNITY:
+            return compute.community_gallery_images, compute.community_gallery_image_versions
+        return compute.shared_gallery_images, compute.shared_gallery_image_versions
+
+    async def _public_images(self, ref: NodeRef) -> list[CatalogNode]:
+        images, _versions = self._public_gallery_operations(ref.source)
+        (gallery,) = ref.parts
+        items = await _collect(images.list(self.scope.location, gallery))
+        return _image_definition_nodes(ref, items)
+
+    async def _public_versions(self, ref: NodeRef) -> list[CatalogNode]:
+        _images, versions = self._public_gallery_operations(ref.source)
+        gallery, image = ref.parts
+        items = await _collect(versions.list(self.scope.location, gallery, image))
+        return _version_nodes(ref, items)
+
+    async def _public_detail(self, ref: NodeRef) -> ImageDetail:
+        images, versions = self._public_gallery_operations(ref.source)
+        gallery, image, version = ref.parts
+        definition, item = await asyncio.gather(
+            images.get(self.scope.location, gallery, image),
+            versions.get(self.scope.location, gallery, image, version),
+        )
+        return _gallery_style_detail(
+            ref, f"{gallery}/{image}/{version}", definition, item, self.scope.location
+        )
+
+    # --- galleries shared with me -------------------------------------------------------------
+
+    async def _shared_galleries(self, ref: NodeRef) -> list[CatalogNode]:
+        # Azure lists galleries shared with the subscription by default and those shared with
+        # the whole tenant only on request (sharedTo=tenant): "Shared with me" is both. A gallery
+        # shared both ways appears in both answers, once in the tree.
+        shared = self._compute.shared_galleries
+        to_subscription, to_tenant = await asyncio.gather(
+            _collect(shared.list(self.scope.location)),
+            _collect(shared.list(self.scope.location, shared_to="tenant")),
+        )
+        unique = {item.name for item in (*to_subscription, *to_tenant) if item.name}
+        names = sorted(unique, key=_natural)
+        return [CatalogNode(ref.child(name), NodeKind.GALLERY, name) for name in names]
+
+    # --- managed images -----------------------------------------------------------------------
+
+    async def _all_managed_images(self) -> list[Any]:
+        if self._managed_images is None:
+            self._managed_images = await _collect(self._compute.images.list())
+        return self._managed_images
+
+    async def _managed_groups(self, ref: NodeRef) -> list[CatalogNode]:
+        self._managed_images = None  # listing the source again means: ask again
+        images = await self._all_managed_images()
+        groups: dict[str, int] = {}
+        for image in images:
+            group = _rg_of(image.id or "")
+            groups[group] = groups.get(group, 0) + 1
+        return [
+            CatalogNode(
+                ref.child(group),
+                NodeKind.RESOURCE_GROUP,
+                group,
+                summary=f"{count} image{'s' if count != 1 else ''}",
+            )
+            for group, count in sorted(groups.items(), key=lambda item: _natural(item[0]))
+        ]
+
+    async def _managed_in_group(self, ref: NodeRef) -> list[CatalogNode]:
+        (group,) = ref.parts
+        images = await self._all_managed_images()
+        nodes = []
+        for image in images:
+            if _rg_of(image.id or "").casefold() != group.casefold():
+                continue
+            profile = image.storage_profile
+            os_disk = profile.os_disk if profile is not None else None
+            data_count = len(profile.data_disks or []) if profile is not None else 0
+            bits = [
+                _text(os_disk.os_type) if os_disk else "",
+                _generation_short(image.hyper_v_generation),
+            ]
+            bits.append(f"{data_count} data disk{'s' if data_count != 1 else ''}")
+            nodes.append(
+                CatalogNode(
+                    ref.child(image.name),
+                    NodeKind.IMAGE,
+                    image.name,
+                    is_image=True,
+                    summary=" · ".join(bit for bit in bits if bit),
+                )
+            )
+        return sorted(nodes, key=lambda node: _natural(node.label))
+
+    async def _managed_detail(self, ref: NodeRef) -> ImageDetail:
+        group, name = ref.parts
+        image = await self._compute.images.get(group, name)
+        profile = image.storage_profile
+        disks: list[DiskSpec] = []
+        os_type = os_state = ""
+        if profile is not None and profile.os_disk is not None:
+            os_disk = profile.os_disk
+            os_type, os_state = _text(os_disk.os_type), _text(os_disk.os_state)
+            disks.append(
+                DiskSpec(
+                    DiskRole.OS,
+                    os_type=os_type,
+                    os_state=os_state,
+                    size_gb=os_disk.disk_size_gb,
+                    caching=_text(os_disk.caching) or None,
+                    storage_type=_text(os_disk.storage_account_type) or None,
+                    source=_disk_source(os_disk),
+                )
+            )
+        for data_disk in sorted((profile.data_disks or []) if profile else [], key=_lun):
+            disks.append(
+                DiskSpec(
+                    DiskRole.DATA,
+                    lun=data_disk.lun,
+                    size_gb=data_disk.disk_size_gb,
+                    caching=_text(data_disk.caching) or None,
+                    storage_type=_text(data_disk.storage_account_type) or None,
+                    source=_disk_source(data_disk),
+                )
+            )
+        properties = [
+            ("Resource group", group),
+            ("Provisioning state", image.provisioning_state or ""),
+        ]
+        if image.source_virtual_machine is not None and image.source_virtual_machine.id:
+            properties.append(
+                ("Captured from VM", image.source_virtual_machine.id.rsplit("/", 1)[-1])
+            )
+        if profile is not None and profile.zone_resilient is not None:
+            properties.append(("Zone resilient", "Yes" if profile.zone_resilient else "No"))
+        return ImageDetail(
+            ref=ref,
+            title=name,
+            resource_id=image.id or "",
+            os_type=os_type,
+            os_state=os_state,
+            hyper_v_generation=_generation(image.hyper_v_generation),
+            architecture="x64",
+            security_type="Standard",
+            location=image.location or "",
+            disks=tuple(disks),
+            properties=tuple(properties),
+        )
+
+    # --- own Compute Galleries ----------------------------------------------------------------
+
+    async def _galleries(self, ref: NodeRef) -> list[CatalogNode]:
+        items = await _collect(self._compute.galleries.list())
+        nodes = [
+            CatalogNode(
+                ref.child(_rg_of(item.id or ""), item.name),
+                NodeKind.GALLERY,
+                item.name,
+                summary=f"{_rg_of(item.id or '')} · {item.location}",
+            )
+            for item in items
+            if item.name
+        ]
+        return sorted(nodes, key=lambda node: _natural(node.label))
+
+    async def _definitions(self, ref: NodeRef) -> list[CatalogNode]:
+        group, gallery = ref.parts
+        items = await _collect(self._compute.gallery_images.list_by_gallery(group, gallery))
+        return _image_definition_nodes(ref, items)
+
+    async def _gallery_versions(self, ref: NodeRef) -> list[CatalogNode]:
+        group, gallery, definition = ref.parts
+        items = await _collect(
+            self._compute.gallery_image_versions.list_by_gallery_image(group, gallery, definition)
+        )
+        return _version_nodes(ref, items)
+
+    async def _gallery_detail(self, ref: NodeRef) -> ImageDetail:
+        group, gallery, definition_name, version = ref.parts
+        definition, item = await asyncio.gather(
+            self._compute.gallery_images.get(group, gallery, definition_name),
+            self._compute.gallery_image_versions.get(
+                group, gallery, definition_name, version, expand="ReplicationStatus"
+            ),
+        )
+        detail = _gallery_style_detail(
+            ref, f"{gallery}/{definition_name}/{version}", definition, item, item.location or ""
+        )
+        props = _props(item)
+        extra = [("Resource group", group), ("Provisioning state", _text(props.provisioning_state))]
+        publishing = props.publishing_profile
+        if publishing is not None:
+            regions = [
+                f"{region.name} ×{region.regional_replica_count or publishing.replica_count or 1}"
+                for region in publishing.target_regions or []
+            ]
+            if regions:
+                extra.append(("Target regions", ", ".join(regions)))
+            extra.append(("Exclude from latest", "Yes" if publishing.exclude_from_latest else "No"))
+            if publishing.end_of_life_date is not None:
+                extra.append(("End of life", publishing.end_of_life_date.date().isoformat()))
+        status = props.replication_status
+        if status is not None:
+            states = ", ".join(
+                f"{summary.region}: {_text(summary.state)}"
+                + (f" {summary.progress}%" if summary.progress is not None else "")
+                for summary in status.summary or []
+            )
+            extra.append(("Replication", f"{_text(status.aggregated_state)} ({states})"))
+        return ImageDetail(**{**_fields(detail), "properties": (*detail.properties, *extra)})
+
+
+    # --- virtual machines (the capture source) ------------------------------------------------
+
+    async def _vms(self, ref: NodeRef) -> list[CatalogNode]:
+        from gui.azure.capture.vms import list_vms
+
+        vms = await list_vms(self._compute)
+        nodes = [
+            CatalogNode(
+                ref.child(vm.resource_group, vm.name),
+                NodeKind.VM,
+                vm.name,
+                is_image=True,
+                summary=" · ".join(
+                    bit
+                    for bit in (vm.os_type, vm.power_state, vm.size, vm.resource_group)
+                    if bit
+                ),
+            )
+            for vm in vms
+        ]
+        return sorted(nodes, key=lambda node: _natural(node.label))
+
+    async def _vm_detail(self, ref: NodeRef) -> ImageDetail:
+        from gui.azure.capture.vms import DiskKind, get_vm
+
+        group, name = ref.parts
+        vm_id = (
+            f"/subscriptions/{self.scope.subscription_id}/resourceGroups/{group}"
+            f"/providers/Microsoft.Compute/virtualMachines/{name}"
+        )
+        vm = await get_vm(self._compute, vm_id)
+        os_state = "Generalized" if vm.generalized else "Specialized (a running machine's identity)"
+        disks = tuple(
+            DiskSpec(
+                DiskRole.OS if disk.kind is DiskKind.OS else DiskRole.DATA,
+                lun=disk.lun,
+                os_type=vm.os_type if disk.kind is DiskKind.OS else None,
+                os_state=("Generalized" if vm.generalized else "Specialized")
+                if disk.kind is DiskKind.OS
+                else None,
+                size_gb=disk.size_gb,
+                caching=disk.caching or None,
+                storage_type=disk.storage_type or None,
+                source=disk.name,
+            )
+            for disk in vm.disks
+        )
+        return ImageDetail(
+            ref=ref,
+            title=vm.name,
+            resource_id=vm.id,
+            os_type=vm.os_type,
+            os_state=os_state,
+            hyper_v_generation=_generation(vm.hyper_v_generation),
+            architecture=vm.architecture,
+            security_type=_security_label(vm.security_type),
+            location=vm.location,
+            disks=disks,
+            properties=(
+                ("Power state", vm.power_state),
+                ("Size", vm.size),
+                ("Operating system", vm.os_name),
+                ("Resource group", vm.resource_group),
+                ("Admin user", vm.admin_username),
+            ),
+        )
+
+
+# --- shared helpers -------------------------------------------------------------------------
+
+
+async def _collect(pager: AsyncIterator[T]) -> list[T]:
+    return [item async for item in pager]
+
+
+def _lun(disk: Any) -> int:
+    return int(disk.lun or 0)
+
+
+def _disk_source(disk: Any) -> str | None:
+    """The disk, snapshot or blob an image disk was made from (a gallery source names it by
+    ``id`` or ``uri`` directly)."""
+    if disk is None:
+        return None
+    for attribute in ("managed_disk", "snapshot"):
+        sub = getattr(disk, attribute, None)
+        if sub is not None and getattr(sub, "id", None):
+            return str(sub.id).rsplit("/", 1)[-1]
+    raw = disk if isinstance(disk, Mapping) else {}
+    source_id = raw.get("id")
+    if source_id:
+        return str(source_id).rsplit("/", 1)[-1]
+    blob = getattr(disk, "blob_uri", None) or raw.get("uri")
+    return str(blob).split("?", 1)[0] if blob else None
+
+
+def _fields(detail: ImageDetail) -> dict[str, Any]:
+    return {name: getattr(detail, name) for name in detail.__dataclass_fields__}
+
+
+def _props(model: Any) -> Any:
+    """The ``properties`` of a gallery-style model.
+
+    Read explicitly: azure-mgmt-compute 39 flattens ``CommunityGalleryImage`` attributes onto
+    its top-level ``identifier`` instead of ``properties``, so ``image.os_type`` fails there.
+    """
+    props = getattr(model, "properties", None)
+    return props if props is not None else model
+
+
+def _definition_summary(item: Any) -> str:
+    props = _props(item)
+    bits = [
+        _text(getattr(props, "os_type", None)),
+        _text(getattr(props, "os_state", None)),
+        _generation_short(getattr(props, "hyper_v_generation", None)),
+        _text(getattr(props, "architecture", None)),
+    ]
+    security = _feature(getattr(props, "features", None), "SecurityType")
+    if security:
+        bits.append(_security_label(security))
+    return " · ".join(bit for bit in bits if bit)
+
+
+def _image_definition_nodes(ref: NodeRef, items: Iterable[Any]) -> list[CatalogNode]:
+    nodes = [
+        CatalogNode(
+            ref.child(item.name), NodeKind.DEFINITION, item.name, summary=_definition_summary(item)
+        )
+        for item in items
+        if item.name
+    ]
+    return sorted(nodes, key=lambda node: _natural(node.label))
+
+
+def _version_nodes(ref: NodeRef, items: Iterable[Any]) -> list[CatalogNode]:
+    names = sorted((item.name for item in items if item.name), key=_version_key, reverse=True)
+    return [CatalogNode(ref.child(name), NodeKind.VERSION, name, is_image=True) for name in names]
+
+
+def _gallery_style_detail(
+    ref: NodeRef, title: str, definition: Any, version: Any, location: str
+) -> ImageDetail:
+    """Community, shared and own gallery versions share one shape: a definition plus a version."""
+    version_props = _props(version)
+    definition = _props(definition)
+    os_type = _text(definition.os_type)
+    os_state = _text(definition.os_state)
+    profile = version_props.storage_profile
+    storage_type = None
+    publishing = getattr(version_props, "publishing_profile", None)
+    if publishing is not None:
+        storage_type = _text(getattr(publishing, "storage_account_type", None)) or None
+    disks: list[DiskSpec] = []
+    if profile is not None and profile.os_disk_image is not None:
+        os_image = profile.os_disk_image
+        disks.append(
+            DiskSpec(
+                DiskRole.OS,
+                os_type=os_type,
+                os_state=os_state,
+                size_gb=_gb_from(os_image, "sizeInGB", "diskSizeGB"),
+                caching=_text(os_image.host_caching) or None,
+                storage_type=storage_type,
+                source=_disk_source(getattr(os_image, "source", None)),
+            )
+        )
+    for data_image in sorted((profile.data_disk_images or []) if profile else [], key=_lun):
+        disks.append(
+            DiskSpec(
+                DiskRole.DATA,
+                lun=data_image.lun,
+                size_gb=_gb_from(data_image, "sizeInGB", "diskSizeGB"),
+                caching=_text(data_image.host_caching) or None,
+                storage_type=storage_type,
+                source=_disk_source(getattr(data_image, "source", None)),
+            )
+        )
+    identifier = definition.identifier
+    properties: list[tuple[str, str]] = []
+    if identifier is not None:
+        publisher = getattr(identifier, "publisher", None)
+        offer = getattr(identifier, "offer", None)
+        sku = getattr(identifier, "sku", None)
+        if publisher or offer or sku:
+            properties.append(("Identifier", f"{publisher} / {offer} / {sku}"))
+    for feature in definition.features or []:
+        properties.append((f"Feature {feature.name}", _text(feature.value)))
+    resource_id = (
+        getattr(version, "id", None)
+        or (getattr(getattr(version, "identifier", None), "unique_id", None))
+        or ""
+    )
+    return ImageDetail(
+        ref=ref,
+        title=title,
+        resource_id=str(resource_id),
+        os_type=os_type,
+        os_state=os_state,
+        hyper_v_generation=_generation(definition.hyper_v_generation),
+        architecture=_text(getattr(definition, "architecture", None)) or "x64",
+        security_type=_security_label(_feature(definition.features, "SecurityType")),
+        location=location,
+        disks=tuple(disks),
+        properties=tuple(properties),
+    )

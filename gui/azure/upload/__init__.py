@@ -1,0 +1,2 @@
+"""Uploading a disk image into Azure (no Qt): the job and its persisted status, managed disks,
+storage accounts."""

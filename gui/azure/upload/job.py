@@ -1,0 +1,423 @@
+"""One upload as the wizard plans it: the data to a managed disk or a page blob, then the image.
+
+The plan is plain data, saved (without secrets) beside the engine's journals so an upload that
+did not finish can be offered for resume at the next start. ``UploadJob.run`` does the whole
+flow on the caller's loop; the data itself moves on the upload engine's own thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import os
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from azure.core.exceptions import ResourceNotFoundError
+from azure.mgmt.compute.aio import ComputeManagementClient
+
+from gui.azure.account.session import AzureSession
+from gui.azure.catalog.nodes import NodeRef
+from gui.azure.errors import redact, translate
+from gui.azure.image_builder import (
+    DefinitionSpec,
+    DiskFacts,
+    DiskSource,
+    EventCallback,
+    GalleryVersionSpec,
+    ImageBuilder,
+    ManagedImageSpec,
+    StepEvent,
+    StepState,
+)
+from gui.azure.upload.managed_disk import (
+    DiskUploadStep,
+    ManagedDiskSpec,
+    ManagedDiskUpload,
+    SasVault,
+)
+from gui.transfer import ProgressCallback, SasUrlTarget, Upload, UploadOptions, UploadResult
+
+log = logging.getLogger(__name__)
+
+PLAN_VERSION = 1
+PLAN_TAG = "upload-plan"  # on disks we create: whose unfinished upload a disk belongs to
+
+
+@dataclass(frozen=True)
+class ManagedDiskTargetPlan:
+    subscription_id: str
+    spec: ManagedDiskSpec
+
+    @property
+    def label(self) -> str:
+        return f"Managed disk {self.spec.name} ({self.spec.resource_group}, {self.spec.location})"
+
+
+@dataclass(frozen=True)
+class BlobTargetPlan:
+    """A page blob by SAS URL. The SAS is a secret: it lives in memory only, never in the plan
+    file, so a resumed blob upload asks for it again."""
+
+    blob_url: str  # without the query
+    sas_query: str = field(default="", repr=False)
+    subscription_id: str = ""  # where a managed image or gallery version from it is made
+    storage_account_id: str = ""  # when picked from the subscription: a new SAS can be made
+
+    @property
+    def label(self) -> str:
+        return f"Page blob {self.blob_url}"
+
+    @property
+    def sas_url(self) -> str:
+        return f"{self.blob_url}?{self.sas_query}" if self.sas_query else self.blob_url
+
+    @classmethod
+    def from_url(
+        cls, url: str, subscription_id: str = "", *, storage_account_id: str = ""
+    ) -> BlobTargetPlan:
+        base, _, query = url.strip().partition("?")
+        return cls(base, query, subscription_id, storage_account_id)
+
+
+FollowUp = ManagedImageSpec | GalleryVersionSpec | None
+
+
+@dataclass
+class UploadPlan:
+    source_path: str
+    facts: DiskFacts
+    target: ManagedDiskTargetPlan | BlobTargetPlan
+    follow_up: FollowUp = None
+    md5: bool = True
+    plan_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    status: str = "pending"  # pending, running, failed, cancelled, completed
+    last_error: str = ""
+
+    @property
+    def title(self) -> str:
+        return Path(self.source_path).name
+
+    def to_json(self) -> dict[str, Any]:
+        target: dict[str, Any]
+        if isinstance(self.target, ManagedDiskTargetPlan):
+            target = {
+                "kind": "managed-disk",
+                "subscription_id": self.target.subscription_id,
+                "spec": asdict(self.target.spec),
+            }
+        else:
+            target = {
+                "kind": "page-blob",
+                "blob_url": self.target.blob_url,
+                "subscription_id": self.target.subscription_id,
+                "storage_account_id": self.target.storage_account_id,
+            }
+        follow: dict[str, Any] | None = None
+        if isinstance(self.follow_up, ManagedImageSpec):
+            follow = {"kind": "managed-image", **asdict(self.follow_up)}
+        elif isinstance(self.follow_up, GalleryVersionSpec):
+            data = asdict(self.follow_up)
+            data["end_of_life"] = (
+                self.follow_up.end_of_life.isoformat() if self.follow_up.end_of_life else None
+            )
+            follow = {"kind": "gallery-version", **data}
+        return {
+            "version": PLAN_VERSION,
+            "plan_id": self.plan_id,
+            "created": self.created,
+            "source_path": self.source_path,
+            "facts": asdict(self.facts),
+            "target": target,
+            "follow_up": follow,
+            "md5": self.md5,
+            "status": self.status,
+            "last_error": redact(self.last_error),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> UploadPlan:
+        raw_target = data["target"]
+        target: ManagedDiskTargetPlan | BlobTargetPlan
+        if raw_target["kind"] == "managed-disk":
+            spec = dict(raw_target["spec"])
+            target = ManagedDiskTargetPlan(raw_target["subscription_id"], ManagedDiskSpec(**spec))
+        else:
+            target = BlobTargetPlan(
+                raw_target["blob_url"],
+                subscription_id=raw_target.get("subscription_id", ""),
+                storage_account_id=raw_target.get("storage_account_id", ""),
+            )
+        follow_up: FollowUp = None
+        raw_follow = data.get("follow_up")
+        if raw_follow and raw_follow.get("kind") == "managed-image":
+            fields = {k: v for k, v in raw_follow.items() if k != "kind"}
+            follow_up = ManagedImageSpec(**fields)
+        elif raw_follow and raw_follow.get("kind") == "gallery-version":
+            fields = {k: v for k, v in raw_follow.items() if k != "kind"}
+            fields["definition"] = DefinitionSpec(**fields["definition"])
+            fields["target_regions"] = tuple(tuple(pair) for pair in fields["target_regions"])
+            fields["existing_versions"] = tuple(fields.get("existing_versions", ()))
+            eol = fields.get("end_of_life")
+            fields["end_of_life"] = date.fromisoformat(eol) if eol else None
+            follow_up = GalleryVersionSpec(**fields)
+        return cls(
+            source_path=data["source_path"],
+            facts=DiskFacts(**data["facts"]),
+            target=target,
+            follow_up=follow_up,
+            md5=bool(data.get("md5", True)),
+            plan_id=data["plan_id"],
+            created=data.get("created", ""),
+            status=data.get("status", "pending"),
+            last_error=data.get("last_error", ""),
+        )
+
+
+class PlanStore:
+    """Upload plans on disk: one JSON file each, removed when the upload has completed."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory / "plans"
+
+    def save(self, plan: UploadPlan) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(plan.to_json(), stream, indent=1)
+        os.replace(temp, self.directory / f"{plan.plan_id}.json")
+
+    def remove(self, plan: UploadPlan) -> None:
+        (self.directory / f"{plan.plan_id}.json").unlink(missing_ok=True)
+
+    def unfinished(self) -> list[UploadPlan]:
+        plans = []
+        for path in sorted(self.directory.glob("*.json")):
+            try:
+                plan = UploadPlan.from_json(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log.warning("Ignoring unreadable upload plan %s: %s", path.name, exc)
+                continue
+            if plan.status != "completed":
+                plans.append(plan)
+        return plans
+
+
+@dataclass(frozen=True)
+class JobResult:
+    upload: UploadResult | None
+    image: NodeRef | None
+    disk_id: str | None
+
+
+_DISK_STEP_KEYS = {
+    DiskUploadStep.CREATING: ("create-disk", "Create the managed disk for upload"),
+    DiskUploadStep.GRANTING: ("grant", "Grant write access (SAS)"),
+    DiskUploadStep.UPLOADING: ("upload", "Upload the data"),
+    DiskUploadStep.REVOKING: ("revoke", "Revoke access"),
+}
+
+
+_DISK_KEYS = {key for key, _ in _DISK_STEP_KEYS.values()}
+
+
+class UploadJob:
+    """Runs a plan: ``await run()`` on the GUI's loop; pause/resume/cancel from anywhere."""
+
+    def __init__(
+        self,
+        session: AzureSession,
+        plan: UploadPlan,
+        source: Any,
+        *,
+        on_progress: ProgressCallback | None = None,
+        on_step: EventCallback | None = None,
+        options: UploadOptions | None = None,
+        vault: SasVault | None = None,
+    ) -> None:
+        self.session = session
+        self.plan = plan
+        self.source = source
+        self._on_progress = on_progress
+        self._on_step = on_step
+        self.options = options or UploadOptions(md5=plan.md5)
+        self._disk_upload: ManagedDiskUpload | None = None
+        self._blob_upload: Upload | None = None
+        self._events: dict[str, StepEvent] = {}
+        self.vault = vault or SasVault()
+        # A stop asked for before the data transfer exists is applied when it starts.
+        self._stop: str | None = None  # "cancel" or "suspend"
+
+    # --- control ------------------------------------------------------------------------------
+
+    def pause(self) -> None:
+        for upload in (self._disk_upload, self._blob_upload):
+            if upload is not None:
+                upload.pause()
+
+    def resume(self) -> None:
+        for upload in (self._disk_upload, self._blob_upload):
+            if upload is not None:
+                upload.resume()
+
+    def cancel(self) -> None:
+        self._stop = "cancel"
+        for upload in (self._disk_upload, self._blob_upload):
+            if upload is not None:
+                upload.cancel()
+
+    def suspend(self) -> None:
+        """Stop so that the next start resumes where it stopped: a managed disk keeps its write
+        access (SAS in the keyring); a page blob simply stops (its journal is saved)."""
+        if self._stop != "cancel":
+            self._stop = "suspend"
+        if self._disk_upload is not None:
+            self._disk_upload.suspend()
+        if self._blob_upload is not None:
+            self._blob_upload.cancel()
+
+    def _apply_stop(self) -> None:
+        if self._stop == "cancel":
+            self.cancel()
+        elif self._stop == "suspend":
+            self.suspend()
+
+    # --- flow ---------------------------------------------------------------------------------
+
+    def _emit(self, event: StepEvent) -> None:
+        self._events[event.key] = event
+        if self._on_step is not None:
+            self._on_step(event)
+
+    def _disk_step(self, step: DiskUploadStep) -> None:
+        now = time.monotonic()
+        for event in self._events.values():
+            if event.state is StepState.RUNNING and event.key in _DISK_KEYS:
+                event.state, event.ended = StepState.DONE, now
+                self._emit(event)
+        if step in _DISK_STEP_KEYS:
+            key, title = _DISK_STEP_KEYS[step]
+            self._emit(StepEvent(key, title, StepState.RUNNING, started=now))
+
+    def _fail_running(self, message: str) -> None:
+        now = time.monotonic()
+        for event in list(self._events.values()):
+            if event.state is StepState.RUNNING:
+                event.state, event.ended, event.message = StepState.FAILED, now, message
+                self._emit(event)
+
+    async def _drop_sealed_partial_disk(
+        self, compute: ComputeManagementClient, spec: ManagedDiskSpec
+    ) -> None:
+        """A stopped upload had its access revoked, and Azure seals a disk then (Unattached,
+        no more writes). If that disk is this plan's own unfinished one, it is deleted so the
+        upload can start over; any other disk of that name is left alone (the upload refuses)."""
+        try:
+            disk = await compute.disks.get(spec.resource_group, spec.name)
+        except ResourceNotFoundError:
+            return
+        except Exception as exc:
+            raise translate(exc) from exc
+        state = str((disk.get("properties") or {}).get("diskState", ""))
+        if state != "Unattached" or (disk.tags or {}).get(PLAN_TAG) != self.plan.plan_id:
+            return
+        title = f"Delete the partial disk {spec.name} (sealed when the upload stopped)"
+        started = time.monotonic()
+        self._emit(StepEvent("drop-partial", title, StepState.RUNNING, started=started))
+        try:
+            poller = await compute.disks.begin_delete(spec.resource_group, spec.name)
+            await poller.result()
+        except Exception as exc:
+            raise translate(exc) from exc
+        self._emit(
+            StepEvent(
+                "drop-partial",
+                title,
+                StepState.DONE,
+                "the upload starts over",
+                started=started,
+                ended=time.monotonic(),
+            )
+        )
+
+    async def run(self) -> JobResult:
+        try:
+            return await self._run()
+        except BaseException as exc:
+            self._fail_running(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
+            raise
+
+    async def _run(self) -> JobResult:
+        plan = self.plan
+        upload_result: UploadResult | None
+        disk_id: str | None = None
+        compute: ComputeManagementClient | None
+        if isinstance(plan.target, ManagedDiskTargetPlan):
+            compute = self.session.compute(plan.target.subscription_id)
+            spec = dataclasses.replace(
+                plan.target.spec,
+                tags={
+                    **(plan.target.spec.tags or {}),
+                    PLAN_TAG: plan.plan_id,
+                    "created-by": "azure-image-studio",
+                },
+            )
+            await self._drop_sealed_partial_disk(compute, spec)
+            self._disk_upload = ManagedDiskUpload(
+                compute,
+                self.source,
+                spec,
+                self.options,
+                on_progress=self._on_progress,
+                on_step=self._disk_step,
+                vault=self.vault,
+            )
+            self._apply_stop()
+            result = await self._disk_upload.run()
+            self._disk_step(DiskUploadStep.DONE)
+            upload_result, disk_id = result.upload, result.disk_id
+            source = DiskSource(managed_disk_id=result.disk_id)
+        else:
+            sub = plan.target.subscription_id
+            compute = self.session.compute(sub) if sub else None
+            started = time.monotonic()
+            self._emit(StepEvent("upload", "Upload the data", StepState.RUNNING, started=started))
+            self._blob_upload = Upload(
+                self.source, SasUrlTarget(plan.target.sas_url), self.options, self._on_progress
+            )
+            self._apply_stop()
+            self._blob_upload.start()
+            await asyncio.to_thread(self._blob_upload.wait)
+            upload_result = self._blob_upload.result()
+            self._emit(
+                StepEvent(
+                    "upload",
+                    "Upload the data",
+                    StepState.DONE,
+                    started=started,
+                    ended=time.monotonic(),
+                )
+            )
+            source = DiskSource(
+                blob_uri=plan.target.blob_url,
+                storage_account_id=plan.target.storage_account_id or None,
+            )
+        image: NodeRef | None = None
+        follow_up = plan.follow_up
+        if follow_up is not None:
+            if compute is None:
+                raise ValueError("Images from a page blob need a subscription (not planned).")
+            builder = ImageBuilder(compute, self._emit)
+            if isinstance(follow_up, ManagedImageSpec):
+                image = await builder.create_managed_image(source, plan.facts, follow_up)
+            else:
+                image = await builder.create_gallery_version(source, follow_up)
+        return JobResult(upload=upload_result, image=image, disk_id=disk_id)

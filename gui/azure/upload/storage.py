@@ -1,0 +1,138 @@
+"""Storage accounts as page-blob targets: list accounts and containers, make a blob SAS.
+
+The SAS is made from the account key (listKeys) for one blob, write and create only, and lives
+in memory: it is never saved, and a resumed upload asks the account for a new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+from azure.storage.blob import BlobSasPermissions, generate_blob_sas
+
+from gui.azure.account.session import AzureSession
+from gui.azure.errors import AzureServiceError, NotFoundError, translate
+
+SAS_LIFETIME = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class StorageAccount:
+    id: str
+    name: str
+    resource_group: str
+    location: str
+    blob_endpoint: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.resource_group}, {self.location})"
+
+
+def _group_of(resource_id: str) -> str:
+    parts = resource_id.split("/")
+    lowered = [part.casefold() for part in parts]
+    return parts[lowered.index("resourcegroups") + 1] if "resourcegroups" in lowered else ""
+
+
+async def list_storage_accounts(
+    session: AzureSession, subscription_id: str
+) -> list[StorageAccount]:
+    client = session.storage(subscription_id)
+    try:
+        items = [item async for item in client.storage_accounts.list()]
+    except Exception as exc:
+        raise translate(exc) from exc
+    accounts = []
+    for item in items:
+        endpoints = item.primary_endpoints
+        blob = getattr(endpoints, "blob", None) if endpoints is not None else None
+        if not item.name or not blob:
+            continue
+        accounts.append(
+            StorageAccount(
+                id=str(item.id or ""),
+                name=item.name,
+                resource_group=_group_of(str(item.id or "")),
+                location=str(item.location or ""),
+                blob_endpoint=str(blob),
+            )
+        )
+    return sorted(accounts, key=lambda account: account.name)
+
+
+async def list_containers(
+    session: AzureSession, subscription_id: str, account: StorageAccount
+) -> list[str]:
+    client = session.storage(subscription_id)
+    try:
+        items = [
+            item async for item in client.blob_containers.list(account.resource_group, account.name)
+        ]
+    except Exception as exc:
+        raise translate(exc) from exc
+    return sorted(str(item.name) for item in items if item.name)
+
+
+async def blob_sas_url(
+    session: AzureSession,
+    subscription_id: str,
+    account: StorageAccount,
+    container: str,
+    blob: str,
+    *,
+    lifetime: timedelta = SAS_LIFETIME,
+) -> str:
+    """A URL with a write SAS for one blob, signed with the account's key."""
+    client = session.storage(subscription_id)
+    try:
+        result = await client.storage_accounts.list_keys(account.resource_group, account.name)
+    except Exception as exc:
+        raise translate(exc) from exc
+    # the models are mappings: ``result.keys`` is Mapping.keys, so read the field itself
+    keys = [str(key["value"]) for key in (result.get("keys") or []) if key.get("value")]
+    if not keys:
+        raise NotFoundError(
+            f"Storage account {account.name} gave no key. Key access may be disabled on it: "
+            "paste a SAS URL instead, or allow shared key access."
+        )
+    try:
+        token = generate_blob_sas(
+            account_name=account.name,
+            container_name=container,
+            blob_name=blob,
+            account_key=keys[0],
+            permission=BlobSasPermissions(read=True, add=True, create=True, write=True),
+            expiry=datetime.now(UTC) + lifetime,
+        )
+    except ValueError as exc:
+        raise AzureServiceError(f"Could not sign a SAS for {account.name}: {exc}") from exc
+    return f"{account.blob_endpoint.rstrip('/')}/{container}/{quote(blob)}?{token}"
+
+
+async def renew_blob_sas(
+    session: AzureSession, subscription_id: str, storage_account_id: str, blob_url: str
+) -> str:
+    """A new SAS URL for a blob of a known account (a resumed upload: SAS are never saved)."""
+    from urllib.parse import unquote, urlsplit
+
+    name = storage_account_id.rstrip("/").rsplit("/", 1)[-1]
+    split = urlsplit(blob_url)
+    segments = [unquote(part) for part in split.path.strip("/").split("/")]
+    endpoint = f"{split.scheme}://{split.netloc}/"
+    if segments and segments[0] == name and not split.netloc.startswith(f"{name}."):
+        segments = segments[1:]  # an emulator-style URL names the account in its path
+        endpoint += f"{name}/"
+    if len(segments) < 2:
+        raise NotFoundError(f"{blob_url} does not name a container and a blob.")
+    container, blob = segments[0], "/".join(segments[1:])
+    account = StorageAccount(
+        id=storage_account_id,
+        name=name,
+        resource_group=_group_of(storage_account_id),
+        location="",
+        blob_endpoint=endpoint,
+    )
+    return await blob_sas_url(session, subscription_id, account, container, blob)

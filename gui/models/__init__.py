@@ -1,1 +1,0 @@
-"""Qt item models over the plain data of vhd, transfer and azure."""

@@ -1,0 +1,125 @@
+"""Start-up and account switching: Azure CLI sign-in, else the sandbox; sign in later on demand."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QApplication
+
+from gui.qt.main_window import MainWindow
+from gui.qt.tasks import TaskSet
+
+log = logging.getLogger(__name__)
+
+
+class AppController(QObject):
+    def __init__(
+        self,
+        window: MainWindow,
+        *,
+        sandbox: bool = False,
+        sandbox_reset: bool = False,
+        cloud_name: str | None = None,
+    ) -> None:
+        super().__init__(window)
+        self.window = window
+        self.force_sandbox = sandbox
+        self.sandbox_reset = sandbox_reset
+        # None until connect_initial() resolves it: --cloud, else the cloud chosen in the app
+        # last time, else the Azure CLI's current cloud (`az cloud show`), else Azure (global).
+        self.cloud_name = cloud_name
+        self.server: Any = None  # gui.sandbox.SandboxServer, started on demand
+        self.session: Any = None
+        self._closed: asyncio.Event | None = None
+        self._tasks = TaskSet("app controller")
+        window.sign_in_requested.connect(self.open_sign_in)
+        window.sandbox_requested.connect(lambda: self._spawn(self.switch_to_sandbox()))
+        window.closing.connect(self._on_closing)
+        # run() ends the app after shutdown() has stopped the uploads, closed the session and
+        # stopped the sandbox. Were Qt to quit as soon as the window is gone, the qasync loop
+        # would stop under that work ("Event loop stopped before Future completed").
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.setQuitOnLastWindowClosed(False)
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        return self._tasks.spawn(coro)
+
+    def _on_closing(self) -> None:
+        self._tasks.cancel_all()
+        self.window.transfers.cancel_all()
+        if self._closed is not None:
+            self._closed.set()
+
+    async def run(self) -> None:
+        """Connects, then waits until the window closes and cleans up."""
+        self._closed = asyncio.Event()
+        if not self.window.isVisible():
+            self._closed.set()
+        connect = self._spawn(self.connect_initial())
+        await self._closed.wait()
+        connect.cancel()
+        await self.shutdown()
+
+    async def connect_initial(self) -> None:
+        from gui.azure.account.clouds import resolve_cloud
+        from gui.azure.account.signin import restore_saved_sign_in, try_azure_cli
+
+        session = None
+        if not self.force_sandbox:
+            self.window.statusBar().showMessage("Looking for an Azure CLI sign-in…")
+            # `az cloud show` starts a process: off the GUI thread.
+            cloud = await asyncio.to_thread(resolve_cloud, self.cloud_name)
+            self.cloud_name = cloud.name
+            session = await try_azure_cli(cloud) or await restore_saved_sign_in(cloud)
+        if session is None:
+            session = await self._sandbox_session()
+        await self._use(session)
+
+    async def _sandbox_session(self) -> Any:
+        from gui.azure.account.session import sandbox_session
+        from gui.paths import sandbox_dir
+        from gui.sandbox import SandboxServer
+
+        if self.server is None:
+            self.window.statusBar().showMessage("Starting the offline sandbox…")
+            server = SandboxServer(sandbox_dir(), reset=self.sandbox_reset)
+            await asyncio.to_thread(server.start)
+            self.server = server
+            log.info("Sandbox listening at %s", server.arm_url)
+        return sandbox_session(self.server.arm_url)
+
+    async def _use(self, session: Any) -> None:
+        previous, self.session = self.session, session
+        await self.window.use_session(session)
+        if previous is not None and previous is not session:
+            await previous.close()
+
+    async def switch_to_sandbox(self) -> None:
+        await self._use(await self._sandbox_session())
+
+    def open_sign_in(self) -> None:
+        from gui.qt.sign_in_dialog import SignInDialog
+
+        dialog = SignInDialog(self.window, self.cloud_name or "AzureCloud")
+        dialog.signed_in.connect(lambda session: self._spawn(self._use(session)))
+        dialog.open()
+
+    async def shutdown(self) -> None:
+        from gui.qt.transfers.model import stop_all
+
+        # Running uploads stop cleanly (access revoked, journal saved) and resume next time.
+        await stop_all(self.window.transfers)
+        if self.session is not None:
+            try:
+                await self.session.close()
+            except Exception:  # closing must not keep the app from quitting
+                log.exception("Closing the Azure session failed")
+            self.session = None
+        if self.server is not None:
+            await asyncio.to_thread(self.server.stop)
+            self.server = None

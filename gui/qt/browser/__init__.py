@@ -1,0 +1,1 @@
+"""The image browser: tree model, search proxy, disk table, detail pane."""

@@ -1,0 +1,282 @@
+"""The right-hand side of the browser: what the selected node is, and the disks of an image."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.azure.catalog.nodes import CatalogNode, ImageDetail, NodeKind, source_of
+from gui.qt import icons
+from gui.qt.browser.disk_table import DiskTableModel
+
+_BADGE_STYLE = (
+    "QLabel {{ background: {bg}; color: {fg}; border-radius: 9px; padding: 2px 10px;"
+    " font-weight: 600; }}"
+)
+VM_IMAGE_STYLE = _BADGE_STYLE.format(bg="#dbeafe", fg="#0b4a8f")
+OS_IMAGE_STYLE = _BADGE_STYLE.format(bg="#e6f4ea", fg="#0d652d")
+
+_NODE_HINTS = {
+    NodeKind.PUBLISHER: "A Marketplace publisher. Expand it to see its offers.",
+    NodeKind.OFFER: "A Marketplace offer. Expand it to see its SKUs (plans).",
+    NodeKind.SKU: "A Marketplace SKU. Expand it to see its versions; select one for its disks.",
+    NodeKind.GALLERY: "A Compute Gallery. Expand it to see its image definitions.",
+    NodeKind.RESOURCE_GROUP: "A resource group. Expand it to see its managed images.",
+    NodeKind.DEFINITION: "An image definition. Expand it to see its versions.",
+}
+
+
+class DropZone(QFrame):
+    """Shown when nothing is selected: where a dragged disk image can go."""
+
+    upload_requested = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("dropZone")
+        self.setStyleSheet(
+            "QFrame#dropZone { border: 2px dashed #8aa4c8; border-radius: 10px;"
+            " background: #f5f8fc; }"
+        )
+        icon = QLabel()
+        icon.setPixmap(icons.icon("upload").pixmap(48, 48))
+        icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text = QLabel(
+            "<b>Drop a .vhd, .vhdx, .img or .raw file here to upload it</b><br>"
+            "It is checked first, converted to what Azure accepts on the fly (dynamic → fixed, "
+            "whole MiB), and sent without its empty ranges."
+        )
+        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text.setWordWrap(True)
+        button = QPushButton("Choose a disk image…")
+        button.clicked.connect(lambda: self.upload_requested.emit(None))
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(icon)
+        layout.addWidget(text)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        layout.addStretch(1)
+
+
+class DetailPane(QWidget):
+    upload_requested = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("detailPane")
+        self.icon_label = QLabel()
+        self.icon_label.setFixedSize(32, 32)
+        self.title_label = QLabel()
+        self.title_label.setObjectName("detailTitle")
+        self.title_label.setWordWrap(True)
+        self.title_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        font = self.title_label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.35)
+        font.setBold(True)
+        self.title_label.setFont(font)
+        self.kind_badge = QLabel()
+        self.kind_badge.setObjectName("imageKind")
+        self.kind_badge.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+        self.status_label = QLabel()
+        self.status_label.setObjectName("detailStatus")
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        header = QHBoxLayout()
+        header.addWidget(self.icon_label, 0, Qt.AlignmentFlag.AlignTop)
+        titles = QVBoxLayout()
+        titles.addWidget(self.title_label)
+        badge_row = QHBoxLayout()
+        badge_row.addWidget(self.kind_badge)
+        badge_row.addStretch(1)
+        titles.addLayout(badge_row)
+        header.addLayout(titles, 1)
+
+        self.form = QFormLayout()
+        self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form_host = QWidget()
+        form_host.setLayout(self.form)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(form_host)
+
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.addLayout(header)
+        top_layout.addWidget(self.status_label)
+        self.drop_zone = DropZone()
+        self.drop_zone.upload_requested.connect(self.upload_requested)
+        top_layout.addWidget(self.drop_zone, 1)
+        top_layout.addWidget(scroll, 1)
+        self.form_scroll = scroll
+
+        self.disk_model = DiskTableModel(self)
+        self.disk_table = QTableView()
+        self.disk_table.setObjectName("diskTable")
+        self.disk_table.setModel(self.disk_model)
+        self.disk_table.setAlternatingRowColors(True)
+        self.disk_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.disk_table.verticalHeader().setVisible(False)
+        self.disk_table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.disk_table.horizontalHeader().setStretchLastSection(True)
+        self.disks_caption = QLabel("Disks")
+        caption_font = self.disks_caption.font()
+        caption_font.setBold(True)
+        self.disks_caption.setFont(caption_font)
+        bottom = QWidget()
+        bottom_layout = QVBoxLayout(bottom)
+        bottom_layout.addWidget(self.disks_caption)
+        bottom_layout.addWidget(self.disk_table, 1)
+
+        self.disks_box = bottom
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setObjectName("detailSplitter")
+        self.splitter.addWidget(top)
+        self.splitter.addWidget(bottom)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
+        self.detail: ImageDetail | None = None
+        self.show_nothing()
+
+    # --- states -------------------------------------------------------------------------------
+
+    def _clear_form(self) -> None:
+        if hasattr(self, "drop_zone"):
+            self.drop_zone.hide()
+            self.form_scroll.show()
+        while self.form.rowCount():
+            self.form.removeRow(0)
+
+    def _set_header(
+        self, title: str, icon_name: str | None = None, node: CatalogNode | None = None
+    ) -> None:
+        self.title_label.setText(title)
+        chosen = icons.node_icon(node) if node is not None else icons.icon(icon_name or "app")
+        self.icon_label.setPixmap(chosen.pixmap(32, 32))
+
+    def _add_row(self, label: str, value: str) -> None:
+        field = QLabel(value or "—")
+        field.setWordWrap(True)
+        field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.form.addRow(f"{label}:", field)
+
+    def show_nothing(self) -> None:
+        self.detail = None
+        self._set_header("No image selected", "app")
+        self.kind_badge.hide()
+        self.status_label.setText(
+            "Pick an image source on the left and expand it down to an image version to see its "
+            "operating system, generation, security type and every disk it carries."
+        )
+        self.status_label.show()
+        self._clear_form()
+        self.disk_model.set_disks([])
+        self.disks_caption.setText("Disks")
+        self.disks_box.hide()
+        self.form_scroll.hide()
+        self.drop_zone.show()
+
+    def show_node(self, node: CatalogNode) -> None:
+        """A node that is not an image: say what it is and where to go from here."""
+        self.detail = None
+        self._set_header(node.label, node=node)
+        self.kind_badge.hide()
+        if node.kind is NodeKind.SOURCE:
+            text = source_of(node.ref.source).description
+        else:
+            text = _NODE_HINTS.get(node.kind, "")
+        self.status_label.setText(text)
+        self.status_label.show()
+        self._clear_form()
+        if node.summary and node.kind is not NodeKind.SOURCE:
+            self._add_row("Details", node.summary)
+        self.disk_model.set_disks([])
+        self.disks_caption.setText("Disks")
+        self.disks_box.hide()
+
+    def show_loading(self, node: CatalogNode) -> None:
+        if self.detail is not None and self.detail.ref == node.ref:
+            return  # already showing it (from the cache): refresh quietly
+        self.detail = None
+        self._set_header(node.label, node=node)
+        self.kind_badge.hide()
+        self.status_label.setText("Loading image details…")
+        self.status_label.show()
+        self._clear_form()
+        self.disk_model.set_disks([])
+
+    def show_error(self, node: CatalogNode, message: str) -> None:
+        if self.detail is not None and self.detail.ref == node.ref:
+            self.status_label.setText(f"Could not refresh: {message}")
+            self.status_label.show()
+            return
+        self.detail = None
+        self._set_header(node.label, "error")
+        self.kind_badge.hide()
+        self.status_label.setText(message)
+        self.status_label.show()
+        self._clear_form()
+        self.disk_model.set_disks([])
+
+    def show_detail(self, detail: ImageDetail, node: CatalogNode | None = None) -> None:
+        self.detail = detail
+        self._set_header(detail.title, node=node)
+        self.kind_badge.setText(detail.kind_label)
+        self.kind_badge.setStyleSheet(VM_IMAGE_STYLE if detail.is_vm_image else OS_IMAGE_STYLE)
+        self.kind_badge.setToolTip(
+            "A VM image carries the OS disk and data disks; an OS image only the OS disk."
+        )
+        self.kind_badge.show()
+        self.status_label.hide()
+        self._clear_form()
+        rows: list[tuple[str, str]] = [
+            ("OS type", detail.os_type),
+            ("OS state", detail.os_state),
+            ("Hyper-V generation", detail.hyper_v_generation),
+            ("Architecture", detail.architecture),
+            ("Security type", detail.security_type),
+            ("Location", detail.location),
+            *detail.properties,
+            ("Resource ID", detail.resource_id),
+        ]
+        for label, value in rows:
+            self._add_row(label, value)
+        self.disk_model.set_disks(detail.disks)
+        self.disks_box.show()
+        count = len(detail.disks)
+        self.disks_caption.setText(f"Disks ({count})")
+
+    def state(self) -> dict[str, Any]:
+        """What the pane shows, for tests and accessibility checks."""
+        return {
+            "title": self.title_label.text(),
+            "kind": self.kind_badge.text() if self.kind_badge.isVisible() else "",
+            "status": self.status_label.text() if self.status_label.isVisible() else "",
+        }

@@ -1,0 +1,1 @@
+"""The capture wizard and its pages."""

@@ -1,0 +1,368 @@
+"""The capture wizard: a VM → prepared (backed up, generalized) → a managed image or a gallery
+image version, every check made before any change, every step shown as it happens.
+
+Pages: the VM, prepare, the target, review, progress. Async work runs as tasks on the running
+(qasync) loop; the wizard cancels them when it closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QTextBrowser,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+    QWizard,
+    QWizardPage,
+)
+
+from gui.azure.account.session import AzureSession
+from gui.azure.capture.executor import (
+    CaptureExecutor,
+    CapturePlan,
+    Generalization,
+    StepEvent,
+    StepState,
+    VmInfo,
+    generalization_script,
+    list_vms,
+    plan_steps,
+)
+from gui.azure.catalog.nodes import NodeRef
+from gui.azure.errors import AzureServiceError, translate
+from gui.qt.capture.pages import PROBLEM_STYLE, PreparePage, VmPage
+from gui.qt.capture.target_page import TargetPage
+from gui.qt.tasks import TaskSet
+
+log = logging.getLogger(__name__)
+
+VM_PAGE, PREPARE_PAGE, TARGET_PAGE, REVIEW_PAGE, PROGRESS_PAGE = range(5)
+
+_STATE_LABELS = {
+    StepState.PENDING: "Waiting",
+    StepState.RUNNING: "Running…",
+    StepState.DONE: "Done",
+    StepState.FAILED: "Failed",
+    StepState.SKIPPED: "Skipped",
+}
+_STATE_COLORS = {
+    StepState.DONE: "#1e7b34",
+    StepState.FAILED: "#b3261e",
+    StepState.RUNNING: "#0b57d0",
+}
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def review_html(plan: CapturePlan) -> str:
+    vm = plan.vm
+    steps = [step for step in plan_steps(plan) if step.change]
+    items = "".join(f"<li>{html.escape(step.change)}</li>" for step in steps)
+    warnings: list[str] = []
+    if plan.marks_generalized:
+        warnings.append(f"{vm.name} will be marked generalized: it can never be started again.")
+    if plan.runs_generalization:
+        command, script = generalization_script(vm.os_type)
+        warnings.append(
+            f"Run Command ({command}) runs: <code>{html.escape(' ; '.join(script))}</code>"
+        )
+    if plan.delete_vm_after:
+        warnings.append(f"{vm.name} will be deleted once the image exists.")
+    warn = "".join(f"<p>⚠ {text}</p>" for text in warnings)
+    return (
+        f"<p>Source: <b>{html.escape(vm.name)}</b> ({html.escape(vm.os_type)}, "
+        f"{html.escape(vm.power_label.lower())}, {html.escape(vm.location)}, "
+        f"{html.escape(vm.disks_label)}).</p>"
+        f"<p>These changes are made, in this order:</p><ol>{items}</ol>{warn}"
+        "<p>Nothing has been changed yet. Each step is checked again just before it runs.</p>"
+    )
+
+
+class ReviewPage(QWizardPage):
+    def __init__(self, wizard: CaptureWizard) -> None:
+        super().__init__()
+        self._wizard = wizard
+        self.setTitle("Review")
+        self.setSubTitle("Every change that will be made, in order.")
+        self.text = QTextBrowser()
+        self.text.setObjectName("review")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text)
+        self.setCommitPage(True)
+        self.setButtonText(QWizard.WizardButton.CommitButton, "&Capture")
+
+    def initializePage(self) -> None:
+        plan = self._wizard.plan
+        assert plan is not None
+        self.text.setHtml(review_html(plan))
+
+
+class ProgressPage(QWizardPage):
+    def __init__(self, wizard: CaptureWizard) -> None:
+        super().__init__()
+        self._wizard = wizard
+        self.setTitle("Capturing")
+        self.setSubTitle("Each step as it happens. A failed step stops the capture.")
+        self.steps = QTreeWidget()
+        self.steps.setObjectName("steps")
+        self.steps.setColumnCount(4)
+        self.steps.setHeaderLabels(["Step", "State", "Duration", "Details"])
+        self.steps.setRootIsDecorated(False)
+        self.steps.setUniformRowHeights(True)
+        self.steps.setSelectionMode(QTreeWidget.SelectionMode.NoSelection)
+        header = self.steps.header()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
+        widest = max(
+            self.steps.fontMetrics().horizontalAdvance(text)
+            for text in (*_STATE_LABELS.values(), "Not run", "Stopped", "State")
+        )
+        header.resizeSection(1, widest + 24)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.outcome = QLabel()
+        self.outcome.setObjectName("outcome")
+        self.outcome.setWordWrap(True)
+        self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.bar = QProgressBar()
+        self.bar.setObjectName("overall")
+        self.bar.setFormat("%v of %m steps")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.steps, 1)
+        layout.addWidget(self.outcome)
+        self.events: dict[int, StepEvent] = {}
+        self.finished_ok = False
+        self.finished = False
+        self._tick = QTimer(self)
+        self._tick.setInterval(500)
+        self._tick.timeout.connect(self._update_durations)
+
+    def initializePage(self) -> None:
+        plan = self._wizard.plan
+        assert plan is not None
+        self.steps.clear()
+        self.events.clear()
+        self._wizard.button(QWizard.WizardButton.CancelButton).show()
+        self.finished = self.finished_ok = False
+        for step in plan_steps(plan):
+            item = QTreeWidgetItem([step.title, _STATE_LABELS[StepState.PENDING], "", ""])
+            item.setToolTip(0, step.change or step.title)
+            self.steps.addTopLevelItem(item)
+        self.bar.setRange(0, self.steps.topLevelItemCount())
+        self.bar.setValue(0)
+        self.outcome.setText("")
+        self._tick.start()
+        self._wizard.start_capture()
+
+    def show_event(self, event: StepEvent) -> None:
+        self.events[event.index] = event
+        item = self.steps.topLevelItem(event.index)
+        if item is None:
+            return
+        item.setText(1, _STATE_LABELS[event.state])
+        item.setText(2, _duration(event.seconds))
+        item.setText(3, event.message)
+        item.setToolTip(3, event.message)
+        color = _STATE_COLORS.get(event.state)
+        item.setForeground(1, QBrush(QColor(color)) if color else QBrush())
+        self.steps.scrollToItem(item)
+        ended = (StepState.DONE, StepState.SKIPPED)
+        self.bar.setValue(sum(e.state in ended for e in self.events.values()))
+
+    def show_failure(self, event: StepEvent) -> None:
+        self._finish(ok=False)
+        for index in range(event.index + 1, self.steps.topLevelItemCount()):
+            item = self.steps.topLevelItem(index)
+            if item is not None:
+                item.setText(1, "Not run")
+        self.outcome.setStyleSheet(PROBLEM_STYLE)
+        self.outcome.setText(
+            f"<b>{_esc(event.step.title)} failed.</b> Azure said: "
+            f"{_esc(event.message)}<br><b>What to do:</b> {_esc(event.advice)}"
+            "<br>No later step was run."
+        )
+
+    def show_error(self, text: str) -> None:
+        self._finish(ok=False)
+        for index in range(self.steps.topLevelItemCount()):
+            item = self.steps.topLevelItem(index)
+            if item is not None and item.text(1) == _STATE_LABELS[StepState.RUNNING]:
+                item.setText(1, "Stopped")
+            elif item is not None and item.text(1) == _STATE_LABELS[StepState.PENDING]:
+                item.setText(1, "Not run")
+        self.outcome.setStyleSheet(PROBLEM_STYLE)
+        self.outcome.setText(_esc(text).replace("\n", "<br>"))
+
+    def show_success(self, ref: NodeRef) -> None:
+        self._finish(ok=True)
+        self.outcome.setStyleSheet("")
+        self.outcome.setText(
+            f"<b>Captured.</b> The new image {_esc('/'.join(ref.parts))} is selected in "
+            "the browser, with its disks."
+        )
+
+    def _finish(self, ok: bool) -> None:
+        self._tick.stop()
+        self._update_durations()
+        self.finished, self.finished_ok = True, ok
+        self._wizard.button(QWizard.WizardButton.CancelButton).hide()  # Close says it all
+        self.completeChanged.emit()
+
+    def _update_durations(self) -> None:
+        for index, event in self.events.items():
+            item = self.steps.topLevelItem(index)
+            if item is not None and event.state is StepState.RUNNING:
+                item.setText(2, _duration((datetime.now(UTC) - event.started).total_seconds()
+                                          if event.started else None))  # fmt: skip
+
+    def isComplete(self) -> bool:
+        return self.finished
+
+    def step_states(self) -> list[str]:
+        return [
+            item.text(1)
+            for index in range(self.steps.topLevelItemCount())
+            if (item := self.steps.topLevelItem(index)) is not None
+        ]
+
+
+class CaptureWizard(QWizard):
+    """Captures a VM into a managed image or a gallery image version."""
+
+    image_created = Signal(object)  # NodeRef of the new image
+
+    def __init__(
+        self,
+        session: AzureSession,
+        subscription_id: str,
+        location: str,
+        parent: QWidget | None = None,
+        vm_id: str | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.subscription_id = subscription_id
+        self.location = location
+        self.vm_id = vm_id
+        self.vm: VmInfo | None = None
+        self.generalization = Generalization.RUN_COMMAND
+        self.snapshot_disk_ids: tuple[str, ...] = ()
+        self.snapshot_suffix = "precapture-" + datetime.now(UTC).strftime("%Y%m%d-%H%M")
+        self.plan: CapturePlan | None = None
+        self.executor: CaptureExecutor | None = None
+        self._capture_task: asyncio.Task[Any] | None = None
+        self._tasks = TaskSet("capture wizard")
+        self.setWindowTitle("Capture a VM into an image")
+        self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
+        self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, False)
+        self.setButtonText(QWizard.WizardButton.FinishButton, "&Close")
+        self.vm_page = VmPage(self)
+        self.prepare_page = PreparePage(self)
+        self.target_page = TargetPage(self)
+        self.review_page = ReviewPage(self)
+        self.progress_page = ProgressPage(self)
+        for page_id, page in enumerate(
+            (self.vm_page, self.prepare_page, self.target_page, self.review_page,
+             self.progress_page)
+        ):  # fmt: skip
+            self.setPage(page_id, page)
+        self.resize(980, 700)
+        self.finished.connect(lambda _result: self.cancel_tasks())
+        self.load_vms()
+
+    @property
+    def compute(self) -> Any:
+        return self.session.compute(self.subscription_id)
+
+    # --- tasks --------------------------------------------------------------------------------
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        return self._tasks.spawn(coro)
+
+    def cancel_tasks(self) -> None:
+        self._tasks.cancel_all()
+
+    @property
+    def busy(self) -> bool:
+        return self._tasks.busy
+
+    # --- page 1 -------------------------------------------------------------------------------
+
+    def load_vms(self) -> None:
+        self.vm_page.show_loading()
+        self.spawn(self._load_vms())
+
+    async def _load_vms(self) -> None:
+        try:
+            vms = await list_vms(self.compute)
+        except AzureServiceError as error:
+            self.vm_page.show_error(error.user_text())
+            return
+        selected = self.vm_page.selected_vm()
+        self.vm_page.show_vms(vms, selected.id if selected is not None else self.vm_id)
+
+    # --- page 5 -------------------------------------------------------------------------------
+
+    def start_capture(self) -> None:
+        assert self.plan is not None
+        self.executor = CaptureExecutor(self.session, self.subscription_id, self.plan)
+        self._capture_task = self.spawn(self._run_capture(self.executor))
+
+    async def _run_capture(self, executor: CaptureExecutor) -> None:
+        page = self.progress_page
+        running: StepEvent | None = None
+        try:
+            async for event in executor.run():
+                running = event
+                page.show_event(event)
+        except asyncio.CancelledError:
+            step = f"'{running.step.title}'" if running is not None else "the first step"
+            page.show_error(
+                f"Cancelled during {step}. No later step was started. A request Azure had "
+                "already accepted may still finish: check the VM and the target in the portal "
+                "or the browser before you start again."
+            )
+            raise
+        except Exception as exc:  # an error outside any step (should not happen): say so
+            page.show_error(translate(exc).user_text())
+            return
+        if executor.failed is not None:
+            page.show_failure(executor.failed)
+        elif executor.result is not None:
+            page.show_success(executor.result)
+            self.image_created.emit(executor.result)
+
+    def reject(self) -> None:
+        """Cancel during a capture stops it (the wizard stays open to show where); else close."""
+        task = self._capture_task
+        if task is not None and not task.done():
+            task.cancel()
+            return
+        self.cancel_tasks()
+        super().reject()

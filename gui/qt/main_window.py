@@ -1,0 +1,836 @@
+"""The main window: image-source tree with search, image detail with disks, scope, log."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QGuiApplication,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSizePolicy,
+    QSplitter,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui import APP_NAME
+from gui.azure.catalog.cache import ListingCache
+from gui.azure.catalog.nodes import CatalogNode, ImageDetail, NodeKind, NodeRef, SourceKind
+from gui.azure.errors import AzureServiceError
+from gui.paths import cache_dir
+from gui.qt import icons
+from gui.qt.browser.detail_pane import DetailPane
+from gui.qt.browser.search_proxy import CatalogSearchProxy
+from gui.qt.browser.tree_model import CatalogTreeModel, RowKind
+from gui.qt.log_dock import LogDock
+from gui.qt.settings import Settings
+from gui.qt.tasks import TaskSet
+from gui.qt.transfers.dock import TransfersDock
+from gui.qt.workflows import Workflows
+
+log = logging.getLogger(__name__)
+
+SANDBOX_BADGE_STYLE = (
+    "QLabel { background: #fff4ce; color: #6d4c00; border: 1px solid #e8a33d;"
+    " border-radius: 8px; padding: 1px 8px; font-weight: 600; }"
+)
+CACHE_FLUSH_MS = 2000
+NAME_COLUMN_WIDTH = 330
+
+
+def settle_heap() -> None:
+    """Moves everything start-up created (modules, Qt wrappers, SDK clients: a few hundred
+    thousand objects) out of the cyclic garbage collector's reach. Without it, a full collection
+    set off by a burst of allocations (3,400 publishers arriving) scanned them all and froze the
+    window for 50–80 ms; with it, no stall passes 30 ms. (No gc.collect() first: that full
+    collection would be the very stall this avoids; the little garbage frozen with it stays.)"""
+    gc.freeze()
+
+
+class MainWindow(QMainWindow):
+    scope_changed = Signal(str, str)
+    selection_changed = Signal(object)
+    detail_shown = Signal(object)
+    sign_in_requested = Signal()
+    sandbox_requested = Signal()
+    closing = Signal()
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        # gui.azure.account.session.AzureSession, imported lazily for start-up
+        self.session: Any = None
+        self.catalog: Any = None  # gui.azure.catalog.service.Catalog
+        self.cache: ListingCache | None = None
+        self._tasks = TaskSet("main window")
+        self._detail_task: asyncio.Task[None] | None = None
+        self._subscriptions: list[tuple[str, str]] = []
+        self._locations: list[tuple[str, str]] = []
+        self._updating_scope = False
+        self._quit_confirmed = False  # uploads were stopped as the user chose: close for real
+        self._stopping = False  # the uploads are being stopped for quitting
+        self.quit_box: QMessageBox | None = None
+
+        self.setObjectName("mainWindow")
+        self.setWindowIcon(icons.icon("app"))
+        self.resize(1280, 800)
+        self.workflows = Workflows(self)  # uploads and captures: drops, wizards, transfers
+        self.transfers = self.workflows.transfers
+
+        self.tree_model = CatalogTreeModel(self)
+        self.proxy = CatalogSearchProxy(self)
+        self.proxy.setSourceModel(self.tree_model)
+        self._build_actions()
+        self._build_central()
+        self._build_toolbar()
+        self._build_menus()
+        self._build_status_bar()
+        self.log_dock = LogDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
+        self.log_dock.setVisible(settings.log_visible)
+        self.action_log.setChecked(settings.log_visible)
+        self.log_dock.visibilityChanged.connect(self.action_log.setChecked)
+        self.transfers_dock = TransfersDock(self.transfers, self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.transfers_dock)
+        self.tabifyDockWidget(self.log_dock, self.transfers_dock)
+        self.transfers_dock.hide()
+        self.action_transfers = self.transfers_dock.toggleViewAction()
+        self.action_transfers.setText("Show &Transfers")
+        self.action_transfers.setShortcut(QKeySequence("Ctrl+T"))
+        self.view_menu.addAction(self.action_transfers)
+        self.detail_pane.upload_requested.connect(self.workflows.open_upload_wizard)
+
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(CACHE_FLUSH_MS)
+        self._flush_timer.timeout.connect(self._flush_cache_soon)
+        self.tree_model.children_loaded.connect(lambda _key: self._flush_timer.start())
+        self.tree_model.load_failed.connect(self._on_load_failed)
+        self.set_sandbox(False)
+        self._restore_layout()
+        self._show_remembered_scope()
+
+    # --- construction -------------------------------------------------------------------------
+
+    def _action(
+        self, text: str, icon_name: str | None, shortcut: Any = None, tip: str = ""
+    ) -> QAction:
+        action = QAction(text, self)
+        if icon_name:
+            action.setIcon(icons.icon(icon_name))
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+        return action
+
+    def _build_actions(self) -> None:
+        self.action_refresh = self._action(
+            "&Refresh",
+            "refresh",
+            QKeySequence.StandardKey.Refresh,
+            "Ask Azure again for the selected node (or everything shown)",
+        )
+        self.action_refresh.triggered.connect(self.refresh)
+        self.action_upload = self._action(
+            "&Upload VHD…",
+            "upload",
+            "Ctrl+U",
+            "Upload a local VHD, VHDX or raw disk image as a managed disk, page blob or image "
+            "(or drop the file onto the window)",
+        )
+        self.action_upload.setEnabled(False)  # until connected
+        self.action_upload.triggered.connect(lambda: self.workflows.open_upload_wizard(None))
+        self.action_capture = self._action(
+            "&Capture VM…",
+            "capture",
+            "Ctrl+Shift+C",
+            "Turn an existing VM into a managed image or a gallery image version: back up, "
+            "generalize, capture, every step shown",
+        )
+        self.action_capture.setEnabled(False)  # until connected
+        self.action_capture.triggered.connect(self.workflows.capture_selected)
+        self.action_quit = self._action("&Quit", None, QKeySequence.StandardKey.Quit)
+        self.action_quit.triggered.connect(self.close)
+        self.action_find = self._action(
+            "&Find", "search", QKeySequence.StandardKey.Find, "Filter the tree as you type"
+        )
+        self.action_find.triggered.connect(self._focus_search)
+        self.action_log = self._action("Show &Log", None, "Ctrl+L")
+        self.action_log.setCheckable(True)
+        self.action_log.toggled.connect(self._toggle_log)
+        self.action_add_community = self._action(
+            "Add &community gallery…",
+            "community",
+            None,
+            "Add a community gallery by its public name",
+        )
+        self.action_add_community.triggered.connect(self._ask_community_gallery)
+        self.action_sign_in = self._action(
+            "&Sign in to Azure…", "cloud", None, "Sign in with a browser or a device code"
+        )
+        self.action_sign_in.triggered.connect(self.sign_in_requested)
+        self.action_sandbox = self._action(
+            "Use the offline &sandbox", "sandbox", None, "Work against the embedded local Azure"
+        )
+        self.action_sandbox.triggered.connect(self.sandbox_requested)
+        self.action_copy_id = self._action(
+            "Copy resource ID / URN", None, QKeySequence.StandardKey.Copy
+        )
+        self.action_copy_id.triggered.connect(self._copy_selected_id)
+        self.action_about = self._action(f"&About {APP_NAME}", "app")
+        self.action_about.triggered.connect(self._about)
+
+    def _build_central(self) -> None:
+        self.search = QLineEdit()
+        self.search.setObjectName("searchBox")
+        self.search.setPlaceholderText("Filter loaded nodes (Ctrl+F)…")
+        self.search.setClearButtonEnabled(True)
+        self.search.addAction(icons.icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        self.search.textChanged.connect(self.proxy.set_search_text)
+
+        self.tree = QTreeView()
+        self.tree.setObjectName("sourceTree")
+        self.tree.setModel(self.proxy)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAlternatingRowColors(False)
+        self.tree.setExpandsOnDoubleClick(True)
+        self.tree.header().setStretchLastSection(True)
+        self.tree.header().setMinimumSectionSize(80)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._tree_menu)
+        self.tree.selectionModel().currentChanged.connect(self._on_current_changed)
+        self.tree.doubleClicked.connect(self._on_double_clicked)
+        self.tree.expanded.connect(self._on_expanded)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(6, 6, 0, 6)
+        left_layout.addWidget(self.search)
+        left_layout.addWidget(self.tree, 1)
+
+        self.detail_pane = DetailPane()
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("browserSplitter")
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.detail_pane)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setSizes([480, 800])
+        self.setCentralWidget(self.splitter)
+
+    def _build_toolbar(self) -> None:
+        bar = self.addToolBar("Main")
+        bar.setObjectName("mainToolBar")
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        bar.addAction(self.action_refresh)
+        bar.addSeparator()
+        bar.addAction(self.action_upload)
+        bar.addAction(self.action_capture)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        bar.addWidget(spacer)
+        bar.addWidget(QLabel(" Subscription: "))
+        self.subscription_box = QComboBox()
+        self.subscription_box.setObjectName("subscriptionBox")
+        self.subscription_box.setMinimumContentsLength(28)
+        self.subscription_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.subscription_box.currentIndexChanged.connect(self._on_scope_picked)
+        bar.addWidget(self.subscription_box)
+        bar.addWidget(QLabel("  Location: "))
+        self.location_box = QComboBox()
+        self.location_box.setObjectName("locationBox")
+        self.location_box.setMinimumContentsLength(18)
+        self.location_box.currentIndexChanged.connect(self._on_scope_picked)
+        bar.addWidget(self.location_box)
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addAction(self.action_upload)
+        file_menu.addAction(self.action_capture)
+        file_menu.addSeparator()
+        file_menu.addAction(self.action_quit)
+        view_menu = menu.addMenu("&View")
+        self.view_menu = view_menu
+        view_menu.addAction(self.action_refresh)
+        view_menu.addAction(self.action_find)
+        view_menu.addAction(self.action_copy_id)
+        view_menu.addSeparator()
+        view_menu.addAction(self.action_log)
+        sources_menu = menu.addMenu("&Sources")
+        sources_menu.addAction(self.action_add_community)
+        account_menu = menu.addMenu("&Account")
+        account_menu.addAction(self.action_sign_in)
+        account_menu.addAction(self.action_sandbox)
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self.action_about)
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        self.account_label = QLabel("Not connected")
+        self.account_label.setObjectName("accountLabel")
+        self.sandbox_badge = QLabel("Sandbox: offline, nothing reaches Azure")
+        self.sandbox_badge.setObjectName("sandboxBadge")
+        self.sandbox_badge.setStyleSheet(SANDBOX_BADGE_STYLE)
+        self.sandbox_badge.setToolTip(
+            "You are working against the embedded local Azure. Everything here is sample data;"
+            " nothing you do reaches a real subscription. Account → Sign in to Azure… to leave it."
+        )
+        status.addPermanentWidget(self.account_label)
+        status.addPermanentWidget(self.sandbox_badge)
+
+    # --- layout persistence -------------------------------------------------------------------
+
+    def _restore_layout(self) -> None:
+        geometry = self.settings.window_geometry
+        if not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        state = self.settings.window_state
+        if not state.isEmpty():
+            self.restoreState(state)
+        splitter = self.settings.browser_splitter
+        if not splitter.isEmpty():
+            self.splitter.restoreState(splitter)
+        detail = self.settings.detail_splitter
+        if not detail.isEmpty():
+            self.detail_pane.splitter.restoreState(detail)
+
+    def save_layout(self) -> None:
+        self.settings.window_geometry = self.saveGeometry()
+        self.settings.window_state = self.saveState()
+        self.settings.browser_splitter = self.splitter.saveState()
+        self.settings.detail_splitter = self.detail_pane.splitter.saveState()
+        self.settings.log_visible = self.log_dock.isVisible()
+        self.settings.sync()
+
+    # --- scope --------------------------------------------------------------------------------
+
+    def _show_remembered_scope(self) -> None:
+        """Shows the last scope from the cache at once, before any network request."""
+        self._fill_scope_boxes(
+            [(sub_id, name) for sub_id, name in self.settings.known_subscriptions],
+            [(name, display) for name, display in self.settings.known_locations],
+        )
+        subscription, location = self.settings.subscription_id, self.settings.location
+        if subscription and location:
+            self._apply_scope(subscription, location)
+
+    def _fill_scope_boxes(
+        self, subscriptions: list[tuple[str, str]], locations: list[tuple[str, str]]
+    ) -> None:
+        self._updating_scope = True
+        try:
+            if subscriptions:
+                self._subscriptions = subscriptions
+                self.subscription_box.clear()
+                for sub_id, name in subscriptions:
+                    self.subscription_box.addItem(f"{name}", sub_id)
+                    self.subscription_box.setItemData(
+                        self.subscription_box.count() - 1, sub_id, Qt.ItemDataRole.ToolTipRole
+                    )
+            if locations:
+                self._locations = locations
+                self.location_box.clear()
+                for name, display in locations:
+                    self.location_box.addItem(display, name)
+            self._select_in_box(self.subscription_box, self.settings.subscription_id)
+            self._select_in_box(self.location_box, self.settings.location)
+        finally:
+            self._updating_scope = False
+
+    @staticmethod
+    def _select_in_box(box: QComboBox, value: str) -> None:
+        row = box.findData(value)
+        if row >= 0:
+            box.setCurrentIndex(row)
+
+    @property
+    def subscription_id(self) -> str:
+        return str(self.subscription_box.currentData() or self.settings.subscription_id)
+
+    @property
+    def location(self) -> str:
+        return str(self.location_box.currentData() or self.settings.location)
+
+    def _on_scope_picked(self, _row: int) -> None:
+        if self._updating_scope:
+            return
+        subscription, location = self.subscription_id, self.location
+        if not subscription or not location:
+            return
+        if (subscription, location) == (self.settings.subscription_id, self.settings.location):
+            return
+        if subscription != self.settings.subscription_id and self.session is not None:
+            self._spawn(self._load_locations(subscription))
+        self.settings.last_selection = ""
+        self.settings.subscription_id = subscription
+        self.settings.location = location
+        self._apply_scope(subscription, location)
+
+    def _apply_scope(self, subscription: str, location: str) -> None:
+        from gui.azure.catalog.nodes import SOURCES, source_node
+
+        if self.cache is not None:
+            self.cache.flush()
+        self.cache = ListingCache(cache_dir(), f"{subscription}@{location}")
+        roots = [source_node(source) for source in SOURCES]
+        self.catalog = None
+        if self.session is not None:
+            self.catalog = self._make_catalog(subscription, location)
+        self.tree_model.set_source(
+            roots, self.catalog.children if self.catalog is not None else None, self.cache
+        )
+        self.tree.header().resizeSection(0, NAME_COLUMN_WIDTH)
+        self.detail_pane.show_nothing()
+        self.scope_changed.emit(subscription, location)
+        self._spawn(self._restore_selection())
+
+    def _make_catalog(self, subscription: str, location: str) -> Any:
+        from gui.azure.catalog.service import Catalog, Scope
+
+        return Catalog(
+            self.session,
+            Scope(subscription, location),
+            extra_community_galleries=self.settings.community_galleries,
+        )
+
+    # --- session ------------------------------------------------------------------------------
+
+    def set_sandbox(self, sandbox: bool) -> None:
+        self.sandbox_badge.setVisible(sandbox)
+        self.setWindowTitle(f"{APP_NAME} — Sandbox" if sandbox else APP_NAME)
+
+    async def use_session(self, session: Any) -> None:
+        """Connects the window to Azure (or the sandbox): lists subscriptions, then the tree."""
+        self.session = session
+        self.transfers.session = session
+        self.set_sandbox(session.is_sandbox)
+        self.account_label.setText(session.account)
+        self.statusBar().showMessage("Listing subscriptions…")
+        from gui.azure.account.scope import list_subscriptions
+
+        try:
+            subscriptions = await list_subscriptions(session)
+        except AzureServiceError as exc:
+            self.statusBar().showMessage(f"Could not list subscriptions: {exc.message}")
+            self._show_error("Could not list subscriptions", exc)
+            return
+        if not subscriptions:
+            self.statusBar().showMessage("This account has no subscriptions.")
+            return
+        pairs = [(sub.subscription_id, sub.display_name) for sub in subscriptions]
+        self.settings.known_subscriptions = [list(pair) for pair in pairs]
+        chosen = self.settings.subscription_id
+        if chosen not in {sub_id for sub_id, _ in pairs}:
+            chosen = pairs[0][0]
+            self.settings.subscription_id = chosen
+        self._fill_scope_boxes(pairs, [])
+        await self._load_locations(chosen)
+        if (
+            self.cache is not None
+            and self.catalog is None
+            and (self.subscription_id, self.location)
+            == (self.settings.subscription_id, self.settings.location)
+            and self._tree_shows_scope()
+        ):
+            # The tree already shows this scope from the cache: give it a loader and refresh.
+            self.catalog = self._make_catalog(self.subscription_id, self.location)
+            self.tree_model.set_loader(self.catalog.children)
+            self.tree_model.refresh_all()
+            self._load_expanded()
+            if self.current_node() is None:
+                self._spawn(self._restore_selection())
+            else:
+                self._spawn(self._refresh_detail())
+        else:
+            self._apply_scope(self.subscription_id, self.location)
+        self.statusBar().showMessage("Connected.", 4000)
+        settle_heap()
+        self.action_upload.setEnabled(True)
+        self.action_capture.setEnabled(True)
+        self.workflows.connected(session)
+
+    def _tree_shows_scope(self) -> bool:
+        return self.cache is not None and self.cache.path.name.endswith(
+            f"{self.subscription_id}@{self.location}.json"
+        )
+
+    async def _load_locations(self, subscription: str) -> None:
+        from gui.azure.account.scope import list_locations
+
+        try:
+            locations = await list_locations(self.session, subscription)
+        except AzureServiceError as exc:
+            self.statusBar().showMessage(f"Could not list locations: {exc.message}")
+            return
+        pairs = [(loc.name, loc.display_name) for loc in locations]
+        self.settings.known_locations = [list(pair) for pair in pairs]
+        if self.settings.location not in {name for name, _ in pairs} and pairs:
+            self.settings.location = pairs[0][0]
+        self._fill_scope_boxes([], pairs)
+
+    # --- tree interaction ---------------------------------------------------------------------
+
+    def current_node(self) -> CatalogNode | None:
+        index = self.proxy.mapToSource(self.tree.currentIndex())
+        return self.tree_model.node_for(index)
+
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        node = self.tree_model.node_for(self.proxy.mapToSource(current))
+        if node is None:
+            return
+        self.settings.last_selection = node.ref.key
+        self.selection_changed.emit(node)
+        self._show_node(node)
+
+    def _show_node(self, node: CatalogNode) -> None:
+        if self._detail_task is not None:
+            self._detail_task.cancel()
+            self._detail_task = None
+        if not node.is_image:
+            self.detail_pane.show_node(node)
+            return
+        cached = self.cache.detail(node.ref) if self.cache is not None else None
+        if cached is not None:
+            self._present_detail(cached[0], node)
+        if self.catalog is None:
+            if cached is None:
+                self.detail_pane.show_loading(node)
+            return
+        self.detail_pane.show_loading(node)
+        self._detail_task = self._spawn(self._load_detail(node))
+
+    def _present_detail(self, detail: ImageDetail, node: CatalogNode) -> None:
+        self.detail_pane.show_detail(detail, node)
+        self.detail_shown.emit(detail)
+
+    async def _load_detail(self, node: CatalogNode) -> None:
+        try:
+            detail = await self.catalog.detail(node)
+        except AzureServiceError as exc:
+            self.detail_pane.show_error(node, exc.user_text())
+            return
+        if self.cache is not None:
+            self.cache.put_detail(detail)
+            self._flush_timer.start()
+        current = self.current_node()
+        if current is not None and current.ref == node.ref:
+            self._present_detail(detail, node)
+
+    async def _refresh_detail(self) -> None:
+        node = self.current_node()
+        if node is not None and node.is_image:
+            self._show_node(node)
+
+    async def _restore_selection(self) -> None:
+        key = self.settings.last_selection
+        if not key:
+            return
+        try:
+            ref = NodeRef.from_key(key)
+        except ValueError:
+            return
+        await self.select_ref(ref)
+
+    async def select_ref(self, ref: NodeRef) -> bool:
+        """Expands the tree down to ``ref`` and selects it; True when it was found."""
+        index = await self.tree_model.reveal(ref)
+        if not index.isValid():
+            return False
+        proxy_index = self.proxy.mapFromSource(index)
+        parent = proxy_index.parent()
+        while parent.isValid():
+            self.tree.expand(parent)
+            parent = parent.parent()
+        node = self.tree_model.node_for(index)
+        if node is None or node.ref != ref:
+            return False  # not reachable yet (not connected, or gone): keep what is remembered
+        self.tree.setCurrentIndex(proxy_index)
+        self.tree.scrollTo(proxy_index, QTreeView.ScrollHint.PositionAtCenter)
+        return True
+
+    def _on_expanded(self, proxy_index: QModelIndex) -> None:
+        self.tree_model.ensure_loaded(self.proxy.mapToSource(proxy_index))
+
+    def _load_expanded(self, parent: QModelIndex = QModelIndex()) -> None:
+        """Loads nodes the user expanded before there was anything to load them from."""
+        for row in range(self.proxy.rowCount(parent)):
+            index = self.proxy.index(row, 0, parent)
+            if self.tree.isExpanded(index):
+                self.tree_model.ensure_loaded(self.proxy.mapToSource(index))
+                self._load_expanded(index)
+
+    def _on_double_clicked(self, proxy_index: QModelIndex) -> None:
+        index = self.proxy.mapToSource(proxy_index)
+        if self.tree_model.row_kind(index) is RowKind.ERROR:
+            self.tree_model.refresh(index.parent())
+
+    def _tree_menu(self, point: QPoint) -> None:
+        proxy_index = self.tree.indexAt(point)
+        index = self.proxy.mapToSource(proxy_index)
+        node = self.tree_model.node_for(index)
+        menu = QMenu(self)
+        if node is not None:
+            refresh = menu.addAction(icons.icon("refresh"), "Refresh")
+            refresh.triggered.connect(lambda: self.tree_model.refresh(index))
+            copy = menu.addAction("Copy name")
+            copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(node.label))
+            if node.kind is NodeKind.VM:
+                capture = menu.addAction(icons.icon("capture"), "Capture VM…")
+                capture.triggered.connect(lambda: self.workflows.open_capture_wizard(node))
+            if node.is_image:
+                menu.addAction(self.action_copy_id)
+            if node.ref.source is SourceKind.COMMUNITY:
+                menu.addAction(self.action_add_community)
+        menu.addAction(self.action_refresh)
+        menu.popup(self.tree.viewport().mapToGlobal(point))
+
+    def refresh(self) -> None:
+        """F5: the selected node (with its detail), or every loaded node when none is selected."""
+        if self.catalog is None:
+            self.statusBar().showMessage("Not connected yet: nothing to refresh.", 4000)
+            return
+        self.catalog.forget_cached_listings()
+        index = self.proxy.mapToSource(self.tree.currentIndex())
+        node = self.tree_model.node_for(index)
+        if node is None:
+            self.tree_model.refresh_all()
+        elif node.is_image:
+            self._show_node(node)
+            self.tree_model.refresh(index.parent())
+        else:
+            self.tree_model.refresh(index)
+        self.statusBar().showMessage("Refreshing…", 2000)
+
+    def _on_load_failed(self, key: str, message: str) -> None:
+        self.statusBar().showMessage(
+            f"Could not list {key.rsplit('/', maxsplit=1)[-1]}: {message.splitlines()[0]}", 8000
+        )
+
+    # --- community galleries ------------------------------------------------------------------
+
+    def _ask_community_gallery(self) -> None:
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Add community gallery")
+        dialog.setLabelText(
+            "Public name of the community gallery (as its publisher shares it, "
+            "e.g. ContosoImages-1a2b3c4d-5e6f-…):"
+        )
+        dialog.textValueSelected.connect(lambda name: self._spawn(self.add_community_gallery(name)))
+        dialog.open()
+
+    async def add_community_gallery(self, name: str) -> None:
+        if self.catalog is None:
+            return
+        try:
+            node = await self.catalog.add_community_gallery(name)
+        except AzureServiceError as exc:
+            self._show_error("Could not add the community gallery", exc)
+            return
+        self.settings.community_galleries = self.catalog.extra_community_galleries
+        source = self.tree_model.index_for_key(NodeRef(SourceKind.COMMUNITY).key)
+        self.tree_model.refresh(source)
+        await self.tree_model.wait_loaded(source)
+        await self.select_ref(node.ref)
+
+    # --- new images ---------------------------------------------------------------------------
+
+    @property
+    def known_subscriptions(self) -> list[tuple[str, str]]:
+        return list(self._subscriptions)
+
+    @property
+    def known_locations(self) -> list[tuple[str, str]]:
+        return list(self._locations)
+
+    def image_ready(self, ref: NodeRef) -> None:
+        """A wizard made an image: show it in the browser once its branch is refreshed."""
+        self._spawn(self.show_new_image(ref))
+
+    async def show_new_image(self, ref: NodeRef) -> None:
+        """Refreshes the branch that holds a new image and selects it (with its disks)."""
+        if self.catalog is None:
+            return
+        self.catalog.forget_cached_listings()
+        index = self.tree_model.index_for_key(NodeRef(ref.source).key)
+        self.tree_model.refresh(index)
+        await self.tree_model.wait_loaded(index)
+        for depth in range(1, len(ref.parts)):
+            key = NodeRef(ref.source, ref.parts[:depth]).key
+            branch = self.tree_model.index_for_key(key)
+            if branch.isValid():
+                self.tree_model.refresh(branch)
+                await self.tree_model.wait_loaded(branch)
+        await self.select_ref(ref)
+
+    # --- misc ---------------------------------------------------------------------------------
+
+    def _copy_selected_id(self) -> None:
+        detail = self.detail_pane.detail
+        if detail is not None:
+            text = (
+                detail.title if detail.ref.source is SourceKind.MARKETPLACE else detail.resource_id
+            )
+            QGuiApplication.clipboard().setText(text)
+            self.statusBar().showMessage(f"Copied {text}", 3000)
+
+    def _focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    def _toggle_log(self, visible: bool) -> None:
+        self.log_dock.setVisible(visible)
+
+    def _show_error(self, title: str, error: AzureServiceError) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, error.message, parent=self)
+        box.setInformativeText(error.advice)
+        if error.code:
+            box.setDetailedText(f"Azure error code: {error.code}")
+        box.open()
+
+    def _about(self) -> None:
+        from gui import __version__
+
+        QMessageBox.about(
+            self,
+            f"About {APP_NAME}",
+            f"<b>{APP_NAME}</b> {__version__}<br>Browse, inspect, capture and upload Azure VM "
+            "images.",
+        )
+
+    def _flush_cache_soon(self) -> None:
+        cache = self.cache
+        if cache is None:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # no loop (shutting down): write it here
+            cache.flush()
+            return
+        self._spawn(asyncio.to_thread(cache.flush))
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        return self._tasks.spawn(coro)
+
+    def cancel_tasks(self) -> None:
+        self._tasks.cancel_all()
+        self.tree_model.cancel_all()
+
+    # --- quitting -----------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._quit_confirmed and (self._stopping or self.transfers.active):
+            # Closing now would leave a managed disk in ActiveUpload with nobody to finish or
+            # revoke it: ask first (window close, Ctrl+Q and File → Quit all come here).
+            event.ignore()
+            if not self._stopping:
+                self._spawn(self.ask_quit())
+            return
+        self.save_layout()
+        self._flush_timer.stop()
+        self.cancel_tasks()
+        if self.cache is not None:
+            self.cache.flush()
+        self.log_dock.detach()
+        self.closing.emit()
+        event.accept()
+        super().closeEvent(event)
+
+    async def ask_quit(self) -> None:
+        """Pause and quit, cancel and quit, or keep working (a window-modal box, opened with
+        open(): a nested exec() inside the qasync loop would stall every coroutine)."""
+        if self.quit_box is not None:  # already asking (window-modal, so it is on top)
+            return
+        # Asking the keyring may block (it loads its backend, may talk to D-Bus): off the GUI.
+        keyring = await asyncio.to_thread(lambda: self.transfers.vault.available)
+        active = self.transfers.active
+        if not active or self.quit_box is not None:
+            if not active:
+                self._quit_now()
+            return
+        count = len(active)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Uploads are running",
+            f"{count} upload{'s are' if count != 1 else ' is'} still running. What should happen "
+            "to " + ("them" if count != 1 else "it") + " when the app closes?",
+            parent=self,
+        )
+        box.setObjectName("quitDialog")
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        pause = box.addButton("&Pause and quit", QMessageBox.ButtonRole.AcceptRole)
+        pause.setObjectName("pauseAndQuit")
+        cancel = box.addButton("&Cancel uploads and quit", QMessageBox.ButtonRole.DestructiveRole)
+        cancel.setObjectName("cancelAndQuit")
+        keep = box.addButton("&Keep working", QMessageBox.ButtonRole.RejectRole)
+        keep.setObjectName("keepWorking")
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        held = (
+            "a managed disk keeps its write access, held in the system keyring until then"
+            if keyring
+            else "this system has no keyring to hold a managed disk's write access, so that "
+            "access is revoked too and the disk's upload starts over"
+        )
+        box.setInformativeText(
+            f"<p><b>Pause and quit</b>: every upload stops where it is and resumes at the next "
+            f"start ({held}).</p><p><b>Cancel uploads and quit</b>: write access is revoked; a "
+            "managed disk cannot take more data after that, so a later resume starts it "
+            "over.</p><p><b>Keep working</b>: nothing changes.</p>"
+        )
+        answers = {pause: "pause", cancel: "cancel", keep: "keep"}
+        box.buttonClicked.connect(lambda button: self._quit_answered(answers.get(button, "keep")))
+        box.finished.connect(self._forget_quit_box)
+        self.quit_box = box
+        box.open()
+
+    def _forget_quit_box(self, _result: int = 0) -> None:
+        box, self.quit_box = self.quit_box, None
+        if box is not None:
+            box.deleteLater()
+
+    def _quit_answered(self, answer: str) -> None:
+        if answer == "keep" or self._stopping:
+            return
+        self._stopping = True
+        keep = answer == "pause"
+        self.statusBar().showMessage(
+            "Pausing the uploads for the next start…" if keep else "Cancelling the uploads…"
+        )
+        self._spawn(self._stop_uploads_and_quit(keep=keep))
+
+    async def _stop_uploads_and_quit(self, *, keep: bool) -> None:
+        from gui.qt.transfers.model import stop_all
+
+        try:
+            await stop_all(self.transfers, keep=keep)
+        finally:
+            self._stopping = False
+            self._quit_now()
+
+    def _quit_now(self) -> None:
+        self._quit_confirmed = True
+        # Closed from the event loop, not from inside this task: closing cancels the window's
+        # tasks, this one among them.
+        QTimer.singleShot(0, self.close)

@@ -1,0 +1,1 @@
+"""The Transfers panel: a thin Qt model over running uploads, and its dock."""

@@ -1,0 +1,1 @@
+"""The upload wizard and its pages."""

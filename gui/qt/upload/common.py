@@ -1,0 +1,65 @@
+"""What the upload wizard's pages share: the context from the window, names, async pages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtWidgets import (
+    QLabel,
+    QWidget,
+    QWizardPage,
+)
+
+from gui.qt.tasks import TaskSet
+
+if TYPE_CHECKING:
+    pass
+
+log = logging.getLogger(__name__)
+
+
+DISK_SKUS = ("Standard_LRS", "StandardSSD_LRS", "Premium_LRS", "StandardSSD_ZRS", "Premium_ZRS")
+
+
+@dataclass
+class UploadContext:
+    """What the wizard needs from the window: the session and the scope it shows."""
+
+    session: Any
+    subscription_id: str
+    location: str
+    subscriptions: list[tuple[str, str]] = field(default_factory=list)
+    locations: list[tuple[str, str]] = field(default_factory=list)
+
+
+def default_name(path: Path, prefix: str = "") -> str:
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "-", path.stem).strip("-_.") or "disk"
+    return f"{prefix}{stem}"[:80].rstrip("-.")
+
+
+class AsyncPage(QWizardPage):
+    """A page that starts coroutines on the GUI loop and cancels them when the wizard goes."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._tasks = TaskSet(type(self).__name__)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        return self._tasks.spawn(coro)
+
+    def cancel_tasks(self) -> None:
+        self._tasks.cancel_all()
+
+
+def problem_label() -> QLabel:
+    label = QLabel()
+    label.setObjectName("problems")
+    label.setWordWrap(True)
+    label.setStyleSheet("QLabel#problems { color: #b3261e; }")
+    return label

@@ -1,0 +1,338 @@
+"""Page 2 of the upload wizard: a new managed disk, or a page blob by SAS URL."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.azure import naming
+from gui.azure.errors import AzureServiceError
+from gui.azure.upload.job import BlobTargetPlan, ManagedDiskTargetPlan
+from gui.azure.upload.managed_disk import ManagedDiskSpec
+from gui.azure.upload.storage import (
+    StorageAccount,
+    blob_sas_url,
+    list_containers,
+    list_storage_accounts,
+)
+from gui.qt.upload.common import (
+    DISK_SKUS,
+    AsyncPage,
+    UploadContext,
+    default_name,
+    problem_label,
+)
+from gui.qt.upload.file_page import FilePage
+
+if TYPE_CHECKING:
+    pass
+
+log = logging.getLogger(__name__)
+
+# --- page 2: the target -------------------------------------------------------------------------
+
+
+class TargetPage(AsyncPage):
+    def __init__(self, context: UploadContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.setTitle("Where the disk goes")
+        self.setSubTitle(
+            "A managed disk by direct upload is recommended: no storage account to manage, "
+            "and the disk can become an image right away."
+        )
+        self.managed_radio = QRadioButton("New managed disk by direct upload (recommended)")
+        self.account_radio = QRadioButton("Page blob in one of the subscription's storage accounts")
+        self.blob_radio = QRadioButton("Page blob anywhere, by a pasted SAS URL")
+        self.managed_radio.setChecked(True)
+        group = QButtonGroup(self)
+        for radio in (self.managed_radio, self.account_radio, self.blob_radio):
+            group.addButton(radio)
+
+        self.subscription_box = QComboBox()
+        for sub_id, name in context.subscriptions or [
+            (context.subscription_id, context.subscription_id)
+        ]:
+            self.subscription_box.addItem(name, sub_id)
+        self.subscription_box.setCurrentIndex(
+            max(0, self.subscription_box.findData(context.subscription_id))
+        )
+        self.group_box = QComboBox()
+        self.group_box.setEditable(True)
+        self.group_box.setObjectName("resourceGroup")
+        self.region_box = QComboBox()
+        for name, display in context.locations or [(context.location, context.location)]:
+            self.region_box.addItem(display, name)
+        self.region_box.setCurrentIndex(max(0, self.region_box.findData(context.location)))
+        self.disk_name = QLineEdit()
+        self.disk_name.setObjectName("diskName")
+        self.sku_box = QComboBox()
+        self.sku_box.addItems(DISK_SKUS)
+        self.managed_form = QWidget()
+        form = QFormLayout(self.managed_form)
+        form.addRow("Subscription:", self.subscription_box)
+        form.addRow("Resource group:", self.group_box)
+        form.addRow("Region:", self.region_box)
+        form.addRow("Disk name:", self.disk_name)
+        form.addRow("Disk type (SKU):", self.sku_box)
+
+        self.account_box = QComboBox()
+        self.account_box.setObjectName("storageAccount")
+        self.container_box = QComboBox()
+        self.container_box.setObjectName("container")
+        self.blob_name = QLineEdit()
+        self.blob_name.setObjectName("blobName")
+        self.account_form = QWidget()
+        account_layout = QFormLayout(self.account_form)
+        account_layout.addRow("Storage account:", self.account_box)
+        account_layout.addRow("Container:", self.container_box)
+        account_layout.addRow("Blob name:", self.blob_name)
+        account_note = QLabel(
+            "A SAS for this one blob is made from the account key and kept in memory only."
+        )
+        account_note.setWordWrap(True)
+        account_layout.addRow("", account_note)
+        self._accounts: list[StorageAccount] = []
+        self._accounts_loaded_for = ""
+        self._sas: tuple[tuple[str, str, str], str] | None = None  # (account, container, blob)
+        self._sas_error = ""
+
+        self.sas_edit = QLineEdit()
+        self.sas_edit.setObjectName("sasUrl")
+        self.sas_edit.setPlaceholderText(
+            "https://account.blob.core.windows.net/vhds/disk.vhd?sv=…&sig=…"
+        )
+        self.blob_form = QWidget()
+        blob_layout = QFormLayout(self.blob_form)
+        blob_layout.addRow("Blob SAS URL:", self.sas_edit)
+        note = QLabel("The SAS needs write (and create) permission. It is kept in memory only.")
+        note.setWordWrap(True)
+        blob_layout.addRow("", note)
+
+        self.problems = problem_label()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.managed_radio)
+        layout.addWidget(self.managed_form)
+        layout.addWidget(self.account_radio)
+        layout.addWidget(self.account_form)
+        layout.addWidget(self.blob_radio)
+        layout.addWidget(self.blob_form)
+        layout.addStretch(1)
+        layout.addWidget(self.problems)
+        for signal in (
+            self.managed_radio.toggled,
+            self.blob_radio.toggled,
+            self.group_box.currentTextChanged,
+            self.disk_name.textChanged,
+            self.sas_edit.textChanged,
+        ):
+            signal.connect(self._changed)
+        self.account_radio.toggled.connect(self._account_mode_changed)
+        self.account_box.currentIndexChanged.connect(self._account_changed)
+        for signal in (self.container_box.currentTextChanged, self.blob_name.textChanged):
+            signal.connect(self._blob_changed)
+        self.subscription_box.currentIndexChanged.connect(self._load_groups)
+        self._groups_loaded_for = ""
+
+    def initializePage(self) -> None:
+        wizard = self.wizard()
+        path = getattr(wizard, "source_path", None)
+        if not self.disk_name.text() and isinstance(path, Path):
+            self.disk_name.setText(default_name(path))
+        if not self.blob_name.text() and isinstance(path, Path):
+            self.blob_name.setText(f"{default_name(path)}.vhd")
+        self._load_groups()
+        self._changed()
+
+    def _load_groups(self) -> None:
+        subscription = str(self.subscription_box.currentData())
+        if subscription != self._groups_loaded_for and self.context.session is not None:
+            self._groups_loaded_for = subscription
+            self.spawn(self._fetch_groups(subscription))
+
+    async def _fetch_groups(self, subscription: str) -> None:
+        try:
+            client = self.context.session.resources(subscription)
+            names = sorted(
+                [group.name async for group in client.resource_groups.list() if group.name],
+                key=str.casefold,
+            )
+        except Exception as exc:
+            log.warning("Could not list resource groups: %s", exc)
+            names = []
+        current = self.group_box.currentText()
+        self.group_box.clear()
+        self.group_box.addItems(names)
+        if current:
+            self.group_box.setCurrentText(current)
+        self._changed()
+
+    # --- storage accounts -----------------------------------------------------------------------
+
+    def _account_mode_changed(self, on: bool) -> None:
+        subscription = self.context.subscription_id
+        if on and self._accounts_loaded_for != subscription and self.context.session is not None:
+            self._accounts_loaded_for = subscription
+            self.spawn(self._load_accounts(subscription))
+        self._changed()
+
+    async def _load_accounts(self, subscription: str) -> None:
+        try:
+            self._accounts = await list_storage_accounts(self.context.session, subscription)
+        except AzureServiceError as exc:
+            self._sas_error = f"Could not list storage accounts: {exc.user_text()}"
+            self._changed()
+            return
+        self.account_box.clear()
+        for account in self._accounts:
+            self.account_box.addItem(account.label, account.name)
+        if not self._accounts:
+            self._sas_error = "The subscription has no storage account: paste a SAS URL instead."
+        self._changed()
+
+    def _account(self) -> StorageAccount | None:
+        name = self.account_box.currentData()
+        return next((a for a in self._accounts if a.name == name), None)
+
+    def _account_changed(self) -> None:
+        account = self._account()
+        self.container_box.clear()
+        if account is not None:
+            self.spawn(self._load_containers(account))
+        self._blob_changed()
+
+    async def _load_containers(self, account: StorageAccount) -> None:
+        try:
+            names = await list_containers(
+                self.context.session, self.context.subscription_id, account
+            )
+        except AzureServiceError as exc:
+            self._sas_error = f"Could not list containers: {exc.user_text()}"
+            self._changed()
+            return
+        if self._account() is account:
+            self.container_box.addItems(names)
+            self._blob_changed()
+
+    def _blob_key(self) -> tuple[str, str, str] | None:
+        account = self._account()
+        container, blob = self.container_box.currentText(), self.blob_name.text().strip()
+        if account is None or not container or naming.blob_name(blob):
+            return None
+        return (account.name, container, blob)
+
+    def _blob_changed(self, *_args: Any) -> None:
+        key = self._blob_key()
+        self._sas_error = ""
+        if key is not None and (self._sas is None or self._sas[0] != key):
+            self._sas = None
+            self.spawn(self._make_sas(key))
+        self._changed()
+
+    async def _make_sas(self, key: tuple[str, str, str]) -> None:
+        account = self._account()
+        if account is None:
+            return
+        try:
+            url = await blob_sas_url(
+                self.context.session, self.context.subscription_id, account, key[1], key[2]
+            )
+        except AzureServiceError as exc:
+            self._sas_error = exc.user_text()
+        else:
+            if self._blob_key() == key:
+                self._sas = (key, url)
+        self._changed()
+
+    # --- state ----------------------------------------------------------------------------------
+
+    @property
+    def managed(self) -> bool:
+        return self.managed_radio.isChecked()
+
+    def default_group(self) -> str:
+        """Where images made from the upload go unless the user says otherwise."""
+        if self.managed:
+            return self.group_box.currentText().strip()
+        account = self._account() if self.account_radio.isChecked() else None
+        return account.resource_group if account is not None else ""
+
+    def _changed(self, *_args: Any) -> None:
+        self.managed_form.setEnabled(self.managed)
+        self.account_form.setEnabled(self.account_radio.isChecked())
+        self.blob_form.setEnabled(self.blob_radio.isChecked())
+        self.problems.setText("\n".join(self.problem_list()))
+        self.completeChanged.emit()
+
+    def problem_list(self) -> list[str]:
+        if self.account_radio.isChecked():
+            if self._sas_error:
+                return [self._sas_error]
+            if self._account() is None:
+                return ["Loading the subscription's storage accounts…"]
+            if not self.container_box.currentText():
+                return ["Pick a container (loading them…)."]
+            if message := naming.blob_name(self.blob_name.text().strip()):
+                return [message]
+            if self._sas is None or self._sas[0] != self._blob_key():
+                return ["Getting a SAS for the blob from the storage account…"]
+            return []
+        if self.managed:
+            return [
+                message
+                for message in (
+                    naming.resource_group_name(self.group_box.currentText()),
+                    naming.disk_name(self.disk_name.text()),
+                )
+                if message
+            ]
+        url = self.sas_edit.text().strip()
+        if not url:
+            return ["Paste the SAS URL of the page blob to write."]
+        base, _, query = url.partition("?")
+        if not base.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            return ["The SAS URL must start with https:// (a storage account's blob endpoint)."]
+        if "sig=" not in query:
+            return ["The URL has no SAS signature (sig=…): create a SAS with write permission."]
+        blob = base.rsplit("/", 1)[-1]
+        return [message for message in (naming.blob_name(blob),) if message]
+
+    def isComplete(self) -> bool:
+        return not self.problem_list()
+
+    def target(self) -> ManagedDiskTargetPlan | BlobTargetPlan:
+        facts_page = self.wizard().page(0)
+        assert isinstance(facts_page, FilePage)
+        facts = facts_page.facts()
+        if self.managed:
+            spec = ManagedDiskSpec(
+                resource_group=self.group_box.currentText().strip(),
+                name=self.disk_name.text().strip(),
+                location=str(self.region_box.currentData()),
+                sku=self.sku_box.currentText(),
+                os_type=facts.os_type,
+                hyper_v_generation=facts.hyper_v_generation,
+            )
+            return ManagedDiskTargetPlan(str(self.subscription_box.currentData()), spec)
+        if self.account_radio.isChecked():
+            account = self._account()
+            assert account is not None and self._sas is not None
+            return BlobTargetPlan.from_url(
+                self._sas[1], self.context.subscription_id, storage_account_id=account.id
+            )
+        return BlobTargetPlan.from_url(self.sas_edit.text(), self.context.subscription_id)
+
+    def cleanupPage(self) -> None:
+        pass

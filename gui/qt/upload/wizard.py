@@ -1,0 +1,336 @@
+"""The upload wizard: a disk image file → a managed disk or page blob → (optionally) an image.
+
+Pages: the file, the target, then what, review, progress. The upload itself belongs to the
+TransferManager: closing the wizard leaves it running in the Transfers panel.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTextBrowser,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+    QWizard,
+    QWizardPage,
+)
+
+from gui.azure.image_builder import GalleryVersionSpec, ManagedImageSpec, StepState
+from gui.azure.upload.job import BlobTargetPlan, ManagedDiskTargetPlan, UploadPlan
+from gui.qt import icons
+from gui.qt.transfers.model import Status, Transfer, TransferManager
+from gui.qt.upload.common import UploadContext
+from gui.qt.upload.file_page import FilePage
+from gui.qt.upload.follow_up_page import FollowUpPage
+from gui.qt.upload.target_page import TargetPage
+from gui.units import human_bytes, human_duration
+
+FILE_PAGE, TARGET_PAGE, FOLLOW_UP_PAGE, REVIEW_PAGE, PROGRESS_PAGE = range(5)
+
+
+class ReviewPage(QWizardPage):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTitle("Review")
+        self.setSubTitle("Everything that will happen, in order. Nothing has been changed yet.")
+        self.text = QTextBrowser()
+        self.text.setObjectName("review")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text)
+        self.setButtonText(QWizard.WizardButton.NextButton, "&Upload")
+
+    def initializePage(self) -> None:
+        wizard = self.wizard()
+        assert isinstance(wizard, UploadWizard)
+        self.text.setHtml(review_html(wizard.plan()))
+
+
+def review_html(plan: UploadPlan) -> str:
+    facts = plan.facts
+    steps: list[str] = []
+    target = plan.target
+    if isinstance(target, ManagedDiskTargetPlan):
+        spec = target.spec
+        steps += [
+            f"Create the managed disk <b>{spec.name}</b> ({spec.sku}) for upload in "
+            f"<b>{spec.resource_group}</b>, {spec.location} — {facts.os_type}, "
+            f"{'Gen2' if facts.hyper_v_generation == 'V2' else 'Gen1'}",
+            "Grant write access to the disk (a SAS, renewed if the upload runs long)",
+            "Upload the data: only ranges that hold data, then the footer; Content-MD5 checked",
+            "Revoke the write access (also if the upload fails or is cancelled)",
+        ]
+    else:
+        steps.append(
+            f"Upload the data to the page blob <b>{target.blob_url}</b>: only ranges that hold "
+            "data, then the footer; Content-MD5 checked"
+        )
+    follow = plan.follow_up
+    if isinstance(follow, ManagedImageSpec):
+        steps.append(
+            f"Create the managed image <b>{follow.name}</b> in <b>{follow.resource_group}</b> "
+            f"({facts.os_type}, {facts.os_state})"
+        )
+    elif isinstance(follow, GalleryVersionSpec):
+        if follow.create_gallery:
+            steps.append(
+                f"Create the gallery <b>{follow.gallery}</b> in <b>{follow.resource_group}</b>"
+            )
+        definition = follow.definition
+        if follow.create_definition:
+            steps.append(
+                f"Create the image definition <b>{definition.name}</b> ({definition.os_type}, "
+                f"{definition.os_state}, {definition.hyper_v_generation}, "
+                f"{definition.security_type})"
+            )
+        regions = ", ".join(f"{name} ×{count}" for name, count in follow.regions())
+        extras = []
+        if follow.exclude_from_latest:
+            extras.append("excluded from latest")
+        if follow.end_of_life:
+            extras.append(f"end of life {follow.end_of_life.isoformat()}")
+        steps.append(
+            f"Create version <b>{follow.version}</b> of <b>{definition.name}</b> in "
+            f"<b>{follow.gallery}</b>" + (f" ({', '.join(extras)})" if extras else "")
+        )
+        steps.append(f"Replicate to {regions}")
+    items = "".join(f"<li>{step}</li>" for step in steps)
+    return (
+        f"<p>Source: <b>{Path(plan.source_path).name}</b> — {plan.source_path}</p>"
+        f"<ol>{items}</ol>"
+        "<p>You can close this wizard during the upload: it goes on in the Transfers panel, "
+        "and an unfinished upload is offered for resume at the next start.</p>"
+    )
+
+
+class ProgressPage(QWizardPage):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTitle("Uploading")
+        self.setSubTitle("You can close this window: the upload goes on in the Transfers panel.")
+        self.transfer: Transfer | None = None
+        self._steps_shown = -1
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setObjectName("uploadProgress")
+        self.rate_label = QLabel("—")
+        self.rate_label.setObjectName("rate")
+        self.bytes_label = QLabel("—")
+        self.state_label = QLabel("Starting…")
+        self.state_label.setWordWrap(True)
+        self.state_label.setObjectName("state")
+        self.state_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.pause_button = QPushButton("Pause")
+        self.resume_button = QPushButton("Resume")
+        self.cancel_button = QPushButton("Cancel upload")
+        self.pause_button.clicked.connect(self._pause)
+        self.resume_button.clicked.connect(self._resume)
+        self.cancel_button.clicked.connect(self._cancel)
+        buttons = QHBoxLayout()
+        for button in (self.pause_button, self.resume_button, self.cancel_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        self.steps = QTreeWidget()
+        self.steps.setObjectName("steps")
+        self.steps.setHeaderLabels(["Step", "State", "Time"])
+        self.steps.setRootIsDecorated(False)
+        self.steps.setColumnWidth(0, 420)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.rate_label)
+        layout.addWidget(self.bytes_label)
+        layout.addLayout(buttons)
+        layout.addWidget(self.steps, 1)
+        layout.addWidget(self.state_label)
+
+    def attach(self, transfer: Transfer) -> None:
+        self.transfer = transfer
+        transfer.changed.connect(self.refresh)
+        transfer.finished.connect(self.completeChanged)
+        self.refresh()
+
+    def _pause(self) -> None:
+        if self.transfer is not None:
+            self.transfer.pause()
+
+    def _cancel(self) -> None:
+        if self.transfer is not None:
+            self.transfer.cancel()
+
+    def _resume(self) -> None:
+        wizard = self.wizard()
+        if self.transfer is None or not isinstance(wizard, UploadWizard):
+            return
+        if self.transfer.status is Status.PAUSED:
+            self.transfer.resume()
+        elif self.transfer.status.resumable:
+            wizard.manager.resume(self.transfer)
+
+    def refresh(self) -> None:
+        transfer = self.transfer
+        if transfer is None:
+            return
+        snapshot = transfer.snapshot
+        self.bar.setValue(round(transfer.fraction * 1000))
+        self.bar.setFormat(f"{transfer.fraction:.1%}")
+        if snapshot is not None:
+            eta = human_duration(snapshot.eta_seconds) if transfer.status.active else "—"
+            self.rate_label.setText(
+                f"Speed {human_bytes(snapshot.rate)}/s (network {human_bytes(snapshot.send_rate)}"
+                f"/s) · ETA {eta} · elapsed {human_duration(snapshot.elapsed_seconds)}"
+            )
+            self.bytes_label.setText(
+                f"Sent {human_bytes(snapshot.bytes_sent)} · "
+                f"skipped {human_bytes(snapshot.bytes_skipped)} (empty) · "
+                f"already there {human_bytes(snapshot.bytes_present)} · of "
+                f"{human_bytes(snapshot.total_bytes)}"
+            )
+        status = transfer.status
+        self.pause_button.setEnabled(status is Status.RUNNING)
+        self.resume_button.setEnabled(status is Status.PAUSED or status.resumable)
+        self.cancel_button.setEnabled(status.active)
+        self._show_steps(transfer)
+        titles = {
+            Status.COMPLETED: "Upload finished",
+            Status.FAILED: "Upload failed",
+            Status.CANCELLED: "Upload cancelled",
+            Status.PAUSED: "Upload paused",
+        }
+        self.setTitle(titles.get(status, "Uploading"))
+        if status is Status.COMPLETED:
+            image = transfer.result.image if transfer.result else None
+            self.state_label.setText(
+                "Done. "
+                + ("The new image is selected in the browser." if image else "The disk is ready.")
+            )
+        elif status in (Status.FAILED, Status.CANCELLED):
+            self.state_label.setText(
+                f"<b>{status.value}.</b> {transfer.error}<br>"
+                "Nothing after the failed step was run. Resume picks up where it stopped."
+            )
+        else:
+            self.state_label.setText(transfer.state_text())
+
+    def _show_steps(self, transfer: Transfer) -> None:
+        running = any(event.state is StepState.RUNNING for event in transfer.steps.values())
+        if transfer.steps_version == self._steps_shown and not running:
+            return
+        if transfer.steps_version == self._steps_shown and running:
+            self._tick_running(transfer)
+            return
+        self._steps_shown = transfer.steps_version
+        self.steps.clear()
+        icon_names = {
+            StepState.DONE: "info",
+            StepState.FAILED: "error",
+            StepState.RUNNING: "refresh",
+        }
+        for event in transfer.steps.values():
+            seconds = event.seconds
+            item = QTreeWidgetItem(
+                [
+                    event.title,
+                    event.state.value + (f" — {event.message}" if event.message else ""),
+                    human_duration(seconds) if seconds is not None else "",
+                ]
+            )
+            if event.state in icon_names:
+                item.setIcon(0, icons.icon(icon_names[event.state]))
+            if event.state is StepState.FAILED:
+                item.setToolTip(1, event.message)
+            self.steps.addTopLevelItem(item)
+
+    def _tick_running(self, transfer: Transfer) -> None:
+        """Only the running steps' clocks move between step changes."""
+        for row, event in enumerate(transfer.steps.values()):
+            item = self.steps.topLevelItem(row)
+            if item is not None and event.state is StepState.RUNNING and event.seconds is not None:
+                item.setText(2, human_duration(event.seconds))
+
+    def isComplete(self) -> bool:
+        return self.transfer is not None and not self.transfer.status.active
+
+
+class UploadWizard(QWizard):
+    transfer_started = Signal(object)
+    image_ready = Signal(object)
+
+    def __init__(
+        self,
+        context: UploadContext,
+        manager: TransferManager,
+        path: Path | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("uploadWizard")
+        self.setWindowTitle("Upload a disk image")
+        self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
+        self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
+        self.setMinimumSize(820, 640)
+        self.context = context
+        self.manager = manager
+        self.source_path = path
+        self.file_page = FilePage(path)
+        self.target_page = TargetPage(context)
+        self.follow_up_page = FollowUpPage(context)
+        self.review_page = ReviewPage()
+        self.progress_page = ProgressPage()
+        for page_id, page in enumerate(
+            (
+                self.file_page,
+                self.target_page,
+                self.follow_up_page,
+                self.review_page,
+                self.progress_page,
+            )
+        ):
+            self.setPage(page_id, page)
+        self.file_page.completeChanged.connect(self._path_changed)
+        self.currentIdChanged.connect(self._page_changed)
+        self.transfer: Transfer | None = None
+        self.finished.connect(self._cleanup)
+
+    def _path_changed(self) -> None:
+        self.source_path = self.file_page.path
+
+    def plan(self) -> UploadPlan:
+        assert self.file_page.path is not None
+        return UploadPlan(
+            source_path=str(self.file_page.path),
+            facts=self.file_page.facts(),
+            target=self.target_page.target(),
+            follow_up=self.follow_up_page.follow_up(),
+        )
+
+    def _page_changed(self, page_id: int) -> None:
+        if page_id == PROGRESS_PAGE and self.transfer is None:
+            self.file_page.close_image()  # the transfer opens its own
+            self.transfer = self.manager.submit(self.plan())
+            self.progress_page.attach(self.transfer)
+            self.transfer.finished.connect(self._transfer_finished)
+            self.transfer_started.emit(self.transfer)
+
+    def _transfer_finished(self) -> None:
+        transfer = self.transfer
+        result = transfer.result if transfer is not None else None
+        completed = transfer is not None and transfer.status is Status.COMPLETED
+        if completed and result is not None and result.image is not None:
+            self.image_ready.emit(result.image)
+
+    def _cleanup(self, _result: Any = None) -> None:
+        for page in (self.file_page, self.target_page, self.follow_up_page):
+            page.cancel_tasks()
+        self.file_page.close_image()
+
+
+__all__ = ["BlobTargetPlan", "UploadContext", "UploadWizard"]

@@ -1,1 +1,0 @@
-"""Windows, panes and widgets."""

@@ -1,1 +1,0 @@
-"""QWizard subclasses: capture and upload."""

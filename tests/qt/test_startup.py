@@ -1,0 +1,59 @@
+"""Start-up: without an Azure sign-in the app opens in its own sandbox, and says so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from gui.qt.app_controller import AppController
+from gui.qt.main_window import MainWindow
+from tests.azure.test_clouds import _az_cloud_show
+from tests.azure.test_signin import SIGNED_OUT, fake_az
+from tests.qt.conftest import AsyncRunner
+
+pytestmark = pytest.mark.gui
+
+
+def test_without_a_sign_in_the_window_opens_on_the_sandbox(
+    window: MainWindow,
+    qtbot: QtBot,
+    run: AsyncRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake_az(tmp_path / "bin", SIGNED_OUT, monkeypatch)
+    controller = AppController(window)
+    assert not window.sandbox_badge.isVisible()
+    run(controller.connect_initial(), timeout=60)
+    try:
+        assert window.session is not None and window.session.is_sandbox
+        assert window.sandbox_badge.isVisible()
+        assert window.windowTitle().endswith("Sandbox")
+        assert window.subscription_box.count() == 2  # the sandbox's two subscriptions
+        assert window.action_upload.isEnabled() and window.action_capture.isEnabled()
+    finally:
+        window.cancel_tasks()
+        run(controller.shutdown(), timeout=60)
+
+
+def test_the_start_follows_the_azure_cli_cloud(
+    window: MainWindow,
+    run: AsyncRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The CLI is on US Government and not signed in: the start looks there, then opens the sandbox.
+    script = _az_cloud_show(
+        "AzureUSGovernment", "https://management.usgovcloudapi.net/",
+        "https://login.microsoftonline.us")
+    fake_az(tmp_path / "bin", script, monkeypatch)
+    controller = AppController(window)
+    run(controller.connect_initial(), timeout=60)
+    try:
+        assert controller.cloud_name == "AzureUSGovernment"
+        assert window.session is not None and window.session.is_sandbox
+    finally:
+        window.cancel_tasks()
+        run(controller.shutdown(), timeout=60)
