@@ -1,0 +1,105 @@
+"""Guard: the seeded world stays exactly what it was (the seed is data, refactors must not move it).
+
+The digest covers every resource the seed produces: the mutable ARM resources (groups, images,
+galleries, VMs, disks), the storage accounts and their homes, the community and shared galleries
+as ARM and Resource Graph show them in every region, the well-known Marketplace catalogue as image
+bodies, and the regions.
+
+When the seed changes ON PURPOSE, run
+    python -c "from tests.sandbox.test_seed_digest import seed_digest; print(seed_digest())"
+and paste the printed value into SEED_DIGEST with a line in the commit message saying what changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Any
+
+from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID, SANDBOX_SUBSCRIPTIONS
+from gui.sandbox.seed.community import (
+    COMMUNITY_GALLERIES,
+    SHARED_GALLERIES,
+    community_gallery_json,
+    community_image_json,
+    community_version_json,
+    graph_rows,
+    shared_gallery_json,
+    shared_image_json,
+    shared_version_json,
+)
+from gui.sandbox.seed.marketplace import image_json
+from gui.sandbox.seed.regions import REGIONS, location_json
+from gui.sandbox.seed.storage import STORAGE_ACCOUNT_HOMES
+from gui.sandbox.seed.wellknown import WELL_KNOWN
+from gui.sandbox.seed.world import STORAGE_ACCOUNTS, initial_resources
+
+SEED_DIGEST = "731b281bec51d043509b0e86ffb2482354069a90ee390dcfecb88fc7da36eb71"
+
+
+def _galleries() -> list[Any]:
+    out: list[Any] = []
+    for community in COMMUNITY_GALLERIES:
+        for location in community.locations:
+            out.append(community_gallery_json(community, location))
+            for spec in community.images:
+                out.append(community_image_json(community, spec, location))
+                out += [community_version_json(community, spec, v, location) for v in spec.versions]
+    for shared in SHARED_GALLERIES:
+        for location in shared.locations:
+            out.append(shared_gallery_json(shared, location))
+            for spec in shared.images:
+                out.append(shared_image_json(shared, spec, location))
+                out += [shared_version_json(shared, spec, v, location) for v in spec.versions]
+    return out
+
+
+def _marketplace() -> list[Any]:
+    return [
+        image_json(PRODUCTION_SUBSCRIPTION_ID, "westeurope", publisher, offer, sku, version)
+        for publisher in WELL_KNOWN
+        for offer in publisher.offers
+        for sku in offer.skus
+        for version in sku.versions
+    ]
+
+
+def seeded_world() -> dict[str, Any]:
+    return {
+        "subscriptions": SANDBOX_SUBSCRIPTIONS,
+        "resources": initial_resources(),
+        "storage_accounts": STORAGE_ACCOUNTS,
+        "storage_homes": STORAGE_ACCOUNT_HOMES,
+        "galleries": _galleries(),
+        "graph": graph_rows(),
+        "well_known": [dataclasses.asdict(p) for p in WELL_KNOWN],
+        "marketplace": _marketplace(),
+        "regions": [location_json(PRODUCTION_SUBSCRIPTION_ID, r) for r in REGIONS],
+    }
+
+
+def seed_digest() -> str:
+    # Order matters where ARM returns things in seed order, so lists keep theirs; keys are sorted.
+    text = json.dumps(seeded_world(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_the_seeded_world_is_unchanged() -> None:
+    assert seed_digest() == SEED_DIGEST
+
+
+def test_the_seed_holds_what_the_digest_is_about() -> None:
+    # A digest of an empty world would guard nothing: the parts it covers are all there.
+    world = seeded_world()
+    types = {r["type"] for r in world["resources"]}
+    assert {
+        "Microsoft.Resources/resourceGroups",
+        "Microsoft.Compute/images",
+        "Microsoft.Compute/galleries",
+        "Microsoft.Compute/galleries/images",
+        "Microsoft.Compute/galleries/images/versions",
+        "Microsoft.Compute/virtualMachines",
+        "Microsoft.Compute/disks",
+    } <= types
+    assert world["galleries"] and world["graph"] and world["marketplace"] and world["regions"]
