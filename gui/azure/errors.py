@@ -6,8 +6,12 @@ the SDK raises into these, so the views never show a traceback or an SDK class n
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, ParamSpec, TypeVar, overload
 
 from azure.core.exceptions import (
     ClientAuthenticationError,
@@ -34,7 +38,12 @@ __all__ = [
     "client_request_id",
     "redact",  # the one redaction function (gui/transfer/redact.py), re-exported
     "translate",
+    "translated",
+    "translating",
 ]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class AzureServiceError(Exception):
@@ -137,6 +146,49 @@ def translate(exc: BaseException) -> AzureServiceError:
             request_id=_request_id_of(exc),
         )
     return AzureServiceError(_first_line(exc) or type(exc).__name__)
+
+
+@contextmanager
+def translated(
+    *catch: type[BaseException],
+) -> Iterator[None]:
+    """Raises what the block raises as this module's error for its cause (``translate``).
+
+    The one place the SDK's exceptions become ours. A ``with`` block holds ``await``s, so this
+    serves async code as well; errors that already are ours pass through unchanged, and
+    ``asyncio.CancelledError`` (a BaseException) is never caught. ``catch`` narrows what is
+    translated (default: every Exception), for call sites that let other failures through.
+    """
+    types = catch or (Exception,)
+    try:
+        yield
+    except AzureServiceError:
+        raise
+    except types as exc:
+        raise translate(exc) from exc
+
+
+@overload
+def translating(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]: ...
+@overload
+def translating(function: Callable[P, R]) -> Callable[P, R]: ...
+def translating(function: Callable[P, Any]) -> Callable[P, Any]:
+    """Decorator form of ``translated`` for a whole function, plain or ``async def``."""
+    if inspect.iscoroutinefunction(function):
+
+        @functools.wraps(function)
+        async def run_async(*args: P.args, **kwargs: P.kwargs) -> Any:
+            with translated():
+                return await function(*args, **kwargs)
+
+        return run_async
+
+    @functools.wraps(function)
+    def run(*args: P.args, **kwargs: P.kwargs) -> Any:
+        with translated():
+            return function(*args, **kwargs)
+
+    return run
 
 
 def _from_http(exc: HttpResponseError) -> AzureServiceError:
