@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gui.azure.account.session import AzureSession
-from gui.azure.errors import AzureServiceError, translate
+from gui.azure.arm import enum_text
+from gui.azure.errors import translated
 
 
 @dataclass(frozen=True)
@@ -28,18 +29,14 @@ class Location:
 
 
 async def list_subscriptions(session: AzureSession) -> list[Subscription]:
-    try:
+    with translated():
         items = [item async for item in session.subscriptions().subscriptions.list()]
-    except AzureServiceError:
-        raise
-    except Exception as exc:
-        raise translate(exc) from exc
     subscriptions = [
         Subscription(
             subscription_id=item.subscription_id or "",
             display_name=item.display_name or item.subscription_id or "",
             tenant_id=item.tenant_id or "",
-            state=str(getattr(item.state, "value", item.state) or ""),
+            state=enum_text(item.state),
         )
         for item in items
         if item.subscription_id
@@ -49,10 +46,8 @@ async def list_subscriptions(session: AzureSession) -> list[Subscription]:
 
 async def list_locations(session: AzureSession, subscription_id: str) -> list[Location]:
     client = session.subscriptions()
-    try:
+    with translated():
         items = [item async for item in client.subscriptions.list_locations(subscription_id)]
-    except Exception as exc:
-        raise translate(exc) from exc
     locations = []
     for item in items:
         if not item.name:

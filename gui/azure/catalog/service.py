@@ -17,6 +17,13 @@ from azure.core.rest import HttpRequest
 from azure.mgmt.compute.aio import ComputeManagementClient
 
 from gui.azure.account.session import AzureSession
+from gui.azure.arm import (
+    enum_text,
+    generation_label,
+    generation_short,
+    name_of,
+    resource_group_of,
+)
 from gui.azure.catalog.nodes import (
     SOURCES,
     CatalogNode,
@@ -28,7 +35,7 @@ from gui.azure.catalog.nodes import (
     SourceKind,
     source_node,
 )
-from gui.azure.errors import AzureServiceError, NotFoundError, translate
+from gui.azure.errors import AzureServiceError, NotFoundError, translated
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +74,6 @@ class Scope:
         return f"{self.subscription_id}@{self.location}"
 
 
-def _text(value: Any) -> str:
-    """SDK enums and plain strings alike, as the user reads them."""
-    if value is None:
-        return ""
-    return str(getattr(value, "value", value))
-
-
 def _version_key(name: str) -> tuple[tuple[int, str], ...]:
     return tuple(
         (int(part), "") if part.isdigit() else (-1, part) for part in re.split(r"[.\-]", name)
@@ -82,11 +82,6 @@ def _version_key(name: str) -> tuple[tuple[int, str], ...]:
 
 def _natural(name: str) -> str:
     return name.casefold()
-
-
-def _rg_of(resource_id: str) -> str:
-    match = re.search(r"/resourceGroups/([^/]+)/", resource_id, re.IGNORECASE)
-    return match.group(1) if match else ""
 
 
 def _gb_from(raw: Mapping[str, Any] | None, *keys: str) -> int | None:
@@ -107,7 +102,7 @@ def _gb_from(raw: Mapping[str, Any] | None, *keys: str) -> int | None:
 def _feature(features: Iterable[Any] | None, name: str) -> str:
     for feature in features or ():
         if str(getattr(feature, "name", "")).casefold() == name.casefold():
-            return _text(getattr(feature, "value", ""))
+            return enum_text(getattr(feature, "value", ""))
     return ""
 
 
@@ -122,16 +117,6 @@ def _security_label(raw: str) -> str:
         "trustedlaunchandconfidentialvmsupported": "Standard, Trusted launch or Confidential VM",
     }
     return labels.get(raw.casefold(), raw)
-
-
-def _generation(value: Any) -> str:
-    text = _text(value)
-    return {"V1": "Gen1 (V1)", "V2": "Gen2 (V2)"}.get(text.upper(), text or "Gen1 (V1)")
-
-
-def _generation_short(value: Any) -> str:
-    text = _text(value)
-    return {"V1": "Gen1", "V2": "Gen2"}.get(text.upper(), text)
 
 
 class Catalog:
@@ -199,15 +184,11 @@ class Catalog:
 
     async def _call(self, awaitable: Awaitable[T]) -> T:
         try:
-            return await awaitable
-        except asyncio.CancelledError:
-            raise
-        except AzureServiceError:
-            raise
-        except Exception as exc:
-            error = translate(exc)
+            with translated():
+                return await awaitable
+        except AzureServiceError as error:
             log.warning("Azure call failed: %s", error.message)
-            raise error from exc
+            raise
 
     def _listers(
         self,
@@ -275,7 +256,7 @@ class Catalog:
             self.scope.location, publisher, offer, sku, version
         )
         os_raw = image.os_disk_image
-        os_type = _text(os_raw.operating_system) if os_raw is not None else ""
+        os_type = enum_text(os_raw.operating_system) if os_raw is not None else ""
         disks = [
             DiskSpec(
                 DiskRole.OS,
@@ -299,7 +280,7 @@ class Catalog:
             ("Version", version),
         ]
         for feature in image.features or []:
-            properties.append((f"Feature {feature.name}", _text(feature.value)))
+            properties.append((f"Feature {feature.name}", enum_text(feature.value)))
         plan = image.plan
         if plan is not None:
             properties.append(("Purchase plan", f"{plan.publisher} / {plan.product} / {plan.name}"))
@@ -313,8 +294,8 @@ class Catalog:
             resource_id=image.id or "",
             os_type=os_type,
             os_state="Generalized",
-            hyper_v_generation=_generation(image.hyper_v_generation),
-            architecture=_text(image.architecture) or "x64",
+            hyper_v_generation=generation_label(image.hyper_v_generation),
+            architecture=enum_text(image.architecture) or "x64",
             security_type=_security_label(_feature(image.features, "SecurityType")),
             location=self.scope.location,
             disks=tuple(disks),
@@ -430,7 +411,7 @@ class Catalog:
         images = await self._all_managed_images()
         groups: dict[str, int] = {}
         for image in images:
-            group = _rg_of(image.id or "")
+            group = resource_group_of(image.id or "")
             groups[group] = groups.get(group, 0) + 1
         return [
             CatalogNode(
@@ -447,14 +428,14 @@ class Catalog:
         images = await self._all_managed_images()
         nodes = []
         for image in images:
-            if _rg_of(image.id or "").casefold() != group.casefold():
+            if resource_group_of(image.id or "").casefold() != group.casefold():
                 continue
             profile = image.storage_profile
             os_disk = profile.os_disk if profile is not None else None
             data_count = len(profile.data_disks or []) if profile is not None else 0
             bits = [
-                _text(os_disk.os_type) if os_disk else "",
-                _generation_short(image.hyper_v_generation),
+                enum_text(os_disk.os_type) if os_disk else "",
+                generation_short(image.hyper_v_generation),
             ]
             bits.append(f"{data_count} data disk{'s' if data_count != 1 else ''}")
             nodes.append(
@@ -476,15 +457,15 @@ class Catalog:
         os_type = os_state = ""
         if profile is not None and profile.os_disk is not None:
             os_disk = profile.os_disk
-            os_type, os_state = _text(os_disk.os_type), _text(os_disk.os_state)
+            os_type, os_state = enum_text(os_disk.os_type), enum_text(os_disk.os_state)
             disks.append(
                 DiskSpec(
                     DiskRole.OS,
                     os_type=os_type,
                     os_state=os_state,
                     size_gb=os_disk.disk_size_gb,
-                    caching=_text(os_disk.caching) or None,
-                    storage_type=_text(os_disk.storage_account_type) or None,
+                    caching=enum_text(os_disk.caching) or None,
+                    storage_type=enum_text(os_disk.storage_account_type) or None,
                     source=_disk_source(os_disk),
                 )
             )
@@ -494,8 +475,8 @@ class Catalog:
                     DiskRole.DATA,
                     lun=data_disk.lun,
                     size_gb=data_disk.disk_size_gb,
-                    caching=_text(data_disk.caching) or None,
-                    storage_type=_text(data_disk.storage_account_type) or None,
+                    caching=enum_text(data_disk.caching) or None,
+                    storage_type=enum_text(data_disk.storage_account_type) or None,
                     source=_disk_source(data_disk),
                 )
             )
@@ -504,9 +485,7 @@ class Catalog:
             ("Provisioning state", image.provisioning_state or ""),
         ]
         if image.source_virtual_machine is not None and image.source_virtual_machine.id:
-            properties.append(
-                ("Captured from VM", image.source_virtual_machine.id.rsplit("/", 1)[-1])
-            )
+            properties.append(("Captured from VM", name_of(image.source_virtual_machine.id)))
         if profile is not None and profile.zone_resilient is not None:
             properties.append(("Zone resilient", "Yes" if profile.zone_resilient else "No"))
         return ImageDetail(
@@ -515,7 +494,7 @@ class Catalog:
             resource_id=image.id or "",
             os_type=os_type,
             os_state=os_state,
-            hyper_v_generation=_generation(image.hyper_v_generation),
+            hyper_v_generation=generation_label(image.hyper_v_generation),
             architecture="x64",
             security_type="Standard",
             location=image.location or "",
@@ -529,10 +508,10 @@ class Catalog:
         items = await _collect(self._compute.galleries.list())
         nodes = [
             CatalogNode(
-                ref.child(_rg_of(item.id or ""), item.name),
+                ref.child(resource_group_of(item.id or ""), item.name),
                 NodeKind.GALLERY,
                 item.name,
-                summary=f"{_rg_of(item.id or '')} · {item.location}",
+                summary=f"{resource_group_of(item.id or '')} · {item.location}",
             )
             for item in items
             if item.name
@@ -563,7 +542,10 @@ class Catalog:
             ref, f"{gallery}/{definition_name}/{version}", definition, item, item.location or ""
         )
         props = _props(item)
-        extra = [("Resource group", group), ("Provisioning state", _text(props.provisioning_state))]
+        extra = [
+            ("Resource group", group),
+            ("Provisioning state", enum_text(props.provisioning_state)),
+        ]
         publishing = props.publishing_profile
         if publishing is not None:
             regions = [
@@ -578,13 +560,12 @@ class Catalog:
         status = props.replication_status
         if status is not None:
             states = ", ".join(
-                f"{summary.region}: {_text(summary.state)}"
+                f"{summary.region}: {enum_text(summary.state)}"
                 + (f" {summary.progress}%" if summary.progress is not None else "")
                 for summary in status.summary or []
             )
-            extra.append(("Replication", f"{_text(status.aggregated_state)} ({states})"))
+            extra.append(("Replication", f"{enum_text(status.aggregated_state)} ({states})"))
         return ImageDetail(**{**_fields(detail), "properties": (*detail.properties, *extra)})
-
 
     # --- virtual machines (the capture source) ------------------------------------------------
 
@@ -599,9 +580,7 @@ class Catalog:
                 vm.name,
                 is_image=True,
                 summary=" · ".join(
-                    bit
-                    for bit in (vm.os_type, vm.power_state, vm.size, vm.resource_group)
-                    if bit
+                    bit for bit in (vm.os_type, vm.power_state, vm.size, vm.resource_group) if bit
                 ),
             )
             for vm in vms
@@ -639,7 +618,7 @@ class Catalog:
             resource_id=vm.id,
             os_type=vm.os_type,
             os_state=os_state,
-            hyper_v_generation=_generation(vm.hyper_v_generation),
+            hyper_v_generation=generation_label(vm.hyper_v_generation),
             architecture=vm.architecture,
             security_type=_security_label(vm.security_type),
             location=vm.location,
@@ -673,11 +652,11 @@ def _disk_source(disk: Any) -> str | None:
     for attribute in ("managed_disk", "snapshot"):
         sub = getattr(disk, attribute, None)
         if sub is not None and getattr(sub, "id", None):
-            return str(sub.id).rsplit("/", 1)[-1]
+            return name_of(str(sub.id))
     raw = disk if isinstance(disk, Mapping) else {}
     source_id = raw.get("id")
     if source_id:
-        return str(source_id).rsplit("/", 1)[-1]
+        return name_of(str(source_id))
     blob = getattr(disk, "blob_uri", None) or raw.get("uri")
     return str(blob).split("?", 1)[0] if blob else None
 
@@ -699,10 +678,10 @@ def _props(model: Any) -> Any:
 def _definition_summary(item: Any) -> str:
     props = _props(item)
     bits = [
-        _text(getattr(props, "os_type", None)),
-        _text(getattr(props, "os_state", None)),
-        _generation_short(getattr(props, "hyper_v_generation", None)),
-        _text(getattr(props, "architecture", None)),
+        enum_text(getattr(props, "os_type", None)),
+        enum_text(getattr(props, "os_state", None)),
+        generation_short(getattr(props, "hyper_v_generation", None)),
+        enum_text(getattr(props, "architecture", None)),
     ]
     security = _feature(getattr(props, "features", None), "SecurityType")
     if security:
@@ -732,13 +711,13 @@ def _gallery_style_detail(
     """Community, shared and own gallery versions share one shape: a definition plus a version."""
     version_props = _props(version)
     definition = _props(definition)
-    os_type = _text(definition.os_type)
-    os_state = _text(definition.os_state)
+    os_type = enum_text(definition.os_type)
+    os_state = enum_text(definition.os_state)
     profile = version_props.storage_profile
     storage_type = None
     publishing = getattr(version_props, "publishing_profile", None)
     if publishing is not None:
-        storage_type = _text(getattr(publishing, "storage_account_type", None)) or None
+        storage_type = enum_text(getattr(publishing, "storage_account_type", None)) or None
     disks: list[DiskSpec] = []
     if profile is not None and profile.os_disk_image is not None:
         os_image = profile.os_disk_image
@@ -748,7 +727,7 @@ def _gallery_style_detail(
                 os_type=os_type,
                 os_state=os_state,
                 size_gb=_gb_from(os_image, "sizeInGB", "diskSizeGB"),
-                caching=_text(os_image.host_caching) or None,
+                caching=enum_text(os_image.host_caching) or None,
                 storage_type=storage_type,
                 source=_disk_source(getattr(os_image, "source", None)),
             )
@@ -759,7 +738,7 @@ def _gallery_style_detail(
                 DiskRole.DATA,
                 lun=data_image.lun,
                 size_gb=_gb_from(data_image, "sizeInGB", "diskSizeGB"),
-                caching=_text(data_image.host_caching) or None,
+                caching=enum_text(data_image.host_caching) or None,
                 storage_type=storage_type,
                 source=_disk_source(getattr(data_image, "source", None)),
             )
@@ -773,7 +752,7 @@ def _gallery_style_detail(
         if publisher or offer or sku:
             properties.append(("Identifier", f"{publisher} / {offer} / {sku}"))
     for feature in definition.features or []:
-        properties.append((f"Feature {feature.name}", _text(feature.value)))
+        properties.append((f"Feature {feature.name}", enum_text(feature.value)))
     resource_id = (
         getattr(version, "id", None)
         or (getattr(getattr(version, "identifier", None), "unique_id", None))
@@ -785,8 +764,8 @@ def _gallery_style_detail(
         resource_id=str(resource_id),
         os_type=os_type,
         os_state=os_state,
-        hyper_v_generation=_generation(definition.hyper_v_generation),
-        architecture=_text(getattr(definition, "architecture", None)) or "x64",
+        hyper_v_generation=generation_label(definition.hyper_v_generation),
+        architecture=enum_text(getattr(definition, "architecture", None)) or "x64",
         security_type=_security_label(_feature(definition.features, "SecurityType")),
         location=location,
         disks=tuple(disks),
