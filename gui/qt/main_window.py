@@ -511,7 +511,7 @@ class MainWindow(QMainWindow):
         if not node.is_image:
             self.detail_pane.show_node(node)
             return
-        cached = self.cache.detail(node.ref) if self.cache is not None else None
+        cached = self.tree_model.listings.cached_detail(node.ref)
         if cached is not None:
             self._present_detail(cached[0], node)
         if self.catalog is None:
@@ -527,13 +527,12 @@ class MainWindow(QMainWindow):
 
     async def _load_detail(self, node: CatalogNode) -> None:
         try:
-            detail = await self.catalog.detail(node)
+            # through the one listing cache: it keeps the answer for the next start
+            detail = await self.tree_model.listings.detail(node, self.catalog.detail)
         except AzureServiceError as exc:
             self.detail_pane.show_error(node, exc.user_text())
             return
-        if self.cache is not None:
-            self.cache.put_detail(detail)
-            self._flush_timer.start()
+        self._flush_timer.start()
         current = self.current_node()
         if current is not None and current.ref == node.ref:
             self._present_detail(detail, node)

@@ -1,7 +1,10 @@
-"""Listings and image details cached on disk with a time stamp.
+"""The one cache of catalog listings and image details: cache first, then Azure.
 
-A second start shows the tree from here without waiting for the network; the window then asks
-Azure again and replaces what changed. One JSON file per scope, written atomically.
+``ListingCache`` keeps them on disk with a time stamp, one JSON file per scope, written
+atomically. ``CachedCatalog`` is how the tree model and the detail pane reach it: they show
+``cached_children`` / ``cached_detail`` at once, then ask Azure through ``children`` / ``detail``,
+which store every answer. So a second start shows the tree without waiting for the network, and
+there is no other place a listing is kept between requests.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import re
 import tempfile
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,9 @@ from gui.azure.catalog.nodes import CatalogNode, ImageDetail, NodeRef
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
+
+Loader = Callable[[CatalogNode], Awaitable[list[CatalogNode]]]
+Describer = Callable[[CatalogNode], Awaitable[ImageDetail]]
 
 
 class ListingCache:
@@ -113,3 +120,37 @@ class ListingCache:
         except OSError as exc:
             log.warning("Could not write the listing cache %s: %s", self.path, exc)
             Path(temp).unlink(missing_ok=True)
+
+
+class CachedCatalog:
+    """Cache-first reads and fetch-then-store refreshes over one scope's ``ListingCache``.
+
+    The fetch functions are handed in per call (the catalog's ``children`` / ``detail``): the
+    window swaps catalogs on sign-in while the cache, and what the tree shows from it, stays.
+    Without a store (no scope yet) nothing is cached and fetches pass straight through.
+    """
+
+    def __init__(self, store: ListingCache | None = None) -> None:
+        self.store = store
+
+    def cached_children(self, ref: NodeRef) -> tuple[list[CatalogNode], float] | None:
+        """A node's children as last listed, and when; None when never listed here."""
+        return self.store.children(ref) if self.store is not None else None
+
+    def cached_detail(self, ref: NodeRef) -> tuple[ImageDetail, float] | None:
+        """An image's detail as last described, and when; None when never described here."""
+        return self.store.detail(ref) if self.store is not None else None
+
+    async def children(self, node: CatalogNode, fetch: Loader) -> list[CatalogNode]:
+        """Asks Azure (through ``fetch``) for a node's children and keeps the answer."""
+        nodes = await fetch(node)
+        if self.store is not None:
+            self.store.put_children(node.ref, nodes)
+        return nodes
+
+    async def detail(self, node: CatalogNode, fetch: Describer) -> ImageDetail:
+        """Asks Azure (through ``fetch``) for an image's detail and keeps the answer."""
+        detail = await fetch(node)
+        if self.store is not None:
+            self.store.put_detail(detail)
+        return detail

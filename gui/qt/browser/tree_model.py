@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import Enum, IntEnum, auto
 from typing import Any
@@ -24,14 +23,13 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QStandardItem, QStandardItemModel
 
-from gui.azure.catalog.cache import ListingCache
+from gui.azure.catalog.cache import CachedCatalog, ListingCache, Loader
 from gui.azure.catalog.nodes import CatalogNode, NodeRef
 from gui.azure.errors import AzureServiceError
 from gui.qt import icons
 
 log = logging.getLogger(__name__)
 
-Loader = Callable[[CatalogNode], Awaitable[list[CatalogNode]]]
 AnyIndex = QModelIndex | QPersistentModelIndex
 
 
@@ -103,7 +101,8 @@ class CatalogTreeModel(QStandardItemModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._loader: Loader | None = None
-        self._cache: ListingCache | None = None
+        # The one listing cache (gui/azure/catalog/cache.py); the detail pane reads it too.
+        self.listings = CachedCatalog()
         self._tasks: set[asyncio.Task[None]] = set()
         self._entries: dict[str, _Entry] = {}
         self._font_italic = _italic()
@@ -121,7 +120,7 @@ class CatalogTreeModel(QStandardItemModel):
         """Shows a new set of root nodes (a new scope); loading waits until a loader is given."""
         self.cancel_all()
         self._loader = loader
-        self._cache = cache
+        self.listings = CachedCatalog(cache)
         self._entries = {}
         self.clear()
         self._reset_headers()
@@ -250,7 +249,7 @@ class CatalogTreeModel(QStandardItemModel):
             self._load(entry)
 
     def _load(self, entry: _Entry) -> None:
-        cached = self._cache.children(entry.node.ref) if self._cache is not None else None
+        cached = self.listings.cached_children(entry.node.ref)
         if cached is None and self._loader is None:
             return  # nothing to show yet: stays "Loading…" until connected
         entry.state = LoadState.LOADING
@@ -262,9 +261,7 @@ class CatalogTreeModel(QStandardItemModel):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _fill(
-        self, entry: _Entry, cached: tuple[list[CatalogNode], float] | None
-    ) -> None:
+    async def _fill(self, entry: _Entry, cached: tuple[list[CatalogNode], float] | None) -> None:
         try:
             if cached is not None:
                 nodes, listed_at = cached
@@ -314,7 +311,7 @@ class CatalogTreeModel(QStandardItemModel):
 
     async def _fetch(self, entry: _Entry, loader: Loader, *, quiet: bool) -> None:
         try:
-            nodes = await loader(entry.node)
+            nodes = await self.listings.children(entry.node, loader)
         except asyncio.CancelledError:
             raise
         except AzureServiceError as exc:
@@ -326,8 +323,6 @@ class CatalogTreeModel(QStandardItemModel):
             return
         if not self._alive(entry):
             return
-        if self._cache is not None:
-            self._cache.put_children(entry.node.ref, nodes)
         await self._show_children(entry, nodes)
         entry.state = LoadState.LOADED
         entry.message = ""
