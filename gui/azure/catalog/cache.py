@@ -18,13 +18,15 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from gui.azure.catalog.nodes import CatalogNode, ImageDetail, NodeRef
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
+
+T = TypeVar("T")
 
 Loader = Callable[[CatalogNode], Awaitable[list[CatalogNode]]]
 Describer = Callable[[CatalogNode], Awaitable[ImageDetail]]
@@ -132,6 +134,22 @@ class CachedCatalog:
 
     def __init__(self, store: ListingCache | None = None) -> None:
         self.store = store
+        # Raw answers several listings are cut from (all managed images: one per resource
+        # group), kept until the next refresh so expanding a group does not list them again.
+        self._shared: dict[str, Any] = {}
+
+    async def shared(self, key: str, fetch: Callable[[], Awaitable[T]]) -> T:
+        """The answer ``fetch`` gave for ``key`` since the last ``forget``, or a new one."""
+        if key not in self._shared:
+            self._shared[key] = await fetch()
+        return cast(T, self._shared[key])  # only this method stores under a key
+
+    def forget(self, key: str | None = None) -> None:
+        """Drops one shared answer (or all), so the next listing asks Azure again."""
+        if key is None:
+            self._shared.clear()
+        else:
+            self._shared.pop(key, None)
 
     def cached_children(self, ref: NodeRef) -> tuple[list[CatalogNode], float] | None:
         """A node's children as last listed, and when; None when never listed here."""

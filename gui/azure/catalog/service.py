@@ -24,6 +24,7 @@ from gui.azure.arm import (
     name_of,
     resource_group_of,
 )
+from gui.azure.catalog.cache import CachedCatalog
 from gui.azure.catalog.nodes import (
     SOURCES,
     CatalogNode,
@@ -52,6 +53,8 @@ except (ImportError, AttributeError):  # pragma: no cover - depends on the SDK's
     _MARKETPLACE_BUILDERS = {}
 
 T = TypeVar("T")
+
+_MANAGED_IMAGES = "managed-images"  # every managed image of the subscription, for all groups
 
 RESOURCE_GRAPH_API = "2022-10-01"
 COMMUNITY_GALLERY_QUERY = (
@@ -128,11 +131,13 @@ class Catalog:
         scope: Scope,
         *,
         extra_community_galleries: Iterable[str] = (),
+        cache: CachedCatalog | None = None,
     ) -> None:
         self.session = session
         self.scope = scope
         self._extra_community = list(dict.fromkeys(extra_community_galleries))
-        self._managed_images: list[Any] | None = None
+        # Shared answers live in the one listing cache (the tree's, when the window hands it in).
+        self.cache = cache if cache is not None else CachedCatalog()
 
     @property
     def _compute(self) -> ComputeManagementClient:
@@ -165,8 +170,8 @@ class Catalog:
         return await self._call(describe(node.ref))
 
     def forget_cached_listings(self) -> None:
-        """Drops what this object memoised, so a refresh asks Azure again."""
-        self._managed_images = None
+        """Drops the shared answers, so a refresh asks Azure again."""
+        self.cache.forget()
 
     async def add_community_gallery(self, public_name: str) -> CatalogNode:
         """Adds a community gallery by its public name (checked with Azure first)."""
@@ -402,12 +407,12 @@ class Catalog:
     # --- managed images -----------------------------------------------------------------------
 
     async def _all_managed_images(self) -> list[Any]:
-        if self._managed_images is None:
-            self._managed_images = await _collect(self._compute.images.list())
-        return self._managed_images
+        return await self.cache.shared(
+            _MANAGED_IMAGES, lambda: _collect(self._compute.images.list())
+        )
 
     async def _managed_groups(self, ref: NodeRef) -> list[CatalogNode]:
-        self._managed_images = None  # listing the source again means: ask again
+        self.cache.forget(_MANAGED_IMAGES)  # listing the source again means: ask again
         images = await self._all_managed_images()
         groups: dict[str, int] = {}
         for image in images:
