@@ -175,7 +175,7 @@ async def test_a_failure_is_logged_with_its_client_request_id(
 ) -> None:
     sandbox.faults.add(r"/providers/Microsoft\.Compute/images", status=403, times=1)
     session = sandbox_session(sandbox.arm_url)
-    caplog.set_level(logging.INFO, logger="gui.azure.account.session")
+    caplog.set_level(logging.INFO, logger="gui.azure.account.network")
     try:
         with pytest.raises(Exception) as raised:
             _ = [i async for i in session.compute(PRODUCTION_SUBSCRIPTION_ID).images.list()]

@@ -17,6 +17,7 @@ from azure.core.exceptions import AzureError
 from azure.core.pipeline import PipelineRequest
 from azure.core.pipeline.policies import SansIOHTTPPolicy
 
+from gui.azure.account.network import sdk_client_options
 from gui.transfer.tls import is_loopback_host
 
 if TYPE_CHECKING:
@@ -125,8 +126,6 @@ def sandbox_compute_client(
 
 def _options(arm_url: str, extra: dict[str, Any]) -> dict[str, Any]:
     """The app's network options (proxy, CA, User-Agent, TLS rule, failure log) plus ``extra``."""
-    from gui.azure.account.session import sdk_client_options
-
     return {**sdk_client_options(arm_url, "The sandbox endpoint"), **extra}
 
 

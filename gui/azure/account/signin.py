@@ -45,7 +45,8 @@ from azure.identity import (
 from azure.identity.aio import AzureCliCredential
 
 from gui.azure.account.clouds import Cloud
-from gui.azure.account.session import AzureSession, network_options
+from gui.azure.account.network import network_options
+from gui.azure.account.session import AzureSession
 from gui.azure.errors import NotSignedInError
 from gui.paths import data_dir
 
