@@ -1,18 +1,17 @@
 """Turning an uploaded disk into an image: a managed image, or a Compute Gallery image version.
 
-Each step reports events (running, done with its duration, failed with Azure's message), so the
-wizard can show them live. Bodies are sent as REST JSON, which the SDK accepts as it is.
-Validation (names, the definition matching the disk) runs before anything is created.
+Each step yields its events (running, done with its duration, failed with Azure's message;
+the one step model of ``gui.azure.steps``), so a progress view can show them live. Bodies are
+sent as REST JSON, which the SDK accepts as it is. Validation (names, the definition matching
+the disk) runs before anything is created.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -22,33 +21,7 @@ from azure.mgmt.compute.aio import ComputeManagementClient
 from gui.azure import naming
 from gui.azure.catalog.nodes import NodeRef, SourceKind
 from gui.azure.errors import AzureServiceError, NotFoundError, translate
-
-
-class StepState(StrEnum):
-    PENDING = "Pending"
-    RUNNING = "Running"
-    DONE = "Done"
-    FAILED = "Failed"
-    SKIPPED = "Skipped"
-
-
-@dataclass
-class StepEvent:
-    key: str
-    title: str
-    state: StepState
-    message: str = ""
-    started: float | None = None
-    ended: float | None = None
-
-    @property
-    def seconds(self) -> float | None:
-        if self.started is None:
-            return None
-        return (self.ended or time.monotonic()) - self.started
-
-
-EventCallback = Callable[[StepEvent], None]
+from gui.azure.steps import StepEvent, StepSpec, StepState, run_step, started
 
 
 @dataclass(frozen=True)
@@ -190,44 +163,28 @@ class GalleryVersionSpec:
 
 
 class ImageBuilder:
-    """Creates the image the user asked for from an uploaded disk, step by step."""
+    """Creates the image the user asked for from an uploaded disk, step by step.
 
-    def __init__(
-        self, compute: ComputeManagementClient, on_event: EventCallback | None = None
-    ) -> None:
+    ``create_managed_image`` and ``create_gallery_version`` yield the steps' events; the new
+    image's reference is in ``result`` once the generator has ended."""
+
+    def __init__(self, compute: ComputeManagementClient) -> None:
         self.compute = compute
-        self._on_event = on_event
+        self.result: NodeRef | None = None
 
-    def _emit(self, event: StepEvent) -> None:
-        if self._on_event is not None:
-            self._on_event(event)
+    @staticmethod
+    def _step(
+        key: str, title: str, create: Callable[[], Awaitable[Any]]
+    ) -> AsyncIterator[StepEvent]:
+        async def action(_progress: Callable[[str], None]) -> str:
+            await create()
+            return ""
 
-    async def _step(self, key: str, title: str, action: Any) -> Any:
-        event = StepEvent(key, title, StepState.RUNNING, started=time.monotonic())
-        self._emit(event)
-        try:
-            result = await action
-        except asyncio.CancelledError:
-            event.state, event.ended, event.message = (
-                StepState.FAILED,
-                time.monotonic(),
-                "Cancelled",
-            )
-            self._emit(event)
-            raise
-        except Exception as exc:
-            error = translate(exc)
-            event.state, event.ended = StepState.FAILED, time.monotonic()
-            event.message = error.user_text()
-            self._emit(event)
-            raise error from exc
-        event.state, event.ended = StepState.DONE, time.monotonic()
-        self._emit(event)
-        return result
+        return run_step(StepSpec(key, title), action)
 
     async def create_managed_image(
         self, source: DiskSource, facts: DiskFacts, spec: ManagedImageSpec
-    ) -> NodeRef:
+    ) -> AsyncIterator[StepEvent]:
         body: dict[str, Any] = {
             "location": spec.location,
             "properties": {
@@ -251,10 +208,13 @@ class ImageBuilder:
             )
             return await poller.result()
 
-        await self._step("image", f"Create managed image {spec.name}", create())
-        return NodeRef(SourceKind.MANAGED, (spec.resource_group, spec.name))
+        async for event in self._step("image", f"Create managed image {spec.name}", create):
+            yield event
+        self.result = NodeRef(SourceKind.MANAGED, (spec.resource_group, spec.name))
 
-    async def create_gallery_version(self, source: DiskSource, spec: GalleryVersionSpec) -> NodeRef:
+    async def create_gallery_version(
+        self, source: DiskSource, spec: GalleryVersionSpec
+    ) -> AsyncIterator[StepEvent]:
         compute, group = self.compute, spec.resource_group
         definition = spec.definition
         if spec.create_gallery:
@@ -267,7 +227,8 @@ class ImageBuilder:
                 )
                 return await poller.result()
 
-            await self._step("gallery", f"Create gallery {spec.gallery}", gallery())
+            async for event in self._step("gallery", f"Create gallery {spec.gallery}", gallery):
+                yield event
         if spec.create_definition:
             features = []
             if definition.security_type != "Standard":
@@ -294,9 +255,10 @@ class ImageBuilder:
                 )
                 return await poller.result()
 
-            await self._step(
-                "definition", f"Create image definition {definition.name}", create_definition()
-            )
+            async for event in self._step(
+                "definition", f"Create image definition {definition.name}", create_definition
+            ):
+                yield event
         publishing: dict[str, Any] = {
             "targetRegions": [
                 {
@@ -331,27 +293,26 @@ class ImageBuilder:
             )
             return await poller.result()
 
-        await self._step(
-            "version",
-            f"Create version {spec.version} of {definition.name}",
-            create_version(),
+        async for event in self._step(
+            "version", f"Create version {spec.version} of {definition.name}", create_version
+        ):
+            yield event
+        async for event in self._replication(spec):
+            yield event
+        self.result = NodeRef(
+            SourceKind.GALLERY, (group, spec.gallery, definition.name, spec.version)
         )
-        await self._replication(spec)
-        return NodeRef(SourceKind.GALLERY, (group, spec.gallery, definition.name, spec.version))
 
-    async def _replication(self, spec: GalleryVersionSpec, poll_seconds: float = 1.0) -> None:
+    async def _replication(
+        self, spec: GalleryVersionSpec, poll_seconds: float = 1.0
+    ) -> AsyncIterator[StepEvent]:
         """One step per target region, done when Azure reports it replicated."""
         events = {
-            region.casefold(): StepEvent(
-                f"replicate:{region}",
-                f"Replicate to {region}",
-                StepState.RUNNING,
-                started=time.monotonic(),
-            )
+            region.casefold(): started(StepSpec(f"replicate:{region}", f"Replicate to {region}"))
             for region, _ in spec.regions()
         }
         for event in events.values():
-            self._emit(event)
+            yield event
         while any(event.state is StepState.RUNNING for event in events.values()):
             try:
                 version = await self.compute.gallery_image_versions.get(
@@ -370,20 +331,21 @@ class ImageBuilder:
                     {"region": region, "state": "Completed"} for region, _ in spec.regions()
                 ]
             for summary in summaries:
-                found = events.get(str(summary.get("region", "")).casefold().replace(" ", ""))
+                region_key = str(summary.get("region", "")).casefold().replace(" ", "")
+                found = events.get(region_key)
                 if found is None or found.state is not StepState.RUNNING:
                     continue
-                event = found
                 state = str(summary.get("state", ""))
                 progress = summary.get("progress")
                 if state == "Completed":
-                    event.state, event.ended = StepState.DONE, time.monotonic()
+                    event = found.ended_as(StepState.DONE)
                 elif state == "Failed":
-                    event.state, event.ended = StepState.FAILED, time.monotonic()
-                    event.message = str(summary.get("details") or "Replication failed.")
+                    details = str(summary.get("details") or "Replication failed.")
+                    event = found.ended_as(StepState.FAILED, details)
                 else:
-                    event.message = f"{progress}%" if progress is not None else state
-                self._emit(event)
+                    event = found.running(f"{progress}%" if progress is not None else state)
+                events[region_key] = event
+                yield event
             failed = [event for event in events.values() if event.state is StepState.FAILED]
             if failed:
                 raise AzureServiceError(

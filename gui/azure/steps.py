@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -99,7 +99,7 @@ Progress = Callable[[str], None]
 StepAction = Callable[[Progress], Awaitable[str]]
 
 
-async def pump(work: Callable[[Callable[[T], None]], Awaitable[None]]) -> AsyncIterator[T]:
+async def pump(work: Callable[[Callable[[T], None]], Awaitable[None]]) -> AsyncGenerator[T, None]:
     """Runs ``work(emit)`` and yields what it emits, as it emits it; ends when the work ends
     and raises what it raised. Closing the generator (the consumer stopped or was cancelled)
     cancels the work."""

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import re
 import secrets
 import sys
@@ -298,9 +297,8 @@ class Smoke:
             GalleryVersionSpec,
             ImageBuilder,
             ManagedImageSpec,
-            StepEvent,
-            StepState,
         )
+        from gui.azure.steps import StepEvent, StepState
 
         def on_event(event: StepEvent) -> None:
             if event.state in (StepState.DONE, StepState.FAILED):
@@ -313,14 +311,15 @@ class Smoke:
                     )
                 )
 
-        builder = ImageBuilder(self.compute, on_event)
+        builder = ImageBuilder(self.compute)
         source = DiskSource(managed_disk_id=disk_id)
         facts = DiskFacts(os_type="Linux", os_state="Generalized", hyper_v_generation="V2")
         self._cleanups.append((f"Delete managed image {IMAGE_NAME}", self._delete_image))
         try:
-            await builder.create_managed_image(
+            async for event in builder.create_managed_image(
                 source, facts, ManagedImageSpec(self.group, IMAGE_NAME, self.location)
-            )
+            ):
+                on_event(event)
             # Registered before the builder starts: it creates the gallery, then the definition,
             # then the version; deletion goes the other way.
             self._cleanups.append((f"Delete gallery {self.gallery}", self._delete_gallery))
@@ -328,7 +327,7 @@ class Smoke:
                 (f"Delete image definition {DEFINITION_NAME}", self._delete_definition)
             )
             self._cleanups.append((f"Delete image version {VERSION_NAME}", self._delete_version))
-            await builder.create_gallery_version(
+            versions = builder.create_gallery_version(
                 source,
                 GalleryVersionSpec(
                     resource_group=self.group,
@@ -348,6 +347,8 @@ class Smoke:
                     location=self.location,
                 ),
             )
+            async for event in versions:
+                on_event(event)
         except AzureServiceError as exc:
             if self.report.lines[-1].ok:  # failed between the builder's own steps (a poll)
                 self.report.add(StepLine("Create the images", False, 0.0, _reason(exc)))
@@ -685,33 +686,12 @@ async def _run(
     return EXIT_FAILED
 
 
-def _log_to_data_dir() -> logging.Handler | None:
-    """Warnings with request ids go to the app's log file (redacted), not into the report."""
-    from gui.commands.upload import LOG_FILE
-    from gui.paths import data_dir
-    from gui.transfer.redact import RedactingFormatter
-
-    try:
-        handler: logging.Handler = logging.FileHandler(data_dir() / LOG_FILE, encoding="utf-8")
-    except OSError:  # an unwritable data directory must not stop the smoke test
-        return None
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.setLevel(logging.INFO)
-    logger = logging.getLogger("gui")
-    logger.addHandler(handler)
-    if logger.getEffectiveLevel() > logging.INFO:
-        logger.setLevel(logging.INFO)
-    return handler
-
-
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    handler = _log_to_data_dir()
-    try:
+    # Warnings with request ids go to the app's log file (redacted), not into the report.
+    from gui.commands.upload import logging_to_data_dir
+
+    with logging_to_data_dir():
         return _main(argv, out or sys.stdout)
-    finally:
-        if handler is not None:
-            logging.getLogger("gui").removeHandler(handler)
-            handler.close()
 
 
 def _main(argv: Sequence[str] | None, stream: TextIO) -> int:

@@ -8,12 +8,13 @@ new run resumes), 2 bad arguments or an image Azure would refuse, 130 interrupte
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TextIO
@@ -211,32 +212,35 @@ class ProgressPrinter:
 LOG_FILE = "azure-image-studio.log"
 
 
-def _log_to_data_dir() -> logging.Handler | None:
-    """The engine's warnings (a failure's request ids, for Azure support) go to the app's log
-    file, redacted, rather than to stderr, which keeps its single line per outcome."""
+@contextlib.contextmanager
+def logging_to_data_dir() -> Iterator[None]:
+    """The engine's and the SDK's warnings (a failure's request ids, for Azure support) go to
+    the app's log file, redacted, rather than to the terminal, which keeps its one line per
+    outcome (``upload``) or its report (``smoke``). An unwritable data directory must not stop
+    the command: it then runs without the file."""
     from gui.paths import data_dir
 
     try:
         handler: logging.Handler = logging.FileHandler(data_dir() / LOG_FILE, encoding="utf-8")
-    except OSError:  # an unwritable data directory must not stop the upload
-        return None
+    except OSError:
+        yield
+        return
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.setLevel(logging.INFO)
     logger = logging.getLogger("gui")
     logger.addHandler(handler)
     if logger.getEffectiveLevel() > logging.INFO:
         logger.setLevel(logging.INFO)
-    return handler
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
 
 
 def main(argv: Sequence[str]) -> int:
-    handler = _log_to_data_dir()
-    try:
+    with logging_to_data_dir():
         return _main(argv)
-    finally:
-        if handler is not None:
-            logging.getLogger("gui").removeHandler(handler)
-            handler.close()
 
 
 def _main(argv: Sequence[str]) -> int:

@@ -27,7 +27,7 @@ from gui.qt.transfers.model import Status, Transfer
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed.world import RG_IMAGES
-from tests.qt.conftest import AsyncRunner, make_settings
+from tests.qt.helpers import AsyncRunner, make_settings
 
 pytestmark = pytest.mark.gui
 
@@ -313,7 +313,7 @@ timer = QTimer()
 timer.timeout.connect(drive)
 timer.start(20)
 code = gui_app.run(["--sandbox"])
-print("STATUS", state["transfer"].status.value, flush=True)
+print("STATUS", state["transfer"].status.label, flush=True)
 sys.exit(code)
 """
 

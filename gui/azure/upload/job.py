@@ -13,10 +13,11 @@ import json
 import logging
 import os
 import tempfile
-import time
 import uuid
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +31,11 @@ from gui.azure.image_builder import (
     DefinitionSpec,
     DiskFacts,
     DiskSource,
-    EventCallback,
     GalleryVersionSpec,
     ImageBuilder,
     ManagedImageSpec,
-    StepEvent,
-    StepState,
 )
+from gui.azure.steps import StepEvent, StepSpec, StepState, pump, started
 from gui.azure.upload.managed_disk import (
     DiskUploadStep,
     ManagedDiskSpec,
@@ -90,6 +89,40 @@ class BlobTargetPlan:
 FollowUp = ManagedImageSpec | GalleryVersionSpec | None
 
 
+class JobStatus(StrEnum):
+    """The one status of an upload job: in its plan file, in the runner and in the views. (The
+    engine's ``UploadState`` is the byte transfer's state, one part of a job.)"""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "suspended"  # stopped by a quit: resumes where it stopped
+
+    @property
+    def label(self) -> str:
+        return self.name.capitalize()
+
+    @property
+    def resumable(self) -> bool:
+        return self in (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.INTERRUPTED)
+
+    @property
+    def active(self) -> bool:
+        return self in (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.PAUSED)
+
+    @classmethod
+    def load(cls, text: str) -> JobStatus:
+        """A status from a plan file, including those written before the one enum: "pending"
+        was a plan not yet started; anything unknown was not finished (so it can be resumed)."""
+        try:
+            return cls(text)
+        except ValueError:
+            return JobStatus.QUEUED if text == "pending" else JobStatus.FAILED
+
+
 @dataclass
 class UploadPlan:
     source_path: str
@@ -99,7 +132,7 @@ class UploadPlan:
     md5: bool = True
     plan_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
-    status: str = "pending"  # pending, running, failed, cancelled, completed
+    status: JobStatus = JobStatus.QUEUED
     last_error: str = ""
 
     @property
@@ -139,7 +172,7 @@ class UploadPlan:
             "target": target,
             "follow_up": follow,
             "md5": self.md5,
-            "status": self.status,
+            "status": self.status.value,
             "last_error": redact(self.last_error),
         }
 
@@ -177,7 +210,7 @@ class UploadPlan:
             md5=bool(data.get("md5", True)),
             plan_id=data["plan_id"],
             created=data.get("created", ""),
-            status=data.get("status", "pending"),
+            status=JobStatus.load(str(data.get("status", JobStatus.QUEUED.value))),
             last_error=data.get("last_error", ""),
         )
 
@@ -206,7 +239,7 @@ class PlanStore:
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 log.warning("Ignoring unreadable upload plan %s: %s", path.name, exc)
                 continue
-            if plan.status != "completed":
+            if plan.status is not JobStatus.COMPLETED:
                 plans.append(plan)
         return plans
 
@@ -218,19 +251,21 @@ class JobResult:
     disk_id: str | None
 
 
-_DISK_STEP_KEYS = {
-    DiskUploadStep.CREATING: ("create-disk", "Create the managed disk for upload"),
-    DiskUploadStep.GRANTING: ("grant", "Grant write access (SAS)"),
-    DiskUploadStep.UPLOADING: ("upload", "Upload the data"),
-    DiskUploadStep.REVOKING: ("revoke", "Revoke access"),
+_DISK_STEPS = {
+    DiskUploadStep.CREATING: StepSpec("create-disk", "Create the managed disk for upload"),
+    DiskUploadStep.GRANTING: StepSpec("grant", "Grant write access (SAS)"),
+    DiskUploadStep.UPLOADING: StepSpec("upload", "Upload the data"),
+    DiskUploadStep.REVOKING: StepSpec("revoke", "Revoke access"),
 }
+_UPLOAD_BLOB = StepSpec("upload", "Upload the data")
 
-
-_DISK_KEYS = {key for key, _ in _DISK_STEP_KEYS.values()}
+Emit = Callable[[StepEvent], None]
 
 
 class UploadJob:
-    """Runs a plan: ``await run()`` on the GUI's loop; pause/resume/cancel from anywhere."""
+    """Runs a plan: ``run()`` yields its step events on the caller's loop (the data moves on the
+    engine's thread); the outcome is in ``result`` once it has ended. Pause/resume/cancel from
+    anywhere."""
 
     def __init__(
         self,
@@ -239,7 +274,6 @@ class UploadJob:
         source: Any,
         *,
         on_progress: ProgressCallback | None = None,
-        on_step: EventCallback | None = None,
         options: UploadOptions | None = None,
         vault: SasVault | None = None,
     ) -> None:
@@ -247,11 +281,11 @@ class UploadJob:
         self.plan = plan
         self.source = source
         self._on_progress = on_progress
-        self._on_step = on_step
         self.options = options or UploadOptions(md5=plan.md5)
         self._disk_upload: ManagedDiskUpload | None = None
         self._blob_upload: Upload | None = None
-        self._events: dict[str, StepEvent] = {}
+        self.events: dict[str, StepEvent] = {}  # the latest event of each step
+        self.result: JobResult | None = None
         self.vault = vault or SasVault()
         # A stop asked for before the data transfer exists is applied when it starts.
         self._stop: str | None = None  # "cancel" or "suspend"
@@ -292,30 +326,47 @@ class UploadJob:
 
     # --- flow ---------------------------------------------------------------------------------
 
-    def _emit(self, event: StepEvent) -> None:
-        self._events[event.key] = event
-        if self._on_step is not None:
-            self._on_step(event)
+    async def run(self) -> AsyncGenerator[StepEvent, None]:
+        """The job's step events as they happen. A failure ends the running steps as failed
+        (their events come first), then raises; the engine's and Azure's errors pass as they
+        are."""
+        async for event in pump(self._work):
+            self.events[event.key] = event
+            yield event
 
-    def _disk_step(self, step: DiskUploadStep) -> None:
-        now = time.monotonic()
-        for event in self._events.values():
-            if event.state is StepState.RUNNING and event.key in _DISK_KEYS:
-                event.state, event.ended = StepState.DONE, now
-                self._emit(event)
-        if step in _DISK_STEP_KEYS:
-            key, title = _DISK_STEP_KEYS[step]
-            self._emit(StepEvent(key, title, StepState.RUNNING, started=now))
+    async def _work(self, emit: Emit) -> None:
+        running: dict[str, StepEvent] = {}
 
-    def _fail_running(self, message: str) -> None:
-        now = time.monotonic()
-        for event in list(self._events.values()):
+        def track(event: StepEvent) -> None:
             if event.state is StepState.RUNNING:
-                event.state, event.ended, event.message = StepState.FAILED, now, message
-                self._emit(event)
+                running[event.key] = event
+            else:
+                running.pop(event.key, None)
+            emit(event)
+
+        try:
+            self.result = await self._run(track)
+        except BaseException as exc:
+            message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            for event in list(running.values()):
+                track(event.ended_as(StepState.FAILED, message))
+            raise
+
+    def _disk_steps(self, emit: Emit) -> Callable[[DiskUploadStep], None]:
+        """The managed-disk upload's phases as steps: a new phase ends the one before."""
+        current: list[StepEvent] = []
+
+        def on_phase(phase: DiskUploadStep) -> None:
+            if current:
+                emit(current.pop().ended_as(StepState.DONE))
+            if phase in _DISK_STEPS:
+                current.append(started(_DISK_STEPS[phase]))
+                emit(current[0])
+
+        return on_phase
 
     async def _drop_sealed_partial_disk(
-        self, compute: ComputeManagementClient, spec: ManagedDiskSpec
+        self, compute: ComputeManagementClient, spec: ManagedDiskSpec, emit: Emit
     ) -> None:
         """A stopped upload had its access revoked, and Azure seals a disk then (Unattached,
         no more writes). If that disk is this plan's own unfinished one, it is deleted so the
@@ -330,32 +381,16 @@ class UploadJob:
         if state != "Unattached" or (disk.tags or {}).get(PLAN_TAG) != self.plan.plan_id:
             return
         title = f"Delete the partial disk {spec.name} (sealed when the upload stopped)"
-        started = time.monotonic()
-        self._emit(StepEvent("drop-partial", title, StepState.RUNNING, started=started))
+        event = started(StepSpec("drop-partial", title))
+        emit(event)
         try:
             poller = await compute.disks.begin_delete(spec.resource_group, spec.name)
             await poller.result()
         except Exception as exc:
             raise translate(exc) from exc
-        self._emit(
-            StepEvent(
-                "drop-partial",
-                title,
-                StepState.DONE,
-                "the upload starts over",
-                started=started,
-                ended=time.monotonic(),
-            )
-        )
+        emit(event.ended_as(StepState.DONE, "the upload starts over"))
 
-    async def run(self) -> JobResult:
-        try:
-            return await self._run()
-        except BaseException as exc:
-            self._fail_running(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
-            raise
-
-    async def _run(self) -> JobResult:
+    async def _run(self, emit: Emit) -> JobResult:
         plan = self.plan
         upload_result: UploadResult | None
         disk_id: str | None = None
@@ -370,26 +405,27 @@ class UploadJob:
                     "created-by": "azure-image-studio",
                 },
             )
-            await self._drop_sealed_partial_disk(compute, spec)
+            await self._drop_sealed_partial_disk(compute, spec, emit)
+            on_phase = self._disk_steps(emit)
             self._disk_upload = ManagedDiskUpload(
                 compute,
                 self.source,
                 spec,
                 self.options,
                 on_progress=self._on_progress,
-                on_step=self._disk_step,
+                on_step=on_phase,
                 vault=self.vault,
             )
             self._apply_stop()
             result = await self._disk_upload.run()
-            self._disk_step(DiskUploadStep.DONE)
+            on_phase(DiskUploadStep.DONE)
             upload_result, disk_id = result.upload, result.disk_id
             source = DiskSource(managed_disk_id=result.disk_id)
         else:
             sub = plan.target.subscription_id
             compute = self.session.compute(sub) if sub else None
-            started = time.monotonic()
-            self._emit(StepEvent("upload", "Upload the data", StepState.RUNNING, started=started))
+            event = started(_UPLOAD_BLOB)
+            emit(event)
             self._blob_upload = Upload(
                 self.source, SasUrlTarget(plan.target.sas_url), self.options, self._on_progress
             )
@@ -397,15 +433,7 @@ class UploadJob:
             self._blob_upload.start()
             await asyncio.to_thread(self._blob_upload.wait)
             upload_result = self._blob_upload.result()
-            self._emit(
-                StepEvent(
-                    "upload",
-                    "Upload the data",
-                    StepState.DONE,
-                    started=started,
-                    ended=time.monotonic(),
-                )
-            )
+            emit(event.ended_as(StepState.DONE))
             source = DiskSource(
                 blob_uri=plan.target.blob_url,
                 storage_account_id=plan.target.storage_account_id or None,
@@ -415,9 +443,13 @@ class UploadJob:
         if follow_up is not None:
             if compute is None:
                 raise ValueError("Images from a page blob need a subscription (not planned).")
-            builder = ImageBuilder(compute, self._emit)
-            if isinstance(follow_up, ManagedImageSpec):
-                image = await builder.create_managed_image(source, plan.facts, follow_up)
-            else:
-                image = await builder.create_gallery_version(source, follow_up)
+            builder = ImageBuilder(compute)
+            steps = (
+                builder.create_managed_image(source, plan.facts, follow_up)
+                if isinstance(follow_up, ManagedImageSpec)
+                else builder.create_gallery_version(source, follow_up)
+            )
+            async for step in steps:
+                emit(step)
+            image = builder.result
         return JobResult(upload=upload_result, image=image, disk_id=disk_id)

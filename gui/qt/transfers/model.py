@@ -1,18 +1,14 @@
 """Transfers as the GUI sees them: a QObject per upload and a table model of all of them.
 
-The engine reports progress on its own thread; ``Transfer.on_progress`` only emits a signal, and
-the queued connection brings the snapshot to the GUI thread. Steps (create disk, grant, image,
-replication) arrive on the GUI loop already.
+A thin adapter over ``gui.azure.upload.runner``, which runs the uploads (the headless command
+uses it too). The engine reports progress on its own thread; ``Transfer`` only emits a signal,
+and the queued connection brings the snapshot to the GUI thread. Step events arrive on the GUI
+loop already; each one is a queued signal too, so views redraw from the event loop, never
+inside the job.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import dataclasses
-import logging
-from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
@@ -24,40 +20,25 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from gui.azure.errors import AzureServiceError
-from gui.azure.image_builder import StepEvent, StepState
-from gui.azure.upload.job import BlobTargetPlan, JobResult, PlanStore, UploadJob, UploadPlan
+from gui.azure.steps import StepEvent
+from gui.azure.upload.job import JobResult, JobStatus, PlanStore, UploadJob, UploadPlan
 from gui.azure.upload.managed_disk import SasVault
+from gui.azure.upload.runner import SUSPENDED_TEXT, JobRun, UploadRunner
 from gui.paths import journal_dir
-from gui.qt.tasks import TaskSet
-from gui.transfer import ProgressSnapshot, UploadCancelledError, UploadError, UploadState
+from gui.transfer import ProgressSnapshot
 from gui.units import human_bytes, human_duration
-
-log = logging.getLogger(__name__)
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 TransferRole = Qt.ItemDataRole.UserRole + 1
 
+Status = JobStatus  # the views' name for the job's one status
 
-class Status(StrEnum):
-    QUEUED = "Queued"
-    RUNNING = "Running"
-    PAUSED = "Paused"
-    COMPLETED = "Completed"
-    FAILED = "Failed"
-    CANCELLED = "Cancelled"
-    INTERRUPTED = "Interrupted"
-
-    @property
-    def resumable(self) -> bool:
-        return self in (Status.FAILED, Status.CANCELLED, Status.INTERRUPTED)
-
-    @property
-    def active(self) -> bool:
-        return self in (Status.QUEUED, Status.RUNNING, Status.PAUSED)
+__all__ = ["SUSPENDED_TEXT", "Status", "Transfer", "TransferManager", "TransfersModel", "stop_all"]
 
 
 class Transfer(QObject):
+    """One upload as a QObject: ``changed`` and ``finished`` signals over a ``JobRun``."""
+
     changed = Signal()
     finished = Signal()
     snapshot_arrived = Signal(object)
@@ -71,177 +52,93 @@ class Transfer(QObject):
         vault: SasVault | None = None,
     ) -> None:
         super().__init__(parent)
-        self.plan = plan
-        self.store = store
-        self.vault = vault
-        self._stop: str | None = None  # "cancel" or "suspend", asked for before the job exists
-        self.status = Status.QUEUED
-        self.snapshot: ProgressSnapshot | None = None
-        self.steps: dict[str, StepEvent] = {}
-        self.steps_version = 0  # bumped when a step changes, so views redraw steps only then
-        self.error = ""
-        self.result: JobResult | None = None
-        self.job: UploadJob | None = None
-        self.task: asyncio.Task[None] | None = None
-        self.snapshot_arrived.connect(self._on_snapshot, Qt.ConnectionType.QueuedConnection)
+        self.run = JobRun(plan, store, vault=vault, on_snapshot=self.snapshot_arrived.emit)
+        self.snapshot_arrived.connect(self.run.apply_snapshot, Qt.ConnectionType.QueuedConnection)
+        self.run.change_listeners.append(lambda _run: self.changed.emit())
+        self.run.finish_listeners.append(lambda _run: self.finished.emit())
+
+    # --- the run's state, read by the views and the tests ---------------------------------------
+
+    @property
+    def plan(self) -> UploadPlan:
+        return self.run.plan
+
+    @property
+    def status(self) -> JobStatus:
+        return self.run.status
+
+    @status.setter
+    def status(self, status: JobStatus) -> None:
+        self.run.status = status
+
+    @property
+    def error(self) -> str:
+        return self.run.error
+
+    @error.setter
+    def error(self, text: str) -> None:
+        self.run.error = text
+
+    @property
+    def snapshot(self) -> ProgressSnapshot | None:
+        return self.run.snapshot
+
+    @property
+    def steps(self) -> dict[str, StepEvent]:
+        return self.run.steps
+
+    @property
+    def steps_version(self) -> int:
+        return self.run.steps_version
+
+    @property
+    def result(self) -> JobResult | None:
+        return self.run.result
+
+    @property
+    def job(self) -> UploadJob | None:
+        return self.run.job
+
+    @property
+    def task(self) -> Any:
+        return self.run.task
 
     @property
     def title(self) -> str:
-        return self.plan.title
+        return self.run.title
 
     @property
     def target_label(self) -> str:
-        return self.plan.target.label
+        return self.run.target_label
 
-    # --- callbacks (progress from the engine thread, steps on the GUI loop) -------------------
+    @property
+    def fraction(self) -> float:
+        return self.run.fraction
 
-    def on_progress(self, snapshot: ProgressSnapshot) -> None:
-        self.snapshot_arrived.emit(snapshot)
+    @property
+    def needs_sas(self) -> bool:
+        return self.run.needs_sas
 
-    def _on_snapshot(self, snapshot: ProgressSnapshot) -> None:
-        self.snapshot = snapshot
-        if snapshot.state is UploadState.PAUSED:
-            self.status = Status.PAUSED
-        elif self.status is Status.PAUSED and snapshot.state is UploadState.UPLOADING:
-            self.status = Status.RUNNING
-        self.changed.emit()
-
-    def on_step(self, event: StepEvent) -> None:
-        self.steps[event.key] = dataclasses.replace(event)
-        self.steps_version += 1
-        self.changed.emit()
+    def state_text(self) -> str:
+        return self.run.state_text()
 
     # --- control ------------------------------------------------------------------------------
 
     def start(self, session: Any) -> None:
-        """Opens the disk image and runs the plan on the GUI's loop."""
-        if self.task is not None and not self.task.done():
-            return
-        self.status = Status.RUNNING
-        self.error = ""
-        self._stop = None
-        self.steps = {}
-        self.steps_version += 1
-        self.changed.emit()
-        self.task = asyncio.get_event_loop().create_task(self._run(session))
-
-    async def _run(self, session: Any) -> None:
-        from gui.vhd import VhdError, open_image
-
-        plan = self.plan
-        plan.status, plan.last_error = "running", ""
-        self.store.save(plan)
-        try:
-            image = await asyncio.to_thread(open_image, Path(plan.source_path))
-        except VhdError as exc:
-            self._finish(Status.FAILED, str(exc))
-            return
-        try:
-            self.job = UploadJob(
-                session,
-                plan,
-                image,
-                on_progress=self.on_progress,
-                on_step=self.on_step,
-                vault=self.vault,
-            )
-            if self._stop == "cancel":
-                self.job.cancel()
-            elif self._stop == "suspend":
-                self.job.suspend()
-            self.result = await self.job.run()
-        except UploadCancelledError as exc:
-            if self._stop == "suspend":
-                # "Pause and quit": the journal (and for a managed disk the SAS in the
-                # keyring) let the next start resume it.
-                self._finish(Status.INTERRUPTED, SUSPENDED_TEXT)
-            else:
-                self._finish(Status.CANCELLED, str(exc))
-        except asyncio.CancelledError:
-            self._finish(Status.CANCELLED, "Stopped when the window closed. Resume it any time.")
-            raise
-        except (UploadError, AzureServiceError) as exc:
-            text = exc.user_text() if isinstance(exc, AzureServiceError) else str(exc)
-            self._finish(Status.FAILED, text)
-        except Exception as exc:  # unexpected: show it, keep the plan for a retry
-            log.exception("Upload %s failed", plan.title)
-            self._finish(Status.FAILED, f"Unexpected error: {exc}")
-        else:
-            self._finish(Status.COMPLETED, "")
-        finally:
-            await asyncio.to_thread(image.close)
-
-    def _finish(self, status: Status, message: str) -> None:
-        self.status = status
-        self.error = message
-        self.plan.status = {
-            Status.COMPLETED: "completed",
-            Status.CANCELLED: "cancelled",
-            Status.INTERRUPTED: "suspended",
-        }.get(status, "failed")
-        self.plan.last_error = message
-        if status is Status.COMPLETED:
-            self.store.remove(self.plan)
-        else:
-            with contextlib.suppress(OSError):
-                self.store.save(self.plan)
-        self.changed.emit()
-        self.finished.emit()
+        self.run.start(session)
 
     def pause(self) -> None:
-        if self.job is not None and self.status is Status.RUNNING:
-            self.job.pause()
+        self.run.pause()
 
     def resume(self) -> None:
-        if self.job is not None and self.status is Status.PAUSED:
-            self.job.resume()
+        self.run.resume()
 
     def cancel(self) -> None:
-        if not self.status.active:
-            return
-        self._stop = "cancel"
-        if self.job is not None:
-            self.job.cancel()
+        self.run.cancel()
 
     def suspend(self) -> None:
-        """Stop for a resume at the next start (quitting): a managed disk keeps its write access
-        when the keyring can hold its SAS, and is revoked otherwise."""
-        if not self.status.active:
-            return
-        if self._stop != "cancel":
-            self._stop = "suspend"
-        if self.job is not None:
-            self.job.suspend()
+        self.run.suspend()
 
-    # --- what the views show ------------------------------------------------------------------
-
-    @property
-    def fraction(self) -> float:
-        if self.status is Status.COMPLETED:
-            return 1.0
-        return self.snapshot.fraction if self.snapshot is not None else 0.0
-
-    @property
-    def needs_sas(self) -> bool:
-        """A blob upload resumed at a new start: the SAS was not saved and must be pasted."""
-        target = self.plan.target
-        return (
-            isinstance(target, BlobTargetPlan)
-            and not target.sas_query
-            and not target.storage_account_id  # those get a new SAS from the account
-        )
-
-    def state_text(self) -> str:
-        if self.status is Status.RUNNING:
-            running = [s for s in self.steps.values() if s.state is StepState.RUNNING]
-            if running:
-                return running[-1].title
-        if self.status in (Status.FAILED, Status.CANCELLED, Status.INTERRUPTED) and self.error:
-            return f"{self.status.value}: {self.error.splitlines()[0]}"
-        return self.status.value
-
-
-SUSPENDED_TEXT = "Paused when the app closed; it resumes where it stopped."
 
 COLUMNS = ("File", "Target", "State", "Progress", "Speed", "ETA", "Sent", "Skipped")
 
@@ -335,7 +232,7 @@ class TransfersModel(QAbstractTableModel):
 
 
 class TransferManager(QObject):
-    """Owns every transfer of this run, and the plans left unfinished by earlier runs."""
+    """The GUI's side of the ``UploadRunner``: each run is a ``Transfer`` row of the model."""
 
     transfer_added = Signal(object)
     transfer_finished = Signal(object)
@@ -343,92 +240,60 @@ class TransferManager(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.model = TransfersModel(self)
-        self.store = PlanStore(journal_dir())
-        self.vault = SasVault()  # the OS keyring, for the SAS of disk uploads stopped by a quit
-        self.session: Any = None
-        self._tasks = TaskSet("transfers")
+        # The OS keyring holds the SAS of disk uploads stopped by a quit.
+        self.runner = UploadRunner(PlanStore(journal_dir()), SasVault(), make_run=self._make)
+        self._transfers: dict[int, Transfer] = {}
+        self.runner.added.append(self._added)
+        self.runner.removed.append(lambda run: self.model.remove(self._transfers.pop(id(run))))
 
-    def submit(self, plan: UploadPlan) -> Transfer:
-        transfer = self._add(plan)
-        transfer.start(self.session)
-        return transfer
+    @property
+    def store(self) -> PlanStore:
+        return self.runner.store
 
-    def _add(self, plan: UploadPlan) -> Transfer:
-        transfer = Transfer(plan, self.store, self, vault=self.vault)
+    @property
+    def vault(self) -> SasVault:
+        return self.runner.vault
+
+    @property
+    def session(self) -> Any:
+        return self.runner.session
+
+    @session.setter
+    def session(self, session: Any) -> None:
+        self.runner.session = session
+
+    def _make(self, plan: UploadPlan) -> JobRun:
+        transfer = Transfer(plan, self.runner.store, self, vault=self.runner.vault)
         transfer.finished.connect(lambda t=transfer: self.transfer_finished.emit(t))
+        self._transfers[id(transfer.run)] = transfer
+        return transfer.run
+
+    def _added(self, run: JobRun) -> None:
+        transfer = self._transfers[id(run)]
         self.model.add(transfer)
         self.transfer_added.emit(transfer)
-        return transfer
+
+    def submit(self, plan: UploadPlan) -> Transfer:
+        return self._transfers[id(self.runner.submit(plan))]
 
     def load_unfinished(self) -> list[Transfer]:
         """Shows uploads that an earlier run left unfinished, ready to resume."""
-        known = {t.plan.plan_id for t in self.model.transfers}
-        found = []
-        for plan in self.store.unfinished():
-            if plan.plan_id in known:
-                continue
-            transfer = self._add(plan)
-            transfer.status = Status.INTERRUPTED
-            transfer.error = plan.last_error or "The app closed before the upload finished."
-            found.append(transfer)
-        return found
+        return [self._transfers[id(run)] for run in self.runner.load_unfinished()]
 
     def resume(self, transfer: Transfer, sas_url: str | None = None) -> None:
-        target = transfer.plan.target
-        if isinstance(target, BlobTargetPlan):
-            if sas_url:
-                transfer.plan.target = BlobTargetPlan.from_url(
-                    sas_url, target.subscription_id, storage_account_id=target.storage_account_id
-                )
-            elif not target.sas_query and target.storage_account_id:
-                self._tasks.spawn(self._resume_with_new_sas(transfer, target))
-                return
-        transfer.start(self.session)
-
-    async def _resume_with_new_sas(self, transfer: Transfer, target: BlobTargetPlan) -> None:
-        """The SAS was not saved: the storage account signs a new one."""
-        from gui.azure.upload.storage import renew_blob_sas
-
-        try:
-            url = await renew_blob_sas(
-                self.session, target.subscription_id, target.storage_account_id, target.blob_url
-            )
-        except AzureServiceError as exc:
-            transfer.error = f"Could not get a new SAS from the storage account: {exc.user_text()}"
-            transfer.changed.emit()
-            return
-        transfer.plan.target = BlobTargetPlan.from_url(
-            url, target.subscription_id, storage_account_id=target.storage_account_id
-        )
-        transfer.start(self.session)
+        self.runner.resume(transfer.run, sas_url)
 
     def discard(self, transfer: Transfer) -> None:
-        if transfer.status.active:
-            return
-        self.store.remove(transfer.plan)
-        self.model.remove(transfer)
+        self.runner.discard(transfer.run)
 
     def cancel_all(self) -> None:
-        for transfer in self.model.transfers:
-            if transfer.status.active:
-                transfer.cancel()
+        self.runner.cancel_all()
 
     @property
     def active(self) -> list[Transfer]:
-        return [t for t in self.model.transfers if t.status.active]
+        return [self._transfers[id(run)] for run in self.runner.active]
 
 
 async def stop_all(manager: TransferManager, timeout: float = 20.0, *, keep: bool = False) -> None:
-    """Stops running uploads and waits (bounded) until each has saved its journal and revoked
-    access (``keep=False``: cancel) or kept it for a resume at the next start (``keep=True``:
-    pause and quit; a managed disk without a keyring is revoked all the same)."""
-    tasks = []
-    for transfer in manager.active:
-        if keep:
-            transfer.suspend()
-        else:
-            transfer.cancel()
-        if transfer.task is not None and not transfer.task.done():
-            tasks.append(transfer.task)
-    if tasks:
-        await asyncio.wait(tasks, timeout=timeout)
+    """``UploadRunner.stop_all`` for the window's transfers (see there)."""
+    await manager.runner.stop_all(timeout, keep=keep)

@@ -16,22 +16,20 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QTextBrowser,
-    QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
     QWizard,
     QWizardPage,
 )
 
-from gui.azure.image_builder import GalleryVersionSpec, ManagedImageSpec, StepState
+from gui.azure.image_builder import GalleryVersionSpec, ManagedImageSpec
 from gui.azure.upload.job import BlobTargetPlan, ManagedDiskTargetPlan, UploadPlan
-from gui.qt import icons
 from gui.qt.transfers.model import Status, Transfer, TransferManager
 from gui.qt.upload.common import UploadContext
 from gui.qt.upload.file_page import FilePage
 from gui.qt.upload.follow_up_page import FollowUpPage
 from gui.qt.upload.target_page import TargetPage
+from gui.qt.widgets.step_list import StepList
 from gui.units import human_bytes, human_duration
 
 FILE_PAGE, TARGET_PAGE, FOLLOW_UP_PAGE, REVIEW_PAGE, PROGRESS_PAGE = range(5)
@@ -138,11 +136,7 @@ class ProgressPage(QWizardPage):
         for button in (self.pause_button, self.resume_button, self.cancel_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
-        self.steps = QTreeWidget()
-        self.steps.setObjectName("steps")
-        self.steps.setHeaderLabels(["Step", "State", "Time"])
-        self.steps.setRootIsDecorated(False)
-        self.steps.setColumnWidth(0, 420)
+        self.steps = StepList()
         layout = QVBoxLayout(self)
         layout.addWidget(self.bar)
         layout.addWidget(self.rate_label)
@@ -213,47 +207,25 @@ class ProgressPage(QWizardPage):
             )
         elif status in (Status.FAILED, Status.CANCELLED):
             self.state_label.setText(
-                f"<b>{status.value}.</b> {transfer.error}<br>"
+                f"<b>{status.label}.</b> {transfer.error}<br>"
                 "Nothing after the failed step was run. Resume picks up where it stopped."
             )
         else:
             self.state_label.setText(transfer.state_text())
 
     def _show_steps(self, transfer: Transfer) -> None:
-        running = any(event.state is StepState.RUNNING for event in transfer.steps.values())
-        if transfer.steps_version == self._steps_shown and not running:
-            return
-        if transfer.steps_version == self._steps_shown and running:
-            self._tick_running(transfer)
+        """Only steps that changed since the last look are drawn again (the step list keeps
+        running steps' clocks moving itself)."""
+        if transfer.steps_version == self._steps_shown:
             return
         self._steps_shown = transfer.steps_version
-        self.steps.clear()
-        icon_names = {
-            StepState.DONE: "info",
-            StepState.FAILED: "error",
-            StepState.RUNNING: "refresh",
-        }
-        for event in transfer.steps.values():
-            seconds = event.seconds
-            item = QTreeWidgetItem(
-                [
-                    event.title,
-                    event.state.value + (f" — {event.message}" if event.message else ""),
-                    human_duration(seconds) if seconds is not None else "",
-                ]
-            )
-            if event.state in icon_names:
-                item.setIcon(0, icons.icon(icon_names[event.state]))
-            if event.state is StepState.FAILED:
-                item.setToolTip(1, event.message)
-            self.steps.addTopLevelItem(item)
-
-    def _tick_running(self, transfer: Transfer) -> None:
-        """Only the running steps' clocks move between step changes."""
-        for row, event in enumerate(transfer.steps.values()):
-            item = self.steps.topLevelItem(row)
-            if item is not None and event.state is StepState.RUNNING and event.seconds is not None:
-                item.setText(2, human_duration(event.seconds))
+        if not transfer.steps:
+            self.steps.set_steps([])
+        self.steps.show_events(
+            event for event in transfer.steps.values() if self.steps.events.get(event.key) != event
+        )
+        if not transfer.status.active:
+            self.steps.stop()
 
     def isComplete(self) -> bool:
         return self.transfer is not None and not self.transfer.status.active

@@ -1,0 +1,356 @@
+"""Running upload jobs, with or without a window: one ``JobRun`` per upload, an ``UploadRunner``
+for all of them (submit, resume of plans an earlier run left unfinished, stop all on quit).
+
+The GUI's transfers model is a thin adapter over this (one queued signal per snapshot or step
+event); the headless command runs a plan through it the same way. Everything here runs on the
+caller's asyncio loop; only the engine's progress snapshots come from its own thread, and they
+are handed to the loop before anything reads them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gui.azure.errors import AzureServiceError
+from gui.azure.steps import StepEvent, StepState
+from gui.azure.upload.job import (
+    BlobTargetPlan,
+    JobResult,
+    JobStatus,
+    PlanStore,
+    UploadJob,
+    UploadPlan,
+)
+from gui.azure.upload.managed_disk import SasVault
+from gui.transfer import ProgressSnapshot, UploadCancelledError, UploadError, UploadState
+
+log = logging.getLogger(__name__)
+
+SUSPENDED_TEXT = "Paused when the app closed; it resumes where it stopped."
+CLOSED_TEXT = "Stopped when the window closed. Resume it any time."
+LEFT_UNFINISHED_TEXT = "The app closed before the upload finished."
+
+Listener = Callable[["JobRun"], None]
+
+
+class JobRun:
+    """One upload: its plan, its one status, the latest progress snapshot and step events.
+
+    Listeners are called on the loop: ``on_change`` after any change, ``on_finished`` once the
+    job has ended (whatever the outcome)."""
+
+    def __init__(
+        self,
+        plan: UploadPlan,
+        store: PlanStore,
+        *,
+        vault: SasVault | None = None,
+        on_snapshot: Callable[[ProgressSnapshot], None] | None = None,
+    ) -> None:
+        self.plan = plan
+        self.store = store
+        self.vault = vault
+        self.status = JobStatus.QUEUED
+        self.snapshot: ProgressSnapshot | None = None
+        self.steps: dict[str, StepEvent] = {}
+        self.steps_version = 0  # bumped when a step changes, so views redraw steps only then
+        self.error = ""
+        self.result: JobResult | None = None
+        self.job: UploadJob | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.change_listeners: list[Listener] = []
+        self.finish_listeners: list[Listener] = []
+        # From the engine's thread. Default: hop to the loop; a Qt adapter passes a queued
+        # signal instead, which also ends on the loop's (GUI) thread.
+        self.on_snapshot = on_snapshot
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: str | None = None  # "cancel" or "suspend", asked for before the job exists
+
+    @property
+    def title(self) -> str:
+        return self.plan.title
+
+    @property
+    def target_label(self) -> str:
+        return self.plan.target.label
+
+    def _changed(self) -> None:
+        for listener in list(self.change_listeners):
+            listener(self)
+
+    # --- what the job reports -----------------------------------------------------------------
+
+    def _progress(self, snapshot: ProgressSnapshot) -> None:
+        """Called on the engine's thread."""
+        if self.on_snapshot is not None:
+            self.on_snapshot(snapshot)
+        elif self._loop is not None:
+            self._loop.call_soon_threadsafe(self.apply_snapshot, snapshot)
+
+    def apply_snapshot(self, snapshot: ProgressSnapshot) -> None:
+        """On the loop: the engine's state becomes the job's (paused or running again)."""
+        self.snapshot = snapshot
+        if snapshot.state is UploadState.PAUSED:
+            self.status = JobStatus.PAUSED
+        elif self.status is JobStatus.PAUSED and snapshot.state is UploadState.UPLOADING:
+            self.status = JobStatus.RUNNING
+        self._changed()
+
+    def _step(self, event: StepEvent) -> None:
+        self.steps[event.key] = event
+        self.steps_version += 1
+        self._changed()
+
+    # --- control ------------------------------------------------------------------------------
+
+    def start(self, session: Any) -> None:
+        """Opens the disk image and runs the plan on the running loop."""
+        if self.task is not None and not self.task.done():
+            return
+        self._loop = asyncio.get_event_loop()
+        self.status = JobStatus.RUNNING
+        self.error = ""
+        self._stop = None
+        self.steps = {}
+        self.steps_version += 1
+        self._changed()
+        self.task = self._loop.create_task(self._run(session))
+
+    async def _run(self, session: Any) -> None:
+        # Imported here: opening disk images pulls in the format readers, which only a
+        # started upload needs (start-up time of the window).
+        from gui.vhd import VhdError, open_image
+
+        plan = self.plan
+        plan.status, plan.last_error = JobStatus.RUNNING, ""
+        self.store.save(plan)
+        try:
+            image = await asyncio.to_thread(open_image, Path(plan.source_path))
+        except VhdError as exc:
+            self._finish(JobStatus.FAILED, str(exc))
+            return
+        try:
+            self.job = UploadJob(session, plan, image, on_progress=self._progress, vault=self.vault)
+            if self._stop == "cancel":
+                self.job.cancel()
+            elif self._stop == "suspend":
+                self.job.suspend()
+            async for event in self.job.run():
+                self._step(event)
+            self.result = self.job.result
+        except UploadCancelledError as exc:
+            if self._stop == "suspend":
+                # "Pause and quit": the journal (and for a managed disk the SAS in the
+                # keyring) let the next start resume it.
+                self._finish(JobStatus.INTERRUPTED, SUSPENDED_TEXT)
+            else:
+                self._finish(JobStatus.CANCELLED, str(exc))
+        except asyncio.CancelledError:
+            self._finish(JobStatus.CANCELLED, CLOSED_TEXT)
+            raise
+        except (UploadError, AzureServiceError) as exc:
+            text = exc.user_text() if isinstance(exc, AzureServiceError) else str(exc)
+            self._finish(JobStatus.FAILED, text)
+        except Exception as exc:  # unexpected: show it, keep the plan for a retry
+            log.exception("Upload %s failed", plan.title)
+            self._finish(JobStatus.FAILED, f"Unexpected error: {exc}")
+        else:
+            self._finish(JobStatus.COMPLETED, "")
+        finally:
+            await asyncio.to_thread(image.close)
+
+    def _finish(self, status: JobStatus, message: str) -> None:
+        # A job stopped from outside (the window closed) yields no more events: its running
+        # steps end here.
+        for event in list(self.steps.values()):
+            if event.state is StepState.RUNNING and status is not JobStatus.COMPLETED:
+                self.steps[event.key] = event.ended_as(StepState.FAILED, message)
+                self.steps_version += 1
+        self.status = status
+        self.error = message
+        self.plan.status = status
+        self.plan.last_error = message
+        if status is JobStatus.COMPLETED:
+            self.store.remove(self.plan)
+        else:
+            with contextlib.suppress(OSError):
+                self.store.save(self.plan)
+        self._changed()
+        for listener in list(self.finish_listeners):
+            listener(self)
+
+    def pause(self) -> None:
+        if self.job is not None and self.status is JobStatus.RUNNING:
+            self.job.pause()
+
+    def resume(self) -> None:
+        if self.job is not None and self.status is JobStatus.PAUSED:
+            self.job.resume()
+
+    def cancel(self) -> None:
+        if not self.status.active:
+            return
+        self._stop = "cancel"
+        if self.job is not None:
+            self.job.cancel()
+
+    def suspend(self) -> None:
+        """Stop for a resume at the next start (quitting): a managed disk keeps its write access
+        when the keyring can hold its SAS, and is revoked otherwise."""
+        if not self.status.active:
+            return
+        if self._stop != "cancel":
+            self._stop = "suspend"
+        if self.job is not None:
+            self.job.suspend()
+
+    async def wait(self) -> None:
+        """Until the job has ended (at once when it is not running)."""
+        if self.task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(self.task)
+
+    # --- what views show ----------------------------------------------------------------------
+
+    @property
+    def fraction(self) -> float:
+        if self.status is JobStatus.COMPLETED:
+            return 1.0
+        return self.snapshot.fraction if self.snapshot is not None else 0.0
+
+    @property
+    def needs_sas(self) -> bool:
+        """A blob upload resumed at a new start: the SAS was not saved and must be pasted."""
+        target = self.plan.target
+        return (
+            isinstance(target, BlobTargetPlan)
+            and not target.sas_query
+            and not target.storage_account_id  # those get a new SAS from the account
+        )
+
+    def state_text(self) -> str:
+        if self.status is JobStatus.RUNNING:
+            running = [s for s in self.steps.values() if s.state is StepState.RUNNING]
+            if running:
+                return running[-1].title
+        if self.status.resumable and self.error:
+            return f"{self.status.label}: {self.error.splitlines()[0]}"
+        return self.status.label
+
+
+RunFactory = Callable[[UploadPlan], JobRun]
+
+
+class UploadRunner:
+    """Every upload of this process, and the plans left unfinished by earlier ones."""
+
+    def __init__(
+        self,
+        store: PlanStore,
+        vault: SasVault | None = None,
+        *,
+        make_run: RunFactory | None = None,
+    ) -> None:
+        self.store = store
+        self.vault = vault if vault is not None else SasVault()
+        self.session: Any = None
+        self.runs: list[JobRun] = []
+        # How a plan becomes a run: a view may wrap each run (the Qt adapter gives each one a
+        # QObject); without a factory, plain runs.
+        self._make_run = make_run or (lambda plan: JobRun(plan, self.store, vault=self.vault))
+        self.added: list[Listener] = []
+        self.removed: list[Listener] = []
+        self._background: set[asyncio.Task[None]] = set()
+
+    def _add(self, plan: UploadPlan) -> JobRun:
+        run = self._make_run(plan)
+        self.runs.append(run)
+        for listener in list(self.added):
+            listener(run)
+        return run
+
+    def submit(self, plan: UploadPlan) -> JobRun:
+        run = self._add(plan)
+        run.start(self.session)
+        return run
+
+    def load_unfinished(self) -> list[JobRun]:
+        """Uploads that an earlier run left unfinished, ready to resume."""
+        known = {run.plan.plan_id for run in self.runs}
+        found = []
+        for plan in self.store.unfinished():
+            if plan.plan_id in known:
+                continue
+            run = self._add(plan)
+            run.status = JobStatus.INTERRUPTED
+            run.error = plan.last_error or LEFT_UNFINISHED_TEXT
+            found.append(run)
+        return found
+
+    def resume(self, run: JobRun, sas_url: str | None = None) -> None:
+        target = run.plan.target
+        if isinstance(target, BlobTargetPlan):
+            if sas_url:
+                run.plan.target = BlobTargetPlan.from_url(
+                    sas_url, target.subscription_id, storage_account_id=target.storage_account_id
+                )
+            elif not target.sas_query and target.storage_account_id:
+                task = asyncio.get_event_loop().create_task(self._resume_with_new_sas(run, target))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+                return
+        run.start(self.session)
+
+    async def _resume_with_new_sas(self, run: JobRun, target: BlobTargetPlan) -> None:
+        """The SAS was not saved: the storage account signs a new one."""
+        from gui.azure.upload.storage import renew_blob_sas
+
+        try:
+            url = await renew_blob_sas(
+                self.session, target.subscription_id, target.storage_account_id, target.blob_url
+            )
+        except AzureServiceError as exc:
+            run.error = f"Could not get a new SAS from the storage account: {exc.user_text()}"
+            run._changed()
+            return
+        run.plan.target = BlobTargetPlan.from_url(
+            url, target.subscription_id, storage_account_id=target.storage_account_id
+        )
+        run.start(self.session)
+
+    def discard(self, run: JobRun) -> None:
+        if run.status.active or run not in self.runs:
+            return
+        self.store.remove(run.plan)
+        self.runs.remove(run)
+        for listener in list(self.removed):
+            listener(run)
+
+    def cancel_all(self) -> None:
+        for run in self.active:
+            run.cancel()
+
+    @property
+    def active(self) -> list[JobRun]:
+        return [run for run in self.runs if run.status.active]
+
+    async def stop_all(self, timeout: float = 20.0, *, keep: bool = False) -> None:
+        """Stops running uploads and waits (bounded) until each has saved its journal and
+        revoked access (``keep=False``: cancel) or kept it for a resume at the next start
+        (``keep=True``: pause and quit; a managed disk without a keyring is revoked all the
+        same)."""
+        tasks = []
+        for run in self.active:
+            if keep:
+                run.suspend()
+            else:
+                run.cancel()
+            if run.task is not None and not run.task.done():
+                tasks.append(run.task)
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
