@@ -19,26 +19,7 @@ from gui.azure.account.clouds import (
     remembered_cloud_name,
     resolve_cloud,
 )
-from tests.azure.test_signin import fake_az
-
-
-def _az_cloud_show(name: str, resource_manager: str, authority: str) -> str:
-    body = json.dumps(
-        {
-            "name": name,
-            "isActive": True,
-            "endpoints": {"resourceManager": resource_manager, "activeDirectory": authority},
-        }
-    )
-    return f"""#!/bin/sh
-case "$*" in
-  "cloud show --output json") cat <<'JSON'
-{body}
-JSON
-  ;;
-  *) echo "unexpected: $*" >&2; exit 2 ;;
-esac
-"""
+from tests.azure.helpers import az_cloud_show, fake_az
 
 
 @pytest.fixture
@@ -51,7 +32,7 @@ def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_the_azure_cli_cloud_is_followed(
     data_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    script = _az_cloud_show(
+    script = az_cloud_show(
         "AzureUSGovernment",
         "https://management.usgovcloudapi.net/",
         "https://login.microsoftonline.us",
@@ -63,7 +44,7 @@ def test_the_azure_cli_cloud_is_followed(
 def test_a_custom_cli_cloud_is_used_by_its_https_endpoints(
     data_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    script = _az_cloud_show(
+    script = az_cloud_show(
         "AzureStackHub",
         "https://management.local.azurestack.example/",
         "https://adfs.stack.example/",
@@ -92,7 +73,7 @@ def test_a_cli_cloud_over_plain_http_is_not_used() -> None:
 def test_the_cloud_chosen_in_the_app_wins_over_the_cli_and_an_explicit_one_over_both(
     data_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    script = _az_cloud_show(
+    script = az_cloud_show(
         "AzureUSGovernment",
         "https://management.usgovcloudapi.net/",
         "https://login.microsoftonline.us",

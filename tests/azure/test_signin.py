@@ -3,38 +3,13 @@
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 
 import pytest
 
 from gui.azure.account.clouds import PUBLIC_CLOUD
 from gui.azure.account.signin import try_azure_cli
-
-SIGNED_IN = """#!/bin/sh
-case "$*" in
-  *"account get-access-token"*)
-    echo '{"accessToken": "cli-token-123", "expiresOn": "2099-01-01 00:00:00.000000",
-           "expires_on": 4070908800, "subscription": "8d5f2b7e-3c41-4a8e-9b0f-6e2d1c7a9f35",
-           "tenant": "3b9c6e1a-5d24-4f8b-a7c0-9e1d2f4b6a83", "tokenType": "Bearer"}'
-    ;;
-  *) echo "unexpected: $*" >&2; exit 2 ;;
-esac
-"""
-
-SIGNED_OUT = """#!/bin/sh
-echo "ERROR: Please run 'az login' to setup account." >&2
-exit 1
-"""
-
-
-def fake_az(directory: Path, script: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    az = directory / "az"
-    az.write_text(script)
-    az.chmod(az.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    monkeypatch.setenv("PATH", f"{directory}{os.pathsep}/usr/bin{os.pathsep}/bin")
+from tests.azure.helpers import SIGNED_IN, SIGNED_OUT, fake_az
 
 
 @pytest.mark.asyncio

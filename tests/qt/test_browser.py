@@ -14,55 +14,17 @@ from gui.qt.browser.tree_model import LoadState, RowKind
 from gui.qt.main_window import MainWindow
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed.world import IMAGE_OS_ONLY, IMAGE_WITH_DATA_DISKS, RG_IMAGES
-from tests.qt.conftest import AsyncRunner, make_settings
+from tests.qt.helpers import (
+    LOAD_TIMEOUT_MS,
+    AsyncRunner,
+    child_named,
+    make_settings,
+    open_node,
+    open_path,
+    select,
+)
 
 pytestmark = pytest.mark.gui
-
-LOAD_TIMEOUT_MS = 20_000
-
-
-def child_named(window: MainWindow, parent: QModelIndex, label: str) -> QModelIndex:
-    model = window.tree_model
-    for row in range(model.rowCount(parent)):
-        index = model.index(row, 0, parent)
-        if model.data(index) == label:
-            return index
-    labels = [model.data(model.index(r, 0, parent)) for r in range(min(model.rowCount(parent), 20))]
-    raise AssertionError(f"{label!r} not under {model.data(parent)!r}; first rows: {labels}")
-
-
-def open_node(window: MainWindow, qtbot: QtBot, index: QModelIndex) -> LoadState:
-    """Expands a node in the view, as a click on its arrow does, and waits for its children."""
-    window.tree.expand(window.proxy.mapFromSource(index))
-    qtbot.waitUntil(
-        lambda: window.tree_model.load_state(index) in (LoadState.LOADED, LoadState.FAILED),
-        timeout=LOAD_TIMEOUT_MS,
-    )
-    return window.tree_model.load_state(index)
-
-
-def open_path(window: MainWindow, qtbot: QtBot, *labels: str) -> QModelIndex:
-    index = QModelIndex()
-    for label in labels:
-        index = child_named(window, index, label)
-        if (
-            window.tree_model.node_for(index) is not None
-            and not window.tree_model.node_for(index).is_image
-        ):  # type: ignore[union-attr]
-            assert open_node(window, qtbot, index) is LoadState.LOADED, window.tree_model.message(
-                index
-            )
-    return index
-
-
-def select(window: MainWindow, qtbot: QtBot, index: QModelIndex) -> Any:
-    window.tree.setCurrentIndex(window.proxy.mapFromSource(index))
-    node = window.tree_model.node_for(index)
-    qtbot.waitUntil(
-        lambda: window.detail_pane.detail is not None and window.detail_pane.detail.ref == node.ref,  # type: ignore[union-attr]
-        timeout=LOAD_TIMEOUT_MS,
-    )
-    return window.detail_pane.detail
 
 
 def disk_rows(window: MainWindow) -> list[list[str]]:

@@ -8,7 +8,7 @@ from pytestqt.qtbot import QtBot
 
 from gui.qt.browser.disk_table import DiskTableModel
 from gui.qt.main_window import MainWindow
-from tests.qt.test_browser import child_named, open_node, open_path, select
+from tests.qt.helpers import child_named, open_node, open_path, select
 
 pytestmark = pytest.mark.gui
 

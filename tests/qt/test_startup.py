@@ -9,9 +9,8 @@ from pytestqt.qtbot import QtBot
 
 from gui.qt.app_controller import AppController
 from gui.qt.main_window import MainWindow
-from tests.azure.test_clouds import _az_cloud_show
-from tests.azure.test_signin import SIGNED_OUT, fake_az
-from tests.qt.conftest import AsyncRunner
+from tests.azure.helpers import SIGNED_OUT, az_cloud_show, fake_az
+from tests.qt.helpers import AsyncRunner
 
 pytestmark = pytest.mark.gui
 
@@ -45,7 +44,7 @@ def test_the_start_follows_the_azure_cli_cloud(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The CLI is on US Government and not signed in: the start looks there, then opens the sandbox.
-    script = _az_cloud_show(
+    script = az_cloud_show(
         "AzureUSGovernment", "https://management.usgovcloudapi.net/",
         "https://login.microsoftonline.us")
     fake_az(tmp_path / "bin", script, monkeypatch)
