@@ -18,17 +18,7 @@ import json
 from typing import Any
 
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID, SANDBOX_SUBSCRIPTIONS
-from gui.sandbox.seed.community import (
-    COMMUNITY_GALLERIES,
-    SHARED_GALLERIES,
-    community_gallery_json,
-    community_image_json,
-    community_version_json,
-    graph_rows,
-    shared_gallery_json,
-    shared_image_json,
-    shared_version_json,
-)
+from gui.sandbox.seed.community import COMMUNITY_GALLERIES, SHARED_GALLERIES, graph_rows
 from gui.sandbox.seed.marketplace import image_json
 from gui.sandbox.seed.regions import REGIONS, location_json
 from gui.sandbox.seed.storage import STORAGE_ACCOUNT_HOMES
@@ -40,18 +30,12 @@ SEED_DIGEST = "731b281bec51d043509b0e86ffb2482354069a90ee390dcfecb88fc7da36eb71"
 
 def _galleries() -> list[Any]:
     out: list[Any] = []
-    for community in COMMUNITY_GALLERIES:
-        for location in community.locations:
-            out.append(community_gallery_json(community, location))
-            for spec in community.images:
-                out.append(community_image_json(community, spec, location))
-                out += [community_version_json(community, spec, v, location) for v in spec.versions]
-    for shared in SHARED_GALLERIES:
-        for location in shared.locations:
-            out.append(shared_gallery_json(shared, location))
-            for spec in shared.images:
-                out.append(shared_image_json(shared, spec, location))
-                out += [shared_version_json(shared, spec, v, location) for v in spec.versions]
+    for gallery in (*COMMUNITY_GALLERIES, *SHARED_GALLERIES):
+        for location in gallery.locations:
+            out.append(gallery.gallery_json(location))
+            for spec in gallery.images:
+                out.append(gallery.image_json(spec, location))
+                out += [gallery.version_json(spec, v, location) for v in spec.versions]
     return out
 
 

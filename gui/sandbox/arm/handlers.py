@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from gui.sandbox.arm import (
-    community,
     disks,
     galleries,
     graph,
     images,
     lro,
     marketplace,
+    public_galleries,
     resources,
-    shared,
     snapshots,
     storage,
     vms,
@@ -21,7 +20,7 @@ from gui.sandbox.arm.routing import Router
 
 def build_router() -> Router:
     router = Router()
-    modules = (resources, marketplace, community, shared, images, galleries, graph, disks, lro)
+    modules = (resources, marketplace, public_galleries, images, galleries, graph, disks, lro)
     for module in (*modules, vms, snapshots, storage):
         router.include(module.router)
     return router

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 
@@ -80,61 +80,63 @@ def _disk(
     }
 
 
-def virtual_machine(
-    name: str,
-    *,
-    os_type: str,
-    image: tuple[str, str, str],
-    size: str,
-    os_gb: int,
-    data_gb: tuple[int, ...] = (),
-    power: str = "running",
-    generation: str = "V2",
-    architecture: str = "x64",
-    security_type: str = "Standard",
-    admin: str = "azureuser",
-) -> list[Json]:
+class VmRow(NamedTuple):
+    """A seeded VM; its disks follow from it (OS disk, then a data disk per size, LUN 0, 1...)."""
+
+    name: str
+    os_type: str
+    image: tuple[str, str, str]  # publisher, offer, sku
+    size: str
+    os_gb: int
+    data_gb: tuple[int, ...] = ()
+    power: str = "running"
+    generation: str = "V2"
+    architecture: str = "x64"
+    security_type: str = "Standard"
+    admin: str = "azureuser"
+
+
+def virtual_machine(row: VmRow) -> list[Json]:
     """A VM and its managed disks (OS disk first), as ARM stores them."""
+    name, os_type, generation, architecture = (
+        row.name,
+        row.os_type,
+        row.generation,
+        row.architecture,
+    )
     vm_id = _compute_id(RG_VMS, "virtualMachines", name)
     digest = hashlib.sha1(name.encode()).hexdigest()
     os_disk_name = f"{name}_OsDisk_1_{digest[:32]}"
+    # (name, size, OS type): the OS disk, then the data disks.
+    layout: list[tuple[str, int, str | None]] = [(os_disk_name, row.os_gb, os_type)]
+    layout += [(f"{name}-data-{lun}", gb, None) for lun, gb in enumerate(row.data_gb)]
     disks = [
         _disk(
-            os_disk_name,
-            vm_id,
-            os_gb,
-            os_type=os_type,
-            generation=generation,
-            architecture=architecture,
-            security_type=security_type,
-        )
-    ]
-    data_disks: list[Json] = []
-    for lun, size_gb in enumerate(data_gb):
-        disk = _disk(
-            f"{name}-data-{lun}",
+            disk_name,
             vm_id,
             size_gb,
-            os_type=None,
+            os_type=disk_os,
             generation=generation,
             architecture=architecture,
-            security_type=security_type,
+            security_type=row.security_type,
         )
-        disks.append(disk)
-        data_disks.append(
-            {
-                "lun": lun,
-                "name": disk["name"],
-                "createOption": "Attach",
-                "caching": "ReadOnly" if lun == 0 else "None",
-                "diskSizeGB": size_gb,
-                "managedDisk": {"id": disk["id"], "storageAccountType": "Premium_LRS"},
-                "deleteOption": "Detach",
-                "toBeDetached": False,
-            }
-        )
-    publisher, offer, sku = image
-    os_profile: Json = {"computerName": name[:15], "adminUsername": admin}
+        for disk_name, size_gb, disk_os in layout
+    ]
+    data_disks = [
+        {
+            "lun": lun,
+            "name": disk["name"],
+            "createOption": "Attach",
+            "caching": "ReadOnly" if lun == 0 else "None",
+            "diskSizeGB": disk["properties"]["diskSizeGB"],
+            "managedDisk": {"id": disk["id"], "storageAccountType": "Premium_LRS"},
+            "deleteOption": "Detach",
+            "toBeDetached": False,
+        }
+        for lun, disk in enumerate(disks[1:])
+    ]
+    publisher, offer, sku = row.image
+    os_profile: Json = {"computerName": name[:15], "adminUsername": row.admin}
     if os_type == "Windows":
         os_profile["windowsConfiguration"] = {
             "provisionVMAgent": True,
@@ -147,7 +149,7 @@ def virtual_machine(
         }
     properties: Json = {
         "vmId": _stable_uuid(vm_id),
-        "hardwareProfile": {"vmSize": size},
+        "hardwareProfile": {"vmSize": row.size},
         "storageProfile": {
             "imageReference": {
                 "publisher": publisher,
@@ -163,7 +165,7 @@ def virtual_machine(
                 "caching": "ReadWrite",
                 "managedDisk": {"id": disks[0]["id"], "storageAccountType": "Premium_LRS"},
                 "deleteOption": "Detach",
-                "diskSizeGB": os_gb,
+                "diskSizeGB": row.os_gb,
             },
             "dataDisks": data_disks,
             "diskControllerType": "SCSI",
@@ -180,7 +182,7 @@ def virtual_machine(
         "provisioningState": "Succeeded",
         "timeCreated": "2024-11-20T08:30:00.0000000+00:00",
     }
-    if security_type == "TrustedLaunch":
+    if row.security_type == "TrustedLaunch":
         properties["securityProfile"] = {
             "securityType": "TrustedLaunch",
             "uefiSettings": {"secureBootEnabled": True, "vTpmEnabled": True},
@@ -193,7 +195,7 @@ def virtual_machine(
         "tags": {"env": "build"},
         "properties": properties,
         "_guest": {
-            "power": power,
+            "power": row.power,
             "deprovisioned": False,
             "generalized": False,
             "architecture": architecture,
@@ -204,57 +206,26 @@ def virtual_machine(
     return [vm, *disks]
 
 
+_UBUNTU = ("Canonical", "0001-com-ubuntu-server-jammy", "22_04-lts-gen2")
+_WS2022 = ("MicrosoftWindowsServer", "WindowsServer", "2022-datacenter-azure-edition")
+_TL = "TrustedLaunch"
+
+# fmt: off
+VMS: tuple[VmRow, ...] = (
+    VmRow(VM_LINUX, "Linux", _UBUNTU, "Standard_D2s_v5", 30),
+    VmRow(VM_WINDOWS, "Windows", _WS2022, "Standard_D4s_v5", 127, (128, 256),
+          admin="contosoadmin"),
+    VmRow(VM_TRUSTED_LAUNCH, "Linux", _UBUNTU, "Standard_D2s_v5", 30, security_type=_TL),
+    VmRow(VM_ARM64, "Linux", ("Canonical", "0001-com-ubuntu-server-jammy", "22_04-lts-arm64"),
+          "Standard_D2ps_v5", 30, architecture="Arm64", power="deallocated"),
+    VmRow(VM_SQLNODE, "Windows", ("MicrosoftSQLServer", "sql2022-ws2022", "enterprise-gen2"),
+          "Standard_E8s_v5", 127, (512, 256), admin="contosoadmin", security_type=_TL),
+    VmRow(VM_GEN1, "Linux", ("RedHat", "RHEL", "8-lvm"), "Standard_D2s_v3", 64, generation="V1",
+          power="stopped"),
+)
+# fmt: on
+
+
 def vm_resources() -> list[Json]:
     """The seeded VMs and their disks (resource group rg-build-weu of Contoso Production)."""
-    ubuntu = ("Canonical", "0001-com-ubuntu-server-jammy", "22_04-lts-gen2")
-    windows = ("MicrosoftWindowsServer", "WindowsServer", "2022-datacenter-azure-edition")
-    out: list[Json] = []
-    out += virtual_machine(
-        VM_LINUX, os_type="Linux", image=ubuntu, size="Standard_D2s_v5", os_gb=30
-    )
-    out += virtual_machine(
-        VM_WINDOWS,
-        os_type="Windows",
-        image=windows,
-        size="Standard_D4s_v5",
-        os_gb=127,
-        data_gb=(128, 256),
-        admin="contosoadmin",
-    )
-    out += virtual_machine(
-        VM_TRUSTED_LAUNCH,
-        os_type="Linux",
-        image=ubuntu,
-        size="Standard_D2s_v5",
-        os_gb=30,
-        security_type="TrustedLaunch",
-    )
-    out += virtual_machine(
-        VM_ARM64,
-        os_type="Linux",
-        image=("Canonical", "0001-com-ubuntu-server-jammy", "22_04-lts-arm64"),
-        size="Standard_D2ps_v5",
-        os_gb=30,
-        architecture="Arm64",
-        power="deallocated",
-    )
-    out += virtual_machine(
-        VM_SQLNODE,
-        os_type="Windows",
-        image=("MicrosoftSQLServer", "sql2022-ws2022", "enterprise-gen2"),
-        size="Standard_E8s_v5",
-        os_gb=127,
-        data_gb=(512, 256),
-        admin="contosoadmin",
-        security_type="TrustedLaunch",
-    )
-    out += virtual_machine(
-        VM_GEN1,
-        os_type="Linux",
-        image=("RedHat", "RHEL", "8-lvm"),
-        size="Standard_D2s_v3",
-        os_gb=64,
-        generation="V1",
-        power="stopped",
-    )
-    return out
+    return [resource for row in VMS for resource in virtual_machine(row)]

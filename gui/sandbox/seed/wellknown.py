@@ -9,6 +9,7 @@ data disks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypedDict, Unpack
 
 TL = "TrustedLaunchSupported"
 TL_CVM = "TrustedLaunchAndConfidentialVmSupported"
@@ -68,7 +69,7 @@ _WS2012R2 = ("9600.21563.230812", "9600.21620.231004")
 _WIN11_23H2 = ("22631.4169.240905", "22631.4317.241008", "22631.4460.241106")
 _WIN11_24H2 = ("26100.2033.241004", "26100.2314.241107")
 _WIN10 = ("19045.4894.240906", "19045.5011.241009", "19045.5131.241107")
-_TL_WIN = {"security": TL, "nvme": True, "hibernate": True}
+_TL_WIN: _TrustedLaunch = {"security": TL, "nvme": True, "hibernate": True}
 
 _DEPRECATED_BIONIC = Deprecation(
     "ScheduledForDeprecation", "2025-05-31T00:00:00+00:00", "0001-com-ubuntu-server-jammy"
@@ -79,15 +80,40 @@ _DEPRECATED_CENTOS = Deprecation(
 _DEPRECATED_2012 = Deprecation("Deprecated", "2023-10-10T00:00:00+00:00")
 
 
-def _lin(name: str, gen: str, versions: tuple[str, ...], **kw: object) -> Sku:
-    return Sku(name=name, os="Linux", generation=gen, versions=versions, **kw)  # type: ignore[arg-type]
+class _SkuOptions(TypedDict, total=False):
+    """A ``Sku``'s optional fields (typed: table rows are checked like constructor calls)."""
+
+    architecture: str
+    os_gib: int
+    security: str | None
+    nvme: bool
+    hibernate: bool
+    accelerated_networking: bool
+    plan: bool
+    data_disk_gib: tuple[int, ...]
+    deprecation: Deprecation | None
+    automatic_os_upgrade: bool
 
 
-def _win(name: str, gen: str, versions: tuple[str, ...], **kw: object) -> Sku:
+class _TrustedLaunch(TypedDict):
+    """The options most Trusted Launch SKUs share (exactly these keys, so rows may add others)."""
+
+    security: str
+    nvme: bool
+    hibernate: bool
+
+
+def _lin(name: str, gen: str, versions: tuple[str, ...], **kw: Unpack[_SkuOptions]) -> Sku:
+    return Sku(name=name, os="Linux", generation=gen, versions=versions, **kw)
+
+
+def _win(name: str, gen: str, versions: tuple[str, ...], **kw: Unpack[_SkuOptions]) -> Sku:
     kw.setdefault("os_gib", 127)
-    return Sku(name=name, os="Windows", generation=gen, versions=versions, **kw)  # type: ignore[arg-type]
+    return Sku(name=name, os="Windows", generation=gen, versions=versions, **kw)
 
 
+# The catalogue as a table: one SKU a row (kept compact, so a row reads as one record).
+# fmt: off
 WELL_KNOWN: tuple[Publisher, ...] = (
     Publisher(
         "Canonical",
@@ -96,9 +122,8 @@ WELL_KNOWN: tuple[Publisher, ...] = (
                 "0001-com-ubuntu-server-jammy",
                 (
                     _lin("22_04-lts", "V1", _JAMMY),
-                    _lin(
-                        "22_04-lts-gen2", "V2", _JAMMY, security=TL_CVM, nvme=True, hibernate=True
-                    ),
+                    _lin("22_04-lts-gen2", "V2", _JAMMY, security=TL_CVM, nvme=True,
+                         hibernate=True),
                     _lin("22_04-lts-arm64", "V2", _JAMMY, architecture="Arm64", nvme=True),
                 ),
             ),
@@ -129,18 +154,16 @@ WELL_KNOWN: tuple[Publisher, ...] = (
                 "0001-com-ubuntu-pro-jammy",
                 (
                     _lin("pro-22_04-lts", "V1", _JAMMY),
-                    _lin(
-                        "pro-22_04-lts-gen2", "V2", _JAMMY, security=TL, nvme=True, hibernate=True
-                    ),
+                    _lin("pro-22_04-lts-gen2", "V2", _JAMMY, security=TL, nvme=True,
+                         hibernate=True),
                 ),
             ),
             Offer(
                 "UbuntuServer",
                 (
                     _lin("18.04-LTS", "V1", _BIONIC, deprecation=_DEPRECATED_BIONIC),
-                    _lin(
-                        "18_04-lts-gen2", "V2", _BIONIC, security=TL, deprecation=_DEPRECATED_BIONIC
-                    ),
+                    _lin("18_04-lts-gen2", "V2", _BIONIC, security=TL,
+                         deprecation=_DEPRECATED_BIONIC),
                 ),
             ),
         ),
@@ -154,14 +177,8 @@ WELL_KNOWN: tuple[Publisher, ...] = (
                     _win("2025-datacenter-azure-edition", "V2", _WS2025, **_TL_WIN),
                     _win("2025-datacenter-g2", "V2", _WS2025, **_TL_WIN),
                     _win("2025-datacenter", "V1", _WS2025),
-                    _win(
-                        "2022-datacenter-azure-edition",
-                        "V2",
-                        _WS2022,
-                        security=TL_CVM,
-                        nvme=True,
-                        hibernate=True,
-                    ),
+                    _win("2022-datacenter-azure-edition", "V2", _WS2022, security=TL_CVM,
+                         nvme=True, hibernate=True),
                     _win("2022-datacenter-azure-edition-hotpatch", "V2", _WS2022, **_TL_WIN),
                     _win("2022-datacenter-g2", "V2", _WS2022, **_TL_WIN),
                     _win("2022-datacenter", "V1", _WS2022),
@@ -223,70 +240,34 @@ WELL_KNOWN: tuple[Publisher, ...] = (
             Offer(
                 "sql2022-ws2022",
                 (
-                    _win(
-                        "enterprise-gen2",
-                        "V2",
-                        ("16.0.240810", "16.0.240912", "16.0.241010"),
-                        data_disk_gib=(1024, 1024),
-                        security=TL,
-                    ),
-                    _win(
-                        "standard-gen2",
-                        "V2",
-                        ("16.0.240810", "16.0.240912", "16.0.241010"),
-                        data_disk_gib=(1024, 1024),
-                        security=TL,
-                    ),
-                    _win(
-                        "sqldev-gen2",
-                        "V2",
-                        ("16.0.240912", "16.0.241010"),
-                        data_disk_gib=(1024, 1024),
-                        security=TL,
-                    ),
-                    _win(
-                        "web-gen2", "V2", ("16.0.241010",), data_disk_gib=(1024, 1024), security=TL
-                    ),
+                    _win("enterprise-gen2", "V2", ("16.0.240810", "16.0.240912", "16.0.241010"),
+                         data_disk_gib=(1024, 1024), security=TL),
+                    _win("standard-gen2", "V2", ("16.0.240810", "16.0.240912", "16.0.241010"),
+                         data_disk_gib=(1024, 1024), security=TL),
+                    _win("sqldev-gen2", "V2", ("16.0.240912", "16.0.241010"),
+                         data_disk_gib=(1024, 1024), security=TL),
+                    _win("web-gen2", "V2", ("16.0.241010",), data_disk_gib=(1024, 1024),
+                         security=TL),
                 ),
             ),
             Offer(
                 "sql2019-ws2022",
                 (
-                    _win(
-                        "enterprise-gen2",
-                        "V2",
-                        ("15.0.240810", "15.0.241010"),
-                        data_disk_gib=(1024, 1024),
-                        security=TL,
-                    ),
-                    _win(
-                        "standard-gen2",
-                        "V2",
-                        ("15.0.240810", "15.0.241010"),
-                        data_disk_gib=(1024, 1024),
-                        security=TL,
-                    ),
-                    _win(
-                        "sqldev-gen2",
-                        "V2",
-                        ("15.0.241010",),
-                        data_disk_gib=(1024, 1024),
-                        security=TL,
-                    ),
+                    _win("enterprise-gen2", "V2", ("15.0.240810", "15.0.241010"),
+                         data_disk_gib=(1024, 1024), security=TL),
+                    _win("standard-gen2", "V2", ("15.0.240810", "15.0.241010"),
+                         data_disk_gib=(1024, 1024), security=TL),
+                    _win("sqldev-gen2", "V2", ("15.0.241010",), data_disk_gib=(1024, 1024),
+                         security=TL),
                 ),
             ),
             Offer(
                 "sql2019-ws2019",
                 (
-                    _win(
-                        "enterprise",
-                        "V1",
-                        ("15.0.240614", "15.0.240912"),
-                        data_disk_gib=(1024, 1024),
-                    ),
-                    _win(
-                        "standard", "V1", ("15.0.240614", "15.0.240912"), data_disk_gib=(1024, 1024)
-                    ),
+                    _win("enterprise", "V1", ("15.0.240614", "15.0.240912"),
+                         data_disk_gib=(1024, 1024)),
+                    _win("standard", "V1", ("15.0.240614", "15.0.240912"),
+                         data_disk_gib=(1024, 1024)),
                     _win("sqldev", "V1", ("15.0.240912",), data_disk_gib=(1024, 1024)),
                 ),
             ),
@@ -298,29 +279,14 @@ WELL_KNOWN: tuple[Publisher, ...] = (
             Offer(
                 "RHEL",
                 (
-                    _lin(
-                        "9-lvm-gen2",
-                        "V2",
-                        ("9.4.2024081415", "9.4.2024101517", "9.5.2024111410"),
-                        os_gib=64,
-                        security=TL,
-                        nvme=True,
-                    ),
+                    _lin("9-lvm-gen2", "V2",
+                         ("9.4.2024081415", "9.4.2024101517", "9.5.2024111410"), os_gib=64,
+                         security=TL, nvme=True),
                     _lin("9_4", "V1", ("9.4.2024081415", "9.4.2024101517"), os_gib=64),
-                    _lin(
-                        "94_gen2",
-                        "V2",
-                        ("9.4.2024081415", "9.4.2024101517"),
-                        os_gib=64,
-                        security=TL,
-                    ),
-                    _lin(
-                        "8-lvm-gen2",
-                        "V2",
-                        ("8.10.2024072210", "8.10.2024101517"),
-                        os_gib=64,
-                        security=TL,
-                    ),
+                    _lin("94_gen2", "V2", ("9.4.2024081415", "9.4.2024101517"), os_gib=64,
+                         security=TL),
+                    _lin("8-lvm-gen2", "V2", ("8.10.2024072210", "8.10.2024101517"), os_gib=64,
+                         security=TL),
                     _lin("8_10", "V1", ("8.10.2024072210", "8.10.2024101517"), os_gib=64),
                     _lin("7-lvm", "V1", ("7.9.2023092014", "7.9.2024031209"), os_gib=64),
                 ),
@@ -328,26 +294,15 @@ WELL_KNOWN: tuple[Publisher, ...] = (
             Offer(
                 "rhel-arm64",
                 (
-                    _lin(
-                        "9_4-arm64",
-                        "V2",
-                        ("9.4.2024081415", "9.4.2024101517"),
-                        os_gib=64,
-                        architecture="Arm64",
-                    ),
+                    _lin("9_4-arm64", "V2", ("9.4.2024081415", "9.4.2024101517"), os_gib=64,
+                         architecture="Arm64"),
                 ),
             ),
             Offer(
                 "rhel-byos",
                 (
-                    _lin(
-                        "rhel-lvm94-gen2",
-                        "V2",
-                        ("9.4.2024081415",),
-                        os_gib=64,
-                        security=TL,
-                        plan=True,
-                    ),
+                    _lin("rhel-lvm94-gen2", "V2", ("9.4.2024081415",), os_gib=64, security=TL,
+                         plan=True),
                     _lin("rhel-lvm810-gen2", "V2", ("8.10.2024072210",), os_gib=64, plan=True),
                 ),
             ),
@@ -359,13 +314,8 @@ WELL_KNOWN: tuple[Publisher, ...] = (
             Offer(
                 "sles-15-sp6",
                 (
-                    _lin(
-                        "gen2",
-                        "V2",
-                        ("2024.07.02", "2024.09.25", "2024.11.06"),
-                        security=TL,
-                        nvme=True,
-                    ),
+                    _lin("gen2", "V2", ("2024.07.02", "2024.09.25", "2024.11.06"), security=TL,
+                         nvme=True),
                     _lin("gen1", "V1", ("2024.07.02", "2024.09.25", "2024.11.06")),
                 ),
             ),
@@ -393,21 +343,12 @@ WELL_KNOWN: tuple[Publisher, ...] = (
             Offer(
                 "debian-12",
                 (
-                    _lin(
-                        "12-gen2",
-                        "V2",
-                        ("0.20240901.1857", "0.20241004.1890", "0.20241111.1927"),
-                        os_gib=30,
-                        security=TL,
-                        nvme=True,
-                    ),
+                    _lin("12-gen2", "V2",
+                         ("0.20240901.1857", "0.20241004.1890", "0.20241111.1927"), os_gib=30,
+                         security=TL, nvme=True),
                     _lin("12", "V1", ("0.20240901.1857", "0.20241004.1890", "0.20241111.1927")),
-                    _lin(
-                        "12-arm64",
-                        "V2",
-                        ("0.20241004.1890", "0.20241111.1927"),
-                        architecture="Arm64",
-                    ),
+                    _lin("12-arm64", "V2", ("0.20241004.1890", "0.20241111.1927"),
+                         architecture="Arm64"),
                 ),
             ),
             Offer(
@@ -426,18 +367,10 @@ WELL_KNOWN: tuple[Publisher, ...] = (
             Offer(
                 "CentOS",
                 (
-                    _lin(
-                        "7_9-gen2",
-                        "V2",
-                        ("7.9.2022101800", "7.9.2024010200"),
-                        deprecation=_DEPRECATED_CENTOS,
-                    ),
-                    _lin(
-                        "7_9",
-                        "V1",
-                        ("7.9.2022101800", "7.9.2024010200"),
-                        deprecation=_DEPRECATED_CENTOS,
-                    ),
+                    _lin("7_9-gen2", "V2", ("7.9.2022101800", "7.9.2024010200"),
+                         deprecation=_DEPRECATED_CENTOS),
+                    _lin("7_9", "V1", ("7.9.2022101800", "7.9.2024010200"),
+                         deprecation=_DEPRECATED_CENTOS),
                     _lin("8_5-gen2", "V2", ("8.5.2022101800",), deprecation=_DEPRECATED_CENTOS),
                 ),
             ),
@@ -462,14 +395,8 @@ WELL_KNOWN: tuple[Publisher, ...] = (
             Offer(
                 "oracle-database-19-3",
                 (
-                    _lin(
-                        "oracle-database-19-0904",
-                        "V1",
-                        ("19.3.1", "19.3.2"),
-                        os_gib=64,
-                        plan=True,
-                        data_disk_gib=(128,),
-                    ),
+                    _lin("oracle-database-19-0904", "V1", ("19.3.1", "19.3.2"), os_gib=64,
+                         plan=True, data_disk_gib=(128,)),
                 ),
             ),
         ),
@@ -480,13 +407,8 @@ WELL_KNOWN: tuple[Publisher, ...] = (
             Offer(
                 "almalinux-x86_64",
                 (
-                    _lin(
-                        "9-gen2",
-                        "V2",
-                        ("9.4.2024050902", "9.4.2024080501", "9.5.2024111801"),
-                        plan=True,
-                        security=TL,
-                    ),
+                    _lin("9-gen2", "V2", ("9.4.2024050902", "9.4.2024080501", "9.5.2024111801"),
+                         plan=True, security=TL),
                     _lin("9-gen1", "V1", ("9.4.2024050902", "9.5.2024111801"), plan=True),
                     _lin("8-gen2", "V2", ("8.10.2024061201", "8.10.2024101701"), plan=True),
                 ),
@@ -494,13 +416,8 @@ WELL_KNOWN: tuple[Publisher, ...] = (
             Offer(
                 "almalinux-arm",
                 (
-                    _lin(
-                        "9-arm-gen2",
-                        "V2",
-                        ("9.4.2024050902", "9.5.2024111801"),
-                        architecture="Arm64",
-                        plan=True,
-                    ),
+                    _lin("9-arm-gen2", "V2", ("9.4.2024050902", "9.5.2024111801"),
+                         architecture="Arm64", plan=True),
                 ),
             ),
         ),
@@ -511,28 +428,12 @@ WELL_KNOWN: tuple[Publisher, ...] = (
             Offer(
                 "flatcar-container-linux-free",
                 (
-                    _lin(
-                        "stable-gen2",
-                        "V2",
-                        ("3975.2.1", "3975.2.2", "4081.2.0"),
-                        plan=True,
-                        security=TL,
-                        automatic_os_upgrade=True,
-                    ),
-                    _lin(
-                        "stable",
-                        "V1",
-                        ("3975.2.1", "3975.2.2", "4081.2.0"),
-                        plan=True,
-                        automatic_os_upgrade=True,
-                    ),
-                    _lin(
-                        "stable-arm64",
-                        "V2",
-                        ("3975.2.2", "4081.2.0"),
-                        architecture="Arm64",
-                        plan=True,
-                    ),
+                    _lin("stable-gen2", "V2", ("3975.2.1", "3975.2.2", "4081.2.0"), plan=True,
+                         security=TL, automatic_os_upgrade=True),
+                    _lin("stable", "V1", ("3975.2.1", "3975.2.2", "4081.2.0"), plan=True,
+                         automatic_os_upgrade=True),
+                    _lin("stable-arm64", "V2", ("3975.2.2", "4081.2.0"), architecture="Arm64",
+                         plan=True),
                 ),
             ),
             Offer(
@@ -547,22 +448,16 @@ WELL_KNOWN: tuple[Publisher, ...] = (
             Offer(
                 "azure-linux-3",
                 (
-                    _lin(
-                        "azure-linux-3-gen2",
-                        "V2",
-                        ("3.20240924.01", "3.20241105.01"),
-                        security=TL,
-                        nvme=True,
-                    ),
+                    _lin("azure-linux-3-gen2", "V2", ("3.20240924.01", "3.20241105.01"),
+                         security=TL, nvme=True),
                     _lin("azure-linux-3-arm64", "V2", ("3.20241105.01",), architecture="Arm64"),
                 ),
             ),
             Offer(
                 "cbl-mariner",
                 (
-                    _lin(
-                        "cbl-mariner-2-gen2", "V2", ("2.20240820.01", "2.20241014.01"), security=TL
-                    ),
+                    _lin("cbl-mariner-2-gen2", "V2", ("2.20240820.01", "2.20241014.01"),
+                         security=TL),
                     _lin("cbl-mariner-2", "V1", ("2.20240820.01", "2.20241014.01")),
                 ),
             ),
@@ -574,12 +469,10 @@ WELL_KNOWN: tuple[Publisher, ...] = (
             Offer(
                 "visualstudio2022",
                 (
-                    _win(
-                        "vs-2022-ent-latest-ws2022", "V2", ("2024.10.14", "2024.11.13"), **_TL_WIN
-                    ),
-                    _win(
-                        "vs-2022-comm-latest-ws2022", "V2", ("2024.10.14", "2024.11.13"), **_TL_WIN
-                    ),
+                    _win("vs-2022-ent-latest-ws2022", "V2", ("2024.10.14", "2024.11.13"),
+                         **_TL_WIN),
+                    _win("vs-2022-comm-latest-ws2022", "V2", ("2024.10.14", "2024.11.13"),
+                         **_TL_WIN),
                 ),
             ),
         ),
@@ -590,13 +483,8 @@ WELL_KNOWN: tuple[Publisher, ...] = (
             Offer(
                 "ubuntu-2204",
                 (
-                    _lin(
-                        "2204-gen2",
-                        "V2",
-                        ("24.10.07", "24.11.04"),
-                        os_gib=150,
-                        data_disk_gib=(256,),
-                    ),
+                    _lin("2204-gen2", "V2", ("24.10.07", "24.11.04"), os_gib=150,
+                         data_disk_gib=(256,)),
                 ),
             ),
             Offer(
@@ -631,25 +519,15 @@ WELL_KNOWN: tuple[Publisher, ...] = (
             Offer(
                 "cis-ubuntu-linux-2204-l1",
                 (
-                    _lin(
-                        "cis-ubuntu-linux-2204-l1-gen2",
-                        "V2",
-                        ("2.0.3", "2.0.4"),
-                        plan=True,
-                        security=TL,
-                    ),
+                    _lin("cis-ubuntu-linux-2204-l1-gen2", "V2", ("2.0.3", "2.0.4"), plan=True,
+                         security=TL),
                 ),
             ),
             Offer(
                 "cis-windows-server-2022-l1",
                 (
-                    _win(
-                        "cis-windows-server-2022-l1-gen2",
-                        "V2",
-                        ("3.0.10", "3.0.11"),
-                        plan=True,
-                        security=TL,
-                    ),
+                    _win("cis-windows-server-2022-l1-gen2", "V2", ("3.0.10", "3.0.11"), plan=True,
+                         security=TL),
                 ),
             ),
         ),
@@ -660,22 +538,10 @@ WELL_KNOWN: tuple[Publisher, ...] = (
             Offer(
                 "fortinet_fortigate-vm_v5",
                 (
-                    _lin(
-                        "fortinet_fg-vm_payg_2023",
-                        "V1",
-                        ("7.2.10", "7.4.5", "7.6.0"),
-                        os_gib=2,
-                        plan=True,
-                        data_disk_gib=(30,),
-                    ),
-                    _lin(
-                        "fortinet_fg-vm",
-                        "V1",
-                        ("7.4.5", "7.6.0"),
-                        os_gib=2,
-                        plan=True,
-                        data_disk_gib=(30,),
-                    ),
+                    _lin("fortinet_fg-vm_payg_2023", "V1", ("7.2.10", "7.4.5", "7.6.0"), os_gib=2,
+                         plan=True, data_disk_gib=(30,)),
+                    _lin("fortinet_fg-vm", "V1", ("7.4.5", "7.6.0"), os_gib=2, plan=True,
+                         data_disk_gib=(30,)),
                 ),
             ),
         ),
@@ -715,3 +581,4 @@ WELL_KNOWN: tuple[Publisher, ...] = (
         (Offer("WindowsServer2019HPCPack", (_win("2019-HPC-Pack-2019", "V1", ("6.3.8328",)),)),),
     ),
 )
+# fmt: on

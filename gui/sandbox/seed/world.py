@@ -5,9 +5,11 @@ Names the GUI and the tests rely on are module constants.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from gui.sandbox.seed import DEVTEST_SUBSCRIPTION_ID, PRODUCTION_SUBSCRIPTION_ID
+from gui.sandbox.seed.community import ImageDefinitionSpec, definition_features
 from gui.sandbox.seed.regions import REGIONS_BY_NAME
 
 Json = dict[str, Any]
@@ -52,72 +54,112 @@ def resource_group(subscription_id: str, name: str, location: str, tags: dict[st
     }
 
 
-def disk_ref(subscription_id: str, resource_group: str, name: str) -> Json:
-    return {"id": compute_id(subscription_id, resource_group, "disks", name)}
+class ImageDisk(NamedTuple):
+    """A disk of a seeded managed image."""
+
+    size_gb: int
+    caching: str
+    storage: str
+    # The managed disk it was captured from (a name in the image's build group), or the URI of
+    # the VHD blob it was made from.
+    source: str
 
 
-def managed_image(
-    subscription_id: str,
-    resource_group: str,
-    name: str,
-    location: str,
-    *,
-    os_disk: Json,
-    data_disks: list[Json] | None = None,
-    generation: str = "V2",
-    source_vm: str | None = None,
-    tags: dict[str, str] | None = None,
-) -> Json:
-    properties: Json = {
-        "storageProfile": {
-            "osDisk": os_disk,
-            "dataDisks": data_disks or [],
-            "zoneResilient": True,
-        },
-        "provisioningState": "Succeeded",
-        "hyperVGeneration": generation,
-    }
-    if source_vm:
-        properties["sourceVirtualMachine"] = {
-            "id": compute_id(
-                subscription_id,
-                RG_BUILD if resource_group != RG_DEVTEST else resource_group,
-                "virtualMachines",
-                source_vm,
-            )
-        }
-    return {
-        "id": compute_id(subscription_id, resource_group, "images", name),
-        "name": name,
-        "type": "Microsoft.Compute/images",
-        "location": location,
-        "tags": tags or {},
-        "properties": properties,
-    }
+class ImageRow(NamedTuple):
+    """A seeded managed image: OS disk (generalized), data disks at LUN 0, 1, ..."""
+
+    subscription_id: str
+    resource_group: str
+    name: str
+    location: str
+    os_type: str
+    os_disk: ImageDisk
+    data_disks: tuple[ImageDisk, ...] = ()
+    generation: str = "V2"
+    source_vm: str | None = None
+    tags: Mapping[str, str] | None = None
+
+
+class VersionRow(NamedTuple):
+    """A seeded gallery image version (its disk sizes are its definition's)."""
+
+    name: str
+    regions: tuple[tuple[str, int], ...]  # (region, replica count)
+    # What it was made from: (resource group, type segment, name) in the gallery's subscription.
+    source: tuple[str, str, str]
+    published: str
+    end_of_life: str | None = None
+
+
+DefinitionRow = ImageDefinitionSpec[VersionRow]
+
+
+class GalleryRow(NamedTuple):
+    subscription_id: str
+    resource_group: str
+    name: str
+    location: str
+    description: str
+    definitions: tuple[DefinitionRow, ...]
+
+
+def build_group(resource_group: str) -> str:
+    """Where the VMs and disks an image was captured from live (images of dev/test keep theirs)."""
+    return resource_group if resource_group == RG_DEVTEST else RG_BUILD
 
 
 def image_disk(
+    row: ImageDisk,
+    subscription_id: str,
+    resource_group: str,
     *,
-    size_gb: int,
-    caching: str,
-    storage: str,
     lun: int | None = None,
     os_type: str | None = None,
-    os_state: str | None = None,
-    managed_disk: Json | None = None,
-    blob_uri: str | None = None,
 ) -> Json:
-    disk: Json = {"diskSizeGB": size_gb, "caching": caching, "storageAccountType": storage}
+    disk: Json = {
+        "diskSizeGB": row.size_gb,
+        "caching": row.caching,
+        "storageAccountType": row.storage,
+    }
     if lun is not None:
         disk["lun"] = lun
     if os_type is not None:
         disk["osType"] = os_type
-        disk["osState"] = os_state or "Generalized"
-    if managed_disk is not None:
-        disk["managedDisk"] = managed_disk
-    if blob_uri is not None:
-        disk["blobUri"] = blob_uri
+        disk["osState"] = "Generalized"
+    if row.source.startswith("https://"):
+        disk["blobUri"] = row.source
+    else:
+        disk["managedDisk"] = {
+            "id": compute_id(subscription_id, build_group(resource_group), "disks", row.source)
+        }
     return disk
+
+
+def managed_image(row: ImageRow) -> Json:
+    sid, group = row.subscription_id, row.resource_group
+    properties: Json = {
+        "storageProfile": {
+            "osDisk": image_disk(row.os_disk, sid, group, os_type=row.os_type),
+            "dataDisks": [
+                image_disk(disk, sid, group, lun=lun) for lun, disk in enumerate(row.data_disks)
+            ],
+            "zoneResilient": True,
+        },
+        "provisioningState": "Succeeded",
+        "hyperVGeneration": row.generation,
+    }
+    if row.source_vm:
+        properties["sourceVirtualMachine"] = {
+            "id": compute_id(sid, build_group(group), "virtualMachines", row.source_vm)
+        }
+    return {
+        "id": compute_id(sid, group, "images", row.name),
+        "name": row.name,
+        "type": "Microsoft.Compute/images",
+        "location": row.location,
+        "tags": dict(row.tags or {}),
+        "properties": properties,
+    }
 
 
 def gallery(
@@ -151,12 +193,6 @@ def gallery_image(
     description: str = "",
     end_of_life: str | None = None,
 ) -> Json:
-    features: list[Json] = []
-    if security_type:
-        features.append({"name": "SecurityType", "value": security_type})
-    if generation == "V2":
-        features.append({"name": "DiskControllerTypes", "value": "SCSI, NVMe"})
-    features.append({"name": "IsAcceleratedNetworkSupported", "value": "True"})
     properties: Json = {
         "description": description,
         "osType": os_type,
@@ -165,7 +201,7 @@ def gallery_image(
         "architecture": architecture,
         "identifier": dict(zip(("publisher", "offer", "sku"), identifier, strict=True)),
         "recommended": {"vCPUs": {"min": 2, "max": 16}, "memory": {"min": 4, "max": 64}},
-        "features": features,
+        "features": definition_features(security_type, generation),
         "provisioningState": "Succeeded",
     }
     if end_of_life:
@@ -189,41 +225,32 @@ def target_region(name: str, replicas: int, storage: str = "Standard_LRS") -> Js
 
 
 def gallery_image_version(
-    definition: Json,
-    name: str,
-    *,
-    regions: list[tuple[str, int]],
-    source_id: str,
-    os_gib: int,
-    data_disk_gib: tuple[int, ...] = (),
-    published: str,
-    exclude_from_latest: bool = False,
-    end_of_life: str | None = None,
+    definition: Json, spec: DefinitionRow, subscription_id: str, row: VersionRow
 ) -> Json:
     publishing: Json = {
-        "targetRegions": [target_region(region, count) for region, count in regions],
+        "targetRegions": [target_region(region, count) for region, count in row.regions],
         "replicaCount": 1,
-        "excludeFromLatest": exclude_from_latest,
-        "publishedDate": published,
+        "excludeFromLatest": False,
+        "publishedDate": row.published,
         "storageAccountType": "Standard_LRS",
         "replicationMode": "Full",
     }
-    if end_of_life:
-        publishing["endOfLifeDate"] = end_of_life
+    if row.end_of_life:
+        publishing["endOfLifeDate"] = row.end_of_life
     return {
-        "id": f"{definition['id']}/versions/{name}",
-        "name": name,
+        "id": f"{definition['id']}/versions/{row.name}",
+        "name": row.name,
         "type": "Microsoft.Compute/galleries/images/versions",
         "location": definition["location"],
         "tags": {},
         "properties": {
             "publishingProfile": publishing,
             "storageProfile": {
-                "source": {"id": source_id},
-                "osDiskImage": {"sizeInGB": os_gib, "hostCaching": "ReadWrite"},
+                "source": {"id": compute_id(subscription_id, *row.source)},
+                "osDiskImage": {"sizeInGB": spec.os_gib, "hostCaching": "ReadWrite"},
                 "dataDiskImages": [
                     {"lun": lun, "sizeInGB": gib, "hostCaching": "None"}
-                    for lun, gib in enumerate(data_disk_gib)
+                    for lun, gib in enumerate(spec.data_disk_gib)
                 ],
             },
             "safetyProfile": {
@@ -235,268 +262,172 @@ def gallery_image_version(
     }
 
 
+def gallery_resources(row: GalleryRow) -> list[Json]:
+    """A gallery, then its definitions, then their versions (parents before children)."""
+    sid = row.subscription_id
+    parent = gallery(sid, row.resource_group, row.name, row.location, row.description)
+    definitions = [
+        (
+            gallery_image(
+                parent,
+                d.name,
+                os_type=d.os_type,
+                os_state=d.os_state,
+                generation=d.generation,
+                identifier=d.identifier,
+                architecture=d.architecture,
+                security_type=d.security_type,
+                description=d.description,
+                end_of_life=d.end_of_life,
+            ),
+            d,
+        )
+        for d in row.definitions
+    ]
+    versions = [
+        gallery_image_version(definition, d, sid, version)
+        for definition, d in definitions
+        for version in d.versions
+    ]
+    return [parent, *(definition for definition, _ in definitions), *versions]
+
+
+_PROD = PRODUCTION_SUBSCRIPTION_ID
+_DEV = DEVTEST_SUBSCRIPTION_ID
+_WEU = "westeurope"
+_PLATFORM_TEAM = {"env": "prod", "owner": "platform-team"}
+
+# The seed as tables, one row per resource (kept compact: a row reads as one record).
+# fmt: off
+# (subscription, name, region, tags)
+RESOURCE_GROUPS: tuple[tuple[str, str, str, Mapping[str, str]], ...] = (
+    (_PROD, RG_IMAGES, _WEU, _PLATFORM_TEAM),
+    (_PROD, RG_GALLERY, _WEU, _PLATFORM_TEAM),
+    (_PROD, RG_BUILD, _WEU, {"env": "build"}),
+    (_PROD, "rg-network-weu", _WEU, {"env": "prod"}),
+    (_DEV, RG_DEVTEST, "eastus", {"env": "devtest"}),
+    (_DEV, "rg-sandbox-eus", "eastus", {}),
+)
+
+MANAGED_IMAGES: tuple[ImageRow, ...] = (
+    ImageRow(
+        _PROD, RG_IMAGES, IMAGE_OS_ONLY, _WEU, "Linux",
+        ImageDisk(30, "ReadWrite", "Premium_LRS", "vm-ubuntu-build_OsDisk_1_3f1c2a9e"),
+        source_vm="vm-ubuntu-build",
+        tags={"baseline": "2024-10", "os": "ubuntu-22.04"},
+    ),
+    ImageRow(
+        _PROD, RG_IMAGES, IMAGE_WITH_DATA_DISKS, _WEU, "Windows",
+        ImageDisk(127, "ReadWrite", "Premium_LRS", "vm-sqlapp-build_OsDisk_1_8b2e7d41"),
+        data_disks=(
+            ImageDisk(256, "ReadOnly", "Premium_LRS", "vm-sqlapp-build_data-sql"),
+            ImageDisk(128, "None", "StandardSSD_LRS", "vm-sqlapp-build_data-logs"),
+        ),
+        source_vm="vm-sqlapp-build",
+        tags={"app": "sql-app", "os": "ws2022"},
+    ),
+    ImageRow(
+        _PROD, RG_IMAGES, IMAGE_FROM_BLOB, _WEU, "Linux",
+        ImageDisk(
+            64, "ReadWrite", "Standard_LRS",
+            "https://contosoimgstore.blob.core.windows.net/vhds/rhel9-web-20240920.vhd",
+        ),
+        generation="V1",
+        tags={"os": "rhel-9"},
+    ),
+    ImageRow(
+        _DEV, RG_DEVTEST, IMAGE_DEVTEST_WIN11, "eastus", "Windows",
+        ImageDisk(127, "ReadWrite", "StandardSSD_LRS", "vm-devbox_OsDisk_1_c0ffee12"),
+        source_vm="vm-devbox",
+    ),
+    ImageRow(
+        _DEV, RG_DEVTEST, IMAGE_DEVTEST_CI, "eastus", "Linux",
+        ImageDisk(30, "ReadWrite", "Premium_LRS", "vm-ci-runner_OsDisk_1_5a5a0b0b"),
+        data_disks=(ImageDisk(64, "ReadWrite", "Premium_LRS", "vm-ci-runner_cache"),),
+        source_vm="vm-ci-runner",
+    ),
+)
+
+# Where gallery versions are replicated and what they were made from.
+_THREE = (("westeurope", 2), ("northeurope", 1), ("eastus", 1))
+_WEU_1 = (("westeurope", 1),)
+_UBUNTU = (RG_IMAGES, "images", IMAGE_OS_ONLY)
+_WS2022 = (RG_IMAGES, "images", IMAGE_WITH_DATA_DISKS)
+_RHEL = (RG_IMAGES, "images", IMAGE_FROM_BLOB)
+_SQLNODE = (RG_BUILD, "virtualMachines", "vm-sqlnode-01")
+_ARM64 = (RG_BUILD, "virtualMachines", "vm-arm64-build")
+_WIN11 = (RG_DEVTEST, "images", IMAGE_DEVTEST_WIN11)
+_EAST_1 = (("eastus", 1),)
+_EOL_2029 = "2029-05-31T00:00:00+00:00"
+
+GALLERIES: tuple[GalleryRow, ...] = (
+    GalleryRow(
+        _PROD, RG_GALLERY, GALLERY_PROD, _WEU, "Golden images for Contoso production workloads",
+        (
+            DefinitionRow(
+                GALLERY_IMAGE_SECURE, "Linux", "Generalized", "V2",
+                ("Contoso", "ubuntu-base", "22.04-lts-gen2"),
+                (
+                    VersionRow("1.0.0", _THREE, _UBUNTU, "2024-08-14T09:12:40.1234567+00:00"),
+                    VersionRow("1.1.0", _THREE, _UBUNTU, "2024-09-18T10:02:11.4311220+00:00"),
+                    VersionRow("1.2.0", _THREE, _UBUNTU, "2024-10-16T07:45:03.9012345+00:00"),
+                ),
+                security_type="TrustedLaunch",
+                description="Ubuntu 22.04 base with the Contoso agent set",
+            ),
+            DefinitionRow(
+                GALLERY_IMAGE_WINDOWS, "Windows", "Generalized", "V2",
+                ("Contoso", "windows-app", "2022-datacenter-g2"),
+                (VersionRow("2024.11.1", (("westeurope", 3), ("germanywestcentral", 1)), _WS2022,
+                            "2024-11-04T13:20:55.0000000+00:00"),),
+                os_gib=127, data_disk_gib=(256,), security_type="TrustedLaunchSupported",
+                description="Windows Server 2022 application server",
+            ),
+            DefinitionRow(
+                GALLERY_IMAGE_GEN1, "Linux", "Generalized", "V1",
+                ("Contoso", "rhel-legacy", "8-gen1"),
+                (VersionRow("1.0.0", _WEU_1, _RHEL, "2024-09-21T16:00:00.0000000+00:00",
+                            _EOL_2029),),
+                os_gib=64, end_of_life=_EOL_2029,
+            ),
+            DefinitionRow(
+                GALLERY_IMAGE_SPECIALIZED, "Windows", "Specialized", "V2",
+                ("Contoso", "sql-node", "2022-specialized"),
+                (VersionRow("1.0.0", _WEU_1, _SQLNODE, "2024-10-30T11:11:11.0000000+00:00"),),
+                os_gib=127, data_disk_gib=(512, 256), security_type="TrustedLaunch",
+            ),
+            DefinitionRow(
+                GALLERY_IMAGE_ARM64, "Linux", "Generalized", "V2",
+                ("Contoso", "ubuntu-base", "22.04-lts-arm64"),
+                (VersionRow("1.0.0", (("westeurope", 1), ("northeurope", 1)), _ARM64,
+                            "2024-11-12T08:00:00.0000000+00:00"),),
+                architecture="Arm64",
+            ),
+        ),
+    ),
+    GalleryRow(
+        _DEV, RG_DEVTEST, GALLERY_DEVTEST, "eastus", "Developer images",
+        (
+            DefinitionRow(
+                "win11-devbox", "Windows", "Generalized", "V2", ("Contoso", "devbox", "win11-24h2"),
+                (VersionRow("0.9.0", _EAST_1, _WIN11, "2024-11-06T09:00:00.0000000+00:00"),),
+                os_gib=127, security_type="TrustedLaunch",
+            ),
+        ),
+    ),
+)
+# fmt: on
+
+
 def initial_resources() -> list[Json]:
     """Every mutable resource of a fresh sandbox, parents before children."""
-    prod = PRODUCTION_SUBSCRIPTION_ID
-    dev = DEVTEST_SUBSCRIPTION_ID
-    weu = "westeurope"
-    out: list[Json] = [
-        resource_group(prod, RG_IMAGES, weu, {"env": "prod", "owner": "platform-team"}),
-        resource_group(prod, RG_GALLERY, weu, {"env": "prod", "owner": "platform-team"}),
-        resource_group(prod, RG_BUILD, weu, {"env": "build"}),
-        resource_group(prod, "rg-network-weu", weu, {"env": "prod"}),
-        resource_group(dev, RG_DEVTEST, "eastus", {"env": "devtest"}),
-        resource_group(dev, "rg-sandbox-eus", "eastus", {}),
+    out = [
+        resource_group(sid, name, region, dict(tags)) for sid, name, region, tags in RESOURCE_GROUPS
     ]
-    out += [
-        managed_image(
-            prod,
-            RG_IMAGES,
-            IMAGE_OS_ONLY,
-            weu,
-            os_disk=image_disk(
-                size_gb=30,
-                caching="ReadWrite",
-                storage="Premium_LRS",
-                os_type="Linux",
-                os_state="Generalized",
-                managed_disk=disk_ref(prod, RG_BUILD, "vm-ubuntu-build_OsDisk_1_3f1c2a9e"),
-            ),
-            source_vm="vm-ubuntu-build",
-            tags={"baseline": "2024-10", "os": "ubuntu-22.04"},
-        ),
-        managed_image(
-            prod,
-            RG_IMAGES,
-            IMAGE_WITH_DATA_DISKS,
-            weu,
-            os_disk=image_disk(
-                size_gb=127,
-                caching="ReadWrite",
-                storage="Premium_LRS",
-                os_type="Windows",
-                os_state="Generalized",
-                managed_disk=disk_ref(prod, RG_BUILD, "vm-sqlapp-build_OsDisk_1_8b2e7d41"),
-            ),
-            data_disks=[
-                image_disk(
-                    size_gb=256,
-                    caching="ReadOnly",
-                    storage="Premium_LRS",
-                    lun=0,
-                    managed_disk=disk_ref(prod, RG_BUILD, "vm-sqlapp-build_data-sql"),
-                ),
-                image_disk(
-                    size_gb=128,
-                    caching="None",
-                    storage="StandardSSD_LRS",
-                    lun=1,
-                    managed_disk=disk_ref(prod, RG_BUILD, "vm-sqlapp-build_data-logs"),
-                ),
-            ],
-            source_vm="vm-sqlapp-build",
-            tags={"app": "sql-app", "os": "ws2022"},
-        ),
-        managed_image(
-            prod,
-            RG_IMAGES,
-            IMAGE_FROM_BLOB,
-            weu,
-            os_disk=image_disk(
-                size_gb=64,
-                caching="ReadWrite",
-                storage="Standard_LRS",
-                os_type="Linux",
-                os_state="Generalized",
-                blob_uri="https://contosoimgstore.blob.core.windows.net/vhds/"
-                "rhel9-web-20240920.vhd",
-            ),
-            generation="V1",
-            tags={"os": "rhel-9"},
-        ),
-        managed_image(
-            dev,
-            RG_DEVTEST,
-            IMAGE_DEVTEST_WIN11,
-            "eastus",
-            os_disk=image_disk(
-                size_gb=127,
-                caching="ReadWrite",
-                storage="StandardSSD_LRS",
-                os_type="Windows",
-                os_state="Generalized",
-                managed_disk=disk_ref(dev, RG_DEVTEST, "vm-devbox_OsDisk_1_c0ffee12"),
-            ),
-            source_vm="vm-devbox",
-        ),
-        managed_image(
-            dev,
-            RG_DEVTEST,
-            IMAGE_DEVTEST_CI,
-            "eastus",
-            os_disk=image_disk(
-                size_gb=30,
-                caching="ReadWrite",
-                storage="Premium_LRS",
-                os_type="Linux",
-                os_state="Generalized",
-                managed_disk=disk_ref(dev, RG_DEVTEST, "vm-ci-runner_OsDisk_1_5a5a0b0b"),
-            ),
-            data_disks=[
-                image_disk(
-                    size_gb=64,
-                    caching="ReadWrite",
-                    storage="Premium_LRS",
-                    lun=0,
-                    managed_disk=disk_ref(dev, RG_DEVTEST, "vm-ci-runner_cache"),
-                ),
-            ],
-            source_vm="vm-ci-runner",
-        ),
-    ]
-
-    prod_gallery = gallery(
-        prod, RG_GALLERY, GALLERY_PROD, weu, "Golden images for Contoso production workloads"
-    )
-    out.append(prod_gallery)
-    secure = gallery_image(
-        prod_gallery,
-        GALLERY_IMAGE_SECURE,
-        os_type="Linux",
-        os_state="Generalized",
-        generation="V2",
-        identifier=("Contoso", "ubuntu-base", "22.04-lts-gen2"),
-        security_type="TrustedLaunch",
-        description="Ubuntu 22.04 base with the Contoso agent set",
-    )
-    windows = gallery_image(
-        prod_gallery,
-        GALLERY_IMAGE_WINDOWS,
-        os_type="Windows",
-        os_state="Generalized",
-        generation="V2",
-        identifier=("Contoso", "windows-app", "2022-datacenter-g2"),
-        security_type="TrustedLaunchSupported",
-        description="Windows Server 2022 application server",
-    )
-    gen1 = gallery_image(
-        prod_gallery,
-        GALLERY_IMAGE_GEN1,
-        os_type="Linux",
-        os_state="Generalized",
-        generation="V1",
-        identifier=("Contoso", "rhel-legacy", "8-gen1"),
-        end_of_life="2029-05-31T00:00:00+00:00",
-    )
-    specialized = gallery_image(
-        prod_gallery,
-        GALLERY_IMAGE_SPECIALIZED,
-        os_type="Windows",
-        os_state="Specialized",
-        generation="V2",
-        identifier=("Contoso", "sql-node", "2022-specialized"),
-        security_type="TrustedLaunch",
-    )
-    arm64 = gallery_image(
-        prod_gallery,
-        GALLERY_IMAGE_ARM64,
-        os_type="Linux",
-        os_state="Generalized",
-        generation="V2",
-        architecture="Arm64",
-        identifier=("Contoso", "ubuntu-base", "22.04-lts-arm64"),
-    )
-    out += [secure, windows, gen1, specialized, arm64]
-
-    src_ubuntu = compute_id(prod, RG_IMAGES, "images", IMAGE_OS_ONLY)
-    src_win = compute_id(prod, RG_IMAGES, "images", IMAGE_WITH_DATA_DISKS)
-    src_vm = compute_id(prod, RG_BUILD, "virtualMachines", "vm-sqlnode-01")
-    three = [("westeurope", 2), ("northeurope", 1), ("eastus", 1)]
-    out += [
-        gallery_image_version(
-            secure,
-            "1.0.0",
-            regions=three,
-            source_id=src_ubuntu,
-            os_gib=30,
-            published="2024-08-14T09:12:40.1234567+00:00",
-        ),
-        gallery_image_version(
-            secure,
-            "1.1.0",
-            regions=three,
-            source_id=src_ubuntu,
-            os_gib=30,
-            published="2024-09-18T10:02:11.4311220+00:00",
-        ),
-        gallery_image_version(
-            secure,
-            "1.2.0",
-            regions=three,
-            source_id=src_ubuntu,
-            os_gib=30,
-            published="2024-10-16T07:45:03.9012345+00:00",
-        ),
-        gallery_image_version(
-            windows,
-            "2024.11.1",
-            regions=[("westeurope", 3), ("germanywestcentral", 1)],
-            source_id=src_win,
-            os_gib=127,
-            data_disk_gib=(256,),
-            published="2024-11-04T13:20:55.0000000+00:00",
-        ),
-        gallery_image_version(
-            gen1,
-            "1.0.0",
-            regions=[("westeurope", 1)],
-            source_id=compute_id(prod, RG_IMAGES, "images", IMAGE_FROM_BLOB),
-            os_gib=64,
-            published="2024-09-21T16:00:00.0000000+00:00",
-            end_of_life="2029-05-31T00:00:00+00:00",
-        ),
-        gallery_image_version(
-            specialized,
-            "1.0.0",
-            regions=[("westeurope", 1)],
-            source_id=src_vm,
-            os_gib=127,
-            data_disk_gib=(512, 256),
-            published="2024-10-30T11:11:11.0000000+00:00",
-        ),
-        gallery_image_version(
-            arm64,
-            "1.0.0",
-            regions=[("westeurope", 1), ("northeurope", 1)],
-            source_id=compute_id(prod, RG_BUILD, "virtualMachines", "vm-arm64-build"),
-            os_gib=30,
-            published="2024-11-12T08:00:00.0000000+00:00",
-            exclude_from_latest=False,
-        ),
-    ]
-
-    dev_gallery = gallery(dev, RG_DEVTEST, GALLERY_DEVTEST, "eastus", "Developer images")
-    devbox = gallery_image(
-        dev_gallery,
-        "win11-devbox",
-        os_type="Windows",
-        os_state="Generalized",
-        generation="V2",
-        identifier=("Contoso", "devbox", "win11-24h2"),
-        security_type="TrustedLaunch",
-    )
-    out += [
-        dev_gallery,
-        devbox,
-        gallery_image_version(
-            devbox,
-            "0.9.0",
-            regions=[("eastus", 1)],
-            source_id=compute_id(dev, RG_DEVTEST, "images", IMAGE_DEVTEST_WIN11),
-            os_gib=127,
-            published="2024-11-06T09:00:00.0000000+00:00",
-        ),
-    ]
+    out += [managed_image(row) for row in MANAGED_IMAGES]
+    for row in GALLERIES:
+        out += gallery_resources(row)
+    # Imported here: the VM seed names its resource group after this module's constants.
     from gui.sandbox.seed.vms import vm_resources
 
     out += vm_resources()
