@@ -18,8 +18,6 @@ from gui.azure.capture.executor import (
     Field,
     Generalization,
     RegionReplicas,
-    StepEvent,
-    StepState,
     TargetKind,
     VmInfo,
     list_vms,
@@ -28,6 +26,7 @@ from gui.azure.capture.executor import (
     validate,
 )
 from gui.azure.catalog.nodes import NodeRef, SourceKind
+from gui.azure.steps import StepEvent, StepState
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID as SUB
 from gui.sandbox.seed import vms as seeded

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from enum import StrEnum
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 from azure.core.polling import AsyncLROPoller
@@ -28,10 +26,12 @@ from gui.azure.capture.plan import (
     WINDOWS_SYSPREP,
     WINDOWS_SYSPREP_VM,
     CapturePlan,
+    CaptureTarget,
     DefinitionInfo,
     Field,
     GalleryInfo,
     Generalization,
+    Preparation,
     Problem,
     RegionReplicas,
     TargetFacts,
@@ -57,7 +57,16 @@ from gui.azure.capture.vms import (
     power_state,
 )
 from gui.azure.catalog.nodes import NodeRef, SourceKind
-from gui.azure.errors import AzureServiceError, translate
+from gui.azure.errors import AzureServiceError
+from gui.azure.steps import (
+    Progress,
+    StepAction,
+    StepEvent,
+    StepSkipped,
+    StepSpec,
+    StepState,
+    run_step,
+)
 
 __all__ = [
     "LINUX_DEPROVISION",
@@ -67,16 +76,15 @@ __all__ = [
     "CaptureExecutor",
     "CapturePlan",
     "CaptureRefusedError",
-    "CaptureStep",
+    "CaptureTarget",
     "DefinitionInfo",
     "DiskKind",
     "Field",
     "GalleryInfo",
     "Generalization",
+    "Preparation",
     "Problem",
     "RegionReplicas",
-    "StepEvent",
-    "StepState",
     "TargetFacts",
     "TargetKind",
     "Validation",
@@ -115,39 +123,6 @@ class ReplicationFailedError(AzureServiceError):
     advice = "The image version exists; update its target regions to retry the replication."
 
 
-class StepState(StrEnum):
-    PENDING = "pending"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-
-
-@dataclass(frozen=True)
-class CaptureStep:
-    key: str
-    title: str
-    change: str  # what this step changes in Azure, for the review ("" when it changes nothing)
-    advice: str  # what to do if it fails
-
-
-@dataclass(frozen=True)
-class StepEvent:
-    index: int
-    step: CaptureStep
-    state: StepState
-    started: datetime | None = None
-    ended: datetime | None = None
-    message: str = ""
-    advice: str = ""
-
-    @property
-    def seconds(self) -> float | None:
-        if self.started is None:
-            return None
-        return ((self.ended or datetime.now(UTC)) - self.started).total_seconds()
-
-
 _RESTART = "Nothing was changed on the VM yet. Correct the cause and start the capture again."
 _AFTER_GENERALIZE = (
     "The VM is generalized now and cannot be started again; open the capture wizard for it "
@@ -181,11 +156,11 @@ def result_ref(plan: CapturePlan) -> NodeRef:
     )
 
 
-def plan_steps(plan: CapturePlan) -> list[CaptureStep]:
+def plan_steps(plan: CapturePlan) -> list[StepSpec]:
     """Every step of the capture, in order; ``change`` says what each one alters."""
     vm = plan.vm
     steps = [
-        CaptureStep(
+        StepSpec(
             "check",
             f"Check VM {vm.name} and the target",
             "",
@@ -194,7 +169,7 @@ def plan_steps(plan: CapturePlan) -> list[CaptureStep]:
     ]
     for disk in plan.snapshot_disks:
         steps.append(
-            CaptureStep(
+            StepSpec(
                 f"snapshot:{disk.id}",
                 f"Snapshot {disk.label.split(':')[0]}",
                 f"Create snapshot {plan.snapshot_name(disk)} of {disk.name} "
@@ -210,7 +185,7 @@ def plan_steps(plan: CapturePlan) -> list[CaptureStep]:
             else ("waagent -deprovision+user, then shut down")
         )
         steps.append(
-            CaptureStep(
+            StepSpec(
                 "run-generalization",
                 "Run generalization (Run Command)",
                 f"Run {what} on {vm.name} through Run Command ({command}); the admin account "
@@ -221,7 +196,7 @@ def plan_steps(plan: CapturePlan) -> list[CaptureStep]:
         )
     if plan.generalization is not Generalization.SPECIALIZED:
         steps.append(
-            CaptureStep(
+            StepSpec(
                 "wait-stopped",
                 f"Wait until {vm.name} has stopped",
                 "",
@@ -230,7 +205,7 @@ def plan_steps(plan: CapturePlan) -> list[CaptureStep]:
             )
         )
     steps.append(
-        CaptureStep(
+        StepSpec(
             "deallocate",
             f"Deallocate {vm.name}",
             f"Deallocate VM {vm.name} (stops billing for its compute)",
@@ -239,7 +214,7 @@ def plan_steps(plan: CapturePlan) -> list[CaptureStep]:
     )
     if plan.marks_generalized:
         steps.append(
-            CaptureStep(
+            StepSpec(
                 "mark-generalized",
                 f"Mark {vm.name} generalized",
                 f"Mark VM {vm.name} generalized in Azure: it can never be started again",
@@ -250,7 +225,7 @@ def plan_steps(plan: CapturePlan) -> list[CaptureStep]:
     if plan.target is TargetKind.MANAGED_IMAGE:
         disks = f"OS disk + {len(vm.data_disks)} data disk(s)" if vm.data_disks else "OS disk"
         steps.append(
-            CaptureStep(
+            StepSpec(
                 "create-image",
                 f"Create managed image {plan.image_name}",
                 f"Create managed image {plan.image_name} in {plan.resource_group} "
@@ -261,7 +236,7 @@ def plan_steps(plan: CapturePlan) -> list[CaptureStep]:
     else:
         if plan.create_gallery:
             steps.append(
-                CaptureStep(
+                StepSpec(
                     "create-gallery",
                     f"Create gallery {plan.gallery_name}",
                     f"Create Azure Compute Gallery {plan.gallery_name} in {plan.resource_group} "
@@ -272,7 +247,7 @@ def plan_steps(plan: CapturePlan) -> list[CaptureStep]:
         if plan.create_definition:
             d = plan.new_definition
             steps.append(
-                CaptureStep(
+                StepSpec(
                     "create-definition",
                     f"Create image definition {plan.definition_name}",
                     f"Create image definition {d.name} ({d.os_type}, {d.os_state}, "
@@ -288,7 +263,7 @@ def plan_steps(plan: CapturePlan) -> list[CaptureStep]:
         if plan.end_of_life is not None:
             flags.append(f"end of life {plan.end_of_life.isoformat()}")
         steps.append(
-            CaptureStep(
+            StepSpec(
                 "create-version",
                 f"Create image version {plan.version}",
                 f"Create image version {plan.gallery_name}/{plan.definition_name}/"
@@ -300,7 +275,7 @@ def plan_steps(plan: CapturePlan) -> list[CaptureStep]:
         )
         for region in plan.target_regions:
             steps.append(
-                CaptureStep(
+                StepSpec(
                     f"replicate:{region.region}",
                     f"Replicate to {region.region}",
                     "",
@@ -310,7 +285,7 @@ def plan_steps(plan: CapturePlan) -> list[CaptureStep]:
             )
     if plan.delete_vm_after:
         steps.append(
-            CaptureStep(
+            StepSpec(
                 "delete-vm",
                 f"Delete VM {vm.name}",
                 f"Delete VM {vm.name} (its disks are kept: "
@@ -320,20 +295,6 @@ def plan_steps(plan: CapturePlan) -> list[CaptureStep]:
             )
         )
     return steps
-
-
-class _Skipped(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-Progress = Callable[[str], None]
-Action = Callable[[Progress], Awaitable[str]]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _region_key(name: str) -> str:
@@ -369,53 +330,28 @@ class CaptureExecutor:
         return self.session.compute(self.subscription_id)
 
     async def run(self) -> AsyncIterator[StepEvent]:
-        for index, step in enumerate(self.steps):
-            started = _now()
-            yield StepEvent(index, step, StepState.RUNNING, started)
-            progress: asyncio.Queue[str] = asyncio.Queue()
-            task = asyncio.ensure_future(self._action(step)(progress.put_nowait))
+        for step in self.steps:
             try:
-                while not task.done():
-                    getter = asyncio.ensure_future(progress.get())
-                    try:
-                        await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
-                    finally:
-                        if not getter.done():
-                            getter.cancel()
-                    if getter.done() and not getter.cancelled():
-                        yield StepEvent(
-                            index, step, StepState.RUNNING, started, None, getter.result()
-                        )
-                message = task.result()
-            except _Skipped as skipped:
-                yield StepEvent(index, step, StepState.SKIPPED, started, _now(), skipped.message)
-                continue
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                error = translate(exc)
-                head = f"{error.code}: {error.message}" if error.code else error.message
-                self.failed = StepEvent(
-                    index, step, StepState.FAILED, started, _now(), head, step.advice
-                )
-                yield self.failed
-                return
-            finally:
-                if not task.done():
-                    task.cancel()
-            yield StepEvent(index, step, StepState.DONE, started, _now(), message)
+                async for event in run_step(step, self._action(step)):
+                    if event.state is StepState.FAILED:
+                        self.failed = event
+                    yield event
+            except AzureServiceError:
+                if self.failed is None:  # not a step's failure (run_step reported that one)
+                    raise
+                return  # a failed step is the last
         self.result = result_ref(self.plan)
 
     # --- the steps ------------------------------------------------------------------------
 
-    def _action(self, step: CaptureStep) -> Action:
+    def _action(self, step: StepSpec) -> StepAction:
         kind, _, arg = step.key.partition(":")
         if kind == "snapshot":
             disk = next(d for d in self.plan.vm.disks if d.id == arg)
             return lambda progress: self._snapshot(disk)
         if kind == "replicate":
             return lambda progress: self._replicate(arg, progress)
-        actions: dict[str, Action] = {
+        actions: dict[str, StepAction] = {
             "check": self._check,
             "run-generalization": self._run_generalization,
             "wait-stopped": self._wait_stopped,
@@ -499,7 +435,7 @@ class CaptureExecutor:
             await self._compute.virtual_machines.instance_view(vm.resource_group, vm.name)
         ).as_dict()
         if power_state(view) == "deallocated":
-            raise _Skipped(f"{vm.name} is already deallocated.")
+            raise StepSkipped(f"{vm.name} is already deallocated.")
         poller = await self._compute.virtual_machines.begin_deallocate(vm.resource_group, vm.name)
         await poller.result()
         return f"{vm.name} is deallocated."
@@ -510,7 +446,7 @@ class CaptureExecutor:
             await self._compute.virtual_machines.instance_view(vm.resource_group, vm.name)
         ).as_dict()
         if is_generalized(view):
-            raise _Skipped(f"{vm.name} is already marked generalized.")
+            raise StepSkipped(f"{vm.name} is already marked generalized.")
         await self._compute.virtual_machines.generalize(vm.resource_group, vm.name)
         return f"{vm.name} is marked generalized."
 

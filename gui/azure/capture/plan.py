@@ -7,9 +7,10 @@ and the executor can check again, with fresh facts, before it changes anything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from gui.azure import naming
 from gui.azure.capture.vms import VmDisk, VmInfo
@@ -60,13 +61,20 @@ class GalleryInfo:
     location: str
 
 
-@dataclass(frozen=True)
-class CapturePlan:
-    vm: VmInfo
+@dataclass(frozen=True, kw_only=True)
+class Preparation:
+    """The prepare page's part of a plan: how the VM is made ready, which disks are backed up."""
+
     generalization: Generalization
+    snapshot_disk_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaptureTarget:
+    """The target page's part of a plan: where the image goes and what happens to the VM."""
+
     target: TargetKind
     resource_group: str  # where the image, or the gallery, lives
-    snapshot_disk_ids: tuple[str, ...] = ()
     image_name: str = ""
     gallery_name: str = ""
     create_gallery: bool = False
@@ -80,7 +88,34 @@ class CapturePlan:
     exclude_from_latest: bool = False
     end_of_life: date | None = None
     delete_vm_after: bool = False
+
+
+def _fields_of(part: Preparation | CaptureTarget) -> dict[str, Any]:
+    # Not dataclasses.asdict: that would turn the nested RegionReplicas into dicts.
+    return {f.name: getattr(part, f.name) for f in fields(part)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CapturePlan(Preparation, CaptureTarget):
+    """The whole capture: the VM and every page's part."""
+
+    vm: VmInfo
     snapshot_suffix: str = "precapture"
+
+    @classmethod
+    def compose(
+        cls,
+        vm: VmInfo,
+        preparation: Preparation,
+        target: CaptureTarget,
+        snapshot_suffix: str = "precapture",
+    ) -> CapturePlan:
+        return cls(
+            vm=vm,
+            snapshot_suffix=snapshot_suffix,
+            **_fields_of(preparation),
+            **_fields_of(target),
+        )
 
     @property
     def os_state(self) -> str:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -23,20 +21,16 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from gui.azure.capture.executor import (
+from gui.azure.capture.plan import (
     LINUX_DEPROVISION,
     WINDOWS_SYSPREP,
     WINDOWS_SYSPREP_VM,
     Generalization,
-    VmInfo,
+    Preparation,
     check_source,
 )
-
-if TYPE_CHECKING:
-    from gui.qt.capture.wizard import CaptureWizard
-
-PROBLEM_STYLE = "color: #b3261e;"
-NOTE_STYLE = "color: #4a4f55;"
+from gui.azure.capture.vms import VmInfo
+from gui.qt.capture.common import PROBLEM_STYLE, CaptureHost, problem_label, show_problems
 
 VM_COLUMNS = (
     "Name",
@@ -51,27 +45,13 @@ VM_COLUMNS = (
 )
 
 
-def problem_label(object_name: str) -> QLabel:
-    label = QLabel()
-    label.setObjectName(object_name)
-    label.setWordWrap(True)
-    label.setStyleSheet(PROBLEM_STYLE)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.hide()
-    return label
-
-
-def show_problems(label: QLabel, problems: list[str]) -> None:
-    label.setText("\n".join(f"✗ {text}" for text in problems))
-    label.setVisible(bool(problems))
-
-
 class VmPage(QWizardPage):
-    """Page 1: the VMs of the subscription, one to capture."""
+    """Page 1: the VMs of the subscription, one to capture. Its part of the plan: the VM."""
 
-    def __init__(self, wizard: CaptureWizard) -> None:
+    refresh_requested = Signal()
+
+    def __init__(self) -> None:
         super().__init__()
-        self._wizard = wizard
         self.setTitle("Choose the VM to capture")
         self.setSubTitle(
             "The virtual machines of this subscription. Capturing makes an image from the VM's "
@@ -90,12 +70,12 @@ class VmPage(QWizardPage):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._on_selection)
-        self.table.itemDoubleClicked.connect(lambda _item: wizard.next())
+        self.table.itemDoubleClicked.connect(lambda _item: self.wizard().next())
         self.status = QLabel("Loading virtual machines…")
         self.status.setObjectName("vmStatus")
         self.status.setWordWrap(True)
         self.refresh_button = QPushButton("&Refresh")
-        self.refresh_button.clicked.connect(wizard.load_vms)
+        self.refresh_button.clicked.connect(self.refresh_requested)
         label = QLabel("&Virtual machines:")
         label.setBuddy(self.table)
         row = QHBoxLayout()
@@ -172,19 +152,17 @@ class VmPage(QWizardPage):
         return self.selected_vm() is not None
 
     def validatePage(self) -> bool:
-        vm = self.selected_vm()
-        if vm is None:
-            return False
-        self._wizard.vm = vm
-        return True
+        # QWizard.next() asks only this, not isComplete()
+        return self.isComplete()
 
 
 class PreparePage(QWizardPage):
-    """Page 2: back up first, then generalize (or capture as specialized)."""
+    """Page 2: back up first, then generalize (or capture as specialized). Its part of the
+    plan: a ``Preparation``."""
 
-    def __init__(self, wizard: CaptureWizard) -> None:
+    def __init__(self, host: CaptureHost) -> None:
         super().__init__()
-        self._wizard = wizard
+        self._host = host
         self.setTitle("Prepare the VM")
         self.backup_box = QGroupBox("1. Back up first")
         self.backup_text = QLabel(
@@ -241,7 +219,7 @@ class PreparePage(QWizardPage):
         layout.addStretch(1)
 
     def initializePage(self) -> None:
-        vm = self._wizard.vm
+        vm = self._host.chosen_vm()
         assert vm is not None
         self.setSubTitle(
             f"{vm.name}: {vm.os_type} ({vm.os_name}), {vm.power_label.lower()}, "
@@ -319,8 +297,13 @@ class PreparePage(QWizardPage):
     def snapshot_disk_ids(self) -> tuple[str, ...]:
         return tuple(disk_id for box, disk_id in self.snapshot_boxes if box.isChecked())
 
+    def preparation(self) -> Preparation:
+        return Preparation(
+            generalization=self.generalization(), snapshot_disk_ids=self.snapshot_disk_ids()
+        )
+
     def _problems(self) -> list[str]:
-        vm = self._wizard.vm
+        vm = self._host.chosen_vm()
         if vm is None:
             return []
         return [p.message for p in check_source(vm, self.generalization())]
@@ -330,11 +313,7 @@ class PreparePage(QWizardPage):
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:
-        return self._wizard.vm is not None and not self._problems()
+        return self._host.chosen_vm() is not None and not self._problems()
 
     def validatePage(self) -> bool:
-        if not self.isComplete():
-            return False
-        self._wizard.generalization = self.generalization()
-        self._wizard.snapshot_disk_ids = self.snapshot_disk_ids()
-        return True
+        return self.isComplete()

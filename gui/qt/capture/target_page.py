@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QDate, QTimer
 from PySide6.QtWidgets import (
@@ -24,27 +24,28 @@ from PySide6.QtWidgets import (
 
 from gui.azure import naming
 from gui.azure.account.scope import Location, list_locations
-from gui.azure.capture.executor import (
+from gui.azure.capture.plan import (
     CapturePlan,
+    CaptureTarget,
     DefinitionInfo,
     Field,
     GalleryInfo,
+    Generalization,
     RegionReplicas,
     TargetFacts,
     TargetKind,
+    validate,
+)
+from gui.azure.capture.targets import (
     list_definitions,
     list_galleries,
     list_resource_groups,
     list_versions,
     load_facts,
-    validate,
 )
 from gui.azure.errors import AzureServiceError
-from gui.qt.capture.pages import NOTE_STYLE, problem_label, show_problems
+from gui.qt.capture.common import NOTE_STYLE, CaptureHost, problem_label, show_problems
 from gui.qt.widgets.region_table import RegionReplicaTable
-
-if TYPE_CHECKING:
-    from gui.qt.capture.wizard import CaptureWizard
 
 NEW_GALLERY = "+ New gallery…"
 NEW_DEFINITION = "+ New image definition…"
@@ -69,9 +70,12 @@ def definition_summary(d: DefinitionInfo) -> str:
 
 
 class TargetPage(QWizardPage):
-    def __init__(self, wizard: CaptureWizard) -> None:
+    """Page 3: where the image goes. Its part of the plan: a ``CaptureTarget``; it validates the
+    whole plan (as the wizard composes it) against what exists in Azure."""
+
+    def __init__(self, host: CaptureHost) -> None:
         super().__init__()
-        self._wizard = wizard
+        self._host = host
         self.setTitle("Choose the target")
         self._facts: TargetFacts | None = None
         self._facts_key: tuple[Any, ...] | None = None
@@ -250,7 +254,7 @@ class TargetPage(QWizardPage):
     # --- loading ------------------------------------------------------------------------------
 
     def initializePage(self) -> None:
-        vm = self._wizard.vm
+        vm = self._host.chosen_vm()
         assert vm is not None
         self.setSubTitle(
             f"Capture {vm.name} ({vm.location}) into a managed image or a new version in a "
@@ -266,7 +270,7 @@ class TargetPage(QWizardPage):
             self.offer.setText(base)
             self.sku.setText(f"{vm.os_type.lower()}-{vm.generation_label.lower()}")
             # the region the user browses is where they will likely use the image
-            self.region_table.reset(vm.location, [self._wizard.location])
+            self.region_table.reset(vm.location, [self._host.location])
             self._facts = self._facts_key = None
             if self._galleries or self._locations:
                 self._filling = True
@@ -278,19 +282,19 @@ class TargetPage(QWizardPage):
         if not self._galleries and not self._locations:
             if not self._lists_loading:
                 self._lists_loading = True
-                self._wizard.spawn(self._load_lists())
+                self._host.spawn(self._load_lists())
         else:
             self._changed()
 
     async def _load_lists(self) -> None:
-        wizard = self._wizard
-        vm = wizard.vm
+        host = self._host
+        vm = host.chosen_vm()
         assert vm is not None
         self.status.setText("Loading resource groups, galleries and regions…")
         try:
-            groups = await list_resource_groups(wizard.session.resources(wizard.subscription_id))
-            self._galleries = await list_galleries(wizard.compute)
-            self._locations = await list_locations(wizard.session, wizard.subscription_id)
+            groups = await list_resource_groups(host.session.resources(host.subscription_id))
+            self._galleries = await list_galleries(host.compute)
+            self._locations = await list_locations(host.session, host.subscription_id)
         except AzureServiceError as error:
             self._load_error = error.user_text()
             self.status.setText("")
@@ -321,7 +325,7 @@ class TargetPage(QWizardPage):
         self.gallery.setCurrentIndex(same_region)
 
     def _specialized(self) -> bool:
-        return self._wizard.generalization.value == "specialized"
+        return self._host.preparation().generalization is Generalization.SPECIALIZED
 
     # --- gallery and definition pickers ---------------------------------------------------------
 
@@ -341,7 +345,7 @@ class TargetPage(QWizardPage):
         self.gallery_form.setRowVisible(self.new_gallery_name, creating)
         self.gallery_form.setRowVisible(self.gallery_group, creating)
         if creating and not self.new_gallery_name.text():
-            vm = self._wizard.vm
+            vm = self._host.chosen_vm()
             assert vm is not None
             self.new_gallery_name.setText(f"gal_{vm.resource_group.replace('-', '_')}"[:80])
         if gallery is None:
@@ -352,14 +356,12 @@ class TargetPage(QWizardPage):
                 self._fill_definitions(self._definitions[key])
             else:
                 self._fill_definitions([])
-                self._wizard.spawn(self._load_definitions(gallery))
+                self._host.spawn(self._load_definitions(gallery))
         self._changed()
 
     async def _load_definitions(self, gallery: GalleryInfo) -> None:
         try:
-            found = await list_definitions(
-                self._wizard.compute, gallery.resource_group, gallery.name
-            )
+            found = await list_definitions(self._host.compute, gallery.resource_group, gallery.name)
         except AzureServiceError as error:
             show_problems(self.problems, [error.user_text()])
             return
@@ -371,7 +373,7 @@ class TargetPage(QWizardPage):
     def _fill_definitions(self, definitions: list[DefinitionInfo]) -> None:
         self._filling = True
         self.definition.clear()
-        vm = self._wizard.vm
+        vm = self._host.chosen_vm()
         for d in definitions:
             self.definition.addItem(definition_summary(d), d)
         self.definition.addItem(NEW_DEFINITION, None)
@@ -398,7 +400,7 @@ class TargetPage(QWizardPage):
         creating = definition is None
         for widget in (self.new_definition_name, self.identifier_row):
             self.gallery_form.setRowVisible(widget, creating)
-        vm = self._wizard.vm
+        vm = self._host.chosen_vm()
         assert vm is not None
         if definition is None:
             self.definition_facts.setText(
@@ -415,13 +417,13 @@ class TargetPage(QWizardPage):
             )
             gallery = self.selected_gallery()
             if gallery is not None:
-                self._wizard.spawn(self._suggest_version(gallery, definition))
+                self._host.spawn(self._suggest_version(gallery, definition))
         self._changed()
 
     async def _suggest_version(self, gallery: GalleryInfo, definition: DefinitionInfo) -> None:
         try:
             versions = await list_versions(
-                self._wizard.compute, gallery.resource_group, gallery.name, definition.name
+                self._host.compute, gallery.resource_group, gallery.name, definition.name
             )
         except AzureServiceError:
             return  # validation reads the versions again and reports the error
@@ -441,9 +443,8 @@ class TargetPage(QWizardPage):
 
     # --- the plan and its validation --------------------------------------------------------
 
-    def plan(self) -> CapturePlan:
-        wizard = self._wizard
-        assert wizard.vm is not None
+    def target(self) -> CaptureTarget:
+        """This page's part of the plan."""
         managed = self.managed.isChecked()
         gallery = self.selected_gallery()
         definition = self.selected_definition()
@@ -454,12 +455,9 @@ class TargetPage(QWizardPage):
         else:
             group = self.gallery_group.currentText()
         eol = self.eol.date().toPython() if self.eol_enabled.isChecked() else None
-        return CapturePlan(
-            vm=wizard.vm,
-            generalization=wizard.generalization,
+        return CaptureTarget(
             target=TargetKind.MANAGED_IMAGE if managed else TargetKind.GALLERY_VERSION,
             resource_group=group,
-            snapshot_disk_ids=wizard.snapshot_disk_ids,
             image_name=self.image_name.text(),
             gallery_name=gallery.name if gallery is not None else self.new_gallery_name.text(),
             create_gallery=gallery is None,
@@ -475,8 +473,11 @@ class TargetPage(QWizardPage):
             exclude_from_latest=self.exclude.isChecked(),
             end_of_life=eol if isinstance(eol, date) else None,
             delete_vm_after=self.delete_vm.isChecked(),
-            snapshot_suffix=wizard.snapshot_suffix,
         )
+
+    def _plan(self) -> CapturePlan:
+        """The whole plan with this page's current choices: what validation looks at."""
+        return self._host.plan_with(self.target())
 
     @staticmethod
     def _facts_key_of(plan: CapturePlan) -> tuple[Any, ...]:
@@ -495,9 +496,9 @@ class TargetPage(QWizardPage):
         self._changed()
 
     def _changed(self, *_args: object) -> None:
-        if self._filling or self._wizard.vm is None:
+        if self._filling or self._host.chosen_vm() is None:
             return
-        key = self._facts_key_of(self.plan())
+        key = self._facts_key_of(self._plan())
         if key != self._facts_key:
             self._valid = False
             self.status.setText("Checking with Azure…")
@@ -505,16 +506,16 @@ class TargetPage(QWizardPage):
         self._revalidate()
 
     def _fetch_facts(self) -> None:
-        plan = self.plan()
+        plan = self._plan()
         key = self._facts_key_of(plan)
         self._loading_key = key
-        self._wizard.spawn(self._load_facts(plan, key))
+        self._host.spawn(self._load_facts(plan, key))
 
     async def _load_facts(self, plan: CapturePlan, key: tuple[Any, ...]) -> None:
-        wizard = self._wizard
+        host = self._host
         try:
             facts = await load_facts(
-                wizard.compute, wizard.session.resources(wizard.subscription_id), plan
+                host.compute, host.session.resources(host.subscription_id), plan
             )
         except AzureServiceError as error:
             if self._loading_key == key:
@@ -528,7 +529,7 @@ class TargetPage(QWizardPage):
         self._revalidate()
 
     def _revalidate(self) -> None:
-        plan = self.plan()
+        plan = self._plan()
         current = self._facts_key == self._facts_key_of(plan) and self._facts is not None
         problems: list[str] = []
         if self._load_error:
@@ -547,7 +548,5 @@ class TargetPage(QWizardPage):
         return self._valid
 
     def validatePage(self) -> bool:
-        if not self._valid:
-            return False
-        self._wizard.plan = self.plan()
-        return True
+        # QWizard.next() asks only this, not isComplete()
+        return self._valid

@@ -1,8 +1,9 @@
 """The capture wizard: a VM → prepared (backed up, generalized) → a managed image or a gallery
 image version, every check made before any change, every step shown as it happens.
 
-Pages: the VM, prepare, the target, review, progress. Async work runs as tasks on the running
-(qasync) loop; the wizard cancels them when it closes.
+Pages: the VM, prepare, the target, review, progress. Each page answers for its part of the
+plan; the wizard composes the plan from them (``plan()``) and runs it. Async work runs as tasks
+on the running (qasync) loop; the wizard cancels them when it closes.
 """
 
 from __future__ import annotations
@@ -14,15 +15,11 @@ from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QHeaderView,
     QLabel,
     QProgressBar,
     QTextBrowser,
-    QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
     QWizard,
@@ -33,9 +30,8 @@ from gui.azure.account.session import AzureSession
 from gui.azure.capture.executor import (
     CaptureExecutor,
     CapturePlan,
-    Generalization,
-    StepEvent,
-    StepState,
+    CaptureTarget,
+    Preparation,
     VmInfo,
     generalization_script,
     list_vms,
@@ -43,35 +39,16 @@ from gui.azure.capture.executor import (
 )
 from gui.azure.catalog.nodes import NodeRef
 from gui.azure.errors import AzureServiceError, translate
-from gui.qt.capture.pages import PROBLEM_STYLE, PreparePage, VmPage
+from gui.azure.steps import StepEvent, StepSpec
+from gui.qt.capture.common import PROBLEM_STYLE
+from gui.qt.capture.pages import PreparePage, VmPage
 from gui.qt.capture.target_page import TargetPage
 from gui.qt.tasks import TaskSet
+from gui.qt.widgets.step_list import StepList
 
 log = logging.getLogger(__name__)
 
 VM_PAGE, PREPARE_PAGE, TARGET_PAGE, REVIEW_PAGE, PROGRESS_PAGE = range(5)
-
-_STATE_LABELS = {
-    StepState.PENDING: "Waiting",
-    StepState.RUNNING: "Running…",
-    StepState.DONE: "Done",
-    StepState.FAILED: "Failed",
-    StepState.SKIPPED: "Skipped",
-}
-_STATE_COLORS = {
-    StepState.DONE: "#1e7b34",
-    StepState.FAILED: "#b3261e",
-    StepState.RUNNING: "#0b57d0",
-}
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(int(seconds), 60)
-    return f"{minutes} min {rest:02d} s"
 
 
 def _esc(text: str) -> str:
@@ -103,9 +80,8 @@ def review_html(plan: CapturePlan) -> str:
 
 
 class ReviewPage(QWizardPage):
-    def __init__(self, wizard: CaptureWizard) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self._wizard = wizard
         self.setTitle("Review")
         self.setSubTitle("Every change that will be made, in order.")
         self.text = QTextBrowser()
@@ -115,35 +91,16 @@ class ReviewPage(QWizardPage):
         self.setCommitPage(True)
         self.setButtonText(QWizard.WizardButton.CommitButton, "&Capture")
 
-    def initializePage(self) -> None:
-        plan = self._wizard.plan
-        assert plan is not None
+    def show_plan(self, plan: CapturePlan) -> None:
         self.text.setHtml(review_html(plan))
 
 
 class ProgressPage(QWizardPage):
-    def __init__(self, wizard: CaptureWizard) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self._wizard = wizard
         self.setTitle("Capturing")
         self.setSubTitle("Each step as it happens. A failed step stops the capture.")
-        self.steps = QTreeWidget()
-        self.steps.setObjectName("steps")
-        self.steps.setColumnCount(4)
-        self.steps.setHeaderLabels(["Step", "State", "Duration", "Details"])
-        self.steps.setRootIsDecorated(False)
-        self.steps.setUniformRowHeights(True)
-        self.steps.setSelectionMode(QTreeWidget.SelectionMode.NoSelection)
-        header = self.steps.header()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
-        widest = max(
-            self.steps.fontMetrics().horizontalAdvance(text)
-            for text in (*_STATE_LABELS.values(), "Not run", "Stopped", "State")
-        )
-        header.resizeSection(1, widest + 24)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        self.steps = StepList()
         self.outcome = QLabel()
         self.outcome.setObjectName("outcome")
         self.outcome.setWordWrap(True)
@@ -155,51 +112,22 @@ class ProgressPage(QWizardPage):
         layout.addWidget(self.bar)
         layout.addWidget(self.steps, 1)
         layout.addWidget(self.outcome)
-        self.events: dict[int, StepEvent] = {}
         self.finished_ok = False
         self.finished = False
-        self._tick = QTimer(self)
-        self._tick.setInterval(500)
-        self._tick.timeout.connect(self._update_durations)
 
-    def initializePage(self) -> None:
-        plan = self._wizard.plan
-        assert plan is not None
-        self.steps.clear()
-        self.events.clear()
-        self._wizard.button(QWizard.WizardButton.CancelButton).show()
+    def start(self, steps: list[StepSpec]) -> None:
+        self.steps.set_steps(steps)
         self.finished = self.finished_ok = False
-        for step in plan_steps(plan):
-            item = QTreeWidgetItem([step.title, _STATE_LABELS[StepState.PENDING], "", ""])
-            item.setToolTip(0, step.change or step.title)
-            self.steps.addTopLevelItem(item)
-        self.bar.setRange(0, self.steps.topLevelItemCount())
+        self.bar.setRange(0, len(steps))
         self.bar.setValue(0)
         self.outcome.setText("")
-        self._tick.start()
-        self._wizard.start_capture()
 
     def show_event(self, event: StepEvent) -> None:
-        self.events[event.index] = event
-        item = self.steps.topLevelItem(event.index)
-        if item is None:
-            return
-        item.setText(1, _STATE_LABELS[event.state])
-        item.setText(2, _duration(event.seconds))
-        item.setText(3, event.message)
-        item.setToolTip(3, event.message)
-        color = _STATE_COLORS.get(event.state)
-        item.setForeground(1, QBrush(QColor(color)) if color else QBrush())
-        self.steps.scrollToItem(item)
-        ended = (StepState.DONE, StepState.SKIPPED)
-        self.bar.setValue(sum(e.state in ended for e in self.events.values()))
+        self.steps.show_event(event)
+        self.bar.setValue(self.steps.finished_count())
 
     def show_failure(self, event: StepEvent) -> None:
         self._finish(ok=False)
-        for index in range(event.index + 1, self.steps.topLevelItemCount()):
-            item = self.steps.topLevelItem(index)
-            if item is not None:
-                item.setText(1, "Not run")
         self.outcome.setStyleSheet(PROBLEM_STYLE)
         self.outcome.setText(
             f"<b>{_esc(event.step.title)} failed.</b> Azure said: "
@@ -209,12 +137,6 @@ class ProgressPage(QWizardPage):
 
     def show_error(self, text: str) -> None:
         self._finish(ok=False)
-        for index in range(self.steps.topLevelItemCount()):
-            item = self.steps.topLevelItem(index)
-            if item is not None and item.text(1) == _STATE_LABELS[StepState.RUNNING]:
-                item.setText(1, "Stopped")
-            elif item is not None and item.text(1) == _STATE_LABELS[StepState.PENDING]:
-                item.setText(1, "Not run")
         self.outcome.setStyleSheet(PROBLEM_STYLE)
         self.outcome.setText(_esc(text).replace("\n", "<br>"))
 
@@ -227,28 +149,18 @@ class ProgressPage(QWizardPage):
         )
 
     def _finish(self, ok: bool) -> None:
-        self._tick.stop()
-        self._update_durations()
+        self.steps.stop()
         self.finished, self.finished_ok = True, ok
-        self._wizard.button(QWizard.WizardButton.CancelButton).hide()  # Close says it all
+        wizard = self.wizard()
+        if wizard is not None:
+            wizard.button(QWizard.WizardButton.CancelButton).hide()  # Close says it all
         self.completeChanged.emit()
-
-    def _update_durations(self) -> None:
-        for index, event in self.events.items():
-            item = self.steps.topLevelItem(index)
-            if item is not None and event.state is StepState.RUNNING:
-                item.setText(2, _duration((datetime.now(UTC) - event.started).total_seconds()
-                                          if event.started else None))  # fmt: skip
 
     def isComplete(self) -> bool:
         return self.finished
 
     def step_states(self) -> list[str]:
-        return [
-            item.text(1)
-            for index in range(self.steps.topLevelItemCount())
-            if (item := self.steps.topLevelItem(index)) is not None
-        ]
+        return self.steps.states()
 
 
 class CaptureWizard(QWizard):
@@ -269,12 +181,9 @@ class CaptureWizard(QWizard):
         self.subscription_id = subscription_id
         self.location = location
         self.vm_id = vm_id
-        self.vm: VmInfo | None = None
-        self.generalization = Generalization.RUN_COMMAND
-        self.snapshot_disk_ids: tuple[str, ...] = ()
         self.snapshot_suffix = "precapture-" + datetime.now(UTC).strftime("%Y%m%d-%H%M")
-        self.plan: CapturePlan | None = None
         self.executor: CaptureExecutor | None = None
+        self._reviewed: CapturePlan | None = None
         self._capture_task: asyncio.Task[Any] | None = None
         self._tasks = TaskSet("capture wizard")
         self.setWindowTitle("Capture a VM into an image")
@@ -282,11 +191,12 @@ class CaptureWizard(QWizard):
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
         self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, False)
         self.setButtonText(QWizard.WizardButton.FinishButton, "&Close")
-        self.vm_page = VmPage(self)
+        self.vm_page = VmPage()
+        self.vm_page.refresh_requested.connect(self.load_vms)
         self.prepare_page = PreparePage(self)
         self.target_page = TargetPage(self)
-        self.review_page = ReviewPage(self)
-        self.progress_page = ProgressPage(self)
+        self.review_page = ReviewPage()
+        self.progress_page = ProgressPage()
         for page_id, page in enumerate(
             (self.vm_page, self.prepare_page, self.target_page, self.review_page,
              self.progress_page)
@@ -299,6 +209,34 @@ class CaptureWizard(QWizard):
     @property
     def compute(self) -> Any:
         return self.session.compute(self.subscription_id)
+
+    # --- the plan, composed from the pages' parts ------------------------------------------
+
+    def chosen_vm(self) -> VmInfo | None:
+        return self.vm_page.selected_vm()
+
+    def preparation(self) -> Preparation:
+        return self.prepare_page.preparation()
+
+    def plan_with(self, target: CaptureTarget) -> CapturePlan:
+        vm = self.chosen_vm()
+        assert vm is not None
+        return CapturePlan.compose(vm, self.preparation(), target, self.snapshot_suffix)
+
+    def plan(self) -> CapturePlan:
+        return self.plan_with(self.target_page.target())
+
+    def initializePage(self, page_id: int) -> None:
+        """Hands the review and progress pages the plan (they have no part of their own)."""
+        super().initializePage(page_id)
+        if page_id == REVIEW_PAGE:
+            # what the review shows is what runs, whatever a late suggestion on the target
+            # page might still change
+            self._reviewed = self.plan()
+            self.review_page.show_plan(self._reviewed)
+        elif page_id == PROGRESS_PAGE:
+            self.button(QWizard.WizardButton.CancelButton).show()
+            self.start_capture(self._reviewed or self.plan())
 
     # --- tasks --------------------------------------------------------------------------------
 
@@ -329,9 +267,9 @@ class CaptureWizard(QWizard):
 
     # --- page 5 -------------------------------------------------------------------------------
 
-    def start_capture(self) -> None:
-        assert self.plan is not None
-        self.executor = CaptureExecutor(self.session, self.subscription_id, self.plan)
+    def start_capture(self, plan: CapturePlan) -> None:
+        self.executor = CaptureExecutor(self.session, self.subscription_id, plan)
+        self.progress_page.start(self.executor.steps)
         self._capture_task = self.spawn(self._run_capture(self.executor))
 
     async def _run_capture(self, executor: CaptureExecutor) -> None:
