@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 from azure.mgmt.compute.aio import ComputeManagementClient
 from azure.mgmt.resource.resources.aio import ResourceManagementClient
 
+from gui.azure.arm import resource_group_of
 from gui.azure.capture.plan import CapturePlan, DefinitionInfo, GalleryInfo, TargetFacts, TargetKind
-from gui.azure.capture.vms import resource_group_of
 from gui.azure.errors import AzureServiceError, NotFoundError, translate
 
 T = TypeVar("T")

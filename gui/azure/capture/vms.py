@@ -14,6 +14,7 @@ from typing import Any
 
 from azure.mgmt.compute.aio import ComputeManagementClient
 
+from gui.azure.arm import resource_group_of
 from gui.azure.errors import AzureServiceError, NotFoundError, translate
 
 Json = Mapping[str, Any]
@@ -101,14 +102,6 @@ class VmInfo:
         count = len(self.data_disks)
         total = sum(disk.size_gb or 0 for disk in self.disks)
         return f"OS + {count} data · {total} GiB" if count else f"OS only · {total} GiB"
-
-
-def resource_group_of(resource_id: str) -> str:
-    parts = resource_id.split("/")
-    for index, part in enumerate(parts[:-1]):
-        if part.lower() == "resourcegroups":
-            return parts[index + 1]
-    return ""
 
 
 def power_state(instance_view: Json) -> str:

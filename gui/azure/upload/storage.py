@@ -13,6 +13,7 @@ from urllib.parse import quote
 from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 
 from gui.azure.account.session import AzureSession
+from gui.azure.arm import resource_group_of
 from gui.azure.errors import AzureServiceError, NotFoundError, translate
 
 SAS_LIFETIME = timedelta(days=7)
@@ -29,12 +30,6 @@ class StorageAccount:
     @property
     def label(self) -> str:
         return f"{self.name} ({self.resource_group}, {self.location})"
-
-
-def _group_of(resource_id: str) -> str:
-    parts = resource_id.split("/")
-    lowered = [part.casefold() for part in parts]
-    return parts[lowered.index("resourcegroups") + 1] if "resourcegroups" in lowered else ""
 
 
 async def list_storage_accounts(
@@ -55,7 +50,7 @@ async def list_storage_accounts(
             StorageAccount(
                 id=str(item.id or ""),
                 name=item.name,
-                resource_group=_group_of(str(item.id or "")),
+                resource_group=resource_group_of(str(item.id or "")),
                 location=str(item.location or ""),
                 blob_endpoint=str(blob),
             )
@@ -131,7 +126,7 @@ async def renew_blob_sas(
     account = StorageAccount(
         id=storage_account_id,
         name=name,
-        resource_group=_group_of(storage_account_id),
+        resource_group=resource_group_of(storage_account_id),
         location="",
         blob_endpoint=endpoint,
     )

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.azure import naming
+from gui.azure.arm import resource_group_of
 from gui.azure.errors import AzureServiceError
 from gui.azure.image_builder import (
     DefinitionSpec,
@@ -203,9 +204,7 @@ class FollowUpPage(AsyncPage):
             log.warning("Could not list galleries: %s", exc)
             galleries = []
         self._galleries = {
-            str(item.name): str(item.id or "").split("/resourceGroups/")[-1].split("/")[0]
-            for item in galleries
-            if item.name
+            str(item.name): resource_group_of(str(item.id or "")) for item in galleries if item.name
         }
         current = self.gallery_box.currentText()
         self.gallery_box.blockSignals(True)
