@@ -7,15 +7,12 @@ Azure accepts (the rules of "Naming rules and restrictions for Azure resources")
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
-_DISK_LIKE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$")
-_GALLERY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.]{0,78}[A-Za-z0-9])?$")
-_DEFINITION = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9])?$")
-_RESOURCE_GROUP = re.compile(r"^[-\w._()]{1,90}$")
-_STORAGE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
-_CONTAINER = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$")
 _VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 _INT32_MAX = 2**31 - 1
+
+Check = Callable[[str], "str | None"]
 
 
 def _blank(kind: str, name: str) -> str | None:
@@ -26,66 +23,55 @@ def _blank(kind: str, name: str) -> str | None:
     return None
 
 
-def disk_name(name: str) -> str | None:
-    return _blank("disk", name) or (
-        None
-        if _DISK_LIKE.match(name)
-        else "A disk name has 1–80 letters, digits, underscores, periods or hyphens, starts "
-        "with a letter or digit and ends with a letter, digit or underscore."
-    )
+def _rule(kind: str, pattern: str, advice: str) -> Check:
+    """A check for a name that Azure's rule for ``kind`` describes as one regular expression."""
+    compiled = re.compile(pattern)
+
+    def check(name: str) -> str | None:
+        return _blank(kind, name) or (None if compiled.match(name) else advice)
+
+    check.__name__ = f"{kind.replace(' ', '_')}_name"
+    check.__doc__ = f"None when ``name`` is a valid {kind} name, else what Azure accepts."
+    return check
 
 
-def image_name(name: str) -> str | None:
-    return _blank("image", name) or (
-        None
-        if _DISK_LIKE.match(name)
-        else "An image name has 1–80 letters, digits, underscores, periods or hyphens, starts "
-        "with a letter or digit and ends with a letter, digit or underscore."
-    )
+_DISK_LIKE = r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$"
+_DISK_LIKE_RULE = (
+    "has 1–80 letters, digits, underscores, periods or hyphens, starts with a letter or digit "
+    "and ends with a letter, digit or underscore."
+)
 
-
-def gallery_name(name: str) -> str | None:
-    return _blank("gallery", name) or (
-        None
-        if _GALLERY.match(name)
-        else "A gallery name has 1–80 letters, digits, underscores or periods (no hyphens), "
-        "and starts and ends with a letter or digit."
-    )
-
-
-def definition_name(name: str) -> str | None:
-    return _blank("image definition", name) or (
-        None
-        if _DEFINITION.match(name)
-        else "An image definition name has 1–80 letters, digits, underscores, periods or "
-        "hyphens, and starts and ends with a letter or digit."
-    )
-
-
-def resource_group_name(name: str) -> str | None:
-    return _blank("resource group", name) or (
-        None
-        if _RESOURCE_GROUP.match(name) and not name.endswith(".")
-        else "A resource group name has 1–90 letters, digits, underscores, hyphens, periods "
-        "or parentheses and does not end with a period."
-    )
-
-
-def storage_account_name(name: str) -> str | None:
-    return _blank("storage account", name) or (
-        None
-        if _STORAGE_ACCOUNT.match(name)
-        else "A storage account name has 3–24 lowercase letters and digits only."
-    )
-
-
-def container_name(name: str) -> str | None:
-    return _blank("container", name) or (
-        None
-        if _CONTAINER.match(name)
-        else "A container name has 3–63 lowercase letters, digits and single hyphens, and "
-        "starts and ends with a letter or digit."
-    )
+disk_name = _rule("disk", _DISK_LIKE, f"A disk name {_DISK_LIKE_RULE}")
+image_name = _rule("image", _DISK_LIKE, f"An image name {_DISK_LIKE_RULE}")
+gallery_name = _rule(
+    "gallery",
+    r"^[A-Za-z0-9](?:[A-Za-z0-9_.]{0,78}[A-Za-z0-9])?$",
+    "A gallery name has 1–80 letters, digits, underscores or periods (no hyphens), "
+    "and starts and ends with a letter or digit.",
+)
+definition_name = _rule(
+    "image definition",
+    r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9])?$",
+    "An image definition name has 1–80 letters, digits, underscores, periods or "
+    "hyphens, and starts and ends with a letter or digit.",
+)
+resource_group_name = _rule(
+    "resource group",
+    r"^[-\w._()]{0,89}[-\w()]$",  # the last character is anything allowed but a period
+    "A resource group name has 1–90 letters, digits, underscores, hyphens, periods "
+    "or parentheses and does not end with a period.",
+)
+storage_account_name = _rule(
+    "storage account",
+    r"^[a-z0-9]{3,24}$",
+    "A storage account name has 3–24 lowercase letters and digits only.",
+)
+container_name = _rule(
+    "container",
+    r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$",
+    "A container name has 3–63 lowercase letters, digits and single hyphens, and "
+    "starts and ends with a letter or digit.",
+)
 
 
 def blob_name(name: str) -> str | None:
@@ -125,4 +111,3 @@ def next_version(existing: list[str]) -> str:
         return "1.0.0"
     major, minor, patch = max(valid)
     return f"{major}.{minor}.{patch + 1}"
-
