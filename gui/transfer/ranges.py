@@ -1,4 +1,5 @@
-"""Half-open byte intervals kept sorted and merged, for journals and page-range checks."""
+"""Half-open byte intervals kept sorted and merged: the engine's journals and page-range checks,
+and the sandbox's page blobs (their written pages)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,30 @@ class RangeSet:
             end = max(end, self._ends[j - 1])
         self._starts[i:j] = [start]
         self._ends[i:j] = [end]
+
+    def remove(self, start: int, end: int) -> None:
+        """Take ``[start, end)`` out of the set (a page blob's cleared pages)."""
+        if end <= start:
+            return
+        i = bisect.bisect_right(self._ends, start)
+        j = bisect.bisect_left(self._starts, end)
+        if i >= j:
+            return
+        keep_starts: list[int] = []
+        keep_ends: list[int] = []
+        if self._starts[i] < start:
+            keep_starts.append(self._starts[i])
+            keep_ends.append(start)
+        if self._ends[j - 1] > end:
+            keep_starts.append(end)
+            keep_ends.append(self._ends[j - 1])
+        self._starts[i:j] = keep_starts
+        self._ends[i:j] = keep_ends
+
+    def truncate(self, size: int) -> None:
+        """Drop everything at or after ``size`` (a page blob resized smaller)."""
+        if self._ends:
+            self.remove(size, max(size, self._ends[-1]))
 
     def covers(self, start: int, end: int) -> bool:
         """True when every byte of ``[start, end)`` is in the set."""

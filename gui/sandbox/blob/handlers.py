@@ -493,7 +493,7 @@ class BlobService:
             if not raw_max.isdigit() or int(raw_max) < 1:
                 raise _invalid_query("maxresults")
             limit = min(limit, int(raw_max))
-        ranges = meta.ranges.within(start, end)
+        ranges = meta.ranges.overlapping(start, end)
         next_marker = ""
         if len(ranges) > limit:
             ranges = ranges[:limit]

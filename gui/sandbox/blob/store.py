@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from gui.sandbox.blob.errors import blob_not_found, container_not_found
-from gui.sandbox.blob.ranges import RangeSet
 from gui.sandbox.blob.sas import StoredPolicy
 from gui.sandbox.store import write_json_atomic
+from gui.transfer.ranges import RangeSet
 
 Json = dict[str, Any]
 
@@ -69,7 +69,7 @@ class BlobMeta:
             "content_type": self.content_type,
             "metadata": self.metadata,
             "sequence_number": self.sequence_number,
-            "ranges": self.ranges.as_list(),
+            "ranges": self.ranges.to_json(),
         }
 
     @classmethod
@@ -85,7 +85,7 @@ class BlobMeta:
             content_type=doc.get("content_type") or "application/octet-stream",
             metadata=dict(doc.get("metadata") or {}),
             sequence_number=int(doc.get("sequence_number") or 0),
-            ranges=RangeSet([(int(s), int(e)) for s, e in doc.get("ranges") or []]),
+            ranges=RangeSet.from_json(doc.get("ranges") or []),
         )
 
 
