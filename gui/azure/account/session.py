@@ -9,8 +9,9 @@ User-Agent, the TLS rule and the failure log.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.mgmt.compute.aio import ComputeManagementClient
@@ -24,6 +25,8 @@ from gui.azure.account.loopback import (
     require_loopback_url,
 )
 from gui.azure.account.network import sdk_client_options
+
+C = TypeVar("C")  # an SDK client class
 
 # Browsing should fail visibly within seconds, not after the SDK's default ten retries.
 _CLIENT_OPTIONS: dict[str, Any] = {
@@ -62,29 +65,26 @@ class AzureSession:
             options["authentication_policy"] = LoopbackBearerPolicy()
         return options
 
-    def compute(self, subscription_id: str) -> ComputeManagementClient:
-        client = self._compute.get(subscription_id)
+    def _client(self, clients: dict[str, C], make: Callable[..., C], subscription_id: str) -> C:
+        """The client ``make`` builds for a subscription, made once and kept until ``close``."""
+        client = clients.get(subscription_id)
         if client is None:
-            client = ComputeManagementClient(self.credential, subscription_id, **self._options())
-            self._compute[subscription_id] = client
+            client = clients[subscription_id] = make(
+                self.credential, subscription_id, **self._options()
+            )
         return client
 
+    def compute(self, subscription_id: str) -> ComputeManagementClient:
+        return self._client(self._compute, ComputeManagementClient, subscription_id)
+
     def resources(self, subscription_id: str) -> ResourceManagementClient:
-        client = self._resources.get(subscription_id)
-        if client is None:
-            client = ResourceManagementClient(self.credential, subscription_id, **self._options())
-            self._resources[subscription_id] = client
-        return client
+        return self._client(self._resources, ResourceManagementClient, subscription_id)
 
     def storage(self, subscription_id: str) -> Any:
         """The aio StorageManagementClient, imported on first use (only blob targets need it)."""
-        client = self._storage.get(subscription_id)
-        if client is None:
-            from azure.mgmt.storage.aio import StorageManagementClient
+        from azure.mgmt.storage.aio import StorageManagementClient
 
-            client = StorageManagementClient(self.credential, subscription_id, **self._options())
-            self._storage[subscription_id] = client
-        return client
+        return self._client(self._storage, StorageManagementClient, subscription_id)
 
     def subscriptions(self) -> SubscriptionClient:
         if self._subscriptions is None:
