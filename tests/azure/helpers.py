@@ -57,3 +57,11 @@ JSON
   *) echo "unexpected: $*" >&2; exit 2 ;;
 esac
 """
+
+
+# The CLI set to US Government (and signed out there): the start should follow it.
+US_GOVERNMENT_CLI = az_cloud_show(
+    "AzureUSGovernment",
+    "https://management.usgovcloudapi.net/",
+    "https://login.microsoftonline.us",
+)

@@ -19,7 +19,7 @@ from gui.azure.account.clouds import (
     remembered_cloud_name,
     resolve_cloud,
 )
-from tests.azure.helpers import az_cloud_show, fake_az
+from tests.azure.helpers import US_GOVERNMENT_CLI, az_cloud_show, fake_az
 
 
 @pytest.fixture
@@ -32,12 +32,7 @@ def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_the_azure_cli_cloud_is_followed(
     data_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    script = az_cloud_show(
-        "AzureUSGovernment",
-        "https://management.usgovcloudapi.net/",
-        "https://login.microsoftonline.us",
-    )
-    fake_az(tmp_path / "bin", script, monkeypatch)
+    fake_az(tmp_path / "bin", US_GOVERNMENT_CLI, monkeypatch)
     assert resolve_cloud() is CLOUDS["AzureUSGovernment"]
 
 
@@ -73,12 +68,7 @@ def test_a_cli_cloud_over_plain_http_is_not_used() -> None:
 def test_the_cloud_chosen_in_the_app_wins_over_the_cli_and_an_explicit_one_over_both(
     data_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    script = az_cloud_show(
-        "AzureUSGovernment",
-        "https://management.usgovcloudapi.net/",
-        "https://login.microsoftonline.us",
-    )
-    fake_az(tmp_path / "bin", script, monkeypatch)
+    fake_az(tmp_path / "bin", US_GOVERNMENT_CLI, monkeypatch)
     assert remembered_cloud_name() is None
     remember_cloud(CLOUDS["AzureChinaCloud"])
     assert (data_home / "cloud.json").is_file()
