@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from gui.azure import naming
@@ -29,7 +31,9 @@ from gui.azure import naming
         ),
     ],
 )
-def test_names_are_checked_as_azure_checks_them(check, good, bad):
+def test_names_are_checked_as_azure_checks_them(
+    check: Callable[[str], str | None], good: list[str], bad: list[str]
+) -> None:
     for name in good:
         assert check(name) is None, name
     for name in bad:
@@ -38,6 +42,6 @@ def test_names_are_checked_as_azure_checks_them(check, good, bad):
         assert message.endswith(".")  # a sentence the wizard can show as it is
 
 
-def test_next_version_follows_the_highest_existing():
+def test_next_version_follows_the_highest_existing() -> None:
     assert naming.next_version([]) == "1.0.0"
     assert naming.next_version(["1.0.0", "1.10.0", "1.9.3", "latest"]) == "1.10.1"
