@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Generic, TypedDict, TypeVar, Unpack, overload
 from urllib.parse import quote
 
 from aiohttp import web
@@ -31,11 +32,44 @@ from gui.sandbox.world import World
 log = logging.getLogger(__name__)
 
 _HOST = "127.0.0.1"
+T = TypeVar("T")
 _START_TIMEOUT_S = 30.0
 
 
 class SandboxError(Exception):
     """The sandbox could not start or stop."""
+
+
+class SasOptions(TypedDict, total=False):
+    permissions: str  # SAS letters, e.g. "rw"
+    expires_in: timedelta  # from now; two hours unless given
+
+
+class _FromWorld(Generic[T]):
+    """A ``SandboxServer`` attribute that is its running world's: read-only, or set through
+    ``settable``, which also cleans the value (no negative delays, no empty pages)."""
+
+    def __init__(self, settable: Callable[[T], T] | None = None) -> None:
+        self._settable = settable
+        self._name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, server: None, owner: type) -> _FromWorld[T]: ...
+    @overload
+    def __get__(self, server: SandboxServer, owner: type) -> T: ...
+    def __get__(self, server: SandboxServer | None, owner: type) -> T | _FromWorld[T]:
+        if server is None:
+            return self
+        value: T = getattr(server.world, self._name)
+        return value
+
+    def __set__(self, server: SandboxServer, value: T) -> None:
+        if self._settable is None:
+            raise AttributeError(f"The sandbox's {self._name} is read-only.")
+        setattr(server.world, self._name, self._settable(value))
 
 
 class SandboxServer:
@@ -68,46 +102,15 @@ class SandboxServer:
             raise SandboxError("The sandbox is not started; call start() first.")
         return self._world
 
-    @property
-    def arm_url(self) -> str:
-        return self.world.arm_url
-
-    @property
-    def blob_url(self) -> str:
-        return self.world.blob_url
-
-    @property
-    def faults(self) -> Faults:
-        return self.world.faults
-
-    @property
-    def request_count(self) -> int:
-        return self.world.request_count
-
-    @property
-    def page_size(self) -> int:
-        return self.world.page_size
-
-    @page_size.setter
-    def page_size(self, value: int) -> None:
-        self.world.page_size = max(1, value)
-
-    @property
-    def lro_seconds(self) -> float:
-        """How long simulated long-running operations take."""
-        return self.world.lro_seconds
-
-    @lro_seconds.setter
-    def lro_seconds(self, value: float) -> None:
-        self.world.lro_seconds = max(0.0, value)
-
-    @property
-    def replication_seconds_per_region(self) -> float:
-        return self.world.replication_seconds_per_region
-
-    @replication_seconds_per_region.setter
-    def replication_seconds_per_region(self, value: float) -> None:
-        self.world.replication_seconds_per_region = max(0.0, value)
+    # What the running world holds, read (and for the tunables, set) through the server.
+    arm_url = _FromWorld[str]()
+    blob_url = _FromWorld[str]()
+    faults = _FromWorld[Faults]()
+    request_count = _FromWorld[int]()
+    page_size = _FromWorld[int](settable=lambda value: max(1, value))
+    # How long simulated long-running operations take.
+    lro_seconds = _FromWorld[float](settable=lambda value: max(0.0, value))
+    replication_seconds_per_region = _FromWorld[float](settable=lambda value: max(0.0, value))
 
     def account_key(self, account: str) -> str:
         """The (base64) key of a storage account on the blob endpoint, e.g. for SDK-made SAS."""
@@ -120,42 +123,29 @@ class SandboxServer:
         self.world.blobs.create_container(account, container)
 
     def blob_sas_url(
-        self,
-        account: str,
-        container: str,
-        blob: str,
-        *,
-        permissions: str = "racwd",
-        expires_in: timedelta = timedelta(hours=2),
+        self, account: str, container: str, blob: str, **sas: Unpack[SasOptions]
     ) -> str:
-        """A URL with a SAS for one blob on the blob endpoint (the blob need not exist yet)."""
+        """A URL with a SAS for one blob on the blob endpoint (the blob need not exist yet);
+        ``permissions`` default to read, add, create, write, delete."""
+        return self._sas_url(account, container, blob, sas.get("permissions", "racwd"), sas)
+
+    def container_sas_url(self, account: str, container: str, **sas: Unpack[SasOptions]) -> str:
+        """A URL with a SAS for a container; ``permissions`` default to those of a blob and list."""
+        return self._sas_url(account, container, None, sas.get("permissions", "racwdl"), sas)
+
+    def _sas_url(
+        self, account: str, container: str, blob: str | None, permissions: str, sas: SasOptions
+    ) -> str:
         query = make_sas(
             account=account,
             key=self.account_key(account),
             container=container,
             blob=blob,
             permissions=permissions,
-            expiry=datetime.now(UTC) + expires_in,
+            expiry=datetime.now(UTC) + sas.get("expires_in", timedelta(hours=2)),
         )
-        return f"{self.blob_url}/{account}/{container}/{quote(blob)}?{query}"
-
-    def container_sas_url(
-        self,
-        account: str,
-        container: str,
-        *,
-        permissions: str = "racwdl",
-        expires_in: timedelta = timedelta(hours=2),
-    ) -> str:
-        query = make_sas(
-            account=account,
-            key=self.account_key(account),
-            container=container,
-            blob=None,
-            permissions=permissions,
-            expiry=datetime.now(UTC) + expires_in,
-        )
-        return f"{self.blob_url}/{account}/{container}?{query}"
+        path = f"{account}/{container}" + ("" if blob is None else f"/{quote(blob)}")
+        return f"{self.blob_url}/{path}?{query}"
 
     @property
     def running(self) -> bool:
@@ -330,8 +320,9 @@ def _saved_ports(state_dir: Path) -> dict[str, int]:
         return {}
     if not isinstance(data, dict):
         return {}
-    return {k: v for k, v in data.items()
-            if isinstance(k, str) and isinstance(v, int) and 0 < v < 65536}
+    return {
+        k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, int) and 0 < v < 65536
+    }
 
 
 # ---- Host header check (DNS rebinding) ----------------------------------------------------
