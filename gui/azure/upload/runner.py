@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from gui.azure.errors import AzureServiceError
 from gui.azure.steps import StepEvent, StepState
@@ -35,8 +35,6 @@ SUSPENDED_TEXT = "Paused when the app closed; it resumes where it stopped."
 CLOSED_TEXT = "Stopped when the window closed. Resume it any time."
 LEFT_UNFINISHED_TEXT = "The app closed before the upload finished."
 
-Listener = Callable[["JobRun"], None]
-
 
 class JobRun:
     """One upload: its plan, its one status, the latest progress snapshot and step events.
@@ -48,8 +46,8 @@ class JobRun:
         self,
         plan: UploadPlan,
         store: PlanStore,
-        *,
         vault: SasVault | None = None,
+        *,
         on_snapshot: Callable[[ProgressSnapshot], None] | None = None,
     ) -> None:
         self.plan = plan
@@ -63,8 +61,8 @@ class JobRun:
         self.result: JobResult | None = None
         self.job: UploadJob | None = None
         self.task: asyncio.Task[None] | None = None
-        self.change_listeners: list[Listener] = []
-        self.finish_listeners: list[Listener] = []
+        self.change_listeners: list[Callable[[JobRun], None]] = []
+        self.finish_listeners: list[Callable[[JobRun], None]] = []
         # From the engine's thread. Default: hop to the loop; a Qt adapter passes a queued
         # signal instead, which also ends on the loop's (GUI) thread.
         self.on_snapshot = on_snapshot
@@ -79,7 +77,8 @@ class JobRun:
     def target_label(self) -> str:
         return self.plan.target.label
 
-    def _changed(self) -> None:
+    def notify(self) -> None:
+        """Tells the listeners that something changed."""
         for listener in list(self.change_listeners):
             listener(self)
 
@@ -99,12 +98,12 @@ class JobRun:
             self.status = JobStatus.PAUSED
         elif self.status is JobStatus.PAUSED and snapshot.state is UploadState.UPLOADING:
             self.status = JobStatus.RUNNING
-        self._changed()
+        self.notify()
 
     def _step(self, event: StepEvent) -> None:
         self.steps[event.key] = event
         self.steps_version += 1
-        self._changed()
+        self.notify()
 
     # --- control ------------------------------------------------------------------------------
 
@@ -118,7 +117,7 @@ class JobRun:
         self._stop = None
         self.steps = {}
         self.steps_version += 1
-        self._changed()
+        self.notify()
         self.task = self._loop.create_task(self._run(session))
 
     async def _run(self, session: Any) -> None:
@@ -180,7 +179,7 @@ class JobRun:
         else:
             with contextlib.suppress(OSError):
                 self.store.save(self.plan)
-        self._changed()
+        self.notify()
         for listener in list(self.finish_listeners):
             listener(self)
 
@@ -243,43 +242,43 @@ class JobRun:
         return self.status.label
 
 
-RunFactory = Callable[[UploadPlan], JobRun]
+R = TypeVar("R", bound=JobRun)
 
 
-class UploadRunner:
-    """Every upload of this process, and the plans left unfinished by earlier ones."""
+class UploadRunner(Generic[R]):
+    """Every upload of this process, and the plans left unfinished by earlier ones.
+
+    ``make_run`` makes a plan's run: ``JobRun`` headless; a view passes its own subclass (the
+    Qt adapter's runs carry signals)."""
 
     def __init__(
         self,
         store: PlanStore,
-        vault: SasVault | None = None,
-        *,
-        make_run: RunFactory | None = None,
+        vault: SasVault,
+        make_run: Callable[[UploadPlan, PlanStore, SasVault], R],
     ) -> None:
         self.store = store
-        self.vault = vault if vault is not None else SasVault()
+        self.vault = vault
         self.session: Any = None
-        self.runs: list[JobRun] = []
-        # How a plan becomes a run: a view may wrap each run (the Qt adapter gives each one a
-        # QObject); without a factory, plain runs.
-        self._make_run = make_run or (lambda plan: JobRun(plan, self.store, vault=self.vault))
-        self.added: list[Listener] = []
-        self.removed: list[Listener] = []
+        self.runs: list[R] = []
+        self._make_run = make_run
+        self.added: list[Callable[[R], None]] = []
+        self.removed: list[Callable[[R], None]] = []
         self._background: set[asyncio.Task[None]] = set()
 
-    def _add(self, plan: UploadPlan) -> JobRun:
-        run = self._make_run(plan)
+    def _add(self, plan: UploadPlan) -> R:
+        run = self._make_run(plan, self.store, self.vault)
         self.runs.append(run)
         for listener in list(self.added):
             listener(run)
         return run
 
-    def submit(self, plan: UploadPlan) -> JobRun:
+    def submit(self, plan: UploadPlan) -> R:
         run = self._add(plan)
         run.start(self.session)
         return run
 
-    def load_unfinished(self) -> list[JobRun]:
+    def load_unfinished(self) -> list[R]:
         """Uploads that an earlier run left unfinished, ready to resume."""
         known = {run.plan.plan_id for run in self.runs}
         found = []
@@ -292,7 +291,7 @@ class UploadRunner:
             found.append(run)
         return found
 
-    def resume(self, run: JobRun, sas_url: str | None = None) -> None:
+    def resume(self, run: R, sas_url: str | None = None) -> None:
         target = run.plan.target
         if isinstance(target, BlobTargetPlan):
             if sas_url:
@@ -316,14 +315,14 @@ class UploadRunner:
             )
         except AzureServiceError as exc:
             run.error = f"Could not get a new SAS from the storage account: {exc.user_text()}"
-            run._changed()
+            run.notify()
             return
         run.plan.target = BlobTargetPlan.from_url(
             url, target.subscription_id, storage_account_id=target.storage_account_id
         )
         run.start(self.session)
 
-    def discard(self, run: JobRun) -> None:
+    def discard(self, run: R) -> None:
         if run.status.active or run not in self.runs:
             return
         self.store.remove(run.plan)
@@ -336,7 +335,7 @@ class UploadRunner:
             run.cancel()
 
     @property
-    def active(self) -> list[JobRun]:
+    def active(self) -> list[R]:
         return [run for run in self.runs if run.status.active]
 
     async def stop_all(self, timeout: float = 20.0, *, keep: bool = False) -> None:

@@ -20,12 +20,10 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from gui.azure.steps import StepEvent
-from gui.azure.upload.job import JobResult, JobStatus, PlanStore, UploadJob, UploadPlan
+from gui.azure.upload.job import JobStatus, PlanStore, UploadPlan
 from gui.azure.upload.managed_disk import SasVault
 from gui.azure.upload.runner import SUSPENDED_TEXT, JobRun, UploadRunner
 from gui.paths import journal_dir
-from gui.transfer import ProgressSnapshot
 from gui.units import human_bytes, human_duration
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -36,108 +34,34 @@ Status = JobStatus  # the views' name for the job's one status
 __all__ = ["SUSPENDED_TEXT", "Status", "Transfer", "TransferManager", "TransfersModel", "stop_all"]
 
 
-class Transfer(QObject):
-    """One upload as a QObject: ``changed`` and ``finished`` signals over a ``JobRun``."""
-
+class _Signals(QObject):
     changed = Signal()
     finished = Signal()
     snapshot_arrived = Signal(object)
+
+
+class Transfer(JobRun):
+    """One upload as the views see it: a ``JobRun`` with ``changed`` and ``finished`` signals.
+
+    The signals live on a QObject owned by ``parent`` (the manager): a run is plain Python, and
+    PySide6 cannot mix a QObject with a base class that takes its own arguments."""
 
     def __init__(
         self,
         plan: UploadPlan,
         store: PlanStore,
-        parent: QObject | None = None,
-        *,
         vault: SasVault | None = None,
+        parent: QObject | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.run = JobRun(plan, store, vault=vault, on_snapshot=self.snapshot_arrived.emit)
-        self.snapshot_arrived.connect(self.run.apply_snapshot, Qt.ConnectionType.QueuedConnection)
-        self.run.change_listeners.append(lambda _run: self.changed.emit())
-        self.run.finish_listeners.append(lambda _run: self.finished.emit())
-
-    # --- the run's state, read by the views and the tests ---------------------------------------
-
-    @property
-    def plan(self) -> UploadPlan:
-        return self.run.plan
-
-    @property
-    def status(self) -> JobStatus:
-        return self.run.status
-
-    @status.setter
-    def status(self, status: JobStatus) -> None:
-        self.run.status = status
-
-    @property
-    def error(self) -> str:
-        return self.run.error
-
-    @error.setter
-    def error(self, text: str) -> None:
-        self.run.error = text
-
-    @property
-    def snapshot(self) -> ProgressSnapshot | None:
-        return self.run.snapshot
-
-    @property
-    def steps(self) -> dict[str, StepEvent]:
-        return self.run.steps
-
-    @property
-    def steps_version(self) -> int:
-        return self.run.steps_version
-
-    @property
-    def result(self) -> JobResult | None:
-        return self.run.result
-
-    @property
-    def job(self) -> UploadJob | None:
-        return self.run.job
-
-    @property
-    def task(self) -> Any:
-        return self.run.task
-
-    @property
-    def title(self) -> str:
-        return self.run.title
-
-    @property
-    def target_label(self) -> str:
-        return self.run.target_label
-
-    @property
-    def fraction(self) -> float:
-        return self.run.fraction
-
-    @property
-    def needs_sas(self) -> bool:
-        return self.run.needs_sas
-
-    def state_text(self) -> str:
-        return self.run.state_text()
-
-    # --- control ------------------------------------------------------------------------------
-
-    def start(self, session: Any) -> None:
-        self.run.start(session)
-
-    def pause(self) -> None:
-        self.run.pause()
-
-    def resume(self) -> None:
-        self.run.resume()
-
-    def cancel(self) -> None:
-        self.run.cancel()
-
-    def suspend(self) -> None:
-        self.run.suspend()
+        self.signals = _Signals(parent)
+        super().__init__(plan, store, vault, on_snapshot=self.signals.snapshot_arrived.emit)
+        self.changed = self.signals.changed
+        self.finished = self.signals.finished
+        self.signals.snapshot_arrived.connect(
+            self.apply_snapshot, Qt.ConnectionType.QueuedConnection
+        )
+        self.change_listeners.append(lambda _run: self.changed.emit())
+        self.finish_listeners.append(lambda _run: self.finished.emit())
 
 
 COLUMNS = ("File", "Target", "State", "Progress", "Speed", "ETA", "Sent", "Skipped")
@@ -241,10 +165,9 @@ class TransferManager(QObject):
         super().__init__(parent)
         self.model = TransfersModel(self)
         # The OS keyring holds the SAS of disk uploads stopped by a quit.
-        self.runner = UploadRunner(PlanStore(journal_dir()), SasVault(), make_run=self._make)
-        self._transfers: dict[int, Transfer] = {}
+        self.runner = UploadRunner(PlanStore(journal_dir()), SasVault(), self._make)
         self.runner.added.append(self._added)
-        self.runner.removed.append(lambda run: self.model.remove(self._transfers.pop(id(run))))
+        self.runner.removed.append(self.model.remove)
 
     @property
     def store(self) -> PlanStore:
@@ -262,36 +185,34 @@ class TransferManager(QObject):
     def session(self, session: Any) -> None:
         self.runner.session = session
 
-    def _make(self, plan: UploadPlan) -> JobRun:
-        transfer = Transfer(plan, self.runner.store, self, vault=self.runner.vault)
+    def _make(self, plan: UploadPlan, store: PlanStore, vault: SasVault) -> Transfer:
+        transfer = Transfer(plan, store, vault, self)
         transfer.finished.connect(lambda t=transfer: self.transfer_finished.emit(t))
-        self._transfers[id(transfer.run)] = transfer
-        return transfer.run
+        return transfer
 
-    def _added(self, run: JobRun) -> None:
-        transfer = self._transfers[id(run)]
+    def _added(self, transfer: Transfer) -> None:
         self.model.add(transfer)
         self.transfer_added.emit(transfer)
 
     def submit(self, plan: UploadPlan) -> Transfer:
-        return self._transfers[id(self.runner.submit(plan))]
+        return self.runner.submit(plan)
 
     def load_unfinished(self) -> list[Transfer]:
         """Shows uploads that an earlier run left unfinished, ready to resume."""
-        return [self._transfers[id(run)] for run in self.runner.load_unfinished()]
+        return self.runner.load_unfinished()
 
     def resume(self, transfer: Transfer, sas_url: str | None = None) -> None:
-        self.runner.resume(transfer.run, sas_url)
+        self.runner.resume(transfer, sas_url)
 
     def discard(self, transfer: Transfer) -> None:
-        self.runner.discard(transfer.run)
+        self.runner.discard(transfer)
 
     def cancel_all(self) -> None:
         self.runner.cancel_all()
 
     @property
     def active(self) -> list[Transfer]:
-        return [self._transfers[id(run)] for run in self.runner.active]
+        return self.runner.active
 
 
 async def stop_all(manager: TransferManager, timeout: float = 20.0, *, keep: bool = False) -> None:
