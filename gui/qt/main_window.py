@@ -43,6 +43,7 @@ from gui.qt.log_dock import LogDock
 from gui.qt.settings import Settings
 from gui.qt.tasks import TaskSet
 from gui.qt.transfers.dock import TransfersDock
+from gui.qt.transfers.model import TransferManager
 from gui.qt.workflows import Workflows
 
 log = logging.getLogger(__name__)
@@ -91,8 +92,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowIcon(icons.icon("app"))
         self.resize(1280, 800)
-        self.workflows = Workflows(self)  # uploads and captures: drops, wizards, transfers
-        self.transfers = self.workflows.transfers
+        self.transfers = TransferManager(self)
 
         self.tree_model = CatalogTreeModel(self)
         self.proxy = CatalogSearchProxy(self)
@@ -115,6 +115,9 @@ class MainWindow(QMainWindow):
         self.action_transfers.setText("Show &Transfers")
         self.action_transfers.setShortcut(QKeySequence("Ctrl+T"))
         self.view_menu.addAction(self.action_transfers)
+        # uploads and captures: drops, wizards, notifications (made once the window has all the
+        # parts they use)
+        self.workflows = Workflows(self, self, self.transfers)
         self.detail_pane.upload_requested.connect(self.workflows.open_upload_wizard)
 
         self._flush_timer = QTimer(self)
@@ -167,14 +170,15 @@ class MainWindow(QMainWindow):
             "generalize, capture, every step shown",
         )
         self.action_capture.setEnabled(False)  # until connected
-        self.action_capture.triggered.connect(self.workflows.capture_selected)
+        # a lambda: the workflows are made after the actions
+        self.action_capture.triggered.connect(lambda: self.workflows.capture_selected())  # noqa: PLW0108
         self.action_quit = self._action("&Quit", None, QKeySequence.StandardKey.Quit)
         self.action_quit.triggered.connect(self.close)
         self.action_find = self._action(
             "&Find", "search", QKeySequence.StandardKey.Find, "Filter the tree as you type"
         )
         self.action_find.triggered.connect(self._focus_search)
-        self.action_log = self._action("Show &Log", None, "Ctrl+L")
+        self.action_log: QAction = self._action("Show &Log", None, "Ctrl+L")
         self.action_log.setCheckable(True)
         self.action_log.toggled.connect(self._toggle_log)
         self.action_add_community = self._action(
@@ -272,7 +276,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.action_quit)
         view_menu = menu.addMenu("&View")
-        self.view_menu = view_menu
+        self.view_menu: QMenu = view_menu
         view_menu.addAction(self.action_refresh)
         view_menu.addAction(self.action_find)
         view_menu.addAction(self.action_copy_id)

@@ -4,18 +4,48 @@ and the notifications when an upload ends."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from azure.mgmt.core.tools import resource_id
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QMainWindow,
+    QMessageBox,
+    QSystemTrayIcon,
+)
 
-from gui.azure.catalog.nodes import CatalogNode, NodeKind
+from gui.azure.catalog.nodes import CatalogNode, NodeKind, NodeRef
 from gui.qt.transfers.model import Status, Transfer, TransferManager
 from gui.vhd import DISK_IMAGE_SUFFIXES, has_disk_image_suffix
 
-if TYPE_CHECKING:
-    from gui.qt.main_window import MainWindow
+
+class WorkflowWindow(Protocol):
+    """The main window as the workflows use it: where the user is, and where results go.
+
+    A protocol, not the window's class: the window module builds the workflows, and would
+    otherwise be imported back from here."""
+
+    @property
+    def transfers_dock(self) -> QDockWidget: ...
+
+    @property
+    def subscription_id(self) -> str: ...
+
+    @property
+    def location(self) -> str: ...
+
+    @property
+    def known_subscriptions(self) -> list[tuple[str, str]]: ...
+
+    @property
+    def known_locations(self) -> list[tuple[str, str]]: ...
+
+    def current_node(self) -> CatalogNode | None: ...
+
+    def image_ready(self, ref: NodeRef) -> None: ...
 
 
 def _local_files(event: QDragEnterEvent | QDropEvent) -> list[Path]:
@@ -26,10 +56,14 @@ def _local_files(event: QDragEnterEvent | QDropEvent) -> list[Path]:
 
 
 class Workflows(QObject):
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(
+        self, window: QMainWindow, scope: WorkflowWindow, transfers: TransferManager
+    ) -> None:
         super().__init__(window)
-        self.window = window
-        self.transfers = TransferManager(self)
+        self.window = window  # parent of the wizards and message boxes
+        self.scope = scope
+        self.transfers = transfers
+        self.session: Any = None  # handed in by connected()
         self.transfers.transfer_finished.connect(self._transfer_finished)
         self.wizards: list[Any] = []
         self._pending_files: list[Path] = []
@@ -39,7 +73,7 @@ class Workflows(QObject):
 
     def connected(self, session: Any) -> None:
         """The window has a session: offer unfinished uploads, open files that waited for it."""
-        self.transfers.session = session
+        self.session = session
         self._offer_unfinished_uploads()
         pending, self._pending_files = self._pending_files, []
         for path in pending:
@@ -82,15 +116,16 @@ class Workflows(QObject):
                 parent=self.window,
             )
             box.setInformativeText(
-                f"Drop disk images ({', '.join(DISK_IMAGE_SUFFIXES)}) to upload them.")
+                f"Drop disk images ({', '.join(DISK_IMAGE_SUFFIXES)}) to upload them."
+            )
             box.open()
 
     # --- wizards --------------------------------------------------------------------------------
 
     def open_upload_wizard(self, path: Path | None = None) -> None:
         """One wizard per file; before the connection is up, files wait for it."""
-        window = self.window
-        if window.session is None:
+        window, scope = self.window, self.scope
+        if self.session is None:
             if path is not None:
                 self._pending_files.append(path)
                 window.statusBar().showMessage(
@@ -100,39 +135,42 @@ class Workflows(QObject):
         from gui.qt.upload.wizard import UploadContext, UploadWizard
 
         context = UploadContext(
-            session=window.session,
-            subscription_id=window.subscription_id,
-            location=window.location,
-            subscriptions=window.known_subscriptions,
-            locations=window.known_locations,
+            session=self.session,
+            subscription_id=scope.subscription_id,
+            location=scope.location,
+            subscriptions=scope.known_subscriptions,
+            locations=scope.known_locations,
         )
         wizard = UploadWizard(context, self.transfers, path, window)
-        wizard.image_ready.connect(window.image_ready)
-        wizard.transfer_started.connect(lambda _t: window.transfers_dock.show())
+        wizard.image_ready.connect(scope.image_ready)
+        wizard.transfer_started.connect(lambda _t: scope.transfers_dock.show())
         self._keep(wizard)
 
     def capture_selected(self) -> None:
-        node = self.window.current_node()
+        node = self.scope.current_node()
         self.open_capture_wizard(node if node is not None and node.kind is NodeKind.VM else None)
 
     def open_capture_wizard(self, vm: CatalogNode | None = None) -> None:
         """The capture wizard, for the given VM (or a VM picked on its first page)."""
-        window = self.window
-        if window.session is None:
+        scope = self.scope
+        if self.session is None:
             return
         from gui.qt.capture.wizard import CaptureWizard
 
         vm_id = None
         if vm is not None:
             group, name = vm.ref.parts
-            vm_id = (
-                f"/subscriptions/{window.subscription_id}/resourceGroups/{group}"
-                f"/providers/Microsoft.Compute/virtualMachines/{name}"
+            vm_id = resource_id(
+                subscription=scope.subscription_id,
+                resource_group=group,
+                namespace="Microsoft.Compute",
+                type="virtualMachines",
+                name=name,
             )
         wizard = CaptureWizard(
-            window.session, window.subscription_id, window.location, parent=window, vm_id=vm_id
+            self.session, scope.subscription_id, scope.location, parent=self.window, vm_id=vm_id
         )
-        wizard.image_created.connect(window.image_ready)
+        wizard.image_created.connect(scope.image_ready)
         self._keep(wizard)
 
     def _keep(self, wizard: Any) -> None:
@@ -150,8 +188,8 @@ class Workflows(QObject):
     def _offer_unfinished_uploads(self) -> None:
         found = self.transfers.load_unfinished()
         if found:
-            self.window.transfers_dock.show()
-            self.window.transfers_dock.raise_()
+            self.scope.transfers_dock.show()
+            self.scope.transfers_dock.raise_()
             plural = "s" if len(found) != 1 else ""
             self.window.statusBar().showMessage(
                 f"{len(found)} unfinished upload{plural} from last time: select it in the "
