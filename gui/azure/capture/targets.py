@@ -11,18 +11,14 @@ from azure.mgmt.resource.resources.aio import ResourceManagementClient
 
 from gui.azure.arm import resource_group_of
 from gui.azure.capture.plan import CapturePlan, DefinitionInfo, GalleryInfo, TargetFacts, TargetKind
-from gui.azure.errors import AzureServiceError, NotFoundError, translate
+from gui.azure.errors import NotFoundError, translated
 
 T = TypeVar("T")
 
 
 async def _translated(awaitable: Awaitable[T]) -> T:
-    try:
+    with translated():
         return await awaitable
-    except AzureServiceError:
-        raise
-    except Exception as exc:
-        raise translate(exc) from exc
 
 
 def _feature(features: Any, name: str) -> str:

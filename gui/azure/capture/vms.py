@@ -14,8 +14,8 @@ from typing import Any
 
 from azure.mgmt.compute.aio import ComputeManagementClient
 
-from gui.azure.arm import resource_group_of
-from gui.azure.errors import AzureServiceError, NotFoundError, translate
+from gui.azure.arm import name_of, resource_group_of
+from gui.azure.errors import NotFoundError, translate, translated
 
 Json = Mapping[str, Any]
 _PARALLEL_READS = 8
@@ -193,7 +193,7 @@ async def _os_disk(client: ComputeManagementClient, vm: Json) -> Json | None:
     if not disk_id:
         return None
     try:
-        disk = await client.disks.get(resource_group_of(disk_id), disk_id.rsplit("/", 1)[-1])
+        disk = await client.disks.get(resource_group_of(disk_id), name_of(disk_id))
     except Exception as exc:  # the disk adds detail only; the VM is listed without it
         if isinstance(translate(exc), NotFoundError):
             return None
@@ -212,7 +212,7 @@ async def _describe(client: ComputeManagementClient, vm: Json) -> VmInfo:
 
 async def list_vms(client: ComputeManagementClient) -> list[VmInfo]:
     """Every VM of the client's subscription, with power state, OS state and disks."""
-    try:
+    with translated():
         raw = [vm.as_dict() async for vm in client.virtual_machines.list_all()]
         gate = asyncio.Semaphore(_PARALLEL_READS)
 
@@ -221,18 +221,10 @@ async def list_vms(client: ComputeManagementClient) -> list[VmInfo]:
                 return await _describe(client, vm)
 
         vms = await asyncio.gather(*(one(vm) for vm in raw))
-    except AzureServiceError:
-        raise
-    except Exception as exc:
-        raise translate(exc) from exc
     return sorted(vms, key=lambda vm: (vm.resource_group.lower(), vm.name.lower()))
 
 
 async def get_vm(client: ComputeManagementClient, vm_id: str) -> VmInfo:
-    try:
-        vm = await client.virtual_machines.get(resource_group_of(vm_id), vm_id.rsplit("/", 1)[-1])
+    with translated():
+        vm = await client.virtual_machines.get(resource_group_of(vm_id), name_of(vm_id))
         return await _describe(client, vm.as_dict())
-    except AzureServiceError:
-        raise
-    except Exception as exc:
-        raise translate(exc) from exc

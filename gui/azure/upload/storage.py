@@ -13,8 +13,8 @@ from urllib.parse import quote
 from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 
 from gui.azure.account.session import AzureSession
-from gui.azure.arm import resource_group_of
-from gui.azure.errors import AzureServiceError, NotFoundError, translate
+from gui.azure.arm import name_of, resource_group_of
+from gui.azure.errors import AzureServiceError, NotFoundError, translated
 
 SAS_LIFETIME = timedelta(days=7)
 
@@ -36,10 +36,8 @@ async def list_storage_accounts(
     session: AzureSession, subscription_id: str
 ) -> list[StorageAccount]:
     client = session.storage(subscription_id)
-    try:
+    with translated():
         items = [item async for item in client.storage_accounts.list()]
-    except Exception as exc:
-        raise translate(exc) from exc
     accounts = []
     for item in items:
         endpoints = item.primary_endpoints
@@ -62,12 +60,10 @@ async def list_containers(
     session: AzureSession, subscription_id: str, account: StorageAccount
 ) -> list[str]:
     client = session.storage(subscription_id)
-    try:
+    with translated():
         items = [
             item async for item in client.blob_containers.list(account.resource_group, account.name)
         ]
-    except Exception as exc:
-        raise translate(exc) from exc
     return sorted(str(item.name) for item in items if item.name)
 
 
@@ -82,10 +78,8 @@ async def blob_sas_url(
 ) -> str:
     """A URL with a write SAS for one blob, signed with the account's key."""
     client = session.storage(subscription_id)
-    try:
+    with translated():
         result = await client.storage_accounts.list_keys(account.resource_group, account.name)
-    except Exception as exc:
-        raise translate(exc) from exc
     # the models are mappings: ``result.keys`` is Mapping.keys, so read the field itself
     keys = [str(key["value"]) for key in (result.get("keys") or []) if key.get("value")]
     if not keys:
@@ -113,7 +107,7 @@ async def renew_blob_sas(
     """A new SAS URL for a blob of a known account (a resumed upload: SAS are never saved)."""
     from urllib.parse import unquote, urlsplit
 
-    name = storage_account_id.rstrip("/").rsplit("/", 1)[-1]
+    name = name_of(storage_account_id)
     split = urlsplit(blob_url)
     segments = [unquote(part) for part in split.path.strip("/").split("/")]
     endpoint = f"{split.scheme}://{split.netloc}/"
