@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -63,7 +64,7 @@ def _final(events: list[StepEvent]) -> dict[str, StepState]:
     return {event.step.key: event.state for event in events}
 
 
-def _gallery_plan(vm: VmInfo, **changes: object) -> CapturePlan:
+def _gallery_plan(vm: VmInfo, **changes: Any) -> CapturePlan:
     plan = CapturePlan(
         vm=vm,
         generalization=Generalization.CONFIRMED,
@@ -77,7 +78,7 @@ def _gallery_plan(vm: VmInfo, **changes: object) -> CapturePlan:
         sku=vm.name,
         version="1.0.0",
     )
-    return dataclasses.replace(plan, **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(plan, **changes)
 
 
 async def test_vms_listed_with_state_os_security_and_disks(session: AzureSession) -> None:
@@ -295,10 +296,12 @@ async def test_specialized_capture_into_existing_definition(session: AzureSessio
     version = await session.compute(SUB).gallery_image_versions.get(
         world.RG_GALLERY, world.GALLERY_PROD, world.GALLERY_IMAGE_SPECIALIZED, "2.0.0"
     )
-    profile = version.properties.publishing_profile
+    properties = version.properties
+    assert properties is not None and properties.publishing_profile is not None
+    profile = properties.publishing_profile
     assert profile.exclude_from_latest is True
-    assert [r.name for r in profile.target_regions] == ["West Europe", "North Europe"]
-    assert len(version.properties.storage_profile.data_disk_images) == 2
+    assert [r.name for r in profile.target_regions or []] == ["West Europe", "North Europe"]
+    assert len(properties.storage_profile.data_disk_images or []) == 2
     # specialized: Azure never marked it generalized, so it can start again
     await (await session.compute(SUB).virtual_machines.begin_start(RG, vm.name)).result()
 
@@ -377,7 +380,7 @@ async def test_cancel_stops_before_the_next_step(session: AzureSession) -> None:
     assert seen[-1].step.key == "wait-stopped"
     await asyncio.sleep(0.5)  # the guest stops by itself; nothing deallocates it
     view = await session.compute(SUB).virtual_machines.instance_view(RG, vm.name)
-    assert any(s.code == "PowerState/stopped" for s in view.statuses)
+    assert any(s.code == "PowerState/stopped" for s in view.statuses or [])
 
 
 async def test_trusted_launch_vm_into_new_gallery_and_definition(session: AzureSession) -> None:
