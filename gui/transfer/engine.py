@@ -338,7 +338,7 @@ class Upload:
                     journal_path, self.target.key, self.target.describe(), identity, WINDOW_SIZE
                 )
             self._resumed = not fresh and (bool(present) or bool(journal.runs))
-            journal.state = "running"
+            journal.state = UploadState.UPLOADING
             journal.save()
             ticker = asyncio.create_task(self._tick())
             try:
@@ -374,7 +374,11 @@ class Upload:
                     if options.verify:
                         await self._verify_md5(client, md5)
             except BaseException as exc:
-                journal.state = "cancelled" if isinstance(exc, asyncio.CancelledError) else "failed"
+                journal.state = (
+                    UploadState.CANCELLED
+                    if isinstance(exc, asyncio.CancelledError)
+                    else UploadState.FAILED
+                )
                 journal.last_error = str(exc) if isinstance(exc, UploadError) else ""
                 try:
                     journal.save()

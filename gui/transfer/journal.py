@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from gui.transfer.errors import JournalError
+from gui.transfer.progress import UploadState
 from gui.transfer.ranges import RangeSet
 from gui.transfer.source import SourceIdentity
 
@@ -54,7 +55,8 @@ class UnfinishedUpload:
     source: SourceIdentity
     window_size: int
     bytes_done_estimate: int  # stream bytes of the finished windows
-    state: str  # "running" (the process died), "paused", "cancelled" or "failed"
+    # UPLOADING (the process died while sending), CANCELLED or FAILED
+    state: UploadState
     last_error: str
     updated: datetime
 
@@ -85,7 +87,7 @@ class Journal:
         # window index -> {start: (end, CRC-32)} of the runs the service confirmed (a run
         # never crosses a window, so a window finds its own runs without a search)
         self.runs: dict[int, dict[int, tuple[int, int]]] = {}
-        self.state = "running"
+        self.state = UploadState.UPLOADING
         self.last_error = ""
         self._last_save = 0.0
         self._dirty = False
@@ -124,7 +126,7 @@ class Journal:
             for start, (end, crc) in _unpack_runs(str(data["runs"])).items():
                 journal.mark_sent(start, end, crc)
             journal._dirty = False
-            journal.state = str(data.get("state", "running"))
+            journal.state = _state(str(data.get("state", "")))
             journal.last_error = str(data.get("last_error", ""))
         except (KeyError, TypeError, ValueError, zlib.error, struct.error):
             log.warning("ignoring the damaged resume journal %s", path)
@@ -170,7 +172,7 @@ class Journal:
             "window_size": self.window_size,
             "done_windows": self.done_windows.to_json(),
             "runs": _pack_runs({s: r for runs in self.runs.values() for s, r in runs.items()}),
-            "state": self.state,
+            "state": self.state.value,
             "last_error": self.last_error,
             "updated": datetime.now(UTC).isoformat(),
         }
@@ -193,6 +195,16 @@ class Journal:
 
     def delete(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+def _state(text: str) -> UploadState:
+    """The engine's state as journals hold it. Journals written before they held ``UploadState``
+    values said "running" for an upload that was sending (and an unknown state is taken as
+    that: the upload did not finish)."""
+    try:
+        return UploadState(text)
+    except ValueError:
+        return UploadState.UPLOADING
 
 
 def _pack_runs(runs: dict[int, tuple[int, int]]) -> str:

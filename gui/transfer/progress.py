@@ -8,7 +8,7 @@ from collections import deque
 from dataclasses import dataclass
 
 
-class UploadState(enum.Enum):
+class UploadState(enum.StrEnum):  # a str: resume journals store it as it is
     PENDING = "pending"
     PREPARING = "preparing"  # checking the target, the journal and what is already there
     UPLOADING = "uploading"

@@ -1,6 +1,6 @@
 """The upload runner without a window: a plan runs headless (no Qt loaded) against the sandbox,
-its step events arrive as the job yields them, and plans keep their one status on disk
-(including files written with the old status strings)."""
+its step events arrive as the job yields them; plans keep the job's one status on disk and
+journals the engine's ``UploadState`` (files written with the old strings still load)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ from gui.azure.upload.managed_disk import ManagedDiskSpec
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed.world import RG_IMAGES
+from gui.transfer import UploadState
+from gui.transfer.journal import Journal, list_unfinished
+from gui.transfer.source import SourceFile, SourceIdentity
 from tests.fixtures.disk_images import MIB, DiskImageFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,3 +160,27 @@ def test_a_plan_keeps_its_one_status_on_disk(tmp_path: Path) -> None:
     (again,) = store.unfinished()
     assert again.status is JobStatus.INTERRUPTED and again.status.label == "Interrupted"
     assert again.status.resumable and not again.status.active
+
+
+@pytest.mark.parametrize(
+    ("written", "loaded"),
+    [
+        ("running", UploadState.UPLOADING),  # before journals held UploadState values
+        ("uploading", UploadState.UPLOADING),
+        ("failed", UploadState.FAILED),
+        ("cancelled", UploadState.CANCELLED),
+    ],
+)
+def test_journals_hold_the_engines_state(tmp_path: Path, written: str, loaded: UploadState) -> None:
+    identity = SourceIdentity((SourceFile("/data/web.vhd", 1024, 1),), "disk", 1024, "f")
+    journal = Journal(tmp_path / "k.json", "k", {"kind": "page-blob"}, identity, 4096)
+    journal.state = UploadState.FAILED
+    journal.save()
+    data = json.loads(journal.path.read_text())
+    assert data["state"] == "failed"
+    data["state"] = written
+    journal.path.write_text(json.dumps(data))
+    again = Journal.load(journal.path)
+    assert again is not None and again.state is loaded
+    (unfinished,) = list_unfinished(tmp_path)
+    assert unfinished.state is loaded
