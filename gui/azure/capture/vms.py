@@ -14,7 +14,7 @@ from typing import Any
 
 from azure.mgmt.compute.aio import ComputeManagementClient
 
-from gui.azure.arm import name_of, resource_group_of
+from gui.azure.arm import generation_short, name_of, resource_group_of
 from gui.azure.errors import NotFoundError, translate, translated
 
 Json = Mapping[str, Any]
@@ -95,7 +95,7 @@ class VmInfo:
 
     @property
     def generation_label(self) -> str:
-        return "Gen2" if self.hyper_v_generation == "V2" else "Gen1"
+        return generation_short(self.hyper_v_generation)
 
     @property
     def disks_label(self) -> str:

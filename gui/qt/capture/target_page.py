@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from gui.azure import naming
 from gui.azure.account.scope import Location, list_locations
+from gui.azure.arm import generation_short
 from gui.azure.capture.plan import (
     CapturePlan,
     CaptureTarget,
@@ -65,7 +66,7 @@ _FIELD_LABELS = {
 
 
 def definition_summary(d: DefinitionInfo) -> str:
-    gen = "Gen2" if d.hyper_v_generation == "V2" else "Gen1"
+    gen = generation_short(d.hyper_v_generation)
     return f"{d.name} — {d.os_type} · {d.os_state} · {gen} · {d.architecture} · {d.security_type}"
 
 

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.azure import naming
-from gui.azure.arm import resource_group_of
+from gui.azure.arm import generation_short, resource_group_of
 from gui.azure.errors import AzureServiceError
 from gui.azure.image_builder import (
     DefinitionSpec,
@@ -283,7 +283,7 @@ class FollowUpPage(AsyncPage):
         )
         self.definition_info.setText(
             f"Existing definition: {spec.os_type}, {spec.os_state}, "
-            f"{'Gen2' if spec.hyper_v_generation == 'V2' else 'Gen1'}, {spec.architecture}, "
+            f"{generation_short(spec.hyper_v_generation)}, {spec.architecture}, "
             f"{security}; versions: {', '.join(versions) or 'none yet'}"
         )
         self._suggest_version(naming.next_version(versions))

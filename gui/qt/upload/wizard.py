@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from gui.azure.arm import generation_short
 from gui.azure.image_builder import GalleryVersionSpec, ManagedImageSpec
 from gui.azure.upload.job import BlobTargetPlan, ManagedDiskTargetPlan, UploadPlan
 from gui.qt.transfers.model import Status, Transfer, TransferManager
@@ -61,7 +62,7 @@ def review_html(plan: UploadPlan) -> str:
         steps += [
             f"Create the managed disk <b>{spec.name}</b> ({spec.sku}) for upload in "
             f"<b>{spec.resource_group}</b>, {spec.location} — {facts.os_type}, "
-            f"{'Gen2' if facts.hyper_v_generation == 'V2' else 'Gen1'}",
+            f"{generation_short(facts.hyper_v_generation)}",
             "Grant write access to the disk (a SAS, renewed if the upload runs long)",
             "Upload the data: only ranges that hold data, then the footer; Content-MD5 checked",
             "Revoke the write access (also if the upload fails or is cancelled)",
