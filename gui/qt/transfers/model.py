@@ -155,38 +155,27 @@ class TransfersModel(QAbstractTableModel):
         return None
 
 
-class TransferManager(QObject):
-    """The GUI's side of the ``UploadRunner``: each run is a ``Transfer`` row of the model."""
-
+class _ManagerSignals(QObject):
     transfer_added = Signal(object)
     transfer_finished = Signal(object)
 
+
+class TransferManager(UploadRunner[Transfer]):
+    """The window's ``UploadRunner``: each run is a ``Transfer``, a row of ``model``; the signals
+    live on a QObject owned by ``parent``, as ``Transfer``'s do."""
+
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.model = TransfersModel(self)
+        self.signals = _ManagerSignals(parent)
         # The OS keyring holds the SAS of disk uploads stopped by a quit.
-        self.runner = UploadRunner(PlanStore(journal_dir()), SasVault(), self._make)
-        self.runner.added.append(self._added)
-        self.runner.removed.append(self.model.remove)
-
-    @property
-    def store(self) -> PlanStore:
-        return self.runner.store
-
-    @property
-    def vault(self) -> SasVault:
-        return self.runner.vault
-
-    @property
-    def session(self) -> Any:
-        return self.runner.session
-
-    @session.setter
-    def session(self, session: Any) -> None:
-        self.runner.session = session
+        super().__init__(PlanStore(journal_dir()), SasVault(), self._make)
+        self.transfer_added = self.signals.transfer_added
+        self.transfer_finished = self.signals.transfer_finished
+        self.model = TransfersModel(self.signals)
+        self.added.append(self._added)
+        self.removed.append(self.model.remove)
 
     def _make(self, plan: UploadPlan, store: PlanStore, vault: SasVault) -> Transfer:
-        transfer = Transfer(plan, store, vault, self)
+        transfer = Transfer(plan, store, vault, self.signals)
         transfer.finished.connect(lambda t=transfer: self.transfer_finished.emit(t))
         return transfer
 
@@ -194,27 +183,7 @@ class TransferManager(QObject):
         self.model.add(transfer)
         self.transfer_added.emit(transfer)
 
-    def submit(self, plan: UploadPlan) -> Transfer:
-        return self.runner.submit(plan)
-
-    def load_unfinished(self) -> list[Transfer]:
-        """Shows uploads that an earlier run left unfinished, ready to resume."""
-        return self.runner.load_unfinished()
-
-    def resume(self, transfer: Transfer, sas_url: str | None = None) -> None:
-        self.runner.resume(transfer, sas_url)
-
-    def discard(self, transfer: Transfer) -> None:
-        self.runner.discard(transfer)
-
-    def cancel_all(self) -> None:
-        self.runner.cancel_all()
-
-    @property
-    def active(self) -> list[Transfer]:
-        return self.runner.active
-
 
 async def stop_all(manager: TransferManager, timeout: float = 20.0, *, keep: bool = False) -> None:
     """``UploadRunner.stop_all`` for the window's transfers (see there)."""
-    await manager.runner.stop_all(timeout, keep=keep)
+    await manager.stop_all(timeout, keep=keep)
