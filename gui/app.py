@@ -7,13 +7,19 @@ import asyncio
 import contextlib
 import logging
 import sys
+import threading
+import traceback
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import TracebackType
 
 from PySide6.QtWidgets import QApplication
 
 from gui import APP_ID, APP_NAME, __version__
+from gui.azure.account.clouds import CLOUDS
+from gui.paths import data_dir
+from gui.transfer.redact import RedactingFormatter, redact
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -33,8 +39,6 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         action="store_true",
         help="start the sandbox over from its seed (implies --sandbox)",
     )
-    from gui.azure.account.clouds import CLOUDS
-
     parser.add_argument(
         "--cloud",
         default=None,
@@ -65,9 +69,6 @@ def configure_logging(log_path: Path | None = None) -> logging.Handler:
     instead of Python's default hook that would print a SAS or token in a traceback to stderr.
     Returns the file handler so a caller (or a test) can remove it again.
     """
-    from gui.paths import data_dir
-    from gui.transfer.redact import RedactingFormatter
-
     path = log_path or data_dir() / "azure-image-studio.log"
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(RedactingFormatter(LOG_FORMAT))
@@ -82,12 +83,6 @@ def configure_logging(log_path: Path | None = None) -> logging.Handler:
 
 def install_exception_hooks() -> None:
     """Uncaught exceptions go to the (redacted) log and a redacted traceback to stderr."""
-    import threading
-    import traceback
-    from types import TracebackType
-
-    from gui.transfer.redact import redact
-
     log = logging.getLogger("gui")
 
     def report(
@@ -118,11 +113,12 @@ def install_exception_hooks() -> None:
 
 def run(argv: Sequence[str]) -> int:
     args = parse_args(argv)
+    # The window's modules load only once the arguments are good: --help, --version and a
+    # usage error answer at once.
     import qasync
 
     from gui.qt import icons
     from gui.qt.app_controller import AppController
-    from gui.qt.main_window import MainWindow
     from gui.qt.settings import Settings
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
@@ -137,13 +133,12 @@ def run(argv: Sequence[str]) -> int:
     executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ais-worker")
     loop.set_default_executor(executor)
     asyncio.set_event_loop(loop)
-    window = MainWindow(Settings())
-    window.show()
-    for name in args.files:
-        window.workflows.open_upload_wizard(Path(name).resolve())
     controller = AppController(
-        window, sandbox=args.sandbox, sandbox_reset=args.sandbox_reset, cloud_name=args.cloud
+        Settings(), sandbox=args.sandbox, sandbox_reset=args.sandbox_reset, cloud_name=args.cloud
     )
+    controller.window.show()
+    for name in args.files:
+        controller.workflows.open_upload_wizard(Path(name).resolve())
     with loop:
         loop.run_until_complete(controller.run())
     executor.shutdown(wait=False, cancel_futures=True)

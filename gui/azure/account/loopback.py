@@ -9,21 +9,19 @@ instead of leaking a token over the network.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
 from azure.core.exceptions import AzureError
 from azure.core.pipeline import PipelineRequest
 from azure.core.pipeline.policies import SansIOHTTPPolicy
+from azure.mgmt.compute.aio import ComputeManagementClient
+from azure.mgmt.resource.resources.aio import ResourceManagementClient
+from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
 
 from gui.azure.account.network import sdk_client_options
 from gui.transfer.tls import is_loopback_host
-
-if TYPE_CHECKING:
-    from azure.mgmt.compute.aio import ComputeManagementClient
-    from azure.mgmt.resource.resources.aio import ResourceManagementClient
-    from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
 
 SANDBOX_TOKEN = "sandbox-token-not-a-secret"  # not a secret: the sandbox accepts any bearer
 _TOKEN_LIFETIME_S = 24 * 3600
@@ -112,8 +110,6 @@ def sandbox_compute_client(
 
     Extra keyword arguments go to the client (e.g. ``retry_total=0``).
     """
-    from azure.mgmt.compute.aio import ComputeManagementClient
-
     require_loopback_url(arm_url)
     return ComputeManagementClient(
         credential=AsyncStaticTokenCredential(),
@@ -133,9 +129,6 @@ def sandbox_resource_clients(
     arm_url: str, subscription_id: str, **kwargs: Any
 ) -> tuple[SubscriptionClient, ResourceManagementClient]:
     """The aio SubscriptionClient and ResourceManagementClient for the sandbox at ``arm_url``."""
-    from azure.mgmt.resource.resources.aio import ResourceManagementClient
-    from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
-
     require_loopback_url(arm_url)
     subscriptions = SubscriptionClient(
         credential=AsyncStaticTokenCredential(),

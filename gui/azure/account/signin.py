@@ -44,7 +44,7 @@ from azure.identity import (
 )
 from azure.identity.aio import AzureCliCredential
 
-from gui.azure.account.clouds import Cloud
+from gui.azure.account.clouds import CLOUDS, Cloud
 from gui.azure.account.network import network_options
 from gui.azure.account.session import AzureSession
 from gui.azure.errors import NotSignedInError
@@ -153,6 +153,7 @@ def cache_encryption_available() -> bool:
     if not sys.platform.startswith("linux"):
         return True
     try:
+        # imported here: it is the trial itself (it fails without PyGObject, as the check should)
         from msal_extensions.libsecret import trial_run  # type: ignore[import-untyped]
 
         trial_run()
@@ -257,8 +258,6 @@ def _authority(cloud: Cloud) -> dict[str, Any]:
     to Microsoft's instance discovery, which would otherwise ask login.microsoftonline.com
     about it: its own endpoint is trusted as it is.
     """
-    from gui.azure.account.clouds import CLOUDS
-
     options: dict[str, Any] = {"authority": cloud.authority_host}
     if cloud.name not in CLOUDS:
         options["disable_instance_discovery"] = True
@@ -374,8 +373,6 @@ def headless_credential(cloud: Cloud | None = None) -> TokenCredential:
     chain.append(ManagedIdentityCredential(**network))
     saved = saved_sign_in()
     if saved is not None and (cloud is None or saved.cloud == cloud.name):
-        from gui.azure.account.clouds import CLOUDS
-
         saved_cloud = CLOUDS.get(saved.cloud)
         if saved_cloud is not None:
             plan = token_cache_plan(TokenCacheMode.PERSISTENT)

@@ -24,6 +24,7 @@ from gui.azure.arm import (
     name_of,
     resource_group_of,
 )
+from gui.azure.capture.vms import DiskKind, get_vm, list_vms
 from gui.azure.catalog.cache import CachedCatalog
 from gui.azure.catalog.nodes import (
     SOURCES,
@@ -575,8 +576,6 @@ class Catalog:
     # --- virtual machines (the capture source) ------------------------------------------------
 
     async def _vms(self, ref: NodeRef) -> list[CatalogNode]:
-        from gui.azure.capture.vms import list_vms
-
         vms = await list_vms(self._compute)
         nodes = [
             CatalogNode(
@@ -593,8 +592,6 @@ class Catalog:
         return sorted(nodes, key=lambda node: _natural(node.label))
 
     async def _vm_detail(self, ref: NodeRef) -> ImageDetail:
-        from gui.azure.capture.vms import DiskKind, get_vm
-
         group, name = ref.parts
         vm_id = (
             f"/subscriptions/{self.scope.subscription_id}/resourceGroups/{group}"
