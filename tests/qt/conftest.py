@@ -1,46 +1,79 @@
-"""Driving the real window offscreen, on a qasync loop, against the sandbox over HTTP."""
+"""Driving the real window offscreen, on a qasync loop, against the sandbox over HTTP.
+
+Fixtures only; the helpers the tests call are in tests/qt/helpers.py.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterator
+import gc
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
 import qasync
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from gui.azure.account.session import AzureSession
 from gui.paths import HOME_ENV
+from gui.qt.app_controller import AppController
 from gui.qt.main_window import MainWindow
-from gui.qt.settings import Settings
+from gui.sandbox import SandboxServer
+from tests.qt.helpers import AsyncRunner, make_settings, sandbox_sessions
 
-T = TypeVar("T")
+# Closed loops, kept until the next GUI test starts (see _destroy_closed_loops).
+_closed_loops: list[qasync.QEventLoop] = []
 
-_LOOPS: list[qasync.QEventLoop] = []
+
+def _destroy_closed_loops() -> None:
+    """A closed qasync loop still owns a QObject with running Qt timers (a cancelled call_later
+    keeps its timer until it fires). Qt warns "Timers cannot be stopped from another thread" when
+    such an object is destroyed off the GUI thread, and the garbage collector runs in whichever
+    thread happens to allocate (often the sandbox's server thread). So the loops are dropped
+    here, on the GUI thread, with automatic collection paused until they are collected."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _closed_loops.clear()
+        gc.collect()
+    finally:
+        if enabled:
+            gc.enable()
+
+
+async def _cancel_all_tasks() -> None:
+    current = asyncio.current_task()
+    tasks = [task for task in asyncio.all_tasks() if task is not current]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 @pytest.fixture
 def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
-    """One qasync loop for the whole session (Qt cannot host a second one), marked running only
-    while a GUI test runs, so plain asyncio tests before and after keep working."""
-    if not _LOOPS:
-        loop = qasync.QEventLoop(qapp, already_running=True)
-        # worker threads that need no Qt: plain threads end cleanly at exit, QThreads do not
-        loop.set_default_executor(ThreadPoolExecutor(max_workers=4, thread_name_prefix="ais"))
-        _LOOPS.append(loop)
-    loop = _LOOPS[0]
-    asyncio.events._set_running_loop(loop)
+    """A qasync loop of the test's own on the shared QApplication.
+
+    The test body turns Qt events itself (qtbot.waitUntil), so the loop is made the way qasync
+    documents for an application whose event loop is already turning: ``already_running=True``,
+    which makes it asyncio's running loop. Afterwards it is stopped, run once more until the
+    tasks the test left are cancelled and done (qasync's run_until_complete clears the running
+    loop when it returns, so plain asyncio tests after this one can start loops of their own),
+    and closed."""
+    _destroy_closed_loops()
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    # worker threads that need no Qt: plain threads end cleanly at exit, QThreads do not
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=4, thread_name_prefix="ais"))
     asyncio.set_event_loop(loop)
-    yield loop
-    for task in asyncio.all_tasks(loop):
-        task.cancel()
-    qapp.processEvents()
-    asyncio.events._set_running_loop(None)
-    asyncio.set_event_loop(None)
+    try:
+        yield loop
+    finally:
+        loop.stop()
+        loop.run_until_complete(_cancel_all_tasks())
+        loop.close()
+        _closed_loops.append(loop)
+        asyncio.set_event_loop(None)
 
 
 @pytest.fixture
@@ -50,57 +83,48 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "home"
 
 
-def make_settings(home: Path) -> Settings:
-    home.mkdir(parents=True, exist_ok=True)
-    return Settings(QSettings(str(home / "settings.ini"), QSettings.Format.IniFormat))
-
-
-class AsyncRunner:
-    def __init__(self, qtbot: QtBot, loop: qasync.QEventLoop) -> None:
-        self.qtbot = qtbot
-        self.loop = loop
-
-    def __call__(self, coro: Coroutine[Any, Any, T], timeout: float = 20.0) -> T:
-        task = self.loop.create_task(coro)
-        self.qtbot.waitUntil(task.done, timeout=int(timeout * 1000))
-        return task.result()
-
-
 @pytest.fixture
 def run(qtbot: QtBot, qloop: qasync.QEventLoop) -> AsyncRunner:
     return AsyncRunner(qtbot, qloop)
 
 
 @pytest.fixture
-def window(qtbot: QtBot, qloop: qasync.QEventLoop, home: Path) -> Iterator[MainWindow]:
-    win = MainWindow(make_settings(home))
+def controller(qtbot: QtBot, qloop: qasync.QEventLoop, home: Path) -> Iterator[AppController]:
+    """The app as it starts: the controller with its window, transfers and workflows."""
+    made = AppController(make_settings(home))
+    win = made.window
     qtbot.addWidget(win)
     win.resize(1400, 900)
     win.show()
-    yield win
+    yield made
     win.cancel_tasks()
 
 
 @pytest.fixture
-def new_session(run: AsyncRunner, sandbox: Any) -> Iterator[Callable[[], Any]]:
+def window(controller: AppController) -> MainWindow:
+    return controller.window
+
+
+@pytest.fixture
+def session_sandbox(sandbox: SandboxServer) -> SandboxServer:
+    """The sandbox that ``new_session`` signs in to: the shared one; a module whose tests change
+    the sandbox's state overrides this fixture with a sandbox of the test's own."""
+    return sandbox
+
+
+@pytest.fixture
+def new_session(
+    run: AsyncRunner, session_sandbox: SandboxServer
+) -> Iterator[Callable[[], AzureSession]]:
     """Makes sandbox sessions (real SDK clients over HTTP) and closes them after the test."""
-    from gui.azure.account.session import sandbox_session
-
-    sessions: list[Any] = []
-
-    def make() -> Any:
-        sessions.append(sandbox_session(sandbox.arm_url))
-        return sessions[-1]
-
-    yield make
-    for session in sessions:
-        run(session.close())
+    with sandbox_sessions(run, session_sandbox.arm_url) as make:
+        yield make
 
 
 @pytest.fixture
 def connected(
-    window: MainWindow, run: AsyncRunner, new_session: Callable[[], Any]
+    controller: AppController, run: AsyncRunner, new_session: Callable[[], AzureSession]
 ) -> Iterator[MainWindow]:
-    run(window.use_session(new_session()))
-    yield window
-    window.cancel_tasks()
+    run(controller.use(new_session()))
+    yield controller.window
+    controller.window.cancel_tasks()
