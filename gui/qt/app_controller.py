@@ -1,4 +1,7 @@
-"""Start-up and account switching: Azure CLI sign-in, else the sandbox; sign in later on demand."""
+"""The app's long-lived parts and their start: the window, the one TransferManager, the
+workflows (uploads, captures) and the Azure session. The controller owns them and hands them in;
+nothing reaches one through another. Start-up and account switching: Azure CLI sign-in, else the
+sandbox; sign in later on demand."""
 
 from __future__ import annotations
 
@@ -11,7 +14,10 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QApplication
 
 from gui.qt.main_window import MainWindow
+from gui.qt.settings import Settings
 from gui.qt.tasks import TaskSet
+from gui.qt.transfers.model import TransferManager
+from gui.qt.workflows import Workflows
 
 log = logging.getLogger(__name__)
 
@@ -19,14 +25,17 @@ log = logging.getLogger(__name__)
 class AppController(QObject):
     def __init__(
         self,
-        window: MainWindow,
+        settings: Settings,
         *,
         sandbox: bool = False,
         sandbox_reset: bool = False,
         cloud_name: str | None = None,
     ) -> None:
-        super().__init__(window)
-        self.window = window
+        super().__init__()
+        self.transfers = TransferManager(self)
+        self.window = window = MainWindow(settings, self.transfers)
+        self.setParent(window)  # goes with the window (and is found among its children)
+        self.workflows = Workflows(window, self.transfers)
         self.force_sandbox = sandbox
         self.sandbox_reset = sandbox_reset
         # None until connect_initial() resolves it: --cloud, else the cloud chosen in the app
@@ -36,6 +45,9 @@ class AppController(QObject):
         self.session: Any = None
         self._closed: asyncio.Event | None = None
         self._tasks = TaskSet("app controller")
+        window.upload_requested.connect(self.workflows.open_upload_wizard)
+        window.capture_requested.connect(self.workflows.open_capture_wizard)
+        window.connected.connect(self._connected)
         window.sign_in_requested.connect(self.open_sign_in)
         window.sandbox_requested.connect(lambda: self._spawn(self.switch_to_sandbox()))
         window.closing.connect(self._on_closing)
@@ -51,7 +63,7 @@ class AppController(QObject):
 
     def _on_closing(self) -> None:
         self._tasks.cancel_all()
-        self.window.transfers.cancel_all()
+        self.transfers.cancel_all()
         if self._closed is not None:
             self._closed.set()
 
@@ -78,7 +90,7 @@ class AppController(QObject):
             session = await try_azure_cli(cloud) or await restore_saved_sign_in(cloud)
         if session is None:
             session = await self._sandbox_session()
-        await self._use(session)
+        await self.use(session)
 
     async def _sandbox_session(self) -> Any:
         from gui.azure.account.session import sandbox_session
@@ -93,27 +105,35 @@ class AppController(QObject):
             log.info("Sandbox listening at %s", server.arm_url)
         return sandbox_session(self.server.arm_url)
 
-    async def _use(self, session: Any) -> None:
+    async def use(self, session: Any) -> None:
+        """Hands a new session to the window, then closes the previous one. Once the window
+        shows the subscription it says so (``connected``), and the transfers and workflows get
+        the session too."""
         previous, self.session = self.session, session
         await self.window.use_session(session)
         if previous is not None and previous is not session:
             await previous.close()
 
+    def _connected(self, session: Any) -> None:
+        self.session = session
+        self.transfers.session = session
+        self.workflows.connected(session)  # offers unfinished uploads: after the line above
+
     async def switch_to_sandbox(self) -> None:
-        await self._use(await self._sandbox_session())
+        await self.use(await self._sandbox_session())
 
     def open_sign_in(self) -> None:
         from gui.qt.sign_in_dialog import SignInDialog
 
         dialog = SignInDialog(self.window, self.cloud_name or "AzureCloud")
-        dialog.signed_in.connect(lambda session: self._spawn(self._use(session)))
+        dialog.signed_in.connect(lambda session: self._spawn(self.use(session)))
         dialog.open()
 
     async def shutdown(self) -> None:
         from gui.qt.transfers.model import stop_all
 
         # Running uploads stop cleanly (access revoked, journal saved) and resume next time.
-        await stop_all(self.window.transfers)
+        await stop_all(self.transfers)
         if self.session is not None:
             try:
                 await self.session.close()

@@ -44,7 +44,6 @@ from gui.qt.settings import Settings
 from gui.qt.tasks import TaskSet
 from gui.qt.transfers.dock import TransfersDock
 from gui.qt.transfers.model import TransferManager
-from gui.qt.workflows import Workflows
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +70,16 @@ class MainWindow(QMainWindow):
     detail_shown = Signal(object)
     sign_in_requested = Signal()
     sandbox_requested = Signal()
+    upload_requested = Signal(object)  # a disk image's Path, or None to pick one
+    capture_requested = Signal(object)  # the VM's CatalogNode, or None to pick one
+    connected = Signal(object)  # the session, once subscriptions and the tree are shown
     closing = Signal()
 
-    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, settings: Settings, transfers: TransferManager, parent: QWidget | None = None
+    ) -> None:
+        """``transfers`` is the app's one TransferManager (the AppController's): the window
+        shows it in the Transfers panel and asks before quitting while it runs uploads."""
         super().__init__(parent)
         self.settings = settings
         # gui.azure.account.session.AzureSession, imported lazily for start-up
@@ -92,7 +98,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowIcon(icons.icon("app"))
         self.resize(1280, 800)
-        self.transfers = TransferManager(self)
+        self._transfers = transfers
 
         self.tree_model = CatalogTreeModel(self)
         self.proxy = CatalogSearchProxy(self)
@@ -107,7 +113,7 @@ class MainWindow(QMainWindow):
         self.log_dock.setVisible(settings.log_visible)
         self.action_log.setChecked(settings.log_visible)
         self.log_dock.visibilityChanged.connect(self.action_log.setChecked)
-        self.transfers_dock = TransfersDock(self.transfers, self)
+        self.transfers_dock = TransfersDock(transfers, self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.transfers_dock)
         self.tabifyDockWidget(self.log_dock, self.transfers_dock)
         self.transfers_dock.hide()
@@ -115,10 +121,7 @@ class MainWindow(QMainWindow):
         self.action_transfers.setText("Show &Transfers")
         self.action_transfers.setShortcut(QKeySequence("Ctrl+T"))
         self.view_menu.addAction(self.action_transfers)
-        # uploads and captures: drops, wizards, notifications (made once the window has all the
-        # parts they use)
-        self.workflows = Workflows(self, self, self.transfers)
-        self.detail_pane.upload_requested.connect(self.workflows.open_upload_wizard)
+        self.detail_pane.upload_requested.connect(self.upload_requested)
 
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
@@ -161,7 +164,7 @@ class MainWindow(QMainWindow):
             "(or drop the file onto the window)",
         )
         self.action_upload.setEnabled(False)  # until connected
-        self.action_upload.triggered.connect(lambda: self.workflows.open_upload_wizard(None))
+        self.action_upload.triggered.connect(lambda: self.upload_requested.emit(None))
         self.action_capture = self._action(
             "&Capture VM…",
             "capture",
@@ -170,8 +173,7 @@ class MainWindow(QMainWindow):
             "generalize, capture, every step shown",
         )
         self.action_capture.setEnabled(False)  # until connected
-        # a lambda: the workflows are made after the actions
-        self.action_capture.triggered.connect(lambda: self.workflows.capture_selected())  # noqa: PLW0108
+        self.action_capture.triggered.connect(self._capture_selected)
         self.action_quit = self._action("&Quit", None, QKeySequence.StandardKey.Quit)
         self.action_quit.triggered.connect(self.close)
         self.action_find = self._action(
@@ -428,7 +430,6 @@ class MainWindow(QMainWindow):
     async def use_session(self, session: Any) -> None:
         """Connects the window to Azure (or the sandbox): lists subscriptions, then the tree."""
         self.session = session
-        self.transfers.session = session
         self.set_sandbox(session.is_sandbox)
         self.account_label.setText(session.account)
         self.statusBar().showMessage("Listing subscriptions…")
@@ -473,7 +474,7 @@ class MainWindow(QMainWindow):
         settle_heap()
         self.action_upload.setEnabled(True)
         self.action_capture.setEnabled(True)
-        self.workflows.connected(session)
+        self.connected.emit(session)
 
     def _tree_shows_scope(self) -> bool:
         return self.cache is not None and self.cache.path.name.endswith(
@@ -499,6 +500,11 @@ class MainWindow(QMainWindow):
     def current_node(self) -> CatalogNode | None:
         index = self.proxy.mapToSource(self.tree.currentIndex())
         return self.tree_model.node_for(index)
+
+    def _capture_selected(self) -> None:
+        """File → Capture VM…: the selected VM, or one picked in the wizard."""
+        node = self.current_node()
+        self.capture_requested.emit(node if node is not None and node.kind is NodeKind.VM else None)
 
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         node = self.tree_model.node_for(self.proxy.mapToSource(current))
@@ -601,7 +607,7 @@ class MainWindow(QMainWindow):
             copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(node.label))
             if node.kind is NodeKind.VM:
                 capture = menu.addAction(icons.icon("capture"), "Capture VM…")
-                capture.triggered.connect(lambda: self.workflows.open_capture_wizard(node))
+                capture.triggered.connect(lambda: self.capture_requested.emit(node))
             if node.is_image:
                 menu.addAction(self.action_copy_id)
             if node.ref.source is SourceKind.COMMUNITY:
@@ -743,7 +749,7 @@ class MainWindow(QMainWindow):
     # --- quitting -----------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self._quit_confirmed and (self._stopping or self.transfers.active):
+        if not self._quit_confirmed and (self._stopping or self._transfers.active):
             # Closing now would leave a managed disk in ActiveUpload with nobody to finish or
             # revoke it: ask first (window close, Ctrl+Q and File → Quit all come here).
             event.ignore()
@@ -766,8 +772,8 @@ class MainWindow(QMainWindow):
         if self.quit_box is not None:  # already asking (window-modal, so it is on top)
             return
         # Asking the keyring may block (it loads its backend, may talk to D-Bus): off the GUI.
-        keyring = await asyncio.to_thread(lambda: self.transfers.vault.available)
-        active = self.transfers.active
+        keyring = await asyncio.to_thread(lambda: self._transfers.vault.available)
+        active = self._transfers.active
         if not active or self.quit_box is not None:
             if not active:
                 self._quit_now()
@@ -827,7 +833,7 @@ class MainWindow(QMainWindow):
         from gui.qt.transfers.model import stop_all
 
         try:
-            await stop_all(self.transfers, keep=keep)
+            await stop_all(self._transfers, keep=keep)
         finally:
             self._stopping = False
             self._quit_now()

@@ -4,48 +4,17 @@ and the notifications when an upload ends."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from azure.mgmt.core.tools import resource_id
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import (
-    QApplication,
-    QDockWidget,
-    QMainWindow,
-    QMessageBox,
-    QSystemTrayIcon,
-)
+from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
-from gui.azure.catalog.nodes import CatalogNode, NodeKind, NodeRef
+from gui.azure.catalog.nodes import CatalogNode
+from gui.qt.main_window import MainWindow
 from gui.qt.transfers.model import Status, Transfer, TransferManager
 from gui.vhd import DISK_IMAGE_SUFFIXES, has_disk_image_suffix
-
-
-class WorkflowWindow(Protocol):
-    """The main window as the workflows use it: where the user is, and where results go.
-
-    A protocol, not the window's class: the window module builds the workflows, and would
-    otherwise be imported back from here."""
-
-    @property
-    def transfers_dock(self) -> QDockWidget: ...
-
-    @property
-    def subscription_id(self) -> str: ...
-
-    @property
-    def location(self) -> str: ...
-
-    @property
-    def known_subscriptions(self) -> list[tuple[str, str]]: ...
-
-    @property
-    def known_locations(self) -> list[tuple[str, str]]: ...
-
-    def current_node(self) -> CatalogNode | None: ...
-
-    def image_ready(self, ref: NodeRef) -> None: ...
 
 
 def _local_files(event: QDragEnterEvent | QDropEvent) -> list[Path]:
@@ -56,12 +25,12 @@ def _local_files(event: QDragEnterEvent | QDropEvent) -> list[Path]:
 
 
 class Workflows(QObject):
-    def __init__(
-        self, window: QMainWindow, scope: WorkflowWindow, transfers: TransferManager
-    ) -> None:
+    """Uploads and captures as the window offers them. The AppController makes it with the
+    app's TransferManager and hands it the session (``connected``)."""
+
+    def __init__(self, window: MainWindow, transfers: TransferManager) -> None:
         super().__init__(window)
-        self.window = window  # parent of the wizards and message boxes
-        self.scope = scope
+        self.window = window
         self.transfers = transfers
         self.session: Any = None  # handed in by connected()
         self.transfers.transfer_finished.connect(self._transfer_finished)
@@ -124,7 +93,7 @@ class Workflows(QObject):
 
     def open_upload_wizard(self, path: Path | None = None) -> None:
         """One wizard per file; before the connection is up, files wait for it."""
-        window, scope = self.window, self.scope
+        window = self.window
         if self.session is None:
             if path is not None:
                 self._pending_files.append(path)
@@ -136,23 +105,19 @@ class Workflows(QObject):
 
         context = UploadContext(
             session=self.session,
-            subscription_id=scope.subscription_id,
-            location=scope.location,
-            subscriptions=scope.known_subscriptions,
-            locations=scope.known_locations,
+            subscription_id=window.subscription_id,
+            location=window.location,
+            subscriptions=window.known_subscriptions,
+            locations=window.known_locations,
         )
         wizard = UploadWizard(context, self.transfers, path, window)
-        wizard.image_ready.connect(scope.image_ready)
-        wizard.transfer_started.connect(lambda _t: scope.transfers_dock.show())
+        wizard.image_ready.connect(window.image_ready)
+        wizard.transfer_started.connect(lambda _t: window.transfers_dock.show())
         self._keep(wizard)
-
-    def capture_selected(self) -> None:
-        node = self.scope.current_node()
-        self.open_capture_wizard(node if node is not None and node.kind is NodeKind.VM else None)
 
     def open_capture_wizard(self, vm: CatalogNode | None = None) -> None:
         """The capture wizard, for the given VM (or a VM picked on its first page)."""
-        scope = self.scope
+        window = self.window
         if self.session is None:
             return
         from gui.qt.capture.wizard import CaptureWizard
@@ -161,16 +126,16 @@ class Workflows(QObject):
         if vm is not None:
             group, name = vm.ref.parts
             vm_id = resource_id(
-                subscription=scope.subscription_id,
+                subscription=window.subscription_id,
                 resource_group=group,
                 namespace="Microsoft.Compute",
                 type="virtualMachines",
                 name=name,
             )
         wizard = CaptureWizard(
-            self.session, scope.subscription_id, scope.location, parent=self.window, vm_id=vm_id
+            self.session, window.subscription_id, window.location, parent=window, vm_id=vm_id
         )
-        wizard.image_created.connect(scope.image_ready)
+        wizard.image_created.connect(window.image_ready)
         self._keep(wizard)
 
     def _keep(self, wizard: Any) -> None:
@@ -188,8 +153,8 @@ class Workflows(QObject):
     def _offer_unfinished_uploads(self) -> None:
         found = self.transfers.load_unfinished()
         if found:
-            self.scope.transfers_dock.show()
-            self.scope.transfers_dock.raise_()
+            self.window.transfers_dock.show()
+            self.window.transfers_dock.raise_()
             plural = "s" if len(found) != 1 else ""
             self.window.statusBar().showMessage(
                 f"{len(found)} unfinished upload{plural} from last time: select it in the "

@@ -32,7 +32,7 @@ from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID as SUB
 from gui.sandbox.seed import vms as seeded
 from gui.sandbox.seed import world
-from tests.qt.conftest import AsyncRunner
+from tests.qt.helpers import AsyncRunner
 
 pytestmark = pytest.mark.gui
 SHOTS = Path(os.environ.get("CAPTURE_SHOTS", "/tmp/shots"))
@@ -116,8 +116,13 @@ def detail(run: AsyncRunner, session: AzureSession, ref: NodeRef) -> Any:
 
 
 def power(run: AsyncRunner, session: AzureSession, name: str) -> str:
-    view = run(session.compute(SUB).virtual_machines.instance_view(RG, name))
-    return next(s.code.split("/")[1] for s in view.statuses if s.code.startswith("PowerState/"))
+    return run(_power(session, name))
+
+
+async def _power(session: AzureSession, name: str) -> str:
+    view = await session.compute(SUB).virtual_machines.instance_view(RG, name)
+    codes = [str(s.code) for s in view.statuses or []]
+    return next(code.split("/")[1] for code in codes if code.startswith("PowerState/"))
 
 
 def test_linux_vm_into_new_gallery_definition(

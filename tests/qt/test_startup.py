@@ -8,7 +8,6 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from gui.qt.app_controller import AppController
-from gui.qt.main_window import MainWindow
 from tests.azure.helpers import SIGNED_OUT, az_cloud_show, fake_az
 from tests.qt.helpers import AsyncRunner
 
@@ -16,14 +15,14 @@ pytestmark = pytest.mark.gui
 
 
 def test_without_a_sign_in_the_window_opens_on_the_sandbox(
-    window: MainWindow,
+    controller: AppController,
     qtbot: QtBot,
     run: AsyncRunner,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fake_az(tmp_path / "bin", SIGNED_OUT, monkeypatch)
-    controller = AppController(window)
+    window = controller.window
     assert not window.sandbox_badge.isVisible()
     run(controller.connect_initial(), timeout=60)
     try:
@@ -38,7 +37,7 @@ def test_without_a_sign_in_the_window_opens_on_the_sandbox(
 
 
 def test_the_start_follows_the_azure_cli_cloud(
-    window: MainWindow,
+    controller: AppController,
     run: AsyncRunner,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -48,7 +47,7 @@ def test_the_start_follows_the_azure_cli_cloud(
         "AzureUSGovernment", "https://management.usgovcloudapi.net/",
         "https://login.microsoftonline.us")
     fake_az(tmp_path / "bin", script, monkeypatch)
-    controller = AppController(window)
+    window = controller.window
     run(controller.connect_initial(), timeout=60)
     try:
         assert controller.cloud_name == "AzureUSGovernment"
