@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtWidgets import (
     QLabel,
@@ -17,12 +16,6 @@ from PySide6.QtWidgets import (
 )
 
 from gui.qt.tasks import TaskSet
-
-if TYPE_CHECKING:
-    pass
-
-log = logging.getLogger(__name__)
-
 
 DISK_SKUS = ("Standard_LRS", "StandardSSD_LRS", "Premium_LRS", "StandardSSD_ZRS", "Premium_ZRS")
 
@@ -63,3 +56,25 @@ def problem_label() -> QLabel:
     label.setWordWrap(True)
     label.setStyleSheet("QLabel#problems { color: #b3261e; }")
     return label
+
+
+class PlanPage(AsyncPage):
+    """A page that answers for one part of the plan: complete when that part has no problems,
+    which ``problems`` lists under the fields as they change."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.problems = problem_label()
+
+    def problem_list(self) -> list[str]:
+        raise NotImplementedError
+
+    def show_problems(self) -> None:
+        self.problems.setText("\n".join(self.problem_list()))
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:
+        return not self.problem_list()
+
+    def cleanupPage(self) -> None:
+        pass  # going back keeps what was entered (QWizard would reset the fields)

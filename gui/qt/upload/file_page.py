@@ -153,9 +153,6 @@ def _close_late(future: asyncio.Future[Inspection]) -> None:
         image.close()
 
 
-# --- page 1: the file ---------------------------------------------------------------------------
-
-
 class FilePage(AsyncPage):
     def __init__(self, path: Path | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)

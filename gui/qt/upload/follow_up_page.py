@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QDate
 from PySide6.QtWidgets import (
@@ -35,27 +35,20 @@ from gui.azure.image_builder import (
 )
 from gui.azure.upload.job import FollowUp
 from gui.qt.upload.common import (
-    AsyncPage,
+    PlanPage,
     UploadContext,
     default_name,
-    problem_label,
 )
 from gui.qt.upload.file_page import FilePage
 from gui.qt.upload.target_page import TargetPage
 from gui.qt.widgets.region_table import RegionReplicaTable
 
-if TYPE_CHECKING:
-    pass
-
 log = logging.getLogger(__name__)
-
-# --- page 3: then what ----------------------------------------------------------------------------
-
 
 NEW_MARK = " (new)"
 
 
-class FollowUpPage(AsyncPage):
+class FollowUpPage(PlanPage):
     def __init__(self, context: UploadContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
@@ -120,7 +113,6 @@ class FollowUpPage(AsyncPage):
         gallery_layout.addRow("", self.exclude_latest)
         gallery_layout.addRow("", eol_row)
 
-        self.problems = problem_label()
         layout = QVBoxLayout(self)
         layout.addWidget(self.nothing_radio)
         layout.addWidget(self.image_radio)
@@ -303,8 +295,7 @@ class FollowUpPage(AsyncPage):
         is_new = self.definition_box.currentText().strip() not in self._definitions
         self.security_box.setEnabled(is_new)
         self.publisher_edit.setEnabled(is_new)
-        self.problems.setText("\n".join(self.problem_list()))
-        self.completeChanged.emit()
+        self.show_problems()
 
     def _regions(self) -> tuple[tuple[str, int], ...]:
         return tuple(self.region_table.rows())
@@ -358,9 +349,3 @@ class FollowUpPage(AsyncPage):
         spec = self.follow_up()
         assert spec is not None
         return spec.problems(self._facts())
-
-    def isComplete(self) -> bool:
-        return not self.problem_list()
-
-    def cleanupPage(self) -> None:
-        pass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -29,22 +29,16 @@ from gui.azure.upload.storage import (
 )
 from gui.qt.upload.common import (
     DISK_SKUS,
-    AsyncPage,
+    PlanPage,
     UploadContext,
     default_name,
-    problem_label,
 )
 from gui.qt.upload.file_page import FilePage
 
-if TYPE_CHECKING:
-    pass
-
 log = logging.getLogger(__name__)
 
-# --- page 2: the target -------------------------------------------------------------------------
 
-
-class TargetPage(AsyncPage):
+class TargetPage(PlanPage):
     def __init__(self, context: UploadContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
@@ -121,7 +115,6 @@ class TargetPage(AsyncPage):
         note.setWordWrap(True)
         blob_layout.addRow("", note)
 
-        self.problems = problem_label()
         layout = QVBoxLayout(self)
         layout.addWidget(self.managed_radio)
         layout.addWidget(self.managed_form)
@@ -273,8 +266,7 @@ class TargetPage(AsyncPage):
         self.managed_form.setEnabled(self.managed)
         self.account_form.setEnabled(self.account_radio.isChecked())
         self.blob_form.setEnabled(self.blob_radio.isChecked())
-        self.problems.setText("\n".join(self.problem_list()))
-        self.completeChanged.emit()
+        self.show_problems()
 
     def problem_list(self) -> list[str]:
         if self.account_radio.isChecked():
@@ -309,9 +301,6 @@ class TargetPage(AsyncPage):
         blob = base.rsplit("/", 1)[-1]
         return [message for message in (naming.blob_name(blob),) if message]
 
-    def isComplete(self) -> bool:
-        return not self.problem_list()
-
     def target(self) -> ManagedDiskTargetPlan | BlobTargetPlan:
         facts_page = self.wizard().page(0)
         assert isinstance(facts_page, FilePage)
@@ -333,6 +322,3 @@ class TargetPage(AsyncPage):
                 self._sas[1], self.context.subscription_id, storage_account_id=account.id
             )
         return BlobTargetPlan.from_url(self.sas_edit.text(), self.context.subscription_id)
-
-    def cleanupPage(self) -> None:
-        pass
