@@ -6,8 +6,14 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from gui.sandbox.errors import ArmError
+from aiohttp import web
+
+from gui.sandbox.arm.context import Ctx, reply
+from gui.sandbox.arm.routing import Router
+from gui.sandbox.errors import ArmError, resource_not_found
 from gui.sandbox.seed.regions import REGIONS, REGIONS_BY_NAME
+from gui.sandbox.seed.world import compute_id
+from gui.sandbox.world import public
 
 Json = dict[str, Any]
 
@@ -85,3 +91,69 @@ def parse_resource_id(resource_id: str) -> dict[str, str]:
         out[key] = parts[i + 1]
         i += 2
     return out
+
+
+def find_compute(
+    ctx: Ctx, subscription_id: str, resource_group: str, resource_type: str, name: str
+) -> tuple[Json, Json | None]:
+    """(the resource group, the Microsoft.Compute resource of that type and name in it or None);
+    a missing subscription or group is an error of its own, as in ARM."""
+    group = ctx.world.require_resource_group(subscription_id, resource_group)
+    segment = resource_type.split("/", 1)[1]
+    found = ctx.world.store.get(compute_id(subscription_id, group["name"], segment, name))
+    if found is not None and found["type"].lower() != resource_type.lower():
+        found = None
+    return group, found
+
+
+def require_compute(
+    ctx: Ctx, subscription_id: str, resource_group: str, resource_type: str, name: str
+) -> Json:
+    """The Microsoft.Compute resource, or ARM's ResourceNotFound."""
+    group, found = find_compute(ctx, subscription_id, resource_group, resource_type, name)
+    if found is None:
+        raise resource_not_found(resource_type, name, group["name"])
+    return found
+
+
+def add_read_routes(router: Router, resource_type: str, name_param: str = "name") -> None:
+    """The three GETs every Microsoft.Compute resource type answers alike: list in the
+    subscription, list in a resource group, get one (``{name_param}`` names it in the path)."""
+    segment = resource_type.split("/", 1)[1]
+    in_group = f"/subscriptions/{{sub}}/resourceGroups/{{rg}}/providers/{resource_type}"
+
+    async def list_all(ctx: Ctx, p: dict[str, str]) -> web.Response:
+        sid = ctx.world.require_subscription(p["sub"])
+        found = ctx.world.store.under(f"/subscriptions/{sid}", resource_type)
+        return ctx.page([public(r) for r in found])
+
+    async def list_by_resource_group(ctx: Ctx, p: dict[str, str]) -> web.Response:
+        group = ctx.world.require_resource_group(p["sub"], p["rg"])
+        return ctx.page([public(r) for r in ctx.world.store.children(group["id"], resource_type)])
+
+    async def get(ctx: Ctx, p: dict[str, str]) -> web.Response:
+        found = require_compute(ctx, p["sub"], p["rg"], resource_type, p[name_param])
+        return reply(public(found))
+
+    router.add("GET", f"/subscriptions/{{sub}}/providers/Microsoft.Compute/{segment}", list_all)
+    router.add("GET", in_group, list_by_resource_group)
+    router.add("GET", f"{in_group}/{{{name_param}}}", get)
+
+
+def version_disks(source: Json, os_disk: Json, data_disks: list[Json]) -> Json:
+    """A gallery image version's storage profile from its source's disks (a VM's or an image's)."""
+    return {
+        "source": source,
+        "osDiskImage": {
+            "sizeInGB": os_disk.get("diskSizeGB"),
+            "hostCaching": os_disk.get("caching", "ReadWrite"),
+        },
+        "dataDiskImages": [
+            {
+                "lun": d["lun"],
+                "sizeInGB": d.get("diskSizeGB"),
+                "hostCaching": d.get("caching", "None"),
+            }
+            for d in data_disks
+        ],
+    }

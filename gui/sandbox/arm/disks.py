@@ -16,13 +16,20 @@ from typing import Any
 
 from aiohttp import web
 
-from gui.sandbox.arm.common import check_compute_name, now_iso, require_location
+from gui.sandbox.arm.common import (
+    add_read_routes,
+    check_compute_name,
+    find_compute,
+    now_iso,
+    require_compute,
+    require_location,
+)
 from gui.sandbox.arm.context import Ctx, reply
-from gui.sandbox.arm.lro import start_operation
+from gui.sandbox.arm.lro import accepted, start_operation
 from gui.sandbox.arm.routing import Router
 from gui.sandbox.blob.errors import BlobError
 from gui.sandbox.blob.sas import StoredPolicy, make_sas
-from gui.sandbox.errors import ArmError, resource_not_found
+from gui.sandbox.errors import ArmError
 from gui.sandbox.seed.world import compute_id
 from gui.sandbox.world import World, public
 
@@ -80,11 +87,7 @@ def invalid_upload_size(size: object) -> ArmError:
 
 
 def require_disk(ctx: Ctx, sub: str, rg: str, name: str) -> Json:
-    group = ctx.world.require_resource_group(sub, rg)
-    disk = ctx.world.store.get(compute_id(sub, group["name"], "disks", name))
-    if disk is None:
-        raise resource_not_found(DISK_TYPE, name, group["name"])
-    return disk
+    return require_compute(ctx, sub, rg, DISK_TYPE, name)
 
 
 def disk_by_id(world: World, disk_id: str) -> Json | None:
@@ -108,21 +111,7 @@ def _new_backing_blob(world: World, disk_unique_id: str, size: int) -> Json:
     return {"account": account, "container": container, "blob": "abcd"}
 
 
-@router.get("/subscriptions/{sub}/providers/Microsoft.Compute/disks")
-async def list_all(ctx: Ctx, p: dict[str, str]) -> web.Response:
-    sid = ctx.world.require_subscription(p["sub"])
-    return ctx.page([public(d) for d in ctx.world.store.under(f"/subscriptions/{sid}", DISK_TYPE)])
-
-
-@router.get(_DISKS)
-async def list_by_resource_group(ctx: Ctx, p: dict[str, str]) -> web.Response:
-    group = ctx.world.require_resource_group(p["sub"], p["rg"])
-    return ctx.page([public(d) for d in ctx.world.store.children(group["id"], DISK_TYPE)])
-
-
-@router.get(_DISK)
-async def get(ctx: Ctx, p: dict[str, str]) -> web.Response:
-    return reply(public(require_disk(ctx, p["sub"], p["rg"], p["name"])))
+add_read_routes(router, DISK_TYPE)
 
 
 @router.put(_DISK)
@@ -221,8 +210,7 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
 
 @router.delete(_DISK)
 async def delete(ctx: Ctx, p: dict[str, str]) -> web.Response:
-    group = ctx.world.require_resource_group(p["sub"], p["rg"])
-    disk = ctx.world.store.get(compute_id(p["sub"], group["name"], "disks", p["name"]))
+    _, disk = find_compute(ctx, p["sub"], p["rg"], DISK_TYPE, p["name"])
     if disk is None:
         return web.Response(status=204)
     state = disk["properties"].get("diskState")
@@ -247,10 +235,7 @@ async def delete(ctx: Ctx, p: dict[str, str]) -> web.Response:
         with contextlib.suppress(BlobError):
             ctx.world.blobs.delete_container(account, container)
 
-    _, headers = start_operation(
-        ctx, p["sub"], disk["location"], duration=ctx.world.lro_seconds, on_done=finish
-    )
-    return web.Response(status=202, headers=headers)
+    return accepted(ctx, p["sub"], disk["location"], on_done=finish)
 
 
 @router.post(_DISK + "/beginGetAccess")
@@ -314,10 +299,7 @@ async def begin_get_access(ctx: Ctx, p: dict[str, str]) -> web.Response:
         world.store.put(disk)
         return {"accessSAS": f"{world.blob_url}/{account}/{container}/{blob}?{query}"}
 
-    _, headers = start_operation(
-        ctx, p["sub"], disk["location"], duration=world.lro_seconds, on_done=finish, has_result=True
-    )
-    return web.Response(status=202, headers=headers)
+    return accepted(ctx, p["sub"], disk["location"], on_done=finish, has_result=True)
 
 
 @router.post(_DISK + "/endGetAccess")
@@ -334,7 +316,4 @@ async def end_get_access(ctx: Ctx, p: dict[str, str]) -> web.Response:
             disk["properties"]["diskState"] = "Unattached"
         world.store.put(disk)
 
-    _, headers = start_operation(
-        ctx, p["sub"], disk["location"], duration=world.lro_seconds, on_done=finish
-    )
-    return web.Response(status=202, headers=headers)
+    return accepted(ctx, p["sub"], disk["location"], on_done=finish)

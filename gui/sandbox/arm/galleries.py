@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable
@@ -10,21 +11,25 @@ from typing import Any
 from aiohttp import web
 
 from gui.sandbox.arm.common import (
+    add_read_routes,
     display_region,
+    find_compute,
     missing,
     now_iso,
     parse_resource_id,
     region_name,
+    require_compute,
     require_location,
+    version_disks,
 )
 from gui.sandbox.arm.context import Ctx, reply
-from gui.sandbox.arm.lro import start_operation
+from gui.sandbox.arm.lro import delete_accepted, mark_provisioned, start_operation
 from gui.sandbox.arm.routing import Router
-from gui.sandbox.errors import ArmError
+from gui.sandbox.errors import ArmError, resource_not_found
 from gui.sandbox.seed.world import compute_id
 from gui.sandbox.seed.world import gallery as seeded_gallery
 from gui.sandbox.seed.world import gallery_image as seeded_definition
-from gui.sandbox.world import public
+from gui.sandbox.world import World, public
 
 Json = dict[str, Any]
 router = Router()
@@ -39,28 +44,15 @@ _DEFINITION = _GALLERY + "/images/{image}"
 _VERSION = _DEFINITION + "/versions/{version}"
 
 
-def _not_found(resource_type: str, name: str, resource_group: str) -> ArmError:
-    return ArmError(
-        404,
-        "ResourceNotFound",
-        f"The Resource '{resource_type}/{name}' under resource group '{resource_group}' was not "
-        "found. For more details please go to https://aka.ms/ARMResourceNotFoundFix",
-    )
-
-
 def require_gallery(ctx: Ctx, p: dict[str, str]) -> Json:
-    group = ctx.world.require_resource_group(p["sub"], p["rg"])
-    gallery = ctx.world.store.get(compute_id(p["sub"], group["name"], "galleries", p["gallery"]))
-    if gallery is None:
-        raise _not_found(GALLERY_TYPE, p["gallery"], group["name"])
-    return gallery
+    return require_compute(ctx, p["sub"], p["rg"], GALLERY_TYPE, p["gallery"])
 
 
 def require_definition(ctx: Ctx, p: dict[str, str]) -> Json:
     gallery = require_gallery(ctx, p)
     definition = ctx.world.store.get(f"{gallery['id']}/images/{p['image']}")
     if definition is None:
-        raise _not_found(GALLERY_TYPE, f"{gallery['name']}/images/{p['image']}", p["rg"])
+        raise resource_not_found(GALLERY_TYPE, f"{gallery['name']}/images/{p['image']}", p["rg"])
     return definition
 
 
@@ -69,7 +61,7 @@ def require_version(ctx: Ctx, p: dict[str, str]) -> Json:
     version = ctx.world.store.get(f"{definition['id']}/versions/{p['version']}")
     if version is None:
         name = f"{p['gallery']}/images/{definition['name']}/versions/{p['version']}"
-        raise _not_found(GALLERY_TYPE, name, p["rg"])
+        raise resource_not_found(GALLERY_TYPE, name, p["rg"])
     return version
 
 
@@ -107,23 +99,7 @@ def version_json(ctx: Ctx, version: Json) -> Json:
     return doc
 
 
-@router.get("/subscriptions/{sub}/providers/Microsoft.Compute/galleries")
-async def list_all(ctx: Ctx, p: dict[str, str]) -> web.Response:
-    sid = ctx.world.require_subscription(p["sub"])
-    return ctx.page(
-        [public(g) for g in ctx.world.store.under(f"/subscriptions/{sid}", GALLERY_TYPE)]
-    )
-
-
-@router.get(_GALLERIES)
-async def list_by_resource_group(ctx: Ctx, p: dict[str, str]) -> web.Response:
-    group = ctx.world.require_resource_group(p["sub"], p["rg"])
-    return ctx.page([public(g) for g in ctx.world.store.children(group["id"], GALLERY_TYPE)])
-
-
-@router.get(_GALLERY)
-async def get_gallery(ctx: Ctx, p: dict[str, str]) -> web.Response:
-    return reply(public(require_gallery(ctx, p)))
+add_read_routes(router, GALLERY_TYPE, "gallery")
 
 
 @router.get(_GALLERY + "/images")
@@ -193,15 +169,17 @@ def check_version_name(name: str) -> None:
         )
 
 
-def _finish_provisioning(world: Any, resource_id: str) -> Callable[[], None]:
-    def finish() -> None:
-        stored = world.store.get(resource_id)
-        if stored is not None:
-            stored["properties"]["provisioningState"] = "Succeeded"
-            stored.pop("_replication", None)
-            world.store.put(stored)
+def _finish_provisioning(world: World, resource_id: str) -> Callable[[], Json | None]:
+    return functools.partial(mark_provisioned, world, resource_id)
 
-    return finish
+
+def _refuse_while_nested(ctx: Ctx, parent: Json, child_type: str, what_remains: str) -> None:
+    if ctx.world.store.children(parent["id"], child_type):
+        raise ArmError(
+            409,
+            "CannotDeleteResource",
+            f"Can not delete resource before nested resources are deleted. {what_remains}",
+        )
 
 
 @router.put(_GALLERY)
@@ -235,20 +213,16 @@ async def put_gallery(ctx: Ctx, p: dict[str, str]) -> web.Response:
 
 @router.delete(_GALLERY)
 async def delete_gallery(ctx: Ctx, p: dict[str, str]) -> web.Response:
-    group = ctx.world.require_resource_group(p["sub"], p["rg"])
-    gallery = ctx.world.store.get(compute_id(p["sub"], group["name"], "galleries", p["gallery"]))
+    _, gallery = find_compute(ctx, p["sub"], p["rg"], GALLERY_TYPE, p["gallery"])
     if gallery is None:
         return web.Response(status=204)
-    if ctx.world.store.children(gallery["id"], DEFINITION_TYPE):
-        raise ArmError(
-            409,
-            "CannotDeleteResource",
-            f"Can not delete resource before nested resources are deleted. Gallery "
-            f"'{gallery['name']}' still contains image definitions.",
-        )
-    ctx.world.store.delete(gallery["id"])
-    _, headers = start_operation(ctx, p["sub"], gallery["location"], duration=ctx.world.lro_seconds)
-    return web.Response(status=202, headers=headers)
+    _refuse_while_nested(
+        ctx,
+        gallery,
+        DEFINITION_TYPE,
+        f"Gallery '{gallery['name']}' still contains image definitions.",
+    )
+    return delete_accepted(ctx, p["sub"], gallery)
 
 
 @router.put(_DEFINITION)
@@ -353,18 +327,13 @@ async def delete_definition(ctx: Ctx, p: dict[str, str]) -> web.Response:
     definition = ctx.world.store.get(f"{gallery['id']}/images/{p['image']}")
     if definition is None:
         return web.Response(status=204)
-    if ctx.world.store.children(definition["id"], VERSION_TYPE):
-        raise ArmError(
-            409,
-            "CannotDeleteResource",
-            f"Can not delete resource before nested resources are deleted. Gallery image "
-            f"'{definition['name']}' still has image versions.",
-        )
-    ctx.world.store.delete(definition["id"])
-    _, headers = start_operation(
-        ctx, p["sub"], definition["location"], duration=ctx.world.lro_seconds
+    _refuse_while_nested(
+        ctx,
+        definition,
+        VERSION_TYPE,
+        f"Gallery image '{definition['name']}' still has image versions.",
     )
-    return web.Response(status=202, headers=headers)
+    return delete_accepted(ctx, p["sub"], definition)
 
 
 def _target_regions(profile: Json, location: str) -> list[Json]:
@@ -499,9 +468,7 @@ async def delete_version(ctx: Ctx, p: dict[str, str]) -> web.Response:
     version = ctx.world.store.get(f"{definition['id']}/versions/{p['version']}")
     if version is None:
         return web.Response(status=204)
-    ctx.world.store.delete(version["id"])
-    _, headers = start_operation(ctx, p["sub"], version["location"], duration=ctx.world.lro_seconds)
-    return web.Response(status=202, headers=headers)
+    return delete_accepted(ctx, p["sub"], version)
 
 
 def _mismatch(what: str, source_value: str, definition: Json, definition_value: str) -> ArmError:
@@ -539,21 +506,7 @@ def version_storage_profile(world: Any, definition: Json, storage: Json) -> Json
         for what, value, key in checks:
             if value != d_props.get(key):
                 raise _mismatch(what, value, definition, str(d_props.get(key)))
-        return {
-            "source": {"id": source_id},
-            "osDiskImage": {
-                "sizeInGB": os_disk.get("diskSizeGB"),
-                "hostCaching": os_disk.get("caching", "ReadWrite"),
-            },
-            "dataDiskImages": [
-                {
-                    "lun": d["lun"],
-                    "sizeInGB": d.get("diskSizeGB"),
-                    "hostCaching": d.get("caching", "None"),
-                }
-                for d in profile.get("dataDisks", [])
-            ],
-        }
+        return version_disks({"id": source_id}, os_disk, profile.get("dataDisks", []))
     if source_id:
         from gui.sandbox.arm.vm_sources import vm_version_storage
 

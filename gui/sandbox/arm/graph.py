@@ -146,28 +146,32 @@ def _unquote(token: str) -> str:
 
 
 def _split_and(clause: str) -> list[str]:
+    return _split_outside(clause, " and ", parentheses=True)
+
+
+def _split_outside(text: str, separator: str, *, parentheses: bool) -> list[str]:
+    """``text`` split at ``separator`` (case-blind) where it stands outside quotes, and, with
+    ``parentheses``, outside brackets too."""
     parts: list[str] = []
     depth, quote, start = 0, "", 0
     i = 0
-    lower = clause.lower()
-    while i < len(clause):
-        ch = clause[i]
+    lower = text.lower()
+    while i < len(text):
+        ch = text[i]
         if quote:
             if ch == quote:
                 quote = ""
         elif ch in "'\"":
             quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif depth == 0 and lower.startswith(" and ", i):
-            parts.append(clause[start:i])
-            i += 5
+        elif parentheses and ch in "()":
+            depth += 1 if ch == "(" else -1
+        elif depth == 0 and lower.startswith(separator, i):
+            parts.append(text[start:i])
+            i += len(separator)
             start = i
             continue
         i += 1
-    parts.append(clause[start:])
+    parts.append(text[start:])
     return parts
 
 
@@ -247,19 +251,7 @@ def run_query(query: str, rows: list[Row]) -> list[Row]:
 
 
 def _split_pipes(query: str) -> list[str]:
-    parts: list[str] = []
-    quote, start = "", 0
-    for i, ch in enumerate(query):
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "|":
-            parts.append(query[start:i])
-            start = i + 1
-    parts.append(query[start:])
-    return parts
+    return _split_outside(query, "|", parentheses=False)
 
 
 def _encode_token(offset: int) -> str:

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from aiohttp import web
 
-from gui.sandbox.arm.common import check_compute_name, missing, require_location
+from gui.sandbox.arm.common import (
+    add_read_routes,
+    check_compute_name,
+    find_compute,
+    missing,
+    require_location,
+)
 from gui.sandbox.arm.context import Ctx, reply
-from gui.sandbox.arm.lro import start_operation
+from gui.sandbox.arm.lro import delete_accepted, mark_provisioned, start_operation
 from gui.sandbox.arm.routing import Router
 from gui.sandbox.arm.sources import disk_reference_source
-from gui.sandbox.errors import ArmError, resource_not_found
+from gui.sandbox.errors import ArmError
 from gui.sandbox.seed.world import compute_id
 from gui.sandbox.world import World, public
 
@@ -23,25 +30,7 @@ _RG_IMAGES = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compu
 _CACHING = ("None", "ReadOnly", "ReadWrite")
 
 
-@router.get("/subscriptions/{sub}/providers/Microsoft.Compute/images")
-async def list_all(ctx: Ctx, p: dict[str, str]) -> web.Response:
-    sid = ctx.world.require_subscription(p["sub"])
-    return ctx.page([public(r) for r in ctx.world.store.under(f"/subscriptions/{sid}", IMAGE_TYPE)])
-
-
-@router.get(_RG_IMAGES)
-async def list_by_resource_group(ctx: Ctx, p: dict[str, str]) -> web.Response:
-    group = ctx.world.require_resource_group(p["sub"], p["rg"])
-    return ctx.page([public(r) for r in ctx.world.store.children(group["id"], IMAGE_TYPE)])
-
-
-@router.get(_RG_IMAGES + "/{name}")
-async def get(ctx: Ctx, p: dict[str, str]) -> web.Response:
-    group = ctx.world.require_resource_group(p["sub"], p["rg"])
-    image = ctx.world.store.get(compute_id(p["sub"], group["name"], "images", p["name"]))
-    if image is None:
-        raise resource_not_found(IMAGE_TYPE, p["name"], group["name"])
-    return reply(public(image))
+add_read_routes(router, IMAGE_TYPE)
 
 
 def _image_disk(world: World, spec: Json, role: str, generation: str) -> Json:
@@ -138,12 +127,7 @@ def create_image(
         image["properties"]["sourceVirtualMachine"] = props["sourceVirtualMachine"]
     world.store.put(image)
 
-    def finish() -> None:
-        stored = world.store.get(image["id"])
-        if stored is not None:
-            stored["properties"]["provisioningState"] = "Succeeded"
-            world.store.put(stored)
-
+    finish = functools.partial(mark_provisioned, world, image["id"])
     _, headers = start_operation(ctx, sub, location, duration=world.lro_seconds, on_done=finish)
     return image, headers
 
@@ -166,10 +150,7 @@ async def put(ctx: Ctx, p: dict[str, str]) -> web.Response:
 
 @router.delete(_RG_IMAGES + "/{name}")
 async def delete(ctx: Ctx, p: dict[str, str]) -> web.Response:
-    group = ctx.world.require_resource_group(p["sub"], p["rg"])
-    image = ctx.world.store.get(compute_id(p["sub"], group["name"], "images", p["name"]))
+    _, image = find_compute(ctx, p["sub"], p["rg"], IMAGE_TYPE, p["name"])
     if image is None:
         return web.Response(status=204)
-    ctx.world.store.delete(image["id"])
-    _, headers = start_operation(ctx, p["sub"], image["location"], duration=ctx.world.lro_seconds)
-    return web.Response(status=202, headers=headers)
+    return delete_accepted(ctx, p["sub"], image)

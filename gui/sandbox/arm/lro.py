@@ -20,6 +20,7 @@ from aiohttp import web
 from gui.sandbox.arm.context import Ctx, reply
 from gui.sandbox.arm.routing import Router
 from gui.sandbox.errors import ArmError
+from gui.sandbox.world import public
 
 if TYPE_CHECKING:
     from gui.sandbox.world import World
@@ -88,6 +89,42 @@ def start_operation(
     loop = asyncio.get_running_loop()
     loop.call_later(max(0.0, duration), op.finish_if_due, op.done_at)
     return op, operation_headers(ctx, op)
+
+
+def mark_provisioned(world: World, resource_id: str) -> Json | None:
+    """An operation's end for a resource being created: Succeeded (and no longer replicating);
+    the resource as ARM shows it, or None if it was deleted meanwhile."""
+    stored = world.store.get(resource_id)
+    if stored is None:
+        return None
+    stored["properties"]["provisioningState"] = "Succeeded"
+    stored.pop("_replication", None)
+    world.store.put(stored)
+    return public(stored)
+
+
+def accepted(
+    ctx: Ctx,
+    subscription_id: str,
+    location: str,
+    *,
+    duration: float | None = None,
+    on_done: Callable[[], Json | None] | None = None,
+    has_result: bool = False,
+) -> web.Response:
+    """202 Accepted for an operation that takes ``duration`` (the world's LRO time unless given),
+    with the headers to poll it."""
+    seconds = ctx.world.lro_seconds if duration is None else duration
+    _, headers = start_operation(
+        ctx, subscription_id, location, duration=seconds, on_done=on_done, has_result=has_result
+    )
+    return web.Response(status=202, headers=headers)
+
+
+def delete_accepted(ctx: Ctx, subscription_id: str, resource: Json) -> web.Response:
+    """Delete ``resource`` (and what is below it) as ARM does: 202, then an operation to poll."""
+    ctx.world.store.delete(resource["id"])
+    return accepted(ctx, subscription_id, resource["location"])
 
 
 _KEEP_FINISHED_S = 3600.0

@@ -7,19 +7,16 @@ from aiohttp import web
 
 from gui.sandbox.arm.context import Ctx, reply
 from gui.sandbox.arm.routing import Router
-from gui.sandbox.errors import ArmError
+from gui.sandbox.errors import ArmError, resource_not_found
 from gui.sandbox.seed import community as cg
 
 _LOCATION = "/subscriptions/{sub}/providers/Microsoft.Compute/locations/{location}"
 
 
 def _not_found(segment: str, location: str, *names: str) -> ArmError:
-    return ArmError(
-        404,
-        "ResourceNotFound",
-        f"The Resource 'Microsoft.Compute/locations/{location}/{segment}/{'/'.join(names)}' under "
-        "resource group '<null>' was not found. For more details please go to "
-        "https://aka.ms/ARMResourceNotFoundFix",
+    # Regional artifacts belong to no resource group; ARM says so in its own words.
+    return resource_not_found(
+        f"Microsoft.Compute/locations/{location}/{segment}", "/".join(names), "<null>"
     )
 
 

@@ -123,7 +123,7 @@ async def delete_resource_group(ctx: Ctx, p: dict[str, str]) -> web.Response:
     revoked first. Until the operation ends the group reads as ``Deleting``.
     """
     from gui.sandbox.arm.disks import DISK_TYPE, backing_blob
-    from gui.sandbox.arm.lro import start_operation
+    from gui.sandbox.arm.lro import accepted
     from gui.sandbox.blob.errors import BlobError
 
     world = ctx.world
@@ -150,7 +150,4 @@ async def delete_resource_group(ctx: Ctx, p: dict[str, str]) -> web.Response:
                     world.blobs.delete_container(account, container)
         world.store.delete(group["id"])
 
-    _, headers = start_operation(
-        ctx, p["sub"], group["location"], duration=world.lro_seconds, on_done=finish
-    )
-    return web.Response(status=202, headers=headers)
+    return accepted(ctx, p["sub"], group["location"], on_done=finish)

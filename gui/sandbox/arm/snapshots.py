@@ -7,11 +7,18 @@ from typing import Any
 
 from aiohttp import web
 
-from gui.sandbox.arm.common import check_compute_name, now_iso, parse_resource_id, require_location
+from gui.sandbox.arm.common import (
+    add_read_routes,
+    check_compute_name,
+    find_compute,
+    now_iso,
+    parse_resource_id,
+    require_location,
+)
 from gui.sandbox.arm.context import Ctx, reply
-from gui.sandbox.arm.lro import start_operation
+from gui.sandbox.arm.lro import delete_accepted, mark_provisioned, start_operation
 from gui.sandbox.arm.routing import Router
-from gui.sandbox.errors import ArmError, resource_not_found
+from gui.sandbox.errors import ArmError
 from gui.sandbox.seed.world import compute_id
 from gui.sandbox.world import public
 
@@ -24,26 +31,7 @@ _SNAPSHOT = _SNAPSHOTS + "/{name}"
 _SKUS = ("Standard_LRS", "Premium_LRS", "Standard_ZRS")
 
 
-@router.get("/subscriptions/{sub}/providers/Microsoft.Compute/snapshots")
-async def list_all(ctx: Ctx, p: dict[str, str]) -> web.Response:
-    sid = ctx.world.require_subscription(p["sub"])
-    items = ctx.world.store.under(f"/subscriptions/{sid}", SNAPSHOT_TYPE)
-    return ctx.page([public(s) for s in items])
-
-
-@router.get(_SNAPSHOTS)
-async def list_by_resource_group(ctx: Ctx, p: dict[str, str]) -> web.Response:
-    group = ctx.world.require_resource_group(p["sub"], p["rg"])
-    return ctx.page([public(s) for s in ctx.world.store.children(group["id"], SNAPSHOT_TYPE)])
-
-
-@router.get(_SNAPSHOT)
-async def get(ctx: Ctx, p: dict[str, str]) -> web.Response:
-    group = ctx.world.require_resource_group(p["sub"], p["rg"])
-    snapshot = ctx.world.store.get(compute_id(p["sub"], group["name"], "snapshots", p["name"]))
-    if snapshot is None:
-        raise resource_not_found(SNAPSHOT_TYPE, p["name"], group["name"])
-    return reply(public(snapshot))
+add_read_routes(router, SNAPSHOT_TYPE)
 
 
 @router.put(_SNAPSHOT)
@@ -138,12 +126,7 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
     world.store.put(snapshot)
 
     def finish() -> Json:
-        stored = world.store.get(snapshot_id)
-        if stored is None:
-            return public(snapshot)
-        stored["properties"]["provisioningState"] = "Succeeded"
-        world.store.put(stored)
-        return public(stored)
+        return mark_provisioned(world, snapshot_id) or public(snapshot)
 
     _, headers = start_operation(
         ctx, sid, location, duration=world.lro_seconds, on_done=finish, has_result=True
@@ -153,12 +136,7 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
 
 @router.delete(_SNAPSHOT)
 async def delete(ctx: Ctx, p: dict[str, str]) -> web.Response:
-    group = ctx.world.require_resource_group(p["sub"], p["rg"])
-    snapshot = ctx.world.store.get(compute_id(p["sub"], group["name"], "snapshots", p["name"]))
+    _, snapshot = find_compute(ctx, p["sub"], p["rg"], SNAPSHOT_TYPE, p["name"])
     if snapshot is None:
         return web.Response(status=204)
-    ctx.world.store.delete(snapshot["id"])
-    _, headers = start_operation(
-        ctx, p["sub"], snapshot["location"], duration=ctx.world.lro_seconds
-    )
-    return web.Response(status=202, headers=headers)
+    return delete_accepted(ctx, p["sub"], snapshot)

@@ -39,10 +39,26 @@ def _not_found(resource_id: str) -> ArmError:
     )
 
 
+def _stored(world: World, resource_id: str, resource_type: str) -> Json:
+    found = world.store.get(resource_id)
+    if found is None or found["type"].lower() != resource_type:
+        raise _not_found(resource_id)
+    return found
+
+
+def _source_of(resource: Json) -> DiskSource:
+    """What a disk or snapshot brings to what is made from it."""
+    props = resource["properties"]
+    return DiskSource(
+        size_gb=int(props.get("diskSizeGB") or 0),
+        os_type=props.get("osType"),
+        generation=props.get("hyperVGeneration"),
+        location=resource.get("location"),
+    )
+
+
 def managed_disk_source(world: World, disk_id: str) -> DiskSource:
-    disk = world.store.get(disk_id)
-    if disk is None or disk["type"].lower() != "microsoft.compute/disks":
-        raise _not_found(disk_id)
+    disk = _stored(world, disk_id, "microsoft.compute/disks")
     props = disk["properties"]
     state = props.get("diskState")
     if state in ("ReadyToUpload", "ActiveUpload", "ActiveSAS"):
@@ -56,25 +72,11 @@ def managed_disk_source(world: World, disk_id: str) -> DiskSource:
                 else "Revoke access (endGetAccess) first."
             ),
         )
-    return DiskSource(
-        size_gb=int(props.get("diskSizeGB") or 0),
-        os_type=props.get("osType"),
-        generation=props.get("hyperVGeneration"),
-        location=disk.get("location"),
-    )
+    return _source_of(disk)
 
 
 def snapshot_source(world: World, snapshot_id: str) -> DiskSource:
-    snapshot = world.store.get(snapshot_id)
-    if snapshot is None or snapshot["type"].lower() != "microsoft.compute/snapshots":
-        raise _not_found(snapshot_id)
-    props = snapshot["properties"]
-    return DiskSource(
-        size_gb=int(props.get("diskSizeGB") or 0),
-        os_type=props.get("osType"),
-        generation=props.get("hyperVGeneration"),
-        location=snapshot.get("location"),
-    )
+    return _source_of(_stored(world, snapshot_id, "microsoft.compute/snapshots"))
 
 
 def blob_source(world: World, uri: str) -> DiskSource:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gui.sandbox.arm.common import version_disks
 from gui.sandbox.errors import ArmError
 
 Json = dict[str, Any]
@@ -113,18 +114,4 @@ def vm_version_storage(world: Any, definition: Json, vm_id: str) -> Json:
             "OperationNotAllowed",
             "Operation 'capture' is not allowed since the VM is running. Deallocate the VM first.",
         )
-    return {
-        "source": {"id": vm["id"], "virtualMachineId": vm["id"]},
-        "osDiskImage": {
-            "sizeInGB": os_disk.get("diskSizeGB"),
-            "hostCaching": os_disk.get("caching", "ReadWrite"),
-        },
-        "dataDiskImages": [
-            {
-                "lun": d["lun"],
-                "sizeInGB": d.get("diskSizeGB"),
-                "hostCaching": d.get("caching", "None"),
-            }
-            for d in data_disks
-        ],
-    }
+    return version_disks({"id": vm["id"], "virtualMachineId": vm["id"]}, os_disk, data_disks)

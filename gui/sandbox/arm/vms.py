@@ -14,12 +14,11 @@ from typing import Any
 
 from aiohttp import web
 
-from gui.sandbox.arm.common import now_iso, parse_resource_id
+from gui.sandbox.arm.common import find_compute, now_iso, parse_resource_id, require_compute
 from gui.sandbox.arm.context import Ctx, reply
-from gui.sandbox.arm.lro import start_operation
+from gui.sandbox.arm.lro import accepted
 from gui.sandbox.arm.routing import Router
-from gui.sandbox.errors import ArmError, resource_not_found
-from gui.sandbox.seed.world import compute_id
+from gui.sandbox.errors import ArmError
 from gui.sandbox.world import World, public
 
 Json = dict[str, Any]
@@ -46,11 +45,7 @@ _GUEST_SHUTDOWN_FACTOR = 3.0
 
 
 def require_vm(ctx: Ctx, sub: str, rg: str, name: str) -> Json:
-    group = ctx.world.require_resource_group(sub, rg)
-    vm = ctx.world.store.get(compute_id(sub, group["name"], "virtualMachines", name))
-    if vm is None or vm["type"].lower() != VM_TYPE.lower():
-        raise resource_not_found(VM_TYPE, name, group["name"])
-    return vm
+    return require_compute(ctx, sub, rg, VM_TYPE, name)
 
 
 def guest(vm: Json) -> Json:
@@ -233,32 +228,26 @@ async def run_command(ctx: Ctx, p: dict[str, str]) -> web.Response:
             ]
         }
 
-    _, headers = start_operation(
-        ctx, p["sub"], vm["location"], duration=world.lro_seconds, on_done=finish, has_result=True
-    )
-    return web.Response(status=202, headers=headers)
+    return accepted(ctx, p["sub"], vm["location"], on_done=finish, has_result=True)
 
 
 def _power_operation(ctx: Ctx, vm: Json, sub: str, during: str, after: str) -> web.Response:
     world = ctx.world
     vm_id = vm["id"]
     _set_power(world, vm_id, during)
-    _, headers = start_operation(
+    return accepted(
         ctx,
         sub,
         vm["location"],
-        duration=world.lro_seconds,
         on_done=lambda: _set_power(world, vm_id, after),
     )
-    return web.Response(status=202, headers=headers)
 
 
 @router.post(_VM + "/deallocate")
 async def deallocate(ctx: Ctx, p: dict[str, str]) -> web.Response:
     vm = require_vm(ctx, p["sub"], p["rg"], p["name"])
     if guest(vm)["power"] == "deallocated":
-        _, headers = start_operation(ctx, p["sub"], vm["location"], duration=0)
-        return web.Response(status=202, headers=headers)
+        return accepted(ctx, p["sub"], vm["location"], duration=0)
     return _power_operation(ctx, vm, p["sub"], "deallocating", "deallocated")
 
 
@@ -266,8 +255,7 @@ async def deallocate(ctx: Ctx, p: dict[str, str]) -> web.Response:
 async def power_off(ctx: Ctx, p: dict[str, str]) -> web.Response:
     vm = require_vm(ctx, p["sub"], p["rg"], p["name"])
     if guest(vm)["power"] in ("stopped", "deallocated"):
-        _, headers = start_operation(ctx, p["sub"], vm["location"], duration=0)
-        return web.Response(status=202, headers=headers)
+        return accepted(ctx, p["sub"], vm["location"], duration=0)
     return _power_operation(ctx, vm, p["sub"], "stopping", "stopped")
 
 
@@ -297,8 +285,7 @@ async def generalize(ctx: Ctx, p: dict[str, str]) -> web.Response:
 
 @router.delete(_VM)
 async def delete(ctx: Ctx, p: dict[str, str]) -> web.Response:
-    group = ctx.world.require_resource_group(p["sub"], p["rg"])
-    vm = ctx.world.store.get(compute_id(p["sub"], group["name"], "virtualMachines", p["name"]))
+    _, vm = find_compute(ctx, p["sub"], p["rg"], VM_TYPE, p["name"])
     if vm is None:
         return web.Response(status=204)
     world = ctx.world
@@ -322,10 +309,7 @@ async def delete(ctx: Ctx, p: dict[str, str]) -> web.Response:
             disk["properties"]["lastOwnershipUpdateTime"] = now_iso()
             world.store.put(disk)
 
-    _, headers = start_operation(
-        ctx, p["sub"], vm["location"], duration=world.lro_seconds, on_done=finish
-    )
-    return web.Response(status=202, headers=headers)
+    return accepted(ctx, p["sub"], vm["location"], on_done=finish)
 
 
 def image_profile_from_vm(world: World, vm_id: str, location: str) -> Json:

@@ -587,31 +587,24 @@ class BlobService:
             if meta.blob_type != "PageBlob" or not new_size.isdigit() or int(new_size) % PAGE:
                 raise invalid_header("x-ms-blob-content-length")
             self.store.resize(account, container, meta, int(new_size))
-        meta.touch()
-        self.store.mark_dirty(account, container, blob)
-        self.store.flush()
-        return web.Response(
-            status=200,
-            headers={
-                "ETag": meta.etag,
-                "Last-Modified": _http_date(meta.last_modified),
-                "x-ms-blob-sequence-number": str(meta.sequence_number),
-            },
-        )
+        sequence = {"x-ms-blob-sequence-number": str(meta.sequence_number)}
+        return self._changed(account, container, blob, meta, sequence)
 
     def _set_metadata(
         self, request: web.Request, account: str, container: str, blob: str
     ) -> web.Response:
         meta = self.store.blob(account, container, blob)
         meta.metadata = _request_metadata(request)
+        encrypted = {"x-ms-request-server-encrypted": "true"}
+        return self._changed(account, container, blob, meta, encrypted)
+
+    def _changed(
+        self, account: str, container: str, blob: str, meta: BlobMeta, extra: dict[str, str]
+    ) -> web.Response:
+        """Save a blob's changed properties and answer as Azure does: its new ETag and time, and
+        the operation's own headers (as the REST reference lists them)."""
         meta.touch()
         self.store.mark_dirty(account, container, blob)
         self.store.flush()
-        return web.Response(
-            status=200,
-            headers={
-                "ETag": meta.etag,
-                "Last-Modified": _http_date(meta.last_modified),
-                "x-ms-request-server-encrypted": "true",
-            },
-        )
+        headers = {"ETag": meta.etag, "Last-Modified": _http_date(meta.last_modified)}
+        return web.Response(status=200, headers={**headers, **extra})
