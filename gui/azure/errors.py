@@ -9,9 +9,9 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, ParamSpec, TypeVar, overload
+from typing import Any, ParamSpec, TypeVar, cast
 
 from azure.core.exceptions import (
     ClientAuthenticationError,
@@ -168,12 +168,12 @@ def translated(
         raise translate(exc) from exc
 
 
-@overload
-def translating(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]: ...
-@overload
-def translating(function: Callable[P, R]) -> Callable[P, R]: ...
-def translating(function: Callable[P, Any]) -> Callable[P, Any]:
-    """Decorator form of ``translated`` for a whole function, plain or ``async def``."""
+def translating(function: Callable[P, R]) -> Callable[P, R]:
+    """Decorator form of ``translated`` for a whole function, plain or ``async def``.
+
+    One signature serves both: for an ``async def`` ``R`` is its coroutine, and the wrapper
+    returns a coroutine that translates while it runs.
+    """
     if inspect.iscoroutinefunction(function):
 
         @functools.wraps(function)
@@ -181,10 +181,10 @@ def translating(function: Callable[P, Any]) -> Callable[P, Any]:
             with translated():
                 return await function(*args, **kwargs)
 
-        return run_async
+        return cast(Callable[P, R], run_async)
 
     @functools.wraps(function)
-    def run(*args: P.args, **kwargs: P.kwargs) -> Any:
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
         with translated():
             return function(*args, **kwargs)
 

@@ -11,14 +11,9 @@ from azure.mgmt.resource.resources.aio import ResourceManagementClient
 
 from gui.azure.arm import resource_group_of
 from gui.azure.capture.plan import CapturePlan, DefinitionInfo, GalleryInfo, TargetFacts, TargetKind
-from gui.azure.errors import NotFoundError, translated
+from gui.azure.errors import NotFoundError, translating
 
 T = TypeVar("T")
-
-
-async def _translated(awaitable: Awaitable[T]) -> T:
-    with translated():
-        return await awaitable
 
 
 def _feature(features: Any, name: str) -> str:
@@ -45,13 +40,15 @@ def definition_from_json(raw: Mapping[str, Any]) -> DefinitionInfo:
 
 
 async def list_resource_groups(resources: ResourceManagementClient) -> list[str]:
+    @translating
     async def collect() -> list[str]:
         return [str(g.name) async for g in resources.resource_groups.list() if g.name]
 
-    return sorted(await _translated(collect()), key=str.lower)
+    return sorted(await collect(), key=str.lower)
 
 
 async def list_galleries(client: ComputeManagementClient) -> list[GalleryInfo]:
+    @translating
     async def collect() -> list[GalleryInfo]:
         return [
             GalleryInfo(resource_group_of(str(g.id or "")), str(g.name), str(g.location or ""))
@@ -59,29 +56,31 @@ async def list_galleries(client: ComputeManagementClient) -> list[GalleryInfo]:
             if g.name
         ]
 
-    return sorted(await _translated(collect()), key=lambda g: g.name.lower())
+    return sorted(await collect(), key=lambda g: g.name.lower())
 
 
 async def list_definitions(
     client: ComputeManagementClient, resource_group: str, gallery: str
 ) -> list[DefinitionInfo]:
+    @translating
     async def collect() -> list[DefinitionInfo]:
         pager = client.gallery_images.list_by_gallery(resource_group, gallery)
         return [definition_from_json(item.as_dict()) async for item in pager]
 
-    return sorted(await _translated(collect()), key=lambda d: d.name.lower())
+    return sorted(await collect(), key=lambda d: d.name.lower())
 
 
 async def list_versions(
     client: ComputeManagementClient, resource_group: str, gallery: str, definition: str
 ) -> list[str]:
+    @translating
     async def collect() -> list[str]:
         pager = client.gallery_image_versions.list_by_gallery_image(
             resource_group, gallery, definition
         )
         return [str(v.name) async for v in pager if v.name]
 
-    return await _translated(collect())
+    return await collect()
 
 
 async def _or_empty(awaitable: Awaitable[list[T]]) -> list[T]:
@@ -101,13 +100,13 @@ async def load_facts(
         if plan.target is not TargetKind.MANAGED_IMAGE or not plan.resource_group:
             return []
         pager = compute.images.list_by_resource_group(plan.resource_group)
-        return await _or_empty(_translated(_names(pager)))
+        return await _or_empty(_names(pager))
 
     async def snapshots() -> list[str]:
         if not plan.snapshot_disk_ids:
             return []
         pager = compute.snapshots.list_by_resource_group(plan.vm.resource_group)
-        return await _or_empty(_translated(_names(pager)))
+        return await _or_empty(_names(pager))
 
     async def definitions() -> list[DefinitionInfo]:
         if plan.target is not TargetKind.GALLERY_VERSION or plan.create_gallery:
@@ -155,5 +154,6 @@ async def load_facts(
     )
 
 
+@translating
 async def _names(pager: Any) -> list[str]:
     return [str(item.name) async for item in pager if item.name]
