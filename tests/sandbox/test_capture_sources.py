@@ -16,6 +16,7 @@ from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed import vms as seeded_vms
 from gui.sandbox.seed import world as seeded
+from tests.sandbox.helpers import definition_body
 
 pytestmark = pytest.mark.asyncio
 RG = seeded_vms.RG_VMS
@@ -104,15 +105,7 @@ async def test_linux_vm_into_a_new_gallery_definition(client: ComputeManagementC
             seeded.RG_GALLERY,
             seeded.GALLERY_PROD,
             "ubuntu-web",
-            {
-                "location": "westeurope",
-                "properties": {
-                    "osType": "Linux",
-                    "osState": "Generalized",
-                    "hyperVGeneration": "V2",
-                    "identifier": {"publisher": "Contoso", "offer": "web", "sku": "22.04"},
-                },
-            },
+            definition_body(("Contoso", "web", "22.04")),
         )
     ).result()
     version = await (
@@ -242,15 +235,7 @@ async def test_capture_mismatches_are_refused_with_azure_reasons(
             seeded.RG_GALLERY,
             seeded.GALLERY_PROD,
             "ubuntu-spec",
-            {
-                "location": "westeurope",
-                "properties": {
-                    "osType": "Linux",
-                    "osState": "Specialized",
-                    "hyperVGeneration": "V2",
-                    "identifier": {"publisher": "Contoso", "offer": "spec", "sku": "1"},
-                },
-            },
+            definition_body(("Contoso", "spec", "1"), os_state="Specialized"),
         )
     ).result()
     with pytest.raises(HttpResponseError) as info:

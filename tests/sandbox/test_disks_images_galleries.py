@@ -16,6 +16,7 @@ from gui.azure.account.loopback import sandbox_compute_client, sandbox_resource_
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed import world as seeded
+from tests.sandbox.helpers import definition_body, image_body, managed
 
 pytestmark = pytest.mark.asyncio
 MIB = 1024 * 1024
@@ -130,18 +131,7 @@ async def test_a_disk_still_uploading_cannot_become_an_image(
         await client.images.begin_create_or_update(
             RG,
             "img-half",
-            {
-                "location": "westeurope",
-                "properties": {
-                    "storageProfile": {
-                        "osDisk": {
-                            "osType": "Linux",
-                            "osState": "Generalized",
-                            "managedDisk": {"id": disk.id},
-                        }
-                    }
-                },
-            },
+            image_body(managed(disk.id), generation=None),
         )
     assert info.value.error.code == "OperationNotAllowed"
     assert "ReadyToUpload" in info.value.error.message
@@ -159,22 +149,10 @@ async def test_image_and_gallery_version_from_uploaded_disks(
         await client.images.begin_create_or_update(
             RG,
             "img-uploaded",
-            {
-                "location": "westeurope",
-                "properties": {
-                    "hyperVGeneration": "V2",
-                    "storageProfile": {
-                        "osDisk": {
-                            "osType": "Linux",
-                            "osState": "Generalized",
-                            "managedDisk": {"id": os_id},
-                        },
-                        "dataDisks": [
-                            {"lun": 3, "managedDisk": {"id": data_id}, "caching": "ReadOnly"}
-                        ],
-                    },
-                },
-            },
+            image_body(
+                managed(os_id),
+                data_disks=[{"lun": 3, "managedDisk": {"id": data_id}, "caching": "ReadOnly"}],
+            ),
         )
     ).result()
     assert image.provisioning_state == "Succeeded"
@@ -186,19 +164,7 @@ async def test_image_and_gallery_version_from_uploaded_disks(
         await client.images.begin_create_or_update(
             RG,
             "img-wrong-gen",
-            {
-                "location": "westeurope",
-                "properties": {
-                    "hyperVGeneration": "V1",
-                    "storageProfile": {
-                        "osDisk": {
-                            "osType": "Linux",
-                            "osState": "Generalized",
-                            "managedDisk": {"id": os_id},
-                        }
-                    },
-                },
-            },
+            image_body(managed(os_id), generation="V1"),
         )
     assert "Hyper-V generation" in info.value.error.message
 
@@ -217,16 +183,7 @@ async def test_image_and_gallery_version_from_uploaded_disks(
             RG,
             "gal_uploads",
             "linux-app",
-            {
-                "location": "westeurope",
-                "properties": {
-                    "osType": "Linux",
-                    "osState": "Generalized",
-                    "hyperVGeneration": "V2",
-                    "identifier": {"publisher": "Contoso", "offer": "app", "sku": "v2"},
-                    "features": [{"name": "SecurityType", "value": "TrustedLaunchSupported"}],
-                },
-            },
+            definition_body(("Contoso", "app", "v2"), security_type="TrustedLaunchSupported"),
         )
     ).result()
     assert definition.hyper_v_generation == "V2"
@@ -236,15 +193,7 @@ async def test_image_and_gallery_version_from_uploaded_disks(
             RG,
             "gal_uploads",
             "linux-app-specialized",
-            {
-                "location": "westeurope",
-                "properties": {
-                    "osType": "Linux",
-                    "osState": "Specialized",
-                    "hyperVGeneration": "V2",
-                    "identifier": {"publisher": "Contoso", "offer": "app", "sku": "spec"},
-                },
-            },
+            definition_body(("Contoso", "app", "spec"), os_state="Specialized"),
         )
     ).result()
     with pytest.raises(HttpResponseError) as info:
@@ -351,18 +300,7 @@ async def test_image_from_an_uploaded_page_blob(
         await client.images.begin_create_or_update(
             RG,
             "img-from-blob",
-            {
-                "location": "westeurope",
-                "properties": {
-                    "storageProfile": {
-                        "osDisk": {
-                            "osType": "Windows",
-                            "osState": "Generalized",
-                            "blobUri": url.split("?")[0],
-                        }
-                    }
-                },
-            },
+            image_body({"blobUri": url.split("?")[0]}, os_type="Windows", generation=None),
         )
     ).result()
     assert image.storage_profile.os_disk.disk_size_gb == 3

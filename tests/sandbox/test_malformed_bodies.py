@@ -19,6 +19,7 @@ from gui.sandbox import SandboxServer
 from gui.sandbox.arm.body import MAX_BODY_BYTES, MAX_DEPTH
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed.vms import RG_VMS, VM_LINUX
+from tests.sandbox.helpers import definition_body, empty_disk_body, image_body, managed
 
 SUB = f"/subscriptions/{PRODUCTION_SUBSCRIPTION_ID}"
 RG = "rg-malformed"
@@ -406,43 +407,15 @@ def _fill(value: Any, n: int) -> Any:
 
 def _setup_sources(server: SandboxServer) -> tuple[str, str]:
     disk_id = f"{COMPUTE}/disks/fuzz-source"
-    empty = {
-        "location": "westeurope",
-        "properties": {
-            "osType": "Linux",
-            "hyperVGeneration": "V2",
-            "diskSizeGB": 4,
-            "creationData": {"createOption": "Empty"},
-        },
-    }
+    empty = empty_disk_body(4)
     assert _send(server, "PUT", disk_id, json.dumps(empty).encode())[0] == 202
     assert _send(server, "PUT", f"{COMPUTE}/disks/fuzz-grant", json.dumps(empty).encode())[0] == 202
     image_id = f"{COMPUTE}/images/fuzz-source"
-    image = {
-        "location": "westeurope",
-        "properties": {
-            "hyperVGeneration": "V2",
-            "storageProfile": {
-                "osDisk": {
-                    "osType": "Linux",
-                    "osState": "Generalized",
-                    "managedDisk": {"id": disk_id},
-                }
-            },
-        },
-    }
+    image = image_body(managed(disk_id))
     assert _send(server, "PUT", image_id, json.dumps(image).encode())[0] == 201
     gallery = f"{COMPUTE}/galleries/gal_fuzz"
     assert _send(server, "PUT", gallery, b'{"location": "westeurope"}')[0] == 201
-    definition = {
-        "location": "westeurope",
-        "properties": {
-            "osType": "Linux",
-            "osState": "Generalized",
-            "hyperVGeneration": "V2",
-            "identifier": {"publisher": "p", "offer": "o", "sku": "base"},
-        },
-    }
+    definition = definition_body(("p", "o", "base"))
     status, doc = _send(
         server, "PUT", f"{gallery}/images/def-base", json.dumps(definition).encode()
     )

@@ -9,6 +9,7 @@ from gui.azure.account.loopback import sandbox_compute_client, sandbox_resource_
 from gui.sandbox import SandboxServer
 from gui.sandbox.blob.errors import BlobError
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
+from tests.sandbox.helpers import empty_disk_body, image_body, managed
 
 pytestmark = pytest.mark.asyncio
 RG = "rg-to-delete"
@@ -29,30 +30,10 @@ async def test_deleting_a_group_deletes_its_resources_and_disk_data(
             await compute.disks.begin_create_or_update(
                 RG,
                 "data",
-                {
-                    "location": "westeurope",
-                    "properties": {
-                        "osType": "Linux",
-                        "hyperVGeneration": "V2",
-                        "diskSizeGB": 1,
-                        "creationData": {"createOption": "Empty"},
-                    },
-                },
+                empty_disk_body(1),
             )
         ).result()
-        image = {
-            "location": "westeurope",
-            "properties": {
-                "hyperVGeneration": "V2",
-                "storageProfile": {
-                    "osDisk": {
-                        "osType": "Linux",
-                        "osState": "Generalized",
-                        "managedDisk": {"id": disk.id},
-                    }
-                },
-            },
-        }
+        image = image_body(managed(disk.id))
         await (await compute.images.begin_create_or_update(RG, "img", image)).result()
         await (
             await compute.galleries.begin_create_or_update(RG, "gal", {"location": "westeurope"})

@@ -1,0 +1,67 @@
+"""Request bodies the sandbox tests send again and again (ARM's JSON, built in one place).
+
+Each builder returns what the tests wrote out by hand before: only what the arguments ask for, so
+a test still says what it sends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Json = dict[str, Any]
+LOCATION = "westeurope"
+
+
+def image_body(
+    source: Json,
+    *,
+    os_type: str = "Linux",
+    generation: str | None = "V2",
+    data_disks: list[Json] | None = None,
+) -> Json:
+    """A managed image's PUT body: a generalized OS disk made from ``source`` (``{"managedDisk":
+    {"id": ...}}`` or ``{"blobUri": ...}``), with data disks if given."""
+    profile: Json = {"osDisk": {"osType": os_type, "osState": "Generalized", **source}}
+    if data_disks is not None:
+        profile["dataDisks"] = data_disks
+    properties: Json = {"storageProfile": profile}
+    if generation is not None:
+        properties["hyperVGeneration"] = generation
+    return {"location": LOCATION, "properties": properties}
+
+
+def managed(disk_id: str | None) -> Json:
+    return {"managedDisk": {"id": disk_id}}
+
+
+def empty_disk_body(size_gb: int) -> Json:
+    """An empty Linux Gen2 disk of ``size_gb`` GiB."""
+    return {
+        "location": LOCATION,
+        "properties": {
+            "osType": "Linux",
+            "hyperVGeneration": "V2",
+            "diskSizeGB": size_gb,
+            "creationData": {"createOption": "Empty"},
+        },
+    }
+
+
+def definition_body(
+    identifier: tuple[str, str, str],
+    *,
+    os_state: str = "Generalized",
+    os_type: str = "Linux",
+    security_type: str | None = None,
+) -> Json:
+    """A gallery image definition's PUT body (Gen2); ``identifier`` is publisher, offer, sku."""
+    publisher, offer, sku = identifier
+    properties: Json = {
+        "osType": os_type,
+        "osState": os_state,
+        "hyperVGeneration": "V2",
+        "identifier": {"publisher": publisher, "offer": offer, "sku": sku},
+    }
+    if security_type is not None:
+        properties["features"] = [{"name": "SecurityType", "value": security_type}]
+    return {"location": LOCATION, "properties": properties}
