@@ -31,8 +31,6 @@ HEADLESS = textwrap.dedent(
     import asyncio, json, sys
     from pathlib import Path
 
-    from keyring.backends.fail import Keyring as NoKeyring
-
     from gui.azure.account.session import sandbox_session
     from gui.azure.upload.job import PlanStore, UploadPlan
     from gui.azure.upload.managed_disk import SasVault
@@ -42,7 +40,7 @@ HEADLESS = textwrap.dedent(
 
     async def main() -> None:
         session = sandbox_session(arm_url)
-        runner = UploadRunner(PlanStore(Path(plans_dir)), SasVault(backend=NoKeyring()), JobRun)
+        runner = UploadRunner(PlanStore(Path(plans_dir)), SasVault.nowhere(), JobRun)
         runner.session = session
         seen = []
         plan = UploadPlan.from_json(json.loads(Path(plan_file).read_text()))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,15 @@ async def read_disk(compute: Any, name: str) -> bytes:
         await (await compute.disks.begin_revoke_access(RG_BUILD, name)).result()
 
 
+@contextlib.asynccontextmanager
+async def opened(server: SandboxServer, made: Any) -> AsyncIterator[tuple[Any, Any]]:
+    """The sandbox's compute client and the disk image, both closed after the scenario."""
+    compute = sandbox_compute_client(server.arm_url, PRODUCTION_SUBSCRIPTION_ID)
+    async with compute:
+        with open_image(made.path) as image:
+            yield compute, image
+
+
 async def run_with_states(compute: Any, job: ManagedDiskUpload, name: str) -> tuple[list[str], Any]:
     """Run the upload while watching the disk's state change."""
     states: list[str] = []
@@ -110,18 +120,16 @@ def test_disk_goes_ready_active_unattached_and_holds_the_fixed_stream(
     steps: list[DiskUploadStep] = []
 
     async def scenario() -> tuple[list[str], Any, bytes, bytes]:
-        compute = sandbox_compute_client(fresh_sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID)
-        async with compute:
-            with open_image(made.path) as image:
-                expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
-                job = ManagedDiskUpload(
-                    compute,
-                    image,
-                    spec("disk-upload-ok"),
-                    UploadOptions(journal_dir=tmp_path),
-                    on_step=steps.append,
-                )
-                states, outcome = await run_with_states(compute, job, "disk-upload-ok")
+        async with opened(fresh_sandbox, made) as (compute, image):
+            expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
+            job = ManagedDiskUpload(
+                compute,
+                image,
+                spec("disk-upload-ok"),
+                UploadOptions(journal_dir=tmp_path),
+                on_step=steps.append,
+            )
+            states, outcome = await run_with_states(compute, job, "disk-upload-ok")
             content = await read_disk(compute, "disk-upload-ok")
             return states, outcome, content, expected
 
@@ -152,20 +160,18 @@ def test_access_is_revoked_when_the_upload_is_cancelled(
             jobs[0].cancel()
 
     async def scenario() -> tuple[list[str], Any]:
-        compute = sandbox_compute_client(fresh_sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID)
-        async with compute:
-            with open_image(made.path) as image:
-                options = UploadOptions(concurrency=1, journal_dir=tmp_path)
-                jobs.append(
-                    ManagedDiskUpload(
-                        compute,
-                        image,
-                        spec("disk-cancelled"),
-                        options,
-                        on_progress=cancel_once_sending,
-                    )
+        async with opened(fresh_sandbox, made) as (compute, image):
+            options = UploadOptions(concurrency=1, journal_dir=tmp_path)
+            jobs.append(
+                ManagedDiskUpload(
+                    compute,
+                    image,
+                    spec("disk-cancelled"),
+                    options,
+                    on_progress=cancel_once_sending,
                 )
-                return await run_with_states(compute, jobs[0], "disk-cancelled")
+            )
+            return await run_with_states(compute, jobs[0], "disk-cancelled")
 
     states, outcome = arun(scenario)
     assert isinstance(outcome, UploadCancelledError)
@@ -182,14 +188,12 @@ def test_access_is_revoked_when_the_upload_fails(
     fresh_sandbox.faults.add(blob_paths, status=500, code="InternalError", method="PUT")
 
     async def scenario() -> tuple[list[str], Any]:
-        compute = sandbox_compute_client(fresh_sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID)
-        async with compute:
-            with open_image(made.path) as image:
-                options = UploadOptions(
-                    journal_dir=tmp_path, retry=RetryPolicy(max_attempts=2, base_delay=0.01)
-                )
-                job = ManagedDiskUpload(compute, image, spec("disk-failed"), options)
-                return await run_with_states(compute, job, "disk-failed")
+        async with opened(fresh_sandbox, made) as (compute, image):
+            options = UploadOptions(
+                journal_dir=tmp_path, retry=RetryPolicy(max_attempts=2, base_delay=0.01)
+            )
+            job = ManagedDiskUpload(compute, image, spec("disk-failed"), options)
+            return await run_with_states(compute, job, "disk-failed")
 
     states, outcome = arun(scenario)
     assert isinstance(outcome, RetryBudgetExhaustedError)
@@ -203,18 +207,16 @@ def test_an_existing_disk_in_use_is_not_touched(
     made = image_with_data(disk_images)
 
     async def scenario() -> Any:
-        compute = sandbox_compute_client(fresh_sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID)
-        async with compute:
-            with open_image(made.path) as image:
-                first = ManagedDiskUpload(
-                    compute, image, spec("disk-twice"), UploadOptions(journal_dir=tmp_path)
-                )
-                await first.run()
-                again = ManagedDiskUpload(
-                    compute, image, spec("disk-twice"), UploadOptions(journal_dir=tmp_path)
-                )
-                with pytest.raises(DiskExistsError, match="already exists"):
-                    await again.run()
+        async with opened(fresh_sandbox, made) as (compute, image):
+            first = ManagedDiskUpload(
+                compute, image, spec("disk-twice"), UploadOptions(journal_dir=tmp_path)
+            )
+            await first.run()
+            again = ManagedDiskUpload(
+                compute, image, spec("disk-twice"), UploadOptions(journal_dir=tmp_path)
+            )
+            with pytest.raises(DiskExistsError, match="already exists"):
+                await again.run()
             return await disk_state(compute, "disk-twice")
 
     assert arun(scenario) == "Unattached"
@@ -228,24 +230,22 @@ def test_a_disk_left_in_active_upload_is_unstuck_with_a_reason(
     made = image_with_data(disk_images)
 
     async def scenario() -> tuple[str, str | None]:
-        compute = sandbox_compute_client(fresh_sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID)
-        async with compute:
-            with open_image(made.path) as image:
-                # An earlier run created and opened the disk, then died before revoking.
-                job = ManagedDiskUpload(
-                    compute, image, spec("disk-stuck"), UploadOptions(journal_dir=tmp_path)
-                )
-                await job._ensure_disk()
-                poller = await compute.disks.begin_grant_access(
-                    RG_BUILD, "disk-stuck", GrantAccessData(access="Write", duration_in_seconds=60)
-                )
-                await poller.result()
-                assert await disk_state(compute, "disk-stuck") == "ActiveUpload"
-                again = ManagedDiskUpload(
-                    compute, image, spec("disk-stuck"), UploadOptions(journal_dir=tmp_path)
-                )
-                with pytest.raises(DiskStuckError) as caught:
-                    await again.run()
+        async with opened(fresh_sandbox, made) as (compute, image):
+            # An earlier run created and opened the disk, then died before revoking.
+            job = ManagedDiskUpload(
+                compute, image, spec("disk-stuck"), UploadOptions(journal_dir=tmp_path)
+            )
+            await job._ensure_disk()
+            poller = await compute.disks.begin_grant_access(
+                RG_BUILD, "disk-stuck", GrantAccessData(access="Write", duration_in_seconds=60)
+            )
+            await poller.result()
+            assert await disk_state(compute, "disk-stuck") == "ActiveUpload"
+            again = ManagedDiskUpload(
+                compute, image, spec("disk-stuck"), UploadOptions(journal_dir=tmp_path)
+            )
+            with pytest.raises(DiskStuckError) as caught:
+                await again.run()
             return str(caught.value), await disk_state(compute, "disk-stuck")
 
     message, state = arun(scenario)
@@ -284,11 +284,11 @@ asyncio.run(main())
 
 
 @pytest.fixture
-def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """keyring's documented file backend (keyrings.alt), chosen explicitly as a user would with
     PYTHON_KEYRING_BACKEND, its file in this test's directory; child processes get the same."""
     import keyring
-    from keyrings.alt.file import PlaintextKeyring
+    from keyrings.alt.file import PlaintextKeyring  # type: ignore[import-untyped]  # no types
 
     data_home = tmp_path / "xdg-data"
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
@@ -356,21 +356,19 @@ def test_a_killed_disk_upload_resumes_with_the_sas_from_the_keyring(
     fresh_sandbox.faults.latency = 0.0
 
     async def scenario() -> tuple[str | None, Any, bool, str | None, str | None, bytes, bytes]:
-        compute = sandbox_compute_client(fresh_sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID)
-        async with compute:
+        async with opened(fresh_sandbox, made) as (compute, image):
             left = await disk_state(compute, "disk-killed")
             disk = await compute.disks.get(RG_BUILD, "disk-killed")
             kept = file_keyring.get_password(KEYRING_SERVICE, str(disk.id).casefold())
-            with open_image(made.path) as image:
-                expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
-                job = ManagedDiskUpload(
-                    compute,
-                    image,
-                    spec("disk-killed"),
-                    UploadOptions(journal_dir=journal),
-                    vault=SasVault(),  # the keyring chosen above, as the next start finds it
-                )
-                result = await job.run()
+            expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
+            job = ManagedDiskUpload(
+                compute,
+                image,
+                spec("disk-killed"),
+                UploadOptions(journal_dir=journal),
+                vault=SasVault(),  # the keyring chosen above, as the next start finds it
+            )
+            result = await job.run()
             data = await read_disk(compute, "disk-killed")
             after = file_keyring.get_password(KEYRING_SERVICE, str(disk.id).casefold())
             return left, result, job.resumed_from_keyring, kept, after, data, expected
@@ -393,37 +391,33 @@ def test_a_killed_disk_upload_resumes_with_the_sas_from_the_keyring(
 def test_without_a_keyring_a_killed_upload_is_revoked_and_says_why(
     fresh_sandbox: SandboxServer, disk_images: DiskImageFactory, tmp_path: Path
 ) -> None:
-    from keyring.backends.fail import Keyring as NoKeyring
-
     from gui.azure.upload.managed_disk import SasVault
 
     made = image_with_data(disk_images)
-    vault = SasVault(NoKeyring())
+    vault = SasVault.nowhere()
     assert not vault.available
 
     async def scenario() -> tuple[bool, str, str | None]:
-        compute = sandbox_compute_client(fresh_sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID)
-        async with compute:
-            with open_image(made.path) as image:
-                first = ManagedDiskUpload(
-                    compute,
-                    image,
-                    spec("disk-nokeyring"),
-                    UploadOptions(journal_dir=tmp_path),
-                    vault=vault,
-                )
-                await first._ensure_disk()
-                await first._grant_or_unstick(await compute.disks.get(RG_BUILD, "disk-nokeyring"))
-                kept = first.sas_kept
-                again = ManagedDiskUpload(
-                    compute,
-                    image,
-                    spec("disk-nokeyring"),
-                    UploadOptions(journal_dir=tmp_path),
-                    vault=vault,
-                )
-                with pytest.raises(DiskStuckError) as caught:
-                    await again.run()
+        async with opened(fresh_sandbox, made) as (compute, image):
+            first = ManagedDiskUpload(
+                compute,
+                image,
+                spec("disk-nokeyring"),
+                UploadOptions(journal_dir=tmp_path),
+                vault=vault,
+            )
+            await first._ensure_disk()
+            await first._grant_or_unstick(await compute.disks.get(RG_BUILD, "disk-nokeyring"))
+            kept = first.sas_kept
+            again = ManagedDiskUpload(
+                compute,
+                image,
+                spec("disk-nokeyring"),
+                UploadOptions(journal_dir=tmp_path),
+                vault=vault,
+            )
+            with pytest.raises(DiskStuckError) as caught:
+                await again.run()
             return kept, str(caught.value), await disk_state(compute, "disk-nokeyring")
 
     kept, message, state = arun(scenario)

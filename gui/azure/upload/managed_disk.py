@@ -108,6 +108,14 @@ class SasVault:
     def __init__(self, backend: Any = None) -> None:
         self._backend = backend
 
+    @classmethod
+    def nowhere(cls) -> SasVault:
+        """A vault that keeps nothing (keyring's "fail" backend): an upload that never resumes,
+        such as a smoke run, leaves its write SAS nowhere, not even in the keyring."""
+        from keyring.backends.fail import Keyring
+
+        return cls(Keyring())  # type: ignore[no-untyped-call]  # keyring leaves it untyped
+
     def _keyring(self) -> Any:
         backend = self._backend
         explicit = backend is not None or bool(os.environ.get("PYTHON_KEYRING_BACKEND"))
