@@ -13,19 +13,17 @@ import pytest
 import pytest_asyncio
 
 from gui.azure.account.session import AzureSession, sandbox_session
-from gui.azure.capture.executor import (
-    CaptureExecutor,
+from gui.azure.capture.executor import CaptureExecutor, plan_steps
+from gui.azure.capture.plan import (
     CapturePlan,
     Field,
     Generalization,
     RegionReplicas,
     TargetKind,
-    VmInfo,
-    list_vms,
-    load_facts,
-    plan_steps,
     validate,
 )
+from gui.azure.capture.targets import load_facts
+from gui.azure.capture.vms import VmInfo, list_vms
 from gui.azure.catalog.nodes import NodeRef, SourceKind
 from gui.azure.steps import StepEvent, StepState
 from gui.sandbox import SandboxServer
@@ -153,48 +151,37 @@ async def test_source_refusals(session: AzureSession) -> None:
     assert any("Run Command needs a running VM" in p for p in not_running)
 
 
+async def _into_existing(
+    session: AzureSession,
+    vm: VmInfo,
+    definition: str,
+    generalization: Generalization = Generalization.CONFIRMED,
+) -> list[str]:
+    """The problems of capturing ``vm`` into a new version of the existing ``definition``."""
+    plan = _gallery_plan(
+        vm, definition_name=definition, create_definition=False, generalization=generalization
+    )
+    return await _validate(session, plan)
+
+
 async def test_definition_mismatches_each_reported(session: AzureSession) -> None:
     vms = await _vms(session)
     linux = vms[seeded.VM_LINUX]
-    plan = _gallery_plan(
-        linux,
-        definition_name=world.GALLERY_IMAGE_WINDOWS,
-        create_definition=False,
-        generalization=Generalization.RUN_COMMAND,
-    )
-    problems = await _validate(session, plan)
+    run = Generalization.RUN_COMMAND
+    problems = await _into_existing(session, linux, world.GALLERY_IMAGE_WINDOWS, run)
     assert problems == [
         "definition: The definition ws2022-appserver has OS type 'Windows' but the capture is "
         "'Linux' (Azure: 'different OS type than the parent gallery image')."
     ]
-    specialized = await _validate(
-        session,
-        _gallery_plan(
-            linux,
-            definition_name=world.GALLERY_IMAGE_GEN1,
-            create_definition=False,
-            generalization=Generalization.SPECIALIZED,
-        ),
+    specialized = await _into_existing(
+        session, linux, world.GALLERY_IMAGE_GEN1, Generalization.SPECIALIZED
     )
     assert any("OS state 'Generalized' but the capture is 'Specialized'" in p for p in specialized)
     assert any("Hyper-V generation 'V1' but the capture is 'V2'" in p for p in specialized)
-    arm = await _validate(
-        session,
-        _gallery_plan(
-            vms[seeded.VM_ARM64],
-            definition_name=world.GALLERY_IMAGE_SECURE,
-            create_definition=False,
-        ),
-    )
+    arm = await _into_existing(session, vms[seeded.VM_ARM64], world.GALLERY_IMAGE_SECURE)
     assert any("architecture 'x64' but the capture is 'Arm64'" in p for p in arm)
-    secure = await _validate(
-        session,
-        _gallery_plan(
-            vms[seeded.VM_TRUSTED_LAUNCH],
-            definition_name=world.GALLERY_IMAGE_GEN1,
-            create_definition=False,
-            generalization=Generalization.RUN_COMMAND,
-        ),
+    secure = await _into_existing(
+        session, vms[seeded.VM_TRUSTED_LAUNCH], world.GALLERY_IMAGE_GEN1, run
     )
     assert any("does not accept a VM of security type 'TrustedLaunch'" in p for p in secure)
 

@@ -20,6 +20,7 @@ from pytestqt.qtbot import QtBot
 from gui.azure.account.session import AzureSession, sandbox_session
 from gui.azure.catalog.nodes import CatalogNode, DiskRole, NodeKind, NodeRef, SourceKind
 from gui.azure.catalog.service import Catalog, Scope
+from gui.qt.capture.target_page import NEW_DEFINITION
 from gui.qt.capture.wizard import (
     PREPARE_PAGE,
     PROGRESS_PAGE,
@@ -103,6 +104,23 @@ def to_target(
     qtbot.waitUntil(lambda: page.gallery.count() > 0, timeout=10_000)
 
 
+def pick_gallery_version(
+    qtbot: QtBot, wizard: CaptureWizard, definition: str, version: str = ""
+) -> None:
+    """On the target page: the production gallery, ``definition`` in it (or "New…"), and the
+    version when one is given."""
+    page = wizard.target_page
+    page.gallery.setCurrentIndex(
+        page.gallery.findText(world.GALLERY_PROD, flags=Qt.MatchFlag.MatchContains)
+    )
+    qtbot.waitUntil(lambda: page.definition.count() > 1, timeout=10_000)
+    page.definition.setCurrentIndex(
+        page.definition.findText(definition, flags=Qt.MatchFlag.MatchContains)
+    )
+    if version:
+        page.version.setText(version)
+
+
 def wait_checked(qtbot: QtBot, wizard: CaptureWizard) -> None:
     """Until the target page has validated the current choices against fresh facts."""
     page = wizard.target_page
@@ -133,11 +151,7 @@ def test_linux_vm_into_new_gallery_definition(
     to_target(qtbot, wizard, screenshot="2-prepare-linux")
     page = wizard.target_page
     page.gallery_target.setChecked(True)
-    page.gallery.setCurrentIndex(
-        page.gallery.findText(world.GALLERY_PROD, flags=Qt.MatchFlag.MatchContains)
-    )
-    qtbot.waitUntil(lambda: page.definition.count() > 1, timeout=10_000)
-    page.definition.setCurrentIndex(page.definition.count() - 1)  # "New…"
+    pick_gallery_version(qtbot, wizard, NEW_DEFINITION)
     page.new_definition_name.setText("ubuntu-web")
     page.publisher.setText("Contoso")
     page.offer.setText("ubuntu-web")
@@ -267,14 +281,7 @@ def test_mismatched_definition_refused(qtbot: QtBot, open_wizard: Any) -> None:
     to_target(qtbot, wizard)
     page = wizard.target_page
     page.gallery_target.setChecked(True)
-    page.gallery.setCurrentIndex(
-        page.gallery.findText(world.GALLERY_PROD, flags=Qt.MatchFlag.MatchContains)
-    )
-    qtbot.waitUntil(lambda: page.definition.count() > 1, timeout=10_000)
-    page.definition.setCurrentIndex(
-        page.definition.findText(world.GALLERY_IMAGE_GEN1, flags=Qt.MatchFlag.MatchContains)
-    )
-    page.version.setText("9.0.0")
+    pick_gallery_version(qtbot, wizard, world.GALLERY_IMAGE_GEN1, "9.0.0")
     wait_checked(qtbot, wizard)
     qtbot.waitUntil(page.problems.isVisible, timeout=10_000)
     text = page.problems.text()
@@ -351,14 +358,7 @@ def test_cancel_during_capture_stops_and_says_where(
     wizard = open_wizard(seeded.VM_ARM64)
     to_target(qtbot, wizard, "confirmed")
     page = wizard.target_page
-    page.gallery.setCurrentIndex(
-        page.gallery.findText(world.GALLERY_PROD, flags=Qt.MatchFlag.MatchContains)
-    )
-    qtbot.waitUntil(lambda: page.definition.count() > 1, timeout=10_000)
-    page.definition.setCurrentIndex(
-        page.definition.findText(world.GALLERY_IMAGE_ARM64, flags=Qt.MatchFlag.MatchContains)
-    )
-    page.version.setText("2.0.0")
+    pick_gallery_version(qtbot, wizard, world.GALLERY_IMAGE_ARM64, "2.0.0")
     wait_checked(qtbot, wizard)
     qtbot.waitUntil(page.isComplete, timeout=10_000)
     wizard.next()

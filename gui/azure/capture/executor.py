@@ -5,8 +5,6 @@
 reports progress, ends, is skipped or fails. The first step checks the VM and the target again
 with fresh facts, so nothing is changed when Azure would refuse. A failed step is the last:
 its event carries Azure's message and what to do, and no later step runs.
-
-Re-exports the plan, validation and VM listing so callers need one import.
 """
 
 from __future__ import annotations
@@ -20,42 +18,9 @@ from typing import Any
 from azure.core.polling import AsyncLROPoller
 
 from gui.azure.account.session import AzureSession
-from gui.azure.capture.plan import (
-    LINUX_DEPROVISION,
-    MAX_REPLICAS,
-    WINDOWS_SYSPREP,
-    WINDOWS_SYSPREP_VM,
-    CapturePlan,
-    CaptureTarget,
-    DefinitionInfo,
-    Field,
-    GalleryInfo,
-    Generalization,
-    Preparation,
-    Problem,
-    RegionReplicas,
-    TargetFacts,
-    TargetKind,
-    Validation,
-    check_source,
-    validate,
-)
-from gui.azure.capture.targets import (
-    list_definitions,
-    list_galleries,
-    list_resource_groups,
-    list_versions,
-    load_facts,
-)
-from gui.azure.capture.vms import (
-    DiskKind,
-    VmDisk,
-    VmInfo,
-    get_vm,
-    is_generalized,
-    list_vms,
-    power_state,
-)
+from gui.azure.capture.plan import CapturePlan, Generalization, TargetKind, validate
+from gui.azure.capture.targets import load_facts
+from gui.azure.capture.vms import VmDisk, get_vm, is_generalized, power_state
 from gui.azure.catalog.nodes import NodeRef, SourceKind
 from gui.azure.errors import AzureServiceError
 from gui.azure.steps import (
@@ -67,42 +32,6 @@ from gui.azure.steps import (
     StepState,
     run_step,
 )
-
-__all__ = [
-    "LINUX_DEPROVISION",
-    "MAX_REPLICAS",
-    "WINDOWS_SYSPREP",
-    "WINDOWS_SYSPREP_VM",
-    "CaptureExecutor",
-    "CapturePlan",
-    "CaptureRefusedError",
-    "CaptureTarget",
-    "DefinitionInfo",
-    "DiskKind",
-    "Field",
-    "GalleryInfo",
-    "Generalization",
-    "Preparation",
-    "Problem",
-    "RegionReplicas",
-    "TargetFacts",
-    "TargetKind",
-    "Validation",
-    "VmDisk",
-    "VmInfo",
-    "check_source",
-    "generalization_script",
-    "get_vm",
-    "list_definitions",
-    "list_galleries",
-    "list_resource_groups",
-    "list_versions",
-    "list_vms",
-    "load_facts",
-    "plan_steps",
-    "result_ref",
-    "validate",
-]
 
 
 class CaptureRefusedError(AzureServiceError):
@@ -415,10 +344,7 @@ class CaptureExecutor:
         vm = self.plan.vm
         deadline = time.monotonic() + self.stop_timeout
         while True:
-            view = (
-                await self._compute.virtual_machines.instance_view(vm.resource_group, vm.name)
-            ).as_dict()
-            state = power_state(view)
+            state = power_state(await self._instance_view())
             if state in ("stopped", "deallocated"):
                 return f"{vm.name} is {state}."
             if time.monotonic() > deadline:
@@ -429,12 +355,14 @@ class CaptureExecutor:
             progress(f"{vm.name} is {state}; waiting for the guest to shut down…")
             await asyncio.sleep(self.poll_seconds)
 
+    async def _instance_view(self) -> dict[str, Any]:
+        vm = self.plan.vm
+        view = await self._compute.virtual_machines.instance_view(vm.resource_group, vm.name)
+        return dict(view.as_dict())
+
     async def _deallocate(self) -> str:
         vm = self.plan.vm
-        view = (
-            await self._compute.virtual_machines.instance_view(vm.resource_group, vm.name)
-        ).as_dict()
-        if power_state(view) == "deallocated":
+        if power_state(await self._instance_view()) == "deallocated":
             raise StepSkipped(f"{vm.name} is already deallocated.")
         poller = await self._compute.virtual_machines.begin_deallocate(vm.resource_group, vm.name)
         await poller.result()
@@ -442,10 +370,7 @@ class CaptureExecutor:
 
     async def _mark_generalized(self) -> str:
         vm = self.plan.vm
-        view = (
-            await self._compute.virtual_machines.instance_view(vm.resource_group, vm.name)
-        ).as_dict()
-        if is_generalized(view):
+        if is_generalized(await self._instance_view()):
             raise StepSkipped(f"{vm.name} is already marked generalized.")
         await self._compute.virtual_machines.generalize(vm.resource_group, vm.name)
         return f"{vm.name} is marked generalized."

@@ -9,26 +9,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from azure.mgmt.compute.aio import ComputeManagementClient
 
 from gui.azure.arm import generation_short, name_of, resource_group_of
+from gui.azure.catalog.nodes import DiskRole
 from gui.azure.errors import NotFoundError, translate, translated
 
 Json = Mapping[str, Any]
 _PARALLEL_READS = 8
 
 
-class DiskKind(StrEnum):
-    OS = "OS disk"
-    DATA = "Data disk"
-
-
 @dataclass(frozen=True)
 class VmDisk:
-    kind: DiskKind
+    kind: DiskRole  # the catalog's: a VM's disk plays the role an image's disk does
     name: str
     id: str
     size_gb: int | None
@@ -38,7 +33,7 @@ class VmDisk:
 
     @property
     def label(self) -> str:
-        where = "OS disk" if self.kind is DiskKind.OS else f"Data disk LUN {self.lun}"
+        where = "OS disk" if self.kind is DiskRole.OS else f"Data disk LUN {self.lun}"
         size = f"{self.size_gb} GiB" if self.size_gb is not None else "size unknown"
         return f"{where}: {self.name} ({size})"
 
@@ -79,11 +74,11 @@ class VmInfo:
 
     @property
     def os_disk(self) -> VmDisk:
-        return next(disk for disk in self.disks if disk.kind is DiskKind.OS)
+        return next(disk for disk in self.disks if disk.kind is DiskRole.OS)
 
     @property
     def data_disks(self) -> tuple[VmDisk, ...]:
-        return tuple(disk for disk in self.disks if disk.kind is DiskKind.DATA)
+        return tuple(disk for disk in self.disks if disk.kind is DiskRole.DATA)
 
     @property
     def power_label(self) -> str:
@@ -123,7 +118,7 @@ def _disks(profile: Json) -> tuple[VmDisk, ...]:
     os_ref = profile.get("osDisk") or {}
     disks = [
         VmDisk(
-            DiskKind.OS,
+            DiskRole.OS,
             name=str(os_ref.get("name") or ""),
             id=str((os_ref.get("managedDisk") or {}).get("id") or ""),
             size_gb=os_ref.get("diskSizeGB"),
@@ -134,7 +129,7 @@ def _disks(profile: Json) -> tuple[VmDisk, ...]:
     for ref in sorted(profile.get("dataDisks") or [], key=lambda d: int(d.get("lun") or 0)):
         disks.append(
             VmDisk(
-                DiskKind.DATA,
+                DiskRole.DATA,
                 name=str(ref.get("name") or ""),
                 id=str((ref.get("managedDisk") or {}).get("id") or ""),
                 size_gb=ref.get("diskSizeGB"),

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QLabel
 
 from gui.azure.account.session import AzureSession
 from gui.azure.capture.plan import CapturePlan, CaptureTarget, Preparation
 from gui.azure.capture.vms import VmInfo
+
+Named = TypeVar("Named", bound=QObject)
 
 PROBLEM_STYLE = "color: #b3261e;"
 NOTE_STYLE = "color: #4a4f55;"
@@ -40,6 +42,12 @@ class CaptureHost(Protocol):
     def preparation(self) -> Preparation: ...
 
     def plan_with(self, target: CaptureTarget) -> CapturePlan: ...
+
+
+def named(widget: Named, object_name: str) -> Named:
+    """``widget`` with its object name (what tests and style sheets find it by)."""
+    widget.setObjectName(object_name)
+    return widget
 
 
 def problem_label(object_name: str) -> QLabel:

@@ -30,7 +30,13 @@ from gui.azure.capture.plan import (
     check_source,
 )
 from gui.azure.capture.vms import VmInfo
-from gui.qt.capture.common import PROBLEM_STYLE, CaptureHost, problem_label, show_problems
+from gui.qt.capture.common import (
+    PROBLEM_STYLE,
+    CaptureHost,
+    named,
+    problem_label,
+    show_problems,
+)
 
 VM_COLUMNS = (
     "Name",
@@ -57,8 +63,7 @@ class VmPage(QWizardPage):
             "The virtual machines of this subscription. Capturing makes an image from the VM's "
             "OS disk and data disks."
         )
-        self.table = QTableWidget(0, len(VM_COLUMNS))
-        self.table.setObjectName("vmTable")
+        self.table = named(QTableWidget(0, len(VM_COLUMNS)), "vmTable")
         self.table.setHorizontalHeaderLabels(list(VM_COLUMNS))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -71,8 +76,7 @@ class VmPage(QWizardPage):
         header.setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.table.itemDoubleClicked.connect(lambda _item: self.wizard().next())
-        self.status = QLabel("Loading virtual machines…")
-        self.status.setObjectName("vmStatus")
+        self.status = named(QLabel("Loading virtual machines…"), "vmStatus")
         self.status.setWordWrap(True)
         self.refresh_button = QPushButton("&Refresh")
         self.refresh_button.clicked.connect(self.refresh_requested)
@@ -175,11 +179,9 @@ class PreparePage(QWizardPage):
         self.snapshot_boxes: list[tuple[QCheckBox, str]] = []
 
         self.generalize_box = QGroupBox("2. Generalize")
-        self.how = QLabel()
-        self.how.setObjectName("generalizeHow")
+        self.how = named(QLabel(), "generalizeHow")
         self.how.setWordWrap(True)
-        self.command = QLineEdit()
-        self.command.setObjectName("generalizeCommand")
+        self.command = named(QLineEdit(), "generalizeCommand")
         self.command.setReadOnly(True)
         self.command.setAccessibleName("Generalization command")
         copy = QPushButton("Cop&y")
@@ -188,13 +190,10 @@ class PreparePage(QWizardPage):
         command_row = QHBoxLayout()
         command_row.addWidget(self.command, 1)
         command_row.addWidget(copy)
-        self.caveats = QLabel()
-        self.caveats.setObjectName("caveats")
+        self.caveats = named(QLabel(), "caveats")
         self.caveats.setWordWrap(True)
-        self.run_now = QRadioButton()
-        self.run_now.setObjectName("runCommand")
-        self.did_it = QRadioButton("&I generalized it myself and shut it down")
-        self.did_it.setObjectName("confirmed")
+        self.run_now = named(QRadioButton(), "runCommand")
+        self.did_it = named(QRadioButton("&I generalized it myself and shut it down"), "confirmed")
         self.specialized = QRadioButton(
             "Capture as &specialized (gallery only): keep the machine as it is, with its "
             "accounts and computer name"

@@ -45,7 +45,7 @@ from gui.azure.capture.targets import (
     load_facts,
 )
 from gui.azure.errors import AzureServiceError
-from gui.qt.capture.common import NOTE_STYLE, CaptureHost, problem_label, show_problems
+from gui.qt.capture.common import NOTE_STYLE, CaptureHost, named, problem_label, show_problems
 from gui.qt.widgets.region_table import RegionReplicaTable
 
 NEW_GALLERY = "+ New gallery…"
@@ -96,10 +96,10 @@ class TargetPage(QWizardPage):
         self._refetch.setInterval(250)
         self._refetch.timeout.connect(self._fetch_facts)
 
-        self.managed = QRadioButton("&Managed image")
-        self.managed.setObjectName("targetManaged")
-        self.gallery_target = QRadioButton("&Gallery image version (Azure Compute Gallery)")
-        self.gallery_target.setObjectName("targetGallery")
+        self.managed = named(QRadioButton("&Managed image"), "targetManaged")
+        self.gallery_target = named(
+            QRadioButton("&Gallery image version (Azure Compute Gallery)"), "targetGallery"
+        )
         self.kind = QButtonGroup(self)
         self.kind.addButton(self.managed, 0)
         self.kind.addButton(self.gallery_target, 1)
@@ -110,10 +110,8 @@ class TargetPage(QWizardPage):
         kind_row.addStretch(1)
 
         # managed image
-        self.image_group = QComboBox()
-        self.image_group.setObjectName("imageResourceGroup")
-        self.image_name = QLineEdit()
-        self.image_name.setObjectName("imageName")
+        self.image_group = named(QComboBox(), "imageResourceGroup")
+        self.image_name = named(QLineEdit(), "imageName")
         managed_form = QFormLayout()
         self._form_row(managed_form, "&Resource group:", self.image_group)
         self._form_row(managed_form, "Image &name:", self.image_name)
@@ -131,24 +129,16 @@ class TargetPage(QWizardPage):
         managed_layout.addStretch(1)
 
         # gallery version
-        self.gallery = QComboBox()
-        self.gallery.setObjectName("gallery")
-        self.new_gallery_name = QLineEdit()
-        self.new_gallery_name.setObjectName("newGalleryName")
+        self.gallery = named(QComboBox(), "gallery")
+        self.new_gallery_name = named(QLineEdit(), "newGalleryName")
         self.new_gallery_name.setPlaceholderText("name of the new gallery")
-        self.gallery_group = QComboBox()
-        self.gallery_group.setObjectName("galleryResourceGroup")
-        self.definition = QComboBox()
-        self.definition.setObjectName("definition")
-        self.new_definition_name = QLineEdit()
-        self.new_definition_name.setObjectName("newDefinitionName")
+        self.gallery_group = named(QComboBox(), "galleryResourceGroup")
+        self.definition = named(QComboBox(), "definition")
+        self.new_definition_name = named(QLineEdit(), "newDefinitionName")
         self.new_definition_name.setPlaceholderText("name of the new image definition")
-        self.publisher = QLineEdit()
-        self.publisher.setObjectName("publisher")
-        self.offer = QLineEdit()
-        self.offer.setObjectName("offer")
-        self.sku = QLineEdit()
-        self.sku.setObjectName("sku")
+        self.publisher = named(QLineEdit(), "publisher")
+        self.offer = named(QLineEdit(), "offer")
+        self.sku = named(QLineEdit(), "sku")
         identifier = QHBoxLayout()
         for edit, hint in ((self.publisher, "publisher"), (self.offer, "offer"),
                            (self.sku, "SKU")):  # fmt: skip
@@ -158,24 +148,22 @@ class TargetPage(QWizardPage):
         self.identifier_row = QWidget()
         self.identifier_row.setLayout(identifier)
         identifier.setContentsMargins(0, 0, 0, 0)
-        self.definition_facts = QLabel()
-        self.definition_facts.setObjectName("definitionFacts")
+        self.definition_facts = named(QLabel(), "definitionFacts")
         self.definition_facts.setWordWrap(True)
         self.definition_facts.setStyleSheet(NOTE_STYLE)
-        self.version = QLineEdit()
-        self.version.setObjectName("version")
+        self.version = named(QLineEdit(), "version")
         self.version.setPlaceholderText("major.minor.patch, e.g. 1.0.0")
         self.region_table = RegionReplicaTable(
             "The VM's region: the version is always stored there."
         )
         self.regions = self.region_table.table
         self.region_table.changed.connect(self._changed)
-        self.exclude = QCheckBox("E&xclude from latest (VMs asking for 'latest' keep the previous)")
-        self.exclude.setObjectName("excludeFromLatest")
-        self.eol_enabled = QCheckBox("&End of life:")
-        self.eol_enabled.setObjectName("endOfLifeEnabled")
-        self.eol = QDateEdit()
-        self.eol.setObjectName("endOfLife")
+        self.exclude = named(
+            QCheckBox("E&xclude from latest (VMs asking for 'latest' keep the previous)"),
+            "excludeFromLatest",
+        )
+        self.eol_enabled = named(QCheckBox("&End of life:"), "endOfLifeEnabled")
+        self.eol = named(QDateEdit(), "endOfLife")
         self.eol.setCalendarPopup(True)
         self.eol.setDisplayFormat("yyyy-MM-dd")
         self.eol.setDate(QDate.currentDate().addYears(1))
@@ -210,10 +198,10 @@ class TargetPage(QWizardPage):
         self.stack = QStackedWidget()
         self.stack.addWidget(managed_box)
         self.stack.addWidget(gallery_box)
-        self.delete_vm = QCheckBox("Delete the VM a&fter the capture (its disks are kept)")
-        self.delete_vm.setObjectName("deleteVm")
-        self.status = QLabel()
-        self.status.setObjectName("targetStatus")
+        self.delete_vm = named(
+            QCheckBox("Delete the VM a&fter the capture (its disks are kept)"), "deleteVm"
+        )
+        self.status = named(QLabel(), "targetStatus")
         self.status.setStyleSheet(NOTE_STYLE)
         self.problems = problem_label("targetProblems")
 

@@ -27,20 +27,13 @@ from PySide6.QtWidgets import (
 )
 
 from gui.azure.account.session import AzureSession
-from gui.azure.capture.executor import (
-    CaptureExecutor,
-    CapturePlan,
-    CaptureTarget,
-    Preparation,
-    VmInfo,
-    generalization_script,
-    list_vms,
-    plan_steps,
-)
+from gui.azure.capture.executor import CaptureExecutor, generalization_script, plan_steps
+from gui.azure.capture.plan import CapturePlan, CaptureTarget, Preparation
+from gui.azure.capture.vms import VmInfo, list_vms
 from gui.azure.catalog.nodes import NodeRef
 from gui.azure.errors import AzureServiceError, translate
 from gui.azure.steps import StepEvent, StepSpec
-from gui.qt.capture.common import PROBLEM_STYLE
+from gui.qt.capture.common import PROBLEM_STYLE, named
 from gui.qt.capture.pages import PreparePage, VmPage
 from gui.qt.capture.target_page import TargetPage
 from gui.qt.tasks import TaskSet
@@ -84,8 +77,7 @@ class ReviewPage(QWizardPage):
         super().__init__()
         self.setTitle("Review")
         self.setSubTitle("Every change that will be made, in order.")
-        self.text = QTextBrowser()
-        self.text.setObjectName("review")
+        self.text = named(QTextBrowser(), "review")
         layout = QVBoxLayout(self)
         layout.addWidget(self.text)
         self.setCommitPage(True)
@@ -101,12 +93,10 @@ class ProgressPage(QWizardPage):
         self.setTitle("Capturing")
         self.setSubTitle("Each step as it happens. A failed step stops the capture.")
         self.steps = StepList()
-        self.outcome = QLabel()
-        self.outcome.setObjectName("outcome")
+        self.outcome = named(QLabel(), "outcome")
         self.outcome.setWordWrap(True)
         self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.bar = QProgressBar()
-        self.bar.setObjectName("overall")
+        self.bar = named(QProgressBar(), "overall")
         self.bar.setFormat("%v of %m steps")
         layout = QVBoxLayout(self)
         layout.addWidget(self.bar)
