@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 
 def bitmap_runs(bitmap: bytes, first_bit: int, count: int, *,
@@ -46,3 +46,17 @@ def block_pieces(offset: int, length: int, block_size: int) -> Iterator[tuple[in
         piece_end = min(end, (block + 1) * block_size)
         yield block, pos, piece_end
         pos = piece_end
+
+
+def block_reads(offset: int, view: memoryview, block_size: int,
+                entries_for: Callable[[int, int], Sequence[int]]
+                ) -> Iterator[tuple[int, int, memoryview, int]]:
+    """A read of ``view`` at ``offset`` split at block boundaries: yields (block index, start,
+    the part of ``view`` it fills, the block's table entry), the entries of all the blocks
+    touched fetched with one ``entries_for(first, last)``."""
+    if not len(view):
+        return
+    first = offset // block_size
+    entries = entries_for(first, (offset + len(view) - 1) // block_size)
+    for block, pos, piece_end in block_pieces(offset, len(view), block_size):
+        yield block, pos, view[pos - offset : piece_end - offset], entries[block - first]

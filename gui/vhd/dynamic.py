@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from gui.vhd.bits import bitmap_runs, block_pieces
+from gui.vhd.bits import bitmap_runs, block_reads
 from gui.vhd.errors import (
     CorruptBlockTableError,
     CorruptHeaderError,
@@ -237,15 +237,8 @@ class DynamicVhdLayout:
     # ---- reading ----------------------------------------------------------------------------
 
     def read(self, offset: int, view: memoryview) -> None:
-        if not len(view):
-            return
-        bs = self.block_size
-        first = offset // bs
-        last = (offset + len(view) - 1) // bs
-        entries = self._entries_for(first, last)
-        for block, pos, piece_end in block_pieces(offset, len(view), bs):
-            dest = view[pos - offset : piece_end - offset]
-            entry = entries[block - first]
+        for block, pos, dest, entry in block_reads(offset, view, self.block_size,
+                                                   self._entries_for):
             if entry == UNUSED:
                 self._read_absent(pos, dest)
             else:

@@ -17,6 +17,15 @@ class VhdError(Exception):
         self.message = message
 
 
+class _DetailError(VhdError):
+    """An error whose message is its class's ``TEMPLATE`` around one ``{detail}``."""
+
+    TEMPLATE = "{detail}"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(self.TEMPLATE.format(detail=detail))
+
+
 class ImageUnreadableError(VhdError):
     """The file cannot be opened or read at all (missing, a directory, no permission, I/O error)."""
 
@@ -50,54 +59,49 @@ class TruncatedImageError(VhdError):
         self.file_size = file_size
 
 
-class CorruptFooterError(VhdError):
+class CorruptFooterError(_DetailError):
     """The VHD footer is unusable (cookie present, but fields make no sense)."""
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(
-            f"The VHD footer is damaged: {detail}. Repair the image with the tool that made it "
-            f"(Hyper-V 'Inspect Disk', 'qemu-img check') or export it again."
-        )
+    TEMPLATE = (
+        "The VHD footer is damaged: {detail}. Repair the image with the tool that made it "
+        "(Hyper-V 'Inspect Disk', 'qemu-img check') or export it again."
+    )
 
 
-class CorruptHeaderError(VhdError):
+class CorruptHeaderError(_DetailError):
     """A dynamic VHD header or VHDX header is missing or damaged beyond use."""
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(
-            f"The image header is damaged: {detail}. The file cannot be read safely; repair it "
-            f"(Hyper-V 'Inspect Disk', 'qemu-img check -r all') or export the disk again."
-        )
+    TEMPLATE = (
+        "The image header is damaged: {detail}. The file cannot be read safely; repair it "
+        "(Hyper-V 'Inspect Disk', 'qemu-img check -r all') or export the disk again."
+    )
 
 
-class CorruptRegionTableError(VhdError):
+class CorruptRegionTableError(_DetailError):
     """Both VHDX region tables are missing or damaged, or the BAT/metadata regions are absent."""
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(
-            f"The VHDX region table is damaged: {detail}. Repair the image in Hyper-V "
-            f"('Inspect Disk') or convert it again with 'qemu-img convert -O vhdx'."
-        )
+    TEMPLATE = (
+        "The VHDX region table is damaged: {detail}. Repair the image in Hyper-V "
+        "('Inspect Disk') or convert it again with 'qemu-img convert -O vhdx'."
+    )
 
 
-class CorruptMetadataError(VhdError):
+class CorruptMetadataError(_DetailError):
     """The VHDX metadata region lacks a required item or holds impossible values."""
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(
-            f"The VHDX metadata is damaged: {detail}. Repair the image in Hyper-V ('Inspect Disk') "
-            f"or convert it again with 'qemu-img convert -O vhdx'."
-        )
+    TEMPLATE = (
+        "The VHDX metadata is damaged: {detail}. Repair the image in Hyper-V ('Inspect Disk') "
+        "or convert it again with 'qemu-img convert -O vhdx'."
+    )
 
 
-class CorruptBlockTableError(VhdError):
+class CorruptBlockTableError(_DetailError):
     """A block-table entry points where no data can be (outside the file, into the headers)."""
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(
-            f"The image's block table is damaged: {detail}. The data of that block cannot be "
-            f"found; run 'qemu-img check' on the image or export the disk again."
-        )
+    TEMPLATE = (
+        "The image's block table is damaged: {detail}. The data of that block cannot be "
+        "found; run 'qemu-img check' on the image or export the disk again."
+    )
 
 
 class InvalidBlockSizeError(VhdError):
@@ -112,14 +116,13 @@ class InvalidBlockSizeError(VhdError):
         self.block_size = block_size
 
 
-class UnsupportedImageError(VhdError):
+class UnsupportedImageError(_DetailError):
     """The file is a valid image of a kind or with a feature this engine does not read."""
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(
-            f"This image cannot be uploaded as it is: {detail}. Convert it to a plain disk first, "
-            f"for example with 'qemu-img convert -O vpc -o subformat=fixed,force_size=on'."
-        )
+    TEMPLATE = (
+        "This image cannot be uploaded as it is: {detail}. Convert it to a plain disk first, "
+        "for example with 'qemu-img convert -O vpc -o subformat=fixed,force_size=on'."
+    )
 
 
 class DirtyLogError(VhdError):
@@ -161,14 +164,13 @@ class ParentMismatchError(VhdError):
         self.parent = parent
 
 
-class ParentChainError(VhdError):
+class ParentChainError(_DetailError):
     """The parent chain is too deep or loops back on itself."""
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(
-            f"The chain of differencing disks cannot be followed: {detail}. Merge the chain into "
-            f"one disk first (Hyper-V 'Edit Disk > Merge', or 'qemu-img convert')."
-        )
+    TEMPLATE = (
+        "The chain of differencing disks cannot be followed: {detail}. Merge the chain into "
+        "one disk first (Hyper-V 'Edit Disk > Merge', or 'qemu-img convert')."
+    )
 
 
 class ImageChangedError(VhdError):

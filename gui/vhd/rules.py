@@ -42,41 +42,33 @@ def size_findings(virtual_size: int) -> list[Finding]:
     """What Azure will say about a disk of ``virtual_size`` bytes once we present it fixed."""
     fixed = round_up_to_mib(virtual_size)
     upload = fixed + FOOTER_SIZE
-    findings: list[Finding] = []
-    if fixed != virtual_size:
-        findings.append(Finding(
-            Level.INFO, "size-rounded",
-            f"The disk is {human_size(virtual_size)}, not a whole number of MiB, which Azure "
-            f"requires. It will be uploaded as {human_size(fixed)}: {fixed - virtual_size:,} zero "
-            f"bytes are added at the end. The guest sees a slightly larger disk; nothing to do."))
-    findings.append(Finding(
-        Level.INFO, "upload-size",
-        f"Upload size: {human_size(upload)} (the disk as a fixed VHD plus its 512-byte footer); "
-        f"only the parts that hold data are sent."))
-    if fixed < MIN_DISK_SIZE:
-        findings.append(Finding(
-            Level.ERROR, "too-small",
-            f"The disk is {human_size(virtual_size)}; Azure refuses disks smaller than 20 MiB. "
-            f"Enlarge it first, for example 'qemu-img resize FILE 20M'."))
-    if fixed > MAX_MANAGED_DISK_SIZE:
-        findings.append(Finding(
-            Level.ERROR, "too-large",
-            f"The disk is {human_size(fixed)}; Azure disks hold at most 32,767 GiB. Shrink the "
-            f"disk's partitions and the disk (for example 'qemu-img resize --shrink') first."))
-    elif upload > MAX_PAGE_BLOB_SIZE:
-        findings.append(Finding(
-            Level.WARNING, "too-large-for-page-blob",
-            f"At {human_size(upload)} the disk is larger than a page blob may be (8 TiB). Upload "
-            f"it as a managed disk instead of to a storage account."))
-    if fixed > MAX_OS_DISK_GEN2:
-        findings.append(Finding(
-            Level.WARNING, "too-large-for-os-disk",
-            f"At {human_size(fixed)} the disk is larger than an OS disk may be (4,095 GiB); use it "
-            f"as a data disk only."))
-    elif fixed > MAX_OS_DISK_GEN1:
-        findings.append(Finding(
-            Level.WARNING, "too-large-for-gen1-os-disk",
-            f"At {human_size(fixed)} the disk is larger than 2 TiB: as the OS disk of a "
-            f"Generation 1 VM (BIOS, MBR) only the first 2 TiB can be used. Use it with a "
-            f"Generation 2 VM (UEFI, GPT) or as a data disk."))
-    return findings
+    virtual_text, fixed_text, upload_text = map(human_size, (virtual_size, fixed, upload))
+    # (applies, level, code, message), in the order they are shown; the size limits that include
+    # one another are exclusive, so only the strictest one is reported.
+    rules = (
+        (fixed != virtual_size, Level.INFO, "size-rounded",
+         f"The disk is {virtual_text}, not a whole number of MiB, which Azure requires. It will be "
+         f"uploaded as {fixed_text}: {fixed - virtual_size:,} zero bytes are added at the end. "
+         f"The guest sees a slightly larger disk; nothing to do."),
+        (True, Level.INFO, "upload-size",
+         f"Upload size: {upload_text} (the disk as a fixed VHD plus its 512-byte footer); only "
+         f"the parts that hold data are sent."),
+        (fixed < MIN_DISK_SIZE, Level.ERROR, "too-small",
+         f"The disk is {virtual_text}; Azure refuses disks smaller than 20 MiB. Enlarge it first, "
+         f"for example 'qemu-img resize FILE 20M'."),
+        (fixed > MAX_MANAGED_DISK_SIZE, Level.ERROR, "too-large",
+         f"The disk is {fixed_text}; Azure disks hold at most 32,767 GiB. Shrink the disk's "
+         f"partitions and the disk (for example 'qemu-img resize --shrink') first."),
+        (upload > MAX_PAGE_BLOB_SIZE and fixed <= MAX_MANAGED_DISK_SIZE, Level.WARNING,
+         "too-large-for-page-blob",
+         f"At {upload_text} the disk is larger than a page blob may be (8 TiB). Upload it as a "
+         f"managed disk instead of to a storage account."),
+        (fixed > MAX_OS_DISK_GEN2, Level.WARNING, "too-large-for-os-disk",
+         f"At {fixed_text} the disk is larger than an OS disk may be (4,095 GiB); use it as a "
+         f"data disk only."),
+        (MAX_OS_DISK_GEN1 < fixed <= MAX_OS_DISK_GEN2, Level.WARNING, "too-large-for-gen1-os-disk",
+         f"At {fixed_text} the disk is larger than 2 TiB: as the OS disk of a Generation 1 VM "
+         f"(BIOS, MBR) only the first 2 TiB can be used. Use it with a Generation 2 VM (UEFI, GPT) "
+         f"or as a data disk."),
+    )
+    return [Finding(level, code, message) for applies, level, code, message in rules if applies]

@@ -12,7 +12,7 @@ from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from gui.vhd.bits import block_pieces
+from gui.vhd.bits import block_reads
 from gui.vhd.crc32c import crc32c
 from gui.vhd.errors import (
     CorruptBlockTableError,
@@ -37,8 +37,7 @@ HEADER_OFFSETS = (64 * KIB, 128 * KIB)
 HEADER_SIZE = 4 * KIB
 REGION_TABLE_OFFSETS = (192 * KIB, 256 * KIB)
 REGION_TABLE_SIZE = 64 * KIB
-MAX_REGION_ENTRIES = 2047
-MAX_METADATA_ENTRIES = 2047
+MAX_TABLE_ENTRIES = 2047  # region and metadata tables alike
 METADATA_TABLE_SIZE = 64 * KIB
 
 BAT_REGION = uuid.UUID("2DC27766-F623-4200-9D64-115E9BFD4A08")
@@ -152,12 +151,9 @@ def read_regions(file: PositionalFile) -> tuple[Region, Region, list[Finding]]:
     if table is None:
         raise CorruptRegionTableError("neither copy has a valid signature and checksum")
     _sig, _crc, count, _reserved = _REGION_HEADER.unpack_from(table, 0)
-    if count > MAX_REGION_ENTRIES:
-        raise CorruptRegionTableError(f"it claims {count:,} entries (at most 2,047 fit)")
     regions: dict[uuid.UUID, Region] = {}
-    for i in range(count):
-        guid, offset, length, required = _REGION_ENTRY.unpack_from(table, 16 + 32 * i)
-        region_id = uuid.UUID(bytes_le=guid)
+    entries = _table_entries(table, _REGION_ENTRY, 16, count, CorruptRegionTableError)
+    for region_id, offset, length, required in entries:
         if region_id in (BAT_REGION, METADATA_REGION):
             if offset % MIB or offset < MIB or length % MIB or length == 0:
                 raise CorruptRegionTableError(
@@ -172,6 +168,19 @@ def read_regions(file: PositionalFile) -> tuple[Region, Region, list[Finding]]:
     if BAT_REGION not in regions or METADATA_REGION not in regions:
         raise CorruptRegionTableError("the block table or the metadata region is missing")
     return regions[BAT_REGION], regions[METADATA_REGION], findings
+
+
+def _table_entries(table: bytes, entry: struct.Struct, first: int, count: int,
+                   error: type[CorruptRegionTableError | CorruptMetadataError]
+                   ) -> Iterator[tuple[uuid.UUID, int, int, int]]:
+    """The 32-byte entries of a region or metadata table: (GUID, then three numbers).
+
+    Both tables hold at most 2,047 entries: a larger count is damage, reported as ``error``."""
+    if count > MAX_TABLE_ENTRIES:
+        raise error(f"it claims {count:,} entries (at most 2,047 fit)")
+    for i in range(count):
+        guid, a, b, c = entry.unpack_from(table, first + 32 * i)
+        yield uuid.UUID(bytes_le=guid), a, b, c
 
 
 @dataclass(frozen=True)
@@ -190,12 +199,9 @@ def read_metadata(file: PositionalFile, region: Region) -> VhdxMetadata:
     signature, _reserved, count = _METADATA_HEADER.unpack_from(table, 0)
     if signature != b"metadata":
         raise CorruptMetadataError("the metadata table does not start with 'metadata'")
-    if count > MAX_METADATA_ENTRIES:
-        raise CorruptMetadataError(f"it claims {count:,} entries (at most 2,047 fit)")
     items: dict[uuid.UUID, bytes] = {}
-    for i in range(count):
-        guid, offset, length, flags = _METADATA_ENTRY.unpack_from(table, 32 + 32 * i)
-        item = uuid.UUID(bytes_le=guid)
+    for item, offset, length, flags in _table_entries(table, _METADATA_ENTRY, 32, count,
+                                                      CorruptMetadataError):
         if item not in KNOWN_METADATA:
             if flags & 4:  # IsRequired
                 raise UnsupportedImageError(
@@ -354,15 +360,8 @@ class VhdxLayout:
         return stored, findings
 
     def read(self, offset: int, view: memoryview) -> None:
-        if not len(view):
-            return
         bs = self.block_size
-        first = offset // bs
-        last = (offset + len(view) - 1) // bs
-        entries = self._entries(first, last)
-        for block, pos, piece_end in block_pieces(offset, len(view), bs):
-            dest = view[pos - offset : piece_end - offset]
-            entry = entries[block - first]
+        for block, pos, dest, entry in block_reads(offset, view, bs, self._entries):
             if entry & 7 in _READS_AS_ZERO:
                 fill_zero(dest)
             else:

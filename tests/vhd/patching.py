@@ -55,7 +55,8 @@ def set_vhd_footer_field(path: Path, offset_in_footer: int, data: bytes) -> None
 
 
 def dynamic_header_offset(path: Path) -> int:
-    return struct.unpack(">Q", read(path, 16, 8))[0]
+    offset: int = struct.unpack(">Q", read(path, 16, 8))[0]
+    return offset
 
 
 def fix_dynamic_header(path: Path) -> None:
@@ -72,7 +73,7 @@ def set_dynamic_header_field(path: Path, offset_in_header: int, data: bytes) -> 
 
 def bat_entry_offset(path: Path, block: int) -> int:
     at = dynamic_header_offset(path)
-    table = struct.unpack(">Q", read(path, at + 16, 8))[0]
+    table: int = struct.unpack(">Q", read(path, at + 16, 8))[0]
     return table + 4 * block
 
 
@@ -111,7 +112,7 @@ def vhdx_metadata_item(path: Path, item: str) -> int:
     for i in range(n):
         guid, item_offset, _length, _flags = struct.unpack_from("<16sIII", entries, 32 + 32 * i)
         if uuid.UUID(bytes_le=guid) == want:
-            return offset + item_offset
+            return int(offset + item_offset)
     raise AssertionError(f"no metadata item {item}")
 
 

@@ -15,6 +15,7 @@ import re
 import struct
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,12 +35,12 @@ MEMORY_BOUND = 200 * 1000 * 1000
 UNUSED = 0xFFFFFFFF
 
 
-def inspect_measured(path: Path) -> tuple[int, int | None, dict[str, object]]:
+def inspect_measured(path: Path) -> tuple[int, int | None, dict[str, Any]]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     peak, _seconds, status, out = run_measured(
         [sys.executable, "-m", "gui", "inspect", "--json", str(path)], cwd=ROOT, env=env,
         timeout=300)
-    report: dict[str, object] = json.loads(out) if status is not None else {}
+    report: dict[str, Any] = json.loads(out) if status is not None else {}
     return peak, status, report
 
 

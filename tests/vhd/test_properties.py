@@ -114,7 +114,7 @@ def reads_checked() -> Iterator[list[str]]:
     try:
         yield problems
     finally:
-        os.preadv, os.pread = real_preadv, real_pread  # type: ignore[assignment]
+        os.preadv, os.pread = real_preadv, real_pread
 
 
 def exercise(path: Path) -> None:
