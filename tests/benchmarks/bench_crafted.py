@@ -34,10 +34,12 @@ CASES: list[tuple[str, str, Callable[[Path], int]]] = [
     ("VHD 16 MiB, all 4.2M blocks stored", "all.vhd", write_crafted_vhd),
     ("VHD 16 MiB, every other block", "half.vhd", lambda p: write_crafted_vhd(p, every=2)),
     ("VHDX 75 MiB dynamic, all 9.3M blocks", "all.vhdx", write_crafted_vhdx),
-    ("VHDX 75 MiB dynamic, every other", "half.vhdx",
-     lambda p: write_crafted_vhdx(p, every=2)),
-    ("VHDX 75 MiB fixed, all 9.3M blocks", "fixed.vhdx",
-     lambda p: write_crafted_vhdx(p, fixed=True)),
+    ("VHDX 75 MiB dynamic, every other", "half.vhdx", lambda p: write_crafted_vhdx(p, every=2)),
+    (
+        "VHDX 75 MiB fixed, all 9.3M blocks",
+        "fixed.vhdx",
+        lambda p: write_crafted_vhdx(p, fixed=True),
+    ),
 ]
 
 
@@ -45,8 +47,11 @@ def inspect_in_child(code: Path, image: Path, timeout: float) -> tuple[float, fl
     """(peak RSS in MB, seconds, exit status) of ``inspect --json`` run from checkout ``code``."""
     env = {**os.environ, "PYTHONPATH": str(code)}
     peak, seconds, status, _out = run_measured(
-        [sys.executable, "-m", "gui", "inspect", "--json", str(image)], cwd=code, env=env,
-        timeout=timeout)
+        [sys.executable, "-m", "gui", "inspect", "--json", str(image)],
+        cwd=code,
+        env=env,
+        timeout=timeout,
+    )
     return peak / MB, seconds, status
 
 
@@ -70,12 +75,16 @@ def main() -> None:
                     rss, seconds, status = inspect_in_child(code, path, args.timeout)
                     rss_max, best = max(rss_max, rss), min(best, seconds)
                 results[tree] = (rss_max, best)
-                print(f"{label:<40} {tree:<7} {rss_max:>7.0f} MB {best:>7.2f}s  "
-                      f"{'killed at timeout' if status is None else status}")
+                print(
+                    f"{label:<40} {tree:<7} {rss_max:>7.0f} MB {best:>7.2f}s  "
+                    f"{'killed at timeout' if status is None else status}"
+                )
             if len(results) == 2:
                 (rss_b, t_b), (rss_a, t_a) = results["before"], results["after"]
-                print(f"{'':<40} {'ratio':<7} {rss_b / rss_a:>8.1f}x {t_b / t_a:>7.1f}x  "
-                      f"({claimed:,} blocks claimed)")
+                print(
+                    f"{'':<40} {'ratio':<7} {rss_b / rss_a:>8.1f}x {t_b / t_a:>7.1f}x  "
+                    f"({claimed:,} blocks claimed)"
+                )
             path.unlink()
 
 

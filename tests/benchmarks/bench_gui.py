@@ -12,7 +12,6 @@ Run: QT_QPA_PLATFORM=offscreen python tests/benchmarks/bench_gui.py
 
 from __future__ import annotations
 
-import asyncio
 import os
 import statistics
 import subprocess
@@ -20,7 +19,6 @@ import sys
 import tempfile
 import textwrap
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -75,16 +73,15 @@ def first_paint_seconds(home: Path, runs: int = 3) -> list[float]:
 
 
 def main() -> None:
-    import qasync
-    from PySide6.QtCore import QModelIndex, QSettings
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtCore import QAbstractItemModel, QModelIndex
 
     from gui.azure.account.session import sandbox_session
     from gui.paths import HOME_ENV
+    from gui.qt.app_controller import AppController
     from gui.qt.browser.tree_model import LoadState, Role
-    from gui.qt.main_window import MainWindow
-    from gui.qt.settings import Settings
     from gui.sandbox import SandboxServer
+    from tests.benchmarks.gui_loop import GuiLoop
+    from tests.qt.helpers import make_settings
 
     work = Path(tempfile.mkdtemp(prefix="ais-bench-gui-"))
     print("Azure Image Studio — image browser benchmark")
@@ -97,31 +94,12 @@ def main() -> None:
     )
 
     os.environ[HOME_ENV] = str(work / "home")
-    app = QApplication.instance() or QApplication([])
-    loop = qasync.QEventLoop(app, already_running=True)
-    loop.set_default_executor(ThreadPoolExecutor(max_workers=4))
-    asyncio.set_event_loop(loop)
+    gui = GuiLoop()
+    app, wait, run = gui.app, gui.wait, gui.run
     server = SandboxServer(work / "sandbox")
     server.start()
 
-    def settings() -> Settings:
-        (work / "home").mkdir(parents=True, exist_ok=True)
-        return Settings(QSettings(str(work / "home" / "settings.ini"), QSettings.Format.IniFormat))
-
-    def wait(predicate: object, timeout: float = 60.0) -> None:
-        deadline = time.perf_counter() + timeout
-        while not predicate():  # type: ignore[operator]
-            app.processEvents()
-            time.sleep(0.001)
-            if time.perf_counter() > deadline:
-                raise SystemExit("timed out")
-
-    def run(coro: object) -> None:
-        task = loop.create_task(coro)  # type: ignore[arg-type]
-        wait(task.done)
-        task.result()
-
-    window = MainWindow(settings())
+    window = AppController(make_settings(work / "home")).window
     window.resize(1400, 900)
     window.show()
     probe = StallProbe()
@@ -130,12 +108,14 @@ def main() -> None:
     run(window.use_session(session))
     model = window.tree_model
 
-    def child(parent: QModelIndex, label: str, source: object = None) -> QModelIndex:
+    def child(
+        parent: QModelIndex, label: str, source: QAbstractItemModel | None = None
+    ) -> QModelIndex:
         tree = source or model
-        for row in range(tree.rowCount(parent)):  # type: ignore[attr-defined]
-            index = tree.index(row, 0, parent)  # type: ignore[attr-defined]
-            if tree.data(index) == label:  # type: ignore[attr-defined]
-                return index  # type: ignore[no-any-return]
+        for row in range(tree.rowCount(parent)):
+            index = tree.index(row, 0, parent)
+            if tree.data(index) == label:
+                return index
         raise SystemExit(f"{label} not found")
 
     def expand(index: QModelIndex) -> None:
@@ -195,7 +175,7 @@ def main() -> None:
     run(session.close())
     app.processEvents()
     before = server.request_count
-    second = MainWindow(settings())
+    second = AppController(make_settings(work / "home")).window
     second.resize(1400, 900)
     second.show()
     wait(lambda: second.detail_pane.detail is not None, timeout=10)

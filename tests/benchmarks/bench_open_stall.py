@@ -18,22 +18,25 @@ To compare with an earlier commit, copy this script into a worktree of it and ru
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.benchmarks.gui_loop import GuiLoop  # noqa: E402
 from tests.benchmarks.probes import StallProbe  # noqa: E402
+
+if TYPE_CHECKING:
+    from gui.qt.transfers.model import TransferManager
+    from gui.qt.upload.wizard import UploadContext
 
 
 def make_vhdx(directory: Path, size: str = "2T") -> Path:
@@ -46,7 +49,7 @@ def make_vhdx(directory: Path, size: str = "2T") -> Path:
 
 
 def open_once(
-    app: object, context: object, manager: object, path: Path
+    gui: GuiLoop, context: UploadContext, manager: TransferManager, path: Path
 ) -> tuple[float, float, float]:
     """Opens a wizard on ``path``: (seconds until page 1 is ready, longest stall overall,
     longest stall while the file was read)."""
@@ -55,34 +58,25 @@ def open_once(
     probe = StallProbe()
     probe.start()
     started = time.perf_counter()
-    wizard = UploadWizard(context, manager, path)  # type: ignore[arg-type]
+    wizard = UploadWizard(context, manager, path)
     wizard.show()
-    app.processEvents()  # type: ignore[attr-defined]
+    gui.app.processEvents()
     # One probe throughout: the worst gap before the file is read, then the worst after.
     before_read, probe.worst = probe.worst, 0.0
     page = wizard.file_page
-    wait(app, lambda: page.image is not None or bool(page.error))
+    gui.wait(lambda: page.image is not None or bool(page.error), timeout=120.0)
     elapsed = time.perf_counter() - started
     # A stall shows at the first tick after it: keep the loop turning a little longer.
     settle = time.perf_counter() + 0.1
-    wait(app, lambda: time.perf_counter() > settle)
+    gui.wait(lambda: time.perf_counter() > settle)
     read_stall = probe.stop()
     if page.error:
         raise SystemExit(f"the wizard refused {path.name}: {page.error}")
     wizard.reject()
-    app.processEvents()  # type: ignore[attr-defined]
+    gui.app.processEvents()
     wizard.deleteLater()
-    app.processEvents()  # type: ignore[attr-defined]
+    gui.app.processEvents()
     return elapsed, max(read_stall, before_read), read_stall
-
-
-def wait(app: object, predicate: Callable[[], bool], timeout: float = 120.0) -> None:
-    deadline = time.perf_counter() + timeout
-    while not predicate():
-        app.processEvents()  # type: ignore[attr-defined]
-        time.sleep(0.001)
-        if time.perf_counter() > deadline:
-            raise SystemExit("timed out waiting for the wizard")
 
 
 def main() -> None:
@@ -91,18 +85,11 @@ def main() -> None:
     parser.add_argument("--size", default="2T", help="virtual size for qemu-img (default 2T)")
     args = parser.parse_args()
 
-    import qasync
-    from PySide6.QtWidgets import QApplication
-
     from gui.paths import HOME_ENV
 
     work = Path(tempfile.mkdtemp(prefix="ais-bench-open-"))
     os.environ[HOME_ENV] = str(work / "home")
-    app = QApplication.instance() or QApplication([])
-    loop = qasync.QEventLoop(app, already_running=True)
-    loop.set_default_executor(ThreadPoolExecutor(max_workers=4))
-    asyncio.events._set_running_loop(loop)
-    asyncio.set_event_loop(loop)
+    gui = GuiLoop()
 
     from gui.qt.transfers.model import TransferManager
     from gui.qt.upload.wizard import UploadContext
@@ -117,10 +104,12 @@ def main() -> None:
     small.write_bytes(b"\x00" * 2**20)
     manager = TransferManager()
     context = UploadContext(session=None, subscription_id="", location="")
-    whole_stalls, read_stalls, floor_stalls = [], [], []
+    whole_stalls: list[float] = []
+    read_stalls: list[float] = []
+    floor_stalls: list[float] = []
     for round_ in range(args.rounds):
-        _, floor, _ = open_once(app, context, manager, small)
-        elapsed, whole, read_stall = open_once(app, context, manager, vhdx)
+        _, floor, _ = open_once(gui, context, manager, small)
+        elapsed, whole, read_stall = open_once(gui, context, manager, vhdx)
         floor_stalls.append(floor)
         whole_stalls.append(whole)
         read_stalls.append(read_stall)
@@ -136,7 +125,6 @@ def main() -> None:
         f"a 1 MiB file: {max(floor_stalls) * 1000:.1f} ms (median "
         f"{statistics.median(floor_stalls) * 1000:.1f} ms)"
     )
-    asyncio.events._set_running_loop(None)
 
 
 if __name__ == "__main__":

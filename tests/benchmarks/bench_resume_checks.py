@@ -33,9 +33,8 @@ from tests.benchmarks.bench_upload import (  # noqa: E402
     make_random,
     make_scattered,
     run_engine,
-    warm_up,
+    warm_azurite,
 )
-from tests.fixtures.azurite import AzuriteProcess  # noqa: E402
 
 BASELINE = "6500cbf9696f12e8a73bff241870beea8e87aa54"  # main before issue 9's engine changes
 
@@ -71,28 +70,24 @@ def crc_time(path: Path) -> float:
 
 
 def timed_upload(path: Path, url: str, journal: Path) -> dict[str, float]:
-    """One upload in this process; the verification step timed by wrapping Upload._verify."""
+    """One upload in this process; the verification step timed by overriding Upload._verify."""
     from gui.transfer import SasUrlTarget, Upload, UploadOptions
-    from gui.transfer.engine import Upload as EngineUpload
     from gui.vhd import open_image
 
-    spent: dict[str, float] = {"verify": 0.0}
-    original = EngineUpload._verify
+    class TimedUpload(Upload):
+        verify_seconds = 0.0
 
-    async def verify(self: Any, *args: Any) -> None:
-        start = time.perf_counter()
-        try:
-            await original(self, *args)
-        finally:
-            spent["verify"] += time.perf_counter() - start
+        async def _verify(self, *args: Any, **kwargs: Any) -> None:
+            start = time.perf_counter()
+            try:
+                await super()._verify(*args, **kwargs)
+            finally:
+                self.verify_seconds += time.perf_counter() - start
 
-    EngineUpload._verify = verify  # type: ignore[method-assign,assignment]
-    try:
-        with open_image(path) as image:
-            result = Upload(image, SasUrlTarget(url), UploadOptions(journal_dir=journal)).run()
-    finally:
-        EngineUpload._verify = original  # type: ignore[method-assign]
-    return {"upload": result.elapsed_seconds, "verify": spent["verify"]}
+    with open_image(path) as image:
+        upload = TimedUpload(image, SasUrlTarget(url), UploadOptions(journal_dir=journal))
+        result = upload.run()
+    return {"upload": result.elapsed_seconds, "verify": upload.verify_seconds}
 
 
 def baseline_tree(work: Path, rev: str) -> Path:
@@ -143,9 +138,7 @@ def part2(work: Path, args: argparse.Namespace) -> None:
     vhd_b = work / "b.vhd"
     make_random(vhd_b, GIB)
     rows: list[dict[str, float]] = []
-    with AzuriteProcess() as az:
-        container = az.create_container()
-        warm_up(az, container)
+    with warm_azurite() as (az, container):
         for i in range(args.repeat):
             url = az.blob_sas_url(container, f"checks-{i}.vhd")
             rows.append(timed_upload(vhd_b, url, work / "journal"))
@@ -165,9 +158,7 @@ def part3(work: Path, vhd_a: Path, home: Path, args: argparse.Namespace) -> None
     before: dict[str, list[float]] = {"nomd5": [], "md5": []}
     after: dict[str, list[float]] = {"nomd5": [], "md5": []}
     n = iter(range(1000))
-    with AzuriteProcess() as az:
-        container = az.create_container()
-        warm_up(az, container)
+    with warm_azurite() as (az, container):
         for _ in range(args.repeat):
             for key, extra in (("nomd5", ("--no-md5",)), ("md5", ())):
                 url = az.blob_sas_url(container, f"a-{next(n)}.vhd")

@@ -31,6 +31,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -218,6 +220,16 @@ def blob_data_md5(az: Azurite, container: str, name: str) -> str:
     return md5.hexdigest()
 
 
+@contextmanager
+def warm_azurite() -> Iterator[tuple[Azurite, str]]:
+    """A fresh Azurite (its own tmp workspace, removed at the end: Azurite never frees the memory
+    of deleted blobs) with a container, warmed up; yields both."""
+    with AzuriteProcess() as az:
+        container = az.create_container()
+        warm_up(az, container)
+        yield az, container
+
+
 def warm_up(az: Azurite, container: str) -> None:
     """Azurite (Node) runs slower until its JIT has warmed up: give it work before measuring."""
     from azure.storage.blob import BlobClient
@@ -284,6 +296,16 @@ def run_all(args: argparse.Namespace, work: Path) -> None:
         r = run_engine(path, az.blob_sas_url(c, f"engine-{next(names)}.vhd"), home, *extra)
         runs.add(key, r["elapsed_seconds"], r)
 
+    def engine_both(runs: Runs, az: Azurite, c: str, path: Path) -> None:
+        """One run without MD5 and one with."""
+        engine(runs, "nomd5", az, c, path, "--no-md5")
+        engine(runs, "md5", az, c, path)
+
+    def engine_concurrency(runs: Runs, az: Azurite, c: str, path: Path) -> None:
+        """Runs with 4 and 16 requests in flight (the default is 8), without MD5."""
+        for n in (4, 16):
+            engine(runs, f"nomd5-c{n}", az, c, path, "--no-md5", "--concurrency", str(n))
+
     print(f"(a) {size_a / GIB:.2f} GiB fixed VHD, {data_a / MIB:.0f} MiB random data scattered")
     vhd_a = work / "a.vhd"
     granules = make_scattered(vhd_a, size_a, data_a)
@@ -291,15 +313,11 @@ def run_all(args: argparse.Namespace, work: Path) -> None:
     hash_time = md5_throughput_time(size_a + 512)
     _, hash_hex, data_hex = md5_alone(vhd_a)
     a = Runs()
-    with AzuriteProcess() as az:  # its own tmp workspace, removed at the end
-        c = az.create_container()
-        warm_up(az, c)
+    with warm_azurite() as (az, c):
         for _ in range(args.repeat):
             a.add("sdk", run_sdk(az, c, f"sdk-{next(names)}.vhd", vhd_a))
-            engine(a, "nomd5", az, c, vhd_a, "--no-md5")
-            engine(a, "md5", az, c, vhd_a)
-        for n in (4, 16):
-            engine(a, f"nomd5-c{n}", az, c, vhd_a, "--no-md5", "--concurrency", str(n))
+            engine_both(a, az, c, vhd_a)
+        engine_concurrency(a, az, c, vhd_a)
     nomd5, withmd5 = a.results["nomd5"], a.results["md5"]
     engine_md5_hex = base64.b64decode(withmd5["content_md5"]).hex()
     line("upload_blob(PageBlob, max_concurrency=8)", a.show("sdk"))
@@ -321,16 +339,12 @@ def run_all(args: argparse.Namespace, work: Path) -> None:
     vhd_b = work / "b.vhd"
     make_random(vhd_b, size_b)
     b = Runs()
-    with AzuriteProcess() as az:  # its own tmp workspace, removed at the end
-        c = az.create_container()
-        warm_up(az, c)
+    with warm_azurite() as (az, c):
         for _ in range(args.repeat):
             b.add("sdk", run_sdk(az, c, f"sdk-{next(names)}.vhd", vhd_b))
             b.add("bare", bare_put_page_loop(az.blob_sas_url(c, f"bare-{next(names)}"), vhd_b))
-            engine(b, "nomd5", az, c, vhd_b, "--no-md5")
-            engine(b, "md5", az, c, vhd_b)
-        for n in (4, 16):
-            engine(b, f"nomd5-c{n}", az, c, vhd_b, "--no-md5", "--concurrency", str(n))
+            engine_both(b, az, c, vhd_b)
+        engine_concurrency(b, az, c, vhd_b)
     line("upload_blob(PageBlob, max_concurrency=8)", b.show("sdk"))
     line("bare Put Page loop (8 in flight)", b.show("bare"))
     for label, key in (("engine --no-md5", "nomd5"), ("engine with MD5", "md5")):
@@ -365,12 +379,9 @@ def run_all(args: argparse.Namespace, work: Path) -> None:
     )
     vhd_a.unlink()
     cr = Runs()
-    with AzuriteProcess() as az:  # its own tmp workspace, removed at the end
-        c = az.create_container()
-        warm_up(az, c)
+    with warm_azurite() as (az, c):
         for _ in range(args.repeat):
-            engine(cr, "nomd5", az, c, vhd_c, "--no-md5")
-            engine(cr, "md5", az, c, vhd_c)
+            engine_both(cr, az, c, vhd_c)
         checked = run_engine(vhd_c, az.blob_sas_url(c, "checked.vhd"), home, "--no-md5")
         # The footer's disk id comes from the converted file: compare the data part.
         correct = blob_data_md5(az, c, "checked.vhd") == data_hex

@@ -58,8 +58,7 @@ def bench_zero_scan(size: int) -> None:
         return sum(1 for i in range(0, size, granule) if view[i : i + granule].tobytes() != zero)
 
     def count_zero_bytes() -> int:
-        return sum(1 for i in range(0, size, granule)
-                   if buf.count(0, i, i + granule) != granule)
+        return sum(1 for i in range(0, size, granule) if buf.count(0, i, i + granule) != granule)
 
     candidates: list[tuple[str, Callable[[], object]]] = [
         ("nonzero_runs, 64 KiB granules", lambda: nonzero_runs(view, 0, 65536)),
@@ -75,8 +74,11 @@ def bench_zero_scan(size: int) -> None:
         zero_ptr = ctypes.c_char_p(zero)
 
         def ctypes_memcmp() -> int:
-            return sum(1 for i in range(0, size, granule)
-                       if libc.memcmp(ctypes.c_void_p(base + i), zero_ptr, granule))
+            return sum(
+                1
+                for i in range(0, size, granule)
+                if libc.memcmp(ctypes.c_void_p(base + i), zero_ptr, granule)
+            )
 
         candidates.append(("alternative: ctypes memcmp per granule", ctypes_memcmp))
     except (OSError, AttributeError):
@@ -100,10 +102,38 @@ def make_images(directory: Path, data_mib: int) -> tuple[Path, Path, Path]:
             f.write(chunk)
     vhd = directory / "dynamic.vhd"
     vhdx = directory / "dynamic.vhdx"
-    subprocess.run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "vpc", "-o",
-                    "subformat=dynamic,force_size=on", str(raw), str(vhd)], check=True)
-    subprocess.run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "vhdx", "-o",
-                    "subformat=dynamic,block_size=8M", str(raw), str(vhdx)], check=True)
+    subprocess.run(
+        [
+            "qemu-img",
+            "convert",
+            "-q",
+            "-f",
+            "raw",
+            "-O",
+            "vpc",
+            "-o",
+            "subformat=dynamic,force_size=on",
+            str(raw),
+            str(vhd),
+        ],
+        check=True,
+    )
+    subprocess.run(
+        [
+            "qemu-img",
+            "convert",
+            "-q",
+            "-f",
+            "raw",
+            "-O",
+            "vhdx",
+            "-o",
+            "subformat=dynamic,block_size=8M",
+            str(raw),
+            str(vhdx),
+        ],
+        check=True,
+    )
     return raw, vhd, vhdx
 
 
@@ -131,8 +161,9 @@ def plain_reader(fd: int, length: int) -> Callable[[], None]:
     return run
 
 
-def interleaved(rounds: int, a: Callable[[], None], b: Callable[[], None]) -> tuple[
-        list[float], list[float]]:
+def interleaved(
+    rounds: int, a: Callable[[], None], b: Callable[[], None]
+) -> tuple[list[float], list[float]]:
     """Time ``a`` and ``b`` alternately, so load from other processes hits both alike."""
     a()
     b()
@@ -151,8 +182,9 @@ def plain_copy(image: Path, allocated: int, directory: Path) -> Path:
     with open(source, "wb") as f:
         f.write(os.urandom(allocated))
     plain = directory / f"plain-{image.suffix[1:]}.raw"
-    subprocess.run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "raw", str(source),
-                    str(plain)], check=True)
+    subprocess.run(
+        ["qemu-img", "convert", "-q", "-f", "raw", "-O", "raw", str(source), str(plain)], check=True
+    )
     source.unlink()
     return plain
 
@@ -181,10 +213,14 @@ def bench_streaming(data_mib: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-vhd-") as tmp:
         directory = Path(tmp)
         _raw, vhd, vhdx = make_images(directory, data_mib)
-        print(f"\nStreaming the allocated data of a {2 * data_mib} MiB disk holding "
-              f"{data_mib} MiB, {rounds} interleaved rounds (goal: plain / engine >= 0.9):")
-        for label, path in (("dynamic VHD, 2 MiB blocks", vhd),
-                            ("dynamic VHDX, 8 MiB blocks", vhdx)):
+        print(
+            f"\nStreaming the allocated data of a {2 * data_mib} MiB disk holding "
+            f"{data_mib} MiB, {rounds} interleaved rounds (goal: plain / engine >= 0.9):"
+        )
+        for label, path in (
+            ("dynamic VHD, 2 MiB blocks", vhd),
+            ("dynamic VHDX, 8 MiB blocks", vhdx),
+        ):
             with open_image(path) as img:
                 allocated = img.allocated_bytes
                 plain = plain_copy(path, allocated, directory)
@@ -192,20 +228,24 @@ def bench_streaming(data_mib: int, rounds: int) -> None:
                 recache(plain)
                 fd = os.open(plain, os.O_RDONLY)
                 try:
-                    engine, baseline = interleaved(rounds, engine_reader(img),
-                                                   plain_reader(fd, allocated))
+                    engine, baseline = interleaved(
+                        rounds, engine_reader(img), plain_reader(fd, allocated)
+                    )
                 finally:
                     os.close(fd)
                 plain.unlink()
             e_best, p_best = min(engine), min(baseline)
             e_med, p_med = statistics.median(engine), statistics.median(baseline)
             print(f"  {label}: {allocated // MIB} MiB allocated")
-            print(f"    engine  best {e_best * 1000:6.1f} ms ({allocated / e_best / 1e9:5.2f} GB/s)"
-                  f", median {e_med * 1000:6.1f} ms")
-            print(f"    plain   best {p_best * 1000:6.1f} ms ({allocated / p_best / 1e9:5.2f} GB/s)"
-                  f", median {p_med * 1000:6.1f} ms")
-            print(f"    ratio plain/engine: best {p_best / e_best:.2f}, "
-                  f"median {p_med / e_med:.2f}")
+            print(
+                f"    engine  best {e_best * 1000:6.1f} ms ({allocated / e_best / 1e9:5.2f} GB/s)"
+                f", median {e_med * 1000:6.1f} ms"
+            )
+            print(
+                f"    plain   best {p_best * 1000:6.1f} ms ({allocated / p_best / 1e9:5.2f} GB/s)"
+                f", median {p_med * 1000:6.1f} ms"
+            )
+            print(f"    ratio plain/engine: best {p_best / e_best:.2f}, median {p_med / e_med:.2f}")
 
 
 def main() -> None:

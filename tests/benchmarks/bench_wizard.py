@@ -13,7 +13,6 @@ Run: QT_QPA_PLATFORM=offscreen python tests/benchmarks/bench_wizard.py [--size-m
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import statistics
@@ -22,7 +21,7 @@ import sys
 import tempfile
 import textwrap
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -159,46 +158,30 @@ class WizardRunner:
     """One window (as a user keeps it open) that uploads through a new wizard each round."""
 
     def __init__(self, work: Path, arm_url: str) -> None:
-        import qasync
-        from PySide6.QtCore import QSettings
-        from PySide6.QtWidgets import QApplication
-
         from gui.azure.account.session import sandbox_session
         from gui.paths import HOME_ENV
-        from gui.qt.main_window import MainWindow
-        from gui.qt.settings import Settings
+        from gui.qt.app_controller import AppController
+        from tests.benchmarks.gui_loop import GuiLoop
+        from tests.qt.helpers import make_settings
 
         os.environ[HOME_ENV] = str(work / "home-gui")
-        (work / "home-gui").mkdir(parents=True, exist_ok=True)
-        self.app = QApplication.instance() or QApplication([])
-        self.loop = qasync.QEventLoop(self.app, already_running=True)
-        self.loop.set_default_executor(ThreadPoolExecutor(max_workers=4))
-        asyncio.set_event_loop(self.loop)
-        settings = Settings(
-            QSettings(str(work / "home-gui" / "settings.ini"), QSettings.Format.IniFormat)
-        )
-        self.window = MainWindow(settings)
+        self.gui = GuiLoop()
+        self.controller = AppController(make_settings(work / "home-gui"))
+        self.window = self.controller.window
         self.window.resize(1400, 900)
         self.window.show()
         self.session = sandbox_session(arm_url)
         self.stall_at = 0.0
-        task = self.loop.create_task(self.window.use_session(self.session))
-        self.wait(task.done)
+        self.gui.run(self.window.use_session(self.session), timeout=600.0)
 
-    def wait(self, predicate: object, timeout: float = 600.0) -> None:
-        deadline = time.perf_counter() + timeout
-        while not predicate():  # type: ignore[operator]
-            self.app.processEvents()
-            time.sleep(0.001)
-            if time.perf_counter() > deadline:
-                raise SystemExit("timed out")
+    def wait(self, predicate: Callable[[], object]) -> None:
+        self.gui.wait(predicate, timeout=600.0)
 
     def upload(self, vhd: Path, sas_url: str) -> tuple[float, float]:
         from PySide6.QtCore import QEventLoop
 
-        window = self.window
-        window.workflows.open_upload_wizard(vhd)
-        wizard = window.workflows.wizards[-1]
+        self.controller.workflows.open_upload_wizard(vhd)
+        wizard = self.controller.workflows.wizards[-1]
         self.wait(wizard.file_page.isComplete)
         wizard.file_page.os_box.setCurrentText("Linux")
         wizard.next()
@@ -229,8 +212,7 @@ class WizardRunner:
 
     def close(self) -> None:
         self.window.close()
-        closing = self.loop.create_task(self.session.close())
-        self.wait(closing.done)
+        self.gui.run(self.session.close(), timeout=600.0)
 
 
 if __name__ == "__main__":
