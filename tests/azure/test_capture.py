@@ -62,6 +62,19 @@ def _final(events: list[StepEvent]) -> dict[str, StepState]:
     return {event.step.key: event.state for event in events}
 
 
+def _managed_plan(
+    vm: VmInfo, generalization: Generalization, image_name: str, **changes: Any
+) -> CapturePlan:
+    plan = CapturePlan(
+        vm=vm,
+        generalization=generalization,
+        target=TargetKind.MANAGED_IMAGE,
+        resource_group=world.RG_IMAGES,
+        image_name=image_name,
+    )
+    return dataclasses.replace(plan, **changes)
+
+
 def _gallery_plan(vm: VmInfo, **changes: Any) -> CapturePlan:
     plan = CapturePlan(
         vm=vm,
@@ -105,13 +118,7 @@ async def test_managed_image_refusals(session: AzureSession) -> None:
     vms = await _vms(session)
 
     def managed(vm: VmInfo, generalization: Generalization) -> CapturePlan:
-        return CapturePlan(
-            vm=vm,
-            generalization=generalization,
-            target=TargetKind.MANAGED_IMAGE,
-            resource_group=world.RG_IMAGES,
-            image_name="img-new",
-        )
+        return _managed_plan(vm, generalization, "img-new")
 
     tl = await _validate(
         session, managed(vms[seeded.VM_TRUSTED_LAUNCH], Generalization.RUN_COMMAND)
@@ -223,12 +230,10 @@ async def test_windows_vm_into_managed_image_every_step(
     session: AzureSession, fresh_sandbox: SandboxServer
 ) -> None:
     vm = (await _vms(session))[seeded.VM_WINDOWS]
-    plan = CapturePlan(
-        vm=vm,
-        generalization=Generalization.RUN_COMMAND,
-        target=TargetKind.MANAGED_IMAGE,
-        resource_group=world.RG_IMAGES,
-        image_name="img-app",
+    plan = _managed_plan(
+        vm,
+        Generalization.RUN_COMMAND,
+        "img-app",
         snapshot_disk_ids=tuple(d.id for d in vm.disks),
         delete_vm_after=True,
     )
@@ -297,12 +302,10 @@ async def test_check_step_refuses_when_target_appeared_meanwhile(
     session: AzureSession,
 ) -> None:
     vm = (await _vms(session))[seeded.VM_GEN1]
-    plan = CapturePlan(
-        vm=vm,
-        generalization=Generalization.CONFIRMED,
-        target=TargetKind.MANAGED_IMAGE,
-        resource_group=world.RG_IMAGES,
-        image_name=world.IMAGE_OS_ONLY,  # exists already
+    plan = _managed_plan(
+        vm,
+        Generalization.CONFIRMED,
+        world.IMAGE_OS_ONLY,  # exists already
         snapshot_disk_ids=(vm.os_disk.id,),
     )
     events = await _run(CaptureExecutor(session, SUB, plan, poll_seconds=0.05))
@@ -325,13 +328,7 @@ async def test_failed_step_stops_everything_with_azure_message(
         code="OperationNotAllowed",
         message="The VM agent reported the guest is not ready.",
     )
-    plan = CapturePlan(
-        vm=vm,
-        generalization=Generalization.CONFIRMED,
-        target=TargetKind.MANAGED_IMAGE,
-        resource_group=world.RG_IMAGES,
-        image_name="img-never",
-    )
+    plan = _managed_plan(vm, Generalization.CONFIRMED, "img-never")
     executor = CaptureExecutor(session, SUB, plan, poll_seconds=0.05)
     events = await _run(executor)
     final = _final(events)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -226,6 +226,12 @@ def plan_steps(plan: CapturePlan) -> list[StepSpec]:
     return steps
 
 
+async def _finished(begin: Callable[..., Awaitable[AsyncLROPoller[Any]]], *args: Any) -> Any:
+    """Starts a long-running operation and waits for its end (raising its error)."""
+    poller = await begin(*args)
+    return await poller.result()
+
+
 def _region_key(name: str) -> str:
     return name.lower().replace(" ", "")
 
@@ -315,18 +321,21 @@ class CaptureExecutor:
                 "incremental": False,
             },
         }
-        poller = await self._compute.snapshots.begin_create_or_update(vm.resource_group, name, body)
-        await poller.result()
+        await _finished(
+            self._compute.snapshots.begin_create_or_update, vm.resource_group, name, body
+        )
         return f"Snapshot {name} created ({disk.size_gb} GiB)."
 
     async def _run_generalization(self, progress: Progress) -> str:
         vm = self.plan.vm
         command, script = generalization_script(vm.os_type)
         progress("Run Command sent; waiting for the guest agent to run it…")
-        poller = await self._compute.virtual_machines.begin_run_command(
-            vm.resource_group, vm.name, {"commandId": command, "script": script}
+        result = await _finished(
+            self._compute.virtual_machines.begin_run_command,
+            vm.resource_group,
+            vm.name,
+            {"commandId": command, "script": script},
         )
-        result = await poller.result()
         statuses = (result.as_dict() if result is not None else {}).get("value") or []
         for status in statuses:
             if (
@@ -364,8 +373,7 @@ class CaptureExecutor:
         vm = self.plan.vm
         if power_state(await self._instance_view()) == "deallocated":
             raise StepSkipped(f"{vm.name} is already deallocated.")
-        poller = await self._compute.virtual_machines.begin_deallocate(vm.resource_group, vm.name)
-        await poller.result()
+        await _finished(self._compute.virtual_machines.begin_deallocate, vm.resource_group, vm.name)
         return f"{vm.name} is deallocated."
 
     async def _mark_generalized(self) -> str:
@@ -385,10 +393,9 @@ class CaptureExecutor:
                 "hyperVGeneration": vm.hyper_v_generation,
             },
         }
-        poller = await self._compute.images.begin_create_or_update(
-            plan.resource_group, plan.image_name, body
+        await _finished(
+            self._compute.images.begin_create_or_update, plan.resource_group, plan.image_name, body
         )
-        await poller.result()
         return f"Managed image {plan.image_name} created."
 
     async def _create_gallery(self) -> str:
@@ -397,10 +404,12 @@ class CaptureExecutor:
             "location": plan.vm.location,
             "properties": {"description": f"Created by Azure Image Studio from {plan.vm.name}"},
         }
-        poller = await self._compute.galleries.begin_create_or_update(
-            plan.resource_group, plan.gallery_name, body
+        await _finished(
+            self._compute.galleries.begin_create_or_update,
+            plan.resource_group,
+            plan.gallery_name,
+            body,
         )
-        await poller.result()
         return f"Gallery {plan.gallery_name} created."
 
     async def _create_definition(self) -> str:
@@ -415,13 +424,13 @@ class CaptureExecutor:
         }
         if d.security_type != "Standard":
             props["features"] = [{"name": "SecurityType", "value": d.security_type}]
-        poller = await self._compute.gallery_images.begin_create_or_update(
+        await _finished(
+            self._compute.gallery_images.begin_create_or_update,
             plan.resource_group,
             plan.gallery_name,
             plan.definition_name,
             {"location": plan.vm.location, "properties": props},
         )
-        await poller.result()
         return f"Image definition {plan.definition_name} created."
 
     async def _create_version(self) -> str:
@@ -484,6 +493,5 @@ class CaptureExecutor:
 
     async def _delete_vm(self) -> str:
         vm = self.plan.vm
-        poller = await self._compute.virtual_machines.begin_delete(vm.resource_group, vm.name)
-        await poller.result()
+        await _finished(self._compute.virtual_machines.begin_delete, vm.resource_group, vm.name)
         return f"VM {vm.name} deleted; its disks are kept."
