@@ -22,7 +22,6 @@ from gui.azure.upload.job import ManagedDiskTargetPlan, UploadPlan
 from gui.azure.upload.managed_disk import KEYRING_SERVICE, ManagedDiskSpec
 from gui.paths import journal_dir
 from gui.qt.app_controller import AppController
-from gui.qt.main_window import MainWindow
 from gui.qt.transfers.model import Status, Transfer
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
@@ -40,7 +39,7 @@ def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[An
     """keyring's documented file backend (keyrings.alt), chosen explicitly as a user would with
     PYTHON_KEYRING_BACKEND, its file in this test's directory."""
     import keyring
-    from keyrings.alt.file import PlaintextKeyring
+    from keyrings.alt.file import PlaintextKeyring  # type: ignore[import-untyped]  # no types
 
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
     backend = PlaintextKeyring()
@@ -59,11 +58,11 @@ class App:
         self, qtbot: QtBot, loop: qasync.QEventLoop, home: Path, server: Any = None
     ) -> None:
         self.qtbot = qtbot
-        self.window = MainWindow(make_settings(home))
+        self.controller = AppController(make_settings(home), sandbox=True)
+        self.window = self.controller.window
         self.window.settings.subscription_id = PRODUCTION_SUBSCRIPTION_ID
         qtbot.addWidget(self.window)
         self.window.show()
-        self.controller = AppController(self.window, sandbox=True)
         self.controller.server = server  # None: the controller starts its own, as the app does
         self.task = loop.create_task(self.controller.run())
         qtbot.waitUntil(self.window.action_upload.isEnabled, timeout=TIMEOUT_MS)
@@ -79,7 +78,7 @@ class App:
                 ManagedDiskSpec(RG_IMAGES, disk, "westeurope", os_type="Linux"),
             ),
         )
-        return self.window.transfers.submit(plan)
+        return self.controller.transfers.submit(plan)
 
     def answer(self, button: str) -> None:
         """Closes the window (as Ctrl+Q does) and presses a button of the quit dialog."""
@@ -99,7 +98,15 @@ def app(qtbot: QtBot, qloop: qasync.QEventLoop, home: Path) -> Iterator[App]:
     if not made.task.done():
         made.window._quit_now()
         qtbot.waitUntil(made.task.done, timeout=TIMEOUT_MS)
-    QApplication.instance().setQuitOnLastWindowClosed(True)  # type: ignore[union-attr]
+    qapp = QApplication.instance()
+    assert isinstance(qapp, QApplication)
+    qapp.setQuitOnLastWindowClosed(True)
+
+
+def settled(transfer: Transfer, qtbot: QtBot) -> Status:
+    """The transfer's status once it has stopped running."""
+    qtbot.waitUntil(lambda: not transfer.status.active, timeout=TIMEOUT_MS)
+    return transfer.status
 
 
 def sending(transfer: Transfer) -> bool:
@@ -178,12 +185,13 @@ def test_pause_and_quit_keeps_the_disk_resumable_and_the_next_start_finishes_it(
     restarted = SandboxServer(app.server.state_dir, port=arm or 0, blob_port=blob or 0)
     restarted.start()
     again = App(qtbot, qloop, home, server=restarted)
-    waiting = [t for t in again.window.transfers.model.transfers if t.status is Status.INTERRUPTED]
+    waiting = [
+        t for t in again.controller.transfers.model.transfers if t.status is Status.INTERRUPTED
+    ]
     assert len(waiting) == 1
     resumed = waiting[0]
-    again.window.transfers.resume(resumed)
-    qtbot.waitUntil(lambda: not resumed.status.active, timeout=TIMEOUT_MS)
-    assert resumed.status is Status.COMPLETED, resumed.error
+    again.controller.transfers.resume(resumed)
+    assert settled(resumed, qtbot) is Status.COMPLETED, resumed.error
     assert resumed.job is not None and resumed.job._disk_upload is not None
     assert resumed.job._disk_upload.resumed_from_keyring  # written with the kept SAS
     assert resumed.snapshot is not None and resumed.snapshot.bytes_present > 0  # not sent again
@@ -236,8 +244,7 @@ def test_keep_working_changes_nothing_and_a_later_quit_asks_no_more(
     assert app.window.isVisible() and not app.task.done()
     assert transfer.status is Status.RUNNING
     app.server.faults.latency = 0.0
-    qtbot.waitUntil(lambda: not transfer.status.active, timeout=TIMEOUT_MS)
-    assert transfer.status is Status.COMPLETED, transfer.error
+    assert settled(transfer, qtbot) is Status.COMPLETED, transfer.error
     assert disk_state(app, run, "disk-quit-keep") == "Unattached"
     app.window.close()  # nothing runs: no question
     assert app.window.quit_box is None
@@ -256,7 +263,8 @@ def test_quit_while_the_dialog_waits_is_asked_once(
     assert app.window.quit_box is box and app.window.isVisible()
     loop = asyncio.get_event_loop()
     assert loop.is_running()
-    found = box.findChild(QPushButton, "cancelAndQuit")  # type: ignore[union-attr]
+    assert box is not None
+    found = box.findChild(QPushButton, "cancelAndQuit")
     assert isinstance(found, QPushButton)
     found.click()
     qtbot.waitUntil(app.task.done, timeout=TIMEOUT_MS)
@@ -298,7 +306,7 @@ def drive():
                 ManagedDiskSpec(RG_IMAGES, "disk-quit-process", "westeurope", os_type="Linux"),
             ),
         )
-        state["transfer"] = window.transfers.submit(plan)
+        state["transfer"] = controller.transfers.submit(plan)
     elif "quit" not in state:
         snapshot = state["transfer"].snapshot
         if snapshot is not None and snapshot.bytes_sent > 0:

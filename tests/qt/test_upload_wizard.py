@@ -15,12 +15,14 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from gui.azure.catalog.nodes import DiskRole, NodeRef, SourceKind
+from gui.qt.app_controller import AppController
 from gui.qt.main_window import MainWindow
 from gui.qt.transfers.model import Status, TransferManager
 from gui.qt.upload.wizard import PROGRESS_PAGE, UploadWizard
+from gui.qt.workflows import Workflows
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed.world import RG_IMAGES
-from tests.qt.conftest import AsyncRunner, make_settings
+from tests.qt.helpers import AsyncRunner, make_settings
 
 pytestmark = pytest.mark.gui
 
@@ -82,9 +84,9 @@ def drop_files(window: MainWindow, paths: list[Path]) -> bool:
     return True
 
 
-def wizard_of(window: MainWindow, qtbot: QtBot) -> UploadWizard:
-    qtbot.waitUntil(lambda: bool(window.workflows.wizards), timeout=5000)
-    wizard = window.workflows.wizards[-1]
+def wizard_of(workflows: Workflows, qtbot: QtBot) -> UploadWizard:
+    qtbot.waitUntil(lambda: bool(workflows.wizards), timeout=5000)
+    wizard = workflows.wizards[-1]
     assert isinstance(wizard, UploadWizard)
     return wizard
 
@@ -119,7 +121,12 @@ def finish_upload(wizard: UploadWizard, qtbot: QtBot) -> Any:
 
 
 def test_a_dropped_disk_image_opens_the_wizard_one_per_file(
-    window: MainWindow, qtbot: QtBot, run: AsyncRunner, new_session: Any, disk_images: Any
+    controller: AppController,
+    window: MainWindow,
+    qtbot: QtBot,
+    run: AsyncRunner,
+    new_session: Any,
+    disk_images: Any,
 ) -> None:
     connect(window, run, new_session)
     first = disk_images.make("vpc", 24 * MIB, "start", subformat="dynamic").path
@@ -127,27 +134,32 @@ def test_a_dropped_disk_image_opens_the_wizard_one_per_file(
     text_file = first.with_suffix(".txt")
     text_file.write_text("not a disk")
     assert drop_files(window, [first, second, text_file])
-    qtbot.waitUntil(lambda: len(window.workflows.wizards) == 2, timeout=5000)
-    assert [w.source_path for w in window.workflows.wizards] == [first, second]
-    for wizard in window.workflows.wizards:
+    qtbot.waitUntil(lambda: len(controller.workflows.wizards) == 2, timeout=5000)
+    assert [w.source_path for w in controller.workflows.wizards] == [first, second]
+    for wizard in controller.workflows.wizards:
         qtbot.waitUntil(wizard.file_page.isComplete, timeout=10_000)
-    page = window.workflows.wizards[0].file_page
+    page = controller.workflows.wizards[0].file_page
     assert page.fact_labels["Format"].text()
     assert "fixed VHD on the fly" in page.fact_labels["Conversion"].text()
     assert not drop_files(window, [text_file])  # nothing to upload: the drop is refused
-    for wizard in list(window.workflows.wizards):
+    for wizard in list(controller.workflows.wizards):
         wizard.reject()
 
 
 def test_a_dropped_qcow2_opens_the_wizard_which_names_the_conversion(
-    window: MainWindow, qtbot: QtBot, run: AsyncRunner, new_session: Any, tmp_path: Path
+    controller: AppController,
+    window: MainWindow,
+    qtbot: QtBot,
+    run: AsyncRunner,
+    new_session: Any,
+    tmp_path: Path,
 ) -> None:
     # Offered by its name, judged by its bytes: the wizard opens and refuses it with the command.
     connect(window, run, new_session)
     cloud = tmp_path / "cloud.qcow2"
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(cloud), "64M"], check=True)
     assert drop_files(window, [cloud])
-    wizard = wizard_of(window, qtbot)
+    wizard = wizard_of(controller.workflows, qtbot)
     page = wizard.file_page
     qtbot.waitUntil(lambda: bool(page.error), timeout=10_000)
     assert "qemu-img convert" in page.error and "subformat=fixed" in page.error
@@ -156,13 +168,18 @@ def test_a_dropped_qcow2_opens_the_wizard_which_names_the_conversion(
 
 
 def test_a_broken_file_stops_on_the_first_page_with_its_message(
-    window: MainWindow, qtbot: QtBot, run: AsyncRunner, new_session: Any, tmp_path: Path
+    controller: AppController,
+    window: MainWindow,
+    qtbot: QtBot,
+    run: AsyncRunner,
+    new_session: Any,
+    tmp_path: Path,
 ) -> None:
     connect(window, run, new_session)
     broken = tmp_path / "broken.vhd"
     broken.write_bytes(b"conectix" + os.urandom(3 * MIB))
-    window.workflows.open_upload_wizard(broken)
-    wizard = wizard_of(window, qtbot)
+    controller.workflows.open_upload_wizard(broken)
+    wizard = wizard_of(controller.workflows, qtbot)
     page = wizard.file_page
     qtbot.waitUntil(lambda: bool(page.error) or page.image is not None, timeout=10_000)
     messages = [page.findings.item(i).text() for i in range(page.findings.count())]
@@ -173,6 +190,7 @@ def test_a_broken_file_stops_on_the_first_page_with_its_message(
 
 def test_wizard_uploads_a_dynamic_vhd_to_a_managed_disk_and_makes_a_gallery_version(
     qtmodeltester: Any,
+    controller: AppController,
     window: MainWindow,
     qtbot: QtBot,
     run: AsyncRunner,
@@ -182,8 +200,8 @@ def test_wizard_uploads_a_dynamic_vhd_to_a_managed_disk_and_makes_a_gallery_vers
 ) -> None:
     connect(window, run, new_session)
     made = disk_images.make("vpc", 40 * MIB, "scattered", subformat="dynamic")
-    window.workflows.open_upload_wizard(made.path)
-    wizard = wizard_of(window, qtbot)
+    controller.workflows.open_upload_wizard(made.path)
+    wizard = wizard_of(controller.workflows, qtbot)
     fill_file_page(wizard, qtbot, "Linux")
     fill_target_page(wizard, qtbot, "disk-wizard-gallery")
     page = wizard.follow_up_page
@@ -215,13 +233,14 @@ def test_wizard_uploads_a_dynamic_vhd_to_a_managed_disk_and_makes_a_gallery_vers
         timeout=20_000,
     )
     detail = window.detail_pane.detail
+    assert detail is not None
     assert detail.os_type == "Linux" and detail.hyper_v_generation == "Gen2 (V2)"
     assert [disk.role for disk in detail.disks] == [DiskRole.OS]
     regions = dict(detail.properties)["Target regions"]
     assert "×1" in regions and "×2" in regions, regions  # each region with its own replicas
 
-    assert window.transfers.model.rowCount() == 1
-    qtmodeltester.check(window.transfers.model, force_py=True)
+    assert controller.transfers.model.rowCount() == 1
+    qtmodeltester.check(controller.transfers.model, force_py=True)
     # Let go of the model now: it dies with the window, which pytest-qt closes before the
     # tester's own teardown, and disconnecting from a deleted model there fails the test.
     qtmodeltester._cleanup()
@@ -233,6 +252,7 @@ def test_wizard_uploads_a_dynamic_vhd_to_a_managed_disk_and_makes_a_gallery_vers
 
 
 def test_cancel_revokes_access_and_a_new_window_resumes_the_rest(
+    controller: AppController,
     window: MainWindow,
     qtbot: QtBot,
     run: AsyncRunner,
@@ -243,8 +263,8 @@ def test_cancel_revokes_access_and_a_new_window_resumes_the_rest(
 ) -> None:
     connect(window, run, new_session)
     made = disk_images.make("raw", 48 * MIB, [(0, os.urandom(48 * MIB))])
-    window.workflows.open_upload_wizard(made.path)
-    wizard = wizard_of(window, qtbot)
+    controller.workflows.open_upload_wizard(made.path)
+    wizard = wizard_of(controller.workflows, qtbot)
     fill_file_page(wizard, qtbot, "Windows")
     fill_target_page(wizard, qtbot, "disk-wizard-resume")
     wizard.next()  # then what: nothing more
@@ -263,16 +283,18 @@ def test_cancel_revokes_access_and_a_new_window_resumes_the_rest(
     compute = window.session.compute(PRODUCTION_SUBSCRIPTION_ID)
     disk = run(compute.disks.get(RG_IMAGES, "disk-wizard-resume"))
     assert "ActiveUpload" not in str(disk.properties.disk_state)  # access was revoked
+    assert transfer.snapshot is not None
     sent_before = transfer.snapshot.bytes_sent
     wizard.reject()
     window.close()
     quick_sandbox.faults.latency = 0.0
 
-    again = MainWindow(make_settings(home))
+    again_app = AppController(make_settings(home))
+    again = again_app.window
     qtbot.addWidget(again)
     again.show()
     run(again.use_session(new_session()))
-    manager: TransferManager = again.transfers
+    manager: TransferManager = again_app.transfers
     waiting = [t for t in manager.model.transfers if t.status is Status.INTERRUPTED]
     assert len(waiting) == 1 and again.transfers_dock.isVisible()
     resumed = waiting[0]
@@ -283,6 +305,7 @@ def test_cancel_revokes_access_and_a_new_window_resumes_the_rest(
     # says so as a step of its own, replaces the disk and sends the data again.
     assert resumed.steps["drop-partial"].state.value == "Done"
     assert sent_before < made.size
+    assert resumed.snapshot is not None
     assert resumed.snapshot.bytes_sent == made.size + 512  # the data and the footer
     disk = run(compute.disks.get(RG_IMAGES, "disk-wizard-resume"))
     assert "Unattached" in str(disk.properties.disk_state) or "UNATTACHED" in str(
@@ -293,6 +316,7 @@ def test_cancel_revokes_access_and_a_new_window_resumes_the_rest(
 
 
 def test_a_page_blob_in_a_storage_account_then_a_managed_image_from_it(
+    controller: AppController,
     window: MainWindow,
     qtbot: QtBot,
     run: AsyncRunner,
@@ -302,14 +326,14 @@ def test_a_page_blob_in_a_storage_account_then_a_managed_image_from_it(
 ) -> None:
     from azure.storage.blob import BlobClient
 
-    from gui.azure.upload.job import UploadPlan
+    from gui.azure.upload.job import BlobTargetPlan, UploadPlan
     from gui.azure.upload.storage import renew_blob_sas
     from gui.vhd import open_image
 
     connect(window, run, new_session)
     made = disk_images.make("vhdx", 32 * MIB, "scattered", subformat="dynamic")
-    window.workflows.open_upload_wizard(made.path)
-    wizard = wizard_of(window, qtbot)
+    controller.workflows.open_upload_wizard(made.path)
+    wizard = wizard_of(controller.workflows, qtbot)
     fill_file_page(wizard, qtbot, "Linux")
     page = wizard.target_page
     page.account_radio.setChecked(True)
@@ -327,8 +351,10 @@ def test_a_page_blob_in_a_storage_account_then_a_managed_image_from_it(
     transfer = finish_upload(wizard, qtbot)
 
     target = transfer.plan.target
+    assert isinstance(target, BlobTargetPlan)
     assert target.storage_account_id.endswith("/storageAccounts/contosoimgstore")
     saved = UploadPlan.from_json(transfer.plan.to_json())
+    assert isinstance(saved.target, BlobTargetPlan)
     assert saved.target.sas_query == ""  # the SAS is never saved ...
     assert "sig=" not in str(transfer.plan.to_json())
     url = run(
@@ -348,5 +374,6 @@ def test_a_page_blob_in_a_storage_account_then_a_managed_image_from_it(
         lambda: window.detail_pane.detail is not None and window.detail_pane.detail.ref == expected,
         timeout=20_000,
     )
-    assert window.detail_pane.detail.os_type == "Linux"
+    detail = window.detail_pane.detail
+    assert detail is not None and detail.os_type == "Linux"
     wizard.accept()
