@@ -39,6 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.benchmarks.qemu import qemu_convert  # noqa: E402
 from tests.fixtures.azurite import Azurite, AzuriteProcess  # noqa: E402
 from tests.fixtures.disk_images import _footer  # noqa: E402
 
@@ -361,21 +362,8 @@ def run_all(args: argparse.Namespace, work: Path) -> None:
 
     print("(c) the dynamic VHD of (a)")
     vhd_c = work / "c.vhd"
-    subprocess.run(
-        [
-            "qemu-img",
-            "convert",
-            "-q",
-            "-f",
-            "vpc",
-            "-O",
-            "vpc",
-            "-o",
-            "subformat=dynamic,force_size=on",
-            str(vhd_a),
-            str(vhd_c),
-        ],
-        check=True,
+    qemu_convert(
+        vhd_a, vhd_c, source_format="vpc", to="vpc", options="subformat=dynamic,force_size=on"
     )
     vhd_a.unlink()
     cr = Runs()

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from gui.vhd import DiskImage, open_image
 from gui.vhd.zeros import nonzero_runs
+from tests.benchmarks.qemu import qemu_convert
 
 MIB = 1 << 20
 PIECE = 4 * MIB
@@ -102,37 +103,9 @@ def make_images(directory: Path, data_mib: int) -> tuple[Path, Path, Path]:
             f.write(chunk)
     vhd = directory / "dynamic.vhd"
     vhdx = directory / "dynamic.vhdx"
-    subprocess.run(
-        [
-            "qemu-img",
-            "convert",
-            "-q",
-            "-f",
-            "raw",
-            "-O",
-            "vpc",
-            "-o",
-            "subformat=dynamic,force_size=on",
-            str(raw),
-            str(vhd),
-        ],
-        check=True,
-    )
-    subprocess.run(
-        [
-            "qemu-img",
-            "convert",
-            "-q",
-            "-f",
-            "raw",
-            "-O",
-            "vhdx",
-            "-o",
-            "subformat=dynamic,block_size=8M",
-            str(raw),
-            str(vhdx),
-        ],
-        check=True,
+    qemu_convert(raw, vhd, source_format="raw", to="vpc", options="subformat=dynamic,force_size=on")
+    qemu_convert(
+        raw, vhdx, source_format="raw", to="vhdx", options="subformat=dynamic,block_size=8M"
     )
     return raw, vhd, vhdx
 

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.benchmarks.probes import StallProbe  # noqa: E402
+from tests.benchmarks.qemu import qemu_convert  # noqa: E402
 
 SANDBOX_CHILD = textwrap.dedent(
     """
@@ -55,22 +56,7 @@ def make_vhd(directory: Path, size: int) -> Path:
         for _ in range(size // chunk):
             stream.write(os.urandom(chunk))
     vhd = directory / "random-fixed.vhd"
-    subprocess.run(
-        [
-            "qemu-img",
-            "convert",
-            "-q",
-            "-f",
-            "raw",
-            "-O",
-            "vpc",
-            "-o",
-            "subformat=fixed,force_size=on",
-            str(raw),
-            str(vhd),
-        ],
-        check=True,
-    )
+    qemu_convert(raw, vhd, source_format="raw", to="vpc", options="subformat=fixed,force_size=on")
     raw.unlink()
     return vhd
 
