@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from azure.core.exceptions import HttpResponseError, ODataV4Format
+
 Json = dict[str, Any]
 LOCATION = "westeurope"
 
@@ -65,3 +67,28 @@ def definition_body(
     if security_type is not None:
         properties["features"] = [{"name": "SecurityType", "value": security_type}]
     return {"location": LOCATION, "properties": properties}
+
+
+def _odata(exc: HttpResponseError) -> ODataV4Format:
+    assert exc.error is not None, f"the answer carried no ARM error body: {exc}"
+    return exc.error
+
+
+def error_code(exc: HttpResponseError) -> str:
+    """The ``code`` of the ARM error body an SDK call failed with ("" if it had none)."""
+    return _odata(exc).code or ""
+
+
+def error_message(exc: HttpResponseError) -> str:
+    return _odata(exc).message or ""
+
+
+def error_target(exc: HttpResponseError) -> str | None:
+    return _odata(exc).target
+
+
+def storage_error_code(exc: HttpResponseError) -> str:
+    """The storage error code (x-ms-error-code) the blob SDK attaches to its errors."""
+    code = getattr(exc, "error_code", None)
+    assert isinstance(code, str), f"no storage error code on {exc!r}"
+    return code

@@ -18,12 +18,17 @@ from azure.storage.blob.aio import BlobClient as AsyncBlobClient
 
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed.world import STORAGE_ACCOUNT_PROD
+from tests.sandbox.helpers import storage_error_code
 
 MIB = 1024 * 1024
 
 
 def _ranges(blob: BlobClient) -> list[tuple[int, int]]:
-    return [(r.start, r.end) for r in blob.list_page_ranges()]
+    out: list[tuple[int, int]] = []
+    for r in blob.list_page_ranges():
+        assert r.start is not None and r.end is not None
+        out.append((r.start, r.end))
+    return out
 
 
 def _unique(name: str) -> str:
@@ -54,6 +59,7 @@ def test_page_blob_round_trip_with_the_sync_sdk(sandbox: SandboxServer) -> None:
     props = blob.get_blob_properties()
     assert props.blob_type == "PageBlob"
     assert props.size == size
+    assert props.content_settings.content_md5 is not None
     assert bytes(props.content_settings.content_md5) == md5
     assert props.metadata == {"source": "test"}
 
@@ -89,11 +95,11 @@ def test_page_rules_are_enforced(sandbox: SandboxServer) -> None:
     )
     with pytest.raises(HttpResponseError) as info:
         blob.create_page_blob(1000)  # not a multiple of 512
-    assert info.value.error_code == "InvalidHeaderValue"
+    assert storage_error_code(info.value) == "InvalidHeaderValue"
     blob.create_page_blob(8 * MIB)
     with pytest.raises(HttpResponseError) as info:
         blob.upload_page(b"x" * 512, offset=8 * MIB, length=512)
-    assert info.value.error_code == "InvalidPageRange"
+    assert storage_error_code(info.value) == "InvalidPageRange"
     # What the SDK refuses client-side, the service refuses too.
     url = blob.url
     assert _put_page(url, 100, b"x" * 512) == (400, "InvalidHeaderValue")
@@ -186,7 +192,7 @@ def test_expired_tampered_and_missing_sas_are_refused(sandbox: SandboxServer) ->
     read_only = BlobClient.from_blob_url(good)
     with pytest.raises(HttpResponseError) as info:
         read_only.upload_page(b"\0" * 512, offset=0, length=512)
-    assert info.value.error_code == "AuthorizationPermissionMismatch"
+    assert storage_error_code(info.value) == "AuthorizationPermissionMismatch"
 
     other_blob = good.replace(name, _unique("elsewhere"))
     with pytest.raises(ClientAuthenticationError):

@@ -16,6 +16,7 @@ from gui.sandbox.seed import (
 )
 from gui.sandbox.seed import world as seeded
 from gui.sandbox.seed.community import COMMUNITY_GALLERIES, SHARED_GALLERIES
+from tests.sandbox.helpers import error_code, error_message
 
 pytestmark = pytest.mark.asyncio
 
@@ -40,7 +41,9 @@ async def test_subscriptions_locations_and_resource_groups(sandbox: SandboxServe
         by_name = {loc.name: loc for loc in locations}
         assert {"westeurope", "eastus", "northeurope", "germanywestcentral"} <= set(by_name)
         assert by_name["westeurope"].display_name == "West Europe"
-        assert by_name["westeurope"].metadata.paired_region[0].name == "northeurope"
+        metadata = by_name["westeurope"].metadata
+        assert metadata is not None and metadata.paired_region is not None
+        assert metadata.paired_region[0].name == "northeurope"
 
         groups = [g async for g in resources.resource_groups.list()]
         names = {g.name for g in groups}
@@ -48,6 +51,7 @@ async def test_subscriptions_locations_and_resource_groups(sandbox: SandboxServe
         assert seeded.RG_DEVTEST not in names  # that one lives in the other subscription
         group = await resources.resource_groups.get(seeded.RG_IMAGES)
         assert group.location == "westeurope"
+        assert group.properties is not None
         assert group.properties.provisioning_state == "Succeeded"
 
 
@@ -72,7 +76,7 @@ async def test_marketplace_has_real_world_scale(compute: ComputeManagementClient
         ):
             assert known in names
         assert publishers[0].location == location
-        assert publishers[0].id.startswith(
+        assert str(publishers[0].id).startswith(
             f"/Subscriptions/{PRODUCTION_SUBSCRIPTION_ID}/Providers/Microsoft.Compute/Locations/"
         )
     # Other regions list a different, smaller catalogue.
@@ -204,6 +208,7 @@ async def test_community_gallery_images_and_versions(compute: ComputeManagementC
     assert gallery.name == CONTOSO_COMMUNITY
     assert gallery.unique_id == f"/CommunityGalleries/{CONTOSO_COMMUNITY}"
     # (the SDK flattens community_metadata wrongly onto identifier; go through properties)
+    assert gallery.properties is not None and gallery.properties.community_metadata is not None
     assert gallery.properties.community_metadata.publisher_contact == "imaging@contoso.example"
 
     images = [
@@ -211,6 +216,7 @@ async def test_community_gallery_images_and_versions(compute: ComputeManagementC
     ]
     by_name = {i.name: i for i in images}
     windows = by_name["ws2022-iis"].properties
+    assert windows is not None
     assert windows.os_type == "Windows"
     assert windows.os_state == "Generalized"
     assert windows.hyper_v_generation == "V2"
@@ -226,16 +232,18 @@ async def test_community_gallery_images_and_versions(compute: ComputeManagementC
     version = await compute.community_gallery_image_versions.get(
         "westeurope", CONTOSO_COMMUNITY, "ws2022-iis", "2024.11.0"
     )
+    assert version.properties is not None
     storage = version.properties.storage_profile
+    assert storage is not None and storage.os_disk_image is not None
     assert storage.os_disk_image.disk_size_gb == 127
-    assert [(d.lun, d.disk_size_gb) for d in storage.data_disk_images] == [(0, 64)]
+    assert [(d.lun, d.disk_size_gb) for d in storage.data_disk_images or []] == [(0, 64)]
 
     # A gallery is only addressable in regions it is replicated to.
     from azure.core.exceptions import ResourceNotFoundError
 
     with pytest.raises(ResourceNotFoundError) as info:
         await compute.community_galleries.get("southeastasia", CONTOSO_COMMUNITY)
-    assert info.value.error.code == "ResourceNotFound"
+    assert error_code(info.value) == "ResourceNotFound"
 
 
 async def test_shared_galleries(compute: ComputeManagementClient) -> None:
@@ -246,6 +254,7 @@ async def test_shared_galleries(compute: ComputeManagementClient) -> None:
     unique = SHARED_GALLERIES[0].unique_name
     images = [i async for i in compute.shared_gallery_images.list("westeurope", unique)]
     specialized = next(i for i in images if i.name == "fabrikam-sql-node")
+    assert specialized.properties is not None
     assert specialized.properties.os_state == "Specialized"
     versions = [
         v
@@ -253,8 +262,10 @@ async def test_shared_galleries(compute: ComputeManagementClient) -> None:
             "westeurope", unique, "fabrikam-sql-node"
         )
     ]
+    assert versions[0].properties is not None
     storage = versions[0].properties.storage_profile
-    assert [(d.lun, d.disk_size_gb) for d in storage.data_disk_images] == [(0, 512), (1, 256)]
+    assert storage is not None
+    assert [(d.lun, d.disk_size_gb) for d in storage.data_disk_images or []] == [(0, 512), (1, 256)]
 
 
 async def test_managed_images_os_image_and_vm_image(compute: ComputeManagementClient) -> None:
@@ -324,20 +335,20 @@ async def test_not_found_errors_carry_azure_codes(compute: ComputeManagementClie
 
     with pytest.raises(ResourceNotFoundError) as info:
         await compute.images.get(seeded.RG_IMAGES, "no-such-image")
-    assert info.value.error.code == "ResourceNotFound"
-    assert "Microsoft.Compute/images/no-such-image" in info.value.error.message
+    assert error_code(info.value) == "ResourceNotFound"
+    assert "Microsoft.Compute/images/no-such-image" in error_message(info.value)
 
     with pytest.raises(ResourceNotFoundError) as info:
         await compute.images.get("rg-does-not-exist", "x")
-    assert info.value.error.code == "ResourceGroupNotFound"
+    assert error_code(info.value) == "ResourceGroupNotFound"
 
     with pytest.raises(ResourceNotFoundError) as info:
         await compute.virtual_machine_images.list_offers("westeurope", "NoSuchPublisher")
-    assert info.value.error.code == "NotFound"
+    assert error_code(info.value) == "NotFound"
 
     with pytest.raises(HttpResponseError) as err:
         await compute.virtual_machine_images.list_publishers("atlantis")
-    assert err.value.error.code == "NoRegisteredProviderFound"
+    assert error_code(err.value) == "NoRegisteredProviderFound"
 
 
 async def _graph(sandbox: SandboxServer, body: dict[str, object]) -> tuple[int, dict[str, object]]:

@@ -16,7 +16,14 @@ from gui.azure.account.loopback import sandbox_compute_client, sandbox_resource_
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed import world as seeded
-from tests.sandbox.helpers import definition_body, image_body, managed
+from tests.sandbox.helpers import (
+    definition_body,
+    error_code,
+    error_message,
+    error_target,
+    image_body,
+    managed,
+)
 
 pytestmark = pytest.mark.asyncio
 MIB = 1024 * 1024
@@ -60,6 +67,7 @@ async def _upload_disk(
     )
     access = await grant.result()
     assert (await client.disks.get(RG, name)).disk_state == "ActiveUpload"
+    assert access.access_sas is not None
     async with BlobClient.from_blob_url(access.access_sas) as blob:
         props_ = await blob.get_blob_properties()
         assert props_.size == size
@@ -84,8 +92,8 @@ async def test_upload_size_is_validated_as_azure_does(client: ComputeManagementC
                     },
                 },
             )
-        assert info.value.error.code == "InvalidParameter"
-        assert "uploadSizeBytes" in (info.value.error.target or "")
+        assert error_code(info.value) == "InvalidParameter"
+        assert "uploadSizeBytes" in (error_target(info.value) or "")
 
 
 async def test_disk_upload_states_and_revoked_sas(client: ComputeManagementClient) -> None:
@@ -101,12 +109,13 @@ async def test_disk_upload_states_and_revoked_sas(client: ComputeManagementClien
         )
     ).result()
     assert (await client.disks.get(RG, "disk-upload-1")).disk_state == "ActiveSAS"
+    assert read.access_sas is not None
     async with BlobClient.from_blob_url(read.access_sas) as blob:
         stream = await blob.download_blob(offset=0, length=MIB)
         assert await stream.readall() == payload
     with pytest.raises(HttpResponseError) as err:
         await client.disks.begin_delete(RG, "disk-upload-1")
-    assert err.value.error.code == "OperationNotAllowed"
+    assert error_code(err.value) == "OperationNotAllowed"
     await (await client.disks.begin_revoke_access(RG, "disk-upload-1")).result()
     await (await client.disks.begin_delete(RG, "disk-upload-1")).result()
     assert [d.name async for d in client.disks.list_by_resource_group(RG)] == []
@@ -133,8 +142,8 @@ async def test_a_disk_still_uploading_cannot_become_an_image(
             "img-half",
             image_body(managed(disk.id), generation=None),
         )
-    assert info.value.error.code == "OperationNotAllowed"
-    assert "ReadyToUpload" in info.value.error.message
+    assert error_code(info.value) == "OperationNotAllowed"
+    assert "ReadyToUpload" in error_message(info.value)
 
 
 async def test_image_and_gallery_version_from_uploaded_disks(
@@ -166,7 +175,7 @@ async def test_image_and_gallery_version_from_uploaded_disks(
             "img-wrong-gen",
             image_body(managed(os_id), generation="V1"),
         )
-    assert "Hyper-V generation" in info.value.error.message
+    assert "Hyper-V generation" in error_message(info.value)
 
     gallery = await (
         await client.galleries.begin_create_or_update(
@@ -176,7 +185,7 @@ async def test_image_and_gallery_version_from_uploaded_disks(
     assert gallery.provisioning_state == "Succeeded"
     with pytest.raises(HttpResponseError) as info:
         await client.galleries.begin_create_or_update(RG, "gal-uploads", {"location": "westeurope"})
-    assert "dashes" in info.value.error.message
+    assert "dashes" in error_message(info.value)
 
     definition = await (
         await client.gallery_images.begin_create_or_update(
@@ -207,14 +216,14 @@ async def test_image_and_gallery_version_from_uploaded_disks(
                 "properties": {"storageProfile": {"source": {"id": image.id}}},
             },
         )
-    assert "different OS state" in info.value.error.message
+    assert "different OS state" in error_message(info.value)
 
     for bad in ("1.0", "1.0.0.0", "v1.0.0"):
         with pytest.raises(HttpResponseError) as info:
             await client.gallery_image_versions.begin_create_or_update(
                 RG, "gal_uploads", "linux-app", bad, {"location": "westeurope", "properties": {}}
             )
-        assert "Major(int32).Minor(int32).Patch(int32)" in info.value.error.message
+        assert "Major(int32).Minor(int32).Patch(int32)" in error_message(info.value)
 
     with pytest.raises(HttpResponseError) as info:
         await client.gallery_image_versions.begin_create_or_update(
@@ -230,7 +239,7 @@ async def test_image_and_gallery_version_from_uploaded_disks(
                 },
             },
         )
-    assert "must contain the location" in info.value.error.message
+    assert "must contain the location" in error_message(info.value)
 
     poller = await client.gallery_image_versions.begin_create_or_update(
         RG,
@@ -280,7 +289,7 @@ async def test_image_and_gallery_version_from_uploaded_disks(
 
     with pytest.raises(HttpResponseError) as info:
         await client.gallery_images.begin_delete(RG, "gal_uploads", "linux-app")
-    assert info.value.error.code == "CannotDeleteResource"
+    assert error_code(info.value) == "CannotDeleteResource"
     await (
         await client.gallery_image_versions.begin_delete(RG, "gal_uploads", "linux-app", "1.0.0")
     ).result()

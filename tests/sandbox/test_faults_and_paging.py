@@ -13,6 +13,7 @@ from gui.azure.account.loopback import sandbox_compute_client, sandbox_resource_
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed import world as seeded
+from tests.sandbox.helpers import error_code, error_message
 
 pytestmark = pytest.mark.asyncio
 
@@ -79,8 +80,8 @@ async def test_injected_403_is_an_http_error_with_the_azure_code(
     with pytest.raises(HttpResponseError) as info:
         await compute.images.get(seeded.RG_IMAGES, seeded.IMAGE_OS_ONLY)
     assert info.value.status_code == 403
-    assert info.value.error.code == "AuthorizationFailed"
-    assert "Microsoft.Compute/images/read" in info.value.error.message
+    assert error_code(info.value) == "AuthorizationFailed"
+    assert "Microsoft.Compute/images/read" in error_message(info.value)
     # Other paths are untouched.
     assert (await compute.galleries.get(seeded.RG_GALLERY, seeded.GALLERY_PROD)).name
 
@@ -105,7 +106,7 @@ async def test_500_surfaces_when_retries_are_off(sandbox: SandboxServer) -> None
         with pytest.raises(HttpResponseError) as info:
             await client.virtual_machine_images.list_publishers("westeurope")
         assert info.value.status_code == 500
-        assert info.value.error.code == "InternalServerError"
+        assert error_code(info.value) == "InternalServerError"
         # The rule fired its one time; the next call succeeds.
         assert len(await client.virtual_machine_images.list_publishers("westeurope")) > 3000
 

@@ -188,7 +188,7 @@ def test_wrong_json_types_name_the_path(
 
 def test_a_string_or_a_huge_number_where_an_int_is_expected(server: SandboxServer) -> None:
     disk = f"{COMPUTE}/disks/typed"
-    base = {
+    base: dict[str, Any] = {
         "location": "westeurope",
         "properties": {"creationData": {"createOption": "Upload", "uploadSizeBytes": 0}},
     }

@@ -45,17 +45,16 @@ async def test_deleting_a_group_deletes_its_resources_and_disk_data(
 
         fresh_sandbox.lro_seconds = 1.0  # long enough to see the group while it is deleted
         poller = await resources.resource_groups.begin_delete(RG)
-        assert (await resources.resource_groups.get(RG)).properties.provisioning_state == (
-            "Deleting"
-        )
+        deleting = (await resources.resource_groups.get(RG)).properties
+        assert deleting is not None and deleting.provisioning_state == "Deleting"
         await poller.result()
 
         with pytest.raises(ResourceNotFoundError):
             await resources.resource_groups.get(RG)
-        left = [d.id async for d in compute.disks.list()] + [
-            i.id async for i in compute.images.list()
+        left = [str(d.id) async for d in compute.disks.list()] + [
+            str(i.id) async for i in compute.images.list()
         ]
-        left += [g.id async for g in compute.galleries.list()]
+        left += [str(g.id) async for g in compute.galleries.list()]
         assert not [item for item in left if f"/resourceGroups/{RG}/".lower() in item.lower()]
         assert fresh_sandbox.world.store.get(str(disk.id)) is None
         with pytest.raises(BlobError):  # and its data with it

@@ -6,6 +6,7 @@ import json
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
@@ -133,12 +134,14 @@ def test_standalone_entry_point_runs(tmp_path: Path) -> None:
 def test_a_newer_seed_adds_its_resources_and_keeps_user_changes(tmp_path: Path) -> None:
     from gui.sandbox.store import ResourceStore
 
-    group = {"id": "/subscriptions/s/resourceGroups/a", "name": "a", "type": "t", "n": 1}
+    Json = dict[str, Any]
+    group: Json = {"id": "/subscriptions/s/resourceGroups/a", "name": "a", "type": "t", "n": 1}
     store = ResourceStore(tmp_path, lambda: [group], reset=True)
     store.put({**group, "n": 2})  # the user changed a seeded resource
-    newer = {"id": "/subscriptions/s/resourceGroups/b", "name": "b", "type": "t", "n": 1}
+    newer: Json = {"id": "/subscriptions/s/resourceGroups/b", "name": "b", "type": "t", "n": 1}
     again = ResourceStore(tmp_path, lambda: [group, newer], reset=False)
-    assert again.get(group["id"])["n"] == 2  # type: ignore[index]
+    changed = again.get(group["id"])
+    assert changed is not None and changed["n"] == 2
     assert again.get(newer["id"]) is not None
     deleted = ResourceStore(tmp_path, lambda: [group, newer], reset=False)
     deleted.delete(newer["id"])

@@ -80,6 +80,7 @@ async def test_run_command_generalizes_and_stops_guest(
         },
     )
     result = await poller.result()
+    assert result.value is not None
     assert "user account will be deleted" in (result.value[0].message or "")
     assert await _power(client, seeded.VM_LINUX) == "running"  # the guest takes a moment
     await _wait_power(client, seeded.VM_LINUX, "stopped")
@@ -89,7 +90,7 @@ async def test_run_command_generalizes_and_stops_guest(
     assert await _power(client, seeded.VM_LINUX) == "deallocated"
     await client.virtual_machines.generalize(RG, seeded.VM_LINUX)
     view = await client.virtual_machines.instance_view(RG, seeded.VM_LINUX)
-    assert any(s.code == "OSState/generalized" for s in view.statuses)
+    assert any(s.code == "OSState/generalized" for s in view.statuses or [])
     with pytest.raises(HttpResponseError, match="since the VM is generalized"):
         await (await client.virtual_machines.begin_start(RG, seeded.VM_LINUX)).result()
 
@@ -137,7 +138,7 @@ async def test_snapshot_of_vm_disk(client: ComputeManagementClient) -> None:
     os_snapshot = await os_poller.result()
     assert os_snapshot.os_type == "Windows"
     assert os_snapshot.hyper_v_generation == "V2"
-    names = [s.name async for s in client.snapshots.list_by_resource_group(RG)]
+    names = [str(s.name) async for s in client.snapshots.list_by_resource_group(RG)]
     assert sorted(names) == ["snap-lun1", "snap-os"]
 
 
