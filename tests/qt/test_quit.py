@@ -5,6 +5,7 @@ Qt warnings fail these tests (qt_log_level_fail), background-task errors too."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Iterator
@@ -103,6 +104,20 @@ def app(qtbot: QtBot, qloop: qasync.QEventLoop, home: Path) -> Iterator[App]:
     qapp.setQuitOnLastWindowClosed(True)
 
 
+@contextlib.contextmanager
+def sandbox_as_left(app: App) -> Iterator[SandboxServer]:
+    """The sandbox as the app left it when it quit (its state directory), for a look at what
+    Azure would hold now."""
+    left = app.server
+    server = app.server = SandboxServer(left.state_dir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        app.server = left
+
+
 def settled(transfer: Transfer, qtbot: QtBot) -> Status:
     """The transfer's status once it has stopped running."""
     qtbot.waitUntil(lambda: not transfer.status.active, timeout=TIMEOUT_MS)
@@ -163,10 +178,7 @@ def test_pause_and_quit_keeps_the_disk_resumable_and_the_next_start_finishes_it(
     ended_cleanly(app, caplog)
     assert transfer.status is Status.INTERRUPTED
     # Not stranded: the disk still takes writes, its SAS waits in the keyring, the plan is saved.
-    left = app.server
-    server = app.server = SandboxServer(left.state_dir)  # the sandbox as the app left it
-    server.start()
-    try:
+    with sandbox_as_left(app):
         assert disk_state(app, run, "disk-quit-pause") == "ActiveUpload"
         plans = list((journal_dir() / "plans").glob("*.json"))
         assert len(plans) == 1 and '"status": "suspended"' in plans[0].read_text()
@@ -175,9 +187,6 @@ def test_pause_and_quit_keeps_the_disk_resumable_and_the_next_start_finishes_it(
             line for line in Path(file_keyring.file_path).read_text().splitlines() if "=" in line
         ]
         assert stored, "no SAS in the keyring"
-    finally:
-        server.stop()
-        app.server = left
 
     # The next start. Its sandbox listens where the last one did, as Azure's endpoints stay put
     # (the SAS kept in the keyring names the blob endpoint's port).
@@ -215,13 +224,8 @@ def test_cancel_and_quit_revokes_access(
     app.answer("cancelAndQuit")
     ended_cleanly(app, caplog)
     assert transfer.status is Status.CANCELLED
-    server = SandboxServer(app.server.state_dir)
-    server.start()
-    app.server = server
-    try:
+    with sandbox_as_left(app):
         assert disk_state(app, run, "disk-quit-cancel") == "Unattached"  # access revoked
-    finally:
-        server.stop()
     plans = list((journal_dir() / "plans").glob("*.json"))
     assert len(plans) == 1 and '"status": "cancelled"' in plans[0].read_text()
     assert (

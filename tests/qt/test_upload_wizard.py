@@ -55,9 +55,14 @@ def new_session(quick_sandbox: Any, run: AsyncRunner) -> Iterator[Callable[[], A
         run(session.close())
 
 
-def connect(window: MainWindow, run: AsyncRunner, new_session: Any) -> None:
-    window.settings.subscription_id = PRODUCTION_SUBSCRIPTION_ID
-    run(window.use_session(new_session()))
+@pytest.fixture
+def window(
+    controller: AppController, run: AsyncRunner, new_session: Callable[[], Any]
+) -> MainWindow:
+    """The app's window, signed in to this test's sandbox, in the production subscription."""
+    controller.window.settings.subscription_id = PRODUCTION_SUBSCRIPTION_ID
+    run(controller.window.use_session(new_session()))
+    return controller.window
 
 
 def drop_files(window: MainWindow, paths: list[Path]) -> bool:
@@ -82,6 +87,11 @@ def drop_files(window: MainWindow, paths: list[Path]) -> bool:
     )
     QApplication.sendEvent(window, drop)
     return True
+
+
+def open_wizard(controller: AppController, qtbot: QtBot, path: Path) -> UploadWizard:
+    controller.workflows.open_upload_wizard(path)
+    return wizard_of(controller.workflows, qtbot)
 
 
 def wizard_of(workflows: Workflows, qtbot: QtBot) -> UploadWizard:
@@ -124,11 +134,8 @@ def test_a_dropped_disk_image_opens_the_wizard_one_per_file(
     controller: AppController,
     window: MainWindow,
     qtbot: QtBot,
-    run: AsyncRunner,
-    new_session: Any,
     disk_images: Any,
 ) -> None:
-    connect(window, run, new_session)
     first = disk_images.make("vpc", 24 * MIB, "start", subformat="dynamic").path
     second = disk_images.make("vhdx", 24 * MIB, "end", subformat="dynamic").path
     text_file = first.with_suffix(".txt")
@@ -150,12 +157,9 @@ def test_a_dropped_qcow2_opens_the_wizard_which_names_the_conversion(
     controller: AppController,
     window: MainWindow,
     qtbot: QtBot,
-    run: AsyncRunner,
-    new_session: Any,
     tmp_path: Path,
 ) -> None:
     # Offered by its name, judged by its bytes: the wizard opens and refuses it with the command.
-    connect(window, run, new_session)
     cloud = tmp_path / "cloud.qcow2"
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(cloud), "64M"], check=True)
     assert drop_files(window, [cloud])
@@ -171,15 +175,11 @@ def test_a_broken_file_stops_on_the_first_page_with_its_message(
     controller: AppController,
     window: MainWindow,
     qtbot: QtBot,
-    run: AsyncRunner,
-    new_session: Any,
     tmp_path: Path,
 ) -> None:
-    connect(window, run, new_session)
     broken = tmp_path / "broken.vhd"
     broken.write_bytes(b"conectix" + os.urandom(3 * MIB))
-    controller.workflows.open_upload_wizard(broken)
-    wizard = wizard_of(controller.workflows, qtbot)
+    wizard = open_wizard(controller, qtbot, broken)
     page = wizard.file_page
     qtbot.waitUntil(lambda: bool(page.error) or page.image is not None, timeout=10_000)
     messages = [page.findings.item(i).text() for i in range(page.findings.count())]
@@ -194,14 +194,11 @@ def test_wizard_uploads_a_dynamic_vhd_to_a_managed_disk_and_makes_a_gallery_vers
     window: MainWindow,
     qtbot: QtBot,
     run: AsyncRunner,
-    new_session: Any,
     disk_images: Any,
     quick_sandbox: Any,
 ) -> None:
-    connect(window, run, new_session)
     made = disk_images.make("vpc", 40 * MIB, "scattered", subformat="dynamic")
-    controller.workflows.open_upload_wizard(made.path)
-    wizard = wizard_of(controller.workflows, qtbot)
+    wizard = open_wizard(controller, qtbot, made.path)
     fill_file_page(wizard, qtbot, "Linux")
     fill_target_page(wizard, qtbot, "disk-wizard-gallery")
     page = wizard.follow_up_page
@@ -261,10 +258,8 @@ def test_cancel_revokes_access_and_a_new_window_resumes_the_rest(
     quick_sandbox: Any,
     home: Path,
 ) -> None:
-    connect(window, run, new_session)
     made = disk_images.make("raw", 48 * MIB, [(0, os.urandom(48 * MIB))])
-    controller.workflows.open_upload_wizard(made.path)
-    wizard = wizard_of(controller.workflows, qtbot)
+    wizard = open_wizard(controller, qtbot, made.path)
     fill_file_page(wizard, qtbot, "Windows")
     fill_target_page(wizard, qtbot, "disk-wizard-resume")
     wizard.next()  # then what: nothing more
@@ -320,7 +315,6 @@ def test_a_page_blob_in_a_storage_account_then_a_managed_image_from_it(
     window: MainWindow,
     qtbot: QtBot,
     run: AsyncRunner,
-    new_session: Any,
     disk_images: Any,
     quick_sandbox: Any,
 ) -> None:
@@ -330,10 +324,8 @@ def test_a_page_blob_in_a_storage_account_then_a_managed_image_from_it(
     from gui.azure.upload.storage import renew_blob_sas
     from gui.vhd import open_image
 
-    connect(window, run, new_session)
     made = disk_images.make("vhdx", 32 * MIB, "scattered", subformat="dynamic")
-    controller.workflows.open_upload_wizard(made.path)
-    wizard = wizard_of(controller.workflows, qtbot)
+    wizard = open_wizard(controller, qtbot, made.path)
     fill_file_page(wizard, qtbot, "Linux")
     page = wizard.target_page
     page.account_radio.setChecked(True)
