@@ -15,7 +15,7 @@ from azure.mgmt.compute.aio import ComputeManagementClient
 
 from gui.azure.arm import generation_short, name_of, resource_group_of
 from gui.azure.catalog.nodes import DiskRole
-from gui.azure.errors import NotFoundError, translate, translated
+from gui.azure.errors import NotFoundError, translated
 
 Json = Mapping[str, Any]
 _PARALLEL_READS = 8
@@ -188,11 +188,10 @@ async def _os_disk(client: ComputeManagementClient, vm: Json) -> Json | None:
     if not disk_id:
         return None
     try:
-        disk = await client.disks.get(resource_group_of(disk_id), name_of(disk_id))
-    except Exception as exc:  # the disk adds detail only; the VM is listed without it
-        if isinstance(translate(exc), NotFoundError):
-            return None
-        raise
+        with translated():
+            disk = await client.disks.get(resource_group_of(disk_id), name_of(disk_id))
+    except NotFoundError:  # the disk adds detail only; the VM is listed without it
+        return None
     return disk.as_dict()
 
 

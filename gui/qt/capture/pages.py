@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from gui.azure.arm import name_of
 from gui.azure.capture.plan import (
     LINUX_DEPROVISION,
     WINDOWS_SYSPREP,
@@ -134,7 +135,7 @@ class VmPage(QWizardPage):
             self.table.selectRow(found)
         elif wanted:
             self.status.setText(
-                f"VM {wanted.rsplit('/', 1)[-1]} was not found in this subscription (deleted or "
+                f"VM {name_of(wanted)} was not found in this subscription (deleted or "
                 "moved?). Pick another one."
             )
             self.status.setStyleSheet(PROBLEM_STYLE)
