@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -35,6 +35,7 @@ from tests.fixtures.disk_images import MIB, DiskImageFactory, pattern
 from tests.transfer.helpers import fixed_stream
 
 LOCATION = "westeurope"
+T = TypeVar("T")
 
 
 async def disk_state(compute: Any, name: str) -> str | None:
@@ -99,6 +100,28 @@ async def run_with_states(compute: Any, job: ManagedDiskUpload, name: str) -> tu
     return states, outcome
 
 
+def upload_with_states(
+    server: SandboxServer,
+    made: Any,
+    name: str,
+    options: UploadOptions,
+    *,
+    on_progress: Callable[[ProgressSnapshot], None] | None = None,
+    jobs: list[ManagedDiskUpload] | None = None,
+) -> tuple[list[str], Any]:
+    """Uploads ``made`` to the disk ``name`` while watching its states; the upload is put in
+    ``jobs`` first, for a progress callback that controls it."""
+
+    async def scenario() -> tuple[list[str], Any]:
+        async with opened(server, made) as (compute, image):
+            job = ManagedDiskUpload(compute, image, spec(name), options, on_progress=on_progress)
+            if jobs is not None:
+                jobs.append(job)
+            return await run_with_states(compute, job, name)
+
+    return arun(scenario)
+
+
 def spec(name: str) -> ManagedDiskSpec:
     return ManagedDiskSpec(RG_BUILD, name, LOCATION, os_type="Linux", hyper_v_generation="V2")
 
@@ -108,7 +131,7 @@ def image_with_data(disk_images: DiskImageFactory, size: int = 32 * MIB) -> Any:
     return disk_images.make("vpc", size, writes, subformat="dynamic")
 
 
-def arun(coro_factory: Callable[[], Any]) -> Any:
+def arun(coro_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return asyncio.run(coro_factory())
 
 
@@ -159,21 +182,10 @@ def test_access_is_revoked_when_the_upload_is_cancelled(
         if snap.bytes_sent > 0:
             jobs[0].cancel()
 
-    async def scenario() -> tuple[list[str], Any]:
-        async with opened(fresh_sandbox, made) as (compute, image):
-            options = UploadOptions(concurrency=1, journal_dir=tmp_path)
-            jobs.append(
-                ManagedDiskUpload(
-                    compute,
-                    image,
-                    spec("disk-cancelled"),
-                    options,
-                    on_progress=cancel_once_sending,
-                )
-            )
-            return await run_with_states(compute, jobs[0], "disk-cancelled")
-
-    states, outcome = arun(scenario)
+    options = UploadOptions(concurrency=1, journal_dir=tmp_path)
+    states, outcome = upload_with_states(
+        fresh_sandbox, made, "disk-cancelled", options, on_progress=cancel_once_sending, jobs=jobs
+    )
     assert isinstance(outcome, UploadCancelledError)
     assert "ActiveUpload" in states
     assert states[-1] != "ActiveUpload"
@@ -187,15 +199,10 @@ def test_access_is_revoked_when_the_upload_fails(
     blob_paths = r"^/(?!subscriptions/)[^/]+/[^/]+/.+"  # the page blob, not ARM
     fresh_sandbox.faults.add(blob_paths, status=500, code="InternalError", method="PUT")
 
-    async def scenario() -> tuple[list[str], Any]:
-        async with opened(fresh_sandbox, made) as (compute, image):
-            options = UploadOptions(
-                journal_dir=tmp_path, retry=RetryPolicy(max_attempts=2, base_delay=0.01)
-            )
-            job = ManagedDiskUpload(compute, image, spec("disk-failed"), options)
-            return await run_with_states(compute, job, "disk-failed")
-
-    states, outcome = arun(scenario)
+    options = UploadOptions(
+        journal_dir=tmp_path, retry=RetryPolicy(max_attempts=2, base_delay=0.01)
+    )
+    states, outcome = upload_with_states(fresh_sandbox, made, "disk-failed", options)
     assert isinstance(outcome, RetryBudgetExhaustedError)
     assert "ActiveUpload" in states
     assert states[-1] != "ActiveUpload"
