@@ -6,9 +6,16 @@ a test still says what it sends.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ODataV4Format
+from azure.mgmt.compute.aio import ComputeManagementClient
+
+from gui.azure.account.loopback import sandbox_compute_client
+from gui.sandbox import SandboxServer
+from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 
 Json = dict[str, Any]
 LOCATION = "westeurope"
@@ -92,3 +99,15 @@ def storage_error_code(exc: HttpResponseError) -> str:
     code = getattr(exc, "error_code", None)
     assert isinstance(code, str), f"no storage error code on {exc!r}"
     return code
+
+
+@asynccontextmanager
+async def fast_compute(
+    sandbox: SandboxServer, *, replication_seconds: float
+) -> AsyncIterator[ComputeManagementClient]:
+    """A compute client on ``sandbox`` with 50 ms operations (and ``replication_seconds`` a
+    region for gallery versions), so tests wait little."""
+    sandbox.lro_seconds = 0.05
+    sandbox.replication_seconds_per_region = replication_seconds
+    async with sandbox_compute_client(sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID) as client:
+        yield client

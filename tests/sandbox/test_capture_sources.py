@@ -11,12 +11,10 @@ import pytest_asyncio
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.compute.aio import ComputeManagementClient
 
-from gui.azure.account.loopback import sandbox_compute_client
 from gui.sandbox import SandboxServer
-from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed import vms as seeded_vms
 from gui.sandbox.seed import world as seeded
-from tests.sandbox.helpers import definition_body, error_code, error_message
+from tests.sandbox.helpers import definition_body, error_code, error_message, fast_compute
 
 pytestmark = pytest.mark.asyncio
 RG = seeded_vms.RG_VMS
@@ -24,9 +22,7 @@ RG = seeded_vms.RG_VMS
 
 @pytest_asyncio.fixture
 async def client(fresh_sandbox: SandboxServer) -> AsyncIterator[ComputeManagementClient]:
-    fresh_sandbox.lro_seconds = 0.05
-    fresh_sandbox.replication_seconds_per_region = 0.05
-    async with sandbox_compute_client(fresh_sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID) as c:
+    async with fast_compute(fresh_sandbox, replication_seconds=0.05) as c:
         yield c
 
 

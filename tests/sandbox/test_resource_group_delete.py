@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.mgmt.compute.aio import ComputeManagementClient
+from azure.mgmt.resource.resources.aio import ResourceManagementClient
 
 from gui.azure.account.loopback import sandbox_compute_client, sandbox_resource_clients
 from gui.sandbox import SandboxServer
@@ -16,16 +21,25 @@ RG = "rg-to-delete"
 MIB = 1024 * 1024
 
 
+@asynccontextmanager
+async def _group(
+    sandbox: SandboxServer,
+) -> AsyncIterator[tuple[ResourceManagementClient, ComputeManagementClient]]:
+    """Clients for a sandbox whose operations take 50 ms, and the group RG made in it."""
+    sandbox.lro_seconds = 0.05
+    _, resources = sandbox_resource_clients(sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID)
+    async with (
+        resources,
+        sandbox_compute_client(sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID) as compute,
+    ):
+        await resources.resource_groups.create_or_update(RG, {"location": "westeurope"})
+        yield resources, compute
+
+
 async def test_deleting_a_group_deletes_its_resources_and_disk_data(
     fresh_sandbox: SandboxServer,
 ) -> None:
-    fresh_sandbox.lro_seconds = 0.05
-    _, resources = sandbox_resource_clients(fresh_sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID)
-    async with (
-        resources,
-        sandbox_compute_client(fresh_sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID) as compute,
-    ):
-        await resources.resource_groups.create_or_update(RG, {"location": "westeurope"})
+    async with _group(fresh_sandbox) as (resources, compute):
         disk = await (
             await compute.disks.begin_create_or_update(
                 RG,
@@ -67,13 +81,7 @@ async def test_deleting_a_group_deletes_its_resources_and_disk_data(
 async def test_a_disk_open_for_upload_blocks_the_group_delete(
     fresh_sandbox: SandboxServer,
 ) -> None:
-    fresh_sandbox.lro_seconds = 0.05
-    _, resources = sandbox_resource_clients(fresh_sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID)
-    async with (
-        resources,
-        sandbox_compute_client(fresh_sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID) as compute,
-    ):
-        await resources.resource_groups.create_or_update(RG, {"location": "westeurope"})
+    async with _group(fresh_sandbox) as (resources, compute):
         await (
             await compute.disks.begin_create_or_update(
                 RG,

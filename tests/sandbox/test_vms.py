@@ -11,10 +11,9 @@ import pytest_asyncio
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.compute.aio import ComputeManagementClient
 
-from gui.azure.account.loopback import sandbox_compute_client
 from gui.sandbox import SandboxServer
-from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed import vms as seeded
+from tests.sandbox.helpers import fast_compute
 
 pytestmark = pytest.mark.asyncio
 RG = seeded.RG_VMS
@@ -22,9 +21,7 @@ RG = seeded.RG_VMS
 
 @pytest_asyncio.fixture
 async def client(fresh_sandbox: SandboxServer) -> AsyncIterator[ComputeManagementClient]:
-    fresh_sandbox.lro_seconds = 0.05
-    fresh_sandbox.replication_seconds_per_region = 0.2
-    async with sandbox_compute_client(fresh_sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID) as c:
+    async with fast_compute(fresh_sandbox, replication_seconds=0.2) as c:
         yield c
 
 
