@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import re
 import time
-from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -29,7 +28,7 @@ from gui.sandbox.errors import ArmError, resource_not_found
 from gui.sandbox.seed.world import compute_id
 from gui.sandbox.seed.world import gallery as seeded_gallery
 from gui.sandbox.seed.world import gallery_image as seeded_definition
-from gui.sandbox.world import World, public
+from gui.sandbox.world import public
 
 Json = dict[str, Any]
 router = Router()
@@ -169,8 +168,20 @@ def check_version_name(name: str) -> None:
         )
 
 
-def _finish_provisioning(world: World, resource_id: str) -> Callable[[], Json | None]:
-    return functools.partial(mark_provisioned, world, resource_id)
+def _provisioning(  # noqa: PLR0917 - what every create/update answer needs
+    ctx: Ctx, sub: str, location: str, resource: Json, status: int, duration: float | None = None
+) -> web.Response:
+    """Save ``resource`` (Creating or Updating) and answer ``status`` with an operation that marks
+    it Succeeded after ``duration`` (the world's LRO time unless given)."""
+    ctx.world.store.put(resource)
+    _, headers = start_operation(
+        ctx,
+        sub,
+        location,
+        duration=ctx.world.lro_seconds if duration is None else duration,
+        on_done=functools.partial(mark_provisioned, ctx.world, resource["id"]),
+    )
+    return reply(public(resource), status, headers)
 
 
 def _refuse_while_nested(ctx: Ctx, parent: Json, child_type: str, what_remains: str) -> None:
@@ -200,15 +211,7 @@ async def put_gallery(ctx: Ctx, p: dict[str, str]) -> web.Response:
     gallery = seeded_gallery(sid, group["name"], name, location, description)
     gallery["tags"] = body.get("tags") or {}
     gallery["properties"]["provisioningState"] = "Creating"
-    ctx.world.store.put(gallery)
-    _, headers = start_operation(
-        ctx,
-        sid,
-        location,
-        duration=ctx.world.lro_seconds,
-        on_done=_finish_provisioning(ctx.world, gallery["id"]),
-    )
-    return reply(public(gallery), 201, headers)
+    return _provisioning(ctx, sid, location, gallery, 201)
 
 
 @router.delete(_GALLERY)
@@ -311,14 +314,7 @@ async def put_definition(ctx: Ctx, p: dict[str, str]) -> web.Response:
     if existing is not None:
         return reply(public(definition), 200)
     definition["properties"]["provisioningState"] = "Creating"
-    _, headers = start_operation(
-        ctx,
-        p["sub"],
-        location,
-        duration=ctx.world.lro_seconds,
-        on_done=_finish_provisioning(ctx.world, definition["id"]),
-    )
-    return reply(public(definition), 201, headers)
+    return _provisioning(ctx, p["sub"], location, definition, 201)
 
 
 @router.delete(_DEFINITION)
@@ -406,16 +402,8 @@ async def put_version(ctx: Ctx, p: dict[str, str]) -> web.Response:
             "started": time.time(),
             "seconds_per_region": world.replication_seconds_per_region,
         }
-        world.store.put(existing)
         duration = len(regions) * world.replication_seconds_per_region
-        _, headers = start_operation(
-            ctx,
-            p["sub"],
-            location,
-            duration=duration,
-            on_done=_finish_provisioning(world, existing["id"]),
-        )
-        return reply(public(existing), 200, headers)
+        return _provisioning(ctx, p["sub"], location, existing, 200, duration)
     storage = version_storage_profile(world, definition, props.get("storageProfile") or {})
     version: Json = {
         "id": f"{definition['id']}/versions/{name}",
@@ -450,16 +438,8 @@ async def put_version(ctx: Ctx, p: dict[str, str]) -> web.Response:
     }
     if profile.get("endOfLifeDate"):
         version["properties"]["publishingProfile"]["endOfLifeDate"] = profile["endOfLifeDate"]
-    world.store.put(version)
     duration = max(world.lro_seconds, len(regions) * world.replication_seconds_per_region)
-    _, headers = start_operation(
-        ctx,
-        p["sub"],
-        location,
-        duration=duration,
-        on_done=_finish_provisioning(world, version["id"]),
-    )
-    return reply(public(version), 201, headers)
+    return _provisioning(ctx, p["sub"], location, version, 201, duration)
 
 
 @router.delete(_VERSION)
