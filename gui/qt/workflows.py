@@ -51,11 +51,11 @@ class Workflows(QObject):
     # --- drops ----------------------------------------------------------------------------------
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.window and isinstance(event, QDropEvent):
-            if event.type() == QEvent.Type.DragEnter:
-                self._drag_entered(event)  # type: ignore[arg-type]
+        if watched is self.window:
+            if isinstance(event, QDragEnterEvent):
+                self._drag_entered(event)
                 return True
-            if event.type() == QEvent.Type.Drop:
+            if isinstance(event, QDropEvent) and event.type() == QEvent.Type.Drop:
                 self._dropped(event)
                 return True
         return super().eventFilter(watched, event)

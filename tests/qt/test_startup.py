@@ -44,8 +44,10 @@ def test_the_start_follows_the_azure_cli_cloud(
 ) -> None:
     # The CLI is on US Government and not signed in: the start looks there, then opens the sandbox.
     script = az_cloud_show(
-        "AzureUSGovernment", "https://management.usgovcloudapi.net/",
-        "https://login.microsoftonline.us")
+        "AzureUSGovernment",
+        "https://management.usgovcloudapi.net/",
+        "https://login.microsoftonline.us",
+    )
     fake_az(tmp_path / "bin", script, monkeypatch)
     window = controller.window
     run(controller.connect_initial(), timeout=60)
