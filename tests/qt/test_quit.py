@@ -215,7 +215,6 @@ def test_pause_and_quit_keeps_the_disk_resumable_and_the_next_start_finishes_it(
 def test_cancel_and_quit_revokes_access(
     app: App,
     run: AsyncRunner,
-    home: Path,
     disk_images: Any,
     file_keyring: Any,
     caplog: pytest.LogCaptureFixture,

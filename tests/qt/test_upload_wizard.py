@@ -195,7 +195,6 @@ def test_wizard_uploads_a_dynamic_vhd_to_a_managed_disk_and_makes_a_gallery_vers
     qtbot: QtBot,
     run: AsyncRunner,
     disk_images: Any,
-    quick_sandbox: Any,
 ) -> None:
     made = disk_images.make("vpc", 40 * MIB, "scattered", subformat="dynamic")
     wizard = open_wizard(controller, qtbot, made.path)
@@ -316,7 +315,6 @@ def test_a_page_blob_in_a_storage_account_then_a_managed_image_from_it(
     qtbot: QtBot,
     run: AsyncRunner,
     disk_images: Any,
-    quick_sandbox: Any,
 ) -> None:
     from azure.storage.blob import BlobClient
 

@@ -122,6 +122,12 @@ def upload_with_states(
     return arun(scenario)
 
 
+def assert_revoked_after_writing(states: list[str]) -> None:
+    """The disk took writes, and its write access was revoked when the upload stopped."""
+    assert "ActiveUpload" in states
+    assert states[-1] != "ActiveUpload"
+
+
 def spec(name: str) -> ManagedDiskSpec:
     return ManagedDiskSpec(RG_BUILD, name, LOCATION, os_type="Linux", hyper_v_generation="V2")
 
@@ -187,8 +193,7 @@ def test_access_is_revoked_when_the_upload_is_cancelled(
         fresh_sandbox, made, "disk-cancelled", options, on_progress=cancel_once_sending, jobs=jobs
     )
     assert isinstance(outcome, UploadCancelledError)
-    assert "ActiveUpload" in states
-    assert states[-1] != "ActiveUpload"
+    assert_revoked_after_writing(states)
 
 
 def test_access_is_revoked_when_the_upload_fails(
@@ -204,8 +209,7 @@ def test_access_is_revoked_when_the_upload_fails(
     )
     states, outcome = upload_with_states(fresh_sandbox, made, "disk-failed", options)
     assert isinstance(outcome, RetryBudgetExhaustedError)
-    assert "ActiveUpload" in states
-    assert states[-1] != "ActiveUpload"
+    assert_revoked_after_writing(states)
 
 
 def test_an_existing_disk_in_use_is_not_touched(

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtWidgets import (
+    QFormLayout,
     QLabel,
+    QLayout,
     QWidget,
     QWizardPage,
 )
@@ -48,6 +50,28 @@ class AsyncPage(QWizardPage):
 
     def cancel_tasks(self) -> None:
         self._tasks.cancel_all()
+
+
+FormRow = tuple[str, QWidget | QLayout]
+
+
+def form(*rows: FormRow) -> QWidget:
+    """A widget of labelled rows (label, field), for one choice's fields on a page."""
+    widget = QWidget()
+    layout = QFormLayout(widget)
+    for label, part in rows:
+        # Two overloads of addRow: the isinstance picks the one the type checker can see.
+        if isinstance(part, QLayout):
+            layout.addRow(label, part)
+        else:
+            layout.addRow(label, part)
+    return widget
+
+
+def note(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    return label
 
 
 def problem_label() -> QLabel:

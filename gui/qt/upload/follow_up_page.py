@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateEdit,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -38,6 +37,7 @@ from gui.qt.upload.common import (
     PlanPage,
     UploadContext,
     default_name,
+    form,
 )
 from gui.qt.upload.file_page import FilePage
 from gui.qt.upload.target_page import TargetPage
@@ -67,10 +67,9 @@ class FollowUpPage(PlanPage):
         self.image_name = QLineEdit()
         self.image_name.setObjectName("imageName")
         self.image_group = QLineEdit()
-        self.image_form = QWidget()
-        image_layout = QFormLayout(self.image_form)
-        image_layout.addRow("Image name:", self.image_name)
-        image_layout.addRow("Resource group:", self.image_group)
+        self.image_form = form(
+            ("Image name:", self.image_name), ("Resource group:", self.image_group)
+        )
 
         self.gallery_box = QComboBox()
         self.gallery_box.setEditable(True)
@@ -97,21 +96,21 @@ class FollowUpPage(PlanPage):
         self.eol_check.toggled.connect(self.eol_date.setEnabled)
         self.definition_info = QLabel()
         self.definition_info.setWordWrap(True)
-        self.gallery_form = QWidget()
-        gallery_layout = QFormLayout(self.gallery_form)
-        gallery_layout.addRow("Gallery:", self.gallery_box)
-        gallery_layout.addRow("Image definition:", self.definition_box)
-        gallery_layout.addRow("", self.definition_info)
-        gallery_layout.addRow("Security type (new definition):", self.security_box)
-        gallery_layout.addRow("Publisher (new definition):", self.publisher_edit)
-        gallery_layout.addRow("Version:", self.version_edit)
-        gallery_layout.addRow("Target regions:", self.region_table)
         eol_row = QHBoxLayout()
         eol_row.addWidget(self.eol_check)
         eol_row.addWidget(self.eol_date)
         eol_row.addStretch(1)
-        gallery_layout.addRow("", self.exclude_latest)
-        gallery_layout.addRow("", eol_row)
+        self.gallery_form = form(
+            ("Gallery:", self.gallery_box),
+            ("Image definition:", self.definition_box),
+            ("", self.definition_info),
+            ("Security type (new definition):", self.security_box),
+            ("Publisher (new definition):", self.publisher_edit),
+            ("Version:", self.version_edit),
+            ("Target regions:", self.region_table),
+            ("", self.exclude_latest),
+            ("", eol_row),
+        )
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.nothing_radio)

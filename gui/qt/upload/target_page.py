@@ -9,8 +9,6 @@ from typing import Any
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
-    QFormLayout,
-    QLabel,
     QLineEdit,
     QRadioButton,
     QVBoxLayout,
@@ -32,6 +30,8 @@ from gui.qt.upload.common import (
     PlanPage,
     UploadContext,
     default_name,
+    form,
+    note,
 )
 from gui.qt.upload.file_page import FilePage
 
@@ -74,13 +74,13 @@ class TargetPage(PlanPage):
         self.disk_name.setObjectName("diskName")
         self.sku_box = QComboBox()
         self.sku_box.addItems(DISK_SKUS)
-        self.managed_form = QWidget()
-        form = QFormLayout(self.managed_form)
-        form.addRow("Subscription:", self.subscription_box)
-        form.addRow("Resource group:", self.group_box)
-        form.addRow("Region:", self.region_box)
-        form.addRow("Disk name:", self.disk_name)
-        form.addRow("Disk type (SKU):", self.sku_box)
+        self.managed_form = form(
+            ("Subscription:", self.subscription_box),
+            ("Resource group:", self.group_box),
+            ("Region:", self.region_box),
+            ("Disk name:", self.disk_name),
+            ("Disk type (SKU):", self.sku_box),
+        )
 
         self.account_box = QComboBox()
         self.account_box.setObjectName("storageAccount")
@@ -88,16 +88,17 @@ class TargetPage(PlanPage):
         self.container_box.setObjectName("container")
         self.blob_name = QLineEdit()
         self.blob_name.setObjectName("blobName")
-        self.account_form = QWidget()
-        account_layout = QFormLayout(self.account_form)
-        account_layout.addRow("Storage account:", self.account_box)
-        account_layout.addRow("Container:", self.container_box)
-        account_layout.addRow("Blob name:", self.blob_name)
-        account_note = QLabel(
-            "A SAS for this one blob is made from the account key and kept in memory only."
+        self.account_form = form(
+            ("Storage account:", self.account_box),
+            ("Container:", self.container_box),
+            ("Blob name:", self.blob_name),
+            (
+                "",
+                note(
+                    "A SAS for this one blob is made from the account key and kept in memory only."
+                ),
+            ),
         )
-        account_note.setWordWrap(True)
-        account_layout.addRow("", account_note)
         self._accounts: list[StorageAccount] = []
         self._accounts_loaded_for = ""
         self._sas: tuple[tuple[str, str, str], str] | None = None  # (account, container, blob)
@@ -108,12 +109,10 @@ class TargetPage(PlanPage):
         self.sas_edit.setPlaceholderText(
             "https://account.blob.core.windows.net/vhds/disk.vhd?sv=…&sig=…"
         )
-        self.blob_form = QWidget()
-        blob_layout = QFormLayout(self.blob_form)
-        blob_layout.addRow("Blob SAS URL:", self.sas_edit)
-        note = QLabel("The SAS needs write (and create) permission. It is kept in memory only.")
-        note.setWordWrap(True)
-        blob_layout.addRow("", note)
+        self.blob_form = form(
+            ("Blob SAS URL:", self.sas_edit),
+            ("", note("The SAS needs write (and create) permission. It is kept in memory only.")),
+        )
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.managed_radio)
