@@ -191,7 +191,7 @@ class WizardRunner:
         elapsed = time.perf_counter() - started
         stall = probe.stop()
         self.stall_at = probe.worst_at
-        if transfer.status.value != "Completed":
+        if transfer.status.label != "Completed":
             raise SystemExit(f"the wizard's upload failed: {transfer.error}")
         wizard.accept()
         return elapsed, stall
