@@ -51,12 +51,6 @@ class AppController(QObject):
         window.sign_in_requested.connect(self.open_sign_in)
         window.sandbox_requested.connect(lambda: self._spawn(self.switch_to_sandbox()))
         window.closing.connect(self._on_closing)
-        # run() ends the app after shutdown() has stopped the uploads, closed the session and
-        # stopped the sandbox. Were Qt to quit as soon as the window is gone, the qasync loop
-        # would stop under that work ("Event loop stopped before Future completed").
-        app = QApplication.instance()
-        if isinstance(app, QApplication):
-            app.setQuitOnLastWindowClosed(False)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         return self._tasks.spawn(coro)
@@ -69,6 +63,14 @@ class AppController(QObject):
 
     async def run(self) -> None:
         """Connects, then waits until the window closes and cleans up."""
+        # run() ends the app after shutdown() has stopped the uploads, closed the session and
+        # stopped the sandbox. Were Qt to quit as soon as the window is gone, the qasync loop
+        # would stop under that work ("Event loop stopped before Future completed"). Set here,
+        # not when the controller is made, so that a controller in a test that never runs the
+        # app leaves the application as it was.
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.setQuitOnLastWindowClosed(False)
         self._closed = asyncio.Event()
         if not self.window.isVisible():
             self._closed.set()
