@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -157,3 +158,11 @@ def version_disks(source: Json, os_disk: Json, data_disks: list[Json]) -> Json:
             for d in data_disks
         ],
     }
+
+
+def put_request(ctx: Ctx, name: str, check_name: Callable[[str], None]) -> tuple[Json, str, Json]:
+    """A PUT checked in ARM's order (the name, then the body's location): its body, region and
+    properties."""
+    check_name(name)
+    body = ctx.json()
+    return body, require_location(body), body.get("properties") or {}

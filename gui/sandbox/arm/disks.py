@@ -21,8 +21,8 @@ from gui.sandbox.arm.common import (
     check_compute_name,
     find_compute,
     now_iso,
+    put_request,
     require_compute,
-    require_location,
 )
 from gui.sandbox.arm.context import Ctx, reply
 from gui.sandbox.arm.lro import accepted, start_operation
@@ -119,10 +119,7 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
     group = ctx.world.require_resource_group(p["sub"], p["rg"])
     sid = ctx.world.require_subscription(p["sub"])
     name = p["name"]
-    check_compute_name(name)
-    body = ctx.json()
-    location = require_location(body)
-    props = body.get("properties") or {}
+    body, location, props = put_request(ctx, name, check_compute_name)
     creation = props.get("creationData") or {}
     option = str(creation.get("createOption") or "")
     existing = ctx.world.store.get(compute_id(sid, group["name"], "disks", name))

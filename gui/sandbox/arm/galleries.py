@@ -16,9 +16,9 @@ from gui.sandbox.arm.common import (
     missing,
     now_iso,
     parse_resource_id,
+    put_request,
     region_name,
     require_compute,
-    require_location,
     version_disks,
 )
 from gui.sandbox.arm.context import Ctx, reply
@@ -198,10 +198,8 @@ async def put_gallery(ctx: Ctx, p: dict[str, str]) -> web.Response:
     group = ctx.world.require_resource_group(p["sub"], p["rg"])
     sid = ctx.world.require_subscription(p["sub"])
     name = p["gallery"]
-    _check_gallery_name(name)
-    body = ctx.json()
-    location = require_location(body)
-    description = str((body.get("properties") or {}).get("description") or "")
+    body, location, props = put_request(ctx, name, _check_gallery_name)
+    description = str(props.get("description") or "")
     existing = ctx.world.store.get(compute_id(sid, group["name"], "galleries", name))
     if existing is not None:
         existing["properties"]["description"] = description
@@ -232,10 +230,7 @@ async def delete_gallery(ctx: Ctx, p: dict[str, str]) -> web.Response:
 async def put_definition(ctx: Ctx, p: dict[str, str]) -> web.Response:
     gallery = require_gallery(ctx, p)
     name = p["image"]
-    _check_definition_name(name)
-    body = ctx.json()
-    location = require_location(body)
-    props = body.get("properties") or {}
+    body, location, props = put_request(ctx, name, _check_definition_name)
     os_type, os_state = props.get("osType"), props.get("osState")
     if os_type not in ("Windows", "Linux"):
         raise missing("osType", "properties.osType")
@@ -382,10 +377,7 @@ def _target_regions(profile: Json, location: str) -> list[Json]:
 async def put_version(ctx: Ctx, p: dict[str, str]) -> web.Response:
     definition = require_definition(ctx, p)
     name = p["version"]
-    check_version_name(name)
-    body = ctx.json()
-    location = require_location(body)
-    props = body.get("properties") or {}
+    body, location, props = put_request(ctx, name, check_version_name)
     profile = props.get("publishingProfile") or {}
     regions = _target_regions(profile, location)
     existing = ctx.world.store.get(f"{definition['id']}/versions/{name}")

@@ -13,7 +13,7 @@ from gui.sandbox.arm.common import (
     find_compute,
     now_iso,
     parse_resource_id,
-    require_location,
+    put_request,
 )
 from gui.sandbox.arm.context import Ctx, reply
 from gui.sandbox.arm.lro import delete_accepted, mark_provisioned, start_operation
@@ -40,10 +40,8 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
     group = world.require_resource_group(p["sub"], p["rg"])
     sid = world.require_subscription(p["sub"])
     name = p["name"]
-    check_compute_name(name)
-    body = ctx.json()
-    location = require_location(body)
-    creation = (body.get("properties") or {}).get("creationData") or {}
+    body, location, props = put_request(ctx, name, check_compute_name)
+    creation = props.get("creationData") or {}
     option = str(creation.get("createOption") or "")
     if option != "Copy":
         raise ArmError(
