@@ -8,7 +8,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from gui.qt.app_controller import AppController
-from tests.azure.helpers import SIGNED_OUT, az_cloud_show, fake_az
+from tests.azure.helpers import SIGNED_OUT, US_GOVERNMENT_CLI, fake_az
 from tests.qt.helpers import AsyncRunner
 
 pytestmark = pytest.mark.gui
@@ -43,12 +43,7 @@ def test_the_start_follows_the_azure_cli_cloud(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The CLI is on US Government and not signed in: the start looks there, then opens the sandbox.
-    script = az_cloud_show(
-        "AzureUSGovernment",
-        "https://management.usgovcloudapi.net/",
-        "https://login.microsoftonline.us",
-    )
-    fake_az(tmp_path / "bin", script, monkeypatch)
+    fake_az(tmp_path / "bin", US_GOVERNMENT_CLI, monkeypatch)
     window = controller.window
     run(controller.connect_initial(), timeout=60)
     try:
