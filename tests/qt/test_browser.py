@@ -10,6 +10,7 @@ from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from gui.azure.catalog.nodes import DiskRole
+from gui.qt.app_controller import AppController
 from gui.qt.browser.tree_model import LoadState, RowKind
 from gui.qt.main_window import MainWindow
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
@@ -166,7 +167,7 @@ def test_second_start_shows_the_cached_tree_and_selection_before_any_request(
     window.close()
 
     before = sandbox.request_count
-    second = MainWindow(make_settings(home))
+    second = AppController(make_settings(home)).window
     qtbot.addWidget(second)
     second.show()
     qtbot.waitUntil(
@@ -216,7 +217,7 @@ def test_layout_scope_and_selection_are_remembered(
     saved_sizes = window.splitter.sizes()
     window.close()
 
-    again = MainWindow(make_settings(home))
+    again = AppController(make_settings(home)).window
     qtbot.addWidget(again)
     again.show()
     assert (again.size().width(), again.size().height()) == (761, 555)
@@ -249,7 +250,7 @@ def test_a_community_gallery_can_be_added_by_its_public_name(
 
 
 def test_virtual_machines_show_their_disks_and_open_the_capture_wizard(
-    window: MainWindow, qtbot: QtBot, run: AsyncRunner, new_session: Any
+    controller: AppController, window: MainWindow, qtbot: QtBot, run: AsyncRunner, new_session: Any
 ) -> None:
     window.settings.subscription_id = PRODUCTION_SUBSCRIPTION_ID
     run(window.use_session(new_session()))
@@ -265,6 +266,6 @@ def test_virtual_machines_show_their_disks_and_open_the_capture_wizard(
     assert dict(vm.properties)["Power state"]
     assert window.action_capture.isEnabled()
     window.action_capture.trigger()  # the toolbar action captures the selected VM
-    wizard = window.workflows.wizards[-1]
+    wizard = controller.workflows.wizards[-1]
     assert wizard.vm_id is not None and wizard.vm_id.endswith(f"/virtualMachines/{vm.title}")
     wizard.reject()

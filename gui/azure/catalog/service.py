@@ -24,7 +24,7 @@ from gui.azure.arm import (
     name_of,
     resource_group_of,
 )
-from gui.azure.capture.vms import DiskKind, get_vm, list_vms
+from gui.azure.capture.vms import get_vm, list_vms
 from gui.azure.catalog.cache import CachedCatalog
 from gui.azure.catalog.nodes import (
     SOURCES,
@@ -601,11 +601,11 @@ class Catalog:
         os_state = "Generalized" if vm.generalized else "Specialized (a running machine's identity)"
         disks = tuple(
             DiskSpec(
-                DiskRole.OS if disk.kind is DiskKind.OS else DiskRole.DATA,
+                disk.kind,
                 lun=disk.lun,
-                os_type=vm.os_type if disk.kind is DiskKind.OS else None,
+                os_type=vm.os_type if disk.kind is DiskRole.OS else None,
                 os_state=("Generalized" if vm.generalized else "Specialized")
-                if disk.kind is DiskKind.OS
+                if disk.kind is DiskRole.OS
                 else None,
                 size_gb=disk.size_gb,
                 caching=disk.caching or None,
