@@ -166,3 +166,22 @@ def put_request(ctx: Ctx, name: str, check_name: Callable[[str], None]) -> tuple
     check_name(name)
     body = ctx.json()
     return body, require_location(body), body.get("properties") or {}
+
+
+def new_compute_resource(  # noqa: PLR0917 - the parts of every new resource's envelope
+    subscription_id: str,
+    resource_group: str,
+    resource_type: str,
+    name: str,
+    location: str,
+    body: Json,
+) -> Json:
+    """The envelope of a Microsoft.Compute resource a PUT creates (id, name, type, location and
+    the tags the request gave); the caller adds its sku and properties."""
+    return {
+        "id": compute_id(subscription_id, resource_group, resource_type.split("/", 1)[1], name),
+        "name": name,
+        "type": resource_type,
+        "location": location,
+        "tags": body.get("tags") or {},
+    }

@@ -20,6 +20,7 @@ from gui.sandbox.arm.common import (
     add_read_routes,
     check_compute_name,
     find_compute,
+    new_compute_resource,
     now_iso,
     put_request,
     require_compute,
@@ -191,11 +192,7 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
     if tier == "Premium":
         properties["tier"] = _premium_tier(int(properties["diskSizeGB"]))
     disk: Json = {
-        "id": compute_id(sid, group["name"], "disks", name),
-        "name": name,
-        "type": DISK_TYPE,
-        "location": location,
-        "tags": body.get("tags") or {},
+        **new_compute_resource(sid, group["name"], DISK_TYPE, name, location, body),
         "sku": {"name": sku_name, "tier": tier},
         "properties": properties,
         "_blob": _new_backing_blob(ctx.world, unique_id, blob_size),

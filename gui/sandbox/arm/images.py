@@ -12,6 +12,7 @@ from gui.sandbox.arm.common import (
     check_compute_name,
     find_compute,
     missing,
+    new_compute_resource,
     require_location,
 )
 from gui.sandbox.arm.context import Ctx, reply
@@ -108,11 +109,7 @@ def create_image(
         disk["lun"] = lun
         data_disks.append(disk)
     image: Json = {
-        "id": compute_id(sub, group["name"], "images", name),
-        "name": name,
-        "type": IMAGE_TYPE,
-        "location": location,
-        "tags": body.get("tags") or {},
+        **new_compute_resource(sub, group["name"], IMAGE_TYPE, name, location, body),
         "properties": {
             "storageProfile": {
                 "osDisk": os_disk,

@@ -11,6 +11,7 @@ from gui.sandbox.arm.common import (
     add_read_routes,
     check_compute_name,
     find_compute,
+    new_compute_resource,
     now_iso,
     parse_resource_id,
     put_request,
@@ -113,11 +114,7 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
         if src.get(key):
             properties[key] = src[key]
     snapshot: Json = {
-        "id": snapshot_id,
-        "name": name,
-        "type": SNAPSHOT_TYPE,
-        "location": location,
-        "tags": body.get("tags") or {},
+        **new_compute_resource(sid, group["name"], SNAPSHOT_TYPE, name, location, body),
         "sku": {"name": sku, "tier": "Premium" if sku.startswith("Premium") else "Standard"},
         "properties": properties,
     }
