@@ -163,6 +163,16 @@ def ended_cleanly(app: App, caplog: pytest.LogCaptureFixture) -> None:
     assert errors == [], [r.getMessage() for r in errors]
 
 
+def quit_mid_upload(
+    app: App, disk_images: Any, disk: str, button: str, caplog: pytest.LogCaptureFixture
+) -> Transfer:
+    """Quits (answering ``button``) while an upload to ``disk`` sends; the app ends cleanly."""
+    _made, transfer = start_slow_upload(app, disk_images, disk)
+    app.answer(button)
+    ended_cleanly(app, caplog)
+    return transfer
+
+
 def test_pause_and_quit_keeps_the_disk_resumable_and_the_next_start_finishes_it(
     app: App,
     qtbot: QtBot,
@@ -173,9 +183,7 @@ def test_pause_and_quit_keeps_the_disk_resumable_and_the_next_start_finishes_it(
     file_keyring: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    _made, transfer = start_slow_upload(app, disk_images, "disk-quit-pause")
-    app.answer("pauseAndQuit")
-    ended_cleanly(app, caplog)
+    transfer = quit_mid_upload(app, disk_images, "disk-quit-pause", "pauseAndQuit", caplog)
     assert transfer.status is Status.INTERRUPTED
     # Not stranded: the disk still takes writes, its SAS waits in the keyring, the plan is saved.
     with sandbox_as_left(app):
@@ -219,9 +227,7 @@ def test_cancel_and_quit_revokes_access(
     file_keyring: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    _made, transfer = start_slow_upload(app, disk_images, "disk-quit-cancel")
-    app.answer("cancelAndQuit")
-    ended_cleanly(app, caplog)
+    transfer = quit_mid_upload(app, disk_images, "disk-quit-cancel", "cancelAndQuit", caplog)
     assert transfer.status is Status.CANCELLED
     with sandbox_as_left(app):
         assert disk_state(app, run, "disk-quit-cancel") == "Unattached"  # access revoked

@@ -89,9 +89,15 @@ def drop_files(window: MainWindow, paths: list[Path]) -> bool:
     return True
 
 
-def open_wizard(controller: AppController, qtbot: QtBot, path: Path) -> UploadWizard:
+def open_wizard(
+    controller: AppController, qtbot: QtBot, path: Path, os_type: str | None = None
+) -> UploadWizard:
+    """The wizard for ``path``; with ``os_type``, past its file page."""
     controller.workflows.open_upload_wizard(path)
-    return wizard_of(controller.workflows, qtbot)
+    wizard = wizard_of(controller.workflows, qtbot)
+    if os_type is not None:
+        fill_file_page(wizard, qtbot, os_type)
+    return wizard
 
 
 def wizard_of(workflows: Workflows, qtbot: QtBot) -> UploadWizard:
@@ -197,8 +203,7 @@ def test_wizard_uploads_a_dynamic_vhd_to_a_managed_disk_and_makes_a_gallery_vers
     disk_images: Any,
 ) -> None:
     made = disk_images.make("vpc", 40 * MIB, "scattered", subformat="dynamic")
-    wizard = open_wizard(controller, qtbot, made.path)
-    fill_file_page(wizard, qtbot, "Linux")
+    wizard = open_wizard(controller, qtbot, made.path, "Linux")
     fill_target_page(wizard, qtbot, "disk-wizard-gallery")
     page = wizard.follow_up_page
     page.gallery_radio.setChecked(True)
@@ -258,8 +263,7 @@ def test_cancel_revokes_access_and_a_new_window_resumes_the_rest(
     home: Path,
 ) -> None:
     made = disk_images.make("raw", 48 * MIB, [(0, os.urandom(48 * MIB))])
-    wizard = open_wizard(controller, qtbot, made.path)
-    fill_file_page(wizard, qtbot, "Windows")
+    wizard = open_wizard(controller, qtbot, made.path, "Windows")
     fill_target_page(wizard, qtbot, "disk-wizard-resume")
     wizard.next()  # then what: nothing more
     quick_sandbox.faults.latency = 0.15  # every request slow: time to cancel mid-way
@@ -323,8 +327,7 @@ def test_a_page_blob_in_a_storage_account_then_a_managed_image_from_it(
     from gui.vhd import open_image
 
     made = disk_images.make("vhdx", 32 * MIB, "scattered", subformat="dynamic")
-    wizard = open_wizard(controller, qtbot, made.path)
-    fill_file_page(wizard, qtbot, "Linux")
+    wizard = open_wizard(controller, qtbot, made.path, "Linux")
     page = wizard.target_page
     page.account_radio.setChecked(True)
     qtbot.waitUntil(lambda: page.container_box.count() > 0, timeout=10_000)
