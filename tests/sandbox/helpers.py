@@ -39,6 +39,14 @@ def image_body(
     return {"location": LOCATION, "properties": properties}
 
 
+def image_from_vm_body(vm_id: str | None) -> Json:
+    """A managed image's PUT body that captures the VM ``vm_id`` (Gen2)."""
+    return {
+        "location": LOCATION,
+        "properties": {"hyperVGeneration": "V2", "sourceVirtualMachine": {"id": vm_id}},
+    }
+
+
 def managed(disk_id: str | None) -> Json:
     return {"managedDisk": {"id": disk_id}}
 

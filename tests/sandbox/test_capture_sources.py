@@ -14,7 +14,13 @@ from azure.mgmt.compute.aio import ComputeManagementClient
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import vms as seeded_vms
 from gui.sandbox.seed import world as seeded
-from tests.sandbox.helpers import definition_body, error_code, error_message, fast_compute
+from tests.sandbox.helpers import (
+    definition_body,
+    error_code,
+    error_message,
+    fast_compute,
+    image_from_vm_body,
+)
 
 pytestmark = pytest.mark.asyncio
 RG = seeded_vms.RG_VMS
@@ -169,10 +175,7 @@ async def test_windows_vm_with_data_disks_into_a_managed_image(
         await client.images.begin_create_or_update(
             RG,
             "img-ws2022-app",
-            {
-                "location": "westeurope",
-                "properties": {"hyperVGeneration": "V2", "sourceVirtualMachine": {"id": vm.id}},
-            },
+            image_from_vm_body(vm.id),
         )
     ).result()
     profile = image.storage_profile
@@ -190,13 +193,7 @@ async def test_capture_mismatches_are_refused_with_azure_reasons(
         await client.images.begin_create_or_update(
             RG,
             "img-tl",
-            {
-                "location": "westeurope",
-                "properties": {
-                    "hyperVGeneration": "V2",
-                    "sourceVirtualMachine": {"id": trusted.id},
-                },
-            },
+            image_from_vm_body(trusted.id),
         )
     assert "TrustedLaunch" in error_message(info.value)
 
@@ -205,10 +202,7 @@ async def test_capture_mismatches_are_refused_with_azure_reasons(
         await client.images.begin_create_or_update(
             RG,
             "img-arm",
-            {
-                "location": "westeurope",
-                "properties": {"hyperVGeneration": "V2", "sourceVirtualMachine": {"id": arm.id}},
-            },
+            image_from_vm_body(arm.id),
         )
     assert "Arm64" in error_message(info.value)
 

@@ -13,7 +13,7 @@ from azure.mgmt.compute.aio import ComputeManagementClient
 
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import vms as seeded
-from tests.sandbox.helpers import fast_compute
+from tests.sandbox.helpers import fast_compute, image_from_vm_body
 
 pytestmark = pytest.mark.asyncio
 RG = seeded.RG_VMS
@@ -145,15 +145,7 @@ async def _generalize(client: ComputeManagementClient, name: str) -> None:
 
 
 async def test_managed_image_from_vm_carries_data_disks(client: ComputeManagementClient) -> None:
-    body = {
-        "location": "westeurope",
-        "properties": {
-            "sourceVirtualMachine": {
-                "id": (await client.virtual_machines.get(RG, seeded.VM_WINDOWS)).id
-            },
-            "hyperVGeneration": "V2",
-        },
-    }
+    body = image_from_vm_body((await client.virtual_machines.get(RG, seeded.VM_WINDOWS)).id)
     with pytest.raises(HttpResponseError, match="must be generalized"):
         await (await client.virtual_machines.begin_deallocate(RG, seeded.VM_WINDOWS)).result()
         await client.images.begin_create_or_update(RG, "img-win", body)
@@ -173,10 +165,7 @@ async def test_managed_image_refuses_trusted_launch(client: ComputeManagementCli
         await client.images.begin_create_or_update(
             RG,
             "img-tl",
-            {
-                "location": "westeurope",
-                "properties": {"sourceVirtualMachine": {"id": vm.id}, "hyperVGeneration": "V2"},
-            },
+            image_from_vm_body(vm.id),
         )
 
 
