@@ -1,10 +1,25 @@
-"""Shared helpers of the transfer tests: expected streams and independent zero counting."""
+"""Shared helpers of the transfer tests: expected streams, independent zero counting, and an
+upload of a file run, or cancelled midway, in one call."""
 
 from __future__ import annotations
 
 import hashlib
 import random
+from pathlib import Path
 
+import pytest
+
+from gui.transfer import (
+    BlobTarget,
+    ProgressCallback,
+    ProgressSnapshot,
+    SasUrlTarget,
+    Upload,
+    UploadCancelledError,
+    UploadOptions,
+    UploadResult,
+)
+from gui.vhd import DiskImage, open_image
 from tests.fixtures.disk_images import MIB, SECTOR, DiskImageFactory, MadeImage, pattern
 
 GRANULE = 64 * 1024
@@ -28,6 +43,43 @@ def fixed_stream(
     """The fixed VHD Azure must end up with: qemu-img's raw view, zero-padded, then the footer."""
     raw = factory.expected_raw(made)
     return raw.ljust(upload_size - SECTOR, b"\0") + footer
+
+
+def expected_blob(factory: DiskImageFactory, made: MadeImage) -> bytes:
+    """The fixed VHD a blob must hold once ``made`` is uploaded (its footer included)."""
+    with open_image(made.path) as image:
+        return fixed_stream(factory, made, image.upload_size, image.footer)
+
+
+def upload(
+    path: Path,
+    target: BlobTarget | str,
+    options: UploadOptions,
+    on_progress: ProgressCallback | None = None,
+) -> UploadResult:
+    """Uploads the disk image at ``path`` to ``target`` (a string is a SAS URL) and waits."""
+    blob = SasUrlTarget(target) if isinstance(target, str) else target
+    with open_image(path) as image:
+        return Upload(image, blob, options, on_progress=on_progress).run()
+
+
+def cancel_midway(
+    image: DiskImage, target: BlobTarget | str, options: UploadOptions, after: int
+) -> tuple[list[ProgressSnapshot], UploadCancelledError]:
+    """Runs an upload and cancels it from its progress callback once ``after`` bytes were sent:
+    the progress it reported and the error it ended with (the journal keeps what was sent)."""
+    blob = SasUrlTarget(target) if isinstance(target, str) else target
+    seen: list[ProgressSnapshot] = []
+
+    def on_progress(snap: ProgressSnapshot) -> None:
+        seen.append(snap)
+        if snap.bytes_sent >= after:
+            running.cancel()
+
+    running = Upload(image, blob, options, on_progress=on_progress)
+    with pytest.raises(UploadCancelledError) as caught:
+        running.run()
+    return seen, caught.value
 
 
 def nonzero_granule_bytes(stream: bytes) -> int:

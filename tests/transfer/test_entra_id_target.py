@@ -12,13 +12,13 @@ import json
 import time
 from pathlib import Path
 
+import pytest
 from azure.core.credentials import AccessToken
 
-from gui.transfer import AccessDeniedError, TokenCredentialTarget, Upload, UploadOptions
-from gui.vhd import open_image
+from gui.transfer import AccessDeniedError, TokenCredentialTarget, UploadOptions
 from tests.fixtures.azurite import Azurite
 from tests.fixtures.disk_images import MIB, DiskImageFactory
-from tests.transfer.helpers import fixed_stream, md5_b64
+from tests.transfer.helpers import expected_blob, md5_b64, upload
 
 TENANT = "3b9c6e1a-5d24-4f8b-a7c0-9e1d2f4b6a83"
 
@@ -59,9 +59,8 @@ def test_upload_with_an_entra_id_credential_over_https(
     credential = ClaimsOnlyCredential(lifetime=3600)
     target = TokenCredentialTarget(azurite_oauth.blob_endpoint, container, "entra.vhd", credential)
     options = UploadOptions(journal_dir=tmp_path, ssl_context=azurite_oauth.ssl_context())
-    with open_image(made.path) as image:
-        expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
-        result = Upload(image, target, options).run()
+    result = upload(made.path, target, options)
+    expected = expected_blob(disk_images, made)
     assert credential.scopes == [("https://storage.azure.com/.default",)]
     assert result.content_md5 == md5_b64(expected)
     assert azurite_oauth.download(container, "entra.vhd") == expected
@@ -76,14 +75,12 @@ def test_tokens_are_reused_while_valid_and_refreshed_before_they_expire(
     # 20 minutes left is beyond the 10-minute renewal margin: one token serves the upload.
     lasting = ClaimsOnlyCredential(lifetime=20 * 60)
     target = TokenCredentialTarget(azurite_oauth.blob_endpoint, container, "a.vhd", lasting)
-    with open_image(made.path) as image:
-        Upload(image, target, options).run()
+    upload(made.path, target, options)
     assert len(lasting.scopes) == 1
     # 5 minutes left is inside the margin: each request finds its token about to expire.
     short = ClaimsOnlyCredential(lifetime=5 * 60)
     target = TokenCredentialTarget(azurite_oauth.blob_endpoint, container, "b.vhd", short)
-    with open_image(made.path) as image:
-        result = Upload(image, target, options).run()
+    result = upload(made.path, target, options)
     assert len(short.scopes) >= result.requests // 2
 
 
@@ -95,12 +92,8 @@ def test_a_token_for_another_audience_is_refused_with_advice(
     credential = ClaimsOnlyCredential(lifetime=3600, audience="https://management.azure.com")
     target = TokenCredentialTarget(azurite_oauth.blob_endpoint, container, "no.vhd", credential)
     options = UploadOptions(journal_dir=tmp_path, ssl_context=azurite_oauth.ssl_context())
-    with open_image(made.path) as image:
-        try:
-            Upload(image, target, options).run()
-        except AccessDeniedError as exc:
-            message = str(exc)
-        else:
-            raise AssertionError("the upload should have been refused")
+    with pytest.raises(AccessDeniedError) as caught:
+        upload(made.path, target, options)
+    message = str(caught.value)
     assert "Storage Blob Data Contributor" in message
     assert "eyJ" not in message  # no token in the message

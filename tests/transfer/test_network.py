@@ -13,14 +13,11 @@ import pytest
 
 from gui.transfer import (
     ProxyConfigError,
-    SasUrlTarget,
     ServiceError,
     UntrustedCertificateError,
-    Upload,
     UploadOptions,
 )
 from gui.transfer.network import user_agent
-from gui.vhd import open_image
 from tests.fixtures.azurite import Azurite
 from tests.fixtures.disk_images import MIB, DiskImageFactory, MadeImage, pattern
 from tests.fixtures.proxy import (
@@ -30,7 +27,7 @@ from tests.fixtures.proxy import (
     use_proxy,
 )
 from tests.transfer.faulty_proxy import FaultyProxy
-from tests.transfer.helpers import fixed_stream
+from tests.transfer.helpers import expected_blob, upload
 
 __all__ = ["http_proxy", "http_proxy_with_auth"]  # fixtures, used by name
 
@@ -59,9 +56,8 @@ def test_upload_goes_through_the_proxy_with_credentials_from_its_url(
     container = azurite.create_container()
     url = azurite.blob_sas_url(container, "proxied.vhd")
     use_proxy(monkeypatch, http_proxy_with_auth)
-    with open_image(made.path) as img:
-        expected = fixed_stream(disk_images, made, img.upload_size, img.footer)
-        result = Upload(img, SasUrlTarget(url), UploadOptions(journal_dir=tmp_path)).run()
+    result = upload(made.path, url, UploadOptions(journal_dir=tmp_path))
+    expected = expected_blob(disk_images, made)
     prefix = f"http://127.0.0.1:{azurite.port}/"
     deadline = time.monotonic() + 10  # tinyproxy may write its log a moment later
     while len(http_proxy_with_auth.requests_to(prefix)) < result.requests < 1000:
@@ -91,8 +87,8 @@ def test_a_proxy_refusing_the_credentials_is_a_clear_error(
     ):
         monkeypatch.setenv("HTTPS_PROXY", proxy_url)
         monkeypatch.setenv("https_proxy", proxy_url)
-        with open_image(made.path) as img, pytest.raises(ProxyConfigError) as caught:
-            Upload(img, SasUrlTarget(url), UploadOptions(journal_dir=tmp_path)).run()
+        with pytest.raises(ProxyConfigError) as caught:
+            upload(made.path, url, UploadOptions(journal_dir=tmp_path))
         assert "HTTPS_PROXY=http://user:password@" in str(caught.value)
         assert "wrong" not in str(caught.value)
     assert len(http_proxy_with_auth.requests()) == 2  # one CONNECT each, refused, no retries
@@ -110,8 +106,7 @@ def test_no_proxy_goes_direct(
     use_proxy(monkeypatch, http_proxy)
     monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
     monkeypatch.setenv("no_proxy", "localhost,127.0.0.1")
-    with open_image(made.path) as img:
-        Upload(img, SasUrlTarget(url), UploadOptions(journal_dir=tmp_path)).run()
+    upload(made.path, url, UploadOptions(journal_dir=tmp_path))
     assert http_proxy.requests() == []
 
 
@@ -136,14 +131,13 @@ def test_https_through_the_proxy_trusts_the_ca_bundle_from_the_environment(
     url = https_azurite.blob_sas_url(container, "tls.vhd")
     use_proxy(monkeypatch, http_proxy)
     options = UploadOptions(journal_dir=tmp_path)
-    with open_image(made.path) as img:
-        # Without the bundle: a clear, immediate refusal, not retries.
-        with pytest.raises(UntrustedCertificateError, match="REQUESTS_CA_BUNDLE"):
-            Upload(img, SasUrlTarget(url), options).run()
-        assert https_azurite.ca_file is not None
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(https_azurite.ca_file))
-        expected = fixed_stream(disk_images, made, img.upload_size, img.footer)
-        Upload(img, SasUrlTarget(url), options).run()
+    # Without the bundle: a clear, immediate refusal, not retries.
+    with pytest.raises(UntrustedCertificateError, match="REQUESTS_CA_BUNDLE"):
+        upload(made.path, url, options)
+    assert https_azurite.ca_file is not None
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(https_azurite.ca_file))
+    upload(made.path, url, options)
+    expected = expected_blob(disk_images, made)
     tunnels = http_proxy.requests_to(f"127.0.0.1:{https_azurite.port}")
     assert tunnels and all(r.method == "CONNECT" for r in tunnels)
     monkeypatch.delenv("REQUESTS_CA_BUNDLE")
@@ -160,15 +154,14 @@ def test_a_bad_ca_bundle_or_proxy_setting_is_one_clear_error(
     made = image(disk_images)
     url = azurite.blob_sas_url(azurite.create_container(), "bad-env.vhd")
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
-    with open_image(made.path) as img:
-        with pytest.raises(ProxyConfigError, match="SSL_CERT_FILE"):
-            Upload(img, SasUrlTarget(url), UploadOptions(journal_dir=tmp_path)).run()
-        monkeypatch.delenv("SSL_CERT_FILE")
-        for name in ("NO_PROXY", "no_proxy"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("http_proxy", "https://user:s3cret@proxy.example.invalid:3128")
-        with pytest.raises(ProxyConfigError, match="http://host:port") as caught:
-            Upload(img, SasUrlTarget(url), UploadOptions(journal_dir=tmp_path)).run()
+    with pytest.raises(ProxyConfigError, match="SSL_CERT_FILE"):
+        upload(made.path, url, UploadOptions(journal_dir=tmp_path))
+    monkeypatch.delenv("SSL_CERT_FILE")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", "https://user:s3cret@proxy.example.invalid:3128")
+    with pytest.raises(ProxyConfigError, match="http://host:port") as caught:
+        upload(made.path, url, UploadOptions(journal_dir=tmp_path))
     assert "s3cret" not in str(caught.value)
 
 
@@ -178,8 +171,7 @@ def test_every_request_carries_the_user_agent_and_a_client_request_id(
     made = image(disk_images)
     with FaultyProxy(f"http://127.0.0.1:{azurite.port}") as spy:
         url = spy.rewrite(azurite.blob_sas_url(azurite.create_container(), "ua.vhd"))
-        with open_image(made.path) as img:
-            result = Upload(img, SasUrlTarget(url), UploadOptions(journal_dir=tmp_path)).run()
+        result = upload(made.path, url, UploadOptions(journal_dir=tmp_path))
     assert spy.stats.user_agents == {user_agent()}
     assert user_agent().startswith("azure-image-studio/0.")
     ids = spy.stats.client_request_ids
@@ -205,10 +197,9 @@ def test_a_failure_logs_and_reports_both_request_ids_even_with_a_huge_error_body
         url = spy.rewrite(azurite.blob_sas_url(azurite.create_container(), "fail.vhd"))
         with (
             caplog.at_level(logging.WARNING, logger="gui.transfer"),
-            open_image(made.path) as img,
             pytest.raises(ServiceError) as caught,
         ):
-            Upload(img, SasUrlTarget(url), UploadOptions(journal_dir=tmp_path)).run()
+            upload(made.path, url, UploadOptions(journal_dir=tmp_path))
     (client_id,) = spy.stats.client_request_ids
     message = str(caught.value)
     assert "400 InvalidHeaderValue" in message and client_id in message

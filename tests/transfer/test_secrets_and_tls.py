@@ -15,10 +15,9 @@ import pytest
 from gui.commands import upload as upload_command
 from gui.transfer import ConnectionStringTarget, SasUrlTarget, TokenCredentialTarget
 from gui.transfer.tls import InsecureTransportError
-from gui.vhd import open_image
 from tests.fixtures.azurite import Azurite
 from tests.fixtures.disk_images import MIB, DiskImageFactory
-from tests.transfer.helpers import fixed_stream
+from tests.transfer.helpers import expected_blob
 
 ROOT = Path(__file__).resolve().parents[2]
 SAS = "sv=2021-08-06&se=2099-01-01T00%3A00%3A00Z&sr=b&sp=racw&sig=c2VjcmV0LXNpZ25hdHVyZQ%3D%3D"
@@ -141,9 +140,7 @@ def test_the_sas_can_come_from_stdin_or_the_environment(
     else:
         done = _cli(tmp_path, *base, env={"AZURE_IMAGE_STUDIO_SAS_URL": url})
     assert done.returncode == 0, done.stderr
-    with open_image(made.path) as image:
-        expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
-    assert azurite.download(container, f"{how}.vhd") == expected
+    assert azurite.download(container, f"{how}.vhd") == expected_blob(disk_images, made)
 
 
 def test_missing_sas_sources_are_one_line_usage_errors(

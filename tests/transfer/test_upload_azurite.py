@@ -9,16 +9,19 @@ import pytest
 from gui.transfer import (
     ConnectionStringTarget,
     ProgressSnapshot,
-    SasUrlTarget,
     TargetExistsError,
-    Upload,
     UploadOptions,
     UploadState,
 )
-from gui.vhd import open_image
 from tests.fixtures.azurite import Azurite
 from tests.fixtures.disk_images import MIB, DiskImageFactory
-from tests.transfer.helpers import fixed_stream, md5_b64, mixed_writes, nonzero_granule_bytes
+from tests.transfer.helpers import (
+    expected_blob,
+    md5_b64,
+    mixed_writes,
+    nonzero_granule_bytes,
+    upload,
+)
 
 SIZE = 48 * MIB
 
@@ -38,15 +41,9 @@ def test_blob_is_the_fixed_stream_and_only_data_was_sent(
     made = disk_images.make(fmt, SIZE, mixed_writes(SIZE), subformat=subformat)
     container = azurite.create_container()
     snapshots: list[ProgressSnapshot] = []
-    with open_image(made.path) as image:
-        expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
-        upload = Upload(
-            image,
-            SasUrlTarget(azurite.blob_sas_url(container, "disk.vhd")),
-            UploadOptions(journal_dir=tmp_path),
-            on_progress=snapshots.append,
-        )
-        result = upload.run()
+    expected = expected_blob(disk_images, made)
+    url = azurite.blob_sas_url(container, "disk.vhd")
+    result = upload(made.path, url, UploadOptions(journal_dir=tmp_path), snapshots.append)
 
     blob = azurite.download(container, "disk.vhd")
     assert len(blob) == len(expected)
@@ -67,14 +64,10 @@ def test_content_md5_is_set_on_the_blob_and_off_with_no_md5(
 
     made = disk_images.make("vpc", 16 * MIB, "scattered", subformat="fixed")
     container = azurite.create_container()
-    with open_image(made.path) as image:
-        expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
-        for name, md5 in (("with.vhd", True), ("without.vhd", False)):
-            Upload(
-                image,
-                SasUrlTarget(azurite.blob_sas_url(container, name)),
-                UploadOptions(md5=md5, journal_dir=tmp_path),
-            ).run()
+    expected = expected_blob(disk_images, made)
+    for name, md5 in (("with.vhd", True), ("without.vhd", False)):
+        url = azurite.blob_sas_url(container, name)
+        upload(made.path, url, UploadOptions(md5=md5, journal_dir=tmp_path))
     with BlobClient.from_connection_string(azurite.connection_string, container, "with.vhd") as c:
         settings = c.get_blob_properties().content_settings
         assert settings.content_md5 is not None
@@ -96,10 +89,9 @@ def test_connection_string_target_signs_its_own_sas(
 ) -> None:
     made = disk_images.make("vpc", 16 * MIB, "end", subformat="dynamic")
     container = azurite.create_container()
-    with open_image(made.path) as image:
-        expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
-        target = ConnectionStringTarget(azurite.connection_string, container, "by cs.vhd")
-        Upload(image, target, UploadOptions(journal_dir=tmp_path)).run()
+    target = ConnectionStringTarget(azurite.connection_string, container, "by cs.vhd")
+    upload(made.path, target, UploadOptions(journal_dir=tmp_path))
+    expected = expected_blob(disk_images, made)
     assert azurite.download(container, "by cs.vhd") == expected
 
 
@@ -109,9 +101,8 @@ def test_second_run_of_a_finished_upload_checks_and_sends_nothing(
     made = disk_images.make("vpc", 16 * MIB, "start", subformat="fixed")
     container = azurite.create_container()
     url = azurite.blob_sas_url(container, "again.vhd")
-    with open_image(made.path) as image:
-        first = Upload(image, SasUrlTarget(url), UploadOptions(journal_dir=tmp_path)).run()
-        second = Upload(image, SasUrlTarget(url), UploadOptions(journal_dir=tmp_path)).run()
+    first = upload(made.path, url, UploadOptions(journal_dir=tmp_path))
+    second = upload(made.path, url, UploadOptions(journal_dir=tmp_path))
     # The blob's Content-MD5 (set only once verified) equals the file's MD5: nothing to send.
     assert second.bytes_sent == 0
     assert second.bytes_present == first.bytes_sent
@@ -128,9 +119,7 @@ def test_a_foreign_blob_is_not_overwritten_unless_asked(
     with BlobClient.from_connection_string(azurite.connection_string, container, "x.vhd") as c:
         c.upload_blob(b"someone else's data")
     url = azurite.blob_sas_url(container, "x.vhd")
-    with open_image(made.path) as image:
-        expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
-        with pytest.raises(TargetExistsError, match="choose another name"):
-            Upload(image, SasUrlTarget(url), UploadOptions(journal_dir=tmp_path)).run()
-        Upload(image, SasUrlTarget(url), UploadOptions(overwrite=True, journal_dir=tmp_path)).run()
-    assert azurite.download(container, "x.vhd") == expected
+    with pytest.raises(TargetExistsError, match="choose another name"):
+        upload(made.path, url, UploadOptions(journal_dir=tmp_path))
+    upload(made.path, url, UploadOptions(overwrite=True, journal_dir=tmp_path))
+    assert azurite.download(container, "x.vhd") == expected_blob(disk_images, made)

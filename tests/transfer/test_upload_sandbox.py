@@ -10,10 +10,15 @@ import pytest
 
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed.world import STORAGE_ACCOUNT_PROD
-from gui.transfer import SasUrlTarget, Upload, UploadOptions
-from gui.vhd import open_image
+from gui.transfer import UploadOptions
 from tests.fixtures.disk_images import MIB, DiskImageFactory
-from tests.transfer.helpers import fixed_stream, md5_b64, mixed_writes, nonzero_granule_bytes
+from tests.transfer.helpers import (
+    expected_blob,
+    md5_b64,
+    mixed_writes,
+    nonzero_granule_bytes,
+    upload,
+)
 
 SIZE = 40 * MIB
 
@@ -40,9 +45,8 @@ def test_sandbox_blob_is_the_fixed_stream(
     made = disk_images.make(fmt, SIZE, mixed_writes(SIZE, seed=13), subformat=subformat)
     name = f"{uuid.uuid4().hex}.vhd"
     url = sandbox.blob_sas_url(STORAGE_ACCOUNT_PROD, "uploads", name)
-    with open_image(made.path) as image:
-        expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
-        result = Upload(image, SasUrlTarget(url), UploadOptions(journal_dir=tmp_path)).run()
+    result = upload(made.path, url, UploadOptions(journal_dir=tmp_path))
+    expected = expected_blob(disk_images, made)
     assert download(url) == expected
     assert result.content_md5 == md5_b64(expected)
     assert result.bytes_sent == nonzero_granule_bytes(expected) + 512
@@ -56,10 +60,9 @@ def test_page_lists_in_many_parts_are_followed_with_encoded_markers(
     fresh_sandbox.world.blobs.page_range_limit = 2
     made = disk_images.make("vpc", SIZE, mixed_writes(SIZE, seed=21), subformat="fixed")
     url = fresh_sandbox.blob_sas_url(STORAGE_ACCOUNT_PROD, "uploads", "paged.vhd")
-    with open_image(made.path) as image:
-        expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
-        first = Upload(image, SasUrlTarget(url), UploadOptions(journal_dir=tmp_path)).run()
-        again = Upload(image, SasUrlTarget(url), UploadOptions(journal_dir=tmp_path)).run()
+    expected = expected_blob(disk_images, made)
+    first = upload(made.path, url, UploadOptions(journal_dir=tmp_path))
+    again = upload(made.path, url, UploadOptions(journal_dir=tmp_path))
     assert first.requests > again.requests > 2  # the verification's page list came in parts
     # The SDK's page-blob download trusts the first part of the page list alone.
     del fresh_sandbox.world.blobs.page_range_limit
