@@ -11,7 +11,7 @@ from aiohttp import web
 
 from gui.sandbox.arm.context import Ctx, reply
 from gui.sandbox.arm.routing import Router
-from gui.sandbox.errors import ArmError, resource_not_found
+from gui.sandbox.errors import ArmError, invalid_parameter, resource_not_found
 from gui.sandbox.seed.regions import REGIONS, REGIONS_BY_NAME
 from gui.sandbox.seed.world import compute_id
 from gui.sandbox.world import public
@@ -70,9 +70,7 @@ def check_compute_name(name: str) -> None:
 
 
 def missing(parameter: str, target: str | None = None) -> ArmError:
-    return ArmError(
-        400,
-        "InvalidParameter",
+    return invalid_parameter(
         f"Required parameter '{parameter}' is missing (null).",
         target=target or parameter,
     )

@@ -30,7 +30,7 @@ from gui.sandbox.arm.lro import accepted, start_operation
 from gui.sandbox.arm.routing import Router
 from gui.sandbox.blob.errors import BlobError
 from gui.sandbox.blob.sas import StoredPolicy, make_sas
-from gui.sandbox.errors import ArmError
+from gui.sandbox.errors import ArmError, invalid_parameter
 from gui.sandbox.seed.world import compute_id
 from gui.sandbox.world import World, public
 
@@ -77,9 +77,7 @@ def _premium_tier(size_gb: int) -> str:
 
 
 def invalid_upload_size(size: object) -> ArmError:
-    return ArmError(
-        400,
-        "InvalidParameter",
+    return invalid_parameter(
         f"The specified upload size '{size}' bytes is invalid. The upload size must be at least "
         f"{MIN_UPLOAD} bytes (20 MiB + 512), at most {MAX_UPLOAD} bytes (32 TiB + 512), and "
         "a whole number of MiB plus 512 bytes for the VHD footer.",
@@ -133,9 +131,7 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
         )
     sku_name = str((body.get("sku") or {}).get("name") or "Standard_LRS")
     if sku_name not in _SKUS:
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             f"The value '{sku_name}' of parameter 'sku.name' is invalid. Allowed values "
             f"are {', '.join(_SKUS)}.",
             target="sku.name",
@@ -170,9 +166,7 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
     elif option == "Empty":
         size_gb = props.get("diskSizeGB")
         if not isinstance(size_gb, int) or size_gb < 1:
-            raise ArmError(
-                400,
-                "InvalidParameter",
+            raise invalid_parameter(
                 "Disk size must be specified for a disk created with createOption 'Empty'.",
                 target="diskSizeGB",
             )
@@ -181,9 +175,7 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
         properties["diskState"] = "Unattached"
         blob_size = size_gb * GIB + 512
     else:
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             f"The value '{option}' of parameter 'creationData.createOption' is not supported by "
             "the sandbox for disks. Use 'Upload' or 'Empty'.",
             target="disk.properties.creationData.createOption",
@@ -239,16 +231,12 @@ async def begin_get_access(ctx: Ctx, p: dict[str, str]) -> web.Response:
     access = str(body.get("access") or "")
     duration = body.get("durationInSeconds")
     if access not in ("Read", "Write"):
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             f"The value '{access}' of parameter 'access' is invalid. Use 'Read' or 'Write'.",
             target="grantAccessData.access",
         )
     if not isinstance(duration, int) or duration <= 0:
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             "The value of parameter 'durationInSeconds' must be a positive integer.",
             target="grantAccessData.durationInSeconds",
         )

@@ -24,7 +24,7 @@ from gui.sandbox.arm.common import (
 from gui.sandbox.arm.context import Ctx, reply
 from gui.sandbox.arm.lro import delete_accepted, mark_provisioned, start_operation
 from gui.sandbox.arm.routing import Router
-from gui.sandbox.errors import ArmError, resource_not_found
+from gui.sandbox.errors import ArmError, invalid_parameter, resource_not_found
 from gui.sandbox.seed.world import compute_id
 from gui.sandbox.seed.world import gallery as seeded_gallery
 from gui.sandbox.seed.world import gallery_image as seeded_definition
@@ -134,9 +134,7 @@ _INT32_MAX = 2**31 - 1
 
 def _check_gallery_name(name: str) -> None:
     if not _GALLERY_NAME.match(name):
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             f"The gallery name '{name}' is invalid. Allowed characters are English alphanumeric "
             "characters, with underscores and periods allowed in the middle, up to 80 "
             "characters total. All other special characters, including dashes, are disallowed.",
@@ -146,9 +144,7 @@ def _check_gallery_name(name: str) -> None:
 
 def _check_definition_name(name: str) -> None:
     if not _DEFINITION_NAME.match(name):
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             f"The gallery image name '{name}' is invalid. Allowed characters are English "
             "alphanumeric characters, with underscores, hyphens and periods allowed in the "
             "middle, up to 80 characters total.",
@@ -159,9 +155,7 @@ def _check_definition_name(name: str) -> None:
 def check_version_name(name: str) -> None:
     parts = name.split(".") if _VERSION_NAME.match(name) else []
     if len(parts) != 3 or any(int(x) > _INT32_MAX for x in parts):
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             f"The gallery image version name '{name}' is invalid. The version name must follow "
             "the format Major(int32).Minor(int32).Patch(int32), for example 1.0.0 or 2018.12.1.",
             target="galleryImageVersionName",
@@ -244,17 +238,13 @@ async def put_definition(ctx: Ctx, p: dict[str, str]) -> web.Response:
     features = list(props.get("features") or [])
     security = next((f.get("value") for f in features if f.get("name") == "SecurityType"), None)
     if security and security != "Standard" and generation != "V2":
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             f"The feature SecurityType with value '{security}' is only supported for gallery "
             "images with HyperVGeneration 'V2'.",
             target="properties.features",
         )
     if architecture == "Arm64" and generation != "V2":
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             "Gallery images with architecture 'Arm64' must have HyperVGeneration 'V2'.",
             target="properties.architecture",
         )
@@ -338,18 +328,14 @@ def _target_regions(profile: Json, location: str) -> list[Json]:
             str(entry.get("name") or ""), "Microsoft.Compute/galleries/images/versions"
         )
         if short in seen:
-            raise ArmError(
-                400,
-                "InvalidParameter",
+            raise invalid_parameter(
                 f"Region '{entry.get('name')}' is listed twice in targetRegions.",
                 target="properties.publishingProfile.targetRegions",
             )
         seen.add(short)
         count = int(entry.get("regionalReplicaCount") or default_count)
         if not 1 <= count <= 100:
-            raise ArmError(
-                400,
-                "InvalidParameter",
+            raise invalid_parameter(
                 f"The regional replica count {count} for region '{entry.get('name')}' "
                 "must be between 1 and 100.",
                 target="properties.publishingProfile.targetRegions.regionalReplicaCount",
@@ -362,9 +348,7 @@ def _target_regions(profile: Json, location: str) -> list[Json]:
             }
         )
     if location not in seen:
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             f"The gallery image version publishing profile regions "
             f"'{', '.join(r['name'] for r in regions)}' must contain the location of the image "
             f"version '{display_region(location)}'.",
@@ -444,9 +428,7 @@ async def delete_version(ctx: Ctx, p: dict[str, str]) -> web.Response:
 
 
 def _mismatch(what: str, source_value: str, definition: Json, definition_value: str) -> ArmError:
-    return ArmError(
-        400,
-        "InvalidParameter",
+    return invalid_parameter(
         f"Cannot create Gallery Image Version from a source with different {what} "
         f"('{source_value}') than the parent gallery image '{definition['name']}' "
         f"('{definition_value}').",
@@ -484,9 +466,7 @@ def version_storage_profile(world: Any, definition: Json, storage: Json) -> Json
 
         return vm_version_storage(world, definition, source_id)
     if not os_source_id:
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             "The gallery image version needs a source: properties.storageProfile.source.id (a "
             "managed image or virtual machine) or properties.storageProfile.osDiskImage.source.id "
             "(a managed disk or snapshot).",

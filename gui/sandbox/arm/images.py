@@ -19,7 +19,7 @@ from gui.sandbox.arm.context import Ctx, reply
 from gui.sandbox.arm.lro import delete_accepted, mark_provisioned, start_operation
 from gui.sandbox.arm.routing import Router
 from gui.sandbox.arm.sources import disk_reference_source
-from gui.sandbox.errors import ArmError
+from gui.sandbox.errors import ArmError, invalid_parameter
 from gui.sandbox.seed.world import compute_id
 from gui.sandbox.world import World, public
 
@@ -37,9 +37,7 @@ add_read_routes(router, IMAGE_TYPE)
 def _image_disk(world: World, spec: Json, role: str, generation: str) -> Json:
     source = disk_reference_source(world, spec, role)
     if source.generation and source.generation != generation:
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             f"The Hyper-V generation of the image ('{generation}') does not match the Hyper-V "
             f"generation of the source disk ('{source.generation}'). Set "
             f"properties.hyperVGeneration to '{source.generation}'.",
@@ -47,9 +45,7 @@ def _image_disk(world: World, spec: Json, role: str, generation: str) -> Json:
         )
     caching = spec.get("caching") or ("ReadWrite" if role == "osDisk" else "None")
     if caching not in _CACHING:
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             f"The value '{caching}' of parameter 'caching' is invalid.",
             target="caching",
         )
@@ -70,9 +66,7 @@ def create_image(
     props = body.get("properties") or {}
     generation = str(props.get("hyperVGeneration") or "V1")
     if generation not in ("V1", "V2"):
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             f"The value '{generation}' of parameter 'hyperVGeneration' is invalid.",
             target="properties.hyperVGeneration",
         )
@@ -98,9 +92,7 @@ def create_image(
     for spec in profile.get("dataDisks") or []:
         lun = spec.get("lun")
         if not isinstance(lun, int) or lun < 0 or lun > 63 or lun in luns:
-            raise ArmError(
-                400,
-                "InvalidParameter",
+            raise invalid_parameter(
                 f"The LUN '{lun}' of a data disk is invalid or used twice.",
                 target="properties.storageProfile.dataDisks.lun",
             )

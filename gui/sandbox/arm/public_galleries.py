@@ -7,7 +7,7 @@ from aiohttp import web
 
 from gui.sandbox.arm.context import Ctx, reply
 from gui.sandbox.arm.routing import Router
-from gui.sandbox.errors import ArmError, resource_not_found
+from gui.sandbox.errors import ArmError, invalid_parameter, resource_not_found
 from gui.sandbox.seed import community as cg
 
 _LOCATION = "/subscriptions/{sub}/providers/Microsoft.Compute/locations/{location}"
@@ -83,9 +83,7 @@ async def list_shared_galleries(ctx: Ctx, p: dict[str, str]) -> web.Response:
     location = p["location"].lower()
     shared_to = (ctx.query("sharedTo") or "subscription").lower()
     if shared_to not in ("subscription", "tenant"):
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             f"The value '{ctx.query('sharedTo')}' of parameter 'sharedTo' is not valid. "
             "Allowed values are 'subscription', 'tenant'.",
             target="sharedTo",

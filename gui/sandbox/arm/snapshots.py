@@ -19,7 +19,7 @@ from gui.sandbox.arm.common import (
 from gui.sandbox.arm.context import Ctx, reply
 from gui.sandbox.arm.lro import delete_accepted, mark_provisioned, start_operation
 from gui.sandbox.arm.routing import Router
-from gui.sandbox.errors import ArmError
+from gui.sandbox.errors import ArmError, invalid_parameter
 from gui.sandbox.seed.world import compute_id
 from gui.sandbox.world import public
 
@@ -45,9 +45,7 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
     creation = props.get("creationData") or {}
     option = str(creation.get("createOption") or "")
     if option != "Copy":
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             f"The value '{option}' of parameter 'creationData.createOption' is not supported by "
             "the sandbox for snapshots. Use 'Copy' with a source disk.",
             target="snapshot.properties.creationData.createOption",
@@ -64,9 +62,7 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
             f"'{parts.get('resourcegroups', '')}'.",
         )
     if source.get("location") != location:
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             f"The snapshot must be in the region of its source disk ('{source.get('location')}'),"
             f" not '{location}'.",
             target="location",
@@ -87,9 +83,7 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
         )
     sku = str((body.get("sku") or {}).get("name") or "Standard_LRS")
     if sku not in _SKUS:
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             f"The value '{sku}' of parameter 'sku.name' is invalid. Allowed values are "
             f"{', '.join(_SKUS)}.",
             target="sku.name",

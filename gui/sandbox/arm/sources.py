@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from gui.sandbox.arm.common import parse_resource_id
-from gui.sandbox.errors import ArmError
+from gui.sandbox.errors import ArmError, invalid_parameter
 from gui.sandbox.world import World
 
 Json = dict[str, Any]
@@ -84,9 +84,7 @@ def blob_source(world: World, uri: str) -> DiskSource:
     base = urlsplit(world.blob_url)
     segments = [unquote(s) for s in parts.path.lstrip("/").split("/", 2)]
     if (parts.hostname, parts.port) != (base.hostname, base.port) or len(segments) != 3:
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             f"The blob URI '{uri}' is not a page blob on this (sandbox) storage endpoint "
             f"{world.blob_url}/<account>/<container>/<blob>.",
             target="blobUri",
@@ -95,20 +93,14 @@ def blob_source(world: World, uri: str) -> DiskSource:
     try:
         meta = world.blobs.blob(account, container, blob)
     except Exception as exc:
-        raise ArmError(
-            400, "InvalidParameter", f"The blob '{uri}' does not exist.", target="blobUri"
-        ) from exc
+        raise invalid_parameter(f"The blob '{uri}' does not exist.", target="blobUri") from exc
     if meta.blob_type != "PageBlob":
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             f"The blob '{uri}' is a {meta.blob_type}; images need a page blob (a fixed VHD).",
             target="blobUri",
         )
     if meta.size % (1024 * 1024) != 512:
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             f"The VHD '{uri}' has an unsupported virtual size of {meta.size} bytes. The size "
             "must be a whole number of MiB plus the 512-byte footer.",
             target="blobUri",
@@ -127,9 +119,7 @@ def disk_reference_source(world: World, disk: Json, role: str) -> DiskSource:
         return snapshot_source(world, snapshot)
     if blob_uri:
         return blob_source(world, blob_uri)
-    raise ArmError(
-        400,
-        "InvalidParameter",
+    raise invalid_parameter(
         f"One of 'managedDisk', 'snapshot' or 'blobUri' must be specified for the {role}.",
         target=f"properties.storageProfile.{role}",
     )

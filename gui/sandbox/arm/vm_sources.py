@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from gui.sandbox.arm.common import version_disks
-from gui.sandbox.errors import ArmError
+from gui.sandbox.errors import ArmError, invalid_parameter
 
 Json = dict[str, Any]
 VM_TYPE = "microsoft.compute/virtualmachines"
@@ -85,9 +85,7 @@ def vm_version_storage(world: Any, definition: Json, vm_id: str) -> Json:
     )
     for what, source_value, wanted in checks:
         if source_value != wanted:
-            raise ArmError(
-                400,
-                "InvalidParameter",
+            raise invalid_parameter(
                 f"Cannot create Gallery Image Version from a source with different {what} "
                 f"('{source_value}') than the parent gallery image '{definition['name']}' "
                 f"('{wanted}').",
@@ -100,9 +98,7 @@ def vm_version_storage(world: Any, definition: Json, vm_id: str) -> Json:
         and definition_security not in _NEEDS_SECURITY_FEATURE[security]
     ):
         allowed = "' or '".join(_NEEDS_SECURITY_FEATURE[security])
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             f"The source virtual machine '{vm['name']}' has security type '{security}', but the "
             f"gallery image '{definition['name']}' has SecurityType '{definition_security}'. Use "
             f"a gallery image whose feature SecurityType is '{allowed}'.",

@@ -18,7 +18,7 @@ from gui.sandbox.arm.common import find_compute, now_iso, parse_resource_id, req
 from gui.sandbox.arm.context import Ctx, reply
 from gui.sandbox.arm.lro import accepted
 from gui.sandbox.arm.routing import Router
-from gui.sandbox.errors import ArmError
+from gui.sandbox.errors import ArmError, invalid_parameter
 from gui.sandbox.world import World, public
 
 Json = dict[str, Any]
@@ -160,9 +160,7 @@ async def run_command(ctx: Ctx, p: dict[str, str]) -> web.Response:
     os_type = vm["properties"]["storageProfile"]["osDisk"].get("osType")
     expected = "RunPowerShellScript" if os_type == "Windows" else "RunShellScript"
     if command_id not in ("RunPowerShellScript", "RunShellScript"):
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             f"The command '{command_id}' is not a known Run Command. Use 'RunPowerShellScript' "
             "on Windows or 'RunShellScript' on Linux.",
             target="commandId",
@@ -326,18 +324,14 @@ def image_profile_from_vm(world: World, vm_id: str, location: str) -> Json:
     state = guest(vm)
     security = (vm["properties"].get("securityProfile") or {}).get("securityType")
     if security in ("TrustedLaunch", "ConfidentialVM"):
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             f"Virtual machine '{vm['name']}' has security type '{security}'. Managed images do "
             f"not support '{security}'; capture the VM into an Azure Compute Gallery image "
             "version instead.",
             target="properties.sourceVirtualMachine",
         )
     if state.get("architecture", "x64") != "x64":
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             f"Virtual machine '{vm['name']}' has architecture '{state['architecture']}'. Managed "
             "images support x64 only; capture the VM into an Azure Compute Gallery image "
             "version instead.",
@@ -359,9 +353,7 @@ def image_profile_from_vm(world: World, vm_id: str, location: str) -> Json:
             "mark it generalized.",
         )
     if vm["location"] != location:
-        raise ArmError(
-            400,
-            "InvalidParameter",
+        raise invalid_parameter(
             f"The image must be created in the region of its source VM ('{vm['location']}').",
             target="location",
         )
