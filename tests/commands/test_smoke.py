@@ -9,13 +9,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from azure.core.exceptions import ResourceNotFoundError
 
-from gui.azure.account.loopback import sandbox_resource_clients
 from gui.cli import main as cli_main
 from gui.commands import smoke
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
+from tests.sandbox.helpers import group_exists
 
 
 @pytest.fixture
@@ -51,16 +50,6 @@ def _left_behind(server: SandboxServer, group: str) -> list[str]:
     """Every resource of the group the sandbox still holds, and the group itself."""
     key = f"/resourcegroups/{group}".lower()
     return [r["id"] for r in server.world.store.all() if key in r["id"].lower()]
-
-
-async def _group_exists(server: SandboxServer, group: str) -> bool:
-    _, resources = sandbox_resource_clients(server.arm_url, PRODUCTION_SUBSCRIPTION_ID)
-    async with resources:
-        try:
-            await resources.resource_groups.get(group)
-        except ResourceNotFoundError:
-            return False
-        return True
 
 
 def _disk_containers(server: SandboxServer) -> set[str]:
@@ -112,7 +101,7 @@ def test_the_whole_path_passes_and_leaves_nothing_behind(
     assert "Cleanup:" in out
     assert err == ""
     assert _left_behind(server, group) == []
-    assert not asyncio.run(_group_exists(server, group))
+    assert not asyncio.run(group_exists(server, group))
     assert _disk_containers(server) == disks_before  # the disk's data went with it
 
 
@@ -139,7 +128,7 @@ def test_a_failed_step_still_cleans_up_and_exits_1(
     assert "FAILED at: Create managed image ais-smoke-image" in out
     assert "Everything the smoke test created was deleted." in out
     assert _left_behind(server, group) == []
-    assert not asyncio.run(_group_exists(server, group))
+    assert not asyncio.run(group_exists(server, group))
 
 
 def test_a_failure_during_the_upload_revokes_and_deletes_the_disk(

@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from azure.core.exceptions import HttpResponseError, ODataV4Format
+from azure.core.exceptions import HttpResponseError, ODataV4Format, ResourceNotFoundError
 from azure.mgmt.compute.aio import ComputeManagementClient
+from azure.mgmt.compute.models import GalleryImage
 
-from gui.azure.account.loopback import sandbox_compute_client
+from gui.azure.account.loopback import sandbox_compute_client, sandbox_resource_clients
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 
@@ -84,6 +85,27 @@ def definition_body(
     return {"location": LOCATION, "properties": properties}
 
 
+def version_body(source_id: str | None) -> Json:
+    """A gallery image version in westeurope captured from one source (a VM or managed image)."""
+    return {
+        "location": "westeurope",
+        "properties": {"storageProfile": {"source": {"id": source_id}}},
+    }
+
+
+async def create_definition(
+    client: ComputeManagementClient, group: str, gallery: str, name: str, body: Json
+) -> GalleryImage:
+    """Create a gallery image definition and wait for ARM to finish it."""
+    # The SDK sends a plain JSON body as it is (the sandbox checks the wire shape), but its
+    # overloads only declare the model class and IO[bytes].
+    poller = await client.gallery_images.begin_create_or_update(  # type: ignore[call-overload]
+        group, gallery, name, body
+    )
+    definition: GalleryImage = await poller.result()
+    return definition
+
+
 def _odata(exc: HttpResponseError) -> ODataV4Format:
     assert exc.error is not None, f"the answer carried no ARM error body: {exc}"
     return exc.error
@@ -119,3 +141,14 @@ async def fast_compute(
     sandbox.replication_seconds_per_region = replication_seconds
     async with sandbox_compute_client(sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID) as client:
         yield client
+
+
+async def group_exists(server: SandboxServer, name: str) -> bool:
+    """Whether ARM answers a GET for the resource group (asked through the real SDK)."""
+    _, resources = sandbox_resource_clients(server.arm_url, PRODUCTION_SUBSCRIPTION_ID)
+    async with resources:
+        try:
+            await resources.resource_groups.get(name)
+        except ResourceNotFoundError:
+            return False
+        return True

@@ -15,11 +15,13 @@ from gui.sandbox import SandboxServer
 from gui.sandbox.seed import vms as seeded_vms
 from gui.sandbox.seed import world as seeded
 from tests.sandbox.helpers import (
+    create_definition,
     definition_body,
     error_code,
     error_message,
     fast_compute,
     image_from_vm_body,
+    version_body,
 )
 
 pytestmark = pytest.mark.asyncio
@@ -103,24 +105,20 @@ async def test_linux_vm_into_a_new_gallery_definition(client: ComputeManagementC
     assert "OSState/generalized" in [s.code for s in view.statuses or []]
 
     vm = await client.virtual_machines.get(RG, name)
-    await (
-        await client.gallery_images.begin_create_or_update(
-            seeded.RG_GALLERY,
-            seeded.GALLERY_PROD,
-            "ubuntu-web",
-            definition_body(("Contoso", "web", "22.04")),
-        )
-    ).result()
+    await create_definition(
+        client,
+        seeded.RG_GALLERY,
+        seeded.GALLERY_PROD,
+        "ubuntu-web",
+        definition_body(("Contoso", "web", "22.04")),
+    )
     version = await (
         await client.gallery_image_versions.begin_create_or_update(
             seeded.RG_GALLERY,
             seeded.GALLERY_PROD,
             "ubuntu-web",
             "1.0.0",
-            {
-                "location": "westeurope",
-                "properties": {"storageProfile": {"source": {"id": vm.id}}},
-            },
+            version_body(vm.id),
         )
     ).result()
     assert version.provisioning_state == "Succeeded"
@@ -185,59 +183,48 @@ async def test_windows_vm_with_data_disks_into_a_managed_image(
     assert image.source_virtual_machine.id == vm.id
 
 
+async def _refused_image(client: ComputeManagementClient, image: str, vm_id: str | None) -> str:
+    """The error message ARM gives when capturing the VM into a managed image is refused."""
+    with pytest.raises(HttpResponseError) as info:
+        await client.images.begin_create_or_update(RG, image, image_from_vm_body(vm_id))
+    return error_message(info.value)
+
+
+async def _refused_version(
+    client: ComputeManagementClient, definition: str, version: str, vm_id: str | None
+) -> str:
+    """The error message ARM gives when capturing the VM into a prod-gallery version is refused."""
+    with pytest.raises(HttpResponseError) as info:
+        await client.gallery_image_versions.begin_create_or_update(
+            seeded.RG_GALLERY,
+            seeded.GALLERY_PROD,
+            definition,
+            version,
+            version_body(vm_id),
+        )
+    return error_message(info.value)
+
+
 async def test_capture_mismatches_are_refused_with_azure_reasons(
     client: ComputeManagementClient,
 ) -> None:
     trusted = await client.virtual_machines.get(RG, seeded_vms.VM_TRUSTED_LAUNCH)
-    with pytest.raises(HttpResponseError) as info:
-        await client.images.begin_create_or_update(
-            RG,
-            "img-tl",
-            image_from_vm_body(trusted.id),
-        )
-    assert "TrustedLaunch" in error_message(info.value)
+    assert "TrustedLaunch" in await _refused_image(client, "img-tl", trusted.id)
 
     arm = await client.virtual_machines.get(RG, seeded_vms.VM_ARM64)
-    with pytest.raises(HttpResponseError) as info:
-        await client.images.begin_create_or_update(
-            RG,
-            "img-arm",
-            image_from_vm_body(arm.id),
-        )
-    assert "Arm64" in error_message(info.value)
+    assert "Arm64" in await _refused_image(client, "img-arm", arm.id)
 
     # The ARM64 VM is deallocated but not generalized: a generalized definition refuses it.
-    with pytest.raises(HttpResponseError) as info:
-        await client.gallery_image_versions.begin_create_or_update(
-            seeded.RG_GALLERY,
-            seeded.GALLERY_PROD,
-            seeded.GALLERY_IMAGE_ARM64,
-            "2.0.0",
-            {
-                "location": "westeurope",
-                "properties": {"storageProfile": {"source": {"id": arm.id}}},
-            },
-        )
-    assert "different OS state" in error_message(info.value)
+    refusal = await _refused_version(client, seeded.GALLERY_IMAGE_ARM64, "2.0.0", arm.id)
+    assert "different OS state" in refusal
 
     # A Standard-security definition refuses a TrustedLaunch VM.
-    await (
-        await client.gallery_images.begin_create_or_update(
-            seeded.RG_GALLERY,
-            seeded.GALLERY_PROD,
-            "ubuntu-spec",
-            definition_body(("Contoso", "spec", "1"), os_state="Specialized"),
-        )
-    ).result()
-    with pytest.raises(HttpResponseError) as info:
-        await client.gallery_image_versions.begin_create_or_update(
-            seeded.RG_GALLERY,
-            seeded.GALLERY_PROD,
-            "ubuntu-spec",
-            "1.0.0",
-            {
-                "location": "westeurope",
-                "properties": {"storageProfile": {"source": {"id": trusted.id}}},
-            },
-        )
-    assert "security type 'TrustedLaunch'" in error_message(info.value)
+    await create_definition(
+        client,
+        seeded.RG_GALLERY,
+        seeded.GALLERY_PROD,
+        "ubuntu-spec",
+        definition_body(("Contoso", "spec", "1"), os_state="Specialized"),
+    )
+    refusal = await _refused_version(client, "ubuntu-spec", "1.0.0", trusted.id)
+    assert "security type 'TrustedLaunch'" in refusal

@@ -17,12 +17,14 @@ from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed import world as seeded
 from tests.sandbox.helpers import (
+    create_definition,
     definition_body,
     error_code,
     error_message,
     error_target,
     image_body,
     managed,
+    version_body,
 )
 
 pytestmark = pytest.mark.asyncio
@@ -187,34 +189,29 @@ async def test_image_and_gallery_version_from_uploaded_disks(
         await client.galleries.begin_create_or_update(RG, "gal-uploads", {"location": "westeurope"})
     assert "dashes" in error_message(info.value)
 
-    definition = await (
-        await client.gallery_images.begin_create_or_update(
-            RG,
-            "gal_uploads",
-            "linux-app",
-            definition_body(("Contoso", "app", "v2"), security_type="TrustedLaunchSupported"),
-        )
-    ).result()
+    definition = await create_definition(
+        client,
+        RG,
+        "gal_uploads",
+        "linux-app",
+        definition_body(("Contoso", "app", "v2"), security_type="TrustedLaunchSupported"),
+    )
     assert definition.hyper_v_generation == "V2"
 
-    specialized = await (
-        await client.gallery_images.begin_create_or_update(
-            RG,
-            "gal_uploads",
-            "linux-app-specialized",
-            definition_body(("Contoso", "app", "spec"), os_state="Specialized"),
-        )
-    ).result()
+    specialized = await create_definition(
+        client,
+        RG,
+        "gal_uploads",
+        "linux-app-specialized",
+        definition_body(("Contoso", "app", "spec"), os_state="Specialized"),
+    )
     with pytest.raises(HttpResponseError) as info:
         await client.gallery_image_versions.begin_create_or_update(
             RG,
             "gal_uploads",
             specialized.name,
             "1.0.0",
-            {
-                "location": "westeurope",
-                "properties": {"storageProfile": {"source": {"id": image.id}}},
-            },
+            version_body(image.id),
         )
     assert "different OS state" in error_message(info.value)
 

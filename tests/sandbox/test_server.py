@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from azure.core.exceptions import ResourceNotFoundError
 
 from gui.azure.account.loopback import sandbox_resource_clients
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
+from tests.sandbox.helpers import group_exists
 
 
 def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, object]]:
@@ -34,16 +34,6 @@ async def _create_group(server: SandboxServer, name: str) -> None:
         assert group.name == name
 
 
-async def _group_exists(server: SandboxServer, name: str) -> bool:
-    _, resources = sandbox_resource_clients(server.arm_url, PRODUCTION_SUBSCRIPTION_ID)
-    async with resources:
-        try:
-            await resources.resource_groups.get(name)
-        except ResourceNotFoundError:
-            return False
-        return True
-
-
 @pytest.mark.asyncio
 async def test_state_persists_across_restart_and_reset_starts_over(tmp_path: Path) -> None:
     state = tmp_path / "state"
@@ -51,7 +41,7 @@ async def test_state_persists_across_restart_and_reset_starts_over(tmp_path: Pat
     first.start()
     try:
         await _create_group(first, "rg-persisted")
-        assert await _group_exists(first, "rg-persisted")
+        assert await group_exists(first, "rg-persisted")
     finally:
         first.stop()
 
@@ -59,15 +49,15 @@ async def test_state_persists_across_restart_and_reset_starts_over(tmp_path: Pat
     second.start()
     try:
         assert second.arm_url != ""
-        assert await _group_exists(second, "RG-PERSISTED")  # ARM names are case-insensitive
+        assert await group_exists(second, "RG-PERSISTED")  # ARM names are case-insensitive
     finally:
         second.stop()
 
     third = SandboxServer(state, reset=True)
     third.start()
     try:
-        assert not await _group_exists(third, "rg-persisted")
-        assert await _group_exists(third, "rg-images-prod")
+        assert not await group_exists(third, "rg-persisted")
+        assert await group_exists(third, "rg-images-prod")
     finally:
         third.stop()
     # The state file is whole JSON after all this.
