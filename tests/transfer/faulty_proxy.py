@@ -14,6 +14,7 @@ import random
 import socket
 import struct
 import threading
+import time
 from dataclasses import dataclass, field
 
 from aiohttp import ClientSession, ClientTimeout, web
@@ -85,7 +86,9 @@ class FaultyProxy:
         self._session = ClientSession(timeout=ClientTimeout(total=120), auto_decompress=False)
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        # A handler still running at stop() (sleeping its latency for a client that has gone)
+        # is cancelled after 2 s rather than the default 60, which stop() would not wait for.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -110,6 +113,21 @@ class FaultyProxy:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Until every client has gone and every request it sent is handled: call it once the
+        client is done (an upload returned, a process was killed), before counting what reached
+        the upstream. ``stats.in_flight`` alone is not enough: a request the client wrote just
+        before closing is handled only after the proxy has read it, and aiohttp lists a
+        connection until its requests are all handled, even after the client closed it."""
+        deadline = time.monotonic() + timeout
+        while not asyncio.run_coroutine_threadsafe(self._idle(), self._loop).result(timeout):
+            assert time.monotonic() < deadline, f"the proxy is still busy: {self.stats}"
+            time.sleep(0.01)
+
+    async def _idle(self) -> bool:  # on the proxy's loop: no handler changes it meanwhile
+        assert self._runner is not None and self._runner.server is not None
+        return not self.stats.in_flight and not self._runner.server.connections
 
     @staticmethod
     def _reset(request: web.Request) -> web.Response:
@@ -162,6 +180,8 @@ class FaultyProxy:
                 data=io.BytesIO(body) if body else None,
                 skip_auto_headers=("Content-Type",),
             ) as upstream:
+                assert upstream.connection is not None
+                upstream_transport = upstream.connection.transport
                 data = await upstream.read()
                 put_page = request.method == "PUT" and "comp=page" in request.query_string
                 if put_page and upstream.status == 201:
@@ -171,6 +191,12 @@ class FaultyProxy:
                 }
                 status = upstream.status
                 length = upstream.headers.get("Content-Length")
+            if upstream_transport is not None and upstream_transport.is_closing():
+                # The upstream answered before taking the whole body (Azurite refusing an
+                # expired SAS): aiohttp drops the connection, but a closing transport still waits
+                # to send the rest, which nobody reads, and would outlive the proxy's loop
+                # (a ResourceWarning whenever the GC finds it). The answer is in: abort.
+                upstream_transport.abort()
             if reset:  # the write happened upstream, but the client never hears of it
                 stats.resets += 1
                 return self._reset(request)
