@@ -78,6 +78,9 @@ class TransferCounters:
     retries: int = 0
     throttled: int = 0
     last_transient: str = ""
+    # Requests on the wire now (past the pause gate, not yet answered): once a pause holds,
+    # this falls to 0 and stays there until the upload resumes.
+    sending: int = 0
 
 
 class _Transient(Exception):
@@ -241,15 +244,19 @@ class PageBlobClient:
                 if limited and self._gate is not None:
                     await self._gate()
                 self._counters.requests += 1
-                status, resp_headers, data = await self._send(
-                    method=method,
-                    query=query,
-                    headers={**headers, "x-ms-client-request-id": client_id},
-                    auth_query=auth.query,
-                    auth_headers=auth.headers,
-                    body=body,
-                    read=read,
-                )
+                self._counters.sending += 1
+                try:
+                    status, resp_headers, data = await self._send(
+                        method=method,
+                        query=query,
+                        headers={**headers, "x-ms-client-request-id": client_id},
+                        auth_query=auth.query,
+                        auth_headers=auth.headers,
+                        body=body,
+                        read=read,
+                    )
+                finally:
+                    self._counters.sending -= 1
             except _Transient as exc:
                 failure: _Transient | None = exc
             else:

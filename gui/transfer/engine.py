@@ -694,6 +694,7 @@ class Upload:
             retries=self._counters.retries,
             md5_bytes=md5_bytes,
             message=message,
+            requests_in_flight=self._counters.sending,
         )
 
     def _publish(self, message: str = "") -> None:

@@ -40,6 +40,9 @@ class ProgressSnapshot:
     retries: int
     md5_bytes: int  # how far the Content-MD5 has got (0 when off)
     message: str = ""  # the error, when state is FAILED or CANCELLED
+    # Requests on the wire now. PAUSED starts at once, but requests already sent still finish:
+    # the pause has fully taken hold when this is 0 ("pausing..." until then).
+    requests_in_flight: int = 0
 
     @property
     def bytes_done(self) -> int:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,7 @@ from gui.transfer import (
 )
 from gui.transfer.journal import Journal
 from gui.transfer.plan import WINDOW_SIZE
+from gui.transfer.targets import sas_expiry
 from gui.vhd import open_image
 from tests.fixtures.azurite import Azurite
 from tests.fixtures.disk_images import MIB, DiskImageFactory, MadeImage, pattern
@@ -56,9 +57,11 @@ def journaled_bytes(journal_dir: Path) -> int:
     return journal.bytes_sent
 
 
-def wait_idle(proxy: FaultyProxy) -> None:
-    deadline = time.monotonic() + 10
-    while proxy.stats.in_flight and time.monotonic() < deadline:
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    """Poll ``condition``; the timeout is generous, only there so a bug fails instead of hangs."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
         time.sleep(0.01)
 
 
@@ -89,7 +92,7 @@ def test_cancel_then_resume_sends_only_what_is_missing(
         with pytest.raises(UploadCancelledError, match="resume"):
             ref[0].run()
         assert seen[-1].state is UploadState.CANCELLED
-        wait_idle(proxy)
+        proxy.wait_idle()
         first_written = proxy.stats.put_page_bytes
         assert 0 < first_written < len(expected) * 3 // 4
 
@@ -132,7 +135,7 @@ def test_an_unreadable_journal_costs_resending_not_correctness(
         ref.append(Upload(image, SasUrlTarget(url), options, on_progress=on_progress))  # type: ignore[arg-type]
         with pytest.raises(UploadCancelledError):
             ref[0].run()
-        wait_idle(proxy)
+        proxy.wait_idle()
         on_blob = proxy.stats.put_page_bytes
         (journal,) = tmp_path.glob("*.json")
         journal.write_text('{"version": 1, "key": "tru')  # torn by a power cut
@@ -163,7 +166,7 @@ def test_resume_at_next_start_with_another_credential(
         ref.append(Upload(image, target, options, on_progress=on_progress))  # type: ignore[arg-type]
         with pytest.raises(UploadCancelledError):
             ref[0].run()
-    wait_idle(proxy)
+    proxy.wait_idle()
     on_blob = proxy.stats.put_page_bytes
     journaled = journaled_bytes(tmp_path)
 
@@ -197,7 +200,7 @@ def test_changed_source_is_refused_and_nothing_is_sent(
         ref.append(Upload(image, SasUrlTarget(url), options, on_progress=on_progress))  # type: ignore[arg-type]
         with pytest.raises(UploadCancelledError):
             ref[0].run()
-    wait_idle(proxy)
+    proxy.wait_idle()
     # Same size, new content and time: the kind of change a size check alone would miss.
     with open(made.path, "r+b") as f:
         f.seek(MIB)
@@ -231,8 +234,11 @@ def test_pause_stops_sending_and_resume_finishes(
     states: list[UploadState] = []
     ref: list[Upload] = []
 
+    in_flight: list[int] = []
+
     def on_progress(snap: ProgressSnapshot) -> None:
         states.append(snap.state)
+        in_flight.append(snap.requests_in_flight)
         if snap.bytes_sent >= 4 * MIB and not paused.is_set():
             paused.set()
             ref[0].pause()
@@ -240,18 +246,32 @@ def test_pause_stops_sending_and_resume_finishes(
     options = UploadOptions(concurrency=2, journal_dir=tmp_path, progress_interval=0.02)
     with open_image(made.path) as image:
         expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
-        ref.append(Upload(image, SasUrlTarget(url), options, on_progress=on_progress))
-        ref[0].start()
-        assert paused.wait(20)
-        time.sleep(0.3)  # requests in flight when paused finish
-        held = ref[0].snapshot.bytes_sent
-        time.sleep(0.4)
-        assert ref[0].snapshot.bytes_sent == held
-        assert ref[0].snapshot.state is UploadState.PAUSED
-        assert held < len(expected) * 3 // 4
-        ref[0].resume()
-        result = ref[0].result(60)
+        upload = Upload(image, SasUrlTarget(url), options, on_progress=on_progress)
+        ref.append(upload)
+        upload.start()
+        assert paused.wait(60)
+
+        def settled() -> bool:
+            # The requests sent before the pause have been answered, and every byte the
+            # service accepted is counted: from here on nothing may move until resume().
+            snap = upload.snapshot
+            return (
+                snap.state is UploadState.PAUSED
+                and snap.requests_in_flight == 0
+                and snap.bytes_sent == proxy.stats.put_page_bytes
+            )
+
+        wait_until(settled, "the requests in flight at the pause have finished")
+        held, requests = upload.snapshot.bytes_sent, proxy.stats.requests
+        time.sleep(0.5)  # a window to catch a request sent while paused (there must be none)
+        assert proxy.stats.requests == requests
+        assert upload.snapshot.bytes_sent == held == proxy.stats.put_page_bytes
+        assert upload.snapshot.state is UploadState.PAUSED
+        assert 0 < held < len(expected) * 3 // 4
+        upload.resume()
+        result = upload.result(120)
     assert UploadState.PAUSED in states
+    assert 1 <= max(in_flight) <= options.concurrency
     assert states[-1] is UploadState.COMPLETED
     assert result.bytes_sent == nonzero_granule_bytes(expected) + 512
     assert azurite.download(container, "pause.vhd") == expected
@@ -377,14 +397,27 @@ def test_a_sas_expiring_mid_upload_stops_with_a_resumable_error(
 ) -> None:
     made = dense_image(disk_images, 40 * MIB)
     container = azurite.create_container()
+    # Long enough for the upload to start even on a loaded machine; once pages are on the blob
+    # the proxy holds every request until the SAS has expired, so it expires mid-upload
+    # whatever the machine's speed.
     url = proxy.rewrite(
-        azurite.blob_sas_url(container, "short.vhd", expires_in=timedelta(seconds=2))
+        azurite.blob_sas_url(container, "short.vhd", expires_in=timedelta(seconds=10))
     )
     signature = url.split("sig=")[1].split("&")[0]
-    proxy.latency = 0.25
-    options = UploadOptions(concurrency=1, journal_dir=tmp_path)
+    expiry = sas_expiry(url.split("?", 1)[1])
+    assert expiry is not None
+    proxy.latency = 0.1  # several progress ticks per page: the hold starts well before the end
+    sent: list[int] = []
+
+    def on_progress(snap: ProgressSnapshot) -> None:
+        if snap.bytes_sent and not any(sent):
+            proxy.latency = (expiry - datetime.now(UTC)).total_seconds() + 1.0
+        sent.append(snap.bytes_sent)
+
+    options = UploadOptions(concurrency=1, journal_dir=tmp_path, progress_interval=0.02)
     with open_image(made.path) as image, pytest.raises(SasExpiredError) as caught:
-        Upload(image, SasUrlTarget(url), options).run()
+        Upload(image, SasUrlTarget(url), options, on_progress=on_progress).run()
+    assert 0 < max(sent) < 40 * MIB
     assert caught.value.resumable
     assert "Create a new SAS" in str(caught.value)
     assert signature not in str(caught.value)

@@ -121,8 +121,7 @@ def test_killed_upload_resumes_sending_only_the_missing_part(
         assert journaled > 0, "the upload never journaled a third of the data"
 
         proxy.latency = 0
-        while proxy.stats.in_flight:  # requests the killed process left in the proxy finish
-            time.sleep(0.01)
+        proxy.wait_idle()  # requests the killed process left in the proxy finish
         before = proxy.stats.put_page_bytes
         done = run_upload(home, *args, "--progress", "none")
         assert done.returncode == 0, done.stderr
