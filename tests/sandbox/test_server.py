@@ -13,6 +13,7 @@ import pytest
 from gui.azure.account.loopback import sandbox_resource_clients
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
+from gui.sandbox.seed import world as seeded
 from tests.sandbox.helpers import group_exists
 
 
@@ -150,3 +151,24 @@ def test_a_restart_listens_on_the_previous_ports_while_they_are_free(tmp_path: P
             assert third.arm_url != arm and third.blob_url != blob
             url = f"{third.arm_url}/subscriptions?api-version=2022-12-01"
             assert _get(url, {"Authorization": "Bearer t"})[0] == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "images/img-never-made",
+        "snapshots/snap-never-made",
+        "galleries/gal_never_made",
+        f"galleries/{seeded.GALLERY_PROD}/images/never-made",
+        f"galleries/{seeded.GALLERY_PROD}/images/{seeded.GALLERY_IMAGE_ARM64}/versions/9.9.9",
+    ],
+)
+def test_deleting_what_is_already_gone_is_204(sandbox: SandboxServer, path: str) -> None:
+    # ARM's DELETE is idempotent: a client retrying a delete must not see an error.
+    url = (
+        f"{sandbox.arm_url}/subscriptions/{PRODUCTION_SUBSCRIPTION_ID}/resourceGroups/"
+        f"{seeded.RG_GALLERY}/providers/Microsoft.Compute/{path}?api-version=2024-03-03"
+    )
+    request = urllib.request.Request(url, method="DELETE", headers={"Authorization": "Bearer t"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 204

@@ -209,14 +209,13 @@ async def put_gallery(ctx: Ctx, p: dict[str, str]) -> web.Response:
 @router.delete(_GALLERY)
 async def delete_gallery(ctx: Ctx, p: dict[str, str]) -> web.Response:
     _, gallery = find_compute(ctx, p["sub"], p["rg"], GALLERY_TYPE, p["gallery"])
-    if gallery is None:
-        return web.Response(status=204)
-    _refuse_while_nested(
-        ctx,
-        gallery,
-        DEFINITION_TYPE,
-        f"Gallery '{gallery['name']}' still contains image definitions.",
-    )
+    if gallery is not None:
+        _refuse_while_nested(
+            ctx,
+            gallery,
+            DEFINITION_TYPE,
+            f"Gallery '{gallery['name']}' still contains image definitions.",
+        )
     return delete_accepted(ctx, p["sub"], gallery)
 
 
@@ -306,14 +305,13 @@ async def put_definition(ctx: Ctx, p: dict[str, str]) -> web.Response:
 async def delete_definition(ctx: Ctx, p: dict[str, str]) -> web.Response:
     gallery = require_gallery(ctx, p)
     definition = ctx.world.store.get(f"{gallery['id']}/images/{p['image']}")
-    if definition is None:
-        return web.Response(status=204)
-    _refuse_while_nested(
-        ctx,
-        definition,
-        VERSION_TYPE,
-        f"Gallery image '{definition['name']}' still has image versions.",
-    )
+    if definition is not None:
+        _refuse_while_nested(
+            ctx,
+            definition,
+            VERSION_TYPE,
+            f"Gallery image '{definition['name']}' still has image versions.",
+        )
     return delete_accepted(ctx, p["sub"], definition)
 
 
@@ -422,8 +420,6 @@ async def put_version(ctx: Ctx, p: dict[str, str]) -> web.Response:
 async def delete_version(ctx: Ctx, p: dict[str, str]) -> web.Response:
     definition = require_definition(ctx, p)
     version = ctx.world.store.get(f"{definition['id']}/versions/{p['version']}")
-    if version is None:
-        return web.Response(status=204)
     return delete_accepted(ctx, p["sub"], version)
 
 

@@ -140,6 +140,4 @@ async def put(ctx: Ctx, p: dict[str, str]) -> web.Response:
 @router.delete(_RG_IMAGES + "/{name}")
 async def delete(ctx: Ctx, p: dict[str, str]) -> web.Response:
     _, image = find_compute(ctx, p["sub"], p["rg"], IMAGE_TYPE, p["name"])
-    if image is None:
-        return web.Response(status=204)
     return delete_accepted(ctx, p["sub"], image)

@@ -121,8 +121,11 @@ def accepted(
     return web.Response(status=202, headers=headers)
 
 
-def delete_accepted(ctx: Ctx, subscription_id: str, resource: Json) -> web.Response:
-    """Delete ``resource`` (and what is below it) as ARM does: 202, then an operation to poll."""
+def delete_accepted(ctx: Ctx, subscription_id: str, resource: Json | None) -> web.Response:
+    """Delete ``resource`` (and what is below it) as ARM does: 202, then an operation to poll;
+    a resource that is already gone (None) is 204, because ARM's DELETE is idempotent."""
+    if resource is None:
+        return web.Response(status=204)
     ctx.world.store.delete(resource["id"])
     return accepted(ctx, subscription_id, resource["location"])
 

@@ -126,6 +126,4 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
 @router.delete(_SNAPSHOT)
 async def delete(ctx: Ctx, p: dict[str, str]) -> web.Response:
     _, snapshot = find_compute(ctx, p["sub"], p["rg"], SNAPSHOT_TYPE, p["name"])
-    if snapshot is None:
-        return web.Response(status=204)
     return delete_accepted(ctx, p["sub"], snapshot)
