@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiohttp import web
 
@@ -164,6 +164,29 @@ def put_request(ctx: Ctx, name: str, check_name: Callable[[str], None]) -> tuple
     check_name(name)
     body = ctx.json()
     return body, require_location(body), body.get("properties") or {}
+
+
+class PutInGroup(NamedTuple):
+    group: Json
+    subscription_id: str
+    body: Json
+    location: str
+    properties: Json
+    existing: Json | None
+
+
+def put_in_group(
+    ctx: Ctx, p: dict[str, str], resource_type: str, name: str, check_name: Callable[[str], None]
+) -> PutInGroup:
+    """A PUT of a Microsoft.Compute resource right under a resource group, checked in ARM's order
+    (the group, the subscription, the name, then the body's location), with the resource of that
+    name already there (None when the PUT creates it)."""
+    group = ctx.world.require_resource_group(p["sub"], p["rg"])
+    sid = ctx.world.require_subscription(p["sub"])
+    body, location, props = put_request(ctx, name, check_name)
+    segment = resource_type.split("/", 1)[1]
+    existing = ctx.world.store.get(compute_id(sid, group["name"], segment, name))
+    return PutInGroup(group, sid, body, location, props, existing)
 
 
 def new_compute_resource(  # noqa: PLR0917 - the parts of every new resource's envelope

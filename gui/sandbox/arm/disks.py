@@ -22,7 +22,7 @@ from gui.sandbox.arm.common import (
     find_compute,
     new_compute_resource,
     now_iso,
-    put_request,
+    put_in_group,
     require_compute,
 )
 from gui.sandbox.arm.context import Ctx, reply
@@ -31,7 +31,6 @@ from gui.sandbox.arm.routing import Router
 from gui.sandbox.blob.errors import BlobError
 from gui.sandbox.blob.sas import StoredPolicy, make_sas
 from gui.sandbox.errors import ArmError, invalid_parameter
-from gui.sandbox.seed.world import compute_id
 from gui.sandbox.world import World, public
 
 Json = dict[str, Any]
@@ -115,13 +114,12 @@ add_read_routes(router, DISK_TYPE)
 
 @router.put(_DISK)
 async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
-    group = ctx.world.require_resource_group(p["sub"], p["rg"])
-    sid = ctx.world.require_subscription(p["sub"])
     name = p["name"]
-    body, location, props = put_request(ctx, name, check_compute_name)
+    group, sid, body, location, props, existing = put_in_group(
+        ctx, p, DISK_TYPE, name, check_compute_name
+    )
     creation = props.get("creationData") or {}
     option = str(creation.get("createOption") or "")
-    existing = ctx.world.store.get(compute_id(sid, group["name"], "disks", name))
     if existing is not None:
         raise ArmError(
             409,

@@ -16,6 +16,7 @@ from gui.sandbox.arm.common import (
     missing,
     now_iso,
     parse_resource_id,
+    put_in_group,
     put_request,
     region_name,
     require_compute,
@@ -25,7 +26,6 @@ from gui.sandbox.arm.context import Ctx, reply
 from gui.sandbox.arm.lro import delete_accepted, mark_provisioned, start_operation
 from gui.sandbox.arm.routing import Router
 from gui.sandbox.errors import ArmError, invalid_parameter, resource_not_found
-from gui.sandbox.seed.world import compute_id
 from gui.sandbox.seed.world import gallery as seeded_gallery
 from gui.sandbox.seed.world import gallery_image as seeded_definition
 from gui.sandbox.world import public
@@ -189,12 +189,11 @@ def _refuse_while_nested(ctx: Ctx, parent: Json, child_type: str, what_remains: 
 
 @router.put(_GALLERY)
 async def put_gallery(ctx: Ctx, p: dict[str, str]) -> web.Response:
-    group = ctx.world.require_resource_group(p["sub"], p["rg"])
-    sid = ctx.world.require_subscription(p["sub"])
     name = p["gallery"]
-    body, location, props = put_request(ctx, name, _check_gallery_name)
+    group, sid, body, location, props, existing = put_in_group(
+        ctx, p, GALLERY_TYPE, name, _check_gallery_name
+    )
     description = str(props.get("description") or "")
-    existing = ctx.world.store.get(compute_id(sid, group["name"], "galleries", name))
     if existing is not None:
         existing["properties"]["description"] = description
         existing["tags"] = body.get("tags") or existing.get("tags") or {}

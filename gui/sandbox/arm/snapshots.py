@@ -14,7 +14,7 @@ from gui.sandbox.arm.common import (
     new_compute_resource,
     now_iso,
     parse_resource_id,
-    put_request,
+    put_in_group,
 )
 from gui.sandbox.arm.context import Ctx, reply
 from gui.sandbox.arm.lro import delete_accepted, mark_provisioned, start_operation
@@ -38,10 +38,10 @@ add_read_routes(router, SNAPSHOT_TYPE)
 @router.put(_SNAPSHOT)
 async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
     world = ctx.world
-    group = world.require_resource_group(p["sub"], p["rg"])
-    sid = world.require_subscription(p["sub"])
     name = p["name"]
-    body, location, props = put_request(ctx, name, check_compute_name)
+    group, sid, body, location, props, existing = put_in_group(
+        ctx, p, SNAPSHOT_TYPE, name, check_compute_name
+    )
     creation = props.get("creationData") or {}
     option = str(creation.get("createOption") or "")
     if option != "Copy":
@@ -75,7 +75,7 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
             f"Disk '{source['name']}' cannot be snapshotted in the '{src['diskState']}' state.",
         )
     snapshot_id = compute_id(sid, group["name"], "snapshots", name)
-    if world.store.get(snapshot_id) is not None:
+    if existing is not None:
         raise ArmError(
             409,
             "OperationNotAllowed",
