@@ -65,6 +65,11 @@ def invalid_parameter(message: str, target: str | None = None) -> ArmError:
     return ArmError(400, "InvalidParameter", message, target=target)
 
 
+def operation_not_allowed(message: str) -> ArmError:
+    """409: the resource exists but its state forbids the operation (ARM's OperationNotAllowed)."""
+    return ArmError(409, "OperationNotAllowed", message)
+
+
 def bad_request(message: str) -> ArmError:
     return ArmError(400, "BadRequest", message)
 

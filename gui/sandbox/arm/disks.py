@@ -30,7 +30,7 @@ from gui.sandbox.arm.lro import accepted, start_operation
 from gui.sandbox.arm.routing import Router
 from gui.sandbox.blob.errors import BlobError
 from gui.sandbox.blob.sas import StoredPolicy, make_sas
-from gui.sandbox.errors import ArmError, invalid_parameter
+from gui.sandbox.errors import ArmError, invalid_parameter, operation_not_allowed
 from gui.sandbox.world import World, public
 
 Json = dict[str, Any]
@@ -121,9 +121,7 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
     creation = props.get("creationData") or {}
     option = str(creation.get("createOption") or "")
     if existing is not None:
-        raise ArmError(
-            409,
-            "OperationNotAllowed",
+        raise operation_not_allowed(
             f"Disk '{name}' already exists. Changing its creation data is not allowed; delete it "
             "first or choose another name.",
         )
@@ -199,16 +197,12 @@ async def delete(ctx: Ctx, p: dict[str, str]) -> web.Response:
         return web.Response(status=204)
     state = disk["properties"].get("diskState")
     if state in ("ActiveUpload", "ActiveSAS", "ActiveSASFrozen"):
-        raise ArmError(
-            409,
-            "OperationNotAllowed",
+        raise operation_not_allowed(
             f"Disk {disk['name']} cannot be deleted while it is in the '{state}' state. Revoke "
             "access to the disk (endGetAccess) first.",
         )
     if disk.get("managedBy"):
-        raise ArmError(
-            409,
-            "OperationNotAllowed",
+        raise operation_not_allowed(
             f"Disk {disk['name']} is attached to VM {disk['managedBy']}.",
         )
 
@@ -240,16 +234,12 @@ async def begin_get_access(ctx: Ctx, p: dict[str, str]) -> web.Response:
         )
     state = disk["properties"].get("diskState")
     if access == "Write" and state != "ReadyToUpload":
-        raise ArmError(
-            409,
-            "OperationNotAllowed",
+        raise operation_not_allowed(
             f"Write access can only be granted to a disk in the 'ReadyToUpload' state. Disk "
             f"'{disk['name']}' is in the '{state}' state.",
         )
     if access == "Read" and state not in ("Unattached", "Reserved"):
-        raise ArmError(
-            409,
-            "OperationNotAllowed",
+        raise operation_not_allowed(
             f"Read access cannot be granted to disk '{disk['name']}' in the '{state}' state.",
         )
     world = ctx.world

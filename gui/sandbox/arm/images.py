@@ -19,7 +19,7 @@ from gui.sandbox.arm.context import Ctx, reply
 from gui.sandbox.arm.lro import delete_accepted, mark_provisioned, start_operation
 from gui.sandbox.arm.routing import Router
 from gui.sandbox.arm.sources import disk_reference_source
-from gui.sandbox.errors import ArmError, invalid_parameter
+from gui.sandbox.errors import invalid_parameter, operation_not_allowed
 from gui.sandbox.seed.world import compute_id
 from gui.sandbox.world import World, public
 
@@ -127,9 +127,7 @@ async def put(ctx: Ctx, p: dict[str, str]) -> web.Response:
     sid = ctx.world.require_subscription(p["sub"])
     existing = ctx.world.store.get(compute_id(sid, group["name"], "images", p["name"]))
     if existing is not None:
-        raise ArmError(
-            409,
-            "OperationNotAllowed",
+        raise operation_not_allowed(
             f"Image '{p['name']}' already exists; an image's storage profile cannot be changed. "
             "Delete it first or choose another name.",
         )

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from gui.sandbox.arm.context import Ctx, Json, reply
 from gui.sandbox.arm.routing import Router
-from gui.sandbox.errors import ArmError
+from gui.sandbox.errors import ArmError, operation_not_allowed
 from gui.sandbox.seed import SANDBOX_SUBSCRIPTIONS, SANDBOX_TENANT_ID
 from gui.sandbox.seed.regions import REGIONS, location_json
 from gui.sandbox.seed.world import resource_group, rg_id
@@ -132,9 +132,7 @@ async def delete_resource_group(ctx: Ctx, p: dict[str, str]) -> web.Response:
     busy = [d for d in disks if d["properties"].get("diskState") in _BUSY_DISK_STATES]
     if busy:
         disk = busy[0]
-        raise ArmError(
-            409,
-            "OperationNotAllowed",
+        raise operation_not_allowed(
             f"Resource group '{group['name']}' cannot be deleted: disk {disk['name']} is in the "
             f"'{disk['properties']['diskState']}' state. Revoke access to the disk "
             "(endGetAccess) first.",

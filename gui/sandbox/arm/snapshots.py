@@ -19,7 +19,7 @@ from gui.sandbox.arm.common import (
 from gui.sandbox.arm.context import Ctx, reply
 from gui.sandbox.arm.lro import delete_accepted, mark_provisioned, start_operation
 from gui.sandbox.arm.routing import Router
-from gui.sandbox.errors import ArmError, invalid_parameter
+from gui.sandbox.errors import ArmError, invalid_parameter, operation_not_allowed
 from gui.sandbox.seed.world import compute_id
 from gui.sandbox.world import public
 
@@ -69,16 +69,12 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
         )
     src = source["properties"]
     if src.get("diskState") in ("ReadyToUpload", "ActiveUpload"):
-        raise ArmError(
-            409,
-            "OperationNotAllowed",
+        raise operation_not_allowed(
             f"Disk '{source['name']}' cannot be snapshotted in the '{src['diskState']}' state.",
         )
     snapshot_id = compute_id(sid, group["name"], "snapshots", name)
     if existing is not None:
-        raise ArmError(
-            409,
-            "OperationNotAllowed",
+        raise operation_not_allowed(
             f"Snapshot '{name}' already exists. Delete it first or choose another name.",
         )
     sku = str((body.get("sku") or {}).get("name") or "Standard_LRS")

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from gui.sandbox.arm.common import parse_resource_id
-from gui.sandbox.errors import ArmError, invalid_parameter
+from gui.sandbox.errors import ArmError, invalid_parameter, operation_not_allowed
 from gui.sandbox.world import World
 
 Json = dict[str, Any]
@@ -62,9 +62,7 @@ def managed_disk_source(world: World, disk_id: str) -> DiskSource:
     props = disk["properties"]
     state = props.get("diskState")
     if state in ("ReadyToUpload", "ActiveUpload", "ActiveSAS"):
-        raise ArmError(
-            409,
-            "OperationNotAllowed",
+        raise operation_not_allowed(
             f"Disk '{disk['name']}' cannot be used as a source while it is in the '{state}' state. "
             + (
                 "Finish the upload and revoke access (endGetAccess) first."

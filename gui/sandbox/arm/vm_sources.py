@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from gui.sandbox.arm.common import version_disks
-from gui.sandbox.errors import ArmError, invalid_parameter
+from gui.sandbox.errors import ArmError, invalid_parameter, operation_not_allowed
 
 Json = dict[str, Any]
 VM_TYPE = "microsoft.compute/virtualmachines"
@@ -105,9 +105,7 @@ def vm_version_storage(world: Any, definition: Json, vm_id: str) -> Json:
             target="properties.storageProfile.source",
         )
     if vm_os_state(vm) == "Generalized" and vm.get("_guest", {}).get("power") == "running":
-        raise ArmError(
-            409,
-            "OperationNotAllowed",
+        raise operation_not_allowed(
             "Operation 'capture' is not allowed since the VM is running. Deallocate the VM first.",
         )
     return version_disks({"id": vm["id"], "virtualMachineId": vm["id"]}, os_disk, data_disks)

@@ -18,7 +18,7 @@ from gui.sandbox.arm.common import find_compute, now_iso, parse_resource_id, req
 from gui.sandbox.arm.context import Ctx, reply
 from gui.sandbox.arm.lro import accepted
 from gui.sandbox.arm.routing import Router
-from gui.sandbox.errors import ArmError, invalid_parameter
+from gui.sandbox.errors import ArmError, invalid_parameter, operation_not_allowed
 from gui.sandbox.world import World, public
 
 Json = dict[str, Any]
@@ -118,9 +118,7 @@ def _set_power(world: World, vm_id: str, power: str) -> None:
 
 
 def _not_allowed(operation: str, vm: Json, why: str) -> ArmError:
-    return ArmError(
-        409,
-        "OperationNotAllowed",
+    return operation_not_allowed(
         f"Operation '{operation}' is not allowed on VM '{vm['name']}' since {why}.",
     )
 
@@ -166,17 +164,13 @@ async def run_command(ctx: Ctx, p: dict[str, str]) -> web.Response:
             target="commandId",
         )
     if command_id != expected:
-        raise ArmError(
-            409,
-            "OperationNotAllowed",
+        raise operation_not_allowed(
             f"Run command '{command_id}' is not supported for the OS type '{os_type}' of VM "
             f"'{vm['name']}'. Use '{expected}'.",
         )
     state = guest(vm)
     if state["power"] != "running":
-        raise ArmError(
-            409,
-            "OperationNotAllowed",
+        raise operation_not_allowed(
             "The operation requires the VM to be running (or set to run).",
         )
     if state.get("generalized"):
@@ -270,9 +264,7 @@ async def generalize(ctx: Ctx, p: dict[str, str]) -> web.Response:
     vm = require_vm(ctx, p["sub"], p["rg"], p["name"])
     state = guest(vm)
     if state["power"] in ("running", "starting", "stopping"):
-        raise ArmError(
-            409,
-            "OperationNotAllowed",
+        raise operation_not_allowed(
             f"Operation 'generalize' is not allowed since the VM is running. Stop (deallocate) "
             f"VM '{vm['name']}' first.",
         )
@@ -338,16 +330,12 @@ def image_profile_from_vm(world: World, vm_id: str, location: str) -> Json:
             target="properties.sourceVirtualMachine",
         )
     if state["power"] in ("running", "starting", "stopping"):
-        raise ArmError(
-            409,
-            "OperationNotAllowed",
+        raise operation_not_allowed(
             f"Operation 'capture' is not allowed on VM '{vm['name']}' since the VM is running. "
             "Deallocate the VM first.",
         )
     if not state.get("generalized"):
-        raise ArmError(
-            409,
-            "OperationNotAllowed",
+        raise operation_not_allowed(
             f"The VM '{vm['name']}' must be generalized to create a managed image from it. "
             "Generalize the guest (sysprep or waagent -deprovision+user), deallocate it, then "
             "mark it generalized.",
