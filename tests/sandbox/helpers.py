@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 from azure.core.exceptions import HttpResponseError, ODataV4Format, ResourceNotFoundError
 from azure.mgmt.compute.aio import ComputeManagementClient
 from azure.mgmt.compute.models import GalleryImage
@@ -104,6 +105,23 @@ async def create_definition(
     )
     definition: GalleryImage = await poller.result()
     return definition
+
+
+async def refused_version(
+    client: ComputeManagementClient,
+    group: str,
+    gallery: str,
+    definition: str,
+    version: str,
+    body: Json,
+) -> str:
+    """The error message ARM gives when it refuses to create the gallery image version."""
+    with pytest.raises(HttpResponseError) as info:
+        # A plain JSON body, as in create_definition().
+        await client.gallery_image_versions.begin_create_or_update(  # type: ignore[call-overload]
+            group, gallery, definition, version, body
+        )
+    return error_message(info.value)
 
 
 def _odata(exc: HttpResponseError) -> ODataV4Format:

@@ -21,6 +21,7 @@ from tests.sandbox.helpers import (
     error_message,
     fast_compute,
     image_from_vm_body,
+    refused_version,
     version_body,
 )
 
@@ -194,15 +195,9 @@ async def _refused_version(
     client: ComputeManagementClient, definition: str, version: str, vm_id: str | None
 ) -> str:
     """The error message ARM gives when capturing the VM into a prod-gallery version is refused."""
-    with pytest.raises(HttpResponseError) as info:
-        await client.gallery_image_versions.begin_create_or_update(
-            seeded.RG_GALLERY,
-            seeded.GALLERY_PROD,
-            definition,
-            version,
-            version_body(vm_id),
-        )
-    return error_message(info.value)
+    return await refused_version(
+        client, seeded.RG_GALLERY, seeded.GALLERY_PROD, definition, version, version_body(vm_id)
+    )
 
 
 async def test_capture_mismatches_are_refused_with_azure_reasons(
