@@ -19,6 +19,7 @@ from gui.sandbox.seed import world as seeded
 from tests.sandbox.helpers import (
     create_definition,
     definition_body,
+    empty_disk_body,
     error_code,
     error_message,
     error_target,
@@ -97,6 +98,37 @@ async def test_upload_size_is_validated_as_azure_does(client: ComputeManagementC
             )
         assert error_code(info.value) == "InvalidParameter"
         assert "uploadSizeBytes" in (error_target(info.value) or "")
+
+
+async def test_an_unknown_sku_is_refused_for_disks_and_snapshots(
+    client: ComputeManagementClient,
+) -> None:
+    disk = await (
+        await client.disks.begin_create_or_update(RG, "sku-source", empty_disk_body(4))
+    ).result()
+    with pytest.raises(HttpResponseError) as info:
+        await client.disks.begin_create_or_update(
+            RG, "sku-disk", {**empty_disk_body(4), "sku": {"name": "Ultra_Fancy"}}
+        )
+    assert error_code(info.value) == "InvalidParameter"
+    assert error_target(info.value) == "sku.name"
+    assert "'Ultra_Fancy'" in error_message(info.value)
+    assert "Standard_LRS, StandardSSD_LRS, Premium_LRS" in error_message(info.value)
+
+    copy = {"createOption": "Copy", "sourceResourceId": disk.id}
+    with pytest.raises(HttpResponseError) as info:
+        await client.snapshots.begin_create_or_update(
+            RG,
+            "sku-snapshot",
+            {
+                "location": "westeurope",
+                "sku": {"name": "Premium_ZRS"},
+                "properties": {"creationData": copy},
+            },
+        )
+    assert error_code(info.value) == "InvalidParameter"
+    assert error_target(info.value) == "sku.name"
+    assert "Standard_LRS, Premium_LRS, Standard_ZRS" in error_message(info.value)
 
 
 async def test_disk_upload_states_and_revoked_sas(client: ComputeManagementClient) -> None:

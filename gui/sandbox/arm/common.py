@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -164,6 +164,19 @@ def put_request(ctx: Ctx, name: str, check_name: Callable[[str], None]) -> tuple
     check_name(name)
     body = ctx.json()
     return body, require_location(body), body.get("properties") or {}
+
+
+def require_sku(body: Json, allowed: Collection[str]) -> str:
+    """The request's sku.name (Standard_LRS when it names none), which must be one of
+    ``allowed``."""
+    sku = str((body.get("sku") or {}).get("name") or "Standard_LRS")
+    if sku not in allowed:
+        raise invalid_parameter(
+            f"The value '{sku}' of parameter 'sku.name' is invalid. Allowed values are "
+            f"{', '.join(allowed)}.",
+            target="sku.name",
+        )
+    return sku
 
 
 class PutInGroup(NamedTuple):

@@ -24,6 +24,7 @@ from gui.sandbox.arm.common import (
     now_iso,
     put_in_group,
     require_compute,
+    require_sku,
 )
 from gui.sandbox.arm.context import Ctx, reply
 from gui.sandbox.arm.lro import accepted, start_operation
@@ -125,13 +126,7 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
             f"Disk '{name}' already exists. Changing its creation data is not allowed; delete it "
             "first or choose another name.",
         )
-    sku_name = str((body.get("sku") or {}).get("name") or "Standard_LRS")
-    if sku_name not in _SKUS:
-        raise invalid_parameter(
-            f"The value '{sku_name}' of parameter 'sku.name' is invalid. Allowed values "
-            f"are {', '.join(_SKUS)}.",
-            target="sku.name",
-        )
+    sku_name = require_sku(body, _SKUS)
     unique_id = str(uuid.uuid4())
     properties: Json = {
         "creationData": {"createOption": option},

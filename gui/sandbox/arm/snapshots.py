@@ -15,6 +15,7 @@ from gui.sandbox.arm.common import (
     now_iso,
     parse_resource_id,
     put_in_group,
+    require_sku,
 )
 from gui.sandbox.arm.context import Ctx, reply
 from gui.sandbox.arm.lro import delete_accepted, mark_provisioned, start_operation
@@ -77,13 +78,7 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
         raise operation_not_allowed(
             f"Snapshot '{name}' already exists. Delete it first or choose another name.",
         )
-    sku = str((body.get("sku") or {}).get("name") or "Standard_LRS")
-    if sku not in _SKUS:
-        raise invalid_parameter(
-            f"The value '{sku}' of parameter 'sku.name' is invalid. Allowed values are "
-            f"{', '.join(_SKUS)}.",
-            target="sku.name",
-        )
+    sku = require_sku(body, _SKUS)
     properties: Json = {
         "creationData": {
             "createOption": "Copy",
