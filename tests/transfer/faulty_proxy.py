@@ -180,8 +180,10 @@ class FaultyProxy:
                 data=io.BytesIO(body) if body else None,
                 skip_auto_headers=("Content-Type",),
             ) as upstream:
-                assert upstream.connection is not None
-                upstream_transport = upstream.connection.transport
+                # No connection: aiohttp already released it (an answer without a body, read
+                # with its headers), so nothing is left pending on it.
+                connection = upstream.connection
+                upstream_transport = connection.transport if connection is not None else None
                 data = await upstream.read()
                 put_page = request.method == "PUT" and "comp=page" in request.query_string
                 if put_page and upstream.status == 201:

@@ -16,16 +16,15 @@ from gui.transfer import (
     SourceChangedError,
     SourceIdentity,
     Upload,
-    UploadCancelledError,
     UploadOptions,
     VerificationError,
 )
 from gui.transfer.journal import Journal
-from gui.vhd import open_image
+from gui.vhd import DiskImage, open_image
 from tests.fixtures.azurite import Azurite
 from tests.fixtures.disk_images import MIB, SECTOR, DiskImageFactory, MadeImage, pattern
 from tests.transfer.faulty_proxy import FaultyProxy
-from tests.transfer.helpers import fixed_stream, md5_b64
+from tests.transfer.helpers import cancel_midway, expected_blob, fixed_stream, md5_b64, upload
 
 SIZE = 24 * MIB
 
@@ -36,24 +35,17 @@ def proxy(azurite: Azurite) -> Iterator[FaultyProxy]:
         yield p
 
 
-def options(tmp_path: Path, **kw: object) -> UploadOptions:
-    return UploadOptions(concurrency=1, journal_dir=tmp_path, progress_interval=0.02, **kw)  # type: ignore[arg-type]
+def options(tmp_path: Path, *, overwrite: bool = False) -> UploadOptions:
+    return UploadOptions(
+        concurrency=1, journal_dir=tmp_path, progress_interval=0.02, overwrite=overwrite
+    )
 
 
-def cancel_midway(image: object, url: str, tmp_path: Path, proxy: FaultyProxy) -> None:
+def cancel_after_8_mib(image: DiskImage, url: str, tmp_path: Path, proxy: FaultyProxy) -> None:
     """Start an upload and cancel it after 8 MiB were sent (the journal keeps what was sent)."""
     proxy.latency = 0.03
-    ref: list[Upload] = []
-
-    def on_progress(snap: ProgressSnapshot) -> None:
-        if snap.bytes_sent >= 8 * MIB:
-            ref[0].cancel()
-
-    ref.append(Upload(image, SasUrlTarget(url), options(tmp_path), on_progress=on_progress))  # type: ignore[arg-type]
-    with pytest.raises(UploadCancelledError):
-        ref[0].run()
-    while proxy.stats.in_flight:
-        pass
+    cancel_midway(image, url, options(tmp_path), 8 * MIB)
+    proxy.wait_idle()
     proxy.latency = 0
 
 
@@ -103,21 +95,20 @@ def test_a_same_size_same_time_edit_of_sent_data_is_refused(
     container = azurite.create_container()
     url = proxy.rewrite(azurite.blob_sas_url(container, "edited.vhd"))
     with open_image(made.path) as image:
-        cancel_midway(image, url, tmp_path, proxy)
+        cancel_after_8_mib(image, url, tmp_path, proxy)
     start, end = sent_run(tmp_path)
     edit_between_samples(made.path, start, end)
 
-    with open_image(made.path) as image, pytest.raises(SourceChangedError) as caught:
-        Upload(image, SasUrlTarget(url), options(tmp_path)).run()
+    with pytest.raises(SourceChangedError) as caught:
+        upload(made.path, url, options(tmp_path))
     assert "changed after part of it was sent" in str(caught.value)
     assert "overwrite" in str(caught.value)
     # Refused again on the next try: the journal still knows what was sent.
-    with open_image(made.path) as image, pytest.raises(SourceChangedError):
-        Upload(image, SasUrlTarget(url), options(tmp_path)).run()
+    with pytest.raises(SourceChangedError):
+        upload(made.path, url, options(tmp_path))
 
-    with open_image(made.path) as image:
-        expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
-        result = Upload(image, SasUrlTarget(url), options(tmp_path, overwrite=True)).run()
+    result = upload(made.path, url, options(tmp_path, overwrite=True))
+    expected = expected_blob(disk_images, made)
     assert azurite.download(container, "edited.vhd") == expected
     assert result.content_md5 == md5_b64(expected)
 
@@ -128,11 +119,11 @@ def test_a_same_size_same_time_edit_seen_by_the_fingerprint_sends_nothing(
     made = dense(disk_images)
     url = proxy.rewrite(azurite.blob_sas_url(azurite.create_container(), "sampled.vhd"))
     with open_image(made.path) as image:
-        cancel_midway(image, url, tmp_path, proxy)
+        cancel_after_8_mib(image, url, tmp_path, proxy)
     edit_keeping_size_and_time(made.path, 100, b"\xee" * SECTOR)  # the first sample's block
     before = proxy.stats.put_page_bytes
-    with open_image(made.path) as image, pytest.raises(SourceChangedError) as caught:
-        Upload(image, SasUrlTarget(url), options(tmp_path)).run()
+    with pytest.raises(SourceChangedError) as caught:
+        upload(made.path, url, options(tmp_path))
     assert "differs (same size and time)" in str(caught.value)
     assert proxy.stats.put_page_bytes == before
 
@@ -149,15 +140,15 @@ def test_a_changed_parent_is_refused_and_overwrite_uploads_the_new_chain(
     url = proxy.rewrite(azurite.blob_sas_url(container, "chain.vhd"))
     with open_image(child) as image:
         assert len(image.source_files) == 2
-        cancel_midway(image, url, tmp_path, proxy)
+        cancel_after_8_mib(image, url, tmp_path, proxy)
     before = proxy.stats.put_page_bytes
 
     # The parent changes under the unchanged child: an ordinary edit (new time) ...
     with open(parent.path, "r+b") as f:
         f.seek(2 * MIB)
         f.write(b"\x77" * 8192)
-    with open_image(child) as image, pytest.raises(SourceChangedError) as caught:
-        Upload(image, SasUrlTarget(url), options(tmp_path)).run()
+    with pytest.raises(SourceChangedError) as caught:
+        upload(child, url, options(tmp_path))
     assert "parent.vhd was modified" in str(caught.value)
     assert proxy.stats.put_page_bytes == before
 
@@ -166,8 +157,8 @@ def test_a_changed_parent_is_refused_and_overwrite_uploads_the_new_chain(
     os.utime(child, ns=(child.stat().st_atime_ns, child.stat().st_mtime_ns))
     with open_image(child) as image:
         refreshed = SourceIdentity.of(image)
-    with open_image(child) as image, pytest.raises(SourceChangedError):
-        Upload(image, SasUrlTarget(url), options(tmp_path)).run()
+    with pytest.raises(SourceChangedError):
+        upload(child, url, options(tmp_path))
     assert refreshed.files[1].path == str(parent.path.resolve())
 
     with open_image(child) as image:
@@ -185,18 +176,15 @@ def test_a_finished_blob_is_rechecked_by_its_md5_before_anything_is_sent(
     made = dense(disk_images)
     container = azurite.create_container()
     url = proxy.rewrite(azurite.blob_sas_url(container, "finished.vhd"))
-    with open_image(made.path) as image:
-        Upload(image, SasUrlTarget(url), options(tmp_path)).run()
+    upload(made.path, url, options(tmp_path))
     edit_between_samples(made.path, 5 * MIB, 9 * MIB)
     before = proxy.stats.put_page_bytes
-    with open_image(made.path) as image, pytest.raises(SourceChangedError) as caught:
-        Upload(image, SasUrlTarget(url), options(tmp_path)).run()
+    with pytest.raises(SourceChangedError) as caught:
+        upload(made.path, url, options(tmp_path))
     assert "content has changed" in str(caught.value)
     assert proxy.stats.put_page_bytes == before
-    with open_image(made.path) as image:
-        expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
-        Upload(image, SasUrlTarget(url), options(tmp_path, overwrite=True)).run()
-    assert azurite.download(container, "finished.vhd") == expected
+    upload(made.path, url, options(tmp_path, overwrite=True))
+    assert azurite.download(container, "finished.vhd") == expected_blob(disk_images, made)
 
 
 def test_pages_left_by_other_content_are_cleared_on_resume(
@@ -208,15 +196,14 @@ def test_pages_left_by_other_content_are_cleared_on_resume(
     container = azurite.create_container()
     url = proxy.rewrite(azurite.blob_sas_url(container, "stale.vhd"))
     with open_image(made.path) as image:
-        cancel_midway(image, url, tmp_path, proxy)
+        cancel_after_8_mib(image, url, tmp_path, proxy)
     start, end = sent_run(tmp_path)
     for journal in tmp_path.glob("*.json"):
         journal.unlink()
     zeroed = edit_between_samples(made.path, start, end)
     edit_keeping_size_and_time(made.path, zeroed // (64 * 1024) * 64 * 1024, bytes(64 * 1024))
-    with open_image(made.path) as image:
-        expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
-        result = Upload(image, SasUrlTarget(url), options(tmp_path)).run()
+    result = upload(made.path, url, options(tmp_path))
+    expected = expected_blob(disk_images, made)
     assert result.resumed and result.bytes_present == 0
     assert azurite.download(container, "stale.vhd") == expected
 
