@@ -21,7 +21,6 @@ from gui.transfer import (
     SasUrlTarget,
     SourceChangedError,
     Upload,
-    UploadCancelledError,
     UploadOptions,
     UploadState,
     list_unfinished,
@@ -34,7 +33,13 @@ from gui.vhd import open_image
 from tests.fixtures.azurite import Azurite
 from tests.fixtures.disk_images import MIB, DiskImageFactory, MadeImage, pattern
 from tests.transfer.faulty_proxy import FaultyProxy
-from tests.transfer.helpers import fixed_stream, md5_b64, mixed_writes, nonzero_granule_bytes
+from tests.transfer.helpers import (
+    cancel_midway,
+    fixed_stream,
+    md5_b64,
+    mixed_writes,
+    nonzero_granule_bytes,
+)
 
 FAST_RETRY = RetryPolicy(base_delay=0.01, max_delay=0.2)
 
@@ -65,17 +70,6 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) 
         time.sleep(0.01)
 
 
-def cancel_after(upload_ref: list[Upload], sent: int) -> tuple[list[ProgressSnapshot], object]:
-    seen: list[ProgressSnapshot] = []
-
-    def on_progress(snap: ProgressSnapshot) -> None:
-        seen.append(snap)
-        if snap.bytes_sent >= sent:
-            upload_ref[0].cancel()
-
-    return seen, on_progress
-
-
 def test_cancel_then_resume_sends_only_what_is_missing(
     azurite: Azurite, proxy: FaultyProxy, disk_images: DiskImageFactory, tmp_path: Path
 ) -> None:
@@ -86,11 +80,8 @@ def test_cancel_then_resume_sends_only_what_is_missing(
     options = UploadOptions(concurrency=2, journal_dir=tmp_path, progress_interval=0.02)
     with open_image(made.path) as image:
         expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
-        ref: list[Upload] = []
-        seen, on_progress = cancel_after(ref, 8 * MIB)
-        ref.append(Upload(image, SasUrlTarget(url), options, on_progress=on_progress))  # type: ignore[arg-type]
-        with pytest.raises(UploadCancelledError, match="resume"):
-            ref[0].run()
+        seen, cancelled = cancel_midway(image, url, options, 8 * MIB)
+        assert "resume" in str(cancelled)
         assert seen[-1].state is UploadState.CANCELLED
         proxy.wait_idle()
         first_written = proxy.stats.put_page_bytes
@@ -130,11 +121,7 @@ def test_an_unreadable_journal_costs_resending_not_correctness(
     options = UploadOptions(concurrency=1, journal_dir=tmp_path, progress_interval=0.02)
     with open_image(made.path) as image:
         expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
-        ref: list[Upload] = []
-        _, on_progress = cancel_after(ref, 4 * MIB)
-        ref.append(Upload(image, SasUrlTarget(url), options, on_progress=on_progress))  # type: ignore[arg-type]
-        with pytest.raises(UploadCancelledError):
-            ref[0].run()
+        cancel_midway(image, url, options, 4 * MIB)
         proxy.wait_idle()
         on_blob = proxy.stats.put_page_bytes
         (journal,) = tmp_path.glob("*.json")
@@ -160,12 +147,8 @@ def test_resume_at_next_start_with_another_credential(
     proxy.latency = 0.03
     options = UploadOptions(concurrency=1, journal_dir=tmp_path, progress_interval=0.02)
     with open_image(made.path) as image:
-        ref: list[Upload] = []
-        _, on_progress = cancel_after(ref, 4 * MIB)
         target = ConnectionStringTarget(connection, container, "next start.vhd")
-        ref.append(Upload(image, target, options, on_progress=on_progress))  # type: ignore[arg-type]
-        with pytest.raises(UploadCancelledError):
-            ref[0].run()
+        cancel_midway(image, target, options, 4 * MIB)
     proxy.wait_idle()
     on_blob = proxy.stats.put_page_bytes
     journaled = journaled_bytes(tmp_path)
@@ -195,11 +178,7 @@ def test_changed_source_is_refused_and_nothing_is_sent(
     proxy.latency = 0.03
     options = UploadOptions(concurrency=1, journal_dir=tmp_path, progress_interval=0.02)
     with open_image(made.path) as image:
-        ref: list[Upload] = []
-        _, on_progress = cancel_after(ref, 4 * MIB)
-        ref.append(Upload(image, SasUrlTarget(url), options, on_progress=on_progress))  # type: ignore[arg-type]
-        with pytest.raises(UploadCancelledError):
-            ref[0].run()
+        cancel_midway(image, url, options, 4 * MIB)
     proxy.wait_idle()
     # Same size, new content and time: the kind of change a size check alone would miss.
     with open(made.path, "r+b") as f:
