@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from gui.transfer.journal import Journal
-from gui.vhd import open_image
 from tests.fixtures.azurite import Azurite
 from tests.fixtures.disk_images import MIB, DiskImageFactory, pattern
 from tests.transfer.faulty_proxy import FaultyProxy
-from tests.transfer.helpers import fixed_stream, md5_b64, nonzero_granule_bytes
+from tests.transfer.helpers import expected_blob, md5_b64, nonzero_granule_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,8 +42,7 @@ def test_upload_exits_0_with_a_verified_blob(
     done = run_upload(tmp_path, str(made.path), "--to", url, "--json", "--progress", "plain")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    with open_image(made.path) as image:
-        expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
+    expected = expected_blob(disk_images, made)
     assert azurite.download(container, "cli.vhd") == expected
     assert result["content_md5"] == md5_b64(expected)
     assert "state=completed" in done.stderr.splitlines()[-1]
@@ -128,8 +126,7 @@ def test_killed_upload_resumes_sending_only_the_missing_part(
         resent = proxy.stats.put_page_bytes - before
 
     result: dict[str, Any] = json.loads(done.stdout)
-    with open_image(made.path) as image:
-        expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
+    expected = expected_blob(disk_images, made)
     data = nonzero_granule_bytes(expected) + 512
     assert result["resumed"]
     assert result["bytes_sent"] == resent
