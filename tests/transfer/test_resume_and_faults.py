@@ -54,6 +54,20 @@ def dense_image(disk_images: DiskImageFactory, size: int = 40 * MIB) -> MadeImag
     return disk_images.make("vpc", size, [(0, pattern(0, size - 4 * MIB))], subformat="fixed")
 
 
+def slow_blob(azurite: Azurite, proxy: FaultyProxy, name: str) -> tuple[str, str]:
+    """A new container and the SAS URL of blob ``name`` in it through the proxy, which now
+    answers each request 30 ms late, so that an upload can be cancelled midway."""
+    container = azurite.create_container()
+    proxy.latency = 0.03
+    return container, proxy.rewrite(azurite.blob_sas_url(container, name))
+
+
+def resumable(tmp_path: Path, concurrency: int = 1) -> UploadOptions:
+    """Options for an upload that is paused, cancelled or resumed: journal in ``tmp_path``,
+    frequent progress (the pause or cancel comes from a progress callback)."""
+    return UploadOptions(concurrency=concurrency, journal_dir=tmp_path, progress_interval=0.02)
+
+
 def journaled_bytes(journal_dir: Path) -> int:
     """Bytes of the runs the journal recorded as confirmed by the service."""
     (path,) = journal_dir.glob("*.json")
@@ -74,10 +88,8 @@ def test_cancel_then_resume_sends_only_what_is_missing(
     azurite: Azurite, proxy: FaultyProxy, disk_images: DiskImageFactory, tmp_path: Path
 ) -> None:
     made = dense_image(disk_images)
-    container = azurite.create_container()
-    url = proxy.rewrite(azurite.blob_sas_url(container, "resume.vhd"))
-    proxy.latency = 0.03
-    options = UploadOptions(concurrency=2, journal_dir=tmp_path, progress_interval=0.02)
+    container, url = slow_blob(azurite, proxy, "resume.vhd")
+    options = resumable(tmp_path, concurrency=2)
     with open_image(made.path) as image:
         expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
         seen, cancelled = cancel_midway(image, url, options, 8 * MIB)
@@ -115,10 +127,8 @@ def test_an_unreadable_journal_costs_resending_not_correctness(
     azurite: Azurite, proxy: FaultyProxy, disk_images: DiskImageFactory, tmp_path: Path
 ) -> None:
     made = dense_image(disk_images, 24 * MIB)
-    container = azurite.create_container()
-    url = proxy.rewrite(azurite.blob_sas_url(container, "torn.vhd"))
-    proxy.latency = 0.03
-    options = UploadOptions(concurrency=1, journal_dir=tmp_path, progress_interval=0.02)
+    container, url = slow_blob(azurite, proxy, "torn.vhd")
+    options = resumable(tmp_path)
     with open_image(made.path) as image:
         expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
         cancel_midway(image, url, options, 4 * MIB)
@@ -145,7 +155,7 @@ def test_resume_at_next_start_with_another_credential(
     endpoint = proxy.rewrite(azurite.blob_endpoint)
     connection = azurite.connection_string.replace(azurite.blob_endpoint, endpoint)
     proxy.latency = 0.03
-    options = UploadOptions(concurrency=1, journal_dir=tmp_path, progress_interval=0.02)
+    options = resumable(tmp_path)
     with open_image(made.path) as image:
         target = ConnectionStringTarget(connection, container, "next start.vhd")
         cancel_midway(image, target, options, 4 * MIB)
@@ -173,10 +183,8 @@ def test_changed_source_is_refused_and_nothing_is_sent(
     azurite: Azurite, proxy: FaultyProxy, disk_images: DiskImageFactory, tmp_path: Path
 ) -> None:
     made = dense_image(disk_images, 24 * MIB)
-    container = azurite.create_container()
-    url = proxy.rewrite(azurite.blob_sas_url(container, "changed.vhd"))
-    proxy.latency = 0.03
-    options = UploadOptions(concurrency=1, journal_dir=tmp_path, progress_interval=0.02)
+    _, url = slow_blob(azurite, proxy, "changed.vhd")
+    options = resumable(tmp_path)
     with open_image(made.path) as image:
         cancel_midway(image, url, options, 4 * MIB)
     proxy.wait_idle()
@@ -222,7 +230,7 @@ def test_pause_stops_sending_and_resume_finishes(
             paused.set()
             ref[0].pause()
 
-    options = UploadOptions(concurrency=2, journal_dir=tmp_path, progress_interval=0.02)
+    options = resumable(tmp_path, concurrency=2)
     with open_image(made.path) as image:
         expected = fixed_stream(disk_images, made, image.upload_size, image.footer)
         upload = Upload(image, SasUrlTarget(url), options, on_progress=on_progress)
@@ -393,7 +401,7 @@ def test_a_sas_expiring_mid_upload_stops_with_a_resumable_error(
             proxy.latency = (expiry - datetime.now(UTC)).total_seconds() + 1.0
         sent.append(snap.bytes_sent)
 
-    options = UploadOptions(concurrency=1, journal_dir=tmp_path, progress_interval=0.02)
+    options = resumable(tmp_path)
     with open_image(made.path) as image, pytest.raises(SasExpiredError) as caught:
         Upload(image, SasUrlTarget(url), options, on_progress=on_progress).run()
     assert 0 < max(sent) < 40 * MIB
