@@ -22,7 +22,7 @@ def test_an_upstream_refusing_mid_body_leaves_no_connection_open(azurite: Azurit
             azurite.blob_sas_url(container, "late.vhd", expires_in=timedelta(minutes=-5))
         )
         parts = urlsplit(url)
-        for _ in range(5):  # the leak needs Azurite to stop reading mid-body: not every time
+        for _ in range(12):  # the leak needs Azurite to stop reading mid-body: not every time
             client = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=30)
             client.request(
                 "PUT",
