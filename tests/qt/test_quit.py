@@ -40,7 +40,7 @@ def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[An
     """keyring's documented file backend (keyrings.alt), chosen explicitly as a user would with
     PYTHON_KEYRING_BACKEND, its file in this test's directory."""
     import keyring
-    from keyrings.alt.file import PlaintextKeyring  # type: ignore[import-untyped]  # no types
+    from keyrings.alt.file import PlaintextKeyring
 
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
     backend = PlaintextKeyring()

@@ -100,7 +100,7 @@ async def create_definition(
     """Create a gallery image definition and wait for ARM to finish it."""
     # The SDK sends a plain JSON body as it is (the sandbox checks the wire shape), but its
     # overloads only declare the model class and IO[bytes].
-    poller = await client.gallery_images.begin_create_or_update(  # type: ignore[call-overload]
+    poller = await client.gallery_images.begin_create_or_update(
         group, gallery, name, body
     )
     definition: GalleryImage = await poller.result()
@@ -118,7 +118,7 @@ async def refused_version(
     """The error message ARM gives when it refuses to create the gallery image version."""
     with pytest.raises(HttpResponseError) as info:
         # A plain JSON body, as in create_definition().
-        await client.gallery_image_versions.begin_create_or_update(  # type: ignore[call-overload]
+        await client.gallery_image_versions.begin_create_or_update(
             group, gallery, definition, version, body
         )
     return error_message(info.value)

@@ -299,7 +299,7 @@ def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[An
     """keyring's documented file backend (keyrings.alt), chosen explicitly as a user would with
     PYTHON_KEYRING_BACKEND, its file in this test's directory; child processes get the same."""
     import keyring
-    from keyrings.alt.file import PlaintextKeyring  # type: ignore[import-untyped]  # no types
+    from keyrings.alt.file import PlaintextKeyring
 
     data_home = tmp_path / "xdg-data"
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
