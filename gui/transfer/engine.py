@@ -229,6 +229,7 @@ class Upload:
         finally:
             with self._lock:
                 self._loop = None
+            loop.run_until_complete(_close_dropped_connections())
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
             self._done.set()
@@ -762,6 +763,24 @@ def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
         if isinstance(exc, UploadError):
             return exc
     return leaves[0]
+
+
+async def _close_dropped_connections() -> None:
+    """Abort every connection still open on this loop, once the session is closed.
+
+    aiohttp drops a connection it will not reuse (a refused request's, over TLS) out of its
+    pool, and TLS then waits for the server's close_notify before closing the socket: the
+    session's close never reaches it, so without this the loop would close under an open
+    socket (a file descriptor held until the GC finds it, with a ResourceWarning). Everything
+    this upload sent has been answered or abandoned by now, so aborting loses nothing. The
+    selector loop's table of its transports is the only complete list of them.
+    """
+    transports = getattr(asyncio.get_running_loop(), "_transports", None) or {}
+    for transport in list(transports.values()):
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.fileno() != -1:  # not closed yet
+            transport.abort()
+    await asyncio.sleep(0)  # the aborts complete on the next turn of the loop
 
 
 def _set_from(loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> None:

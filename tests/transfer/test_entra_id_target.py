@@ -8,7 +8,9 @@ everything from the credential on (token use, refresh, TLS, the upload) is the p
 from __future__ import annotations
 
 import base64
+import gc
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -97,3 +99,29 @@ def test_a_token_for_another_audience_is_refused_with_advice(
     message = str(caught.value)
     assert "Storage Blob Data Contributor" in message
     assert "eyJ" not in message  # no token in the message
+
+
+def test_a_refused_upload_over_tls_leaves_no_connection_open(
+    azurite_oauth: Azurite, disk_images: DiskImageFactory, tmp_path: Path
+) -> None:
+    """aiohttp drops a refused request's TLS connection on its own, out of its pool: the engine
+    must still close it before its loop goes, or the GC finds the socket later (a
+    ResourceWarning in whatever runs then)."""
+    made = disk_images.make("vpc", 8 * MIB, "start", subformat="fixed")
+    container = azurite_oauth.create_container()
+    credential = ClaimsOnlyCredential(lifetime=3600, audience="https://management.azure.com")
+    options = UploadOptions(journal_dir=tmp_path, ssl_context=azurite_oauth.ssl_context())
+    leaked: list[str] = []
+    for attempt in range(8):  # the close races the loop's end: not lost every time
+        target = TokenCredentialTarget(
+            azurite_oauth.blob_endpoint, container, f"refused-{attempt}.vhd", credential
+        )
+        with pytest.raises(AccessDeniedError):
+            upload(made.path, target, options)
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: leaked.append(repr(unraisable.exc_value))
+    try:
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    assert leaked == []
