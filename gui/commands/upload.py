@@ -28,9 +28,8 @@ from gui.transfer import (
     Upload,
     UploadError,
     UploadOptions,
-    redact,
 )
-from gui.transfer.redact import RedactingFormatter
+from gui.transfer.redact import RedactingFormatter, redact
 from gui.transfer.tls import require_tls
 from gui.units import human_bytes
 
