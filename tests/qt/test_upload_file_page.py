@@ -151,3 +151,6 @@ def test_a_qcow2_named_img_is_refused_on_page_one_with_the_conversion_command(
     assert any("qemu-img convert" in text for text in findings_of(wizard))
     assert not page.isComplete() and not next_enabled(wizard)
     assert "Azure will accept" not in " ".join(findings_of(wizard))
+    # The facts name what the file is and hold the command, selectable for copying.
+    assert page.fact_labels["Format"].text().startswith("QCOW2")
+    assert page.fact_labels["Conversion"].text().startswith("qemu-img convert -f qcow2 -O vpc")

@@ -75,6 +75,10 @@ class Inspection:
     image: DiskImage | None
     allocated_bytes: int = 0
     error: str = ""
+    # For a file recognised as another format: what it is, and the command that converts it
+    # (shown in the facts, where the administrator can select and copy it).
+    detected_format: str = ""
+    command: str = ""
 
 
 def inspect_file(path: Path) -> Inspection:
@@ -84,10 +88,13 @@ def inspect_file(path: Path) -> Inspection:
 
 
 def _inspect_file(path: Path) -> Inspection:
-    from gui.vhd import VhdError, open_image
+    from gui.vhd import UnsupportedFormatError, VhdError, open_image
 
     try:
         image = open_image(path)
+    except UnsupportedFormatError as exc:
+        return Inspection(None, error=str(exc), detected_format=exc.format_label,
+                          command=exc.command or "")
     except VhdError as exc:
         return Inspection(None, error=str(exc))
     except OSError as exc:
@@ -302,6 +309,12 @@ class FilePage(AsyncPage):
         if inspection.image is None:
             self.error = inspection.error
             self._show_error(self.error)
+            if inspection.detected_format:
+                self.fact_labels["Format"].setText(
+                    f"{inspection.detected_format} (recognised by its content; not uploadable "
+                    "as it is)")
+            if inspection.command:
+                self.fact_labels["Conversion"].setText(inspection.command)
             return
         self.image = inspection.image
         self.allocated_bytes = inspection.allocated_bytes
