@@ -14,9 +14,9 @@ import os
 import sys
 from typing import TextIO
 
-from gui.vhd import DiskImage, Level, UnsupportedFormatError, VhdError, open_image
-from gui.vhd.rules import human_size
-from gui.vhd.zeros import nonzero_runs
+from gui.diskimage import DiskImage, DiskImageError, Level, UnsupportedFormatError, open_image
+from gui.diskimage.rules import human_size
+from gui.diskimage.zeros import nonzero_runs
 
 EXIT_ACCEPTABLE = 0
 EXIT_REFUSED = 2
@@ -131,7 +131,7 @@ def _inspect(args: argparse.Namespace) -> int:
             except BrokenPipeError:
                 _quiet_stdout()
             return EXIT_ACCEPTABLE if img.acceptable else EXIT_REFUSED
-    except VhdError as exc:
+    except DiskImageError as exc:
         if args.json:
             report: dict[str, object] = {"file": args.file, "error": type(exc).__name__,
                                          "message": exc.message, "acceptable": False}

@@ -222,8 +222,8 @@ class Smoke:
         )
 
     async def _upload(self, source_path: Path) -> str:
+        from gui.diskimage import open_image
         from gui.transfer import UploadOptions
-        from gui.vhd import open_image
 
         spec = ManagedDiskSpec(
             resource_group=self.group,

@@ -253,11 +253,11 @@ def _main(argv: Sequence[str]) -> int:
         print("upload: --concurrency must be at least 1", file=sys.stderr)
         return EXIT_USAGE
 
-    from gui.vhd import Level, VhdError, open_image
+    from gui.diskimage import DiskImageError, Level, open_image
 
     try:
         image = open_image(args.file)
-    except VhdError as exc:
+    except DiskImageError as exc:
         print(f"upload: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:

@@ -12,9 +12,9 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from gui.azure.catalog.nodes import CatalogNode
+from gui.diskimage import DISK_IMAGE_SUFFIXES, has_disk_image_suffix
 from gui.qt.main_window import MainWindow
 from gui.qt.transfers.model import Status, Transfer, TransferManager
-from gui.vhd import DISK_IMAGE_SUFFIXES, has_disk_image_suffix
 
 
 def _local_files(event: QDragEnterEvent | QDropEvent) -> list[Path]:

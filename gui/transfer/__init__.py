@@ -2,7 +2,7 @@
 
 Typical use::
 
-    from gui.vhd import open_image
+    from gui.diskimage import open_image
     from gui.transfer import Upload, UploadOptions, SasUrlTarget
 
     with open_image(path) as image:

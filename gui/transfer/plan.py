@@ -13,9 +13,9 @@ import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from gui.diskimage.zeros import nonzero_runs
 from gui.transfer.errors import SourceReadError
 from gui.transfer.source import SECTOR, SourceRange, UploadSource
-from gui.vhd.zeros import nonzero_runs
 
 MAX_PUT_PAGE = 4 * 1024 * 1024  # the service's limit for one Put Page request
 WINDOW_SIZE = MAX_PUT_PAGE

@@ -1,7 +1,7 @@
 """The part of a disk image the engine needs, and how a source is recognised again on resume.
 
-The engine depends on this protocol, not on ``gui.vhd.DiskImage`` itself, so any object that can
-describe and read a fixed-layout stream can be uploaded.
+The engine depends on this protocol, not on ``gui.diskimage.DiskImage`` itself, so any object that
+can describe and read a fixed-layout stream can be uploaded.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ Builds a 16 MiB dynamic VHD whose block table holds ~4.2 million 512-byte blocks
 whose table holds ~9.3 million 1 MiB blocks (all stored, or every other one, all pointing at the
 same stored block: every structure is valid), then runs ``azure-image-studio inspect --json`` on
 each in a child process (open + block-table check + data ranges + report) and prints its peak RSS
-(RUSAGE_CHILDREN of a small launcher, see tests/vhd/helpers.py) and wall time. Goal: under
+(RUSAGE_CHILDREN of a small launcher, see tests/diskimage/helpers.py) and wall time. Goal: under
 200 MB and about a second each.
 
 ``--baseline DIR`` runs the same files through another checkout first (e.g. one made with
@@ -25,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.diskimage.helpers import run_measured  # noqa: E402
 from tests.fixtures.disk_images import write_crafted_vhd, write_crafted_vhdx  # noqa: E402
-from tests.vhd.helpers import run_measured  # noqa: E402
 
 MB = 1_000_000
 

@@ -44,8 +44,8 @@ def line(label: str, value: str) -> None:
 
 
 def fingerprint_time(path: Path, repeat: int) -> list[float]:
+    from gui.diskimage import open_image
     from gui.transfer import SourceIdentity
-    from gui.vhd import open_image
 
     times = []
     with open_image(path) as image:
@@ -71,8 +71,8 @@ def crc_time(path: Path) -> float:
 
 def timed_upload(path: Path, url: str, journal: Path) -> dict[str, float]:
     """One upload in this process; the verification step timed by overriding Upload._verify."""
+    from gui.diskimage import open_image
     from gui.transfer import SasUrlTarget, Upload, UploadOptions
-    from gui.vhd import open_image
 
     class TimedUpload(Upload):
         verify_seconds = 0.0

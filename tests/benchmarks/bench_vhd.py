@@ -3,7 +3,7 @@
     python3 tests/benchmarks/bench_vhd.py [--data-mib 512]
 
 Prints, in one run:
-1. zero-scan throughput of gui.vhd.zeros.nonzero_runs on cached data (goal >= 2 GB/s), next to
+1. zero-scan throughput of gui.diskimage.zeros.nonzero_runs on cached data (goal >= 2 GB/s), next to
    the alternatives it was chosen over;
 2. the time to stream the allocated ranges of a dynamic VHD's fixed view (and a dynamic VHDX's)
    through DiskImage.readinto, against reading the same number of bytes from a plain file with
@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from gui.vhd import DiskImage, open_image
-from gui.vhd.zeros import nonzero_runs
+from gui.diskimage import DiskImage, open_image
+from gui.diskimage.zeros import nonzero_runs
 from tests.benchmarks.qemu import qemu_convert
 
 MIB = 1 << 20

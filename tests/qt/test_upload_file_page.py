@@ -14,9 +14,9 @@ import qasync
 from PySide6.QtWidgets import QWizard
 from pytestqt.qtbot import QtBot
 
+from gui.diskimage import DiskImage
 from gui.qt.transfers.model import TransferManager
 from gui.qt.upload.wizard import UploadContext, UploadWizard
-from gui.vhd import DiskImage
 
 pytestmark = pytest.mark.gui
 

@@ -324,7 +324,7 @@ def test_a_page_blob_in_a_storage_account_then_a_managed_image_from_it(
 
     from gui.azure.upload.job import BlobTargetPlan, UploadPlan
     from gui.azure.upload.storage import renew_blob_sas
-    from gui.vhd import open_image
+    from gui.diskimage import open_image
 
     made = disk_images.make("vhdx", 32 * MIB, "scattered", subformat="dynamic")
     wizard = open_wizard(controller, qtbot, made.path, "Linux")

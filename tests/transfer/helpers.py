@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from gui.diskimage import DiskImage, open_image
 from gui.transfer import (
     BlobTarget,
     ProgressCallback,
@@ -19,7 +20,6 @@ from gui.transfer import (
     UploadOptions,
     UploadResult,
 )
-from gui.vhd import DiskImage, open_image
 from tests.fixtures.disk_images import MIB, SECTOR, DiskImageFactory, MadeImage, pattern
 
 GRANULE = 64 * 1024

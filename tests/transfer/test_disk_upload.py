@@ -20,6 +20,7 @@ from gui.azure.upload.managed_disk import (
     ManagedDiskSpec,
     ManagedDiskUpload,
 )
+from gui.diskimage import open_image
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed.world import RG_BUILD
@@ -30,7 +31,6 @@ from gui.transfer import (
     UploadCancelledError,
     UploadOptions,
 )
-from gui.vhd import open_image
 from tests.fixtures.disk_images import MIB, DiskImageFactory, pattern
 from tests.transfer.helpers import fixed_stream
 
@@ -272,7 +272,7 @@ from pathlib import Path
 from gui.azure.upload.managed_disk import ManagedDiskSpec, ManagedDiskUpload
 from gui.azure.account.loopback import sandbox_compute_client
 from gui.transfer import UploadOptions
-from gui.vhd import open_image
+from gui.diskimage import open_image
 
 arm_url, subscription, group, name, image_path, journal = sys.argv[1:7]
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from gui.diskimage import open_image
 from gui.transfer import (
     ConnectionStringTarget,
     InvalidTargetError,
@@ -29,7 +30,6 @@ from gui.transfer import (
 from gui.transfer.journal import Journal
 from gui.transfer.plan import WINDOW_SIZE
 from gui.transfer.targets import sas_expiry
-from gui.vhd import open_image
 from tests.fixtures.azurite import Azurite
 from tests.fixtures.disk_images import MIB, DiskImageFactory, MadeImage, pattern
 from tests.transfer.faulty_proxy import FaultyProxy

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from azure.storage.blob import BlobClient
 
+from gui.diskimage import DiskImage, open_image
 from gui.transfer import (
     ProgressSnapshot,
     SasUrlTarget,
@@ -20,7 +21,6 @@ from gui.transfer import (
     VerificationError,
 )
 from gui.transfer.journal import Journal
-from gui.vhd import DiskImage, open_image
 from tests.fixtures.azurite import Azurite
 from tests.fixtures.disk_images import MIB, SECTOR, DiskImageFactory, MadeImage, pattern
 from tests.transfer.faulty_proxy import FaultyProxy

@@ -123,14 +123,14 @@ class JobRun:
     async def _run(self, session: Any) -> None:
         # Imported here: opening disk images pulls in the format readers, which only a
         # started upload needs (start-up time of the window).
-        from gui.vhd import VhdError, open_image
+        from gui.diskimage import DiskImageError, open_image
 
         plan = self.plan
         plan.status, plan.last_error = JobStatus.RUNNING, ""
         self.store.save(plan)
         try:
             image = await asyncio.to_thread(open_image, Path(plan.source_path))
-        except VhdError as exc:
+        except DiskImageError as exc:
             self._finish(JobStatus.FAILED, str(exc))
             return
         try:

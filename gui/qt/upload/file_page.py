@@ -33,15 +33,15 @@ from PySide6.QtWidgets import (
 from gui.azure.image_builder import (
     DiskFacts,
 )
+from gui.diskimage import DISK_IMAGE_SUFFIXES
 from gui.qt import icons
 from gui.qt.upload.common import (
     AsyncPage,
 )
 from gui.units import human_bytes
-from gui.vhd import DISK_IMAGE_SUFFIXES
 
 if TYPE_CHECKING:
-    from gui.vhd import DiskImage
+    from gui.diskimage import DiskImage
 
 log = logging.getLogger(__name__)
 
@@ -88,21 +88,21 @@ def inspect_file(path: Path) -> Inspection:
 
 
 def _inspect_file(path: Path) -> Inspection:
-    from gui.vhd import UnsupportedFormatError, VhdError, open_image
+    from gui.diskimage import DiskImageError, UnsupportedFormatError, open_image
 
     try:
         image = open_image(path)
     except UnsupportedFormatError as exc:
         return Inspection(None, error=str(exc), detected_format=exc.format_label,
                           command=exc.command or "")
-    except VhdError as exc:
+    except DiskImageError as exc:
         return Inspection(None, error=str(exc))
     except OSError as exc:
         return Inspection(None, error=_unreadable(exc))
     try:
         # data_ranges() is kept by the image, so the upload that follows does not walk again.
         allocated = sum(r.length for r in image.data_ranges())
-    except VhdError as exc:
+    except DiskImageError as exc:
         image.close()
         return Inspection(None, error=str(exc))
     except OSError as exc:

@@ -9,9 +9,9 @@ import sys
 import uuid
 from pathlib import Path
 
-from gui.vhd import open_image
+from gui.diskimage import open_image
+from tests.diskimage import patching
 from tests.fixtures.disk_images import MIB, DiskImageFactory
-from tests.vhd import patching
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from gui.vhd.errors import ImageChangedError, ImageClosedError, ImageUnreadableError
+from gui.diskimage.errors import ImageChangedError, ImageClosedError, ImageUnreadableError
 
 _SEEK_DATA = getattr(os, "SEEK_DATA", None)
 _SEEK_HOLE = getattr(os, "SEEK_HOLE", None)

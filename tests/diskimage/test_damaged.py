@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gui.vhd import (
+from gui.diskimage import (
     CorruptBlockTableError,
     CorruptFooterError,
     CorruptHeaderError,
@@ -22,10 +22,10 @@ from gui.vhd import (
     UnsupportedImageError,
     open_image,
 )
-from gui.vhd.crc32c import crc32c
+from gui.diskimage.crc32c import crc32c
+from tests.diskimage import patching
+from tests.diskimage.helpers import read_stream
 from tests.fixtures.disk_images import MIB, DiskImageFactory
-from tests.vhd import patching
-from tests.vhd.helpers import read_stream
 
 SIZE = 24 * MIB
 
@@ -249,7 +249,7 @@ def test_vhdx_truncated(disk_images: DiskImageFactory) -> None:
 
 @pytest.mark.parametrize("length", [0, 1, 9, 4096, 65536])
 def test_crc32c_zero_skipping_matches_bytewise(length: int) -> None:
-    from gui.vhd.crc32c import crc32c_bytewise
+    from gui.diskimage.crc32c import crc32c_bytewise
 
     for data in (bytes(length), b"head" + bytes(length), bytes(range(256)) * (length // 256 + 1)):
         assert crc32c(data) == crc32c_bytewise(data)

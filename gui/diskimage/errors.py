@@ -1,4 +1,4 @@
-"""The disk-image engine's errors: one type per cause, all deriving from :class:`VhdError`.
+"""The disk-image engine's errors: one type per cause, all deriving from :class:`DiskImageError`.
 
 Every message is written for the person who chose the file: it says what is wrong with it and what
 to do about it, so views and the ``inspect`` command can show it as it is.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 
-class VhdError(Exception):
+class DiskImageError(Exception):
     """Base of every error the disk-image engine raises on purpose."""
 
     def __init__(self, message: str) -> None:
@@ -17,7 +17,7 @@ class VhdError(Exception):
         self.message = message
 
 
-class _DetailError(VhdError):
+class _DetailError(DiskImageError):
     """An error whose message is its class's ``TEMPLATE`` around one ``{detail}``."""
 
     TEMPLATE = "{detail}"
@@ -26,7 +26,7 @@ class _DetailError(VhdError):
         super().__init__(self.TEMPLATE.format(detail=detail))
 
 
-class ImageUnreadableError(VhdError):
+class ImageUnreadableError(DiskImageError):
     """The file cannot be opened or read at all (missing, a directory, no permission, I/O error)."""
 
     def __init__(self, path: Path, reason: str) -> None:
@@ -36,7 +36,7 @@ class ImageUnreadableError(VhdError):
         self.path = path
 
 
-class EmptyImageError(VhdError):
+class EmptyImageError(DiskImageError):
     """The file holds no bytes, so there is no disk in it."""
 
     def __init__(self, path: Path) -> None:
@@ -46,7 +46,7 @@ class EmptyImageError(VhdError):
         self.path = path
 
 
-class TruncatedImageError(VhdError):
+class TruncatedImageError(DiskImageError):
     """A structure the file needs lies (partly) beyond its end: an incomplete copy or download."""
 
     def __init__(self, what: str, needed_end: int, file_size: int) -> None:
@@ -104,7 +104,7 @@ class CorruptBlockTableError(_DetailError):
     )
 
 
-class InvalidBlockSizeError(VhdError):
+class InvalidBlockSizeError(DiskImageError):
     """The block size is zero, not a power of two, or outside what the format allows."""
 
     def __init__(self, block_size: int) -> None:
@@ -125,7 +125,7 @@ class UnsupportedImageError(_DetailError):
     )
 
 
-class DirtyLogError(VhdError):
+class DirtyLogError(DiskImageError):
     """A VHDX log holds writes that were never applied: reading it now would give stale data."""
 
     def __init__(self) -> None:
@@ -136,7 +136,7 @@ class DirtyLogError(VhdError):
         )
 
 
-class ParentNotFoundError(VhdError):
+class ParentNotFoundError(DiskImageError):
     """A differencing VHD's parent disk is not next to it (or where its locators point)."""
 
     def __init__(self, child: Path, parent_name: str, searched: list[Path]) -> None:
@@ -151,7 +151,7 @@ class ParentNotFoundError(VhdError):
         self.searched = searched
 
 
-class ParentMismatchError(VhdError):
+class ParentMismatchError(DiskImageError):
     """The file found as the parent is not the disk the child was made from."""
 
     def __init__(self, child: Path, parent: Path, detail: str) -> None:
@@ -173,7 +173,7 @@ class ParentChainError(_DetailError):
     )
 
 
-class ImageChangedError(VhdError):
+class ImageChangedError(DiskImageError):
     """The file shrank or vanished while it was being read."""
 
     def __init__(self, path: Path) -> None:
@@ -184,7 +184,7 @@ class ImageChangedError(VhdError):
         self.path = path
 
 
-class ImageClosedError(VhdError):
+class ImageClosedError(DiskImageError):
     """The image was read after :meth:`DiskImage.close`."""
 
     def __init__(self, path: Path) -> None:
@@ -192,7 +192,7 @@ class ImageClosedError(VhdError):
         self.path = path
 
 
-class ImplausibleSizeError(VhdError):
+class ImplausibleSizeError(DiskImageError):
     """The file declares a disk far larger than any disk can be: the size field is damaged."""
 
     def __init__(self, declared: int) -> None:
@@ -203,7 +203,7 @@ class ImplausibleSizeError(VhdError):
         self.declared = declared
 
 
-class UnsupportedFormatError(VhdError):
+class UnsupportedFormatError(DiskImageError):
     """The file holds a container this engine does not read, recognised by its content.
 
     The file name never decides: a QCOW2 named ``.img`` or a VMDK renamed ``.vhd`` lands here.

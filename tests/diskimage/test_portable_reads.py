@@ -1,7 +1,7 @@
 """The portable read paths (what Windows takes), forced on this system: the stream stays the same.
 
-``gui.vhd.pio.read_method`` and ``use_holes`` choose how files opened afterwards are read; each
-test sets them (pytest's monkeypatch restores them) and compares against the default paths.
+``gui.diskimage.pio.read_method`` and ``use_holes`` choose how files opened afterwards are read;
+each test sets them (pytest's monkeypatch restores them) and compares against the default paths.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from gui.vhd import DiskImage, open_image, pio
-from gui.vhd.pio import PositionalFile, ReadMethod
+from gui.diskimage import DiskImage, open_image, pio
+from gui.diskimage.pio import PositionalFile, ReadMethod
+from tests.diskimage.helpers import read_stream
 from tests.fixtures.disk_images import MIB, DiskImageFactory
-from tests.vhd.helpers import read_stream
 
 SIZE = 20 * MIB + 3 * 512
 

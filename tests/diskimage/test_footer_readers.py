@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from gui.vhd import DiskImage, open_image
+from gui.diskimage import DiskImage, open_image
+from tests.diskimage import patching
 from tests.fixtures.disk_images import MIB, DiskImageFactory, vhdiinfo
-from tests.vhd import patching
 
 # Sizes whose CHS geometry covers less than the whole disk (33 MiB loses 60 sectors, 4099 MiB
 # loses 128): a footer qemu sizes by CHS would read them short.

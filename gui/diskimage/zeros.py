@@ -8,7 +8,7 @@ compares element by element; ``bytes.count``; ctypes ``memcmp``) it is the faste
 
 from __future__ import annotations
 
-from gui.vhd.model import Range
+from gui.diskimage.model import Range
 
 DEFAULT_GRANULARITY = 65536
 _zero_cache: dict[int, bytes] = {}

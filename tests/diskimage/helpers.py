@@ -6,7 +6,7 @@ import re
 import struct
 from pathlib import Path
 
-from gui.vhd import DiskImage
+from gui.diskimage import DiskImage
 from tests.fixtures.disk_images import vhdiinfo
 
 

@@ -9,7 +9,7 @@ and at least 20 MiB.
 
 from __future__ import annotations
 
-from gui.vhd.model import Finding, Level
+from gui.diskimage.model import Finding, Level
 
 KIB = 1024
 MIB = 1024 * KIB

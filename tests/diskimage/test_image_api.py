@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from gui.vhd import Level, Range, open_image
+from gui.diskimage import Level, Range, open_image
+from tests.diskimage.helpers import read_stream
 from tests.fixtures.disk_images import MIB, DiskImageFactory
-from tests.vhd.helpers import read_stream
 
 
 def test_fixed_vhd_keeps_disk_id(disk_images: DiskImageFactory) -> None:
@@ -117,7 +117,7 @@ def test_readinto_at_and_past_the_end(disk_images: DiskImageFactory) -> None:
 
 
 def test_closed_image_refuses_reads(disk_images: DiskImageFactory) -> None:
-    from gui.vhd import ImageClosedError
+    from gui.diskimage import ImageClosedError
 
     made = disk_images.make("raw", 20 * MIB)
     img = open_image(made.path)
@@ -128,7 +128,7 @@ def test_closed_image_refuses_reads(disk_images: DiskImageFactory) -> None:
 
 
 def test_missing_and_empty_files(tmp_path: Path) -> None:
-    from gui.vhd import EmptyImageError, ImageUnreadableError
+    from gui.diskimage import EmptyImageError, ImageUnreadableError
 
     with pytest.raises(ImageUnreadableError, match="Cannot read"):
         open_image(tmp_path / "nope.vhd")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from gui.vhd.footer import vhd_timestamp
-from gui.vhd.layout import FlatLayout, OpenedLayout
-from gui.vhd.model import Finding, ImageFormat, Level
-from gui.vhd.pio import PositionalFile
+from gui.diskimage.footer import vhd_timestamp
+from gui.diskimage.layout import FlatLayout, OpenedLayout
+from gui.diskimage.model import Finding, ImageFormat, Level
+from gui.diskimage.pio import PositionalFile
 
 # Raw files carry no id; derive a stable one so the same file always gets the same footer (an
 # interrupted upload can then resume and the Content-MD5 stays the same).

@@ -13,7 +13,7 @@ import threading
 from array import array
 from collections import OrderedDict
 
-from gui.vhd.pio import PositionalFile
+from gui.diskimage.pio import PositionalFile
 
 PAGE_BYTES = 64 * 1024
 MAX_PAGES = 16  # 1 MiB at most, whatever the disk size

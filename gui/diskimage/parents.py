@@ -6,8 +6,8 @@ import os
 import urllib.parse
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from gui.vhd.dynamic import DynamicHeader
-from gui.vhd.pio import PositionalFile
+from gui.diskimage.dynamic import DynamicHeader
+from gui.diskimage.pio import PositionalFile
 
 # Locator data longer than this is not a path; refuse to read it (the file may claim gigabytes).
 MAX_LOCATOR_BYTES = 64 * 1024

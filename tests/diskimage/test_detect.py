@@ -24,14 +24,14 @@ from pathlib import Path
 
 import pytest
 
-from gui.vhd import (
+from gui.diskimage import (
     ArchiveFileError,
+    DiskImageError,
     EncryptedImageError,
     ForeignDiskFormatError,
     ImageFormat,
     InstallerImageError,
     UnsupportedFormatError,
-    VhdError,
     open_image,
 )
 from tests.fixtures.disk_images import MIB, DiskImageFactory, pattern
@@ -182,7 +182,7 @@ def test_recognised_whatever_the_name(disk_images: DiskImageFactory, case: str) 
         with pytest.raises(error) as caught:
             open_image(path)
         exc = caught.value
-        assert isinstance(exc, VhdError)  # every caller's existing handler sees it
+        assert isinstance(exc, DiskImageError)  # every caller's existing handler sees it
         assert exc.format_name == name, (case, suffix)
         assert path.name in exc.message
         assert "\n" not in exc.message

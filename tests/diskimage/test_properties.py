@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gui.vhd import VhdError, open_image
+from gui.diskimage import DiskImageError, open_image
+from tests.diskimage import patching
 from tests.fixtures.disk_images import MIB, DiskImageFactory
-from tests.vhd import patching
 
 # Generous for a few-MiB file read in 256 KiB pieces; a size-proportional allocation of any
 # damaged size field (gigabytes and more) would be far beyond it.
@@ -118,8 +118,8 @@ def reads_checked() -> Iterator[list[str]]:
 
 
 def exercise(path: Path) -> None:
-    """Everything a caller may do with an image; VhdError is the only acceptable failure."""
-    with contextlib.suppress(VhdError), open_image(path) as img:
+    """Everything a caller may do with an image; DiskImageError is the only acceptable failure."""
+    with contextlib.suppress(DiskImageError), open_image(path) as img:
         assert img.upload_size == img.fixed_size + 512
         assert len(img.footer) == 512
         _ = (img.findings, img.acceptable, img.disk_id, img.format)
@@ -129,7 +129,7 @@ def exercise(path: Path) -> None:
         offsets = [0, max(0, img.upload_size - READ_PIECE - 4096)]
         offsets += [r.offset for r in ranges[:8]]
         for offset in offsets:
-            with contextlib.suppress(VhdError):
+            with contextlib.suppress(DiskImageError):
                 assert img.readinto(offset, buf) == min(READ_PIECE, img.upload_size - offset)
 
 

@@ -7,15 +7,20 @@ import uuid
 from pathlib import Path
 from types import TracebackType
 
-from gui.vhd.detect import detect, refusal
-from gui.vhd.errors import EmptyImageError, ImageClosedError, ImplausibleSizeError, VhdError
-from gui.vhd.footer import FOOTER_SIZE, build_fixed_footer
-from gui.vhd.layout import OpenedLayout, fill_zero
-from gui.vhd.model import Finding, ImageFormat, Level, Range, RangeCollector
-from gui.vhd.pio import PositionalFile
-from gui.vhd.raw import open_raw
-from gui.vhd.rules import round_up_to_mib, size_findings
-from gui.vhd.vhd import has_vhd_footer, open_vhd
+from gui.diskimage.detect import detect, refusal
+from gui.diskimage.errors import (
+    DiskImageError,
+    EmptyImageError,
+    ImageClosedError,
+    ImplausibleSizeError,
+)
+from gui.diskimage.footer import FOOTER_SIZE, build_fixed_footer
+from gui.diskimage.layout import OpenedLayout, fill_zero
+from gui.diskimage.model import Finding, ImageFormat, Level, Range, RangeCollector
+from gui.diskimage.pio import PositionalFile
+from gui.diskimage.raw import open_raw
+from gui.diskimage.rules import round_up_to_mib, size_findings
+from gui.diskimage.vhd import has_vhd_footer, open_vhd
 
 VHDX_SIGNATURE = b"vhdxfile"
 # Far above Azure's 32 TiB and VHDX's 64 TiB, yet low enough that every size field we build fits.
@@ -151,10 +156,10 @@ def open_image(path: str | Path) -> DiskImage:
     """Open a .vhd, .vhdx or raw disk image as the fixed VHD Azure accepts.
 
     The format comes from the file's content, never its name. Raises a
-    :class:`~gui.vhd.errors.VhdError` subclass when the file cannot be read as a disk (an
-    :class:`~gui.vhd.errors.UnsupportedFormatError` one for QCOW2, VMDK, VDI, archives, ISOs and
-    encrypted volumes, with the command that makes them uploadable); problems Azure would refuse
-    but that do not stop reading are ``findings``.
+    :class:`~gui.diskimage.errors.DiskImageError` subclass when the file cannot be read as a
+    disk (an :class:`~gui.diskimage.errors.UnsupportedFormatError` one for QCOW2, VMDK, VDI,
+    archives, ISOs and encrypted volumes, with the command that makes them uploadable); problems
+    Azure would refuse but that do not stop reading are ``findings``.
     """
     path = Path(path)
     file = PositionalFile(path)
@@ -173,7 +178,7 @@ def open_image(path: str | Path) -> DiskImage:
 
 def _open_layout(file: PositionalFile) -> OpenedLayout:
     if file.read(0, 8) == VHDX_SIGNATURE:
-        from gui.vhd.vhdx import open_vhdx
+        from gui.diskimage.vhdx import open_vhdx
 
         return open_vhdx(file)
     if has_vhd_footer(file):
@@ -186,4 +191,4 @@ def _open_layout(file: PositionalFile) -> OpenedLayout:
     return open_raw(file)
 
 
-__all__ = ["DiskImage", "VhdError", "open_image"]
+__all__ = ["DiskImage", "DiskImageError", "open_image"]

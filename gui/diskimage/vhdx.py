@@ -12,9 +12,9 @@ from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from gui.vhd.bits import block_reads
-from gui.vhd.crc32c import crc32c
-from gui.vhd.errors import (
+from gui.diskimage.bits import block_reads
+from gui.diskimage.crc32c import crc32c
+from gui.diskimage.errors import (
     CorruptBlockTableError,
     CorruptHeaderError,
     CorruptMetadataError,
@@ -24,12 +24,12 @@ from gui.vhd.errors import (
     TruncatedImageError,
     UnsupportedImageError,
 )
-from gui.vhd.layout import OpenedLayout, fill_zero
-from gui.vhd.model import Finding, ImageFormat, Level
-from gui.vhd.packed import GapSource, Packed, runs
-from gui.vhd.pio import PositionalFile
-from gui.vhd.rules import human_size
-from gui.vhd.table import TableReader
+from gui.diskimage.layout import OpenedLayout, fill_zero
+from gui.diskimage.model import Finding, ImageFormat, Level
+from gui.diskimage.packed import GapSource, Packed, runs
+from gui.diskimage.pio import PositionalFile
+from gui.diskimage.rules import human_size
+from gui.diskimage.table import TableReader
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -449,6 +449,6 @@ def _creator(file: PositionalFile) -> str:
 def _timestamp_from_mtime(file: PositionalFile) -> int:
     from datetime import UTC, datetime
 
-    from gui.vhd.footer import vhd_timestamp
+    from gui.diskimage.footer import vhd_timestamp
 
     return vhd_timestamp(datetime.fromtimestamp(file.mtime_ns / 1e9, tz=UTC))

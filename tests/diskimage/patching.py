@@ -1,7 +1,7 @@
 """Edit image files in place the way damage or odd tools would, keeping checksums valid on demand.
 
-The checksum code here is written from the specifications, independently of gui.vhd, except for
-CRC-32C, whose engine implementation is pinned to the standard check value in test_damaged.py.
+The checksum code here is written from the specifications, independently of gui.diskimage, except
+for CRC-32C, whose engine implementation is pinned to the standard check value in test_damaged.py.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from gui.vhd.crc32c import crc32c
+from gui.diskimage.crc32c import crc32c
 
 VHDX_HEADERS = (64 * 1024, 128 * 1024)
 VHDX_REGION_TABLES = (192 * 1024, 256 * 1024)

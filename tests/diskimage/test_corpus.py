@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from gui.vhd import DiskImage, ImageFormat, open_image
-from gui.vhd.zeros import nonzero_runs
+from gui.diskimage import DiskImage, ImageFormat, open_image
+from gui.diskimage.zeros import nonzero_runs
+from tests.diskimage.helpers import assert_footer_valid, assert_matches_reference
 from tests.fixtures.disk_images import MIB, DiskImageFactory, pattern, vhdiinfo
-from tests.vhd.helpers import assert_footer_valid, assert_matches_reference
 
 SIZES = {
     "aligned": 24 * MIB,

@@ -18,14 +18,14 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from gui.vhd.errors import (
+from gui.diskimage.errors import (
     ArchiveFileError,
     EncryptedImageError,
     ForeignDiskFormatError,
     InstallerImageError,
     UnsupportedFormatError,
 )
-from gui.vhd.pio import PositionalFile
+from gui.diskimage.pio import PositionalFile
 
 # The first 36 KiB hold every header we look for; ISO 9660/UDF volume descriptors start at 32 KiB.
 HEAD_BYTES = 0x8800 + 8

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gui.vhd import Range
-from gui.vhd.zeros import nonzero_runs
+from gui.diskimage import Range
+from gui.diskimage.zeros import nonzero_runs
 
 
 def reference(buf: bytes, base: int, granularity: int) -> list[tuple[int, int]]:

@@ -2,7 +2,7 @@
 
 No Qt and no Azure SDK here. Typical use::
 
-    with open_image(path) as img:          # raises a VhdError subclass if unreadable
+    with open_image(path) as img:          # raises a DiskImageError subclass if unreadable
         for finding in img.findings:        # Level.ERROR blocks the upload
             print(finding.level.name, finding.message)
         if img.acceptable:
@@ -16,8 +16,8 @@ volumes are recognised too and refused with an UnsupportedFormatError subclass t
 conversion command. Nothing is loaded in proportion to the disk size.
 """
 
-from gui.vhd.detect import DISK_IMAGE_SUFFIXES, has_disk_image_suffix
-from gui.vhd.errors import (
+from gui.diskimage.detect import DISK_IMAGE_SUFFIXES, has_disk_image_suffix
+from gui.diskimage.errors import (
     ArchiveFileError,
     CorruptBlockTableError,
     CorruptFooterError,
@@ -25,6 +25,7 @@ from gui.vhd.errors import (
     CorruptMetadataError,
     CorruptRegionTableError,
     DirtyLogError,
+    DiskImageError,
     EmptyImageError,
     EncryptedImageError,
     ForeignDiskFormatError,
@@ -40,10 +41,9 @@ from gui.vhd.errors import (
     TruncatedImageError,
     UnsupportedFormatError,
     UnsupportedImageError,
-    VhdError,
 )
-from gui.vhd.image import DiskImage, open_image
-from gui.vhd.model import Finding, ImageFormat, Level, Range
+from gui.diskimage.image import DiskImage, open_image
+from gui.diskimage.model import Finding, ImageFormat, Level, Range
 
 __all__ = [
     "DISK_IMAGE_SUFFIXES",
@@ -55,6 +55,7 @@ __all__ = [
     "CorruptRegionTableError",
     "DirtyLogError",
     "DiskImage",
+    "DiskImageError",
     "EmptyImageError",
     "EncryptedImageError",
     "Finding",
@@ -74,7 +75,6 @@ __all__ = [
     "TruncatedImageError",
     "UnsupportedFormatError",
     "UnsupportedImageError",
-    "VhdError",
     "has_disk_image_suffix",
     "open_image",
 ]

@@ -19,16 +19,16 @@ from typing import Any
 
 import pytest
 
-from gui.vhd import open_image
-from gui.vhd.model import MAX_RANGES, RangeCollector
+from gui.diskimage import open_image
+from gui.diskimage.model import MAX_RANGES, RangeCollector
+from tests.diskimage import patching
+from tests.diskimage.helpers import run_measured
 from tests.fixtures.disk_images import (
     MIB,
     DiskImageFactory,
     write_crafted_vhd,
     write_crafted_vhdx,
 )
-from tests.vhd import patching
-from tests.vhd.helpers import run_measured
 
 ROOT = Path(__file__).resolve().parents[2]
 MEMORY_BOUND = 200 * 1000 * 1000

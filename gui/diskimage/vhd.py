@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gui.vhd.dynamic import DynamicHeader, DynamicVhdLayout, read_header
-from gui.vhd.errors import (
+from gui.diskimage.dynamic import DynamicHeader, DynamicVhdLayout, read_header
+from gui.diskimage.errors import (
     CorruptFooterError,
     ParentChainError,
     ParentMismatchError,
     ParentNotFoundError,
     UnsupportedImageError,
 )
-from gui.vhd.footer import (
+from gui.diskimage.footer import (
     DISK_TYPE_DIFFERENCING,
     DISK_TYPE_DYNAMIC,
     DISK_TYPE_FIXED,
@@ -21,11 +21,11 @@ from gui.vhd.footer import (
     looks_like_footer,
     parse_footer,
 )
-from gui.vhd.layout import FlatLayout, OpenedLayout
-from gui.vhd.model import Finding, ImageFormat, Level
-from gui.vhd.parents import parent_candidates
-from gui.vhd.pio import PositionalFile
-from gui.vhd.rules import human_size
+from gui.diskimage.layout import FlatLayout, OpenedLayout
+from gui.diskimage.model import Finding, ImageFormat, Level
+from gui.diskimage.parents import parent_candidates
+from gui.diskimage.pio import PositionalFile
+from gui.diskimage.rules import human_size
 
 MAX_CHAIN_DEPTH = 32
 

@@ -12,19 +12,19 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from gui.vhd.bits import bitmap_runs, block_reads
-from gui.vhd.errors import (
+from gui.diskimage.bits import bitmap_runs, block_reads
+from gui.diskimage.errors import (
     CorruptBlockTableError,
     CorruptHeaderError,
     InvalidBlockSizeError,
     TruncatedImageError,
 )
-from gui.vhd.footer import FOOTER_SIZE, VhdFooter
-from gui.vhd.layout import Layout, fill_zero
-from gui.vhd.model import Finding, Level
-from gui.vhd.packed import GapSource, Packed, runs
-from gui.vhd.pio import PositionalFile
-from gui.vhd.table import TableReader
+from gui.diskimage.footer import FOOTER_SIZE, VhdFooter
+from gui.diskimage.layout import Layout, fill_zero
+from gui.diskimage.model import Finding, Level
+from gui.diskimage.packed import GapSource, Packed, runs
+from gui.diskimage.pio import PositionalFile
+from gui.diskimage.table import TableReader
 
 HEADER_SIZE = 1024
 HEADER_COOKIE = b"cxsparse"
@@ -197,7 +197,7 @@ class DynamicVhdLayout:
     def check_table(self) -> tuple[int, list[Finding]]:
         """Count stored blocks and report entries that point outside the file.
 
-        Each chunk of the table is judged whole, in C (see :mod:`gui.vhd.packed`): millions of
+        Each chunk of the table is judged whole, in C (see :mod:`gui.diskimage.packed`): millions of
         entries take a fraction of a second, and memory is one chunk whatever the table claims.
         """
         findings: list[Finding] = []

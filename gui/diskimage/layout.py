@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from gui.vhd.footer import VhdFooter
-from gui.vhd.model import Finding, ImageFormat
-from gui.vhd.packed import GapSource
-from gui.vhd.pio import PositionalFile
+from gui.diskimage.footer import VhdFooter
+from gui.diskimage.model import Finding, ImageFormat
+from gui.diskimage.packed import GapSource
+from gui.diskimage.pio import PositionalFile
 
 ZERO_CHUNK = bytes(1 << 20)
 
@@ -74,7 +74,7 @@ class FlatLayout:
 
 @dataclass
 class OpenedLayout:
-    """What a format module found in a file: enough for :class:`gui.vhd.image.DiskImage`."""
+    """What a format module found in a file: enough for :class:`gui.diskimage.image.DiskImage`."""
 
     format: ImageFormat
     layout: Layout

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from gui.vhd import (
+from gui.diskimage import (
+    DiskImageError,
     ImageFormat,
     ParentMismatchError,
     ParentNotFoundError,
-    VhdError,
     open_image,
 )
+from tests.diskimage.helpers import assert_footer_valid, read_stream
 from tests.fixtures.disk_images import MIB, DiskImageFactory, pattern, vhdiinfo
-from tests.vhd.helpers import assert_footer_valid, read_stream
 
 SIZE = 24 * MIB
 
@@ -131,7 +131,7 @@ def test_missing_parent_is_named(disk_images: DiskImageFactory) -> None:
         open_image(child)
     assert "gone.vhd" in str(caught.value)
     assert caught.value.parent_name == "gone.vhd"
-    assert isinstance(caught.value, VhdError)
+    assert isinstance(caught.value, DiskImageError)
 
 
 def test_wrong_parent_is_refused(disk_images: DiskImageFactory) -> None:
