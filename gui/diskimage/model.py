@@ -21,6 +21,16 @@ class ImageFormat(enum.Enum):
     VHDX_FIXED = "VHDX (fixed)"
     VHDX_DYNAMIC = "VHDX (dynamic)"
     RAW = "raw disk image"
+    QCOW2 = "qcow2"
+    VMDK_SPARSE = "VMDK (monolithic sparse)"
+    VMDK_STREAM_OPTIMIZED = "VMDK (stream-optimized)"
+    VMDK_SPLIT_SPARSE = "VMDK (sparse, split in 2 GB extents)"
+    VMDK_FLAT = "VMDK (flat)"
+    VMDK_SPLIT_FLAT = "VMDK (flat, split in 2 GB extents)"
+    VDI_STATIC = "VDI (fixed)"
+    VDI_DYNAMIC = "VDI (dynamic)"
+    # An OVF appliance: the disk read is one member of the tar, named in the image's details.
+    OVA = "OVA appliance"
 
     @property
     def label(self) -> str:
