@@ -20,6 +20,7 @@ import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 from gui.diskimage.errors import ImageChangedError, ImageClosedError, ImageUnreadableError
 
@@ -48,6 +49,25 @@ def holes_supported() -> bool:
 # Defaults for files opened from now on; tests set them to force the portable paths.
 read_method: ReadMethod = best_read_method()
 use_holes: bool = holes_supported()
+
+
+class SourceFile(Protocol):
+    """What a format reader needs of the file it reads: positional reads and where data is.
+
+    :class:`PositionalFile` is one; a window onto one member of a tar (an OVA's disk, read in
+    place without extracting it) is another, so a reader typed on this protocol reads both.
+    """
+
+    path: Path
+    size: int
+
+    def read(self, offset: int, length: int) -> bytes: ...
+
+    def readinto(self, offset: int, view: memoryview) -> None: ...
+
+    def readv_into(self, offset: int, views: list[memoryview]) -> None: ...
+
+    def data_extents(self, start: int, end: int) -> Iterator[tuple[int, int]]: ...
 
 
 class PositionalFile:
