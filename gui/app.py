@@ -119,6 +119,7 @@ def run(argv: Sequence[str]) -> int:
 
     from gui.qt import icons
     from gui.qt.app_controller import AppController
+    from gui.qt.i18n import install_translators
     from gui.qt.settings import Settings
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
@@ -128,13 +129,15 @@ def run(argv: Sequence[str]) -> int:
     app.setDesktopFileName(APP_ID)
     app.setWindowIcon(icons.icon("app"))
     configure_logging()
+    settings = Settings()
+    install_translators(settings.language)
     loop = qasync.QEventLoop(app)
     # Workers (file I/O, sync credentials) need no Qt: plain threads end cleanly at exit.
     executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ais-worker")
     loop.set_default_executor(executor)
     asyncio.set_event_loop(loop)
     controller = AppController(
-        Settings(), sandbox=args.sandbox, sandbox_reset=args.sandbox_reset, cloud_name=args.cloud
+        settings, sandbox=args.sandbox, sandbox_reset=args.sandbox_reset, cloud_name=args.cloud
     )
     controller.window.show()
     for name in args.files:

@@ -63,6 +63,8 @@ class Settings:
     last_selection = Setting("browser/last_selection", "")
     community_galleries = Setting("browser/community_galleries", cast(list[str], []))
     log_visible = Setting("window/log_visible", False)
+    # "" follows the system's language; otherwise a code of gui.qt.i18n.LANGUAGES.
+    language = Setting("ui/language", "")
 
     def __init__(self, store: QSettings | None = None) -> None:
         self.store = store or QSettings(str(settings_file()), QSettings.Format.IniFormat)
