@@ -41,16 +41,13 @@ from gui.qt.browser.search_proxy import CatalogSearchProxy
 from gui.qt.browser.tree_model import CatalogTreeModel, RowKind
 from gui.qt.log_dock import LogDock
 from gui.qt.settings import Settings
+from gui.qt.style import Tone, badge_style
 from gui.qt.tasks import TaskSet
 from gui.qt.transfers.dock import TransfersDock
 from gui.qt.transfers.model import TransferManager
 
 log = logging.getLogger(__name__)
 
-SANDBOX_BADGE_STYLE = (
-    "QLabel { background: #fff4ce; color: #6d4c00; border: 1px solid #e8a33d;"
-    " border-radius: 8px; padding: 1px 8px; font-weight: 600; }"
-)
 CACHE_FLUSH_MS = 2000
 NAME_COLUMN_WIDTH = 330
 
@@ -298,7 +295,7 @@ class MainWindow(QMainWindow):
         self.account_label.setObjectName("accountLabel")
         self.sandbox_badge = QLabel("Sandbox: offline, nothing reaches Azure")
         self.sandbox_badge.setObjectName("sandboxBadge")
-        self.sandbox_badge.setStyleSheet(SANDBOX_BADGE_STYLE)
+        self.sandbox_badge.setStyleSheet(badge_style(Tone.WARNING, self.palette()))
         self.sandbox_badge.setToolTip(
             "You are working against the embedded local Azure. Everything here is sample data;"
             " nothing you do reaches a real subscription. Account → Sign in to Azure… to leave it."

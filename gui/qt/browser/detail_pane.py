@@ -24,13 +24,7 @@ from PySide6.QtWidgets import (
 from gui.azure.catalog.nodes import CatalogNode, ImageDetail, NodeKind, source_of
 from gui.qt import icons
 from gui.qt.browser.disk_table import DiskTableModel
-
-_BADGE_STYLE = (
-    "QLabel {{ background: {bg}; color: {fg}; border-radius: 9px; padding: 2px 10px;"
-    " font-weight: 600; }}"
-)
-VM_IMAGE_STYLE = _BADGE_STYLE.format(bg="#dbeafe", fg="#0b4a8f")
-OS_IMAGE_STYLE = _BADGE_STYLE.format(bg="#e6f4ea", fg="#0d652d")
+from gui.qt.style import Tone, badge_style, panel_style
 
 _NODE_HINTS = {
     NodeKind.PUBLISHER: "A Marketplace publisher. Expand it to see its offers.",
@@ -50,10 +44,7 @@ class DropZone(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("dropZone")
-        self.setStyleSheet(
-            "QFrame#dropZone { border: 2px dashed #8aa4c8; border-radius: 10px;"
-            " background: #f5f8fc; }"
-        )
+        self.setStyleSheet(panel_style("QFrame#dropZone", dashed=True))
         icon = QLabel()
         icon.setPixmap(icons.icon("upload").pixmap(48, 48))
         icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -249,7 +240,8 @@ class DetailPane(QWidget):
         self.detail = detail
         self._set_header(detail.title, node=node)
         self.kind_badge.setText(detail.kind_label)
-        self.kind_badge.setStyleSheet(VM_IMAGE_STYLE if detail.is_vm_image else OS_IMAGE_STYLE)
+        self.kind_badge.setStyleSheet(
+            badge_style(Tone.RUNNING if detail.is_vm_image else Tone.OK, self.palette()))
         self.kind_badge.setToolTip(
             "A VM image carries the OS disk and data disks; an OS image only the OS disk."
         )

@@ -21,12 +21,13 @@ from enum import Enum, IntEnum, auto
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QFont, QStandardItem, QStandardItemModel
 
 from gui.azure.catalog.cache import CachedCatalog, ListingCache, Loader
 from gui.azure.catalog.nodes import CatalogNode, NodeRef
 from gui.azure.errors import AzureServiceError
 from gui.qt import icons
+from gui.qt.style import Tone, brush
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,6 @@ CHUNK_ROWS = 300
 
 _NODE_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 _PLACEHOLDER_FLAGS = Qt.ItemFlag.ItemIsEnabled
-_GREY = QBrush(QColor("#6b6b6b"))
-_RED = QBrush(QColor("#b3261e"))
 _TEXTS = {RowKind.LOADING: "Loading…", RowKind.EMPTY: "Nothing here"}
 # Enum .name is a slow property on Python 3.11; rows are made by the thousand.
 _KIND_NAMES = {kind: kind.name for kind in RowKind}
@@ -106,6 +105,9 @@ class CatalogTreeModel(QStandardItemModel):
         self._tasks: set[asyncio.Task[None]] = set()
         self._entries: dict[str, _Entry] = {}
         self._font_italic = _italic()
+        # Colours from the palette when the model is made (there is no palette before the app).
+        self._muted = brush(Tone.MUTED)
+        self._error = brush(Tone.ERROR)
         self._reset_headers()
 
     def _reset_headers(self) -> None:
@@ -164,7 +166,7 @@ class CatalogTreeModel(QStandardItemModel):
             return [name]
         details = QStandardItem(node.summary)
         details.setFlags(_NODE_FLAGS)
-        details.setForeground(_GREY)
+        details.setForeground(self._muted)
         return [name, details]
 
     def _placeholder(self, kind: RowKind, message: str = "") -> QStandardItem:
@@ -176,13 +178,13 @@ class CatalogTreeModel(QStandardItemModel):
         item.setFont(self._font_italic)
         if kind is RowKind.ERROR:
             item.setIcon(icons.icon("error"))
-            item.setForeground(_RED)
+            item.setForeground(self._error)
             item.setData(message, Role.MESSAGE)
             item.setToolTip(
                 message + "\n\nDouble-click, or select the node and press F5, to retry."
             )
         else:
-            item.setForeground(_GREY)
+            item.setForeground(self._muted)
         return item
 
     def _forget(self, item: QStandardItem) -> None:

@@ -18,11 +18,10 @@ from PySide6.QtWidgets import QLabel
 from gui.azure.account.session import AzureSession
 from gui.azure.capture.plan import CapturePlan, CaptureTarget, Preparation
 from gui.azure.capture.vms import VmInfo
+from gui.qt.style import Tone, text_style
 
 Named = TypeVar("Named", bound=QObject)
 
-PROBLEM_STYLE = "color: #b3261e;"
-NOTE_STYLE = "color: #4a4f55;"
 
 
 class CaptureHost(Protocol):
@@ -54,7 +53,7 @@ def problem_label(object_name: str) -> QLabel:
     label = QLabel()
     label.setObjectName(object_name)
     label.setWordWrap(True)
-    label.setStyleSheet(PROBLEM_STYLE)
+    label.setStyleSheet(text_style(Tone.ERROR))
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.hide()
     return label

@@ -32,12 +32,12 @@ from gui.azure.capture.plan import (
 )
 from gui.azure.capture.vms import VmInfo
 from gui.qt.capture.common import (
-    PROBLEM_STYLE,
     CaptureHost,
     named,
     problem_label,
     show_problems,
 )
+from gui.qt.style import Tone, text_style
 
 VM_COLUMNS = (
     "Name",
@@ -99,7 +99,7 @@ class VmPage(QWizardPage):
 
     def show_error(self, text: str) -> None:
         self.status.setText(text)
-        self.status.setStyleSheet(PROBLEM_STYLE)
+        self.status.setStyleSheet(text_style(Tone.ERROR))
         self.refresh_button.setEnabled(True)
 
     def show_vms(self, vms: list[VmInfo], preselect: str | None) -> None:
@@ -138,7 +138,7 @@ class VmPage(QWizardPage):
                 f"VM {name_of(wanted)} was not found in this subscription (deleted or "
                 "moved?). Pick another one."
             )
-            self.status.setStyleSheet(PROBLEM_STYLE)
+            self.status.setStyleSheet(text_style(Tone.ERROR))
         self.completeChanged.emit()
 
     def selected_vm(self) -> VmInfo | None:

@@ -45,7 +45,8 @@ from gui.azure.capture.targets import (
     load_facts,
 )
 from gui.azure.errors import AzureServiceError
-from gui.qt.capture.common import NOTE_STYLE, CaptureHost, named, problem_label, show_problems
+from gui.qt.capture.common import CaptureHost, named, problem_label, show_problems
+from gui.qt.style import Tone, text_style
 from gui.qt.widgets.region_table import RegionReplicaTable
 
 NEW_GALLERY = "+ New gallery…"
@@ -120,7 +121,7 @@ class TargetPage(QWizardPage):
             "data disk. It does not support TrustedLaunch, specialized or Arm64 sources."
         )
         self.managed_note.setWordWrap(True)
-        self.managed_note.setStyleSheet(NOTE_STYLE)
+        self.managed_note.setStyleSheet(text_style(Tone.MUTED))
         managed_box = QWidget()
         managed_layout = QVBoxLayout(managed_box)
         managed_layout.setContentsMargins(0, 0, 0, 0)
@@ -150,7 +151,7 @@ class TargetPage(QWizardPage):
         identifier.setContentsMargins(0, 0, 0, 0)
         self.definition_facts = named(QLabel(), "definitionFacts")
         self.definition_facts.setWordWrap(True)
-        self.definition_facts.setStyleSheet(NOTE_STYLE)
+        self.definition_facts.setStyleSheet(text_style(Tone.MUTED))
         self.version = named(QLineEdit(), "version")
         self.version.setPlaceholderText("major.minor.patch, e.g. 1.0.0")
         self.region_table = RegionReplicaTable(
@@ -202,7 +203,7 @@ class TargetPage(QWizardPage):
             QCheckBox("Delete the VM a&fter the capture (its disks are kept)"), "deleteVm"
         )
         self.status = named(QLabel(), "targetStatus")
-        self.status.setStyleSheet(NOTE_STYLE)
+        self.status.setStyleSheet(text_style(Tone.MUTED))
         self.problems = problem_label("targetProblems")
 
         layout = QVBoxLayout(self)

@@ -33,9 +33,10 @@ from gui.azure.capture.vms import VmInfo, list_vms
 from gui.azure.catalog.nodes import NodeRef
 from gui.azure.errors import AzureServiceError, translate
 from gui.azure.steps import StepEvent, StepSpec
-from gui.qt.capture.common import PROBLEM_STYLE, named
+from gui.qt.capture.common import named
 from gui.qt.capture.pages import PreparePage, VmPage
 from gui.qt.capture.target_page import TargetPage
+from gui.qt.style import Tone, text_style
 from gui.qt.tasks import TaskSet
 from gui.qt.widgets.step_list import StepList
 
@@ -118,7 +119,7 @@ class ProgressPage(QWizardPage):
 
     def show_failure(self, event: StepEvent) -> None:
         self._finish(ok=False)
-        self.outcome.setStyleSheet(PROBLEM_STYLE)
+        self.outcome.setStyleSheet(text_style(Tone.ERROR))
         self.outcome.setText(
             f"<b>{_esc(event.step.title)} failed.</b> Azure said: "
             f"{_esc(event.message)}<br><b>What to do:</b> {_esc(event.advice)}"
@@ -127,7 +128,7 @@ class ProgressPage(QWizardPage):
 
     def show_error(self, text: str) -> None:
         self._finish(ok=False)
-        self.outcome.setStyleSheet(PROBLEM_STYLE)
+        self.outcome.setStyleSheet(text_style(Tone.ERROR))
         self.outcome.setText(_esc(text).replace("\n", "<br>"))
 
     def show_success(self, ref: NodeRef) -> None:

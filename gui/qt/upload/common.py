@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from gui.qt.style import Tone, text_style
 from gui.qt.tasks import TaskSet
 
 DISK_SKUS = ("Standard_LRS", "StandardSSD_LRS", "Premium_LRS", "StandardSSD_ZRS", "Premium_ZRS")
@@ -78,7 +79,7 @@ def problem_label() -> QLabel:
     label = QLabel()
     label.setObjectName("problems")
     label.setWordWrap(True)
-    label.setStyleSheet("QLabel#problems { color: #b3261e; }")
+    label.setStyleSheet(text_style(Tone.ERROR))
     return label
 
 

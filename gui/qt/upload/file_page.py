@@ -35,6 +35,7 @@ from gui.azure.image_builder import (
 )
 from gui.diskimage import DISK_IMAGE_SUFFIXES
 from gui.qt import icons
+from gui.qt.style import panel_style
 from gui.qt.upload.common import (
     AsyncPage,
 )
@@ -233,10 +234,7 @@ class FilePage(AsyncPage):
         self.reminder.setWordWrap(True)
         self.reminder.setTextFormat(Qt.TextFormat.RichText)
         self.reminder.setObjectName("reminder")
-        self.reminder.setStyleSheet(
-            "QLabel#reminder { background: #f3f6fb; border: 1px solid #c7d4e8;"
-            " border-radius: 4px; padding: 6px; }"
-        )
+        self.reminder.setStyleSheet(panel_style("QLabel#reminder"))
         for box in (self.os_box, self.state_box):
             box.currentIndexChanged.connect(self._update_reminder)
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QBrush, QColor, QIcon
+from PySide6.QtGui import QBrush, QIcon
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from gui.azure.steps import StepEvent, StepSpec, StepState
 from gui.qt import icons
+from gui.qt.style import Tone, brush
 
 STATE_LABELS = {
     StepState.PENDING: "Waiting",
@@ -26,10 +27,10 @@ STATE_LABELS = {
 }
 NOT_RUN = "Not run"  # a step after the failed one
 STOPPED = "Stopped"  # a step that was running when the job stopped
-_STATE_COLORS = {
-    StepState.DONE: "#1e7b34",
-    StepState.FAILED: "#b3261e",
-    StepState.RUNNING: "#0b57d0",
+_STATE_TONES = {
+    StepState.DONE: Tone.OK,
+    StepState.FAILED: Tone.ERROR,
+    StepState.RUNNING: Tone.RUNNING,
 }
 _STATE_ICONS = {
     StepState.DONE: "info",
@@ -97,8 +98,8 @@ class StepList(QTreeWidget):
         item.setText(DURATION, step_duration(event.seconds))
         item.setText(DETAILS, event.message)
         item.setToolTip(DETAILS, event.message)
-        color = _STATE_COLORS.get(event.state)
-        item.setForeground(STATE, QBrush(QColor(color)) if color else QBrush())
+        tone = _STATE_TONES.get(event.state)
+        item.setForeground(STATE, brush(tone, self.palette()) if tone else QBrush())
         name = _STATE_ICONS.get(event.state)
         item.setIcon(TITLE, icons.icon(name) if name else QIcon())
         self.scrollToItem(item)
