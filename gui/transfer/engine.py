@@ -31,6 +31,7 @@ from typing import Any
 
 import aiohttp
 
+from gui.transfer.bandwidth import BandwidthCap
 from gui.transfer.blob import PageBlobClient, TransferCounters
 from gui.transfer.errors import (
     JournalError,
@@ -80,6 +81,8 @@ class UploadOptions:
     # TLS trust for the storage endpoint: None is the system's plus REQUESTS_CA_BUNDLE or
     # SSL_CERT_FILE when set; a context for a private CA (a private endpoint's own certificate).
     ssl_context: ssl.SSLContext | None = None
+    # The bandwidth budget, shared by every upload given the same object (None: no cap).
+    bandwidth: BandwidthCap | None = None
 
 
 @dataclass(frozen=True)
@@ -585,6 +588,8 @@ class Upload:
         view: memoryview,
         crc: int,
     ) -> None:
+        if self.options.bandwidth is not None:
+            await self.options.bandwidth.acquire(view.nbytes)
         await client.put_page(offset, view)
         self._sent += view.nbytes
         if journal is not None:
