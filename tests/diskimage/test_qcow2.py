@@ -233,7 +233,7 @@ def test_raw_and_vhd_backing_files(disk_images: DiskImageFactory) -> None:
     work = disk_images.directory
     raw = disk_images.make("raw", ODD_SIZE, "scattered", name="base.raw").path
     over_raw = create(work / "over-raw.qcow2", ODD_SIZE, backing="base.raw", backing_format="raw")
-    qemu_io(over_raw, zero_writes(ODD_SIZE) + [f"write -P 0x99 {MIB} {100 * KIB}"])
+    qemu_io(over_raw, [*zero_writes(ODD_SIZE), f"write -P 0x99 {MIB} {100 * KIB}"])
     vhd = disk_images.make("vpc", 20 * MIB, "end", subformat="dynamic", name="base.vhd").path
     over_vhd = create(work / "over-vhd.qcow2", 20 * MIB, backing=str(vhd), backing_format="vpc")
     qemu_io(over_vhd, [f"write -P 0x98 {19 * MIB} {100 * KIB}"])
