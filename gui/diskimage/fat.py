@@ -197,10 +197,12 @@ class FatVolume:
         """The clusters of the chain starting at ``first``, at most ``max_clusters`` of them."""
         self._check_cluster(first)
         cluster: int | None = first
-        count = 0
-        while cluster is not None and count < max_clusters:
+        seen: set[int] = set()
+        while cluster is not None and len(seen) < max_clusters:
+            if cluster in seen:
+                raise FatError(f"a cluster chain loops back to cluster {cluster}")
+            seen.add(cluster)
             yield cluster
-            count += 1
             cluster = self.next_cluster(cluster)
 
     def _cluster_offset(self, cluster: int) -> int:
