@@ -4,6 +4,10 @@ Exit status: 0 when Azure would accept the image after conversion to a fixed VHD
 would not or when the file cannot be read as a disk image at all. The format is recognised by
 content: a QCOW2, VMDK, VDI, archive, ISO or encrypted volume is named (``format`` in ``--json``)
 and refused with the command that makes it uploadable (``command``).
+
+It also reads the guest from the disk (partition table, file systems, the EFI boot loader): the
+OS type, Hyper-V generation and architecture a VM made from it needs, each with its evidence
+(``guest`` in ``--json``; null where the disk does not tell).
 """
 
 from __future__ import annotations
@@ -15,6 +19,15 @@ import sys
 from typing import TextIO
 
 from gui.diskimage import DiskImage, DiskImageError, Level, UnsupportedFormatError, open_image
+from gui.diskimage.guest import (
+    Architecture,
+    Confidence,
+    Fact,
+    Generation,
+    GuestFacts,
+    OsType,
+    read_guest_facts,
+)
 from gui.diskimage.rules import human_size
 from gui.diskimage.zeros import nonzero_runs
 
@@ -55,7 +68,7 @@ def _percent(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "0%"
 
 
-def _report(img: DiskImage, nonzero: int | None) -> dict[str, object]:
+def _report(img: DiskImage, nonzero: int | None, guest: GuestFacts) -> dict[str, object]:
     return {
         "file": str(img.path),
         "format": img.format.name,
@@ -72,10 +85,34 @@ def _report(img: DiskImage, nonzero: int | None) -> dict[str, object]:
         "findings": [{"level": f.level.name, "code": f.code, "message": f.message}
                      for f in img.findings],
         "acceptable": img.acceptable,
+        "guest": guest.to_json(),
     }
 
 
-def _print_text(img: DiskImage, nonzero: int | None, out: TextIO) -> None:
+def _fact_text(fact: Fact[OsType] | Fact[Generation] | Fact[Architecture],
+               chosen_for: str) -> str:
+    if fact.confidence is Confidence.UNKNOWN:
+        return f"unknown (choose {chosen_for} yourself)"
+    return f"{fact.value.value} ({fact.confidence.value} confidence)"
+
+
+def _print_guest(guest: GuestFacts, out: TextIO) -> None:
+    rows = [
+        ("Partition table", guest.partition_table.value),
+        ("OS type", _fact_text(guest.os_type, "Windows or Linux")),
+        ("Hyper-V generation", _fact_text(guest.generation, "V1 or V2")),
+        ("Architecture", _fact_text(guest.architecture, "x64 or Arm64")),
+    ]
+    width = max(len(k) for k, _ in rows) + 1
+    print("Guest (read from the disk):", file=out)
+    for key, value in rows:
+        print(f"  {key + ':':<{width}} {value}", file=out)
+    for line in guest.evidence:
+        print(f"  - {line}", file=out)
+    print(file=out)
+
+
+def _print_text(img: DiskImage, nonzero: int | None, guest: GuestFacts, out: TextIO) -> None:
     rows = [
         ("File", str(img.path)),
         ("Format", img.format.label),
@@ -94,6 +131,7 @@ def _print_text(img: DiskImage, nonzero: int | None, out: TextIO) -> None:
     for key, value in rows:
         print(f"{key + ':':<{width}} {value}", file=out)
     print(file=out)
+    _print_guest(guest, out)
     print("Findings:", file=out)
     for finding in sorted(img.findings, key=lambda f: -f.level):
         print(f"  {finding.level.name:<7} [{finding.code}] {finding.message}", file=out)
@@ -122,11 +160,12 @@ def _inspect(args: argparse.Namespace) -> int:
     try:
         with open_image(args.file) as img:
             nonzero = count_nonzero(img) if args.scan else None
+            guest = read_guest_facts(img)
             try:
                 if args.json:
-                    print(json.dumps(_report(img, nonzero), indent=2))
+                    print(json.dumps(_report(img, nonzero, guest), indent=2))
                 else:
-                    _print_text(img, nonzero, sys.stdout)
+                    _print_text(img, nonzero, guest, sys.stdout)
                 sys.stdout.flush()
             except BrokenPipeError:
                 _quiet_stdout()
