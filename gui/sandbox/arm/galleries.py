@@ -342,6 +342,8 @@ def _target_regions(profile: Json, location: str) -> list[Json]:
                 "name": display_region(short),
                 "regionalReplicaCount": count,
                 "storageAccountType": entry.get("storageAccountType") or default_storage,
+                # Azure answers every region with its own flag (GalleryImageVersion_Create_*).
+                "excludeFromLatest": bool(entry.get("excludeFromLatest", False)),
             }
         )
     if location not in seen:
@@ -394,14 +396,7 @@ async def put_version(ctx: Ctx, p: dict[str, str]) -> web.Response:
                 "replicationMode": profile.get("replicationMode") or "Full",
             },
             "storageProfile": storage,
-            "safetyProfile": {
-                "allowDeletionOfReplicatedLocations": bool(
-                    (props.get("safetyProfile") or {}).get(
-                        "allowDeletionOfReplicatedLocations", False
-                    )
-                ),
-                "reportedForPolicyViolation": False,
-            },
+            "safetyProfile": _safety_profile(props.get("safetyProfile") or {}),
             "provisioningState": "Creating",
         },
         "_replication": {
@@ -422,6 +417,18 @@ async def delete_version(ctx: Ctx, p: dict[str, str]) -> web.Response:
     return delete_accepted(ctx, p["sub"], version)
 
 
+def _safety_profile(requested: Json) -> Json:
+    """A new version's safety profile as Azure answers it: the two flags the request may set
+    (false unless set) and the read-only policy report."""
+    return {
+        "allowDeletionOfReplicatedLocations": bool(
+            requested.get("allowDeletionOfReplicatedLocations", False)
+        ),
+        "reportedForPolicyViolation": False,
+        "blockDeletionBeforeEndOfLife": bool(requested.get("blockDeletionBeforeEndOfLife", False)),
+    }
+
+
 def _mismatch(what: str, source_value: str, definition: Json, definition_value: str) -> ArmError:
     return invalid_parameter(
         f"Cannot create Gallery Image Version from a source with different {what} "
@@ -432,11 +439,23 @@ def _mismatch(what: str, source_value: str, definition: Json, definition_value: 
 
 
 def version_storage_profile(world: Any, definition: Json, storage: Json) -> Json:
-    """Check the version's source against its definition and describe the disks it carries."""
+    """Check the version's source against its definition and describe the disks it carries.
+
+    The sources the current spec names (GalleryImageVersion_Create_*): ``source.virtualMachineId``
+    for a VM, ``source.id`` for a managed image, ``osDiskImage.source.id`` for a disk or snapshot
+    and ``osDiskImage.source.uri`` + ``storageAccountId`` for a VHD. ``source.id`` naming a VM is
+    the older form, which Azure still takes.
+    """
     d_props = definition["properties"]
-    source_id = (storage.get("source") or {}).get("id")
+    source = storage.get("source") or {}
+    source_id = source.get("id")
+    vm_id = source.get("virtualMachineId")
     os_image = storage.get("osDiskImage") or {}
-    os_source_id = (os_image.get("source") or {}).get("id")
+    if vm_id or (source_id and parse_resource_id(str(source_id)).get("virtualmachines")):
+        from gui.sandbox.arm.vm_sources import vm_version_storage
+
+        given = {k: source[k] for k in ("id", "virtualMachineId") if source.get(k)}
+        return vm_version_storage(world, definition, str(vm_id or source_id), given)
     if source_id and parse_resource_id(source_id).get("images"):
         image = world.store.get(source_id)
         if image is None or image["type"].lower() != "microsoft.compute/images":
@@ -457,17 +476,23 @@ def version_storage_profile(world: Any, definition: Json, storage: Json) -> Json
                 raise _mismatch(what, value, definition, str(d_props.get(key)))
         return version_disks({"id": source_id}, os_disk, profile.get("dataDisks", []))
     if source_id:
-        from gui.sandbox.arm.vm_sources import vm_version_storage
-
-        return vm_version_storage(world, definition, source_id)
-    if not os_source_id:
         raise invalid_parameter(
-            "The gallery image version needs a source: properties.storageProfile.source.id (a "
-            "managed image or virtual machine) or properties.storageProfile.osDiskImage.source.id "
-            "(a managed disk or snapshot).",
+            f"The source '{source_id}' is neither a managed image nor a virtual machine. Use "
+            "properties.storageProfile.osDiskImage.source for a disk, snapshot or VHD.",
+            target="properties.storageProfile.source.id",
+        )
+    os_given = os_image.get("source") or {}
+    if not (os_given.get("id") or os_given.get("uri")):
+        raise invalid_parameter(
+            "The gallery image version needs a source: properties.storageProfile.source."
+            "virtualMachineId (a virtual machine), properties.storageProfile.source.id (a managed "
+            "image), or properties.storageProfile.osDiskImage.source: its id (a managed disk or "
+            "snapshot) or its uri and storageAccountId (a VHD).",
             target="properties.storageProfile",
         )
-    os_src = _disk_or_snapshot(world, os_source_id)
+    os_src, os_echo = _disk_image_source(
+        world, os_given, "properties.storageProfile.osDiskImage.source"
+    )
     if os_src.os_type and os_src.os_type != d_props.get("osType"):
         raise _mismatch("OS type", os_src.os_type, definition, str(d_props.get("osType")))
     if os_src.generation and os_src.generation != d_props.get("hyperVGeneration", "V1"):
@@ -479,31 +504,77 @@ def version_storage_profile(world: Any, definition: Json, storage: Json) -> Json
         )
     data: list[Json] = []
     for entry in storage.get("dataDiskImages") or []:
-        entry_source = (entry.get("source") or {}).get("id")
-        if not entry_source or not isinstance(entry.get("lun"), int):
+        given = entry.get("source") or {}
+        if not (given.get("id") or given.get("uri")) or not isinstance(entry.get("lun"), int):
             raise missing("dataDiskImages.lun/source", "properties.storageProfile.dataDiskImages")
-        src = _disk_or_snapshot(world, entry_source)
+        src, echo = _disk_image_source(
+            world, given, "properties.storageProfile.dataDiskImages.source"
+        )
         data.append(
             {
                 "lun": entry["lun"],
                 "sizeInGB": src.size_gb,
                 "hostCaching": entry.get("hostCaching", "None"),
-                "source": {"id": entry_source},
+                "source": echo,
             }
         )
     return {
         "osDiskImage": {
             "sizeInGB": os_src.size_gb,
             "hostCaching": os_image.get("hostCaching", "ReadWrite"),
-            "source": {"id": os_source_id},
+            "source": os_echo,
         },
         "dataDiskImages": sorted(data, key=lambda d: d["lun"]),
     }
 
 
-def _disk_or_snapshot(world: Any, resource_id: str) -> Any:
-    from gui.sandbox.arm.sources import managed_disk_source, snapshot_source
+def _disk_image_source(world: Any, given: Json, target: str) -> tuple[Any, Json]:
+    """A disk image's source (a disk or snapshot id, or a VHD's uri with its storage account)
+    checked, and the source as the version shows it."""
+    from gui.sandbox.arm.sources import blob_source, managed_disk_source, snapshot_source
 
-    if parse_resource_id(resource_id).get("snapshots"):
-        return snapshot_source(world, resource_id)
-    return managed_disk_source(world, resource_id)
+    resource_id = given.get("id")
+    if resource_id:
+        if parse_resource_id(str(resource_id)).get("snapshots"):
+            return snapshot_source(world, str(resource_id)), {"id": resource_id}
+        return managed_disk_source(world, str(resource_id)), {"id": resource_id}
+    uri = str(given["uri"])
+    account_id = given.get("storageAccountId")
+    if not account_id:
+        # Azure needs both and checks that they match (Azure/azure-rest-api-specs#10466, where
+        # the VHD source was designed: "both the storage account resource ID and the vhd uri
+        # will have to be provided"; ansible-collections/azure#2114 saw it enforced).
+        raise missing("storageAccountId", f"{target}.storageAccountId")
+    source = blob_source(world, uri)
+    _check_blob_account(world, uri, str(account_id), target)
+    return source, {"uri": uri, "storageAccountId": account_id}
+
+
+def _check_blob_account(world: Any, uri: str, account_id: str, target: str) -> None:
+    """The storage account ``account_id`` must exist and hold the blob ``uri``."""
+    from urllib.parse import unquote, urlsplit
+
+    from gui.sandbox.seed.storage import STORAGE_ACCOUNT_HOMES
+
+    parts = parse_resource_id(account_id)
+    name = parts.get("storageaccounts", "")
+    home = STORAGE_ACCOUNT_HOMES.get(name)
+    if (
+        home is None
+        or parts.get("provider", "").lower() != "microsoft.storage"
+        or parts.get("subscriptions", "").lower() != home[0].lower()
+        or parts.get("resourcegroups", "").lower() != home[1].lower()
+    ):
+        raise ArmError(
+            404,
+            "NotFound",
+            f"The storage account '{account_id}' of the VHD source was not found.",
+            target=f"{target}.storageAccountId",
+        )
+    blob_account = unquote(urlsplit(uri).path.lstrip("/").split("/", 1)[0])
+    if blob_account != name:
+        raise invalid_parameter(
+            f"The VHD '{uri}' is not in the storage account '{name}' that storageAccountId "
+            "names. Give the id of the storage account that holds the blob.",
+            target=f"{target}.storageAccountId",
+        )

@@ -69,7 +69,9 @@ def _definition_security(definition: Json) -> str:
     return "Standard"
 
 
-def vm_version_storage(world: Any, definition: Json, vm_id: str) -> Json:
+def vm_version_storage(world: Any, definition: Json, vm_id: str, given: Json) -> Json:
+    """The storage profile of a version captured from the VM ``vm_id``; ``given`` is the
+    request's source (``virtualMachineId``, or the older ``id``), which the version shows."""
     vm = require_vm(world, vm_id)
     d_props = definition["properties"]
     os_disk, data_disks = vm_disks(world, vm)
@@ -108,4 +110,4 @@ def vm_version_storage(world: Any, definition: Json, vm_id: str) -> Json:
         raise operation_not_allowed(
             "Operation 'capture' is not allowed since the VM is running. Deallocate the VM first.",
         )
-    return version_disks({"id": vm["id"], "virtualMachineId": vm["id"]}, os_disk, data_disks)
+    return version_disks(given, os_disk, data_disks)
