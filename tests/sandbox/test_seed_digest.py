@@ -25,7 +25,7 @@ from gui.sandbox.seed.storage import STORAGE_ACCOUNT_HOMES
 from gui.sandbox.seed.wellknown import WELL_KNOWN
 from gui.sandbox.seed.world import STORAGE_ACCOUNTS, initial_resources
 
-SEED_DIGEST = "731b281bec51d043509b0e86ffb2482354069a90ee390dcfecb88fc7da36eb71"
+SEED_DIGEST = "e9e1e8c569ae8f13a8784f8bfe39b2d892d6dafad7c333526dde612f7dbdd50d"
 
 
 def _galleries() -> list[Any]:

@@ -80,6 +80,7 @@ def instance_view(vm: Json) -> Json:
     view: Json = {
         "computerName": (vm["properties"].get("osProfile") or {}).get("computerName"),
         "osName": state.get("osName"),
+        "osVersion": state.get("osVersion"),
         "hyperVGeneration": state.get("generation", "V1"),
         "disks": [{"name": os_disk.get("name"), "statuses": statuses[:1]}]
         + [
@@ -97,6 +98,8 @@ def instance_view(vm: Json) -> Json:
                     "level": "Info",
                     "displayStatus": "Ready",
                     "message": "GuestAgent is running and processing the extensions.",
+                    # the agent's last report; it reports every few seconds while it runs
+                    "time": now_iso(),
                 }
             ],
         }
@@ -179,6 +182,12 @@ async def run_command(ctx: Ctx, p: dict[str, str]) -> web.Response:
     vm_id = vm["id"]
     deprovisions = bool(_SYSPREP.search(script) or _WAAGENT.search(script))
     shuts_down = bool(_SYSPREP_SHUTDOWN.search(script) or _LINUX_SHUTDOWN.search(script))
+    blocked = str(state.get("sysprepError") or "") if _SYSPREP.search(script) else ""
+    if blocked:
+        # The guest refuses to start sysprep: nothing changes in it, and the script's error
+        # stream says why (Run Command itself still succeeds, as on Azure).
+        deprovisions = shuts_down = False
+
     loop = asyncio.get_running_loop()
 
     def guest_done() -> None:
@@ -195,32 +204,48 @@ async def run_command(ctx: Ctx, p: dict[str, str]) -> web.Response:
     def finish() -> Json:
         if deprovisions or shuts_down:
             loop.call_later(world.lro_seconds * _GUEST_SHUTDOWN_FACTOR, guest_done)
+        stdout = ""
         if deprovisions:
-            message = (
-                "Enable succeeded: \n[stdout]\n"
-                + (
-                    "Sysprep started; the VM shuts down when it has finished.\n"
-                    if os_type == "Windows"
-                    else "WARNING! The waagent service will be stopped.\nWARNING! Cached DHCP "
-                    "leases will be deleted.\nWARNING! root password will be disabled.\n"
-                    "WARNING! user account will be deleted.\n"
-                )
-                + "\n[stderr]\n"
+            stdout = (
+                "Sysprep started; the VM shuts down when it has finished.\n"
+                if os_type == "Windows"
+                else "WARNING! The waagent service will be stopped.\nWARNING! Cached DHCP "
+                "leases will be deleted.\nWARNING! root password will be disabled.\n"
+                "WARNING! user account will be deleted.\n"
             )
-        else:
-            message = "Enable succeeded: \n[stdout]\n\n[stderr]\n"
-        return {
-            "value": [
-                {
-                    "code": "ProvisioningState/succeeded",
-                    "level": "Info",
-                    "displayStatus": "Provisioning succeeded",
-                    "message": message,
-                }
-            ]
-        }
+        return {"value": run_command_output(command_id, stdout, blocked)}
 
     return accepted(ctx, p["sub"], vm["location"], on_done=finish, has_result=True)
+
+
+def run_command_output(command_id: str, stdout: str, stderr: str) -> list[Json]:
+    """A Run Command's result ``value`` in the shape Azure gives for the command.
+
+    RunPowerShellScript: two statuses, the script's output and its error stream, each in its own
+    message (VirtualMachineRunCommand.json; the same shape in public scripts that read
+    ``ComponentStatus/StdErr/succeeded`` to see whether the script failed). RunShellScript: one
+    ``ProvisioningState/succeeded`` status whose message holds both streams after ``[stdout]`` and
+    ``[stderr]`` markers. Either way the status is "succeeded" when the script ran, whatever it
+    wrote: a failing script shows only in its error stream.
+    """
+    if command_id == "RunPowerShellScript":
+        return [
+            {
+                "code": f"ComponentStatus/{stream}/succeeded",
+                "level": "Info",
+                "displayStatus": "Provisioning succeeded",
+                "message": text,
+            }
+            for stream, text in (("StdOut", stdout), ("StdErr", stderr))
+        ]
+    return [
+        {
+            "code": "ProvisioningState/succeeded",
+            "level": "Info",
+            "displayStatus": "Provisioning succeeded",
+            "message": f"Enable succeeded: \n[stdout]\n{stdout}\n[stderr]\n{stderr}",
+        }
+    ]
 
 
 def _power_operation(ctx: Ctx, vm: Json, sub: str, during: str, after: str) -> web.Response:

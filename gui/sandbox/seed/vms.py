@@ -24,9 +24,25 @@ VM_TRUSTED_LAUNCH = "vm-ubuntu-tl-01"  # Linux, Gen2, TrustedLaunch, running
 VM_ARM64 = "vm-arm64-build"  # Linux, Gen2, Arm64, deallocated
 VM_SQLNODE = "vm-sqlnode-01"  # Windows, Gen2, TrustedLaunch, 2 data disks, running
 VM_GEN1 = "vm-rhel8-legacy-01"  # Linux, Gen1, stopped (not deallocated)
+# Windows, Gen2, running; a group policy (AppLocker) blocks sysprep.exe, so Run Command reports
+# the error in its StdErr status and the guest is left as it was.
+VM_SYSPREP_BLOCKED = "vm-ws2022-locked-01"
 
 
 _OS_NAMES = {"Canonical": "ubuntu", "RedHat": "rhel"}
+# What the guest agent reports as osVersion (VirtualMachine_Get_InstanceView.json).
+_OS_VERSIONS = {"Canonical": "22.04", "RedHat": "8.10"}
+_WINDOWS_VERSION = "Microsoft Windows NT 10.0.20348.0"
+_SYSPREP_BLOCKED = (
+    "Start-Process : This command cannot be run due to the error: This program is blocked by "
+    "group policy. For more information, contact your system administrator.\n"
+    "At C:\\Packages\\Plugins\\Microsoft.CPlat.Core.RunCommandWindows\\1.1.18\\Downloads"
+    "\\script0.ps1:2 char:1\n"
+    "    + CategoryInfo          : InvalidOperation: (:) [Start-Process], "
+    "InvalidOperationException\n"
+    "    + FullyQualifiedErrorId : InvalidOperationException,"
+    "Microsoft.PowerShell.Commands.StartProcessCommand\n"
+)
 
 
 def _compute_id(resource_group: str, *path: str) -> str:
@@ -94,6 +110,7 @@ class VmRow(NamedTuple):
     architecture: str = "x64"
     security_type: str = "Standard"
     admin: str = "azureuser"
+    sysprep_error: str = ""  # what the guest answers a sysprep start with, if it refuses it
 
 
 def virtual_machine(row: VmRow) -> list[Json]:
@@ -201,8 +218,11 @@ def virtual_machine(row: VmRow) -> list[Json]:
             "architecture": architecture,
             "generation": generation,
             "osName": _OS_NAMES.get(publisher, "Windows Server 2022 Datacenter"),
+            "osVersion": _OS_VERSIONS.get(publisher, _WINDOWS_VERSION),
         },
     }
+    if row.sysprep_error:
+        vm["_guest"]["sysprepError"] = row.sysprep_error
     return [vm, *disks]
 
 
@@ -222,6 +242,8 @@ VMS: tuple[VmRow, ...] = (
           "Standard_E8s_v5", 127, (512, 256), admin="contosoadmin", security_type=_TL),
     VmRow(VM_GEN1, "Linux", ("RedHat", "RHEL", "8-lvm"), "Standard_D2s_v3", 64, generation="V1",
           power="stopped"),
+    VmRow(VM_SYSPREP_BLOCKED, "Windows", _WS2022, "Standard_D2s_v5", 127, admin="contosoadmin",
+          sysprep_error=_SYSPREP_BLOCKED),
 )
 # fmt: on
 

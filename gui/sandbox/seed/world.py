@@ -221,6 +221,7 @@ def target_region(name: str, replicas: int, storage: str = "Standard_LRS") -> Js
         "name": REGIONS_BY_NAME[name].display_name,
         "regionalReplicaCount": replicas,
         "storageAccountType": storage,
+        "excludeFromLatest": False,
     }
 
 
@@ -256,6 +257,7 @@ def gallery_image_version(
             "safetyProfile": {
                 "allowDeletionOfReplicatedLocations": False,
                 "reportedForPolicyViolation": False,
+                "blockDeletionBeforeEndOfLife": False,
             },
             "provisioningState": "Succeeded",
         },
