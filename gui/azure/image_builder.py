@@ -38,12 +38,25 @@ class DiskSource:
         return {"blobUri": self.blob_uri}
 
     def gallery_source_json(self) -> dict[str, Any]:
+        """The source of a gallery disk image (GalleryImageVersion_Create_WithVHD.json): a
+        managed disk by id, or a VHD by uri together with its storage account, which Azure
+        needs and checks against the uri."""
         if self.managed_disk_id:
             return {"source": {"id": self.managed_disk_id}}
-        source: dict[str, Any] = {"uri": self.blob_uri}
-        if self.storage_account_id:
-            source["storageAccountId"] = self.storage_account_id
-        return {"source": source}
+        if not self.storage_account_id:
+            raise VhdAccountUnknownError(
+                f"Azure needs the storage account of {self.blob_uri} to make a gallery image "
+                "version from it, and the upload did not name one."
+            )
+        return {"source": {"uri": self.blob_uri, "storageAccountId": self.storage_account_id}}
+
+
+class VhdAccountUnknownError(AzureServiceError):
+    title = "Storage account of the VHD unknown"
+    advice = (
+        "Pick the storage account from the subscription on the upload's target page (instead "
+        "of pasting a SAS URL), or make a managed image from the blob."
+    )
 
 
 @dataclass(frozen=True)
@@ -217,6 +230,8 @@ class ImageBuilder:
     ) -> AsyncIterator[StepEvent]:
         compute, group = self.compute, spec.resource_group
         definition = spec.definition
+        # Before anything is created: a blob source needs its storage account.
+        os_source = source.gallery_source_json()
         if spec.create_gallery:
 
             async def gallery() -> Any:
@@ -265,6 +280,7 @@ class ImageBuilder:
                     "name": region,
                     "regionalReplicaCount": replicas,
                     "storageAccountType": spec.storage_type,
+                    "excludeFromLatest": spec.exclude_from_latest,
                 }
                 for region, replicas in spec.regions()
             ],
@@ -277,9 +293,7 @@ class ImageBuilder:
             "location": spec.location,
             "properties": {
                 "publishingProfile": publishing,
-                "storageProfile": {
-                    "osDiskImage": {"hostCaching": "ReadWrite", **source.gallery_source_json()}
-                },
+                "storageProfile": {"osDiskImage": {"hostCaching": "ReadWrite", **os_source}},
             },
         }
 

@@ -64,7 +64,9 @@ def generalization_script(os_type: str) -> tuple[str, list[str]]:
     if os_type == "Windows":
         # Start-Process returns at once: sysprep shuts the VM down, which would otherwise
         # cut the Run Command off and report it as failed.
+        # Stop at the first error, so a refused sysprep is not followed by "started".
         return "RunPowerShellScript", [
+            "$ErrorActionPreference = 'Stop'",
             r"Start-Process -FilePath 'C:\Windows\System32\Sysprep\sysprep.exe' "
             "-ArgumentList '/generalize','/oobe','/shutdown','/mode:vm','/quiet'",
             "Write-Output 'Sysprep started; the VM shuts down when it has finished.'",
@@ -73,6 +75,49 @@ def generalization_script(os_type: str) -> tuple[str, list[str]]:
         "waagent -deprovision+user -force",
         "nohup sh -c 'sleep 10; shutdown -h now' >/dev/null 2>&1 &",
     ]
+
+
+_LINUX_STDERR = "[stderr]"
+
+
+def run_command_streams(statuses: list[dict[str, Any]]) -> tuple[str, str]:
+    """(stdout, stderr) of a Run Command from its result's statuses, in either of Azure's shapes.
+
+    RunPowerShellScript answers ``ComponentStatus/StdOut/succeeded`` and
+    ``ComponentStatus/StdErr/succeeded``, each stream in its own message; RunShellScript answers
+    one ``ProvisioningState/succeeded`` whose message holds ``[stdout]`` and ``[stderr]``
+    sections. Both say "succeeded" when the script ran, whatever it wrote.
+    """
+    out: list[str] = []
+    err: list[str] = []
+    for status in statuses:
+        code = str(status.get("code") or "").lower()
+        message = str(status.get("message") or "")
+        if code.startswith("componentstatus/stdout/"):
+            out.append(message)
+        elif code.startswith("componentstatus/stderr/"):
+            err.append(message)
+        elif "[stdout]" in message or _LINUX_STDERR in message:
+            before, _, after = message.partition(_LINUX_STDERR)
+            out.append(before.partition("[stdout]")[2])
+            err.append(after)
+    return "\n".join(out).strip(), "\n".join(err).strip()
+
+
+def generalization_failure(statuses: list[dict[str, Any]]) -> str | None:
+    """Why the generalization Run Command failed, or None when the guest took it.
+
+    A script that ran reports "succeeded" even when it failed, so its error stream decides: the
+    generalization scripts write nothing there when they work.
+    """
+    for status in statuses:
+        if (
+            str(status.get("level") or "").lower() == "error"
+            or "failed" in str(status.get("code") or "").lower()
+        ):
+            return str(status.get("message") or status.get("displayStatus") or "Run Command failed")
+    _, stderr = run_command_streams(statuses)
+    return stderr or None
 
 
 def result_ref(plan: CapturePlan) -> NodeRef:
@@ -337,16 +382,11 @@ class CaptureExecutor:
             {"commandId": command, "script": script},
         )
         statuses = (result.as_dict() if result is not None else {}).get("value") or []
-        for status in statuses:
-            if (
-                str(status.get("level") or "").lower() == "error"
-                or "failed" in str(status.get("code") or "").lower()
-            ):
-                raise GeneralizationFailedError(
-                    str(
-                        status.get("message") or status.get("displayStatus") or "Run Command failed"
-                    )
-                )
+        failure = generalization_failure(statuses)
+        if failure is not None:
+            # The first line names the error; the rest is PowerShell's position and category.
+            first = next((line.strip() for line in failure.splitlines() if line.strip()), failure)
+            raise GeneralizationFailedError(f"The guest reported: {first}")
         return "Generalization started in the guest."
 
     async def _wait_stopped(self, progress: Progress) -> str:
@@ -447,7 +487,9 @@ class CaptureExecutor:
             "location": plan.vm.location,
             "properties": {
                 "publishingProfile": publishing,
-                "storageProfile": {"source": {"id": plan.vm.id}},
+                # The current spec's key for a VM source (GalleryArtifactVersionFullSource;
+                # the SDK's model has it too); ``source.id`` is the older form.
+                "storageProfile": {"source": {"virtualMachineId": plan.vm.id}},
             },
         }
         self._version_poller = await self._compute.gallery_image_versions.begin_create_or_update(
