@@ -71,6 +71,8 @@ ZSTD_MAX_WINDOW = 8 << 20
 # Compressed clusters read with one pread while they lie this close together in the file.
 COMPRESSED_BATCH_GAP = 4096
 COMPRESSED_BATCH_BYTES = 4 << 20
+# Clusters of one L2 slice whose stored subclusters are listed exactly; beyond, whole clusters.
+MAX_EXACT_PARTIAL = 256
 
 _ID_NAMESPACE = uuid.UUID("1f6a2c7e-3b8d-4f5e-9c1a-7d2e4b6f8a90")
 _SWAP = sys.byteorder == "little"  # tables are big-endian
@@ -503,6 +505,12 @@ class Qcow2Layout:
             full &= bitmaps.map_of(lane, _FULL)
         whole = compressed | (stored & full)
         partial = stored & any_alloc & ~full
+        if partial.bit_count() > MAX_EXACT_PARTIAL:
+            # Subclusters are listed one by one in Python; for a slice full of half-stored
+            # clusters (a crafted file) take the clusters whole: more ranges read as zeros, never
+            # fewer bytes of data.
+            whole |= partial
+            partial = 0
         whole_runs = (((first + a) * cs, (first + b) * cs) for a, b in (
             runs(whole, packed.count, cs, join) if whole else ()))
         yield from _merged(heapq.merge(whole_runs, self._partial_ranges(

@@ -109,7 +109,7 @@ def _truncated(what: str, end: int, file: SourceFile) -> TruncatedImageError:
 def read_header(file: SourceFile) -> Qcow2Header:
     """Parse and check the header and its extensions; raise the documented error on damage."""
     if file.size < V2_HEADER_LENGTH:
-        head = file.read(0, 4)
+        head = file.read(0, min(4, file.size))
         if head == MAGIC[: len(head)] and head:
             raise _truncated("qcow2 header", V2_HEADER_LENGTH, file)
         raise CorruptHeaderError("the file does not start with the qcow2 signature 'QFI\\xfb'")

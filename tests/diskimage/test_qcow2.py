@@ -15,8 +15,11 @@ import threading
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gui.diskimage import (
     CorruptBlockTableError,
@@ -501,3 +504,169 @@ def test_large_l1_table_is_read_lazily(disk_images: DiskImageFactory) -> None:
     finally:
         tracemalloc.stop()
     assert peak < 8 * MIB, f"peak {peak:,} bytes"
+
+
+# ---- fuzzing: damaged headers and tables -------------------------------------------------------
+
+FUZZ_MEMORY_LIMIT = 16 * MIB  # a first cluster of 2 MiB, the 4 MiB table cache, read buffers
+FUZZ_PIECE = 256 * KIB
+
+
+class CheckedFile:
+    """A ``SourceFile`` over a :class:`PositionalFile` that records every read asking for bytes
+    past the end of the file (the reader must clamp or refuse before it asks)."""
+
+    def __init__(self, file: PositionalFile) -> None:
+        self._file = file
+        self.path = file.path
+        self.size = file.size
+        self.problems: list[str] = []
+
+    def _check(self, offset: int, length: int) -> None:
+        if offset < 0 or offset + length > self.size:
+            self.problems.append(f"{length} bytes at {offset} of a {self.size}-byte file")
+
+    def read(self, offset: int, length: int) -> bytes:
+        self._check(offset, length)
+        return self._file.read(offset, length)
+
+    def readinto(self, offset: int, view: memoryview) -> None:
+        self._check(offset, len(view))
+        self._file.readinto(offset, view)
+
+    def readv_into(self, offset: int, views: list[memoryview]) -> None:
+        self._check(offset, sum(len(v) for v in views))
+        self._file.readv_into(offset, views)
+
+    def data_extents(self, start: int, end: int) -> Iterator[tuple[int, int]]:
+        return self._file.data_extents(start, end)
+
+
+@pytest.fixture(scope="module")
+def fuzz_bases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    work = tmp_path_factory.mktemp("qcow2-fuzz")
+    factory = DiskImageFactory(work)
+    size = 6 * MIB + 3 * SECTOR
+    writes = [f"write -P 0x5a 0 {200 * KIB}", f"write -P 0x5b {size - 70 * KIB} {70 * KIB}",
+              f"write -P 0x5c {3 * MIB + 1024} 3000", f"write -z {64 * KIB} {6 * KIB}"]
+    made: dict[str, Path] = {}
+    for name, options in (("v3-512", ["cluster_size=512"]), ("v2-64k", ["compat=0.10"]),
+                          ("extended", ["extended_l2=on"]),
+                          ("v3-2m", ["cluster_size=2M"])):
+        made[name] = create(work / f"{name}.qcow2", size, options=options)
+        qemu_io(made[name], writes)
+    source = compressible_source(factory, 12 * MIB)
+    for kind in ("zlib", "zstd"):
+        made[kind] = convert_to_qcow2(source, work / f"{kind}.qcow2", compress=True,
+                                      options=[f"compression_type={kind}"])
+    base = create(work / "base.qcow2", size)
+    qemu_io(base, ["write -P 0x31 0 1M"])
+    made["backed"] = create(work / "backed.qcow2", size, backing="base.qcow2",
+                            backing_format="qcow2", options=["extended_l2=on"])
+    qemu_io(made["backed"], [f"write -P 0x32 {5 * KIB} 3k", f"write -z {40 * KIB} 4k"])
+    made["snapshots"] = create(work / "snapshots.qcow2", size)
+    qemu_io(made["snapshots"], writes)
+    subprocess.run(["qemu-img", "snapshot", "-c", "one", str(made["snapshots"])], check=True)
+    return made
+
+
+def fuzz_spots(path: Path) -> list[tuple[int, int]]:
+    """Where damage matters: the header cluster's start, its extensions, the L1 table, the first
+    L2 table and (for a snapshot) the snapshot table; and anywhere."""
+    head = patching.read(path, 0, 72)
+    cluster = 1 << struct.unpack_from(">I", head, 20)[0]
+    l1_size, l1_at = struct.unpack_from(">IQ", head, 36)
+    snapshots_at = struct.unpack_from(">Q", head, 64)[0]
+    size = path.stat().st_size
+    spots = [(0, 112), (72, min(cluster, 4096) - 72), (l1_at, max(8, 8 * l1_size)), (0, size)]
+    first_l2 = struct.unpack(">Q", patching.read(path, l1_at, 8))[0] & 0x00FFFFFFFFFFFE00
+    if first_l2:
+        spots.append((first_l2, min(cluster, 64 * KIB)))
+    if snapshots_at:
+        spots.append((snapshots_at, 512))
+    return spots
+
+
+HEADER_FIELDS = [(4, 4), (8, 8), (16, 4), (20, 4), (24, 8), (32, 4), (36, 4), (40, 8), (60, 4),
+                 (64, 8), (72, 8), (100, 4), (104, 1)]
+interesting = st.sampled_from([0, 1, 2, 3, 8, 9, 16, 21, 22, 63, 64, 104, 512, 4096, 65536,
+                               1 << 21, 1 << 30, 1 << 31, 1 << 40, 1 << 52, (1 << 62) + 7,
+                               (1 << 63) | 65536, (1 << 64) - 1])
+qcow2_damage = st.fixed_dictionaries({
+    "kind": st.sampled_from(["v3-512", "v2-64k", "extended", "v3-2m", "zlib", "zstd", "backed",
+                             "snapshots"]),
+    "edits": st.lists(st.tuples(st.integers(0, 8), st.floats(0, 1, allow_nan=False),
+                                st.binary(min_size=1, max_size=8)), max_size=5),
+    "fields": st.lists(st.tuples(st.sampled_from(HEADER_FIELDS), interesting), max_size=2),
+    "truncate": st.one_of(st.none(), st.floats(0, 1, allow_nan=False)),
+})
+
+
+def damage_copy(source: Path, spec: dict[str, Any]) -> Path:
+    target = source.with_name(f"damaged-{source.name}")
+    shutil.copyfile(source, target)
+    spots = fuzz_spots(source)
+    size = target.stat().st_size
+    for spot, where, data in spec["edits"]:
+        start, length = spots[spot % len(spots)]
+        offset = max(0, min(size - len(data), start + int(where * length)))
+        patching.patch(target, offset, data)
+    for (offset, width), value in spec["fields"]:
+        patching.patch(target, offset, (value % (1 << (8 * width))).to_bytes(width, "big"))
+    if spec["truncate"] is not None:
+        with open(target, "r+b") as f:
+            f.truncate(int(spec["truncate"] * size))
+    return target
+
+
+def exercise(path: Path) -> list[str]:
+    """Everything a caller does with an image; only DiskImageError may come out. Returns the
+    reads that asked for bytes past the end of the file."""
+    file = PositionalFile(path)
+    checked = CheckedFile(file)
+    img: DiskImage | None = None
+    try:
+        with contextlib.suppress(DiskImageError):
+            opened_layout = open_qcow2(checked)
+            img = DiskImage(path, file, opened_layout)
+            _ = (img.findings, img.acceptable, img.details, img.footer)
+            buf = bytearray(FUZZ_PIECE)
+            offsets = [0, max(0, img.upload_size - FUZZ_PIECE - 4096)]
+            with contextlib.suppress(DiskImageError):
+                offsets += [r.offset for r in img.data_ranges()[:8]]
+            for offset in offsets:
+                with contextlib.suppress(DiskImageError):
+                    assert img.readinto(offset, buf) == min(FUZZ_PIECE, img.upload_size - offset)
+    finally:
+        if img is not None:
+            img.close()
+        else:
+            file.close()
+    return checked.problems
+
+
+@settings(max_examples=120, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(spec=qcow2_damage)
+def test_damage_only_raises_documented_errors(fuzz_bases: dict[str, Path],
+                                              spec: dict[str, Any]) -> None:
+    target = damage_copy(fuzz_bases[spec["kind"]], spec)
+    tracemalloc.start()
+    try:
+        problems = exercise(target)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert problems == []
+    assert peak < FUZZ_MEMORY_LIMIT, f"peak {peak:,} bytes"
+
+
+@pytest.mark.parametrize("kind", ["v3-512", "extended", "zstd", "backed"])
+def test_every_truncation_only_raises_documented_errors(fuzz_bases: dict[str, Path],
+                                                        kind: str) -> None:
+    source = fuzz_bases[kind]
+    size = source.stat().st_size
+    for cut in sorted({0, 1, 71, 72, 103, 104, 4096, 65536, size // 3, size // 2, size - 1,
+                       *range(0, size, max(1, size // 12))}):
+        spec = {"edits": [], "fields": [], "truncate": cut / size}
+        assert exercise(damage_copy(source, spec)) == []
