@@ -39,10 +39,12 @@ from gui.qt.style import panel_style
 from gui.qt.upload.common import (
     AsyncPage,
 )
+from gui.qt.upload.guest_choice import GuestChoice
 from gui.units import human_bytes
 
 if TYPE_CHECKING:
     from gui.diskimage import DiskImage
+    from gui.diskimage.guest import GuestFacts
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,9 @@ class Inspection:
     # (shown in the facts, where the administrator can select and copy it).
     detected_format: str = ""
     command: str = ""
+    # What the guest on the disk needs (OS type, generation, architecture); None when the
+    # disk's structures could not be read, which leaves the choices to the administrator.
+    guest: GuestFacts | None = None
 
 
 def inspect_file(path: Path) -> Inspection:
@@ -90,6 +95,7 @@ def inspect_file(path: Path) -> Inspection:
 
 def _inspect_file(path: Path) -> Inspection:
     from gui.diskimage import DiskImageError, UnsupportedFormatError, open_image
+    from gui.diskimage.guest import read_guest_facts
 
     try:
         image = open_image(path)
@@ -109,7 +115,12 @@ def _inspect_file(path: Path) -> Inspection:
     except OSError as exc:
         image.close()
         return Inspection(None, error=_unreadable(exc))
-    return Inspection(image, allocated)
+    try:
+        guest = read_guest_facts(image)
+    except (DiskImageError, OSError) as exc:
+        log.warning("Could not read the guest on %s: %s", path, exc)
+        guest = None
+    return Inspection(image, allocated, guest=guest)
 
 
 # While a file is read, the reader thread holds the GIL for CPython's whole switch interval
@@ -225,11 +236,13 @@ class FilePage(AsyncPage):
         self.generation_box.addItem("Gen1 (BIOS)", "V1")
         self.architecture_box = QComboBox()
         self.architecture_box.addItems(["x64", "Arm64"])
+        self.guest = GuestChoice(self.os_box, self.generation_box, self.architecture_box, self)
         machine = QFormLayout()
-        machine.addRow("Operating system:", self.os_box)
+        machine.addRow("Operating system:", self.guest.row(self.os_box))
         machine.addRow("OS state:", self.state_box)
-        machine.addRow("Hyper-V generation:", self.generation_box)
-        machine.addRow("Architecture:", self.architecture_box)
+        machine.addRow("Hyper-V generation:", self.guest.row(self.generation_box))
+        machine.addRow("Architecture:", self.guest.row(self.architecture_box))
+        machine.addRow(self.guest.warning)
         self.reminder = QLabel()
         self.reminder.setWordWrap(True)
         self.reminder.setTextFormat(Qt.TextFormat.RichText)
@@ -280,6 +293,7 @@ class FilePage(AsyncPage):
             label.setText("…")
         self.findings.clear()
         self.findings.addItem("Reading the file…")
+        self.guest.show_facts(None)
         self.completeChanged.emit()
         self.spawn(self._inspect(path))
 
@@ -317,6 +331,7 @@ class FilePage(AsyncPage):
         self.image = inspection.image
         self.allocated_bytes = inspection.allocated_bytes
         self._show_image(inspection.image)
+        self.guest.show_facts(inspection.guest)
 
     def _show_error(self, message: str) -> None:
         for label in self.fact_labels.values():
