@@ -11,7 +11,8 @@ and ``differences`` compares the sandbox's answer with the example's.
 What is compared, per key path (``properties.storageProfile.osDisk.osType``; a list's items
 collapse into ``[]``): a key path of the example missing from the answer (unless allowlisted
 for the example, with the reason); the JSON type where both have the path; and the casing of
-enum-like strings (a value equal to the example's but for case).
+enum-like strings (a value equal to the example's but for case); and, where a binding asks, the
+set of values at a path (the status codes of a Run Command's answer).
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ class Binding:
     allow_missing: Mapping[str, str] = field(default_factory=dict)
     # Key paths whose value casing follows live Azure rather than the example, with the reason.
     live_casing: Mapping[str, str] = field(default_factory=dict)
+    # Key paths whose values must be the example's, as a set (codes a client decides by), with
+    # the reason.
+    same_values: Mapping[str, str] = field(default_factory=dict)
     # Where the answer holds what the example's body shows, when the example is wrong about it
     # (the reason says why), e.g. "value" for an example showing the bare list of a pageable one.
     answer_under: tuple[str, str] | None = None
@@ -328,6 +332,10 @@ def differences(expected: Any, got: Any, binding: Binding) -> list[str]:
                 f"({_short(have[path][0])})"
             )
             continue
+        if path in binding.same_values:
+            wanted, got_values = sorted(set(map(str, values))), sorted(set(map(str, have[path])))
+            if wanted != got_values:
+                problems.append(f"values of {path}: example {wanted}, sandbox {got_values}")
         if path in binding.live_casing:
             continue
         tokens = {v for v in values if isinstance(v, str) and _TOKEN.match(v)}

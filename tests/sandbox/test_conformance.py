@@ -520,6 +520,10 @@ BINDINGS: dict[str, Binding] = {
     ),
     "VirtualMachineRunCommand.json": Binding(
         params={"resourceGroupName": RG_VMS, "vmName": VM_WINDOWS},
+        same_values={
+            "value[].code": "the capture executor tells the script's output from its error "
+            "stream (a failed sysprep) by these codes",
+        },
         drop_query={
             "$top": "not a parameter of Run Command",
             "monitor": "a Location-polling parameter, not one of the request",
