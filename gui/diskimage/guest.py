@@ -455,7 +455,11 @@ class _Scan:
         code = sector0[:440]
         self.found.mbr_boot_code = any(code) and not _looks_like_boot_sector(sector0)
         self.found.grub_in_mbr = b"GRUB" in code
-        gpt = self._read_gpt(mbr)
+        # A GPT counts only behind a protective MBR (UEFI specification 5.2.3): an MBR that
+        # lists partitions but no 0xEE entry was written over an older GPT, which is stale.
+        protected = mbr is None or not _used(mbr) or any(
+            e.type == MBR_PROTECTIVE for e in _used(mbr))
+        gpt = self._read_gpt(mbr) if protected else None
         if gpt is not None:
             self._use_gpt(gpt, mbr)
         elif mbr is not None and _used(mbr) and not _looks_like_boot_sector(sector0):

@@ -3,6 +3,7 @@ stream of each container (raw, and the same disk as a VHD made by qemu-img)."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -269,3 +270,18 @@ def test_warnings_say_why_the_vm_would_not_boot(disks: GuestDisks) -> None:
     assert choice_warnings(mbr, "Linux", "V1", "x64") == []
     assert any("boots with BIOS" in w and "Generation 2 VM" in w
                for w in choice_warnings(mbr, "Linux", "V2", "x64"))
+
+
+def test_mbr_written_over_an_old_gpt_is_read_as_mbr(disks: GuestDisks) -> None:
+    disk = disks.gpt("stale", [Part(34, "EF00", "esp", ESP_X64), Part(32, "8300", "ext4")])
+    with disk.open("rb") as f:
+        gpt_header = f.read(1024)[512:]
+    # sfdisk makes a new MBR (it wipes the GPT); the old GPT header is put back behind it
+    subprocess.run(["sfdisk", "-q", str(disk)], input="label: dos\n, 32MiB, 83\n", text=True,
+                   check=True, capture_output=True)
+    with disk.open("r+b") as f:
+        f.seek(512)
+        f.write(gpt_header)
+    facts = facts_of(disk)
+    assert facts.partition_table is PartitionTable.MBR
+    assert [p.type_id for p in facts.partitions] == ["0x83"]
