@@ -28,6 +28,7 @@ from gui.diskimage.detect import Kind, detect, quote, refusal
 from gui.diskimage.errors import (
     ArchiveFileError,
     DiskImageError,
+    EmptyImageError,
     TruncatedImageError,
     UnsupportedImageError,
 )
@@ -452,10 +453,8 @@ def _refuse_non_tar(file: PositionalFile) -> None:
     found = detect(file)
     if found is not None and found.kind is Kind.ARCHIVE and found.name in (
             "gzip", "xz", "bzip2", "zstd", "lz4"):
-        tool = {"gzip": "gzip", "xz": "xz", "bzip2": "bzip2", "zstd": "zstd", "lz4": "lz4"}[
-            found.name]
         target = path.with_name(f"{path.stem}-unpacked.ova")
-        command = f"{tool} -dc {quote(path)} > {quote(target)}"
+        command = f"{found.name} -dc {quote(path)} > {quote(target)}"
         raise ArchiveFileError(
             f"{path.name} is a {found.label}-compressed appliance: the disks inside a compressed "
             f"tar cannot be read in place. Unpack it once ({command}) and choose "
@@ -691,6 +690,8 @@ def _open_member(window: FileWindow, disk: ApplianceDisk, path: Path) -> OpenedL
                 f"the disk '{disk.href}' inside {path.name} is a {label}, which is not read in "
                 f"place from an appliance; extract it ('tar -xf {quote(path)} {disk.href}') "
                 f"and upload the extracted file")
+    if window.size == 0:
+        raise EmptyImageError(window.path)
     named = disk.format_uri.lower()
     if any(word in named for word in ("vmdk", "vhd", "qcow")):
         raise UnsupportedImageError(

@@ -271,7 +271,7 @@ class VdiLayout:
         bs = self.block_size
         # Blocks that follow each other in the file (a static image; a dynamic one written
         # front to back) are read with one call: a 4 MiB read of 1 MiB blocks is one pread,
-        # not four (measured: 0.79 -> see tests/benchmarks/bench_vdi.py).
+        # not four, the same calls a plain file's read makes (tests/benchmarks/bench_vdi.py).
         run_at = run_start = run_end = 0  # file offset, view offsets of the pending run
         for block, pos, dest, entry in block_reads(offset, view, bs, self._entries_for):
             if entry >= BLOCK_ZERO:

@@ -21,6 +21,7 @@ from gui.diskimage import (
     ArchiveFileError,
     DiskImage,
     DiskImageError,
+    EmptyImageError,
     ForeignDiskFormatError,
     ImageFormat,
     Level,
@@ -283,6 +284,16 @@ def test_vhd_inside_an_ova_refused_with_the_extract_command(tmp_path: Path) -> N
     with read_appliance(ova) as appliance, pytest.raises(UnsupportedImageError) as caught:
         open_ova_disk(appliance, 0)
     assert f"tar -xf {ova} disk.vhd" in caught.value.message
+
+
+def test_empty_disk_member_refused(tmp_path: Path) -> None:
+    empty = raw_file(tmp_path / "empty.img", 0, [])
+    ovf = tmp_path / "vm.ovf"
+    ovf.write_text(ovf_text([OvfDisk("empty.img", MIB, unit=0, format_uri=RAW_URI)]))
+    ova = make_ova(tmp_path / "empty.ova", [ovf, empty])
+    with read_appliance(ova) as appliance, pytest.raises(EmptyImageError) as caught:
+        open_ova_disk(appliance, 0)
+    assert "empty.ova/empty.img is empty" in caught.value.message
 
 
 # ---- the window ----------------------------------------------------------------------------
