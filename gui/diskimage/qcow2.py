@@ -386,7 +386,7 @@ class Qcow2Layout:
                 cluster = self._cluster(entry, data[spans[k][0] - first : spans[k][1] - first],
                                         spans[k][0])
                 within = start - ((start >> self._cluster_bits) << self._cluster_bits)
-                view[at : at + end - start] = cluster[within : within + end - start]
+                view[at : at + end - start] = memoryview(cluster)[within : within + end - start]
             i = j
 
     def _cluster(self, entry: int, data: memoryview, offset: int) -> bytes:
