@@ -3,7 +3,8 @@
 ``azure-image-studio`` with no arguments (or with disk-image files) starts the window;
 ``azure-image-studio inspect FILE``, ``azure-image-studio upload FILE --to URL`` and
 ``azure-image-studio smoke --subscription ID --location REGION`` run headless, so they never
-import Qt.
+import Qt. ``azure-image-studio --install-desktop`` installs the Linux desktop entry, MIME types
+and icons for the user.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gui.commands.smoke import main as smoke_main
 
         return smoke_main(args[1:])
+    if args and args[0] == "--install-desktop":
+        from gui.qt.desktop import main as install_desktop
+
+        return install_desktop(args[1:])
     from gui.app import run
 
     return run(args)

@@ -5,26 +5,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-
+# shellcheck source=packaging/preflight.sh
+source packaging/preflight.sh
+find_python
+# desktop-file-utils, appstream, libxml2-utils and shared-mime-info: the packaging tests validate
+# the desktop entry, the metainfo and the MIME XML with the tools desktops use; dpkg-deb builds
+# the .deb.
 debs=(qemu-utils libvhdi-utils xvfb xauth libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4
       libxcb-keysyms1 libxcb-shape0 libxcb-render-util0 libxcb-image0 libegl1 libgl1
-      libfontconfig1 libdbus-1-3 tinyproxy nodejs npm)
-missing=()
-for deb in "${debs[@]}"; do
-    dpkg -s "$deb" >/dev/null 2>&1 || missing+=("$deb")
-done
+      libfontconfig1 libdbus-1-3 tinyproxy desktop-file-utils appstream libxml2-utils
+      shared-mime-info nodejs npm)
 # nodejs may come from elsewhere than Debian; only ask apt for it when there is no node at all.
 if command -v node >/dev/null 2>&1; then
-    missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
+    debs=("${debs[@]/nodejs}"); debs=("${debs[@]/npm}")
 fi
-read -r -a missing <<< "${missing[*]}"
-if [ "${#missing[@]}" -gt 0 ]; then
-    echo "Installing Debian packages: ${missing[*]}"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+read -r -a debs <<< "${debs[*]}"
+install_debs "${debs[@]}"
 
 # Azurite, the Azure Storage emulator (3.35.0 is the last release that runs on Node 20).
 if [ ! -x .cache/azurite/node_modules/.bin/azurite ]; then
@@ -33,8 +29,8 @@ if [ ! -x .cache/azurite/node_modules/.bin/azurite ]; then
 fi
 export PATH="$PWD/.cache/azurite/node_modules/.bin:$PATH"
 
-if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+if [ ! -x .venv/bin/python ]; then "$PYTHON" -m venv .venv; fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,build]'
 # shellcheck disable=SC1091
 source .venv/bin/activate
 
