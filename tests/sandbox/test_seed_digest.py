@@ -25,7 +25,7 @@ from gui.sandbox.seed.storage import STORAGE_ACCOUNT_HOMES
 from gui.sandbox.seed.wellknown import WELL_KNOWN
 from gui.sandbox.seed.world import STORAGE_ACCOUNTS, initial_resources
 
-SEED_DIGEST = "e9e1e8c569ae8f13a8784f8bfe39b2d892d6dafad7c333526dde612f7dbdd50d"
+SEED_DIGEST = "f25dd724e905e9e41db8ff150f5f99e546189a0dda71ba4d38369857cd24bb68"
 
 
 def _galleries() -> list[Any]:

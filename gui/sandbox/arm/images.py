@@ -64,10 +64,10 @@ def create_image(
     check_compute_name(name)
     location = require_location(body)
     props = body.get("properties") or {}
-    generation = str(props.get("hyperVGeneration") or "V1")
-    if generation not in ("V1", "V2"):
+    requested = props.get("hyperVGeneration")
+    if requested is not None and str(requested) not in ("V1", "V2"):
         raise invalid_parameter(
-            f"The value '{generation}' of parameter 'hyperVGeneration' is invalid.",
+            f"The value '{requested}' of parameter 'hyperVGeneration' is invalid.",
             target="properties.hyperVGeneration",
         )
     profile = props.get("storageProfile") or {}
@@ -79,6 +79,11 @@ def create_image(
     os_spec = profile.get("osDisk")
     if not os_spec:
         raise missing("osDisk", "properties.storageProfile.osDisk")
+    # hyperVGeneration is optional (Image_CreateFromAVM, Image_CreateFromAManagedDisk send none):
+    # Azure then takes the source's generation; a VHD blob carries none, so it is V1.
+    generation = str(
+        requested or disk_reference_source(world, os_spec, "osDisk").generation or "V1"
+    )
     os_type = os_spec.get("osType")
     os_state = os_spec.get("osState")
     if os_type not in ("Windows", "Linux"):

@@ -32,6 +32,23 @@ def _account_id(sub: str, rg: str, name: str) -> str:
     return f"{rg_id(sub, rg)}/providers/{ACCOUNT_TYPE}/{name}"
 
 
+# The services whose endpoints an account lists, in the order of StorageAccountList.json.
+_SERVICES = ("web", "dfs", "blob", "file", "queue", "table")
+
+
+def primary_endpoints(ctx: Ctx, name: str) -> Json:
+    """Every service endpoint Azure lists for a StorageV2 account. The sandbox serves the blob
+    service only, at ``<blob_url>/<account>/``; the others name the same loopback server with the
+    service in the account segment (``<account>-file`` ...), so a client reading them finds a URL
+    of the right form (the app uses only the blob endpoint)."""
+    return {
+        service: f"{ctx.world.blob_url}/{name}/"
+        if service == "blob"
+        else f"{ctx.world.blob_url}/{name}-{service}/"
+        for service in _SERVICES
+    }
+
+
 def account_json(ctx: Ctx, name: str) -> Json:
     sub, rg, location = STORAGE_ACCOUNT_HOMES[name]
     return {
@@ -47,7 +64,7 @@ def account_json(ctx: Ctx, name: str) -> Json:
             "creationTime": _CREATED,
             "primaryLocation": location,
             "statusOfPrimary": "available",
-            "primaryEndpoints": {"blob": f"{ctx.world.blob_url}/{name}/"},
+            "primaryEndpoints": primary_endpoints(ctx, name),
             "accessTier": "Hot",
             "allowBlobPublicAccess": False,
             "allowSharedKeyAccess": True,
@@ -123,6 +140,11 @@ async def get(ctx: Ctx, p: dict[str, str]) -> web.Response:
 @router.post(_ACCOUNT + "/listKeys")
 async def list_keys(ctx: Ctx, p: dict[str, str]) -> web.Response:
     account = ctx.world.blobs.ensure_account(_require_account(ctx, p))
+    # "FULL", as live Azure answers, not the spec's "Full" (StorageAccountListKeys.json): the Go
+    # SDK, which keeps the wire value, shows "Permissions":"FULL" from live accounts
+    # (turbot/steampipe-plugin-azure#730), as `az storage account keys list` output in public
+    # write-ups does; the spec's casing dates from Azure/azure-rest-api-specs#742 (2016), which
+    # renamed the enum READ/FULL to Read/Full. Clients compare it case-insensitively.
     return reply(
         {
             "keys": [

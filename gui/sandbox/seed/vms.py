@@ -29,6 +29,7 @@ VM_GEN1 = "vm-rhel8-legacy-01"  # Linux, Gen1, stopped (not deallocated)
 VM_SYSPREP_BLOCKED = "vm-ws2022-locked-01"
 
 
+_IMAGE_VERSION = "1.0.20241101"  # the Marketplace image version every seeded VM was made from
 _OS_NAMES = {"Canonical": "ubuntu", "RedHat": "rhel"}
 # What the guest agent reports as osVersion (VirtualMachine_Get_InstanceView.json).
 _OS_VERSIONS = {"Canonical": "22.04", "RedHat": "8.10"}
@@ -65,9 +66,14 @@ def _disk(
     generation: str,
     architecture: str,
     security_type: str,
+    image_id: str = "",
 ) -> Json:
+    creation: Json = {"createOption": "FromImage" if os_type else "Empty"}
+    if os_type and image_id:
+        # A disk made from an image names it (Disk_Create_FromAPlatformImage, Disk_Get).
+        creation["imageReference"] = {"id": image_id}
     props: Json = {
-        "creationData": {"createOption": "FromImage" if os_type else "Empty"},
+        "creationData": creation,
         "diskSizeGB": size_gb,
         "diskSizeBytes": size_gb * 1024**3,
         "diskState": "Attached",
@@ -127,6 +133,12 @@ def virtual_machine(row: VmRow) -> list[Json]:
     # (name, size, OS type): the OS disk, then the data disks.
     layout: list[tuple[str, int, str | None]] = [(os_disk_name, row.os_gb, os_type)]
     layout += [(f"{name}-data-{lun}", gb, None) for lun, gb in enumerate(row.data_gb)]
+    publisher, offer, sku = row.image
+    image_id = (
+        f"/Subscriptions/{PRODUCTION_SUBSCRIPTION_ID}/Providers/Microsoft.Compute/Locations/"
+        f"{VM_LOCATION}/Publishers/{publisher}/ArtifactTypes/VMImage/Offers/{offer}/Skus/{sku}"
+        f"/Versions/{_IMAGE_VERSION}"
+    )
     disks = [
         _disk(
             disk_name,
@@ -136,6 +148,7 @@ def virtual_machine(row: VmRow) -> list[Json]:
             generation=generation,
             architecture=architecture,
             security_type=row.security_type,
+            image_id=image_id,
         )
         for disk_name, size_gb, disk_os in layout
     ]
@@ -152,7 +165,6 @@ def virtual_machine(row: VmRow) -> list[Json]:
         }
         for lun, disk in enumerate(disks[1:])
     ]
-    publisher, offer, sku = row.image
     os_profile: Json = {"computerName": name[:15], "adminUsername": row.admin}
     if os_type == "Windows":
         os_profile["windowsConfiguration"] = {
@@ -173,7 +185,7 @@ def virtual_machine(row: VmRow) -> list[Json]:
                 "offer": offer,
                 "sku": sku,
                 "version": "latest",
-                "exactVersion": "1.0.20241101",
+                "exactVersion": _IMAGE_VERSION,
             },
             "osDisk": {
                 "osType": os_type,
