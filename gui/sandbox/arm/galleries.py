@@ -195,10 +195,12 @@ async def put_gallery(ctx: Ctx, p: dict[str, str]) -> web.Response:
     )
     description = str(props.get("description") or "")
     if existing is not None:
+        # An update is a long-running operation too: 200, Updating, and the operation to poll
+        # (Gallery_Create.json: 200 for an update, 201 for a create).
         existing["properties"]["description"] = description
         existing["tags"] = body.get("tags") or existing.get("tags") or {}
-        ctx.world.store.put(existing)
-        return reply(public(existing), 200)
+        existing["properties"]["provisioningState"] = "Updating"
+        return _provisioning(ctx, sid, existing["location"], existing, 200)
     gallery = seeded_gallery(sid, group["name"], name, location, description)
     gallery["tags"] = body.get("tags") or {}
     gallery["properties"]["provisioningState"] = "Creating"
@@ -293,11 +295,10 @@ async def put_definition(ctx: Ctx, p: dict[str, str]) -> web.Response:
         if props.get(extra) is not None:
             definition["properties"][extra] = props[extra]
     definition["tags"] = body.get("tags") or {}
-    ctx.world.store.put(definition)
-    if existing is not None:
-        return reply(public(definition), 200)
-    definition["properties"]["provisioningState"] = "Creating"
-    return _provisioning(ctx, p["sub"], location, definition, 201)
+    # Created 201, updated 200 (GalleryImage_Create.json), each polled to Succeeded.
+    updating = existing is not None
+    definition["properties"]["provisioningState"] = "Updating" if updating else "Creating"
+    return _provisioning(ctx, p["sub"], location, definition, 200 if updating else 201)
 
 
 @router.delete(_DEFINITION)

@@ -188,6 +188,8 @@ async def get_operation(ctx: Ctx, p: dict[str, str]) -> web.Response:
             raise op.error
         if op.has_result and op.result is not None:
             return reply(op.result)
-        return web.Response(status=204)
+        # An operation without a result ends 200 with no body (the examples' "200": {} of
+        # VirtualMachine_Deallocate, Disk_EndGetAccess, Disk_Delete, Gallery_Delete).
+        return web.Response(status=200)
     headers = {"retry-after-ms": str(int(ctx.world.lro_poll_seconds * 1000))}
     return reply(status_document(op), headers=headers if op.status == "InProgress" else None)
