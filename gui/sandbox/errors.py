@@ -74,12 +74,57 @@ def bad_request(message: str) -> ArmError:
     return ArmError(400, "BadRequest", message)
 
 
-def no_registered_provider(location: str, api_version: str, resource_type: str) -> ArmError:
+def no_registered_provider(
+    location: str,
+    api_version: str,
+    resource_type: str,
+    *,
+    supported_versions: tuple[str, ...] = (),
+    supported_locations: tuple[str, ...] = (),
+) -> ArmError:
+    """ARM's 400 for an api-version (or location) the resource type is not served at; the lists,
+    when given, are appended as ARM appends them (oldest version first, short location names)."""
+    message = (
+        f"No registered resource provider found for location '{location}' and API version "
+        f"'{api_version}' for type '{resource_type}'."
+    )
+    if supported_versions:
+        message += f" The supported api-versions are '{', '.join(supported_versions)}'."
+    if supported_locations:
+        message += f" The supported locations are '{', '.join(supported_locations)}'."
+    return ArmError(400, "NoRegisteredProviderFound", message)
+
+
+def invalid_api_version(api_version: str, supported_versions: tuple[str, ...]) -> ArmError:
+    """ARM's own routes (subscriptions, locations, resource groups): newest version first, no
+    spaces, as ARM lists them."""
     return ArmError(
         400,
-        "NoRegisteredProviderFound",
-        f"No registered resource provider found for location '{location}' and API version "
-        f"'{api_version}' for type '{resource_type}'.",
+        "InvalidApiVersionParameter",
+        f"The api-version '{api_version}' is invalid. The supported versions are "
+        f"'{','.join(reversed(supported_versions))}'.",
+    )
+
+
+def invalid_request_content(reason: str) -> ArmError:
+    """The body could not be read into the operation's model (Json.NET's words in ``reason``)."""
+    return ArmError(
+        400,
+        "InvalidRequestContent",
+        f"The request content was invalid and could not be deserialized: '{reason}'",
+    )
+
+
+def required_parameter_missing(path: str) -> ArmError:
+    """A property the operation's model requires was not sent (Compute's wording)."""
+    return ArmError(
+        400, "InvalidParameter", f"Required parameter '{path}' is missing (null).", target=path
+    )
+
+
+def location_required() -> ArmError:
+    return ArmError(
+        400, "LocationRequired", "The location property is required for this definition."
     )
 
 

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from gui.sandbox import contract
 from gui.sandbox.arm import body as arm_body
 from gui.sandbox.arm.context import Ctx, reply
 from gui.sandbox.arm.handlers import build_router
@@ -26,6 +27,7 @@ from gui.sandbox.blob.sas import make_sas
 from gui.sandbox.errors import ArmError, authorization_failed
 from gui.sandbox.faults import FaultRule, Faults
 from gui.sandbox.seed import SANDBOX_PRINCIPAL_ID
+from gui.sandbox.seed.regions import REGIONS
 from gui.sandbox.store import write_json_atomic
 from gui.sandbox.world import World
 
@@ -217,6 +219,7 @@ class SandboxServer:
     async def _listen(self) -> None:
         world = self.world
         world.loop = asyncio.get_running_loop()
+        contract.load_schemas()  # compiled once, before the first request
         # ARM's own 4 MB limit; aiohttp stops reading a longer body there (see _read_arm_body).
         arm = web.Application(
             client_max_size=arm_body.MAX_BODY_BYTES, middlewares=[_loopback_host(_arm_misdirected)]
@@ -289,7 +292,15 @@ class SandboxServer:
                     "MissingApiVersionParameter",
                     "The api-version query parameter (?api-version=) is required for all requests.",
                 )
-            return await route.handler(Ctx(request, world, body), params)
+            api_version = _query(request, "api-version") or ""
+            contract.check_api_version(
+                request.path, api_version, _request_location(request, world), _REGION_NAMES
+            )
+            ctx = Ctx(request, world, body)
+            schema = contract.schema_for(request.method, request.path)
+            if schema is not None:
+                schema.check(ctx.json())  # Azure reads the body into its model first
+            return await route.handler(ctx, params)
         except ArmError as err:
             return reply(err.body(), err.status, err.headers)
         except Exception:
@@ -308,6 +319,26 @@ async def _read_arm_body(request: web.Request) -> bytes:
         return await request.read()
     except web.HTTPRequestEntityTooLarge as exc:  # a chunked body that grew past the limit
         raise arm_body.too_large() from exc
+
+
+_REGION_NAMES = tuple(region.name for region in REGIONS)
+_LOCATION_SEGMENT = re.compile(r"/locations/([^/]+)", re.IGNORECASE)
+_GROUP_PATH = re.compile(r"^/subscriptions/([^/]+)/resourcegroups/([^/]+)", re.IGNORECASE)
+
+
+def _request_location(request: web.Request, world: World) -> str:
+    """The region ARM names in NoRegisteredProviderFound: the path's location, else the resource
+    group's (a resource's requests go to its provider's endpoint in that region)."""
+    m = _LOCATION_SEGMENT.search(request.path)
+    if m:
+        return m.group(1)
+    m = _GROUP_PATH.match(request.path)
+    if m:
+        try:
+            return str(world.require_resource_group(m.group(1), m.group(2))["location"])
+        except ArmError:
+            pass
+    return "global"
 
 
 PORTS_FILE = "ports.json"
