@@ -219,7 +219,6 @@ class SandboxServer:
     async def _listen(self) -> None:
         world = self.world
         world.loop = asyncio.get_running_loop()
-        contract.load_schemas()  # compiled once, before the first request
         # ARM's own 4 MB limit; aiohttp stops reading a longer body there (see _read_arm_body).
         arm = web.Application(
             client_max_size=arm_body.MAX_BODY_BYTES, middlewares=[_loopback_host(_arm_misdirected)]
