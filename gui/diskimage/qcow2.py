@@ -474,7 +474,8 @@ class Qcow2Layout:
         return _merged(heapq.merge(own, below))
 
     def _l2_tables(self) -> Iterator[tuple[int, int]]:
-        """(L1 index, L2 table offset) of every L2 table the disk's size reaches."""
+        """(L1 index, L2 table offset) of every L2 table the disk's size reaches; the offset is
+        0 for an entry that cannot name one (reported by :meth:`check_l1`)."""
         needed = -(-self._virtual_size // (self.cluster_size << self._l2_bits))
         per_page = SLICE_BYTES // 8
         for page in range(-(-needed // per_page)):
@@ -485,13 +486,20 @@ class Qcow2Layout:
                 index = page * per_page + k
                 if index >= needed:
                     return
-                if entry & OFFSET_MASK:
-                    yield index, self._l2_table(index)
+                l2 = entry & OFFSET_MASK
+                if l2:
+                    yield index, 0 if self._l2_problem(l2) else l2
 
     def _own_allocated(self, join: GapSource | None) -> Iterator[tuple[int, int]]:
         cb = self._cluster_bits
         size = self._virtual_size
         for l1_index, l2 in self._l2_tables():
+            if not l2:
+                # All of a damaged L2 table's range may hold data: listed, so that reading it
+                # raises the documented error instead of an upload quietly sending zeros.
+                start = l1_index << (self._l2_bits + cb)
+                yield start, min(size, start + (self.cluster_size << self._l2_bits))
+                continue
             for number in range(self._l2_entries // self._slice_entries):
                 first = (l1_index << self._l2_bits) + number * self._slice_entries
                 if first << cb >= size:
