@@ -148,12 +148,19 @@ def test_converted_image_with_random_data(disk_images: DiskImageFactory) -> None
         assert_footer_valid(img, disk_images.directory)
 
 
-@pytest.mark.parametrize("compression", ["zlib", "zstd"])
-def test_compressed_clusters(disk_images: DiskImageFactory, compression: str) -> None:
+@pytest.mark.parametrize(("compression", "options"), [
+    ("zlib", ["compression_type=zlib"]),
+    ("zstd", ["compression_type=zstd"]),
+    ("zstd", ["compression_type=zstd", "extended_l2=on"]),
+    ("zlib", ["compat=0.10", "cluster_size=4K"]),
+])
+def test_compressed_clusters(disk_images: DiskImageFactory, compression: str,
+                             options: list[str]) -> None:
     work = disk_images.directory
     source = compressible_source(disk_images, ODD_SIZE)
     path = convert_to_qcow2(source, work / f"{compression}.qcow2", compress=True,
-                            options=[f"compression_type={compression}"])
+                            options=options)
+    assert path.stat().st_size < 2 * MIB  # 4.4 MiB of data: most clusters are compressed
     with opened(path) as img:
         details = dict(img.details)
         assert details["Compression"].startswith("zstd" if compression == "zstd" else "deflate")
