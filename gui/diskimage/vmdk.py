@@ -80,6 +80,7 @@ _REFUSED_TYPES = {
     "vmfssparse": _REFUSED_KINDS["VMFSSPARSE"],
     "sesparse": _REFUSED_KINDS["SESPARSE"],
     "vmfsrdm": _REFUSED_KINDS["VMFSRDM"],
+    "vmfsrawdevicemap": _REFUSED_KINDS["VMFSRDM"],
     "vmfsraw": _REFUSED_KINDS["VMFSRAW"],
     "vmfspassthroughrawdevicemap": _REFUSED_KINDS["VMFSRDM"],
     "fulldevice": "it maps a whole physical disk of the host, not a file",
@@ -331,7 +332,10 @@ def _embedded_descriptor(file: SourceFile, header: SparseHeader) -> Descriptor |
         raise VmdkDescriptorError(f"the embedded descriptor claims {length:,} bytes")
     if at + length > file.size:
         raise TruncatedImageError("embedded VMDK descriptor", at + length, file.size)
-    return parse_descriptor(decode_descriptor(file.read(at, length)))
+    text = decode_descriptor(file.read(at, length))
+    if not text.strip():
+        return None  # qemu reserves the space in each part of a split disk but leaves it empty
+    return parse_descriptor(text)
 
 
 def _open_descriptor(file: SourceFile, base: Path, opening: _Opening) -> _Disk:
