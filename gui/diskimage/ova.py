@@ -43,7 +43,7 @@ from gui.diskimage.window import FileWindow
 BLOCK = 512
 MAX_MEMBERS = 10_000  # an appliance holds a handful of files; more is not an OVA
 MAX_EXTENDED_HEADER = 1 << 20  # pax records and GNU long names: text, never this large
-MAX_DESCRIPTOR = 16 << 20  # an OVF descriptor is a few KiB; VMware's largest are under 1 MiB
+MAX_DESCRIPTOR = 4 << 20  # an OVF descriptor is a few KiB; even large ones stay under 1 MiB
 MAX_MANIFEST = 1 << 20
 MAX_DISKS = 256
 HASH_CHUNK = 1 << 20
