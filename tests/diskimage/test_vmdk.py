@@ -202,6 +202,21 @@ def assert_streams_equal(img: DiskImage, reference: Path, piece: int = 16 * MIB)
     assert img.read(img.fixed_size, 512) == img.footer
 
 
+def test_zeroed_grains_read_as_zeros_and_hold_no_data(corpus: VmdkCorpus,
+                                                     tmp_path: Path) -> None:
+    zeroed = [(GRAIN, 2 * GRAIN), (5 * MIB, GRAIN)]
+    made = corpus.zeroed_grains(ODD_SIZE, [(0, pattern(0, 6 * MIB))], zeroed)
+    gd = header_field(made.path, "<Q", 56) * SECTOR
+    gt = header_field(made.path, "<I", gd) * SECTOR
+    assert header_field(made.path, "<I", gt + 4) == 1  # qemu wrote a zero-grain entry
+    with open_disk(made.path) as img:
+        assert_same_as_qemu(img, made, tmp_path)
+        for offset, length in zeroed:
+            assert img.read(offset, length) == bytes(length)
+            assert not any(r.offset < offset + length and offset < r.end
+                           for r in img.data_ranges())
+
+
 # ---- files qemu-img does not make --------------------------------------------------------------
 
 @pytest.mark.parametrize(("create_type", "kind"), [
@@ -677,6 +692,28 @@ def test_fuzzed_vmdk_gives_only_documented_errors(fuzz_bases: dict[str, bytes], 
         _current, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     assert peak < FUZZ_MEMORY_LIMIT
+
+
+@settings(max_examples=150, deadline=None)
+@given(lines=st.lists(st.one_of(
+    st.sampled_from(['createType="monolithicFlat"', "parentCID=ffffffff", "CID=1234abcd",
+                     'RW 8 FLAT "x-flat.vmdk" 0', "RW 8 ZERO", 'RDONLY 16 SPARSE "x-s001.vmdk"',
+                     'parentFileNameHint="p.vmdk"', "parentCID=0000000a", "# comment",
+                     'encryption.keySafe = "k"']),
+    st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=60)), max_size=12))
+def test_fuzzed_descriptor_text_gives_only_documented_errors(lines: list[str]) -> None:
+    text = "# Disk DescriptorFile\n" + "\n".join(lines) + "\n"
+    file = BytesFile(Path("/nonexistent-vmdk-folder/fuzz.vmdk"), text.encode("utf-8"))
+    try:
+        opened = open_vmdk(file)
+    except DiskImageError:
+        return
+    # Only ZERO extents can open with no file at all: the disk is zeros.
+    size = opened.layout.virtual_size
+    assert list(opened.layout.allocated()) == []
+    buf = bytearray(min(size, 4096))
+    opened.layout.read(0, memoryview(buf))
+    assert buf.count(0) == len(buf)
 
 
 def test_huge_claimed_disk_costs_no_memory(tmp_path: Path, corpus: VmdkCorpus) -> None:
