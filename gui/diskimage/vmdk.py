@@ -294,7 +294,7 @@ def _open_sparse(file: SourceFile, base: Path, opening: _Opening) -> _Disk:
     extent = SparseExtent(file, header, index, parent=parent_layout)
     stream = header.compressed
     fmt = ImageFormat.VMDK_STREAM_OPTIMIZED if stream else ImageFormat.VMDK_SPARSE
-    details = _details(descriptor, fmt)
+    details = _details(descriptor)
     details.append(("Grain size", human_size(header.grain_bytes)))
     if isinstance(index, ScannedIndex):
         details.append(("Stored grains", f"{index.stored:,} of {header.grains:,} (indexed from "
@@ -366,7 +366,7 @@ def _open_descriptor(file: SourceFile, base: Path, opening: _Opening) -> _Disk:
                                     position=position))
         position += line.sectors * SECTOR
     fmt = _descriptor_format(descriptor)
-    details = _details(descriptor, fmt)
+    details = _details(descriptor)
     names = [line.file_name for line in descriptor.extents if line.file_name]
     details.append(("Extent files", _list_names(names)))
     _add_parent(parent, findings, details)
@@ -495,7 +495,7 @@ def _descriptor_format(descriptor: Descriptor) -> ImageFormat:
     return ImageFormat.VMDK_SPLIT_FLAT if several else ImageFormat.VMDK_FLAT
 
 
-def _details(descriptor: Descriptor | None, fmt: ImageFormat) -> list[tuple[str, str]]:
+def _details(descriptor: Descriptor | None) -> list[tuple[str, str]]:
     details: list[tuple[str, str]] = []
     if descriptor is None:
         return details
