@@ -33,10 +33,16 @@ from buildinfo import BUNDLE_DIR, COMMAND, HOMEPAGE, PUBLISHER, ROOT, __version_
 INSTALL_DIR = f"usr/lib/{BUNDLE_DIR}"
 PACKAGE = COMMAND
 ELF_MAGIC = b"\x7fELF"
-# Qt plugins for systems other than an X11 or Wayland desktop (kiosk EGL devices, VNC): loaded
-# only when asked for with -platform, so the libraries they need are not dependencies.
-OPTIONAL_PLUGIN_DIRS = ("egldeviceintegrations", "platforms/libqeglfs", "platforms/libqvnc",
-                        "platforms/libqlinuxfb")
+# Qt plugins that are loaded only where their libraries already are, and whose absence Qt
+# survives: a kiosk's EGL devices, VNC and the framebuffer (only with -platform), the Wayland
+# client (a Wayland session has libwayland; without it Qt uses X11 through XWayland) and the GTK
+# theme (GNOME has GTK). Their libraries are not dependencies; the X11 plugin's are.
+OPTIONAL_PLUGINS = (
+    "plugins/egldeviceintegrations/", "plugins/platforms/libqeglfs", "plugins/platforms/libqvnc",
+    "plugins/platforms/libqlinuxfb", "plugins/platforms/libqwayland", "plugins/wayland-",
+    "plugins/platformthemes/libqgtk3", "libQt6WaylandClient", "libQt6WlShellIntegration",
+    "libQt6EglFsKmsSupport", "libQt6EglFSDeviceIntegration",
+)
 
 
 class DebBuildError(RuntimeError):
@@ -55,7 +61,7 @@ def _elf_files(bundle: Path) -> list[Path]:
 
 def _optional(path: Path, bundle: Path) -> bool:
     relative = path.relative_to(bundle).as_posix()
-    return any(f"/{marker}" in f"/{relative}" for marker in OPTIONAL_PLUGIN_DIRS)
+    return any(marker in relative for marker in OPTIONAL_PLUGINS)
 
 
 def system_libraries(bundle: Path) -> set[Path]:
@@ -63,13 +69,20 @@ def system_libraries(bundle: Path) -> set[Path]:
     libraries: set[Path] = set()
     missing: dict[str, str] = {}
     resolved_bundle = bundle.resolve()
-    for elf in _elf_files(bundle):
+    elves = _elf_files(bundle)
+    # The bootloader puts the bundle's folder first on the library path, so a library the bundle
+    # carries is never the system's, whatever ldd (which does not know that) resolves it to.
+    bundled = {elf.name for elf in elves}
+    for elf in elves:
+        if _optional(elf, bundle):
+            continue
         done = subprocess.run(["ldd", str(elf)], capture_output=True, text=True, check=False)
         for line in done.stdout.splitlines():
             name, _, target = line.strip().partition(" => ")
+            if name in bundled:
+                continue
             if target.startswith("not found"):
-                if not _optional(elf, bundle):
-                    missing[name] = str(elf.relative_to(bundle))
+                missing[name] = str(elf.relative_to(bundle))
                 continue
             match = re.match(r"(/\S+)", target or name)
             if match is None:

@@ -44,3 +44,39 @@ def desktop_keys(path: Path) -> dict[str, str]:
 
 def desktop_mime_types(path: Path) -> list[str]:
     return [t for t in desktop_keys(path)["MimeType"].split(";") if t]
+
+
+def run_app_offscreen(command: Sequence[str | Path], home: Path, seconds: float = 10) -> str:
+    """Start the app (sandbox mode, offscreen) for ``seconds``; assert it is still running then,
+    that the sandbox came up and that nothing raised; return its log."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(home),
+        "AZURE_IMAGE_STUDIO_HOME": str(home / "data"),
+        "QT_QPA_PLATFORM": "offscreen",
+        "LANG": "C.UTF-8",
+    }
+    process = subprocess.Popen([str(part) for part in command], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env, cwd=home)
+    try:
+        out, err = process.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        out, err = process.communicate(timeout=30)
+        alive = True
+    else:
+        alive = False
+    log_file = home / "data" / "azure-image-studio.log"
+    log = log_file.read_text(encoding="utf-8") if log_file.exists() else ""
+    assert alive, f"the app exited with {process.returncode}\n{out}\n{err}\n{log}"
+    assert "Traceback" not in err and "Traceback" not in log, f"{err}\n{log}"
+    assert "Sandbox listening at http://127.0.0.1:" in log, log
+    return log
+
+
+def small_disk(folder: Path) -> Path:
+    """A 32 MiB raw disk image (a size Azure accepts)."""
+    disk = folder / "disk.raw"
+    with disk.open("wb") as f:
+        f.truncate(32 << 20)
+    return disk
