@@ -297,8 +297,10 @@ class SandboxServer:
             )
             ctx = Ctx(request, world, body)
             schema = contract.schema_for(request.method, request.path)
-            if schema is not None:
-                schema.check(ctx.json())  # Azure reads the body into its model first
+            if schema is not None and body.strip():
+                # Azure reads the body into the operation's model before its provider's logic
+                # runs; a missing body is left to the handler, which answers as before.
+                schema.check(ctx.json())
             return await route.handler(ctx, params)
         except ArmError as err:
             return reply(err.body(), err.status, err.headers)
