@@ -51,8 +51,10 @@ def test_metainfo_has_screenshots_releases_and_content_rating() -> None:
     component = ET.parse(METAINFO_FILE).getroot()
     assert component.findtext("id") == resources.DESKTOP_ID
     assert component.findtext("launchable") == f"{resources.DESKTOP_ID}.desktop"
-    images = component.findall("screenshots/screenshot/image")
-    assert images and all(i.text and i.text.startswith("https://") for i in images)
+    images = [i.text or "" for i in component.findall("screenshots/screenshot/image")]
+    assert images and all(url.startswith("https://") for url in images)
+    for url in images:  # the image the URL serves once pushed is committed here
+        assert (ROOT / url.split("/main/", 1)[1]).is_file(), url
     # The newest release is the version the package says it is.
     releases = component.findall("releases/release")
     assert releases[0].get("version") == __version__
