@@ -49,8 +49,48 @@ class AppController(QObject):
         window.capture_requested.connect(self.workflows.open_capture_wizard)
         window.connected.connect(self._connected)
         window.sign_in_requested.connect(self.open_sign_in)
+        window.settings_requested.connect(self.open_settings)
         window.sandbox_requested.connect(lambda: self._spawn(self.switch_to_sandbox()))
         window.closing.connect(self._on_closing)
+        self.settings = settings
+        self.settings_dialog: Any = None
+        self.apply_settings()
+
+    def apply_settings(self) -> None:
+        """What the settings mean for the running app; at start and after the dialog's OK."""
+        s = self.settings
+        prefs = self.transfers.preferences
+        prefs.concurrency = s.upload_concurrency
+        prefs.delete_partial_disk = s.delete_partial_disk
+        # Mbit/s as the user sets it; the engine counts bytes.
+        prefs.bandwidth.set_rate(s.bandwidth_cap_mbps * 1_000_000 // 8 or None)
+        self.window.tree_model.max_age_seconds = s.cache_max_age_minutes * 60.0
+
+    def open_settings(self) -> None:
+        """Edit → Settings; one dialog at a time, never a nested event loop (open, not exec)."""
+        from gui.qt.settings_dialog import SettingsDialog
+
+        if self.settings_dialog is not None:
+            self.settings_dialog.raise_()
+            self.settings_dialog.activateWindow()
+            return
+        window = self.window
+        dialog = SettingsDialog(
+            self.settings, window.known_subscriptions, window.known_locations, window)
+        dialog.applied.connect(self.apply_settings)
+        dialog.cache_clear_requested.connect(self._clear_cache)
+        dialog.finished.connect(self._settings_closed)
+        self.settings_dialog = dialog
+        dialog.open()
+
+    def _clear_cache(self) -> None:
+        # The tree's listings object changes with the account: the current one is cleared.
+        self.window.tree_model.listings.clear()
+
+    def _settings_closed(self) -> None:
+        if self.settings_dialog is not None:
+            self.settings_dialog.deleteLater()
+        self.settings_dialog = None
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         return self._tasks.spawn(coro)
@@ -128,6 +168,8 @@ class AppController(QObject):
         from gui.qt.sign_in_dialog import SignInDialog
 
         dialog = SignInDialog(self.window, self.cloud_name or "AzureCloud")
+        chosen = dialog.method_box.findData(self.settings.sign_in_method)
+        dialog.method_box.setCurrentIndex(max(0, chosen))
         dialog.signed_in.connect(lambda session: self._spawn(self.use(session)))
         dialog.open()
 

@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
     selection_changed = Signal(object)
     detail_shown = Signal(object)
     sign_in_requested = Signal()
+    settings_requested = Signal()
     sandbox_requested = Signal()
     upload_requested = Signal(object)  # a disk image's Path, or None to pick one
     capture_requested = Signal(object)  # the VM's CatalogNode, or None to pick one
@@ -199,6 +200,10 @@ class MainWindow(QMainWindow):
             "Copy resource ID / URN", None, QKeySequence.StandardKey.Copy
         )
         self.action_copy_id.triggered.connect(self._copy_selected_id)
+        self.action_settings = self._action(
+            "&Settings…", None, "Ctrl+,", "Language, defaults, uploads, sign-in and the cache")
+        self.action_settings.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.action_settings.triggered.connect(self.settings_requested)
         self.action_about = self._action(f"&About {APP_NAME}", "app")
         self.action_about.triggered.connect(self._about)
 
@@ -274,11 +279,14 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.action_capture)
         file_menu.addSeparator()
         file_menu.addAction(self.action_quit)
+        edit_menu = menu.addMenu("&Edit")
+        edit_menu.addAction(self.action_copy_id)
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.action_settings)
         view_menu = menu.addMenu("&View")
         self.view_menu: QMenu = view_menu
         view_menu.addAction(self.action_refresh)
         view_menu.addAction(self.action_find)
-        view_menu.addAction(self.action_copy_id)
         view_menu.addSeparator()
         view_menu.addAction(self.action_log)
         sources_menu = menu.addMenu("&Sources")

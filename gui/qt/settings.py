@@ -65,6 +65,18 @@ class Settings:
     log_visible = Setting("window/log_visible", False)
     # "" follows the system's language; otherwise a code of gui.qt.i18n.LANGUAGES.
     language = Setting("ui/language", "")
+    # Defaults the wizards start from (the scope boxes keep subscription_id and location).
+    default_resource_group = Setting("defaults/resource_group", "")
+    default_disk_sku = Setting("defaults/disk_sku", "Standard_LRS")
+    # Uploads: Put Page requests in flight per upload, and one cap for all of them in megabits
+    # per second (AzCopy's --cap-mbps unit, which administrators know); 0 = no cap.
+    upload_concurrency = Setting("uploads/concurrency", 8)
+    bandwidth_cap_mbps = Setting("uploads/bandwidth_cap_mbps", 0)
+    delete_partial_disk = Setting("uploads/delete_partial_disk", True)
+    # Listings younger than this are shown from the cache without asking Azure again (ARM's read
+    # budget); 0 = always ask again in the background.
+    cache_max_age_minutes = Setting("cache/max_age_minutes", 0)
+    sign_in_method = Setting("account/sign_in_method", "Browser")
 
     def __init__(self, store: QSettings | None = None) -> None:
         self.store = store or QSettings(str(settings_file()), QSettings.Format.IniFormat)

@@ -109,6 +109,8 @@ class Workflows(QObject):
             location=window.location,
             subscriptions=window.known_subscriptions,
             locations=window.known_locations,
+            resource_group=window.settings.default_resource_group,
+            disk_sku=window.settings.default_disk_sku,
         )
         wizard = UploadWizard(context, self.transfers, path, window)
         wizard.image_ready.connect(window.image_ready)

@@ -267,6 +267,13 @@ class Upload:
             self._result = result
             self._set_state(UploadState.COMPLETED)
 
+    def discard_journal(self) -> None:
+        """Forget what was sent once the target itself is gone (a cancelled upload's disk was
+        deleted): an upload to a new target of the same name then starts clean instead of
+        being refused as another source's unfinished upload."""
+        journal_dir = self.options.journal_dir or default_journal_dir()
+        Journal.path_for(journal_dir, self.target.key).unlink(missing_ok=True)
+
     async def _main(self) -> UploadResult:
         source, options = self.source, self.options
         self._set_state(UploadState.PREPARING)

@@ -4,6 +4,7 @@ journals the engine's ``UploadState`` (files written with the old strings still 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 from gui.azure.image_builder import DiskFacts, ManagedImageSpec
 from gui.azure.upload.job import JobStatus, ManagedDiskTargetPlan, PlanStore, UploadPlan
 from gui.azure.upload.managed_disk import ManagedDiskSpec
+from gui.azure.upload.runner import JobRun
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed.world import RG_IMAGES
@@ -182,3 +184,59 @@ def test_journals_hold_the_engines_state(tmp_path: Path, written: str, loaded: U
     assert again is not None and again.state is loaded
     (unfinished,) = list_unfinished(tmp_path)
     assert unfinished.state is loaded
+
+
+async def _cancel_midway(server: SandboxServer, plan: UploadPlan, store: PlanStore,
+                         delete_partial_disk: bool) -> tuple[JobRun, str | None]:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    from gui.azure.account.loopback import sandbox_compute_client
+    from gui.azure.account.session import sandbox_session
+    from gui.azure.upload.managed_disk import SasVault
+    from gui.azure.upload.runner import UploadRunner
+
+    session = sandbox_session(server.arm_url)
+    runner = UploadRunner(store, SasVault.nowhere(), JobRun)
+    runner.session = session
+    runner.preferences.delete_partial_disk = delete_partial_disk
+    run = runner.submit(plan)
+    while not (run.snapshot is not None and run.snapshot.bytes_sent > 0):
+        assert run.status.active, run.error
+        await asyncio.sleep(0.02)
+    run.cancel()
+    await run.wait()
+    await session.close()
+    compute = sandbox_compute_client(server.arm_url, PRODUCTION_SUBSCRIPTION_ID)
+    async with compute:
+        try:
+            disk = await compute.disks.get(RG_IMAGES, "cancelled-disk")
+        except ResourceNotFoundError:
+            return run, None
+    return run, str(getattr(disk.disk_state, "value", disk.disk_state))
+
+
+@pytest.mark.parametrize("delete_partial_disk", [True, False])
+def test_a_cancelled_upload_deletes_its_partial_disk_unless_told_to_keep_it(
+    fresh_sandbox: SandboxServer, disk_images: DiskImageFactory, tmp_path: Path,
+    delete_partial_disk: bool,
+) -> None:
+    made = disk_images.make("raw", 24 * MIB, [(0, os.urandom(24 * MIB))])
+    plan = UploadPlan(
+        source_path=str(made.path),
+        facts=DiskFacts("Linux", "Generalized", "V2", "x64"),
+        target=ManagedDiskTargetPlan(
+            PRODUCTION_SUBSCRIPTION_ID,
+            ManagedDiskSpec(RG_IMAGES, "cancelled-disk", "westeurope", os_type="Linux"),
+        ),
+    )
+    fresh_sandbox.faults.latency = 0.1  # every request slow: the cancel lands mid-way
+    run, state = asyncio.run(
+        _cancel_midway(fresh_sandbox, plan, PlanStore(tmp_path), delete_partial_disk))
+    fresh_sandbox.faults.latency = 0.0
+    assert run.status is JobStatus.CANCELLED
+    if delete_partial_disk:
+        assert state is None  # nothing left behind that costs money
+        assert run.steps["drop-partial"].state.value == "Done"
+    else:
+        assert state == "Unattached"  # kept, sealed: the user asked to look at it
+        assert "drop-partial" not in run.steps

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import qasync
+from azure.core.exceptions import ResourceNotFoundError
 from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
 
@@ -220,7 +221,7 @@ def test_pause_and_quit_keeps_the_disk_resumable_and_the_next_start_finishes_it(
     ended_cleanly(again, caplog)
 
 
-def test_cancel_and_quit_revokes_access(
+def test_cancel_and_quit_revokes_access_and_deletes_the_partial_disk(
     app: App,
     run: AsyncRunner,
     disk_images: Any,
@@ -229,8 +230,9 @@ def test_cancel_and_quit_revokes_access(
 ) -> None:
     transfer = quit_mid_upload(app, disk_images, "disk-quit-cancel", "cancelAndQuit", caplog)
     assert transfer.status is Status.CANCELLED
-    with sandbox_as_left(app):
-        assert disk_state(app, run, "disk-quit-cancel") == "Unattached"  # access revoked
+    assert transfer.steps["drop-partial"].state.value == "Done"
+    with sandbox_as_left(app), pytest.raises(ResourceNotFoundError):
+        disk_state(app, run, "disk-quit-cancel")  # nothing stranded that costs money
     plans = list((journal_dir() / "plans").glob("*.json"))
     assert len(plans) == 1 and '"status": "cancelled"' in plans[0].read_text()
     assert (

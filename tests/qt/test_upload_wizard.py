@@ -262,6 +262,10 @@ def test_cancel_revokes_access_and_a_new_window_resumes_the_rest(
     quick_sandbox: Any,
     home: Path,
 ) -> None:
+    # Keep the partial disk on cancel (Settings → Uploads): the resume then replaces the sealed
+    # disk (with the default, the cancel deletes it: tests/azure/test_upload_runner.py).
+    controller.settings.delete_partial_disk = False
+    controller.apply_settings()
     made = disk_images.make("raw", 48 * MIB, [(0, os.urandom(48 * MIB))])
     wizard = open_wizard(controller, qtbot, made.path, "Windows")
     fill_target_page(wizard, qtbot, "disk-wizard-resume")

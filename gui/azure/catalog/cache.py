@@ -9,6 +9,7 @@ there is no other place a listing is kept between requests.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -91,6 +92,15 @@ class ListingCache:
             self._details[detail.ref.key] = {"time": time.time(), "detail": detail.to_json()}
             self._dirty = True
 
+    def clear(self) -> None:
+        """Forgets every listing and detail, in memory and on disk."""
+        with self._lock:
+            self._children.clear()
+            self._details.clear()
+            self._dirty = False
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
     def flush(self) -> None:
         """Writes the cache if it changed; safe to call from a worker thread."""
         with self._lock:
@@ -150,6 +160,12 @@ class CachedCatalog:
             self._shared.clear()
         else:
             self._shared.pop(key, None)
+
+    def clear(self) -> None:
+        """Forgets every listing kept, on disk too (Settings → Clear the cache)."""
+        self._shared.clear()
+        if self.store is not None:
+            self.store.clear()
 
     def cached_children(self, ref: NodeRef) -> tuple[list[CatalogNode], float] | None:
         """A node's children as last listed, and when; None when never listed here."""

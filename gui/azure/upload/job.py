@@ -42,7 +42,14 @@ from gui.azure.upload.managed_disk import (
     ManagedDiskUpload,
     SasVault,
 )
-from gui.transfer import ProgressCallback, SasUrlTarget, Upload, UploadOptions, UploadResult
+from gui.transfer import (
+    ProgressCallback,
+    SasUrlTarget,
+    Upload,
+    UploadCancelledError,
+    UploadOptions,
+    UploadResult,
+)
 
 log = logging.getLogger(__name__)
 
@@ -276,8 +283,10 @@ class UploadJob:
         on_progress: ProgressCallback | None = None,
         options: UploadOptions | None = None,
         vault: SasVault | None = None,
+        delete_partial_disk: bool = True,
     ) -> None:
         self.session = session
+        self.delete_partial_disk = delete_partial_disk
         self.plan = plan
         self.source = source
         self._on_progress = on_progress
@@ -371,16 +380,26 @@ class UploadJob:
         """A stopped upload had its access revoked, and Azure seals a disk then (Unattached,
         no more writes). If that disk is this plan's own unfinished one, it is deleted so the
         upload can start over; any other disk of that name is left alone (the upload refuses)."""
+        await self._drop_partial_disk(
+            compute, spec, emit, "sealed when the upload stopped", ("Unattached",),
+            done="the upload starts over")
+
+    async def _drop_partial_disk(
+        self, compute: ComputeManagementClient, spec: ManagedDiskSpec, emit: Emit, why: str,
+        states: tuple[str, ...], *, done: str = "",
+    ) -> bool:
+        """Delete this plan's own partial disk (its tag says so) when it is in one of
+        ``states``; a disk of that name that this plan did not make is never touched."""
         try:
             disk = await compute.disks.get(spec.resource_group, spec.name)
         except ResourceNotFoundError:
-            return
+            return False
         except Exception as exc:
             raise translate(exc) from exc
         state = str((disk.get("properties") or {}).get("diskState", ""))
-        if state != "Unattached" or (disk.tags or {}).get(PLAN_TAG) != self.plan.plan_id:
-            return
-        title = f"Delete the partial disk {spec.name} (sealed when the upload stopped)"
+        if state not in states or (disk.tags or {}).get(PLAN_TAG) != self.plan.plan_id:
+            return False
+        title = f"Delete the partial disk {spec.name} ({why})"
         event = started(StepSpec("drop-partial", title))
         emit(event)
         try:
@@ -388,7 +407,8 @@ class UploadJob:
             await poller.result()
         except Exception as exc:
             raise translate(exc) from exc
-        emit(event.ended_as(StepState.DONE, "the upload starts over"))
+        emit(event.ended_as(StepState.DONE, done))
+        return True
 
     async def _run(self, emit: Emit) -> JobResult:
         plan = self.plan
@@ -417,7 +437,17 @@ class UploadJob:
                 vault=self.vault,
             )
             self._apply_stop()
-            result = await self._disk_upload.run()
+            try:
+                result = await self._disk_upload.run()
+            except UploadCancelledError:
+                if self._stop == "cancel" and self.delete_partial_disk:
+                    dropped = await self._drop_partial_disk(
+                        compute, spec, emit, "the upload was cancelled",
+                        ("Unattached", "ReadyToUpload"))
+                    upload = self._disk_upload.upload
+                    if dropped and upload is not None:
+                        upload.discard_journal()
+                raise
             on_phase(DiskUploadStep.DONE)
             upload_result, disk_id = result.upload, result.disk_id
             source = DiskSource(managed_disk_id=result.disk_id)

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -28,12 +29,30 @@ from gui.azure.upload.job import (
 )
 from gui.azure.upload.managed_disk import SasVault
 from gui.transfer import ProgressSnapshot, UploadCancelledError, UploadError, UploadState
+from gui.transfer.bandwidth import BandwidthCap
+from gui.transfer.engine import DEFAULT_CONCURRENCY, UploadOptions
 
 log = logging.getLogger(__name__)
 
 SUSPENDED_TEXT = "Paused when the app closed; it resumes where it stopped."
 CLOSED_TEXT = "Stopped when the window closed. Resume it any time."
 LEFT_UNFINISHED_TEXT = "The app closed before the upload finished."
+
+
+@dataclass
+class TransferPreferences:
+    """What the user set for every upload; one object shared by all runs, so a change in the
+    settings reaches the uploads already running (the bandwidth budget is one for all)."""
+
+    concurrency: int = DEFAULT_CONCURRENCY
+    bandwidth: BandwidthCap = field(default_factory=lambda: BandwidthCap(None))
+    # A cancelled upload's managed disk holds only part of the image and costs money: deleted
+    # unless the user asked to keep it (to look at it, say).
+    delete_partial_disk: bool = True
+
+    def options(self, plan: UploadPlan) -> UploadOptions:
+        return UploadOptions(md5=plan.md5, concurrency=max(1, self.concurrency),
+                             bandwidth=self.bandwidth)
 
 
 class JobRun:
@@ -68,6 +87,8 @@ class JobRun:
         self.on_snapshot = on_snapshot
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: str | None = None  # "cancel" or "suspend", asked for before the job exists
+        # The runner's, once it adds this run; a run made alone gets the defaults.
+        self.preferences = TransferPreferences()
 
     @property
     def title(self) -> str:
@@ -134,7 +155,10 @@ class JobRun:
             self._finish(JobStatus.FAILED, str(exc))
             return
         try:
-            self.job = UploadJob(session, plan, image, on_progress=self._progress, vault=self.vault)
+            self.job = UploadJob(
+                session, plan, image, on_progress=self._progress, vault=self.vault,
+                options=self.preferences.options(plan),
+                delete_partial_disk=self.preferences.delete_partial_disk)
             if self._stop == "cancel":
                 self.job.cancel()
             elif self._stop == "suspend":
@@ -265,9 +289,11 @@ class UploadRunner(Generic[R]):
         self.added: list[Callable[[R], None]] = []
         self.removed: list[Callable[[R], None]] = []
         self._background: set[asyncio.Task[None]] = set()
+        self.preferences = TransferPreferences()
 
     def _add(self, plan: UploadPlan) -> R:
         run = self._make_run(plan, self.store, self.vault)
+        run.preferences = self.preferences
         self.runs.append(run)
         for listener in list(self.added):
             listener(run)

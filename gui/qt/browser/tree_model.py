@@ -107,6 +107,8 @@ class CatalogTreeModel(QStandardItemModel):
         self._font_italic = _italic()
         # Colours from the palette when the model is made (there is no palette before the app).
         self._muted = brush(Tone.MUTED)
+        # Cached listings younger than this are not asked from Azure again (the settings).
+        self.max_age_seconds = 0.0
         self._error = brush(Tone.ERROR)
         self._reset_headers()
 
@@ -274,8 +276,11 @@ class CatalogTreeModel(QStandardItemModel):
                 )
                 entry.state = LoadState.LOADED
                 self._settle(entry)
-                if self._loader is not None:
+                fresh = time.time() - listed_at < self.max_age_seconds
+                if self._loader is not None and not fresh:
                     await self._fetch(entry, self._loader, quiet=True)
+                elif fresh:
+                    entry.item.setToolTip(f"Listed {_when(listed_at)} (from the cache)")
             elif self._loader is not None:
                 await self._fetch(entry, self._loader, quiet=False)
         finally:

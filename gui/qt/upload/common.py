@@ -32,6 +32,9 @@ class UploadContext:
     location: str
     subscriptions: list[tuple[str, str]] = field(default_factory=list)
     locations: list[tuple[str, str]] = field(default_factory=list)
+    # The user's defaults from the settings ("" = none: the page asks).
+    resource_group: str = ""
+    disk_sku: str = ""
 
 
 def default_name(path: Path, prefix: str = "") -> str:

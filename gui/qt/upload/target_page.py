@@ -66,6 +66,8 @@ class TargetPage(PlanPage):
         self.group_box = QComboBox()
         self.group_box.setEditable(True)
         self.group_box.setObjectName("resourceGroup")
+        if context.resource_group:
+            self.group_box.setCurrentText(context.resource_group)
         self.region_box = QComboBox()
         for name, display in context.locations or [(context.location, context.location)]:
             self.region_box.addItem(display, name)
@@ -74,6 +76,8 @@ class TargetPage(PlanPage):
         self.disk_name.setObjectName("diskName")
         self.sku_box = QComboBox()
         self.sku_box.addItems(DISK_SKUS)
+        if context.disk_sku in DISK_SKUS:
+            self.sku_box.setCurrentText(context.disk_sku)
         self.managed_form = form(
             ("Subscription:", self.subscription_box),
             ("Resource group:", self.group_box),
