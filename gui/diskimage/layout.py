@@ -15,7 +15,7 @@ from typing import Protocol
 from gui.diskimage.footer import VhdFooter
 from gui.diskimage.model import Finding, ImageFormat
 from gui.diskimage.packed import GapSource
-from gui.diskimage.pio import PositionalFile
+from gui.diskimage.pio import PositionalFile, SourceFile
 
 ZERO_CHUNK = bytes(1 << 20)
 
@@ -49,7 +49,7 @@ class Layout(Protocol):
 class FlatLayout:
     """The disk's bytes lie at the start of one file (raw image, fixed VHD, and its data area)."""
 
-    def __init__(self, file: PositionalFile, data_length: int, virtual_size: int) -> None:
+    def __init__(self, file: SourceFile, data_length: int, virtual_size: int) -> None:
         self._file = file
         # Bytes past the stored data (a truncated copy) read as zero; never past the file end.
         self._stored = max(0, min(data_length, virtual_size, file.size))

@@ -13,7 +13,7 @@ import threading
 from array import array
 from collections import OrderedDict
 
-from gui.diskimage.pio import PositionalFile
+from gui.diskimage.pio import SourceFile
 
 PAGE_BYTES = 64 * 1024
 MAX_PAGES = 16  # 1 MiB at most, whatever the disk size
@@ -22,7 +22,7 @@ MAX_PAGES = 16  # 1 MiB at most, whatever the disk size
 class TableReader:
     """``count`` unsigned entries of ``itemsize`` bytes (4 or 8) at ``offset`` in ``file``."""
 
-    def __init__(self, file: PositionalFile, offset: int, count: int, *, itemsize: int,
+    def __init__(self, file: SourceFile, offset: int, count: int, *, itemsize: int,
                  big_endian: bool, max_pages: int = MAX_PAGES) -> None:
         self._file = file
         self._offset = offset

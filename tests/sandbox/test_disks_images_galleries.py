@@ -244,7 +244,7 @@ async def test_image_and_gallery_version_from_uploaded_disks(
     assert "different OS state" in refusal
 
     for bad in ("1.0", "1.0.0.0", "v1.0.0"):
-        empty = {"location": "westeurope", "properties": {}}
+        empty = {"location": "westeurope", "properties": {"storageProfile": {}}}
         refusal = await refused_version(client, RG, "gal_uploads", "linux-app", bad, empty)
         assert "Major(int32).Minor(int32).Patch(int32)" in refusal
 
