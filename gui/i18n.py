@@ -12,9 +12,10 @@ literal itself: ``lupdate`` reads the source, it does not run it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Protocol, runtime_checkable
 
 # The context ``lupdate`` gives QT_TR_NOOP strings outside a QObject subclass.
 MESSAGE_CONTEXT = ""
@@ -54,3 +55,28 @@ class Message:
 def message(template: str, /, **args: object) -> Message:
     """``Message(template, args)``; call as ``message(QT_TR_NOOP("… {name} …"), name=…)``."""
     return Message(template, MappingProxyType(dict(args)))
+
+
+Render = Callable[[Message], str]
+
+
+@runtime_checkable
+class Localizable(Protocol):
+    """An error or finding whose text the window shows in its language.
+
+    ``localized(render)`` composes the text from :class:`Message` parts passed through
+    ``render`` (the window's translator; ``Message.english`` for the commands), keeping what
+    Azure itself wrote (its error message) as Azure wrote it. ``str()`` of the object stays
+    the English text, for logs and the headless commands.
+    """
+
+    def localized(self, render: Render) -> str: ...
+
+
+def english(item: object) -> str:
+    """The English text of a Localizable, a Message, or anything else (``str``)."""
+    if isinstance(item, Message):
+        return item.english()
+    if isinstance(item, Localizable):
+        return item.localized(Message.english)
+    return str(item)

@@ -22,7 +22,7 @@ from PySide6.QtCore import (
     QTranslator,
 )
 
-from gui.i18n import MESSAGE_CONTEXT, Message
+from gui.i18n import MESSAGE_CONTEXT, Localizable, Message
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,16 @@ def render(message: Message | str) -> str:
     if message.count is not None and text == message.template.replace("%n", str(count)):
         return message.english()  # no catalogue entry: the English plural, not "3 file(s)"
     return text.format(**message.args) if message.args else text
+
+
+def render_text(item: object) -> str:
+    """Anything the engines hand the window, in its language: a Message, an error or finding
+    that is Localizable, else ``str(item)`` (text that was never ours to translate)."""
+    if isinstance(item, Message):
+        return render(item)
+    if isinstance(item, Localizable):
+        return item.localized(render)
+    return str(item)
 
 
 def format_datetime(value: datetime, *, seconds: bool = False) -> str:

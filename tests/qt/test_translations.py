@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -144,3 +145,22 @@ def test_dates_follow_the_language(qapp: QApplication) -> None:
         i18n.install_translators("en")
     assert "04.03.26" in german
     assert "3/4/26" in english
+
+
+def test_localizable_errors_compose_translated_parts(qapp: QApplication) -> None:
+    from gui.i18n import Localizable, english
+
+    class Refused(Exception):
+        def __init__(self, azure_text: str) -> None:
+            super().__init__(azure_text)
+            self.azure_text = azure_text
+
+        def localized(self, render: Callable[[Message], str]) -> str:
+            advice = render(message(QT_TR_NOOP("Pick another name for {name}."), name="d1"))
+            return f"{self.azure_text}\n{advice}"
+
+    error = Refused("Conflict: the disk exists.")
+    assert isinstance(error, Localizable)
+    assert english(error) == "Conflict: the disk exists.\nPick another name for d1."
+    assert i18n.render_text(error) == english(error)  # no catalogue entry: English
+    assert i18n.render_text(ValueError("plain")) == "plain"
