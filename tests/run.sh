@@ -7,10 +7,10 @@ cd "$(dirname "$0")/.."
 
 # shellcheck source=packaging/preflight.sh
 source packaging/preflight.sh
-find_python
+# Python >= 3.11 with venv first (preflight.sh says what to install otherwise).
 # desktop-file-utils, appstream, libxml2-utils and shared-mime-info: the packaging tests validate
-# the desktop entry, the metainfo and the MIME XML with the tools desktops use; dpkg-deb builds
-# the .deb.
+# the desktop entry, the metainfo and the MIME XML with the tools desktops use.
+find_python
 debs=(qemu-utils libvhdi-utils xvfb xauth libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4
       libxcb-keysyms1 libxcb-shape0 libxcb-render-util0 libxcb-image0 libegl1 libgl1
       libfontconfig1 libdbus-1-3 tinyproxy desktop-file-utils appstream libxml2-utils
