@@ -2,9 +2,10 @@
 
 The corporate proxy and CA bundle from the environment, the app's User-Agent, and two policies:
 ``TlsOnlyPolicy`` (the one TLS rule of gui/transfer/tls.py, checked before every send, redirects
-and next pages included) and ``FailureLogPolicy`` (a failed request is logged with its
-``x-ms-client-request-id``). A module of its own so that the session and the sandbox's loopback
-clients both build on it without importing each other.
+and next pages included) and ``OperationLogPolicy`` (gui/azure/account/oplog.py: every request is
+logged with its status, duration and request ids; failures as warnings). A module of its own so
+that the session and the sandbox's loopback clients both build on it without importing each
+other.
 """
 
 from __future__ import annotations
@@ -13,17 +14,16 @@ import functools
 import logging
 import os
 import ssl
-import sys
 from pathlib import Path
 from typing import Any
 
-from azure.core.pipeline import PipelineRequest, PipelineResponse
+from azure.core.pipeline import PipelineRequest
 from azure.core.pipeline.policies import SansIOHTTPPolicy
 from azure.core.pipeline.transport import AioHttpTransport
 
-from gui.azure.errors import ConnectionLostError, client_request_id
+from gui.azure.account.oplog import OperationLogPolicy
+from gui.azure.errors import ConnectionLostError
 from gui.transfer.network import CA_BUNDLE_VARIABLES, user_agent
-from gui.transfer.redact import redact, strip_query
 from gui.transfer.tls import require_tls
 
 log = logging.getLogger(__name__)
@@ -39,44 +39,6 @@ class TlsOnlyPolicy(SansIOHTTPPolicy[Any, Any]):
 
     def on_request(self, request: PipelineRequest[Any]) -> None:
         require_tls(request.http_request.url, "An Azure request")
-
-
-class FailureLogPolicy(SansIOHTTPPolicy[Any, Any]):
-    """Logs every failed request with its ``x-ms-client-request-id`` (what Azure support asks).
-
-    A per-call policy: it sees the final outcome after retries, once per operation.
-    """
-
-    def on_response(
-        self, request: PipelineRequest[Any], response: PipelineResponse[Any, Any]
-    ) -> None:
-        status = response.http_response.status_code
-        if status < 400:
-            return
-        http_request = request.http_request
-        # 404 is an ordinary answer ("does it exist?"), not a failure worth a warning.
-        level = logging.INFO if status == 404 else logging.WARNING
-        log.log(
-            level,
-            "%s %s failed: HTTP %d %s (x-ms-client-request-id %s, x-ms-request-id %s)",
-            http_request.method,
-            redact(strip_query(http_request.url)),
-            status,
-            response.http_response.headers.get("x-ms-error-code") or "",
-            client_request_id(http_request.headers) or "-",
-            response.http_response.headers.get("x-ms-request-id") or "-",
-        )
-
-    def on_exception(self, request: PipelineRequest[Any]) -> None:
-        error = sys.exc_info()[1]
-        http_request = request.http_request
-        log.warning(
-            "%s %s failed: %s (x-ms-client-request-id %s)",
-            http_request.method,
-            redact(strip_query(http_request.url)),
-            redact(f"{type(error).__name__}: {error}") if error else "no answer",
-            client_request_id(http_request.headers) or "-",
-        )
 
 
 def ca_bundle() -> str | None:
@@ -130,7 +92,7 @@ def _ca_context(path: str) -> ssl.SSLContext:
 
 
 def sdk_client_options(endpoint: str, what: str = "The Azure endpoint") -> dict[str, Any]:
-    """``network_options`` plus the TLS and failure-log policies, after checking ``endpoint``.
+    """``network_options`` plus the TLS and operation-log policies, after checking ``endpoint``.
 
     For the aio SDK clients: each call makes a transport of its own (a client closes its
     transport when it is closed).
@@ -138,6 +100,6 @@ def sdk_client_options(endpoint: str, what: str = "The Azure endpoint") -> dict[
     require_tls(endpoint, what)
     options = network_options()
     options["transport"] = _CaBundleTransport(**options)
-    options["per_call_policies"] = [FailureLogPolicy()]
+    options["per_call_policies"] = [OperationLogPolicy()]
     options["per_retry_policies"] = [TlsOnlyPolicy()]
     return options
