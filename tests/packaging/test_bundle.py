@@ -106,3 +106,15 @@ def test_installer_script_takes_files_the_bundle_has(bundle: Path) -> None:
             assert path.parent.is_dir() and any(path.parent.iterdir()), relative
         else:
             assert path.is_file(), relative
+
+
+def test_bundled_app_finds_its_resources_and_installs_the_desktop_files(bundle: Path,
+                                                                       tmp_path: Path) -> None:
+    """gui.resources inside the frozen app: a missing bundled file would stop --install-desktop
+    with MissingResourceError, and the entry must start the bundle's own executable."""
+    executable = bundle / resources.COMMAND
+    done = run([executable, "--install-desktop", "--data-home", tmp_path / "share"],
+               env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert f"Launcher: {executable}" in done.stdout
+    entry = tmp_path / "share" / "applications" / f"{resources.DESKTOP_ID}.desktop"
+    assert desktop_keys(entry)["Exec"] == f"{executable} %F"
