@@ -18,25 +18,99 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from gui.azure.errors import AzureServiceError
-from gui.azure.steps import StepEvent, StepState
+from gui.azure.image_builder import GalleryVersionSpec, ManagedImageSpec
+from gui.azure.steps import StepEvent, StepSpec, StepState
 from gui.azure.upload.job import (
     BlobTargetPlan,
     JobResult,
     JobStatus,
+    ManagedDiskTargetPlan,
     PlanStore,
     UploadJob,
     UploadPlan,
 )
-from gui.azure.upload.managed_disk import SasVault
+from gui.azure.upload.managed_disk import ManagedDiskTarget, SasVault
+from gui.i18n import QT_TR_NOOP
 from gui.transfer import ProgressSnapshot, UploadCancelledError, UploadError, UploadState
 from gui.transfer.bandwidth import BandwidthCap
 from gui.transfer.engine import DEFAULT_CONCURRENCY, UploadOptions
+from gui.transfer.journal import UnfinishedUpload, list_unfinished
+from gui.transfer.targets import canonical_blob_url
 
 log = logging.getLogger(__name__)
 
-SUSPENDED_TEXT = "Paused when the app closed; it resumes where it stopped."
-CLOSED_TEXT = "Stopped when the window closed. Resume it any time."
-LEFT_UNFINISHED_TEXT = "The app closed before the upload finished."
+SUSPENDED_TEXT = QT_TR_NOOP("Paused when the app closed; it resumes where it stopped.")
+CLOSED_TEXT = QT_TR_NOOP("Stopped when the window closed. Resume it any time.")
+LEFT_UNFINISHED_TEXT = QT_TR_NOOP("The app closed before the upload finished.")
+
+DATA_STEP = "upload"  # the step that moves the bytes (a disk's and a blob's alike)
+# What each step weighs in the job's one progress figure. The data transfer takes most of the
+# time of any real upload; an image or version create and each region's replication take
+# minutes in Azure, the disk and access steps seconds. Relative, not measured: they only keep
+# the bar from reaching its end while work is left (a replication of 1 TiB would be unknowable
+# ahead anyway).
+DATA_WEIGHT = 20.0
+_STEP_WEIGHTS = {"image": 3.0, "version": 3.0, "replicate": 3.0}
+# The data step is done only once the footer is written and the upload verified: until its
+# step ends, the bytes alone count for this much of it.
+_DATA_BEFORE_VERIFIED = 0.98
+
+
+def step_weight(key: str) -> float:
+    if key == DATA_STEP:
+        return DATA_WEIGHT
+    return _STEP_WEIGHTS.get(key.partition(":")[0], 1.0)
+
+
+def planned_steps(plan: UploadPlan) -> list[StepSpec]:
+    """Every step the job will run, in order, as known before it starts (so views list them all
+    as waiting). The keys are the job's own (``UploadJob``, ``ImageBuilder``); a step the job
+    adds only when needed (deleting a sealed partial disk) is not planned."""
+    steps: list[StepSpec] = []
+    if isinstance(plan.target, ManagedDiskTargetPlan):
+        steps += [
+            StepSpec("create-disk", "Create the managed disk for upload"),
+            StepSpec("grant", "Grant write access (SAS)"),
+            StepSpec(DATA_STEP, "Upload the data"),
+            StepSpec("revoke", "Revoke access"),
+        ]
+    else:
+        steps.append(StepSpec(DATA_STEP, "Upload the data"))
+    follow = plan.follow_up
+    if isinstance(follow, ManagedImageSpec):
+        steps.append(StepSpec("image", f"Create managed image {follow.name}"))
+    elif isinstance(follow, GalleryVersionSpec):
+        definition = follow.definition.name
+        if follow.create_gallery:
+            steps.append(StepSpec("gallery", f"Create gallery {follow.gallery}"))
+        if follow.create_definition:
+            steps.append(StepSpec("definition", f"Create image definition {definition}"))
+        steps.append(StepSpec("version", f"Create version {follow.version} of {definition}"))
+        steps += [
+            StepSpec(f"replicate:{region}", f"Replicate to {region}")
+            for region, _ in follow.regions()
+        ]
+    return steps
+
+
+def _journal_of(plan: UploadPlan, unfinished: list[UnfinishedUpload]) -> UnfinishedUpload | None:
+    """The engine's journal of this plan's data transfer (same source file, same target)."""
+    source = str(Path(plan.source_path).resolve())
+    target = plan.target
+    for entry in unfinished:
+        if entry.source.path != source:
+            continue
+        if isinstance(target, BlobTargetPlan):
+            if entry.target.get("blob_url") == canonical_blob_url(target.blob_url):
+                return entry
+        elif entry.target.get("kind") == ManagedDiskTarget.kind:
+            spec = target.spec
+            disk = f"/resourceGroups/{spec.resource_group}/providers/Microsoft.Compute/disks/"
+            if entry.target.get("identity", "").casefold().endswith(
+                f"{disk}{spec.name}".casefold()
+            ):
+                return entry
+    return None
 
 
 @dataclass
@@ -77,6 +151,8 @@ class JobRun:
         self.steps: dict[str, StepEvent] = {}
         self.steps_version = 0  # bumped when a step changes, so views redraw steps only then
         self.error = ""
+        # Share of the data an earlier run sent, from its journal (until this run reports).
+        self.journal_fraction = 0.0
         self.result: JobResult | None = None
         self.job: UploadJob | None = None
         self.task: asyncio.Task[None] | None = None
@@ -241,10 +317,45 @@ class JobRun:
     # --- what views show ----------------------------------------------------------------------
 
     @property
+    def planned_steps(self) -> list[StepSpec]:
+        return planned_steps(self.plan)
+
+    @property
+    def data_fraction(self) -> float:
+        """Share of the image's stream dealt with: sent, skipped (zeros) or already there."""
+        if self.snapshot is not None:
+            return self.snapshot.fraction
+        return self.journal_fraction
+
+    @property
     def fraction(self) -> float:
+        """The whole job: the data transfer and every other step, each by its weight. Only a
+        completed job reaches 1."""
         if self.status is JobStatus.COMPLETED:
             return 1.0
-        return self.snapshot.fraction if self.snapshot is not None else 0.0
+        keys = [step.key for step in self.planned_steps]
+        keys += [key for key in self.steps if key not in keys]
+        data = self.data_fraction
+        data_started = data > 0 or DATA_STEP in self.steps
+        total = done = 0.0
+        before_data = True
+        for key in keys:
+            weight = step_weight(key)
+            total += weight
+            event = self.steps.get(key)
+            if key == DATA_STEP:
+                before_data = False
+                if event is not None and event.state in (StepState.DONE, StepState.SKIPPED):
+                    done += weight
+                else:
+                    done += weight * min(data, _DATA_BEFORE_VERIFIED)
+            elif event is not None and event.state in (StepState.DONE, StepState.SKIPPED):
+                done += weight
+            elif event is None and before_data and data_started:
+                # A resumed run after a restart has no events of the steps an earlier run
+                # finished, but data was sent, so they were done.
+                done += weight
+        return min(done / total, 0.999) if total else 0.0
 
     @property
     def needs_sas(self) -> bool:
@@ -292,7 +403,9 @@ class UploadRunner(Generic[R]):
         self.preferences = TransferPreferences()
 
     def _add(self, plan: UploadPlan) -> R:
-        run = self._make_run(plan, self.store, self.vault)
+        return self._adopt(self._make_run(plan, self.store, self.vault))
+
+    def _adopt(self, run: R) -> R:
         run.preferences = self.preferences
         self.runs.append(run)
         for listener in list(self.added):
@@ -308,12 +421,18 @@ class UploadRunner(Generic[R]):
         """Uploads that an earlier run left unfinished, ready to resume."""
         known = {run.plan.plan_id for run in self.runs}
         found = []
-        for plan in self.store.unfinished():
-            if plan.plan_id in known:
-                continue
-            run = self._add(plan)
+        plans = [plan for plan in self.store.unfinished() if plan.plan_id not in known]
+        # The engine keeps its journals beside the plans (``PlanStore`` adds "plans").
+        journals = list_unfinished(self.store.directory.parent) if plans else []
+        for plan in plans:
+            run = self._make_run(plan, self.store, self.vault)
+            # Before any view sees the run: its buttons follow its status.
             run.status = JobStatus.INTERRUPTED
             run.error = plan.last_error or LEFT_UNFINISHED_TEXT
+            journal = _journal_of(plan, journals)
+            if journal is not None:
+                run.journal_fraction = journal.fraction
+            self._adopt(run)
             found.append(run)
         return found
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QPainter
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, QPoint, Qt
+from PySide6.QtGui import QKeyEvent, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -14,6 +14,8 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QInputDialog,
     QLineEdit,
+    QMenu,
+    QMessageBox,
     QPushButton,
     QStyle,
     QStyledItemDelegate,
@@ -24,10 +26,30 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.qt.transfers.model import Status, Transfer, TransferManager, TransferRole
+from gui.qt.style import Tone, color
+from gui.qt.transfers.model import (
+    EFFECTIVE,
+    ETA,
+    FILE,
+    NETWORK,
+    PROGRESS,
+    SENT,
+    SKIPPED,
+    STATE,
+    TARGET,
+    Status,
+    ToneRole,
+    Transfer,
+    TransferManager,
+    TransferRole,
+    target_text,
+)
+from gui.qt.widgets.measures import format_percent
 
 
 class ProgressDelegate(QStyledItemDelegate):
+    """The Progress column as a bar, coloured by how the job stands (``ToneRole``)."""
+
     def paint(
         self,
         painter: QPainter,
@@ -41,35 +63,52 @@ class ProgressDelegate(QStyledItemDelegate):
         bar = QStyleOptionProgressBar()
         bar.rect = option.rect.adjusted(2, 3, -2, -3)
         bar.minimum, bar.maximum, bar.progress = 0, 100, value
-        bar.text = f"{value} %"
+        bar.text = format_percent(value / 100)
         bar.textVisible = True
         # Qt 6 draws a bar horizontally only when told so
         bar.state = option.state | QStyle.StateFlag.State_Horizontal
-        style = QApplication.style()
+        palette = QPalette(option.palette)
+        tone = index.data(ToneRole)
+        if isinstance(tone, Tone):
+            chunk = color(tone, palette, QPalette.ColorRole.Base)
+            palette.setColor(QPalette.ColorRole.Highlight, chunk)
+        bar.palette = palette
+        widget = option.widget
+        style = widget.style() if isinstance(widget, QWidget) else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
 
 
 class TransfersDock(QDockWidget):
     def __init__(self, manager: TransferManager, parent: QWidget | None = None) -> None:
-        super().__init__("Transfers", parent)
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Transfers"))
         self.setObjectName("transfersDock")
         self.manager = manager
         self.table = QTableView()
         self.table.setObjectName("transfersTable")
+        self.table.setAccessibleName(self.tr("Transfers"))
         self.table.setModel(manager.model)
-        self.table.setItemDelegateForColumn(3, ProgressDelegate(self.table))
+        self.table.setItemDelegateForColumn(PROGRESS, ProgressDelegate(self.table))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        # Tab moves on to the buttons instead of from cell to cell (never stuck in the table).
+        self.table.setTabKeyNavigation(False)
+        # Paths and URLs keep both ends (the disk's name is at the end); tooltips hold all.
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setWordWrap(False)
         self.table.verticalHeader().setVisible(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Fixed)
-        header.resizeSection(3, 160)
-        self.pause_button = QPushButton("Pause")
-        self.resume_button = QPushButton("Resume")
-        self.cancel_button = QPushButton("Cancel")
-        self.remove_button = QPushButton("Remove")
+        self._size_columns()
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.table.installEventFilter(self)
+        self.pause_button = QPushButton(self.tr("&Pause"))
+        self.resume_button = QPushButton(self.tr("&Resume"))
+        self.cancel_button = QPushButton(self.tr("&Cancel upload"))
+        self.remove_button = QPushButton(self.tr("Re&move"))
+        self.remove_button.setToolTip(
+            self.tr("Remove the upload from the list (an unfinished one can then not be resumed)")
+        )
         self.pause_button.clicked.connect(lambda: self._act("pause"))
         self.resume_button.clicked.connect(lambda: self._act("resume"))
         self.cancel_button.clicked.connect(lambda: self._act("cancel"))
@@ -92,7 +131,40 @@ class TransfersDock(QDockWidget):
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         manager.model.dataChanged.connect(self._update_buttons)
         manager.model.rowsInserted.connect(self._select_new)
+        manager.model.rowsRemoved.connect(self._update_buttons)
         self._update_buttons()
+
+    def _size_columns(self) -> None:
+        """Widths from the font: names and targets get room to be read (they elide in the
+        middle beyond), numbers the room their longest value needs; the user may drag any."""
+        metrics = self.table.fontMetrics()
+        char = metrics.averageCharWidth()
+        pad = 4 * char
+
+        def fits(text: str) -> int:
+            return metrics.horizontalAdvance(text) + pad
+
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setMinimumSectionSize(6 * char)
+        # The State column is last to read and takes what is left (an error's first line).
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(STATE, QHeaderView.ResizeMode.Stretch)
+        widths = {
+            FILE: 28 * char,
+            TARGET: 40 * char,
+            PROGRESS: max(fits("100.0 %"), 16 * char),
+            NETWORK: fits("8888.8 MiB/s"),
+            EFFECTIVE: fits("8888.8 MiB/s"),
+            ETA: fits("88 min 88 s"),
+            SENT: fits("888.8 GiB"),
+            SKIPPED: fits("888.8 GiB"),
+        }
+        for column, width in widths.items():
+            header.resizeSection(column, width)
+        header.setSectionsMovable(False)
+        header.moveSection(STATE, header.count() - 1)
+        self.table.setMinimumWidth(60 * char)
 
     def selected(self) -> Transfer | None:
         rows = self.table.selectionModel().selectedRows()
@@ -108,11 +180,58 @@ class TransfersDock(QDockWidget):
         transfer = self.selected()
         status = transfer.status if transfer is not None else None
         self.pause_button.setEnabled(status is Status.RUNNING)
-        self.resume_button.setEnabled(
-            status is Status.PAUSED or (status is not None and status.resumable)
-        )
+        self.resume_button.setEnabled(status is not None and self._resumable(status))
         self.cancel_button.setEnabled(status is not None and status.active)
         self.remove_button.setEnabled(status is not None and not status.active)
+
+    @staticmethod
+    def _resumable(status: Status) -> bool:
+        return status is Status.PAUSED or status.resumable
+
+    # --- keyboard and context menu ------------------------------------------------------------
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """In the table, Delete does what Remove does (only for a row that is not running, and
+        an unfinished one is asked about first); Enter and Return do nothing: no upload starts
+        or stops by a stray key."""
+        if watched is self.table and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            key = event.key()
+            if key == Qt.Key.Key_Delete:
+                if self.remove_button.isEnabled():
+                    self._act("remove")
+                return True
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                return True
+        return super().eventFilter(watched, event)
+
+    def _context_menu(self, pos: QPoint) -> None:
+        """Also opened by the Menu key and Shift+F10: then ``pos`` may be over no row, and the
+        current row is meant."""
+        index = self.table.indexAt(pos)
+        if index.isValid():
+            self.table.selectRow(index.row())
+        else:
+            current = self.table.currentIndex()
+            if not current.isValid():
+                return
+            self.table.selectRow(current.row())
+            rect = self.table.visualRect(current)
+            pos = rect.center()
+        menu = QMenu(self)
+        for button, action in (
+            (self.pause_button, "pause"),
+            (self.resume_button, "resume"),
+            (self.cancel_button, "cancel"),
+            (self.remove_button, "remove"),
+        ):
+            item = menu.addAction(button.text())
+            item.setEnabled(button.isEnabled())
+            item.triggered.connect(lambda _checked=False, a=action: self._act(a))
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    # --- actions ------------------------------------------------------------------------------
 
     def _act(self, action: str) -> None:
         transfer = self.selected()
@@ -123,7 +242,7 @@ class TransfersDock(QDockWidget):
         elif action == "cancel":
             transfer.cancel()
         elif action == "remove":
-            self.manager.discard(transfer)
+            self._remove(transfer)
         elif transfer.status is Status.PAUSED:
             transfer.resume()
         elif transfer.needs_sas:
@@ -132,13 +251,39 @@ class TransfersDock(QDockWidget):
             self.manager.resume(transfer)
         self._update_buttons()
 
+    def _remove(self, transfer: Transfer) -> None:
+        """A finished upload goes at once; an unfinished one is asked about, since removing it
+        forgets what was sent (it cannot be resumed after that)."""
+        if transfer.status is Status.COMPLETED:
+            self.manager.discard(transfer)
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            self.tr("Remove upload"),
+            self.tr(
+                "Remove the unfinished upload of {file}? It can then no longer be resumed; "
+                "an upload of it starts from the beginning."
+            ).format(file=transfer.title),
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setObjectName("removeUploadBox")
+        remove = box.addButton(self.tr("Re&move"), QMessageBox.ButtonRole.DestructiveRole)
+        remove.setObjectName("confirmRemove")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        remove.clicked.connect(lambda: self.manager.discard(transfer))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
     def _ask_sas(self, transfer: Transfer) -> None:
         """The SAS was never saved: ask for it again (with open(), not exec())."""
         dialog = QInputDialog(self)
-        dialog.setWindowTitle("Resume upload")
+        dialog.setWindowTitle(self.tr("Resume upload"))
         dialog.setLabelText(
-            f"Paste a SAS URL with write access for\n{transfer.target_label}\n"
-            "(SAS tokens are never stored, so it is needed again):"
+            self.tr(
+                "Paste a SAS URL with write access for\n{target}\n"
+                "(SAS tokens are never stored, so it is needed again):"
+            ).format(target=target_text(transfer.plan))
         )
         dialog.setTextEchoMode(QLineEdit.EchoMode.Password)
         dialog.textValueSelected.connect(

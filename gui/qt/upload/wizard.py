@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -25,13 +28,22 @@ from PySide6.QtWidgets import (
 from gui.azure.arm import generation_short
 from gui.azure.image_builder import GalleryVersionSpec, ManagedImageSpec
 from gui.azure.upload.job import BlobTargetPlan, ManagedDiskTargetPlan, UploadPlan
-from gui.qt.transfers.model import Status, Transfer, TransferManager
+from gui.qt.i18n import format_size
+from gui.qt.style import Tone, color
+from gui.qt.transfers.model import (
+    Status,
+    Transfer,
+    TransferManager,
+    error_text,
+    state_text,
+    status_tone,
+)
 from gui.qt.upload.common import UploadContext
 from gui.qt.upload.file_page import FilePage
 from gui.qt.upload.follow_up_page import FollowUpPage
 from gui.qt.upload.target_page import TargetPage
+from gui.qt.widgets.measures import UNKNOWN, format_duration, format_percent, format_rate
 from gui.qt.widgets.step_list import StepList
-from gui.units import human_bytes, human_duration
 
 FILE_PAGE, TARGET_PAGE, FOLLOW_UP_PAGE, REVIEW_PAGE, PROGRESS_PAGE = range(5)
 
@@ -113,23 +125,48 @@ def review_html(plan: UploadPlan) -> str:
 class ProgressPage(QWizardPage):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setTitle("Uploading")
-        self.setSubTitle("You can close this window: the upload goes on in the Transfers panel.")
+        self.setTitle(self.tr("Uploading"))
+        self.setSubTitle(
+            self.tr("You can close this window: the upload goes on in the Transfers panel.")
+        )
         self.transfer: Transfer | None = None
         self._steps_shown = -1
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setObjectName("uploadProgress")
-        self.rate_label = QLabel("—")
+        self.bar.setAccessibleName(self.tr("Progress of the whole upload job"))
+        self._bar_palette = QPalette(self.bar.palette())
+        self.rate_label = QLabel(UNKNOWN)
         self.rate_label.setObjectName("rate")
-        self.bytes_label = QLabel("—")
-        self.state_label = QLabel("Starting…")
+        self.rate_label.setToolTip(
+            self.tr(
+                "Network: bytes actually sent per second. Effective: how fast the image is "
+                "covered, empty blocks (never sent) included; the time left follows it."
+            )
+        )
+        self.bytes_label = QLabel(UNKNOWN)
+        self.bytes_label.setObjectName("bytes")
+        self.state_label = QLabel(self.tr("Starting…"))
         self.state_label.setWordWrap(True)
         self.state_label.setObjectName("state")
-        self.state_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.pause_button = QPushButton("Pause")
-        self.resume_button = QPushButton("Resume")
-        self.cancel_button = QPushButton("Cancel upload")
+        self.state_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.state_label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.state_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        # A long failure (Azure's message and its advice) scrolls instead of being cut off.
+        self.state_scroll = QScrollArea()
+        self.state_scroll.setObjectName("stateScroll")
+        self.state_scroll.setWidgetResizable(True)
+        self.state_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.state_scroll.setWidget(self.state_label)
+        lines = self.state_label.fontMetrics().lineSpacing()
+        self.state_scroll.setMinimumHeight(2 * lines + 8)
+        self.state_scroll.setMaximumHeight(7 * lines + 8)
+        self.pause_button = QPushButton(self.tr("&Pause"))
+        self.resume_button = QPushButton(self.tr("&Resume"))
+        self.cancel_button = QPushButton(self.tr("&Cancel upload"))
         self.pause_button.clicked.connect(self._pause)
         self.resume_button.clicked.connect(self._resume)
         self.cancel_button.clicked.connect(self._cancel)
@@ -138,16 +175,19 @@ class ProgressPage(QWizardPage):
             buttons.addWidget(button)
         buttons.addStretch(1)
         self.steps = StepList()
+        self.steps.setAccessibleName(self.tr("Steps of the upload"))
         layout = QVBoxLayout(self)
         layout.addWidget(self.bar)
         layout.addWidget(self.rate_label)
         layout.addWidget(self.bytes_label)
         layout.addLayout(buttons)
         layout.addWidget(self.steps, 1)
-        layout.addWidget(self.state_label)
+        layout.addWidget(self.state_scroll)
 
     def attach(self, transfer: Transfer) -> None:
         self.transfer = transfer
+        # Every step the job will run, waiting, before the first one starts.
+        self.steps.set_steps(transfer.planned_steps)
         transfer.changed.connect(self.refresh)
         transfer.finished.connect(self.completeChanged)
         self.refresh()
@@ -173,46 +213,90 @@ class ProgressPage(QWizardPage):
         transfer = self.transfer
         if transfer is None:
             return
+        status = transfer.status
         snapshot = transfer.snapshot
-        self.bar.setValue(round(transfer.fraction * 1000))
-        self.bar.setFormat(f"{transfer.fraction:.1%}")
+        self.bar.setValue(int(transfer.fraction * 1000))
+        self.bar.setFormat(format_percent(transfer.fraction, 1))
+        self._tone_bar(status_tone(status))
         if snapshot is not None:
-            eta = human_duration(snapshot.eta_seconds) if transfer.status.active else "—"
+            active = status.active
             self.rate_label.setText(
-                f"Speed {human_bytes(snapshot.rate)}/s (network {human_bytes(snapshot.send_rate)}"
-                f"/s) · ETA {eta} · elapsed {human_duration(snapshot.elapsed_seconds)}"
+                self.tr(
+                    "Network {network} · effective {effective} · time left {eta} · "
+                    "elapsed {elapsed}"
+                ).format(
+                    network=format_rate(snapshot.send_rate) if active else UNKNOWN,
+                    effective=format_rate(snapshot.rate) if active else UNKNOWN,
+                    eta=format_duration(snapshot.eta_seconds) if active else UNKNOWN,
+                    elapsed=format_duration(snapshot.elapsed_seconds),
+                )
             )
             self.bytes_label.setText(
-                f"Sent {human_bytes(snapshot.bytes_sent)} · "
-                f"skipped {human_bytes(snapshot.bytes_skipped)} (empty) · "
-                f"already there {human_bytes(snapshot.bytes_present)} · of "
-                f"{human_bytes(snapshot.total_bytes)}"
+                self.tr(
+                    "Sent {sent} · skipped {skipped} (empty) · already there {present} · "
+                    "of {total}"
+                ).format(
+                    sent=format_size(snapshot.bytes_sent),
+                    skipped=format_size(snapshot.bytes_skipped),
+                    present=format_size(snapshot.bytes_present),
+                    total=format_size(snapshot.total_bytes),
+                )
             )
-        status = transfer.status
         self.pause_button.setEnabled(status is Status.RUNNING)
         self.resume_button.setEnabled(status is Status.PAUSED or status.resumable)
         self.cancel_button.setEnabled(status.active)
         self._show_steps(transfer)
-        titles = {
-            Status.COMPLETED: "Upload finished",
-            Status.FAILED: "Upload failed",
-            Status.CANCELLED: "Upload cancelled",
-            Status.PAUSED: "Upload paused",
-        }
-        self.setTitle(titles.get(status, "Uploading"))
+        self._show_outcome(transfer)
+
+    def _tone_bar(self, tone: Tone | None) -> None:
+        """A bar that did not end well must not look like success (the theme's highlight)."""
+        palette = QPalette(self._bar_palette)
+        if tone is not None:
+            palette.setColor(QPalette.ColorRole.Highlight, color(tone, palette))
+        self.bar.setPalette(palette)
+
+    def _show_outcome(self, transfer: Transfer) -> None:
+        """Title, subtitle and the state text say what happened once the job has ended (the
+        "you can close this window" of a running job no longer holds then)."""
+        status = transfer.status
+        error = error_text(transfer)
+        reason = error.splitlines()[0] if error else ""
         if status is Status.COMPLETED:
             image = transfer.result.image if transfer.result else None
-            self.state_label.setText(
-                "Done. "
-                + ("The new image is selected in the browser." if image else "The disk is ready.")
+            title = self.tr("Upload finished")
+            subtitle = (
+                self.tr("The upload finished and the image was created.")
+                if image
+                else self.tr("The upload finished: the disk is ready.")
             )
-        elif status in (Status.FAILED, Status.CANCELLED):
-            self.state_label.setText(
-                f"<b>{status.label}.</b> {transfer.error}<br>"
-                "Nothing after the failed step was run. Resume picks up where it stopped."
-            )
+            text = self.tr("Done. You can close this window.")
+        elif status is Status.FAILED:
+            title = self.tr("Upload failed")
+            subtitle = self.tr("The upload failed: {reason}").format(reason=reason)
+            text = self.tr(
+                "{error}\n\nNothing after the failed step was run. Resume picks up where it "
+                "stopped."
+            ).format(error=error)
+        elif status is Status.CANCELLED:
+            title = self.tr("Upload cancelled")
+            subtitle = self.tr("The upload was cancelled. Resume picks up where it stopped.")
+            text = error or subtitle
+        elif status is Status.INTERRUPTED:
+            title = self.tr("Upload interrupted")
+            subtitle = self.tr("The upload stopped: {reason}").format(reason=reason)
+            text = error or subtitle
         else:
-            self.state_label.setText(transfer.state_text())
+            title = (
+                self.tr("Upload paused") if status is Status.PAUSED else self.tr("Uploading")
+            )
+            subtitle = self.tr(
+                "You can close this window: the upload goes on in the Transfers panel."
+            )
+            text = state_text(transfer)
+        self.setTitle(title)
+        self.setSubTitle(subtitle)
+        self.state_label.setText(text)
+        self.state_label.setToolTip(text)
 
     def _show_steps(self, transfer: Transfer) -> None:
         """Only steps that changed since the last look are drawn again (the step list keeps
@@ -220,8 +304,8 @@ class ProgressPage(QWizardPage):
         if transfer.steps_version == self._steps_shown:
             return
         self._steps_shown = transfer.steps_version
-        if not transfer.steps:
-            self.steps.set_steps([])
+        if not transfer.steps and transfer.status.active:
+            self.steps.set_steps(transfer.planned_steps)  # a resume starts the list over
         self.steps.show_events(
             event for event in transfer.steps.values() if self.steps.events.get(event.key) != event
         )

@@ -10,43 +10,52 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, QTimer
 from PySide6.QtGui import QBrush, QIcon
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from gui.azure.steps import StepEvent, StepSpec, StepState
 from gui.qt import icons
+from gui.qt.i18n import render_text
 from gui.qt.style import Tone, brush
+from gui.qt.widgets.measures import format_duration
 
+_CONTEXT = "StepList"
 STATE_LABELS = {
-    StepState.PENDING: "Waiting",
-    StepState.RUNNING: "Running…",
-    StepState.DONE: "Done",
-    StepState.FAILED: "Failed",
-    StepState.SKIPPED: "Skipped",
+    StepState.PENDING: QT_TRANSLATE_NOOP("StepList", "Waiting"),
+    StepState.RUNNING: QT_TRANSLATE_NOOP("StepList", "Running…"),
+    StepState.DONE: QT_TRANSLATE_NOOP("StepList", "Done"),
+    StepState.FAILED: QT_TRANSLATE_NOOP("StepList", "Failed"),
+    StepState.SKIPPED: QT_TRANSLATE_NOOP("StepList", "Skipped"),
 }
-NOT_RUN = "Not run"  # a step after the failed one
-STOPPED = "Stopped"  # a step that was running when the job stopped
+NOT_RUN = QT_TRANSLATE_NOOP("StepList", "Not run")  # a step after the failed one
+STOPPED = QT_TRANSLATE_NOOP("StepList", "Stopped")  # a step running when the job stopped
 _STATE_TONES = {
     StepState.DONE: Tone.OK,
     StepState.FAILED: Tone.ERROR,
     StepState.RUNNING: Tone.RUNNING,
 }
+# A done step shows a check: "info" said there was something to read when there was not.
 _STATE_ICONS = {
-    StepState.DONE: "info",
+    StepState.PENDING: "pending",
+    StepState.DONE: "done",
     StepState.FAILED: "error",
     StepState.RUNNING: "refresh",
 }
 TITLE, STATE, DURATION, DETAILS = range(4)
 
 
+def _tr(text: object) -> str:
+    """A QT_TRANSLATE_NOOP-marked constant of this module (typed ``object`` by the stubs)."""
+    return QCoreApplication.translate(_CONTEXT, str(text))
+
+
+def state_label(state: StepState) -> str:
+    return _tr(STATE_LABELS[state])
+
+
 def step_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(int(seconds), 60)
-    return f"{minutes} min {rest:02d} s"
+    return "" if seconds is None else format_duration(seconds, tenths=True)
 
 
 class StepList(QTreeWidget):
@@ -54,7 +63,15 @@ class StepList(QTreeWidget):
         super().__init__(parent)
         self.setObjectName("steps")
         self.setColumnCount(4)
-        self.setHeaderLabels(["Step", "State", "Duration", "Details"])
+        self.setHeaderLabels(
+            [
+                QCoreApplication.translate(_CONTEXT, "Step"),
+                QCoreApplication.translate(_CONTEXT, "State"),
+                QCoreApplication.translate(_CONTEXT, "Duration"),
+                QCoreApplication.translate(_CONTEXT, "Details"),
+            ]
+        )
+        self.setAccessibleName(QCoreApplication.translate(_CONTEXT, "Steps"))
         self.setRootIsDecorated(False)
         self.setUniformRowHeights(True)
         self.setSelectionMode(QTreeWidget.SelectionMode.NoSelection)
@@ -63,7 +80,12 @@ class StepList(QTreeWidget):
         header.setSectionResizeMode(STATE, QHeaderView.ResizeMode.Fixed)
         widest = max(
             self.fontMetrics().horizontalAdvance(text)
-            for text in (*STATE_LABELS.values(), NOT_RUN, STOPPED, "State")
+            for text in (
+                *map(_tr, STATE_LABELS.values()),
+                _tr(NOT_RUN),
+                _tr(STOPPED),
+                self.headerItem().text(STATE),
+            )
         )
         header.resizeSection(STATE, widest + 24)
         header.setSectionResizeMode(DURATION, QHeaderView.ResizeMode.ResizeToContents)
@@ -80,24 +102,45 @@ class StepList(QTreeWidget):
         self.events.clear()
         self._rows.clear()
         for step in steps:
-            self._row(step)
+            self._row(step, planned=True)
 
-    def _row(self, step: StepSpec) -> QTreeWidgetItem:
+    def _row(self, step: StepSpec, *, planned: bool = False) -> QTreeWidgetItem:
         item = self._rows.get(step.key)
         if item is None:
-            item = QTreeWidgetItem([step.title, STATE_LABELS[StepState.PENDING], "", ""])
-            item.setToolTip(TITLE, step.change or step.title)
-            self.addTopLevelItem(item)
+            title = render_text(step.title)
+            item = QTreeWidgetItem([title, state_label(StepState.PENDING), "", ""])
+            item.setToolTip(TITLE, render_text(step.change) if step.change else title)
+            item.setIcon(TITLE, icons.icon(_STATE_ICONS[StepState.PENDING]))
+            # A step the job adds while it runs goes before the steps still waiting (it runs
+            # now), not below steps that come later.
+            item.setData(TITLE, Qt.ItemDataRole.UserRole, step.key)
+            count = self.topLevelItemCount()
+            waiting = count if planned else next(
+                (
+                    index
+                    for index in range(count)
+                    if (row := self.topLevelItem(index)) is not None
+                    and row.data(TITLE, Qt.ItemDataRole.UserRole) not in self.events
+                ),
+                count,
+            )
+            self.insertTopLevelItem(waiting, item)
             self._rows[step.key] = item
         return item
 
     def show_event(self, event: StepEvent) -> None:
         self.events[event.key] = event
         item = self._row(event.step)
-        item.setText(STATE, STATE_LABELS[event.state])
+        # The job's own title wins over the planned one (it may name what it found).
+        item.setText(TITLE, render_text(event.title))
+        item.setText(STATE, state_label(event.state))
         item.setText(DURATION, step_duration(event.seconds))
-        item.setText(DETAILS, event.message)
-        item.setToolTip(DETAILS, event.message)
+        details = render_text(event.message)
+        if event.advice:
+            advice = render_text(event.advice)
+            details = f"{details}\n{advice}" if details else advice
+        item.setText(DETAILS, details.splitlines()[0] if details else "")
+        item.setToolTip(DETAILS, details)
         tone = _STATE_TONES.get(event.state)
         item.setForeground(STATE, brush(tone, self.palette()) if tone else QBrush())
         name = _STATE_ICONS.get(event.state)
@@ -118,9 +161,9 @@ class StepList(QTreeWidget):
         for key, item in self._rows.items():
             event = self.events.get(key)
             if event is None:
-                item.setText(STATE, NOT_RUN)
+                item.setText(STATE, _tr(NOT_RUN))
             elif event.state is StepState.RUNNING:
-                item.setText(STATE, STOPPED)
+                item.setText(STATE, _tr(STOPPED))
 
     def finished_count(self) -> int:
         """Steps done or skipped: the job's progress in steps."""
