@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from gui.diskimage.detect import detect, refusal
+from gui.diskimage.detect import Kind, detect, refusal
 from gui.diskimage.errors import (
     DiskImageError,
     EmptyImageError,
@@ -58,6 +59,9 @@ class DiskImage:
             path, *(other.path for other in opened.other_files))
         self._ranges: list[Range] | None = None
         self._ranges_lock = threading.Lock()
+        # An OVA's disks (all of them, this one at ``disk_index``); empty for other formats.
+        self.appliance_disks: list[ApplianceEntry] = []
+        self.disk_index = 0
 
     @property
     def acceptable(self) -> bool:
@@ -152,14 +156,17 @@ class DiskImage:
                 f"virtual_size={self.virtual_size}, upload_size={self.upload_size})")
 
 
-def open_image(path: str | Path) -> DiskImage:
-    """Open a .vhd, .vhdx or raw disk image as the fixed VHD Azure accepts.
+def open_image(path: str | Path, disk_index: int = 0) -> DiskImage:
+    """Open any disk image a user brings as the fixed VHD Azure accepts.
 
-    The format comes from the file's content, never its name. Raises a
-    :class:`~gui.diskimage.errors.DiskImageError` subclass when the file cannot be read as a
-    disk (an :class:`~gui.diskimage.errors.UnsupportedFormatError` one for QCOW2, VMDK, VDI,
-    archives, ISOs and encrypted volumes, with the command that makes them uploadable); problems
-    Azure would refuse but that do not stop reading are ``findings``.
+    The container comes from the file's content, never its name: VHD (fixed, dynamic,
+    differencing), VHDX, qcow2, VMDK (every sub-format, descriptors with their extents), VDI,
+    an OVA appliance (``disk_index`` picks its disk: 0 is the OS disk, then the data disks in
+    LUN order), else raw. Raises a :class:`~gui.diskimage.errors.DiskImageError` subclass when
+    the file cannot be read as a disk (an :class:`~gui.diskimage.errors.UnsupportedFormatError`
+    one for the formats still refused: QCOW v1, QED, Parallels, DMG, archives, ISOs, encrypted
+    volumes, each with the command that makes it uploadable); problems Azure would refuse but
+    that do not stop reading are ``findings``.
     """
     path = Path(path)
     file = PositionalFile(path)
@@ -167,8 +174,12 @@ def open_image(path: str | Path) -> DiskImage:
     try:
         if file.size == 0:
             raise EmptyImageError(path)
-        opened = _open_layout(file)
-        return DiskImage(path, file, opened)
+        appliance: list[ApplianceEntry] = []
+        opened = _open_layout(file, disk_index, appliance)
+        image = DiskImage(path, file, opened)
+        image.appliance_disks = appliance
+        image.disk_index = disk_index
+        return image
     except BaseException:
         for other in opened.other_files if opened else ():
             other.close()
@@ -176,19 +187,72 @@ def open_image(path: str | Path) -> DiskImage:
         raise
 
 
-def _open_layout(file: PositionalFile) -> OpenedLayout:
-    if file.read(0, 8) == VHDX_SIGNATURE:
+class DiskNotInApplianceError(DiskImageError):
+    """A disk index asked of a file that holds fewer disks (a plan saved for an OVA that has
+    changed since, or an index given for a single disk)."""
+
+    def __init__(self, path: Path, index: int, count: int) -> None:
+        super().__init__(
+            f"{path.name} holds {count} disk{'s' if count != 1 else ''}, so it has no disk "
+            f"number {index + 1}. Choose the file again to see its disks.")
+        self.path = path
+
+
+@dataclass(frozen=True)
+class ApplianceEntry:
+    """One disk of an OVA, as the upload wizard lists them (the disk itself opens with
+    ``open_image(path, index)``)."""
+
+    index: int
+    role: str  # "OS disk", "data disk at LUN 0", ...
+    lun: int | None
+    name: str  # the member's name in the archive
+    capacity: int | None
+
+
+def _open_layout(file: PositionalFile, disk_index: int,
+                 appliance: list[ApplianceEntry]) -> OpenedLayout:
+    head = file.read(0, 8)
+    if head == VHDX_SIGNATURE:
         from gui.diskimage.vhdx import open_vhdx
 
-        return open_vhdx(file)
+        return _only_disk(open_vhdx(file), disk_index, file.path)
     if has_vhd_footer(file):
-        return open_vhd(file)
-    # Raw is only what remains: a file another format claims by its content is refused with
-    # advice, whatever its name says.
+        return _only_disk(open_vhd(file), disk_index, file.path)
+    # Raw is only what remains: a file another format claims by its content is read by that
+    # format's reader, or refused with advice, whatever its name says.
     found = detect(file)
-    if found is not None:
-        raise refusal(file.path, found)
-    return open_raw(file)
+    if found is None:
+        return _only_disk(open_raw(file), disk_index, file.path)
+    # Each reader is imported when a file needs it: start-up and the VHD path load none of them.
+    if found.kind is Kind.DISK and found.name == "qcow2":
+        from gui.diskimage.qcow2 import open_qcow2
+
+        return _only_disk(open_qcow2(file), disk_index, file.path)
+    if found.kind is Kind.DISK and found.name == "vmdk":
+        from gui.diskimage.vmdk import open_vmdk
+
+        return _only_disk(open_vmdk(file), disk_index, file.path)
+    if found.kind is Kind.DISK and found.name == "vdi":
+        from gui.diskimage.vdi import open_vdi
+
+        return _only_disk(open_vdi(file), disk_index, file.path)
+    if found.kind is Kind.ARCHIVE and found.name == "ova":
+        from gui.diskimage.ova import appliance_from, open_ova_disk
+
+        ova = appliance_from(file)
+        if not 0 <= disk_index < len(ova.disks):
+            raise DiskNotInApplianceError(file.path, disk_index, len(ova.disks))
+        appliance.extend(
+            ApplianceEntry(d.index, d.role, d.lun, d.href, d.capacity) for d in ova.disks)
+        return open_ova_disk(ova, disk_index)
+    raise refusal(file.path, found)
 
 
-__all__ = ["DiskImage", "DiskImageError", "open_image"]
+def _only_disk(opened: OpenedLayout, disk_index: int, path: Path) -> OpenedLayout:
+    if disk_index != 0:
+        raise DiskNotInApplianceError(path, disk_index, 1)
+    return opened
+
+
+__all__ = ["ApplianceEntry", "DiskImage", "DiskImageError", "open_image"]

@@ -127,14 +127,14 @@ def test_closing_the_wizard_while_it_reads_drops_the_reading(
     assert page.image is None
 
 
-def test_a_qcow2_named_img_is_refused_on_page_one_with_the_conversion_command(
+def test_a_qcow2_named_img_is_read_on_page_one_as_qcow2(
     open_wizard: Any, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    """A cloud image in qcow2 named .img is not a raw disk: uploading it as one would give a
-    disk Azure cannot boot. Page 1 refuses it by its content and says how to convert it."""
+    """A cloud image in qcow2 named .img is not a raw disk: uploading it byte for byte would give
+    a disk Azure cannot boot. Page 1 reads it by its content, as qcow2, with no conversion."""
     source = tmp_path / "source.raw"
     source.write_bytes(b"\x00" * (1 << 20) + b"\xeb\x63\x90" + b"\x01" * 509)
-    source.write_bytes(source.read_bytes().ljust(16 << 20, b"\x00"))
+    source.write_bytes(source.read_bytes().ljust(20 << 20, b"\x00"))
     cloud = tmp_path / "ubuntu-cloud.img"
     subprocess.run(
         ["qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", str(source), str(cloud)],
@@ -144,13 +144,27 @@ def test_a_qcow2_named_img_is_refused_on_page_one_with_the_conversion_command(
     wizard = open_wizard(cloud)
     page = wizard.file_page
     qtbot.waitUntil(lambda: not page.reading, timeout=30_000)
+    assert page.image is not None and not page.error, page.error
+    assert page.fact_labels["Format"].text().startswith("qcow2")
+    assert page.image.read(1 << 20, 3) == b"\xeb\x63\x90"  # the guest's bytes, not qcow2's
+
+
+def test_a_format_still_refused_shows_the_conversion_command_on_page_one(
+    open_wizard: Any, qtbot: QtBot, tmp_path: Path
+) -> None:
+    """QED (and QCOW v1, Parallels, DMG) are not read: page 1 says what the file is and holds
+    the conversion command, selectable for copying."""
+    old = tmp_path / "legacy.img"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qed", str(old), "64M"], check=True)
+    wizard = open_wizard(old)
+    page = wizard.file_page
+    qtbot.waitUntil(lambda: not page.reading, timeout=30_000)
     assert page.image is None
-    assert "qcow2" in page.error.casefold()
+    assert "qed" in page.error.casefold()
     assert "qemu-img convert" in page.error and "-O vpc" in page.error
     assert "subformat=fixed" in page.error
     assert any("qemu-img convert" in text for text in findings_of(wizard))
     assert not page.isComplete() and not next_enabled(wizard)
     assert "Azure will accept" not in " ".join(findings_of(wizard))
-    # The facts name what the file is and hold the command, selectable for copying.
-    assert page.fact_labels["Format"].text().startswith("QCOW2")
-    assert page.fact_labels["Conversion"].text().startswith("qemu-img convert -f qcow2 -O vpc")
+    assert page.fact_labels["Format"].text().startswith("QED")
+    assert page.fact_labels["Conversion"].text().startswith("qemu-img convert -f qed -O vpc")
