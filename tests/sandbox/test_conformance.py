@@ -26,9 +26,9 @@ from gui.sandbox.seed.community import COMMUNITY_GALLERIES, SHARED_GALLERIES
 from gui.sandbox.seed.vms import (
     RG_VMS,
     VM_ARM64,
-    VM_GEN1,
     VM_LINUX,
     VM_SQLNODE,
+    VM_SYSPREP_BLOCKED,
     VM_TRUSTED_LAUNCH,
     VM_WINDOWS,
 )
@@ -106,17 +106,16 @@ SHARED = {
 }
 
 
-def _empty_disk(name: str, location: str = "West US") -> Step:
-    """An empty Linux disk (its Hyper-V generation left to Azure, as the examples' disks)."""
-    body = {
-        "location": location,
-        "sku": {"name": "Standard_LRS"},
-        "properties": {
-            "osType": "Linux",
-            "diskSizeGB": 32,
-            "creationData": {"createOption": "Empty"},
-        },
+def _empty_disk(name: str, location: str = "West US", generation: str | None = None) -> Step:
+    """An empty Linux disk (its Hyper-V generation left to Azure unless given)."""
+    properties: dict[str, object] = {
+        "osType": "Linux",
+        "diskSizeGB": 32,
+        "creationData": {"createOption": "Empty"},
     }
+    if generation:
+        properties["hyperVGeneration"] = generation
+    body = {"location": location, "sku": {"name": "Standard_LRS"}, "properties": properties}
     return Step("PUT", f"{IN_RG}/disks/{name}{DISK_API}", body)
 
 
@@ -366,7 +365,8 @@ BINDINGS: dict[str, Binding] = {
     ),
     "Image_CreateFromAManagedDisk.json": Binding(
         params={"resourceGroupName": RG, "imageName": "img-conformance-disk"},
-        setup=(_empty_disk("disk-conformance-image-source"),),
+        # Gen2: the example's image names no generation and takes the disk's.
+        setup=(_empty_disk("disk-conformance-image-source", generation="V2"),),
         body={
             "subscriptions/{subscription-id}/resourceGroups/myResourceGroup/providers/"
             "Microsoft.Compute/disks/myManagedDisk": f"{IN_RG}/disks/disk-conformance-image-source",
@@ -378,12 +378,13 @@ BINDINGS: dict[str, Binding] = {
     ),
     "Image_CreateFromAVM.json": Binding(
         params={"resourceGroupName": RG_VMS, "imageName": "img-conformance-vm"},
-        # A Gen1 VM: the example's image leaves the Hyper-V generation to its default, V1.
-        setup=_deallocated_and_generalized(VM_GEN1),
+        # A Gen2 VM: the example's request names no Hyper-V generation, and Azure takes the
+        # source's (a sandbox that insisted on V1 here refused the official request).
+        setup=_deallocated_and_generalized(VM_SYSPREP_BLOCKED),
         body={
             "West US": WEU,
             "/subscriptions/{subscription-id}/resourceGroups/myResourceGroup/providers/"
-            "Microsoft.Compute/virtualMachines/myVM": f"{VMS}/virtualMachines/{VM_GEN1}",
+            "Microsoft.Compute/virtualMachines/myVM": f"{VMS}/virtualMachines/{VM_SYSPREP_BLOCKED}",
         },
     ),
     "Image_Get.json": Binding(
