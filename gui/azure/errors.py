@@ -2,6 +2,10 @@
 
 Every message says what happened and what to do. ``translate`` turns the azure-core exceptions
 the SDK raises into these, so the views never show a traceback or an SDK class name.
+
+Titles and advice are ours, so they are :class:`Text` (English that carries its translatable
+Message); what Azure wrote (``message`` of an error from Azure, its ``code``) stays as Azure
+wrote it. ``localized(render)`` composes the text the window shows in its language.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
+from gui.diskimage.text import Text, localize
+from gui.i18n import QT_TR_NOOP, Message, Render, message
 from gui.transfer.redact import redact
 from gui.transfer.tls import InsecureTransportError, MalformedUrlError
 
@@ -47,20 +53,25 @@ R = TypeVar("R")
 
 
 class AzureServiceError(Exception):
-    """Base of everything the Azure layer raises on purpose."""
+    """Base of everything the Azure layer raises on purpose.
 
-    title = "Azure request failed"
-    advice = "Try again; if it keeps failing, check the log (View → Log) for details."
+    ``message`` is Azure's own text (kept as Azure wrote it, redacted), or ours when made from
+    a :class:`Message`; ``str(error)`` is that English text.
+    """
+
+    title: str = Text(QT_TR_NOOP("Azure request failed"))
+    advice: str = Text(QT_TR_NOOP(
+        "Try again; if it keeps failing, check the log (View → Log) for details."))
 
     def __init__(
         self,
-        message: str,
+        message: Message | str,
         *,
         code: str | None = None,
         status: int | None = None,
         request_id: str | None = None,
     ):
-        self.message = redact(message)
+        self.message: str = _redacted(message)
         self.code = code
         self.status = status
         # x-ms-client-request-id of the failed request: what Azure support asks for.
@@ -73,60 +84,86 @@ class AzureServiceError(Exception):
         text = f"{head}\n{self.advice}" if self.advice else head
         return f"{text}\nRequest id: {self.request_id}" if self.request_id else text
 
+    def localized(self, render: Render) -> str:
+        """``user_text`` in the window's language: our message, advice and labels translated,
+        Azure's code and message as Azure wrote them."""
+        text = localize(render, self.message)
+        head = f"{self.code}: {text}" if self.code else text
+        if self.advice:
+            head = f"{head}\n{localize(render, self.advice)}"
+        if self.request_id:
+            label = message(QT_TR_NOOP("Request id: {request_id}"), request_id=self.request_id)
+            head = f"{head}\n{render(label)}"
+        return head
+
+
+def _redacted(text: Message | str) -> str:
+    """The error's text with any secret removed. A Message keeps its template (ours) and has
+    its plain-string arguments (which may quote a URL or Azure's text) redacted."""
+    if isinstance(text, Message):
+        return Text(Message(
+            text.template,
+            {k: redact(v) if type(v) is str else v for k, v in text.args.items()},
+            count=text.count, plural=text.plural))
+    return text if isinstance(text, Text) else redact(text)
+
 
 class NotSignedInError(AzureServiceError):
-    title = "Not signed in"
-    advice = "Sign in (Account → Sign in to Azure…) or run `az login`, then refresh."
+    title = Text(QT_TR_NOOP("Not signed in"))
+    advice = Text(QT_TR_NOOP(
+        "Sign in (Account → Sign in to Azure…) or run `az login`, then refresh."))
 
 
 class PermissionDeniedError(AzureServiceError):
-    title = "Permission denied"
-    advice = (
+    title = Text(QT_TR_NOOP("Permission denied"))
+    advice = Text(QT_TR_NOOP(
         "Your account lacks a role on this scope. Ask an owner of the subscription for the "
         "Reader role (browse) or Contributor (capture, upload), or pick another subscription."
-    )
+    ))
 
 
 class NotFoundError(AzureServiceError):
-    title = "Not found"
-    advice = "It may have been deleted or renamed. Refresh the tree."
+    title = Text(QT_TR_NOOP("Not found"))
+    advice = Text(QT_TR_NOOP("It may have been deleted or renamed. Refresh the tree."))
 
 
 class ThrottledError(AzureServiceError):
-    title = "Azure is throttling requests"
-    advice = (
+    title = Text(QT_TR_NOOP("Azure is throttling requests"))
+    advice = Text(QT_TR_NOOP(
         "Azure asked us to slow down and retries did not get through. Wait a minute, then refresh."
-    )
+    ))
 
 
 class ServiceUnavailableError(AzureServiceError):
-    title = "Azure service error"
-    advice = (
+    title = Text(QT_TR_NOOP("Azure service error"))
+    advice = Text(QT_TR_NOOP(
         "Azure answered with a server error. It is usually transient: wait a moment and refresh."
-    )
+    ))
 
 
 class ConnectionLostError(AzureServiceError):
-    title = "No connection"
-    advice = "Check the network connection (and proxy settings), then refresh."
+    title = Text(QT_TR_NOOP("No connection"))
+    advice = Text(QT_TR_NOOP(
+        "Check the network connection (and proxy settings), then refresh."))
 
 
 class InvalidRequestError(AzureServiceError):
-    title = "Azure refused the request"
-    advice = "Correct what the message names and try again."
+    title = Text(QT_TR_NOOP("Azure refused the request"))
+    advice = Text(QT_TR_NOOP("Correct what the message names and try again."))
 
 
 class InsecureEndpointError(AzureServiceError):
-    title = "Refused: not a secure connection"
-    advice = (
+    title = Text(QT_TR_NOOP("Refused: not a secure connection"))
+    advice = Text(QT_TR_NOOP(
         "Tokens and keys travel only over https://. Check the cloud's endpoints "
         "(`az cloud show`) or the URL you entered; plain http:// is allowed only to this machine."
-    )
+    ))
 
 
 class ConflictError(AzureServiceError):
-    title = "Conflict"
-    advice = "Something with that name already exists or is busy. Pick another name or wait."
+    title = Text(QT_TR_NOOP("Conflict"))
+    advice = Text(QT_TR_NOOP(
+        "Something with that name already exists or is busy. Pick another name or wait."))
 
 
 def translate(exc: BaseException) -> AzureServiceError:
@@ -142,7 +179,8 @@ def translate(exc: BaseException) -> AzureServiceError:
         return _from_http(exc)
     if isinstance(exc, ServiceRequestError | ServiceResponseError | ConnectionError | TimeoutError):
         return ConnectionLostError(
-            f"The request did not reach Azure: {_first_line(exc)}",
+            message(QT_TR_NOOP("The request did not reach Azure: {reason}"),
+                    reason=_first_line(exc)),
             request_id=_request_id_of(exc),
         )
     return AzureServiceError(_first_line(exc) or type(exc).__name__)

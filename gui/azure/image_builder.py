@@ -22,6 +22,8 @@ from gui.azure import naming
 from gui.azure.catalog.nodes import NodeRef, SourceKind
 from gui.azure.errors import AzureServiceError, NotFoundError, translate
 from gui.azure.steps import StepEvent, StepSpec, StepState, run_step, started
+from gui.diskimage.text import Text
+from gui.i18n import QT_TR_NOOP, Message
 
 
 @dataclass(frozen=True)
@@ -44,19 +46,20 @@ class DiskSource:
         if self.managed_disk_id:
             return {"source": {"id": self.managed_disk_id}}
         if not self.storage_account_id:
-            raise VhdAccountUnknownError(
-                f"Azure needs the storage account of {self.blob_uri} to make a gallery image "
-                "version from it, and the upload did not name one."
-            )
+            raise VhdAccountUnknownError(Message(
+                QT_TR_NOOP("Azure needs the storage account of {uri} to make a gallery image "
+                           "version from it, and the upload did not name one."),
+                {"uri": self.blob_uri},
+            ))
         return {"source": {"uri": self.blob_uri, "storageAccountId": self.storage_account_id}}
 
 
 class VhdAccountUnknownError(AzureServiceError):
-    title = "Storage account of the VHD unknown"
-    advice = (
+    title = Text(QT_TR_NOOP("Storage account of the VHD unknown"))
+    advice = Text(QT_TR_NOOP(
         "Pick the storage account from the subscription on the upload's target page (instead "
         "of pasting a SAS URL), or make a managed image from the blob."
-    )
+    ))
 
 
 @dataclass(frozen=True)
@@ -149,29 +152,37 @@ class GalleryVersionSpec:
             if message
         ]
         if self.version in self.existing_versions:
-            found.append(
-                f"Version {self.version} of {definition.name} exists already. "
-                f"Pick a new number, e.g. {naming.next_version(list(self.existing_versions))}."
-            )
+            found.append(Text(Message(
+                QT_TR_NOOP("Version {version} of {definition} exists already. Pick a new "
+                           "number, e.g. {next}."),
+                {"version": self.version, "definition": definition.name,
+                 "next": naming.next_version(list(self.existing_versions))},
+            )))
         mismatches = [
-            ("OS type", definition.os_type, facts.os_type),
-            ("OS state", definition.os_state, facts.os_state),
-            ("Hyper-V generation", definition.hyper_v_generation, facts.hyper_v_generation),
-            ("architecture", definition.architecture, facts.architecture),
+            (Message(QT_TR_NOOP("OS type")), definition.os_type, facts.os_type),
+            (Message(QT_TR_NOOP("OS state")), definition.os_state, facts.os_state),
+            (Message(QT_TR_NOOP("Hyper-V generation")), definition.hyper_v_generation,
+             facts.hyper_v_generation),
+            (Message(QT_TR_NOOP("architecture")), definition.architecture, facts.architecture),
         ]
         for label, wanted, actual in mismatches:
             if wanted.casefold() != actual.casefold():
-                found.append(
-                    f"The definition {definition.name} is for {label} {wanted}, but the disk is "
-                    f"{actual}. Pick or create a definition that matches the disk."
-                )
+                found.append(Text(Message(
+                    QT_TR_NOOP("The definition {definition} is for {label} {wanted}, but the disk "
+                               "is {actual}. Pick or create a definition that matches the disk."),
+                    {"definition": definition.name, "label": label, "wanted": wanted,
+                     "actual": actual},
+                )))
         if definition.security_type == "TrustedLaunch" and definition.hyper_v_generation != "V2":
-            found.append("Trusted launch needs a Gen2 (V2) definition.")
+            found.append(Text(QT_TR_NOOP("Trusted launch needs a Gen2 (V2) definition.")))
         for region, replicas in self.target_regions:
             if not 1 <= replicas <= 100:
-                found.append(f"Replica count for {region} must be 1–100, not {replicas}.")
+                found.append(Text(Message(
+                    QT_TR_NOOP("Replica count for {region} must be 1–100, not {replicas}."),
+                    {"region": region, "replicas": replicas},
+                )))
         if self.end_of_life is not None and self.end_of_life <= date.today():
-            found.append("The end-of-life date must lie in the future.")
+            found.append(Text(QT_TR_NOOP("The end-of-life date must lie in the future.")))
         return found
 
 
@@ -221,7 +232,9 @@ class ImageBuilder:
             )
             return await poller.result()
 
-        async for event in self._step("image", f"Create managed image {spec.name}", create):
+        title = Text(Message(QT_TR_NOOP("Create managed image {image_name}"),
+                             {"image_name": spec.name}))
+        async for event in self._step("image", title, create):
             yield event
         self.result = NodeRef(SourceKind.MANAGED, (spec.resource_group, spec.name))
 
@@ -242,7 +255,9 @@ class ImageBuilder:
                 )
                 return await poller.result()
 
-            async for event in self._step("gallery", f"Create gallery {spec.gallery}", gallery):
+            title = Text(Message(QT_TR_NOOP("Create gallery {gallery_name}"),
+                                 {"gallery_name": spec.gallery}))
+            async for event in self._step("gallery", title, gallery):
                 yield event
         if spec.create_definition:
             features = []
@@ -271,7 +286,10 @@ class ImageBuilder:
                 return await poller.result()
 
             async for event in self._step(
-                "definition", f"Create image definition {definition.name}", create_definition
+                "definition",
+                Text(Message(QT_TR_NOOP("Create image definition {definition_name}"),
+                             {"definition_name": definition.name})),
+                create_definition,
             ):
                 yield event
         publishing: dict[str, Any] = {
@@ -308,7 +326,10 @@ class ImageBuilder:
             return await poller.result()
 
         async for event in self._step(
-            "version", f"Create version {spec.version} of {definition.name}", create_version
+            "version",
+            Text(Message(QT_TR_NOOP("Create version {version} of {definition}"),
+                         {"version": spec.version, "definition": definition.name})),
+            create_version,
         ):
             yield event
         async for event in self._replication(spec):
@@ -322,7 +343,9 @@ class ImageBuilder:
     ) -> AsyncIterator[StepEvent]:
         """One step per target region, done when Azure reports it replicated."""
         events = {
-            region.casefold(): started(StepSpec(f"replicate:{region}", f"Replicate to {region}"))
+            region.casefold(): started(StepSpec(
+                f"replicate:{region}",
+                Text(Message(QT_TR_NOOP("Replicate to {region}"), {"region": region}))))
             for region, _ in spec.regions()
         }
         for event in events.values():
@@ -354,7 +377,8 @@ class ImageBuilder:
                 if state == "Completed":
                     event = found.ended_as(StepState.DONE)
                 elif state == "Failed":
-                    details = str(summary.get("details") or "Replication failed.")
+                    details = str(summary.get("details") or "") or Text(
+                        QT_TR_NOOP("Replication failed."))
                     event = found.ended_as(StepState.FAILED, details)
                 else:
                     event = found.running(f"{progress}%" if progress is not None else state)
@@ -363,7 +387,9 @@ class ImageBuilder:
             failed = [event for event in events.values() if event.state is StepState.FAILED]
             if failed:
                 raise AzureServiceError(
-                    f"{failed[0].title} failed: {failed[0].message}", code="ReplicationFailed"
+                    Message(QT_TR_NOOP("{step} failed: {reason}"),
+                            {"step": failed[0].title, "reason": failed[0].message}),
+                    code="ReplicationFailed",
                 )
             if any(event.state is StepState.RUNNING for event in events.values()):
                 await asyncio.sleep(poll_seconds)
@@ -392,7 +418,9 @@ async def definition_facts(
     try:
         item = await compute.gallery_images.get(group, gallery, definition)
     except ResourceNotFoundError as exc:
-        raise NotFoundError(f"Image definition {definition} was not found in {gallery}.") from exc
+        raise NotFoundError(Message(
+            QT_TR_NOOP("Image definition {definition} was not found in {gallery}."),
+            {"definition": definition, "gallery": gallery})) from exc
     except Exception as exc:
         raise translate(exc) from exc
     props = item.get("properties") or {}

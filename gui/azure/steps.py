@@ -6,6 +6,10 @@ failed) from an async generator, so any view can follow any job with one widget.
 appear while the job runs (an upload learns its replication regions late): a view keys events
 by ``StepSpec.key`` and adds the steps it has not seen.
 
+Titles, changes, advice and messages are strings (English, as the commands print them); the
+ones we write are :class:`~gui.diskimage.text.Text`, which the window shows translated
+(``gui.qt.i18n.render_text``). Azure's own error text stays as Azure wrote it.
+
 ``run_step`` runs one step's action and yields its events; ``pump`` turns work that reports
 through a callback (the upload engine, which reports on its own terms) into such a generator.
 """
@@ -21,6 +25,8 @@ from enum import StrEnum
 from typing import TypeVar
 
 from gui.azure.errors import translate
+from gui.diskimage.text import Text
+from gui.i18n import QT_TR_NOOP, Message
 
 T = TypeVar("T")
 
@@ -90,9 +96,9 @@ def started(step: StepSpec, message: str = "") -> StepEvent:
 class StepSkipped(Exception):
     """Raised by a step's action when there is nothing to do (the VM is already deallocated)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: Message | str) -> None:
+        self.message = Text(message)
+        super().__init__(self.message)
 
 
 Progress = Callable[[str], None]
@@ -151,7 +157,9 @@ async def run_step(step: StepSpec, action: StepAction) -> AsyncIterator[StepEven
         raise
     except Exception as exc:
         error = translate(exc)
-        head = f"{error.code}: {error.message}" if error.code else error.message
+        head = Text(Message(QT_TR_NOOP("{code}: {message}"),
+                            {"code": error.code, "message": error.message})) if (
+            error.code) else error.message
         yield first.ended_as(StepState.FAILED, head, step.advice or error.advice)
         raise error from exc
     yield first.ended_as(StepState.DONE, message)

@@ -25,6 +25,8 @@ from gui.diskimage.model import Finding, Level
 from gui.diskimage.packed import GapSource, Packed, runs
 from gui.diskimage.pio import PositionalFile
 from gui.diskimage.table import TableReader
+from gui.diskimage.text import plural, tr
+from gui.i18n import QT_TR_NOOP, Message, message
 
 HEADER_SIZE = 1024
 HEADER_COOKIE = b"cxsparse"
@@ -80,29 +82,36 @@ def parse_header(data: bytes) -> DynamicHeader:
 def read_header(file: PositionalFile, footer: VhdFooter) -> tuple[DynamicHeader, list[Finding]]:
     offset = footer.data_offset
     if offset + HEADER_SIZE > file.size:
-        raise TruncatedImageError("dynamic disk header", offset + HEADER_SIZE, file.size)
+        raise TruncatedImageError(message(QT_TR_NOOP("dynamic disk header")),
+                                  offset + HEADER_SIZE, file.size)
     header = parse_header(file.read(offset, HEADER_SIZE))
     if header.cookie != HEADER_COOKIE:
         raise CorruptHeaderError(
-            f"the dynamic disk header at byte {offset:,} does not start with 'cxsparse'")
+            message(QT_TR_NOOP("the dynamic disk header at byte {offset:,} does not start with "
+                               "'cxsparse'"),
+                    offset=offset))
     findings: list[Finding] = []
     if header.checksum != header.computed_checksum:
         findings.append(Finding(
             Level.ERROR, "vhd-header-checksum",
-            f"The dynamic disk header's checksum is wrong (stored {header.checksum:#010x}, "
-            f"computed {header.computed_checksum:#010x}): the file is damaged. Check it with "
-            f"'qemu-img check' or export the disk again."))
+            message(QT_TR_NOOP("The dynamic disk header's checksum is wrong (stored "
+                               "{checksum:#010x}, computed {computed_checksum:#010x}): the file "
+                               "is damaged. Check it with 'qemu-img check' or export the disk "
+                               "again."),
+                    checksum=header.checksum, computed_checksum=header.computed_checksum)))
     if header.version != HEADER_VERSION:
         findings.append(Finding(
             Level.WARNING, "vhd-header-version",
-            f"The dynamic disk header has version {header.version:#010x}, not 1.0; it was read "
-            f"as 1.0."))
+            message(QT_TR_NOOP("The dynamic disk header has version {version:#010x}, not 1.0; it "
+                               "was read as 1.0."),
+                    version=header.version)))
     block_size = header.block_size
     if block_size < SECTOR or block_size > MAX_BLOCK_SIZE or block_size & (block_size - 1):
         raise InvalidBlockSizeError(block_size)
     table_end = header.table_offset + 4 * header.max_table_entries
     if table_end > file.size:
-        raise TruncatedImageError("block allocation table", table_end, file.size)
+        raise TruncatedImageError(message(QT_TR_NOOP("block allocation table")),
+                                  table_end, file.size)
     return header, findings
 
 
@@ -147,19 +156,20 @@ class DynamicVhdLayout:
             table.extend([UNUSED] * (count - len(table)))
         return table
 
-    def _block_problem(self, entry: int) -> str | None:
+    def _block_problem(self, entry: int) -> Message | None:
         """Why a stored block cannot be where its entry says, or None when it can."""
         start = entry * SECTOR
         end = start + self._bitmap_size + self.block_size
         if end > self._data_limit:
-            return (f"it would reach byte {end:,} of a file whose data ends at byte "
-                    f"{self._data_limit:,}")
+            return (message(QT_TR_NOOP("it would reach byte {end:,} of a file whose data ends at "
+                                       "byte {data_limit:,}"),
+                            end=end, data_limit=self._data_limit))
         if start < FOOTER_SIZE:
-            return "it would overlap the footer copy at the start of the file"
+            return message(QT_TR_NOOP("it would overlap the footer copy at the start of the file"))
         if start < self._header_offset + HEADER_SIZE and end > self._header_offset:
-            return "it would overlap the dynamic disk header"
+            return message(QT_TR_NOOP("it would overlap the dynamic disk header"))
         if start < self._table_end and end > self._table_offset:
-            return "it would overlap the block table"
+            return message(QT_TR_NOOP("it would overlap the block table"))
         return None
 
     def _block_location(self, block: int, entry: int) -> int:
@@ -167,7 +177,8 @@ class DynamicVhdLayout:
         problem = self._block_problem(entry)
         if problem:
             raise CorruptBlockTableError(
-                f"block {block} is recorded at byte {entry * SECTOR:,}, but {problem}")
+                message(QT_TR_NOOP("block {block} is recorded at byte {at:,}, but {problem}"),
+                        block=block, at=entry * SECTOR, problem=problem))
         return entry * SECTOR
 
     def _good_entry_spans(self) -> list[tuple[int, int]]:
@@ -224,14 +235,20 @@ class DynamicVhdLayout:
         if bad:
             findings.append(Finding(
                 Level.ERROR, "vhd-block-outside-file",
-                f"{bad} block table entr{'y points' if bad == 1 else 'ies point'} outside the "
-                f"file's data (first: block {first_bad}): the file is truncated or damaged, and "
-                f"those blocks cannot be read. Copy the file again or run 'qemu-img check'."))
+                plural(tr("%n block table entry points outside the file's data (first: block "
+                          "{first}): the file is truncated or damaged, and those blocks cannot "
+                          "be read. Copy the file again or run 'qemu-img check'.", "", bad),
+                       "%n block table entries point outside the file's data (first: block "
+                       "{first}): the file is truncated or damaged, and those blocks cannot be "
+                       "read. Copy the file again or run 'qemu-img check'.",
+                       bad, first=first_bad)))
         if self._entries < needed:
             findings.append(Finding(
                 Level.ERROR, "vhd-table-too-small",
-                f"The block table has {self._entries:,} entries but the disk needs {needed:,}; "
-                f"the end of the disk has no place to be stored. The file is damaged."))
+                message(QT_TR_NOOP("The block table has {entries:,} entries but the disk needs "
+                                   "{needed:,}; the end of the disk has no place to be stored. "
+                                   "The file is damaged."),
+                        entries=self._entries, needed=needed)))
         return stored, findings
 
     # ---- reading ----------------------------------------------------------------------------

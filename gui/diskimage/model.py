@@ -6,6 +6,9 @@ import enum
 from array import array
 from dataclasses import dataclass
 
+from gui.diskimage.text import Text
+from gui.i18n import QT_TR_NOOP, Message, Render, message
+
 # The most ranges a disk's data map keeps. A block table can claim millions of separate blocks;
 # past this many, neighbouring ranges are joined (see RangeCollector), so memory stays bounded.
 MAX_RANGES = 1 << 16
@@ -44,12 +47,36 @@ class Level(enum.IntEnum):
     WARNING = 1
     ERROR = 2
 
+    @property
+    def label(self) -> Text:
+        """The level for people ("Warning"), translatable; ``name`` stays the machine word."""
+        return Text(_LEVEL_LABELS[self])
+
+
+_LEVEL_LABELS = {
+    Level.INFO: message(QT_TR_NOOP("Information")),
+    Level.WARNING: message(QT_TR_NOOP("Warning")),
+    Level.ERROR: message(QT_TR_NOOP("Error")),
+}
+
 
 @dataclass(frozen=True)
 class Finding:
+    """What a reader noticed about an image. ``message`` is the English sentence (as the
+    ``inspect`` command prints it); made from a :class:`Message`, it is a :class:`Text`, and
+    :meth:`localized` gives it in the window's language."""
+
     level: Level
     code: str
     message: str
+
+    def __init__(self, level: Level, code: str, message: Message | str) -> None:
+        object.__setattr__(self, "level", level)
+        object.__setattr__(self, "code", code)
+        object.__setattr__(self, "message", Text(message))
+
+    def localized(self, render: Render) -> str:
+        return Text(self.message).localized(render)
 
 
 @dataclass(frozen=True, order=True, slots=True)

@@ -37,8 +37,10 @@ from gui.diskimage.layout import FlatLayout, OpenedLayout
 from gui.diskimage.model import Finding, ImageFormat, Level
 from gui.diskimage.pio import PositionalFile, SourceFile
 from gui.diskimage.rules import human_size
+from gui.diskimage.text import plural, tr
 from gui.diskimage.vdi import has_vdi_signature, open_vdi
 from gui.diskimage.window import FileWindow
+from gui.i18n import QT_TR_NOOP, Message, message
 
 BLOCK = 512
 MAX_MEMBERS = 10_000  # an appliance holds a handful of files; more is not an OVA
@@ -63,21 +65,23 @@ _UNSAFE_XML = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.I)
 class CorruptArchiveError(DiskImageError):
     """The OVA's tar structure is damaged (a bad header, a member running past the end)."""
 
-    def __init__(self, path: Path, detail: str) -> None:
+    def __init__(self, path: Path, detail: Message | str) -> None:
         super().__init__(
-            f"{path.name} is not a readable OVA: {detail}. The file is damaged or incomplete; "
-            f"download or export the appliance again.")
+            message(QT_TR_NOOP("{name} is not a readable OVA: {detail}. The file is damaged or "
+                               "incomplete; download or export the appliance again."),
+                    name=path.name, detail=detail))
         self.path = path
 
 
 class OvfDescriptorError(DiskImageError):
     """The OVF descriptor is missing, is not XML, is unsafe XML, or lacks what names the disks."""
 
-    def __init__(self, path: Path, detail: str) -> None:
+    def __init__(self, path: Path, detail: Message | str) -> None:
         super().__init__(
-            f"The OVF descriptor in {path.name} cannot be used: {detail}. Export the appliance "
-            f"again from its hypervisor, or extract its disks ('tar -xf {path.name}') and "
-            f"upload them one by one.")
+            message(QT_TR_NOOP("The OVF descriptor in {name} cannot be used: {detail}. Export "
+                               "the appliance again from its hypervisor, or extract its disks "
+                               "('tar -xf {name}') and upload them one by one."),
+                    name=path.name, detail=detail))
         self.path = path
 
 
@@ -87,9 +91,11 @@ class OvaMemberMissingError(DiskImageError):
     def __init__(self, path: Path, href: str, disk_id: str, present: list[str]) -> None:
         listed = ", ".join(present[:10]) + (", …" if len(present) > 10 else "")
         super().__init__(
-            f"{path.name} names the disk file '{href}' (disk {disk_id}), but the archive holds "
-            f"no file of that name (it holds: {listed or 'nothing'}). The appliance is "
-            f"incomplete; export it again with all of its disks.")
+            message(QT_TR_NOOP("{name} names the disk file '{href}' (disk {disk_id}), but the "
+                               "archive holds no file of that name (it holds: {listed}). The "
+                               "appliance is incomplete; export it again with all of its disks."),
+                    name=path.name, href=href, disk_id=disk_id,
+                    listed=listed or message(QT_TR_NOOP("nothing"))))
         self.path = path
         self.href = href
 
@@ -164,22 +170,28 @@ def tar_members(file: SourceFile) -> list[TarMember]:
         if header.count(0) == BLOCK:
             break  # the end-of-archive marker (two zero blocks; one is enough to stop)
         if not _checksum_ok(header):
-            raise CorruptArchiveError(file.path, f"the tar header at byte {pos:,} is damaged "
-                                                 f"(its checksum does not match)")
+            raise CorruptArchiveError(file.path, message(QT_TR_NOOP("the tar header at byte "
+                                                                    "{pos:,} is damaged (its "
+                                                                    "checksum does not match)"),
+                                                         pos=pos))
         size = _number(header[124:136])
         if size is None:
-            raise CorruptArchiveError(file.path, f"the tar header at byte {pos:,} has an "
-                                                 f"invalid size field")
+            raise CorruptArchiveError(file.path, message(QT_TR_NOOP("the tar header at byte "
+                                                                    "{pos:,} has an invalid size "
+                                                                    "field"),
+                                                         pos=pos))
         kind = header[156:157]
         data_at = pos + BLOCK
         pos = data_at + -(-size // BLOCK) * BLOCK
         if kind in (b"x", b"g", b"L", b"K"):  # extended headers: data is text for the next one
             if size > MAX_EXTENDED_HEADER:
                 raise CorruptArchiveError(
-                    file.path, f"an extended tar header at byte {data_at - BLOCK:,} claims "
-                               f"{size:,} bytes")
+                    file.path, message(QT_TR_NOOP("an extended tar header at byte {at:,} "
+                                                  "claims {size:,} bytes"),
+                                       at=data_at - BLOCK, size=size))
             if data_at + size > file.size:
-                raise TruncatedImageError("tar extended header", data_at + size, file.size)
+                raise TruncatedImageError(message(QT_TR_NOOP("tar extended header")),
+                                          data_at + size, file.size)
             data = file.read(data_at, size)
             if kind == b"x":
                 pax = _pax_records(data)
@@ -193,16 +205,21 @@ def tar_members(file: SourceFile) -> list[TarMember]:
         if "size" in pax:
             size = int(pax["size"]) if pax["size"].isdigit() else -1
             if size < 0:
-                raise CorruptArchiveError(file.path, f"the pax size of '{name}' is invalid")
+                raise CorruptArchiveError(file.path, message(QT_TR_NOOP("the pax size of "
+                                                                        "'{name}' is invalid"),
+                                                             name=name))
             pos = data_at + -(-size // BLOCK) * BLOCK
         sparse = kind == b"S" or any(k.startswith("GNU.sparse") for k in pax)
         long_name, pax = None, {}
         if kind in (b"0", b"\0", b"7", b"S"):  # regular files (7: contiguous, S: GNU sparse)
             if data_at + size > file.size:
-                raise TruncatedImageError(f"OVA member '{name}'", data_at + size, file.size)
+                raise TruncatedImageError(message(QT_TR_NOOP("OVA member '{name}'"),
+                                                  name=name), data_at + size, file.size)
             members.append(TarMember(_normal_name(name), data_at, size, sparse))
             if len(members) > MAX_MEMBERS:
-                raise CorruptArchiveError(file.path, f"it holds more than {MAX_MEMBERS:,} files")
+                raise CorruptArchiveError(file.path, message(QT_TR_NOOP("it holds more than "
+                                                                        "{limit:,} files"),
+                                                             limit=MAX_MEMBERS))
     return members
 
 
@@ -246,11 +263,14 @@ def _decode_descriptor(path: Path, data: bytes) -> str:
         codec = (declared.group(1).decode("ascii").lower() if declared else "utf-8")
         if codec not in ("utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1",
                          "windows-1252"):
-            raise OvfDescriptorError(path, f"its text encoding '{codec}' is not supported")
+            raise OvfDescriptorError(path, message(QT_TR_NOOP("its text encoding '{codec}' is "
+                                                              "not supported"),
+                                                   codec=codec))
     try:
         return data.decode(codec)
     except UnicodeDecodeError as exc:
-        raise OvfDescriptorError(path, f"it is not valid {codec} text") from exc
+        raise OvfDescriptorError(path, message(QT_TR_NOOP("it is not valid {codec} text"),
+                                               codec=codec)) from exc
 
 
 def parse_descriptor(path: Path, data: bytes) -> ET.Element:
@@ -258,15 +278,18 @@ def parse_descriptor(path: Path, data: bytes) -> ET.Element:
     text = _decode_descriptor(path, data)
     if _UNSAFE_XML.search(text):
         raise OvfDescriptorError(
-            path, "it declares a document type or entities, which an OVF never needs and which "
-                  "could make a parser expand or fetch content; it was not parsed")
+            path, message(QT_TR_NOOP("it declares a document type or entities, which an OVF "
+                                     "never needs and which could make a parser expand or fetch "
+                                     "content; it was not parsed")))
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
-        raise OvfDescriptorError(path, f"it is not well-formed XML ({exc})") from exc
+        raise OvfDescriptorError(path, message(QT_TR_NOOP("it is not well-formed XML ({exc})"),
+                                               exc=exc)) from exc
     if _local(root.tag) != "Envelope":
-        raise OvfDescriptorError(path, f"its root element is '{_local(root.tag)}', not the OVF "
-                                       f"'Envelope'")
+        raise OvfDescriptorError(path, message(QT_TR_NOOP("its root element is '{root}', not "
+                                                          "the OVF 'Envelope'"),
+                                               root=_local(root.tag)))
     return root
 
 
@@ -347,8 +370,9 @@ class Appliance:
         """
         if not self.manifest:
             return [Finding(Level.INFO, "ova-no-manifest",
-                            "The appliance has no manifest (.mf), so its files cannot be checked "
-                            "against the digests its maker recorded.")]
+                            message(QT_TR_NOOP("The appliance has no manifest (.mf), so its "
+                                               "files cannot be checked against the digests its "
+                                               "maker recorded.")))]
         findings: list[Finding] = []
         for name, (algorithm, expected) in sorted(self.manifest.items()):
             member = self.member(name)
@@ -358,14 +382,18 @@ class Appliance:
             if actual != expected.lower():
                 findings.append(Finding(
                     Level.ERROR, "ova-manifest-mismatch",
-                    f"The {algorithm} digest of '{name}' does not match the appliance's "
-                    f"manifest (expected {expected.lower()}, computed {actual}): the file was "
-                    f"changed or damaged after the appliance was exported. Download or export "
-                    f"it again."))
+                    message(QT_TR_NOOP("The {algorithm} digest of '{name}' does not match the "
+                                       "appliance's manifest (expected {expected}, computed "
+                                       "{actual}): the file was changed or damaged after the "
+                                       "appliance was exported. Download or export it again."),
+                            algorithm=algorithm, name=name, expected=expected.lower(),
+                            actual=actual)))
         if not findings:
             findings.append(Finding(
                 Level.INFO, "ova-manifest-ok",
-                f"All {len(self.manifest)} digests in the manifest match the appliance's files."))
+                message(QT_TR_NOOP("All {count} digests in the manifest match the appliance's "
+                                   "files."),
+                        count=len(self.manifest))))
         return findings
 
     def close(self) -> None:
@@ -422,18 +450,20 @@ def appliance_from(file: PositionalFile) -> Appliance:
     members = tar_members(file)
     descriptors = [m for m in members if m.name.lower().endswith(".ovf")]
     if not descriptors:
-        raise OvfDescriptorError(path, "the archive holds no .ovf file, so it is a tar but not "
-                                       "an OVA appliance")
+        raise OvfDescriptorError(path, message(QT_TR_NOOP("the archive holds no .ovf file, so it "
+                                                          "is a tar but not an OVA appliance")))
     findings: list[Finding] = []
     descriptor = descriptors[0]
     if members[0] is not descriptor:
         findings.append(Finding(
             Level.INFO, "ova-descriptor-not-first",
-            f"The OVF descriptor '{descriptor.name}' is not the archive's first file, as the OVF "
-            f"standard asks; it was found anyway."))
+            message(QT_TR_NOOP("The OVF descriptor '{name}' is not the archive's first file, as "
+                               "the OVF standard asks; it was found anyway."),
+                    name=descriptor.name)))
     if descriptor.size > MAX_DESCRIPTOR:
-        raise OvfDescriptorError(path, f"'{descriptor.name}' is {descriptor.size:,} bytes, far "
-                                       f"more than any OVF descriptor")
+        raise OvfDescriptorError(path, message(QT_TR_NOOP("'{name}' is {size:,} bytes, far more "
+                                                          "than any OVF descriptor"),
+                                               name=descriptor.name, size=descriptor.size))
     root = parse_descriptor(path, file.read(descriptor.offset, descriptor.size))
     manifest = _read_manifest(file, members, descriptor, findings)
     name, disks = _disks(path, root, members, findings)
@@ -441,8 +471,9 @@ def appliance_from(file: PositionalFile) -> Appliance:
         if _find_member(members, listed) is None:
             findings.append(Finding(
                 Level.ERROR, "ova-manifest-missing-file",
-                f"The manifest lists '{listed}', but the archive does not hold it: the "
-                f"appliance is incomplete. Export it again."))
+                message(QT_TR_NOOP("The manifest lists '{listed}', but the archive does not hold "
+                                   "it: the appliance is incomplete. Export it again."),
+                        listed=listed)))
     return Appliance(path=path, file=file, descriptor=descriptor.name, name=name, disks=disks,
                      members=members, manifest=manifest, findings=findings)
 
@@ -456,13 +487,14 @@ def _refuse_non_tar(file: PositionalFile) -> None:
         target = path.with_name(f"{path.stem}-unpacked.ova")
         command = f"{found.name} -dc {quote(path)} > {quote(target)}"
         raise ArchiveFileError(
-            f"{path.name} is a {found.label}-compressed appliance: the disks inside a compressed "
-            f"tar cannot be read in place. Unpack it once ({command}) and choose "
-            f"{target.name}.", command=command, path=path, format_name=found.name,
-            format_label=found.label)
+            message(QT_TR_NOOP("{name} is a {label}-compressed appliance: the disks inside a "
+                               "compressed tar cannot be read in place. Unpack it once "
+                               "({command}) and choose {unpacked}."),
+                    name=path.name, label=found.label, command=command, unpacked=target.name),
+            command=command, path=path, format_name=found.name, format_label=found.label)
     if found is not None:
         raise refusal(path, found)
-    raise CorruptArchiveError(path, "it does not start with a tar header")
+    raise CorruptArchiveError(path, message(QT_TR_NOOP("it does not start with a tar header")))
 
 
 def _read_manifest(file: SourceFile, members: list[TarMember], descriptor: TarMember,
@@ -476,8 +508,9 @@ def _read_manifest(file: SourceFile, members: list[TarMember], descriptor: TarMe
     if chosen.size > MAX_MANIFEST:
         findings.append(Finding(
             Level.WARNING, "ova-manifest-unreadable",
-            f"The manifest '{chosen.name}' is {chosen.size:,} bytes, far too large for a list "
-            f"of digests; it was not read."))
+            message(QT_TR_NOOP("The manifest '{name}' is {size:,} bytes, far too large for a "
+                               "list of digests; it was not read."),
+                    name=chosen.name, size=chosen.size)))
         return {}
     entries: dict[str, tuple[str, str]] = {}
     bad = 0
@@ -492,8 +525,11 @@ def _read_manifest(file: SourceFile, members: list[TarMember], descriptor: TarMe
     if bad:
         findings.append(Finding(
             Level.WARNING, "ova-manifest-unreadable",
-            f"{bad} line{'s' if bad > 1 else ''} of the manifest '{chosen.name}' "
-            f"{'are' if bad > 1 else 'is'} not 'SHA256(file)= digest' lines and were skipped."))
+            plural(tr("%n line of the manifest '{name}' is not 'SHA256(file)= digest' lines "
+                      "and were skipped.", "", bad),
+                   "%n lines of the manifest '{name}' are not 'SHA256(file)= digest' lines and "
+                   "were skipped.",
+                   bad, name=chosen.name)))
     return entries
 
 
@@ -525,9 +561,11 @@ def _disks(path: Path, root: ET.Element, members: list[TarMember],
     if len(systems) > 1:
         findings.append(Finding(
             Level.WARNING, "ova-several-systems",
-            f"The appliance describes {len(systems)} virtual machines; the disks are ordered by "
-            f"the first one's hardware, and the others' disks follow as data disks. Upload each "
-            f"machine's disks separately if they are different VMs."))
+            message(QT_TR_NOOP("The appliance describes {count} virtual machines; the disks are "
+                               "ordered by the first one's hardware, and the others' disks "
+                               "follow as data disks. Upload each machine's disks separately if "
+                               "they are different VMs."),
+                    count=len(systems))))
     name = "appliance"
     attachments: list[_Attachment] = []
     if systems:
@@ -547,7 +585,8 @@ def _disks(path: Path, root: ET.Element, members: list[TarMember],
         if f"disk:{disk_id}" not in seen:
             ordered.append((f"disk:{disk_id}", "not attached in the OVF's hardware"))
     if len(ordered) > MAX_DISKS:
-        raise OvfDescriptorError(path, f"it lists {len(ordered):,} disks")
+        raise OvfDescriptorError(path, message(QT_TR_NOOP("it lists {count:,} disks"),
+                                               count=len(ordered)))
     disks: list[ApplianceDisk] = []
     for ref, attached in ordered:
         kind, _, ident = ref.partition(":")
@@ -555,20 +594,25 @@ def _disks(path: Path, root: ET.Element, members: list[TarMember],
         if kind == "disk" and disk_element is None:
             findings.append(Finding(
                 Level.WARNING, "ova-unknown-disk",
-                f"The hardware section attaches disk '{ident}', which the DiskSection does not "
-                f"describe; it was skipped."))
+                message(QT_TR_NOOP("The hardware section attaches disk '{ident}', which the "
+                                   "DiskSection does not describe; it was skipped."),
+                        ident=ident)))
             continue
         file_id = _attr(disk_element, "fileRef") if disk_element is not None else ident
         if not file_id:
             findings.append(Finding(
                 Level.WARNING, "ova-empty-disk",
-                f"Disk '{ident}' has no file (an empty disk the hypervisor creates on import); "
-                f"it is not uploaded. Create an empty data disk in Azure instead."))
+                message(QT_TR_NOOP("Disk '{ident}' has no file (an empty disk the hypervisor "
+                                   "creates on import); it is not uploaded. Create an empty data "
+                                   "disk in Azure instead."),
+                        ident=ident)))
             continue
         file_element = files.get(file_id)
         if file_element is None:
-            raise OvfDescriptorError(path, f"disk '{ident}' refers to file '{file_id}', which "
-                                           f"the References section does not list")
+            raise OvfDescriptorError(path, message(QT_TR_NOOP("disk '{ident}' refers to file "
+                                                              "'{file_id}', which the References "
+                                                              "section does not list"),
+                                                   ident=ident, file_id=file_id))
         href = _attr(file_element, "href") or ""
         member = _find_member(members, href)
         if member is None:
@@ -577,9 +621,10 @@ def _disks(path: Path, root: ET.Element, members: list[TarMember],
         if declared is not None and declared.strip().isdigit() and int(declared) != member.size:
             findings.append(Finding(
                 Level.ERROR, "ova-size-mismatch",
-                f"The OVF says '{href}' is {int(declared):,} bytes, but the archive holds "
-                f"{member.size:,}: the file was changed or cut short. Export the appliance "
-                f"again."))
+                message(QT_TR_NOOP("The OVF says '{href}' is {declared:,} bytes, but the archive "
+                                   "holds {size:,}: the file was changed or cut short. Export "
+                                   "the appliance again."),
+                        href=href, declared=int(declared), size=member.size)))
         disks.append(ApplianceDisk(
             index=len(disks), disk_id=ident, href=href, member=member,
             capacity=_capacity(disk_element) if disk_element is not None else None,
@@ -587,7 +632,8 @@ def _disks(path: Path, root: ET.Element, members: list[TarMember],
             attached_to=attached, compression=_attr(file_element, "compression"),
             chunked=_attr(file_element, "chunkSize") is not None))
     if not disks:
-        raise OvfDescriptorError(path, "it lists no disk with a file in the archive")
+        raise OvfDescriptorError(path, message(QT_TR_NOOP("it lists no disk with a file in the "
+                                                          "archive")))
     return name, disks
 
 
@@ -639,16 +685,21 @@ def open_ova_disk(appliance: Appliance, index: int) -> OpenedLayout:
     path = appliance.path
     if disk.compression and disk.compression.lower() != "identity":
         raise UnsupportedImageError(
-            f"the disk file '{disk.href}' inside {path.name} is {disk.compression}-compressed; "
-            f"extract it ('tar -xf {path.name} {disk.href}') and unpack it first")
+            message(QT_TR_NOOP("the disk file '{href}' inside {name} is "
+                               "{compression}-compressed; extract it ('tar -xf {name} {href}') "
+                               "and unpack it first"),
+                    href=disk.href, name=path.name, compression=disk.compression))
     if disk.chunked:
         raise UnsupportedImageError(
-            f"the disk file '{disk.href}' inside {path.name} is split into chunks; extract the "
-            f"appliance ('tar -xf {path.name}') and join the chunks first")
+            message(QT_TR_NOOP("the disk file '{href}' inside {name} is split into chunks; "
+                               "extract the appliance ('tar -xf {name}') and join the chunks "
+                               "first"),
+                    href=disk.href, name=path.name))
     if disk.member.sparse:
         raise UnsupportedImageError(
-            f"the disk file '{disk.href}' is stored as a GNU sparse member, which cannot be read "
-            f"in place; extract it ('tar -xf {path.name} {disk.href}')")
+            message(QT_TR_NOOP("the disk file '{href}' is stored as a GNU sparse member, which "
+                               "cannot be read in place; extract it ('tar -xf {name} {href}')"),
+                    href=disk.href, name=path.name))
     window = FileWindow(appliance.file, disk.member.offset, disk.member.size, disk.member.name)
     inner = _open_member(window, disk, path)
     findings = list(appliance.findings)
@@ -657,8 +708,10 @@ def open_ova_disk(appliance: Appliance, index: int) -> OpenedLayout:
     if disk.capacity is not None and disk.capacity != size:
         findings.append(Finding(
             Level.WARNING, "ova-capacity-mismatch",
-            f"The OVF declares {human_size(disk.capacity)} for disk '{disk.disk_id}', but its "
-            f"file holds a {human_size(size)} disk; the file's size is used."))
+            message(QT_TR_NOOP("The OVF declares {declared} for disk '{disk_id}', but its file "
+                               "holds a {actual} disk; the file's size is used."),
+                    declared=human_size(disk.capacity), disk_id=disk.disk_id,
+                    actual=human_size(size))))
     details = [
         ("Appliance", f"{appliance.name} ({path.name}, descriptor {appliance.descriptor})"),
         ("Disk in appliance", f"{index + 1} of {len(appliance.disks)}: {disk.role}"),
@@ -687,16 +740,18 @@ def _open_member(window: FileWindow, disk: ApplianceDisk, path: Path) -> OpenedL
                              (b"QFI\xfb", "QCOW2")):
         if head.startswith(signature) or (label == "VHD" and tail == signature):
             raise UnsupportedImageError(
-                f"the disk '{disk.href}' inside {path.name} is a {label}, which is not read in "
-                f"place from an appliance; extract it ('tar -xf {quote(path)} {disk.href}') "
-                f"and upload the extracted file")
+                message(QT_TR_NOOP("the disk '{href}' inside {name} is a {label}, which is not "
+                                   "read in place from an appliance; extract it ('tar -xf "
+                                   "{archive} {href}') and upload the extracted file"),
+                        href=disk.href, name=path.name, label=label, archive=quote(path)))
     if window.size == 0:
         raise EmptyImageError(window.path)
     named = disk.format_uri.lower()
     if any(word in named for word in ("vmdk", "vhd", "qcow")):
         raise UnsupportedImageError(
-            f"the OVF says disk '{disk.href}' is {disk.format_uri}, but its content is not "
-            f"that format; the appliance is damaged")
+            message(QT_TR_NOOP("the OVF says disk '{href}' is {format_uri}, but its content is "
+                               "not that format; the appliance is damaged"),
+                    href=disk.href, format_uri=disk.format_uri))
     return OpenedLayout(
         format=ImageFormat.RAW,
         layout=FlatLayout(window, window.size, window.size),

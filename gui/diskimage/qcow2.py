@@ -52,8 +52,10 @@ from gui.diskimage.qcow2_header import (
 )
 from gui.diskimage.raw import open_raw
 from gui.diskimage.rules import human_size
+from gui.diskimage.text import plural, tr
 from gui.diskimage.vhd import has_vhd_footer, open_vhd
 from gui.diskimage.vhdx import open_vhdx
+from gui.i18n import QT_TR_NOOP, Message, message
 
 MAX_CHAIN_DEPTH = 32  # as for differencing VHDs
 OFFSET_MASK = 0x00FFFFFFFFFFFE00  # bits 9-55 of L1 and standard L2 entries
@@ -214,13 +216,14 @@ class Qcow2Layout:
         count = min(per_page, self._l1_size - page * per_page)
         return self._cache.get(self._l1_offset + page * SLICE_BYTES, 8 * count)
 
-    def _l2_problem(self, l2: int) -> str | None:
+    def _l2_problem(self, l2: int) -> Message | None:
         if l2 % self.cluster_size:
-            return "it is not on a cluster boundary"
+            return message(QT_TR_NOOP("it is not on a cluster boundary"))
         if l2 + self.cluster_size > self._file.size:
-            return f"it would end at byte {l2 + self.cluster_size:,}, past the end of the file"
+            return message(QT_TR_NOOP("it would end at byte {end:,}, past the end of the file"),
+                           end=l2 + self.cluster_size)
         if l2 < self._l1_end and l2 + self.cluster_size > self._l1_offset:
-            return "it overlaps the L1 table"
+            return message(QT_TR_NOOP("it overlaps the L1 table"))
         return None
 
     def _l2_table(self, l1_index: int) -> int:
@@ -231,7 +234,9 @@ class Qcow2Layout:
             problem = self._l2_problem(l2)
             if problem:
                 raise CorruptBlockTableError(
-                    f"L1 entry {l1_index} names an L2 table at byte {l2:,}, but {problem}")
+                    message(QT_TR_NOOP("L1 entry {l1_index} names an L2 table at byte {l2:,}, "
+                                       "but {problem}"),
+                            l1_index=l1_index, l2=l2, problem=problem))
         return l2
 
     def _l2_slice(self, l2: int, number: int) -> array[int]:
@@ -305,8 +310,9 @@ class Qcow2Layout:
         if entry & ZERO_FLAG:
             if not self._zero_flag:
                 raise CorruptBlockTableError(
-                    f"cluster {cluster} is marked as reading zeros, which a version 2 image "
-                    f"cannot record")
+                    message(QT_TR_NOOP("cluster {cluster} is marked as reading zeros, which a "
+                                       "version 2 image cannot record"),
+                            cluster=cluster))
             pieces.add(_ZERO, a, b)
         elif not host:
             pieces.add(_BACKING, a, b)
@@ -327,11 +333,15 @@ class Qcow2Layout:
         if host:
             if alloc & zero:
                 raise CorruptBlockTableError(
-                    f"cluster {cluster} has subclusters marked both stored and zero")
+                    message(QT_TR_NOOP("cluster {cluster} has subclusters marked both stored and "
+                                       "zero"),
+                            cluster=cluster))
             self._check_host(cluster, host)
         elif alloc:
             raise CorruptBlockTableError(
-                f"cluster {cluster} has subclusters marked stored but no place in the file")
+                message(QT_TR_NOOP("cluster {cluster} has subclusters marked stored but no place "
+                                   "in the file"),
+                        cluster=cluster))
         start = cluster << self._cluster_bits
         if alloc == ALL_SUBCLUSTERS:
             pieces.add(_DATA, a, b, host + (a - start))
@@ -354,12 +364,14 @@ class Qcow2Layout:
     def _check_host(self, cluster: int, host: int) -> None:
         if host % self.cluster_size:
             raise CorruptBlockTableError(
-                f"cluster {cluster} is recorded at byte {host:,}, which is not a cluster "
-                f"boundary")
+                message(QT_TR_NOOP("cluster {cluster} is recorded at byte {host:,}, which is not "
+                                   "a cluster boundary"),
+                        cluster=cluster, host=host))
         if host >= self._file.size:
             raise CorruptBlockTableError(
-                f"cluster {cluster} is recorded at byte {host:,}, past the end of the "
-                f"{self._file.size:,}-byte file")
+                message(QT_TR_NOOP("cluster {cluster} is recorded at byte {host:,}, past the end "
+                                   "of the {size:,}-byte file"),
+                        cluster=cluster, host=host, size=self._file.size))
 
     def _read_data(self, host: int, dest: memoryview) -> None:
         # A last cluster that the file ends inside reads as zeros past the end, as in qemu.
@@ -390,8 +402,9 @@ class Qcow2Layout:
         limit = -(-self._file.size // SECTOR) * SECTOR
         if coffset >= self._file.size or end > limit:
             raise CorruptBlockTableError(
-                f"a compressed cluster is recorded at bytes {coffset:,} to {end:,}, past the end "
-                f"of the {self._file.size:,}-byte file")
+                message(QT_TR_NOOP("a compressed cluster is recorded at bytes {coffset:,} to "
+                                   "{end:,}, past the end of the {size:,}-byte file"),
+                        coffset=coffset, end=end, size=self._file.size))
         return coffset, min(end, self._file.size)
 
     def _read_compressed(self, pieces: list[tuple[int, int, int, int]],
@@ -434,10 +447,13 @@ class Qcow2Layout:
             try:
                 out = zlib.decompressobj(ZLIB_WBITS).decompress(data, size)
             except zlib.error as exc:
-                raise CorruptCompressedClusterError(offset, f"deflate: {exc}") from None
+                raise CorruptCompressedClusterError(offset, message(QT_TR_NOOP("deflate: {exc}"),
+                                                                    exc=exc)) from None
         if len(out) != size:
             raise CorruptCompressedClusterError(
-                offset, f"it holds {len(out):,} bytes instead of one {size:,}-byte cluster")
+                offset, message(QT_TR_NOOP("it holds {actual:,} bytes instead of one "
+                                           "{size:,}-byte cluster"),
+                                actual=len(out), size=size))
         return out
 
     def _zstd_decompress(self, data: memoryview, offset: int) -> bytes:
@@ -460,7 +476,8 @@ class Qcow2Layout:
                         break
                     out += chunk
         except zstandard.ZstdError as exc:
-            raise CorruptCompressedClusterError(offset, f"zstd: {exc}") from None
+            raise CorruptCompressedClusterError(offset, message(QT_TR_NOOP("zstd: {exc}"),
+                                                                exc=exc)) from None
         return bytes(out)
 
     # ---- where data is ----------------------------------------------------------------------
@@ -596,10 +613,14 @@ class Qcow2Layout:
         if bad:
             findings.append(Finding(
                 Level.ERROR, "qcow2-bad-l1-entry",
-                f"{bad} L1 table entr{'y names' if bad == 1 else 'ies name'} an L2 table that "
-                f"cannot be there (first: entry {first_bad}): the file is truncated or damaged, "
-                f"and that part of the disk cannot be read. Run 'qemu-img check' on it or copy "
-                f"it again."))
+                plural(tr("%n L1 table entry names an L2 table that cannot be there (first: "
+                          "entry {first}): the file is truncated or damaged, and that part of "
+                          "the disk cannot be read. Run 'qemu-img check' on it or copy it "
+                          "again.", "", bad),
+                       "%n L1 table entries name an L2 table that cannot be there (first: entry "
+                       "{first}): the file is truncated or damaged, and that part of the disk "
+                       "cannot be read. Run 'qemu-img check' on it or copy it again.",
+                       bad, first=first_bad)))
         return tables, findings
 
 
@@ -637,26 +658,41 @@ def open_qcow2(file: SourceFile, *, chain: tuple[Path, ...] = ()) -> OpenedLayou
     if header.incompatible & INCOMPAT_CORRUPT:
         findings.append(Finding(
             Level.ERROR, "qcow2-corrupt",
-            "qemu marked this image corrupt (it found its tables inconsistent), so data read "
-            "from it may be wrong. Repair it with 'qemu-img check -r all' first."))
+            message(QT_TR_NOOP("qemu marked this image corrupt (it found its tables "
+                               "inconsistent), so data read from it may be wrong. Repair it with "
+                               "'qemu-img check -r all' first."))))
     if header.incompatible & INCOMPAT_DIRTY:
         findings.append(Finding(
             Level.WARNING, "qcow2-dirty",
-            "The image was not closed cleanly (its 'dirty' bit is set): only its space "
-            "accounting may be off, the data reads as qemu would read it. 'qemu-img check -r "
-            "all' clears the bit."))
+            message(QT_TR_NOOP("The image was not closed cleanly (its 'dirty' bit is set): only "
+                               "its space accounting may be off, the data reads as qemu would "
+                               "read it. 'qemu-img check -r all' clears the bit."))))
     if header.nb_snapshots:
         names = snapshot_names(file, header)
         shown = ", ".join(f"'{n}'" for n in names)
         more = header.nb_snapshots - len(names)
-        listed = f" ({shown}{f' and {more} more' if more and names else ''})" if names else ""
+        listed = message(QT_TR_NOOP("{shown} and {more} more"), shown=shown, more=more) if (
+            more) else shown
         findings.append(Finding(
             Level.WARNING, "qcow2-snapshots",
-            f"The image holds {header.nb_snapshots} internal snapshot"
-            f"{'s' if header.nb_snapshots != 1 else ''}{listed}. Only the current state of the "
-            f"disk is uploaded, not the snapshots; to upload a snapshot, apply it first "
-            f"('qemu-img snapshot -a NAME') or convert it ('qemu-img convert -l "
-            f"snapshot.name=NAME')."))
+            plural(tr("The image holds %n internal snapshot ({names}). Only the current state of "
+                      "the disk is uploaded, not the snapshots; to upload a snapshot, apply it "
+                      "first ('qemu-img snapshot -a NAME') or convert it ('qemu-img convert -l "
+                      "snapshot.name=NAME').", "", header.nb_snapshots),
+                   "The image holds %n internal snapshots ({names}). Only the current state of "
+                   "the disk is uploaded, not the snapshots; to upload a snapshot, apply it "
+                   "first ('qemu-img snapshot -a NAME') or convert it ('qemu-img convert -l "
+                   "snapshot.name=NAME').",
+                   header.nb_snapshots, names=listed) if names else
+            plural(tr("The image holds %n internal snapshot. Only the current state of the disk "
+                      "is uploaded, not the snapshots; to upload a snapshot, apply it first "
+                      "('qemu-img snapshot -a NAME') or convert it ('qemu-img convert -l "
+                      "snapshot.name=NAME').", "", header.nb_snapshots),
+                   "The image holds %n internal snapshots. Only the current state of the disk "
+                   "is uploaded, not the snapshots; to upload a snapshot, apply it first "
+                   "('qemu-img snapshot -a NAME') or convert it ('qemu-img convert -l "
+                   "snapshot.name=NAME').",
+                   header.nb_snapshots)))
         details.append(("Internal snapshots", str(header.nb_snapshots)))
     backing: OpenedLayout | None = None
     if header.backing_name:
@@ -675,9 +711,10 @@ def open_qcow2(file: SourceFile, *, chain: tuple[Path, ...] = ()) -> OpenedLayou
         if backing.layout.virtual_size != layout.virtual_size:
             findings.append(Finding(
                 Level.INFO, "qcow2-backing-size",
-                f"The backing file is {backing.layout.virtual_size:,} bytes but this image is "
-                f"{layout.virtual_size:,} bytes; past the backing file's end the disk reads as "
-                f"zeros."))
+                message(QT_TR_NOOP("The backing file is {backing_size:,} bytes but this image is "
+                                   "{size:,} bytes; past the backing file's end the disk reads as "
+                                   "zeros."),
+                        backing_size=backing.layout.virtual_size, size=layout.virtual_size)))
         findings.extend(_from_backing(backing))
     details.append(("L2 tables", f"{tables:,}"))
     disk_id = _disk_id(file)
@@ -711,15 +748,17 @@ def _from_backing(backing: OpenedLayout) -> list[Finding]:
     """A backing file's problems are the image's problems; say where they come from."""
     name = backing.other_files[0].path.name if backing.other_files else "backing file"
     return [Finding(f.level, f.code if f.code.startswith("backing-") else f"backing-{f.code}",
-                    f"In the backing file {name}: {f.message}")
+                    message(QT_TR_NOOP("In the backing file {name}: {message}"),
+                            name=name, message=f.message))
             for f in backing.findings]
 
 
 def _backing_path(file: SourceFile, name: str) -> Path:
     if name.startswith("json:") or "://" in name:
         raise UnsupportedImageError(
-            f"its backing file is given as '{name}', a qemu protocol or JSON description, not a "
-            f"file this program can open")
+            message(QT_TR_NOOP("its backing file is given as '{name}', a qemu protocol or JSON "
+                               "description, not a file this program can open"),
+                    name=name))
     if name.startswith("file:"):  # qemu's explicit protocol prefix for plain files
         name = name[len("file:"):]
     path = Path(name)
@@ -732,12 +771,14 @@ def _open_backing(file: SourceFile, header: Qcow2Header,
     returned ``other_files``, so closing the image closes the whole chain."""
     chain = (*chain, file.path.resolve())
     if len(chain) > MAX_CHAIN_DEPTH:
-        raise ParentChainError(f"it is more than {MAX_CHAIN_DEPTH} images deep")
+        raise ParentChainError(message(QT_TR_NOOP("it is more than {depth} images deep"),
+                                       depth=MAX_CHAIN_DEPTH))
     path = _backing_path(file, header.backing_name)
     if not path.is_file():
         raise BackingFileNotFoundError(file.path, header.backing_name, [path])
     if path.resolve() in chain:
-        raise ParentChainError(f"{path} would be its own backing file")
+        raise ParentChainError(message(QT_TR_NOOP("{path} would be its own backing file"),
+                                       path=path))
     backing_file = PositionalFile(path)
     try:
         fmt = header.backing_format or _probe(backing_file)
@@ -766,7 +807,9 @@ def _open_as(file: PositionalFile, fmt: str, chain: tuple[Path, ...]) -> OpenedL
     if fmt == "qcow2":
         if not is_qcow2(file.read(0, 8)):
             raise UnsupportedImageError(
-                f"its backing file {file.path.name} is named as qcow2 but is not a qcow2 image")
+                message(QT_TR_NOOP("its backing file {name} is named as qcow2 but is not a qcow2 "
+                                   "image"),
+                        name=file.path.name))
         return open_qcow2(file, chain=chain)
     if fmt == "raw":
         return open_raw(file)
@@ -775,8 +818,9 @@ def _open_as(file: PositionalFile, fmt: str, chain: tuple[Path, ...]) -> OpenedL
     if fmt == "vhdx":
         return open_vhdx(file)
     raise UnsupportedImageError(
-        f"its backing file {file.path.name} is in qemu's '{fmt}' format; only qcow2, raw, VHD "
-        f"and VHDX backing files are read")
+        message(QT_TR_NOOP("its backing file {name} is in qemu's '{fmt}' format; only qcow2, "
+                           "raw, VHD and VHDX backing files are read"),
+                name=file.path.name, fmt=fmt))
 
 
 __all__ = ["Qcow2Layout", "is_qcow2", "open_qcow2"]

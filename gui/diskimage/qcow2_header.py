@@ -23,6 +23,8 @@ from gui.diskimage.errors import (
     UnsupportedImageError,
 )
 from gui.diskimage.pio import SourceFile
+from gui.diskimage.text import Text
+from gui.i18n import QT_TR_NOOP, Message, message
 
 MAGIC = b"QFI\xfb"
 V2_HEADER_LENGTH = 72
@@ -112,21 +114,28 @@ def read_header(file: SourceFile) -> Qcow2Header:
         head = file.read(0, min(4, file.size))
         if head == MAGIC[: len(head)] and head:
             raise _truncated("qcow2 header", V2_HEADER_LENGTH, file)
-        raise CorruptHeaderError("the file does not start with the qcow2 signature 'QFI\\xfb'")
+        raise CorruptHeaderError(message(QT_TR_NOOP("the file does not start with the qcow2 "
+                                                    "signature 'QFI\\xfb'")))
     fields = _V2.unpack(file.read(0, V2_HEADER_LENGTH))
     (magic, version, backing_offset, backing_size, cluster_bits, size, crypt_method, l1_size,
      l1_offset, refcount_offset, _refcount_clusters, nb_snapshots, snapshots_offset) = fields
     if magic != MAGIC:
-        raise CorruptHeaderError("the file does not start with the qcow2 signature 'QFI\\xfb'")
+        raise CorruptHeaderError(message(QT_TR_NOOP("the file does not start with the qcow2 "
+                                                    "signature 'QFI\\xfb'")))
     if version == 1:
         raise UnsupportedImageError(
-            "it is a QCOW version 1 image, a format qemu itself only keeps for old files")
+            message(QT_TR_NOOP("it is a QCOW version 1 image, a format qemu itself only keeps "
+                               "for old files")))
     if version not in (2, 3):
-        raise UnsupportedImageError(f"it declares qcow2 version {version}; only 2 and 3 exist")
+        raise UnsupportedImageError(message(QT_TR_NOOP("it declares qcow2 version {version}; "
+                                                       "only 2 and 3 exist"),
+                                            version=version))
     if not MIN_CLUSTER_BITS <= cluster_bits <= MAX_CLUSTER_BITS:
         if cluster_bits < 64:
             raise InvalidBlockSizeError(1 << cluster_bits)
-        raise CorruptHeaderError(f"the cluster size field holds {cluster_bits}, not 9 to 21")
+        raise CorruptHeaderError(message(QT_TR_NOOP("the cluster size field holds "
+                                                    "{cluster_bits}, not 9 to 21"),
+                                         cluster_bits=cluster_bits))
     header = Qcow2Header(version, backing_offset, backing_size, cluster_bits, size, crypt_method,
                          l1_size, l1_offset, refcount_offset, nb_snapshots, snapshots_offset)
     cluster_size = header.cluster_size
@@ -139,9 +148,12 @@ def read_header(file: SourceFile) -> Qcow2Header:
          header.header_length) = _V3.unpack_from(first, V2_HEADER_LENGTH)
         if header.header_length < V3_HEADER_LENGTH:
             raise CorruptHeaderError(
-                f"the version 3 header claims {header.header_length} bytes, fewer than 104")
+                message(QT_TR_NOOP("the version 3 header claims {header_length} bytes, fewer "
+                                   "than 104"),
+                        header_length=header.header_length))
         if header.header_length > cluster_size:
-            raise CorruptHeaderError("the header claims to be longer than the first cluster")
+            raise CorruptHeaderError(message(QT_TR_NOOP("the header claims to be longer than the "
+                                                        "first cluster")))
         if header.header_length > V3_HEADER_LENGTH:
             if len(first) <= V3_HEADER_LENGTH:
                 raise _truncated("qcow2 header", V3_HEADER_LENGTH + 1, file)
@@ -162,15 +174,17 @@ def _read_extensions(header: Qcow2Header, first: bytes, file: SourceFile) -> Non
             if offset + _EXT.size <= end:
                 # qemu reads past the end of the file as zeros, which is the end marker.
                 return
-            raise CorruptHeaderError("a header extension runs past the first cluster")
+            raise CorruptHeaderError(message(QT_TR_NOOP("a header extension runs past the first "
+                                                        "cluster")))
         kind, length = _EXT.unpack_from(first, offset)
         offset += _EXT.size
         if kind == EXT_END:
             return
         if length > end - offset:
             raise CorruptHeaderError(
-                f"header extension {kind:#010x} claims {length:,} bytes, past the first cluster "
-                f"or into the backing file name")
+                message(QT_TR_NOOP("header extension {kind:#010x} claims {length:,} bytes, past "
+                                   "the first cluster or into the backing file name"),
+                        kind=kind, length=length))
         if offset + length > len(first):
             raise _truncated("qcow2 header extensions", offset + length, file)
         data = first[offset : offset + length]
@@ -191,7 +205,8 @@ def _text(data: bytes, what: str) -> str:
     try:
         return data.split(b"\0", 1)[0].decode("utf-8")
     except UnicodeDecodeError:
-        raise CorruptHeaderError(f"the {what} is not readable text") from None
+        raise CorruptHeaderError(message(QT_TR_NOOP("the {what} is not readable text"),
+                                         what=what)) from None
 
 
 def _read_backing_name(header: Qcow2Header, first: bytes, file: SourceFile) -> None:
@@ -199,14 +214,14 @@ def _read_backing_name(header: Qcow2Header, first: bytes, file: SourceFile) -> N
         return
     length = header.backing_size
     if length > MAX_BACKING_NAME or header.backing_offset + length > header.cluster_size:
-        raise CorruptHeaderError("the backing file name is too long or lies past the first "
-                                 "cluster")
+        raise CorruptHeaderError(message(QT_TR_NOOP("the backing file name is too long or lies "
+                                                    "past the first cluster")))
     end = header.backing_offset + length
     if end > len(first):
         raise _truncated("backing file name", end, file)
     header.backing_name = _text(first[header.backing_offset : end], "backing file name")
     if not header.backing_name:
-        raise CorruptHeaderError("the backing file name is empty")
+        raise CorruptHeaderError(message(QT_TR_NOOP("the backing file name is empty")))
 
 
 def _feature_list(header: Qcow2Header, bits: int) -> str:
@@ -222,34 +237,41 @@ def _check_features(header: Qcow2Header, file: SourceFile) -> None:
     unknown = header.incompatible & ~KNOWN_INCOMPAT
     if unknown:
         raise UnsupportedImageError(
-            f"it uses qcow2 features this program does not know ({_feature_list(header, unknown)})"
-            f", which change how its data must be read")
+            message(QT_TR_NOOP("it uses qcow2 features this program does not know ({features}), "
+                               "which change how its data must be read"),
+                    features=_feature_list(header, unknown)))
     if header.crypt_method:
         kind = {1: "AES", 2: "LUKS"}.get(header.crypt_method, f"method {header.crypt_method}")
         raise EncryptedImageError(
-            f"{file.path.name} is a qcow2 image encrypted with {kind}: Azure cannot read an "
-            f"encrypted disk image. Decrypt it where its key is known ('qemu-img convert "
-            f"--object secret,id=sec0,file=KEYFILE --image-opts "
-            f"driver=qcow2,encrypt.key-secret=sec0,file.filename={file.path.name} -O raw "
-            f"disk.raw') and upload that, or upload an unencrypted disk and use Azure Disk "
-            f"Encryption.", path=file.path, format_name="qcow2",
+            message(QT_TR_NOOP("{name} is a qcow2 image encrypted with {kind}: Azure cannot read "
+                               "an encrypted disk image. Decrypt it where its key is known "
+                               "('qemu-img convert --object secret,id=sec0,file=KEYFILE "
+                               "--image-opts "
+                               "driver=qcow2,encrypt.key-secret=sec0,file.filename={name} -O raw "
+                               "disk.raw') and upload that, or upload an unencrypted disk and "
+                               "use Azure Disk Encryption."),
+                    name=file.path.name, kind=kind), path=file.path, format_name="qcow2",
             format_label="encrypted QCOW2", command=None)
     if header.incompatible & INCOMPAT_DATA_FILE:
         where = f" '{header.data_file}'" if header.data_file else ""
         raise UnsupportedImageError(
-            f"it keeps its data in an external data file{where} (qcow2 'data_file'), not in "
-            f"the image itself")
+            message(QT_TR_NOOP("it keeps its data in an external data file{where} (qcow2 "
+                               "'data_file'), not in the image itself"),
+                    where=where))
     if header.compression_type not in COMPRESSION_NAMES:
         raise UnsupportedImageError(
-            f"its compressed clusters use compression type {header.compression_type}, which "
-            f"is neither deflate (0) nor zstd (1)")
+            message(QT_TR_NOOP("its compressed clusters use compression type {compression_type}, "
+                               "which is neither deflate (0) nor zstd (1)"),
+                    compression_type=header.compression_type))
     if (header.compression_type != COMPRESSION_ZLIB) != bool(
             header.incompatible & INCOMPAT_COMPRESSION):
-        raise CorruptHeaderError("the compression type and its feature bit disagree")
+        raise CorruptHeaderError(message(QT_TR_NOOP("the compression type and its feature bit "
+                                                    "disagree")))
     if header.extended_l2 and header.cluster_bits < MIN_EXTENDED_L2_CLUSTER_BITS:
         raise CorruptHeaderError(
-            f"extended L2 entries need clusters of at least 16 KiB, not "
-            f"{header.cluster_size:,} bytes")
+            message(QT_TR_NOOP("extended L2 entries need clusters of at least 16 KiB, not "
+                               "{cluster_size:,} bytes"),
+                    cluster_size=header.cluster_size))
 
 
 def _check_sizes(header: Qcow2Header, file: SourceFile) -> None:
@@ -261,16 +283,20 @@ def _check_sizes(header: Qcow2Header, file: SourceFile) -> None:
     needed = -(-header.size // covered_by_l2)
     if header.l1_size * 8 > MAX_L1_BYTES:
         raise CorruptHeaderError(
-            f"the L1 table claims {header.l1_size:,} entries, more than qemu allows (32 MiB)")
+            message(QT_TR_NOOP("the L1 table claims {l1_size:,} entries, more than qemu allows "
+                               "(32 MiB)"),
+                    l1_size=header.l1_size))
     if header.l1_size < needed:
         raise CorruptHeaderError(
-            f"the L1 table has {header.l1_size:,} entries, but the {header.size:,}-byte disk "
-            f"needs {needed:,}")
+            message(QT_TR_NOOP("the L1 table has {l1_size:,} entries, but the {size:,}-byte disk "
+                               "needs {needed:,}"),
+                    l1_size=header.l1_size, size=header.size, needed=needed))
     if header.l1_size:
         if header.l1_offset % cluster_size or header.l1_offset < cluster_size:
             raise CorruptHeaderError(
-                f"the L1 table is placed at byte {header.l1_offset:,}, which is not a cluster "
-                f"boundary after the header")
+                message(QT_TR_NOOP("the L1 table is placed at byte {l1_offset:,}, which is not a "
+                                   "cluster boundary after the header"),
+                        l1_offset=header.l1_offset))
         end = header.l1_offset + 8 * header.l1_size
         if end > file.size:
             raise _truncated("L1 table", end, file)
@@ -307,21 +333,24 @@ class BackingFileNotFoundError(ParentNotFoundError):
         places = ", ".join(str(p) for p in searched)
         DiskImageError.__init__(
             self,
-            f"{child.name} is a qcow2 image on top of the backing file '{backing_name}', which "
-            f"was not found (looked at: {places}). Put the backing file where the image names "
-            f"it (a relative name is taken from the image's folder), or merge the chain into one "
-            f"image first: 'qemu-img convert -O qcow2 {child.name} merged.qcow2'.")
+            message(QT_TR_NOOP("{name} is a qcow2 image on top of the backing file "
+                               "'{backing_name}', which was not found (looked at: {places}). Put "
+                               "the backing file where the image names it (a relative name is "
+                               "taken from the image's folder), or merge the chain into one "
+                               "image first: 'qemu-img convert -O qcow2 {name} merged.qcow2'."),
+                    name=child.name, backing_name=backing_name, places=places))
         self.child = child
-        self.parent_name = backing_name
+        self.parent_name = Text(backing_name)
         self.searched = searched
 
 
 class CorruptCompressedClusterError(DiskImageError):
     """A compressed cluster's data does not decompress to exactly one cluster."""
 
-    def __init__(self, offset: int, reason: str) -> None:
+    def __init__(self, offset: int, reason: Message | str) -> None:
         super().__init__(
-            f"The compressed data at byte {offset:,} of the image is damaged ({reason}), so "
-            f"that part of the disk cannot be read. Run 'qemu-img check' on the image, or "
-            f"export the disk again.")
+            message(QT_TR_NOOP("The compressed data at byte {offset:,} of the image is damaged "
+                               "({reason}), so that part of the disk cannot be read. Run "
+                               "'qemu-img check' on the image, or export the disk again."),
+                    offset=offset, reason=reason))
         self.offset = offset

@@ -9,6 +9,7 @@ from gui.diskimage.footer import vhd_timestamp
 from gui.diskimage.layout import FlatLayout, OpenedLayout
 from gui.diskimage.model import Finding, ImageFormat, Level
 from gui.diskimage.pio import PositionalFile
+from gui.i18n import QT_TR_NOOP, message
 
 # Raw files carry no id; derive a stable one so the same file always gets the same footer (an
 # interrupted upload can then resume and the Content-MD5 stays the same).
@@ -23,14 +24,16 @@ def open_raw(file: PositionalFile) -> OpenedLayout:
     if file.path.suffix.lower() in (".vhd", ".vhdx", ".avhd", ".avhdx"):
         findings.append(Finding(
             Level.WARNING, "raw-named-vhd",
-            f"The file is named '{file.path.name}' but holds no {file.path.suffix[1:].upper()} "
-            f"structures, so it is read as a raw disk. If it was a VHD that lost its footer "
-            f"(for example an incomplete copy), copy it again from its source."))
+            message(QT_TR_NOOP("The file is named '{name}' but holds no {kind} structures, so "
+                               "it is read as a raw disk. If it was a VHD that lost its footer "
+                               "(for example an incomplete copy), copy it again from its source."),
+                    name=file.path.name, kind=file.path.suffix[1:].upper())))
     if file.size % 512:
         findings.append(Finding(
             Level.INFO, "raw-partial-sector",
-            f"The file is {file.size:,} bytes, not a whole number of 512-byte sectors; the last "
-            f"sector is completed with zeros."))
+            message(QT_TR_NOOP("The file is {size:,} bytes, not a whole number of 512-byte "
+                               "sectors; the last sector is completed with zeros."),
+                    size=file.size)))
     return OpenedLayout(
         format=ImageFormat.RAW,
         layout=FlatLayout(file, file.size, file.size),

@@ -10,6 +10,8 @@ and at least 20 MiB.
 from __future__ import annotations
 
 from gui.diskimage.model import Finding, Level
+from gui.diskimage.text import Text
+from gui.i18n import QT_TR_NOOP, message
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -28,14 +30,15 @@ def round_up_to_mib(size: int) -> int:
     return -(-size // MIB) * MIB
 
 
-def human_size(size: int) -> str:
+def human_size(size: int) -> Text:
     """Binary units, the way Azure states disk sizes (GiB/TiB), with the exact byte count."""
     for unit, factor in (("TiB", TIB), ("GiB", GIB), ("MiB", MIB), ("KiB", KIB)):
         if size >= factor:
-            value = size / factor
-            text = f"{value:.0f}" if size % factor == 0 else f"{value:.2f}"
-            return f"{text} {unit} ({size:,} bytes)"
-    return f"{size:,} bytes"
+            return Text(message(
+                QT_TR_NOOP("{value:.{decimals}f} {unit} ({size:,} bytes)"),
+                value=size / factor, decimals=0 if size % factor == 0 else 2, unit=unit,
+                size=size))
+    return Text(message(QT_TR_NOOP("{size:,} bytes"), size=size))
 
 
 def size_findings(virtual_size: int) -> list[Finding]:
@@ -46,29 +49,38 @@ def size_findings(virtual_size: int) -> list[Finding]:
     # (applies, level, code, message), in the order they are shown; the size limits that include
     # one another are exclusive, so only the strictest one is reported.
     rules = (
-        (fixed != virtual_size, Level.INFO, "size-rounded",
-         f"The disk is {virtual_text}, not a whole number of MiB, which Azure requires. It will be "
-         f"uploaded as {fixed_text}: {fixed - virtual_size:,} zero bytes are added at the end. "
-         f"The guest sees a slightly larger disk; nothing to do."),
-        (True, Level.INFO, "upload-size",
-         f"Upload size: {upload_text} (the disk as a fixed VHD plus its 512-byte footer); only "
-         f"the parts that hold data are sent."),
-        (fixed < MIN_DISK_SIZE, Level.ERROR, "too-small",
-         f"The disk is {virtual_text}; Azure refuses disks smaller than 20 MiB. Enlarge it first, "
-         f"for example 'qemu-img resize FILE 20M'."),
-        (fixed > MAX_MANAGED_DISK_SIZE, Level.ERROR, "too-large",
-         f"The disk is {fixed_text}; Azure disks hold at most 32,767 GiB. Shrink the disk's "
-         f"partitions and the disk (for example 'qemu-img resize --shrink') first."),
+        (fixed != virtual_size, Level.INFO, "size-rounded", message(
+            QT_TR_NOOP("The disk is {virtual}, not a whole number of MiB, which Azure requires. "
+                       "It will be uploaded as {fixed}: {added:,} zero bytes are added at the "
+                       "end. The guest sees a slightly larger disk; nothing to do."),
+            virtual=virtual_text, fixed=fixed_text, added=fixed - virtual_size)),
+        (True, Level.INFO, "upload-size", message(
+            QT_TR_NOOP("Upload size: {upload} (the disk as a fixed VHD plus its 512-byte "
+                       "footer); only the parts that hold data are sent."),
+            upload=upload_text)),
+        (fixed < MIN_DISK_SIZE, Level.ERROR, "too-small", message(
+            QT_TR_NOOP("The disk is {virtual}; Azure refuses disks smaller than 20 MiB. Enlarge "
+                       "it first, for example 'qemu-img resize FILE 20M'."),
+            virtual=virtual_text)),
+        (fixed > MAX_MANAGED_DISK_SIZE, Level.ERROR, "too-large", message(
+            QT_TR_NOOP("The disk is {fixed}; Azure disks hold at most 32,767 GiB. Shrink the "
+                       "disk's partitions and the disk (for example 'qemu-img resize --shrink') "
+                       "first."),
+            fixed=fixed_text)),
         (upload > MAX_PAGE_BLOB_SIZE and fixed <= MAX_MANAGED_DISK_SIZE, Level.WARNING,
-         "too-large-for-page-blob",
-         f"At {upload_text} the disk is larger than a page blob may be (8 TiB). Upload it as a "
-         f"managed disk instead of to a storage account."),
-        (fixed > MAX_OS_DISK_GEN2, Level.WARNING, "too-large-for-os-disk",
-         f"At {fixed_text} the disk is larger than an OS disk may be (4,095 GiB); use it as a "
-         f"data disk only."),
+         "too-large-for-page-blob", message(
+            QT_TR_NOOP("At {upload} the disk is larger than a page blob may be (8 TiB). Upload "
+                       "it as a managed disk instead of to a storage account."),
+            upload=upload_text)),
+        (fixed > MAX_OS_DISK_GEN2, Level.WARNING, "too-large-for-os-disk", message(
+            QT_TR_NOOP("At {fixed} the disk is larger than an OS disk may be (4,095 GiB); use it "
+                       "as a data disk only."),
+            fixed=fixed_text)),
         (MAX_OS_DISK_GEN1 < fixed <= MAX_OS_DISK_GEN2, Level.WARNING, "too-large-for-gen1-os-disk",
-         f"At {fixed_text} the disk is larger than 2 TiB: as the OS disk of a Generation 1 VM "
-         f"(BIOS, MBR) only the first 2 TiB can be used. Use it with a Generation 2 VM (UEFI, GPT) "
-         f"or as a data disk."),
+         message(
+            QT_TR_NOOP("At {fixed} the disk is larger than 2 TiB: as the OS disk of a "
+                       "Generation 1 VM (BIOS, MBR) only the first 2 TiB can be used. Use it with "
+                       "a Generation 2 VM (UEFI, GPT) or as a data disk."),
+            fixed=fixed_text)),
     )
     return [Finding(level, code, message) for applies, level, code, message in rules if applies]

@@ -38,6 +38,8 @@ from gui.diskimage.packed import GapSource, Packed, runs
 from gui.diskimage.pio import SourceFile
 from gui.diskimage.rules import human_size
 from gui.diskimage.table import TableReader
+from gui.diskimage.text import plural, tr
+from gui.i18n import QT_TR_NOOP, Message, message
 
 SIGNATURE = 0xBEDA107F
 PRE_HEADER_SIZE = 72  # 64 bytes of text, the signature, the version
@@ -65,11 +67,13 @@ class VdiDifferencingError(DiskImageError):
 
     def __init__(self, name: str, parent: uuid.UUID) -> None:
         super().__init__(
-            f"{name} is a differencing VDI (a VirtualBox snapshot): it holds only the changes "
-            f"over its parent disk {{{parent}}}, which VirtualBox finds through its media "
-            f"registry, not beside the file. Clone the current state into one disk first "
-            f"('VBoxManage clonemedium disk {name} merged.vdi', with the VM shut down), then "
-            f"upload merged.vdi.")
+            message(QT_TR_NOOP("{name} is a differencing VDI (a VirtualBox snapshot): it holds "
+                               "only the changes over its parent disk {{{parent}}}, which "
+                               "VirtualBox finds through its media registry, not beside the "
+                               "file. Clone the current state into one disk first ('VBoxManage "
+                               "clonemedium disk {name} merged.vdi', with the VM shut down), "
+                               "then upload merged.vdi."),
+                    name=name, parent=parent))
         self.parent = parent
 
 
@@ -108,17 +112,22 @@ def has_vdi_signature(file: SourceFile) -> bool:
 def read_header(file: SourceFile) -> VdiHeader:
     """The checked header: every offset inside the file, every size one the reader can use."""
     if file.size < PRE_HEADER_SIZE + HEADER_1_SIZE:
-        raise TruncatedImageError("VDI header", PRE_HEADER_SIZE + HEADER_1_SIZE, file.size)
+        raise TruncatedImageError(message(QT_TR_NOOP("VDI header")),
+                                  PRE_HEADER_SIZE + HEADER_1_SIZE, file.size)
     data = file.read(0, PRE_HEADER_SIZE + HEADER_1_SIZE)
     _text, signature, version = _PRE_HEADER.unpack_from(data, 0)
     if signature != SIGNATURE:
         raise CorruptHeaderError(
-            f"the VirtualBox signature 0xbeda107f is not at byte 64 (found {signature:#010x})")
+            message(QT_TR_NOOP("the VirtualBox signature 0xbeda107f is not at byte 64 (found "
+                               "{signature:#010x})"),
+                    signature=signature))
     if version >> 16 != 1:
         raise UnsupportedImageError(
-            f"the VDI header has version {version >> 16}.{version & 0xFFFF}, made by a "
-            f"VirtualBox older than 1.4; only version 1.x is read (VirtualBox converts it when "
-            f"you clone it: 'VBoxManage clonemedium disk OLD.vdi NEW.vdi')")
+            message(QT_TR_NOOP("the VDI header has version {major}.{minor}, made by a "
+                               "VirtualBox older than 1.4; only version 1.x is read (VirtualBox "
+                               "converts it when you clone it: 'VBoxManage clonemedium disk "
+                               "OLD.vdi NEW.vdi')"),
+                    major=version >> 16, minor=version & 0xFFFF))
     (header_size, image_type, flags, comment, blocks_offset, data_offset, _cylinders, _heads,
      _sectors, sector_size, _translation, disk_size, block_size, block_extra, block_count,
      allocated, create, modify, link, parent_modify) = _HEADER_1.unpack_from(
@@ -138,32 +147,39 @@ def read_header(file: SourceFile) -> VdiHeader:
 def _check_header(file: SourceFile, h: VdiHeader) -> None:
     if h.header_size < HEADER_1_SIZE:
         raise CorruptHeaderError(
-            f"the VDI header says it is {h.header_size} bytes, too short for the fields every "
-            f"version-1 header has ({HEADER_1_SIZE})")
+            message(QT_TR_NOOP("the VDI header says it is {header_size} bytes, too short for the "
+                               "fields every version-1 header has ({needed})"),
+                    header_size=h.header_size, needed=HEADER_1_SIZE))
     if h.image_type in (TYPE_DIFF, TYPE_UNDO) or h.uuid_link.int:
         raise VdiDifferencingError(file.path.name, h.uuid_link)
     if h.image_type not in (TYPE_DYNAMIC, TYPE_STATIC):
         raise CorruptHeaderError(
-            f"the VDI image type is {h.image_type}, not dynamic (1) or fixed (2)")
+            message(QT_TR_NOOP("the VDI image type is {image_type}, not dynamic (1) or fixed (2)"),
+                    image_type=h.image_type))
     if h.sector_size != SECTOR:
         raise UnsupportedImageError(
-            f"the VDI declares {h.sector_size}-byte sectors; VirtualBox and Azure use 512")
+            message(QT_TR_NOOP("the VDI declares {sector_size}-byte sectors; VirtualBox and "
+                               "Azure use 512"),
+                    sector_size=h.sector_size))
     bs = h.block_size
     if bs < SECTOR or bs > MAX_BLOCK_SIZE or bs & (bs - 1):
         raise InvalidBlockSizeError(bs)
     if h.block_extra > bs or h.block_extra % SECTOR:
         raise CorruptHeaderError(
-            f"each block claims {h.block_extra:,} bytes of extra data before it, which is not a "
-            f"whole number of sectors up to the block size")
+            message(QT_TR_NOOP("each block claims {block_extra:,} bytes of extra data before it, "
+                               "which is not a whole number of sectors up to the block size"),
+                    block_extra=h.block_extra))
     header_end = PRE_HEADER_SIZE + h.header_size
     map_end = h.blocks_offset + 4 * h.block_count
     if h.blocks_offset < header_end or h.data_offset < map_end:
         raise CorruptHeaderError(
-            f"the block map (bytes {h.blocks_offset:,} to {map_end:,}) overlaps the header "
-            f"(which ends at byte {header_end:,}) or the data area (from byte "
-            f"{h.data_offset:,})")
+            message(QT_TR_NOOP("the block map (bytes {blocks_offset:,} to {map_end:,}) overlaps "
+                               "the header (which ends at byte {header_end:,}) or the data area "
+                               "(from byte {data_offset:,})"),
+                    blocks_offset=h.blocks_offset, map_end=map_end, header_end=header_end,
+                    data_offset=h.data_offset))
     if map_end > file.size:
-        raise TruncatedImageError("VDI block map", map_end, file.size)
+        raise TruncatedImageError(message(QT_TR_NOOP("VDI block map")), map_end, file.size)
 
 
 class VdiLayout:
@@ -198,12 +214,13 @@ class VdiLayout:
     def _block_at(self, entry: int) -> int:
         return self._data_offset + entry * self._stride + self._extra
 
-    def _block_problem(self, block: int, entry: int) -> str | None:
+    def _block_problem(self, block: int, entry: int) -> Message | None:
         """Why an allocated block's data cannot be where its entry says, or None when it can."""
         start = self._block_at(entry)
         end = start + min(self.block_size, self._virtual_size - block * self.block_size)
         if end > self._file.size:
-            return f"its data would end at byte {end:,} of a {self._file.size:,}-byte file"
+            return message(QT_TR_NOOP("its data would end at byte {end:,} of a {size:,}-byte file"),
+                           end=end, size=self._file.size)
         return None
 
     def _last_good_entry(self) -> int:
@@ -254,15 +271,21 @@ class VdiLayout:
         if bad:
             findings.append(Finding(
                 Level.ERROR, "vdi-block-outside-file",
-                f"{bad} block map entr{'y points' if bad == 1 else 'ies point'} past the end of "
-                f"the file (first: block {first_bad}): the file is truncated or damaged, and "
-                f"those blocks cannot be read. Copy the file again from its source."))
+                plural(tr("%n block map entry points past the end of the file (first: block "
+                          "{first}): the file is truncated or damaged, and those blocks cannot "
+                          "be read. Copy the file again from its source.", "", bad),
+                       "%n block map entries point past the end of the file (first: block "
+                       "{first}): the file is truncated or damaged, and those blocks cannot be "
+                       "read. Copy the file again from its source.",
+                       bad, first=first_bad)))
         needed = -(-self._virtual_size // self.block_size)
         if self._entries < needed:
             findings.append(Finding(
                 Level.ERROR, "vdi-map-too-small",
-                f"The block map has {self._entries:,} entries but the disk needs {needed:,}; "
-                f"the end of the disk has no place to be stored. The file is damaged."))
+                message(QT_TR_NOOP("The block map has {entries:,} entries but the disk needs "
+                                   "{needed:,}; the end of the disk has no place to be stored. "
+                                   "The file is damaged."),
+                        entries=self._entries, needed=needed)))
         return stored, discarded, findings
 
     # ---- reading ----------------------------------------------------------------------------
@@ -279,7 +302,9 @@ class VdiLayout:
                 continue
             problem = self._block_problem(block, entry)
             if problem:
-                raise CorruptBlockTableError(f"block {block} cannot be read: {problem}")
+                raise CorruptBlockTableError(message(QT_TR_NOOP("block {block} cannot be read: "
+                                                                "{problem}"),
+                                                     block=block, problem=problem))
             at = self._block_at(entry) + pos - block * bs
             start = pos - offset
             if run_end > run_start and start == run_end and at == run_at + run_end - run_start:

@@ -26,6 +26,7 @@ from gui.diskimage.model import Finding, ImageFormat, Level
 from gui.diskimage.parents import parent_candidates
 from gui.diskimage.pio import PositionalFile
 from gui.diskimage.rules import human_size
+from gui.i18n import QT_TR_NOOP, Message, message
 
 MAX_CHAIN_DEPTH = 32
 
@@ -53,34 +54,39 @@ def read_footer(file: PositionalFile) -> tuple[VhdFooter, list[Finding]]:
                 and head.disk_type != DISK_TYPE_FIXED:
             findings.append(Finding(
                 Level.WARNING, "vhd-footer-checksum",
-                "The footer at the end of the file has a wrong checksum; the copy at the start "
-                "is intact and was used. The uploaded disk gets a new, correct footer."))
+                message(QT_TR_NOOP("The footer at the end of the file has a wrong checksum; the "
+                                   "copy at the start is intact and was used. The uploaded disk "
+                                   "gets a new, correct footer."))))
             footer = head
         elif not footer.checksum_ok:
             findings.append(Finding(
                 Level.ERROR, "vhd-footer-checksum",
-                f"The VHD footer's checksum is wrong (stored {footer.checksum:#010x}, computed "
-                f"{footer.computed_checksum:#010x}): the file is damaged or was edited by a tool "
-                f"that did not update it. Check it with 'qemu-img check' or export the disk "
-                f"again."))
+                message(QT_TR_NOOP("The VHD footer's checksum is wrong (stored {checksum:#010x}, "
+                                   "computed {computed_checksum:#010x}): the file is damaged or "
+                                   "was edited by a tool that did not update it. Check it with "
+                                   "'qemu-img check' or export the disk again."),
+                        checksum=footer.checksum, computed_checksum=footer.computed_checksum)))
     elif head is not None and head.cookie_ok and head.disk_type != DISK_TYPE_FIXED:
         footer = head
         findings.append(Finding(
             Level.ERROR, "vhd-footer-missing",
-            "The footer at the end of this dynamic VHD is missing (the file was probably cut "
-            "short); the copy at the start was used, but blocks near the end may be lost. Copy "
-            "the file again from its source."))
+            message(QT_TR_NOOP("The footer at the end of this dynamic VHD is missing (the file "
+                               "was probably cut short); the copy at the start was used, but "
+                               "blocks near the end may be lost. Copy the file again from its "
+                               "source."))))
     else:
-        raise CorruptFooterError("no 'conectix' footer at the end of the file")
+        raise CorruptFooterError(message(QT_TR_NOOP("no 'conectix' footer at the end of the file")))
     if footer.disk_type not in _DISK_TYPE_NAMES:
         raise UnsupportedImageError(
-            f"the VHD footer names disk type {footer.disk_type}, which is not fixed (2), dynamic "
-            f"(3) or differencing (4)")
+            message(QT_TR_NOOP("the VHD footer names disk type {disk_type}, which is not fixed "
+                               "(2), dynamic (3) or differencing (4)"),
+                    disk_type=footer.disk_type))
     if footer.saved_state:
         findings.append(Finding(
             Level.WARNING, "vhd-saved-state",
-            "The VHD is marked as belonging to a saved (hibernated) VM; its file system may not "
-            "be consistent. Shut the VM down properly before uploading, if you can."))
+            message(QT_TR_NOOP("The VHD is marked as belonging to a saved (hibernated) VM; its "
+                               "file system may not be consistent. Shut the VM down properly "
+                               "before uploading, if you can."))))
     return footer, findings
 
 
@@ -91,14 +97,17 @@ def open_fixed_vhd(file: PositionalFile, footer: VhdFooter,
     if virtual > data_length:
         findings.append(Finding(
             Level.ERROR, "vhd-truncated",
-            f"The footer declares a {virtual:,}-byte disk but the file holds only "
-            f"{data_length:,} bytes of it: the copy is incomplete. Copy the file again from its "
-            f"source."))
+            message(QT_TR_NOOP("The footer declares a {virtual:,}-byte disk but the file holds "
+                               "only {data_length:,} bytes of it: the copy is incomplete. Copy "
+                               "the file again from its source."),
+                    virtual=virtual, data_length=data_length)))
     elif virtual < data_length:
         findings.append(Finding(
             Level.WARNING, "vhd-extra-data",
-            f"The file holds {data_length - virtual:,} bytes more than the {virtual:,}-byte disk "
-            f"its footer declares; they are not part of the disk and are not uploaded."))
+            message(QT_TR_NOOP("The file holds {extra:,} bytes more than the {virtual:,}-byte "
+                               "disk its footer declares; they are not part of the disk and are "
+                               "not uploaded."),
+                    extra=data_length - virtual, virtual=virtual)))
     return OpenedLayout(
         format=ImageFormat.VHD_FIXED,
         layout=FlatLayout(file, data_length, virtual),
@@ -134,8 +143,9 @@ def open_vhd(file: PositionalFile, *, chain: tuple[Path, ...] = ()) -> OpenedLay
         if parent.layout.virtual_size != footer.current_size:
             findings.append(Finding(
                 Level.WARNING, "vhd-parent-size",
-                f"The parent disk is {parent.layout.virtual_size:,} bytes but this child is "
-                f"{footer.current_size:,} bytes; the difference reads as zeros."))
+                message(QT_TR_NOOP("The parent disk is {virtual_size:,} bytes but this child is "
+                                   "{current_size:,} bytes; the difference reads as zeros."),
+                        virtual_size=parent.layout.virtual_size, current_size=footer.current_size)))
         findings.extend(_from_parent(parent))
         parent_file = parent.other_files[0] if parent.other_files else None
         details.append(("Parent", str(parent_file.path) if parent_file else "?"))
@@ -166,16 +176,18 @@ def _from_parent(parent: OpenedLayout) -> list[Finding]:
     """A parent's problems are the child's problems; say where they come from."""
     name = parent.other_files[0].path.name if parent.other_files else "parent"
     return [Finding(f.level, f"parent-{f.code}" if not f.code.startswith("parent-") else f.code,
-                    f"In the parent disk {name}: {f.message}")
+                    message(QT_TR_NOOP("In the parent disk {name}: {message}"),
+                            name=name, message=f.message))
             for f in parent.findings]
 
 
-def _not_the_parent(candidate: PositionalFile, header: DynamicHeader) -> str | None:
+def _not_the_parent(candidate: PositionalFile, header: DynamicHeader) -> Message | None:
     if not has_vhd_footer(candidate):
-        return "it is not a VHD"
+        return message(QT_TR_NOOP("it is not a VHD"))
     footer, _ = read_footer(candidate)
     if footer.unique_id != header.parent_id:
-        return f"its id is {footer.unique_id}, the child expects {header.parent_id}"
+        return message(QT_TR_NOOP("its id is {unique_id}, the child expects {parent_id}"),
+                       unique_id=footer.unique_id, parent_id=header.parent_id)
     return None
 
 
@@ -188,14 +200,16 @@ def _open_parent(file: PositionalFile, header: DynamicHeader,
     """
     chain = (*chain, file.path.resolve())
     if len(chain) > MAX_CHAIN_DEPTH:
-        raise ParentChainError(f"it is more than {MAX_CHAIN_DEPTH} disks deep")
+        raise ParentChainError(message(QT_TR_NOOP("it is more than {depth} disks deep"),
+                                       depth=MAX_CHAIN_DEPTH))
     searched = parent_candidates(file, header)
     mismatch: ParentMismatchError | None = None
     for candidate in searched:
         if not candidate.is_file():
             continue
         if candidate.resolve() in chain:
-            raise ParentChainError(f"{candidate} would be its own ancestor")
+            raise ParentChainError(message(QT_TR_NOOP("{candidate} would be its own ancestor"),
+                                           candidate=candidate))
         parent_file = PositionalFile(candidate)
         try:
             problem = _not_the_parent(parent_file, header)

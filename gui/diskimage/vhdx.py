@@ -30,6 +30,8 @@ from gui.diskimage.packed import GapSource, Packed, runs
 from gui.diskimage.pio import PositionalFile
 from gui.diskimage.rules import human_size
 from gui.diskimage.table import TableReader
+from gui.diskimage.text import plural, tr
+from gui.i18n import QT_TR_NOOP, Message, message
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -112,18 +114,22 @@ def read_current_header(file: PositionalFile) -> tuple[VhdxHeader, list[Finding]
         found.append(VhdxHeader(seq, uuid.UUID(bytes_le=log_guid), version, log_len, log_off))
     if not found:
         if file.size < HEADER_OFFSETS[1] + HEADER_SIZE:
-            raise TruncatedImageError("VHDX headers", HEADER_OFFSETS[1] + HEADER_SIZE, file.size)
-        raise CorruptHeaderError("neither of the two VHDX headers has a valid signature and "
-                                 "checksum")
+            raise TruncatedImageError(message(QT_TR_NOOP("VHDX headers")),
+                                      HEADER_OFFSETS[1] + HEADER_SIZE, file.size)
+        raise CorruptHeaderError(message(QT_TR_NOOP("neither of the two VHDX headers has a valid "
+                                                    "signature and checksum")))
     findings: list[Finding] = []
     if len(found) == 1:
         findings.append(Finding(
             Level.WARNING, "vhdx-header-copy",
-            "One of the two VHDX headers is damaged; the intact one was used. Hyper-V repairs "
-            "this the next time it opens the disk for writing."))
+            message(QT_TR_NOOP("One of the two VHDX headers is damaged; the intact one was used. "
+                               "Hyper-V repairs this the next time it opens the disk for "
+                               "writing."))))
     header = max(found, key=lambda h: h.sequence_number)
     if header.version != 1:
-        raise UnsupportedImageError(f"the VHDX header has version {header.version}, not 1")
+        raise UnsupportedImageError(message(QT_TR_NOOP("the VHDX header has version {version}, "
+                                                       "not 1"),
+                                            version=header.version))
     if header.log_guid.int != 0:
         raise DirtyLogError()
     return header, findings
@@ -146,10 +152,12 @@ def read_regions(file: PositionalFile) -> tuple[Region, Region, list[Finding]]:
             if index:
                 findings.append(Finding(
                     Level.WARNING, "vhdx-region-table-copy",
-                    "The first VHDX region table is damaged; the copy was used."))
+                    message(QT_TR_NOOP("The first VHDX region table is damaged; the copy was "
+                                       "used."))))
             break
     if table is None:
-        raise CorruptRegionTableError("neither copy has a valid signature and checksum")
+        raise CorruptRegionTableError(message(QT_TR_NOOP("neither copy has a valid signature and "
+                                                         "checksum")))
     _sig, _crc, count, _reserved = _REGION_HEADER.unpack_from(table, 0)
     regions: dict[uuid.UUID, Region] = {}
     entries = _table_entries(table, _REGION_ENTRY, 16, count, CorruptRegionTableError)
@@ -157,16 +165,22 @@ def read_regions(file: PositionalFile) -> tuple[Region, Region, list[Finding]]:
         if region_id in (BAT_REGION, METADATA_REGION):
             if offset % MIB or offset < MIB or length % MIB or length == 0:
                 raise CorruptRegionTableError(
-                    f"a region is placed at byte {offset:,} with length {length:,}, which is not "
-                    f"a whole number of MiB after the first MiB")
+                    message(QT_TR_NOOP("a region is placed at byte {offset:,} with length "
+                                       "{length:,}, which is not a whole number of MiB after the "
+                                       "first MiB"),
+                            offset=offset, length=length))
             if offset + length > file.size:
-                raise TruncatedImageError("VHDX region", offset + length, file.size)
+                raise TruncatedImageError(message(QT_TR_NOOP("VHDX region")),
+                                          offset + length, file.size)
             regions[region_id] = Region(offset, length)
         elif required & 1:
             raise UnsupportedImageError(
-                f"the VHDX needs a region this program does not know ({region_id})")
+                message(QT_TR_NOOP("the VHDX needs a region this program does not know "
+                                   "({region_id})"),
+                        region_id=region_id))
     if BAT_REGION not in regions or METADATA_REGION not in regions:
-        raise CorruptRegionTableError("the block table or the metadata region is missing")
+        raise CorruptRegionTableError(message(QT_TR_NOOP("the block table or the metadata region "
+                                                         "is missing")))
     return regions[BAT_REGION], regions[METADATA_REGION], findings
 
 
@@ -198,23 +212,29 @@ def read_metadata(file: PositionalFile, region: Region) -> VhdxMetadata:
     table = file.read(region.offset, min(METADATA_TABLE_SIZE, region.length))
     signature, _reserved, count = _METADATA_HEADER.unpack_from(table, 0)
     if signature != b"metadata":
-        raise CorruptMetadataError("the metadata table does not start with 'metadata'")
+        raise CorruptMetadataError(message(QT_TR_NOOP("the metadata table does not start with "
+                                                      "'metadata'")))
     items: dict[uuid.UUID, bytes] = {}
     for item, offset, length, flags in _table_entries(table, _METADATA_ENTRY, 32, count,
                                                       CorruptMetadataError):
         if item not in KNOWN_METADATA:
             if flags & 4:  # IsRequired
                 raise UnsupportedImageError(
-                    f"the VHDX needs a metadata item this program does not know ({item})")
+                    message(QT_TR_NOOP("the VHDX needs a metadata item this program does not "
+                                       "know ({item})"),
+                            item=item))
             continue
         if length > 64 * KIB or offset + length > region.length or (length and offset < 64 * KIB):
-            raise CorruptMetadataError(f"item {item} lies outside the metadata region")
+            raise CorruptMetadataError(message(QT_TR_NOOP("item {item} lies outside the metadata "
+                                                          "region"),
+                                               item=item))
         items[item] = file.read(region.offset + offset, length)
 
     def need(item: uuid.UUID, size: int, name: str) -> bytes:
         data = items.get(item)
         if data is None or len(data) < size:
-            raise CorruptMetadataError(f"the required item '{name}' is missing")
+            raise CorruptMetadataError(message(QT_TR_NOOP("the required item '{name}' is missing"),
+                                               name=name))
         return data
 
     block_size, flags = struct.unpack_from("<II", need(FILE_PARAMETERS, 8, "file parameters"))
@@ -225,9 +245,13 @@ def read_metadata(file: PositionalFile, region: Region) -> VhdxMetadata:
     if block_size < MIB or block_size > 256 * MIB or block_size & (block_size - 1):
         raise InvalidBlockSizeError(block_size)
     if logical not in (512, 4096):
-        raise CorruptMetadataError(f"the logical sector size is {logical}, not 512 or 4096")
+        raise CorruptMetadataError(message(QT_TR_NOOP("the logical sector size is {logical}, not "
+                                                      "512 or 4096"),
+                                           logical=logical))
     if virtual_size == 0 or virtual_size % logical or virtual_size > 64 * 1024**4:
-        raise CorruptMetadataError(f"the virtual disk size {virtual_size:,} is impossible")
+        raise CorruptMetadataError(message(QT_TR_NOOP("the virtual disk size {virtual_size:,} is "
+                                                      "impossible"),
+                                           virtual_size=virtual_size))
     return VhdxMetadata(block_size, bool(flags & 1), bool(flags & 2), virtual_size, disk_id,
                         logical, physical)
 
@@ -245,8 +269,9 @@ class VhdxLayout:
         entries_needed = self._table_index(self.block_count - 1) + 1
         if entries_needed * 8 > bat.length:
             raise CorruptRegionTableError(
-                f"the block table region holds {bat.length // 8:,} entries, the disk needs "
-                f"{entries_needed:,}")
+                message(QT_TR_NOOP("the block table region holds {entries:,} entries, the disk "
+                                   "needs {entries_needed:,}"),
+                        entries=bat.length // 8, entries_needed=entries_needed))
         self._fixed = meta.leave_blocks_allocated
         self._table = TableReader(file, bat.offset, bat.length // 8, itemsize=8,
                                   big_endian=False)
@@ -298,21 +323,23 @@ class VhdxLayout:
                 continue
             yield start, entries, packed, states
 
-    def _block_problem(self, block: int, entry: int) -> str | None:
+    def _block_problem(self, block: int, entry: int) -> Message | None:
         state = entry & 7
         if state in _READS_AS_ZERO:
             return None
         if state == PAYLOAD_PARTIALLY_PRESENT:
-            return "it is marked partially present, which only differencing disks may use"
+            return message(QT_TR_NOOP("it is marked partially present, which only differencing "
+                                      "disks may use"))
         if state != PAYLOAD_FULLY_PRESENT:
-            return f"its state {state} is not defined"
+            return message(QT_TR_NOOP("its state {state} is not defined"),
+                           state=state)
         offset = (entry >> 20) * MIB
         length = min(self.block_size, self._virtual_size - block * self.block_size)
         if offset < MIB:
-            return "it would lie in the file's header area"
+            return message(QT_TR_NOOP("it would lie in the file's header area"))
         if offset + length > self._file.size:
-            return (f"it would reach byte {offset + length:,} of a {self._file.size:,}-byte "
-                    f"file")
+            return (message(QT_TR_NOOP("it would reach byte {end:,} of a {size:,}-byte file"),
+                            end=offset + length, size=self._file.size))
         return None
 
     def _bad_map(self, start: int, entries: array[int], packed: Packed, states: bytes) -> int:
@@ -354,9 +381,13 @@ class VhdxLayout:
         if bad:
             findings.append(Finding(
                 Level.ERROR, "vhdx-bad-block-entry",
-                f"{bad} block table entr{'y is' if bad == 1 else 'ies are'} invalid or point "
-                f"outside the file (first: block {first_bad}): the file is truncated or damaged. "
-                f"Copy it again or repair it in Hyper-V ('Inspect Disk')."))
+                plural(tr("%n block table entry is invalid or point outside the file (first: "
+                          "block {first}): the file is truncated or damaged. Copy it again or "
+                          "repair it in Hyper-V ('Inspect Disk').", "", bad),
+                       "%n block table entries are invalid or point outside the file (first: "
+                       "block {first}): the file is truncated or damaged. Copy it again or "
+                       "repair it in Hyper-V ('Inspect Disk').",
+                       bad, first=first_bad)))
         return stored, findings
 
     def read(self, offset: int, view: memoryview) -> None:
@@ -367,7 +398,9 @@ class VhdxLayout:
             else:
                 problem = self._block_problem(block, entry)
                 if problem:
-                    raise CorruptBlockTableError(f"block {block} cannot be read: {problem}")
+                    raise CorruptBlockTableError(message(QT_TR_NOOP("block {block} cannot be "
+                                                                    "read: {problem}"),
+                                                         block=block, problem=problem))
                 self._file.readinto((entry >> 20) * MIB + pos - block * bs, dest)
 
     def allocated(self, join: GapSource | None = None) -> Iterator[tuple[int, int]]:
@@ -412,14 +445,15 @@ def open_vhdx(file: PositionalFile) -> OpenedLayout:
     meta = read_metadata(file, meta_region)
     if meta.has_parent:
         raise UnsupportedImageError(
-            "it is a differencing VHDX (it has a parent disk); merge it into its parent first "
-            "(Hyper-V 'Edit Disk > Merge')")
+            message(QT_TR_NOOP("it is a differencing VHDX (it has a parent disk); merge it into "
+                               "its parent first (Hyper-V 'Edit Disk > Merge')")))
     if meta.logical_sector_size != 512:
         findings.append(Finding(
             Level.WARNING, "vhdx-4k-sectors",
-            "The VHDX uses 4096-byte logical sectors, but an Azure disk has 512-byte sectors. "
-            "Partition tables written for 4096-byte sectors will not be found in Azure; make "
-            "sure the guest's partitions were created on a 512-byte-sector disk."))
+            message(QT_TR_NOOP("The VHDX uses 4096-byte logical sectors, but an Azure disk has "
+                               "512-byte sectors. Partition tables written for 4096-byte sectors "
+                               "will not be found in Azure; make sure the guest's partitions "
+                               "were created on a 512-byte-sector disk."))))
     layout = VhdxLayout(file, bat, meta)
     stored, table_findings = layout.check_table()
     findings.extend(table_findings)

@@ -59,6 +59,7 @@ from gui.diskimage.vmdk_sparse import (
     SparseHeader,
     read_header,
 )
+from gui.i18n import QT_TR_NOOP, message
 
 MAX_CHAIN = 32  # snapshot chains deeper than this are not real (VMware allows 32 snapshots)
 MAX_DISK_BYTES = 1 << 52
@@ -67,14 +68,18 @@ _VMDK_ID_NAMESPACE = uuid.UUID("0b6b7d0e-4a1c-5d8e-9f57-2a6f61c3e9d4")
 
 _FLAT_KINDS = {"FLAT", "VMFS"}
 _REFUSED_KINDS = {
-    "VMFSSPARSE": "it is an ESXi snapshot (vmfsSparse/COWD delta) disk; consolidate the "
-                  "snapshots in vSphere, or clone the disk with 'vmkfstools -i', first",
-    "SESPARSE": "it is an ESXi space-efficient sparse (seSparse) snapshot disk; consolidate the "
-                "snapshots in vSphere, or clone the disk with 'vmkfstools -i', first",
-    "VMFSRDM": "it is a raw device mapping: the data lives on a SAN LUN, not in a file; clone "
-               "it to a virtual disk with 'vmkfstools -i' first",
-    "VMFSRAW": "it is a raw device mapping: the data lives on a SAN LUN, not in a file; clone "
-               "it to a virtual disk with 'vmkfstools -i' first",
+    "VMFSSPARSE": message(QT_TR_NOOP("it is an ESXi snapshot (vmfsSparse/COWD delta) disk; "
+                                     "consolidate the snapshots in vSphere, or clone the disk "
+                                     "with 'vmkfstools -i', first")),
+    "SESPARSE": message(QT_TR_NOOP("it is an ESXi space-efficient sparse (seSparse) snapshot "
+                                   "disk; consolidate the snapshots in vSphere, or clone the "
+                                   "disk with 'vmkfstools -i', first")),
+    "VMFSRDM": message(QT_TR_NOOP("it is a raw device mapping: the data lives on a SAN LUN, not "
+                                  "in a file; clone it to a virtual disk with 'vmkfstools -i' "
+                                  "first")),
+    "VMFSRAW": message(QT_TR_NOOP("it is a raw device mapping: the data lives on a SAN LUN, not "
+                                  "in a file; clone it to a virtual disk with 'vmkfstools -i' "
+                                  "first")),
 }
 _REFUSED_TYPES = {
     "vmfssparse": _REFUSED_KINDS["VMFSSPARSE"],
@@ -83,8 +88,9 @@ _REFUSED_TYPES = {
     "vmfsrawdevicemap": _REFUSED_KINDS["VMFSRDM"],
     "vmfsraw": _REFUSED_KINDS["VMFSRAW"],
     "vmfspassthroughrawdevicemap": _REFUSED_KINDS["VMFSRDM"],
-    "fulldevice": "it maps a whole physical disk of the host, not a file",
-    "partitioneddevice": "it maps partitions of a physical disk of the host, not a file",
+    "fulldevice": message(QT_TR_NOOP("it maps a whole physical disk of the host, not a file")),
+    "partitioneddevice": message(QT_TR_NOOP("it maps partitions of a physical disk of the host, "
+                                            "not a file")),
 }
 
 
@@ -92,12 +98,13 @@ class ExtentNotFoundError(DiskImageError):
     """A file the VMDK descriptor names as part of the disk is not where the descriptor says."""
 
     def __init__(self, descriptor: Path, extent: str, searched: list[Path]) -> None:
-        places = ", ".join(str(p) for p in searched) or "nowhere"
+        places = ", ".join(str(p) for p in searched) or message(QT_TR_NOOP("nowhere"))
         super().__init__(
-            f"{descriptor.name} describes a disk stored in several files, and its part "
-            f"'{extent}' was not found (looked at: {places}). Put all the disk's files (the "
-            f"descriptor and every -flat/-sNNN/-fNNN .vmdk it names) in one folder, then choose "
-            f"the descriptor again.")
+            message(QT_TR_NOOP("{name} describes a disk stored in several files, and its part "
+                               "'{extent}' was not found (looked at: {places}). Put all the "
+                               "disk's files (the descriptor and every -flat/-sNNN/-fNNN .vmdk "
+                               "it names) in one folder, then choose the descriptor again."),
+                    name=descriptor.name, extent=extent, places=places))
         self.descriptor = descriptor
         self.extent = extent
         self.searched = searched
@@ -116,7 +123,8 @@ class FlatExtent:
 
     def __init__(self, file: SourceFile, offset: int, size: int) -> None:
         if offset + size > file.size:
-            raise TruncatedImageError(f"flat extent {file.path.name}", offset + size, file.size)
+            raise TruncatedImageError(message(QT_TR_NOOP("flat extent {name}"),
+                                              name=file.path.name), offset + size, file.size)
         self._file = file
         self._offset = offset
         self.size = size
@@ -272,22 +280,25 @@ def _open_sparse(file: SourceFile, base: Path, opening: _Opening) -> _Disk:
     if descriptor is None:
         findings.append(Finding(
             Level.WARNING, "vmdk-no-descriptor",
-            f"{file.path.name} holds no descriptor. If it is one part (-s001, -s002…) of a disk "
-            f"split in several files, choose the small descriptor .vmdk that names them all "
-            f"instead, or the upload holds only this part."))
+            message(QT_TR_NOOP("{name} holds no descriptor. If it is one part (-s001, -s002…) of "
+                               "a disk split in several files, choose the small descriptor .vmdk "
+                               "that names them all instead, or the upload holds only this part."),
+                    name=file.path.name)))
     else:
         _refuse_unsupported(descriptor)
         if descriptor.sectors != header.capacity:
             if len(descriptor.extents) > 1:
                 findings.append(Finding(
                     Level.ERROR, "vmdk-split-part",
-                    f"{file.path.name} is one of {len(descriptor.extents)} parts of a split "
-                    f"disk; its descriptor names the others. Choose the descriptor .vmdk (or "
-                    f"the first part beside all the others) instead."))
+                    message(QT_TR_NOOP("{name} is one of {parts} parts of a split disk; its "
+                                       "descriptor names the others. Choose the descriptor .vmdk "
+                                       "(or the first part beside all the others) instead."),
+                            name=file.path.name, parts=len(descriptor.extents))))
             else:
                 raise VmdkDescriptorError(
-                    f"the embedded descriptor gives {descriptor.sectors:,} sectors, but the "
-                    f"extent holds {header.capacity:,}")
+                    message(QT_TR_NOOP("the embedded descriptor gives {sectors:,} sectors, but "
+                                       "the extent holds {capacity:,}"),
+                            sectors=descriptor.sectors, capacity=header.capacity))
         parent = _open_parent(file.path, descriptor, base, opening)
     index = _index(file, header)
     parent_layout = parent.opened.layout if parent else None
@@ -302,9 +313,9 @@ def _open_sparse(file: SourceFile, base: Path, opening: _Opening) -> _Disk:
     if header.unclean:
         findings.append(Finding(
             Level.WARNING, "vmdk-unclean",
-            "The VMDK was not closed cleanly (its VM or host stopped while it was open). Its "
-            "data may be incomplete; power the VM on and off once, or run 'qemu-img check', "
-            "before uploading it."))
+            message(QT_TR_NOOP("The VMDK was not closed cleanly (its VM or host stopped while it "
+                               "was open). Its data may be incomplete; power the VM on and off "
+                               "once, or run 'qemu-img check', before uploading it."))))
     _add_parent(parent, findings, details)
     return _Disk(OpenedLayout(
         format=fmt,
@@ -329,9 +340,12 @@ def _embedded_descriptor(file: SourceFile, header: SparseHeader) -> Descriptor |
     at = header.descriptor_offset * SECTOR
     length = header.descriptor_sectors * SECTOR
     if length > MAX_DESCRIPTOR_BYTES:
-        raise VmdkDescriptorError(f"the embedded descriptor claims {length:,} bytes")
+        raise VmdkDescriptorError(message(QT_TR_NOOP("the embedded descriptor claims {length:,} "
+                                                     "bytes"),
+                                          length=length))
     if at + length > file.size:
-        raise TruncatedImageError("embedded VMDK descriptor", at + length, file.size)
+        raise TruncatedImageError(message(QT_TR_NOOP("embedded VMDK descriptor")),
+                                  at + length, file.size)
     text = decode_descriptor(file.read(at, length))
     if not text.strip():
         return None  # qemu reserves the space in each part of a split disk but leaves it empty
@@ -341,21 +355,25 @@ def _embedded_descriptor(file: SourceFile, header: SparseHeader) -> Descriptor |
 def _open_descriptor(file: SourceFile, base: Path, opening: _Opening) -> _Disk:
     if file.size > MAX_DESCRIPTOR_BYTES:
         raise VmdkDescriptorError(
-            f"{file.path.name} neither starts with a sparse header ('KDMV') nor is a text "
-            f"descriptor small enough to be one ({file.size:,} bytes)")
+            message(QT_TR_NOOP("{name} neither starts with a sparse header ('KDMV') nor is a "
+                               "text descriptor small enough to be one ({size:,} bytes)"),
+                    name=file.path.name, size=file.size))
     data = file.read(0, file.size)
     if not looks_like_descriptor(data):
         raise VmdkDescriptorError(
-            f"{file.path.name} neither starts with a sparse header ('KDMV') nor is a text "
-            f"descriptor ('# Disk DescriptorFile')")
+            message(QT_TR_NOOP("{name} neither starts with a sparse header ('KDMV') nor is a "
+                               "text descriptor ('# Disk DescriptorFile')"),
+                    name=file.path.name))
     descriptor = parse_descriptor(decode_descriptor(data))
     _refuse_unsupported(descriptor)
     if descriptor.sectors * SECTOR > MAX_DISK_BYTES:
         raise ImplausibleSizeError(descriptor.sectors * SECTOR)
     if not opening.may_open_files:
         raise UnsupportedImageError(
-            f"{file.path.name} is a VMDK descriptor whose data is in other files, which an "
-            f"archive cannot point to; extract the archive and choose the descriptor")
+            message(QT_TR_NOOP("{name} is a VMDK descriptor whose data is in other files, which "
+                               "an archive cannot point to; extract the archive and choose the "
+                               "descriptor"),
+                    name=file.path.name))
     parent = _open_parent(file.path, descriptor, base, opening)
     parent_layout = parent.opened.layout if parent else None
     extents: list[_Extent] = []
@@ -388,10 +406,13 @@ def _open_extent(descriptor_path: Path, line: ExtentLine, base: Path, opening: _
     if line.kind in _REFUSED_KINDS:
         raise UnsupportedImageError(_REFUSED_KINDS[line.kind])
     if line.kind not in _FLAT_KINDS and line.kind != "SPARSE":
-        raise UnsupportedImageError(f"its descriptor names an extent of type {line.kind}, "
-                                    f"which this program does not read")
+        raise UnsupportedImageError(message(QT_TR_NOOP("its descriptor names an extent of type "
+                                                       "{kind}, which this program does not read"),
+                                            kind=line.kind))
     if line.access == "NOACCESS":
-        raise UnsupportedImageError(f"its extent '{line.file_name}' is marked NOACCESS")
+        raise UnsupportedImageError(message(QT_TR_NOOP("its extent '{file_name}' is marked "
+                                                       "NOACCESS"),
+                                            file_name=line.file_name))
     assert line.file_name is not None  # the parser requires a name for every non-ZERO extent
     file = opening.open(_find(descriptor_path, line.file_name, base))
     if line.kind in _FLAT_KINDS:
@@ -402,8 +423,9 @@ def _open_extent(descriptor_path: Path, line: ExtentLine, base: Path, opening: _
     header = read_header(file)
     if header.capacity != line.sectors:
         raise VmdkDescriptorError(
-            f"the extent '{line.file_name}' holds {header.capacity:,} sectors, but the "
-            f"descriptor gives it {line.sectors:,}")
+            message(QT_TR_NOOP("the extent '{file_name}' holds {capacity:,} sectors, but the "
+                               "descriptor gives it {sectors:,}"),
+                    file_name=line.file_name, capacity=header.capacity, sectors=line.sectors))
     return SparseExtent(file, header, _index(file, header), parent=parent, base=position)
 
 
@@ -440,23 +462,27 @@ def _open_parent(child: Path, descriptor: Descriptor, base: Path,
         return None
     hint = descriptor.parent_hint
     if not hint:
-        raise ParentNotFoundError(child, "(the descriptor names no parentFileNameHint)", [])
+        raise ParentNotFoundError(child, message(QT_TR_NOOP("(the descriptor names no "
+                                                            "parentFileNameHint)")), [])
     candidates = _candidates(hint, base) if opening.may_open_files else []
     path = next((p for p in candidates if p.is_file()), None)
     if path is None:
         raise ParentNotFoundError(child, hint, candidates)
     resolved = path.resolve()
     if resolved in opening.chain:
-        raise ParentChainError(f"{child.name}'s parents loop back to {path.name}")
+        raise ParentChainError(message(QT_TR_NOOP("{name}'s parents loop back to {name2}"),
+                                       name=child.name, name2=path.name))
     if len(opening.chain) >= MAX_CHAIN:
-        raise ParentChainError(f"it is more than {MAX_CHAIN} snapshots deep")
+        raise ParentChainError(message(QT_TR_NOOP("it is more than {depth} snapshots deep"),
+                                       depth=MAX_CHAIN))
     opening.chain.append(resolved)
     parent = _open(opening.open(path), path.parent, opening)
     parent_cid = parent.descriptor.cid if parent.descriptor else None
     if parent_cid is not None and parent_cid != expected:
         raise ParentMismatchError(
-            child, path, f"its content id (CID) is {parent_cid}, but the snapshot was taken of "
-                         f"CID {expected}")
+            child, path, message(QT_TR_NOOP("its content id (CID) is {parent_cid}, but the "
+                                            "snapshot was taken of CID {expected}"),
+                                 parent_cid=parent_cid, expected=expected))
     return parent
 
 
@@ -468,8 +494,9 @@ def _add_parent(parent: _Disk | None, findings: list[Finding],
     more = f" and {parent.depth} more" if parent.depth else ""
     findings.append(Finding(
         Level.INFO, "vmdk-snapshot",
-        f"This is a snapshot (delta) disk over {parent.path.name}{more}: the upload holds the "
-        f"disk as the snapshot sees it, parent data included."))
+        message(QT_TR_NOOP("This is a snapshot (delta) disk over {name}{more}: the upload holds "
+                           "the disk as the snapshot sees it, parent data included."),
+                name=parent.path.name, more=more)))
     findings.extend(f for f in parent.opened.findings if f.level >= Level.WARNING)
 
 
@@ -479,8 +506,8 @@ def _refuse_unsupported(descriptor: Descriptor) -> None:
         raise UnsupportedImageError(reason)
     if descriptor.encrypted:
         raise UnsupportedImageError(
-            "it is an encrypted VMware disk (VM encryption); decrypt the VM in vSphere, or "
-            "clone the disk unencrypted, first")
+            message(QT_TR_NOOP("it is an encrypted VMware disk (VM encryption); decrypt the VM "
+                               "in vSphere, or clone the disk unencrypted, first")))
 
 
 def _descriptor_format(descriptor: Descriptor) -> ImageFormat:

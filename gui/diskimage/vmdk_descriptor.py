@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from gui.diskimage.errors import DiskImageError
+from gui.i18n import QT_TR_NOOP, Message, message
 
 # Real descriptors are a few hundred bytes; a twoGbMaxExtent one for a 64 TiB disk is ~2 MiB of
 # extent lines at most. Anything longer is not a descriptor, and is never read whole.
@@ -30,11 +31,12 @@ class VmdkDescriptorError(DiskImageError):
     """The VMDK descriptor is not one: too large, not text, an extent line that does not parse,
     or extents that do not add up to the disk."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: Message | str) -> None:
         super().__init__(
-            f"The VMDK descriptor is damaged: {detail}. Open the descriptor (the small .vmdk "
-            f"text file) in a text editor and compare it with the disk's files, or export the "
-            f"disk again from VMware.")
+            message(QT_TR_NOOP("The VMDK descriptor is damaged: {detail}. Open the descriptor "
+                               "(the small .vmdk text file) in a text editor and compare it with "
+                               "the disk's files, or export the disk again from VMware."),
+                    detail=detail))
 
 
 @dataclass(frozen=True)
@@ -108,16 +110,21 @@ def parse_descriptor(text: str) -> Descriptor:
         if line.split(None, 1)[0] in _ACCESS_WORDS:
             match = _EXTENT.match(line)
             if match is None:
-                raise VmdkDescriptorError(f"line {number} is not a valid extent line: "
-                                          f"{_shorten(line)!r}")
+                raise VmdkDescriptorError(message(QT_TR_NOOP("line {number} is not a valid "
+                                                             "extent line: {line!r}"),
+                                                  number=number, line=_shorten(line)))
             access, sectors, kind, name, offset = match.groups()
             kind = kind.upper()
             if kind != "ZERO" and not name:
-                raise VmdkDescriptorError(f"the {kind} extent on line {number} names no file")
+                raise VmdkDescriptorError(message(QT_TR_NOOP("the {kind} extent on line {number} "
+                                                             "names no file"),
+                                                  kind=kind, number=number))
             extents.append(ExtentLine(access, int(sectors), kind, name if kind != "ZERO" else None,
                                       int(offset or 0)))
             if len(extents) > MAX_EXTENTS:
-                raise VmdkDescriptorError(f"it lists more than {MAX_EXTENTS:,} extents")
+                raise VmdkDescriptorError(message(QT_TR_NOOP("it lists more than {limit:,} "
+                                                             "extents"),
+                                                  limit=MAX_EXTENTS))
             continue
         pair = _KEY_VALUE.match(line)
         if pair is not None:
@@ -128,13 +135,16 @@ def parse_descriptor(text: str) -> Descriptor:
         # Other lines (tools add their own) carry nothing a reader needs.
     create_type = values.get("createtype")
     if not create_type:
-        raise VmdkDescriptorError("it has no createType line")
+        raise VmdkDescriptorError(message(QT_TR_NOOP("it has no createType line")))
     if not extents:
-        raise VmdkDescriptorError("it lists no extents (the files that hold the data)")
+        raise VmdkDescriptorError(message(QT_TR_NOOP("it lists no extents (the files that hold "
+                                                     "the data)")))
     for key in ("cid", "parentcid"):
         value = values.get(key)
         if value is not None and not re.fullmatch(r"[0-9A-Fa-f]{1,8}", value):
-            raise VmdkDescriptorError(f"its {key} {_shorten(value)!r} is not a hexadecimal id")
+            raise VmdkDescriptorError(message(QT_TR_NOOP("its {key} {text!r} is not a "
+                                                         "hexadecimal id"),
+                                              key=key, text=_shorten(value)))
     return Descriptor(create_type, tuple(extents), values)
 
 

@@ -34,6 +34,7 @@ from gui.diskimage.errors import (
 from gui.diskimage.layout import Layout, fill_zero
 from gui.diskimage.packed import GapSource, Packed, runs
 from gui.diskimage.pio import SourceFile
+from gui.i18n import QT_TR_NOOP, Message, message
 
 SECTOR = 512
 MAGIC = b"KDMV"
@@ -67,11 +68,12 @@ _WALK_BATCH_BYTES = 1 << 19  # grain tables read in one call while listing alloc
 class CorruptGrainError(DiskImageError):
     """A streamOptimized grain or marker is damaged: it does not inflate, or names another place."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: Message | str) -> None:
         super().__init__(
-            f"The VMDK's compressed data is damaged: {detail}. The disk cannot be read safely; "
-            f"copy the file again, or export the disk again from its source (VMware 'Export "
-            f"OVF Template', ovftool).")
+            message(QT_TR_NOOP("The VMDK's compressed data is damaged: {detail}. The disk cannot "
+                               "be read safely; copy the file again, or export the disk again "
+                               "from its source (VMware 'Export OVF Template', ovftool)."),
+                    detail=detail))
 
 
 def deflate_bound(length: int) -> int:
@@ -125,10 +127,11 @@ def parse_header(data: bytes) -> SparseHeader:
 def read_header(file: SourceFile) -> SparseHeader:
     """The extent's header, checked; for a stream with its GD at the end, the footer's copy."""
     if file.size < SECTOR:
-        raise TruncatedImageError("VMDK sparse header", SECTOR, file.size)
+        raise TruncatedImageError(message(QT_TR_NOOP("VMDK sparse header")), SECTOR, file.size)
     data = file.read(0, SECTOR)
     if data[:4] != MAGIC:
-        raise CorruptHeaderError("the VMDK sparse extent does not start with 'KDMV'")
+        raise CorruptHeaderError(message(QT_TR_NOOP("the VMDK sparse extent does not start with "
+                                                    "'KDMV'")))
     header = parse_header(data)
     if header.gd_offset == GD_AT_END:
         footer = _footer_header(file)
@@ -155,26 +158,32 @@ def _footer_header(file: SourceFile) -> SparseHeader | None:
 def _check(header: SparseHeader) -> None:
     if header.version not in (1, 2, 3):
         raise UnsupportedImageError(
-            f"its VMDK sparse header has version {header.version}, which this program does not "
-            f"know")
+            message(QT_TR_NOOP("its VMDK sparse header has version {version}, which this program "
+                               "does not know"),
+                    version=header.version))
     if header.flags & FLAG_NEWLINE_TEST and header.newline_test != NEWLINE_TEST:
         raise CorruptHeaderError(
-            "the VMDK's line-end test bytes were changed, which happens when a file is copied "
-            "in text mode (FTP 'ASCII'): copy it again in binary mode")
+            message(QT_TR_NOOP("the VMDK's line-end test bytes were changed, which happens when "
+                               "a file is copied in text mode (FTP 'ASCII'): copy it again in "
+                               "binary mode")))
     grain = header.grain_sectors
     if grain < 1 or grain > MAX_GRAIN_SECTORS or grain & (grain - 1):
         raise InvalidBlockSizeError(grain * SECTOR)
     if header.capacity * SECTOR > MAX_CAPACITY_BYTES:
         raise ImplausibleSizeError(header.capacity * SECTOR)
     if header.capacity == 0:
-        raise CorruptHeaderError("the VMDK sparse header gives a capacity of zero sectors")
+        raise CorruptHeaderError(message(QT_TR_NOOP("the VMDK sparse header gives a capacity of "
+                                                    "zero sectors")))
     if not 1 <= header.gtes_per_gt <= MAX_GTES:
         raise CorruptHeaderError(
-            f"the VMDK sparse header gives {header.gtes_per_gt:,} entries per grain table "
-            f"(VMware writes 512)")
+            message(QT_TR_NOOP("the VMDK sparse header gives {gtes_per_gt:,} entries per grain "
+                               "table (VMware writes 512)"),
+                    gtes_per_gt=header.gtes_per_gt))
     if header.compression not in (COMPRESS_NONE, COMPRESS_DEFLATE):
         raise UnsupportedImageError(
-            f"its grains are compressed with method {header.compression}; only deflate is known")
+            message(QT_TR_NOOP("its grains are compressed with method {compression}; only "
+                               "deflate is known"),
+                    compression=header.compression))
 
 
 # ---- the grain index ---------------------------------------------------------------------------
@@ -234,12 +243,13 @@ class GrainTables:
         self._grains = header.grains
         self._gd_entries = header.gd_entries
         if header.gd_offset in (0, GD_AT_END):
-            raise CorruptHeaderError("the VMDK sparse header does not say where its grain "
-                                     "directory is")
+            raise CorruptHeaderError(message(QT_TR_NOOP("the VMDK sparse header does not say "
+                                                        "where its grain directory is")))
         self._gd_at = header.gd_offset * SECTOR
         gd_end = self._gd_at + 4 * self._gd_entries
         if gd_end > file.size:
-            raise TruncatedImageError("VMDK grain directory", gd_end, file.size)
+            raise TruncatedImageError(message(QT_TR_NOOP("VMDK grain directory")),
+                                      gd_end, file.size)
         self._cache = _TableCache(file)
 
     def _gd_page(self, page: int) -> array[int]:
@@ -252,8 +262,9 @@ class GrainTables:
         at = sector * SECTOR
         if at + 4 * self._gtes > self._file.size:
             raise CorruptBlockTableError(
-                f"grain table {table} is recorded at byte {at:,}, past the end of the "
-                f"{self._file.size:,}-byte file")
+                message(QT_TR_NOOP("grain table {table} is recorded at byte {at:,}, past the end "
+                                   "of the {size:,}-byte file"),
+                        table=table, at=at, size=self._file.size))
         return at
 
     def entries(self, first: int, stop: int) -> list[int]:
@@ -329,7 +340,8 @@ class ScannedIndex:
         in_order = True
         while True:
             if pos + SECTOR > file.size:
-                raise TruncatedImageError("VMDK stream (its end-of-stream marker)", pos + SECTOR,
+                raise TruncatedImageError(message(QT_TR_NOOP("VMDK stream (its end-of-stream "
+                                                             "marker)")), pos + SECTOR,
                                           file.size)
             if not window_at <= pos <= window_at + len(window) - _MARKER.size:
                 window_at, window = pos, file.read(pos, _SCAN_WINDOW)
@@ -337,8 +349,9 @@ class ScannedIndex:
             if size:  # a grain: value is its first sector on the disk
                 if value % grain_sectors or value >= header.capacity or size > bound:
                     raise CorruptGrainError(
-                        f"the marker at byte {pos:,} is garbled (sector {value:,}, "
-                        f"{size:,} bytes)")
+                        message(QT_TR_NOOP("the marker at byte {pos:,} is garbled (sector "
+                                           "{sector:,}, {size:,} bytes)"),
+                                pos=pos, sector=value, size=size))
                 grain = value // grain_sectors
                 if grains and grain <= grains[-1]:
                     in_order = False
@@ -349,8 +362,10 @@ class ScannedIndex:
             if kind == MARKER_EOS and value == 0:
                 break
             if kind not in (MARKER_GT, MARKER_GD, MARKER_FOOTER) or value > file.size // SECTOR:
-                raise CorruptGrainError(f"the marker at byte {pos:,} is garbled (type {kind}, "
-                                        f"{value:,} sectors)")
+                raise CorruptGrainError(message(QT_TR_NOOP("the marker at byte {pos:,} is "
+                                                           "garbled (type {kind}, {sectors:,} "
+                                                           "sectors)"),
+                                                pos=pos, kind=kind, sectors=value))
             pos += SECTOR + value * SECTOR
         if not in_order:
             # Writers emit grains in disk order; sort the rare stream that does not.
@@ -360,8 +375,9 @@ class ScannedIndex:
             for i in range(1, len(grains)):
                 if grains[i] == grains[i - 1]:
                     raise CorruptGrainError(
-                        f"grain {grains[i]:,} is stored twice (markers at sectors "
-                        f"{sectors[i - 1]:,} and {sectors[i]:,})")
+                        message(QT_TR_NOOP("grain {grain:,} is stored twice (markers at sectors "
+                                           "{first:,} and {second:,})"),
+                                grain=grains[i], first=sectors[i - 1], second=sectors[i]))
         self._grains = grains
         self._sectors = sectors
 
@@ -445,9 +461,11 @@ class SparseExtent:
                 at = entry * SECTOR + a - (first + i) * gbytes
                 if at + len(dest) > self._file.size:
                     raise CorruptBlockTableError(
-                        f"grain {first + i:,} is recorded at byte {entry * SECTOR:,}, but its "
-                        f"data would end at byte {at + len(dest):,} of a {self._file.size:,}-byte "
-                        f"file")
+                        message(QT_TR_NOOP("grain {grain:,} is recorded at byte {at:,}, but "
+                                           "its data would end at byte {end:,} of a "
+                                           "{size:,}-byte file"),
+                                grain=first + i, at=entry * SECTOR, end=at + len(dest),
+                                size=self._file.size))
                 self._file.readinto(at, dest)
             i = j
 
@@ -494,19 +512,22 @@ class SparseExtent:
         head = _GRAIN_MARKER_BYTES if self._markers else 0
         if at + head >= size:
             raise CorruptBlockTableError(
-                f"grain {grain:,} is recorded at byte {at:,}, past the end of the {size:,}-byte "
-                f"file")
+                message(QT_TR_NOOP("grain {grain:,} is recorded at byte {at:,}, past the end of "
+                                   "the {size:,}-byte file"),
+                        grain=grain, at=at, size=size))
         raw = self._file.read(at, min(head + self._bound, size - at))
         if self._markers:
             lba, length = struct.unpack_from("<QI", raw, 0)
             if lba != grain * self._grain_sectors or not 0 < length <= self._bound:
                 raise CorruptGrainError(
-                    f"the marker of grain {grain:,} (at byte {at:,}) says sector {lba:,} and "
-                    f"{length:,} bytes")
+                    message(QT_TR_NOOP("the marker of grain {grain:,} (at byte {at:,}) says "
+                                       "sector {lba:,} and {length:,} bytes"),
+                            grain=grain, at=at, lba=lba, length=length))
             if head + length > len(raw):
                 raise CorruptGrainError(
-                    f"grain {grain:,} at byte {at:,} claims {length:,} compressed bytes, past "
-                    f"the end of the {size:,}-byte file")
+                    message(QT_TR_NOOP("grain {grain:,} at byte {at:,} claims {length:,} "
+                                       "compressed bytes, past the end of the {size:,}-byte file"),
+                            grain=grain, at=at, length=length, size=size))
             compressed = memoryview(raw)[head : head + length]
         else:
             compressed = memoryview(raw)
@@ -514,11 +535,13 @@ class SparseExtent:
             # max_length bounds the output: a crafted grain cannot inflate to gigabytes.
             data = zlib.decompressobj().decompress(compressed, self._grain_bytes)
         except zlib.error as exc:
-            raise CorruptGrainError(f"grain {grain:,} at byte {at:,} does not inflate "
-                                    f"({exc})") from exc
+            raise CorruptGrainError(message(QT_TR_NOOP("grain {grain:,} at byte {at:,} does not "
+                                                       "inflate ({exc})"),
+                                            grain=grain, at=at, exc=exc)) from exc
         if len(data) < needed:
-            raise CorruptGrainError(f"grain {grain:,} at byte {at:,} inflates to "
-                                    f"{len(data):,} bytes, not {needed:,}")
+            raise CorruptGrainError(message(QT_TR_NOOP("grain {grain:,} at byte {at:,} inflates "
+                                                       "to {actual:,} bytes, not {needed:,}"),
+                                            grain=grain, at=at, actual=len(data), needed=needed))
         return data
 
     def allocated(self, join: GapSource | None = None) -> Iterator[tuple[int, int]]:

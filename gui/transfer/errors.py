@@ -2,9 +2,14 @@
 
 Messages are written for the person running the upload: what happened and what to do. They never
 contain a SAS signature, an account key or a token (targets describe themselves redacted).
+An error made from a :class:`~gui.i18n.Message` is shown translated in the window
+(``localized``); ``str(error)`` is always the English sentence.
 """
 
 from __future__ import annotations
+
+from gui.diskimage.text import Text
+from gui.i18n import Message, Render
 
 
 class UploadError(Exception):
@@ -12,6 +17,17 @@ class UploadError(Exception):
 
     #: True when running the same upload again continues where this one stopped.
     resumable: bool = False
+
+    def __init__(self, message: Message | str) -> None:
+        self.message = Text(message)
+        super().__init__(self.message)
+
+    def localized(self, render: Render) -> str:
+        text = str(self)
+        if not text.startswith(self.message):
+            return text  # the text was replaced after the error was made: it is English only
+        # What was appended since (request ids for a support case) is not language.
+        return self.message.localized(render) + text[len(self.message):]
 
 
 class InvalidTargetError(UploadError):

@@ -32,31 +32,36 @@ from gui.azure.steps import (
     StepState,
     run_step,
 )
+from gui.diskimage.text import Text, plural, tr
+from gui.i18n import QT_TR_NOOP, Message
 
 
 class CaptureRefusedError(AzureServiceError):
-    title = "Capture refused before any change"
-    advice = "Nothing was changed. Correct what the message names and start the capture again."
+    title = Text(QT_TR_NOOP("Capture refused before any change"))
+    advice = Text(QT_TR_NOOP(
+        "Nothing was changed. Correct what the message names and start the capture again."))
 
 
 class GeneralizationFailedError(AzureServiceError):
-    title = "Generalization did not finish"
-    advice = (
+    title = Text(QT_TR_NOOP("Generalization did not finish"))
+    advice = Text(QT_TR_NOOP(
         "Look at the guest (boot diagnostics, serial console). Do not mark the VM generalized "
         "until the guest has been deprovisioned and has shut down."
-    )
+    ))
 
 
 class ReplicationFailedError(AzureServiceError):
-    title = "Replication failed"
-    advice = "The image version exists; update its target regions to retry the replication."
+    title = Text(QT_TR_NOOP("Replication failed"))
+    advice = Text(QT_TR_NOOP(
+        "The image version exists; update its target regions to retry the replication."))
 
 
-_RESTART = "Nothing was changed on the VM yet. Correct the cause and start the capture again."
-_AFTER_GENERALIZE = (
+_RESTART = Text(QT_TR_NOOP(
+    "Nothing was changed on the VM yet. Correct the cause and start the capture again."))
+_AFTER_GENERALIZE = Text(QT_TR_NOOP(
     "The VM is generalized now and cannot be started again; open the capture wizard for it "
     "again and choose 'I generalized it myself' to retry."
-)
+))
 
 
 def generalization_script(os_type: str) -> tuple[str, list[str]]:
@@ -136,74 +141,99 @@ def plan_steps(plan: CapturePlan) -> list[StepSpec]:
     steps = [
         StepSpec(
             "check",
-            f"Check VM {vm.name} and the target",
+            Text(Message(QT_TR_NOOP("Check VM {name} and the target"),
+                         {"name": vm.name})),
             "",
-            "Nothing was changed. Correct what the message names and start again.",
+            Text(QT_TR_NOOP(
+                "Nothing was changed. Correct what the message names and start again.")),
         )
     ]
     for disk in plan.snapshot_disks:
         steps.append(
             StepSpec(
                 f"snapshot:{disk.id}",
-                f"Snapshot {disk.label.split(':')[0]}",
-                f"Create snapshot {plan.snapshot_name(disk)} of {disk.name} "
-                f"({disk.size_gb} GiB) in {vm.resource_group}",
+                Text(Message(QT_TR_NOOP("Snapshot {disk}"),
+                             {"disk": disk.label.split(':')[0]})),
+                Text(Message(QT_TR_NOOP("Create snapshot {snapshot} of {name} ({size_gb} GiB) in "
+                                        "{resource_group}"),
+                             {"snapshot": plan.snapshot_name(disk), "name": disk.name,
+                              "size_gb": disk.size_gb, "resource_group": vm.resource_group})),
                 _RESTART,
             )
         )
     if plan.runs_generalization:
         command, _ = generalization_script(vm.os_type)
-        what = (
-            "sysprep /generalize /oobe /shutdown"
-            if vm.os_type == "Windows"
-            else ("waagent -deprovision+user, then shut down")
-        )
+        # sysprep /generalize keeps local accounts (the review says what it does remove);
+        # waagent -deprovision+user deletes the admin user.
+        change = Text(Message(
+            QT_TR_NOOP("Run {tool} on {name} through Run Command ({command})"),
+            {"tool": "sysprep /generalize /oobe /shutdown", "name": vm.name, "command": command},
+        )) if vm.os_type == "Windows" else Text(Message(
+            QT_TR_NOOP("Run {tool}, then shut down on {name} through Run Command ({command}); "
+                       "the admin account {user} is removed from the guest"),
+            {"tool": "waagent -deprovision+user", "name": vm.name, "command": command,
+             "user": vm.admin_username or Message(QT_TR_NOOP("(VM user)"))},
+        ))
         steps.append(
             StepSpec(
                 "run-generalization",
-                "Run generalization (Run Command)",
-                f"Run {what} on {vm.name} through Run Command ({command}); the admin account "
-                f"{vm.admin_username or '(VM user)'} is removed from the guest",
-                "Check the Run Command output. You can also generalize by hand and choose "
-                "'I generalized it myself'.",
+                Text(QT_TR_NOOP("Run generalization (Run Command)")),
+                change,
+                Text(QT_TR_NOOP("Check the Run Command output. You can also generalize by hand "
+                                "and choose 'I generalized it myself'.")),
             )
         )
     if plan.generalization is not Generalization.SPECIALIZED:
         steps.append(
             StepSpec(
                 "wait-stopped",
-                f"Wait until {vm.name} has stopped",
+                Text(Message(QT_TR_NOOP("Wait until {name} has stopped"),
+                             {"name": vm.name})),
                 "",
-                "The guest did not shut down. Look at it (boot diagnostics, serial console) "
-                "before you try again; do not mark it generalized.",
+                Text(QT_TR_NOOP("The guest did not shut down. Look at it (boot diagnostics, "
+                                "serial console) before you try again; do not mark it "
+                                "generalized.")),
             )
         )
     steps.append(
         StepSpec(
             "deallocate",
-            f"Deallocate {vm.name}",
-            f"Deallocate VM {vm.name} (stops billing for its compute)",
-            "Deallocate the VM yourself (portal or `az vm deallocate`), then start again.",
+            Text(Message(QT_TR_NOOP("Deallocate {name}"),
+                         {"name": vm.name})),
+            Text(Message(QT_TR_NOOP("Deallocate VM {name} (stops billing for its compute)"),
+                         {"name": vm.name})),
+            Text(QT_TR_NOOP("Deallocate the VM yourself (portal or `az vm deallocate`), then "
+                            "start again.")),
         )
     )
     if plan.marks_generalized:
         steps.append(
             StepSpec(
                 "mark-generalized",
-                f"Mark {vm.name} generalized",
-                f"Mark VM {vm.name} generalized in Azure: it can never be started again",
-                "The VM is deallocated; mark it generalized yourself (`az vm generalize`) or "
-                "start again.",
+                Text(Message(QT_TR_NOOP("Mark {name} generalized"),
+                             {"name": vm.name})),
+                Text(Message(QT_TR_NOOP("Mark VM {name} generalized in Azure: it can never be "
+                                        "started again"),
+                             {"name": vm.name})),
+                Text(QT_TR_NOOP("The VM is deallocated; mark it generalized yourself (`az vm "
+                                "generalize`) or start again.")),
             )
         )
     if plan.target is TargetKind.MANAGED_IMAGE:
-        disks = f"OS disk + {len(vm.data_disks)} data disk(s)" if vm.data_disks else "OS disk"
+        disks = Text(plural(
+            tr("OS disk + %n data disk(s)", "", len(vm.data_disks)),
+            "OS disk + %n data disk(s)", len(vm.data_disks),
+        )) if vm.data_disks else Text(QT_TR_NOOP("OS disk"))
         steps.append(
             StepSpec(
                 "create-image",
-                f"Create managed image {plan.image_name}",
-                f"Create managed image {plan.image_name} in {plan.resource_group} "
-                f"({vm.location}, {vm.hyper_v_generation}, {disks})",
+                Text(Message(QT_TR_NOOP("Create managed image {image_name}"),
+                             {"image_name": plan.image_name})),
+                Text(Message(QT_TR_NOOP("Create managed image {image_name} in {resource_group} "
+                                        "({location}, {hyper_v_generation}, {disks})"),
+                             {"image_name": plan.image_name, "resource_group": plan.resource_group,
+                              "location": vm.location, "hyper_v_generation": vm.hyper_v_generation,
+                              "disks": disks})),
                 _AFTER_GENERALIZE if plan.marks_generalized or vm.generalized else _RESTART,
             )
         )
@@ -212,9 +242,13 @@ def plan_steps(plan: CapturePlan) -> list[StepSpec]:
             steps.append(
                 StepSpec(
                     "create-gallery",
-                    f"Create gallery {plan.gallery_name}",
-                    f"Create Azure Compute Gallery {plan.gallery_name} in {plan.resource_group} "
-                    f"({vm.location})",
+                    Text(Message(QT_TR_NOOP("Create gallery {gallery_name}"),
+                                 {"gallery_name": plan.gallery_name})),
+                    Text(Message(QT_TR_NOOP("Create Azure Compute Gallery {gallery_name} in "
+                                            "{resource_group} ({location})"),
+                                 {"gallery_name": plan.gallery_name,
+                                  "resource_group": plan.resource_group,
+                                  "location": vm.location})),
                     _AFTER_GENERALIZE if plan.marks_generalized else _RESTART,
                 )
             )
@@ -223,27 +257,42 @@ def plan_steps(plan: CapturePlan) -> list[StepSpec]:
             steps.append(
                 StepSpec(
                     "create-definition",
-                    f"Create image definition {plan.definition_name}",
-                    f"Create image definition {d.name} ({d.os_type}, {d.os_state}, "
-                    f"{d.hyper_v_generation}, {d.architecture}, {d.security_type}; "
-                    f"{d.publisher}/{d.offer}/{d.sku}) in gallery {plan.gallery_name}",
+                    Text(Message(QT_TR_NOOP("Create image definition {definition_name}"),
+                                 {"definition_name": plan.definition_name})),
+                    Text(Message(QT_TR_NOOP("Create image definition {name} ({os_type}, "
+                                            "{os_state}, {hyper_v_generation}, {architecture}, "
+                                            "{security_type}; {publisher}/{offer}/{sku}) in "
+                                            "gallery {gallery_name}"),
+                                 {"name": d.name, "os_type": d.os_type, "os_state": d.os_state,
+                                  "hyper_v_generation": d.hyper_v_generation,
+                                  "architecture": d.architecture, "security_type": d.security_type,
+                                  "publisher": d.publisher, "offer": d.offer, "sku": d.sku,
+                                  "gallery_name": plan.gallery_name})),
                     _AFTER_GENERALIZE if plan.marks_generalized else _RESTART,
                 )
             )
         regions = ", ".join(f"{r.region} ×{r.replicas}" for r in plan.target_regions)
-        flags = []
+        flags: list[Message] = []
         if plan.exclude_from_latest:
-            flags.append("excluded from latest")
+            flags.append(Message(QT_TR_NOOP("excluded from latest")))
         if plan.end_of_life is not None:
-            flags.append(f"end of life {plan.end_of_life.isoformat()}")
+            flags.append(Message(QT_TR_NOOP("end of life {date}"),
+                                 {"date": plan.end_of_life.isoformat()}))
+        version = {"path": f"{plan.gallery_name}/{plan.definition_name}/{plan.version}",
+                   "name": vm.name, "regions": regions}
+        if len(flags) == 2:
+            flags = [Message(QT_TR_NOOP("{first}, {second}"),
+                             {"first": flags[0], "second": flags[1]})]
         steps.append(
             StepSpec(
                 "create-version",
-                f"Create image version {plan.version}",
-                f"Create image version {plan.gallery_name}/{plan.definition_name}/"
-                f"{plan.version} from {vm.name} (regions {regions}"
-                + (f"; {', '.join(flags)}" if flags else "")
-                + ")",
+                Text(Message(QT_TR_NOOP("Create image version {version}"),
+                             {"version": plan.version})),
+                Text(Message(QT_TR_NOOP("Create image version {path} from {name} (regions "
+                                        "{regions}; {flags})"), {**version, "flags": flags[0]}))
+                if flags else
+                Text(Message(QT_TR_NOOP("Create image version {path} from {name} (regions "
+                                        "{regions})"), version)),
                 _AFTER_GENERALIZE if plan.marks_generalized or vm.generalized else _RESTART,
             )
         )
@@ -251,21 +300,25 @@ def plan_steps(plan: CapturePlan) -> list[StepSpec]:
             steps.append(
                 StepSpec(
                     f"replicate:{region.region}",
-                    f"Replicate to {region.region}",
+                    Text(Message(QT_TR_NOOP("Replicate to {region}"),
+                                 {"region": region.region})),
                     "",
-                    "The image version exists; Azure keeps replicating. Check its replication "
-                    "status in the browser, or update its target regions to retry.",
+                    Text(QT_TR_NOOP("The image version exists; Azure keeps replicating. Check "
+                                    "its replication status in the browser, or update its target "
+                                    "regions to retry.")),
                 )
             )
     if plan.delete_vm_after:
         steps.append(
             StepSpec(
                 "delete-vm",
-                f"Delete VM {vm.name}",
-                f"Delete VM {vm.name} (its disks are kept: "
-                + ", ".join(disk.name for disk in vm.disks)
-                + ")",
-                "The image is ready. Delete the VM yourself when you no longer need it.",
+                Text(Message(QT_TR_NOOP("Delete VM {name}"),
+                             {"name": vm.name})),
+                Text(Message(QT_TR_NOOP("Delete VM {name} (its disks are kept: {disks})"),
+                             {"name": vm.name,
+                              "disks": ", ".join(disk.name for disk in vm.disks)})),
+                Text(QT_TR_NOOP("The image is ready. Delete the VM yourself when you no longer "
+                                "need it.")),
             )
         )
     return steps
@@ -352,7 +405,8 @@ class CaptureExecutor:
         problems = validate(plan, facts).problems
         if problems:
             raise CaptureRefusedError(" ".join(p.message for p in problems))
-        return f"{vm.name} is {vm.power_label.lower()}; the target is free."
+        return Text(Message(QT_TR_NOOP("{name} is {power}; the target is free."),
+                            {"name": vm.name, "power": vm.power_label.lower()}))
 
     async def _snapshot(self, disk: VmDisk) -> str:
         vm = self.plan.vm
@@ -369,12 +423,13 @@ class CaptureExecutor:
         await _finished(
             self._compute.snapshots.begin_create_or_update, vm.resource_group, name, body
         )
-        return f"Snapshot {name} created ({disk.size_gb} GiB)."
+        return Text(Message(QT_TR_NOOP("Snapshot {name} created ({size_gb} GiB)."),
+                            {"name": name, "size_gb": disk.size_gb}))
 
     async def _run_generalization(self, progress: Progress) -> str:
         vm = self.plan.vm
         command, script = generalization_script(vm.os_type)
-        progress("Run Command sent; waiting for the guest agent to run it…")
+        progress(Text(QT_TR_NOOP("Run Command sent; waiting for the guest agent to run it…")))
         result = await _finished(
             self._compute.virtual_machines.begin_run_command,
             vm.resource_group,
@@ -386,8 +441,9 @@ class CaptureExecutor:
         if failure is not None:
             # The first line names the error; the rest is PowerShell's position and category.
             first = next((line.strip() for line in failure.splitlines() if line.strip()), failure)
-            raise GeneralizationFailedError(f"The guest reported: {first}")
-        return "Generalization started in the guest."
+            raise GeneralizationFailedError(Text(Message(QT_TR_NOOP("The guest reported: {first}"),
+                                                         {"first": first})))
+        return Text(QT_TR_NOOP("Generalization started in the guest."))
 
     async def _wait_stopped(self, progress: Progress) -> str:
         vm = self.plan.vm
@@ -395,13 +451,18 @@ class CaptureExecutor:
         while True:
             state = power_state(await self._instance_view())
             if state in ("stopped", "deallocated"):
-                return f"{vm.name} is {state}."
+                return Text(Message(QT_TR_NOOP("{name} is {state}."),
+                                    {"name": vm.name, "state": state}))
             if time.monotonic() > deadline:
                 raise GeneralizationFailedError(
-                    f"VM {vm.name} is still {state} {int(self.stop_timeout // 60)} minutes "
-                    "after generalization was started."
+                    Text(Message(QT_TR_NOOP("VM {name} is still {state} {minutes} minutes after "
+                                            "generalization was started."),
+                                 {"name": vm.name, "state": state,
+                                  "minutes": int(self.stop_timeout // 60)}))
                 )
-            progress(f"{vm.name} is {state}; waiting for the guest to shut down…")
+            progress(Text(Message(QT_TR_NOOP("{name} is {state}; waiting for the guest to shut "
+                                             "down…"),
+                                  {"name": vm.name, "state": state})))
             await asyncio.sleep(self.poll_seconds)
 
     async def _instance_view(self) -> dict[str, Any]:
@@ -412,16 +473,20 @@ class CaptureExecutor:
     async def _deallocate(self) -> str:
         vm = self.plan.vm
         if power_state(await self._instance_view()) == "deallocated":
-            raise StepSkipped(f"{vm.name} is already deallocated.")
+            raise StepSkipped(Text(Message(QT_TR_NOOP("{name} is already deallocated."),
+                                           {"name": vm.name})))
         await _finished(self._compute.virtual_machines.begin_deallocate, vm.resource_group, vm.name)
-        return f"{vm.name} is deallocated."
+        return Text(Message(QT_TR_NOOP("{name} is deallocated."),
+                            {"name": vm.name}))
 
     async def _mark_generalized(self) -> str:
         vm = self.plan.vm
         if is_generalized(await self._instance_view()):
-            raise StepSkipped(f"{vm.name} is already marked generalized.")
+            raise StepSkipped(Text(Message(QT_TR_NOOP("{name} is already marked generalized."),
+                                           {"name": vm.name})))
         await self._compute.virtual_machines.generalize(vm.resource_group, vm.name)
-        return f"{vm.name} is marked generalized."
+        return Text(Message(QT_TR_NOOP("{name} is marked generalized."),
+                            {"name": vm.name}))
 
     async def _create_image(self) -> str:
         plan, vm = self.plan, self.plan.vm
@@ -436,7 +501,8 @@ class CaptureExecutor:
         await _finished(
             self._compute.images.begin_create_or_update, plan.resource_group, plan.image_name, body
         )
-        return f"Managed image {plan.image_name} created."
+        return Text(Message(QT_TR_NOOP("Managed image {image_name} created."),
+                            {"image_name": plan.image_name}))
 
     async def _create_gallery(self) -> str:
         plan = self.plan
@@ -450,7 +516,8 @@ class CaptureExecutor:
             plan.gallery_name,
             body,
         )
-        return f"Gallery {plan.gallery_name} created."
+        return Text(Message(QT_TR_NOOP("Gallery {gallery_name} created."),
+                            {"gallery_name": plan.gallery_name}))
 
     async def _create_definition(self) -> str:
         plan = self.plan
@@ -471,7 +538,8 @@ class CaptureExecutor:
             plan.definition_name,
             {"location": plan.vm.location, "properties": props},
         )
-        return f"Image definition {plan.definition_name} created."
+        return Text(Message(QT_TR_NOOP("Image definition {definition_name} created."),
+                            {"definition_name": plan.definition_name}))
 
     async def _create_version(self) -> str:
         plan = self.plan
@@ -495,7 +563,9 @@ class CaptureExecutor:
         self._version_poller = await self._compute.gallery_image_versions.begin_create_or_update(
             plan.resource_group, plan.gallery_name, plan.definition_name, plan.version, body
         )
-        return f"Image version {plan.version} accepted; Azure replicates it now."
+        return Text(Message(QT_TR_NOOP("Image version {version} accepted; Azure replicates it "
+                                       "now."),
+                            {"version": plan.version}))
 
     async def _replicate(self, region: str, progress: Progress) -> str:
         plan = self.plan
@@ -521,7 +591,9 @@ class CaptureExecutor:
             state = str((summary or {}).get("state") or "")
             if state == "Failed":
                 details = (summary or {}).get("details") or "no details"
-                raise ReplicationFailedError(f"Replication to {region} failed: {details}")
+                raise ReplicationFailedError(Text(Message(QT_TR_NOOP("Replication to {region} "
+                                                                     "failed: {details}"),
+                                                          {"region": region, "details": details})))
             if state == "Completed":
                 break
             if poller is not None and poller.done():
@@ -531,9 +603,11 @@ class CaptureExecutor:
             await asyncio.sleep(self.poll_seconds)
         if last_region and poller is not None:
             await poller.result()
-        return f"Replicated to {region}."
+        return Text(Message(QT_TR_NOOP("Replicated to {region}."),
+                            {"region": region}))
 
     async def _delete_vm(self) -> str:
         vm = self.plan.vm
         await _finished(self._compute.virtual_machines.begin_delete, vm.resource_group, vm.name)
-        return f"VM {vm.name} deleted; its disks are kept."
+        return Text(Message(QT_TR_NOOP("VM {name} deleted; its disks are kept."),
+                            {"name": vm.name}))

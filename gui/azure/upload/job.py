@@ -42,6 +42,8 @@ from gui.azure.upload.managed_disk import (
     ManagedDiskUpload,
     SasVault,
 )
+from gui.diskimage.text import Text
+from gui.i18n import QT_TR_NOOP, Message
 from gui.transfer import (
     ProgressCallback,
     SasUrlTarget,
@@ -64,7 +66,9 @@ class ManagedDiskTargetPlan:
 
     @property
     def label(self) -> str:
-        return f"Managed disk {self.spec.name} ({self.spec.resource_group}, {self.spec.location})"
+        return Text(Message(QT_TR_NOOP("Managed disk {name} ({resource_group}, {location})"),
+                            {"name": self.spec.name, "resource_group": self.spec.resource_group,
+                             "location": self.spec.location}))
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ class BlobTargetPlan:
 
     @property
     def label(self) -> str:
-        return f"Page blob {self.blob_url}"
+        return Text(Message(QT_TR_NOOP("Page blob {url}"), {"url": self.blob_url}))
 
     @property
     def sas_url(self) -> str:
@@ -259,12 +263,13 @@ class JobResult:
 
 
 _DISK_STEPS = {
-    DiskUploadStep.CREATING: StepSpec("create-disk", "Create the managed disk for upload"),
-    DiskUploadStep.GRANTING: StepSpec("grant", "Grant write access (SAS)"),
-    DiskUploadStep.UPLOADING: StepSpec("upload", "Upload the data"),
-    DiskUploadStep.REVOKING: StepSpec("revoke", "Revoke access"),
+    DiskUploadStep.CREATING: StepSpec(
+        "create-disk", Text(QT_TR_NOOP("Create the managed disk for upload"))),
+    DiskUploadStep.GRANTING: StepSpec("grant", Text(QT_TR_NOOP("Grant write access (SAS)"))),
+    DiskUploadStep.UPLOADING: StepSpec("upload", Text(QT_TR_NOOP("Upload the data"))),
+    DiskUploadStep.REVOKING: StepSpec("revoke", Text(QT_TR_NOOP("Revoke access"))),
 }
-_UPLOAD_BLOB = StepSpec("upload", "Upload the data")
+_UPLOAD_BLOB = StepSpec("upload", Text(QT_TR_NOOP("Upload the data")))
 
 Emit = Callable[[StepEvent], None]
 
@@ -381,12 +386,12 @@ class UploadJob:
         no more writes). If that disk is this plan's own unfinished one, it is deleted so the
         upload can start over; any other disk of that name is left alone (the upload refuses)."""
         await self._drop_partial_disk(
-            compute, spec, emit, "sealed when the upload stopped", ("Unattached",),
-            done="the upload starts over")
+            compute, spec, emit, Message(QT_TR_NOOP("sealed when the upload stopped")),
+            ("Unattached",), done=Text(QT_TR_NOOP("the upload starts over")))
 
     async def _drop_partial_disk(
-        self, compute: ComputeManagementClient, spec: ManagedDiskSpec, emit: Emit, why: str,
-        states: tuple[str, ...], *, done: str = "",
+        self, compute: ComputeManagementClient, spec: ManagedDiskSpec, emit: Emit,
+        why: Message, states: tuple[str, ...], *, done: str = "",
     ) -> bool:
         """Delete this plan's own partial disk (its tag says so) when it is in one of
         ``states``; a disk of that name that this plan did not make is never touched."""
@@ -399,7 +404,8 @@ class UploadJob:
         state = str((disk.get("properties") or {}).get("diskState", ""))
         if state not in states or (disk.tags or {}).get(PLAN_TAG) != self.plan.plan_id:
             return False
-        title = f"Delete the partial disk {spec.name} ({why})"
+        title = Text(Message(QT_TR_NOOP("Delete the partial disk {name} ({why})"),
+                             {"name": spec.name, "why": why}))
         event = started(StepSpec("drop-partial", title))
         emit(event)
         try:
@@ -442,7 +448,7 @@ class UploadJob:
             except UploadCancelledError:
                 if self._stop == "cancel" and self.delete_partial_disk:
                     dropped = await self._drop_partial_disk(
-                        compute, spec, emit, "the upload was cancelled",
+                        compute, spec, emit, Message(QT_TR_NOOP("the upload was cancelled")),
                         ("Unattached", "ReadyToUpload"))
                     upload = self._disk_upload.upload
                     if dropped and upload is not None:
