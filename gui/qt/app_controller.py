@@ -125,7 +125,7 @@ class AppController(QObject):
 
         session = None
         if not self.force_sandbox:
-            self.window.statusBar().showMessage("Looking for an Azure CLI sign-in…")
+            self.window.statusBar().showMessage(self.tr("Looking for an Azure CLI sign-in…"))
             # `az cloud show` starts a process: off the GUI thread.
             cloud = await asyncio.to_thread(resolve_cloud, self.cloud_name)
             self.cloud_name = cloud.name
@@ -140,7 +140,7 @@ class AppController(QObject):
         from gui.sandbox import SandboxServer
 
         if self.server is None:
-            self.window.statusBar().showMessage("Starting the offline sandbox…")
+            self.window.statusBar().showMessage(self.tr("Starting the offline sandbox…"))
             server = SandboxServer(sandbox_dir(), reset=self.sandbox_reset)
             await asyncio.to_thread(server.start)
             self.server = server

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import logging
 from collections.abc import Coroutine
 from typing import Any
@@ -14,9 +15,11 @@ from PySide6.QtGui import (
     QCloseEvent,
     QGuiApplication,
     QKeySequence,
+    QResizeEvent,
 )
 from PySide6.QtWidgets import (
     QComboBox,
+    QHBoxLayout,
     QInputDialog,
     QLabel,
     QLineEdit,
@@ -34,11 +37,13 @@ from gui import APP_NAME
 from gui.azure.catalog.cache import ListingCache
 from gui.azure.catalog.nodes import CatalogNode, ImageDetail, NodeKind, NodeRef, SourceKind
 from gui.azure.errors import AzureServiceError
+from gui.i18n import Localizable
 from gui.paths import cache_dir
 from gui.qt import icons
 from gui.qt.browser.detail_pane import DetailPane
 from gui.qt.browser.search_proxy import CatalogSearchProxy
-from gui.qt.browser.tree_model import CatalogTreeModel, RowKind
+from gui.qt.browser.tree_model import CatalogTreeModel, LoadState, RowKind
+from gui.qt.i18n import render_text
 from gui.qt.log_dock import LogDock
 from gui.qt.settings import Settings
 from gui.qt.style import Tone, badge_style
@@ -50,6 +55,55 @@ log = logging.getLogger(__name__)
 
 CACHE_FLUSH_MS = 2000
 NAME_COLUMN_WIDTH = 330
+# The detail pane's split (details above, disk table below) when none was saved, and the least
+# a part may have for a saved split to be restored.
+DETAIL_SPLIT = (3, 2)
+MIN_PANE_PX = 60
+
+
+def _mnemonic(label: QLabel) -> str:
+    """The key a label's & stands for ("Alt+B"), as the platform writes it."""
+    return QKeySequence.mnemonic(label.text()).toString(QKeySequence.SequenceFormat.NativeText)
+
+
+class StatusMessage(QLabel):
+    """The status bar's message: elided with "…" where it does not fit (the whole text in its
+    tooltip), so a long message never runs into the account label, which keeps its width.
+
+    QStatusBar draws its own message unelided, clipped at the first permanent widget, cut off
+    mid-letter; this label is that first permanent widget, with all the room the others leave,
+    and shows ``QStatusBar.messageChanged`` instead."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("statusMessage")
+        self._full = ""
+        # Ignored: the label takes what is left and never pushes the account label aside.
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(0)
+
+    @property
+    def message(self) -> str:
+        return self._full
+
+    def show_message(self, text: str) -> None:
+        self._full = text
+        self._elide()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(0, self.contentsRect().width())
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, width)
+        self.setText(shown)
+        self.setToolTip(self._full if shown != self._full else "")
+
+
+def _error_text(error: AzureServiceError) -> str:
+    """An Azure error in the window's language: what happened and what to do."""
+    return render_text(error) if isinstance(error, Localizable) else error.user_text()
 
 
 def settle_heap() -> None:
@@ -116,7 +170,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.log_dock, self.transfers_dock)
         self.transfers_dock.hide()
         self.action_transfers = self.transfers_dock.toggleViewAction()
-        self.action_transfers.setText("Show &Transfers")
+        self.action_transfers.setText(self.tr("Show &Transfers"))
         self.action_transfers.setShortcut(QKeySequence("Ctrl+T"))
         self.view_menu.addAction(self.action_transfers)
         self.detail_pane.upload_requested.connect(self.upload_requested)
@@ -129,6 +183,7 @@ class MainWindow(QMainWindow):
         self.tree_model.load_failed.connect(self._on_load_failed)
         self.set_sandbox(False)
         self._restore_layout()
+        self._set_tab_order()
         self._show_remembered_scope()
 
     # --- construction -------------------------------------------------------------------------
@@ -148,60 +203,77 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         self.action_refresh = self._action(
-            "&Refresh",
+            self.tr("&Refresh"),
             "refresh",
             QKeySequence.StandardKey.Refresh,
-            "Ask Azure again for the selected node (or everything shown)",
+            self.tr("Ask Azure again for the selected node (or everything shown)"),
         )
         self.action_refresh.triggered.connect(self.refresh)
         self.action_upload = self._action(
-            "&Upload VHD…",
+            self.tr("&Upload VHD…"),
             "upload",
             "Ctrl+U",
-            "Upload a local VHD, VHDX or raw disk image as a managed disk, page blob or image "
-            "(or drop the file onto the window)",
+            self.tr(
+                "Upload a local VHD, VHDX or raw disk image as a managed disk, page blob or image "
+                "(or drop the file onto the window)"
+            ),
         )
         self.action_upload.setEnabled(False)  # until connected
         self.action_upload.triggered.connect(lambda: self.upload_requested.emit(None))
         self.action_capture = self._action(
-            "&Capture VM…",
+            self.tr("&Capture VM…"),
             "capture",
             "Ctrl+Shift+C",
-            "Turn an existing VM into a managed image or a gallery image version: back up, "
-            "generalize, capture, every step shown",
+            self.tr(
+                "Turn an existing VM into a managed image or a gallery image version: back up, "
+                "generalize, capture, every step shown"
+            ),
         )
         self.action_capture.setEnabled(False)  # until connected
         self.action_capture.triggered.connect(self._capture_selected)
-        self.action_quit = self._action("&Quit", None, QKeySequence.StandardKey.Quit)
+        self.action_quit = self._action(self.tr("&Quit"), None, QKeySequence.StandardKey.Quit)
         self.action_quit.triggered.connect(self.close)
         self.action_find = self._action(
-            "&Find", "search", QKeySequence.StandardKey.Find, "Filter the tree as you type"
+            self.tr("&Find"),
+            "search",
+            QKeySequence.StandardKey.Find,
+            self.tr("Filter the tree as you type"),
         )
         self.action_find.triggered.connect(self._focus_search)
-        self.action_log: QAction = self._action("Show &Log", None, "Ctrl+L")
+        self.action_log: QAction = self._action(self.tr("Show &Log"), None, "Ctrl+L")
         self.action_log.setCheckable(True)
         self.action_log.toggled.connect(self._toggle_log)
         self.action_add_community = self._action(
-            "Add &community gallery…",
+            self.tr("Add &community gallery…"),
             "community",
             None,
-            "Add a community gallery by its public name",
+            self.tr("Add a community gallery by its public name"),
         )
         self.action_add_community.triggered.connect(self._ask_community_gallery)
         self.action_sign_in = self._action(
-            "&Sign in to Azure…", "cloud", None, "Sign in with a browser or a device code"
+            self.tr("&Sign in to Azure…"),
+            "cloud",
+            None,
+            self.tr("Sign in with a browser or a device code"),
         )
         self.action_sign_in.triggered.connect(self.sign_in_requested)
         self.action_sandbox = self._action(
-            "Use the offline &sandbox", "sandbox", None, "Work against the embedded local Azure"
+            self.tr("Use the offline &sandbox"),
+            "sandbox",
+            None,
+            self.tr("Work against the embedded local Azure"),
         )
         self.action_sandbox.triggered.connect(self.sandbox_requested)
         self.action_copy_id = self._action(
-            "Copy resource ID / URN", None, QKeySequence.StandardKey.Copy
+            self.tr("Copy resource ID / URN"), None, QKeySequence.StandardKey.Copy
         )
         self.action_copy_id.triggered.connect(self._copy_selected_id)
         self.action_settings = self._action(
-            "&Settings…", None, "Ctrl+,", "Language, defaults, uploads, sign-in and the cache")
+            self.tr("&Settings…"),
+            None,
+            "Ctrl+,",
+            self.tr("Language, defaults, uploads, sign-in and the cache"),
+        )
         self.action_settings.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.action_settings.triggered.connect(self.settings_requested)
         self.action_about = self._action(f"&About {APP_NAME}", "app")
@@ -210,10 +282,21 @@ class MainWindow(QMainWindow):
     def _build_central(self) -> None:
         self.search = QLineEdit()
         self.search.setObjectName("searchBox")
-        self.search.setPlaceholderText("Filter loaded nodes (Ctrl+F)…")
+        find_key = self.action_find.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        self.search.setPlaceholderText(
+            self.tr("Filter loaded nodes ({key})…").format(key=find_key)
+        )
+        self.search.setAccessibleName(self.tr("Filter the image sources"))
+        self.search.setToolTip(
+            self.tr("Shows only the loaded nodes whose name contains this text ({key})").format(
+                key=find_key
+            )
+        )
         self.search.setClearButtonEnabled(True)
         self.search.addAction(icons.icon("search"), QLineEdit.ActionPosition.LeadingPosition)
         self.search.textChanged.connect(self.proxy.set_search_text)
+        self.search_label = QLabel(self.tr("Fi&nd:"))
+        self.search_label.setBuddy(self.search)
 
         self.tree = QTreeView()
         self.tree.setObjectName("sourceTree")
@@ -223,8 +306,27 @@ class MainWindow(QMainWindow):
         self.tree.setExpandsOnDoubleClick(True)
         self.tree.header().setStretchLastSection(True)
         self.tree.header().setMinimumSectionSize(80)
+        self.tree.setAccessibleName(self.tr("Image sources"))
+        self.tree.setAccessibleDescription(
+            self.tr("Image sources, down to image versions; expand a node to list it")
+        )
+        # Tab leaves the tree (arrows move inside it): the Tab order never stops here.
+        self.tree.setTabKeyNavigation(False)
+        self.tree_label = QLabel(self.tr("Image so&urces:"))
+        self.tree_label.setBuddy(self.tree)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._tree_menu)
+        self.tree_menu: QMenu | None = None  # the context menu last opened
+        # The Menu key and Shift+F10 open the context menu for the current node. (Qt turns the
+        # Menu key into a context-menu event only for a key press the widget did not take, and
+        # Shift+F10 not at all on Linux: an action on the tree covers both, everywhere.)
+        self.action_tree_menu = QAction(self.tr("Open the context menu"), self.tree)
+        self.action_tree_menu.setShortcuts(
+            [QKeySequence("Shift+F10"), QKeySequence(Qt.Key.Key_Menu)]
+        )
+        self.action_tree_menu.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.action_tree_menu.triggered.connect(self._tree_menu_for_current)
+        self.tree.addAction(self.action_tree_menu)
         self.tree.selectionModel().currentChanged.connect(self._on_current_changed)
         self.tree.doubleClicked.connect(self._on_double_clicked)
         self.tree.expanded.connect(self._on_expanded)
@@ -232,7 +334,11 @@ class MainWindow(QMainWindow):
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(6, 6, 0, 6)
-        left_layout.addWidget(self.search)
+        search_row = QHBoxLayout()
+        search_row.addWidget(self.search_label)
+        search_row.addWidget(self.search, 1)
+        left_layout.addLayout(search_row)
+        left_layout.addWidget(self.tree_label)
         left_layout.addWidget(self.tree, 1)
 
         self.detail_pane = DetailPane()
@@ -246,8 +352,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
 
     def _build_toolbar(self) -> None:
-        bar = self.addToolBar("Main")
+        bar = self.addToolBar(self.tr("Main"))
         bar.setObjectName("mainToolBar")
+        self.main_toolbar = bar
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         bar.addAction(self.action_refresh)
         bar.addSeparator()
@@ -256,42 +363,66 @@ class MainWindow(QMainWindow):
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
-        bar.addWidget(QLabel(" Subscription: "))
         self.subscription_box = QComboBox()
         self.subscription_box.setObjectName("subscriptionBox")
-        self.subscription_box.setMinimumContentsLength(28)
+        # Short enough that both boxes stay on the toolbar at 900 px (the full name is in the
+        # list and in the tooltip).
+        self.subscription_box.setMinimumContentsLength(20)
         self.subscription_box.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
         self.subscription_box.currentIndexChanged.connect(self._on_scope_picked)
+        # Buddy labels: their mnemonic (Alt+B, Alt+L in English) puts the focus in the box.
+        self.subscription_label = QLabel(self.tr("Su&bscription:"))
+        self.subscription_label.setBuddy(self.subscription_box)
+        self.subscription_label.setContentsMargins(6, 0, 4, 0)
+        self.subscription_box.setAccessibleName(self.tr("Subscription"))
+        bar.addWidget(self.subscription_label)
         bar.addWidget(self.subscription_box)
-        bar.addWidget(QLabel("  Location: "))
         self.location_box = QComboBox()
         self.location_box.setObjectName("locationBox")
-        self.location_box.setMinimumContentsLength(18)
+        self.location_box.setMinimumContentsLength(12)
+        self.location_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.location_box.currentIndexChanged.connect(self._on_scope_picked)
+        self.location_label = QLabel(self.tr("&Location:"))
+        self.location_label.setBuddy(self.location_box)
+        self.location_label.setContentsMargins(8, 0, 4, 0)
+        self.location_box.setAccessibleName(self.tr("Location"))
+        bar.addWidget(self.location_label)
         bar.addWidget(self.location_box)
+        self.subscription_box.setToolTip(
+            self.tr("The subscription whose images and VMs are shown ({key})").format(
+                key=_mnemonic(self.subscription_label)
+            )
+        )
+        self.location_box.setToolTip(
+            self.tr("The region the images are listed for ({key})").format(
+                key=_mnemonic(self.location_label)
+            )
+        )
 
     def _build_menus(self) -> None:
         menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
+        file_menu = menu.addMenu(self.tr("&File"))
         file_menu.addAction(self.action_upload)
         file_menu.addAction(self.action_capture)
         file_menu.addSeparator()
         file_menu.addAction(self.action_quit)
-        edit_menu = menu.addMenu("&Edit")
+        edit_menu = menu.addMenu(self.tr("&Edit"))
         edit_menu.addAction(self.action_copy_id)
         edit_menu.addSeparator()
         edit_menu.addAction(self.action_settings)
-        view_menu = menu.addMenu("&View")
+        view_menu = menu.addMenu(self.tr("&View"))
         self.view_menu: QMenu = view_menu
         view_menu.addAction(self.action_refresh)
         view_menu.addAction(self.action_find)
         view_menu.addSeparator()
         view_menu.addAction(self.action_log)
-        sources_menu = menu.addMenu("&Sources")
+        sources_menu = menu.addMenu(self.tr("&Sources"))
         sources_menu.addAction(self.action_add_community)
-        account_menu = menu.addMenu("&Account")
+        account_menu = menu.addMenu(self.tr("&Account"))
         account_menu.addAction(self.action_sign_in)
         account_menu.addAction(self.action_sandbox)
         help_menu = menu.addMenu("&Help")
@@ -299,17 +430,49 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
-        self.account_label = QLabel("Not connected")
+        self.status_message = StatusMessage()
+        status.messageChanged.connect(self.status_message.show_message)
+        self.account_label = QLabel(self.tr("Not connected"))
         self.account_label.setObjectName("accountLabel")
-        self.sandbox_badge = QLabel("Sandbox: offline, nothing reaches Azure")
+        self.account_label.setAccessibleName(self.tr("Signed-in account"))
+        # Keeps the width its text needs: long messages give way (elided), not the account.
+        self.account_label.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Preferred)
+        self.sandbox_badge = QLabel(self.tr("Sandbox: offline, nothing reaches Azure"))
         self.sandbox_badge.setObjectName("sandboxBadge")
         self.sandbox_badge.setStyleSheet(badge_style(Tone.WARNING, self.palette()))
         self.sandbox_badge.setToolTip(
-            "You are working against the embedded local Azure. Everything here is sample data;"
-            " nothing you do reaches a real subscription. Account → Sign in to Azure… to leave it."
+            self.tr(
+                "You are working against the embedded local Azure. Everything here is sample "
+                "data; nothing you do reaches a real subscription. Account → Sign in to Azure… "
+                "to leave it."
+            )
         )
+        status.addPermanentWidget(self.status_message, 1)
         status.addPermanentWidget(self.account_label)
         status.addPermanentWidget(self.sandbox_badge)
+
+    def _set_tab_order(self) -> None:
+        """Tab walks the window as it reads: the scope boxes in the toolbar, the search box,
+        the tree, then the detail pane (its disk table lets Tab go on, not from cell to cell)."""
+        self.detail_pane.disk_table.setTabKeyNavigation(False)
+        chain = [self.subscription_box, self.location_box, self.search, self.tree]
+        for first, second in itertools.pairwise([*chain, self.detail_pane]):
+            QWidget.setTabOrder(first, second)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_toolbar()
+
+    def _fit_toolbar(self) -> None:
+        """Text beside the toolbar's icons while everything fits, icons only (each with its
+        tooltip) when it would not: the scope boxes must never fall into the overflow menu,
+        as the Location box did at 900 px."""
+        bar = self.main_toolbar
+        if bar.orientation() is not Qt.Orientation.Horizontal:
+            return
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        if bar.sizeHint().width() > self.width():
+            bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
 
     # --- layout persistence -------------------------------------------------------------------
 
@@ -325,13 +488,21 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(splitter)
         detail = self.settings.detail_splitter
         if not detail.isEmpty():
-            self.detail_pane.splitter.restoreState(detail)
+            parts = self.detail_pane.splitter
+            parts.restoreState(detail)
+            if min(parts.sizes(), default=0) < MIN_PANE_PX:
+                # Saved while the disk table was hidden (nothing selected) by an earlier
+                # version: restoring it would leave the table 1.5 rows high. The defaults.
+                parts.setSizes(list(DETAIL_SPLIT))
 
     def save_layout(self) -> None:
         self.settings.window_geometry = self.saveGeometry()
         self.settings.window_state = self.saveState()
         self.settings.browser_splitter = self.splitter.saveState()
-        self.settings.detail_splitter = self.detail_pane.splitter.saveState()
+        if self.detail_pane.disks_box.isVisible():
+            # Hidden, the disk table has size 0 in the splitter: keep the sizes saved while it
+            # showed, so the next start shows it as the user left it.
+            self.settings.detail_splitter = self.detail_pane.splitter.saveState()
         self.settings.log_visible = self.log_dock.isVisible()
         self.settings.sync()
 
@@ -430,24 +601,32 @@ class MainWindow(QMainWindow):
 
     def set_sandbox(self, sandbox: bool) -> None:
         self.sandbox_badge.setVisible(sandbox)
-        self.setWindowTitle(f"{APP_NAME} — Sandbox" if sandbox else APP_NAME)
+        self.setWindowTitle(
+            self.tr("{app} — Sandbox").format(app=APP_NAME) if sandbox else APP_NAME
+        )
 
     async def use_session(self, session: Any) -> None:
         """Connects the window to Azure (or the sandbox): lists subscriptions, then the tree."""
         self.session = session
         self.set_sandbox(session.is_sandbox)
         self.account_label.setText(session.account)
-        self.statusBar().showMessage("Listing subscriptions…")
+        self.statusBar().showMessage(self.tr("Listing subscriptions…"))
         from gui.azure.account.scope import list_subscriptions
 
         try:
             subscriptions = await list_subscriptions(session)
         except AzureServiceError as exc:
-            self.statusBar().showMessage(f"Could not list subscriptions: {exc.message}")
-            self._show_error("Could not list subscriptions", exc)
+            self.statusBar().showMessage(
+                self.tr("Could not list the subscriptions: {reason}").format(
+                    reason=_error_text(exc).splitlines()[0]
+                )
+            )
+            self._show_error(self.tr("Could not list the subscriptions"), exc)
             return
         if not subscriptions:
-            self.statusBar().showMessage("This account has no subscriptions.")
+            self.statusBar().showMessage(
+                self.tr("This account has no subscriptions: sign in with another account.")
+            )
             return
         pairs = [(sub.subscription_id, sub.display_name) for sub in subscriptions]
         self.settings.known_subscriptions = [list(pair) for pair in pairs]
@@ -475,7 +654,9 @@ class MainWindow(QMainWindow):
                 self._spawn(self._refresh_detail())
         else:
             self._apply_scope(self.subscription_id, self.location)
-        self.statusBar().showMessage("Connected.", 4000)
+        self.statusBar().showMessage(
+            self.tr("Connected as {account}.").format(account=session.account), 4000
+        )
         settle_heap()
         self.action_upload.setEnabled(True)
         self.action_capture.setEnabled(True)
@@ -492,7 +673,11 @@ class MainWindow(QMainWindow):
         try:
             locations = await list_locations(self.session, subscription)
         except AzureServiceError as exc:
-            self.statusBar().showMessage(f"Could not list locations: {exc.message}")
+            self.statusBar().showMessage(
+                self.tr("Could not list the locations: {reason}").format(
+                    reason=_error_text(exc).splitlines()[0]
+                )
+            )
             return
         pairs = [(loc.name, loc.display_name) for loc in locations]
         self.settings.known_locations = [list(pair) for pair in pairs]
@@ -601,29 +786,47 @@ class MainWindow(QMainWindow):
             self.tree_model.refresh(index.parent())
 
     def _tree_menu(self, point: QPoint) -> None:
+        """A right-click: the menu of the row under the mouse (made current first, so the
+        menu's actions and the detail pane speak of the same node), or of the tree."""
         proxy_index = self.tree.indexAt(point)
-        index = self.proxy.mapToSource(proxy_index)
-        node = self.tree_model.node_for(index)
-        menu = QMenu(self)
+        if proxy_index.isValid() and proxy_index != self.tree.currentIndex():
+            self.tree.setCurrentIndex(proxy_index)
+        self._open_tree_menu(proxy_index, self.tree.viewport().mapToGlobal(point))
+
+    def _tree_menu_for_current(self) -> None:
+        """The Menu key / Shift+F10: the menu of the current node, beside its row."""
+        proxy_index = self.tree.currentIndex()
+        rect = self.tree.visualRect(proxy_index)
+        point = rect.center() if rect.isValid() else QPoint(0, 0)
+        self._open_tree_menu(proxy_index, self.tree.viewport().mapToGlobal(point))
+
+    def _open_tree_menu(self, proxy_index: QModelIndex, where: QPoint) -> None:
+        node = self.tree_model.node_for(self.proxy.mapToSource(proxy_index))
+        if self.tree_menu is not None:
+            self.tree_menu.deleteLater()
+        menu = self.tree_menu = QMenu(self)
+        menu.setObjectName("treeMenu")
+        # One Refresh: F5's action, which refreshes the current node (an image with its detail).
+        menu.addAction(self.action_refresh)
         if node is not None:
-            refresh = menu.addAction(icons.icon("refresh"), "Refresh")
-            refresh.triggered.connect(lambda: self.tree_model.refresh(index))
-            copy = menu.addAction("Copy name")
-            copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(node.label))
+            label = str(self.proxy.data(proxy_index.siblingAtColumn(0)) or node.label)
+            copy = menu.addAction(self.tr("Copy name"))
+            copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(label))
             if node.kind is NodeKind.VM:
-                capture = menu.addAction(icons.icon("capture"), "Capture VM…")
+                capture = menu.addAction(icons.icon("capture"), self.tr("Capture VM…"))
                 capture.triggered.connect(lambda: self.capture_requested.emit(node))
             if node.is_image:
                 menu.addAction(self.action_copy_id)
             if node.ref.source is SourceKind.COMMUNITY:
                 menu.addAction(self.action_add_community)
-        menu.addAction(self.action_refresh)
-        menu.popup(self.tree.viewport().mapToGlobal(point))
+        menu.popup(where)
 
     def refresh(self) -> None:
         """F5: the selected node (with its detail), or every loaded node when none is selected."""
         if self.catalog is None:
-            self.statusBar().showMessage("Not connected yet: nothing to refresh.", 4000)
+            self.statusBar().showMessage(
+                self.tr("Not connected yet: nothing to refresh."), 4000
+            )
             return
         self.catalog.forget_cached_listings()
         index = self.proxy.mapToSource(self.tree.currentIndex())
@@ -635,21 +838,29 @@ class MainWindow(QMainWindow):
             self.tree_model.refresh(index.parent())
         else:
             self.tree_model.refresh(index)
-        self.statusBar().showMessage("Refreshing…", 2000)
+        self.statusBar().showMessage(self.tr("Asking Azure again…"), 2000)
 
     def _on_load_failed(self, key: str, message: str) -> None:
-        self.statusBar().showMessage(
-            f"Could not list {key.rsplit('/', maxsplit=1)[-1]}: {message.splitlines()[0]}", 8000
-        )
+        # The node's name as the tree shows it (translated), never its internal key.
+        index = self.tree_model.index_for_key(key)
+        name = str(self.tree_model.data(index) or "") if index.isValid() else ""
+        reason = message.splitlines()[0] if message else ""
+        if name:
+            text = self.tr("Could not list {name}: {reason}").format(name=name, reason=reason)
+        else:
+            text = self.tr("Could not list a node of the tree: {reason}").format(reason=reason)
+        self.statusBar().showMessage(text, 8000)
 
     # --- community galleries ------------------------------------------------------------------
 
     def _ask_community_gallery(self) -> None:
         dialog = QInputDialog(self)
-        dialog.setWindowTitle("Add community gallery")
+        dialog.setWindowTitle(self.tr("Add community gallery"))
         dialog.setLabelText(
-            "Public name of the community gallery (as its publisher shares it, "
-            "e.g. ContosoImages-1a2b3c4d-5e6f-…):"
+            self.tr(
+                "Public name of the community gallery (as its publisher shares it, "
+                "e.g. ContosoImages-1a2b3c4d-5e6f-…):"
+            )
         )
         dialog.textValueSelected.connect(lambda name: self._spawn(self.add_community_gallery(name)))
         dialog.open()
@@ -660,7 +871,7 @@ class MainWindow(QMainWindow):
         try:
             node = await self.catalog.add_community_gallery(name)
         except AzureServiceError as exc:
-            self._show_error("Could not add the community gallery", exc)
+            self._show_error(self.tr("Could not add the community gallery"), exc)
             return
         self.settings.community_galleries = self.catalog.extra_community_galleries
         source = self.tree_model.index_for_key(NodeRef(SourceKind.COMMUNITY).key)
@@ -682,21 +893,64 @@ class MainWindow(QMainWindow):
         """A wizard made an image: show it in the browser once its branch is refreshed."""
         self._spawn(self.show_new_image(ref))
 
-    async def show_new_image(self, ref: NodeRef) -> None:
-        """Refreshes the branch that holds a new image and selects it (with its disks)."""
+    async def show_new_image(self, ref: NodeRef) -> bool:
+        """Lists every node on the way to a new image afresh from Azure, then selects it (with
+        its disks); True when it was found. A branch never opened, or shown from the listing
+        cache, would otherwise answer with what it held before the image existed."""
+        if self.catalog is None:
+            return False
+        self.catalog.forget_cached_listings()
+        for depth in range(len(ref.parts)):
+            key = NodeRef(ref.source, ref.parts[:depth]).key
+            if not await self.list_afresh(key):
+                break
+        found = await self.select_ref(ref)
+        if not found:
+            self.statusBar().showMessage(
+                self.tr("The new image is made, but the tree does not list it yet: press F5 "
+                        "to ask Azure again."),
+                15000,
+            )
+        return found
+
+    async def list_afresh(self, key: str) -> bool:
+        """Asks Azure for the children of the node ``key`` and waits for the answer (not the
+        cached listing a first expansion shows); False when the node is not in the tree or the
+        listing failed."""
+        index = self.tree_model.index_for_key(key)
+        if not index.isValid():
+            return False
+        listed: list[str] = []
+        self.tree_model.children_loaded.connect(listed.append)
+        try:
+            # A first expansion may show the cache and settle before Azure answers: wait for
+            # it, then ask again unless that wait already brought Azure's answer.
+            await self.tree_model.wait_loaded(index)
+            if key not in listed:
+                index = self.tree_model.index_for_key(key)
+                self.tree_model.refresh(index)
+                await self.tree_model.wait_loaded(index)
+        finally:
+            self.tree_model.children_loaded.disconnect(listed.append)
+        index = self.tree_model.index_for_key(key)
+        return index.isValid() and self.tree_model.load_state(index) is LoadState.LOADED
+
+    def vm_changed(self, vm_id: str) -> None:
+        """A capture changed a VM (generalized, deallocated): list the VMs again, so its node
+        no longer shows what it was, and show its detail afresh if it is selected."""
+        self._spawn(self._refresh_vms(vm_id))
+
+    async def _refresh_vms(self, vm_id: str) -> None:
         if self.catalog is None:
             return
         self.catalog.forget_cached_listings()
-        index = self.tree_model.index_for_key(NodeRef(ref.source).key)
-        self.tree_model.refresh(index)
-        await self.tree_model.wait_loaded(index)
-        for depth in range(1, len(ref.parts)):
-            key = NodeRef(ref.source, ref.parts[:depth]).key
-            branch = self.tree_model.index_for_key(key)
-            if branch.isValid():
-                self.tree_model.refresh(branch)
-                await self.tree_model.wait_loaded(branch)
-        await self.select_ref(ref)
+        await self.list_afresh(NodeRef(SourceKind.VMS).key)
+        current = self.current_node()
+        if current is not None and current.kind is NodeKind.VM:
+            group, name = current.ref.parts[-2:]
+            if vm_id.lower().endswith(f"/resourcegroups/{group}/providers/microsoft.compute/"
+                                      f"virtualmachines/{name}".lower()):
+                self._show_node(current)
 
     # --- misc ---------------------------------------------------------------------------------
 
@@ -707,7 +961,7 @@ class MainWindow(QMainWindow):
                 detail.title if detail.ref.source is SourceKind.MARKETPLACE else detail.resource_id
             )
             QGuiApplication.clipboard().setText(text)
-            self.statusBar().showMessage(f"Copied {text}", 3000)
+            self.statusBar().showMessage(self.tr("Copied {text}").format(text=text), 3000)
 
     def _focus_search(self) -> None:
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -717,10 +971,9 @@ class MainWindow(QMainWindow):
         self.log_dock.setVisible(visible)
 
     def _show_error(self, title: str, error: AzureServiceError) -> None:
-        box = QMessageBox(QMessageBox.Icon.Warning, title, error.message, parent=self)
-        box.setInformativeText(error.advice)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, _error_text(error), parent=self)
         if error.code:
-            box.setDetailedText(f"Azure error code: {error.code}")
+            box.setDetailedText(self.tr("Azure error code: {code}").format(code=error.code))
         box.open()
 
     def _about(self) -> None:
@@ -786,32 +1039,45 @@ class MainWindow(QMainWindow):
         count = len(active)
         box = QMessageBox(
             QMessageBox.Icon.Question,
-            "Uploads are running",
-            f"{count} upload{'s are' if count != 1 else ' is'} still running. What should happen "
-            "to " + ("them" if count != 1 else "it") + " when the app closes?",
+            self.tr("Uploads are running"),
+            self.tr(
+                "%n upload(s) still running. What should happen to them when the app closes?",
+                "",
+                count,
+            ),
             parent=self,
         )
         box.setObjectName("quitDialog")
         box.setWindowModality(Qt.WindowModality.WindowModal)
-        pause = box.addButton("&Pause and quit", QMessageBox.ButtonRole.AcceptRole)
+        pause = box.addButton(self.tr("&Pause and quit"), QMessageBox.ButtonRole.AcceptRole)
         pause.setObjectName("pauseAndQuit")
-        cancel = box.addButton("&Cancel uploads and quit", QMessageBox.ButtonRole.DestructiveRole)
+        cancel = box.addButton(
+            self.tr("&Cancel uploads and quit"), QMessageBox.ButtonRole.DestructiveRole
+        )
         cancel.setObjectName("cancelAndQuit")
-        keep = box.addButton("&Keep working", QMessageBox.ButtonRole.RejectRole)
+        keep = box.addButton(self.tr("&Keep working"), QMessageBox.ButtonRole.RejectRole)
         keep.setObjectName("keepWorking")
         box.setDefaultButton(keep)
         box.setEscapeButton(keep)
-        held = (
-            "a managed disk keeps its write access, held in the system keyring until then"
-            if keyring
-            else "this system has no keyring to hold a managed disk's write access, so that "
-            "access is revoked too and the disk's upload starts over"
-        )
+        if keyring:
+            pause_text = self.tr(
+                "<p><b>Pause and quit</b>: every upload stops where it is and resumes at the "
+                "next start (a managed disk keeps its write access, held in the system keyring "
+                "until then).</p>"
+            )
+        else:
+            pause_text = self.tr(
+                "<p><b>Pause and quit</b>: every upload stops where it is and resumes at the "
+                "next start (this system has no keyring to hold a managed disk's write access, "
+                "so that access is revoked too and the disk's upload starts over).</p>"
+            )
         box.setInformativeText(
-            f"<p><b>Pause and quit</b>: every upload stops where it is and resumes at the next "
-            f"start ({held}).</p><p><b>Cancel uploads and quit</b>: write access is revoked; a "
-            "managed disk cannot take more data after that, so a later resume starts it "
-            "over.</p><p><b>Keep working</b>: nothing changes.</p>"
+            pause_text
+            + self.tr(
+                "<p><b>Cancel uploads and quit</b>: write access is revoked; a managed disk "
+                "cannot take more data after that, so a later resume starts it over.</p>"
+                "<p><b>Keep working</b>: nothing changes.</p>"
+            )
         )
         answers = {pause: "pause", cancel: "cancel", keep: "keep"}
         box.buttonClicked.connect(lambda button: self._quit_answered(answers.get(button, "keep")))
@@ -830,7 +1096,9 @@ class MainWindow(QMainWindow):
         self._stopping = True
         keep = answer == "pause"
         self.statusBar().showMessage(
-            "Pausing the uploads for the next start…" if keep else "Cancelling the uploads…"
+            self.tr("Pausing the uploads for the next start…")
+            if keep
+            else self.tr("Cancelling the uploads…")
         )
         self._spawn(self._stop_uploads_and_quit(keep=keep))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import threading
 from datetime import datetime
 
@@ -29,45 +30,55 @@ from gui.azure.account.signin import (
     token_cache_plan,
 )
 from gui.azure.errors import AzureServiceError
+from gui.i18n import Localizable
+from gui.qt.i18n import format_datetime, render_text
 
 
 class SignInDialog(QDialog):
     signed_in = Signal(object)
-    device_code_received = Signal(str, str)
+    device_code_received = Signal(str, str, object)
     cache_plan_ready = Signal(object)
 
     def __init__(self, parent: QWidget | None, cloud_name: str) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Sign in to Azure")
+        self.setWindowTitle(self.tr("Sign in to Azure"))
         self.setMinimumWidth(460)
         self.cloud_box = QComboBox()
         for cloud in CLOUDS.values():
             self.cloud_box.addItem(cloud.title, cloud.name)
         self.cloud_box.setCurrentIndex(max(0, self.cloud_box.findData(cloud_name)))
         self.method_box = QComboBox()
-        self.method_box.addItem("Browser window", SignInMethod.BROWSER.value)
+        self.cloud_box.setAccessibleName(self.tr("Cloud"))
+        self.method_box.addItem(self.tr("Browser window"), SignInMethod.BROWSER.value)
         self.method_box.addItem(
-            "Device code (sign in on another device)", SignInMethod.DEVICE_CODE.value
+            self.tr("Device code (sign in on another device)"), SignInMethod.DEVICE_CODE.value
         )
+        self.method_box.setAccessibleName(self.tr("Sign-in method"))
         self.tenant_edit = QLineEdit()
-        self.tenant_edit.setPlaceholderText("optional: tenant ID or domain")
-        self.memory_only = QCheckBox("Keep the sign-in in memory only (sign in again next time)")
+        self.tenant_edit.setPlaceholderText(self.tr("optional: tenant ID or domain"))
+        self.tenant_edit.setAccessibleName(self.tr("Tenant"))
+        self.memory_only = QCheckBox(
+            self.tr("&Keep the sign-in in memory only (sign in again next time)")
+        )
         self.memory_only.toggled.connect(self._show_cache_note)
         # Where the tokens will live, said before signing in: on a Linux desktop without
         # libsecret that is an unencrypted file, and the user may prefer memory only.
-        self.cache_note = QLabel("Checking where the sign-in can be kept…")
+        self.cache_note = QLabel(self.tr("Checking where the sign-in can be kept…"))
         self.cache_note.setObjectName("cacheNote")
         self.cache_note.setWordWrap(True)
         self.cache_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._persistent_plan: TokenCachePlan | None = None
         form = QFormLayout()
-        form.addRow("Cloud:", self.cloud_box)
-        form.addRow("Method:", self.method_box)
-        form.addRow("Tenant:", self.tenant_edit)
+        # addRow with a text makes the label the field's buddy: Alt+C, Alt+M, Alt+T.
+        form.addRow(self.tr("&Cloud:"), self.cloud_box)
+        form.addRow(self.tr("&Method:"), self.method_box)
+        form.addRow(self.tr("&Tenant:"), self.tenant_edit)
         form.addRow("", self.memory_only)
         form.addRow("", self.cache_note)
         self.status = QLabel(
-            "Tip: if you use the Azure CLI, `az login` once and the app signs in by itself."
+            self.tr(
+                "Tip: if you use the Azure CLI, `az login` once and the app signs in by itself."
+            )
         )
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
@@ -75,7 +86,7 @@ class SignInDialog(QDialog):
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Sign in")
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("&Sign in"))
         self.buttons.accepted.connect(self._start)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -104,23 +115,30 @@ class SignInDialog(QDialog):
 
     def _show_cache_note(self) -> None:
         if self.cache_mode is TokenCacheMode.MEMORY:
-            self.cache_note.setText(token_cache_plan(TokenCacheMode.MEMORY).note)
+            self.cache_note.setText(render_text(token_cache_plan(TokenCacheMode.MEMORY).note))
         elif self._persistent_plan is not None:
-            self.cache_note.setText(self._persistent_plan.note)
+            self.cache_note.setText(render_text(self._persistent_plan.note))
 
     def _start(self) -> None:
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
-        self.status.setText("Waiting for you to finish signing in…")
+        self.status.setText(self.tr("Waiting for you to finish signing in…"))
         self._task = asyncio.get_event_loop().create_task(self._sign_in())
 
-    def _device_code(self, uri: str, code: str, _expires: datetime) -> None:
+    def _device_code(self, uri: str, code: str, expires: datetime) -> None:
         # called on azure-identity's worker thread: hop to the GUI thread through a signal
-        self.device_code_received.emit(uri, code)
+        self.device_code_received.emit(uri, code, expires)
 
-    def _show_device_code(self, uri: str, code: str) -> None:
+    def _show_device_code(self, uri: str, code: str, expires: datetime) -> None:
+        link = f'<a href="{html.escape(uri)}">{html.escape(uri)}</a>'
         self.status.setText(
-            f'Open <a href="{uri}">{uri}</a> on any device and enter the code '
-            f"<b style='font-size:14pt'>{code}</b>. This window continues by itself."
+            self.tr(
+                "Open {link} on any device and enter the code {code}. The code is valid until "
+                "{time}; this window continues by itself."
+            ).format(
+                link=link,
+                code=f"<b style='font-size:14pt'>{html.escape(code)}</b>",
+                time=html.escape(format_datetime(expires)),
+            )
         )
 
     async def _sign_in(self) -> None:
@@ -135,7 +153,12 @@ class SignInDialog(QDialog):
                 cache_mode=self.cache_mode,
             )
         except AzureServiceError as exc:
-            self.status.setText(f"<b>Sign-in failed.</b> {exc.message}<br>{exc.advice}")
+            reason = render_text(exc) if isinstance(exc, Localizable) else exc.user_text()
+            self.status.setText(
+                self.tr("<b>Sign-in failed.</b> {reason}").format(
+                    reason=html.escape(reason).replace("\n", "<br>")
+                )
+            )
             self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
             return
         await asyncio.to_thread(remember_cloud, cloud)  # the next start uses this cloud

@@ -65,7 +65,7 @@ class Workflows(QObject):
         if files and any(has_disk_image_suffix(path) for path in files):
             event.acceptProposedAction()
             self.window.statusBar().showMessage(
-                "Drop to upload: a wizard opens for each disk image."
+                self.tr("Drop to upload: a wizard opens for each disk image.")
             )
         else:
             event.ignore()
@@ -80,12 +80,14 @@ class Workflows(QObject):
         if others:
             box = QMessageBox(
                 QMessageBox.Icon.Information,
-                "Not a disk image",
-                "These files were not opened: " + ", ".join(others),
+                self.tr("Not a disk image"),
+                self.tr("These files were not opened: {names}").format(names=", ".join(others)),
                 parent=self.window,
             )
             box.setInformativeText(
-                f"Drop disk images ({', '.join(DISK_IMAGE_SUFFIXES)}) to upload them."
+                self.tr("Drop disk images ({suffixes}) to upload them.").format(
+                    suffixes=", ".join(DISK_IMAGE_SUFFIXES)
+                )
             )
             box.open()
 
@@ -98,7 +100,9 @@ class Workflows(QObject):
             if path is not None:
                 self._pending_files.append(path)
                 window.statusBar().showMessage(
-                    f"{path.name} opens for upload as soon as the connection is up."
+                    self.tr("{name} opens for upload as soon as the connection is up.").format(
+                        name=path.name
+                    )
                 )
             return
         from gui.qt.upload.wizard import UploadContext, UploadWizard
@@ -114,7 +118,7 @@ class Workflows(QObject):
         )
         wizard = UploadWizard(context, self.transfers, path, window)
         wizard.image_ready.connect(window.image_ready)
-        wizard.transfer_started.connect(lambda _t: window.transfers_dock.show())
+        wizard.transfer_started.connect(lambda _t: self.show_transfers())
         self._keep(wizard)
 
     def open_capture_wizard(self, vm: CatalogNode | None = None) -> None:
@@ -138,7 +142,14 @@ class Workflows(QObject):
             self.session, window.subscription_id, window.location, parent=window, vm_id=vm_id
         )
         wizard.image_created.connect(window.image_ready)
+        wizard.image_created.connect(lambda _ref, w=wizard: self._vm_captured(w))
         self._keep(wizard)
+
+    def _vm_captured(self, wizard: Any) -> None:
+        """The capture generalized (or stopped) its VM: the browser shows it as it is now."""
+        vm = wizard.chosen_vm()
+        if vm is not None:
+            self.window.vm_changed(vm.id)
 
     def _keep(self, wizard: Any) -> None:
         wizard.finished.connect(lambda _result, w=wizard: self._forget(w))
@@ -152,31 +163,46 @@ class Workflows(QObject):
 
     # --- transfers and notifications ------------------------------------------------------------
 
+    def show_transfers(self) -> None:
+        """Shows the Transfers panel in front: it shares its place with the Log tab, and a
+        panel only shown would open behind it."""
+        dock = self.window.transfers_dock
+        dock.show()
+        dock.raise_()
+
     def _offer_unfinished_uploads(self) -> None:
         found = self.transfers.load_unfinished()
         if found:
-            self.window.transfers_dock.show()
-            self.window.transfers_dock.raise_()
-            plural = "s" if len(found) != 1 else ""
+            self.show_transfers()
             self.window.statusBar().showMessage(
-                f"{len(found)} unfinished upload{plural} from last time: select it in the "
-                "Transfers panel and press Resume.",
+                self.tr(
+                    "%n unfinished upload(s) from last time: select one in the Transfers panel "
+                    "and press Resume.",
+                    "",
+                    len(found),
+                ),
                 15000,
             )
 
     def _transfer_finished(self, transfer: Transfer) -> None:
         if transfer.status is Status.COMPLETED:
-            title = "Upload finished"
-            text = f"{transfer.title} is in Azure: {transfer.target_label}"
+            title = self.tr("Upload finished")
+            text = self.tr("{file} is in Azure: {target}").format(
+                file=transfer.title, target=transfer.target_label
+            )
             icon = QSystemTrayIcon.MessageIcon.Information
         elif transfer.status is Status.CANCELLED:
-            title, text = "Upload cancelled", f"{transfer.title} can be resumed later."
+            title = self.tr("Upload cancelled")
+            text = self.tr("{file} can be resumed later.").format(file=transfer.title)
             icon = QSystemTrayIcon.MessageIcon.Warning
         else:
-            title = "Upload failed"
-            text = f"{transfer.title}: {transfer.error.splitlines()[0] if transfer.error else ''}"
+            title = self.tr("Upload failed")
+            reason = transfer.error.splitlines()[0] if transfer.error else ""
+            text = self.tr("{file}: {reason}").format(file=transfer.title, reason=reason)
             icon = QSystemTrayIcon.MessageIcon.Critical
-        self.window.statusBar().showMessage(f"{title}: {text}", 15000)
+        self.window.statusBar().showMessage(
+            self.tr("{title}: {text}").format(title=title, text=text), 15000
+        )
         self.notify(title, text, icon)
 
     def notify(self, title: str, text: str, icon: QSystemTrayIcon.MessageIcon) -> None:
