@@ -65,16 +65,21 @@ class ProgressDelegate(QStyledItemDelegate):
         bar.minimum, bar.maximum, bar.progress = 0, 100, value
         bar.text = format_percent(value / 100)
         bar.textVisible = True
+        widget = option.widget
+        style = widget.style() if isinstance(widget, QWidget) else QApplication.style()
+        # The selection as the other cells show it, behind the bar; the bar itself is never
+        # drawn "selected" (in the highlight colour, which a failed job must not wear).
+        style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, widget)
         # Qt 6 draws a bar horizontally only when told so
-        bar.state = option.state | QStyle.StateFlag.State_Horizontal
+        bar.state = (option.state & ~QStyle.StateFlag.State_Selected) | (
+            QStyle.StateFlag.State_Horizontal
+        )
         palette = QPalette(option.palette)
         tone = index.data(ToneRole)
         if isinstance(tone, Tone):
             chunk = color(tone, palette, QPalette.ColorRole.Base)
             palette.setColor(QPalette.ColorRole.Highlight, chunk)
         bar.palette = palette
-        widget = option.widget
-        style = widget.style() if isinstance(widget, QWidget) else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
 
 
