@@ -63,10 +63,10 @@ async def test_shared_with_me_lists_galleries_shared_with_the_tenant_and_the_sub
     try:
         catalog = Catalog(session, Scope(PRODUCTION_SUBSCRIPTION_ID, location))
         root = next(node for node in catalog.roots() if node.ref.source is SourceKind.SHARED)
-        labels = [node.label for node in await catalog.children(root)]
-        tenant_gallery = next(n for n in await catalog.children(root) if n.label in to_tenant)
+        names = [node.name for node in await catalog.children(root)]  # Azure's unique names
+        tenant_gallery = next(n for n in await catalog.children(root) if n.name in to_tenant)
         assert await catalog.children(tenant_gallery)  # its definitions list like any other
     finally:
         await session.close()
-    assert sorted(labels) == sorted(to_tenant | to_subscription)
-    assert len(labels) == len(set(labels))
+    assert sorted(names) == sorted(to_tenant | to_subscription)
+    assert len(names) == len(set(names))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -10,8 +12,10 @@ from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from gui.azure.catalog.nodes import DiskRole
+from gui.i18n import english
 from gui.qt.app_controller import AppController
 from gui.qt.browser.tree_model import LoadState, RowKind
+from gui.qt.i18n import format_datetime, install_translators
 from gui.qt.main_window import MainWindow
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed.world import IMAGE_OS_ONLY, IMAGE_WITH_DATA_DISKS, RG_IMAGES
@@ -26,6 +30,13 @@ from tests.qt.helpers import (
 )
 
 pytestmark = pytest.mark.gui
+
+
+@pytest.fixture(autouse=True)
+def english_catalogue(qapp: Any) -> Iterator[None]:
+    """The English catalogue, as the app loads it: it holds the English plural forms."""
+    install_translators("en")
+    yield
 
 
 def disk_rows(window: MainWindow) -> list[list[str]]:
@@ -85,7 +96,7 @@ def test_ubuntu_version_is_an_os_image_with_its_features(
     assert detail.os_type == "Linux"
     assert not detail.is_vm_image
     assert window.detail_pane.state()["kind"] == "OS image — OS disk only"
-    assert "Trusted launch" in detail.security_type
+    assert "Trusted launch" in english(detail.security_type)
     assert detail.architecture == "x64"
     assert [disk.role for disk in detail.disks] == [DiskRole.OS]
 
@@ -179,7 +190,12 @@ def test_second_start_shows_the_cached_tree_and_selection_before_any_request(
     marketplace = child_named(second, QModelIndex(), "Azure Marketplace")
     assert second.tree_model.rowCount(marketplace) >= 3000
     age = second.tree_model.data(marketplace, Qt.ItemDataRole.ToolTipRole)
-    assert age.startswith("Listed today at") and "from the cache" in age
+    listed_at = second.tree_model.listings.cached_children(
+        second.tree_model.node_for(marketplace).ref  # type: ignore[union-attr]
+    )
+    assert listed_at is not None
+    when = format_datetime(datetime.fromtimestamp(listed_at[1]))
+    assert age.startswith(f"Listed {when}") and "from the cache" in age
     assert second.current_node() is not None and second.current_node().ref == chosen.ref  # type: ignore[union-attr]
     assert sandbox.request_count == before  # nothing asked over the network yet
     second.cancel_tasks()

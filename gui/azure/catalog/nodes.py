@@ -1,16 +1,25 @@
 """Plain data describing image sources, the nodes of the catalog tree, images and their disks.
 
 No Qt and no SDK types here: the catalog turns SDK models into these, the Qt models show them,
-and the listing cache stores them as JSON.
+and the listing cache stores them as JSON. Our own words in them (summaries, property labels,
+"Yes") are :class:`gui.i18n.Message` templates, translated only where the window shows them;
+what Azure named (publishers, galleries, enum values) stays as Azure wrote it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
+from types import MappingProxyType
 from typing import Any
+
+from gui.i18n import QT_TR_NOOP, Message
+
+# Text shown to people: Azure's own words as a str, ours as a Message (translated where shown;
+# its arguments may be Azure's words, nested Messages, or datetimes the window formats).
+Text = str | Message
 
 
 class SourceKind(StrEnum):
@@ -45,35 +54,45 @@ class ImageSource:
 SOURCES: tuple[ImageSource, ...] = (
     ImageSource(
         SourceKind.MARKETPLACE,
-        "Azure Marketplace",
-        "Images published by Microsoft and partners: publisher → offer → SKU → version.",
+        QT_TR_NOOP("Azure Marketplace"),
+        QT_TR_NOOP(
+            "Images published by Microsoft and partners: publisher → offer → SKU → version."
+        ),
     ),
     ImageSource(
         SourceKind.COMMUNITY,
-        "Community galleries",
-        "Public galleries shared by their publishers with every Azure user "
-        "(the successor of VM Depot). Not verified by Microsoft.",
+        QT_TR_NOOP("Community galleries"),
+        QT_TR_NOOP(
+            "Public galleries shared by their publishers with every Azure user "
+            "(the successor of VM Depot). Not verified by Microsoft."
+        ),
     ),
     ImageSource(
         SourceKind.SHARED,
-        "Shared with me",
-        "Compute Galleries that other subscriptions or tenants shared with this subscription.",
+        QT_TR_NOOP("Shared with me"),
+        QT_TR_NOOP(
+            "Compute Galleries that other subscriptions or tenants shared with this subscription."
+        ),
     ),
     ImageSource(
         SourceKind.MANAGED,
-        "Managed images",
-        "The subscription's own managed images, by resource group.",
+        QT_TR_NOOP("Managed images"),
+        QT_TR_NOOP("The subscription's own managed images, by resource group."),
     ),
     ImageSource(
         SourceKind.GALLERY,
-        "My galleries",
-        "The subscription's Azure Compute Galleries: gallery → image definition → version.",
+        QT_TR_NOOP("My galleries"),
+        QT_TR_NOOP(
+            "The subscription's Azure Compute Galleries: gallery → image definition → version."
+        ),
     ),
     ImageSource(
         SourceKind.VMS,
-        "Virtual machines",
-        "The subscription's VMs, the other source of images: select one and choose "
-        "Capture VM… to turn it into a managed image or a gallery image version.",
+        QT_TR_NOOP("Virtual machines"),
+        QT_TR_NOOP(
+            "The subscription's VMs, the other source of images: select one and choose "
+            "Capture VM… to turn it into a managed image or a gallery image version."
+        ),
     ),
 )
 
@@ -112,17 +131,31 @@ class NodeRef:
 @dataclass(frozen=True)
 class CatalogNode:
     """A row of the tree. ``is_image`` marks a leaf that has a detail with disks: an image
-    (version) or, under Virtual machines, a VM."""
+    (version) or, under Virtual machines, a VM.
+
+    ``label`` is Azure's name for the node (a source's English title for the six roots, which
+    the window translates where it shows them); ``ref.parts[-1]`` is the name Azure is asked
+    by, which differs from the label only where Azure's own name is not for people (a shared
+    gallery's unique name)."""
 
     ref: NodeRef
     kind: NodeKind
     label: str
     is_image: bool = False
-    summary: str = ""
+    summary: Text = ""
+
+    def __hash__(self) -> int:
+        # A node is where it sits (a Message summary holds a mapping, which has no hash).
+        return hash((self.ref, self.label))
 
     @property
     def has_children(self) -> bool:
         return not self.is_image
+
+    @property
+    def name(self) -> str:
+        """The name Azure knows the node by (``label`` unless Azure's name is not for people)."""
+        return self.ref.parts[-1] if self.ref.parts else self.label
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -130,7 +163,7 @@ class CatalogNode:
             "kind": self.kind.value,
             "label": self.label,
             "is_image": self.is_image,
-            "summary": self.summary,
+            "summary": text_to_json(self.summary),
         }
 
     @classmethod
@@ -140,14 +173,43 @@ class CatalogNode:
             kind=NodeKind(data["kind"]),
             label=data["label"],
             is_image=bool(data["is_image"]),
-            summary=data.get("summary", ""),
+            summary=text_from_json(data.get("summary", "")),
         )
 
 
 def source_node(source: ImageSource) -> CatalogNode:
     return CatalogNode(
-        NodeRef(source.kind), NodeKind.SOURCE, source.title, summary=source.description
+        NodeRef(source.kind), NodeKind.SOURCE, source.title, summary=Message(source.description)
     )
+
+
+# --- Text as JSON (the listing cache keeps nodes and details between starts) ------------------
+
+
+def text_to_json(text: object) -> Any:
+    """A str (or number) as itself; a Message or datetime as a small tagged object."""
+    if isinstance(text, Message):
+        return {
+            "message": text.template,
+            "args": {key: text_to_json(value) for key, value in text.args.items()},
+        }
+    if isinstance(text, datetime):
+        return {"datetime": text.isoformat()}
+    return text
+
+
+def text_from_json(data: Any) -> Any:
+    """The inverse of ``text_to_json``; anything unknown comes back as a str."""
+    if isinstance(data, dict):
+        if "message" in data:
+            args = {str(k): text_from_json(v) for k, v in (data.get("args") or {}).items()}
+            return Message(str(data["message"]), MappingProxyType(args))
+        if "datetime" in data:
+            return datetime.fromisoformat(str(data["datetime"]))
+        return str(data)
+    if isinstance(data, str | int | float):
+        return data
+    return "" if data is None else str(data)
 
 
 class DiskRole(StrEnum):
@@ -169,17 +231,24 @@ class DiskSpec:
 
 @dataclass(frozen=True)
 class ImageDetail:
+    """An image (or VM) with its disks. ``properties`` are (label, value) rows: the label is an
+    English template marked for translation (``QT_TR_NOOP``), the value Azure's text or ours."""
+
     ref: NodeRef
     title: str
     resource_id: str
     os_type: str
-    os_state: str
+    os_state: Text
     hyper_v_generation: str
     architecture: str
-    security_type: str
+    security_type: Text
     location: str
     disks: tuple[DiskSpec, ...]
-    properties: tuple[tuple[str, str], ...] = field(default=())
+    # the values: Azure's text, ours (a Message), or a date-time the window formats
+    properties: tuple[tuple[str, Text | datetime], ...] = field(default=())
+
+    def __hash__(self) -> int:
+        return hash((self.ref, self.resource_id))
 
     @property
     def data_disks(self) -> tuple[DiskSpec, ...]:
@@ -190,32 +259,35 @@ class ImageDetail:
         """A VM image carries data disks besides the OS disk; an OS image only the OS disk."""
         return bool(self.data_disks)
 
-    @property
-    def kind_label(self) -> str:
-        count = len(self.data_disks)
-        if self.ref.source is SourceKind.VMS:
-            plural = "s" if count != 1 else ""
-            return f"Virtual machine — OS disk + {count} data disk{plural}"
-        if count:
-            plural = "s" if count != 1 else ""
-            return f"VM image — OS disk + {count} data disk{plural}"
-        return "OS image — OS disk only"
-
     def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["ref"] = self.ref.key
-        data["disks"] = [
-            dataclasses.asdict(disk) | {"role": disk.role.value} for disk in self.disks
-        ]
-        data["properties"] = [list(pair) for pair in self.properties]
-        return data
+        return {
+            "ref": self.ref.key,
+            "title": self.title,
+            "resource_id": self.resource_id,
+            "os_type": self.os_type,
+            "os_state": text_to_json(self.os_state),
+            "hyper_v_generation": self.hyper_v_generation,
+            "architecture": self.architecture,
+            "security_type": text_to_json(self.security_type),
+            "location": self.location,
+            "disks": [
+                {name: getattr(disk, name) for name in disk.__dataclass_fields__}
+                | {"role": disk.role.value}
+                for disk in self.disks
+            ],
+            "properties": [[label, text_to_json(value)] for label, value in self.properties],
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ImageDetail:
         fields = dict(data)
         fields["ref"] = NodeRef.from_key(data["ref"])
+        fields["os_state"] = text_from_json(data["os_state"])
+        fields["security_type"] = text_from_json(data["security_type"])
         fields["disks"] = tuple(
             DiskSpec(**(disk | {"role": DiskRole(disk["role"])})) for disk in data["disks"]
         )
-        fields["properties"] = tuple((str(k), str(v)) for k, v in data["properties"])
+        fields["properties"] = tuple(
+            (str(label), text_from_json(value)) for label, value in data["properties"]
+        )
         return cls(**fields)

@@ -11,6 +11,8 @@ import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from azure.core.rest import HttpRequest
@@ -35,9 +37,11 @@ from gui.azure.catalog.nodes import (
     NodeKind,
     NodeRef,
     SourceKind,
+    Text,
     source_node,
 )
 from gui.azure.errors import AzureServiceError, NotFoundError, translated
+from gui.i18n import QT_TR_NOOP, Message, Render, message
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +68,68 @@ COMMUNITY_GALLERY_QUERY = (
     " | where location =~ '{location}'"
     " | project id, name, location, type, properties"
 )
+
+
+# A shared gallery's unique name is its owner's subscription id, a dash, and the gallery's name
+# as its owner gave it, upper-cased ("{subscription-id}-MYGALLERYNAME" in Gallery_Create.json).
+_SHARED_UNIQUE_NAME = re.compile(
+    r"^(?P<owner>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-(?P<name>.+)$",
+    re.IGNORECASE,
+)
+
+YES = QT_TR_NOOP("Yes")
+NO = QT_TR_NOOP("No")
+
+
+def _yes_no(value: object) -> Message:
+    return Message(YES if value else NO)
+
+
+class CommunityGalleryNotFoundError(NotFoundError):
+    """No community gallery answers to the public name the user typed, in this region."""
+
+    # Made with the base's own type (a str, or the str that carries its Message), so the
+    # title and advice read as the other errors' do wherever they are shown.
+    title = type(NotFoundError.title)(QT_TR_NOOP("No such community gallery"))
+    advice = type(NotFoundError.advice)(
+        QT_TR_NOOP(
+            "Check the public name: in the Azure portal, open the gallery under Community "
+            "galleries (or its Sharing page) and copy its public name, which looks like "
+            "prefix-GUID (for example ContosoImages-1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d). "
+            "A community gallery is shared to chosen regions only: pick one of them as the "
+            "location."
+        )
+    )
+    TEMPLATE = QT_TR_NOOP("No community gallery with the public name {name} exists in {location}.")
+
+    def __init__(self, name: str, location: str, *, request_id: str | None = None) -> None:
+        self.name = name
+        self.location = location
+        super().__init__(
+            self.TEMPLATE.format(name=name, location=location), status=404, request_id=request_id
+        )
+
+    def user_text(self) -> str:
+        return self.localized(Message.english)
+
+    def localized(self, render: Render) -> str:
+        """What is not there, where, and how to find the right name; no Azure error code (the
+        user typed a name, Azure's 404 names a resource path they never saw)."""
+        lines = [
+            render(message(self.TEMPLATE, name=self.name, location=self.location)),
+            render(Message(str(self.advice))),
+        ]
+        if self.request_id:
+            label = message(QT_TR_NOOP("Request id: {request_id}"), request_id=self.request_id)
+            lines.append(render(label))
+        return "\n".join(lines)
+
+
+def shared_gallery_display_name(unique_name: str) -> str:
+    """The gallery's own name inside a shared gallery's unique name (the unique name when it
+    does not follow Azure's "{subscription-id}-NAME" pattern)."""
+    match = _SHARED_UNIQUE_NAME.match(unique_name)
+    return match.group("name") if match else unique_name
 
 
 @dataclass(frozen=True)
@@ -110,17 +176,46 @@ def _feature(features: Iterable[Any] | None, name: str) -> str:
     return ""
 
 
-def _security_label(raw: str) -> str:
-    labels = {
-        "": "Standard",
-        "standard": "Standard",
-        "trustedlaunch": "Trusted launch",
-        "trustedlaunchsupported": "Standard or Trusted launch",
-        "confidentialvm": "Confidential VM",
-        "confidentialvmsupported": "Standard or Confidential VM",
-        "trustedlaunchandconfidentialvmsupported": "Standard, Trusted launch or Confidential VM",
-    }
-    return labels.get(raw.casefold(), raw)
+_SECURITY_LABELS = {
+    "": QT_TR_NOOP("Standard"),
+    "standard": QT_TR_NOOP("Standard"),
+    "trustedlaunch": QT_TR_NOOP("Trusted launch"),
+    "trustedlaunchsupported": QT_TR_NOOP("Standard or Trusted launch"),
+    "confidentialvm": QT_TR_NOOP("Confidential VM"),
+    "confidentialvmsupported": QT_TR_NOOP("Standard or Confidential VM"),
+    "trustedlaunchandconfidentialvmsupported": QT_TR_NOOP(
+        "Standard, Trusted launch or Confidential VM"
+    ),
+}
+
+
+def _security_label(raw: str) -> Text:
+    """Azure's security type in the portal's words (a value we do not know, as Azure wrote it)."""
+    label = _SECURITY_LABELS.get(raw.casefold())
+    return Message(label) if label is not None else raw
+
+
+def _when(value: object) -> datetime | str:
+    """A date-time Azure sent (a datetime from the SDK, an ISO string from raw JSON), as a
+    datetime the window formats; text that is not a date stays as it is."""
+    if isinstance(value, datetime):
+        return value
+    text = str(value or "")
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+
+
+def _joined(bits: Iterable[Text]) -> Text:
+    """Summary facts joined by " · " (a list, not a sentence): one Message when any is ours."""
+    kept = [bit for bit in bits if bit]
+    if not any(isinstance(bit, Message) for bit in kept):
+        return " · ".join(str(bit) for bit in kept)
+    names = [f"{{p{i}}}" for i in range(len(kept))]
+    return Message(
+        " · ".join(names), MappingProxyType({f"p{i}": bit for i, bit in enumerate(kept)})
+    )
 
 
 class Catalog:
@@ -179,7 +274,16 @@ class Catalog:
         name = public_name.strip()
         if not name:
             raise NotFoundError("Enter the public name of a community gallery.")
-        gallery = await self._call(self._compute.community_galleries.get(self.scope.location, name))
+        try:
+            gallery = await self._call(
+                self._compute.community_galleries.get(self.scope.location, name)
+            )
+        except NotFoundError as error:
+            # Azure's 404 names a resource path; the user typed a name and needs to know
+            # where to find the right one (the generic advice says "deleted or renamed").
+            raise CommunityGalleryNotFoundError(
+                name, self.scope.location, request_id=error.request_id
+            ) from error
         if name not in self._extra_community:
             self._extra_community.append(name)
         return self._community_gallery_node(name, gallery.get("properties") or {})
@@ -279,21 +383,32 @@ class Catalog:
                     size_gb=_gb_from(data_disk, "sizeInGb", "sizeInGB", "diskSizeGB"),
                 )
             )
-        properties: list[tuple[str, str]] = [
-            ("Publisher", publisher),
-            ("Offer", offer),
-            ("SKU", sku),
-            ("Version", version),
+        properties: list[tuple[str, Text]] = [
+            (QT_TR_NOOP("Publisher"), publisher),
+            (QT_TR_NOOP("Offer"), offer),
+            (QT_TR_NOOP("SKU"), sku),
+            (QT_TR_NOOP("Version"), version),
         ]
-        for feature in image.features or []:
-            properties.append((f"Feature {feature.name}", enum_text(feature.value)))
+        properties.extend(_feature_rows(image.features))
         plan = image.plan
         if plan is not None:
-            properties.append(("Purchase plan", f"{plan.publisher} / {plan.product} / {plan.name}"))
+            properties.append(
+                (QT_TR_NOOP("Purchase plan"), f"{plan.publisher} / {plan.product} / {plan.name}")
+            )
         deprecation = image.get("properties", {}).get("imageDeprecationStatus")
         if isinstance(deprecation, dict) and deprecation.get("imageState"):
-            when = deprecation.get("scheduledDeprecationTime", "")
-            properties.append(("Deprecation", f"{deprecation['imageState']} {when}".strip()))
+            state = str(deprecation["imageState"])
+            when = deprecation.get("scheduledDeprecationTime")
+            properties.append(
+                (
+                    QT_TR_NOOP("Deprecation"),
+                    message(
+                        QT_TR_NOOP("{state}, scheduled for {when}"), state=state, when=_when(when)
+                    )
+                    if when
+                    else state,
+                )
+            )
         return ImageDetail(
             ref=ref,
             title=f"{publisher}:{offer}:{sku}:{version}",
@@ -326,7 +441,9 @@ class Catalog:
             NodeRef(SourceKind.COMMUNITY, (name,)),
             NodeKind.GALLERY,
             name,
-            summary=f"Published by {publisher}" if publisher else "",
+            summary=message(QT_TR_NOOP("Published by {publisher}"), publisher=publisher)
+            if publisher
+            else "",
         )
 
     async def _discover_community_galleries(self) -> dict[str, Mapping[str, Any]]:
@@ -368,10 +485,20 @@ class Catalog:
         return compute.shared_gallery_images, compute.shared_gallery_image_versions
 
     async def _public_images(self, ref: NodeRef) -> list[CatalogNode]:
-        images, _versions = self._public_gallery_operations(ref.source)
         (gallery,) = ref.parts
-        items = await _collect(images.list(self.scope.location, gallery))
-        return _image_definition_nodes(ref, items)
+        return _image_definition_nodes(ref, await self._public_image_items(ref.source, gallery))
+
+    async def _public_image_items(self, source: SourceKind, gallery: str) -> list[Any]:
+        """A community or shared gallery's image definitions; a shared gallery's listing is
+        kept until "Shared with me" is listed again (it also names the gallery's publisher)."""
+        images, _versions = self._public_gallery_operations(source)
+
+        async def fetch() -> list[Any]:
+            return await _collect(images.list(self.scope.location, gallery))
+
+        if source is SourceKind.SHARED:
+            return await self.cache.shared(_shared_images_key(gallery), fetch)
+        return await fetch()
 
     async def _public_versions(self, ref: NodeRef) -> list[CatalogNode]:
         _images, versions = self._public_gallery_operations(ref.source)
@@ -401,9 +528,51 @@ class Catalog:
             _collect(shared.list(self.scope.location)),
             _collect(shared.list(self.scope.location, shared_to="tenant")),
         )
-        unique = {item.name for item in (*to_subscription, *to_tenant) if item.name}
-        names = sorted(unique, key=_natural)
-        return [CatalogNode(ref.child(name), NodeKind.GALLERY, name) for name in names]
+        with_subscription = {item.name for item in to_subscription if item.name}
+        with_tenant = {item.name for item in to_tenant if item.name}
+        names = sorted(with_subscription | with_tenant)
+        # A shared gallery's listing names no publisher; its image definitions do
+        # (identifier.publisher). They are listed now, once, and kept for the expansion.
+        for name in names:
+            self.cache.forget(_shared_images_key(name))
+        publishers = await asyncio.gather(*(self._shared_publishers(name) for name in names))
+        nodes = []
+        for name, publisher in zip(names, publishers, strict=True):
+            if name in with_subscription and name in with_tenant:
+                shared_with = QT_TR_NOOP("shared with this subscription and its tenant")
+            elif name in with_tenant:
+                shared_with = QT_TR_NOOP("shared with this subscription's tenant")
+            else:
+                shared_with = QT_TR_NOOP("shared with this subscription")
+            summary: Text = (
+                message(
+                    QT_TR_NOOP("{publisher} · {shared_with}"),
+                    publisher=publisher,
+                    shared_with=Message(shared_with),
+                )
+                if publisher
+                else Message(shared_with)
+            )
+            label = shared_gallery_display_name(name)
+            nodes.append(CatalogNode(ref.child(name), NodeKind.GALLERY, label, summary=summary))
+        return sorted(nodes, key=lambda node: (_natural(node.label), node.name))
+
+    async def _shared_publishers(self, gallery: str) -> str:
+        """The publishers a shared gallery's image definitions name ("" when it has none or
+        they cannot be listed: the gallery is still shown, and expanding it says why)."""
+        try:
+            with translated():
+                items = await self._public_image_items(SourceKind.SHARED, gallery)
+        except AzureServiceError as error:
+            log.warning("Could not list the images of shared gallery %s: %s", gallery, error)
+            return ""
+        found: dict[str, None] = {}
+        for item in items:
+            identifier = getattr(_props(item), "identifier", None)
+            publisher = getattr(identifier, "publisher", None)
+            if publisher:
+                found.setdefault(str(publisher), None)
+        return ", ".join(found)
 
     # --- managed images -----------------------------------------------------------------------
 
@@ -424,7 +593,7 @@ class Catalog:
                 ref.child(group),
                 NodeKind.RESOURCE_GROUP,
                 group,
-                summary=f"{count} image{'s' if count != 1 else ''}",
+                summary=message(QT_TR_NOOP("Images: {count}"), count=count),
             )
             for group, count in sorted(groups.items(), key=lambda item: _natural(item[0]))
         ]
@@ -439,18 +608,18 @@ class Catalog:
             profile = image.storage_profile
             os_disk = profile.os_disk if profile is not None else None
             data_count = len(profile.data_disks or []) if profile is not None else 0
-            bits = [
+            bits: list[Text] = [
                 enum_text(os_disk.os_type) if os_disk else "",
                 generation_short(image.hyper_v_generation),
+                message(QT_TR_NOOP("data disks: {count}"), count=data_count),
             ]
-            bits.append(f"{data_count} data disk{'s' if data_count != 1 else ''}")
             nodes.append(
                 CatalogNode(
                     ref.child(image.name),
                     NodeKind.IMAGE,
                     image.name,
                     is_image=True,
-                    summary=" · ".join(bit for bit in bits if bit),
+                    summary=_joined(bits),
                 )
             )
         return sorted(nodes, key=lambda node: _natural(node.label))
@@ -486,14 +655,16 @@ class Catalog:
                     source=_disk_source(data_disk),
                 )
             )
-        properties = [
-            ("Resource group", group),
-            ("Provisioning state", image.provisioning_state or ""),
+        properties: list[tuple[str, Text]] = [
+            (QT_TR_NOOP("Resource group"), group),
+            (QT_TR_NOOP("Provisioning state"), image.provisioning_state or ""),
         ]
         if image.source_virtual_machine is not None and image.source_virtual_machine.id:
-            properties.append(("Captured from VM", name_of(image.source_virtual_machine.id)))
+            properties.append(
+                (QT_TR_NOOP("Captured from VM"), name_of(image.source_virtual_machine.id))
+            )
         if profile is not None and profile.zone_resilient is not None:
-            properties.append(("Zone resilient", "Yes" if profile.zone_resilient else "No"))
+            properties.append((QT_TR_NOOP("Zone resilient"), _yes_no(profile.zone_resilient)))
         return ImageDetail(
             ref=ref,
             title=name,
@@ -502,7 +673,7 @@ class Catalog:
             os_state=os_state,
             hyper_v_generation=generation_label(image.hyper_v_generation),
             architecture="x64",
-            security_type="Standard",
+            security_type=_security_label(""),
             location=image.location or "",
             disks=tuple(disks),
             properties=tuple(properties),
@@ -548,9 +719,9 @@ class Catalog:
             ref, f"{gallery}/{definition_name}/{version}", definition, item, item.location or ""
         )
         props = _props(item)
-        extra = [
-            ("Resource group", group),
-            ("Provisioning state", enum_text(props.provisioning_state)),
+        extra: list[tuple[str, Text | datetime]] = [
+            (QT_TR_NOOP("Resource group"), group),
+            (QT_TR_NOOP("Provisioning state"), enum_text(props.provisioning_state)),
         ]
         publishing = props.publishing_profile
         if publishing is not None:
@@ -559,10 +730,10 @@ class Catalog:
                 for region in publishing.target_regions or []
             ]
             if regions:
-                extra.append(("Target regions", ", ".join(regions)))
-            extra.append(("Exclude from latest", "Yes" if publishing.exclude_from_latest else "No"))
-            if publishing.end_of_life_date is not None:
-                extra.append(("End of life", publishing.end_of_life_date.date().isoformat()))
+                extra.append((QT_TR_NOOP("Target regions"), ", ".join(regions)))
+            extra.append(
+                (QT_TR_NOOP("Exclude from latest"), _yes_no(publishing.exclude_from_latest))
+            )
         status = props.replication_status
         if status is not None:
             states = ", ".join(
@@ -570,7 +741,9 @@ class Catalog:
                 + (f" {summary.progress}%" if summary.progress is not None else "")
                 for summary in status.summary or []
             )
-            extra.append(("Replication", f"{enum_text(status.aggregated_state)} ({states})"))
+            extra.append(
+                (QT_TR_NOOP("Replication"), f"{enum_text(status.aggregated_state)} ({states})")
+            )
         return ImageDetail(**{**_fields(detail), "properties": (*detail.properties, *extra)})
 
     # --- virtual machines (the capture source) ------------------------------------------------
@@ -598,7 +771,11 @@ class Catalog:
             f"/providers/Microsoft.Compute/virtualMachines/{name}"
         )
         vm = await get_vm(self._compute, vm_id)
-        os_state = "Generalized" if vm.generalized else "Specialized (a running machine's identity)"
+        os_state: Text = (
+            "Generalized"
+            if vm.generalized
+            else Message(QT_TR_NOOP("Specialized (a running machine's identity)"))
+        )
         disks = tuple(
             DiskSpec(
                 disk.kind,
@@ -626,11 +803,11 @@ class Catalog:
             location=vm.location,
             disks=disks,
             properties=(
-                ("Power state", vm.power_state),
-                ("Size", vm.size),
-                ("Operating system", vm.os_name),
-                ("Resource group", vm.resource_group),
-                ("Admin user", vm.admin_username),
+                (QT_TR_NOOP("Power state"), vm.power_state),
+                (QT_TR_NOOP("Size"), vm.size),
+                (QT_TR_NOOP("Operating system"), vm.os_name),
+                (QT_TR_NOOP("Resource group"), vm.resource_group),
+                (QT_TR_NOOP("Admin user"), vm.admin_username),
             ),
         )
 
@@ -640,6 +817,25 @@ class Catalog:
 
 async def _collect(pager: AsyncIterator[T]) -> list[T]:
     return [item async for item in pager]
+
+
+def _shared_images_key(gallery: str) -> str:
+    return f"shared-images/{gallery}"
+
+
+def _dated(value: object) -> Text | datetime:
+    """A date-time for a detail row: the window formats a datetime the one way it shows dates."""
+    return _when(value)
+
+
+def _feature_rows(features: Iterable[Any] | None) -> list[tuple[str, Text]]:
+    """One "Features" row in Azure's own words (name = value), one feature a line."""
+    lines = [
+        f"{feature.name} = {enum_text(feature.value)}"
+        for feature in features or ()
+        if getattr(feature, "name", None)
+    ]
+    return [(QT_TR_NOOP("Features"), "\n".join(lines))] if lines else []
 
 
 def _lun(disk: Any) -> int:
@@ -677,9 +873,9 @@ def _props(model: Any) -> Any:
     return props if props is not None else model
 
 
-def _definition_summary(item: Any) -> str:
+def _definition_summary(item: Any) -> Text:
     props = _props(item)
-    bits = [
+    bits: list[Text] = [
         enum_text(getattr(props, "os_type", None)),
         enum_text(getattr(props, "os_state", None)),
         generation_short(getattr(props, "hyper_v_generation", None)),
@@ -688,7 +884,7 @@ def _definition_summary(item: Any) -> str:
     security = _feature(getattr(props, "features", None), "SecurityType")
     if security:
         bits.append(_security_label(security))
-    return " · ".join(bit for bit in bits if bit)
+    return _joined(bits)
 
 
 def _image_definition_nodes(ref: NodeRef, items: Iterable[Any]) -> list[CatalogNode]:
@@ -746,15 +942,23 @@ def _gallery_style_detail(
             )
         )
     identifier = definition.identifier
-    properties: list[tuple[str, str]] = []
+    properties: list[tuple[str, Text | datetime]] = []
     if identifier is not None:
         publisher = getattr(identifier, "publisher", None)
         offer = getattr(identifier, "offer", None)
         sku = getattr(identifier, "sku", None)
         if publisher or offer or sku:
-            properties.append(("Identifier", f"{publisher} / {offer} / {sku}"))
-    for feature in definition.features or []:
-        properties.append((f"Feature {feature.name}", enum_text(feature.value)))
+            properties.append((QT_TR_NOOP("Identifier"), f"{publisher} / {offer} / {sku}"))
+    properties.extend(_feature_rows(definition.features))
+    # Community and shared versions carry their dates directly, own ones in the publishing
+    # profile; Azure sends them as date-times, which the window shows in its one date format.
+    for label, attribute in (
+        (QT_TR_NOOP("Published"), "published_date"),
+        (QT_TR_NOOP("End of life"), "end_of_life_date"),
+    ):
+        when = getattr(version_props, attribute, None) or getattr(publishing, attribute, None)
+        if when:
+            properties.append((label, _dated(when)))
     resource_id = (
         getattr(version, "id", None)
         or (getattr(getattr(version, "identifier", None), "unique_id", None))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QLocale, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -21,19 +22,41 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.azure.catalog.nodes import CatalogNode, ImageDetail, NodeKind, source_of
+from gui.azure.catalog.nodes import CatalogNode, ImageDetail, NodeKind, SourceKind, source_of
+from gui.diskimage import DISK_IMAGE_SUFFIXES
+from gui.i18n import Message
 from gui.qt import icons
 from gui.qt.browser.disk_table import DiskTableModel
+from gui.qt.browser.texts import node_label, show
+from gui.qt.i18n import render
 from gui.qt.style import Tone, badge_style, panel_style
 
 _NODE_HINTS = {
-    NodeKind.PUBLISHER: "A Marketplace publisher. Expand it to see its offers.",
-    NodeKind.OFFER: "A Marketplace offer. Expand it to see its SKUs (plans).",
-    NodeKind.SKU: "A Marketplace SKU. Expand it to see its versions; select one for its disks.",
-    NodeKind.GALLERY: "A Compute Gallery. Expand it to see its image definitions.",
-    NodeKind.RESOURCE_GROUP: "A resource group. Expand it to see its managed images.",
-    NodeKind.DEFINITION: "An image definition. Expand it to see its versions.",
+    NodeKind.PUBLISHER: QT_TRANSLATE_NOOP(
+        "DetailPane", "A Marketplace publisher. Expand it to see its offers."
+    ),
+    NodeKind.OFFER: QT_TRANSLATE_NOOP(
+        "DetailPane", "A Marketplace offer. Expand it to see its SKUs (plans)."
+    ),
+    NodeKind.SKU: QT_TRANSLATE_NOOP(
+        "DetailPane",
+        "A Marketplace SKU. Expand it to see its versions; select one for its disks.",
+    ),
+    NodeKind.GALLERY: QT_TRANSLATE_NOOP(
+        "DetailPane", "A Compute Gallery. Expand it to see its image definitions."
+    ),
+    NodeKind.RESOURCE_GROUP: QT_TRANSLATE_NOOP(
+        "DetailPane", "A resource group. Expand it to see its managed images."
+    ),
+    NodeKind.DEFINITION: QT_TRANSLATE_NOOP(
+        "DetailPane", "An image definition. Expand it to see its versions."
+    ),
 }
+
+
+def disk_image_suffix_list() -> str:
+    """Every suffix offered as a disk image (the one list), as the locale lists things."""
+    return QLocale().createSeparatedList(list(DISK_IMAGE_SUFFIXES))
 
 
 class DropZone(QFrame):
@@ -48,22 +71,32 @@ class DropZone(QFrame):
         icon = QLabel()
         icon.setPixmap(icons.icon("upload").pixmap(48, 48))
         icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text = QLabel(
-            "<b>Drop a .vhd, .vhdx, .img or .raw file here to upload it</b><br>"
-            "It is checked first, converted to what Azure accepts on the fly (dynamic → fixed, "
-            "whole MiB), and sent without its empty ranges."
+        icon.setAccessibleName(self.tr("Upload"))
+        title = self.tr("Drop a disk image here to upload it")
+        formats = self.tr("Accepted files: {suffixes}").format(suffixes=disk_image_suffix_list())
+        how = self.tr(
+            "It is checked first, converted on the fly to the fixed VHD Azure takes, and sent "
+            "without its empty ranges."
         )
-        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text.setWordWrap(True)
-        button = QPushButton("Choose a disk image…")
-        button.clicked.connect(lambda: self.upload_requested.emit(None))
+        self.text_label = QLabel(f"<b>{escape(title)}</b><br>{escape(formats)}<br>{escape(how)}")
+        self.text_label.setObjectName("dropZoneText")
+        self.text_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.text_label.setWordWrap(True)
+        self.setAccessibleName(title)
+        self.setAccessibleDescription(f"{formats} {how}")
+        self.button = QPushButton(self.tr("&Choose a disk image…"))
+        self.button.setObjectName("chooseDiskImage")
+        # Tab reaches it from the tree (a click focus-only button would be a mouse-only way in).
+        self.button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.button.setAccessibleDescription(formats)
+        self.button.clicked.connect(lambda: self.upload_requested.emit(None))
         layout = QVBoxLayout(self)
         layout.addStretch(1)
         layout.addWidget(icon)
-        layout.addWidget(text)
+        layout.addWidget(self.text_label)
         row = QHBoxLayout()
         row.addStretch(1)
-        row.addWidget(button)
+        row.addWidget(self.button)
         row.addStretch(1)
         layout.addLayout(row)
         layout.addStretch(1)
@@ -79,6 +112,7 @@ class DetailPane(QWidget):
         self.icon_label.setFixedSize(32, 32)
         self.title_label = QLabel()
         self.title_label.setObjectName("detailTitle")
+        self.title_label.setAccessibleName(self.tr("Selected item"))
         self.title_label.setWordWrap(True)
         self.title_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         font = self.title_label.font()
@@ -87,9 +121,11 @@ class DetailPane(QWidget):
         self.title_label.setFont(font)
         self.kind_badge = QLabel()
         self.kind_badge.setObjectName("imageKind")
+        self.kind_badge.setAccessibleName(self.tr("Image kind"))
         self.kind_badge.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         self.status_label = QLabel()
         self.status_label.setObjectName("detailStatus")
+        self.status_label.setAccessibleName(self.tr("Status"))
         self.status_label.setWordWrap(True)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
@@ -127,6 +163,9 @@ class DetailPane(QWidget):
         self.disk_table = QTableView()
         self.disk_table.setObjectName("diskTable")
         self.disk_table.setModel(self.disk_model)
+        self.disk_table.setAccessibleName(self.tr("Disks of the selected image"))
+        # Tab moves on to the next control instead of walking every cell (arrows do that).
+        self.disk_table.setTabKeyNavigation(False)
         self.disk_table.setAlternatingRowColors(True)
         self.disk_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.disk_table.verticalHeader().setVisible(False)
@@ -134,7 +173,8 @@ class DetailPane(QWidget):
             QHeaderView.ResizeMode.ResizeToContents
         )
         self.disk_table.horizontalHeader().setStretchLastSection(True)
-        self.disks_caption = QLabel("Disks")
+        self.disks_caption = QLabel(self.tr("Disks"))
+        self.disks_caption.setBuddy(self.disk_table)
         caption_font = self.disks_caption.font()
         caption_font.setBold(True)
         self.disks_caption.setFont(caption_font)
@@ -172,24 +212,30 @@ class DetailPane(QWidget):
         chosen = icons.node_icon(node) if node is not None else icons.icon(icon_name or "app")
         self.icon_label.setPixmap(chosen.pixmap(32, 32))
 
-    def _add_row(self, label: str, value: str) -> None:
-        field = QLabel(value or "—")
+    def _add_row(self, label: str, value: object) -> None:
+        """A form row; ``label`` is already in the window's language, ``value`` a catalog text."""
+        field = QLabel(show(value) or "—")
         field.setWordWrap(True)
         field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.form.addRow(f"{label}:", field)
+        field.setAccessibleName(label)
+        caption = QLabel(self.tr("{label}:").format(label=label))
+        caption.setBuddy(field)
+        self.form.addRow(caption, field)
 
     def show_nothing(self) -> None:
         self.detail = None
-        self._set_header("No image selected", "app")
+        self._set_header(self.tr("No image selected"), "app")
         self.kind_badge.hide()
         self.status_label.setText(
-            "Pick an image source on the left and expand it down to an image version to see its "
-            "operating system, generation, security type and every disk it carries."
+            self.tr(
+                "Pick an image source on the left and expand it down to an image version to see "
+                "its operating system, generation, security type and every disk it carries."
+            )
         )
         self.status_label.show()
         self._clear_form()
         self.disk_model.set_disks([])
-        self.disks_caption.setText("Disks")
+        self.disks_caption.setText(self.tr("Disks"))
         self.disks_box.hide()
         self.form_scroll.hide()
         self.drop_zone.show()
@@ -197,19 +243,24 @@ class DetailPane(QWidget):
     def show_node(self, node: CatalogNode) -> None:
         """A node that is not an image: say what it is and where to go from here."""
         self.detail = None
-        self._set_header(node.label, node=node)
+        self._set_header(node_label(node), node=node)
         self.kind_badge.hide()
         if node.kind is NodeKind.SOURCE:
-            text = source_of(node.ref.source).description
+            text = render(Message(source_of(node.ref.source).description))
+        elif node.kind in _NODE_HINTS:
+            text = QCoreApplication.translate("DetailPane", str(_NODE_HINTS[node.kind]))
         else:
-            text = _NODE_HINTS.get(node.kind, "")
+            text = ""
         self.status_label.setText(text)
         self.status_label.show()
         self._clear_form()
         if node.summary and node.kind is not NodeKind.SOURCE:
-            self._add_row("Details", node.summary)
+            self._add_row(self.tr("Details"), node.summary)
+        if node.name != node.label:
+            # a shared gallery: the label is its own name, Azure asks by the unique name
+            self._add_row(self.tr("Unique name"), node.name)
         self.disk_model.set_disks([])
-        self.disks_caption.setText("Disks")
+        self.disks_caption.setText(self.tr("Disks"))
         self.disks_box.hide()
 
     def show_loading(self, node: CatalogNode) -> None:
@@ -218,14 +269,14 @@ class DetailPane(QWidget):
         self.detail = None
         self._set_header(node.label, node=node)
         self.kind_badge.hide()
-        self.status_label.setText("Loading image details…")
+        self.status_label.setText(self.tr("Loading image details…"))
         self.status_label.show()
         self._clear_form()
         self.disk_model.set_disks([])
 
     def show_error(self, node: CatalogNode, message: str) -> None:
         if self.detail is not None and self.detail.ref == node.ref:
-            self.status_label.setText(f"Could not refresh: {message}")
+            self.status_label.setText(self.tr("Could not refresh: {error}").format(error=message))
             self.status_label.show()
             return
         self.detail = None
@@ -239,31 +290,41 @@ class DetailPane(QWidget):
     def show_detail(self, detail: ImageDetail, node: CatalogNode | None = None) -> None:
         self.detail = detail
         self._set_header(detail.title, node=node)
-        self.kind_badge.setText(detail.kind_label)
+        self.kind_badge.setText(self.kind_text(detail))
         self.kind_badge.setStyleSheet(
-            badge_style(Tone.RUNNING if detail.is_vm_image else Tone.OK, self.palette()))
+            badge_style(Tone.RUNNING if detail.is_vm_image else Tone.OK, self.palette())
+        )
         self.kind_badge.setToolTip(
-            "A VM image carries the OS disk and data disks; an OS image only the OS disk."
+            self.tr("A VM image carries the OS disk and data disks; an OS image only the OS disk.")
         )
         self.kind_badge.show()
         self.status_label.hide()
         self._clear_form()
-        rows: list[tuple[str, str]] = [
-            ("OS type", detail.os_type),
-            ("OS state", detail.os_state),
-            ("Hyper-V generation", detail.hyper_v_generation),
-            ("Architecture", detail.architecture),
-            ("Security type", detail.security_type),
-            ("Location", detail.location),
-            *detail.properties,
-            ("Resource ID", detail.resource_id),
+        rows: list[tuple[str, object]] = [
+            (self.tr("OS type"), detail.os_type),
+            (self.tr("OS state"), detail.os_state),
+            (self.tr("Hyper-V generation"), detail.hyper_v_generation),
+            (self.tr("Architecture"), detail.architecture),
+            (self.tr("Security type"), detail.security_type),
+            (self.tr("Location"), detail.location),
+            # the catalog's own labels: English templates marked for translation
+            *((render(Message(label)), value) for label, value in detail.properties),
+            (self.tr("Resource ID"), detail.resource_id),
         ]
         for label, value in rows:
             self._add_row(label, value)
         self.disk_model.set_disks(detail.disks)
         self.disks_box.show()
-        count = len(detail.disks)
-        self.disks_caption.setText(f"Disks ({count})")
+        self.disks_caption.setText(self.tr("Disks (%n)", "", len(detail.disks)))
+
+    def kind_text(self, detail: ImageDetail) -> str:
+        """What the image is, by its disks: "VM image — OS disk + 2 data disks"."""
+        count = len(detail.data_disks)
+        if detail.ref.source is SourceKind.VMS:
+            return self.tr("Virtual machine — OS disk + %n data disk(s)", "", count)
+        if count:
+            return self.tr("VM image — OS disk + %n data disk(s)", "", count)
+        return self.tr("OS image — OS disk only")
 
     def state(self) -> dict[str, Any]:
         """What the pane shows, for tests and accessibility checks."""

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QAbstractTableModel,
+    QCoreApplication,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+)
 
 from gui.azure.catalog.nodes import DiskRole, DiskSpec
 
@@ -13,28 +20,76 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 DiskRoleData = Qt.ItemDataRole.UserRole + 1
 
 _DASH = "—"
+_CONTEXT = "DiskTableModel"
 
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("Disk", "The OS disk, or a data disk"),
-    ("LUN", "Logical unit number the data disk is attached at"),
-    ("OS type", "Operating system on the OS disk"),
-    ("OS state", "Generalized images make new VMs; specialized ones keep the original identity"),
-    ("Size", "Disk size in GiB"),
-    ("Caching", "Host caching of the disk"),
-    ("Storage type", "Storage account type (disk SKU) the image keeps its disks on"),
-    ("Source", "The disk, snapshot or blob the image was made from"),
+# QT_TRANSLATE_NOOP is typed to return object: the texts are str at run time.
+COLUMNS: tuple[tuple[object, object], ...] = (
+    (
+        QT_TRANSLATE_NOOP("DiskTableModel", "Disk"),
+        QT_TRANSLATE_NOOP("DiskTableModel", "The OS disk, or a data disk"),
+    ),
+    (
+        QT_TRANSLATE_NOOP("DiskTableModel", "LUN"),
+        QT_TRANSLATE_NOOP("DiskTableModel", "Logical unit number the data disk is attached at"),
+    ),
+    (
+        QT_TRANSLATE_NOOP("DiskTableModel", "OS type"),
+        QT_TRANSLATE_NOOP("DiskTableModel", "Operating system on the OS disk"),
+    ),
+    (
+        QT_TRANSLATE_NOOP("DiskTableModel", "OS state"),
+        QT_TRANSLATE_NOOP(
+            "DiskTableModel",
+            "Generalized images make new VMs; specialized ones keep the original identity",
+        ),
+    ),
+    (
+        QT_TRANSLATE_NOOP("DiskTableModel", "Size"),
+        QT_TRANSLATE_NOOP("DiskTableModel", "Disk size in GiB"),
+    ),
+    (
+        QT_TRANSLATE_NOOP("DiskTableModel", "Caching"),
+        QT_TRANSLATE_NOOP("DiskTableModel", "Host caching of the disk"),
+    ),
+    (
+        QT_TRANSLATE_NOOP("DiskTableModel", "Storage type"),
+        QT_TRANSLATE_NOOP(
+            "DiskTableModel", "Storage account type (disk SKU) the image keeps its disks on"
+        ),
+    ),
+    (
+        QT_TRANSLATE_NOOP("DiskTableModel", "Source"),
+        QT_TRANSLATE_NOOP("DiskTableModel", "The disk, snapshot or blob the image was made from"),
+    ),
 )
+
+_ROLES = {
+    DiskRole.OS: QT_TRANSLATE_NOOP("DiskTableModel", "OS disk"),
+    DiskRole.DATA: QT_TRANSLATE_NOOP("DiskTableModel", "Data disk"),
+}
+
+
+def _tr(text: object) -> str:
+    return QCoreApplication.translate(_CONTEXT, str(text))
 
 
 def _cells(disk: DiskSpec) -> tuple[str, ...]:
+    if disk.storage_type:
+        storage = disk.storage_type
+    elif disk.role is DiskRole.OS:
+        storage = QCoreApplication.translate("DiskTableModel", "chosen at deployment")
+    else:
+        storage = _DASH
     return (
-        disk.role.value,
+        _tr(_ROLES[disk.role]),
         _DASH if disk.lun is None else str(disk.lun),
         disk.os_type or _DASH,
         disk.os_state or _DASH,
-        _DASH if disk.size_gb is None else f"{disk.size_gb} GiB",
+        _DASH
+        if disk.size_gb is None
+        else QCoreApplication.translate("DiskTableModel", "{size} GiB").format(size=disk.size_gb),
         disk.caching or _DASH,
-        disk.storage_type or ("chosen at deployment" if disk.role is DiskRole.OS else _DASH),
+        storage,
         disk.source or _DASH,
     )
 
@@ -77,7 +132,7 @@ class DiskTableModel(QAbstractTableModel):
         if orientation is not Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section][0]
+            return _tr(COLUMNS[section][0])
         if role == Qt.ItemDataRole.ToolTipRole:
-            return COLUMNS[section][1]
+            return _tr(COLUMNS[section][1])
         return None

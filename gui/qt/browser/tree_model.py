@@ -24,9 +24,12 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QFont, QStandardItem, QStandardItemModel
 
 from gui.azure.catalog.cache import CachedCatalog, ListingCache, Loader
-from gui.azure.catalog.nodes import CatalogNode, NodeRef
+from gui.azure.catalog.nodes import CatalogNode, NodeKind, NodeRef
 from gui.azure.errors import AzureServiceError
+from gui.i18n import Localizable
 from gui.qt import icons
+from gui.qt.browser.texts import node_label, node_tooltip, show
+from gui.qt.i18n import format_datetime, render_text
 from gui.qt.style import Tone, brush
 
 log = logging.getLogger(__name__)
@@ -55,22 +58,24 @@ class LoadState(Enum):
     FAILED = auto()
 
 
-COLUMNS = ("Name", "Details")
+COLUMN_COUNT = 2  # the node's name, and its details (the summary)
 CHUNK_ROWS = 300
 
 _NODE_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 _PLACEHOLDER_FLAGS = Qt.ItemFlag.ItemIsEnabled
-_TEXTS = {RowKind.LOADING: "Loading…", RowKind.EMPTY: "Nothing here"}
 # Enum .name is a slow property on Python 3.11; rows are made by the thousand.
 _KIND_NAMES = {kind: kind.name for kind in RowKind}
+_SOURCE = NodeKind.SOURCE
 
 
 def _when(timestamp: float) -> str:
-    """'today at 14:02', or the date for older listings."""
-    moment = datetime.fromtimestamp(timestamp)
-    if moment.date() == datetime.now().date():
-        return f"today at {moment:%H:%M}"
-    return f"on {moment:%Y-%m-%d} at {moment:%H:%M}"
+    """When a listing was made, in the app's one date format."""
+    return format_datetime(datetime.fromtimestamp(timestamp))
+
+
+def error_text(error: AzureServiceError) -> str:
+    """An Azure error with its advice, in the window's language where the error can say it."""
+    return render_text(error) if isinstance(error, Localizable) else error.user_text()
 
 
 def _italic() -> QFont:
@@ -110,11 +115,17 @@ class CatalogTreeModel(QStandardItemModel):
         # Cached listings younger than this are not asked from Azure again (the settings).
         self.max_age_seconds = 0.0
         self._error = brush(Tone.ERROR)
+        # Translated once: a placeholder row is made for each of thousands of nodes.
+        self._texts = {
+            RowKind.LOADING: self.tr("Loading…"),
+            RowKind.EMPTY: self.tr("Nothing here"),
+            RowKind.ERROR: self.tr("Failed"),
+        }
         self._reset_headers()
 
     def _reset_headers(self) -> None:
-        self.setColumnCount(len(COLUMNS))
-        self.setHorizontalHeaderLabels(list(COLUMNS))
+        self.setColumnCount(COLUMN_COUNT)
+        self.setHorizontalHeaderLabels([self.tr("Name"), self.tr("Details")])
 
     # --- configuration ------------------------------------------------------------------------
 
@@ -155,24 +166,33 @@ class CatalogTreeModel(QStandardItemModel):
                 parent.setChild(first + offset, 1, row[1])
 
     def _make_row(self, node: CatalogNode) -> list[QStandardItem]:
-        name = QStandardItem(icons.node_icon(node), node.label)
+        search = label = node.label
+        if node.kind is _SOURCE:
+            label = node_label(node)
+            search = f"{label}\n{node.label}"  # found by what it shows, and by its English title
+        elif node.ref.parts and node.ref.parts[-1] != label:
+            search = f"{label}\n{node.ref.parts[-1]}"  # also by Azure's name (a unique name)
+        name = QStandardItem(icons.node_icon(node), label)
         name.setFlags(_NODE_FLAGS)
         name.setData(node, Role.NODE)
-        name.setData(node.label, Role.SEARCH)
-        if node.summary:
-            name.setToolTip(node.summary)
+        name.setData(search, Role.SEARCH)
+        tooltip = node_tooltip(node) if node.summary or search is not label else ""
+        if tooltip:
+            name.setToolTip(tooltip)
         if node.has_children:
             name.appendRow(self._placeholder(RowKind.LOADING))
         self._entries[node.ref.key] = _Entry(node, name)
         if not node.summary:
             return [name]
-        details = QStandardItem(node.summary)
+        details = QStandardItem(show(node.summary))
         details.setFlags(_NODE_FLAGS)
         details.setForeground(self._muted)
+        if tooltip:
+            details.setToolTip(tooltip)
         return [name, details]
 
     def _placeholder(self, kind: RowKind, message: str = "") -> QStandardItem:
-        text = _TEXTS.get(kind) or (message.splitlines()[0] if message else "Failed")
+        text = message.splitlines()[0] if kind is RowKind.ERROR and message else self._texts[kind]
         item = QStandardItem(text)
         item.setFlags(_PLACEHOLDER_FLAGS)
         item.setData(_KIND_NAMES[kind], Role.ROW_KIND)
@@ -182,9 +202,8 @@ class CatalogTreeModel(QStandardItemModel):
             item.setIcon(icons.icon("error"))
             item.setForeground(self._error)
             item.setData(message, Role.MESSAGE)
-            item.setToolTip(
-                message + "\n\nDouble-click, or select the node and press F5, to retry."
-            )
+            retry = self.tr("Double-click, or select the node and press F5, to retry.")
+            item.setToolTip(f"{message}\n\n{retry}")
         else:
             item.setForeground(self._muted)
         return item
@@ -272,7 +291,9 @@ class CatalogTreeModel(QStandardItemModel):
                 await self._show_children(entry, nodes)
                 entry.listed_at = listed_at
                 entry.item.setToolTip(
-                    f"Listed {_when(listed_at)} (from the cache); asking Azure again…"
+                    self.tr("Listed {when} (from the cache); asking Azure again…").format(
+                        when=_when(listed_at)
+                    )
                 )
                 entry.state = LoadState.LOADED
                 self._settle(entry)
@@ -280,7 +301,9 @@ class CatalogTreeModel(QStandardItemModel):
                 if self._loader is not None and not fresh:
                     await self._fetch(entry, self._loader, quiet=True)
                 elif fresh:
-                    entry.item.setToolTip(f"Listed {_when(listed_at)} (from the cache)")
+                    entry.item.setToolTip(
+                        self.tr("Listed {when} (from the cache)").format(when=_when(listed_at))
+                    )
             elif self._loader is not None:
                 await self._fetch(entry, self._loader, quiet=False)
         finally:
@@ -322,11 +345,12 @@ class CatalogTreeModel(QStandardItemModel):
         except asyncio.CancelledError:
             raise
         except AzureServiceError as exc:
-            self._fail(entry, exc.user_text(), quiet=quiet)
+            self._fail(entry, error_text(exc), quiet=quiet)
             return
         except Exception as exc:
             log.exception("Listing %s failed", entry.node.ref.key)
-            self._fail(entry, f"Unexpected error: {exc}", quiet=quiet)
+            text = self.tr("Unexpected error: {error}").format(error=render_text(exc))
+            self._fail(entry, text, quiet=quiet)
             return
         if not self._alive(entry):
             return
@@ -335,7 +359,7 @@ class CatalogTreeModel(QStandardItemModel):
         entry.message = ""
         entry.listed_at = time.time()
         entry.item.setIcon(icons.node_icon(entry.node))
-        entry.item.setToolTip(entry.node.summary or "")
+        entry.item.setToolTip(node_tooltip(entry.node))
         self.children_loaded.emit(entry.node.ref.key)
 
     def _settle(self, entry: _Entry) -> None:
@@ -354,8 +378,10 @@ class CatalogTreeModel(QStandardItemModel):
             # a background refresh failed: keep the rows shown, and say how old they are
             if entry.listed_at:
                 entry.item.setToolTip(
-                    f"Could not refresh; showing what was listed {_when(entry.listed_at)}.\n\n"
-                    f"{message}"
+                    self.tr("Could not refresh; showing what was listed {when}.").format(
+                        when=_when(entry.listed_at)
+                    )
+                    + f"\n\n{message}"
                 )
             return
         entry.state = LoadState.FAILED
