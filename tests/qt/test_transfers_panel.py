@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QContextMenuEvent
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
@@ -144,11 +145,11 @@ def test_tab_leaves_the_table_and_enter_starts_nothing(
     table = dock.table
     table.setFocus()
     qtbot.waitUntil(table.hasFocus)
-    qtbot.keyClick(table, Qt.Key.Key_Return)
-    qtbot.keyClick(table, Qt.Key.Key_Enter)
+    QTest.keyClick(table, Qt.Key.Key_Return)
+    QTest.keyClick(table, Qt.Key.Key_Enter)
     assert run.status is Status.INTERRUPTED and run.task is None
     assert dock.manager.model.rowCount() == 1
-    qtbot.keyClick(table, Qt.Key.Key_Tab)
+    QTest.keyClick(table, Qt.Key.Key_Tab)
     assert not table.hasFocus()
 
 
@@ -159,7 +160,7 @@ def test_delete_asks_before_an_unfinished_upload_is_forgotten(
     plans = journal_dir() / "plans"
     table = dock.table
     table.setFocus()
-    qtbot.keyClick(table, Qt.Key.Key_Delete)
+    QTest.keyClick(table, Qt.Key.Key_Delete)
     box = dock.findChild(QMessageBox, "removeUploadBox")
     assert isinstance(box, QMessageBox)
     qtbot.waitUntil(box.isVisible)
@@ -167,7 +168,7 @@ def test_delete_asks_before_an_unfinished_upload_is_forgotten(
     assert dock.manager.model.rowCount() == 1  # nothing gone before the answer
     box.button(QMessageBox.StandardButton.Cancel).click()
     assert dock.manager.model.rowCount() == 1 and list(plans.glob("*.json"))
-    qtbot.keyClick(table, Qt.Key.Key_Delete)
+    QTest.keyClick(table, Qt.Key.Key_Delete)
     box = dock.findChild(QMessageBox, "removeUploadBox")
     assert isinstance(box, QMessageBox)
     confirm = box.findChild(QPushButton, "confirmRemove")

@@ -76,7 +76,9 @@ def disk_with_image(path: Path, disk: str, image: str) -> UploadPlan:
     )
 
 
-def start(controller: AppController, qtbot: QtBot, plan: UploadPlan) -> tuple[ProgressPage, Transfer]:
+def start(
+    controller: AppController, qtbot: QtBot, plan: UploadPlan
+) -> tuple[ProgressPage, Transfer]:
     """The upload started as the wizard starts it, its progress page attached at once."""
     page = ProgressPage()
     qtbot.addWidget(page)
