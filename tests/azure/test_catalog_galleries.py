@@ -16,7 +16,8 @@ from gui.azure.catalog.service import (
     Scope,
     shared_gallery_display_name,
 )
-from gui.i18n import Message, english
+from gui.diskimage.text import Text
+from gui.i18n import english
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed.community import COMMUNITY_GALLERIES, SHARED_GALLERIES
 
@@ -59,7 +60,7 @@ async def test_shared_with_me_shows_gallery_names_and_publishers_keeping_the_uni
                 assert "shared with this subscription's tenant" in summary
             else:
                 assert "shared with this subscription" in summary
-            assert isinstance(node.summary, Message)  # our words: translated where shown
+            assert isinstance(node.summary, Text)  # our words: translated where shown
         # expanding a gallery asks by the unique name, from the listing already made
         before = sandbox.request_count
         fabrikam = next(node for node in galleries if node.label == "FABRIKAM_BASEIMAGES")

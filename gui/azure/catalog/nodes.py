@@ -1,9 +1,11 @@
 """Plain data describing image sources, the nodes of the catalog tree, images and their disks.
 
 No Qt and no SDK types here: the catalog turns SDK models into these, the Qt models show them,
-and the listing cache stores them as JSON. Our own words in them (summaries, property labels,
-"Yes") are :class:`gui.i18n.Message` templates, translated only where the window shows them;
-what Azure named (publishers, galleries, enum values) stays as Azure wrote it.
+and the listing cache stores them as JSON. Our own words in them (summaries, property values
+such as "Yes") are :class:`gui.diskimage.text.Text`, the English string that remembers its
+Message, translated only where the window shows it; property labels are English templates
+marked with ``QT_TR_NOOP``. What Azure named (publishers, galleries, enum values) stays a plain
+str, as Azure wrote it.
 """
 
 from __future__ import annotations
@@ -15,11 +17,8 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
+from gui.diskimage.text import Text
 from gui.i18n import QT_TR_NOOP, Message
-
-# Text shown to people: Azure's own words as a str, ours as a Message (translated where shown;
-# its arguments may be Azure's words, nested Messages, or datetimes the window formats).
-Text = str | Message
 
 
 class SourceKind(StrEnum):
@@ -142,11 +141,7 @@ class CatalogNode:
     kind: NodeKind
     label: str
     is_image: bool = False
-    summary: Text = ""
-
-    def __hash__(self) -> int:
-        # A node is where it sits (a Message summary holds a mapping, which has no hash).
-        return hash((self.ref, self.label))
+    summary: str = ""  # Azure's words as a str, ours as a Text
 
     @property
     def has_children(self) -> bool:
@@ -179,7 +174,7 @@ class CatalogNode:
 
 def source_node(source: ImageSource) -> CatalogNode:
     return CatalogNode(
-        NodeRef(source.kind), NodeKind.SOURCE, source.title, summary=Message(source.description)
+        NodeRef(source.kind), NodeKind.SOURCE, source.title, summary=Text(source.description)
     )
 
 
@@ -187,12 +182,18 @@ def source_node(source: ImageSource) -> CatalogNode:
 
 
 def text_to_json(text: object) -> Any:
-    """A str (or number) as itself; a Message or datetime as a small tagged object."""
+    """A str (or number) as itself; a Text or datetime as a small tagged object, so a listing
+    read back from the cache is still shown in the window's language."""
+    if isinstance(text, Text):
+        text = text.message
     if isinstance(text, Message):
-        return {
+        data: dict[str, Any] = {
             "message": text.template,
             "args": {key: text_to_json(value) for key, value in text.args.items()},
         }
+        if text.count is not None:
+            data["count"], data["plural"] = text.count, text.plural
+        return data
     if isinstance(text, datetime):
         return {"datetime": text.isoformat()}
     return text
@@ -203,7 +204,15 @@ def text_from_json(data: Any) -> Any:
     if isinstance(data, dict):
         if "message" in data:
             args = {str(k): text_from_json(v) for k, v in (data.get("args") or {}).items()}
-            return Message(str(data["message"]), MappingProxyType(args))
+            count = data.get("count")
+            return Text(
+                Message(
+                    str(data["message"]),
+                    MappingProxyType(args),
+                    count=count if isinstance(count, int) else None,
+                    plural=data.get("plural"),
+                )
+            )
         if "datetime" in data:
             return datetime.fromisoformat(str(data["datetime"]))
         return str(data)
@@ -238,17 +247,14 @@ class ImageDetail:
     title: str
     resource_id: str
     os_type: str
-    os_state: Text
+    os_state: str
     hyper_v_generation: str
     architecture: str
-    security_type: Text
+    security_type: str
     location: str
     disks: tuple[DiskSpec, ...]
-    # the values: Azure's text, ours (a Message), or a date-time the window formats
-    properties: tuple[tuple[str, Text | datetime], ...] = field(default=())
-
-    def __hash__(self) -> int:
-        return hash((self.ref, self.resource_id))
+    # the values: Azure's text (str), ours (Text), or a date-time the window formats
+    properties: tuple[tuple[str, str | datetime], ...] = field(default=())
 
     @property
     def data_disks(self) -> tuple[DiskSpec, ...]:

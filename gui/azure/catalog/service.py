@@ -37,10 +37,10 @@ from gui.azure.catalog.nodes import (
     NodeKind,
     NodeRef,
     SourceKind,
-    Text,
     source_node,
 )
 from gui.azure.errors import AzureServiceError, NotFoundError, translated
+from gui.diskimage.text import Text
 from gui.i18n import QT_TR_NOOP, Message, Render, message
 
 log = logging.getLogger(__name__)
@@ -81,8 +81,8 @@ YES = QT_TR_NOOP("Yes")
 NO = QT_TR_NOOP("No")
 
 
-def _yes_no(value: object) -> Message:
-    return Message(YES if value else NO)
+def _yes_no(value: object) -> Text:
+    return Text(YES if value else NO)
 
 
 class CommunityGalleryNotFoundError(NotFoundError):
@@ -189,10 +189,10 @@ _SECURITY_LABELS = {
 }
 
 
-def _security_label(raw: str) -> Text:
+def _security_label(raw: str) -> str:
     """Azure's security type in the portal's words (a value we do not know, as Azure wrote it)."""
     label = _SECURITY_LABELS.get(raw.casefold())
-    return Message(label) if label is not None else raw
+    return Text(label) if label is not None else raw
 
 
 def _when(value: object) -> datetime | str:
@@ -207,14 +207,15 @@ def _when(value: object) -> datetime | str:
         return text
 
 
-def _joined(bits: Iterable[Text]) -> Text:
-    """Summary facts joined by " · " (a list, not a sentence): one Message when any is ours."""
+def _joined(bits: Iterable[str]) -> str:
+    """Summary facts joined by " · " (a list, not a sentence): a Text when any of them is ours,
+    so each part is translated where it is shown."""
     kept = [bit for bit in bits if bit]
-    if not any(isinstance(bit, Message) for bit in kept):
-        return " · ".join(str(bit) for bit in kept)
+    if not any(isinstance(bit, Text) for bit in kept):
+        return " · ".join(kept)
     names = [f"{{p{i}}}" for i in range(len(kept))]
-    return Message(
-        " · ".join(names), MappingProxyType({f"p{i}": bit for i, bit in enumerate(kept)})
+    return Text(
+        Message(" · ".join(names), MappingProxyType({f"p{i}": bit for i, bit in enumerate(kept)}))
     )
 
 
@@ -383,7 +384,7 @@ class Catalog:
                     size_gb=_gb_from(data_disk, "sizeInGb", "sizeInGB", "diskSizeGB"),
                 )
             )
-        properties: list[tuple[str, Text]] = [
+        properties: list[tuple[str, str]] = [
             (QT_TR_NOOP("Publisher"), publisher),
             (QT_TR_NOOP("Offer"), offer),
             (QT_TR_NOOP("SKU"), sku),
@@ -402,8 +403,12 @@ class Catalog:
             properties.append(
                 (
                     QT_TR_NOOP("Deprecation"),
-                    message(
-                        QT_TR_NOOP("{state}, scheduled for {when}"), state=state, when=_when(when)
+                    Text(
+                        message(
+                            QT_TR_NOOP("{state}, scheduled for {when}"),
+                            state=state,
+                            when=_when(when),
+                        )
                     )
                     if when
                     else state,
@@ -441,7 +446,7 @@ class Catalog:
             NodeRef(SourceKind.COMMUNITY, (name,)),
             NodeKind.GALLERY,
             name,
-            summary=message(QT_TR_NOOP("Published by {publisher}"), publisher=publisher)
+            summary=Text(message(QT_TR_NOOP("Published by {publisher}"), publisher=publisher))
             if publisher
             else "",
         )
@@ -544,14 +549,16 @@ class Catalog:
                 shared_with = QT_TR_NOOP("shared with this subscription's tenant")
             else:
                 shared_with = QT_TR_NOOP("shared with this subscription")
-            summary: Text = (
-                message(
-                    QT_TR_NOOP("{publisher} · {shared_with}"),
-                    publisher=publisher,
-                    shared_with=Message(shared_with),
+            summary = (
+                Text(
+                    message(
+                        QT_TR_NOOP("{publisher} · {shared_with}"),
+                        publisher=publisher,
+                        shared_with=Text(shared_with),
+                    )
                 )
                 if publisher
-                else Message(shared_with)
+                else Text(shared_with)
             )
             label = shared_gallery_display_name(name)
             nodes.append(CatalogNode(ref.child(name), NodeKind.GALLERY, label, summary=summary))
@@ -593,7 +600,7 @@ class Catalog:
                 ref.child(group),
                 NodeKind.RESOURCE_GROUP,
                 group,
-                summary=message(QT_TR_NOOP("Images: {count}"), count=count),
+                summary=Text(message(QT_TR_NOOP("Images: {count}"), count=count)),
             )
             for group, count in sorted(groups.items(), key=lambda item: _natural(item[0]))
         ]
@@ -608,10 +615,10 @@ class Catalog:
             profile = image.storage_profile
             os_disk = profile.os_disk if profile is not None else None
             data_count = len(profile.data_disks or []) if profile is not None else 0
-            bits: list[Text] = [
+            bits: list[str] = [
                 enum_text(os_disk.os_type) if os_disk else "",
                 generation_short(image.hyper_v_generation),
-                message(QT_TR_NOOP("data disks: {count}"), count=data_count),
+                Text(message(QT_TR_NOOP("data disks: {count}"), count=data_count)),
             ]
             nodes.append(
                 CatalogNode(
@@ -655,7 +662,7 @@ class Catalog:
                     source=_disk_source(data_disk),
                 )
             )
-        properties: list[tuple[str, Text]] = [
+        properties: list[tuple[str, str]] = [
             (QT_TR_NOOP("Resource group"), group),
             (QT_TR_NOOP("Provisioning state"), image.provisioning_state or ""),
         ]
@@ -719,7 +726,7 @@ class Catalog:
             ref, f"{gallery}/{definition_name}/{version}", definition, item, item.location or ""
         )
         props = _props(item)
-        extra: list[tuple[str, Text | datetime]] = [
+        extra: list[tuple[str, str | datetime]] = [
             (QT_TR_NOOP("Resource group"), group),
             (QT_TR_NOOP("Provisioning state"), enum_text(props.provisioning_state)),
         ]
@@ -771,10 +778,10 @@ class Catalog:
             f"/providers/Microsoft.Compute/virtualMachines/{name}"
         )
         vm = await get_vm(self._compute, vm_id)
-        os_state: Text = (
+        os_state: str = (
             "Generalized"
             if vm.generalized
-            else Message(QT_TR_NOOP("Specialized (a running machine's identity)"))
+            else Text(QT_TR_NOOP("Specialized (a running machine's identity)"))
         )
         disks = tuple(
             DiskSpec(
@@ -823,12 +830,12 @@ def _shared_images_key(gallery: str) -> str:
     return f"shared-images/{gallery}"
 
 
-def _dated(value: object) -> Text | datetime:
+def _dated(value: object) -> str | datetime:
     """A date-time for a detail row: the window formats a datetime the one way it shows dates."""
     return _when(value)
 
 
-def _feature_rows(features: Iterable[Any] | None) -> list[tuple[str, Text]]:
+def _feature_rows(features: Iterable[Any] | None) -> list[tuple[str, str]]:
     """One "Features" row in Azure's own words (name = value), one feature a line."""
     lines = [
         f"{feature.name} = {enum_text(feature.value)}"
@@ -873,9 +880,9 @@ def _props(model: Any) -> Any:
     return props if props is not None else model
 
 
-def _definition_summary(item: Any) -> Text:
+def _definition_summary(item: Any) -> str:
     props = _props(item)
-    bits: list[Text] = [
+    bits: list[str] = [
         enum_text(getattr(props, "os_type", None)),
         enum_text(getattr(props, "os_state", None)),
         generation_short(getattr(props, "hyper_v_generation", None)),
@@ -942,7 +949,7 @@ def _gallery_style_detail(
             )
         )
     identifier = definition.identifier
-    properties: list[tuple[str, Text | datetime]] = []
+    properties: list[tuple[str, str | datetime]] = []
     if identifier is not None:
         publisher = getattr(identifier, "publisher", None)
         offer = getattr(identifier, "offer", None)

@@ -1,9 +1,10 @@
 """The catalog's text in the window's language: node summaries, detail values, root titles.
 
-The catalog (no Qt) hands a ``str`` for Azure's own words and a :class:`gui.i18n.Message` for
-ours; a Message's arguments may themselves be Messages (a security label inside a summary) or
-datetimes. Each part is translated on its own and dates take the one format of the app
-(``format_datetime``), so nothing English or ISO-dated leaks into a German window.
+The catalog (no Qt) hands a plain ``str`` for Azure's own words and a
+:class:`gui.diskimage.text.Text` (the English that remembers its Message) for ours; a Message's
+arguments may themselves be Texts (a security label inside a summary) or datetimes. Each part
+is translated on its own and dates take the one format of the app (``format_datetime``), so
+nothing English or ISO-dated leaks into a German window.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ from types import MappingProxyType
 from PySide6.QtCore import QCoreApplication
 
 from gui.azure.catalog.nodes import CatalogNode, NodeKind
+from gui.diskimage.text import Text
 from gui.i18n import Message
 from gui.qt.i18n import format_datetime, format_number, render
 
 
 def show(text: object) -> str:
-    """A catalog text (str, Message, datetime, number) as the window shows it."""
+    """A catalog text (str, Text, Message, datetime, number) as the window shows it."""
+    if isinstance(text, Text):
+        text = text.message
     if isinstance(text, Message):
         args = {key: _argument(value) for key, value in text.args.items()}
         return render(Message(text.template, MappingProxyType(args), text.count, text.plural))
@@ -27,7 +31,7 @@ def show(text: object) -> str:
 
 
 def _argument(value: object) -> str:
-    if isinstance(value, Message):
+    if isinstance(value, Text | Message):
         return show(value)
     if isinstance(value, datetime):
         return format_datetime(value)
