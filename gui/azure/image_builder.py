@@ -9,7 +9,7 @@ the disk) runs before anything is created.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -35,6 +35,7 @@ class DiskSource:
     storage_account_id: str | None = None
 
     def os_disk_json(self) -> dict[str, Any]:
+        """The source of a managed image's disk (OS or data disk: ImageDisk in the spec)."""
         if self.managed_disk_id:
             return {"managedDisk": {"id": self.managed_disk_id}}
         return {"blobUri": self.blob_uri}
@@ -52,6 +53,31 @@ class DiskSource:
                 {"uri": self.blob_uri},
             ))
         return {"source": {"uri": self.blob_uri, "storageAccountId": self.storage_account_id}}
+
+
+@dataclass(frozen=True)
+class DataDiskSource:
+    """A data disk of the image: where its data is and the LUN a VM made from it sees it at."""
+
+    lun: int
+    source: DiskSource
+
+
+def _checked_luns(data_disks: Sequence[DataDiskSource]) -> list[DataDiskSource]:
+    """The data disks in LUN order; Azure refuses a LUN outside 0-63 or used twice, so they are
+    refused here, before anything is created."""
+    luns = [disk.lun for disk in data_disks]
+    bad = sorted({lun for lun in luns if not 0 <= lun <= 63 or luns.count(lun) > 1})
+    if bad:
+        raise InvalidLunError(
+            f"Each data disk needs its own LUN from 0 to 63; LUN {bad[0]} is not usable here."
+        )
+    return sorted(data_disks, key=lambda disk: disk.lun)
+
+
+class InvalidLunError(AzureServiceError):
+    title = "Data disk LUNs"
+    advice = "Give each data disk its own LUN from 0 to 63 and start the upload again."
 
 
 class VhdAccountUnknownError(AzureServiceError):
@@ -207,8 +233,23 @@ class ImageBuilder:
         return run_step(StepSpec(key, title), action)
 
     async def create_managed_image(
-        self, source: DiskSource, facts: DiskFacts, spec: ManagedImageSpec
+        self,
+        source: DiskSource,
+        facts: DiskFacts,
+        spec: ManagedImageSpec,
+        data_disks: Sequence[DataDiskSource] = (),
     ) -> AsyncIterator[StepEvent]:
+        # ImageDataDisk (Images_CreateOrUpdate): the LUN and the same source fields as the OS
+        # disk; data disks are not cached by default, as Azure's own images have them.
+        data_json = [
+            {
+                "lun": disk.lun,
+                "caching": "None",
+                "storageAccountType": spec.storage_type,
+                **disk.source.os_disk_json(),
+            }
+            for disk in _checked_luns(data_disks)
+        ]
         body: dict[str, Any] = {
             "location": spec.location,
             "properties": {
@@ -221,7 +262,7 @@ class ImageBuilder:
                         "storageAccountType": spec.storage_type,
                         **source.os_disk_json(),
                     },
-                    "dataDisks": [],
+                    "dataDisks": data_json,
                 },
             },
         }
@@ -239,12 +280,20 @@ class ImageBuilder:
         self.result = NodeRef(SourceKind.MANAGED, (spec.resource_group, spec.name))
 
     async def create_gallery_version(
-        self, source: DiskSource, spec: GalleryVersionSpec
+        self,
+        source: DiskSource,
+        spec: GalleryVersionSpec,
+        data_disks: Sequence[DataDiskSource] = (),
     ) -> AsyncIterator[StepEvent]:
         compute, group = self.compute, spec.resource_group
         definition = spec.definition
-        # Before anything is created: a blob source needs its storage account.
+        # Before anything is created: a blob source needs its storage account, every data disk
+        # its own LUN (GalleryDataDiskImage: lun, hostCaching, source as for the OS disk).
         os_source = source.gallery_source_json()
+        data_images = [
+            {"lun": disk.lun, "hostCaching": "None", **disk.source.gallery_source_json()}
+            for disk in _checked_luns(data_disks)
+        ]
         if spec.create_gallery:
 
             async def gallery() -> Any:
@@ -311,7 +360,10 @@ class ImageBuilder:
             "location": spec.location,
             "properties": {
                 "publishingProfile": publishing,
-                "storageProfile": {"osDiskImage": {"hostCaching": "ReadWrite", **os_source}},
+                "storageProfile": {
+                    "osDiskImage": {"hostCaching": "ReadWrite", **os_source},
+                    "dataDiskImages": data_images,
+                },
             },
         }
 

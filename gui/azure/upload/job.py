@@ -1,8 +1,13 @@
 """One upload as the wizard plans it: the data to a managed disk or a page blob, then the image.
 
+A VM image can hold several disks: the OS disk and data disks, each at its LUN. Each disk has
+its own source (a file, or one disk of an OVA) and its own target (a managed disk or page blob),
+and they upload at the same time, every engine paying into the one bandwidth budget of
+``UploadOptions.bandwidth``; the image is made from all of them at the end.
+
 The plan is plain data, saved (without secrets) beside the engine's journals so an upload that
 did not finish can be offered for resume at the next start. ``UploadJob.run`` does the whole
-flow on the caller's loop; the data itself moves on the upload engine's own thread.
+flow on the caller's loop; the data itself moves on the upload engines' own threads.
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import uuid
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -26,14 +32,16 @@ from azure.mgmt.compute.aio import ComputeManagementClient
 
 from gui.azure.account.session import AzureSession
 from gui.azure.catalog.nodes import NodeRef
-from gui.azure.errors import redact, translate
+from gui.azure.errors import AzureServiceError, redact, translate
 from gui.azure.image_builder import (
+    DataDiskSource,
     DefinitionSpec,
     DiskFacts,
     DiskSource,
     GalleryVersionSpec,
     ImageBuilder,
     ManagedImageSpec,
+    VhdAccountUnknownError,
 )
 from gui.azure.steps import StepEvent, StepSpec, StepState, pump, started
 from gui.azure.upload.managed_disk import (
@@ -46,16 +54,23 @@ from gui.diskimage.text import Text
 from gui.i18n import QT_TR_NOOP, Message
 from gui.transfer import (
     ProgressCallback,
+    ProgressSnapshot,
     SasUrlTarget,
     Upload,
     UploadCancelledError,
+    UploadError,
     UploadOptions,
     UploadResult,
+    UploadSource,
+    UploadState,
 )
 
 log = logging.getLogger(__name__)
 
-PLAN_VERSION = 1
+# 2: a plan names its disks (data disks with their source, OVA disk index, LUN and target);
+# version-1 files (one disk) load as plans without data disks.
+PLAN_VERSION = 2
+MAX_LUN = 63  # Azure's LUNs for data disks: 0-63
 PLAN_TAG = "upload-plan"  # on disks we create: whose unfinished upload a disk belongs to
 
 
@@ -98,6 +113,69 @@ class BlobTargetPlan:
 
 
 FollowUp = ManagedImageSpec | GalleryVersionSpec | None
+TargetPlan = ManagedDiskTargetPlan | BlobTargetPlan
+
+
+@dataclass(frozen=True)
+class DataDiskPlan:
+    """A data disk of the image: its source (a file, or the disk at ``disk_index`` of an OVA),
+    the LUN a VM made from the image sees it at, and its own managed disk or page blob."""
+
+    source_path: str
+    lun: int
+    target: TargetPlan
+    disk_index: int = 0
+
+
+@dataclass(frozen=True)
+class PlannedDisk:
+    """One disk of a plan as the job runs it: the OS disk (``lun`` None) or a data disk."""
+
+    source_path: str
+    disk_index: int
+    lun: int | None
+    target: TargetPlan
+
+    @property
+    def suffix(self) -> str:
+        """What tells this disk's steps from the others' (their keys are "kind:argument")."""
+        return "" if self.lun is None else f":lun{self.lun}"
+
+    @property
+    def label(self) -> str:
+        return "the OS disk" if self.lun is None else f"the data disk at LUN {self.lun}"
+
+    @property
+    def name(self) -> str:
+        """The managed disk's or page blob's name."""
+        if isinstance(self.target, ManagedDiskTargetPlan):
+            return self.target.spec.name
+        return self.target.blob_url.rsplit("/", 1)[-1]
+
+
+def _target_json(target: TargetPlan) -> dict[str, Any]:
+    if isinstance(target, ManagedDiskTargetPlan):
+        return {
+            "kind": "managed-disk",
+            "subscription_id": target.subscription_id,
+            "spec": asdict(target.spec),
+        }
+    return {
+        "kind": "page-blob",
+        "blob_url": target.blob_url,
+        "subscription_id": target.subscription_id,
+        "storage_account_id": target.storage_account_id,
+    }
+
+
+def _target_from_json(raw: dict[str, Any]) -> TargetPlan:
+    if raw["kind"] == "managed-disk":
+        return ManagedDiskTargetPlan(raw["subscription_id"], ManagedDiskSpec(**dict(raw["spec"])))
+    return BlobTargetPlan(
+        raw["blob_url"],
+        subscription_id=raw.get("subscription_id", ""),
+        storage_account_id=raw.get("storage_account_id", ""),
+    )
 
 
 class JobStatus(StrEnum):
@@ -136,35 +214,52 @@ class JobStatus(StrEnum):
 
 @dataclass
 class UploadPlan:
+    """The OS disk (``source_path``, ``disk_index``, ``target``), the data disks, and the image
+    made of them."""
+
     source_path: str
     facts: DiskFacts
-    target: ManagedDiskTargetPlan | BlobTargetPlan
+    target: TargetPlan
     follow_up: FollowUp = None
     md5: bool = True
     plan_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     status: JobStatus = JobStatus.QUEUED
     last_error: str = ""
+    disk_index: int = 0  # which disk of an OVA is the OS disk (0 for any other file)
+    data_disks: tuple[DataDiskPlan, ...] = ()
 
     @property
     def title(self) -> str:
         return Path(self.source_path).name
 
+    @property
+    def target_subscription(self) -> str:
+        """Where the image is made: the OS disk's subscription."""
+        return self.target.subscription_id
+
+    def disks(self) -> list[PlannedDisk]:
+        """Every disk of the plan: the OS disk first, then the data disks in LUN order."""
+        return [
+            PlannedDisk(self.source_path, self.disk_index, None, self.target),
+            *(
+                PlannedDisk(disk.source_path, disk.disk_index, disk.lun, disk.target)
+                for disk in sorted(self.data_disks, key=lambda disk: disk.lun)
+            ),
+        ]
+
+    def set_target(self, disk: PlannedDisk, target: TargetPlan) -> None:
+        """Replace one disk's target (a storage account found for a pasted SAS URL)."""
+        if disk.lun is None:
+            self.target = target
+            return
+        self.data_disks = tuple(
+            dataclasses.replace(data, target=target) if data.lun == disk.lun else data
+            for data in self.data_disks
+        )
+
     def to_json(self) -> dict[str, Any]:
-        target: dict[str, Any]
-        if isinstance(self.target, ManagedDiskTargetPlan):
-            target = {
-                "kind": "managed-disk",
-                "subscription_id": self.target.subscription_id,
-                "spec": asdict(self.target.spec),
-            }
-        else:
-            target = {
-                "kind": "page-blob",
-                "blob_url": self.target.blob_url,
-                "subscription_id": self.target.subscription_id,
-                "storage_account_id": self.target.storage_account_id,
-            }
+        target = _target_json(self.target)
         follow: dict[str, Any] | None = None
         if isinstance(self.follow_up, ManagedImageSpec):
             follow = {"kind": "managed-image", **asdict(self.follow_up)}
@@ -181,6 +276,16 @@ class UploadPlan:
             "source_path": self.source_path,
             "facts": asdict(self.facts),
             "target": target,
+            "disk_index": self.disk_index,
+            "data_disks": [
+                {
+                    "source_path": disk.source_path,
+                    "disk_index": disk.disk_index,
+                    "lun": disk.lun,
+                    "target": _target_json(disk.target),
+                }
+                for disk in self.data_disks
+            ],
             "follow_up": follow,
             "md5": self.md5,
             "status": self.status.value,
@@ -189,17 +294,18 @@ class UploadPlan:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> UploadPlan:
-        raw_target = data["target"]
-        target: ManagedDiskTargetPlan | BlobTargetPlan
-        if raw_target["kind"] == "managed-disk":
-            spec = dict(raw_target["spec"])
-            target = ManagedDiskTargetPlan(raw_target["subscription_id"], ManagedDiskSpec(**spec))
-        else:
-            target = BlobTargetPlan(
-                raw_target["blob_url"],
-                subscription_id=raw_target.get("subscription_id", ""),
-                storage_account_id=raw_target.get("storage_account_id", ""),
+        """A saved plan; a version-1 file (written before plans had data disks) is the plan of
+        its one disk."""
+        target = _target_from_json(data["target"])
+        data_disks = tuple(
+            DataDiskPlan(
+                source_path=str(raw["source_path"]),
+                lun=int(raw["lun"]),
+                target=_target_from_json(raw["target"]),
+                disk_index=int(raw.get("disk_index", 0)),
             )
+            for raw in data.get("data_disks") or ()
+        )
         follow_up: FollowUp = None
         raw_follow = data.get("follow_up")
         if raw_follow and raw_follow.get("kind") == "managed-image":
@@ -223,6 +329,8 @@ class UploadPlan:
             created=data.get("created", ""),
             status=JobStatus.load(str(data.get("status", JobStatus.QUEUED.value))),
             last_error=data.get("last_error", ""),
+            disk_index=int(data.get("disk_index", 0)),
+            data_disks=data_disks,
         )
 
 
@@ -257,33 +365,197 @@ class PlanStore:
 
 @dataclass(frozen=True)
 class JobResult:
-    upload: UploadResult | None
+    upload: UploadResult | None  # the OS disk's
     image: NodeRef | None
-    disk_id: str | None
+    disk_id: str | None  # the OS disk's managed disk
+    data_disk_ids: tuple[str, ...] = ()  # the data disks' managed disks, in LUN order
+
+
+class PlanError(UploadError):
+    """The plan cannot run as it is (a plan file edited by hand, or a step it needs missing);
+    found before any byte moves."""
+
+
+class DiskFailedError(UploadError):
+    """One disk of an image of several disks failed; the others were stopped with it."""
+
+    def __init__(self, disk: PlannedDisk, cause: BaseException) -> None:
+        reason = cause.user_text() if isinstance(cause, AzureServiceError) else str(cause)
+        super().__init__(
+            f"The upload of {disk.label} ({disk.name}, from {Path(disk.source_path).name}) "
+            f"failed, so the other disks were stopped too: {reason}"
+        )
+        self.disk = disk
+        self.resumable = bool(getattr(cause, "resumable", False))
 
 
 _DISK_STEPS = {
-    DiskUploadStep.CREATING: StepSpec(
-        "create-disk", Text(QT_TR_NOOP("Create the managed disk for upload"))),
-    DiskUploadStep.GRANTING: StepSpec("grant", Text(QT_TR_NOOP("Grant write access (SAS)"))),
-    DiskUploadStep.UPLOADING: StepSpec("upload", Text(QT_TR_NOOP("Upload the data"))),
-    DiskUploadStep.REVOKING: StepSpec("revoke", Text(QT_TR_NOOP("Revoke access"))),
+    DiskUploadStep.CREATING: StepSpec("create-disk", "Create the managed disk for upload"),
+    DiskUploadStep.GRANTING: StepSpec("grant", "Grant write access (SAS)"),
+    DiskUploadStep.UPLOADING: StepSpec("upload", "Upload the data"),
+    DiskUploadStep.REVOKING: StepSpec("revoke", "Revoke access"),
 }
-_UPLOAD_BLOB = StepSpec("upload", Text(QT_TR_NOOP("Upload the data")))
+_UPLOAD_BLOB = StepSpec("upload", "Upload the data")
+DATA_STEP = "upload"  # the one step that moves the bytes, of every disk of the job
+
+
+def _disk_step(phase: DiskUploadStep, disk: PlannedDisk, several: bool) -> StepSpec:
+    """A managed disk's phase as a step; with several disks, each disk's steps say its name."""
+    base = _DISK_STEPS[phase]
+    if not several:
+        return base
+    titles = {
+        DiskUploadStep.CREATING: f"Create the managed disk {disk.name} for upload",
+        DiskUploadStep.GRANTING: f"Grant write access to {disk.name} (SAS)",
+        DiskUploadStep.REVOKING: f"Revoke access to {disk.name}",
+    }
+    return StepSpec(base.key + disk.suffix, titles[phase])
+
+
+def _data_step(disks: Sequence[PlannedDisk]) -> StepSpec:
+    if len(disks) == 1:
+        return _UPLOAD_BLOB
+    return StepSpec(DATA_STEP, f"Upload the data of {len(disks)} disks at the same time")
+
+
+def data_steps(plan: UploadPlan) -> list[StepSpec]:
+    """The steps that bring the plan's disks to Azure, in order, known before the job starts
+    (the image's steps follow). One managed disk: create, grant, upload, revoke; a page blob:
+    upload. Several disks: each managed disk's create and grant, the one data step of all
+    disks (they upload at the same time), each managed disk's revoke."""
+    disks = plan.disks()
+    several = len(disks) > 1
+    managed = [disk for disk in disks if isinstance(disk.target, ManagedDiskTargetPlan)]
+    steps: list[StepSpec] = []
+    for disk in managed:
+        steps += [_disk_step(DiskUploadStep.CREATING, disk, several),
+                  _disk_step(DiskUploadStep.GRANTING, disk, several)]
+    steps.append(_data_step(disks))
+    steps += [_disk_step(DiskUploadStep.REVOKING, disk, several) for disk in managed]
+    return steps
+
+
+def open_sources(plan: UploadPlan) -> list[Any]:
+    """Every disk of the plan opened as the fixed VHD Azure takes, OS disk first (blocking:
+    call it on a worker thread). What was opened is closed again if a later disk fails."""
+    # Imported here: the format readers are only needed once an upload starts.
+    from gui.diskimage import open_image
+
+    opened: list[Any] = []
+    try:
+        for disk in plan.disks():
+            opened.append(open_image(Path(disk.source_path), disk.disk_index))
+    except BaseException:
+        for image in opened:
+            image.close()
+        raise
+    return opened
+
+
+def combine_snapshots(parts: Sequence[tuple[ProgressSnapshot | None, int]]) -> ProgressSnapshot:
+    """One snapshot of disks that upload at the same time: each part is a disk's latest snapshot
+    (None before its engine reported) and its upload size. Bytes, rates and retries add up; the
+    time left is what is left over the combined rate; the job is paused only when every disk
+    still going is."""
+    snapshots = [snapshot for snapshot, _size in parts if snapshot is not None]
+    states = [snapshot.state if snapshot else UploadState.PENDING for snapshot, _ in parts]
+    going = [state for state in states if not state.finished]
+    if not going:
+        state = next(
+            (s for s in (UploadState.FAILED, UploadState.CANCELLED) if s in states),
+            UploadState.COMPLETED,
+        )
+    elif UploadState.PAUSED in going and all(
+        s in (UploadState.PAUSED, UploadState.PENDING) for s in going
+    ):
+        state = UploadState.PAUSED
+    else:
+        state = next(
+            s for s in (UploadState.UPLOADING, UploadState.FINISHING, UploadState.PREPARING,
+                        UploadState.PENDING) if s in going or s is UploadState.PENDING
+        )
+    total = sum(size for _snapshot, size in parts)
+    sent = sum(s.bytes_sent for s in snapshots)
+    skipped = sum(s.bytes_skipped for s in snapshots)
+    present = sum(s.bytes_present for s in snapshots)
+    rate = sum(s.rate for s in snapshots)
+    left = max(0, total - sent - skipped - present)
+    return ProgressSnapshot(
+        state=state,
+        total_bytes=total,
+        bytes_sent=sent,
+        bytes_skipped=skipped,
+        bytes_present=present,
+        send_rate=sum(s.send_rate for s in snapshots),
+        rate=rate,
+        eta_seconds=left / rate if rate > 0 and going else (0.0 if not going else None),
+        elapsed_seconds=max((s.elapsed_seconds for s in snapshots), default=0.0),
+        in_flight_limit=sum(s.in_flight_limit for s in snapshots),
+        retries=sum(s.retries for s in snapshots),
+        md5_bytes=sum(s.md5_bytes for s in snapshots),
+        message=next((s.message for s in snapshots if s.message), ""),
+        requests_in_flight=sum(s.requests_in_flight for s in snapshots),
+    )
+
 
 Emit = Callable[[StepEvent], None]
+Engine = ManagedDiskUpload | Upload
+
+
+class _Leg:
+    """One disk of a running job: its source, its engine once made, and its latest progress."""
+
+    def __init__(self, disk: PlannedDisk, source: UploadSource) -> None:
+        self.disk = disk
+        self.source = source
+        self.snapshot: ProgressSnapshot | None = None
+        self.disk_upload: ManagedDiskUpload | None = None
+        self.blob_upload: Upload | None = None
+        self.result: UploadResult | None = None
+        self.disk_id: str | None = None
+        self.image_source: DiskSource | None = None
+        self.spec: ManagedDiskSpec | None = None  # as created: with this plan's tag
+
+    @property
+    def engines(self) -> list[Engine]:
+        return [e for e in (self.disk_upload, self.blob_upload) if e is not None]
+
+
+class _DataStep:
+    """The one data step of every disk: running from the first disk's first byte until the
+    last disk's data is uploaded and verified."""
+
+    def __init__(self, spec: StepSpec, emit: Emit, count: int) -> None:
+        self.spec = spec
+        self.emit = emit
+        self.count = count
+        self.event: StepEvent | None = None
+        self.finished: set[int] = set()
+
+    def start(self) -> None:
+        if self.event is None:
+            self.event = started(self.spec)
+            self.emit(self.event)
+
+    def finish(self, leg: _Leg) -> None:
+        self.finished.add(id(leg))
+        event = self.event
+        if len(self.finished) == self.count and event and event.state is StepState.RUNNING:
+            self.event = event.ended_as(StepState.DONE)
+            self.emit(self.event)
 
 
 class UploadJob:
     """Runs a plan: ``run()`` yields its step events on the caller's loop (the data moves on the
-    engine's thread); the outcome is in ``result`` once it has ended. Pause/resume/cancel from
-    anywhere."""
+    engines' threads); the outcome is in ``result`` once it has ended. Pause/resume/cancel from
+    anywhere. ``sources`` are the plan's disks opened (``open_sources``), OS disk first; a plan
+    of one disk may pass that disk alone."""
 
     def __init__(
         self,
         session: AzureSession,
         plan: UploadPlan,
-        source: Any,
+        sources: UploadSource | Sequence[UploadSource],
         *,
         on_progress: ProgressCallback | None = None,
         options: UploadOptions | None = None,
@@ -293,57 +565,83 @@ class UploadJob:
         self.session = session
         self.delete_partial_disk = delete_partial_disk
         self.plan = plan
-        self.source = source
+        self.sources: list[UploadSource] = (
+            list(sources) if isinstance(sources, Sequence) else [sources]
+        )
+        self.source = self.sources[0]
         self._on_progress = on_progress
+        # One options object for every disk: they share its bandwidth cap (one budget).
         self.options = options or UploadOptions(md5=plan.md5)
-        self._disk_upload: ManagedDiskUpload | None = None
-        self._blob_upload: Upload | None = None
+        self._legs: list[_Leg] = []
+        self._progress_lock = threading.Lock()
         self.events: dict[str, StepEvent] = {}  # the latest event of each step
         self.result: JobResult | None = None
         self.vault = vault or SasVault()
-        # A stop asked for before the data transfer exists is applied when it starts.
+        # A stop asked for before a disk's transfer exists is applied when it starts.
         self._stop: str | None = None  # "cancel" or "suspend"
+        self._paused = False
+        self._halted = False  # another disk failed: every disk stops
+
+    @property
+    def _disk_upload(self) -> ManagedDiskUpload | None:
+        """The OS disk's managed-disk upload, once it exists."""
+        return self._legs[0].disk_upload if self._legs else None
 
     # --- control ------------------------------------------------------------------------------
 
+    def _engines(self) -> list[Engine]:
+        return [engine for leg in self._legs for engine in leg.engines]
+
     def pause(self) -> None:
-        for upload in (self._disk_upload, self._blob_upload):
-            if upload is not None:
-                upload.pause()
+        self._paused = True
+        for engine in self._engines():
+            engine.pause()
 
     def resume(self) -> None:
-        for upload in (self._disk_upload, self._blob_upload):
-            if upload is not None:
-                upload.resume()
+        self._paused = False
+        for engine in self._engines():
+            engine.resume()
 
     def cancel(self) -> None:
         self._stop = "cancel"
-        for upload in (self._disk_upload, self._blob_upload):
-            if upload is not None:
-                upload.cancel()
+        for engine in self._engines():
+            engine.cancel()
 
     def suspend(self) -> None:
         """Stop so that the next start resumes where it stopped: a managed disk keeps its write
         access (SAS in the keyring); a page blob simply stops (its journal is saved)."""
         if self._stop != "cancel":
             self._stop = "suspend"
-        if self._disk_upload is not None:
-            self._disk_upload.suspend()
-        if self._blob_upload is not None:
-            self._blob_upload.cancel()
+        for engine in self._engines():
+            if isinstance(engine, ManagedDiskUpload):
+                engine.suspend()
+            else:
+                engine.cancel()
 
-    def _apply_stop(self) -> None:
-        if self._stop == "cancel":
-            self.cancel()
+    def _halt(self) -> None:
+        """One disk failed: the others stop (as a cancel, which keeps what they sent)."""
+        self._halted = True
+        for engine in self._engines():
+            engine.cancel()
+
+    def _apply_to(self, engine: Engine) -> None:
+        """What was asked of the job before this disk's engine existed."""
+        if self._paused:
+            engine.pause()
+        if self._stop == "cancel" or self._halted:
+            engine.cancel()
         elif self._stop == "suspend":
-            self.suspend()
+            if isinstance(engine, ManagedDiskUpload):
+                engine.suspend()
+            else:
+                engine.cancel()
 
     # --- flow ---------------------------------------------------------------------------------
 
     async def run(self) -> AsyncGenerator[StepEvent, None]:
         """The job's step events as they happen. A failure ends the running steps as failed
         (their events come first), then raises; the engine's and Azure's errors pass as they
-        are."""
+        are (with several disks, as a :class:`DiskFailedError` naming the disk)."""
         async for event in pump(self._work):
             self.events[event.key] = event
             yield event
@@ -366,32 +664,61 @@ class UploadJob:
                 track(event.ended_as(StepState.FAILED, message))
             raise
 
-    def _disk_steps(self, emit: Emit) -> Callable[[DiskUploadStep], None]:
-        """The managed-disk upload's phases as steps: a new phase ends the one before."""
+    def _disk_steps(self, emit: Emit, leg: _Leg, data: _DataStep) -> Callable[[DiskUploadStep],
+                                                                                None]:
+        """A managed-disk upload's phases as steps: a new phase ends the one before; the data
+        phase is the job's one data step, shared by every disk."""
         current: list[StepEvent] = []
+        several = len(self._legs) > 1
 
-        def on_phase(phase: DiskUploadStep) -> None:
+        def end_current() -> None:
             if current:
                 emit(current.pop().ended_as(StepState.DONE))
-            if phase in _DISK_STEPS:
-                current.append(started(_DISK_STEPS[phase]))
+
+        def on_phase(phase: DiskUploadStep) -> None:
+            if phase is DiskUploadStep.UPLOADED:
+                data.finish(leg)
+                return
+            end_current()
+            if phase is DiskUploadStep.UPLOADING:
+                data.start()
+            elif phase in _DISK_STEPS:
+                current.append(started(_disk_step(phase, leg.disk, several)))
                 emit(current[0])
 
         return on_phase
 
+    def _leg_progress(self, leg: _Leg) -> ProgressCallback:
+        """A disk's engine reports (on its own thread); the job reports all disks as one."""
+
+        def on_progress(snapshot: ProgressSnapshot) -> None:
+            if self._on_progress is None:
+                return
+            if len(self._legs) == 1:
+                self._on_progress(snapshot)
+                return
+            # Under the lock, so combined snapshots leave in the order they were made.
+            with self._progress_lock:
+                leg.snapshot = snapshot
+                self._on_progress(combine_snapshots(
+                    [(other.snapshot, other.source.upload_size) for other in self._legs]))
+
+        return on_progress
+
     async def _drop_sealed_partial_disk(
-        self, compute: ComputeManagementClient, spec: ManagedDiskSpec, emit: Emit
+        self, compute: ComputeManagementClient, spec: ManagedDiskSpec, emit: Emit,
+        suffix: str = "",
     ) -> None:
         """A stopped upload had its access revoked, and Azure seals a disk then (Unattached,
         no more writes). If that disk is this plan's own unfinished one, it is deleted so the
         upload can start over; any other disk of that name is left alone (the upload refuses)."""
         await self._drop_partial_disk(
-            compute, spec, emit, Message(QT_TR_NOOP("sealed when the upload stopped")),
-            ("Unattached",), done=Text(QT_TR_NOOP("the upload starts over")))
+            compute, spec, emit, "sealed when the upload stopped", ("Unattached",),
+            done="the upload starts over", suffix=suffix)
 
     async def _drop_partial_disk(
-        self, compute: ComputeManagementClient, spec: ManagedDiskSpec, emit: Emit,
-        why: Message, states: tuple[str, ...], *, done: str = "",
+        self, compute: ComputeManagementClient, spec: ManagedDiskSpec, emit: Emit, why: str,
+        states: tuple[str, ...], *, done: str = "", suffix: str = "",
     ) -> bool:
         """Delete this plan's own partial disk (its tag says so) when it is in one of
         ``states``; a disk of that name that this plan did not make is never touched."""
@@ -404,9 +731,8 @@ class UploadJob:
         state = str((disk.get("properties") or {}).get("diskState", ""))
         if state not in states or (disk.tags or {}).get(PLAN_TAG) != self.plan.plan_id:
             return False
-        title = Text(Message(QT_TR_NOOP("Delete the partial disk {name} ({why})"),
-                             {"name": spec.name, "why": why}))
-        event = started(StepSpec("drop-partial", title))
+        title = f"Delete the partial disk {spec.name} ({why})"
+        event = started(StepSpec("drop-partial" + suffix, title))
         emit(event)
         try:
             poller = await compute.disks.begin_delete(spec.resource_group, spec.name)
@@ -416,76 +742,203 @@ class UploadJob:
         emit(event.ended_as(StepState.DONE, done))
         return True
 
-    async def _run(self, emit: Emit) -> JobResult:
+    async def _check_plan(self) -> None:
+        """Before any byte moves: what Azure would refuse only after the upload."""
         plan = self.plan
-        upload_result: UploadResult | None
-        disk_id: str | None = None
-        compute: ComputeManagementClient | None
-        if isinstance(plan.target, ManagedDiskTargetPlan):
-            compute = self.session.compute(plan.target.subscription_id)
-            spec = dataclasses.replace(
-                plan.target.spec,
-                tags={
-                    **(plan.target.spec.tags or {}),
-                    PLAN_TAG: plan.plan_id,
-                    "created-by": "azure-image-studio",
-                },
+        disks = plan.disks()
+        if len(self.sources) != len(disks):
+            raise PlanError(
+                f"The upload has {len(disks)} disks but {len(self.sources)} were opened. "
+                "Plan the upload again."
             )
-            await self._drop_sealed_partial_disk(compute, spec, emit)
-            on_phase = self._disk_steps(emit)
-            self._disk_upload = ManagedDiskUpload(
-                compute,
-                self.source,
-                spec,
-                self.options,
-                on_progress=self._on_progress,
-                on_step=on_phase,
-                vault=self.vault,
+        luns = [disk.lun for disk in disks[1:]]
+        for lun in luns:
+            if lun is None or not 0 <= lun <= MAX_LUN or luns.count(lun) > 1:
+                raise PlanError(
+                    f"Each data disk needs its own LUN from 0 to {MAX_LUN}, and LUN {lun} is "
+                    "not usable here. Plan the upload again."
+                )
+        follow = plan.follow_up
+        if follow is None:
+            return
+        if isinstance(plan.target, BlobTargetPlan) and not plan.target.subscription_id:
+            raise PlanError(
+                "An image from a page blob is made in a subscription, and the upload names none. "
+                "Plan the upload again from a signed-in window."
             )
-            self._apply_stop()
-            try:
-                result = await self._disk_upload.run()
-            except UploadCancelledError:
-                if self._stop == "cancel" and self.delete_partial_disk:
-                    dropped = await self._drop_partial_disk(
-                        compute, spec, emit, Message(QT_TR_NOOP("the upload was cancelled")),
-                        ("Unattached", "ReadyToUpload"))
-                    upload = self._disk_upload.upload
-                    if dropped and upload is not None:
-                        upload.discard_journal()
-                raise
-            on_phase(DiskUploadStep.DONE)
-            upload_result, disk_id = result.upload, result.disk_id
-            source = DiskSource(managed_disk_id=result.disk_id)
-        else:
-            sub = plan.target.subscription_id
-            compute = self.session.compute(sub) if sub else None
-            event = started(_UPLOAD_BLOB)
-            emit(event)
-            self._blob_upload = Upload(
-                self.source, SasUrlTarget(plan.target.sas_url), self.options, self._on_progress
-            )
-            self._apply_stop()
-            self._blob_upload.start()
-            await asyncio.to_thread(self._blob_upload.wait)
-            upload_result = self._blob_upload.result()
-            emit(event.ended_as(StepState.DONE))
-            source = DiskSource(
-                blob_uri=plan.target.blob_url,
-                storage_account_id=plan.target.storage_account_id or None,
-            )
+        if isinstance(follow, GalleryVersionSpec):
+            # Azure makes a gallery version from a VHD only with its storage account's id; a
+            # pasted SAS URL does not carry it: found by the blob endpoint, or refused now.
+            for disk in disks:
+                target = disk.target
+                if isinstance(target, BlobTargetPlan) and not target.storage_account_id:
+                    account_id = await self._storage_account_of(target)
+                    plan.set_target(
+                        disk, dataclasses.replace(target, storage_account_id=account_id))
+
+    async def _storage_account_of(self, target: BlobTargetPlan) -> str:
+        """The id of the subscription's storage account whose blob endpoint holds the blob."""
+        # Imported here: only a pasted SAS URL with a gallery version needs storage accounts.
+        from gui.azure.upload.storage import list_storage_accounts
+
+        subscription = target.subscription_id or self.plan.target_subscription
+        accounts = await list_storage_accounts(self.session, subscription)
+        url = target.blob_url.casefold()
+        for account in accounts:
+            if url.startswith(account.blob_endpoint.rstrip("/").casefold() + "/"):
+                return account.id
+        raise VhdAccountUnknownError(
+            f"A gallery image version from the blob {target.blob_url} needs its storage "
+            f"account, and no storage account of subscription {subscription} has that blob "
+            "endpoint. Nothing was uploaded."
+        )
+
+    async def _run(self, emit: Emit) -> JobResult:
+        await self._check_plan()
+        plan = self.plan
+        disks = plan.disks()
+        self._legs = [_Leg(disk, source) for disk, source in zip(disks, self.sources, strict=True)]
+        data = _DataStep(_data_step(disks), emit, len(self._legs))
+        tasks = [asyncio.ensure_future(self._run_leg(leg, data, emit)) for leg in self._legs]
+        await self._wait_for(tasks, emit)
+        legs = self._legs
         image: NodeRef | None = None
         follow_up = plan.follow_up
         if follow_up is not None:
-            if compute is None:
-                raise ValueError("Images from a page blob need a subscription (not planned).")
+            compute = self.session.compute(self.plan.target_subscription)
+            os_source = legs[0].image_source
+            assert os_source is not None
+            data_sources = [
+                DataDiskSource(leg.disk.lun, leg.image_source)
+                for leg in legs[1:]
+                if leg.disk.lun is not None and leg.image_source is not None
+            ]
             builder = ImageBuilder(compute)
             steps = (
-                builder.create_managed_image(source, plan.facts, follow_up)
+                builder.create_managed_image(os_source, plan.facts, follow_up, data_sources)
                 if isinstance(follow_up, ManagedImageSpec)
-                else builder.create_gallery_version(source, follow_up)
+                else builder.create_gallery_version(os_source, follow_up, data_sources)
             )
             async for step in steps:
                 emit(step)
             image = builder.result
-        return JobResult(upload=upload_result, image=image, disk_id=disk_id)
+        return JobResult(
+            upload=legs[0].result,
+            image=image,
+            disk_id=legs[0].disk_id,
+            data_disk_ids=tuple(leg.disk_id for leg in legs[1:] if leg.disk_id),
+        )
+
+    async def _wait_for(self, tasks: list[asyncio.Task[None]], emit: Emit) -> None:
+        """Every disk's upload to its end; the first failure stops the others and is raised
+        (naming its disk when there are several)."""
+        try:
+            _done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            if pending:
+                self._halt()
+                await asyncio.wait(pending)
+        except asyncio.CancelledError:
+            self._halt()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        failures = [
+            (leg, error)
+            for leg, task in zip(self._legs, tasks, strict=True)
+            if (error := task.exception()) is not None
+        ]
+        if not failures:
+            return
+        if self._stop == "cancel" and self.delete_partial_disk:
+            # Cancelled after some disk's upload was done: the job as a whole is cancelled, and
+            # a disk only this cancelled upload made would cost money unused.
+            for leg in self._legs:
+                if leg.disk_id is not None:
+                    await self._drop_cancelled(leg, emit)
+        # The disk that failed first for a cause of its own, not one stopped because of it.
+        causes = [f for f in failures if not isinstance(f[1], UploadCancelledError)]
+        leg, error = (causes or failures)[0]
+        if len(self._legs) == 1 or isinstance(error, UploadCancelledError):
+            raise error
+        raise DiskFailedError(leg.disk, error) from error
+
+    async def _run_leg(self, leg: _Leg, data: _DataStep, emit: Emit) -> None:
+        if isinstance(leg.disk.target, ManagedDiskTargetPlan):
+            await self._managed_leg(leg, leg.disk.target, data, emit)
+        else:
+            await self._blob_leg(leg, leg.disk.target, data, emit)
+
+    async def _managed_leg(
+        self, leg: _Leg, target: ManagedDiskTargetPlan, data: _DataStep, emit: Emit
+    ) -> None:
+        compute = self.session.compute(target.subscription_id)
+        spec = dataclasses.replace(
+            target.spec,
+            tags={
+                **(target.spec.tags or {}),
+                PLAN_TAG: self.plan.plan_id,
+                "created-by": "azure-image-studio",
+            },
+        )
+        leg.spec = spec
+        await self._drop_sealed_partial_disk(compute, spec, emit, leg.disk.suffix)
+        on_phase = self._disk_steps(emit, leg, data)
+        upload = ManagedDiskUpload(
+            compute,
+            leg.source,
+            spec,
+            self.options,
+            on_progress=self._leg_progress(leg),
+            on_step=on_phase,
+            vault=self.vault,
+        )
+        leg.disk_upload = upload
+        self._apply_to(upload)
+        try:
+            result = await upload.run()
+        except UploadCancelledError:
+            if self._stop == "cancel" and self.delete_partial_disk:
+                await self._drop_cancelled(leg, emit)
+            raise
+        on_phase(DiskUploadStep.DONE)
+        leg.result, leg.disk_id = result.upload, result.disk_id
+        leg.image_source = DiskSource(managed_disk_id=result.disk_id)
+
+    async def _drop_cancelled(self, leg: _Leg, emit: Emit) -> None:
+        """A cancelled upload's disk is deleted (Settings: delete a cancelled upload's partial
+        disk), with its journal, so a new upload of that name starts clean."""
+        target = leg.disk.target
+        if leg.spec is None or not isinstance(target, ManagedDiskTargetPlan):
+            return
+        compute = self.session.compute(target.subscription_id)
+        dropped = await self._drop_partial_disk(
+            compute, leg.spec, emit, "the upload was cancelled",
+            ("Unattached", "ReadyToUpload"), suffix=leg.disk.suffix)
+        upload = leg.disk_upload.upload if leg.disk_upload is not None else None
+        if dropped and upload is not None:
+            upload.discard_journal()
+        if dropped:
+            leg.disk_id = None
+
+    async def _blob_leg(
+        self, leg: _Leg, target: BlobTargetPlan, data: _DataStep, emit: Emit
+    ) -> None:
+        data.start()
+        upload = Upload(
+            leg.source, SasUrlTarget(target.sas_url), self.options, self._leg_progress(leg)
+        )
+        leg.blob_upload = upload
+        self._apply_to(upload)
+        upload.start()
+        try:
+            await asyncio.to_thread(upload.wait)
+        except asyncio.CancelledError:
+            upload.cancel()
+            raise
+        leg.result = upload.result()
+        data.finish(leg)
+        leg.image_source = DiskSource(
+            blob_uri=target.blob_url,
+            storage_account_id=target.storage_account_id or None,
+        )

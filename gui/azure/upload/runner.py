@@ -24,10 +24,11 @@ from gui.azure.upload.job import (
     BlobTargetPlan,
     JobResult,
     JobStatus,
-    ManagedDiskTargetPlan,
     PlanStore,
     UploadJob,
     UploadPlan,
+    data_steps,
+    open_sources,
 )
 from gui.azure.upload.managed_disk import ManagedDiskTarget, SasVault
 from gui.i18n import QT_TR_NOOP
@@ -66,16 +67,7 @@ def planned_steps(plan: UploadPlan) -> list[StepSpec]:
     """Every step the job will run, in order, as known before it starts (so views list them all
     as waiting). The keys are the job's own (``UploadJob``, ``ImageBuilder``); a step the job
     adds only when needed (deleting a sealed partial disk) is not planned."""
-    steps: list[StepSpec] = []
-    if isinstance(plan.target, ManagedDiskTargetPlan):
-        steps += [
-            StepSpec("create-disk", "Create the managed disk for upload"),
-            StepSpec("grant", "Grant write access (SAS)"),
-            StepSpec(DATA_STEP, "Upload the data"),
-            StepSpec("revoke", "Revoke access"),
-        ]
-    else:
-        steps.append(StepSpec(DATA_STEP, "Upload the data"))
+    steps: list[StepSpec] = data_steps(plan)  # every disk's (the job's own keys and titles)
     follow = plan.follow_up
     if isinstance(follow, ManagedImageSpec):
         steps.append(StepSpec("image", f"Create managed image {follow.name}"))
@@ -220,19 +212,19 @@ class JobRun:
     async def _run(self, session: Any) -> None:
         # Imported here: opening disk images pulls in the format readers, which only a
         # started upload needs (start-up time of the window).
-        from gui.diskimage import DiskImageError, open_image
+        from gui.diskimage import DiskImageError
 
         plan = self.plan
         plan.status, plan.last_error = JobStatus.RUNNING, ""
         self.store.save(plan)
         try:
-            image = await asyncio.to_thread(open_image, Path(plan.source_path))
+            images = await asyncio.to_thread(open_sources, plan)  # every disk of the plan
         except DiskImageError as exc:
             self._finish(JobStatus.FAILED, str(exc))
             return
         try:
             self.job = UploadJob(
-                session, plan, image, on_progress=self._progress, vault=self.vault,
+                session, plan, images, on_progress=self._progress, vault=self.vault,
                 options=self.preferences.options(plan),
                 delete_partial_disk=self.preferences.delete_partial_disk)
             if self._stop == "cancel":
@@ -261,7 +253,8 @@ class JobRun:
         else:
             self._finish(JobStatus.COMPLETED, "")
         finally:
-            await asyncio.to_thread(image.close)
+            for image in images:
+                await asyncio.to_thread(image.close)
 
     def _finish(self, status: JobStatus, message: str) -> None:
         # A job stopped from outside (the window closed) yields no more events: its running
