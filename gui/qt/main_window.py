@@ -43,6 +43,7 @@ from gui.qt import icons
 from gui.qt.browser.detail_pane import DetailPane
 from gui.qt.browser.search_proxy import CatalogSearchProxy
 from gui.qt.browser.tree_model import CatalogTreeModel, LoadState, RowKind
+from gui.qt.help import HelpMenu
 from gui.qt.i18n import render_text
 from gui.qt.log_dock import LogDock
 from gui.qt.settings import Settings
@@ -276,8 +277,6 @@ class MainWindow(QMainWindow):
         )
         self.action_settings.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.action_settings.triggered.connect(self.settings_requested)
-        self.action_about = self._action(f"&About {APP_NAME}", "app")
-        self.action_about.triggered.connect(self._about)
 
     def _build_central(self) -> None:
         self.search = QLineEdit()
@@ -425,8 +424,7 @@ class MainWindow(QMainWindow):
         account_menu = menu.addMenu(self.tr("&Account"))
         account_menu.addAction(self.action_sign_in)
         account_menu.addAction(self.action_sandbox)
-        help_menu = menu.addMenu("&Help")
-        help_menu.addAction(self.action_about)
+        self.help_menu = HelpMenu(self)  # Help (F1), shortcuts, diagnostics, About
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
@@ -975,16 +973,6 @@ class MainWindow(QMainWindow):
         if error.code:
             box.setDetailedText(self.tr("Azure error code: {code}").format(code=error.code))
         box.open()
-
-    def _about(self) -> None:
-        from gui import __version__
-
-        QMessageBox.about(
-            self,
-            f"About {APP_NAME}",
-            f"<b>{APP_NAME}</b> {__version__}<br>Browse, inspect, capture and upload Azure VM "
-            "images.",
-        )
 
     def _flush_cache_soon(self) -> None:
         cache = self.cache

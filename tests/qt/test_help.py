@@ -238,6 +238,9 @@ def test_the_shortcut_list_is_read_from_the_windows_actions(window: MainWindow) 
         assert ("Ctrl+,", plain(window.action_settings.text())) in rows, rows
         assert "F1" in dialog.key_texts() and "Ctrl+T" in dialog.key_texts()
         assert "Alt+N" in dialog.key_texts()  # the wizards' Next, from Qt's own button text
+        # a label's Alt+letter that moves the focus to its field is a key of the window too
+        mnemonic = QKeySequence.mnemonic(window.location_label.text()).toString()
+        assert mnemonic in dialog.key_texts()
         assert dialog.table.rowCount() == len(dialog.rows)
         # a key added to the window shows up without anyone editing a list
         window.action_find.setShortcuts([window.action_find.shortcut(), QKeySequence("Ctrl+Alt+F")])

@@ -40,9 +40,10 @@ _QT_VARIABLES = (
 
 
 def log_file() -> Path | None:
-    """The file the app logs to: the root logger's file handler (gui.app.configure_logging)."""
-    for handler in logging.getLogger().handlers:
-        if isinstance(handler, logging.FileHandler):
+    """The file the app logs to: the root logger's file handler (gui.app.configure_logging),
+    the latest added if there are several; one writing to the null device is no log."""
+    for handler in reversed(logging.getLogger().handlers):
+        if isinstance(handler, logging.FileHandler) and handler.baseFilename != os.devnull:
             return Path(handler.baseFilename)
     return None
 

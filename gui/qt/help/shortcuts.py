@@ -61,6 +61,18 @@ def _menus(window: QMainWindow) -> list[QMenu]:
     return found
 
 
+def mnemonic_fields(window: QWidget) -> list[tuple[str, str]]:
+    """(keys, field) for every label whose Alt+letter moves the focus to its buddy field."""
+    found = []
+    for label in window.findChildren(QLabel):
+        if label.buddy() is None:
+            continue
+        sequence = QKeySequence.mnemonic(label.text())
+        if not sequence.isEmpty():
+            found.append((key_text(sequence), plain(label.text()).rstrip(":").strip()))
+    return found
+
+
 def shortcut_rows(window: QWidget) -> list[ShortcutRow]:
     """Every key of ``window``: its menus' actions in menu order, then its other actions and
     QShortcuts (a QShortcut says what it does in its whatsThis)."""
@@ -100,8 +112,13 @@ class ShortcutsDialog(QDialog):
         self.setObjectName("shortcutsDialog")
         self.setWindowTitle(self.tr("Keyboard shortcuts"))
         wizards = self.tr("Wizards and dialogs")
+        fields = self.tr("Fields")
         self.rows = [
             *shortcut_rows(window),
+            *(
+                ShortcutRow(keys, self.tr("Go to {field}").format(field=field), fields)
+                for keys, field in mnemonic_fields(window)
+            ),
             *self._wizard_rows(wizards),
             ShortcutRow(key_text(QKeySequence(Qt.Key.Key_Return)),
                         self.tr("The highlighted button (Next, Upload, Capture, OK)"), wizards),
@@ -154,5 +171,5 @@ class ShortcutsDialog(QDialog):
         finally:
             wizard.deleteLater()
 
-    def keys(self) -> list[str]:
+    def key_texts(self) -> list[str]:
         return [row.keys for row in self.rows]

@@ -48,6 +48,7 @@ class HelpWindow(QWidget):
         self.browser.setOpenLinks(False)
         self.browser.anchorClicked.connect(self.follow)
         self.browser.document().setDefaultStyleSheet(PAGE_STYLE)
+        self.browser.document().setDocumentMargin(12)
         self.browser.sourceChanged.connect(self._update_title)
 
         self.action_back = QAction(self.tr("&Back"), self)
