@@ -8,7 +8,7 @@ import pytest
 
 from gui.azure.account.session import sandbox_session
 from gui.azure.catalog.nodes import CatalogNode, DiskRole, SourceKind
-from gui.azure.catalog.service import Catalog, Scope
+from gui.azure.catalog.service import Catalog, Scope, shared_gallery_display_name
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 
 
@@ -38,7 +38,11 @@ async def test_public_galleries_down_to_a_version_with_its_disks(
         assert detail.os_type in ("Linux", "Windows")
         assert detail.os_state in ("Generalized", "Specialized")
         assert detail.disks[0].role is DiskRole.OS and detail.disks[0].size_gb
-        assert detail.title == "/".join(image.ref.parts)
+        gallery, *rest = image.ref.parts
+        if source is SourceKind.SHARED:  # the gallery's own name; the unique one in the ID
+            assert gallery in detail.resource_id
+            gallery = shared_gallery_display_name(gallery)
+        assert detail.title == "/".join((gallery, *rest))
         # a gallery with a specialized VM image: its data disks come through
         for definition in definitions:
             if definition.label.endswith("sql-node"):

@@ -518,8 +518,10 @@ class Catalog:
             images.get(self.scope.location, gallery, image),
             versions.get(self.scope.location, gallery, image, version),
         )
+        # a shared gallery by its own name (the unique name is in the resource ID beneath)
+        shown = shared_gallery_display_name(gallery) if ref.source is SourceKind.SHARED else gallery
         return _gallery_style_detail(
-            ref, f"{gallery}/{image}/{version}", definition, item, self.scope.location
+            ref, f"{shown}/{image}/{version}", definition, item, self.scope.location
         )
 
     # --- galleries shared with me -------------------------------------------------------------
