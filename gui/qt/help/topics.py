@@ -29,6 +29,7 @@ TOPICS: dict[str, str] = {
     "gui.qt.main_window.MainWindow": "main_window",
     "gui.qt.browser.detail_pane.DetailPane": "main_window#detail",
     "gui.qt.browser.detail_pane.DropZone": "main_window#drop-zone",
+    "gui.qt.browser.community_dialog.CommunityGalleryDialog": "main_window#community",
     "gui.qt.transfers.dock.TransfersDock": "transfers",
     "gui.qt.log_dock.LogDock": "log",
     "gui.qt.upload.wizard.UploadWizard": "upload_file",
