@@ -2,8 +2,8 @@
 
 A shortcut would not do: the main window's F1 action is blocked while a window-modal wizard
 or dialog is open, and a shortcut per dialog would need code in every dialog. The filter sees
-each key press before the focused widget does; it looks only at the event type for everything
-else (measured: no difference against no filter at 100,000 events).
+each key press before the focused widget does; for every other event it only compares the
+event type, and returns.
 """
 
 from __future__ import annotations
