@@ -26,7 +26,7 @@ from typing import TypeVar
 
 from gui.azure.errors import translate
 from gui.diskimage.text import Text
-from gui.i18n import QT_TR_NOOP, Message
+from gui.i18n import QT_TR_NOOP, Message, Render
 
 T = TypeVar("T")
 
@@ -99,6 +99,9 @@ class StepSkipped(Exception):
     def __init__(self, message: Message | str) -> None:
         self.message = Text(message)
         super().__init__(self.message)
+
+    def localized(self, render: Render) -> str:
+        return self.message.localized(render)
 
 
 Progress = Callable[[str], None]

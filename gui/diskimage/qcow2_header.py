@@ -104,7 +104,7 @@ def is_qcow2(head: bytes) -> bool:
     return len(head) >= 8 and head[:4] == MAGIC and struct.unpack_from(">I", head, 4)[0] in (2, 3)
 
 
-def _truncated(what: str, end: int, file: SourceFile) -> TruncatedImageError:
+def _truncated(what: Message, end: int, file: SourceFile) -> TruncatedImageError:
     return TruncatedImageError(what, end, file.size)
 
 
@@ -113,7 +113,7 @@ def read_header(file: SourceFile) -> Qcow2Header:
     if file.size < V2_HEADER_LENGTH:
         head = file.read(0, min(4, file.size))
         if head == MAGIC[: len(head)] and head:
-            raise _truncated("qcow2 header", V2_HEADER_LENGTH, file)
+            raise _truncated(message(QT_TR_NOOP("qcow2 header")), V2_HEADER_LENGTH, file)
         raise CorruptHeaderError(message(QT_TR_NOOP("the file does not start with the qcow2 "
                                                     "signature 'QFI\\xfb'")))
     fields = _V2.unpack(file.read(0, V2_HEADER_LENGTH))
@@ -143,7 +143,7 @@ def read_header(file: SourceFile) -> Qcow2Header:
     first = file.read(0, min(cluster_size, file.size))
     if version == 3:
         if len(first) < V3_HEADER_LENGTH:
-            raise _truncated("qcow2 version 3 header", V3_HEADER_LENGTH, file)
+            raise _truncated(message(QT_TR_NOOP("qcow2 version 3 header")), V3_HEADER_LENGTH, file)
         (header.incompatible, header.compatible, header.autoclear, _refcount_order,
          header.header_length) = _V3.unpack_from(first, V2_HEADER_LENGTH)
         if header.header_length < V3_HEADER_LENGTH:
@@ -156,7 +156,7 @@ def read_header(file: SourceFile) -> Qcow2Header:
                                                         "first cluster")))
         if header.header_length > V3_HEADER_LENGTH:
             if len(first) <= V3_HEADER_LENGTH:
-                raise _truncated("qcow2 header", V3_HEADER_LENGTH + 1, file)
+                raise _truncated(message(QT_TR_NOOP("qcow2 header")), V3_HEADER_LENGTH + 1, file)
             header.compression_type = first[V3_HEADER_LENGTH]
     _read_extensions(header, first, file)
     _read_backing_name(header, first, file)
@@ -186,12 +186,12 @@ def _read_extensions(header: Qcow2Header, first: bytes, file: SourceFile) -> Non
                                    "the first cluster or into the backing file name"),
                         kind=kind, length=length))
         if offset + length > len(first):
-            raise _truncated("qcow2 header extensions", offset + length, file)
+            raise _truncated(message(QT_TR_NOOP("qcow2 header extensions")), offset + length, file)
         data = first[offset : offset + length]
         if kind == EXT_BACKING_FORMAT:
-            header.backing_format = _text(data, "backing file format")
+            header.backing_format = _text(data, message(QT_TR_NOOP("backing file format")))
         elif kind == EXT_DATA_FILE:
-            header.data_file = _text(data, "external data file name")
+            header.data_file = _text(data, message(QT_TR_NOOP("external data file name")))
         elif kind == EXT_FEATURE_TABLE:
             for i in range(len(data) // _FEATURE.size):
                 kind_of, bit, name = _FEATURE.unpack_from(data, i * _FEATURE.size)
@@ -201,7 +201,7 @@ def _read_extensions(header: Qcow2Header, first: bytes, file: SourceFile) -> Non
         offset += -(-length // 8) * 8
 
 
-def _text(data: bytes, what: str) -> str:
+def _text(data: bytes, what: Message) -> str:
     try:
         return data.split(b"\0", 1)[0].decode("utf-8")
     except UnicodeDecodeError:
@@ -218,8 +218,9 @@ def _read_backing_name(header: Qcow2Header, first: bytes, file: SourceFile) -> N
                                                     "past the first cluster")))
     end = header.backing_offset + length
     if end > len(first):
-        raise _truncated("backing file name", end, file)
-    header.backing_name = _text(first[header.backing_offset : end], "backing file name")
+        raise _truncated(message(QT_TR_NOOP("backing file name")), end, file)
+    header.backing_name = _text(first[header.backing_offset : end],
+                                message(QT_TR_NOOP("backing file name")))
     if not header.backing_name:
         raise CorruptHeaderError(message(QT_TR_NOOP("the backing file name is empty")))
 
@@ -253,11 +254,12 @@ def _check_features(header: Qcow2Header, file: SourceFile) -> None:
                     name=file.path.name, kind=kind), path=file.path, format_name="qcow2",
             format_label="encrypted QCOW2", command=None)
     if header.incompatible & INCOMPAT_DATA_FILE:
-        where = f" '{header.data_file}'" if header.data_file else ""
         raise UnsupportedImageError(
-            message(QT_TR_NOOP("it keeps its data in an external data file{where} (qcow2 "
+            message(QT_TR_NOOP("it keeps its data in an external data file '{name}' (qcow2 "
                                "'data_file'), not in the image itself"),
-                    where=where))
+                    name=header.data_file) if header.data_file else
+            message(QT_TR_NOOP("it keeps its data in an external data file (qcow2 'data_file'), "
+                               "not in the image itself")))
     if header.compression_type not in COMPRESSION_NAMES:
         raise UnsupportedImageError(
             message(QT_TR_NOOP("its compressed clusters use compression type {compression_type}, "
@@ -299,7 +301,7 @@ def _check_sizes(header: Qcow2Header, file: SourceFile) -> None:
                         l1_offset=header.l1_offset))
         end = header.l1_offset + 8 * header.l1_size
         if end > file.size:
-            raise _truncated("L1 table", end, file)
+            raise _truncated(message(QT_TR_NOOP("L1 table")), end, file)
 
 
 def snapshot_names(file: SourceFile, header: Qcow2Header) -> list[str]:

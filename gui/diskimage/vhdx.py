@@ -87,7 +87,7 @@ class VhdxHeader:
     log_offset: int
 
 
-def _read_exact(file: PositionalFile, offset: int, length: int, what: str) -> bytes:
+def _read_exact(file: PositionalFile, offset: int, length: int, what: Message) -> bytes:
     if offset + length > file.size:
         raise TruncatedImageError(what, offset + length, file.size)
     return file.read(offset, length)
@@ -146,7 +146,8 @@ def read_regions(file: PositionalFile) -> tuple[Region, Region, list[Finding]]:
     findings: list[Finding] = []
     table: bytes | None = None
     for index, offset in enumerate(REGION_TABLE_OFFSETS):
-        data = _read_exact(file, offset, REGION_TABLE_SIZE, "VHDX region table")
+        data = _read_exact(file, offset, REGION_TABLE_SIZE,
+                           message(QT_TR_NOOP("VHDX region table")))
         if _valid_with_crc(data, b"regi"):
             table = data
             if index:

@@ -470,8 +470,8 @@ def _open_parent(child: Path, descriptor: Descriptor, base: Path,
         raise ParentNotFoundError(child, hint, candidates)
     resolved = path.resolve()
     if resolved in opening.chain:
-        raise ParentChainError(message(QT_TR_NOOP("{name}'s parents loop back to {name2}"),
-                                       name=child.name, name2=path.name))
+        raise ParentChainError(message(QT_TR_NOOP("{name}'s parents loop back to {parent}"),
+                                       name=child.name, parent=path.name))
     if len(opening.chain) >= MAX_CHAIN:
         raise ParentChainError(message(QT_TR_NOOP("it is more than {depth} snapshots deep"),
                                        depth=MAX_CHAIN))
@@ -491,12 +491,15 @@ def _add_parent(parent: _Disk | None, findings: list[Finding],
     if parent is None:
         return
     details.append(("Parent", str(parent.path)))
-    more = f" and {parent.depth} more" if parent.depth else ""
     findings.append(Finding(
         Level.INFO, "vmdk-snapshot",
-        message(QT_TR_NOOP("This is a snapshot (delta) disk over {name}{more}: the upload holds "
-                           "the disk as the snapshot sees it, parent data included."),
-                name=parent.path.name, more=more)))
+        message(QT_TR_NOOP("This is a snapshot (delta) disk over {name} and {more} more: the "
+                           "upload holds the disk as the snapshot sees it, parent data "
+                           "included."),
+                name=parent.path.name, more=parent.depth) if parent.depth else
+        message(QT_TR_NOOP("This is a snapshot (delta) disk over {name}: the upload holds the "
+                           "disk as the snapshot sees it, parent data included."),
+                name=parent.path.name)))
     findings.extend(f for f in parent.opened.findings if f.level >= Level.WARNING)
 
 
