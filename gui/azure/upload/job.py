@@ -50,7 +50,7 @@ from gui.azure.upload.managed_disk import (
     ManagedDiskUpload,
     SasVault,
 )
-from gui.diskimage.text import Text
+from gui.diskimage.text import Text, plural, tr
 from gui.i18n import QT_TR_NOOP, Message
 from gui.transfer import (
     ProgressCallback,
@@ -143,7 +143,8 @@ class PlannedDisk:
 
     @property
     def label(self) -> str:
-        return "the OS disk" if self.lun is None else f"the data disk at LUN {self.lun}"
+        return Text(QT_TR_NOOP("the OS disk")) if self.lun is None else Text(
+            Message(QT_TR_NOOP("the data disk at LUN {lun}"), {"lun": self.lun}))
 
     @property
     def name(self) -> str:
@@ -381,21 +382,25 @@ class DiskFailedError(UploadError):
 
     def __init__(self, disk: PlannedDisk, cause: BaseException) -> None:
         reason = cause.user_text() if isinstance(cause, AzureServiceError) else str(cause)
-        super().__init__(
-            f"The upload of {disk.label} ({disk.name}, from {Path(disk.source_path).name}) "
-            f"failed, so the other disks were stopped too: {reason}"
-        )
+        super().__init__(Message(
+            QT_TR_NOOP("The upload of {disk} ({name}, from {file}) failed, so the other disks "
+                       "were stopped too: {reason}"),
+            {"disk": disk.label, "name": disk.name, "file": Path(disk.source_path).name,
+             # An upload error's own sentence is translated where it is shown (its str is it).
+             "reason": cause if isinstance(cause, UploadError) else reason},
+        ))
         self.disk = disk
         self.resumable = bool(getattr(cause, "resumable", False))
 
 
 _DISK_STEPS = {
-    DiskUploadStep.CREATING: StepSpec("create-disk", "Create the managed disk for upload"),
-    DiskUploadStep.GRANTING: StepSpec("grant", "Grant write access (SAS)"),
-    DiskUploadStep.UPLOADING: StepSpec("upload", "Upload the data"),
-    DiskUploadStep.REVOKING: StepSpec("revoke", "Revoke access"),
+    DiskUploadStep.CREATING: StepSpec(
+        "create-disk", Text(QT_TR_NOOP("Create the managed disk for upload"))),
+    DiskUploadStep.GRANTING: StepSpec("grant", Text(QT_TR_NOOP("Grant write access (SAS)"))),
+    DiskUploadStep.UPLOADING: StepSpec("upload", Text(QT_TR_NOOP("Upload the data"))),
+    DiskUploadStep.REVOKING: StepSpec("revoke", Text(QT_TR_NOOP("Revoke access"))),
 }
-_UPLOAD_BLOB = StepSpec("upload", "Upload the data")
+_UPLOAD_BLOB = StepSpec("upload", Text(QT_TR_NOOP("Upload the data")))
 DATA_STEP = "upload"  # the one step that moves the bytes, of every disk of the job
 
 
@@ -405,17 +410,22 @@ def _disk_step(phase: DiskUploadStep, disk: PlannedDisk, several: bool) -> StepS
     if not several:
         return base
     titles = {
-        DiskUploadStep.CREATING: f"Create the managed disk {disk.name} for upload",
-        DiskUploadStep.GRANTING: f"Grant write access to {disk.name} (SAS)",
-        DiskUploadStep.REVOKING: f"Revoke access to {disk.name}",
+        DiskUploadStep.CREATING: Message(
+            QT_TR_NOOP("Create the managed disk {name} for upload"), {"name": disk.name}),
+        DiskUploadStep.GRANTING: Message(
+            QT_TR_NOOP("Grant write access to {name} (SAS)"), {"name": disk.name}),
+        DiskUploadStep.REVOKING: Message(
+            QT_TR_NOOP("Revoke access to {name}"), {"name": disk.name}),
     }
-    return StepSpec(base.key + disk.suffix, titles[phase])
+    return StepSpec(base.key + disk.suffix, Text(titles[phase]))
 
 
 def _data_step(disks: Sequence[PlannedDisk]) -> StepSpec:
     if len(disks) == 1:
         return _UPLOAD_BLOB
-    return StepSpec(DATA_STEP, f"Upload the data of {len(disks)} disks at the same time")
+    return StepSpec(DATA_STEP, Text(plural(
+        tr("Upload the data of %n disks at the same time", "", len(disks)),
+        "Upload the data of %n disks at the same time", len(disks))))
 
 
 def data_steps(plan: UploadPlan) -> list[StepSpec]:
@@ -676,9 +686,12 @@ class UploadJob:
                 emit(current.pop().ended_as(StepState.DONE))
 
         def on_phase(phase: DiskUploadStep) -> None:
-            if phase is DiskUploadStep.UPLOADED:
+            engine = leg.disk_upload.upload if leg.disk_upload is not None else None
+            if (phase is DiskUploadStep.REVOKING and engine is not None
+                    and engine.snapshot.state is UploadState.COMPLETED):
+                # Access is revoked after the data is all there (and also after a failure,
+                # which leaves the data step running, to end as failed).
                 data.finish(leg)
-                return
             end_current()
             if phase is DiskUploadStep.UPLOADING:
                 data.start()
@@ -713,8 +726,8 @@ class UploadJob:
         no more writes). If that disk is this plan's own unfinished one, it is deleted so the
         upload can start over; any other disk of that name is left alone (the upload refuses)."""
         await self._drop_partial_disk(
-            compute, spec, emit, "sealed when the upload stopped", ("Unattached",),
-            done="the upload starts over", suffix=suffix)
+            compute, spec, emit, Text(QT_TR_NOOP("sealed when the upload stopped")),
+            ("Unattached",), done=Text(QT_TR_NOOP("the upload starts over")), suffix=suffix)
 
     async def _drop_partial_disk(
         self, compute: ComputeManagementClient, spec: ManagedDiskSpec, emit: Emit, why: str,
@@ -731,7 +744,8 @@ class UploadJob:
         state = str((disk.get("properties") or {}).get("diskState", ""))
         if state not in states or (disk.tags or {}).get(PLAN_TAG) != self.plan.plan_id:
             return False
-        title = f"Delete the partial disk {spec.name} ({why})"
+        title = Text(Message(QT_TR_NOOP("Delete the partial disk {name} ({why})"),
+                             {"name": spec.name, "why": why}))
         event = started(StepSpec("drop-partial" + suffix, title))
         emit(event)
         try:
@@ -747,25 +761,27 @@ class UploadJob:
         plan = self.plan
         disks = plan.disks()
         if len(self.sources) != len(disks):
-            raise PlanError(
-                f"The upload has {len(disks)} disks but {len(self.sources)} were opened. "
-                "Plan the upload again."
-            )
+            raise PlanError(Message(
+                QT_TR_NOOP("The upload has {disks} disks but {opened} were opened. Plan the "
+                           "upload again."),
+                {"disks": len(disks), "opened": len(self.sources)},
+            ))
         luns = [disk.lun for disk in disks[1:]]
         for lun in luns:
             if lun is None or not 0 <= lun <= MAX_LUN or luns.count(lun) > 1:
-                raise PlanError(
-                    f"Each data disk needs its own LUN from 0 to {MAX_LUN}, and LUN {lun} is "
-                    "not usable here. Plan the upload again."
-                )
+                raise PlanError(Message(
+                    QT_TR_NOOP("Each data disk needs its own LUN from 0 to {max_lun}, and LUN "
+                               "{lun} is not usable here. Plan the upload again."),
+                    {"max_lun": MAX_LUN, "lun": lun},
+                ))
         follow = plan.follow_up
         if follow is None:
             return
         if isinstance(plan.target, BlobTargetPlan) and not plan.target.subscription_id:
-            raise PlanError(
+            raise PlanError(Message(QT_TR_NOOP(
                 "An image from a page blob is made in a subscription, and the upload names none. "
                 "Plan the upload again from a signed-in window."
-            )
+            )))
         if isinstance(follow, GalleryVersionSpec):
             # Azure makes a gallery version from a VHD only with its storage account's id; a
             # pasted SAS URL does not carry it: found by the blob endpoint, or refused now.
@@ -913,7 +929,7 @@ class UploadJob:
             return
         compute = self.session.compute(target.subscription_id)
         dropped = await self._drop_partial_disk(
-            compute, leg.spec, emit, "the upload was cancelled",
+            compute, leg.spec, emit, Text(QT_TR_NOOP("the upload was cancelled")),
             ("Unattached", "ReadyToUpload"), suffix=leg.disk.suffix)
         upload = leg.disk_upload.upload if leg.disk_upload is not None else None
         if dropped and upload is not None:

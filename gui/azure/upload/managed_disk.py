@@ -70,7 +70,6 @@ class DiskUploadStep(enum.Enum):
     CREATING = "Creating the disk for upload"
     GRANTING = "Granting write access"
     UPLOADING = "Uploading"
-    UPLOADED = "Uploaded"  # the data is all there and verified (access is revoked next)
     REVOKING = "Revoking access"
     DONE = "Done"
 
@@ -329,7 +328,6 @@ class ManagedDiskUpload:
                 await waiter
                 raise
             outcome = self.upload.result()
-            self._set_step(DiskUploadStep.UPLOADED)
         except UploadCancelledError as exc:
             if self._suspended and self.sas_kept:
                 # Left in ActiveUpload on purpose: the journal and the keyring resume it.
