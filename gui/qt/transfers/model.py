@@ -159,10 +159,12 @@ _NUMERIC = {PROGRESS, NETWORK, EFFECTIVE, ETA, SENT, SKIPPED}
 def target_text(plan: UploadPlan) -> str:
     target = plan.target
     if isinstance(target, BlobTargetPlan):
-        return QCoreApplication.translate(_CONTEXT, "Page blob {url}").format(url=target.blob_url)
+        return QCoreApplication.translate("TransfersModel", "Page blob {url}").format(
+            url=target.blob_url
+        )
     spec = target.spec
     return QCoreApplication.translate(
-        _CONTEXT, "Managed disk {name} ({group}, {location})"
+        "TransfersModel", "Managed disk {name} ({group}, {location})"
     ).format(name=spec.name, group=spec.resource_group, location=spec.location)
 
 
@@ -175,7 +177,7 @@ def state_text(run: JobRun) -> str:
             return render_text(running[-1].title)
     error = error_text(run)
     if status.resumable and error:
-        return QCoreApplication.translate(_CONTEXT, "{status}: {reason}").format(
+        return QCoreApplication.translate("TransfersModel", "{status}: {reason}").format(
             status=status_text(status), reason=error.splitlines()[0]
         )
     return status_text(status)
@@ -283,7 +285,7 @@ class TransfersModel(QAbstractTableModel):
             started = _started(transfer.plan)
             if not started:
                 return transfer.plan.source_path
-            return QCoreApplication.translate(_CONTEXT, "{path}\nStarted {date}").format(
+            return QCoreApplication.translate("TransfersModel", "{path}\nStarted {date}").format(
                 path=transfer.plan.source_path, date=started
             )
         if column == TARGET:
@@ -293,7 +295,7 @@ class TransfersModel(QAbstractTableModel):
             return f"<p>{html.escape(error_text(transfer) or state_text(transfer))}</p>"
         if column == PROGRESS:
             return QCoreApplication.translate(
-                _CONTEXT, "{job} of the whole job; data {data}"
+                "TransfersModel", "{job} of the whole job; data {data}"
             ).format(
                 job=format_percent(transfer.fraction, 1),
                 data=format_percent(transfer.data_fraction, 1),

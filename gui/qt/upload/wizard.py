@@ -292,7 +292,14 @@ class ProgressPage(QWizardPage):
             subtitle = self.tr(
                 "You can close this window: the upload goes on in the Transfers panel."
             )
-            text = state_text(transfer)
+            total = self.steps.topLevelItemCount()
+            text = (
+                self.tr("{current} · {done} of %n step(s) done", "", total).format(
+                    current=state_text(transfer), done=self.steps.finished_count()
+                )
+                if total
+                else state_text(transfer)
+            )
         self.setTitle(title)
         self.setSubTitle(subtitle)
         self.state_label.setText(text)

@@ -20,28 +20,28 @@ def format_duration(seconds: float | None, *, tenths: bool = False) -> str:
     if seconds is None or seconds < 0:
         return UNKNOWN
     if seconds < 60 and tenths:
-        return QCoreApplication.translate(CONTEXT, "{seconds} s").format(
+        return QCoreApplication.translate("Measures", "{seconds} s").format(
             seconds=format_number(seconds, 1)
         )
     whole = round(seconds)
     if whole < 60:
-        return QCoreApplication.translate(CONTEXT, "{seconds} s").format(
+        return QCoreApplication.translate("Measures", "{seconds} s").format(
             seconds=format_number(whole)
         )
     minutes, rest = divmod(whole, 60)
     if minutes < 60:
-        return QCoreApplication.translate(CONTEXT, "{minutes} min {seconds} s").format(
+        return QCoreApplication.translate("Measures", "{minutes} min {seconds} s").format(
             minutes=format_number(minutes), seconds=format_number(rest)
         )
     hours, minutes = divmod(minutes, 60)
-    return QCoreApplication.translate(CONTEXT, "{hours} h {minutes} min").format(
+    return QCoreApplication.translate("Measures", "{hours} h {minutes} min").format(
         hours=format_number(hours), minutes=format_number(minutes)
     )
 
 
 def format_rate(bytes_per_second: float) -> str:
     """5242880 → "5.0 MiB/s"."""
-    return QCoreApplication.translate(CONTEXT, "{size}/s").format(
+    return QCoreApplication.translate("Measures", "{size}/s").format(
         size=format_size(round(bytes_per_second))
     )
 
@@ -50,6 +50,6 @@ def format_percent(fraction: float, decimals: int = 0) -> str:
     """0.425 → "42.5 %" (English) / "42,5 %" (German); never rounds up to 100 before the end."""
     scale = 10**decimals
     value = int(fraction * 100 * scale) / scale  # floor: 99.96 % is not done
-    return QCoreApplication.translate(CONTEXT, "{percent} %").format(
+    return QCoreApplication.translate("Measures", "{percent} %").format(
         percent=format_number(value, decimals)
     )

@@ -65,13 +65,13 @@ class StepList(QTreeWidget):
         self.setColumnCount(4)
         self.setHeaderLabels(
             [
-                QCoreApplication.translate(_CONTEXT, "Step"),
-                QCoreApplication.translate(_CONTEXT, "State"),
-                QCoreApplication.translate(_CONTEXT, "Duration"),
-                QCoreApplication.translate(_CONTEXT, "Details"),
+                QCoreApplication.translate("StepList", "Step"),
+                QCoreApplication.translate("StepList", "State"),
+                QCoreApplication.translate("StepList", "Duration"),
+                QCoreApplication.translate("StepList", "Details"),
             ]
         )
-        self.setAccessibleName(QCoreApplication.translate(_CONTEXT, "Steps"))
+        self.setAccessibleName(QCoreApplication.translate("StepList", "Steps"))
         self.setRootIsDecorated(False)
         self.setUniformRowHeights(True)
         self.setSelectionMode(QTreeWidget.SelectionMode.NoSelection)
