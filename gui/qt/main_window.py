@@ -43,7 +43,6 @@ from gui.qt import icons
 from gui.qt.browser.detail_pane import DetailPane
 from gui.qt.browser.search_proxy import CatalogSearchProxy
 from gui.qt.browser.tree_model import CatalogTreeModel, LoadState, RowKind
-from gui.qt.help import HelpMenu
 from gui.qt.i18n import render_text
 from gui.qt.log_dock import LogDock
 from gui.qt.settings import Settings
@@ -60,6 +59,7 @@ NAME_COLUMN_WIDTH = 330
 # a part may have for a saved split to be restored.
 DETAIL_SPLIT = (3, 2)
 MIN_PANE_PX = 60
+TAB_FOCUS = Qt.FocusPolicy.TabFocus.value
 
 
 def _mnemonic(label: QLabel) -> str:
@@ -277,6 +277,8 @@ class MainWindow(QMainWindow):
         )
         self.action_settings.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.action_settings.triggered.connect(self.settings_requested)
+        self.action_about = self._action(f"&About {APP_NAME}", "app")
+        self.action_about.triggered.connect(self._about)
 
     def _build_central(self) -> None:
         self.search = QLineEdit()
@@ -424,7 +426,8 @@ class MainWindow(QMainWindow):
         account_menu = menu.addMenu(self.tr("&Account"))
         account_menu.addAction(self.action_sign_in)
         account_menu.addAction(self.action_sandbox)
-        self.help_menu = HelpMenu(self)  # Help (F1), shortcuts, diagnostics, About
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self.action_about)
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
@@ -453,8 +456,15 @@ class MainWindow(QMainWindow):
         """Tab walks the window as it reads: the scope boxes in the toolbar, the search box,
         the tree, then the detail pane (its disk table lets Tab go on, not from cell to cell)."""
         self.detail_pane.disk_table.setTabKeyNavigation(False)
-        chain = [self.subscription_box, self.location_box, self.search, self.tree]
-        for first, second in itertools.pairwise([*chain, self.detail_pane]):
+        pane = self.detail_pane
+        inside: list[QWidget] = []  # the pane's tab stops, in their own order
+        widget = pane.nextInFocusChain()
+        while widget is not None and widget is not pane:
+            if pane.isAncestorOf(widget) and widget.focusPolicy().value & TAB_FOCUS:
+                inside.append(widget)
+            widget = widget.nextInFocusChain()
+        chain = [self.subscription_box, self.location_box, self.search, self.tree, *inside]
+        for first, second in itertools.pairwise(chain):
             QWidget.setTabOrder(first, second)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -485,13 +495,13 @@ class MainWindow(QMainWindow):
         if not splitter.isEmpty():
             self.splitter.restoreState(splitter)
         detail = self.settings.detail_splitter
-        if not detail.isEmpty():
-            parts = self.detail_pane.splitter
-            parts.restoreState(detail)
-            if min(parts.sizes(), default=0) < MIN_PANE_PX:
-                # Saved while the disk table was hidden (nothing selected) by an earlier
-                # version: restoring it would leave the table 1.5 rows high. The defaults.
-                parts.setSizes(list(DETAIL_SPLIT))
+        parts = self.detail_pane.splitter
+        if detail.isEmpty() or not parts.restoreState(detail) or (
+            min(parts.sizes(), default=0) < MIN_PANE_PX
+        ):
+            # Nothing saved, or saved while the disk table was hidden (nothing selected) by an
+            # earlier version: that would leave the table 1.5 rows high. The default split.
+            parts.setSizes(list(DETAIL_SPLIT))
 
     def save_layout(self) -> None:
         self.settings.window_geometry = self.saveGeometry()
@@ -973,6 +983,16 @@ class MainWindow(QMainWindow):
         if error.code:
             box.setDetailedText(self.tr("Azure error code: {code}").format(code=error.code))
         box.open()
+
+    def _about(self) -> None:
+        from gui import __version__
+
+        QMessageBox.about(
+            self,
+            f"About {APP_NAME}",
+            f"<b>{APP_NAME}</b> {__version__}<br>Browse, inspect, capture and upload Azure VM "
+            "images.",
+        )
 
     def _flush_cache_soon(self) -> None:
         cache = self.cache
