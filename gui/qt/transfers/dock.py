@@ -83,6 +83,16 @@ class ProgressDelegate(QStyledItemDelegate):
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
 
 
+class ElideRightDelegate(QStyledItemDelegate):
+    """State text reads from its start ("Failed: …"); paths elsewhere keep both ends."""
+
+    def initStyleOption(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideRight
+
+
 class TransfersDock(QDockWidget):
     def __init__(self, manager: TransferManager, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -94,6 +104,7 @@ class TransfersDock(QDockWidget):
         self.table.setAccessibleName(self.tr("Transfers"))
         self.table.setModel(manager.model)
         self.table.setItemDelegateForColumn(PROGRESS, ProgressDelegate(self.table))
+        self.table.setItemDelegateForColumn(STATE, ElideRightDelegate(self.table))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -144,7 +155,7 @@ class TransfersDock(QDockWidget):
         middle beyond), numbers the room their longest value needs; the user may drag any."""
         metrics = self.table.fontMetrics()
         char = metrics.averageCharWidth()
-        pad = 4 * char
+        pad = 2 * char
 
         def fits(text: str) -> int:
             return metrics.horizontalAdvance(text) + pad
@@ -152,10 +163,11 @@ class TransfersDock(QDockWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setMinimumSectionSize(6 * char)
-        # The State column is last to read and takes what is left (an error's first line).
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(STATE, QHeaderView.ResizeMode.Stretch)
+        # The State column is moved last: it reads best there and takes what is left (an
+        # error's first line), at least its own width (the table scrolls rather than squeeze).
+        header.setStretchLastSection(True)
         widths = {
+            STATE: 32 * char,
             FILE: 28 * char,
             TARGET: 40 * char,
             PROGRESS: max(fits("100.0 %"), 16 * char),
