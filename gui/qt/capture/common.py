@@ -18,10 +18,12 @@ from PySide6.QtWidgets import QLabel
 from gui.azure.account.session import AzureSession
 from gui.azure.capture.plan import CapturePlan, CaptureTarget, Preparation
 from gui.azure.capture.vms import VmInfo
+from gui.azure.errors import AzureServiceError
+from gui.i18n import Localizable
+from gui.qt.i18n import render_text
 from gui.qt.style import Tone, text_style
 
 Named = TypeVar("Named", bound=QObject)
-
 
 
 class CaptureHost(Protocol):
@@ -62,3 +64,9 @@ def problem_label(object_name: str) -> QLabel:
 def show_problems(label: QLabel, problems: list[str]) -> None:
     label.setText("\n".join(f"✗ {text}" for text in problems))
     label.setVisible(bool(problems))
+
+
+def error_text(error: AzureServiceError) -> str:
+    """An Azure error with its advice, in the window's language where the error carries its
+    message parts (``Localizable``); else its English text with code, advice and request id."""
+    return render_text(error) if isinstance(error, Localizable) else error.user_text()

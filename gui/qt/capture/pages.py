@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+import html
+
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -37,18 +39,20 @@ from gui.qt.capture.common import (
     problem_label,
     show_problems,
 )
+from gui.qt.i18n import render_text
 from gui.qt.style import Tone, text_style
 
+# QT_TRANSLATE_NOOP is typed to return object: the texts are str at run time.
 VM_COLUMNS = (
-    "Name",
-    "Resource group",
-    "Power state",
-    "OS",
-    "OS state",
-    "Size",
-    "Security",
-    "Gen / arch",
-    "Disks",
+    QT_TRANSLATE_NOOP("VmPage", "Name"),
+    QT_TRANSLATE_NOOP("VmPage", "Resource group"),
+    QT_TRANSLATE_NOOP("VmPage", "Power state"),
+    QT_TRANSLATE_NOOP("VmPage", "OS"),
+    QT_TRANSLATE_NOOP("VmPage", "OS state"),
+    QT_TRANSLATE_NOOP("VmPage", "Size"),
+    QT_TRANSLATE_NOOP("VmPage", "Security"),
+    QT_TRANSLATE_NOOP("VmPage", "Gen / arch"),
+    QT_TRANSLATE_NOOP("VmPage", "Disks"),
 )
 
 
@@ -59,13 +63,20 @@ class VmPage(QWizardPage):
 
     def __init__(self) -> None:
         super().__init__()
-        self.setTitle("Choose the VM to capture")
+        self.setTitle(self.tr("Choose the VM to capture"))
         self.setSubTitle(
-            "The virtual machines of this subscription. Capturing makes an image from the VM's "
-            "OS disk and data disks."
+            self.tr(
+                "The virtual machines of this subscription. Capturing makes an image from the "
+                "VM's OS disk and data disks."
+            )
         )
         self.table = named(QTableWidget(0, len(VM_COLUMNS)), "vmTable")
-        self.table.setHorizontalHeaderLabels(list(VM_COLUMNS))
+        self.table.setHorizontalHeaderLabels(
+            [QCoreApplication.translate("VmPage", str(column)) for column in VM_COLUMNS]
+        )
+        self.table.setAccessibleName(self.tr("Virtual machines"))
+        # Tab leaves the table (arrow keys move within it), so keyboard users are never stuck
+        self.table.setTabKeyNavigation(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -77,11 +88,12 @@ class VmPage(QWizardPage):
         header.setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.table.itemDoubleClicked.connect(lambda _item: self.wizard().next())
-        self.status = named(QLabel("Loading virtual machines…"), "vmStatus")
+        self.status = named(QLabel(self.tr("Loading virtual machines…")), "vmStatus")
         self.status.setWordWrap(True)
-        self.refresh_button = QPushButton("&Refresh")
+        self.refresh_button = QPushButton(self.tr("&Refresh"))
+        self.refresh_button.setToolTip(self.tr("List the virtual machines again"))
         self.refresh_button.clicked.connect(self.refresh_requested)
-        label = QLabel("&Virtual machines:")
+        label = QLabel(self.tr("&Virtual machines:"))
         label.setBuddy(self.table)
         row = QHBoxLayout()
         row.addWidget(self.status, 1)
@@ -93,7 +105,7 @@ class VmPage(QWizardPage):
         self._vms: list[VmInfo] = []
 
     def show_loading(self) -> None:
-        self.status.setText("Loading virtual machines…")
+        self.status.setText(self.tr("Loading virtual machines…"))
         self.status.setStyleSheet("")
         self.refresh_button.setEnabled(False)
 
@@ -110,23 +122,22 @@ class VmPage(QWizardPage):
             cells = (
                 vm.name,
                 vm.resource_group,
-                vm.power_label,
+                render_text(vm.power_label),
                 vm.os_type,
                 vm.os_state,
                 vm.size,
                 vm.security_type,
                 f"{vm.generation_label} · {vm.architecture}",
-                vm.disks_label,
+                render_text(vm.disks_label),
             )
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(vm.id if column == 0 else vm.os_name if column == 3 else text)
                 self.table.setItem(row, column, item)
-        count = len(vms)
         self.status.setText(
-            f"{count} virtual machine{'s' if count != 1 else ''}."
+            self.tr("%n virtual machine(s).", "", len(vms))
             if vms
-            else "This subscription has no virtual machines."
+            else self.tr("This subscription has no virtual machines.")
         )
         self.status.setStyleSheet("")
         wanted = (preselect or "").lower()
@@ -135,8 +146,10 @@ class VmPage(QWizardPage):
             self.table.selectRow(found)
         elif wanted:
             self.status.setText(
-                f"VM {name_of(wanted)} was not found in this subscription (deleted or "
-                "moved?). Pick another one."
+                self.tr(
+                    "VM {name} was not found in this subscription (deleted or moved?). Pick "
+                    "another one."
+                ).format(name=name_of(wanted))
             )
             self.status.setStyleSheet(text_style(Tone.ERROR))
         self.completeChanged.emit()
@@ -168,25 +181,28 @@ class PreparePage(QWizardPage):
     def __init__(self, host: CaptureHost) -> None:
         super().__init__()
         self._host = host
-        self.setTitle("Prepare the VM")
-        self.backup_box = QGroupBox("1. Back up first")
+        self.setTitle(self.tr("Prepare the VM"))
+        self.backup_box = QGroupBox(self.tr("1. Back up first"))
         self.backup_text = QLabel(
-            "Generalizing cannot be undone. Snapshots keep a copy of each disk as it is now, "
-            "so you can build a new VM from them if anything goes wrong."
+            self.tr(
+                "Generalizing cannot be undone. Snapshots keep a copy of each disk as it is "
+                "now, so you can build a new VM from them if anything goes wrong."
+            )
         )
         self.backup_text.setWordWrap(True)
         self.backup_layout = QVBoxLayout(self.backup_box)
         self.backup_layout.addWidget(self.backup_text)
         self.snapshot_boxes: list[tuple[QCheckBox, str]] = []
 
-        self.generalize_box = QGroupBox("2. Generalize")
+        self.generalize_box = QGroupBox(self.tr("2. Generalize"))
         self.how = named(QLabel(), "generalizeHow")
         self.how.setWordWrap(True)
         self.command = named(QLineEdit(), "generalizeCommand")
         self.command.setReadOnly(True)
-        self.command.setAccessibleName("Generalization command")
-        copy = QPushButton("Cop&y")
-        copy.setToolTip("Copy the command to the clipboard")
+        self.command.setAccessibleName(self.tr("Generalization command"))
+        self.how.setBuddy(self.command)  # the text above the command says what it does
+        copy = QPushButton(self.tr("Cop&y"))
+        copy.setToolTip(self.tr("Copy the command to the clipboard"))
         copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.command.text()))
         command_row = QHBoxLayout()
         command_row.addWidget(self.command, 1)
@@ -194,10 +210,14 @@ class PreparePage(QWizardPage):
         self.caveats = named(QLabel(), "caveats")
         self.caveats.setWordWrap(True)
         self.run_now = named(QRadioButton(), "runCommand")
-        self.did_it = named(QRadioButton("&I generalized it myself and shut it down"), "confirmed")
+        self.did_it = named(
+            QRadioButton(self.tr("&I generalized it myself and shut it down")), "confirmed"
+        )
         self.specialized = QRadioButton(
-            "Capture as &specialized (gallery only): keep the machine as it is, with its "
-            "accounts and computer name"
+            self.tr(
+                "Capture as &specialized (gallery only): keep the machine as it is, with its "
+                "accounts and computer name"
+            )
         )
         self.specialized.setObjectName("specialized")
         self.choice = QButtonGroup(self)
@@ -221,17 +241,28 @@ class PreparePage(QWizardPage):
     def initializePage(self) -> None:
         vm = self._host.chosen_vm()
         assert vm is not None
+        # facts in a row, not a sentence: each reads the same in any language
         self.setSubTitle(
-            f"{vm.name}: {vm.os_type} ({vm.os_name}), {vm.power_label.lower()}, "
-            f"{vm.os_state.lower()}, {vm.security_type}, {vm.generation_label} · "
-            f"{vm.architecture}."
+            " · ".join(
+                (
+                    vm.name,
+                    f"{vm.os_type} ({vm.os_name})",
+                    render_text(vm.power_label),
+                    vm.os_state,
+                    vm.security_type,
+                    vm.generation_label,
+                    vm.architecture,
+                )
+            )
         )
         for box, _ in self.snapshot_boxes:
             self.backup_layout.removeWidget(box)
             box.deleteLater()
         self.snapshot_boxes = []
         for disk in vm.disks:
-            box = QCheckBox(f"Take a snapshot of the {disk.label}")
+            box = QCheckBox(
+                self.tr("Take a snapshot of the {disk}").format(disk=render_text(disk.label))
+            )
             box.setChecked(True)
             box.setObjectName(f"snapshot-{disk.lun if disk.lun is not None else 'os'}")
             self.backup_layout.addWidget(box)
@@ -239,50 +270,76 @@ class PreparePage(QWizardPage):
         windows = vm.os_type == "Windows"
         if vm.generalized:
             self.how.setText(
-                f"Azure already marks {vm.name} generalized: it can be captured as it is."
+                self.tr(
+                    "Azure already marks {name} generalized: it can be captured as it is."
+                ).format(name=vm.name)
             )
         elif windows:
             self.how.setText(
-                "Inside the VM, as an administrator, run sysprep. It removes the computer's "
-                "identity (SID, computer name, logs), then shuts Windows down. The switch "
-                "'/mode:vm' (Windows Server 2012 and later, images for VMs only) skips the "
-                "hardware re-detection on first start:"
+                self.tr(
+                    "Inside the VM, as an administrator, run sysprep. It removes the computer's "
+                    "identity (SID, computer name, logs), then shuts Windows down. The switch "
+                    "'/mode:vm' (Windows Server 2012 and later, images for VMs only) skips the "
+                    "hardware re-detection on first start:"
+                )
             )
         else:
             self.how.setText(
-                "Inside the VM, run the Azure Linux agent's deprovisioning. It removes SSH host "
-                "keys, DHCP leases, cloud-init state and the admin user, then shut the VM down "
-                "(sudo shutdown -h now):"
+                self.tr(
+                    "Inside the VM, run the Azure Linux agent's deprovisioning. It removes SSH "
+                    "host keys, DHCP leases, cloud-init state and the admin user, then shut the "
+                    "VM down (sudo shutdown -h now):"
+                )
             )
         self.command.setText(WINDOWS_SYSPREP_VM if windows else LINUX_DEPROVISION)
         self.command.setToolTip(
-            f"Without /mode:vm: {WINDOWS_SYSPREP}" if windows else LINUX_DEPROVISION
+            self.tr("Without /mode:vm: {command}").format(command=WINDOWS_SYSPREP)
+            if windows
+            else LINUX_DEPROVISION
         )
-        user = vm.admin_username or "the admin user"
-        self.caveats.setText(
-            "<b>Caveats:</b> a generalized VM can never be started again: capture it, then "
-            "delete it or keep it only as the image's source. "
-            + (
-                f"The user account <b>{user}</b> and its home directory are removed."
-                if not windows
-                else "The machine's identity is reset and the built-in Administrator is "
-                f"disabled; a new VM gets its admin account from its own settings. Local "
-                f"accounts such as <b>{user}</b> stay in the image: remove the ones you do not "
-                "want in it first."
+        user = html.escape(vm.admin_username, quote=False)
+        if not windows:
+            accounts = (
+                self.tr("The user account <b>{user}</b> and its home directory are removed.")
+                if user
+                else self.tr("The admin user account and its home directory are removed.")
             )
+        elif user:
+            accounts = self.tr(
+                "The machine's identity is reset and the built-in Administrator is disabled; a "
+                "new VM gets its admin account from its own settings. Local accounts such as "
+                "<b>{user}</b> stay in the image: remove the ones you do not want in it first."
+            )
+        else:
+            accounts = self.tr(
+                "The machine's identity is reset and the built-in Administrator is disabled; a "
+                "new VM gets its admin account from its own settings. Local accounts stay in "
+                "the image: remove the ones you do not want in it first."
+            )
+        self.caveats.setText(
+            self.tr(
+                "<b>Caveats:</b> a generalized VM can never be started again: capture it, then "
+                "delete it or keep it only as the image's source. {accounts}"
+            ).format(accounts=accounts.format(user=user))
         )
         self.run_now.setText(
-            "&Run the generalization now through Run Command and wait until the VM has stopped"
-            + ("" if vm.power_state == "running" else " (needs a running VM)")
+            self.tr(
+                "&Run the generalization now through Run Command and wait until the VM has stopped"
+            )
+            if vm.power_state == "running"
+            else self.tr(
+                "&Run the generalization now through Run Command and wait until the VM has "
+                "stopped (needs a running VM)"
+            )
         )
         for widget in (self.command, self.caveats, self.run_now):
             widget.setVisible(not vm.generalized)
         self.run_now.setEnabled(not vm.generalized)
         if vm.generalized:
-            self.did_it.setText("The VM is &generalized: capture it as it is")
+            self.did_it.setText(self.tr("The VM is &generalized: capture it as it is"))
             self.did_it.setChecked(True)
         else:
-            self.did_it.setText("&I generalized it myself and shut it down")
+            self.did_it.setText(self.tr("&I generalized it myself and shut it down"))
             (self.run_now if vm.power_state == "running" else self.did_it).setChecked(True)
         self.specialized.setEnabled(not vm.generalized)
         self._on_choice()
@@ -306,7 +363,7 @@ class PreparePage(QWizardPage):
         vm = self._host.chosen_vm()
         if vm is None:
             return []
-        return [p.message for p in check_source(vm, self.generalization())]
+        return [render_text(p.message) for p in check_source(vm, self.generalization())]
 
     def _on_choice(self) -> None:
         show_problems(self.problems, self._problems())

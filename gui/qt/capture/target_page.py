@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from PySide6.QtCore import QDate, QTimer
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QDate, QLocale, QTimer
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -45,25 +45,38 @@ from gui.azure.capture.targets import (
     load_facts,
 )
 from gui.azure.errors import AzureServiceError
-from gui.qt.capture.common import CaptureHost, named, problem_label, show_problems
+from gui.qt.capture.common import (
+    CaptureHost,
+    error_text,
+    named,
+    problem_label,
+    show_problems,
+)
+from gui.qt.i18n import render_text
 from gui.qt.style import Tone, text_style
 from gui.qt.widgets.region_table import RegionReplicaTable
 
-NEW_GALLERY = "+ New gallery…"
-NEW_DEFINITION = "+ New image definition…"
+# QT_TRANSLATE_NOOP is typed to return object: the texts are str at run time.
+NEW_GALLERY = str(QT_TRANSLATE_NOOP("TargetPage", "+ New gallery…"))
+NEW_DEFINITION = str(QT_TRANSLATE_NOOP("TargetPage", "+ New image definition…"))
 _FIELD_LABELS = {
-    Field.VM: "VM",
-    Field.PREPARE: "Preparation",
-    Field.TARGET: "Target",
-    Field.RESOURCE_GROUP: "Resource group",
-    Field.IMAGE_NAME: "Image name",
-    Field.GALLERY: "Gallery",
-    Field.DEFINITION: "Definition",
-    Field.IDENTIFIER: "Publisher/offer/SKU",
-    Field.VERSION: "Version",
-    Field.REGIONS: "Regions",
-    Field.END_OF_LIFE: "End of life",
+    Field.VM: QT_TRANSLATE_NOOP("TargetPage", "VM"),
+    Field.PREPARE: QT_TRANSLATE_NOOP("TargetPage", "Preparation"),
+    Field.TARGET: QT_TRANSLATE_NOOP("TargetPage", "Target"),
+    Field.RESOURCE_GROUP: QT_TRANSLATE_NOOP("TargetPage", "Resource group"),
+    Field.IMAGE_NAME: QT_TRANSLATE_NOOP("TargetPage", "Image name"),
+    Field.GALLERY: QT_TRANSLATE_NOOP("TargetPage", "Gallery"),
+    Field.DEFINITION: QT_TRANSLATE_NOOP("TargetPage", "Definition"),
+    Field.IDENTIFIER: QT_TRANSLATE_NOOP("TargetPage", "Publisher/offer/SKU"),
+    Field.VERSION: QT_TRANSLATE_NOOP("TargetPage", "Version"),
+    Field.REGIONS: QT_TRANSLATE_NOOP("TargetPage", "Regions"),
+    Field.END_OF_LIFE: QT_TRANSLATE_NOOP("TargetPage", "End of life"),
 }
+
+
+def _tr(text: object) -> str:
+    """A text marked with QT_TRANSLATE_NOOP("TargetPage", …), in the window's language."""
+    return QCoreApplication.translate("TargetPage", str(text))
 
 
 def definition_summary(d: DefinitionInfo) -> str:
@@ -78,7 +91,7 @@ class TargetPage(QWizardPage):
     def __init__(self, host: CaptureHost) -> None:
         super().__init__()
         self._host = host
-        self.setTitle("Choose the target")
+        self.setTitle(self.tr("Choose the target"))
         self._facts: TargetFacts | None = None
         self._facts_key: tuple[Any, ...] | None = None
         self._loading_key: tuple[Any, ...] | None = None
@@ -97,9 +110,10 @@ class TargetPage(QWizardPage):
         self._refetch.setInterval(250)
         self._refetch.timeout.connect(self._fetch_facts)
 
-        self.managed = named(QRadioButton("&Managed image"), "targetManaged")
+        self.managed = named(QRadioButton(self.tr("&Managed image")), "targetManaged")
         self.gallery_target = named(
-            QRadioButton("&Gallery image version (Azure Compute Gallery)"), "targetGallery"
+            QRadioButton(self.tr("&Gallery image version (Azure Compute Gallery)")),
+            "targetGallery",
         )
         self.kind = QButtonGroup(self)
         self.kind.addButton(self.managed, 0)
@@ -114,11 +128,13 @@ class TargetPage(QWizardPage):
         self.image_group = named(QComboBox(), "imageResourceGroup")
         self.image_name = named(QLineEdit(), "imageName")
         managed_form = QFormLayout()
-        self._form_row(managed_form, "&Resource group:", self.image_group)
-        self._form_row(managed_form, "Image &name:", self.image_name)
+        self._form_row(managed_form, self.tr("&Resource group:"), self.image_group)
+        self._form_row(managed_form, self.tr("&Image name:"), self.image_name)
         self.managed_note = QLabel(
-            "A managed image lives in one region (the VM's) and holds the OS disk and every "
-            "data disk. It does not support TrustedLaunch, specialized or Arm64 sources."
+            self.tr(
+                "A managed image lives in one region (the VM's) and holds the OS disk and every "
+                "data disk. It does not support TrustedLaunch, specialized or Arm64 sources."
+            )
         )
         self.managed_note.setWordWrap(True)
         self.managed_note.setStyleSheet(text_style(Tone.MUTED))
@@ -132,19 +148,22 @@ class TargetPage(QWizardPage):
         # gallery version
         self.gallery = named(QComboBox(), "gallery")
         self.new_gallery_name = named(QLineEdit(), "newGalleryName")
-        self.new_gallery_name.setPlaceholderText("name of the new gallery")
+        self.new_gallery_name.setPlaceholderText(self.tr("name of the new gallery"))
         self.gallery_group = named(QComboBox(), "galleryResourceGroup")
         self.definition = named(QComboBox(), "definition")
         self.new_definition_name = named(QLineEdit(), "newDefinitionName")
-        self.new_definition_name.setPlaceholderText("name of the new image definition")
+        self.new_definition_name.setPlaceholderText(self.tr("name of the new image definition"))
         self.publisher = named(QLineEdit(), "publisher")
         self.offer = named(QLineEdit(), "offer")
         self.sku = named(QLineEdit(), "sku")
         identifier = QHBoxLayout()
-        for edit, hint in ((self.publisher, "publisher"), (self.offer, "offer"),
-                           (self.sku, "SKU")):  # fmt: skip
-            edit.setPlaceholderText(f"{hint} (your choice)")
-            edit.setAccessibleName(f"Definition {hint}")
+        for edit, hint, name in (
+            (self.publisher, self.tr("publisher (your choice)"), self.tr("Definition publisher")),
+            (self.offer, self.tr("offer (your choice)"), self.tr("Definition offer")),
+            (self.sku, self.tr("SKU (your choice)"), self.tr("Definition SKU")),
+        ):
+            edit.setPlaceholderText(hint)
+            edit.setAccessibleName(name)
             identifier.addWidget(edit)
         self.identifier_row = QWidget()
         self.identifier_row.setLayout(identifier)
@@ -153,20 +172,25 @@ class TargetPage(QWizardPage):
         self.definition_facts.setWordWrap(True)
         self.definition_facts.setStyleSheet(text_style(Tone.MUTED))
         self.version = named(QLineEdit(), "version")
-        self.version.setPlaceholderText("major.minor.patch, e.g. 1.0.0")
+        self.version.setPlaceholderText(self.tr("major.minor.patch, e.g. 1.0.0"))
         self.region_table = RegionReplicaTable(
-            "The VM's region: the version is always stored there."
+            self.tr("The VM's region: the version is always stored there.")
         )
         self.regions = self.region_table.table
+        self.regions.setAccessibleName(self.tr("Target regions and replica counts"))
+        # Tab leaves the table (its region and replica boxes still take focus one by one)
+        self.regions.setTabKeyNavigation(False)
         self.region_table.changed.connect(self._changed)
         self.exclude = named(
-            QCheckBox("E&xclude from latest (VMs asking for 'latest' keep the previous)"),
+            QCheckBox(self.tr("E&xclude from latest (VMs asking for 'latest' keep the previous)")),
             "excludeFromLatest",
         )
-        self.eol_enabled = named(QCheckBox("&End of life:"), "endOfLifeEnabled")
+        self.eol_enabled = named(QCheckBox(self.tr("&End of life:")), "endOfLifeEnabled")
         self.eol = named(QDateEdit(), "endOfLife")
+        self.eol.setAccessibleName(self.tr("End-of-life date"))
         self.eol.setCalendarPopup(True)
-        self.eol.setDisplayFormat("yyyy-MM-dd")
+        # the date part of the app's one date-time format (gui.qt.i18n.format_datetime)
+        self.eol.setDisplayFormat(QLocale().dateFormat(QLocale.FormatType.ShortFormat))
         self.eol.setDate(QDate.currentDate().addYears(1))
         self.eol.setEnabled(False)
         self.eol_enabled.toggled.connect(self.eol.setEnabled)
@@ -176,19 +200,22 @@ class TargetPage(QWizardPage):
         eol_row.addStretch(1)
 
         gallery_form = self.gallery_form = QFormLayout()
-        self._form_row(gallery_form, "Ga&llery:", self.gallery)
-        self._form_row(gallery_form, "New gallery:", self.new_gallery_name)
-        self._form_row(gallery_form, "Its resource g&roup:", self.gallery_group)
-        self._form_row(gallery_form, "&Definition:", self.definition)
-        self._form_row(gallery_form, "New definition:", self.new_definition_name)
-        self._form_row(gallery_form, "Publisher/offer/SKU:", self.identifier_row)
+        self._form_row(gallery_form, self.tr("Ga&llery:"), self.gallery)
+        self._form_row(gallery_form, self.tr("New galler&y name:"), self.new_gallery_name)
+        self._form_row(gallery_form, self.tr("Its resource g&roup:"), self.gallery_group)
+        self._form_row(gallery_form, self.tr("&Definition:"), self.definition)
+        self._form_row(gallery_form, self.tr("Ne&w definition name:"), self.new_definition_name)
+        self._form_row(gallery_form, self.tr("&Publisher/offer/SKU:"), self.identifier_row)
+        self._labels[self.identifier_row].setBuddy(self.publisher)
         gallery_form.addRow("", self.definition_facts)
-        self._form_row(gallery_form, "&Version:", self.version)
+        self._form_row(gallery_form, self.tr("&Version:"), self.version)
         gallery_box = QWidget()
         gallery_layout = QVBoxLayout(gallery_box)
         gallery_layout.setContentsMargins(0, 0, 0, 0)
         gallery_layout.addLayout(gallery_form)
-        regions_label = QLabel("Target regions and replica counts (the VM's region is always one):")
+        regions_label = QLabel(
+            self.tr("&Target regions and replica counts (the VM's region is always one):")
+        )
         regions_label.setBuddy(self.regions)
         gallery_layout.addWidget(regions_label)
         gallery_layout.addWidget(self.region_table)
@@ -200,7 +227,8 @@ class TargetPage(QWizardPage):
         self.stack.addWidget(managed_box)
         self.stack.addWidget(gallery_box)
         self.delete_vm = named(
-            QCheckBox("Delete the VM a&fter the capture (its disks are kept)"), "deleteVm"
+            QCheckBox(self.tr("Delete the VM a&fter the capture (its disks are kept)")),
+            "deleteVm",
         )
         self.status = named(QLabel(), "targetStatus")
         self.status.setStyleSheet(text_style(Tone.MUTED))
@@ -236,8 +264,12 @@ class TargetPage(QWizardPage):
         self.delete_vm.toggled.connect(self._changed)
 
     def _form_row(self, form: QFormLayout, text: str, widget: QWidget) -> None:
+        """A form row whose label is the field's buddy and, without & and colon, its
+        accessible name."""
         label = QLabel(text)
         label.setBuddy(widget)
+        if not widget.accessibleName():
+            widget.setAccessibleName(text.replace("&", "").rstrip(": "))
         self._labels[widget] = label
         form.addRow(label, widget)
 
@@ -247,8 +279,10 @@ class TargetPage(QWizardPage):
         vm = self._host.chosen_vm()
         assert vm is not None
         self.setSubTitle(
-            f"Capture {vm.name} ({vm.location}) into a managed image or a new version in a "
-            "Compute Gallery. Every check Azure would make is done here, before any change."
+            self.tr(
+                "Capture {name} ({location}) into a managed image or a new version in a "
+                "Compute Gallery. Every check Azure would make is done here, before any change."
+            ).format(name=vm.name, location=vm.location)
         )
         if self._prepared_for != vm.id:
             # a first visit, or another VM picked on page 1: start from the VM's defaults
@@ -280,13 +314,13 @@ class TargetPage(QWizardPage):
         host = self._host
         vm = host.chosen_vm()
         assert vm is not None
-        self.status.setText("Loading resource groups, galleries and regions…")
+        self.status.setText(self.tr("Loading resource groups, galleries and regions…"))
         try:
             groups = await list_resource_groups(host.session.resources(host.subscription_id))
             self._galleries = await list_galleries(host.compute)
             self._locations = await list_locations(host.session, host.subscription_id)
         except AzureServiceError as error:
-            self._load_error = error.user_text()
+            self._load_error = error_text(error)
             self.status.setText("")
             show_problems(self.problems, [self._load_error])
             return
@@ -300,7 +334,7 @@ class TargetPage(QWizardPage):
         self.gallery.clear()
         for g in self._galleries:
             self.gallery.addItem(f"{g.name}  ({g.resource_group}, {g.location})", g)
-        self.gallery.addItem(NEW_GALLERY, None)
+        self.gallery.addItem(_tr(NEW_GALLERY), None)
         self._select_gallery_near(vm.location)
         self.region_table.set_locations((loc.name, loc.display_name) for loc in self._locations)
         self._filling = False
@@ -353,7 +387,7 @@ class TargetPage(QWizardPage):
         try:
             found = await list_definitions(self._host.compute, gallery.resource_group, gallery.name)
         except AzureServiceError as error:
-            show_problems(self.problems, [error.user_text()])
+            show_problems(self.problems, [error_text(error)])
             return
         self._definitions[(gallery.resource_group.lower(), gallery.name.lower())] = found
         if self.selected_gallery() == gallery:
@@ -366,7 +400,7 @@ class TargetPage(QWizardPage):
         vm = self._host.chosen_vm()
         for d in definitions:
             self.definition.addItem(definition_summary(d), d)
-        self.definition.addItem(NEW_DEFINITION, None)
+        self.definition.addItem(_tr(NEW_DEFINITION), None)
         # prefer a definition that matches the VM, else offer to create one
         best = len(definitions)
         if vm is not None:
@@ -392,18 +426,26 @@ class TargetPage(QWizardPage):
             self.gallery_form.setRowVisible(widget, creating)
         vm = self._host.chosen_vm()
         assert vm is not None
+        # Azure's own values (os type, state, generation…), as the portal lists them
+        facts = " · ".join(
+            (
+                vm.os_type,
+                "Specialized" if self._specialized() else "Generalized",
+                vm.generation_label,
+                vm.architecture,
+                vm.security_type,
+            )
+        )
         if definition is None:
             self.definition_facts.setText(
-                f"The new definition is described by the VM: {vm.os_type}, "
-                f"{'Specialized' if self._specialized() else 'Generalized'}, "
-                f"{vm.generation_label}, {vm.architecture}, {vm.security_type}."
+                self.tr("The new definition is described by the VM: {facts}.").format(facts=facts)
             )
             self._suggest("1.0.0")
         else:
             self.definition_facts.setText(
-                f"Definition: {definition_summary(definition)}. The VM: {vm.os_type} · "
-                f"{'Specialized' if self._specialized() else 'Generalized'} · "
-                f"{vm.generation_label} · {vm.architecture} · {vm.security_type}."
+                self.tr("Definition: {definition}. The VM: {facts}.").format(
+                    definition=definition_summary(definition), facts=facts
+                )
             )
             gallery = self.selected_gallery()
             if gallery is not None:
@@ -491,9 +533,13 @@ class TargetPage(QWizardPage):
         key = self._facts_key_of(self._plan())
         if key != self._facts_key:
             self._valid = False
-            self.status.setText("Checking with Azure…")
+            self.status.setText(self.checking_text())
             self._refetch.start()
         self._revalidate()
+
+    def checking_text(self) -> str:
+        """What the status line says while Azure is asked about the current choices."""
+        return self.tr("Checking with Azure…")
 
     def _fetch_facts(self) -> None:
         plan = self._plan()
@@ -509,7 +555,7 @@ class TargetPage(QWizardPage):
             )
         except AzureServiceError as error:
             if self._loading_key == key:
-                self._load_error = error.user_text()
+                self._load_error = error_text(error)
                 self._revalidate()
             return
         if self._loading_key != key:
@@ -526,8 +572,13 @@ class TargetPage(QWizardPage):
             problems.append(self._load_error)
         if current and self._facts is not None:
             validation = validate(plan, self._facts)
-            problems += [f"{_FIELD_LABELS[p.field]}: {p.message}" for p in validation.problems]
-            self.status.setText("" if validation.ok else "Fix these before you go on:")
+            problems += [
+                self.tr("{field}: {problem}").format(
+                    field=_tr(_FIELD_LABELS[p.field]), problem=render_text(p.message)
+                )
+                for p in validation.problems
+            ]
+            self.status.setText("" if validation.ok else self.tr("Fix these before you go on:"))
             self._valid = validation.ok and not self._load_error
         else:
             self._valid = False

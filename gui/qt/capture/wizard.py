@@ -28,14 +28,15 @@ from PySide6.QtWidgets import (
 
 from gui.azure.account.session import AzureSession
 from gui.azure.capture.executor import CaptureExecutor, generalization_script, plan_steps
-from gui.azure.capture.plan import CapturePlan, CaptureTarget, Preparation
+from gui.azure.capture.plan import CapturePlan, CaptureTarget, Generalization, Preparation
 from gui.azure.capture.vms import VmInfo, list_vms
 from gui.azure.catalog.nodes import NodeRef
 from gui.azure.errors import AzureServiceError, translate
 from gui.azure.steps import StepEvent, StepSpec
-from gui.qt.capture.common import named
+from gui.qt.capture.common import error_text, named
 from gui.qt.capture.pages import PreparePage, VmPage
 from gui.qt.capture.target_page import TargetPage
+from gui.qt.i18n import render_text
 from gui.qt.style import Tone, text_style
 from gui.qt.tasks import TaskSet
 from gui.qt.widgets.step_list import StepList
@@ -43,62 +44,100 @@ from gui.qt.widgets.step_list import StepList
 log = logging.getLogger(__name__)
 
 VM_PAGE, PREPARE_PAGE, TARGET_PAGE, REVIEW_PAGE, PROGRESS_PAGE = range(5)
+# The progress page's buttons: Cancel while the capture runs, Close once it has ended. QWizard
+# shows Finish (our Close) and Cancel together on a last page; hiding one by hand does not last
+# (QWizard shows its buttons again when it updates them), a button layout does.
+RUNNING_BUTTONS = [QWizard.WizardButton.Stretch, QWizard.WizardButton.CancelButton]
+ENDED_BUTTONS = [QWizard.WizardButton.Stretch, QWizard.WizardButton.FinishButton]
 
 
 def _esc(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def review_html(plan: CapturePlan) -> str:
-    vm = plan.vm
-    steps = [step for step in plan_steps(plan) if step.change]
-    items = "".join(f"<li>{html.escape(step.change)}</li>" for step in steps)
-    warnings: list[str] = []
-    if plan.marks_generalized:
-        warnings.append(f"{vm.name} will be marked generalized: it can never be started again.")
-    if plan.runs_generalization:
-        command, script = generalization_script(vm.os_type)
-        warnings.append(
-            f"Run Command ({command}) runs: <code>{html.escape(' ; '.join(script))}</code>"
-        )
-    if plan.delete_vm_after:
-        warnings.append(f"{vm.name} will be deleted once the image exists.")
-    warn = "".join(f"<p>⚠ {text}</p>" for text in warnings)
-    return (
-        f"<p>Source: <b>{html.escape(vm.name)}</b> ({html.escape(vm.os_type)}, "
-        f"{html.escape(vm.power_label.lower())}, {html.escape(vm.location)}, "
-        f"{html.escape(vm.disks_label)}).</p>"
-        f"<p>These changes are made, in this order:</p><ol>{items}</ol>{warn}"
-        "<p>Nothing has been changed yet. Each step is checked again just before it runs.</p>"
-    )
-
-
 class ReviewPage(QWizardPage):
     def __init__(self) -> None:
         super().__init__()
-        self.setTitle("Review")
-        self.setSubTitle("Every change that will be made, in order.")
+        self.setTitle(self.tr("Review"))
+        self.setSubTitle(self.tr("Every change that will be made, in order."))
         self.text = named(QTextBrowser(), "review")
+        self.text.setAccessibleName(self.tr("Changes the capture makes"))
         layout = QVBoxLayout(self)
         layout.addWidget(self.text)
         self.setCommitPage(True)
-        self.setButtonText(QWizard.WizardButton.CommitButton, "&Capture")
+        self.setButtonText(QWizard.WizardButton.CommitButton, self.tr("&Capture"))
 
     def show_plan(self, plan: CapturePlan) -> None:
-        self.text.setHtml(review_html(plan))
+        self.text.setHtml(self.review_html(plan))
+
+    def review_html(self, plan: CapturePlan) -> str:
+        vm = plan.vm
+        name = _esc(vm.name)
+        steps = [step for step in plan_steps(plan) if step.change]
+        items = "".join(f"<li>{_esc(render_text(step.change))}</li>" for step in steps)
+        warnings: list[str] = []
+        if plan.marks_generalized:
+            warnings.append(
+                self.tr("{name} will be marked generalized: it can never be started again.").format(
+                    name=name
+                )
+            )
+        if vm.os_type == "Windows" and plan.generalization is not Generalization.SPECIALIZED:
+            warnings.append(self._windows_accounts(vm))
+        if plan.runs_generalization:
+            command, script = generalization_script(vm.os_type)
+            warnings.append(
+                self.tr("Run Command ({command}) runs: {script}").format(
+                    command=_esc(command), script=f"<code>{_esc(' ; '.join(script))}</code>"
+                )
+            )
+        if plan.delete_vm_after:
+            warnings.append(
+                self.tr("{name} will be deleted once the image exists.").format(name=name)
+            )
+        warn = "".join(f"<p>⚠ {text}</p>" for text in warnings)
+        source = self.tr("Source: {name} ({os}, {power}, {location}, {disks}).").format(
+            name=f"<b>{name}</b>",
+            os=_esc(vm.os_type),
+            power=_esc(render_text(vm.power_label)),
+            location=_esc(vm.location),
+            disks=_esc(render_text(vm.disks_label)),
+        )
+        order = self.tr("These changes are made, in this order:")
+        unchanged = self.tr(
+            "Nothing has been changed yet. Each step is checked again just before it runs."
+        )
+        return f"<p>{source}</p><p>{order}</p><ol>{items}</ol>{warn}<p>{unchanged}</p>"
+
+    def _windows_accounts(self, vm: VmInfo) -> str:
+        """What generalizing Windows does to the guest: sysprep /generalize keeps local
+        accounts (only Linux's waagent -deprovision+user deletes the admin user)."""
+        if vm.admin_username:
+            return self.tr(
+                "sysprep removes machine-specific data (SID, computer name, drivers). Local "
+                "accounts such as {user} stay in the image; Azure resets the administrator "
+                "credentials when a VM is created from it (from that VM's own settings)."
+            ).format(user=f"<b>{_esc(vm.admin_username)}</b>")
+        return self.tr(
+            "sysprep removes machine-specific data (SID, computer name, drivers). Local "
+            "accounts stay in the image; Azure resets the administrator credentials when a VM "
+            "is created from it (from that VM's own settings)."
+        )
 
 
 class ProgressPage(QWizardPage):
     def __init__(self) -> None:
         super().__init__()
-        self.setTitle("Capturing")
-        self.setSubTitle("Each step as it happens. A failed step stops the capture.")
+        self.setTitle(self.tr("Capturing"))
+        self.setSubTitle(self.tr("Each step as it happens. A failed step stops the capture."))
         self.steps = StepList()
+        self.steps.setAccessibleName(self.tr("Capture steps"))
         self.outcome = named(QLabel(), "outcome")
         self.outcome.setWordWrap(True)
         self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.bar = named(QProgressBar(), "overall")
-        self.bar.setFormat("%v of %m steps")
+        self.bar.setFormat(self.tr("%v of %m steps"))
+        self.bar.setAccessibleName(self.tr("Capture progress"))
         layout = QVBoxLayout(self)
         layout.addWidget(self.bar)
         layout.addWidget(self.steps, 1)
@@ -121,9 +160,14 @@ class ProgressPage(QWizardPage):
         self._finish(ok=False)
         self.outcome.setStyleSheet(text_style(Tone.ERROR))
         self.outcome.setText(
-            f"<b>{_esc(event.step.title)} failed.</b> Azure said: "
-            f"{_esc(event.message)}<br><b>What to do:</b> {_esc(event.advice)}"
-            "<br>No later step was run."
+            self.tr(
+                "<b>{step} failed.</b> Azure said: {message}<br><b>What to do:</b> {advice}"
+                "<br>No later step was run."
+            ).format(
+                step=_esc(render_text(event.step.title)),
+                message=_esc(render_text(event.message)),
+                advice=_esc(render_text(event.advice)),
+            )
         )
 
     def show_error(self, text: str) -> None:
@@ -135,8 +179,9 @@ class ProgressPage(QWizardPage):
         self._finish(ok=True)
         self.outcome.setStyleSheet("")
         self.outcome.setText(
-            f"<b>Captured.</b> The new image {_esc('/'.join(ref.parts))} is selected in "
-            "the browser, with its disks."
+            self.tr(
+                "<b>Captured.</b> The new image {image} is selected in the browser, with its disks."
+            ).format(image=_esc("/".join(ref.parts)))
         )
 
     def _finish(self, ok: bool) -> None:
@@ -144,7 +189,8 @@ class ProgressPage(QWizardPage):
         self.finished, self.finished_ok = True, ok
         wizard = self.wizard()
         if wizard is not None:
-            wizard.button(QWizard.WizardButton.CancelButton).hide()  # Close says it all
+            # the job has ended: nothing is left to cancel, Close says it all
+            wizard.setButtonLayout(ENDED_BUTTONS)
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:
@@ -177,11 +223,10 @@ class CaptureWizard(QWizard):
         self._reviewed: CapturePlan | None = None
         self._capture_task: asyncio.Task[Any] | None = None
         self._tasks = TaskSet("capture wizard")
-        self.setWindowTitle("Capture a VM into an image")
+        self.setWindowTitle(self.tr("Capture a VM into an image"))
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
-        self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, False)
-        self.setButtonText(QWizard.WizardButton.FinishButton, "&Close")
+        self.setButtonText(QWizard.WizardButton.FinishButton, self.tr("&Close"))
         self.vm_page = VmPage()
         self.vm_page.refresh_requested.connect(self.load_vms)
         self.prepare_page = PreparePage(self)
@@ -226,7 +271,7 @@ class CaptureWizard(QWizard):
             self._reviewed = self.plan()
             self.review_page.show_plan(self._reviewed)
         elif page_id == PROGRESS_PAGE:
-            self.button(QWizard.WizardButton.CancelButton).show()
+            self.setButtonLayout(RUNNING_BUTTONS)
             self.start_capture(self._reviewed or self.plan())
 
     # --- tasks --------------------------------------------------------------------------------
@@ -251,7 +296,7 @@ class CaptureWizard(QWizard):
         try:
             vms = await list_vms(self.compute)
         except AzureServiceError as error:
-            self.vm_page.show_error(error.user_text())
+            self.vm_page.show_error(error_text(error))
             return
         selected = self.vm_page.selected_vm()
         self.vm_page.show_vms(vms, selected.id if selected is not None else self.vm_id)
@@ -271,15 +316,18 @@ class CaptureWizard(QWizard):
                 running = event
                 page.show_event(event)
         except asyncio.CancelledError:
-            step = f"'{running.step.title}'" if running is not None else "the first step"
-            page.show_error(
-                f"Cancelled during {step}. No later step was started. A request Azure had "
-                "already accepted may still finish: check the VM and the target in the portal "
-                "or the browser before you start again."
-            )
+            if running is not None:
+                text = self.tr(
+                    "Cancelled during '{step}'. No later step was started. A request Azure had "
+                    "already accepted may still finish: check the VM and the target in the "
+                    "portal or the browser before you start again."
+                ).format(step=render_text(running.step.title))
+            else:
+                text = self.tr("Cancelled before the first step. Nothing was changed.")
+            page.show_error(text)
             raise
         except Exception as exc:  # an error outside any step (should not happen): say so
-            page.show_error(translate(exc).user_text())
+            page.show_error(error_text(translate(exc)))
             return
         if executor.failed is not None:
             page.show_failure(executor.failed)
