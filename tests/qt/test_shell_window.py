@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ from tests.qt.helpers import (
 )
 
 pytestmark = pytest.mark.gui
+
+MIB = 1024 * 1024
 
 
 @pytest.fixture
@@ -264,3 +267,39 @@ def test_a_captured_vm_is_listed_again(
         and "running" not in str(dict(window.detail_pane.detail.properties)).lower(),
         timeout=LOAD_TIMEOUT_MS,
     )
+
+
+def test_the_transfers_panel_comes_to_the_front_when_an_upload_starts(
+    controller: AppController,
+    qtbot: QtBot,
+    run: AsyncRunner,
+    new_session: Callable[[], Any],
+    disk_images: Any,
+) -> None:
+    window = controller.window
+    window.settings.subscription_id = PRODUCTION_SUBSCRIPTION_ID
+    run(window.use_session(new_session()))
+    window.log_dock.show()
+    window.log_dock.raise_()
+    qtbot.waitUntil(lambda: not window.log_dock.visibleRegion().isEmpty())
+    made = disk_images.make("raw", 24 * MIB, [(0, os.urandom(24 * MIB))])
+    controller.workflows.open_upload_wizard(made.path)
+    qtbot.waitUntil(lambda: bool(controller.workflows.wizards), timeout=5000)
+    wizard = controller.workflows.wizards[-1]
+    page = wizard.file_page
+    page.os_box.setCurrentText("Linux")
+    page.generation_box.setCurrentIndex(page.generation_box.findData("V2"))
+    qtbot.waitUntil(page.isComplete, timeout=10_000)
+    wizard.next()
+    target = wizard.target_page
+    target.group_box.setCurrentText(RG_IMAGES)
+    target.disk_name.setText("disk-shell-transfers")
+    qtbot.waitUntil(target.isComplete, timeout=5000)
+    wizard.next()  # then what: nothing more
+    wizard.next()  # review
+    wizard.next()  # the upload starts
+    assert wizard.transfer is not None
+    qtbot.waitUntil(lambda: not window.transfers_dock.visibleRegion().isEmpty(), timeout=5000)
+    assert window.log_dock.visibleRegion().isEmpty()  # behind, as a tab
+    qtbot.waitUntil(lambda: not wizard.transfer.status.active, timeout=60_000)
+    wizard.accept()
