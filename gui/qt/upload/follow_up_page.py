@@ -1,4 +1,8 @@
-"""Page 3 of the upload wizard: keep the disk, or make a managed image or gallery version."""
+"""Page 3 of the upload wizard: keep the disk, or make a managed image or gallery version.
+
+With data disks on page 1, the image or version holds all of them: the OS disk and each data
+disk at its LUN.
+"""
 
 from __future__ import annotations
 
@@ -112,7 +116,11 @@ class FollowUpPage(PlanPage):
             ("", eol_row),
         )
 
+        self.disks_note = QLabel()
+        self.disks_note.setObjectName("imageDisks")
+        self.disks_note.setWordWrap(True)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.disks_note)
         layout.addWidget(self.nothing_radio)
         layout.addWidget(self.image_radio)
         layout.addWidget(self.image_form)
@@ -149,10 +157,13 @@ class FollowUpPage(PlanPage):
         assert isinstance(page, TargetPage)
         return page
 
-    def _facts(self) -> DiskFacts:
+    def _file_page(self) -> FilePage:
         page = self.wizard().page(0)
         assert isinstance(page, FilePage)
-        return page.facts()
+        return page
+
+    def _facts(self) -> DiskFacts:
+        return self._file_page().facts()
 
     def initializePage(self) -> None:
         target = self._target()
@@ -162,6 +173,15 @@ class FollowUpPage(PlanPage):
         if not self.image_group.text():
             self.image_group.setText(target.default_group())
         self.image_radio.setEnabled(True)
+        data = len(self._file_page().data_disks)
+        self.disks_note.setText(
+            self.tr(
+                "The image or version holds every disk of page 1: the OS disk and %n data "
+                "disk(s), each at its LUN.", "", data)
+            if data
+            else ""
+        )
+        self.disks_note.setVisible(bool(data))
         self._fill_regions()
         if not self._initialized:
             self._initialized = True

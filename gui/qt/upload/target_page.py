@@ -1,4 +1,8 @@
-"""Page 2 of the upload wizard: a new managed disk, or a page blob by SAS URL."""
+"""Page 2 of the upload wizard: a new managed disk, or a page blob by SAS URL.
+
+An image with data disks gets one managed disk or page blob per disk: the name typed here then
+starts each disk's name (NAME-osdisk, NAME-datadisk-0, ...), and the page lists them.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
+    QLabel,
     QLineEdit,
     QRadioButton,
     QVBoxLayout,
@@ -17,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from gui.azure import naming
 from gui.azure.errors import AzureServiceError
-from gui.azure.upload.job import BlobTargetPlan, ManagedDiskTargetPlan
+from gui.azure.upload.job import BlobTargetPlan, ManagedDiskTargetPlan, TargetPlan
 from gui.azure.upload.managed_disk import ManagedDiskSpec
 from gui.azure.upload.storage import (
     StorageAccount,
@@ -33,7 +39,7 @@ from gui.qt.upload.common import (
     form,
     note,
 )
-from gui.qt.upload.file_page import FilePage
+from gui.qt.upload.file_page import DataDisk, FilePage
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +111,8 @@ class TargetPage(PlanPage):
         )
         self._accounts: list[StorageAccount] = []
         self._accounts_loaded_for = ""
-        self._sas: tuple[tuple[str, str, str], str] | None = None  # (account, container, blob)
+        # (account, container, every disk's blob) and their SAS URLs, in the same order
+        self._sas: tuple[tuple[str, str, tuple[str, ...]], list[str]] | None = None
         self._sas_error = ""
 
         self.sas_edit = QLineEdit()
@@ -125,6 +132,11 @@ class TargetPage(PlanPage):
         layout.addWidget(self.account_form)
         layout.addWidget(self.blob_radio)
         layout.addWidget(self.blob_form)
+        self.names_note = QLabel()
+        self.names_note.setObjectName("diskNames")
+        self.names_note.setWordWrap(True)
+        self.names_note.setTextFormat(Qt.TextFormat.PlainText)
+        layout.addWidget(self.names_note)
         layout.addStretch(1)
         layout.addWidget(self.problems)
         for signal in (
@@ -150,6 +162,8 @@ class TargetPage(PlanPage):
         if not self.blob_name.text() and isinstance(path, Path):
             self.blob_name.setText(f"{default_name(path)}.vhd")
         self._load_groups()
+        if self.account_radio.isChecked():
+            self._blob_changed()  # page 1's disks may have changed: one blob (and SAS) each
         self._changed()
 
     def _load_groups(self) -> None:
@@ -222,12 +236,54 @@ class TargetPage(PlanPage):
             self.container_box.addItems(names)
             self._blob_changed()
 
-    def _blob_key(self) -> tuple[str, str, str] | None:
+    # --- one target per disk ---------------------------------------------------------------
+
+    def _data_disks(self) -> list[DataDisk]:
+        page = self.wizard().page(0) if self.wizard() is not None else None
+        return list(page.data_disks) if isinstance(page, FilePage) else []
+
+    def disk_names(self) -> list[str]:
+        """Each disk's managed disk, OS disk first: the name as typed for one disk; with data
+        disks, the name starts each (NAME-osdisk, NAME-datadisk-LUN)."""
+        base = self.disk_name.text().strip()
+        data = self._data_disks()
+        if not data:
+            return [base]
+        return [f"{base}-osdisk", *(f"{base}-datadisk-{disk.lun}" for disk in data)]
+
+    def blob_names(self) -> list[str]:
+        """Each disk's page blob, OS disk first, named as ``disk_names`` are."""
+        name = self.blob_name.text().strip()
+        data = self._data_disks()
+        if not data:
+            return [name]
+        stem = name[:-4] if name.casefold().endswith(".vhd") else name
+        return [f"{stem}-osdisk.vhd", *(f"{stem}-datadisk-{disk.lun}.vhd" for disk in data)]
+
+    def _show_names(self) -> None:
+        data = self._data_disks()
+        if not data or self.blob_radio.isChecked():
+            self.names_note.clear()
+            return
+        names = self.disk_names() if self.managed else self.blob_names()
+        lines = [self.tr("{name} (OS disk)").format(name=names[0])]
+        lines += [
+            self.tr("{name} (data disk, LUN {lun})").format(name=name, lun=disk.lun)
+            for name, disk in zip(names[1:], data, strict=True)
+        ]
+        heading = (
+            self.tr("One managed disk per disk of the image, named from the disk name:")
+            if self.managed
+            else self.tr("One page blob per disk of the image, named from the blob name:")
+        )
+        self.names_note.setText("\n".join([heading, *lines]))
+
+    def _blob_key(self) -> tuple[str, str, tuple[str, ...]] | None:
         account = self._account()
-        container, blob = self.container_box.currentText(), self.blob_name.text().strip()
-        if account is None or not container or naming.blob_name(blob):
+        container, blobs = self.container_box.currentText(), tuple(self.blob_names())
+        if account is None or not container or any(naming.blob_name(b) for b in blobs):
             return None
-        return (account.name, container, blob)
+        return (account.name, container, blobs)
 
     def _blob_changed(self, *_args: Any) -> None:
         key = self._blob_key()
@@ -237,19 +293,22 @@ class TargetPage(PlanPage):
             self.spawn(self._make_sas(key))
         self._changed()
 
-    async def _make_sas(self, key: tuple[str, str, str]) -> None:
+    async def _make_sas(self, key: tuple[str, str, tuple[str, ...]]) -> None:
         account = self._account()
         if account is None:
             return
         try:
-            url = await blob_sas_url(
-                self.context.session, self.context.subscription_id, account, key[1], key[2]
-            )
+            urls = [
+                await blob_sas_url(
+                    self.context.session, self.context.subscription_id, account, key[1], blob
+                )
+                for blob in key[2]
+            ]
         except AzureServiceError as exc:
             self._sas_error = exc.user_text()
         else:
             if self._blob_key() == key:
-                self._sas = (key, url)
+                self._sas = (key, urls)
         self._changed()
 
     # --- state ----------------------------------------------------------------------------------
@@ -269,6 +328,7 @@ class TargetPage(PlanPage):
         self.managed_form.setEnabled(self.managed)
         self.account_form.setEnabled(self.account_radio.isChecked())
         self.blob_form.setEnabled(self.blob_radio.isChecked())
+        self._show_names()
         self.show_problems()
 
     def problem_list(self) -> list[str]:
@@ -279,8 +339,9 @@ class TargetPage(PlanPage):
                 return ["Loading the subscription's storage accounts…"]
             if not self.container_box.currentText():
                 return ["Pick a container (loading them…)."]
-            if message := naming.blob_name(self.blob_name.text().strip()):
-                return [message]
+            for blob in self.blob_names():
+                if message := naming.blob_name(blob):
+                    return [message]
             if self._sas is None or self._sas[0] != self._blob_key():
                 return ["Getting a SAS for the blob from the storage account…"]
             return []
@@ -289,9 +350,16 @@ class TargetPage(PlanPage):
                 message
                 for message in (
                     naming.resource_group_name(self.group_box.currentText()),
-                    naming.disk_name(self.disk_name.text()),
+                    *(naming.disk_name(name) for name in self.disk_names()),
                 )
                 if message
+            ]
+        if self._data_disks():
+            return [
+                self.tr(
+                    "A pasted SAS URL names one page blob, and this image has several disks: "
+                    "pick a storage account of the subscription, or upload to managed disks."
+                )
             ]
         url = self.sas_edit.text().strip()
         if not url:
@@ -304,24 +372,37 @@ class TargetPage(PlanPage):
         blob = base.rsplit("/", 1)[-1]
         return [message for message in (naming.blob_name(blob),) if message]
 
-    def target(self) -> ManagedDiskTargetPlan | BlobTargetPlan:
+    def target(self) -> TargetPlan:
+        """The OS disk's target."""
+        return self.targets()[0]
+
+    def targets(self) -> list[TargetPlan]:
+        """Every disk's target: the OS disk's first, then each data disk's in page 1's order."""
         facts_page = self.wizard().page(0)
         assert isinstance(facts_page, FilePage)
         facts = facts_page.facts()
         if self.managed:
-            spec = ManagedDiskSpec(
-                resource_group=self.group_box.currentText().strip(),
-                name=self.disk_name.text().strip(),
-                location=str(self.region_box.currentData()),
-                sku=self.sku_box.currentText(),
-                os_type=facts.os_type,
-                hyper_v_generation=facts.hyper_v_generation,
-            )
-            return ManagedDiskTargetPlan(str(self.subscription_box.currentData()), spec)
+            subscription = str(self.subscription_box.currentData())
+            specs = [
+                ManagedDiskSpec(
+                    resource_group=self.group_box.currentText().strip(),
+                    name=name,
+                    location=str(self.region_box.currentData()),
+                    sku=self.sku_box.currentText(),
+                    # Only the OS disk carries the OS type and generation (a data disk has none).
+                    os_type=facts.os_type if index == 0 else None,
+                    hyper_v_generation=facts.hyper_v_generation if index == 0 else None,
+                )
+                for index, name in enumerate(self.disk_names())
+            ]
+            return [ManagedDiskTargetPlan(subscription, spec) for spec in specs]
         if self.account_radio.isChecked():
             account = self._account()
             assert account is not None and self._sas is not None
-            return BlobTargetPlan.from_url(
-                self._sas[1], self.context.subscription_id, storage_account_id=account.id
-            )
-        return BlobTargetPlan.from_url(self.sas_edit.text(), self.context.subscription_id)
+            return [
+                BlobTargetPlan.from_url(
+                    url, self.context.subscription_id, storage_account_id=account.id
+                )
+                for url in self._sas[1]
+            ]
+        return [BlobTargetPlan.from_url(self.sas_edit.text(), self.context.subscription_id)]

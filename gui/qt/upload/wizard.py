@@ -6,11 +6,12 @@ TransferManager: closing the wizard leaves it running in the Transfers panel.
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPalette
+from PySide6.QtCore import QDate, QLocale, Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QPalette
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -27,7 +28,8 @@ from PySide6.QtWidgets import (
 
 from gui.azure.arm import generation_short
 from gui.azure.image_builder import GalleryVersionSpec, ManagedImageSpec
-from gui.azure.upload.job import BlobTargetPlan, ManagedDiskTargetPlan, UploadPlan
+from gui.azure.upload.job import BlobTargetPlan, DataDiskPlan, ManagedDiskTargetPlan, UploadPlan
+from gui.diskimage import has_disk_image_suffix
 from gui.qt.i18n import format_size
 from gui.qt.style import Tone, color
 from gui.qt.transfers.model import (
@@ -51,75 +53,157 @@ FILE_PAGE, TARGET_PAGE, FOLLOW_UP_PAGE, REVIEW_PAGE, PROGRESS_PAGE = range(5)
 class ReviewPage(QWizardPage):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setTitle("Review")
-        self.setSubTitle("Everything that will happen, in order. Nothing has been changed yet.")
+        self.setTitle(self.tr("Review"))
+        self.setSubTitle(
+            self.tr("Everything that will happen, in order. Nothing has been changed yet.")
+        )
         self.text = QTextBrowser()
         self.text.setObjectName("review")
+        self.text.setAccessibleName(self.tr("What the upload will do"))
         layout = QVBoxLayout(self)
         layout.addWidget(self.text)
-        self.setButtonText(QWizard.WizardButton.NextButton, "&Upload")
+        self.setButtonText(QWizard.WizardButton.NextButton, self.tr("&Upload"))
 
     def initializePage(self) -> None:
         wizard = self.wizard()
         assert isinstance(wizard, UploadWizard)
-        self.text.setHtml(review_html(wizard.plan()))
+        self.text.setHtml(self.review_html(wizard.plan(), wizard.disk_sizes()))
 
+    def review_html(self, plan: UploadPlan, sizes: list[int]) -> str:
+        """Every disk with its LUN, size and what is made of it, then each step in order.
+        ``sizes`` are the disks' sizes in Azure, in ``plan.disks()`` order."""
+        facts = plan.facts
+        disks = plan.disks()
+        rows = []
+        for disk, size in zip(disks, sizes, strict=True):
+            role = self.tr("OS disk") if disk.lun is None else self.tr("Data disk")
+            lun = "—" if disk.lun is None else str(disk.lun)
+            target = disk.target
+            made = (
+                self.tr("managed disk {name}").format(name=escape(target.spec.name))
+                if isinstance(target, ManagedDiskTargetPlan)
+                else self.tr("page blob {url}").format(url=escape(target.blob_url))
+            )
+            source = escape(Path(disk.source_path).name)
+            if disk.disk_index:
+                source = self.tr("{file}, its disk {number}").format(
+                    file=source, number=disk.disk_index + 1)
+            rows.append(
+                f"<tr><td>{role}</td><td>{lun}</td><td>{source}</td>"
+                f"<td>{format_size(size)}</td><td>{made}</td></tr>"
+            )
+        table = (
+            "<table border='1' cellspacing='0' cellpadding='3'><tr>"
+            f"<th>{self.tr('Disk')}</th><th>{self.tr('LUN')}</th><th>{self.tr('File')}</th>"
+            f"<th>{self.tr('Size in Azure')}</th><th>{self.tr('Becomes')}</th></tr>"
+            + "".join(rows) + "</table>"
+        )
+        steps: list[str] = []
+        data_count = len(disks) - 1
+        for disk in disks:
+            target = disk.target
+            if not isinstance(target, ManagedDiskTargetPlan):
+                continue
+            spec = target.spec
+            if disk.lun is None:
+                steps.append(self.tr(
+                    "Create the managed disk <b>{name}</b> ({sku}) for upload in <b>{group}</b>, "
+                    "{location} — {os_type}, {generation}"
+                ).format(name=escape(spec.name), sku=spec.sku, group=escape(spec.resource_group),
+                         location=spec.location, os_type=facts.os_type,
+                         generation=generation_short(facts.hyper_v_generation)))
+            else:
+                steps.append(self.tr(
+                    "Create the managed disk <b>{name}</b> ({sku}) for upload in <b>{group}</b>, "
+                    "{location} — data disk at LUN {lun}"
+                ).format(name=escape(spec.name), sku=spec.sku, group=escape(spec.resource_group),
+                         location=spec.location, lun=disk.lun))
+        managed = [d for d in disks if isinstance(d.target, ManagedDiskTargetPlan)]
+        if len(managed) == 1:
+            steps.append(self.tr(
+                "Grant write access to the disk (a SAS, renewed if the upload runs long)"))
+        elif managed:
+            steps.append(self.tr(
+                "Grant write access to each disk (a SAS each, renewed if the upload runs long)"))
+        if data_count:
+            steps.append(self.tr(
+                "Upload the data of all %n disks at the same time, within the one bandwidth "
+                "limit: only ranges that hold data, then the footer; Content-MD5 checked",
+                "", len(disks)))
+        elif managed:
+            steps.append(self.tr(
+                "Upload the data: only ranges that hold data, then the footer; Content-MD5 "
+                "checked"))
+        else:
+            target = plan.target
+            assert isinstance(target, BlobTargetPlan)
+            steps.append(self.tr(
+                "Upload the data to the page blob <b>{url}</b>: only ranges that hold data, "
+                "then the footer; Content-MD5 checked").format(url=escape(target.blob_url)))
+        if len(managed) == 1:
+            steps.append(self.tr(
+                "Revoke the write access (also if the upload fails or is cancelled)"))
+        elif managed:
+            steps.append(self.tr(
+                "Revoke the write access to each disk (also if the upload fails or is "
+                "cancelled)"))
+        steps += self._image_steps(plan, data_count)
+        items = "".join(f"<li>{step}</li>" for step in steps)
+        source = self.tr("Source: <b>{name}</b> — {path}").format(
+            name=escape(Path(plan.source_path).name), path=escape(plan.source_path))
+        after = self.tr(
+            "You can close this wizard during the upload: it goes on in the Transfers panel, "
+            "and an unfinished upload is offered for resume at the next start.")
+        return f"<p>{source}</p>{table}<ol>{items}</ol><p>{after}</p>"
 
-def review_html(plan: UploadPlan) -> str:
-    facts = plan.facts
-    steps: list[str] = []
-    target = plan.target
-    if isinstance(target, ManagedDiskTargetPlan):
-        spec = target.spec
-        steps += [
-            f"Create the managed disk <b>{spec.name}</b> ({spec.sku}) for upload in "
-            f"<b>{spec.resource_group}</b>, {spec.location} — {facts.os_type}, "
-            f"{generation_short(facts.hyper_v_generation)}",
-            "Grant write access to the disk (a SAS, renewed if the upload runs long)",
-            "Upload the data: only ranges that hold data, then the footer; Content-MD5 checked",
-            "Revoke the write access (also if the upload fails or is cancelled)",
-        ]
-    else:
-        steps.append(
-            f"Upload the data to the page blob <b>{target.blob_url}</b>: only ranges that hold "
-            "data, then the footer; Content-MD5 checked"
+    def _image_steps(self, plan: UploadPlan, data_count: int) -> list[str]:
+        facts = plan.facts
+        follow = plan.follow_up
+        steps: list[str] = []
+        holding = (
+            self.tr(" holding the OS disk and %n data disk(s)", "", data_count)
+            if data_count else ""
         )
-    follow = plan.follow_up
-    if isinstance(follow, ManagedImageSpec):
-        steps.append(
-            f"Create the managed image <b>{follow.name}</b> in <b>{follow.resource_group}</b> "
-            f"({facts.os_type}, {facts.os_state})"
-        )
-    elif isinstance(follow, GalleryVersionSpec):
-        if follow.create_gallery:
-            steps.append(
-                f"Create the gallery <b>{follow.gallery}</b> in <b>{follow.resource_group}</b>"
-            )
-        definition = follow.definition
-        if follow.create_definition:
-            steps.append(
-                f"Create the image definition <b>{definition.name}</b> ({definition.os_type}, "
-                f"{definition.os_state}, {definition.hyper_v_generation}, "
-                f"{definition.security_type})"
-            )
-        regions = ", ".join(f"{name} ×{count}" for name, count in follow.regions())
-        extras = []
-        if follow.exclude_from_latest:
-            extras.append("excluded from latest")
-        if follow.end_of_life:
-            extras.append(f"end of life {follow.end_of_life.isoformat()}")
-        steps.append(
-            f"Create version <b>{follow.version}</b> of <b>{definition.name}</b> in "
-            f"<b>{follow.gallery}</b>" + (f" ({', '.join(extras)})" if extras else "")
-        )
-        steps.append(f"Replicate to {regions}")
-    items = "".join(f"<li>{step}</li>" for step in steps)
-    return (
-        f"<p>Source: <b>{Path(plan.source_path).name}</b> — {plan.source_path}</p>"
-        f"<ol>{items}</ol>"
-        "<p>You can close this wizard during the upload: it goes on in the Transfers panel, "
-        "and an unfinished upload is offered for resume at the next start.</p>"
-    )
+        if isinstance(follow, ManagedImageSpec):
+            steps.append(self.tr(
+                "Create the managed image <b>{name}</b> in <b>{group}</b> ({os_type}, "
+                "{os_state}){holding}"
+            ).format(name=escape(follow.name), group=escape(follow.resource_group),
+                     os_type=facts.os_type, os_state=facts.os_state, holding=holding))
+        elif isinstance(follow, GalleryVersionSpec):
+            if follow.create_gallery:
+                steps.append(
+                    self.tr("Create the gallery <b>{gallery}</b> in <b>{group}</b>").format(
+                        gallery=escape(follow.gallery), group=escape(follow.resource_group)))
+            definition = follow.definition
+            if follow.create_definition:
+                steps.append(self.tr(
+                    "Create the image definition <b>{name}</b> ({os_type}, {os_state}, "
+                    "{generation}, {security})"
+                ).format(name=escape(definition.name), os_type=definition.os_type,
+                         os_state=definition.os_state,
+                         generation=definition.hyper_v_generation,
+                         security=definition.security_type))
+            extras = []
+            if follow.exclude_from_latest:
+                extras.append(self.tr("excluded from latest"))
+            if follow.end_of_life:
+                extras.append(self.tr("end of life {date}").format(
+                    date=QLocale().toString(
+                        QDate(follow.end_of_life.year, follow.end_of_life.month,
+                              follow.end_of_life.day),
+                        QLocale.FormatType.ShortFormat)))
+            version = self.tr(
+                "Create version <b>{version}</b> of <b>{definition}</b> in <b>{gallery}</b>"
+                "{holding}"
+            ).format(version=escape(follow.version), definition=escape(definition.name),
+                     gallery=escape(follow.gallery), holding=holding)
+            if extras:
+                version += f" ({', '.join(extras)})"
+            steps.append(version)
+            regions = ", ".join(f"{name} ×{count}" for name, count in follow.regions())
+            steps.append(self.tr("Replicate to {regions}").format(regions=regions))
+        return steps
 
 
 class ProgressPage(QWizardPage):
@@ -336,7 +420,10 @@ class UploadWizard(QWizard):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("uploadWizard")
-        self.setWindowTitle("Upload a disk image")
+        self.setWindowTitle(self.tr("Upload a disk image"))
+        # Files dropped here are added to page 1: the OS disk while there is none, else data
+        # disks (the placeholder there says "Choose or drop").
+        self.setAcceptDrops(True)
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
         self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
@@ -368,13 +455,51 @@ class UploadWizard(QWizard):
         self.source_path = self.file_page.path
 
     def plan(self) -> UploadPlan:
-        assert self.file_page.path is not None
+        page = self.file_page
+        assert page.path is not None
+        targets = self.target_page.targets()
         return UploadPlan(
-            source_path=str(self.file_page.path),
-            facts=self.file_page.facts(),
-            target=self.target_page.target(),
+            source_path=str(page.path),
+            facts=page.facts(),
+            target=targets[0],
             follow_up=self.follow_up_page.follow_up(),
+            disk_index=page.disk_index,
+            data_disks=tuple(
+                DataDiskPlan(str(disk.path), disk.lun, target, disk.disk_index)
+                for disk, target in zip(page.data_disks, targets[1:], strict=True)
+            ),
         )
+
+    def disk_sizes(self) -> list[int]:
+        """Each disk's size in Azure, in the plan's order (OS disk, then data disks by LUN)."""
+        page = self.file_page
+        os_size = page.image.fixed_size if page.image is not None else 0
+        data = sorted(zip(page.data_disks, page.data_disk_sizes(), strict=True),
+                      key=lambda pair: pair[0].lun)
+        return [os_size, *(size for _disk, size in data)]
+
+    # --- drops ----------------------------------------------------------------------------------
+
+    def _dropped_files(self, event: QDragEnterEvent | QDropEvent) -> list[Path]:
+        """Local disk images of a drag, while page 1 is shown (later pages have planned)."""
+        if self.currentId() != FILE_PAGE or not event.mimeData().hasUrls():
+            return []
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        return [path for path in paths if path.is_file() and has_disk_image_suffix(path)]
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._dropped_files(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = self._dropped_files(event)
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.file_page.add_files(paths)
 
     def _page_changed(self, page_id: int) -> None:
         if page_id == PROGRESS_PAGE and self.transfer is None:
