@@ -12,12 +12,19 @@
 from __future__ import annotations
 
 import http.client
+import inspect
 import json
+import re
+from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from azure.mgmt.compute.operations import _operations as compute_builders
+from azure.mgmt.resource.resources.operations import _operations as resource_builders
+from azure.mgmt.storage.operations import _operations as storage_builders
 
+from gui.azure.catalog.service import RESOURCE_GRAPH_API
 from gui.sandbox import SandboxServer
 from gui.sandbox.arm.handlers import build_router
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
@@ -317,3 +324,45 @@ def test_every_write_route_has_a_schema_or_no_body() -> None:
         and (route.method, route.template.lower()) not in covered
     ]
     assert not missing, f"write routes without a body schema in gui/sandbox/contract: {missing}"
+
+
+def _api_version_sent(operation_id: str) -> str:
+    """The api-version the app sends for ``operation_id``: the installed SDK's request builder for
+    it (``Group_Operation`` -> ``build_group_operation_request``), or the app's own constant for
+    the Resource Graph query it sends without an SDK."""
+    if operation_id == "Resources":
+        return RESOURCE_GRAPH_API
+    snake = "_".join(
+        re.sub(r"(?<!^)(?=[A-Z])", "_", part).lower() for part in operation_id.split("_")
+    )
+    name = f"build_{snake}_request"
+    builder = next(
+        getattr(m, name)
+        for m in (compute_builders, resource_builders, storage_builders)
+        if hasattr(m, name)
+    )
+    positional = [
+        p
+        for p in inspect.signature(builder).parameters.values()
+        if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    ]
+    request = builder(*("x" for _ in positional))
+    return str(parse_qs(urlsplit(request.url).query)["api-version"][0])
+
+
+def test_every_body_schema_is_read_from_the_spec_at_the_api_version_sent() -> None:
+    from gui.sandbox.contract.operations import OPERATIONS
+
+    stale = []
+    for _, _, name in OPERATIONS:
+        text = resources.files("gui.sandbox.contract").joinpath("schemas", f"{name}.json")
+        source = json.loads(text.read_text("utf-8"))["x-source"]
+        assert source["operationId"] == name
+        assert source["path"].startswith("specification/"), source
+        version = _api_version_sent(name)
+        # A schema written from memory has no commit; one read from an older spec file has
+        # another api-version's folder in its path.
+        read = re.fullmatch(r"[0-9a-f]{40}", source["commit"]) is not None
+        if not read or f"/{version}/" not in source["path"]:
+            stale.append(f"{name}: {source['path']} @ {source['commit']} (the app sends {version})")
+    assert not stale, f"schemas not read from the spec the app speaks: {stale}"
