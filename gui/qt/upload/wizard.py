@@ -92,11 +92,12 @@ class ReviewPage(QWizardPage):
                 f"<tr><td>{role}</td><td>{lun}</td><td>{source}</td>"
                 f"<td>{format_size(size)}</td><td>{made}</td></tr>"
             )
+        headers = (self.tr("Disk"), self.tr("LUN"), self.tr("File"), self.tr("Size in Azure"),
+                   self.tr("Becomes"))
         table = (
             "<table border='1' cellspacing='0' cellpadding='3'><tr>"
-            f"<th>{self.tr('Disk')}</th><th>{self.tr('LUN')}</th><th>{self.tr('File')}</th>"
-            f"<th>{self.tr('Size in Azure')}</th><th>{self.tr('Becomes')}</th></tr>"
-            + "".join(rows) + "</table>"
+            + "".join(f"<th>{header}</th>" for header in headers)
+            + "</tr>" + "".join(rows) + "</table>"
         )
         steps: list[str] = []
         data_count = len(disks) - 1
@@ -160,16 +161,19 @@ class ReviewPage(QWizardPage):
         facts = plan.facts
         follow = plan.follow_up
         steps: list[str] = []
-        holding = (
-            self.tr(" holding the OS disk and %n data disk(s)", "", data_count)
-            if data_count else ""
-        )
         if isinstance(follow, ManagedImageSpec):
-            steps.append(self.tr(
-                "Create the managed image <b>{name}</b> in <b>{group}</b> ({os_type}, "
-                "{os_state}){holding}"
-            ).format(name=escape(follow.name), group=escape(follow.resource_group),
-                     os_type=facts.os_type, os_state=facts.os_state, holding=holding))
+            image = (
+                self.tr(
+                    "Create the managed image <b>{name}</b> in <b>{group}</b> ({os_type}, "
+                    "{os_state}), holding the OS disk and %n data disk(s)", "", data_count)
+                if data_count
+                else self.tr(
+                    "Create the managed image <b>{name}</b> in <b>{group}</b> ({os_type}, "
+                    "{os_state})")
+            )
+            steps.append(image.format(
+                name=escape(follow.name), group=escape(follow.resource_group),
+                os_type=facts.os_type, os_state=facts.os_state))
         elif isinstance(follow, GalleryVersionSpec):
             if follow.create_gallery:
                 steps.append(
@@ -193,11 +197,15 @@ class ReviewPage(QWizardPage):
                         QDate(follow.end_of_life.year, follow.end_of_life.month,
                               follow.end_of_life.day),
                         QLocale.FormatType.ShortFormat)))
-            version = self.tr(
-                "Create version <b>{version}</b> of <b>{definition}</b> in <b>{gallery}</b>"
-                "{holding}"
+            version = (
+                self.tr(
+                    "Create version <b>{version}</b> of <b>{definition}</b> in <b>{gallery}</b>, "
+                    "holding the OS disk and %n data disk(s)", "", data_count)
+                if data_count
+                else self.tr(
+                    "Create version <b>{version}</b> of <b>{definition}</b> in <b>{gallery}</b>")
             ).format(version=escape(follow.version), definition=escape(definition.name),
-                     gallery=escape(follow.gallery), holding=holding)
+                     gallery=escape(follow.gallery))
             if extras:
                 version += f" ({', '.join(extras)})"
             steps.append(version)
