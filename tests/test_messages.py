@@ -34,10 +34,9 @@ from gui.diskimage.model import Finding, Level
 from gui.diskimage.ova import OvaMemberMissingError
 from gui.diskimage.qcow2_header import BackingFileNotFoundError
 from gui.diskimage.rules import human_size, size_findings
-from gui.diskimage.text import Text
 from gui.diskimage.vdi import VdiDifferencingError
 from gui.diskimage.vmdk import ExtentNotFoundError
-from gui.i18n import QT_TR_NOOP, Localizable, Message, english, message
+from gui.i18n import QT_TR_NOOP, Localizable, Message, Text, english, message
 from gui.transfer.errors import VerificationError
 
 GUI = Path(__file__).resolve().parents[1] / "gui"

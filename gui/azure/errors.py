@@ -25,8 +25,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
-from gui.diskimage.text import Text, localize
-from gui.i18n import QT_TR_NOOP, Message, Render, message
+from gui.i18n import QT_TR_NOOP, Message, Render, Text, localize, message
 from gui.transfer.redact import redact
 from gui.transfer.tls import InsecureTransportError, MalformedUrlError
 

@@ -22,8 +22,7 @@ from gui.azure import naming
 from gui.azure.catalog.nodes import NodeRef, SourceKind
 from gui.azure.errors import AzureServiceError, NotFoundError, translate
 from gui.azure.steps import StepEvent, StepSpec, StepState, run_step, started
-from gui.diskimage.text import Text
-from gui.i18n import QT_TR_NOOP, Message
+from gui.i18n import QT_TR_NOOP, Message, Text
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ appear while the job runs (an upload learns its replication regions late): a vie
 by ``StepSpec.key`` and adds the steps it has not seen.
 
 Titles, changes, advice and messages are strings (English, as the commands print them); the
-ones we write are :class:`~gui.diskimage.text.Text`, which the window shows translated
+ones we write are :class:`~gui.i18n.Text`, which the window shows translated
 (``gui.qt.i18n.render_text``). Azure's own error text stays as Azure wrote it.
 
 ``run_step`` runs one step's action and yields its events; ``pump`` turns work that reports
@@ -25,8 +25,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from gui.azure.errors import translate
-from gui.diskimage.text import Text
-from gui.i18n import QT_TR_NOOP, Message, Render
+from gui.i18n import QT_TR_NOOP, Message, Render, Text
 
 T = TypeVar("T")
 

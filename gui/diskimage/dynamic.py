@@ -25,8 +25,7 @@ from gui.diskimage.model import Finding, Level
 from gui.diskimage.packed import GapSource, Packed, runs
 from gui.diskimage.pio import PositionalFile
 from gui.diskimage.table import TableReader
-from gui.diskimage.text import plural, tr
-from gui.i18n import QT_TR_NOOP, Message, message
+from gui.i18n import QT_TR_NOOP, Message, message, plural, tr
 
 HEADER_SIZE = 1024
 HEADER_COOKIE = b"cxsparse"

@@ -9,8 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from gui.diskimage.text import Text
-from gui.i18n import QT_TR_NOOP, Message, Render, message
+from gui.i18n import QT_TR_NOOP, Message, Render, Text, message
 
 
 class DiskImageError(Exception):

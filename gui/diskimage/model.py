@@ -6,8 +6,7 @@ import enum
 from array import array
 from dataclasses import dataclass
 
-from gui.diskimage.text import Text
-from gui.i18n import QT_TR_NOOP, Message, Render, message
+from gui.i18n import QT_TR_NOOP, Message, Render, Text, message
 
 # The most ranges a disk's data map keeps. A block table can claim millions of separate blocks;
 # past this many, neighbouring ranges are joined (see RangeCollector), so memory stays bounded.

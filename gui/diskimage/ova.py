@@ -37,10 +37,9 @@ from gui.diskimage.layout import FlatLayout, OpenedLayout
 from gui.diskimage.model import Finding, ImageFormat, Level
 from gui.diskimage.pio import PositionalFile, SourceFile
 from gui.diskimage.rules import human_size
-from gui.diskimage.text import plural, tr
 from gui.diskimage.vdi import has_vdi_signature, open_vdi
 from gui.diskimage.window import FileWindow
-from gui.i18n import QT_TR_NOOP, Message, message
+from gui.i18n import QT_TR_NOOP, Message, message, plural, tr
 
 BLOCK = 512
 MAX_MEMBERS = 10_000  # an appliance holds a handful of files; more is not an OVA

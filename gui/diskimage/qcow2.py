@@ -52,10 +52,9 @@ from gui.diskimage.qcow2_header import (
 )
 from gui.diskimage.raw import open_raw
 from gui.diskimage.rules import human_size
-from gui.diskimage.text import plural, tr
 from gui.diskimage.vhd import has_vhd_footer, open_vhd
 from gui.diskimage.vhdx import open_vhdx
-from gui.i18n import QT_TR_NOOP, Message, message
+from gui.i18n import QT_TR_NOOP, Message, message, plural, tr
 
 MAX_CHAIN_DEPTH = 32  # as for differencing VHDs
 OFFSET_MASK = 0x00FFFFFFFFFFFE00  # bits 9-55 of L1 and standard L2 entries

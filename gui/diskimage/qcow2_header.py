@@ -23,8 +23,7 @@ from gui.diskimage.errors import (
     UnsupportedImageError,
 )
 from gui.diskimage.pio import SourceFile
-from gui.diskimage.text import Text
-from gui.i18n import QT_TR_NOOP, Message, message
+from gui.i18n import QT_TR_NOOP, Message, Text, message
 
 MAGIC = b"QFI\xfb"
 V2_HEADER_LENGTH = 72

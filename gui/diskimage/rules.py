@@ -10,8 +10,7 @@ and at least 20 MiB.
 from __future__ import annotations
 
 from gui.diskimage.model import Finding, Level
-from gui.diskimage.text import Text
-from gui.i18n import QT_TR_NOOP, message
+from gui.i18n import QT_TR_NOOP, Text, message
 
 KIB = 1024
 MIB = 1024 * KIB

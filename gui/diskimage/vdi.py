@@ -38,8 +38,7 @@ from gui.diskimage.packed import GapSource, Packed, runs
 from gui.diskimage.pio import SourceFile
 from gui.diskimage.rules import human_size
 from gui.diskimage.table import TableReader
-from gui.diskimage.text import plural, tr
-from gui.i18n import QT_TR_NOOP, Message, message
+from gui.i18n import QT_TR_NOOP, Message, message, plural, tr
 
 SIGNATURE = 0xBEDA107F
 PRE_HEADER_SIZE = 72  # 64 bytes of text, the signature, the version

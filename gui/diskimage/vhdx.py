@@ -30,8 +30,7 @@ from gui.diskimage.packed import GapSource, Packed, runs
 from gui.diskimage.pio import PositionalFile
 from gui.diskimage.rules import human_size
 from gui.diskimage.table import TableReader
-from gui.diskimage.text import plural, tr
-from gui.i18n import QT_TR_NOOP, Message, message
+from gui.i18n import QT_TR_NOOP, Message, message, plural, tr
 
 KIB = 1024
 MIB = 1024 * KIB

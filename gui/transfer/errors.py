@@ -8,8 +8,7 @@ An error made from a :class:`~gui.i18n.Message` is shown translated in the windo
 
 from __future__ import annotations
 
-from gui.diskimage.text import Text
-from gui.i18n import Message, Render
+from gui.i18n import Message, Render, Text
 
 
 class UploadError(Exception):

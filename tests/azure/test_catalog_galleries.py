@@ -16,8 +16,7 @@ from gui.azure.catalog.service import (
     Scope,
     shared_gallery_display_name,
 )
-from gui.diskimage.text import Text
-from gui.i18n import english
+from gui.i18n import Text, english
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed.community import COMMUNITY_GALLERIES, SHARED_GALLERIES
 

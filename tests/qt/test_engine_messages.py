@@ -21,8 +21,7 @@ from gui.azure.errors import NotFoundError
 from gui.azure.steps import StepSpec
 from gui.diskimage.errors import EmptyImageError
 from gui.diskimage.model import Finding, Level
-from gui.diskimage.text import Text, plural, tr
-from gui.i18n import QT_TR_NOOP, Message, english
+from gui.i18n import QT_TR_NOOP, Message, Text, english, plural, tr
 from gui.qt.i18n import render_text
 
 EMPTY = "{path} is empty, so it holds no disk. Choose the disk image file itself."

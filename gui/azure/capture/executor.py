@@ -32,8 +32,7 @@ from gui.azure.steps import (
     StepState,
     run_step,
 )
-from gui.diskimage.text import Text, plural, tr
-from gui.i18n import QT_TR_NOOP, Message
+from gui.i18n import QT_TR_NOOP, Message, Text, plural, tr
 
 
 class CaptureRefusedError(AzureServiceError):

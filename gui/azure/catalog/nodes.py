@@ -2,7 +2,7 @@
 
 No Qt and no SDK types here: the catalog turns SDK models into these, the Qt models show them,
 and the listing cache stores them as JSON. Our own words in them (summaries, property values
-such as "Yes") are :class:`gui.diskimage.text.Text`, the English string that remembers its
+such as "Yes") are :class:`gui.i18n.Text`, the English string that remembers its
 Message, translated only where the window shows it; property labels are English templates
 marked with ``QT_TR_NOOP``. What Azure named (publishers, galleries, enum values) stays a plain
 str, as Azure wrote it.
@@ -17,8 +17,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
-from gui.diskimage.text import Text
-from gui.i18n import QT_TR_NOOP, Message
+from gui.i18n import QT_TR_NOOP, Message, Text
 
 
 class SourceKind(StrEnum):

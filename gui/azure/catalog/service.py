@@ -40,8 +40,7 @@ from gui.azure.catalog.nodes import (
     source_node,
 )
 from gui.azure.errors import AzureServiceError, NotFoundError, translated
-from gui.diskimage.text import Text
-from gui.i18n import QT_TR_NOOP, Message, Render, message
+from gui.i18n import QT_TR_NOOP, Message, Render, Text, message
 
 log = logging.getLogger(__name__)
 

@@ -50,8 +50,7 @@ from gui.azure.upload.managed_disk import (
     ManagedDiskUpload,
     SasVault,
 )
-from gui.diskimage.text import Text, plural, tr
-from gui.i18n import QT_TR_NOOP, Message
+from gui.i18n import QT_TR_NOOP, Message, Text, plural, tr
 from gui.transfer import (
     ProgressCallback,
     ProgressSnapshot,

@@ -1,7 +1,7 @@
 """The catalog's text in the window's language: node summaries, detail values, root titles.
 
 The catalog (no Qt) hands a plain ``str`` for Azure's own words and a
-:class:`gui.diskimage.text.Text` (the English that remembers its Message) for ours; a Message's
+:class:`gui.i18n.Text` (the English that remembers its Message) for ours; a Message's
 arguments may themselves be Texts (a security label inside a summary) or datetimes. Each part
 is translated on its own and dates take the one format of the app (``format_datetime``), so
 nothing English or ISO-dated leaks into a German window.
@@ -15,8 +15,7 @@ from types import MappingProxyType
 from PySide6.QtCore import QCoreApplication
 
 from gui.azure.catalog.nodes import CatalogNode, NodeKind
-from gui.diskimage.text import Text
-from gui.i18n import Message
+from gui.i18n import Message, Text
 from gui.qt.i18n import format_datetime, format_number, render
 
 
