@@ -64,7 +64,7 @@ def test_filter_save_and_clear(
     dock.show()
     QTest.keyClicks(dock.filter_edit, match.group(1).upper())  # case does not matter
     assert dock.shown_lines() == [first]
-    assert dock.view.toPlainText() == first
+    qtbot.waitUntil(lambda: dock.view.toPlainText() == first)  # once the typing pauses
 
     saved = tmp_path / "log.txt"
     assert dock.save_to(saved)
