@@ -86,7 +86,32 @@ def render(message: Message | str) -> str:
     text = QCoreApplication.translate(MESSAGE_CONTEXT, message.template, None, count)
     if message.count is not None and text == message.template.replace("%n", str(count)):
         return message.english()  # no catalogue entry: the English plural, not "3 file(s)"
-    return text.format(**message.args) if message.args else text
+    if not message.args:
+        return text
+    return text.format(**{k: _LocaleNumber(v) if isinstance(v, int | float)
+                          and not isinstance(v, bool) else v for k, v in message.args.items()})
+
+
+class _LocaleNumber:
+    """A number in a template, written the window's way: ``{n:,}`` gives "1,024" in English and
+    "1.024" in German, ``{x:.1f}`` "1.5" / "1,5"; any other spec is Python's own."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def __format__(self, spec: str) -> str:
+        grouped = spec.startswith(",")
+        rest = spec[1:] if grouped else spec
+        locale = QLocale()
+        if not grouped:
+            locale.setNumberOptions(QLocale.NumberOption.OmitGroupSeparator)
+        if rest == "":
+            if isinstance(self.value, int):
+                return locale.toString(self.value)
+            return locale.toString(float(self.value), "g", 12) if grouped else str(self.value)
+        if rest.startswith(".") and rest.endswith("f") and rest[1:-1].isdigit():
+            return locale.toString(float(self.value), "f", int(rest[1:-1]))
+        return format(self.value, spec)
 
 
 def render_text(item: object) -> str:

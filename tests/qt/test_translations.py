@@ -164,3 +164,16 @@ def test_localizable_errors_compose_translated_parts(qapp: QApplication) -> None
     assert english(error) == "Conflict: the disk exists.\nPick another name for d1."
     assert i18n.render_text(error) == english(error)  # no catalogue entry: English
     assert i18n.render_text(ValueError("plain")) == "plain"
+
+
+def test_numbers_in_engine_messages_follow_the_language(qapp: QApplication) -> None:
+    msg = message(QT_TR_NOOP("{count:,} blocks of {size:.1f} MiB"), count=1024, size=1.5)
+    try:
+        i18n.install_translators("de")
+        german = i18n.render(msg)
+        i18n.install_translators("en")
+        english = i18n.render(msg)
+    finally:
+        i18n.install_translators("en")
+    assert german == "1.024 blocks of 1,5 MiB"  # no catalogue entry: the numbers still German
+    assert english == "1,024 blocks of 1.5 MiB" == str(msg)
