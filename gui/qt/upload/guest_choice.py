@@ -8,7 +8,7 @@ The administrator keeps the last word: nothing here blocks the wizard.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QCoreApplication, QObject
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from gui.diskimage.guest import (
@@ -20,8 +20,8 @@ from gui.diskimage.guest import (
     OsType,
     choice_warnings,
 )
-
-DETECTED = "detected from the disk"
+from gui.qt.i18n import render_text
+from gui.qt.style import Tone, text_style
 
 
 class GuestChoice(QObject):
@@ -38,12 +38,12 @@ class GuestChoice(QObject):
         for key in ("os", "generation", "architecture"):
             mark = QLabel()
             mark.setObjectName(f"{key}Detected")
-            mark.setStyleSheet("color: #2e6b30;")
+            mark.setStyleSheet(text_style(Tone.OK))
             self.marks[key] = mark
         self.warning = QLabel()
         self.warning.setObjectName("guestWarning")
         self.warning.setWordWrap(True)
-        self.warning.setStyleSheet("QLabel#guestWarning { color: #b3261e; }")
+        self.warning.setStyleSheet(text_style(Tone.ERROR))
         self.warning.setVisible(False)
         for box in (os_box, generation_box, architecture_box):
             box.currentIndexChanged.connect(self._check)
@@ -102,18 +102,23 @@ class GuestChoice(QObject):
         self._mark("architecture", facts.architecture, detected_architecture,
                    detected_architecture == architecture)
         warnings = choice_warnings(facts, os_text, generation, architecture)
-        self.warning.setText("\n".join(f"⚠ {line}" for line in warnings))
+        self.warning.setText("\n".join(f"⚠ {render_text(line)}" for line in warnings))
         self.warning.setVisible(bool(warnings))
 
     def _mark(self, key: str, fact: Fact[OsType] | Fact[Generation] | Fact[Architecture],
               detected: str | None, matches: bool) -> None:
         mark = self.marks[key]
         if detected is None or fact.confidence is Confidence.UNKNOWN:
-            mark.setText("not told by the disk")
+            mark.setText(self.tr("not told by the disk"))
         elif matches:
-            mark.setText(f"✓ {DETECTED} ({fact.confidence.value} confidence)")
+            confidence = {
+                Confidence.HIGH: self.tr("✓ detected from the disk (high confidence)"),
+                Confidence.MEDIUM: self.tr("✓ detected from the disk (medium confidence)"),
+            }
+            mark.setText(confidence.get(
+                fact.confidence, self.tr("✓ detected from the disk (low confidence)")))
         else:
-            mark.setText(f"{DETECTED}: {detected}")
+            mark.setText(self.tr("detected from the disk: {value}").format(value=detected))
         mark.setToolTip("\n".join(fact.evidence))
 
 
@@ -131,5 +136,7 @@ def _generation_data(value: Generation) -> str | None:
 
 
 def _generation_label(value: Generation) -> str:
-    return {Generation.V1: "Gen1", Generation.V2: "Gen2",
-            Generation.BOTH: "Gen1 or Gen2"}.get(value, "unknown")
+    if value is Generation.BOTH:
+        return QCoreApplication.translate("GuestChoice", "Gen1 or Gen2")
+    return {Generation.V1: "Gen1", Generation.V2: "Gen2"}.get(
+        value, QCoreApplication.translate("GuestChoice", "unknown"))
