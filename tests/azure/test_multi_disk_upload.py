@@ -272,8 +272,12 @@ def test_cancel_deletes_every_partial_disk_of_the_plan(
     quick.faults.latency = 0.0
     assert run.status is JobStatus.CANCELLED
     for name in ("gone-osdisk", "gone-datadisk-0"):
+
+        def fetch(compute: Any, name: str = name) -> Awaitable[Any]:
+            return compute.disks.get(RG_IMAGES, name)  # type: ignore[no-any-return]
+
         with pytest.raises(ResourceNotFoundError):
-            asyncio.run(_get(quick, lambda c, name=name: c.disks.get(RG_IMAGES, name)))
+            asyncio.run(_get(quick, fetch))
     assert run.steps["drop-partial"].state.value == "Done"
     assert run.steps["drop-partial:lun0"].state.value == "Done"
 

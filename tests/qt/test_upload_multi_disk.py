@@ -104,10 +104,15 @@ def table_rows(wizard: UploadWizard) -> list[tuple[str, str, str]]:
     """(role, LUN, check) of each row of page 1's disk table."""
     table = wizard.file_page.disk_table
     rows = []
+
+    def text(row: int, column: int) -> str:
+        item = table.item(row, column)
+        return item.text() if item is not None else ""
+
     for row in range(table.rowCount()):
         spin = table.cellWidget(row, 1)
-        lun = str(spin.value()) if isinstance(spin, QSpinBox) else table.item(row, 1).text()
-        rows.append((table.item(row, 0).text(), lun, table.item(row, 4).text()))
+        lun = str(spin.value()) if isinstance(spin, QSpinBox) else text(row, 1)
+        rows.append((text(row, 0), lun, text(row, 4)))
     return rows
 
 
