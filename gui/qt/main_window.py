@@ -20,7 +20,6 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -43,6 +42,7 @@ from gui.qt import icons
 from gui.qt.browser.detail_pane import DetailPane
 from gui.qt.browser.search_proxy import CatalogSearchProxy
 from gui.qt.browser.tree_model import CatalogTreeModel, LoadState, RowKind
+from gui.qt.help import HelpMenu
 from gui.qt.i18n import render_text
 from gui.qt.log_dock import LogDock
 from gui.qt.settings import Settings
@@ -277,8 +277,6 @@ class MainWindow(QMainWindow):
         )
         self.action_settings.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.action_settings.triggered.connect(self.settings_requested)
-        self.action_about = self._action(f"&About {APP_NAME}", "app")
-        self.action_about.triggered.connect(self._about)
 
     def _build_central(self) -> None:
         self.search = QLineEdit()
@@ -426,8 +424,7 @@ class MainWindow(QMainWindow):
         account_menu = menu.addMenu(self.tr("&Account"))
         account_menu.addAction(self.action_sign_in)
         account_menu.addAction(self.action_sandbox)
-        help_menu = menu.addMenu("&Help")
-        help_menu.addAction(self.action_about)
+        self.help_menu = HelpMenu(self)  # Help (F1), shortcuts, diagnostics, About
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
@@ -862,15 +859,14 @@ class MainWindow(QMainWindow):
     # --- community galleries ------------------------------------------------------------------
 
     def _ask_community_gallery(self) -> None:
-        dialog = QInputDialog(self)
-        dialog.setWindowTitle(self.tr("Add community gallery"))
-        dialog.setLabelText(
-            self.tr(
-                "Public name of the community gallery (as its publisher shares it, "
-                "e.g. ContosoImages-1a2b3c4d-5e6f-…):"
-            )
-        )
-        dialog.textValueSelected.connect(lambda name: self._spawn(self.add_community_gallery(name)))
+        # The dialog checks the name with Azure before it closes, so a mistyped name is
+        # corrected where it was typed.
+        from gui.qt.browser.community_dialog import CommunityGalleryDialog
+
+        if self.catalog is None:
+            return
+        dialog = CommunityGalleryDialog(self.catalog.add_community_gallery, self.location, self)
+        dialog.added.connect(lambda node: self._spawn(self._show_community_gallery(node)))
         dialog.open()
 
     async def add_community_gallery(self, name: str) -> None:
@@ -880,6 +876,11 @@ class MainWindow(QMainWindow):
             node = await self.catalog.add_community_gallery(name)
         except AzureServiceError as exc:
             self._show_error(self.tr("Could not add the community gallery"), exc)
+            return
+        await self._show_community_gallery(node)
+
+    async def _show_community_gallery(self, node: CatalogNode) -> None:
+        if self.catalog is None:
             return
         self.settings.community_galleries = self.catalog.extra_community_galleries
         source = self.tree_model.index_for_key(NodeRef(SourceKind.COMMUNITY).key)
@@ -983,16 +984,6 @@ class MainWindow(QMainWindow):
         if error.code:
             box.setDetailedText(self.tr("Azure error code: {code}").format(code=error.code))
         box.open()
-
-    def _about(self) -> None:
-        from gui import __version__
-
-        QMessageBox.about(
-            self,
-            f"About {APP_NAME}",
-            f"<b>{APP_NAME}</b> {__version__}<br>Browse, inspect, capture and upload Azure VM "
-            "images.",
-        )
 
     def _flush_cache_soon(self) -> None:
         cache = self.cache

@@ -262,6 +262,10 @@ def test_a_captured_vm_is_listed_again(
         return node is not None and "running" not in str(node.summary).lower()
 
     qtbot.waitUntil(listed_again, timeout=LOAD_TIMEOUT_MS)
+    # What the row shows follows too (its Details cell said "running" until a manual refresh).
+    vms = window.tree_model.index_for_key(NodeRef(SourceKind.VMS).key)
+    row = child_named(window, vms, VM_LINUX)
+    assert "running" not in str(window.tree_model.data(row.siblingAtColumn(1))).lower()
     qtbot.waitUntil(
         lambda: window.detail_pane.detail is not None
         and "running" not in str(dict(window.detail_pane.detail.properties)).lower(),

@@ -421,7 +421,15 @@ class CatalogTreeModel(QStandardItemModel):
             if isinstance(existing_node, CatalogNode) and existing_node.ref == node.ref:
                 if existing_node != node:
                     existing.setData(node, Role.NODE)  # type: ignore[union-attr]
-                    self._entries[node.ref.key].node = node
+                    # The row's Details cell and tooltip follow the node ("running" ->
+                    # "deallocated" after a capture), not only its data.
+                    entry = self._entries[node.ref.key]
+                    fresh = self._make_row(node)
+                    self._entries[node.ref.key] = entry  # the row shown stays the node's row
+                    entry.node = node
+                    if len(fresh) > 1:
+                        parent.setChild(row, 1, fresh[1])
+                    existing.setToolTip(fresh[0].toolTip())  # type: ignore[union-attr]
                 continue
             parent.insertRow(row, self._make_row(node))
 
