@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from gui.azure.catalog.nodes import CatalogNode, ImageDetail, NodeRef
 
@@ -134,6 +134,14 @@ class ListingCache:
             Path(temp).unlink(missing_ok=True)
 
 
+class ListingListener(Protocol):
+    """Told of every listing and detail fetched from Azure (the local search index is one)."""
+
+    def listed(self, parent: CatalogNode, children: list[CatalogNode]) -> None: ...
+
+    def described(self, detail: ImageDetail) -> None: ...
+
+
 class CachedCatalog:
     """Cache-first reads and fetch-then-store refreshes over one scope's ``ListingCache``.
 
@@ -147,6 +155,8 @@ class CachedCatalog:
         # Raw answers several listings are cut from (all managed images: one per resource
         # group), kept until the next refresh so expanding a group does not list them again.
         self._shared: dict[str, Any] = {}
+        # Everything fetched here is also told to these (the search index: issue 14).
+        self.listeners: list[ListingListener] = []
 
     async def shared(self, key: str, fetch: Callable[[], Awaitable[T]]) -> T:
         """The answer ``fetch`` gave for ``key`` since the last ``forget``, or a new one."""
@@ -180,6 +190,8 @@ class CachedCatalog:
         nodes = await fetch(node)
         if self.store is not None:
             self.store.put_children(node.ref, nodes)
+        for listener in self.listeners:
+            listener.listed(node, nodes)
         return nodes
 
     async def detail(self, node: CatalogNode, fetch: Describer) -> ImageDetail:
@@ -187,4 +199,6 @@ class CachedCatalog:
         detail = await fetch(node)
         if self.store is not None:
             self.store.put_detail(detail)
+        for listener in self.listeners:
+            listener.described(detail)
         return detail
