@@ -29,6 +29,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="ARM port (default: a free one)")
     parser.add_argument("--blob-port", type=int, default=0, help="blob port (default: a free one)")
     parser.add_argument(
+        "--catalog-port",
+        type=int,
+        default=0,
+        help="Marketplace Catalog API port (default: a free one)",
+    )
+    parser.add_argument(
         "--no-signal-handlers",
         action="store_true",
         help="stop on Ctrl+C (KeyboardInterrupt) only, as where signal handlers cannot be "
@@ -36,7 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     server = SandboxServer(
-        args.state_dir or sandbox_dir(), reset=args.reset, port=args.port, blob_port=args.blob_port
+        args.state_dir or sandbox_dir(),
+        reset=args.reset,
+        port=args.port,
+        blob_port=args.blob_port,
+        catalog_port=args.catalog_port,
     )
     stop = threading.Event()
     names = () if args.no_signal_handlers else STOP_SIGNALS
@@ -58,6 +68,7 @@ def _print_endpoints(server: SandboxServer, stop_signals: Sequence[str]) -> None
     print(f"ARM endpoint:  {server.arm_url}")
     if server.blob_url:
         print(f"Blob endpoint: {server.blob_url}")
+    print(f"Catalog API:   {server.catalog_url}  (Marketplace Catalog, any X-API-Key)")
     print(f"Tenant:        {SANDBOX_TENANT_ID}")
     for sid, name in SANDBOX_SUBSCRIPTIONS:
         print(f"Subscription:  {sid}  {name}")

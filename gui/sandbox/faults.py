@@ -11,6 +11,8 @@ import re
 import threading
 from dataclasses import dataclass, field
 
+from gui.sandbox.throttling import READ_BUCKET, READ_REFILL_PER_SECOND, ReadThrottle
+
 
 @dataclass
 class FaultRule:
@@ -49,9 +51,11 @@ _DEFAULT_CODES = {
 
 @dataclass
 class Faults:
-    """The set of active fault rules and the latency added to every request (seconds)."""
+    """The set of active fault rules, the latency added to every request (seconds) and ARM's
+    read throttling (off unless ``throttle_reads`` switches it on)."""
 
     latency: float = 0.0
+    read_throttle: ReadThrottle | None = None
     _rules: list[FaultRule] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -83,10 +87,26 @@ class Faults:
             self._rules.append(rule)
         return rule
 
+    def throttle_reads(
+        self,
+        *,
+        bucket: int = READ_BUCKET,
+        refill_per_second: float = READ_REFILL_PER_SECOND,
+        refill_interval_s: float = 1.0,
+    ) -> ReadThrottle:
+        """Throttle ARM reads as Azure does (a token bucket per subscription, Azure's sizes unless
+        given); a new call starts with full buckets."""
+        throttle = ReadThrottle(
+            bucket=bucket, refill_per_second=refill_per_second, refill_interval_s=refill_interval_s
+        )
+        self.read_throttle = throttle
+        return throttle
+
     def clear(self) -> None:
         with self._lock:
             self._rules.clear()
             self.latency = 0.0
+            self.read_throttle = None
 
     def take(self, method: str, path: str) -> FaultRule | None:
         """The first live rule matching this request, counted as fired."""

@@ -24,11 +24,13 @@ from gui.sandbox.arm.handlers import build_router
 from gui.sandbox.blob.errors import BlobError, new_request_id
 from gui.sandbox.blob.handlers import BlobService
 from gui.sandbox.blob.sas import make_sas
+from gui.sandbox.catalog.service import CatalogError, CatalogService
 from gui.sandbox.errors import ArmError, authorization_failed
 from gui.sandbox.faults import FaultRule, Faults
 from gui.sandbox.seed import SANDBOX_PRINCIPAL_ID
 from gui.sandbox.seed.regions import REGIONS
 from gui.sandbox.store import write_json_atomic
+from gui.sandbox.throttling import ReadAllowance, is_read
 from gui.sandbox.world import World
 
 log = logging.getLogger(__name__)
@@ -75,19 +77,27 @@ class _FromWorld(Generic[T]):
 
 
 class SandboxServer:
-    """A local Azure: ARM (Microsoft.Compute & co.) on ``arm_url``, page blobs on ``blob_url``.
+    """A local Azure: ARM (Microsoft.Compute & co.) on ``arm_url``, page blobs on ``blob_url``,
+    the Marketplace Catalog data plane on ``catalog_url``.
 
     ``start()`` returns once both endpoints listen; state lives in ``state_dir`` and survives a
     restart unless ``reset=True``.
     """
 
     def __init__(
-        self, state_dir: Path, *, reset: bool = False, port: int = 0, blob_port: int = 0
+        self,
+        state_dir: Path,
+        *,
+        reset: bool = False,
+        port: int = 0,
+        blob_port: int = 0,
+        catalog_port: int = 0,
     ) -> None:
         self.state_dir = Path(state_dir)
         self._reset = reset
         self._port = port
         self._blob_port = blob_port
+        self._catalog_port = catalog_port
         self._world: World | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -107,6 +117,7 @@ class SandboxServer:
     # What the running world holds, read (and for the tunables, set) through the server.
     arm_url = _FromWorld[str]()
     blob_url = _FromWorld[str]()
+    catalog_url = _FromWorld[str]()
     faults = _FromWorld[Faults]()
     request_count = _FromWorld[int]()
     page_size = _FromWorld[int](settable=lambda value: max(1, value))
@@ -233,7 +244,16 @@ class SandboxServer:
         blob.router.add_route("*", "/{tail:.*}", BlobService(world, world.blobs).handle)
         blob_port = await self._serve(blob, self._blob_port, saved.get("blob", 0))
         world.blob_url = f"http://{_HOST}:{blob_port}"
-        write_json_atomic(self.state_dir / PORTS_FILE, {"arm": arm_port, "blob": blob_port})
+        # The catalogue on a port of its own, so its paths are the real host's (/search,
+        # /product/{id}) and nothing of ARM's (auth, api-versions, throttling) applies to it.
+        catalog = web.Application(middlewares=[_loopback_host(_catalog_misdirected)])
+        catalog.router.add_route("*", "/{tail:.*}", CatalogService(world).handle)
+        catalog_port = await self._serve(catalog, self._catalog_port, saved.get("catalog", 0))
+        world.catalog_url = f"http://{_HOST}:{catalog_port}"
+        write_json_atomic(
+            self.state_dir / PORTS_FILE,
+            {"arm": arm_port, "blob": blob_port, "catalog": catalog_port},
+        )
 
     async def _serve(self, app: web.Application, port: int, previous: int = 0) -> int:
         """Listens on ``port``; when that is 0 (any), on the port of the previous start if it is
@@ -264,6 +284,10 @@ class SandboxServer:
 
     async def _handle_arm(self, request: web.Request) -> web.StreamResponse:
         response = await self._arm_response(request)
+        allowance: ReadAllowance | None = request.get(_READ_ALLOWANCE)
+        if allowance is not None:
+            # ARM stamps every read it admits (and refuses) with what the bucket has left.
+            response.headers[allowance.header] = str(allowance.remaining)
         # ARM stamps every answer with ids that support and logs refer to.
         response.headers["x-ms-request-id"] = str(uuid.uuid4())
         response.headers["x-ms-correlation-request-id"] = request.headers.get(
@@ -282,6 +306,7 @@ class SandboxServer:
             if rule is not None:
                 raise _fault_error(rule, request)
             _check_authorization(request)
+            _take_read_token(request, world)
             route, params, path_known = self._router.match(request.method, request.path)
             if route is None:
                 raise _no_route(request, path_known)
@@ -310,6 +335,31 @@ class SandboxServer:
                 500, "InternalServerError", "The server encountered an internal error."
             )
             return reply(internal.body(), 500)
+
+
+_READ_ALLOWANCE = "sandbox.read_allowance"
+
+
+def _take_read_token(request: web.Request, world: World) -> None:
+    """ARM's read throttling, when switched on (``Faults.throttle_reads``): a read takes a token
+    from its subscription's bucket, or is refused with 429 and Retry-After."""
+    throttle = world.faults.read_throttle
+    if throttle is None or not is_read(request.method):
+        return
+    allowance = throttle.take(request.path)
+    request[_READ_ALLOWANCE] = allowance
+    if allowance.allowed:
+        return
+    scope = f"subscription '{allowance.scope}'" if allowance.scope else "tenant"
+    code = "SubscriptionRequestsThrottled" if allowance.scope else "TenantRequestsThrottled"
+    raise ArmError(
+        429,
+        code,
+        f"Number of 'read' requests for {scope} actor '{SANDBOX_PRINCIPAL_ID}' exceeded. Please "
+        f"try again after '{allowance.retry_after_s}' seconds after additional tokens are "
+        "available. Refer to https://aka.ms/arm-throttling",
+        headers={"Retry-After": str(allowance.retry_after_s)},
+    )
 
 
 async def _read_arm_body(request: web.Request) -> bytes:
@@ -428,6 +478,10 @@ def _blob_misdirected(host: str) -> web.StreamResponse:
         content_type="application/xml",
         headers={"x-ms-error-code": error.code, "x-ms-request-id": request_id},
     )
+
+
+def _catalog_misdirected(host: str) -> web.StreamResponse:
+    return CatalogError(400, "InvalidHostName", _invalid_host_message(host)).response()
 
 
 def _bound_port(site: web.TCPSite) -> int:

@@ -32,6 +32,7 @@ class World:
     page_size: int = DEFAULT_PAGE_SIZE
     arm_url: str = ""
     blob_url: str = ""
+    catalog_url: str = ""  # the Marketplace Catalog data plane (catalogapi.azure.com's stand-in)
     request_count: int = 0
     # How long simulated operations take (seconds) and the polling interval the server suggests.
     lro_seconds: float = 0.3

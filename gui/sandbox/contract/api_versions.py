@@ -159,3 +159,14 @@ def served(path: str) -> Served | None:
     if name is None:
         return None
     return Served(name.partition("/")[2], PROVIDER_TYPES[name])
+
+
+# The Marketplace Catalog data plane (catalogapi.azure.com) is not ARM: no resource types, one
+# api-version for its Search and Products routes. specification/marketplacecatalog/data-plane/
+# Search/stable/2025-05-01/openapi.json and .../Products/stable/2025-05-01/openapi.json (read at
+# commits 067257372a43dc5c7474e424819e1cdf025dc9a2 and 0096944a3499eae085d651b2a164ec65b02d8c98).
+# Older
+# versions (2022-02-02, 2023-01-01-preview, 2023-05-01-preview) exist on Azure with other paths
+# and shapes (``/products/{id}``, ``items``/``nextPageLink``); the sandbox answers only the
+# 2025-05-01 shapes, so it refuses those rather than answer them wrongly.
+CATALOG_API_VERSIONS: tuple[str, ...] = ("2025-05-01",)
