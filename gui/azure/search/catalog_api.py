@@ -10,26 +10,30 @@ from Azure/azure-rest-api-specs ``specification/marketplacecatalog/data-plane/Se
 plan's ``planId`` is its SKU, so a plan maps to the ARM URN ``publisher:offer:planId``.
 
 The client is an azure-core pipeline built like every other client of the app (the session's
-network options: proxy, CA bundle, User-Agent, the TLS rule, the operation log with redaction)
-and the session's credential: a bearer token for the catalog's scope (the sandbox's static
-token to loopback in sandbox mode).
+network options: proxy, CA bundle, User-Agent, the TLS rule, the operation log with redaction).
+The data plane takes no bearer token: its spec's security is an API key in ``X-API-Key``
+(issued by the Marketplace Catalog team, https://aka.ms/DiscoveryAPI/keys). The key is read
+from the environment (``AZURE_IMAGE_STUDIO_CATALOG_KEY``), never from a command line, and goes
+only into that header; without one the search answers from the local index alone. The sandbox
+serves the catalogue on a loopback port of its own and takes any key.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from azure.core import AsyncPipelineClient
-from azure.core.pipeline import policies
+from azure.core.pipeline import PipelineRequest, policies
+from azure.core.pipeline.policies import SansIOHTTPPolicy
 from azure.core.rest import HttpRequest
 
-from gui.azure.account.loopback import LoopbackBearerPolicy
+from gui.azure.account.loopback import require_loopback_url
 from gui.azure.account.network import sdk_client_options
-from gui.azure.account.session import AzureSession
 from gui.azure.errors import translated
 from gui.azure.search.model import Facts
 
@@ -37,7 +41,9 @@ log = logging.getLogger(__name__)
 
 API_VERSION = "2025-05-01"
 PUBLIC_ENDPOINT = "https://catalogapi.azure.com"
-CATALOG_SCOPE = "https://catalogapi.azure.com/.default"
+API_KEY_HEADER = "X-API-Key"
+API_KEY_ENV = "AZURE_IMAGE_STUDIO_CATALOG_KEY"
+SANDBOX_API_KEY = "sandbox"  # the sandbox takes any key; this one is not a secret
 
 # The fields a result needs (the API answers only uniqueProductId and displayName otherwise).
 SEARCH_SELECT = (
@@ -53,7 +59,7 @@ SEARCH_SELECT = (
     "Plans",
     "LastModifiedDateTime",
 )
-SEARCH_FACETS = ("OperatingSystems", "PublisherTypes", "PricingTypes")
+SEARCH_FACETS = ("OperatingSystems", "PublisherType", "PricingTypes")
 
 _ARCHITECTURES = {"x64gen1": ("x64", "V1"), "x64gen2": ("x64", "V2"), "arm64": ("Arm64", "V2")}
 
@@ -85,10 +91,20 @@ class CatalogAnswer:
     total: int
 
 
+class ApiKeyPolicy(SansIOHTTPPolicy[Any, Any]):
+    """Sends the catalogue's API key in its header (and nowhere else: no query string, no log)."""
+
+    def __init__(self, key: str) -> None:
+        self._key = key
+
+    def on_request(self, request: PipelineRequest[Any]) -> None:
+        request.http_request.headers[API_KEY_HEADER] = self._key
+
+
 class MarketplaceCatalogClient:
     """``search`` (VM products only) and ``product`` over one endpoint."""
 
-    def __init__(self, endpoint: str, *, auth_policy: Any, market: str = "US") -> None:
+    def __init__(self, endpoint: str, *, api_key: str, market: str = "US") -> None:
         self.endpoint = endpoint.rstrip("/")
         self.market = market
         options = sdk_client_options(self.endpoint, "The Marketplace Catalog endpoint")
@@ -99,7 +115,7 @@ class MarketplaceCatalogClient:
             policies.UserAgentPolicy(user_agent=options.get("user_agent")),
             *options["per_call_policies"],
             policies.AsyncRetryPolicy(retry_total=2, retry_backoff_factor=0.4),
-            auth_policy,
+            ApiKeyPolicy(api_key),
             *options["per_retry_policies"],
             policies.ContentDecodePolicy(),
             policies.NetworkTraceLoggingPolicy(),
@@ -109,14 +125,16 @@ class MarketplaceCatalogClient:
         )
 
     @classmethod
-    def for_session(cls, session: AzureSession, endpoint: str | None = None) -> MarketplaceCatalogClient:
-        """The client for a signed-in session (its credential, for the catalog's scope), or for
-        the sandbox (its static token, loopback only)."""
-        if session.is_sandbox:
-            base = endpoint or catalog_endpoint(session)
-            return cls(base, auth_policy=LoopbackBearerPolicy())
-        policy = policies.AsyncBearerTokenCredentialPolicy(session.credential, CATALOG_SCOPE)
-        return cls(endpoint or PUBLIC_ENDPOINT, auth_policy=policy)
+    def from_environment(cls, endpoint: str = PUBLIC_ENDPOINT) -> MarketplaceCatalogClient | None:
+        """The client for Azure with the key from the environment, or None without a key."""
+        key = os.environ.get(API_KEY_ENV, "").strip()
+        return cls(endpoint, api_key=key) if key else None
+
+    @classmethod
+    def for_sandbox(cls, catalog_url: str) -> MarketplaceCatalogClient:
+        """The client for the sandbox's catalogue (loopback only, as every sandbox client)."""
+        require_loopback_url(catalog_url)
+        return cls(catalog_url, api_key=SANDBOX_API_KEY)
 
     async def close(self) -> None:
         await self._client.close()
@@ -158,11 +176,6 @@ class MarketplaceCatalogClient:
         if location:
             params["locations"] = location
         return await self._get(f"/product/{unique_product_id}", params)
-
-
-def catalog_endpoint(session: AzureSession) -> str:
-    """Where the sandbox serves the catalogue: beside its ARM endpoint."""
-    return (session.sandbox_url or PUBLIC_ENDPOINT).rstrip("/") + "/catalog"
 
 
 def _plan_hits(results: Iterable[Any]) -> Iterable[CatalogPlanHit]:
