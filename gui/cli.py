@@ -23,6 +23,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gui.commands.upload import main as upload_main
 
         return upload_main(args[1:])
+    if args and args[0] == "images":
+        from gui.commands.images import main as images_main
+
+        return images_main(args[1:])
     if args and args[0] == "smoke":
         from gui.commands.smoke import main as smoke_main
 
