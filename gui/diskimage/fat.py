@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from gui.i18n import QT_TR_NOOP, Message, Text, message
+
 # The most directory entries read from one directory (a fresh ESP holds a dozen).
 MAX_DIR_ENTRIES = 4096
 # The most clusters followed in one chain: directories and the few KiB of a file read here
@@ -29,7 +31,14 @@ ATTR_DIRECTORY = 0x10
 
 
 class FatError(Exception):
-    """The volume is not a FAT file system this reader understands, or it is damaged."""
+    """The volume is not a FAT file system this reader understands, or it is damaged.
+
+    ``detail`` is the English text (``str(error)``) carrying its Message, so the guest's
+    evidence that quotes it is translated in the window."""
+
+    def __init__(self, detail: Message | str) -> None:
+        self.detail = Text(detail)
+        super().__init__(self.detail)
 
 
 class ByteSource(Protocol):
@@ -137,14 +146,14 @@ class FatVolume:
         self._source = source
         boot = parse_boot_sector(source.read(0, 512))
         if boot is None:
-            raise FatError("not a FAT file system")
+            raise FatError(Text(QT_TR_NOOP("not a FAT file system")))
         if boot.total_sectors * boot.bytes_per_sector > limit > 0:
             # A volume claiming more than its partition: read only what is inside.
             boot = BootSector(boot.fat_type, boot.bytes_per_sector, boot.sectors_per_cluster,
                               boot.reserved_sectors, boot.fat_count, boot.root_entries,
                               limit // boot.bytes_per_sector, boot.fat_sectors, boot.root_cluster)
             if boot.cluster_count == 0:
-                raise FatError("the volume is larger than its partition")
+                raise FatError(Text(QT_TR_NOOP("the volume is larger than its partition")))
         self.boot = boot
         self._fat_cache: dict[int, bytes] = {}
 
@@ -166,7 +175,7 @@ class FatVolume:
             start = pos - sector * bps
             piece = data[start : start + length - len(out)]
             if not piece:
-                raise FatError("the FAT is cut short")
+                raise FatError(Text(QT_TR_NOOP("the FAT is cut short")))
             out += piece
             pos += len(piece)
         return bytes(out)
@@ -191,7 +200,9 @@ class FatVolume:
 
     def _check_cluster(self, cluster: int) -> None:
         if not 2 <= cluster < self.boot.cluster_count + 2:
-            raise FatError(f"a cluster chain points at cluster {cluster}, outside the volume")
+            raise FatError(message(QT_TR_NOOP(
+                "a cluster chain points at cluster {cluster}, outside the volume"),
+                cluster=cluster))
 
     def chain(self, first: int, max_clusters: int = MAX_CHAIN) -> Iterator[int]:
         """The clusters of the chain starting at ``first``, at most ``max_clusters`` of them."""
@@ -200,7 +211,9 @@ class FatVolume:
         seen: set[int] = set()
         while cluster is not None and len(seen) < max_clusters:
             if cluster in seen:
-                raise FatError(f"a cluster chain loops back to cluster {cluster}")
+                raise FatError(message(
+                    QT_TR_NOOP("a cluster chain loops back to cluster {cluster}"),
+                    cluster=cluster))
             seen.add(cluster)
             yield cluster
             cluster = self.next_cluster(cluster)

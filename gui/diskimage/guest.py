@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from gui.diskimage.fat import DirEntry, FatError, FatVolume, parse_boot_sector
+from gui.i18n import QT_TR_NOOP, Render, Text, localize, message, plural, tr
 
 SECTOR = 512
 # The whole inspection reads at most this much: a normal disk needs a few dozen small reads.
@@ -103,20 +104,21 @@ ESP_GUID = uuid.UUID("C12A7328-F81F-11D2-BA4B-00A0C93EC93B")
 MSR_GUID = uuid.UUID("E3C9E316-0B5C-4DB8-817D-F92DF00215AE")
 BIOS_BOOT_GUID = uuid.UUID("21686148-6449-6E6F-744E-656564454649")
 GPT_TYPES: dict[uuid.UUID, str] = {
-    ESP_GUID: "EFI system partition",
-    MSR_GUID: "Microsoft reserved partition",
-    BIOS_BOOT_GUID: "BIOS boot partition",
-    uuid.UUID("EBD0A0A2-B9E5-4433-87C0-68B6B72699C7"): "Microsoft basic data",
-    uuid.UUID("DE94BBA4-06D1-4D40-A16A-BFD50179D6AC"): "Windows recovery environment",
-    uuid.UUID("0FC63DAF-8483-4772-8E79-3D69D8477DE4"): "Linux file system",
+    ESP_GUID: Text(QT_TR_NOOP("EFI system partition")),
+    MSR_GUID: Text(QT_TR_NOOP("Microsoft reserved partition")),
+    BIOS_BOOT_GUID: Text(QT_TR_NOOP("BIOS boot partition")),
+    uuid.UUID("EBD0A0A2-B9E5-4433-87C0-68B6B72699C7"): Text(QT_TR_NOOP("Microsoft basic data")),
+    uuid.UUID("DE94BBA4-06D1-4D40-A16A-BFD50179D6AC"): Text(QT_TR_NOOP(
+        "Windows recovery environment")),
+    uuid.UUID("0FC63DAF-8483-4772-8E79-3D69D8477DE4"): Text(QT_TR_NOOP("Linux file system")),
     uuid.UUID("E6D6D379-F507-44C2-A23C-238F2A3DF928"): "Linux LVM",
     uuid.UUID("0657FD6D-A4AB-43C4-84E5-0933C84B4F4F"): "Linux swap",
     uuid.UUID("A19D880F-05FC-4D3B-A006-743F0F84911E"): "Linux RAID",
-    uuid.UUID("BC13C2FF-59E6-4262-A352-B275FD6F7172"): "Linux extended boot",
-    uuid.UUID("933AC7E1-2EB4-4F13-B844-0E14E2AEF915"): "Linux home",
-    uuid.UUID("4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709"): "Linux root (x86-64)",
-    uuid.UUID("B921B045-1DF0-41C3-AF44-4C6F280D3FAE"): "Linux root (Arm64)",
-    uuid.UUID("44479540-F297-41B2-9AF7-D131D5F0458A"): "Linux root (x86)",
+    uuid.UUID("BC13C2FF-59E6-4262-A352-B275FD6F7172"): Text(QT_TR_NOOP("Linux extended boot")),
+    uuid.UUID("933AC7E1-2EB4-4F13-B844-0E14E2AEF915"): Text(QT_TR_NOOP("Linux home")),
+    uuid.UUID("4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709"): Text(QT_TR_NOOP("Linux root (x86-64)")),
+    uuid.UUID("B921B045-1DF0-41C3-AF44-4C6F280D3FAE"): Text(QT_TR_NOOP("Linux root (Arm64)")),
+    uuid.UUID("44479540-F297-41B2-9AF7-D131D5F0458A"): Text(QT_TR_NOOP("Linux root (x86)")),
     uuid.UUID("8484680C-9521-48C6-9C11-B0720656F69E"): "Linux /usr (x86-64)",
     uuid.UUID("B0E01050-EE5F-4390-949A-9101B17104E9"): "Linux /usr (Arm64)",
 }
@@ -130,11 +132,15 @@ GPT_TYPE_ARCH: dict[uuid.UUID, Architecture] = {
 }
 MBR_TYPES: dict[int, str] = {
     0x01: "FAT12", 0x04: "FAT16", 0x06: "FAT16", 0x0E: "FAT16 (LBA)", 0x0B: "FAT32",
-    0x0C: "FAT32 (LBA)", 0x07: "NTFS/exFAT", 0x27: "Windows recovery environment",
+    0x0C: "FAT32 (LBA)", 0x07: "NTFS/exFAT", 0x27: GPT_TYPES[uuid.UUID(
+        "DE94BBA4-06D1-4D40-A16A-BFD50179D6AC")],
     0x82: "Linux swap", 0x83: "Linux", 0x8E: "Linux LVM", 0xFD: "Linux RAID",
-    0xEF: "EFI system partition", 0xEE: "GPT protective", 0x05: "extended",
-    0x0F: "extended (LBA)", 0x85: "Linux extended",
+    0xEF: GPT_TYPES[ESP_GUID], 0xEE: Text(QT_TR_NOOP("GPT protective")),
+    0x05: Text(QT_TR_NOOP("extended")), 0x0F: Text(QT_TR_NOOP("extended (LBA)")),
+    0x85: Text(QT_TR_NOOP("Linux extended")),
 }
+# A partition type neither table names.
+OTHER_TYPE = Text(QT_TR_NOOP("other"))
 MBR_EXTENDED = (0x05, 0x0F, 0x85)
 MBR_ESP = 0xEF
 MBR_PROTECTIVE = 0xEE
@@ -186,10 +192,12 @@ class EfiLoader:
     architecture: Architecture
 
     @property
-    def described(self) -> str:
+    def described(self) -> Text:
         if self.machine is None:
-            return f"{self.path} (no readable PE header)"
-        return f"{self.path} (PE machine 0x{self.machine:04X}: {self.architecture.value})"
+            return Text(message(QT_TR_NOOP("{path} (no readable PE header)"), path=self.path))
+        return Text(message(QT_TR_NOOP("{path} (PE machine 0x{machine:04X}: {architecture})"),
+                            path=self.path, machine=self.machine,
+                            architecture=_architecture_name(self.architecture)))
 
 
 @dataclass(frozen=True)
@@ -246,9 +254,9 @@ def read_guest_facts(img: GuestSource) -> GuestFacts:
     try:
         scan.run()
     except _OutOfBudget:
-        scan.notes.append(
+        scan.notes.append(Text(QT_TR_NOOP(
             "Stopped reading the disk's structures after the allowed amount: they are unusually "
-            "large or damaged, so what follows was found before that.")
+            "large or damaged, so what follows was found before that.")))
     return scan.conclude()
 
 
@@ -465,9 +473,9 @@ class _Scan:
         elif mbr is not None and _used(mbr) and not _looks_like_boot_sector(sector0):
             if any(e.type == MBR_PROTECTIVE for e in _used(mbr)):
                 self.found.table = PartitionTable.DAMAGED_GPT
-                self.found.table_note = (
+                self.found.table_note = Text(QT_TR_NOOP(
                     "The protective MBR announces a GPT, but neither GPT header nor its backup "
-                    "is readable (both fail their checksum or are missing).")
+                    "is readable (both fail their checksum or are missing)."))
                 return
             self.found.table = PartitionTable.MBR
             self._use_mbr(mbr)
@@ -506,9 +514,9 @@ class _Scan:
                 if backup is not None:
                     table = self._gpt_entries(backup, sector_size, from_backup=True)
                     if table is not None:
-                        table.problems.insert(0, (
+                        table.problems.insert(0, Text(QT_TR_NOOP(
                             "The primary GPT is damaged; the backup GPT at the end of the disk "
-                            "was read instead."))
+                            "was read instead.")))
                         return table
         return None
 
@@ -528,9 +536,10 @@ class _Scan:
             first, last = _u64(raw, 32), _u64(raw, 40)
             name = raw[56:128].decode("utf-16-le", errors="replace").split("\0", 1)[0]
             if not 0 < first <= last or first >= disk_sectors:
-                table.problems.append(
-                    f"GPT partition {index + 1} lies outside the disk (sectors {first:,}-"
-                    f"{last:,}); it was left out.")
+                table.problems.append(Text(message(
+                    QT_TR_NOOP("GPT partition {number} lies outside the disk (sectors "
+                               "{first:,}-{last:,}); it was left out."),
+                    number=index + 1, first=first, last=last)))
                 continue
             self._add_gpt_partition(index + 1, kind, first, min(last, disk_sectors - 1),
                                     name=name, sector_size=sector_size)
@@ -540,7 +549,7 @@ class _Scan:
                            name: str, sector_size: int) -> None:
         self.found.partitions.append(Partition(
             number=number, start=first * sector_size, size=(last - first + 1) * sector_size,
-            type_id=str(kind).upper(), type_name=GPT_TYPES.get(kind, "other"), name=name))
+            type_id=str(kind).upper(), type_name=GPT_TYPES.get(kind, OTHER_TYPE), name=name))
 
     def _use_gpt(self, gpt: GptTable, mbr: list[MbrEntry] | None) -> None:
         others = [e for e in _used(mbr or []) if e.type != MBR_PROTECTIVE]
@@ -561,13 +570,14 @@ class _Scan:
     def _add_mbr_partition(self, number: int, entry: MbrEntry, base: int) -> None:
         start = (base + entry.start_lba) * SECTOR
         if start >= self.reader.size:
-            self.notes.append(f"MBR partition {number} starts beyond the end of the disk; it "
-                              f"was left out.")
+            self.notes.append(Text(message(
+                QT_TR_NOOP("MBR partition {number} starts beyond the end of the disk; it was "
+                           "left out."), number=number)))
             return
         size = min(entry.sectors * SECTOR, self.reader.size - start)
         self.found.partitions.append(Partition(
             number=number, start=start, size=size, type_id=f"0x{entry.type:02X}",
-            type_name=MBR_TYPES.get(entry.type, "other"), bootable=entry.status == 0x80))
+            type_name=MBR_TYPES.get(entry.type, OTHER_TYPE), bootable=entry.status == 0x80))
 
     def _follow_extended(self, extended_lba: int) -> None:
         """The chain of extended boot records: each names one logical partition (relative to
@@ -580,8 +590,9 @@ class _Scan:
             entries = parse_mbr(self.reader.read(ebr * SECTOR, SECTOR))
             if entries is None:
                 if ebr != extended_lba:
-                    self.notes.append("The chain of logical partitions is broken; the logical "
-                                      "partitions after it were left out.")
+                    self.notes.append(Text(QT_TR_NOOP(
+                        "The chain of logical partitions is broken; the logical partitions "
+                        "after it were left out.")))
                 return
             logical, link = entries[0], entries[1]
             if _used([logical]) and logical.type not in MBR_EXTENDED:
@@ -612,9 +623,10 @@ class _Scan:
                 volume = FatVolume(_Window(self.reader, esp.start, esp.size), esp.size)
                 self._read_esp(volume)
             except FatError as exc:
-                self.found.esp_problems.append(
-                    f"The EFI system partition ({esp.label}) holds no readable FAT file system "
-                    f"({exc}).")
+                self.found.esp_problems.append(Text(message(
+                    QT_TR_NOOP("The EFI system partition (partition {number} ({type})) holds no "
+                               "readable FAT file system ({reason})."),
+                    number=esp.number, type=esp.type_name, reason=exc.detail)))
 
     def _read_esp(self, volume: FatVolume) -> None:
         efi = volume.find("EFI")
@@ -681,36 +693,47 @@ class _Scan:
         if found.whole_disk is not None:
             kind = _os_of_filesystem(found.whole_disk)
             return Fact(kind, Confidence.LOW if kind is not OsType.UNKNOWN else Confidence.UNKNOWN,
-                        (f"The whole disk is one {found.whole_disk} file system without a "
-                         "partition table: it looks like a data disk, not a disk that boots.",))
-        windows_strong: list[str] = []
-        windows: list[str] = []
-        linux_strong: list[str] = []
-        linux: list[str] = []
+                        (Text(message(QT_TR_NOOP(
+                            "The whole disk is one {filesystem} file system without a partition "
+                            "table: it looks like a data disk, not a disk that boots."),
+                            filesystem=found.whole_disk)),))
+        windows_strong: list[Text] = []
+        windows: list[Text] = []
+        linux_strong: list[Text] = []
+        linux: list[Text] = []
         if found.windows_boot is not None:
-            windows_strong.append(
-                f"The EFI system partition holds Windows Boot Manager ({found.windows_boot.path}).")
+            windows_strong.append(Text(message(
+                QT_TR_NOOP("The EFI system partition holds Windows Boot Manager ({path})."),
+                path=found.windows_boot.path)))
         for part in found.partitions:
             if part.type_id == str(MSR_GUID).upper():
-                windows_strong.append(
-                    f"Partition {part.number} is a Microsoft reserved partition.")
+                windows_strong.append(Text(message(
+                    QT_TR_NOOP("Partition {number} is a Microsoft reserved partition."),
+                    number=part.number)))
             if part in found.ntfs_bootmgr:
-                windows_strong.append(f"The NTFS boot code of {part.label} loads BOOTMGR, the "
-                                      "Windows boot manager.")
+                windows_strong.append(Text(message(
+                    QT_TR_NOOP("The NTFS boot code of partition {number} ({type}) loads BOOTMGR, "
+                               "the Windows boot manager."),
+                    number=part.number, type=part.type_name)))
             elif part.filesystem in ("NTFS", "BitLocker"):
-                windows.append(f"{_cap(part.label)} holds an {part.filesystem} file system.")
+                windows.append(_holds_filesystem(part))
             if part.filesystem in LINUX_FILESYSTEMS:
-                linux_strong.append(f"{_cap(part.label)} holds an {part.filesystem} file system.")
+                linux_strong.append(_holds_filesystem(part))
             elif part.filesystem in LINUX_VOLUMES:
-                linux.append(f"{_cap(part.label)} holds a Linux {part.filesystem} volume.")
+                linux.append(Text(message(
+                    QT_TR_NOOP("Partition {number} ({type}) holds a Linux {filesystem} volume."),
+                    number=part.number, type=part.type_name, filesystem=part.filesystem)))
             elif part.type_name.startswith("Linux") and part.filesystem is None:
-                linux.append(f"{_cap(part.label)} has a Linux partition type.")
+                linux.append(Text(message(
+                    QT_TR_NOOP("Partition {number} ({type}) has a Linux partition type."),
+                    number=part.number, type=part.type_name)))
         vendors = [d for d in found.vendor_dirs if d.casefold() in LINUX_VENDOR_DIRS]
         if vendors:
-            linux.append("The EFI system partition holds Linux boot loaders (\\EFI\\"
-                         + ", \\EFI\\".join(vendors) + ").")
+            linux.append(Text(message(
+                QT_TR_NOOP("The EFI system partition holds Linux boot loaders ({folders})."),
+                folders="\\EFI\\" + ", \\EFI\\".join(vendors))))
         if found.grub_in_mbr:
-            linux.append("The MBR holds GRUB's boot code.")
+            linux.append(Text(QT_TR_NOOP("The MBR holds GRUB's boot code.")))
         win_any = windows_strong + windows
         lin_any = linux_strong + linux
         if win_any and not lin_any:
@@ -725,29 +748,43 @@ class _Scan:
                 return Fact(OsType.WINDOWS, Confidence.MEDIUM, tuple(win_any + lin_any))
             if linux_strong and not windows_strong:
                 return Fact(OsType.LINUX, Confidence.MEDIUM, tuple(lin_any + win_any))
-            return Fact(OsType.UNKNOWN, Confidence.UNKNOWN, (
+            return Fact(OsType.UNKNOWN, Confidence.UNKNOWN, (Text(QT_TR_NOOP(
                 "The disk holds both Windows and Linux file systems, so which one boots cannot "
-                "be told from the disk.", *win_any, *lin_any))
+                "be told from the disk.")), *win_any, *lin_any))
         return Fact(OsType.UNKNOWN, Confidence.UNKNOWN,
-                    ("No Windows or Linux file system was found on the disk.",))
+                    (Text(QT_TR_NOOP("No Windows or Linux file system was found on the disk.")),))
 
-    def _table_sentence(self) -> str:
+    def _table_sentence(self) -> Text:
         found = self.found
         count = len(found.partitions)
         table = found.table
+        # The English keeps "partition(s)" (what the commands always printed); the catalogues,
+        # English included, hold the real plural forms.
         if table is PartitionTable.GPT:
-            return (f"The disk has a GPT partition table (checksums valid) with {count} "
-                    "partition(s).")
+            return Text(plural(tr("The disk has a GPT partition table (checksums valid) with %n "
+                                  "partition(s).", "", count),
+                               "The disk has a GPT partition table (checksums valid) with %n "
+                               "partition(s).", count))
         if table is PartitionTable.HYBRID:
-            return (f"The disk has a hybrid MBR: a GPT with {count} partition(s), and an MBR "
-                    "that lists partitions too, so BIOS can boot it as well.")
+            return Text(plural(tr("The disk has a hybrid MBR: a GPT with %n partition(s), and an "
+                                  "MBR that lists partitions too, so BIOS can boot it as well.",
+                                  "", count),
+                               "The disk has a hybrid MBR: a GPT with %n partition(s), and an "
+                               "MBR that lists partitions too, so BIOS can boot it as well.",
+                               count))
         if table is PartitionTable.MBR:
-            return f"The disk has an MBR partition table with {count} partition(s)."
+            return Text(plural(tr("The disk has an MBR partition table with %n partition(s).",
+                                  "", count),
+                               "The disk has an MBR partition table with %n partition(s).",
+                               count))
         if table is PartitionTable.DAMAGED_GPT:
-            return found.table_note
+            return Text(found.table_note)
         if found.whole_disk:
-            return f"The disk has no partition table; a {found.whole_disk} file system fills it."
-        return "The disk has no partition table that could be read (it may be empty)."
+            return Text(message(
+                QT_TR_NOOP("The disk has no partition table; a {filesystem} file system fills "
+                           "it."), filesystem=found.whole_disk))
+        return Text(QT_TR_NOOP(
+            "The disk has no partition table that could be read (it may be empty)."))
 
     def _generation(self) -> Fact[Generation]:
         found = self.found
@@ -757,45 +794,54 @@ class _Scan:
         bios_boot = [p for p in found.partitions if p.type_id == str(BIOS_BOOT_GUID).upper()]
         if found.table in (PartitionTable.GPT, PartitionTable.HYBRID):
             if esps:
-                evidence = [table, f"Partition {esps[0].number} is an EFI system partition."]
+                evidence = [table, Text(message(
+                    QT_TR_NOOP("Partition {number} is an EFI system partition."),
+                    number=esps[0].number))]
                 if loaders:
-                    evidence.append("On it: " + "; ".join(x.described for x in loaders) + ".")
+                    evidence.append(Text(message(QT_TR_NOOP("On it: {loaders}."),
+                                                 loaders=_described(loaders))))
                 else:
-                    evidence.append("No boot loader was found on it.")
+                    evidence.append(Text(QT_TR_NOOP("No boot loader was found on it.")))
                 confidence = Confidence.HIGH if loaders else Confidence.MEDIUM
                 bios = []
                 if bios_boot:
-                    bios.append(f"Partition {bios_boot[0].number} is a BIOS boot partition, "
-                                "where GRUB keeps its code for booting with BIOS.")
+                    bios.append(Text(message(
+                        QT_TR_NOOP("Partition {number} is a BIOS boot partition, where GRUB "
+                                   "keeps its code for booting with BIOS."),
+                        number=bios_boot[0].number)))
                 if found.table is PartitionTable.HYBRID:
-                    bios.append("Its hybrid MBR lets BIOS boot it too.")
+                    bios.append(Text(QT_TR_NOOP("Its hybrid MBR lets BIOS boot it too.")))
                 if bios:
                     return Fact(Generation.BOTH, confidence, (*evidence, *bios))
                 return Fact(Generation.V2, confidence, tuple(evidence))
             if bios_boot:
-                return Fact(Generation.V1, Confidence.MEDIUM, (
-                    table, f"Partition {bios_boot[0].number} is a BIOS boot partition and there "
-                    "is no EFI system partition, so it boots with BIOS."))
-            return Fact(Generation.UNKNOWN, Confidence.UNKNOWN, (
-                table, "It has neither an EFI system partition nor a BIOS boot partition, so no "
-                "boot path was found (a data disk?)."))
+                return Fact(Generation.V1, Confidence.MEDIUM, (table, Text(message(
+                    QT_TR_NOOP("Partition {number} is a BIOS boot partition and there is no EFI "
+                               "system partition, so it boots with BIOS."),
+                    number=bios_boot[0].number))))
+            return Fact(Generation.UNKNOWN, Confidence.UNKNOWN, (table, Text(QT_TR_NOOP(
+                "It has neither an EFI system partition nor a BIOS boot partition, so no boot "
+                "path was found (a data disk?)."))))
         if found.table is PartitionTable.MBR:
             esp_loaders = [x for x in loaders if x.machine is not None]
             boots_bios = found.mbr_boot_code or any(p.bootable for p in found.partitions)
             if esps and esp_loaders:
-                on_esp = (table, f"Partition {esps[0].number} is an EFI system partition holding "
-                          + "; ".join(x.described for x in esp_loaders) + ".")
+                on_esp = (table, Text(message(
+                    QT_TR_NOOP("Partition {number} is an EFI system partition holding "
+                               "{loaders}."),
+                    number=esps[0].number, loaders=_described(esp_loaders))))
                 if boots_bios:
                     return Fact(Generation.BOTH, Confidence.MEDIUM, (
-                        *on_esp, "Its MBR holds boot code for BIOS too."))
+                        *on_esp, Text(QT_TR_NOOP("Its MBR holds boot code for BIOS too."))))
                 return Fact(Generation.V2, Confidence.MEDIUM, on_esp)
-            sentences = [table, "It has no EFI system partition with a boot loader, so it boots "
-                         "with BIOS (Generation 1)."]
+            sentences = [table, Text(QT_TR_NOOP(
+                "It has no EFI system partition with a boot loader, so it boots with BIOS "
+                "(Generation 1)."))]
             if found.mbr_boot_code:
-                sentences.append("The MBR holds boot code.")
+                sentences.append(Text(QT_TR_NOOP("The MBR holds boot code.")))
             elif not boots_bios:
-                sentences.append("The MBR holds no boot code and no partition is marked active "
-                                 "yet.")
+                sentences.append(Text(QT_TR_NOOP(
+                    "The MBR holds no boot code and no partition is marked active yet.")))
             return Fact(Generation.V1, Confidence.HIGH if boots_bios else Confidence.MEDIUM,
                         tuple(sentences))
         return Fact(Generation.UNKNOWN, Confidence.UNKNOWN, (table,))
@@ -810,38 +856,44 @@ class _Scan:
         arches = {x.architecture for x in read}
         if len(arches) == 1:
             arch = arches.pop()
-            evidence = [f"The removable-media boot loader {x.described}." for x in read]
+            evidence = [Text(message(QT_TR_NOOP("The removable-media boot loader {loader}."),
+                                     loader=x.described)) for x in read]
             mismatched = [x for x in read
                           if REMOVABLE_LOADERS.get(x.path.rsplit("\\", 1)[-1].casefold())
                           not in (None, x.architecture)]
             if mismatched:
-                evidence.append("Its file name names another architecture than its PE header; "
-                                "the header is what the firmware checks.")
+                evidence.append(Text(QT_TR_NOOP(
+                    "Its file name names another architecture than its PE header; the header is "
+                    "what the firmware checks.")))
             if arch is Architecture.X86:
-                evidence.append("That is a 32-bit x86 boot loader; Azure runs only x64 and "
-                                "Arm64 VMs.")
+                evidence.append(Text(QT_TR_NOOP(
+                    "That is a 32-bit x86 boot loader; Azure runs only x64 and Arm64 VMs.")))
             if arch is Architecture.UNKNOWN:
-                return Fact(arch, Confidence.UNKNOWN, (*evidence, "That machine type is "
-                            "neither x64 nor Arm64."))
+                return Fact(arch, Confidence.UNKNOWN, (*evidence, Text(QT_TR_NOOP(
+                    "That machine type is neither x64 nor Arm64."))))
             return Fact(arch, Confidence.MEDIUM if mismatched else Confidence.HIGH,
                         tuple(evidence))
         if len(arches) > 1:
-            return Fact(Architecture.UNKNOWN, Confidence.UNKNOWN, (
-                "The EFI system partition holds removable-media boot loaders for several "
-                "architectures: " + "; ".join(x.described for x in read) + ".",))
+            return Fact(Architecture.UNKNOWN, Confidence.UNKNOWN, (Text(message(
+                QT_TR_NOOP("The EFI system partition holds removable-media boot loaders for "
+                           "several architectures: {loaders}."),
+                loaders=_described(read))),))
         # No readable removable-media loader: vendors' loaders, then the root partition's type.
         other_arches = {x.architecture for x in others if x.machine is not None}
         other_arches.discard(Architecture.UNKNOWN)
         if len(other_arches) == 1:
             arch = other_arches.pop()
             return Fact(arch, Confidence.MEDIUM, tuple(
-                f"The boot loader {x.described}." for x in others if x.machine is not None))
+                Text(message(QT_TR_NOOP("The boot loader {loader}."), loader=x.described))
+                for x in others if x.machine is not None))
         typed = {GPT_TYPE_ARCH[uuid.UUID(p.type_id)] for p in found.partitions
                  if _is_guid(p.type_id) and uuid.UUID(p.type_id) in GPT_TYPE_ARCH}
         if len(typed) == 1:
             arch = typed.pop()
             return Fact(arch, Confidence.MEDIUM, tuple(
-                f"{_cap(p.label)} has the {arch.value} root or /usr partition type."
+                Text(message(QT_TR_NOOP("Partition {number} ({type}) has the {architecture} root "
+                                        "or /usr partition type."),
+                             number=p.number, type=p.type_name, architecture=arch.value))
                 for p in found.partitions
                 if _is_guid(p.type_id) and GPT_TYPE_ARCH.get(uuid.UUID(p.type_id)) is arch))
         if removable:
@@ -849,11 +901,13 @@ class _Scan:
             if len(named) == 1:
                 arch = named.pop()
                 return Fact(arch, Confidence.LOW, tuple(
-                    f"The removable-media boot loader {x.described}; its name says "
-                    f"{arch.value}." for x in removable))
-        return Fact(Architecture.UNKNOWN, Confidence.UNKNOWN, (
+                    Text(message(QT_TR_NOOP("The removable-media boot loader {loader}; its name "
+                                            "says {architecture}."),
+                                 loader=x.described, architecture=arch.value))
+                    for x in removable))
+        return Fact(Architecture.UNKNOWN, Confidence.UNKNOWN, (Text(QT_TR_NOOP(
             "No UEFI boot loader with a readable PE header was found, so the architecture "
-            "cannot be told from the disk.",))
+            "cannot be told from the disk.")),))
 
 
 def _is_esp(part: Partition) -> bool:
@@ -864,8 +918,34 @@ def _is_guid(text: str) -> bool:
     return len(text) == 36
 
 
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
+def _holds_filesystem(part: Partition) -> Text:
+    return Text(message(QT_TR_NOOP("Partition {number} ({type}) holds an {filesystem} file "
+                                   "system."),
+                        number=part.number, type=part.type_name, filesystem=part.filesystem))
+
+
+def _architecture_name(arch: Architecture) -> str:
+    return Text(QT_TR_NOOP("unknown")) if arch is Architecture.UNKNOWN else arch.value
+
+
+class _Joined(str):
+    """Items joined with "; ": the English text, and each item in the window's language where
+    a sentence quotes the list (``localize`` finds ``localized``)."""
+
+    items: tuple[Text, ...]
+
+    def __new__(cls, items: Iterable[Text]) -> _Joined:
+        kept = tuple(items)
+        self = super().__new__(cls, "; ".join(kept))
+        self.items = kept
+        return self
+
+    def localized(self, render: Render) -> str:
+        return "; ".join(localize(render, item) for item in self.items)
+
+
+def _described(loaders: Iterable[EfiLoader]) -> _Joined:
+    return _Joined(x.described for x in loaders)
 
 
 def _os_of_filesystem(name: str) -> OsType:
@@ -895,34 +975,41 @@ def choice_warnings(facts: GuestFacts, os_type: str, generation: str,
     gen = facts.generation
     if gen.confidence.rank >= sure:
         if gen.value is Generation.V2 and generation == "V1":
-            where = ("a GPT EFI system partition"
-                     if facts.partition_table in (PartitionTable.GPT, PartitionTable.HYBRID)
-                     else "an EFI system partition")
-            warnings.append(
-                f"This disk boots with UEFI from {where}; a Generation 1 VM starts with BIOS and "
-                "will not find a boot loader.")
+            if facts.partition_table in (PartitionTable.GPT, PartitionTable.HYBRID):
+                warnings.append(Text(QT_TR_NOOP(
+                    "This disk boots with UEFI from a GPT EFI system partition; a Generation 1 "
+                    "VM starts with BIOS and will not find a boot loader.")))
+            else:
+                warnings.append(Text(QT_TR_NOOP(
+                    "This disk boots with UEFI from an EFI system partition; a Generation 1 VM "
+                    "starts with BIOS and will not find a boot loader.")))
         if gen.value is Generation.V1 and generation == "V2":
-            warnings.append(
+            warnings.append(Text(QT_TR_NOOP(
                 "This disk boots with BIOS and has no EFI system partition with a boot loader; a "
-                "Generation 2 VM starts with UEFI and will not find a boot loader.")
+                "Generation 2 VM starts with UEFI and will not find a boot loader.")))
     arch = facts.architecture
     if arch.confidence.rank >= sure and arch.value.value != architecture:
         if arch.value in (Architecture.X64, Architecture.ARM64):
-            warnings.append(
-                f"The disk's boot loader is built for {arch.value.value}; an {architecture} VM "
-                "cannot run it and will not boot.")
+            warnings.append(Text(message(
+                QT_TR_NOOP("The disk's boot loader is built for {built_for}; an {architecture} "
+                           "VM cannot run it and will not boot."),
+                built_for=arch.value.value, architecture=architecture)))
         elif arch.value is Architecture.X86:
-            warnings.append("The disk's boot loader is 32-bit x86; Azure's x64 and Arm64 VMs "
-                            "cannot run it and will not boot.")
+            warnings.append(Text(QT_TR_NOOP(
+                "The disk's boot loader is 32-bit x86; Azure's x64 and Arm64 VMs cannot run it "
+                "and will not boot.")))
     if architecture == "Arm64" and generation == "V1":
-        warnings.append("Arm64 VMs in Azure are Generation 2 only: they start with UEFI, so "
-                        "choose Generation 2.")
+        warnings.append(Text(QT_TR_NOOP(
+            "Arm64 VMs in Azure are Generation 2 only: they start with UEFI, so choose "
+            "Generation 2.")))
     os_fact = facts.os_type
     if os_fact.confidence.rank >= sure and os_fact.value.value not in (os_type, "unknown"):
-        agent = "Windows guest agent" if os_type == "Windows" else "Linux agent"
-        warnings.append(
-            f"The disk holds {os_fact.value.value}; as a {os_type} image Azure would wait for "
-            f"the {agent} and set it up as {os_type}, so the VM would fail to provision.")
+        agent = (Text(QT_TR_NOOP("Windows guest agent")) if os_type == "Windows"
+                 else Text(QT_TR_NOOP("Linux agent")))
+        warnings.append(Text(message(
+            QT_TR_NOOP("The disk holds {found}; as a {os_type} image Azure would wait for the "
+                       "{agent} and set it up as {os_type}, so the VM would fail to provision."),
+            found=os_fact.value.value, os_type=os_type, agent=agent)))
     return warnings
 
 

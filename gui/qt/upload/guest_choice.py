@@ -119,7 +119,7 @@ class GuestChoice(QObject):
                 fact.confidence, self.tr("✓ detected from the disk (low confidence)")))
         else:
             mark.setText(self.tr("detected from the disk: {value}").format(value=detected))
-        mark.setToolTip("\n".join(fact.evidence))
+        mark.setToolTip("\n".join(render_text(line) for line in fact.evidence))
 
 
 def _os_text(value: OsType) -> str | None:
