@@ -158,7 +158,7 @@ async def _azure_session() -> Any:
     return AzureSession(credential=credential, account="headless", cloud=cloud)
 
 
-async def _run(
+async def _run(  # noqa: PLR0917 - the parsed arguments and where to search
     args: argparse.Namespace, arm_url: str | None, catalog_url: str | None,
     location: str, subscription: str | None, out: TextIO,
 ) -> int:

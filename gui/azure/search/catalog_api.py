@@ -146,7 +146,9 @@ class MarketplaceCatalogClient:
             response.raise_for_status()
         return response.json()
 
-    async def search(self, text: str, *, location: str | None = None, top: int = 20) -> CatalogAnswer:
+    async def search(
+        self, text: str, *, location: str | None = None, top: int = 20
+    ) -> CatalogAnswer:
         """VM products matching ``text``, as their plans' URNs, in the catalogue's order."""
         params = {
             "api-version": API_VERSION,

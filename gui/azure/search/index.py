@@ -227,7 +227,7 @@ class SearchIndex:
             for key in existing.keys() - keep:
                 self._delete_subtree(db, scope, key)
             fresh = [child for child in children if child.ref.key not in existing]
-            self._insert_nodes(db, scope, location, parent.ref.key, fresh, now)
+            self._insert_nodes(db, scope, location, parent.ref.key, fresh, now=now)
             for child in children:
                 known = existing.get(child.ref.key)
                 if known is None:
@@ -235,7 +235,7 @@ class SearchIndex:
                 summary = str(child.summary or "")
                 if (known[1], known[2]) == (child.label, summary):
                     continue  # unchanged: what the index holds for it stays
-                self._upsert_node(db, scope, location, parent.ref.key, child, now)
+                self._upsert_node(db, scope, location, parent.ref.key, child, now=now)
             db.execute(
                 "UPDATE items SET listed_at = ? WHERE scope = ? AND parent_key = ?",
                 (now, scope, parent.ref.key),
@@ -248,6 +248,7 @@ class SearchIndex:
         location: str,
         parent_key: str,
         nodes: Sequence[CatalogNode],
+        *,
         now: float,
     ) -> None:
         """New rows in bulk (a region's 3,400 publishers at once: one statement each)."""
@@ -268,7 +269,8 @@ class SearchIndex:
                     urn, _facts_json(facts), summary, now,
                 )
             )
-            fts.append((item_id, *_fts_columns(node, publisher, offer, sku, urn, facts, "", summary, "")))
+            text = RowText(node, publisher, offer, sku, urn, facts, "", summary, "")
+            fts.append((item_id, *_fts_columns(text)))
         db.executemany(
             "INSERT INTO items (id, scope, location, key, parent_key, source, kind, label, "
             "is_image, publisher, offer, sku, urn, facts, summary, listed_at) "
@@ -332,6 +334,7 @@ class SearchIndex:
         location: str,
         parent_key: str,
         node: CatalogNode,
+        *,
         now: float,
     ) -> None:
         publisher, offer, sku, urn = _names(node)
@@ -375,33 +378,14 @@ class SearchIndex:
                 "UPDATE items SET label = ?, summary = ?, facts = ?, listed_at = ? WHERE id = ?",
                 (node.label, summary, _facts_json(facts), now, item_id),
             )
-        self._write_fts(
-            db, item_id, node, publisher, offer, sku, urn, facts, latest, summary, description
-        )
+        text = RowText(node, publisher, offer, sku, urn, facts, latest, summary, description)
+        self._write_fts(db, item_id, text)
 
-    def _write_fts(
-        self,
-        db: sqlite3.Connection,
-        item_id: int,
-        node: CatalogNode,
-        publisher: str,
-        offer: str,
-        sku: str,
-        urn: str,
-        facts: Facts,
-        latest: str,
-        summary: str,
-        description: str,
-    ) -> None:
+    def _write_fts(self, db: sqlite3.Connection, item_id: int, text: RowText) -> None:
         db.execute("DELETE FROM items_fts WHERE rowid = ?", (item_id,))
         db.execute(
             "INSERT INTO items_fts (rowid, name, path, facts, text) VALUES (?, ?, ?, ?, ?)",
-            (
-                item_id,
-                *_fts_columns(
-                    node, publisher, offer, sku, urn, facts, latest, summary, description
-                ),
-            ),
+            (item_id, *_fts_columns(text)),
         )
 
     def _refresh_fts(self, db: sqlite3.Connection, scope: str, key: str) -> None:
@@ -413,22 +397,22 @@ class SearchIndex:
         if row is None:
             return
         node = CatalogNode(NodeRef.from_key(row[1]), NodeKind(row[2]), row[3], bool(row[4]))
-        self._write_fts(
-            db, row[0], node, row[5], row[6], row[7], row[8], _facts_from_json(row[9]),
-            row[10], row[11], row[12],
+        text = RowText(
+            node, row[5], row[6], row[7], row[8], _facts_from_json(row[9]), row[10], row[11],
+            row[12],
         )
+        self._write_fts(db, row[0], text)
 
     def _store_versions(
         self, db: sqlite3.Connection, scope: str, parent: CatalogNode, names: list[str]
     ) -> None:
         key = parent.ref.key
-        known = {
-            version: when
-            for version, when in db.execute(
+        known: dict[str, str] = dict(
+            db.execute(
                 "SELECT version, release_date FROM versions WHERE scope = ? AND parent_key = ?",
                 (scope, key),
-            )
-        }
+            ).fetchall()
+        )
         db.execute("DELETE FROM versions WHERE scope = ? AND parent_key = ?", (scope, key))
         for name in names:
             named = release_date_from_version(name)
@@ -504,7 +488,7 @@ class SearchIndex:
         text: str,
         *,
         location: str | None = None,
-        filters: SearchFilters = SearchFilters(),
+        filters: SearchFilters | None = None,
         limit: int = 50,
     ) -> list[SearchHit]:
         """The rows matching every word of ``text``, best first: bm25 over name, path, facts
@@ -530,7 +514,7 @@ class SearchIndex:
                 log.debug("FTS query %r refused: %s", expression, error)
                 return []
         hits = [_hit(dict(zip(names, row, strict=True))) for row in rows]
-        return rank_hits(hits, text, filters)[:limit]
+        return rank_hits(hits, text, filters or SearchFilters())[:limit]
 
     def find_image(self, location: str, publisher: str, offer: str, sku: str) -> SearchHit | None:
         """The Marketplace SKU row ``publisher:offer:sku`` (case-blind), if listed here."""
@@ -641,20 +625,26 @@ def _with_score(hit: SearchHit, score: float) -> SearchHit:
 # --- rows and nodes -----------------------------------------------------------------------------
 
 
-def _fts_columns(
-    node: CatalogNode,
-    publisher: str,
-    offer: str,
-    sku: str,
-    urn: str,
-    facts: Facts,
-    latest: str,
-    summary: str,
-    description: str,
-) -> tuple[str, str, str, str]:
+@dataclass(frozen=True)
+class RowText:
+    """What of a row is searchable."""
+
+    node: CatalogNode
+    publisher: str
+    offer: str
+    sku: str
+    urn: str
+    facts: Facts
+    latest: str
+    summary: str
+    description: str
+
+
+def _fts_columns(text: RowText) -> tuple[str, str, str, str]:
     """The FTS columns of a row: name, path (with URN, latest version, az aliases), facts, text."""
-    alias_names = " ".join(alias.name for alias in aliases_for(publisher, offer, sku))
-    path = index_words(*node.ref.parts[:-1], urn, latest, alias_names)
+    facts = text.facts
+    alias_names = " ".join(a.name for a in aliases_for(text.publisher, text.offer, text.sku))
+    path = index_words(*text.node.ref.parts[:-1], text.urn, text.latest, alias_names)
     fact_words = index_words(
         facts.os_type,
         facts.architecture,
@@ -663,7 +653,8 @@ def _fts_columns(
         facts.deprecation,
         "plan" if facts.plan else "",
     )
-    return index_words(node.label, node.name), path, fact_words, index_words(summary, description)
+    name = index_words(text.node.label, text.node.name)
+    return name, path, fact_words, index_words(text.summary, text.description)
 
 
 def _hit(row: dict[str, Any]) -> SearchHit:

@@ -195,7 +195,8 @@ class SearchService:
             is_image=True,
             facts=Facts(os_type=alias.os_type, architecture=alias.architecture),
         )
-        return replace(base, alias=alias.name, score=_EXACT, origins=(*base.origins, HitOrigin.ALIAS))
+        origins = (*base.origins, HitOrigin.ALIAS)
+        return replace(base, alias=alias.name, score=_EXACT, origins=origins)
 
     # --- latest -----------------------------------------------------------------------------
 
