@@ -284,7 +284,7 @@ class SandboxServer:
 
     async def _handle_arm(self, request: web.Request) -> web.StreamResponse:
         response = await self._arm_response(request)
-        allowance: ReadAllowance | None = request.get(_READ_ALLOWANCE)
+        allowance = request.get(_READ_ALLOWANCE)
         if allowance is not None:
             # ARM stamps every read it admits (and refuses) with what the bucket has left.
             response.headers[allowance.header] = str(allowance.remaining)
@@ -337,7 +337,7 @@ class SandboxServer:
             return reply(internal.body(), 500)
 
 
-_READ_ALLOWANCE = "sandbox.read_allowance"
+_READ_ALLOWANCE = web.RequestKey("read_allowance", ReadAllowance)
 
 
 def _take_read_token(request: web.Request, world: World) -> None:
