@@ -42,6 +42,7 @@ from gui.azure.image_builder import (
     ImageBuilder,
     ManagedImageSpec,
     VhdAccountUnknownError,
+    existing_versions,
 )
 from gui.azure.steps import StepEvent, StepSpec, StepState, pump, started
 from gui.azure.upload.managed_disk import (
@@ -68,7 +69,9 @@ log = logging.getLogger(__name__)
 
 # 2: a plan names its disks (data disks with their source, OVA disk index, LUN and target);
 # version-1 files (one disk) load as plans without data disks.
-PLAN_VERSION = 2
+# 3: a plan records where its disks' data is once every disk is uploaded ("placed"), so a
+# failed image step is retried from there without sending the data again.
+PLAN_VERSION = 3
 MAX_LUN = 63  # Azure's LUNs for data disks: 0-63
 PLAN_TAG = "upload-plan"  # on disks we create: whose unfinished upload a disk belongs to
 
@@ -113,6 +116,30 @@ class BlobTargetPlan:
 
 FollowUp = ManagedImageSpec | GalleryVersionSpec | None
 TargetPlan = ManagedDiskTargetPlan | BlobTargetPlan
+
+
+@dataclass(frozen=True)
+class PlacedDisk:
+    """A disk of the plan whose data is in Azure (all of it, verified): the OS disk (``lun``
+    None) or a data disk, and the managed disk or page blob an image is made from."""
+
+    lun: int | None
+    source: DiskSource
+
+    def to_json(self) -> dict[str, Any]:
+        return {"lun": self.lun, **asdict(self.source)}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> PlacedDisk:
+        lun = raw.get("lun")
+        return cls(
+            None if lun is None else int(lun),
+            DiskSource(
+                managed_disk_id=raw.get("managed_disk_id") or None,
+                blob_uri=raw.get("blob_uri") or None,
+                storage_account_id=raw.get("storage_account_id") or None,
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -228,6 +255,9 @@ class UploadPlan:
     last_error: str = ""
     disk_index: int = 0  # which disk of an OVA is the OS disk (0 for any other file)
     data_disks: tuple[DataDiskPlan, ...] = ()
+    # Where every disk's data is, once all of them are uploaded: from then on only the image
+    # step is left, and a retry runs it alone (no byte is sent again).
+    placed: tuple[PlacedDisk, ...] = ()
 
     @property
     def title(self) -> str:
@@ -237,6 +267,12 @@ class UploadPlan:
     def target_subscription(self) -> str:
         """Where the image is made: the OS disk's subscription."""
         return self.target.subscription_id
+
+    @property
+    def data_in_place(self) -> bool:
+        """Every disk's data is in Azure: only the image step (if any) is left to run."""
+        wanted = [disk.lun for disk in self.disks()]
+        return bool(self.placed) and [disk.lun for disk in self.placed] == wanted
 
     def disks(self) -> list[PlannedDisk]:
         """Every disk of the plan: the OS disk first, then the data disks in LUN order."""
@@ -287,6 +323,7 @@ class UploadPlan:
                 for disk in self.data_disks
             ],
             "follow_up": follow,
+            "placed": [disk.to_json() for disk in self.placed],
             "md5": self.md5,
             "status": self.status.value,
             "last_error": redact(self.last_error),
@@ -331,6 +368,7 @@ class UploadPlan:
             last_error=data.get("last_error", ""),
             disk_index=int(data.get("disk_index", 0)),
             data_disks=data_disks,
+            placed=tuple(PlacedDisk.from_json(raw) for raw in data.get("placed") or ()),
         )
 
 
@@ -369,6 +407,13 @@ class JobResult:
     image: NodeRef | None
     disk_id: str | None  # the OS disk's managed disk
     data_disk_ids: tuple[str, ...] = ()  # the data disks' managed disks, in LUN order
+
+
+class VersionExistsError(AzureServiceError):
+    title = Text(QT_TR_NOOP("Image version exists"))
+    advice = Text(QT_TR_NOOP(
+        "The uploaded disks are kept: retry with another version number (Retry with another "
+        "name…); nothing is uploaded again."))
 
 
 class PlanError(UploadError):
@@ -570,14 +615,19 @@ class UploadJob:
         options: UploadOptions | None = None,
         vault: SasVault | None = None,
         delete_partial_disk: bool = True,
+        on_placed: Callable[[UploadPlan], None] | None = None,
     ) -> None:
         self.session = session
         self.delete_partial_disk = delete_partial_disk
         self.plan = plan
+        # A plan whose data is in place (``plan.data_in_place``) runs its image step alone and
+        # needs no source: the files may even be gone by then.
         self.sources: list[UploadSource] = (
             list(sources) if isinstance(sources, Sequence) else [sources]
         )
-        self.source = self.sources[0]
+        # Called once every disk's data is in Azure (``plan.placed`` set), before the image
+        # step: the caller saves the plan, so a failure from there on never uploads again.
+        self._on_placed = on_placed
         self._on_progress = on_progress
         # One options object for every disk: they share its bandwidth cap (one budget).
         self.options = options or UploadOptions(md5=plan.md5)
@@ -759,6 +809,8 @@ class UploadJob:
         """Before any byte moves: what Azure would refuse only after the upload."""
         plan = self.plan
         disks = plan.disks()
+        if plan.data_in_place:
+            return  # checked when the data was uploaded; the image step checks its own
         if len(self.sources) != len(disks):
             raise PlanError(Message(
                 QT_TR_NOOP("The upload has {disks} disks but {opened} were opened. Plan the "
@@ -811,38 +863,109 @@ class UploadJob:
     async def _run(self, emit: Emit) -> JobResult:
         await self._check_plan()
         plan = self.plan
+        if plan.data_in_place:
+            return await self._follow_up_only(emit)
         disks = plan.disks()
         self._legs = [_Leg(disk, source) for disk, source in zip(disks, self.sources, strict=True)]
         data = _DataStep(_data_step(disks), emit, len(self._legs))
         tasks = [asyncio.ensure_future(self._run_leg(leg, data, emit)) for leg in self._legs]
         await self._wait_for(tasks, emit)
         legs = self._legs
-        image: NodeRef | None = None
-        follow_up = plan.follow_up
-        if follow_up is not None:
-            compute = self.session.compute(self.plan.target_subscription)
-            os_source = legs[0].image_source
-            assert os_source is not None
-            data_sources = [
-                DataDiskSource(leg.disk.lun, leg.image_source)
-                for leg in legs[1:]
-                if leg.disk.lun is not None and leg.image_source is not None
-            ]
-            builder = ImageBuilder(compute)
-            steps = (
-                builder.create_managed_image(os_source, plan.facts, follow_up, data_sources)
-                if isinstance(follow_up, ManagedImageSpec)
-                else builder.create_gallery_version(os_source, follow_up, data_sources)
-            )
-            async for step in steps:
-                emit(step)
-            image = builder.result
+        plan.placed = tuple(
+            PlacedDisk(leg.disk.lun, leg.image_source)
+            for leg in legs
+            if leg.image_source is not None
+        )
+        if self._on_placed is not None:
+            self._on_placed(plan)
+        image = await self._follow_up(emit)
         return JobResult(
             upload=legs[0].result,
             image=image,
             disk_id=legs[0].disk_id,
             data_disk_ids=tuple(leg.disk_id for leg in legs[1:] if leg.disk_id),
         )
+
+    async def _follow_up_only(self, emit: Emit) -> JobResult:
+        """The data is in Azure from an earlier run: its steps are skipped (saying so) and the
+        image is made from the disks or blobs the plan recorded."""
+        plan = self.plan
+        already = Text(QT_TR_NOOP(
+            "The data is in Azure from an earlier run; nothing is sent again."))
+        for spec in data_steps(plan):
+            emit(StepEvent(spec, StepState.SKIPPED, message=already))
+        image = await self._follow_up(emit)
+        os_disk = plan.placed[0].source
+        return JobResult(
+            upload=None,
+            image=image,
+            disk_id=os_disk.managed_disk_id,
+            data_disk_ids=tuple(
+                disk.source.managed_disk_id for disk in plan.placed[1:]
+                if disk.source.managed_disk_id
+            ),
+        )
+
+    async def _follow_up(self, emit: Emit) -> NodeRef | None:
+        """The image or gallery version of the plan, from the disks it placed."""
+        plan = self.plan
+        follow_up = plan.follow_up
+        if follow_up is None:
+            return None
+        compute = self.session.compute(plan.target_subscription)
+        placed = list(plan.placed)
+        if isinstance(follow_up, GalleryVersionSpec):
+            placed = await self._with_storage_accounts(placed)
+            await self._refuse_existing_version(compute, follow_up, emit)
+        os_source = placed[0].source
+        data_sources = [DataDiskSource(disk.lun, disk.source)
+                        for disk in placed[1:] if disk.lun is not None]
+        builder = ImageBuilder(compute)
+        steps = (
+            builder.create_managed_image(os_source, plan.facts, follow_up, data_sources)
+            if isinstance(follow_up, ManagedImageSpec)
+            else builder.create_gallery_version(os_source, follow_up, data_sources)
+        )
+        async for step in steps:
+            emit(step)
+        return builder.result
+
+    async def _with_storage_accounts(self, placed: list[PlacedDisk]) -> list[PlacedDisk]:
+        """A gallery version from a VHD needs its storage account (a retry may turn a managed
+        image of a pasted SAS URL's blob into a gallery version): found by the blob endpoint."""
+        found = []
+        for disk in placed:
+            source = disk.source
+            if source.blob_uri and not source.storage_account_id:
+                planned = next(d for d in self.plan.disks() if d.lun == disk.lun)
+                target = planned.target
+                assert isinstance(target, BlobTargetPlan)
+                account_id = target.storage_account_id or await self._storage_account_of(target)
+                source = dataclasses.replace(source, storage_account_id=account_id)
+            found.append(PlacedDisk(disk.lun, source))
+        self.plan.placed = tuple(found)
+        return found
+
+    async def _refuse_existing_version(
+        self, compute: ComputeManagementClient, spec: GalleryVersionSpec, emit: Emit
+    ) -> None:
+        """A PUT of a version that exists is an update of that version in Azure (at best
+        refused for its new source): an upload never touches a version it did not make."""
+        definition = spec.definition.name
+        versions = await existing_versions(compute, spec.resource_group, spec.gallery, definition)
+        if spec.version not in versions:
+            return
+        title = Text(Message(QT_TR_NOOP("Create version {version} of {definition}"),
+                             {"version": spec.version, "definition": definition}))
+        error = VersionExistsError(Message(
+            QT_TR_NOOP("Version {version} of {definition} exists already in the gallery "
+                       "{gallery}."),
+            {"version": spec.version, "definition": definition, "gallery": spec.gallery},
+        ), code="VersionExists")
+        event = started(StepSpec("version", title))
+        emit(event)
+        emit(event.ended_as(StepState.FAILED, error.message, error.advice))
+        raise error
 
     async def _wait_for(self, tasks: list[asyncio.Task[None]], emit: Emit) -> None:
         """Every disk's upload to its end; the first failure stops the others and is raised

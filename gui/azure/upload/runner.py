@@ -22,8 +22,10 @@ from gui.azure.image_builder import GalleryVersionSpec, ManagedImageSpec
 from gui.azure.steps import StepEvent, StepSpec, StepState
 from gui.azure.upload.job import (
     BlobTargetPlan,
+    FollowUp,
     JobResult,
     JobStatus,
+    PlanError,
     PlanStore,
     UploadJob,
     UploadPlan,
@@ -31,7 +33,7 @@ from gui.azure.upload.job import (
     open_sources,
 )
 from gui.azure.upload.managed_disk import ManagedDiskTarget, SasVault
-from gui.i18n import QT_TR_NOOP
+from gui.i18n import QT_TR_NOOP, Message
 from gui.transfer import ProgressSnapshot, UploadCancelledError, UploadError, UploadState
 from gui.transfer.bandwidth import BandwidthCap
 from gui.transfer.engine import DEFAULT_CONCURRENCY, UploadOptions
@@ -217,8 +219,10 @@ class JobRun:
         plan = self.plan
         plan.status, plan.last_error = JobStatus.RUNNING, ""
         self.store.save(plan)
+        images: list[Any] = []
         try:
-            images = await asyncio.to_thread(open_sources, plan)  # every disk of the plan
+            if not plan.data_in_place:  # else only the image step is left: no file is read
+                images = await asyncio.to_thread(open_sources, plan)  # every disk of the plan
         except DiskImageError as exc:
             self._finish(JobStatus.FAILED, str(exc))
             return
@@ -226,7 +230,8 @@ class JobRun:
             self.job = UploadJob(
                 session, plan, images, on_progress=self._progress, vault=self.vault,
                 options=self.preferences.options(plan),
-                delete_partial_disk=self.preferences.delete_partial_disk)
+                delete_partial_disk=self.preferences.delete_partial_disk,
+                on_placed=self._placed)
             if self._stop == "cancel":
                 self.job.cancel()
             elif self._stop == "suspend":
@@ -255,6 +260,12 @@ class JobRun:
         finally:
             for image in images:
                 await asyncio.to_thread(image.close)
+
+    def _placed(self, plan: UploadPlan) -> None:
+        """Every disk's data is in Azure: the plan says so on disk before the image step, so
+        whatever becomes of that step (a taken name, a quit) never uploads the data again."""
+        with contextlib.suppress(OSError):
+            self.store.save(plan)
 
     def _finish(self, status: JobStatus, message: str) -> None:
         # A job stopped from outside (the window closed) yields no more events: its running
@@ -300,6 +311,34 @@ class JobRun:
             self._stop = "suspend"
         if self.job is not None:
             self.job.suspend()
+
+    @property
+    def follow_up_failed(self) -> bool:
+        """The data is in Azure and the image step failed (a taken name, a definition that does
+        not match, a quota): it can be retried alone, with another name or version."""
+        plan = self.plan
+        return (
+            self.status is JobStatus.FAILED
+            and plan.follow_up is not None
+            and plan.data_in_place
+        )
+
+    def retry_follow_up(self, follow_up: FollowUp, session: Any) -> None:
+        """Runs the image step again alone, as ``follow_up`` says (another image name, version
+        number or definition), from the disks already uploaded: no data is sent again. The plan
+        file is updated first, so a restart offers the same. Refused (``PlanError``, nothing
+        changed) unless the image step failed, or when Azure's naming rules or the disk's facts
+        refuse ``follow_up``."""
+        if follow_up is None or not self.follow_up_failed:
+            raise PlanError(Message(QT_TR_NOOP(
+                "Only an upload whose data is in Azure and whose image step failed can retry "
+                "that step alone.")))
+        problems = follow_up.problems(self.plan.facts)
+        if problems:
+            raise PlanError(problems[0])  # a Text: translated where it is shown
+        self.plan.follow_up = follow_up
+        self.store.save(self.plan)
+        self.start(session)
 
     async def wait(self) -> None:
         """Until the job has ended (at once when it is not running)."""
@@ -419,8 +458,11 @@ class UploadRunner(Generic[R]):
         journals = list_unfinished(self.store.directory.parent) if plans else []
         for plan in plans:
             run = self._make_run(plan, self.store, self.vault)
-            # Before any view sees the run: its buttons follow its status.
-            run.status = JobStatus.INTERRUPTED
+            # Before any view sees the run: its buttons follow its status. A failed image
+            # step stays failed (its retry with another name is offered); anything else was
+            # interrupted.
+            failed = plan.status is JobStatus.FAILED and plan.data_in_place
+            run.status = JobStatus.FAILED if failed else JobStatus.INTERRUPTED
             run.error = plan.last_error or LEFT_UNFINISHED_TEXT
             journal = _journal_of(plan, journals)
             if journal is not None:
@@ -459,6 +501,10 @@ class UploadRunner(Generic[R]):
             url, target.subscription_id, storage_account_id=target.storage_account_id
         )
         run.start(self.session)
+
+    def retry_follow_up(self, run: R, follow_up: FollowUp) -> None:
+        """``JobRun.retry_follow_up`` with this runner's session."""
+        run.retry_follow_up(follow_up, self.session)
 
     def discard(self, run: R) -> None:
         if run.status.active or run not in self.runs:
