@@ -126,6 +126,9 @@ class CatalogIndex:
                 self._postings.setdefault(word, []).append(number)
         self._vocabulary = sorted(self._postings)
         self._by_id = {doc.product.unique_id.lower(): doc.product for doc in self._docs}
+        # Made once per product, the first time it is a hit (a dict: hashing a whole product
+        # for a cache key would cost more than the detail).
+        self._details: dict[int, _Detail] = {}
 
     @property
     def products(self) -> list[CatalogProduct]:
@@ -183,7 +186,9 @@ class CatalogIndex:
         count: int,
     ) -> Hit:
         doc = self._docs[number]
-        detail = _detail(doc.product)
+        detail = self._details.get(number)
+        if detail is None:
+            detail = self._details[number] = _detail(doc.product)
         score = 0.0
         for found in expansions:
             score += max(
