@@ -60,7 +60,7 @@ _VERSIONED = {
 # bm25 weights of the FTS columns: a word in the name counts most, then the path to it
 # (publisher, offer, URN, aliases), then its facts, then free text (summary, description).
 _BM25 = "bm25(items_fts, 6.0, 3.0, 1.0, 0.5)"
-_CANDIDATES = 400  # rows taken from FTS before boosts, filters and de-duplication
+_CANDIDATES = 250  # rows taken from FTS before boosts, filters and de-duplication
 _EXACT_BOOST = 100.0  # an exact URN or alias match is what the user meant
 
 _SCHEMA = """
@@ -97,6 +97,8 @@ CREATE TABLE IF NOT EXISTS versions (
     release_date TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (scope, parent_key, version)
 );
+CREATE INDEX IF NOT EXISTS versions_parent ON versions (parent_key);
+CREATE INDEX IF NOT EXISTS items_key ON items (key);
 CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5(
     name, path, facts, text, tokenize = 'unicode61 remove_diacritics 2'
 );
@@ -534,10 +536,9 @@ class SearchIndex:
         """The versions of an image as last listed, newest first, with their release dates."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT DISTINCT versions.version, versions.release_date FROM versions "
-                "JOIN items ON items.scope = versions.scope AND items.key = versions.parent_key "
-                "WHERE items.location = ? AND versions.parent_key = ?",
-                (location.casefold(), key),
+                "SELECT version, release_date FROM versions WHERE parent_key = ? AND scope IN "
+                "(SELECT scope FROM items WHERE key = ? AND location = ?)",
+                (key, key, location.casefold()),
             ).fetchall()
         found = {str(version): _date(when) for version, when in rows}
         return sorted(found.items(), key=lambda item: version_sort_key(item[0]), reverse=True)

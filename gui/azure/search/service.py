@@ -89,7 +89,7 @@ class SearchService:
         if self.feed is not None:
             await self.feed.drained()
         local_task = asyncio.to_thread(
-            self.index.search, text, location=where or None, filters=SearchFilters(), limit=200
+            self.index.search, text, location=where or None, filters=SearchFilters(), limit=60
         )
         catalog_error = ""
         plans: Sequence[CatalogPlanHit] = ()
