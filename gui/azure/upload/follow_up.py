@@ -26,7 +26,7 @@ from gui.azure.image_builder import (
 )
 from gui.azure.upload.job import UploadPlan
 
-_NUMBERED = re.compile(r"^(.*?)-(\d+)$")
+_NUMBERED = re.compile(r"^(.*?)-(\d{1,3})$")  # a counter, not a date stamp
 _MAX_NAME = 80  # an image name's length limit (naming.image_name)
 
 

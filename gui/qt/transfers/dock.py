@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, QPoint, Qt
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QKeyEvent, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -26,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.azure.catalog.nodes import NodeRef
 from gui.qt.style import Tone, color
 from gui.qt.transfers.model import (
     EFFECTIVE,
@@ -93,9 +102,23 @@ class ElideRightDelegate(QStyledItemDelegate):
         option.textElideMode = Qt.TextElideMode.ElideRight
 
 
+@runtime_checkable
+class ShowsNewImages(Protocol):
+    """A window that selects a new image in its browser (the main window)."""
+
+    def image_ready(self, ref: NodeRef) -> None: ...
+
+
 class TransfersDock(QDockWidget):
+    # An image step retried from here made its image (the wizard has its own signal).
+    image_ready = Signal(object)
+
     def __init__(self, manager: TransferManager, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        window: object = parent  # any QWidget; the main window also shows new images
+        if isinstance(window, ShowsNewImages):
+            # The window selects the image a retry made, as it does for the wizard's.
+            self.image_ready.connect(window.image_ready)
         self.setWindowTitle(self.tr("Transfers"))
         self.setObjectName("transfersDock")
         self.manager = manager
@@ -129,11 +152,20 @@ class TransfersDock(QDockWidget):
         self.resume_button.clicked.connect(lambda: self._act("resume"))
         self.cancel_button.clicked.connect(lambda: self._act("cancel"))
         self.remove_button.clicked.connect(lambda: self._act("remove"))
+        # Only for a failed image step (its data is in Azure): that step alone, renamed.
+        self.retry_button = QPushButton(self.tr("Retry with &another name…"))
+        self.retry_button.setObjectName("retryFollowUp")
+        self.retry_button.setToolTip(self.tr(
+            "Make the image again from the uploaded disks under another name (a gallery "
+            "version: another version number or definition); no data is uploaded again"))
+        self.retry_button.clicked.connect(lambda: self._act("retry"))
+        self.retry_dialog: QWidget | None = None  # the open "Retry with another name…"
         buttons = QHBoxLayout()
         for button in (
             self.pause_button,
             self.resume_button,
             self.cancel_button,
+            self.retry_button,
             self.remove_button,
         ):
             buttons.addWidget(button)
@@ -200,6 +232,9 @@ class TransfersDock(QDockWidget):
         self.resume_button.setEnabled(status is not None and self._resumable(status))
         self.cancel_button.setEnabled(status is not None and status.active)
         self.remove_button.setEnabled(status is not None and not status.active)
+        retry = transfer is not None and transfer.follow_up_failed
+        self.retry_button.setVisible(retry)
+        self.retry_button.setEnabled(retry)
 
     @staticmethod
     def _resumable(status: Status) -> bool:
@@ -240,8 +275,11 @@ class TransfersDock(QDockWidget):
             (self.pause_button, "pause"),
             (self.resume_button, "resume"),
             (self.cancel_button, "cancel"),
+            (self.retry_button, "retry"),
             (self.remove_button, "remove"),
         ):
+            if button is self.retry_button and not button.isEnabled():
+                continue  # offered only where it applies: a failed image step
             item = menu.addAction(button.text())
             item.setEnabled(button.isEnabled())
             item.triggered.connect(lambda _checked=False, a=action: self._act(a))
@@ -260,6 +298,8 @@ class TransfersDock(QDockWidget):
             transfer.cancel()
         elif action == "remove":
             self._remove(transfer)
+        elif action == "retry":
+            self._retry_follow_up(transfer)
         elif transfer.status is Status.PAUSED:
             transfer.resume()
         elif transfer.needs_sas:
@@ -291,6 +331,33 @@ class TransfersDock(QDockWidget):
         remove.clicked.connect(lambda: self.manager.discard(transfer))
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
+
+    def _retry_follow_up(self, transfer: Transfer) -> None:
+        """Asks for another name (checked before anything is sent), then runs the failed image
+        step alone; once it made its image, the window selects it."""
+        if not transfer.follow_up_failed:
+            return
+        # Imported here: the dialog is only needed once an image step has failed.
+        from gui.azure.upload.follow_up import FollowUpNames
+        from gui.qt.upload.rename_dialog import RetryFollowUpDialog
+
+        manager = self.manager
+
+        def retry(spec: Any) -> None:
+            manager.retry_follow_up(transfer, spec)
+            transfer.finished.connect(lambda: self._retried(transfer),
+                                      Qt.ConnectionType.SingleShotConnection)
+
+        dialog = RetryFollowUpDialog(
+            transfer.plan, FollowUpNames(manager.session, transfer.plan), retry, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.retry_dialog = dialog
+        dialog.open()
+
+    def _retried(self, transfer: Transfer) -> None:
+        result = transfer.result
+        if transfer.status is Status.COMPLETED and result is not None and result.image:
+            self.image_ready.emit(result.image)
 
     def _ask_sas(self, transfer: Transfer) -> None:
         """The SAS was never saved: ask for it again (with open(), not exec())."""

@@ -222,6 +222,7 @@ class ProgressPage(QWizardPage):
             self.tr("You can close this window: the upload goes on in the Transfers panel.")
         )
         self.transfer: Transfer | None = None
+        self.retry_dialog: QWidget | None = None  # the open "Retry with another name…"
         self._steps_shown = -1
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
@@ -259,11 +260,20 @@ class ProgressPage(QWizardPage):
         self.pause_button = QPushButton(self.tr("&Pause"))
         self.resume_button = QPushButton(self.tr("&Resume"))
         self.cancel_button = QPushButton(self.tr("&Cancel upload"))
+        # Only for a failed image step (its data is in Azure): that step alone, renamed.
+        self.retry_button = QPushButton(self.tr("Retry with &another name…"))
+        self.retry_button.setObjectName("retryFollowUp")
+        self.retry_button.setToolTip(self.tr(
+            "Make the image again from the uploaded disks under another name (a gallery "
+            "version: another version number or definition); no data is uploaded again"))
+        self.retry_button.setVisible(False)
         self.pause_button.clicked.connect(self._pause)
         self.resume_button.clicked.connect(self._resume)
         self.cancel_button.clicked.connect(self._cancel)
+        self.retry_button.clicked.connect(self._retry_follow_up)
         buttons = QHBoxLayout()
-        for button in (self.pause_button, self.resume_button, self.cancel_button):
+        for button in (self.pause_button, self.resume_button, self.cancel_button,
+                       self.retry_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         self.steps = StepList()
@@ -301,6 +311,26 @@ class ProgressPage(QWizardPage):
         elif self.transfer.status.resumable:
             wizard.manager.resume(self.transfer)
 
+    def _retry_follow_up(self) -> None:
+        """Asks for another name (checked before anything is sent), then runs the image step
+        alone; the wizard's image_ready follows the retried job's end as it did the first."""
+        wizard = self.wizard()
+        transfer = self.transfer
+        if transfer is None or not transfer.follow_up_failed or not isinstance(
+                wizard, UploadWizard):
+            return
+        # Imported here: the dialog is only needed once an image step has failed.
+        from gui.azure.upload.follow_up import FollowUpNames
+        from gui.qt.upload.rename_dialog import RetryFollowUpDialog
+
+        manager = wizard.manager
+        dialog = RetryFollowUpDialog(
+            transfer.plan, FollowUpNames(manager.session, transfer.plan),
+            lambda spec: manager.retry_follow_up(transfer, spec), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.retry_dialog = dialog
+        dialog.open()
+
     def refresh(self) -> None:
         transfer = self.transfer
         if transfer is None:
@@ -337,6 +367,7 @@ class ProgressPage(QWizardPage):
         self.pause_button.setEnabled(status is Status.RUNNING)
         self.resume_button.setEnabled(status is Status.PAUSED or status.resumable)
         self.cancel_button.setEnabled(status.active)
+        self.retry_button.setVisible(transfer.follow_up_failed)
         self._show_steps(transfer)
         self._show_outcome(transfer)
 
@@ -362,6 +393,14 @@ class ProgressPage(QWizardPage):
                 else self.tr("The upload finished: the disk is ready.")
             )
             text = self.tr("Done. You can close this window.")
+        elif status is Status.FAILED and transfer.follow_up_failed:
+            title = self.tr("Image not made")
+            subtitle = self.tr("The upload failed: {reason}").format(reason=reason)
+            text = self.tr(
+                "{error}\n\nThe data is in Azure; only the image step failed. Retry with "
+                "another name… makes the image from the uploaded disks without sending the "
+                "data again."
+            ).format(error=error)
         elif status is Status.FAILED:
             title = self.tr("Upload failed")
             subtitle = self.tr("The upload failed: {reason}").format(reason=reason)
