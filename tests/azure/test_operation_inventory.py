@@ -228,9 +228,10 @@ class _ModuleScan:
         if called != "HttpRequest":
             return
         args = [*node.args, *(k.value for k in node.keywords if k.arg in {"method", "url"})]
-        values = [a.value for a in args[:2] if isinstance(a, ast.Constant)]
-        if len(values) == 2 and all(isinstance(v, str) for v in values):
-            self.raw.append(Raw(str(values[0]).upper(), str(values[1]), self.where(node)))
+        method = args[0] if args else None
+        path = _literal_path(args[1]) if len(args) > 1 else None
+        if isinstance(method, ast.Constant) and isinstance(method.value, str) and path:
+            self.raw.append(Raw(method.value.upper(), path, self.where(node)))
         else:
             self.unresolved.append(f"{self.where(node)}: HttpRequest without a literal path")
 
@@ -354,6 +355,22 @@ def scan(
 def manifest() -> dict[str, Any]:
     data: dict[str, Any] = json.loads((EXAMPLES / "manifest.json").read_text(encoding="utf-8"))
     return data
+
+
+def _literal_path(node: ast.expr) -> str | None:
+    """The path a request's URL argument spells out: a string, or an f-string whose values
+    become ``{x}`` (a leading value before a "/" is the endpoint: a data-plane base URL)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if not isinstance(node, ast.JoinedStr):
+        return None
+    parts = list(node.values)
+    if (len(parts) > 1 and isinstance(parts[0], ast.FormattedValue)
+            and isinstance(parts[1], ast.Constant) and str(parts[1].value).startswith("/")):
+        parts = parts[1:]
+    if not parts or not isinstance(parts[0], ast.Constant):
+        return None  # a path that starts with a variable says nothing about the operation
+    return "".join(str(p.value) if isinstance(p, ast.Constant) else "{x}" for p in parts)
 
 
 def _template(path: str) -> re.Pattern[str]:

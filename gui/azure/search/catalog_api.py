@@ -139,8 +139,9 @@ class MarketplaceCatalogClient:
     async def close(self) -> None:
         await self._client.close()
 
-    async def _get(self, path: str, params: Mapping[str, str]) -> Any:
-        request = HttpRequest("GET", f"{self.endpoint}{path}", params=dict(params))
+    async def _get(self, request: HttpRequest) -> Any:
+        # Each caller builds its request with the path written out, so the operation inventory
+        # (tests/azure/test_operation_inventory.py) reads which data-plane operation it is.
         with translated():
             response = await self._client.send_request(request)
             response.raise_for_status()
@@ -160,7 +161,8 @@ class MarketplaceCatalogClient:
             "market": self.market,
             "top": str(top),
         }
-        body = await self._get("/search", params)
+        body = await self._get(
+            HttpRequest("GET", f"{self.endpoint}/search", params=dict(params)))
         results = body.get("results") or []
         plans = list(_plan_hits(results))
         facets = {
@@ -177,7 +179,8 @@ class MarketplaceCatalogClient:
         params = {"api-version": API_VERSION, "language": "en", "market": self.market}
         if location:
             params["locations"] = location
-        return await self._get(f"/product/{unique_product_id}", params)
+        return await self._get(HttpRequest(
+            "GET", f"{self.endpoint}/product/{unique_product_id}", params=dict(params)))
 
 
 def _plan_hits(results: Iterable[Any]) -> Iterable[CatalogPlanHit]:

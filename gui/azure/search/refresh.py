@@ -236,11 +236,10 @@ class Refresher:
         """A gallery image definition's own words: its description (own galleries), the
         disclaimer and EULA text its publisher wrote (community), and its artifact tags."""
         ref = row.node.ref
-        url = _definition_url(self.catalog.scope, ref)
-        if url is None:
+        request = _definition_request(self.catalog.scope, ref)
+        if request is None:
             return
         compute = self.catalog.session.compute(self.catalog.scope.subscription_id)
-        request = HttpRequest("GET", url, params={"api-version": COMPUTE_GALLERY_API})
         with translated():
             response = await compute.send_request(request)
             response.raise_for_status()
@@ -270,13 +269,14 @@ async def marketplace_facts(catalog: Catalog, ref: NodeRef) -> Facts:
     architecture, SecurityType, deprecation state, purchase plan and data disks."""
     publisher, offer, sku, version = ref.parts
     scope = catalog.scope
-    url = (
+    compute = catalog.session.compute(scope.subscription_id)
+    request = HttpRequest(
+        "GET",
         f"/subscriptions/{scope.subscription_id}/providers/Microsoft.Compute/locations/"
         f"{scope.location}/publishers/{publisher}/artifacttypes/vmimage/offers/{offer}"
-        f"/skus/{sku}/versions/{version}"
+        f"/skus/{sku}/versions/{version}",
+        params={"api-version": MARKETPLACE_IMAGE_API},
     )
-    compute = catalog.session.compute(scope.subscription_id)
-    request = HttpRequest("GET", url, params={"api-version": MARKETPLACE_IMAGE_API})
     with translated():
         response = await compute.send_request(request)
         response.raise_for_status()
@@ -297,24 +297,33 @@ async def marketplace_facts(catalog: Catalog, ref: NodeRef) -> Facts:
     )
 
 
-def _definition_url(scope: Scope, ref: NodeRef) -> str | None:
+def _definition_request(scope: Scope, ref: NodeRef) -> HttpRequest | None:
+    """The read of a gallery image definition, whichever kind of gallery holds it (each request
+    written out, so the operation inventory sees which operation it is)."""
     sub, location = scope.subscription_id, scope.location
+    api = {"api-version": COMPUTE_GALLERY_API}
     if ref.source is SourceKind.COMMUNITY and len(ref.parts) == 2:
         gallery, image = ref.parts
-        return (
+        return HttpRequest(
+            "GET",
             f"/subscriptions/{sub}/providers/Microsoft.Compute/locations/{location}"
-            f"/communityGalleries/{gallery}/images/{image}"
+            f"/communityGalleries/{gallery}/images/{image}",
+            params=api,
         )
     if ref.source is SourceKind.SHARED and len(ref.parts) == 2:
         gallery, image = ref.parts
-        return (
+        return HttpRequest(
+            "GET",
             f"/subscriptions/{sub}/providers/Microsoft.Compute/locations/{location}"
-            f"/sharedGalleries/{gallery}/images/{image}"
+            f"/sharedGalleries/{gallery}/images/{image}",
+            params=api,
         )
     if ref.source is SourceKind.GALLERY and len(ref.parts) == 3:
         group, gallery, image = ref.parts
-        return (
+        return HttpRequest(
+            "GET",
             f"/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.Compute"
-            f"/galleries/{gallery}/images/{image}"
+            f"/galleries/{gallery}/images/{image}",
+            params=api,
         )
     return None
