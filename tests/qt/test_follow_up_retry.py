@@ -150,6 +150,7 @@ def test_the_progress_page_retries_a_taken_image_name_and_the_window_selects_the
     wires = trip_wires(quick_sandbox)
     dialog.retry_button.click()
     assert not dialog.isVisible()
+    assert not page.isComplete()  # retrying: not finished until it has ended
     assert wait_ended(qtbot, transfer) is Status.COMPLETED, transfer.error
     assert [rule.fired for rule in wires] == [0, 0]  # no byte sent again
     assert transfer.steps["upload"].state.value == "Skipped"

@@ -397,6 +397,7 @@ class JobRun:
             isinstance(target, BlobTargetPlan)
             and not target.sas_query
             and not target.storage_account_id  # those get a new SAS from the account
+            and not self.plan.data_in_place  # only the image step is left: no blob write
         )
 
     def state_text(self) -> str:

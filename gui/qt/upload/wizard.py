@@ -328,6 +328,8 @@ class ProgressPage(QWizardPage):
             transfer.plan, FollowUpNames(manager.session, transfer.plan),
             lambda spec: manager.retry_follow_up(transfer, spec), self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        # The retry runs: the wizard cannot be finished until it has ended again.
+        dialog.accepted.connect(self.completeChanged)
         self.retry_dialog = dialog
         dialog.open()
 
