@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from gui.qt.i18n import render_text
 from gui.qt.style import Tone, text_style
 from gui.qt.tasks import TaskSet
 
@@ -98,7 +99,8 @@ class PlanPage(AsyncPage):
         raise NotImplementedError
 
     def show_problems(self) -> None:
-        self.problems.setText("\n".join(self.problem_list()))
+        # Engine texts (naming rules) come as Text: shown in the window's language.
+        self.problems.setText("\n".join(render_text(text) for text in self.problem_list()))
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QLocale, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -44,8 +44,9 @@ from gui.azure.image_builder import (
     DiskFacts,
 )
 from gui.diskimage import DISK_IMAGE_SUFFIXES
+from gui.i18n import QT_TR_NOOP, Text, message
 from gui.qt import icons
-from gui.qt.i18n import format_size, render_text
+from gui.qt.i18n import format_number, format_size, render_text
 from gui.qt.style import panel_style
 from gui.qt.upload.common import (
     AsyncPage,
@@ -61,20 +62,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-WINDOWS_REMINDER = (
+# Shown through QCoreApplication.translate("FilePage", …) where the reminder is set.
+WINDOWS_REMINDER = QT_TRANSLATE_NOOP(
+    "FilePage",
     "<b>Windows:</b> back the machine up first, then generalize it inside the VM with<br>"
     "<code>C:\\Windows\\System32\\Sysprep\\sysprep.exe /generalize /oobe /shutdown</code><br>"
     "and upload its disk after it has shut down. A generalized Windows cannot be started in its "
-    "old identity again."
+    "old identity again.",
 )
-LINUX_REMINDER = (
+LINUX_REMINDER = QT_TRANSLATE_NOOP(
+    "FilePage",
     "<b>Linux:</b> back the machine up first, then run<br>"
     "<code>sudo waagent -deprovision+user</code> and shut it down before you copy the disk. "
-    "This deletes the last provisioned user account, SSH host keys and the host name."
+    "This deletes the last provisioned user account, SSH host keys and the host name.",
 )
-SPECIALIZED_NOTE = (
+SPECIALIZED_NOTE = QT_TRANSLATE_NOOP(
+    "FilePage",
     "<b>Specialized:</b> the disk keeps its identity (users, host name, machine SID). It can "
-    "become a specialized gallery image version, not a managed image."
+    "become a specialized gallery image version, not a managed image.",
 )
 
 
@@ -113,10 +118,10 @@ def _inspect_file(path: Path, disk_index: int = 0, read_guest: bool = True) -> I
     try:
         image = open_image(path, disk_index)
     except UnsupportedFormatError as exc:
-        return Inspection(None, error=str(exc), detected_format=exc.format_label,
+        return Inspection(None, error=exc.message, detected_format=exc.format_label,
                           command=exc.command or "")
     except DiskImageError as exc:
-        return Inspection(None, error=str(exc))
+        return Inspection(None, error=exc.message)
     except OSError as exc:
         return Inspection(None, error=_unreadable(exc))
     try:
@@ -124,7 +129,7 @@ def _inspect_file(path: Path, disk_index: int = 0, read_guest: bool = True) -> I
         allocated = sum(r.length for r in image.data_ranges())
     except DiskImageError as exc:
         image.close()
-        return Inspection(None, error=str(exc))
+        return Inspection(None, error=exc.message)
     except OSError as exc:
         image.close()
         return Inspection(None, error=_unreadable(exc))
@@ -174,8 +179,15 @@ class _GilHandover:
 _handover = _GilHandover()
 
 
+def _grouped(count: int) -> str:
+    """A byte count with the locale's digit grouping ("1,048,576" / "1.048.576")."""
+    return QLocale().toString(count)
+
+
 def _unreadable(exc: OSError) -> str:
-    return f"The file cannot be read: {exc.strerror or exc}. Check the path."
+    # Made on the worker thread: the English text with its Message, translated where shown.
+    return Text(message(QT_TR_NOOP("The file cannot be read: {reason}. Check the path."),
+                        reason=exc.strerror or str(exc)))
 
 
 MAX_LUN = 63  # Azure's data disk LUNs: 0-63
@@ -218,11 +230,11 @@ def _close_late(future: asyncio.Future[Inspection]) -> None:
 class FilePage(AsyncPage):
     def __init__(self, path: Path | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setTitle("The disk image")
-        self.setSubTitle(
+        self.setTitle(self.tr("The disk image"))
+        self.setSubTitle(self.tr(
             "What the file is, what Azure will say about it, and what will be sent. Nothing is "
             "uploaded before the last page."
-        )
+        ))
         self.path: Path | None = None
         self.image: DiskImage | None = None
         self.allocated_bytes = 0
@@ -264,7 +276,7 @@ class FilePage(AsyncPage):
         self.busy.setFormat("")
         self.busy.setTextVisible(False)
         self.busy.setMaximumHeight(8)
-        self.busy_label = QLabel("Reading the file…")
+        self.busy_label = QLabel(self.tr("Reading the file…"))
         busy_row = QHBoxLayout()
         busy_row.addWidget(self.busy_label)
         busy_row.addWidget(self.busy, 1)
@@ -274,10 +286,13 @@ class FilePage(AsyncPage):
 
         self.facts_grid = QGridLayout()
         self.fact_labels: dict[str, QLabel] = {}
-        for line, key in enumerate(
-            ("Format", "Virtual size", "Size in Azure", "Upload size", "Data held", "Conversion")
-        ):
-            caption = QLabel(f"{key}:")
+        captions = {
+            "Format": self.tr("Format:"), "Virtual size": self.tr("Virtual size:"),
+            "Size in Azure": self.tr("Size in Azure:"), "Upload size": self.tr("Upload size:"),
+            "Data held": self.tr("Data held:"), "Conversion": self.tr("Conversion:"),
+        }
+        for line, (key, text) in enumerate(captions.items()):
+            caption = QLabel(text)
             caption.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
             value = QLabel("—")
             value.setWordWrap(True)
@@ -294,19 +309,19 @@ class FilePage(AsyncPage):
         self.os_box = QComboBox()
         self.os_box.addItems(["Windows", "Linux"])
         self.state_box = QComboBox()
-        self.state_box.addItem("Generalized (sysprep / waagent was run)", "Generalized")
-        self.state_box.addItem("Specialized (keeps its identity)", "Specialized")
+        self.state_box.addItem(self.tr("Generalized (sysprep / waagent was run)"), "Generalized")
+        self.state_box.addItem(self.tr("Specialized (keeps its identity)"), "Specialized")
         self.generation_box = QComboBox()
-        self.generation_box.addItem("Gen2 (UEFI)", "V2")
-        self.generation_box.addItem("Gen1 (BIOS)", "V1")
+        self.generation_box.addItem(self.tr("Gen2 (UEFI)"), "V2")
+        self.generation_box.addItem(self.tr("Gen1 (BIOS)"), "V1")
         self.architecture_box = QComboBox()
         self.architecture_box.addItems(["x64", "Arm64"])
         self.guest = GuestChoice(self.os_box, self.generation_box, self.architecture_box, self)
         machine = QFormLayout()
-        machine.addRow("Operating system:", self.guest.row(self.os_box))
-        machine.addRow("OS state:", self.state_box)
-        machine.addRow("Hyper-V generation:", self.guest.row(self.generation_box))
-        machine.addRow("Architecture:", self.guest.row(self.architecture_box))
+        machine.addRow(self.tr("Operating system:"), self.guest.row(self.os_box))
+        machine.addRow(self.tr("OS state:"), self.state_box)
+        machine.addRow(self.tr("Hyper-V generation:"), self.guest.row(self.generation_box))
+        machine.addRow(self.tr("Architecture:"), self.guest.row(self.architecture_box))
         machine.addRow(self.guest.warning)
         self.reminder = QLabel()
         self.reminder.setWordWrap(True)
@@ -323,7 +338,7 @@ class FilePage(AsyncPage):
         layout.addWidget(self.busy_row)
         layout.addLayout(self.facts_grid)
         layout.addWidget(self.findings)
-        machine_box = QGroupBox("The machine on this disk")
+        machine_box = QGroupBox(self.tr("The machine on this disk"))
         machine_layout = QHBoxLayout(machine_box)
         machine_layout.addLayout(machine)
         machine_layout.addWidget(self.reminder, 1)
@@ -335,20 +350,20 @@ class FilePage(AsyncPage):
             self.load(path)
 
     def _browse(self) -> None:
-        dialog = QFileDialog(self, "Choose a disk image")
+        dialog = QFileDialog(self, self.tr("Choose a disk image"))
         patterns = " ".join(f"*{suffix}" for suffix in DISK_IMAGE_SUFFIXES)
-        dialog.setNameFilter(f"Disk images ({patterns});;All files (*)")
+        dialog.setNameFilter(self.tr("Disk images ({patterns});;All files (*)").format(
+            patterns=patterns))
         dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
         dialog.fileSelected.connect(lambda name: self.load(Path(name)))
         dialog.open()
 
     def _update_reminder(self) -> None:
         if self.state_box.currentData() == "Specialized":
-            self.reminder.setText(SPECIALIZED_NOTE)
+            text = SPECIALIZED_NOTE
         else:
-            self.reminder.setText(
-                WINDOWS_REMINDER if self.os_box.currentText() == "Windows" else LINUX_REMINDER
-            )
+            text = WINDOWS_REMINDER if self.os_box.currentText() == "Windows" else LINUX_REMINDER
+        self.reminder.setText(QCoreApplication.translate("FilePage", str(text)))
 
     # --- the disk table ---------------------------------------------------------------------
 
@@ -584,14 +599,14 @@ class FilePage(AsyncPage):
             for label in self.fact_labels.values():
                 label.setText("…")
             self.findings.clear()
-            self.findings.addItem("Reading the file…")
+            self.findings.addItem(self.tr("Reading the file…"))
             return
         if inspection.image is None:
             self._show_error(inspection.error)
             if inspection.detected_format:
-                self.fact_labels["Format"].setText(
-                    f"{inspection.detected_format} (recognised by its content; not uploadable "
-                    "as it is)")
+                self.fact_labels["Format"].setText(self.tr(
+                    "{format} (recognised by its content; not uploadable as it is)").format(
+                    format=render_text(inspection.detected_format)))
             if inspection.command:
                 self.fact_labels["Conversion"].setText(inspection.command)
             return
@@ -607,29 +622,27 @@ class FilePage(AsyncPage):
 
     def _show_image(self, image: DiskImage, allocated_bytes: int) -> None:
         labels = self.fact_labels
-        labels["Format"].setText(
-            image.format.value if hasattr(image.format, "value") else str(image.format)
-        )
-        labels["Virtual size"].setText(
-            f"{human_bytes(image.virtual_size)} ({image.virtual_size:,} bytes)"
-        )
-        labels["Size in Azure"].setText(
-            f"{human_bytes(image.fixed_size)} ({image.fixed_size:,} bytes)"
-        )
-        labels["Upload size"].setText(f"{image.upload_size:,} bytes (with the 512-byte footer)")
+        labels["Format"].setText(render_text(image.format.label))
+        labels["Virtual size"].setText(self.tr("{size} ({count} bytes)").format(
+            size=format_size(image.virtual_size), count=_grouped(image.virtual_size)))
+        labels["Size in Azure"].setText(self.tr("{size} ({count} bytes)").format(
+            size=format_size(image.fixed_size), count=_grouped(image.fixed_size)))
+        labels["Upload size"].setText(self.tr("{count} bytes (with the 512-byte footer)").format(
+            count=_grouped(image.upload_size)))
         share = allocated_bytes / image.fixed_size if image.fixed_size else 0
-        labels["Data held"].setText(
-            f"at most {human_bytes(allocated_bytes)} ({share:.0%}); empty ranges and "
-            "zero blocks are not sent"
-        )
+        labels["Data held"].setText(self.tr(
+            "at most {size} ({share}%); empty ranges and zero blocks are not sent").format(
+            # Nothing held reads "0 B" as it always did (QLocale writes "0 bytes").
+            size=format_size(allocated_bytes) if allocated_bytes else human_bytes(0),
+            share=format_number(share * 100)))
         conversions = []
         if "FIXED" not in image.format.name or "VHDX" in image.format.name:
-            conversions.append("read as a fixed VHD on the fly (no temporary copy)")
+            conversions.append(self.tr("read as a fixed VHD on the fly (no temporary copy)"))
         if image.fixed_size != image.virtual_size:
             conversions.append(
-                f"size rounded up to a whole MiB ({image.virtual_size:,} → {image.fixed_size:,})"
-            )
-        conversions.append("Azure-ready footer written last")
+                self.tr("size rounded up to a whole MiB ({before} → {after})").format(
+                    before=_grouped(image.virtual_size), after=_grouped(image.fixed_size)))
+        conversions.append(self.tr("Azure-ready footer written last"))
         labels["Conversion"].setText("; ".join(conversions))
         self.findings.clear()
         level_icons = {"ERROR": "error", "WARNING": "warning", "INFO": "info"}
@@ -640,7 +653,8 @@ class FilePage(AsyncPage):
             )
         if not image.findings:
             self.findings.addItem(
-                QListWidgetItem(icons.icon("info"), "Azure will accept this disk as it is.")
+                QListWidgetItem(icons.icon("info"),
+                                self.tr("Azure will accept this disk as it is."))
             )
         self.completeChanged.emit()
 

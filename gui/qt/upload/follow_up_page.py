@@ -37,6 +37,7 @@ from gui.azure.image_builder import (
     existing_versions,
 )
 from gui.azure.upload.job import FollowUp
+from gui.qt.i18n import render_text
 from gui.qt.upload.common import (
     PlanPage,
     UploadContext,
@@ -56,12 +57,13 @@ class FollowUpPage(PlanPage):
     def __init__(self, context: UploadContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
-        self.setTitle("Then what")
-        self.setSubTitle("Keep the disk as it is, or make an image from it right after the upload.")
-        self.nothing_radio = QRadioButton("Nothing more: keep the disk")
-        self.image_radio = QRadioButton("A managed image")
+        self.setTitle(self.tr("Then what"))
+        self.setSubTitle(
+            self.tr("Keep the disk as it is, or make an image from it right after the upload."))
+        self.nothing_radio = QRadioButton(self.tr("Nothing more: keep the disk"))
+        self.image_radio = QRadioButton(self.tr("A managed image"))
         self.gallery_radio = QRadioButton(
-            "A Compute Gallery image version (recommended for sharing and replication)"
+            self.tr("A Compute Gallery image version (recommended for sharing and replication)")
         )
         self.nothing_radio.setChecked(True)
         group = QButtonGroup(self)
@@ -72,7 +74,8 @@ class FollowUpPage(PlanPage):
         self.image_name.setObjectName("imageName")
         self.image_group = QLineEdit()
         self.image_form = form(
-            ("Image name:", self.image_name), ("Resource group:", self.image_group)
+            (self.tr("Image name:"), self.image_name),
+            (self.tr("Resource group:"), self.image_group),
         )
 
         self.gallery_box = QComboBox()
@@ -82,18 +85,18 @@ class FollowUpPage(PlanPage):
         self.definition_box.setEditable(True)
         self.definition_box.setObjectName("definition")
         self.security_box = QComboBox()
-        self.security_box.addItem("Standard", "Standard")
-        self.security_box.addItem("Trusted launch", "TrustedLaunch")
-        self.security_box.addItem("Trusted launch supported", "TrustedLaunchSupported")
+        self.security_box.addItem(self.tr("Standard"), "Standard")
+        self.security_box.addItem(self.tr("Trusted launch"), "TrustedLaunch")
+        self.security_box.addItem(self.tr("Trusted launch supported"), "TrustedLaunchSupported")
         self.publisher_edit = QLineEdit("contoso")
         self.version_edit = QLineEdit("1.0.0")
         self.version_edit.setObjectName("version")
         self.region_table = RegionReplicaTable(
-            "The disk's region: the version is always stored there."
+            self.tr("The disk's region: the version is always stored there.")
         )
         self._regions_source = ""
-        self.exclude_latest = QCheckBox("Exclude from latest")
-        self.eol_check = QCheckBox("End of life:")
+        self.exclude_latest = QCheckBox(self.tr("Exclude from latest"))
+        self.eol_check = QCheckBox(self.tr("End of life:"))
         self.eol_date = QDateEdit(QDate.currentDate().addYears(1))
         self.eol_date.setCalendarPopup(True)
         self.eol_date.setEnabled(False)
@@ -105,13 +108,13 @@ class FollowUpPage(PlanPage):
         eol_row.addWidget(self.eol_date)
         eol_row.addStretch(1)
         self.gallery_form = form(
-            ("Gallery:", self.gallery_box),
-            ("Image definition:", self.definition_box),
+            (self.tr("Gallery:"), self.gallery_box),
+            (self.tr("Image definition:"), self.definition_box),
             ("", self.definition_info),
-            ("Security type (new definition):", self.security_box),
-            ("Publisher (new definition):", self.publisher_edit),
-            ("Version:", self.version_edit),
-            ("Target regions:", self.region_table),
+            (self.tr("Security type (new definition):"), self.security_box),
+            (self.tr("Publisher (new definition):"), self.publisher_edit),
+            (self.tr("Version:"), self.version_edit),
+            (self.tr("Target regions:"), self.region_table),
             ("", self.exclude_latest),
             ("", eol_row),
         )
@@ -262,12 +265,12 @@ class FollowUpPage(PlanPage):
         self._versions = []
         if gallery in self._galleries and name and self.definition_box.findText(name) >= 0:
             self._checking = True
-            self.definition_info.setText("Reading the definition…")
+            self.definition_info.setText(self.tr("Reading the definition…"))
             self.spawn(self._load_definition(gallery, name))
         else:
             self.definition_info.setText(
-                "A new definition is created with the disk's OS type, state, generation and "
-                "architecture."
+                self.tr("A new definition is created with the disk's OS type, state, generation "
+                        "and architecture.")
                 if name
                 else ""
             )
@@ -280,7 +283,8 @@ class FollowUpPage(PlanPage):
             spec = await definition_facts(compute, group, gallery, name)
             versions = await existing_versions(compute, group, gallery, name)
         except AzureServiceError as exc:
-            self.definition_info.setText(f"Could not read the definition: {exc.message}")
+            self.definition_info.setText(self.tr("Could not read the definition: {error}").format(
+                error=render_text(exc.message)))
             self._checking = False
             self._changed()
             return
@@ -289,13 +293,16 @@ class FollowUpPage(PlanPage):
         self._definitions[name] = spec
         self._versions = versions
         self._checking = False
-        security = {"TrustedLaunch": "Trusted launch", "Standard": "Standard"}.get(
-            spec.security_type, spec.security_type
-        )
+        security = {
+            "TrustedLaunch": self.tr("Trusted launch"), "Standard": self.tr("Standard"),
+        }.get(spec.security_type, spec.security_type)
+        facts = (f"{spec.os_type}, {spec.os_state}, {generation_short(spec.hyper_v_generation)}, "
+                 f"{spec.architecture}, {security}")
         self.definition_info.setText(
-            f"Existing definition: {spec.os_type}, {spec.os_state}, "
-            f"{generation_short(spec.hyper_v_generation)}, {spec.architecture}, "
-            f"{security}; versions: {', '.join(versions) or 'none yet'}"
+            self.tr("Existing definition: {facts}; versions: {versions}").format(
+                facts=facts, versions=", ".join(versions))
+            if versions else
+            self.tr("Existing definition: {facts}; versions: none yet").format(facts=facts)
         )
         self._suggest_version(naming.next_version(versions))
         self._changed()
@@ -364,7 +371,7 @@ class FollowUpPage(PlanPage):
         if self.nothing_radio.isChecked():
             return []
         if self._checking and self.gallery_radio.isChecked():
-            return ["Checking the image definition…"]
+            return [self.tr("Checking the image definition…")]
         spec = self.follow_up()
         assert spec is not None
         return spec.problems(self._facts())

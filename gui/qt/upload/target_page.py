@@ -31,6 +31,7 @@ from gui.azure.upload.storage import (
     list_containers,
     list_storage_accounts,
 )
+from gui.qt.i18n import render_text
 from gui.qt.upload.common import (
     DISK_SKUS,
     PlanPage,
@@ -48,14 +49,16 @@ class TargetPage(PlanPage):
     def __init__(self, context: UploadContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
-        self.setTitle("Where the disk goes")
-        self.setSubTitle(
-            "A managed disk by direct upload is recommended: no storage account to manage, "
-            "and the disk can become an image right away."
-        )
-        self.managed_radio = QRadioButton("New managed disk by direct upload (recommended)")
-        self.account_radio = QRadioButton("Page blob in one of the subscription's storage accounts")
-        self.blob_radio = QRadioButton("Page blob anywhere, by a pasted SAS URL")
+        self.setTitle(self.tr("Where the disk goes"))
+        self.setSubTitle(self.tr(
+            "A managed disk by direct upload is recommended: no storage account to manage, and "
+            "the disk can become an image right away."
+        ))
+        self.managed_radio = QRadioButton(
+            self.tr("New managed disk by direct upload (recommended)"))
+        self.account_radio = QRadioButton(
+            self.tr("Page blob in one of the subscription's storage accounts"))
+        self.blob_radio = QRadioButton(self.tr("Page blob anywhere, by a pasted SAS URL"))
         self.managed_radio.setChecked(True)
         group = QButtonGroup(self)
         for radio in (self.managed_radio, self.account_radio, self.blob_radio):
@@ -85,11 +88,11 @@ class TargetPage(PlanPage):
         if context.disk_sku in DISK_SKUS:
             self.sku_box.setCurrentText(context.disk_sku)
         self.managed_form = form(
-            ("Subscription:", self.subscription_box),
-            ("Resource group:", self.group_box),
-            ("Region:", self.region_box),
-            ("Disk name:", self.disk_name),
-            ("Disk type (SKU):", self.sku_box),
+            (self.tr("Subscription:"), self.subscription_box),
+            (self.tr("Resource group:"), self.group_box),
+            (self.tr("Region:"), self.region_box),
+            (self.tr("Disk name:"), self.disk_name),
+            (self.tr("Disk type (SKU):"), self.sku_box),
         )
 
         self.account_box = QComboBox()
@@ -99,14 +102,14 @@ class TargetPage(PlanPage):
         self.blob_name = QLineEdit()
         self.blob_name.setObjectName("blobName")
         self.account_form = form(
-            ("Storage account:", self.account_box),
-            ("Container:", self.container_box),
-            ("Blob name:", self.blob_name),
+            (self.tr("Storage account:"), self.account_box),
+            (self.tr("Container:"), self.container_box),
+            (self.tr("Blob name:"), self.blob_name),
             (
                 "",
-                note(
+                note(self.tr(
                     "A SAS for this one blob is made from the account key and kept in memory only."
-                ),
+                )),
             ),
         )
         self._accounts: list[StorageAccount] = []
@@ -121,8 +124,9 @@ class TargetPage(PlanPage):
             "https://account.blob.core.windows.net/vhds/disk.vhd?sv=…&sig=…"
         )
         self.blob_form = form(
-            ("Blob SAS URL:", self.sas_edit),
-            ("", note("The SAS needs write (and create) permission. It is kept in memory only.")),
+            (self.tr("Blob SAS URL:"), self.sas_edit),
+            ("", note(self.tr(
+                "The SAS needs write (and create) permission. It is kept in memory only."))),
         )
 
         layout = QVBoxLayout(self)
@@ -202,14 +206,16 @@ class TargetPage(PlanPage):
         try:
             self._accounts = await list_storage_accounts(self.context.session, subscription)
         except AzureServiceError as exc:
-            self._sas_error = f"Could not list storage accounts: {exc.user_text()}"
+            self._sas_error = self.tr("Could not list storage accounts: {error}").format(
+                error=render_text(exc))
             self._changed()
             return
         self.account_box.clear()
         for account in self._accounts:
             self.account_box.addItem(account.label, account.name)
         if not self._accounts:
-            self._sas_error = "The subscription has no storage account: paste a SAS URL instead."
+            self._sas_error = self.tr(
+                "The subscription has no storage account: paste a SAS URL instead.")
         self._changed()
 
     def _account(self) -> StorageAccount | None:
@@ -229,7 +235,8 @@ class TargetPage(PlanPage):
                 self.context.session, self.context.subscription_id, account
             )
         except AzureServiceError as exc:
-            self._sas_error = f"Could not list containers: {exc.user_text()}"
+            self._sas_error = self.tr("Could not list containers: {error}").format(
+                error=render_text(exc))
             self._changed()
             return
         if self._account() is account:
@@ -305,7 +312,7 @@ class TargetPage(PlanPage):
                 for blob in key[2]
             ]
         except AzureServiceError as exc:
-            self._sas_error = exc.user_text()
+            self._sas_error = render_text(exc)
         else:
             if self._blob_key() == key:
                 self._sas = (key, urls)
@@ -336,14 +343,14 @@ class TargetPage(PlanPage):
             if self._sas_error:
                 return [self._sas_error]
             if self._account() is None:
-                return ["Loading the subscription's storage accounts…"]
+                return [self.tr("Loading the subscription's storage accounts…")]
             if not self.container_box.currentText():
-                return ["Pick a container (loading them…)."]
+                return [self.tr("Pick a container (loading them…).")]
             for blob in self.blob_names():
                 if message := naming.blob_name(blob):
                     return [message]
             if self._sas is None or self._sas[0] != self._blob_key():
-                return ["Getting a SAS for the blob from the storage account…"]
+                return [self.tr("Getting a SAS for the blob from the storage account…")]
             return []
         if self.managed:
             return [
@@ -363,12 +370,14 @@ class TargetPage(PlanPage):
             ]
         url = self.sas_edit.text().strip()
         if not url:
-            return ["Paste the SAS URL of the page blob to write."]
+            return [self.tr("Paste the SAS URL of the page blob to write.")]
         base, _, query = url.partition("?")
         if not base.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-            return ["The SAS URL must start with https:// (a storage account's blob endpoint)."]
+            return [self.tr(
+                "The SAS URL must start with https:// (a storage account's blob endpoint).")]
         if "sig=" not in query:
-            return ["The URL has no SAS signature (sig=…): create a SAS with write permission."]
+            return [self.tr(
+                "The URL has no SAS signature (sig=…): create a SAS with write permission.")]
         blob = base.rsplit("/", 1)[-1]
         return [message for message in (naming.blob_name(blob),) if message]
 
