@@ -42,6 +42,8 @@ class AppController(QObject):
         # last time, else the Azure CLI's current cloud (`az cloud show`), else Azure (global).
         self.cloud_name = cloud_name
         self.server: Any = None  # gui.sandbox.SandboxServer, started on demand
+        self.search_index: Any = None  # gui.azure.search.index.SearchIndex, opened on connect
+        self.catalog_client: Any = None  # the Marketplace Catalog client of the session
         self.session: Any = None
         self._closed: asyncio.Event | None = None
         self._tasks = TaskSet("app controller")
@@ -152,8 +154,33 @@ class AppController(QObject):
         shows the subscription it says so (``connected``), and the transfers and workflows get
         the session too."""
         previous, self.session = self.session, session
+        await self._use_search(session)
         await self.window.use_session(session)
         if previous is not None and previous is not session:
+            await previous.close()
+
+    async def _use_search(self, session: Any) -> None:
+        """The search index (opened once) and the Marketplace Catalog client for ``session``:
+        the sandbox's catalogue in sandbox mode, Azure's only with an API key in the
+        environment; without one the local index answers alone."""
+        from gui.azure.search.catalog_api import MarketplaceCatalogClient
+        from gui.azure.search.index import SearchIndex
+
+        if self.search_index is None:
+            # Opening may create or rebuild the database: a worker thread, not the GUI's.
+            self.search_index = await asyncio.to_thread(SearchIndex.in_cache_dir)
+        previous = self.catalog_client
+        if session.is_sandbox:
+            server = self.server
+            self.catalog_client = (
+                MarketplaceCatalogClient.for_sandbox(server.catalog_url)
+                if server is not None
+                else None
+            )
+        else:
+            self.catalog_client = MarketplaceCatalogClient.from_environment()
+        self.window.use_search(self.search_index, self.catalog_client)
+        if previous is not None:
             await previous.close()
 
     def _connected(self, session: Any) -> None:
@@ -184,6 +211,15 @@ class AppController(QObject):
             except Exception:  # closing must not keep the app from quitting
                 log.exception("Closing the Azure session failed")
             self.session = None
+        if self.catalog_client is not None:
+            await self.catalog_client.close()
+            self.catalog_client = None
+        if self.search_index is not None:
+            service = self.window.search_service
+            if service is not None and service.feed is not None:
+                await asyncio.to_thread(service.feed.close)  # its queued writes first
+            await asyncio.to_thread(self.search_index.close)
+            self.search_index = None
         if self.server is not None:
             await asyncio.to_thread(self.server.stop)
             self.server = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import itertools
 import logging
@@ -36,6 +37,7 @@ from gui import APP_NAME
 from gui.azure.catalog.cache import ListingCache
 from gui.azure.catalog.nodes import CatalogNode, ImageDetail, NodeKind, NodeRef, SourceKind
 from gui.azure.errors import AzureServiceError
+from gui.azure.search.model import SearchFilters, SearchHit, version_sort_key
 from gui.i18n import Localizable
 from gui.paths import cache_dir
 from gui.qt import icons
@@ -45,6 +47,7 @@ from gui.qt.browser.tree_model import CatalogTreeModel, LoadState, RowKind
 from gui.qt.help import HelpMenu
 from gui.qt.i18n import render_text
 from gui.qt.log_dock import LogDock
+from gui.qt.search.panel import SearchPanel
 from gui.qt.settings import Settings
 from gui.qt.style import Tone, badge_style
 from gui.qt.tasks import TaskSet
@@ -59,6 +62,8 @@ NAME_COLUMN_WIDTH = 330
 # a part may have for a saved split to be restored.
 DETAIL_SPLIT = (3, 2)
 MIN_PANE_PX = 60
+# The search index's background refresh rests this long when it has nothing to read.
+INDEX_IDLE_SECONDS = 60.0
 TAB_FOCUS = Qt.FocusPolicy.TabFocus.value
 
 
@@ -147,6 +152,13 @@ class MainWindow(QMainWindow):
         self._quit_confirmed = False  # uploads were stopped as the user chose: close for real
         self._stopping = False  # the uploads are being stopped for quitting
         self.quit_box: QMessageBox | None = None
+        # Search (issue 14): set by the app controller (use_search); None until then.
+        self.search_index: Any = None  # gui.azure.search.index.SearchIndex
+        self.catalog_client: Any = None  # gui.azure.search.catalog_api.MarketplaceCatalogClient
+        self.search_service: Any = None  # gui.azure.search.service.SearchService
+        self._refresh_task: asyncio.Task[None] | None = None
+        # Set when the tree listed something: the index's refresh reads its words and facts.
+        self._index_wake = asyncio.Event()
 
         self.setObjectName("mainWindow")
         self.setWindowIcon(icons.icon("app"))
@@ -181,6 +193,7 @@ class MainWindow(QMainWindow):
         self._flush_timer.setInterval(CACHE_FLUSH_MS)
         self._flush_timer.timeout.connect(self._flush_cache_soon)
         self.tree_model.children_loaded.connect(lambda _key: self._flush_timer.start())
+        self.tree_model.children_loaded.connect(lambda _key: self._index_wake.set())
         self.tree_model.load_failed.connect(self._on_load_failed)
         self.set_sandbox(False)
         self._restore_layout()
@@ -235,12 +248,23 @@ class MainWindow(QMainWindow):
         self.action_quit = self._action(self.tr("&Quit"), None, QKeySequence.StandardKey.Quit)
         self.action_quit.triggered.connect(self.close)
         self.action_find = self._action(
-            self.tr("&Find"),
+            self.tr("&Find Images"),
             "search",
-            QKeySequence.StandardKey.Find,
-            self.tr("Filter the tree as you type"),
+            None,
+            self.tr("Search the Marketplace and every gallery, also what is not loaded"),
+        )
+        # Ctrl+F as everywhere, Ctrl+K as in the Azure portal's and many apps' search boxes.
+        self.action_find.setShortcuts(
+            [QKeySequence(QKeySequence.StandardKey.Find), QKeySequence("Ctrl+K")]
         )
         self.action_find.triggered.connect(self._focus_search)
+        self.action_filter = self._action(
+            self.tr("F&ilter Loaded Nodes"),
+            None,
+            "Ctrl+Shift+F",
+            self.tr("Show only the loaded nodes of the tree whose name contains a text"),
+        )
+        self.action_filter.triggered.connect(self._focus_filter)
         self.action_log: QAction = self._action(self.tr("Show &Log"), None, "Ctrl+L")
         self.action_log.setCheckable(True)
         self.action_log.toggled.connect(self._toggle_log)
@@ -279,22 +303,33 @@ class MainWindow(QMainWindow):
         self.action_settings.triggered.connect(self.settings_requested)
 
     def _build_central(self) -> None:
+        # The search over everything (issue 14) first; the filter over the loaded nodes below.
+        self.search_panel = SearchPanel()
+        self.search_panel.set_shortcut_text(
+            " / ".join(
+                key.toString(QKeySequence.SequenceFormat.NativeText)
+                for key in self.action_find.shortcuts()
+            )
+        )
+        self.search_panel.reveal_requested.connect(self._reveal_hit)
         self.search = QLineEdit()
         self.search.setObjectName("searchBox")
-        find_key = self.action_find.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        filter_key = self.action_filter.shortcut().toString(
+            QKeySequence.SequenceFormat.NativeText
+        )
         self.search.setPlaceholderText(
-            self.tr("Filter loaded nodes ({key})…").format(key=find_key)
+            self.tr("Filter loaded nodes ({key})…").format(key=filter_key)
         )
         self.search.setAccessibleName(self.tr("Filter the image sources"))
         self.search.setToolTip(
             self.tr("Shows only the loaded nodes whose name contains this text ({key})").format(
-                key=find_key
+                key=filter_key
             )
         )
         self.search.setClearButtonEnabled(True)
         self.search.addAction(icons.icon("search"), QLineEdit.ActionPosition.LeadingPosition)
         self.search.textChanged.connect(self.proxy.set_search_text)
-        self.search_label = QLabel(self.tr("Fi&nd:"))
+        self.search_label = QLabel(self.tr("F&ilter:"))
         self.search_label.setBuddy(self.search)
 
         self.tree = QTreeView()
@@ -333,12 +368,14 @@ class MainWindow(QMainWindow):
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(6, 6, 0, 6)
+        left_layout.addWidget(self.search_panel)
+        left_layout.addWidget(self.search_panel.results, 2)
         search_row = QHBoxLayout()
         search_row.addWidget(self.search_label)
         search_row.addWidget(self.search, 1)
         left_layout.addLayout(search_row)
         left_layout.addWidget(self.tree_label)
-        left_layout.addWidget(self.tree, 1)
+        left_layout.addWidget(self.tree, 3)
 
         self.detail_pane = DetailPane()
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -417,6 +454,7 @@ class MainWindow(QMainWindow):
         self.view_menu: QMenu = view_menu
         view_menu.addAction(self.action_refresh)
         view_menu.addAction(self.action_find)
+        view_menu.addAction(self.action_filter)
         view_menu.addSeparator()
         view_menu.addAction(self.action_log)
         sources_menu = menu.addMenu(self.tr("&Sources"))
@@ -460,7 +498,17 @@ class MainWindow(QMainWindow):
             if pane.isAncestorOf(widget) and widget.focusPolicy().value & TAB_FOCUS:
                 inside.append(widget)
             widget = widget.nextInFocusChain()
-        chain = [self.subscription_box, self.location_box, self.search, self.tree, *inside]
+        panel = self.search_panel
+        chain = [
+            self.subscription_box,
+            self.location_box,
+            panel.box,
+            *panel.switches,
+            panel.view,
+            self.search,
+            self.tree,
+            *inside,
+        ]
         for first, second in itertools.pairwise(chain):
             QWidget.setTabOrder(first, second)
 
@@ -583,11 +631,13 @@ class MainWindow(QMainWindow):
         self.cache = ListingCache(cache_dir(), f"{subscription}@{location}")
         roots = [source_node(source) for source in SOURCES]
         self.catalog = None
+        # The tree's listing cache first: the catalog shares it (and the search index is fed
+        # from it), so what the search resolves and what the tree lists are one.
+        self.tree_model.set_source(roots, None, self.cache)
         if self.session is not None:
             self.catalog = self._make_catalog(subscription, location)
-        self.tree_model.set_source(
-            roots, self.catalog.children if self.catalog is not None else None, self.cache
-        )
+            self.tree_model.set_loader(self.catalog.children)
+        self._use_search_service()
         self.tree.header().resizeSection(0, NAME_COLUMN_WIDTH)
         self.detail_pane.show_nothing()
         self.scope_changed.emit(subscription, location)
@@ -600,6 +650,7 @@ class MainWindow(QMainWindow):
             self.session,
             Scope(subscription, location),
             extra_community_galleries=self.settings.community_galleries,
+            cache=self.tree_model.listings,
         )
 
     # --- session ------------------------------------------------------------------------------
@@ -651,6 +702,7 @@ class MainWindow(QMainWindow):
             # The tree already shows this scope from the cache: give it a loader and refresh.
             self.catalog = self._make_catalog(self.subscription_id, self.location)
             self.tree_model.set_loader(self.catalog.children)
+            self._use_search_service()
             self.tree_model.refresh_all()
             self._load_expanded()
             if self.current_node() is None:
@@ -963,6 +1015,107 @@ class MainWindow(QMainWindow):
 
     # --- misc ---------------------------------------------------------------------------------
 
+    # --- search (issue 14) --------------------------------------------------------------------
+
+    def use_search(self, index: Any, catalog_client: Any) -> None:
+        """The local search index (``gui.azure.search.index.SearchIndex``) and the Marketplace
+        Catalog client (None: the index answers alone), both owned by the app controller."""
+        self.search_index = index
+        self.catalog_client = catalog_client
+        self._use_search_service()
+
+    def _use_search_service(self) -> None:
+        """A search service for the scope the tree shows (its catalog resolves ``latest``
+        through the tree's listing cache, which feeds the index)."""
+        previous = self.search_service
+        if previous is not None and previous.feed is not None:
+            # Unhooked here and closed on a worker thread: closing writes what is queued (a
+            # region's publishers take a few hundred ms), never on the window's thread.
+            feed = previous.feed
+            for cache in {id(c): c for c in (self.tree_model.listings, previous.catalog.cache)
+                          if c is not None}.values():
+                if feed in cache.listeners:
+                    cache.listeners.remove(feed)
+            self._spawn(asyncio.to_thread(feed.close))
+        self.search_service = None
+        if self.search_index is None:
+            self.search_panel.set_searcher(None)
+            return
+        from gui.azure.search.refresh import Refresher
+        from gui.azure.search.service import SearchService
+
+        if self._refresh_task is not None:
+            self._refresh_task.cancel()
+            self._refresh_task = None
+        refresher = None
+        if self.catalog is not None:
+            refresher = Refresher(self.search_index, self.catalog)
+        self.search_service = service = SearchService(
+            self.search_index, catalog=self.catalog, catalog_client=self.catalog_client
+        )
+        if refresher is not None and service.feed is not None:
+            refresher.feed = service.feed  # the service's feed replaced the refresher's own
+            self._refresh_task = self._spawn(self._refresh_index(refresher))
+        self.search_panel.set_searcher(self._search)
+
+    async def _refresh_index(self, refresher: Any) -> None:
+        """Reads the facts and words of what the index holds, within ARM's read budget;
+        rests when done until the tree lists something new (or a minute passes)."""
+        while True:
+            report = await refresher.refresh_once()
+            if report.refreshed == 0:
+                self._index_wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._index_wake.wait(), INDEX_IDLE_SECONDS)
+
+    async def _search(self, text: str, filters: SearchFilters) -> Any:
+        service = self.search_service
+        if service is None:
+            raise RuntimeError("no search service")  # the panel has no searcher then
+        return await service.search(text, filters, self.location)
+
+    def _reveal_hit(self, hit: SearchHit) -> None:
+        self._spawn(self.reveal_hit(hit))
+
+    async def reveal_hit(self, hit: SearchHit) -> bool:
+        """Shows a search hit in the tree: the path to it expanded (each level listed), the
+        node selected, and for a SKU or an image definition its latest version with its disks.
+        True when the node was found."""
+        if self.search.text():
+            self.search.clear()  # the filter over loaded nodes would hide the path
+        try:
+            ref = NodeRef.from_key(hit.key)
+        except ValueError:
+            ref = None
+        if ref is None or not await self.select_ref(ref):
+            self.statusBar().showMessage(
+                self.tr("{name} is not in the tree of this subscription and region.").format(
+                    name=hit.title
+                ),
+                8000,
+            )
+            return False
+        node = self.current_node()
+        if node is None or node.is_image:
+            return True
+        index = self.tree_model.index_for_key(ref.key)
+        if await self.tree_model.wait_loaded(index) is not LoadState.LOADED:
+            return True
+        index = self.tree_model.index_for_key(ref.key)
+        versions = [
+            child
+            for row in range(self.tree_model.rowCount(index))
+            if (child := self.tree_model.node_for(self.tree_model.index(row, 0, index)))
+            is not None
+            and child.is_image
+        ]
+        if not versions:
+            return True
+        chosen = next((v for v in versions if v.name == hit.latest_version), None)
+        if chosen is None:
+            chosen = max(versions, key=lambda v: version_sort_key(v.name))
+        return await self.select_ref(chosen.ref)
+
     def _copy_selected_id(self) -> None:
         detail = self.detail_pane.detail
         if detail is not None:
@@ -973,6 +1126,13 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(self.tr("Copied {text}").format(text=text), 3000)
 
     def _focus_search(self) -> None:
+        box = self.search_panel.box
+        box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        box.selectAll()
+        if box.text().strip():
+            self.search_panel.results.show()
+
+    def _focus_filter(self) -> None:
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search.selectAll()
 
@@ -1001,6 +1161,7 @@ class MainWindow(QMainWindow):
 
     def cancel_tasks(self) -> None:
         self._tasks.cancel_all()
+        self.search_panel.cancel_tasks()
         self.tree_model.cancel_all()
 
     # --- quitting -----------------------------------------------------------------------------
