@@ -26,6 +26,7 @@ from gui.diskimage.errors import (
     UnsupportedFormatError,
 )
 from gui.diskimage.pio import PositionalFile
+from gui.i18n import QT_TR_NOOP, Text, message
 
 # The first 36 KiB hold every header we look for; ISO 9660/UDF volume descriptors start at 32 KiB.
 HEAD_BYTES = 0x8800 + 8
@@ -62,7 +63,7 @@ class Detected:
     name: str  # short and stable, for --json and logs: "qcow2", "vmdk", "gzip"…
     label: str  # for people: "QCOW2", "VMDK (streamOptimized)"…
     qemu_format: str | None = None  # qemu-img's -f for DISK kinds
-    note: str = ""  # one more sentence of advice, when the format needs it
+    note: str = ""  # one more sentence of advice, when the format needs it (a Text)
 
 
 def quote(path: Path | str) -> str:
@@ -111,7 +112,7 @@ def detect(file: PositionalFile) -> Detected | None:
         if found is not None:
             return found
     if file.size >= 1024 and file.read(file.size - 512, 4) == b"koly":
-        return Detected(Kind.DISK, "dmg", "DMG (Apple disk image)", "dmg")
+        return Detected(Kind.DISK, "dmg", Text(QT_TR_NOOP("DMG (Apple disk image)")), "dmg")
     return None
 
 
@@ -119,10 +120,10 @@ def _hypervisor_disk(file: PositionalFile, head: bytes) -> Detected | None:
     if head[:4] == b"QFI\xfb":
         version = struct.unpack_from(">I", head, 4)[0] if len(head) >= 8 else 0
         if version == 1:
-            return Detected(Kind.DISK, "qcow", "QCOW (version 1)", "qcow")
+            return Detected(Kind.DISK, "qcow", Text(QT_TR_NOOP("QCOW (version 1)")), "qcow")
         crypt_method = struct.unpack_from(">I", head, 32)[0] if len(head) >= 36 else 0
         if crypt_method:
-            return Detected(Kind.ENCRYPTED, "qcow2", "encrypted QCOW2")
+            return Detected(Kind.ENCRYPTED, "qcow2", Text(QT_TR_NOOP("encrypted QCOW2")))
         return Detected(Kind.DISK, "qcow2", "QCOW2", "qcow2")
     if head[:4] == b"QED\x00":
         return Detected(Kind.DISK, "qed", "QED", "qed")
@@ -135,7 +136,7 @@ def _hypervisor_disk(file: PositionalFile, head: bytes) -> Detected | None:
 
 def _vmdk(file: PositionalFile, head: bytes) -> Detected | None:
     if head[:4] == b"COWD":
-        return Detected(Kind.DISK, "vmdk", "VMDK (ESX sparse, COWD)", "vmdk")
+        return Detected(Kind.DISK, "vmdk", Text(QT_TR_NOOP("VMDK (ESX sparse, COWD)")), "vmdk")
     if head[:4] == b"KDMV":
         # The sparse extent header names its embedded descriptor (offset and size in sectors).
         create_type = "sparse"
@@ -150,22 +151,26 @@ def _vmdk(file: PositionalFile, head: bytes) -> Detected | None:
     if head.startswith(b"# Disk DescriptorFile"):
         text = head[:MAX_DESCRIPTOR_BYTES]
         match = _CREATE_TYPE.search(text)
-        create_type = match.group(1).decode("ascii", "replace") if match else "unknown type"
+        create_type = (match.group(1).decode("ascii", "replace") if match
+                       else Text(QT_TR_NOOP("unknown type")))
         extents = _EXTENT.findall(text)
         note = ""
         if len(extents) == 1 and extents[0][0] in (b"FLAT", b"VMFS") and \
                 int(extents[0][2] or b"0") == 0:
             data = extents[0][1].decode("utf-8", "replace")
-            note = (f" Its data file '{data}' is a raw disk: choosing that file instead also "
-                    f"works.")
-        return Detected(Kind.DISK, "vmdk", f"VMDK descriptor ({create_type})", "vmdk", note)
+            note = Text(message(QT_TR_NOOP("Its data file '{data}' is a raw disk: choosing "
+                                           "that file instead also works."), data=data))
+        return Detected(Kind.DISK, "vmdk", Text(message(
+            QT_TR_NOOP("VMDK descriptor ({create_type})"), create_type=create_type)), "vmdk",
+            note)
     return None
 
 
 def _encrypted(file: PositionalFile, head: bytes) -> Detected | None:
     if head[:6] == b"LUKS\xba\xbe":
         version = struct.unpack_from(">H", head, 6)[0] if len(head) >= 8 else 0
-        return Detected(Kind.ENCRYPTED, "luks", f"LUKS{version or ''} encrypted volume")
+        return Detected(Kind.ENCRYPTED, "luks", Text(message(
+            QT_TR_NOOP("LUKS{version} encrypted volume"), version=str(version or ""))))
     return None
 
 
@@ -173,7 +178,7 @@ def _archive(file: PositionalFile, head: bytes) -> Detected | None:
     if head[257:262] == b"ustar":
         first_member = head[:100].split(b"\0", 1)[0]
         if first_member.lower().endswith(b".ovf"):
-            return Detected(Kind.ARCHIVE, "ova", "OVA (virtual appliance)")
+            return Detected(Kind.ARCHIVE, "ova", Text(QT_TR_NOOP("OVA (virtual appliance)")))
         return Detected(Kind.ARCHIVE, "tar", "tar")
     if head[:3] == b"\x1f\x8b\x08":
         return Detected(Kind.ARCHIVE, "gzip", "gzip")
@@ -188,9 +193,9 @@ def _archive(file: PositionalFile, head: bytes) -> Detected | None:
 def _optical(file: PositionalFile, head: bytes) -> Detected | None:
     descriptor = head[ISO_DESCRIPTOR : ISO_DESCRIPTOR + 5]
     if descriptor == b"CD001":
-        return Detected(Kind.INSTALLER, "iso9660", "ISO 9660 (CD/DVD image)")
+        return Detected(Kind.INSTALLER, "iso9660", Text(QT_TR_NOOP("ISO 9660 (CD/DVD image)")))
     if descriptor == b"BEA01":
-        return Detected(Kind.INSTALLER, "udf", "UDF (DVD image)")
+        return Detected(Kind.INSTALLER, "udf", Text(QT_TR_NOOP("UDF (DVD image)")))
     return None
 
 
@@ -220,31 +225,51 @@ def unpack_command(source: Path, name: str) -> str:
 
 def refusal(path: Path, found: Detected) -> UnsupportedFormatError:
     """The error that tells the user what the file is and what to do with it."""
-    where = f"{path.name} is recognised by its content as {found.label}, whatever its name says"
+    # Each message is one template; the command, the file name and the format stay arguments
+    # (a command is pasted as it is, in every language).
     if found.kind is Kind.DISK:
         assert found.qemu_format is not None
         command = convert_command(path, found.qemu_format)
-        return ForeignDiskFormatError(
-            f"{where}; Azure needs a fixed VHD and could not boot it as it is.{found.note} "
-            f"Convert it first: {command}", command=command, path=path, format_name=found.name,
-            format_label=found.label)
+        text = message(
+            QT_TR_NOOP("{name} is recognised by its content as {label}, whatever its name says; "
+                       "Azure needs a fixed VHD and could not boot it as it is. {note} Convert it "
+                       "first: {command}"),
+            name=path.name, label=found.label, note=found.note, command=command) if found.note \
+            else message(
+            QT_TR_NOOP("{name} is recognised by its content as {label}, whatever its name says; "
+                       "Azure needs a fixed VHD and could not boot it as it is. Convert it first: "
+                       "{command}"),
+            name=path.name, label=found.label, command=command)
+        return ForeignDiskFormatError(text, command=command, path=path, format_name=found.name,
+                                      format_label=found.label)
     if found.kind is Kind.ARCHIVE:
         command = unpack_command(path, found.name)
-        inside = ("then convert the .vmdk disk inside it with 'qemu-img convert -f vmdk "
-                  f"{CONVERT_OPTIONS} DISK.vmdk DISK.vhd'" if found.name == "ova"
-                  else "then choose the disk image it contains")
-        return ArchiveFileError(
-            f"{where}: an archive, not a disk. Unpack it first ({command}), {inside}.",
-            command=command, path=path, format_name=found.name, format_label=found.label)
+        text = message(
+            QT_TR_NOOP("{name} is recognised by its content as {label}, whatever its name says: "
+                       "an archive, not a disk. Unpack it first ({command}), then convert the "
+                       ".vmdk disk inside it with '{convert}'."),
+            name=path.name, label=found.label, command=command,
+            convert=f"qemu-img convert -f vmdk {CONVERT_OPTIONS} DISK.vmdk DISK.vhd") \
+            if found.name == "ova" else message(
+            QT_TR_NOOP("{name} is recognised by its content as {label}, whatever its name says: "
+                       "an archive, not a disk. Unpack it first ({command}), then choose the disk "
+                       "image it contains."),
+            name=path.name, label=found.label, command=command)
+        return ArchiveFileError(text, command=command, path=path, format_name=found.name,
+                                format_label=found.label)
     if found.kind is Kind.INSTALLER:
-        return InstallerImageError(
-            f"{where}: an installer ISO is not a disk. Install the operating system from it onto "
-            f"a virtual machine's disk (Hyper-V, qemu), then upload that disk, or start from an "
-            f"Azure Marketplace image.", command=None, path=path, format_name=found.name,
-            format_label=found.label)
-    return EncryptedImageError(
-        f"{where}: it is encrypted, and Azure cannot read an encrypted disk image. Decrypt it "
-        f"where its key is known (for LUKS: 'cryptsetup open', then copy the opened device to a "
-        f"raw file) and upload that, or upload an unencrypted disk and use Azure Disk "
-        f"Encryption.", command=None, path=path, format_name=found.name,
+        return InstallerImageError(message(
+            QT_TR_NOOP("{name} is recognised by its content as {label}, whatever its name says: "
+                       "an installer ISO is not a disk. Install the operating system from it "
+                       "onto a virtual machine's disk (Hyper-V, qemu), then upload that disk, or "
+                       "start from an Azure Marketplace image."),
+            name=path.name, label=found.label), command=None, path=path,
+            format_name=found.name, format_label=found.label)
+    return EncryptedImageError(message(
+        QT_TR_NOOP("{name} is recognised by its content as {label}, whatever its name says: it "
+                   "is encrypted, and Azure cannot read an encrypted disk image. Decrypt it where "
+                   "its key is known (for LUKS: 'cryptsetup open', then copy the opened device to "
+                   "a raw file) and upload that, or upload an unencrypted disk and use Azure Disk "
+                   "Encryption."),
+        name=path.name, label=found.label), command=None, path=path, format_name=found.name,
         format_label=found.label)

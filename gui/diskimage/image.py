@@ -22,6 +22,7 @@ from gui.diskimage.pio import PositionalFile
 from gui.diskimage.raw import open_raw
 from gui.diskimage.rules import round_up_to_mib, size_findings
 from gui.diskimage.vhd import has_vhd_footer, open_vhd
+from gui.i18n import plural, tr
 
 VHDX_SIGNATURE = b"vhdxfile"
 # Far above Azure's 32 TiB and VHDX's 64 TiB, yet low enough that every size field we build fits.
@@ -192,9 +193,11 @@ class DiskNotInApplianceError(DiskImageError):
     changed since, or an index given for a single disk)."""
 
     def __init__(self, path: Path, index: int, count: int) -> None:
-        super().__init__(
-            f"{path.name} holds {count} disk{'s' if count != 1 else ''}, so it has no disk "
-            f"number {index + 1}. Choose the file again to see its disks.")
+        super().__init__(plural(
+            tr("{name} holds %n disk, so it has no disk number {number}. Choose the file again "
+               "to see its disks.", "", count),
+            "{name} holds %n disks, so it has no disk number {number}. Choose the file again to "
+            "see its disks.", count, name=path.name, number=index + 1))
         self.path = path
 
 

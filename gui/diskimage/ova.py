@@ -39,7 +39,7 @@ from gui.diskimage.pio import PositionalFile, SourceFile
 from gui.diskimage.rules import human_size
 from gui.diskimage.vdi import has_vdi_signature, open_vdi
 from gui.diskimage.window import FileWindow
-from gui.i18n import QT_TR_NOOP, Message, message, plural, tr
+from gui.i18n import QT_TR_NOOP, Message, Text, message, plural, tr
 
 BLOCK = 512
 MAX_MEMBERS = 10_000  # an appliance holds a handful of files; more is not an OVA
@@ -341,7 +341,9 @@ class ApplianceDisk:
 
     @property
     def role(self) -> str:
-        return "OS disk" if self.index == 0 else f"data disk at LUN {self.lun}"
+        if self.index == 0:
+            return Text(QT_TR_NOOP("OS disk"))
+        return Text(message(QT_TR_NOOP("data disk at LUN {lun}"), lun=self.lun))
 
 
 @dataclass
@@ -578,11 +580,13 @@ def _disks(path: Path, root: ET.Element, members: list[TarMember],
         if item.disk_ref in seen:
             continue
         seen.add(item.disk_ref)
-        unit = f", unit {item.address}" if item.address is not None else ""
-        ordered.append((item.disk_ref, f"{item.controller}{unit}"))
+        ordered.append((item.disk_ref, item.controller if item.address is None else Text(message(
+            QT_TR_NOOP("{controller}, unit {unit}"), controller=item.controller,
+            unit=item.address))))
     for disk_id in disk_elements:
         if f"disk:{disk_id}" not in seen:
-            ordered.append((f"disk:{disk_id}", "not attached in the OVF's hardware"))
+            ordered.append((f"disk:{disk_id}",
+                            Text(QT_TR_NOOP("not attached in the OVF's hardware"))))
     if len(ordered) > MAX_DISKS:
         raise OvfDescriptorError(path, message(QT_TR_NOOP("it lists {count:,} disks"),
                                                count=len(ordered)))
@@ -659,12 +663,14 @@ def _attachments(system: ET.Element) -> list[_Attachment]:
         else:
             continue
         parent = _child_text(item, "Parent") or ""
-        rank, controller = len(items), "no controller"
+        rank = len(items)
+        controller: str = Text(QT_TR_NOOP("no controller"))
         if parent in by_instance:
             rank, controller_item = by_instance[parent]
-            controller = (_child_text(controller_item, "ElementName")
-                          or _child_text(controller_item, "Caption")
-                          or f"controller {parent}")[:100]
+            named = (_child_text(controller_item, "ElementName")
+                     or _child_text(controller_item, "Caption"))
+            controller = named[:100] if named else Text(message(
+                QT_TR_NOOP("controller {parent}"), parent=parent[:89]))
         address_text = _child_text(item, "AddressOnParent") or ""
         address = int(address_text) if address_text.isdigit() and len(address_text) < 6 else None
         found.append(_Attachment(ref, rank, controller, address, order))
@@ -712,12 +718,17 @@ def open_ova_disk(appliance: Appliance, index: int) -> OpenedLayout:
                     declared=human_size(disk.capacity), disk_id=disk.disk_id,
                     actual=human_size(size))))
     details = [
-        ("Appliance", f"{appliance.name} ({path.name}, descriptor {appliance.descriptor})"),
-        ("Disk in appliance", f"{index + 1} of {len(appliance.disks)}: {disk.role}"),
-        ("Attached to", disk.attached_to),
-        ("Member", f"{disk.member.name} ({human_size(disk.member.size)} at byte "
-                   f"{disk.member.offset:,})"),
-        ("Disk format", inner.format.label),
+        (Text(QT_TR_NOOP("Appliance")), Text(message(
+            QT_TR_NOOP("{name} ({file}, descriptor {descriptor})"), name=appliance.name,
+            file=path.name, descriptor=appliance.descriptor))),
+        (Text(QT_TR_NOOP("Disk in appliance")), Text(message(
+            QT_TR_NOOP("{number} of {count}: {role}"), number=index + 1,
+            count=len(appliance.disks), role=disk.role))),
+        (Text(QT_TR_NOOP("Attached to")), disk.attached_to),
+        (Text(QT_TR_NOOP("Member")), Text(message(
+            QT_TR_NOOP("{name} ({size} at byte {offset:,})"), name=disk.member.name,
+            size=human_size(disk.member.size), offset=disk.member.offset))),
+        (Text(QT_TR_NOOP("Disk format")), inner.format.label),
         *inner.details,
     ]
     return OpenedLayout(format=ImageFormat.OVA, layout=inner.layout, disk_id=inner.disk_id,
@@ -756,7 +767,8 @@ def _open_member(window: FileWindow, disk: ApplianceDisk, path: Path) -> OpenedL
         layout=FlatLayout(window, window.size, window.size),
         disk_id=_raw_disk_id(path, disk),
         timestamp=vhd_timestamp(datetime.fromtimestamp(window.mtime_ns / 1e9, tz=UTC)),
-        details=[("Disk id", "derived from the appliance and the member's place in it")],
+        details=[(Text(QT_TR_NOOP("Disk id")), Text(QT_TR_NOOP(
+            "derived from the appliance and the member's place in it")))],
     )
 
 

@@ -54,7 +54,7 @@ from gui.diskimage.raw import open_raw
 from gui.diskimage.rules import human_size
 from gui.diskimage.vhd import has_vhd_footer, open_vhd
 from gui.diskimage.vhdx import open_vhdx
-from gui.i18n import QT_TR_NOOP, Message, message, plural, tr
+from gui.i18n import QT_TR_NOOP, Message, Text, message, plural, tr
 
 MAX_CHAIN_DEPTH = 32  # as for differencing VHDs
 OFFSET_MASK = 0x00FFFFFFFFFFFE00  # bits 9-55 of L1 and standard L2 entries
@@ -647,13 +647,15 @@ def open_qcow2(file: SourceFile, *, chain: tuple[Path, ...] = ()) -> OpenedLayou
     header = read_header(file)
     findings: list[Finding] = []
     details: list[tuple[str, str]] = [
-        ("Format", f"qcow2 version {header.version}"
-                   f"{' (compat=0.10)' if header.version == 2 else ' (compat=1.1)'}"),
-        ("Cluster size", human_size(header.cluster_size)),
+        (Text(QT_TR_NOOP("Format")), Text(message(
+            QT_TR_NOOP("qcow2 version {version} (compat={compat})"),
+            version=header.version, compat="0.10" if header.version == 2 else "1.1"))),
+        (Text(QT_TR_NOOP("Cluster size")), human_size(header.cluster_size)),
     ]
     if header.extended_l2:
-        details.append(("Subclusters", f"32 of {human_size(header.cluster_size // 32)}"))
-    details.append(("Compression", COMPRESSION_NAMES[header.compression_type]))
+        details.append((Text(QT_TR_NOOP("Subclusters")), Text(message(
+            QT_TR_NOOP("32 of {size}"), size=human_size(header.cluster_size // 32)))))
+    details.append((Text(QT_TR_NOOP("Compression")), COMPRESSION_NAMES[header.compression_type]))
     if header.incompatible & INCOMPAT_CORRUPT:
         findings.append(Finding(
             Level.ERROR, "qcow2-corrupt",
@@ -692,7 +694,7 @@ def open_qcow2(file: SourceFile, *, chain: tuple[Path, ...] = ()) -> OpenedLayou
                    "('qemu-img snapshot -a NAME') or convert it ('qemu-img convert -l "
                    "snapshot.name=NAME').",
                    header.nb_snapshots)))
-        details.append(("Internal snapshots", str(header.nb_snapshots)))
+        details.append((Text(QT_TR_NOOP("Internal snapshots")), str(header.nb_snapshots)))
     backing: OpenedLayout | None = None
     if header.backing_name:
         backing = _open_backing(file, header, chain)
@@ -706,7 +708,8 @@ def open_qcow2(file: SourceFile, *, chain: tuple[Path, ...] = ()) -> OpenedLayou
     findings.extend(l1_findings)
     if backing is not None:
         backing_path = backing.other_files[0].path
-        details.append(("Backing file", f"{backing_path} ({backing.format.label})"))
+        details.append((Text(QT_TR_NOOP("Backing file")),
+                        f"{backing_path} ({backing.format.label})"))
         if backing.layout.virtual_size != layout.virtual_size:
             findings.append(Finding(
                 Level.INFO, "qcow2-backing-size",
@@ -715,9 +718,11 @@ def open_qcow2(file: SourceFile, *, chain: tuple[Path, ...] = ()) -> OpenedLayou
                                    "zeros."),
                         backing_size=backing.layout.virtual_size, size=layout.virtual_size)))
         findings.extend(_from_backing(backing))
-    details.append(("L2 tables", f"{tables:,}"))
+    details.append((Text(QT_TR_NOOP("L2 tables")), f"{tables:,}"))
     disk_id = _disk_id(file)
-    details.insert(0, ("Disk id", f"{disk_id} (derived from the file: qcow2 images have none)"))
+    details.insert(0, (Text(QT_TR_NOOP("Disk id")), Text(message(
+        QT_TR_NOOP("{disk_id} (derived from the file: qcow2 images have none)"),
+        disk_id=disk_id))))
     return OpenedLayout(
         format=ImageFormat.QCOW2,
         layout=layout,

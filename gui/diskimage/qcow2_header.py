@@ -251,7 +251,7 @@ def _check_features(header: Qcow2Header, file: SourceFile) -> None:
                                "disk.raw') and upload that, or upload an unencrypted disk and "
                                "use Azure Disk Encryption."),
                     name=file.path.name, kind=kind), path=file.path, format_name="qcow2",
-            format_label="encrypted QCOW2", command=None)
+            format_label=Text(QT_TR_NOOP("encrypted QCOW2")), command=None)
     if header.incompatible & INCOMPAT_DATA_FILE:
         raise UnsupportedImageError(
             message(QT_TR_NOOP("it keeps its data in an external data file '{name}' (qcow2 "

@@ -9,7 +9,7 @@ from gui.diskimage.footer import vhd_timestamp
 from gui.diskimage.layout import FlatLayout, OpenedLayout
 from gui.diskimage.model import Finding, ImageFormat, Level
 from gui.diskimage.pio import PositionalFile
-from gui.i18n import QT_TR_NOOP, message
+from gui.i18n import QT_TR_NOOP, Text, message
 
 # Raw files carry no id; derive a stable one so the same file always gets the same footer (an
 # interrupted upload can then resume and the Content-MD5 stays the same).
@@ -40,5 +40,7 @@ def open_raw(file: PositionalFile) -> OpenedLayout:
         disk_id=disk_id,
         timestamp=vhd_timestamp(modified),
         findings=findings,
-        details=[("Disk id", f"{disk_id} (derived from path, size and time: raw files have none)")],
+        details=[(Text(QT_TR_NOOP("Disk id")), Text(message(
+            QT_TR_NOOP("{disk_id} (derived from path, size and time: raw files have none)"),
+            disk_id=disk_id)))],
     )

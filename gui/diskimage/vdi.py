@@ -38,7 +38,7 @@ from gui.diskimage.packed import GapSource, Packed, runs
 from gui.diskimage.pio import SourceFile
 from gui.diskimage.rules import human_size
 from gui.diskimage.table import TableReader
-from gui.i18n import QT_TR_NOOP, Message, message, plural, tr
+from gui.i18n import QT_TR_NOOP, Message, Text, message, plural, tr
 
 SIGNATURE = 0xBEDA107F
 PRE_HEADER_SIZE = 72  # 64 bytes of text, the signature, the version
@@ -366,15 +366,19 @@ def open_vdi(file: SourceFile) -> OpenedLayout:
         disk_id = header.uuid_create
     else:  # never written by VirtualBox or qemu; derive a stable id so a resume still matches
         disk_id = uuid.uuid5(uuid.NAMESPACE_URL, f"vdi:{file.path}:{file.size}")
-    details = [
-        ("Disk id", str(header.uuid_create)),
-        ("VDI version", f"{header.version >> 16}.{header.version & 0xFFFF}"),
-        ("Block size", human_size(header.block_size)),
-        ("Stored blocks", f"{stored:,} of {header.block_count:,}"
-                          + (f" ({discarded:,} discarded)" if discarded else "")),
+    details: list[tuple[str, str]] = [
+        (Text(QT_TR_NOOP("Disk id")), str(header.uuid_create)),
+        (Text(QT_TR_NOOP("VDI version")),
+         f"{header.version >> 16}.{header.version & 0xFFFF}"),
+        (Text(QT_TR_NOOP("Block size")), human_size(header.block_size)),
+        (Text(QT_TR_NOOP("Stored blocks")), Text(message(
+            QT_TR_NOOP("{stored:,} of {total:,} ({discarded:,} discarded)"),
+            stored=stored, total=header.block_count, discarded=discarded))
+         if discarded else Text(message(QT_TR_NOOP("{stored:,} of {total:,}"), stored=stored,
+                                        total=header.block_count))),
     ]
     if header.comment:
-        details.append(("Description", header.comment))
+        details.append((Text(QT_TR_NOOP("Description")), header.comment))
     return OpenedLayout(
         format=ImageFormat.VDI_STATIC if static else ImageFormat.VDI_DYNAMIC,
         layout=layout,

@@ -26,7 +26,7 @@ from gui.diskimage.model import Finding, ImageFormat, Level
 from gui.diskimage.parents import parent_candidates
 from gui.diskimage.pio import PositionalFile
 from gui.diskimage.rules import human_size
-from gui.i18n import QT_TR_NOOP, Message, message
+from gui.i18n import QT_TR_NOOP, Message, Text, message
 
 MAX_CHAIN_DEPTH = 32
 
@@ -121,10 +121,11 @@ def open_fixed_vhd(file: PositionalFile, footer: VhdFooter,
 
 def _footer_details(footer: VhdFooter) -> list[tuple[str, str]]:
     return [
-        ("Disk id", str(footer.unique_id)),
-        ("Created by", f"{footer.creator} {footer.creator_version >> 16}."
+        (Text(QT_TR_NOOP("Disk id")), str(footer.unique_id)),
+        (Text(QT_TR_NOOP("Created by")), f"{footer.creator} {footer.creator_version >> 16}."
                        f"{footer.creator_version & 0xFFFF}"),
-        ("Geometry (C/H/S)", f"{footer.cylinders}/{footer.heads}/{footer.sectors_per_track}"),
+        (Text(QT_TR_NOOP("Geometry (C/H/S)")),
+         f"{footer.cylinders}/{footer.heads}/{footer.sectors_per_track}"),
     ]
 
 
@@ -136,7 +137,7 @@ def open_vhd(file: PositionalFile, *, chain: tuple[Path, ...] = ()) -> OpenedLay
     header, header_findings = read_header(file, footer)
     findings.extend(header_findings)
     details = _footer_details(footer)
-    details.append(("Block size", human_size(header.block_size)))
+    details.append((Text(QT_TR_NOOP("Block size")), human_size(header.block_size)))
     parent: OpenedLayout | None = None
     if footer.disk_type == DISK_TYPE_DIFFERENCING:
         parent = _open_parent(file, header, chain)
@@ -148,7 +149,8 @@ def open_vhd(file: PositionalFile, *, chain: tuple[Path, ...] = ()) -> OpenedLay
                         virtual_size=parent.layout.virtual_size, current_size=footer.current_size)))
         findings.extend(_from_parent(parent))
         parent_file = parent.other_files[0] if parent.other_files else None
-        details.append(("Parent", str(parent_file.path) if parent_file else "?"))
+        details.append((Text(QT_TR_NOOP("Parent")),
+                        str(parent_file.path) if parent_file else "?"))
     try:
         footer_at_end = looks_like_footer(file.read(file.size - FOOTER_SIZE, 8))
         layout = DynamicVhdLayout(file, footer, header, parent.layout if parent else None,
@@ -159,7 +161,8 @@ def open_vhd(file: PositionalFile, *, chain: tuple[Path, ...] = ()) -> OpenedLay
             other.close()
         raise
     findings.extend(table_findings)
-    details.append(("Stored blocks", f"{stored:,} of {header.max_table_entries:,}"))
+    details.append((Text(QT_TR_NOOP("Stored blocks")), Text(message(
+        QT_TR_NOOP("{stored:,} of {total:,}"), stored=stored, total=header.max_table_entries))))
     return OpenedLayout(
         format=ImageFormat.VHD_DIFFERENCING if parent else ImageFormat.VHD_DYNAMIC,
         layout=layout,

@@ -30,7 +30,7 @@ from gui.diskimage.packed import GapSource, Packed, runs
 from gui.diskimage.pio import PositionalFile
 from gui.diskimage.rules import human_size
 from gui.diskimage.table import TableReader
-from gui.i18n import QT_TR_NOOP, Message, message, plural, tr
+from gui.i18n import QT_TR_NOOP, Message, Text, message, plural, tr
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -464,12 +464,14 @@ def open_vhdx(file: PositionalFile) -> OpenedLayout:
         timestamp=_timestamp_from_mtime(file),
         findings=findings,
         details=[
-            ("Disk id", str(meta.disk_id)),
-            ("Created by", _creator(file)),
-            ("Block size", human_size(meta.block_size)),
-            ("Sector size", f"{meta.logical_sector_size} logical, "
-                            f"{meta.physical_sector_size} physical"),
-            ("Stored blocks", f"{stored:,} of {layout.block_count:,}"),
+            (Text(QT_TR_NOOP("Disk id")), str(meta.disk_id)),
+            (Text(QT_TR_NOOP("Created by")), _creator(file)),
+            (Text(QT_TR_NOOP("Block size")), human_size(meta.block_size)),
+            (Text(QT_TR_NOOP("Sector size")), Text(message(
+                QT_TR_NOOP("{logical} logical, {physical} physical"),
+                logical=meta.logical_sector_size, physical=meta.physical_sector_size))),
+            (Text(QT_TR_NOOP("Stored blocks")), Text(message(
+                QT_TR_NOOP("{stored:,} of {total:,}"), stored=stored, total=layout.block_count))),
         ],
     )
 
@@ -477,7 +479,7 @@ def open_vhdx(file: PositionalFile) -> OpenedLayout:
 def _creator(file: PositionalFile) -> str:
     """The creator string after the file signature (UTF-16, informational only)."""
     text = file.read(8, 512).decode("utf-16-le", errors="replace").split("\0", 1)[0]
-    return text.strip() or "unknown"
+    return text.strip() or Text(QT_TR_NOOP("unknown"))
 
 
 def _timestamp_from_mtime(file: PositionalFile) -> int:

@@ -59,7 +59,7 @@ from gui.diskimage.vmdk_sparse import (
     SparseHeader,
     read_header,
 )
-from gui.i18n import QT_TR_NOOP, message
+from gui.i18n import QT_TR_NOOP, Text, message
 
 MAX_CHAIN = 32  # snapshot chains deeper than this are not real (VMware allows 32 snapshots)
 MAX_DISK_BYTES = 1 << 52
@@ -306,10 +306,12 @@ def _open_sparse(file: SourceFile, base: Path, opening: _Opening) -> _Disk:
     stream = header.compressed
     fmt = ImageFormat.VMDK_STREAM_OPTIMIZED if stream else ImageFormat.VMDK_SPARSE
     details = _details(descriptor)
-    details.append(("Grain size", human_size(header.grain_bytes)))
+    details.append((Text(QT_TR_NOOP("Grain size")), human_size(header.grain_bytes)))
     if isinstance(index, ScannedIndex):
-        details.append(("Stored grains", f"{index.stored:,} of {header.grains:,} (indexed from "
-                                         f"the stream's markers: it has no grain directory)"))
+        details.append((Text(QT_TR_NOOP("Stored grains")), Text(message(
+            QT_TR_NOOP("{stored:,} of {total:,} (indexed from the stream's markers: it has no "
+                       "grain directory)"),
+            stored=index.stored, total=header.grains))))
     if header.unclean:
         findings.append(Finding(
             Level.WARNING, "vmdk-unclean",
@@ -386,7 +388,7 @@ def _open_descriptor(file: SourceFile, base: Path, opening: _Opening) -> _Disk:
     fmt = _descriptor_format(descriptor)
     details = _details(descriptor)
     names = [line.file_name for line in descriptor.extents if line.file_name]
-    details.append(("Extent files", _list_names(names)))
+    details.append((Text(QT_TR_NOOP("Extent files")), _list_names(names)))
     _add_parent(parent, findings, details)
     return _Disk(OpenedLayout(
         format=fmt,
@@ -490,7 +492,7 @@ def _add_parent(parent: _Disk | None, findings: list[Finding],
                 details: list[tuple[str, str]]) -> None:
     if parent is None:
         return
-    details.append(("Parent", str(parent.path)))
+    details.append((Text(QT_TR_NOOP("Parent")), str(parent.path)))
     findings.append(Finding(
         Level.INFO, "vmdk-snapshot",
         message(QT_TR_NOOP("This is a snapshot (delta) disk over {name} and {more} more: the "
@@ -529,22 +531,23 @@ def _details(descriptor: Descriptor | None) -> list[tuple[str, str]]:
     details: list[tuple[str, str]] = []
     if descriptor is None:
         return details
-    details.append(("VMDK type", descriptor.create_type))
+    details.append((Text(QT_TR_NOOP("VMDK type")), descriptor.create_type))
     if descriptor.cid:
-        details.append(("Content id (CID)", descriptor.cid))
+        details.append((Text(QT_TR_NOOP("Content id (CID)")), descriptor.cid))
     adapter = descriptor.values.get("ddb.adaptertype")
     if adapter:
-        details.append(("Adapter type", adapter))
+        details.append((Text(QT_TR_NOOP("Adapter type")), adapter))
     hardware = descriptor.values.get("ddb.virtualhwversion")
     if hardware:
-        details.append(("Virtual hardware version", hardware))
+        details.append((Text(QT_TR_NOOP("Virtual hardware version")), hardware))
     return details
 
 
 def _list_names(names: list[str]) -> str:
     if len(names) <= 4:
-        return ", ".join(names) or "none (all zero extents)"
-    return f"{len(names)} files: {names[0]} … {names[-1]}"
+        return ", ".join(names) or Text(QT_TR_NOOP("none (all zero extents)"))
+    return Text(message(QT_TR_NOOP("{count} files: {first} … {last}"), count=len(names),
+                        first=names[0], last=names[-1]))
 
 
 def _disk_id(file: SourceFile, descriptor: Descriptor | None) -> uuid.UUID:
