@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.benchmarks.probes import StallProbe  # noqa: E402
+from tests.benchmarks.probes import StallProbe
 
 QUERIES = (
     "ubuntu 24.04 arm64",
