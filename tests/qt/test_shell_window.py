@@ -85,11 +85,13 @@ def test_keyboard_reaches_the_scope_boxes_and_tab_walks_the_window(
     assert QApplication.focusWidget() is window.subscription_box
 
     walked: list[QWidget] = []
-    for _ in range(12):
+    for _ in range(18):
         QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
         walked.append(QApplication.focusWidget())
-    assert walked[:3] == [window.location_box, window.search, window.tree]
-    assert window.detail_pane.isAncestorOf(walked[3])
+    panel = window.search_panel  # the search box and its filters, then the loaded-node filter
+    assert walked[:8] == [window.location_box, panel.box, *panel.switches, window.search,
+                          window.tree]
+    assert window.detail_pane.isAncestorOf(walked[8])
     assert all(a is not b for a, b in itertools.pairwise(walked))  # never stuck
     assert window.subscription_box in walked  # and round again
 

@@ -174,8 +174,10 @@ class Refresher:
 
     async def refresh_once(self, limit: int = 50) -> RefreshReport:
         """Refreshes up to ``limit`` rows of the catalog's scope; returns what it did."""
-        rows = self.index.nodes_to_refresh(
-            scope=self.catalog.scope.key, older_than=time.time() - self.max_age, limit=limit
+        # Index reads and writes off the loop: it is the window's (SQLite waits for the disk).
+        rows = await asyncio.to_thread(
+            self.index.nodes_to_refresh,
+            scope=self.catalog.scope.key, older_than=time.time() - self.max_age, limit=limit,
         )
         refreshed = failed = 0
         for row in rows:
@@ -187,7 +189,7 @@ class Refresher:
                 continue
             except NotFoundError:
                 # Gone from Azure since it was listed: the next listing of its parent drops it.
-                self.index.mark_enriched(row.scope, row.node.ref.key)
+                await asyncio.to_thread(self.index.mark_enriched, row.scope, row.node.ref.key)
                 failed += 1
                 continue
             except AzureServiceError as error:
@@ -195,7 +197,7 @@ class Refresher:
                 failed += 1
                 continue
             await self.feed.drained()
-            self.index.mark_enriched(row.scope, row.node.ref.key)
+            await asyncio.to_thread(self.index.mark_enriched, row.scope, row.node.ref.key)
             refreshed += 1
         return RefreshReport(refreshed, failed)
 
@@ -224,7 +226,7 @@ class Refresher:
             facts = await self._read(lambda: marketplace_facts(self.catalog, latest.ref))
             assert isinstance(facts, Facts)
             await self.feed.drained()  # the versions first: the facts go to the newest
-            self.index.record_enrichment(row.scope, node.ref.key, facts)
+            await asyncio.to_thread(self.index.record_enrichment, row.scope, node.ref.key, facts)
             return
         if versions:
             latest = max(versions, key=lambda v: version_sort_key(v.name))
@@ -259,8 +261,9 @@ class Refresher:
             generation=str(properties.get("hyperVGeneration") or ""),
         )
         words.extend(str(identifier.get(name) or "") for name in ("publisher", "offer", "sku"))
-        self.index.record_enrichment(
-            row.scope, ref.key, facts, description=" ".join(word for word in words if word)
+        description = " ".join(word for word in words if word)
+        await asyncio.to_thread(
+            lambda: self.index.record_enrichment(row.scope, ref.key, facts, description=description)
         )
 
 

@@ -109,11 +109,9 @@ class SearchService:
         else:
             local = await local_task
             catalog_error = "offline"
-        merged = self._fused(local, plans, where)
-        exact = self._exact(text, where)
-        if exact is not None:
-            merged = [exact, *(hit for hit in merged if hit.key != exact.key)]
-        ranked = rank_hits(merged, text, filters)
+        # Merging looks catalogue plans and typed URNs up in the index: SQLite queries, which the
+        # window's loop must never wait for (a search runs on the GUI's qasync loop).
+        ranked = await asyncio.to_thread(self._merge, text, filters, local, plans, where)
         top = await self._resolve_latest(ranked[:limit], where)
         # Resolving may have learnt facts a filter needs (a SKU's generation): filter again.
         final = [hit for hit in top if not hit.is_image or filters.accepts(hit.facts)]
@@ -125,6 +123,14 @@ class SearchService:
         )
 
     # --- merging ----------------------------------------------------------------------------
+
+    def _merge(self, text: str, filters: SearchFilters, local: Sequence[SearchHit],
+               plans: Sequence[CatalogPlanHit], where: str) -> list[SearchHit]:
+        merged = self._fused(local, plans, where)
+        exact = self._exact(text, where)
+        if exact is not None:
+            merged = [exact, *(hit for hit in merged if hit.key != exact.key)]
+        return rank_hits(merged, text, filters)
 
     def _fused(
         self, local: Sequence[SearchHit], plans: Sequence[CatalogPlanHit], location: str
@@ -215,7 +221,7 @@ class SearchService:
         return out
 
     async def _latest(self, hit: SearchHit, location: str) -> SearchHit:
-        known = self.index.versions(location, hit.key) if location else []
+        known = await asyncio.to_thread(self.index.versions, location, hit.key) if location else []
         if known and hit.facts.data_disks is not None:
             version, when = known[0]
             return replace(hit, latest_version=version, release_date=when or hit.release_date)
@@ -239,7 +245,7 @@ class SearchService:
             return hit
         if self.feed is not None:
             await self.feed.drained()  # the versions are in: the facts go to the newest
-        self.index.record_enrichment(self.catalog.scope.key, hit.key, read)
+        await asyncio.to_thread(self.index.record_enrichment, self.catalog.scope.key, hit.key, read)
         facts = hit.facts.merged(read)
         return replace(
             hit,
