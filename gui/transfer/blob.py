@@ -20,6 +20,7 @@ import aiohttp
 import aiohttp.payload
 from yarl import URL
 
+from gui.i18n import QT_TR_NOOP, message
 from gui.transfer.errors import (
     ProxyConfigError,
     RetryBudgetExhaustedError,
@@ -275,10 +276,12 @@ class PageBlobClient:
                 ids = f"client request id {client_id}, x-ms-request-id {server_id or 'none'}"
                 if status == 407:
                     raise ProxyConfigError(
-                        f"The proxy {self._proxy.url if self._proxy else ''} asks for "
-                        "credentials it did not accept: put them in the proxy variable, e.g. "
-                        "HTTPS_PROXY=http://user:password@proxy:port (percent-encode special "
-                        f"characters) ({ids})."
+                        message(
+                            QT_TR_NOOP("The proxy {proxy} asks for credentials it did not "
+                                       "accept: put them in the proxy variable, e.g. "
+                                       "HTTPS_PROXY=http://user:password@proxy:port "
+                                       "(percent-encode special characters) ({ids})."),
+                            proxy=self._proxy.url if self._proxy else '', ids=ids)
                     )
                 if status in (401, 403):
                     if self._target.can_renew and not renewed:
@@ -311,9 +314,12 @@ class PageBlobClient:
                 log.warning("%s %s gave up after %d attempts: %s (last: %s)", method,
                             query or "blob", attempt, failure.reason, failure.ids)  # fmt: skip
                 raise RetryBudgetExhaustedError(
-                    f"The storage service kept failing ({failure.reason}; {attempt} attempts, "
-                    f"{self._counters.retries} retries in this upload). Nothing sent so far is "
-                    "lost: run the same upload again later and it resumes where it stopped."
+                    message(
+                        QT_TR_NOOP("The storage service kept failing ({reason}; {attempt} "
+                                   "attempts, {retries} retries in this upload). Nothing sent so "
+                                   "far is lost: run the same upload again later and it resumes "
+                                   "where it stopped."),
+                        reason=failure.reason, attempt=attempt, retries=self._counters.retries)
                 )
             self._counters.retries += 1
             delay = policy.delay(attempt, failure.retry_after)
@@ -373,26 +379,31 @@ class PageBlobClient:
         except aiohttp.ClientHttpProxyError as exc:  # the proxy refused the CONNECT
             if exc.status in (401, 407):
                 raise ProxyConfigError(
-                    f"The proxy {proxy.url if proxy else ''} refused the credentials "
-                    f"({exc.status}): put them in the proxy variable, e.g. "
-                    "HTTPS_PROXY=http://user:password@proxy:port (percent-encode special "
-                    "characters), then run the upload again to resume."
+                    message(
+                        QT_TR_NOOP("The proxy {proxy} refused the credentials ({status}): put "
+                                   "them in the proxy variable, e.g. "
+                                   "HTTPS_PROXY=http://user:password@proxy:port (percent-encode "
+                                   "special characters), then run the upload again to resume."),
+                        proxy=proxy.url if proxy else '', status=exc.status)
                 ) from exc
             if exc.status == 403:
                 raise ProxyConfigError(
-                    f"The proxy {proxy.url if proxy else ''} does not allow connections to "
-                    f"{URL(self._target.blob_url).host}: ask your network team to allow "
-                    "*.blob.core.windows.net, or add the host to NO_PROXY if it is reachable "
-                    "directly."
+                    message(
+                        QT_TR_NOOP("The proxy {proxy} does not allow connections to {host}: ask "
+                                   "your network team to allow *.blob.core.windows.net, or add "
+                                   "the host to NO_PROXY if it is reachable directly."),
+                        proxy=proxy.url if proxy else '', host=URL(self._target.blob_url).host)
                 ) from exc
             raise _Transient(f"proxy answered {exc.status}") from exc
         except aiohttp.ClientConnectorCertificateError as exc:
             # Never transient: retrying cannot make a certificate trusted.
             raise UntrustedCertificateError(
-                f"The certificate presented for {self._target.display_name} is not trusted "
-                f"({redact(str(exc.certificate_error))}). If your network inspects TLS, set "
-                "REQUESTS_CA_BUNDLE (or SSL_CERT_FILE) to a PEM file with your organisation's "
-                "root certificate, then run the upload again to resume."
+                message(
+                    QT_TR_NOOP("The certificate presented for {target} is not trusted "
+                               "({reason}). If your network inspects TLS, set REQUESTS_CA_BUNDLE "
+                               "(or SSL_CERT_FILE) to a PEM file with your organisation's root "
+                               "certificate, then run the upload again to resume."),
+                    target=self._target.display_name, reason=redact(str(exc.certificate_error)))
             ) from exc
         except _TRANSIENT_EXCEPTIONS as exc:
             raise _Transient(type(exc).__name__ if not str(exc) else redact(str(exc))) from exc
@@ -402,12 +413,16 @@ class PageBlobClient:
     def _not_found(self, code: str) -> UploadError:
         if code == "ContainerNotFound":
             return TargetNotFoundError(
-                f"The container of {self._target.display_name} does not exist: create it first "
-                "or check the URL."
+                message(
+                    QT_TR_NOOP("The container of {target} does not exist: create it first or "
+                               "check the URL."),
+                    target=self._target.display_name)
             )
         return TargetNotFoundError(
-            f"{self._target.display_name} was not found ({code}): check the URL, the account "
-            "and the container."
+            message(
+                QT_TR_NOOP("{target} was not found ({code}): check the URL, the account and the "
+                           "container."),
+                target=self._target.display_name, code=code)
         )
 
     def _fatal(self, status: int, code: str, data: bytes) -> UploadError:
@@ -416,8 +431,9 @@ class PageBlobClient:
         detail = ""
         with contextlib.suppress(ET.ParseError, IndexError):
             detail = (ET.fromstring(data).findtext("Message") or "").splitlines()[0]
-        return ServiceError(
-            f"The storage service refused a request to {self._target.display_name}: {status} "
-            f"{code or ''} {redact(detail)}".rstrip()
-            + ". This is not a transient fault; check the target, then run the upload again."
-        )
+        # Azure's answer (status, code, its own message) is quoted as it came.
+        return ServiceError(message(
+            QT_TR_NOOP("The storage service refused a request to {target}: {answer}. This is not "
+                       "a transient fault; check the target, then run the upload again."),
+            target=self._target.display_name,
+            answer=f"{status} {code or ''} {redact(detail)}".rstrip()))

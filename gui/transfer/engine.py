@@ -31,6 +31,7 @@ from typing import Any
 
 import aiohttp
 
+from gui.i18n import QT_TR_NOOP, Text, message
 from gui.transfer.bandwidth import BandwidthCap
 from gui.transfer.blob import PageBlobClient, TransferCounters
 from gui.transfer.errors import (
@@ -249,8 +250,10 @@ class Upload:
             result = await self._main()
         except asyncio.CancelledError:
             self._error = UploadCancelledError(
-                f"The upload to {self.target.display_name} was cancelled. What was sent stays: "
-                "start the same upload again to resume."
+                message(
+                    QT_TR_NOOP("The upload to {target} was cancelled. What was sent stays: start "
+                               "the same upload again to resume."),
+                    target=self.target.display_name)
             )
             self._set_state(UploadState.CANCELLED, str(self._error))
         except UploadError as exc:
@@ -259,8 +262,9 @@ class Upload:
         except Exception as exc:  # a bug or an unexpected OS error: still report, never hang
             log.error("upload failed unexpectedly: %s", redact(traceback.format_exc()))
             self._error = UploadError(
-                f"The upload failed unexpectedly: {redact(f'{type(exc).__name__}: {exc}')}. "
-                "Run it again to resume."
+                message(
+                    QT_TR_NOOP("The upload failed unexpectedly: {reason}. Run it again to resume."),
+                    reason=redact(f'{type(exc).__name__}: {exc}'))
             )
             self._set_state(UploadState.FAILED, str(self._error))
         else:
@@ -288,7 +292,8 @@ class Upload:
             journal.delete()
             journal = None
         if journal is not None:
-            identity.require_same(journal.identity, f"journal {journal_path}")
+            identity.require_same(journal.identity, Text(message(
+                QT_TR_NOOP("journal {path}"), path=journal_path)))
         self._limiter = AdaptiveLimiter(
             options.concurrency, calm_seconds=options.retry.throttle_calm_seconds
         )
@@ -374,8 +379,11 @@ class Upload:
                     await self._verify(client, journal, expected)
                 if await asyncio.to_thread(SourceIdentity.of, source) != identity:
                     raise SourceChangedError(
-                        f"{identity.path} was modified while it was being uploaded, so the blob "
-                        "mixes old and new data. Upload it again with overwrite."
+                        message(
+                            QT_TR_NOOP("{path} was modified while it was being uploaded, so the "
+                                       "blob mixes old and new data. Upload it again with "
+                                       "overwrite."),
+                            path=identity.path)
                     )
                 # Set last, once all checks passed: a blob with our Content-MD5 is a finished,
                 # verified upload (a later run of the same upload trusts it on that basis).
@@ -424,12 +432,16 @@ class Upload:
         if not target.creates_blob:
             if props is None:
                 raise TargetNotFoundError(
-                    f"{target.display_name} does not exist (any more): create the disk again."
+                    message(
+                        QT_TR_NOOP("{target} does not exist (any more): create the disk again."),
+                        target=target.display_name)
                 )
             if props.size != size:
                 raise TargetSizeMismatchError(
-                    f"{target.display_name} was created for {props.size} bytes but this image "
-                    f"needs exactly {size}: create the disk with that upload size."
+                    message(
+                        QT_TR_NOOP("{target} was created for {size} bytes but this image needs "
+                                   "exactly {expected}: create the disk with that upload size."),
+                        target=target.display_name, size=props.size, expected=size)
                 )
             # Pages found here that this source does not fill are cleared at the end; pages
             # it does fill are trusted only where the journal recorded sending them.
@@ -439,19 +451,25 @@ class Upload:
             return RangeSet(), True, None
         if props.blob_type and props.blob_type != "PageBlob":
             raise TargetExistsError(
-                f"{target.display_name} already exists as a {props.blob_type}: choose another "
-                "name, or overwrite it."
+                message(
+                    QT_TR_NOOP("{target} already exists as a {blob_type}: choose another name, "
+                               "or overwrite it."),
+                    target=target.display_name, blob_type=props.blob_type)
             )
         if not SourceIdentity.made_by_us(props.metadata):
             raise TargetExistsError(
-                f"{target.display_name} already exists and was not uploaded from this file by "
-                "Azure Image Studio: choose another name, or overwrite it."
+                message(
+                    QT_TR_NOOP("{target} already exists and was not uploaded from this file by "
+                               "Azure Image Studio: choose another name, or overwrite it."),
+                    target=target.display_name)
             )
         identity.require_same_as_metadata(props.metadata)
         if props.size != size:
             raise TargetSizeMismatchError(
-                f"{target.display_name} is {props.size} bytes, not the {size} this image needs: "
-                "overwrite it."
+                message(
+                    QT_TR_NOOP("{target} is {size} bytes, not the {expected} this image needs: "
+                               "overwrite it."),
+                    target=target.display_name, size=props.size, expected=size)
             )
         present = await client.get_page_ranges()
         if props.content_md5 is not None:
@@ -470,10 +488,12 @@ class Upload:
         md5 = await self._start_md5(pool, fed=False)
         if md5 != stored:
             raise SourceChangedError(
-                f"{self.target.display_name} holds a finished upload of {self.source.path}, but "
-                "the file's content has changed since (its MD5 differs from the blob's "
-                "Content-MD5). Nothing was sent: upload it again with overwrite, or to a new "
-                "name."
+                message(
+                    QT_TR_NOOP("{target} holds a finished upload of {path}, but the file's "
+                               "content has changed since (its MD5 differs from the blob's "
+                               "Content-MD5). Nothing was sent: upload it again with overwrite, "
+                               "or to a new name."),
+                    target=self.target.display_name, path=self.source.path)
             )
         return md5
 
@@ -501,8 +521,10 @@ class Upload:
                     raise
                 except Exception as exc:  # the image layer's own errors (changed, truncated)
                     error = SourceReadError(
-                        f"Reading {source.path} failed: {exc} Run the upload again to resume "
-                        "once the file is readable."
+                        message(
+                            QT_TR_NOOP("Reading {path} failed: {reason} Run the upload again to "
+                                       "resume once the file is readable."),
+                            path=source.path, reason=exc)
                     )
                     if shared is not None:
                         shared.scanned.set_exception(error)
@@ -567,11 +589,14 @@ class Upload:
         for start, sent in recorded.items():
             if found.get(start) != sent:
                 raise SourceChangedError(
-                    f"{self.source.path} changed after part of it was sent: the data at offset "
-                    f"{start} is not what was uploaded there (the file's size and time may be "
-                    "unchanged). Finishing would mix two versions of the disk, so the upload "
-                    "stopped. Start over (overwrite / discard the unfinished upload): the "
-                    "current content is then uploaded in full."
+                    message(
+                        QT_TR_NOOP("{path} changed after part of it was sent: the data at offset "
+                                   "{offset} is not what was uploaded there (the file's size and "
+                                   "time may be unchanged). Finishing would mix two versions of "
+                                   "the disk, so the upload stopped. Start over (overwrite / "
+                                   "discard the unfinished upload): the current content is then "
+                                   "uploaded in full."),
+                        path=self.source.path, offset=start)
                 )
 
     async def _wait_hashed(self, hashed: asyncio.Event) -> None:
@@ -628,20 +653,26 @@ class Upload:
         source, target = self.source, self.target
         props = await client.get_properties()
         if props is None:
-            raise VerificationError(f"{target.display_name} vanished during the upload.")
+            raise VerificationError(message(
+                QT_TR_NOOP("{target} vanished during the upload."),
+                target=target.display_name))
         if props.size != source.upload_size:
             raise VerificationError(
-                f"{target.display_name} is {props.size} bytes after the upload, not "
-                f"{source.upload_size}: overwrite it and upload again."
+                message(
+                    QT_TR_NOOP("{target} is {size} bytes after the upload, not {upload_size}: "
+                               "overwrite it and upload again."),
+                    target=target.display_name, size=props.size, upload_size=source.upload_size)
             )
         pages = await client.get_page_ranges()
         if pages != expected:
             missing, extra = expected.minus(pages), pages.minus(expected)
             journal.forget()
             raise VerificationError(
-                f"The pages of {target.display_name} are not the image's: {missing.total} bytes "
-                f"missing, {extra.total} bytes that should be empty. Run the same upload again: "
-                "it sends what is missing and clears the rest."
+                message(
+                    QT_TR_NOOP("The pages of {target} are not the image's: {missing} bytes "
+                               "missing, {extra} bytes that should be empty. Run the same "
+                               "upload again: it sends what is missing and clears the rest."),
+                    target=target.display_name, missing=missing.total, extra=extra.total)
             )
         for offset, length in _sample_blocks(expected, source.upload_size - SECTOR):
             remote = await client.read(offset, length)
@@ -649,23 +680,29 @@ class Upload:
             if remote != local:
                 journal.forget()
                 raise VerificationError(
-                    f"{target.display_name} differs from the image at offset {offset}. Run the "
-                    "same upload again: it re-sends everything."
+                    message(
+                        QT_TR_NOOP("{target} differs from the image at offset {offset}. Run the "
+                                   "same upload again: it re-sends everything."),
+                        target=target.display_name, offset=offset)
                 )
         tail = await client.read(source.upload_size - SECTOR, SECTOR)
         if tail != source.footer:
             journal.forget()
             raise VerificationError(
-                f"The VHD footer on {target.display_name} differs from the image's: "
-                "upload again with overwrite."
+                message(
+                    QT_TR_NOOP("The VHD footer on {target} differs from the image's: upload "
+                               "again with overwrite."),
+                    target=target.display_name)
             )
 
     async def _verify_md5(self, client: PageBlobClient, md5: bytes) -> None:
         props = await client.get_properties()
         if props is None or props.content_md5 != md5:
             raise VerificationError(
-                f"The Content-MD5 on {self.target.display_name} does not match the image's: "
-                "upload again with overwrite."
+                message(
+                    QT_TR_NOOP("The Content-MD5 on {target} does not match the image's: upload "
+                               "again with overwrite."),
+                    target=self.target.display_name)
             )
 
     # -- progress ---------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gui.i18n import QT_TR_NOOP, message
 from gui.transfer.errors import JournalError
 from gui.transfer.progress import UploadState
 from gui.transfer.ranges import RangeSet
@@ -109,8 +110,10 @@ class Journal:
             return None
         except OSError as exc:
             raise JournalError(
-                f"The resume journal {path} cannot be read ({exc.strerror}); check the "
-                "permissions of the data directory."
+                message(
+                    QT_TR_NOOP("The resume journal {path} cannot be read ({reason}); check the "
+                               "permissions of the data directory."),
+                    path=path, reason=exc.strerror)
             ) from exc
         try:
             if int(data["version"]) != JOURNAL_VERSION:
@@ -187,8 +190,10 @@ class Journal:
             os.replace(tmp, self.path)
         except OSError as exc:
             raise JournalError(
-                f"Cannot write the resume journal {self.path} ({exc.strerror}); free some disk "
-                "space or fix the permissions of the data directory."
+                message(
+                    QT_TR_NOOP("Cannot write the resume journal {path} ({reason}); free some "
+                               "disk space or fix the permissions of the data directory."),
+                    path=self.path, reason=exc.strerror)
             ) from exc
         self._last_save = time.monotonic()
         self._dirty = False

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gui.i18n import QT_TR_NOOP, Text, message
 from gui.transfer.errors import SourceReadError, UploadCancelledError, UploadError
 from gui.transfer.plan import Window
 from gui.transfer.source import UploadSource
@@ -76,7 +77,7 @@ class StreamHasher:
             if self._cancelled.is_set():
                 break
         if self._cancelled.is_set():
-            raise UploadCancelledError("The upload was cancelled.")
+            raise UploadCancelledError(Text(QT_TR_NOOP("The upload was cancelled.")))
 
     def _update(self, data: memoryview) -> None:
         self._gate()
@@ -104,10 +105,14 @@ class StreamHasher:
                 raise
             except Exception as exc:  # OSError or the image layer's own errors
                 raise SourceReadError(
-                    f"Reading {source.path} at offset {pos} failed: {exc}"
+                    message(
+                        QT_TR_NOOP("Reading {path} at offset {pos} failed: {reason}"),
+                        path=source.path, pos=pos, reason=exc)
                 ) from exc
             if got != n:
-                raise SourceReadError(f"{source.path} ended early at offset {pos + got}.")
+                raise SourceReadError(message(
+                    QT_TR_NOOP("{path} ended early at offset {offset}."),
+                    path=source.path, offset=pos + got))
             self._update(view[:n])
             pos += n
 
@@ -144,8 +149,10 @@ class StreamHasher:
             window = item.window
             if window.start < pos:  # a wrong hash must never reach the blob
                 raise UploadError(
-                    f"Internal error: the hash received the stream out of order at {window.start}. "
-                    "Run the upload again; it resumes."
+                    message(
+                        QT_TR_NOOP("Internal error: the hash received the stream out of order at "
+                                   "{start}. Run the upload again; it resumes."),
+                        start=window.start)
                 )
             self._zeros(window.start - pos)
             pos = window.start

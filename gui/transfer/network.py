@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiohttp
 
+from gui.i18n import QT_TR_NOOP, message
 from gui.transfer.errors import ProxyConfigError
 from gui.transfer.redact import redact
 
@@ -76,14 +77,18 @@ def proxy_for(target_url: str) -> Proxy | None:
         port = proxy.port
     except ValueError as exc:
         raise ProxyConfigError(
-            f"The proxy setting {redact(_hide_password(raw))} is malformed ({exc}): fix "
-            "HTTPS_PROXY / HTTP_PROXY."
+            message(
+                QT_TR_NOOP("The proxy setting {proxy} is malformed ({reason}): fix HTTPS_PROXY / "
+                           "HTTP_PROXY."),
+                proxy=redact(_hide_password(raw)), reason=exc)
         ) from None
     if proxy.scheme.lower() != "http" or not proxy.hostname:
         raise ProxyConfigError(
-            f"The proxy {_hide_password(raw)} is not an http:// proxy URL: the upload engine "
-            "talks to its proxy in plain HTTP (the connection to Azure inside stays TLS). Set "
-            "HTTPS_PROXY=http://host:port."
+            message(
+                QT_TR_NOOP("The proxy {proxy} is not an http:// proxy URL: the upload engine "
+                           "talks to its proxy in plain HTTP (the connection to Azure inside "
+                           "stays TLS). Set HTTPS_PROXY=http://host:port."),
+                proxy=_hide_password(raw))
         )
     headers = {}
     if proxy.username is not None:
@@ -120,8 +125,10 @@ def ssl_context_from_env() -> ssl.SSLContext | None:
         except (OSError, ssl.SSLError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise ProxyConfigError(
-                f"{name}={bundle} cannot be used as a CA bundle ({reason}): point it at a PEM "
-                "file of certificates, or unset it."
+                message(
+                    QT_TR_NOOP("{name}={bundle} cannot be used as a CA bundle ({reason}): point "
+                               "it at a PEM file of certificates, or unset it."),
+                    name=name, bundle=bundle, reason=reason)
             ) from None
         return context
     return None

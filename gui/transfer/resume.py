@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gui.i18n import QT_TR_NOOP, Text, message
 from gui.transfer.errors import InvalidTargetError
 from gui.transfer.journal import UnfinishedUpload
 from gui.transfer.targets import (
@@ -38,8 +39,8 @@ def target_for(
     blob_url = info.get("blob_url", "")
     if info.get("kind") == "managed-disk":
         raise InvalidTargetError(
-            "A managed-disk upload resumes through the disk upload (it grants a new SAS), "
-            "not through a blob target."
+            Text(QT_TR_NOOP("A managed-disk upload resumes through the disk upload (it grants a "
+                           "new SAS), not through a blob target."))
         )
     target: BlobTarget
     if sas_url is not None:
@@ -48,8 +49,10 @@ def target_for(
         container, name = info.get("container"), info.get("name")
         if not container or not name:
             raise InvalidTargetError(
-                "This upload was started with a SAS URL: resume it with a new SAS URL for "
-                f"{blob_url}."
+                message(
+                    QT_TR_NOOP("This upload was started with a SAS URL: resume it with a new SAS "
+                               "URL for {blob_url}."),
+                    blob_url=blob_url)
             )
         target = ConnectionStringTarget(connection_string, container, name)
     elif credential is not None:
@@ -60,16 +63,23 @@ def target_for(
         )
         if not account_url or not container or not name:
             raise InvalidTargetError(
-                f"Resume this upload with a SAS URL or the connection string for {blob_url}."
+                message(
+                    QT_TR_NOOP("Resume this upload with a SAS URL or the connection string for "
+                               "{blob_url}."),
+                    blob_url=blob_url)
             )
         target = TokenCredentialTarget(account_url, container, name, credential)
     else:
         raise InvalidTargetError(
-            f"Give a SAS URL, a connection string or a sign-in for {blob_url}."
+            message(
+                QT_TR_NOOP("Give a SAS URL, a connection string or a sign-in for {blob_url}."),
+                blob_url=blob_url)
         )
     if target.blob_url != canonical_blob_url(blob_url):
         raise InvalidTargetError(
-            f"That credential points at {target.blob_url}, but the unfinished upload goes to "
-            f"{blob_url}."
+            message(
+                QT_TR_NOOP("That credential points at {blob_url}, but the unfinished upload goes "
+                           "to {journal_url}."),
+                blob_url=target.blob_url, journal_url=blob_url)
         )
     return target

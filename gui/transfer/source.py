@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from gui.i18n import QT_TR_NOOP, Text, message
 from gui.transfer.errors import InvalidSourceError, SourceChangedError
 
 SECTOR = 512
@@ -91,7 +92,9 @@ def content_fingerprint(source: UploadSource) -> str:
                 got = source.readinto(offset, view)
             except OSError as exc:
                 raise InvalidSourceError(
-                    f"Cannot read {source.path} at offset {offset}: {exc.strerror}."
+                    message(
+                        QT_TR_NOOP("Cannot read {path} at offset {offset}: {reason}."),
+                        path=source.path, offset=offset, reason=exc.strerror)
                 ) from exc
             digest.update(f"{offset}:{got}:".encode())
             digest.update(view[:got])
@@ -146,10 +149,14 @@ class SourceIdentity:
             try:
                 st = os.stat(path)
             except OSError as exc:
-                raise InvalidSourceError(f"Cannot read {path}: {exc.strerror}.") from exc
+                raise InvalidSourceError(message(
+                    QT_TR_NOOP("Cannot read {path}: {reason}."),
+                    path=path, reason=exc.strerror)) from exc
             files.append(SourceFile(str(path), st.st_size, st.st_mtime_ns))
         if not files:
-            raise InvalidSourceError(f"{source.path} names no file to read.")
+            raise InvalidSourceError(message(
+                QT_TR_NOOP("{path} names no file to read."),
+                path=source.path))
         return cls(
             tuple(files), str(source.disk_id), source.upload_size, content_fingerprint(source)
         )
@@ -210,35 +217,52 @@ class SourceIdentity:
         except ValueError:
             path = "?"
         reasons = {
-            "aissourcepath": f"it was started from {path}, not {self.path}",
-            "aissourcesize": f"{self.path} changed size ({stored.get('aissourcesize')} bytes "
-            f"then, {self.size} now)",
-            "aissourcemtimens": f"{self.path} was modified after the upload started",
-            "aisparents": f"a parent disk of {self.path} changed (or the chain differs)",
-            "aisfingerprint": f"the content of {self.path} differs (same size and time)",
-            "aisdiskid": f"the disk id of {self.path} changed",
-            "aisuploadsize": "the image's upload size differs",
+            "aissourcepath": Text(message(
+                QT_TR_NOOP("it was started from {other}, not {path}"),
+                other=path, path=self.path)),
+            "aissourcesize": Text(message(
+                QT_TR_NOOP("{path} changed size ({then} bytes then, {now} now)"),
+                path=self.path, then=stored.get('aissourcesize'), now=self.size)),
+            "aissourcemtimens": Text(message(
+                QT_TR_NOOP("{path} was modified after the upload started"),
+                path=self.path)),
+            "aisparents": Text(message(
+                QT_TR_NOOP("a parent disk of {path} changed (or the chain differs)"),
+                path=self.path)),
+            "aisfingerprint": Text(message(
+                QT_TR_NOOP("the content of {path} differs (same size and time)"),
+                path=self.path)),
+            "aisdiskid": Text(message(
+                QT_TR_NOOP("the disk id of {path} changed"),
+                path=self.path)),
+            "aisuploadsize": Text(QT_TR_NOOP("the image's upload size differs")),
         }
         if "aisfingerprint" not in stored:
-            what = "it was written by an older version of Azure Image Studio"
+            what = Text(QT_TR_NOOP("it was written by an older version of Azure Image Studio"))
         else:
             what = reasons[differs[0]]
-        raise _changed("the blob's metadata", what)
+        raise _changed(Text(QT_TR_NOOP("the blob's metadata")), what)
 
     def require_same(self, other: SourceIdentity, where: str) -> None:
         """Refuse to mix two sources into one blob; say what differs and what to do."""
         if self == other:
             return
         if self.path != other.path:
-            what = f"it was started from {other.path}, not {self.path}"
+            what = Text(message(
+                QT_TR_NOOP("it was started from {other}, not {path}"),
+                other=other.path, path=self.path))
         elif len(self.files) != len(other.files) or any(
             a.path != b.path for a, b in zip(self.files, other.files, strict=True)
         ):
-            what = f"the chain of parent disks of {self.path} is not the one it was"
+            what = Text(message(
+                QT_TR_NOOP("the chain of parent disks of {path} is not the one it was"),
+                path=self.path))
         elif self.disk_id != other.disk_id:
-            what = f"the disk id of {self.path} changed ({other.disk_id} then, {self.disk_id} now)"
+            what = Text(message(
+                QT_TR_NOOP("the disk id of {path} changed ({then} then, {now} now)"),
+                path=self.path, then=other.disk_id, now=self.disk_id))
         elif self.upload_size != other.upload_size:
-            what = "the image's upload size differs"
+            what = Text(QT_TR_NOOP("the image's upload size differs"))
         else:
             changed = next(
                 (
@@ -249,22 +273,29 @@ class SourceIdentity:
                 None,
             )
             if changed is None:
-                what = f"the content of {self.path} differs (same size and time)"
+                what = Text(message(
+                    QT_TR_NOOP("the content of {path} differs (same size and time)"),
+                    path=self.path))
             elif changed[0].size != changed[1].size:
                 what = (
-                    f"{changed[0].path} changed size ({changed[1].size} bytes then, "
-                    f"{changed[0].size} now)"
+                    Text(message(
+                        QT_TR_NOOP("{path} changed size ({then} bytes then, {now} now)"),
+                        path=changed[0].path, then=changed[1].size, now=changed[0].size))
                 )
             else:
-                what = f"{changed[0].path} was modified after the upload started"
+                what = Text(message(
+                    QT_TR_NOOP("{path} was modified after the upload started"),
+                    path=changed[0].path))
         raise _changed(where, what)
 
 
 def _changed(where: str, what: str) -> SourceChangedError:
     return SourceChangedError(
-        f"The unfinished upload ({where}) belongs to another source: {what}. Mixing them would "
-        "corrupt the disk, so nothing was sent. Upload to a new name, or start over "
-        "(overwrite / discard the unfinished upload)."
+        message(
+            QT_TR_NOOP("The unfinished upload ({where}) belongs to another source: {what}. "
+                       "Mixing them would corrupt the disk, so nothing was sent. Upload to a new "
+                       "name, or start over (overwrite / discard the unfinished upload)."),
+            where=where, what=what)
     )
 
 
@@ -272,8 +303,12 @@ def check_source(source: UploadSource) -> None:
     size = source.upload_size
     if size <= SECTOR or size % SECTOR:
         raise InvalidSourceError(
-            f"The upload size {size} is not a multiple of 512 bytes; open the file through the "
-            "disk-image engine, which rounds it to a size Azure accepts."
+            message(
+                QT_TR_NOOP("The upload size {size} is not a multiple of 512 bytes; open the file "
+                           "through the disk-image engine, which rounds it to a size Azure "
+                           "accepts."),
+                size=size)
         )
     if len(source.footer) != SECTOR:
-        raise InvalidSourceError("The image's footer is not 512 bytes; the file is not a VHD.")
+        raise InvalidSourceError(Text(QT_TR_NOOP(
+                "The image's footer is not 512 bytes; the file is not a VHD.")))

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from gui.i18n import QT_TR_NOOP, Text, message
 from gui.transfer.errors import AccessDeniedError, InvalidTargetError, SasExpiredError, UploadError
 from gui.transfer.redact import redact, strip_query
 from gui.transfer.tls import InsecureTransportError, require_tls
@@ -64,10 +65,13 @@ class BlobTarget(ABC):
 
     def __init__(self, blob_url: str) -> None:
         # Before anything else, and from the text alone: no lookup, no connection (endpoint.py).
-        parts = require_tls(blob_url, "The blob URL")
+        parts = require_tls(blob_url, Text(QT_TR_NOOP("The blob URL")))
         if parts.path.strip("/").count("/") < 1:
             raise InvalidTargetError(
-                f"{redact(blob_url)} names no blob: the URL needs /<container>/<blob> in its path."
+                message(
+                    QT_TR_NOOP("{url} names no blob: the URL needs /<container>/<blob> in its "
+                               "path."),
+                    url=redact(blob_url))
             )
         self.blob_url = canonical_blob_url(blob_url)
 
@@ -100,14 +104,19 @@ class BlobTarget(ABC):
         """The error for a refused request (401/403), after renewal was tried where possible."""
         if expiry is not None and expiry <= _now() + timedelta(seconds=30):
             return SasExpiredError(
-                f"The SAS for {self.display_name} expired at {expiry:%Y-%m-%d %H:%M} UTC. "
-                "Create a new SAS (read, create and write permissions) and run the same upload "
-                "again: it resumes where it stopped."
+                message(
+                    QT_TR_NOOP("The SAS for {target} expired at {expiry:%Y-%m-%d %H:%M} UTC. "
+                               "Create a new SAS (read, create and write permissions) and run "
+                               "the same upload again: it resumes where it stopped."),
+                    target=self.display_name, expiry=expiry)
             )
         return AccessDeniedError(
-            f"{self.display_name} refused the request ({status} {code or 'denied'}). Check that "
-            "the credentials allow read, create and write on the blob (SAS permissions racw, or "
-            "the role Storage Blob Data Contributor), then run the upload again to resume."
+            message(
+                QT_TR_NOOP("{target} refused the request ({status} {code}). Check that the "
+                           "credentials allow read, create and write on the blob (SAS "
+                           "permissions racw, or the role Storage Blob Data Contributor), then "
+                           "run the upload again to resume."),
+                target=self.display_name, status=status, code=code or 'denied')
         )
 
 
@@ -121,14 +130,20 @@ class SasUrlTarget(BlobTarget):
         self._query = urlsplit(url).query
         if "sig=" not in self._query:
             raise InvalidTargetError(
-                f"{redact(url)} carries no SAS (no sig= in the query). Paste the full blob SAS "
-                "URL, or use a connection string or a signed-in account instead."
+                message(
+                    QT_TR_NOOP("{url} carries no SAS (no sig= in the query). Paste the full blob "
+                               "SAS URL, or use a connection string or a signed-in account "
+                               "instead."),
+                    url=redact(url))
             )
         self._expiry = sas_expiry(self._query)
         if self._expiry is not None and self._expiry <= _now():
             raise SasExpiredError(
-                f"The SAS in the URL expired at {self._expiry:%Y-%m-%d %H:%M} UTC: create a new "
-                "one (read, create and write permissions) and try again."
+                message(
+                    QT_TR_NOOP("The SAS in the URL expired at {expiry:%Y-%m-%d %H:%M} UTC: "
+                               "create a new one (read, create and write permissions) and try "
+                               "again."),
+                    expiry=self._expiry)
             )
 
     @property
@@ -201,7 +216,7 @@ class RenewableSasTarget(BlobTarget):
     _renew_failed = False
 
     def blob_url_changed(self, sas_url: str) -> None:
-        require_tls(sas_url, "The renewed SAS URL")
+        require_tls(sas_url, Text(QT_TR_NOOP("The renewed SAS URL")))
         expiry = self._expiry
         self._query = urlsplit(sas_url).query
         self._expiry = sas_expiry(self._query) or expiry
@@ -225,8 +240,9 @@ def parse_connection_string(connection_string: str) -> dict[str, str]:
         name, sep, value = item.partition("=")
         if not sep:
             raise InvalidTargetError(
-                "The connection string is malformed: expected Name=Value pairs separated by ';' "
-                "(copy it from the storage account's Access keys page)."
+                Text(QT_TR_NOOP("The connection string is malformed: expected Name=Value pairs "
+                               "separated by ';' (copy it from the storage account's Access keys "
+                               "page)."))
             )
         parts[name.strip().lower()] = value.strip()
     return parts
@@ -237,14 +253,17 @@ def _require_tls_connection_string(parts: dict[str, str]) -> None:
     emulator on loopback, like Azurite's development string), before any use of it."""
     endpoint = parts.get("blobendpoint")
     if endpoint:
-        require_tls(endpoint, "The connection string's BlobEndpoint")
+        require_tls(endpoint, Text(QT_TR_NOOP("The connection string's BlobEndpoint")))
         return
     protocol = parts.get("defaultendpointsprotocol", "https").lower()
     if protocol != "https":
         raise InsecureTransportError(
-            f"The connection string says DefaultEndpointsProtocol={protocol}: the account's "
-            "requests would travel unencrypted, so it was refused before connecting. Use "
-            "DefaultEndpointsProtocol=https (as on the storage account's Access keys page)."
+            message(
+                QT_TR_NOOP("The connection string says DefaultEndpointsProtocol={protocol}: the "
+                           "account's requests would travel unencrypted, so it was refused "
+                           "before connecting. Use DefaultEndpointsProtocol=https (as on the "
+                           "storage account's Access keys page)."),
+                protocol=protocol)
         )
 
 
@@ -268,18 +287,20 @@ class ConnectionStringTarget(BlobTarget):
         if not endpoint:
             if not self._account:
                 raise InvalidTargetError(
-                    "The connection string names no account (AccountName) and no BlobEndpoint."
+                    Text(QT_TR_NOOP("The connection string names no account (AccountName) and no "
+                                   "BlobEndpoint."))
                 )
             protocol = parts.get("defaultendpointsprotocol", "https")
             suffix = parts.get("endpointsuffix", "core.windows.net")
             endpoint = f"{protocol}://{self._account}.blob.{suffix}"
         if not self._key and not self._fixed_sas:
             raise InvalidTargetError(
-                "The connection string holds neither an AccountKey nor a SharedAccessSignature, "
-                "so it cannot authorise an upload."
+                Text(QT_TR_NOOP("The connection string holds neither an AccountKey nor a "
+                               "SharedAccessSignature, so it cannot authorise an upload."))
             )
         if not container or not name:
-            raise InvalidTargetError("Name the container and the blob to upload to.")
+            raise InvalidTargetError(Text(QT_TR_NOOP(
+                "Name the container and the blob to upload to.")))
         if self._key and not self._account:
             self._account = (
                 urlsplit(endpoint).path.strip("/") or urlsplit(endpoint).netloc.split(".")[0]
@@ -329,8 +350,9 @@ class TokenCredentialTarget(BlobTarget):
 
     def __init__(self, account_url: str, container: str, name: str, credential: Any) -> None:
         if not container or not name:
-            raise InvalidTargetError("Name the container and the blob to upload to.")
-        require_tls(account_url, "The account URL")
+            raise InvalidTargetError(Text(QT_TR_NOOP(
+                "Name the container and the blob to upload to.")))
+        require_tls(account_url, Text(QT_TR_NOOP("The account URL")))
         super().__init__(f"{account_url.rstrip('/')}/{quote(container)}/{quote(name)}")
         self._account_url, self._container, self._name = account_url, container, name
         self._credential = credential
@@ -365,9 +387,11 @@ class TokenCredentialTarget(BlobTarget):
 
     def denied(self, status: int, code: str, expiry: datetime | None) -> UploadError:
         return AccessDeniedError(
-            f"{self.display_name} refused the signed-in identity ({status} {code or 'denied'}). "
-            "Assign it the role Storage Blob Data Contributor on the container (role changes "
-            "take a few minutes), then run the upload again to resume."
+            message(
+                QT_TR_NOOP("{target} refused the signed-in identity ({status} {code}). Assign it "
+                           "the role Storage Blob Data Contributor on the container (role "
+                           "changes take a few minutes), then run the upload again to resume."),
+                target=self.display_name, status=status, code=code or 'denied')
         )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import SplitResult, urlsplit
 
+from gui.i18n import QT_TR_NOOP, message
 from gui.transfer.errors import InvalidTargetError
 from gui.transfer.redact import redact
 
@@ -57,11 +58,15 @@ def parse_url(url: str, what: str) -> SplitResult:
         _ = parts.port  # raises ValueError for a port out of range or not a number
     except ValueError as exc:
         raise MalformedUrlError(
-            f"{what} is not a valid URL ({exc}): {redact(url)}. Check it and try again."
+            message(
+                QT_TR_NOOP("{what} is not a valid URL ({reason}): {url}. Check it and try again."),
+                what=what, reason=exc, url=redact(url))
         ) from None
     if not parts.scheme or not parts.hostname:
         raise MalformedUrlError(
-            f"{what} is not a full URL (it needs https:// and a host name): {redact(url)}."
+            message(
+                QT_TR_NOOP("{what} is not a full URL (it needs https:// and a host name): {url}."),
+                what=what, url=redact(url))
         )
     return parts
 
@@ -80,12 +85,16 @@ def require_tls(url: str, what: str) -> SplitResult:
         if is_loopback_host(parts.hostname):
             return parts
         raise InsecureTransportError(
-            f"{what} uses plain http:// to '{parts.hostname}'. Credentials (SAS, keys, tokens) "
-            "would travel unencrypted, so it was refused before connecting. Use the https:// "
-            "address instead (plain http:// is allowed only to this machine: localhost, "
-            "127.0.0.1, ::1)."
+            message(
+                QT_TR_NOOP("{what} uses plain http:// to '{hostname}'. Credentials (SAS, keys, "
+                           "tokens) would travel unencrypted, so it was refused before "
+                           "connecting. Use the https:// address instead (plain http:// is "
+                           "allowed only to this machine: localhost, 127.0.0.1, ::1)."),
+                what=what, hostname=parts.hostname)
         )
     raise InsecureTransportError(
-        f"{what} uses the scheme '{scheme}://'; only https:// is supported (http:// only to "
-        "this machine). Use the https:// address."
+        message(
+            QT_TR_NOOP("{what} uses the scheme '{scheme}://'; only https:// is supported "
+                       "(http:// only to this machine). Use the https:// address."),
+            what=what, scheme=scheme)
     )
