@@ -71,7 +71,8 @@ def licence() -> str:
         info = metadata.metadata(APP_ID)
     except metadata.PackageNotFoundError:
         return LICENCE
-    return str(info["License-Expression"] or info["License"] or LICENCE)
+    # .get: a missing field raises KeyError in importlib_metadata (which some SDKs pull in).
+    return str(info.get("License-Expression") or info.get("License") or LICENCE)
 
 
 class AboutBox(QMessageBox):
