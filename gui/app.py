@@ -16,7 +16,7 @@ from types import TracebackType
 
 from PySide6.QtWidgets import QApplication
 
-from gui import APP_ID, APP_NAME, __version__
+from gui import APP_NAME, __version__, resources
 from gui.azure.account.clouds import CLOUDS
 from gui.paths import data_dir
 from gui.transfer.redact import RedactingFormatter, redact
@@ -126,7 +126,7 @@ def run(argv: Sequence[str]) -> int:
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
-    app.setDesktopFileName(APP_ID)
+    app.setDesktopFileName(resources.DESKTOP_ID)  # Wayland finds the entry and its icon by it
     app.setWindowIcon(icons.icon("app"))
     configure_logging()
     settings = Settings()

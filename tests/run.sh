@@ -9,12 +9,14 @@ cd "$(dirname "$0")/.."
 source packaging/preflight.sh
 # Python >= 3.11 with venv first (preflight.sh says what to install otherwise).
 # desktop-file-utils, appstream, libxml2-utils and shared-mime-info: the packaging tests validate
-# the desktop entry, the metainfo and the MIME XML with the tools desktops use.
+# the desktop entry, the metainfo and the MIME XML with the tools desktops use. gdisk … btrfs-progs:
+# the guest-facts tests partition and format disk images (without root or loop devices).
 find_python
 debs=(qemu-utils libvhdi-utils xvfb xauth libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4
       libxcb-keysyms1 libxcb-shape0 libxcb-render-util0 libxcb-image0 libegl1 libgl1
       libfontconfig1 libdbus-1-3 tinyproxy desktop-file-utils appstream libxml2-utils
-      shared-mime-info nodejs npm)
+      shared-mime-info gdisk fdisk dosfstools mtools e2fsprogs xfsprogs ntfs-3g btrfs-progs
+      nodejs npm)
 # nodejs may come from elsewhere than Debian; only ask apt for it when there is no node at all.
 if command -v node >/dev/null 2>&1; then
     debs=("${debs[@]/nodejs}"); debs=("${debs[@]/npm}")

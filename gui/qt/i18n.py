@@ -36,7 +36,9 @@ _installed: list[QTranslator] = []
 
 
 def translations_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "resources" / "translations"
+    from gui import resources
+
+    return resources.root() / "translations"
 
 
 def resolve_language(choice: str, system: QLocale | None = None) -> str:

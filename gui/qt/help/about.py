@@ -71,8 +71,13 @@ def licence() -> str:
         info = metadata.metadata(APP_ID)
     except metadata.PackageNotFoundError:
         return LICENCE
-    # .get: a missing field raises KeyError in importlib_metadata (which some SDKs pull in).
-    return str(info.get("License-Expression") or info.get("License") or LICENCE)
+    # get_all: a missing field raises KeyError in importlib_metadata (which some SDKs pull in)
+    # where the standard library's answers None.
+    for field in ("License-Expression", "License"):
+        found = info.get_all(field) or []
+        if found and found[0]:
+            return str(found[0])
+    return LICENCE
 
 
 class AboutBox(QMessageBox):
