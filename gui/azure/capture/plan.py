@@ -15,6 +15,7 @@ from typing import Any
 from gui.azure import naming
 from gui.azure.capture.vms import VmDisk, VmInfo
 from gui.azure.image_builder import DefinitionSpec
+from gui.i18n import QT_TR_NOOP, Text, message
 
 WINDOWS_SYSPREP = r"C:\Windows\System32\Sysprep\sysprep.exe /generalize /oobe /shutdown"
 WINDOWS_SYSPREP_VM = WINDOWS_SYSPREP + " /mode:vm"
@@ -230,8 +231,10 @@ def check_source(vm: VmInfo, generalization: Generalization) -> list[Problem]:
         out.append(
             Problem(
                 Field.PREPARE,
-                f"VM {vm.name} is already marked generalized in Azure, so it cannot be captured "
-                "as specialized. Choose 'I generalized it myself'.",
+                Text(message(
+                    QT_TR_NOOP("VM {vm} is already marked generalized in Azure, so it cannot be "
+                               "captured as specialized. Choose 'I generalized it myself'."),
+                    vm=vm.name)),
             )
         )
     if vm.generalized:
@@ -240,20 +243,26 @@ def check_source(vm: VmInfo, generalization: Generalization) -> list[Problem]:
         out.append(
             Problem(
                 Field.PREPARE,
-                f"Run Command needs a running VM, and {vm.name} is {vm.power_label.lower()} "
-                "(Azure: 'The operation requires the VM to be running (or set to run).'). "
-                "Start the VM, or generalize it yourself and choose 'I generalized it myself'.",
+                Text(message(
+                    QT_TR_NOOP("Run Command needs a running VM, and {vm} is {state} (Azure: 'The "
+                               "operation requires the VM to be running (or set to run).'). "
+                               "Start the VM, or generalize it yourself and choose 'I "
+                               "generalized it myself'."),
+                    vm=vm.name, state=vm.power_phrase)),
             )
         )
     if generalization is Generalization.CONFIRMED and vm.is_running:
         out.append(
             Problem(
                 Field.PREPARE,
-                f"VM {vm.name} is running. A generalized guest shuts itself down (sysprep "
-                "/shutdown) or must be shut down after waagent; Azure refuses to mark a running "
-                "VM generalized ('Operation 'generalize' is not allowed since the VM is "
-                "running'). Generalize and shut it down first, or let this wizard run the "
-                "generalization through Run Command.",
+                Text(message(
+                    QT_TR_NOOP("VM {vm} is running. A generalized guest shuts itself down "
+                               "(sysprep /shutdown) or must be shut down after waagent; Azure "
+                               "refuses to mark a running VM generalized ('Operation "
+                               "'generalize' is not allowed since the VM is running'). "
+                               "Generalize and shut it down first, or let this wizard run the "
+                               "generalization through Run Command."),
+                    vm=vm.name)),
             )
         )
     return out
@@ -266,25 +275,31 @@ def _check_managed_image(plan: CapturePlan, facts: TargetFacts) -> list[Problem]
         out.append(
             Problem(
                 Field.TARGET,
-                f"Managed images do not support the security type {vm.security_type} of "
-                f"{vm.name}; Azure refuses to capture it. Capture it into a gallery image "
-                "version instead.",
+                Text(message(
+                    QT_TR_NOOP("Managed images do not support the security type {security_type} "
+                               "of {vm}; Azure refuses to capture it. Capture it into a gallery "
+                               "image version instead."),
+                    security_type=vm.security_type, vm=vm.name)),
             )
         )
     if plan.generalization is Generalization.SPECIALIZED:
         out.append(
             Problem(
                 Field.TARGET,
-                "A managed image can only be made from a generalized VM. Generalize the VM, or "
-                "capture it as specialized into a gallery image version.",
+                Text(QT_TR_NOOP("A managed image can only be made from a generalized VM. "
+                               "Generalize the VM, or capture it as specialized into a gallery "
+                               "image version.")),
             )
         )
     if vm.architecture != "x64":
         out.append(
             Problem(
                 Field.TARGET,
-                f"Managed images support x64 only, and {vm.name} is {vm.architecture}. Capture "
-                "it into a gallery image version (with an Arm64 definition) instead.",
+                Text(message(
+                    QT_TR_NOOP("Managed images support x64 only, and {vm} is {architecture}. "
+                               "Capture it into a gallery image version (with an Arm64 "
+                               "definition) instead."),
+                    vm=vm.name, architecture=vm.architecture)),
             )
         )
     if error := naming.image_name(plan.image_name):
@@ -293,8 +308,10 @@ def _check_managed_image(plan: CapturePlan, facts: TargetFacts) -> list[Problem]
         out.append(
             Problem(
                 Field.IMAGE_NAME,
-                f"An image named {plan.image_name} already exists in resource group "
-                f"{plan.resource_group}. Choose another name.",
+                Text(message(
+                    QT_TR_NOOP("An image named {name} already exists in resource group "
+                               "{resource_group}. Choose another name."),
+                    name=plan.image_name, resource_group=plan.resource_group)),
             )
         )
     return out
@@ -304,23 +321,30 @@ def _definition_mismatches(plan: CapturePlan, definition: DefinitionInfo) -> lis
     vm = plan.vm
     out: list[str] = []
     pairs = (
-        ("OS type", vm.os_type, definition.os_type),
-        ("OS state", plan.os_state, definition.os_state),
-        ("Hyper-V generation", vm.hyper_v_generation, definition.hyper_v_generation),
-        ("architecture", vm.architecture, definition.architecture or "x64"),
+        (Text(QT_TR_NOOP("OS type")), vm.os_type, definition.os_type),
+        (Text(QT_TR_NOOP("OS state")), plan.os_state, definition.os_state),
+        (Text(QT_TR_NOOP("Hyper-V generation")), vm.hyper_v_generation,
+         definition.hyper_v_generation),
+        (Text(QT_TR_NOOP("architecture")), vm.architecture, definition.architecture or "x64"),
     )
     for what, source, wanted in pairs:
         if source.lower() != wanted.lower():
             out.append(
-                f"The definition {definition.name} has {what} '{wanted}' but the capture is "
-                f"'{source}' (Azure: 'different {what} than the parent gallery image')."
+                Text(message(
+                    QT_TR_NOOP("The definition {definition} has {what} '{wanted}' but the "
+                               "capture is '{source}' (Azure: 'different {azure_what} than the "
+                               "parent gallery image')."),
+                    definition=definition.name, what=what, wanted=wanted, source=source,
+                    azure_what=str(what)))  # Azure's own words stay English
             )
     accepted = _DEFINITION_ACCEPTS.get(vm.security_type, frozenset({vm.security_type}))
     if (definition.security_type or "Standard") not in accepted:
         out.append(
-            f"The definition {definition.name} has security type "
-            f"'{definition.security_type or 'Standard'}', which does not accept a VM of "
-            f"security type '{vm.security_type}'."
+            Text(message(
+                QT_TR_NOOP("The definition {definition} has security type '{security_type}', "
+                           "which does not accept a VM of security type '{vm_security_type}'."),
+                definition=definition.name, security_type=definition.security_type or 'Standard',
+                vm_security_type=vm.security_type))
         )
     return out
 
@@ -337,25 +361,34 @@ def _check_gallery(plan: CapturePlan, facts: TargetFacts) -> list[Problem]:
                 out.append(
                     Problem(
                         Field.GALLERY,
-                        f"A gallery named {plan.gallery_name} already exists in this "
-                        "subscription. Pick it, or choose another name.",
+                        Text(message(
+                            QT_TR_NOOP("A gallery named {gallery} already exists in this "
+                                       "subscription. Pick it, or choose another name."),
+                            gallery=plan.gallery_name)),
                     )
                 )
         elif existing is None:
             out.append(
                 Problem(
                     Field.GALLERY,
-                    f"There is no gallery {plan.gallery_name} in resource group "
-                    f"{plan.resource_group}. Pick an existing gallery or create a new one.",
+                    Text(message(
+                        QT_TR_NOOP("There is no gallery {gallery} in resource group "
+                                   "{resource_group}. Pick an existing gallery or create a new "
+                                   "one."),
+                        gallery=plan.gallery_name, resource_group=plan.resource_group)),
                 )
             )
         elif existing.location.lower() != vm.location.lower():
             out.append(
                 Problem(
                     Field.GALLERY,
-                    f"Gallery {existing.name} is in {existing.location}, the VM in "
-                    f"{vm.location}. Azure creates an image version from a VM only in the VM's "
-                    "region; pick or create a gallery there (replicate to other regions below).",
+                    Text(message(
+                        QT_TR_NOOP("Gallery {gallery} is in {gallery_location}, the VM in "
+                                   "{vm_location}. Azure creates an image version from a VM only "
+                                   "in the VM's region; pick or create a gallery there "
+                                   "(replicate to other regions below)."),
+                        gallery=existing.name, gallery_location=existing.location,
+                        vm_location=vm.location)),
                 )
             )
     if error := naming.definition_name(plan.definition_name):
@@ -365,23 +398,31 @@ def _check_gallery(plan: CapturePlan, facts: TargetFacts) -> list[Problem]:
             out.append(
                 Problem(
                     Field.DEFINITION,
-                    f"The gallery already has a definition named {plan.definition_name}. Pick "
-                    "it, or choose another name.",
+                    Text(message(
+                        QT_TR_NOOP("The gallery already has a definition named {definition}. "
+                                   "Pick it, or choose another name."),
+                        definition=plan.definition_name)),
                 )
             )
-        for label, value in (("publisher", plan.publisher), ("offer", plan.offer),
-                             ("SKU", plan.sku)):  # fmt: skip
+        for enter, value in (
+            (Text(QT_TR_NOOP("Enter the definition's publisher.")), plan.publisher),
+            (Text(QT_TR_NOOP("Enter the definition's offer.")), plan.offer),
+            (Text(QT_TR_NOOP("Enter the definition's SKU.")), plan.sku),
+        ):
             if not value.strip():
-                out.append(Problem(Field.IDENTIFIER, f"Enter the definition's {label}."))
+                out.append(Problem(Field.IDENTIFIER, enter))
         identifier = (plan.publisher.lower(), plan.offer.lower(), plan.sku.lower())
         for other in facts.definitions:
             if (other.publisher.lower(), other.offer.lower(), other.sku.lower()) == identifier:
                 out.append(
                     Problem(
                         Field.IDENTIFIER,
-                        f"Definition {other.name} already uses publisher/offer/SKU "
-                        f"{plan.publisher}/{plan.offer}/{plan.sku}; each definition of a "
-                        "gallery needs its own.",
+                        Text(message(
+                            QT_TR_NOOP("Definition {definition} already uses publisher/offer/SKU "
+                                       "{publisher}/{offer}/{sku}; each definition of a gallery "
+                                       "needs its own."),
+                            definition=other.name, publisher=plan.publisher, offer=plan.offer,
+                            sku=plan.sku)),
                     )
                 )
     else:
@@ -391,8 +432,10 @@ def _check_gallery(plan: CapturePlan, facts: TargetFacts) -> list[Problem]:
                 out.append(
                     Problem(
                         Field.DEFINITION,
-                        f"Gallery {plan.gallery_name} has no definition {plan.definition_name}. "
-                        "Pick an existing definition or create a new one.",
+                        Text(message(
+                            QT_TR_NOOP("Gallery {gallery} has no definition {definition}. Pick "
+                                       "an existing definition or create a new one."),
+                            gallery=plan.gallery_name, definition=plan.definition_name)),
                     )
                 )
         else:
@@ -406,30 +449,36 @@ def _check_gallery(plan: CapturePlan, facts: TargetFacts) -> list[Problem]:
         out.append(
             Problem(
                 Field.VERSION,
-                f"Version {plan.version} already exists in {plan.definition_name}. Versions "
-                f"cannot be overwritten; use a higher one, e.g. {higher}.",
+                Text(message(
+                    QT_TR_NOOP("Version {version} already exists in {definition}. Versions "
+                               "cannot be overwritten; use a higher one, e.g. {higher}."),
+                    version=plan.version, definition=plan.definition_name, higher=higher)),
             )
         )
     seen: set[str] = set()
     for entry in plan.target_regions:
         key = entry.region.lower()
         if not key:
-            out.append(Problem(Field.REGIONS, "A target region has no name."))
+            out.append(Problem(Field.REGIONS, Text(QT_TR_NOOP("A target region has no name."))))
         elif key in seen:
-            out.append(Problem(Field.REGIONS, f"Region {entry.region} is listed twice."))
+            out.append(Problem(Field.REGIONS, Text(message(
+                QT_TR_NOOP("Region {region} is listed twice."),
+                region=entry.region))))
         seen.add(key)
         if not 1 <= entry.replicas <= MAX_REPLICAS:
             out.append(
                 Problem(
                     Field.REGIONS,
-                    f"The replica count of {entry.region} must be between 1 and {MAX_REPLICAS}.",
+                    Text(message(
+                        QT_TR_NOOP("The replica count of {region} must be between 1 and {most}."),
+                        region=entry.region, most=MAX_REPLICAS)),
                 )
             )
     if plan.end_of_life is not None and plan.end_of_life <= date.today():
         out.append(
             Problem(
                 Field.END_OF_LIFE,
-                "The end-of-life date must be in the future (or leave it empty).",
+                Text(QT_TR_NOOP("The end-of-life date must be in the future (or leave it empty).")),
             )
         )
     return out
@@ -444,7 +493,10 @@ def validate(plan: CapturePlan, facts: TargetFacts) -> Validation:
         problems.append(
             Problem(
                 Field.RESOURCE_GROUP,
-                f"Resource group {plan.resource_group} does not exist in this subscription.",
+                Text(message(
+                    QT_TR_NOOP("Resource group {resource_group} does not exist in this "
+                               "subscription."),
+                    resource_group=plan.resource_group)),
             )
         )
     if plan.target is TargetKind.MANAGED_IMAGE:
@@ -457,7 +509,9 @@ def validate(plan: CapturePlan, facts: TargetFacts) -> Validation:
             problems.append(
                 Problem(
                     Field.PREPARE,
-                    f"A snapshot named {name} already exists in {plan.vm.resource_group}.",
+                    Text(message(
+                        QT_TR_NOOP("A snapshot named {name} already exists in {resource_group}."),
+                        name=name, resource_group=plan.vm.resource_group)),
                 )
             )
     return Validation(tuple(problems))

@@ -16,6 +16,7 @@ from azure.mgmt.compute.aio import ComputeManagementClient
 from gui.azure.arm import generation_short, name_of, resource_group_of
 from gui.azure.catalog.nodes import DiskRole
 from gui.azure.errors import NotFoundError, translated
+from gui.i18n import QT_TR_NOOP, Text, message
 
 Json = Mapping[str, Any]
 _PARALLEL_READS = 8
@@ -32,10 +33,24 @@ class VmDisk:
     caching: str = ""
 
     @property
+    def role_label(self) -> str:
+        """"OS disk" / "Data disk LUN 2": the disk's role, for step titles."""
+        if self.kind is DiskRole.OS:
+            return Text(QT_TR_NOOP("OS disk"))
+        return Text(message(QT_TR_NOOP("Data disk LUN {lun}"), lun=self.lun))
+
+    @property
     def label(self) -> str:
-        where = "OS disk" if self.kind is DiskRole.OS else f"Data disk LUN {self.lun}"
-        size = f"{self.size_gb} GiB" if self.size_gb is not None else "size unknown"
-        return f"{where}: {self.name} ({size})"
+        if self.kind is DiskRole.OS:
+            if self.size_gb is None:
+                return Text(message(QT_TR_NOOP("OS disk: {name} (size unknown)"), name=self.name))
+            return Text(message(QT_TR_NOOP("OS disk: {name} ({size} GiB)"), name=self.name,
+                                size=self.size_gb))
+        if self.size_gb is None:
+            return Text(message(QT_TR_NOOP("Data disk LUN {lun}: {name} (size unknown)"),
+                                lun=self.lun, name=self.name))
+        return Text(message(QT_TR_NOOP("Data disk LUN {lun}: {name} ({size} GiB)"), lun=self.lun,
+                            name=self.name, size=self.size_gb))
 
 
 @dataclass(frozen=True)
@@ -83,10 +98,19 @@ class VmInfo:
     @property
     def power_label(self) -> str:
         return {
-            "running": "Running",
-            "stopped": "Stopped (allocated)",
-            "deallocated": "Stopped (deallocated)",
+            "running": Text(QT_TR_NOOP("Running")),
+            "stopped": Text(QT_TR_NOOP("Stopped (allocated)")),
+            "deallocated": Text(QT_TR_NOOP("Stopped (deallocated)")),
         }.get(self.power_state, self.power_state.capitalize())
+
+    @property
+    def power_phrase(self) -> str:
+        """The power state inside a sentence ("... and vm1 is stopped (allocated)")."""
+        return {
+            "running": Text(QT_TR_NOOP("running")),
+            "stopped": Text(QT_TR_NOOP("stopped (allocated)")),
+            "deallocated": Text(QT_TR_NOOP("stopped (deallocated)")),
+        }.get(self.power_state, self.power_label.lower())
 
     @property
     def generation_label(self) -> str:
@@ -96,7 +120,10 @@ class VmInfo:
     def disks_label(self) -> str:
         count = len(self.data_disks)
         total = sum(disk.size_gb or 0 for disk in self.disks)
-        return f"OS + {count} data · {total} GiB" if count else f"OS only · {total} GiB"
+        if count:
+            return Text(message(QT_TR_NOOP("OS + {count} data · {total} GiB"), count=count,
+                                total=total))
+        return Text(message(QT_TR_NOOP("OS only · {total} GiB"), total=total))
 
 
 def power_state(instance_view: Json) -> str:

@@ -51,7 +51,7 @@ from gui.azure.upload.managed_disk import (
     ManagedDiskUpload,
     SasVault,
 )
-from gui.i18n import QT_TR_NOOP, Message, Text, plural, tr
+from gui.i18n import QT_TR_NOOP, Message, Text, message, plural, tr
 from gui.transfer import (
     ProgressCallback,
     ProgressSnapshot,
@@ -854,11 +854,11 @@ class UploadJob:
         for account in accounts:
             if url.startswith(account.blob_endpoint.rstrip("/").casefold() + "/"):
                 return account.id
-        raise VhdAccountUnknownError(
-            f"A gallery image version from the blob {target.blob_url} needs its storage "
-            f"account, and no storage account of subscription {subscription} has that blob "
-            "endpoint. Nothing was uploaded."
-        )
+        raise VhdAccountUnknownError(message(
+            QT_TR_NOOP("A gallery image version from the blob {blob_url} needs its storage "
+                       "account, and no storage account of subscription {subscription} has that "
+                       "blob endpoint. Nothing was uploaded."),
+            blob_url=target.blob_url, subscription=subscription))
 
     async def _run(self, emit: Emit) -> JobResult:
         await self._check_plan()

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from gui.azure.errors import AzureServiceError, translate
+from gui.i18n import QT_TR_NOOP, Text, message
 from gui.transfer import (
     ProgressCallback,
     RenewableSasTarget,
@@ -307,7 +308,7 @@ class ManagedDiskUpload:
             renew,
             kind=ManagedDiskTarget.kind,
             identity=disk_id,
-            display_name=f"managed disk {spec.name}",
+            display_name=Text(message(QT_TR_NOOP("managed disk {name}"), name=spec.name)),
             expires_at=expires_at,
         )
         outcome: UploadResult | None = None
@@ -332,8 +333,11 @@ class ManagedDiskUpload:
             if self._suspended and self.sas_kept:
                 # Left in ActiveUpload on purpose: the journal and the keyring resume it.
                 raise UploadSuspendedError(
-                    f"The upload to managed disk {spec.name} is paused; it resumes where it "
-                    "stopped at the next start (its write access is kept in the keyring)."
+                    message(
+                        QT_TR_NOOP("The upload to managed disk {name} is paused; it resumes "
+                                   "where it stopped at the next start (its write access is kept "
+                                   "in the keyring)."),
+                        name=spec.name)
                 ) from exc
             raise
         finally:
@@ -367,14 +371,17 @@ class ManagedDiskUpload:
             self._set_step(DiskUploadStep.REVOKING)
             await self._revoke(after_success=False)
             where = (
-                "its write access was not in the keyring"
+                Text(QT_TR_NOOP("its write access was not in the keyring"))
                 if self.vault.available
-                else "this system has no keyring to keep its write access in"
+                else Text(QT_TR_NOOP("this system has no keyring to keep its write access in"))
             )
             raise DiskStuckError(
-                f"The disk {spec.name} was still open for an upload that was interrupted, and "
-                f"{where} ({exc.message}). Access is now revoked so the disk is not stuck in "
-                "ActiveUpload; delete it and upload again, or choose another name."
+                message(
+                    QT_TR_NOOP("The disk {name} was still open for an upload that was "
+                               "interrupted, and {where} ({message}). Access is now revoked so "
+                               "the disk is not stuck in ActiveUpload; delete it and upload "
+                               "again, or choose another name."),
+                    name=spec.name, where=where, message=exc.message)
             ) from exc
         expires_at = granted_at + self._sas_duration
         self.sas_kept = await asyncio.to_thread(self.vault.store, str(disk.id), sas, expires_at)
@@ -383,8 +390,10 @@ class ManagedDiskUpload:
     def _check_cancelled(self) -> None:
         if self._cancelled:
             raise UploadCancelledError(
-                f"The upload to managed disk {self.spec.name} was cancelled before data was "
-                "sent. Start it again to continue."
+                message(
+                    QT_TR_NOOP("The upload to managed disk {name} was cancelled before data was "
+                               "sent. Start it again to continue."),
+                    name=self.spec.name)
             )
 
     def _set_step(self, step: DiskUploadStep) -> None:
@@ -413,14 +422,19 @@ class ManagedDiskUpload:
             state = _text(existing.disk_state)
             if state not in UPLOAD_STATES:
                 raise DiskExistsError(
-                    f"A disk named {spec.name} already exists in {spec.resource_group} "
-                    f"({state}): choose another name, or delete that disk first."
+                    message(
+                        QT_TR_NOOP("A disk named {name} already exists in {resource_group} "
+                                   "({state}): choose another name, or delete that disk first."),
+                        name=spec.name, resource_group=spec.resource_group, state=state)
                 )
             declared = existing.creation_data.upload_size_bytes if existing.creation_data else None
             if declared != size:
                 raise TargetSizeMismatchError(
-                    f"The disk {spec.name} waits for an upload of {declared} bytes, but this "
-                    f"image needs {size}: delete the disk or choose another name."
+                    message(
+                        QT_TR_NOOP("The disk {name} waits for an upload of {declared} bytes, but "
+                                   "this image needs {size}: delete the disk or choose another "
+                                   "name."),
+                        name=spec.name, declared=declared, size=size)
                 )
             return existing
         self._set_step(DiskUploadStep.CREATING)
@@ -459,7 +473,9 @@ class ManagedDiskUpload:
         sas = getattr(access, "access_sas", None)
         if not sas:
             raise AzureServiceError(
-                f"Azure granted access to disk {self.spec.name} but returned no SAS URL."
+                message(
+                    QT_TR_NOOP("Azure granted access to disk {name} but returned no SAS URL."),
+                    name=self.spec.name)
             )
         return str(sas)
 
@@ -478,9 +494,11 @@ class ManagedDiskUpload:
             error = translate(exc)
             if after_success:
                 raise AzureServiceError(
-                    f"The data of disk {self.spec.name} is uploaded, but revoking write access "
-                    f"failed ({error.message}). Revoke it (az disk revoke-access) before using "
-                    "the disk."
+                    message(
+                        QT_TR_NOOP("The data of disk {name} is uploaded, but revoking write "
+                                   "access failed ({message}). Revoke it (az disk revoke-access) "
+                                   "before using the disk."),
+                        name=self.spec.name, message=error.message)
                 ) from exc
             log.warning("revoking access to %s failed: %s", self.spec.name, error.message)
 

@@ -33,7 +33,7 @@ from gui.azure.upload.job import (
     open_sources,
 )
 from gui.azure.upload.managed_disk import ManagedDiskTarget, SasVault
-from gui.i18n import QT_TR_NOOP, Message
+from gui.i18n import QT_TR_NOOP, Message, Text, message
 from gui.transfer import ProgressSnapshot, UploadCancelledError, UploadError, UploadState
 from gui.transfer.bandwidth import BandwidthCap
 from gui.transfer.engine import DEFAULT_CONCURRENCY, UploadOptions
@@ -72,16 +72,24 @@ def planned_steps(plan: UploadPlan) -> list[StepSpec]:
     steps: list[StepSpec] = data_steps(plan)  # every disk's (the job's own keys and titles)
     follow = plan.follow_up
     if isinstance(follow, ManagedImageSpec):
-        steps.append(StepSpec("image", f"Create managed image {follow.name}"))
+        # The same templates as the image builder's own titles (one catalogue entry each).
+        steps.append(StepSpec("image", Text(message(
+            QT_TR_NOOP("Create managed image {image_name}"), image_name=follow.name))))
     elif isinstance(follow, GalleryVersionSpec):
         definition = follow.definition.name
         if follow.create_gallery:
-            steps.append(StepSpec("gallery", f"Create gallery {follow.gallery}"))
+            steps.append(StepSpec("gallery", Text(message(
+                QT_TR_NOOP("Create gallery {gallery_name}"), gallery_name=follow.gallery))))
         if follow.create_definition:
-            steps.append(StepSpec("definition", f"Create image definition {definition}"))
-        steps.append(StepSpec("version", f"Create version {follow.version} of {definition}"))
+            steps.append(StepSpec("definition", Text(message(
+                QT_TR_NOOP("Create image definition {definition_name}"),
+                definition_name=definition))))
+        steps.append(StepSpec("version", Text(message(
+            QT_TR_NOOP("Create version {version} of {definition}"), version=follow.version,
+            definition=definition))))
         steps += [
-            StepSpec(f"replicate:{region}", f"Replicate to {region}")
+            StepSpec(f"replicate:{region}", Text(message(
+                QT_TR_NOOP("Replicate to {region}"), region=region)))
             for region, _ in follow.regions()
         ]
     return steps
@@ -254,7 +262,8 @@ class JobRun:
             self._finish(JobStatus.FAILED, text)
         except Exception as exc:  # unexpected: show it, keep the plan for a retry
             log.exception("Upload %s failed", plan.title)
-            self._finish(JobStatus.FAILED, f"Unexpected error: {exc}")
+            self._finish(JobStatus.FAILED, Text(message(QT_TR_NOOP("Unexpected error: {reason}"),
+                                                        reason=exc)))
         else:
             self._finish(JobStatus.COMPLETED, "")
         finally:
@@ -495,7 +504,9 @@ class UploadRunner(Generic[R]):
                 self.session, target.subscription_id, target.storage_account_id, target.blob_url
             )
         except AzureServiceError as exc:
-            run.error = f"Could not get a new SAS from the storage account: {exc.user_text()}"
+            run.error = Text(message(
+                QT_TR_NOOP("Could not get a new SAS from the storage account: {reason}"),
+                reason=exc.user_text()))
             run.notify()
             return
         run.plan.target = BlobTargetPlan.from_url(

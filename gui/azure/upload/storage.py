@@ -15,6 +15,7 @@ from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 from gui.azure.account.session import AzureSession
 from gui.azure.arm import name_of, resource_group_of
 from gui.azure.errors import AzureServiceError, NotFoundError, translated
+from gui.i18n import QT_TR_NOOP, message
 
 SAS_LIFETIME = timedelta(days=7)
 
@@ -84,8 +85,10 @@ async def blob_sas_url(
     keys = [str(key["value"]) for key in (result.get("keys") or []) if key.get("value")]
     if not keys:
         raise NotFoundError(
-            f"Storage account {account.name} gave no key. Key access may be disabled on it: "
-            "paste a SAS URL instead, or allow shared key access."
+            message(
+                QT_TR_NOOP("Storage account {name} gave no key. Key access may be disabled on "
+                           "it: paste a SAS URL instead, or allow shared key access."),
+                name=account.name)
         )
     try:
         token = generate_blob_sas(
@@ -97,7 +100,9 @@ async def blob_sas_url(
             expiry=datetime.now(UTC) + lifetime,
         )
     except ValueError as exc:
-        raise AzureServiceError(f"Could not sign a SAS for {account.name}: {exc}") from exc
+        raise AzureServiceError(message(
+            QT_TR_NOOP("Could not sign a SAS for {name}: {reason}"),
+            name=account.name, reason=exc)) from exc
     return f"{account.blob_endpoint.rstrip('/')}/{container}/{quote(blob)}?{token}"
 
 
@@ -115,7 +120,9 @@ async def renew_blob_sas(
         segments = segments[1:]  # an emulator-style URL names the account in its path
         endpoint += f"{name}/"
     if len(segments) < 2:
-        raise NotFoundError(f"{blob_url} does not name a container and a blob.")
+        raise NotFoundError(message(
+            QT_TR_NOOP("{blob_url} does not name a container and a blob."),
+            blob_url=blob_url))
     container, blob = segments[0], "/".join(segments[1:])
     account = StorageAccount(
         id=storage_account_id,
