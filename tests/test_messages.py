@@ -9,18 +9,30 @@ carried Messages.
 from __future__ import annotations
 
 import ast
+import dataclasses
+import subprocess
+import sys
 import uuid
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import pytest
 
 from gui.azure.capture.executor import plan_steps
-from gui.azure.capture.plan import CapturePlan, Generalization, RegionReplicas, TargetKind
+from gui.azure.capture.plan import (
+    CapturePlan,
+    Generalization,
+    RegionReplicas,
+    TargetKind,
+    check_source,
+)
 from gui.azure.capture.vms import VmDisk, VmInfo
 from gui.azure.catalog.nodes import DiskRole
 from gui.azure.errors import ConnectionLostError, NotFoundError
 from gui.azure.steps import StepSkipped
+from gui.diskimage.detect import Detected, Kind, refusal
 from gui.diskimage.errors import (
     CorruptFooterError,
     EmptyImageError,
@@ -30,6 +42,8 @@ from gui.diskimage.errors import (
     ParentNotFoundError,
     TruncatedImageError,
 )
+from gui.diskimage.guest import read_guest_facts
+from gui.diskimage.image import DiskNotInApplianceError
 from gui.diskimage.model import Finding, Level
 from gui.diskimage.ova import OvaMemberMissingError
 from gui.diskimage.qcow2_header import BackingFileNotFoundError
@@ -38,8 +52,21 @@ from gui.diskimage.vdi import VdiDifferencingError
 from gui.diskimage.vmdk import ExtentNotFoundError
 from gui.i18n import QT_TR_NOOP, Localizable, Message, Text, english, message
 from gui.transfer.errors import VerificationError
+from gui.transfer.source import SourceFile, SourceIdentity
+from gui.transfer.targets import SasUrlTarget
+from gui.transfer.tls import require_tls
 
 GUI = Path(__file__).resolve().parents[1] / "gui"
+
+
+def _raised(make: object) -> Exception:
+    """The error ``make()`` raises (a constructor that refuses its input)."""
+    assert callable(make)
+    try:
+        make()
+    except Exception as error:
+        return error
+    raise AssertionError("nothing was raised")
 
 ENGLISH = [
     (ImageUnreadableError(Path("/data/disk.vhd"), "Permission denied"),
@@ -88,6 +115,34 @@ ENGLISH = [
      "vm1 is already deallocated."),
     (VerificationError("The blob's page list differs from the data sent."),
      "The blob's page list differs from the data sent."),
+    # Sentences that were glued from pieces, now one template each (English as before).
+    (refusal(Path("/d/disk.img"), Detected(Kind.DISK, "qcow2", "QCOW2", "qcow2")),
+     "disk.img is recognised by its content as QCOW2, whatever its name says; Azure needs a "
+     "fixed VHD and could not boot it as it is. Convert it first: qemu-img convert -f qcow2 -O "
+     "vpc -o subformat=fixed,force_size=on /d/disk.img /d/disk.vhd"),
+    (refusal(Path("/d/app.ova.gz"), Detected(Kind.ARCHIVE, "gzip", "gzip")),
+     "app.ova.gz is recognised by its content as gzip, whatever its name says: an archive, not "
+     "a disk. Unpack it first (gzip -dc /d/app.ova.gz > /d/app.ova), then choose the disk image "
+     "it contains."),
+    (DiskNotInApplianceError(Path("/d/app.ova"), 2, 1),
+     "app.ova holds 1 disk, so it has no disk number 3. Choose the file again to see its disks."),
+    (DiskNotInApplianceError(Path("/d/app.ova"), 4, 3),
+     "app.ova holds 3 disks, so it has no disk number 5. Choose the file again to see its "
+     "disks."),
+    (_raised(lambda: SasUrlTarget("https://acct.blob.core.windows.net/vhds/disk.vhd?sv=1")),
+     "https://acct.blob.core.windows.net/vhds/disk.vhd?sv=1 carries no SAS (no sig= in the "
+     "query). Paste the full blob SAS URL, or use a connection string or a signed-in account "
+     "instead."),
+    (_raised(lambda: require_tls("http://example.com/c/b", "The blob URL")),
+     "The blob URL uses plain http:// to 'example.com'. Credentials (SAS, keys, tokens) would "
+     "travel unencrypted, so it was refused before connecting. Use the https:// address "
+     "instead (plain http:// is allowed only to this machine: localhost, 127.0.0.1, ::1)."),
+    (_raised(lambda: SourceIdentity((SourceFile("/d/a.vhd", 1024, 1),), "a", 1024, "f")
+             .require_same(SourceIdentity((SourceFile("/d/a.vhd", 1024, 1),), "b", 1024, "f"),
+                           "journal j.json")),
+     "The unfinished upload (journal j.json) belongs to another source: the disk id of /d/a.vhd "
+     "changed (b then, a now). Mixing them would corrupt the disk, so nothing was sent. Upload "
+     "to a new name, or start over (overwrite / discard the unfinished upload)."),
 ]
 
 
@@ -269,3 +324,87 @@ def test_every_engine_template_is_marked_for_lupdate() -> None:
             continue
         problems += unmarked_templates(path.read_text(encoding="utf-8"), str(path))
     assert problems == []
+
+
+def test_a_capture_problem_names_the_power_state_as_before() -> None:
+    stopped = dataclasses.replace(_vm("Linux", ()), power_state="stopped")
+    [problem] = check_source(stopped, Generalization.RUN_COMMAND)
+    assert problem.message == (
+        "Run Command needs a running VM, and vm1 is stopped (allocated) (Azure: 'The operation "
+        "requires the VM to be running (or set to run).'). Start the VM, or generalize it "
+        "yourself and choose 'I generalized it myself'.")
+    assert english(problem.message) == problem.message
+    assert english(stopped.power_label) == "Stopped (allocated)"
+
+
+# --- a guest-facts sentence in German, from a catalogue built here ------------------------------
+
+ESP_PROBLEM = ("The EFI system partition (partition {number} ({type})) holds no readable FAT file "
+               "system ({reason}).")
+GERMAN = {
+    ESP_PROBLEM: "Die EFI-Systempartition (Partition {number} ({type})) enthält kein lesbares "
+                 "FAT-Dateisystem ({reason}).",
+    "EFI system partition": "EFI-Systempartition",
+    "not a FAT file system": "kein FAT-Dateisystem",
+}
+TABLE = "The disk has an MBR partition table with %n partition(s)."
+TABLE_DE = ["Der Datenträger hat eine MBR-Partitionstabelle mit %n Partition.",
+            "Der Datenträger hat eine MBR-Partitionstabelle mit %n Partitionen."]
+
+
+class _Disk:
+    """A disk in memory: an MBR with one EFI system partition (type 0xEF) holding no FAT."""
+
+    fixed_size = 4 << 20
+
+    def __init__(self) -> None:
+        self.data = bytearray(self.fixed_size)
+        entry = bytes([0x80, 0, 0, 0, 0xEF, 0, 0, 0]) + (2048).to_bytes(4, "little") + (
+            4096).to_bytes(4, "little")
+        self.data[446:462] = entry
+        self.data[510:512] = b"\x55\xaa"
+
+    def readinto(self, offset: int, buf: bytearray | memoryview) -> int:
+        chunk = self.data[offset:offset + len(buf)]
+        buf[:len(chunk)] = chunk
+        return len(chunk)
+
+
+@pytest.fixture
+def german(qapp: object, tmp_path: Path) -> Iterator[None]:
+    from PySide6.QtCore import QCoreApplication, QTranslator
+
+    plain = "".join(
+        f"<message><source>{escape(s)}</source><translation>{escape(t)}</translation></message>"
+        for s, t in GERMAN.items())
+    forms = "".join(f"<numerusform>{escape(form)}</numerusform>" for form in TABLE_DE)
+    numerus = (f'<message numerus="yes"><source>{escape(TABLE)}</source>'
+               f"<translation>{forms}</translation></message>")
+    ts, qm = tmp_path / "guest_de.ts", tmp_path / "guest_de.qm"
+    ts.write_text('<?xml version="1.0" encoding="utf-8"?><!DOCTYPE TS><TS version="2.1" '
+                  f'language="de"><context><name></name>{plain}{numerus}</context></TS>',
+                  encoding="utf-8")
+    lrelease = Path(sys.executable).with_name("pyside6-lrelease")
+    subprocess.run([str(lrelease), "-silent", str(ts), "-qm", str(qm)], check=True)
+    translator = QTranslator()
+    assert translator.load(str(qm))
+    QCoreApplication.installTranslator(translator)
+    try:
+        yield
+    finally:
+        QCoreApplication.removeTranslator(translator)
+
+
+def test_guest_evidence_is_shown_in_german_and_stays_english_as_text(german: None) -> None:
+    from gui.qt.i18n import render_text
+
+    facts = read_guest_facts(_Disk())
+    note = next(n for n in facts.notes if n.startswith("The EFI system partition"))
+    assert note == ("The EFI system partition (partition 1 (EFI system partition)) holds no "
+                    "readable FAT file system (not a FAT file system).")
+    # The sentence, the partition type inside it and the FAT reader's reason: all translated.
+    assert render_text(note) == ("Die EFI-Systempartition (Partition 1 (EFI-Systempartition)) "
+                                 "enthält kein lesbares FAT-Dateisystem (kein FAT-Dateisystem).")
+    table = facts.generation.evidence[0]
+    assert table == "The disk has an MBR partition table with 1 partition(s)."
+    assert render_text(table) == "Der Datenträger hat eine MBR-Partitionstabelle mit 1 Partition."
