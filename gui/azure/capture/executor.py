@@ -152,7 +152,7 @@ def plan_steps(plan: CapturePlan) -> list[StepSpec]:
             StepSpec(
                 f"snapshot:{disk.id}",
                 Text(Message(QT_TR_NOOP("Snapshot {disk}"),
-                             {"disk": disk.label.split(':')[0]})),
+                             {"disk": disk.role_label})),
                 Text(Message(QT_TR_NOOP("Create snapshot {snapshot} of {name} ({size_gb} GiB) in "
                                         "{resource_group}"),
                              {"snapshot": plan.snapshot_name(disk), "name": disk.name,
