@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QMenu, QWidget
 from pytestqt.qtbot import QtBot
 
 from gui.azure.catalog.nodes import NodeRef, SourceKind
@@ -86,14 +86,24 @@ def test_keyboard_reaches_the_scope_boxes_and_tab_walks_the_window(
 
     walked: list[QWidget] = []
     for _ in range(18):
-        QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
-        walked.append(QApplication.focusWidget())
+        focus = QApplication.focusWidget()
+        assert focus is not None
+        QTest.keyClick(focus, Qt.Key.Key_Tab)
+        focus_after = QApplication.focusWidget()
+        assert focus_after is not None
+        walked.append(focus_after)
     panel = window.search_panel  # the search box and its filters, then the loaded-node filter
     assert walked[:8] == [window.location_box, panel.box, *panel.switches, window.search,
                           window.tree]
     assert window.detail_pane.isAncestorOf(walked[8])
     assert all(a is not b for a, b in itertools.pairwise(walked))  # never stuck
     assert window.subscription_box in walked  # and round again
+
+
+def opened_menu(window: MainWindow) -> QMenu | None:
+    """The context menu the window opened (read through a call: mypy keeps the None it was
+    set to before the key press)."""
+    return window.tree_menu
 
 
 @pytest.mark.qt_log_ignore("This plugin does not support")  # offscreen: no raise(), no grab
@@ -110,7 +120,7 @@ def test_the_context_menu_opens_from_the_keyboard_with_one_refresh(
     ):
         window.tree_menu = None
         QTest.keyClick(window.tree, key, modifier)
-        menu = window.tree_menu
+        menu = opened_menu(window)
         assert menu is not None and menu.isVisible(), key
         texts = [action.text() for action in menu.actions() if not action.isSeparator()]
         assert texts.count("&Refresh") == 1 and "Refresh" not in texts, texts

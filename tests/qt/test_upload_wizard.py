@@ -238,6 +238,7 @@ def test_wizard_uploads_a_dynamic_vhd_to_a_managed_disk_and_makes_a_gallery_vers
     assert detail.os_type == "Linux" and detail.hyper_v_generation == "Gen2 (V2)"
     assert [disk.role for disk in detail.disks] == [DiskRole.OS]
     regions = dict(detail.properties)["Target regions"]
+    assert isinstance(regions, str)
     assert "×1" in regions and "×2" in regions, regions  # each region with its own replicas
 
     assert controller.transfers.model.rowCount() == 1
