@@ -4,6 +4,8 @@ in a circle, which is what makes a room hard to read and to move)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import grimp
 import pytest
 
@@ -77,3 +79,17 @@ def test_the_cycle_finder_sees_a_cycle() -> None:
     graph.add_import(importer="pkg.b", imported="pkg.a")
     graph.add_import(importer="pkg.c", imported="pkg.a")
     assert _cycles(graph, "pkg") == [["pkg.a", "pkg.b"]]
+
+
+def test_every_folder_of_code_is_a_regular_package() -> None:
+    # setuptools' find_packages ships only folders with an __init__.py: a namespace folder works
+    # from a checkout and is missing from the wheel (gui.azure.search was, once).
+    gui = Path(__file__).resolve().parents[1] / "gui"
+    missing = sorted(
+        str(folder.relative_to(gui.parent))
+        for folder in [gui, *(p for p in gui.rglob("*") if p.is_dir())]
+        if "__pycache__" not in folder.parts
+        and any(folder.glob("*.py"))
+        and not (folder / "__init__.py").exists()
+    )
+    assert not missing, f"folders of code without __init__.py (left out of the wheel): {missing}"
