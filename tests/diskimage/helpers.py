@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import struct
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from gui.diskimage import DiskImage
@@ -97,3 +100,30 @@ def run_measured(argv: list[str], *, cwd: Path, env: dict[str, str],
                             env=env, capture_output=True, text=True, check=True)
     report = json.loads(result.stdout)
     return int(report["peak_rss"]), float(report["seconds"]), report["exit"], report["stdout"]
+
+
+@contextlib.contextmanager
+def reads_checked() -> Iterator[list[str]]:
+    """Route pread/preadv through a check that every read lies inside its file."""
+    problems: list[str] = []
+    real_preadv: Callable[..., int] = os.preadv
+    real_pread: Callable[..., bytes] = os.pread
+
+    def check(fd: int, offset: int, length: int) -> None:
+        size = os.fstat(fd).st_size
+        if offset < 0 or offset + length > size:
+            problems.append(f"read of {length} bytes at {offset} in a {size}-byte file")
+
+    def preadv(fd: int, buffers: list[memoryview], offset: int, *args: int) -> int:
+        check(fd, offset, sum(len(b) for b in buffers))
+        return real_preadv(fd, buffers, offset, *args)
+
+    def pread(fd: int, length: int, offset: int) -> bytes:
+        check(fd, offset, length)
+        return real_pread(fd, length, offset)
+
+    os.preadv, os.pread = preadv, pread  # type: ignore[assignment]
+    try:
+        yield problems
+    finally:
+        os.preadv, os.pread = real_preadv, real_pread

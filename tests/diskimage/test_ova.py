@@ -38,7 +38,7 @@ from gui.diskimage.ova import (
 )
 from gui.diskimage.pio import PositionalFile
 from gui.diskimage.window import FileWindow
-from tests.diskimage.helpers import assert_footer_valid, assert_matches_reference
+from tests.diskimage.helpers import assert_footer_valid, assert_matches_reference, reads_checked
 from tests.diskimage.patching import patch
 from tests.fixtures.appliance_images import (
     RAW_URI,
@@ -50,7 +50,6 @@ from tests.fixtures.appliance_images import (
     ova_member_offset,
     ovf_text,
     raw_file,
-    reads_checked,
     stream_optimized_vmdk,
 )
 from tests.fixtures.disk_images import MIB, pattern

@@ -7,10 +7,8 @@ the file, and memory stays bounded no matter what size the damaged file claims.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import tracemalloc
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from hypothesis import strategies as st
 
 from gui.diskimage import DiskImageError, open_image
 from tests.diskimage import patching
+from tests.diskimage.helpers import reads_checked
 from tests.fixtures.disk_images import MIB, DiskImageFactory
 
 # Generous for a few-MiB file read in 256 KiB pieces; a size-proportional allocation of any
@@ -88,33 +87,6 @@ def apply_damage(source: Path, target: Path, spec: dict[str, Any]) -> None:
     if spec["truncate"] is not None:
         with open(target, "r+b") as f:
             f.truncate(int(spec["truncate"] * size))
-
-
-@contextlib.contextmanager
-def reads_checked() -> Iterator[list[str]]:
-    """Route pread/preadv through a check that every read lies inside its file."""
-    problems: list[str] = []
-    real_preadv: Callable[..., int] = os.preadv
-    real_pread: Callable[..., bytes] = os.pread
-
-    def check(fd: int, offset: int, length: int) -> None:
-        size = os.fstat(fd).st_size
-        if offset < 0 or offset + length > size:
-            problems.append(f"read of {length} bytes at {offset} in a {size}-byte file")
-
-    def preadv(fd: int, buffers: list[memoryview], offset: int, *args: int) -> int:
-        check(fd, offset, sum(len(b) for b in buffers))
-        return real_preadv(fd, buffers, offset, *args)
-
-    def pread(fd: int, length: int, offset: int) -> bytes:
-        check(fd, offset, length)
-        return real_pread(fd, length, offset)
-
-    os.preadv, os.pread = preadv, pread  # type: ignore[assignment]
-    try:
-        yield problems
-    finally:
-        os.preadv, os.pread = real_preadv, real_pread
 
 
 def exercise(path: Path) -> None:

@@ -36,14 +36,13 @@ from gui.diskimage import (
 from gui.diskimage.pio import PositionalFile
 from gui.diskimage.vdi import VdiDifferencingError, open_vdi
 from gui.diskimage.zeros import nonzero_runs
-from tests.diskimage.helpers import assert_footer_valid, assert_matches_reference
+from tests.diskimage.helpers import assert_footer_valid, assert_matches_reference, reads_checked
 from tests.diskimage.patching import patch
 from tests.fixtures.appliance_images import (
     VDI_BLOCK_ZERO,
     QemuWrites,
     expected_raw,
     make_vdi,
-    reads_checked,
     set_vdi_map_entry,
     vdi_fields,
     vdi_from_raw,
