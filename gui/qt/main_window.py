@@ -7,7 +7,7 @@ import contextlib
 import gc
 import itertools
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
@@ -55,6 +55,11 @@ from gui.qt.transfers.dock import TransfersDock
 from gui.qt.transfers.model import TransferManager
 
 log = logging.getLogger(__name__)
+
+# A room's contribution to the tree's context menu: given the menu and the selected nodes, it
+# adds its actions (Delete…, Download…, Copy to…). The window knows no room's workflow; the app
+# controller registers each room's provider (add_node_actions).
+NodeActions = Callable[[QMenu, list[CatalogNode]], None]
 
 CACHE_FLUSH_MS = 2000
 NAME_COLUMN_WIDTH = 330
@@ -159,6 +164,7 @@ class MainWindow(QMainWindow):
         self._refresh_task: asyncio.Task[None] | None = None
         # Set when the tree listed something: the index's refresh reads its words and facts.
         self._index_wake = asyncio.Event()
+        self._node_actions: list[NodeActions] = []
 
         self.setObjectName("mainWindow")
         self.setWindowIcon(icons.icon("app"))
@@ -876,7 +882,31 @@ class MainWindow(QMainWindow):
                 menu.addAction(self.action_copy_id)
             if node.ref.source is SourceKind.COMMUNITY:
                 menu.addAction(self.action_add_community)
+        nodes = self.selected_nodes()
+        if nodes:
+            for provider in self._node_actions:
+                provider(menu, nodes)
         menu.popup(where)
+
+    def add_node_actions(self, provider: NodeActions) -> None:
+        """A room adds its actions to the tree's context menu for the selected nodes."""
+        self._node_actions.append(provider)
+
+    def selected_nodes(self) -> list[CatalogNode]:
+        """The nodes selected in the tree, in the tree's order (the current one when the
+        selection is empty)."""
+        indexes = sorted(
+            self.tree.selectionModel().selectedRows(0),
+            key=lambda i: (self.tree.visualRect(i).top(), i.row()),
+        )
+        if not indexes and self.tree.currentIndex().isValid():
+            indexes = [self.tree.currentIndex()]
+        nodes = []
+        for proxy_index in indexes:
+            node = self.tree_model.node_for(self.proxy.mapToSource(proxy_index))
+            if node is not None:
+                nodes.append(node)
+        return nodes
 
     def refresh(self) -> None:
         """F5: the selected node (with its detail), or every loaded node when none is selected."""

@@ -142,6 +142,29 @@ def test_the_context_menu_opens_from_the_keyboard_with_one_refresh(
     window.tree_menu.close()
 
 
+@pytest.mark.qt_log_ignore("This plugin does not support")
+def test_rooms_add_their_actions_for_the_selected_nodes_to_the_context_menu(
+    connected: MainWindow,
+) -> None:
+    window = connected
+    seen: list[list[str]] = []
+
+    def provider(menu: QMenu, nodes: list[Any]) -> None:
+        seen.append([node.ref.key for node in nodes])
+        menu.addAction("Room action")
+
+    window.add_node_actions(provider)
+    managed = child_named(window, QModelIndex(), "Managed images")
+    window.tree.setCurrentIndex(window.proxy.mapFromSource(managed))
+    window.tree.setFocus()
+    QTest.keyClick(window.tree, Qt.Key.Key_Menu)
+    menu = opened_menu(window)
+    assert menu is not None
+    assert seen == [["managed"]]
+    assert "Room action" in [action.text() for action in menu.actions()]
+    menu.close()
+
+
 def test_a_long_status_message_is_elided_and_the_account_keeps_its_width(
     window: MainWindow,
 ) -> None:
