@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -344,6 +344,8 @@ class MainWindow(QMainWindow):
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(False)
         self.tree.setExpandsOnDoubleClick(True)
+        # Several nodes at once (Ctrl/Shift+click): Delete… acts on all of them.
+        self.tree.setSelectionMode(QTreeView.SelectionMode.ExtendedSelection)
         self.tree.header().setStretchLastSection(True)
         self.tree.header().setMinimumSectionSize(80)
         self.tree.setAccessibleName(self.tr("Image sources"))
@@ -853,7 +855,12 @@ class MainWindow(QMainWindow):
         menu's actions and the detail pane speak of the same node), or of the tree."""
         proxy_index = self.tree.indexAt(point)
         if proxy_index.isValid() and proxy_index != self.tree.currentIndex():
-            self.tree.setCurrentIndex(proxy_index)
+            selection = self.tree.selectionModel()
+            if selection.isSelected(proxy_index):
+                # A right-click inside a multiple selection keeps it: the menu acts on all.
+                selection.setCurrentIndex(proxy_index, QItemSelectionModel.SelectionFlag.NoUpdate)
+            else:
+                self.tree.setCurrentIndex(proxy_index)
         self._open_tree_menu(proxy_index, self.tree.viewport().mapToGlobal(point))
 
     def _tree_menu_for_current(self) -> None:

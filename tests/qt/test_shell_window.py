@@ -164,6 +164,26 @@ def test_rooms_add_their_actions_for_the_selected_nodes_to_the_context_menu(
     assert "Room action" in [action.text() for action in menu.actions()]
     menu.close()
 
+    # Two rows selected with Ctrl+click; a right-click on one of them keeps both.
+    top = child_named(window, QModelIndex(), "Azure Marketplace")
+    marketplace = window.proxy.mapFromSource(top)
+    for index, modifier in (
+        (window.proxy.mapFromSource(managed), Qt.KeyboardModifier.NoModifier),
+        (marketplace, Qt.KeyboardModifier.ControlModifier),
+    ):
+        QTest.mouseClick(
+            window.tree.viewport(), Qt.MouseButton.LeftButton, modifier,
+            window.tree.visualRect(index).center(),
+        )
+    point = window.tree.visualRect(window.proxy.mapFromSource(managed)).center()
+    QApplication.sendEvent(
+        window.tree.viewport(),
+        QContextMenuEvent(QContextMenuEvent.Reason.Mouse, point, window.tree.mapToGlobal(point)),
+    )
+    assert seen[-1] == ["marketplace", "managed"]
+    assert window.tree_menu is not None
+    window.tree_menu.close()
+
 
 def test_a_long_status_message_is_elided_and_the_account_keeps_its_width(
     window: MainWindow,
