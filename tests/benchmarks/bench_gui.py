@@ -25,7 +25,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.benchmarks.probes import StallProbe  # noqa: E402
+from tests.benchmarks.probes import StallProbe, StallSampler  # noqa: E402
 
 CHILD = textwrap.dedent(
     """
@@ -104,6 +104,9 @@ def main() -> None:
     window.show()
     probe = StallProbe()
     probe.start()
+    sampler = StallSampler(probe)
+    if os.environ.get("BENCH_SAMPLE_STALLS"):
+        sampler.start()
     session = sandbox_session(server.arm_url)
     run(window.use_session(session))
     model = window.tree_model
@@ -141,6 +144,9 @@ def main() -> None:
     chosen = model.data(version, Role.NODE).ref
     wait(lambda: window.detail_pane.detail is not None and window.detail_pane.detail.ref == chosen)
     stall = probe.stop()
+    if os.environ.get("BENCH_SAMPLE_STALLS"):
+        sampler.stop()
+        print(sampler.report())
     publishers = model.rowCount(marketplace)
     print(
         f"3. longest GUI event-loop stall while the tree loads ({publishers} publishers, "

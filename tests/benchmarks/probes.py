@@ -37,3 +37,64 @@ class StallProbe:
     def stop(self) -> float:
         self.timer.stop()
         return self.worst
+
+
+class StallSampler:
+    """Where the GUI thread is while it stalls: a watchdog thread samples the GUI thread's
+    Python stack every ``period_s`` while the probe's last tick is older than ``threshold_s``,
+    and counts the innermost frames of our code (and the stack's top) per sample.
+
+    The stall probe says how long; this says why. A stall inside C code that holds the GIL
+    (json.dumps of a big list in another thread, say) shows as the GUI thread waiting at a
+    Python line that does nothing heavy: read such samples as "the GIL was elsewhere".
+    """
+
+    def __init__(
+        self, probe: StallProbe, threshold_s: float = 0.025, period_s: float = 0.002
+    ) -> None:
+        import threading
+
+        self.probe = probe
+        self.threshold_s = threshold_s
+        self.period_s = period_s
+        self.gui_thread_id = threading.get_ident()
+        self.samples: dict[tuple[str, ...], int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stall-sampler", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        import sys
+        import traceback
+
+        while not self._stop.wait(self.period_s):
+            last = self.probe.last
+            if not last or time.perf_counter() - last < self.threshold_s:
+                continue
+            frame = sys._current_frames().get(self.gui_thread_id)
+            if frame is None:
+                continue
+            stack = traceback.extract_stack(frame)
+            ours = [f for f in stack if "/gui/" in f.filename or "/tests/" in f.filename]
+
+            def where(f: traceback.FrameSummary) -> str:
+                return f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno} {f.name}"
+
+            key = (*(where(f) for f in ours[-3:]), "TOP " + where(stack[-1]))
+            self.samples[key] = self.samples.get(key, 0) + 1
+
+    def report(self, top: int = 12) -> str:
+        total = sum(self.samples.values()) or 1
+        lines = [
+            f"stall samples: {total} (every {self.period_s * 1000:.0f} ms past "
+            f"{self.threshold_s * 1000:.0f} ms without a tick)"
+        ]
+        for key, count in sorted(self.samples.items(), key=lambda kv: -kv[1])[:top]:
+            lines.append(f"{count:5d} {100 * count / total:5.1f}%  " + "  <  ".join(reversed(key)))
+        return "\n".join(lines)
