@@ -1,8 +1,18 @@
-"""Snapshots of managed disks: Microsoft.Compute/snapshots (createOption Copy)."""
+"""Snapshots of managed disks: Microsoft.Compute/snapshots (createOption Copy), and read access
+to them (beginGetAccess / endGetAccess: a read SAS to the snapshot's page blob on the blob
+endpoint, as for disks).
+
+Every snapshot has its own backing page blob, copied from its source's inside the blob store when
+it is made (the bytes never reach a client), so a read grant serves the data the disk held.
+Snapshot states follow Azure: Unattached -> ActiveSAS (beginGetAccess Read) -> Unattached.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -15,14 +25,18 @@ from gui.sandbox.arm.common import (
     now_iso,
     parse_resource_id,
     put_in_group,
+    require_compute,
     require_sku,
 )
 from gui.sandbox.arm.context import Ctx, reply
-from gui.sandbox.arm.lro import delete_accepted, mark_provisioned, start_operation
+from gui.sandbox.arm.lro import accepted, mark_provisioned, start_operation
 from gui.sandbox.arm.routing import Router
+from gui.sandbox.blob.errors import BlobError
+from gui.sandbox.blob.sas import StoredPolicy, make_sas
+from gui.sandbox.blob.store import BlobMeta
 from gui.sandbox.errors import ArmError, invalid_parameter, operation_not_allowed
 from gui.sandbox.seed.world import compute_id
-from gui.sandbox.world import public
+from gui.sandbox.world import World, public
 
 Json = dict[str, Any]
 router = Router()
@@ -31,6 +45,49 @@ SNAPSHOT_TYPE = "Microsoft.Compute/snapshots"
 _SNAPSHOTS = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/snapshots"
 _SNAPSHOT = _SNAPSHOTS + "/{name}"
 _SKUS = ("Standard_LRS", "Premium_LRS", "Standard_ZRS")
+_GIB = 1024**3
+_SOURCE_TYPES = ("microsoft.compute/disks", SNAPSHOT_TYPE.lower())
+_ACTIVE = ("ActiveSAS", "ActiveSASFrozen")
+_MAX_ACCESS_SECONDS = 5 * 24 * 3600  # Azure's longest grant
+
+
+def _blob_ref(unique_id: str) -> Json:
+    """Where a snapshot's page blob lives: an account and container of its own, named from its
+    unique id (as a disk's; Azure's md-impexp accounts are per resource too)."""
+    digest = hashlib.sha256(("snapshot:" + unique_id).encode()).hexdigest()
+    return {"account": f"md-impexp-{digest[:12]}", "container": digest[12:24], "blob": "abcd"}
+
+
+def _make_backing_blob(world: World, snapshot: Json, source: Json | None) -> None:
+    """Give ``snapshot`` its page blob: a copy of the source's (a disk's or a snapshot's) when it
+    has one, else an empty blob of the disk's size (the seed's VM disks hold no data)."""
+    ref = _blob_ref(str(snapshot["properties"]["uniqueId"]))
+    world.blobs.ensure_account(ref["account"])
+    world.blobs.create_container(ref["account"], ref["container"])
+    target = (ref["account"], ref["container"], ref["blob"])
+    source_ref = (source or {}).get("_blob")
+    if source_ref is not None:
+        try:
+            world.blobs.copy_blob(
+                (source_ref["account"], source_ref["container"], source_ref["blob"]), target
+            )
+        except BlobError:
+            source_ref = None  # the source's blob is gone: an empty snapshot, as below
+    if source_ref is None:
+        size_gb = int(snapshot["properties"].get("diskSizeGB") or 1)
+        meta = BlobMeta(name=ref["blob"], blob_type="PageBlob", size=size_gb * _GIB + 512)
+        world.blobs.put_blob(ref["account"], ref["container"], meta)
+    snapshot["_blob"] = ref
+
+
+def backing_blob(world: World, snapshot: Json) -> tuple[str, str, str]:
+    """(account, container, blob) of the snapshot's page blob; a snapshot stored before
+    snapshots had one gets an empty one now."""
+    if "_blob" not in snapshot:
+        _make_backing_blob(world, snapshot, None)
+        world.store.put(snapshot)
+    ref = snapshot["_blob"]
+    return ref["account"], ref["container"], ref["blob"]
 
 
 add_read_routes(router, SNAPSHOT_TYPE)
@@ -53,14 +110,14 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
         )
     source_id = str(creation.get("sourceResourceId") or "")
     source = world.store.get(source_id) if source_id else None
-    if source is None or source["type"].lower() != "microsoft.compute/disks":
+    if source is None or source["type"].lower() not in _SOURCE_TYPES:
         parts = parse_resource_id(source_id)
         raise ArmError(
             404,
             "NotFound",
-            f"Resource '{source_id}' was not found. Check that the disk "
-            f"'{parts.get('disks', source_id)}' exists in resource group "
-            f"'{parts.get('resourcegroups', '')}'.",
+            f"Resource '{source_id}' was not found. Check that the disk or snapshot "
+            f"'{parts.get('disks') or parts.get('snapshots') or source_id}' exists in resource "
+            f"group '{parts.get('resourcegroups', '')}'.",
         )
     if source.get("location") != location:
         raise invalid_parameter(
@@ -93,6 +150,7 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
         "publicNetworkAccess": "Enabled",
         "timeCreated": now_iso(),
         "provisioningState": "Creating",
+        "diskState": "Unattached",
         "uniqueId": str(uuid.uuid4()),
     }
     for key in ("osType", "hyperVGeneration", "supportedCapabilities", "securityProfile"):
@@ -103,6 +161,7 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
         "sku": {"name": sku, "tier": "Premium" if sku.startswith("Premium") else "Standard"},
         "properties": properties,
     }
+    _make_backing_blob(world, snapshot, source)
     world.store.put(snapshot)
 
     def finish() -> Json:
@@ -117,4 +176,92 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
 @router.delete(_SNAPSHOT)
 async def delete(ctx: Ctx, p: dict[str, str]) -> web.Response:
     _, snapshot = find_compute(ctx, p["sub"], p["rg"], SNAPSHOT_TYPE, p["name"])
-    return delete_accepted(ctx, p["sub"], snapshot)
+    if snapshot is None:
+        return web.Response(status=204)
+    state = snapshot["properties"].get("diskState")
+    if state in _ACTIVE:
+        raise operation_not_allowed(
+            f"Snapshot {snapshot['name']} cannot be deleted while it is in the '{state}' state. "
+            "Revoke access to the snapshot (endGetAccess) first.",
+        )
+    world = ctx.world
+    world.store.delete(snapshot["id"])
+
+    def finish() -> None:
+        ref = snapshot.get("_blob")
+        if ref is not None:
+            # The backing blob may already be gone; the snapshot is what matters.
+            with contextlib.suppress(BlobError):
+                world.blobs.delete_container(ref["account"], ref["container"])
+
+    return accepted(ctx, p["sub"], snapshot["location"], on_done=finish)
+
+
+@router.post(_SNAPSHOT + "/beginGetAccess")
+async def begin_get_access(ctx: Ctx, p: dict[str, str]) -> web.Response:
+    snapshot = require_compute(ctx, p["sub"], p["rg"], SNAPSHOT_TYPE, p["name"])
+    body = ctx.json()
+    access = str(body.get("access") or "")
+    duration = body.get("durationInSeconds")
+    if access != "Read":
+        raise invalid_parameter(
+            f"The value '{access}' of parameter 'access' is invalid for a snapshot. A snapshot "
+            "can only be read: use 'Read'.",
+            target="grantAccessData.access",
+        )
+    if not isinstance(duration, int) or not 0 < duration <= _MAX_ACCESS_SECONDS:
+        raise invalid_parameter(
+            "The value of parameter 'durationInSeconds' must be a positive integer of at most "
+            f"{_MAX_ACCESS_SECONDS} seconds (5 days).",
+            target="grantAccessData.durationInSeconds",
+        )
+    state = snapshot["properties"].get("provisioningState")
+    if state != "Succeeded":
+        raise operation_not_allowed(
+            f"Read access cannot be granted to snapshot '{snapshot['name']}' while its "
+            f"provisioning state is '{state}'. Wait until it has succeeded.",
+        )
+    world = ctx.world
+
+    def finish() -> Json:
+        account, container, blob = backing_blob(world, snapshot)
+        identifier = str(uuid.uuid4())
+        expiry = datetime.now(UTC) + timedelta(seconds=int(duration))
+        world.blobs.set_policy(
+            account, container, identifier, StoredPolicy(permissions="r", expiry=expiry)
+        )
+        query = make_sas(
+            account=account,
+            key=world.blobs.ensure_account(account).key,
+            container=container,
+            blob=blob,
+            permissions=None,
+            expiry=None,
+            identifier=identifier,
+        )
+        # Several grants may be live at once (Azure hands out a new SAS each time); revoking
+        # ends all of them.
+        snapshot.setdefault("_access", {"identifiers": []})["identifiers"].append(identifier)
+        snapshot["properties"]["diskState"] = "ActiveSAS"
+        world.store.put(snapshot)
+        return {"accessSAS": f"{world.blob_url}/{account}/{container}/{blob}?{query}"}
+
+    return accepted(ctx, p["sub"], snapshot["location"], on_done=finish, has_result=True)
+
+
+@router.post(_SNAPSHOT + "/endGetAccess")
+async def end_get_access(ctx: Ctx, p: dict[str, str]) -> web.Response:
+    snapshot = require_compute(ctx, p["sub"], p["rg"], SNAPSHOT_TYPE, p["name"])
+    world = ctx.world
+
+    def finish() -> None:
+        access = snapshot.pop("_access", None)
+        if access is not None:
+            account, container, _ = backing_blob(world, snapshot)
+            for identifier in access["identifiers"]:
+                world.blobs.remove_policy(account, container, identifier)
+        if snapshot["properties"].get("diskState") in _ACTIVE:
+            snapshot["properties"]["diskState"] = "Unattached"
+        world.store.put(snapshot)
+
+    return accepted(ctx, p["sub"], snapshot["location"], on_done=finish)

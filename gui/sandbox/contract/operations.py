@@ -30,6 +30,7 @@ OPERATIONS: tuple[tuple[str, str, str], ...] = (
     ("PUT", _COMPUTE + "/disks/{name}", "Disks_CreateOrUpdate"),
     ("POST", _COMPUTE + "/disks/{name}/beginGetAccess", "Disks_GrantAccess"),
     ("PUT", _COMPUTE + "/snapshots/{name}", "Snapshots_CreateOrUpdate"),
+    ("POST", _COMPUTE + "/snapshots/{name}/beginGetAccess", "Snapshots_GrantAccess"),
     ("POST", _COMPUTE + "/virtualMachines/{name}/runCommand", "VirtualMachines_RunCommand"),
     ("POST", "/providers/Microsoft.ResourceGraph/resources", "Resources"),
     ("PUT", _ACCOUNT + "/blobServices/default/containers/{container}", "BlobContainers_Create"),
@@ -38,6 +39,7 @@ OPERATIONS: tuple[tuple[str, str, str], ...] = (
 # Writes whose spec has no request body.
 BODILESS: tuple[tuple[str, str], ...] = (
     ("POST", _COMPUTE + "/disks/{name}/endGetAccess"),
+    ("POST", _COMPUTE + "/snapshots/{name}/endGetAccess"),
     ("POST", _ACCOUNT + "/listKeys"),
     *(
         ("POST", _COMPUTE + f"/virtualMachines/{{name}}/{action}")
