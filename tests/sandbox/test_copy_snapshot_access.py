@@ -59,8 +59,9 @@ async def _disk_with_data(client: ComputeManagementClient, name: str) -> str:
                 piece = data[at : at + CHUNK]
                 await blob.upload_page(piece, offset=offset + at, length=len(piece))
     await (await client.disks.begin_revoke_access(RG, name)).result()
-    assert disk.id is not None
-    return disk.id
+    disk_id: str = disk.id or ""
+    assert disk_id
+    return disk_id
 
 
 async def _snapshot(client: ComputeManagementClient, name: str, source_id: str) -> None:
@@ -92,7 +93,7 @@ async def test_a_read_grant_serves_the_snapshot_data_ranges_and_page_list(
         props = await blob.get_blob_properties()
         assert props.size == SIZE
         pages = [p async for p in blob.list_page_ranges(results_per_page=2)]
-        assert [(p.start, p.end + 1) for p in pages] == [
+        assert [(p.start, (p.end or 0) + 1) for p in pages] == [
             (offset, offset + len(data)) for offset, data in RUNS
         ]
         for offset, data in RUNS:
