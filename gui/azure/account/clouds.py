@@ -27,6 +27,7 @@ class Cloud:
     title: str
     resource_manager: str
     authority_host: str
+    portal: str = ""  # the portal's address ("" where we know none: a custom cloud without one)
 
     @property
     def arm_scope(self) -> str:
@@ -41,18 +42,21 @@ CLOUDS: dict[str, Cloud] = {
             "Azure (global)",
             "https://management.azure.com",
             "login.microsoftonline.com",
+            "https://portal.azure.com",
         ),
         Cloud(
             "AzureUSGovernment",
             "Azure US Government",
             "https://management.usgovcloudapi.net",
             "login.microsoftonline.us",
+            "https://portal.azure.us",
         ),
         Cloud(
             "AzureChinaCloud",
             "Azure operated by 21Vianet",
             "https://management.chinacloudapi.cn",
             "login.chinacloudapi.cn",
+            "https://portal.azure.cn",
         ),
     )
 }
@@ -117,7 +121,7 @@ def cloud_from_cli_json(text: str) -> Cloud | None:
     if resource_manager is None or authority is None:
         return None
     host = urlsplit(authority).hostname or ""
-    return Cloud(name, name, resource_manager, host)
+    return Cloud(name, name, resource_manager, host, _https(endpoints.get("portal")) or "")
 
 
 def azure_cli_cloud() -> Cloud | None:
