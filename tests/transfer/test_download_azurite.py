@@ -149,7 +149,9 @@ def test_a_blob_without_a_footer_is_downloaded_whole(
 def test_requests_join_near_ranges_but_never_cross_a_chunk() -> None:
     ranges = RangeSet([(0, 512), (4096, 8192), (100_000, 200_000), (4 * MIB - 512, 4 * MIB + 512)])
     planned = list(plan_requests(ranges, 4 * MIB, gap=16 * 1024))
-    assert planned == [(0, 8192), (100_000, 200_000), (4 * MIB - 512, 4 * MIB), (4 * MIB, 4 * MIB + 512)]
+    assert planned == [
+        (0, 8192), (100_000, 200_000), (4 * MIB - 512, 4 * MIB), (4 * MIB, 4 * MIB + 512)
+    ]
 
 
 def test_content_md5_is_checked_and_a_wrong_one_refused(
