@@ -1,0 +1,195 @@
+"""Where each byte of a downloaded disk goes in the output file, planned before any data arrives.
+
+:func:`plan_output` turns (format, virtual size, allocated ranges) into an :class:`OutputLayout`:
+the file's final size, the structures written when it is created (:meth:`OutputLayout.prologue`)
+and when it is finished (:meth:`OutputLayout.epilogue`), and for each data byte its file offset
+(:meth:`OutputLayout.pieces`). In the dynamic formats the blocks that hold data are known from
+the ranges, and each gets its file place in block order, so the block table is written up front
+and any number of workers can write any range, in any order, at a known offset.
+"""
+
+from __future__ import annotations
+
+import bisect
+import enum
+import uuid
+from array import array
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from gui.diskimage.footer import FOOTER_SIZE, vhd_timestamp
+from gui.diskimage.writers import vhd
+from gui.diskimage.writers.errors import (
+    FormatSizeLimitError,
+    InvalidDiskSizeError,
+    InvalidRangeError,
+    UnplannedWriteError,
+)
+
+SECTOR = 512
+PAGE = 4096  # block data starts on a page, so a page of data never straddles two file pages
+
+
+class OutputFormat(enum.Enum):
+    """The formats a disk can be written in; the values are the command line's spellings."""
+
+    RAW = "raw"
+    VHD = "vhd"  # fixed: the data, then the 512-byte footer (what Azure stores)
+    VHD_DYNAMIC = "vhd-dynamic"
+
+
+@dataclass(frozen=True)
+class OutputLayout:
+    """The plan of one output file. Equal inputs give an equal plan (see :func:`plan_output`).
+
+    ``blocks`` holds the sorted indices of the blocks that get file space (dynamic formats only;
+    4 bytes a block with data, nothing for a hole). Block ``blocks[n]``'s data lies at
+    ``data_start + n * stride`` in the file.
+    """
+
+    format: OutputFormat
+    virtual_size: int
+    disk_id: uuid.UUID
+    timestamp: int  # VHD time (seconds since 2000-01-01 UTC) written in footers
+    file_size: int
+    data_bytes: int  # bytes of data the ranges hold: what the file will use on disk, about
+    block_size: int  # 0 for the flat formats (raw, fixed VHD)
+    data_start: int
+    stride: int
+    blocks: array[int]
+
+    @property
+    def sparse_blocks(self) -> bool:
+        return self.block_size != 0
+
+    def pieces(self, offset: int, length: int) -> Iterator[tuple[int, int, int]]:
+        """(file offset, start, end) for the bytes [offset, offset + length) of the disk, split
+        where they cross from one block's place in the file to another's; start and end are
+        positions within the written data. Raises if a byte has no place in the file."""
+        if offset < 0 or length < 0 or offset + length > self.virtual_size:
+            raise InvalidRangeError(offset, length, self.virtual_size)
+        if not self.sparse_blocks:
+            if length:
+                yield offset, 0, length
+            return
+        pos, end = offset, offset + length
+        while pos < end:
+            block = pos // self.block_size
+            piece_end = min(end, (block + 1) * self.block_size)
+            rank = bisect.bisect_left(self.blocks, block)
+            if rank == len(self.blocks) or self.blocks[rank] != block:
+                raise UnplannedWriteError(pos, end - pos)
+            within = pos - block * self.block_size
+            yield self.data_start + rank * self.stride + within, pos - offset, piece_end - offset
+            pos = piece_end
+
+    def prologue(self) -> Iterator[tuple[int, bytes]]:
+        """(file offset, bytes) of the structures written when the file is created."""
+        if self.format is OutputFormat.VHD_DYNAMIC:
+            entries = _blocks_for(self.virtual_size, self.block_size)
+            yield 0, vhd.dynamic_footer(self.virtual_size, self.disk_id, self.timestamp)
+            yield vhd.HEADER_OFFSET, vhd.dynamic_header(entries)
+            yield from vhd.table_chunks(entries, self.blocks, self.data_start, self.stride)
+            bitmap = vhd.block_bitmap()
+            for rank in range(len(self.blocks)):
+                yield self.data_start + rank * self.stride - vhd.BITMAP_SIZE, bitmap
+
+    def epilogue(self) -> Iterator[tuple[int, bytes]]:
+        """(file offset, bytes) of the structures written when all data is in: until then the
+        file is not a complete image in its format, so a cut-off download never looks whole."""
+        if self.format is OutputFormat.VHD:
+            yield self.virtual_size, vhd.fixed_footer(self.virtual_size, self.disk_id,
+                                                      self.timestamp)
+        elif self.format is OutputFormat.VHD_DYNAMIC:
+            yield self.file_size - FOOTER_SIZE, vhd.dynamic_footer(
+                self.virtual_size, self.disk_id, self.timestamp)
+
+    @property
+    def structure_bytes(self) -> int:
+        """Bytes of headers, tables and footers the file holds besides the data."""
+        return sum(len(data) for _, data in self.prologue()) + sum(
+            len(data) for _, data in self.epilogue())
+
+
+def plan_output(fmt: OutputFormat, virtual_size: int, allocated: Sequence[tuple[int, int]], *,
+                disk_id: uuid.UUID | None = None,
+                created: datetime | None = None) -> OutputLayout:
+    """The layout of ``fmt`` for a disk of ``virtual_size`` bytes whose data lies in
+    ``allocated`` ((offset, length) ranges, in any order, overlapping or not).
+
+    ``disk_id`` and ``created`` are the identity written in the headers (a new one and now when
+    left out). A resumed download must pass the same two (keep ``layout.disk_id`` and
+    ``layout.timestamp`` in its journal, rebuilding ``created`` with :func:`created_from`), and
+    then gets the same layout.
+    """
+    if virtual_size <= 0 or virtual_size % SECTOR:
+        raise InvalidDiskSizeError(virtual_size)
+    merged = _merged(allocated, virtual_size)
+    data_bytes = sum(end - start for start, end in merged)
+    identity = disk_id if disk_id is not None else uuid.uuid4()
+    timestamp = vhd_timestamp(created if created is not None else datetime.now(UTC))
+    empty: array[int] = array("I")
+    if fmt is OutputFormat.RAW:
+        return OutputLayout(fmt, virtual_size, identity, timestamp, virtual_size, data_bytes,
+                            0, 0, 0, empty)
+    if fmt is OutputFormat.VHD:
+        return OutputLayout(fmt, virtual_size, identity, timestamp, virtual_size + FOOTER_SIZE,
+                            data_bytes, 0, 0, 0, empty)
+    if virtual_size > vhd.MAX_DYNAMIC_SIZE:
+        raise FormatSizeLimitError("dynamic VHD", virtual_size, vhd.MAX_DYNAMIC_SIZE)
+    block_size = vhd.BLOCK_SIZE
+    blocks = _planned_blocks(merged, block_size)
+    structures_end = vhd.TABLE_OFFSET + vhd.table_bytes(_blocks_for(virtual_size, block_size))
+    # Each block is its bitmap sector followed by its data; the data starts on a page.
+    data_start = _align(structures_end + vhd.BITMAP_SIZE, PAGE)
+    stride = _align(block_size + vhd.BITMAP_SIZE, PAGE)
+    data_end = data_start + (len(blocks) - 1) * stride + block_size if blocks else structures_end
+    return OutputLayout(fmt, virtual_size, identity, timestamp, data_end + FOOTER_SIZE,
+                        data_bytes, block_size, data_start, stride, blocks)
+
+
+def created_from(timestamp: int) -> datetime:
+    """The ``created`` time that gives ``timestamp`` again (for a resumed download's plan)."""
+    return datetime.fromtimestamp(_VHD_EPOCH_SECONDS + timestamp, UTC)
+
+
+_VHD_EPOCH_SECONDS = int(datetime(2000, 1, 1, tzinfo=UTC).timestamp())
+
+
+def _align(value: int, to: int) -> int:
+    return -(-value // to) * to
+
+
+def _blocks_for(size: int, block_size: int) -> int:
+    return -(-size // block_size)
+
+
+def _merged(allocated: Sequence[tuple[int, int]], virtual_size: int) -> list[tuple[int, int]]:
+    """Half-open (start, end) runs of the ranges, sorted and joined where they touch."""
+    merged: list[tuple[int, int]] = []
+    for offset, length in sorted(allocated):
+        if offset < 0 or length < 0 or offset + length > virtual_size:
+            raise InvalidRangeError(offset, length, virtual_size)
+        if not length:
+            continue
+        end = offset + length
+        if merged and offset <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((offset, end))
+    return merged
+
+
+def _planned_blocks(merged: list[tuple[int, int]], block_size: int) -> array[int]:
+    """Sorted indices of the blocks any run touches."""
+    blocks: array[int] = array("I")
+    last = -1
+    for start, end in merged:
+        first = max(start // block_size, last + 1)
+        final = (end - 1) // block_size
+        if first <= final:
+            blocks.extend(range(first, final + 1))
+            last = final
+    return blocks
