@@ -186,7 +186,7 @@ def test_a_large_dynamic_vhd_is_planned_and_created_without_touching_its_size(
     size = 2040 * GIB
     ranges = [(0, 4096), (1000 * GIB, 8192), (size - 4096, 4096)]
     layout = plan_output(OutputFormat.VHD_DYNAMIC, size, ranges)
-    assert len(layout.blocks) == 3  # the plan keeps the blocks with data, not the disk's blocks
+    assert layout.blocks.count == 3  # the plan keeps the blocks with data, not the disk's blocks
     path = tmp_path / "big.vhd"
     disk_part = {offset: random.Random(offset).randbytes(length) for offset, length in ranges}
     with DiskFileWriter(path, layout) as writer:
@@ -199,6 +199,18 @@ def test_a_large_dynamic_vhd_is_planned_and_created_without_touching_its_size(
         assert img.virtual_size == size
         for offset, data in disk_part.items():
             assert img.read(offset, len(data)) == data
+
+
+def test_the_plan_keeps_runs_of_blocks_not_every_block() -> None:
+    size = 2040 * GIB
+    dense = plan_output(OutputFormat.VHD_DYNAMIC, size, [(0, size)])
+    assert dense.blocks.count == size // (2 * MIB)
+    assert len(dense.blocks.starts) == 1  # memory does not grow with a dense disk's size
+    scattered = plan_output(OutputFormat.VHD_DYNAMIC, size,
+                            [(5 * MIB, 512), (0, 512), (2 * MIB, 4 * MIB), (100 * GIB, 1)])
+    assert list(scattered.blocks) == [0, 1, 2, 51200]
+    assert [scattered.blocks.rank(b) for b in (0, 2, 3, 51199, 51200, 51201)] == [
+        0, 2, None, None, 3, None]
 
 
 @pytest.mark.parametrize("fmt", ALL_FORMATS, ids=lambda f: f.value)

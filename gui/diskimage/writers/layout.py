@@ -31,6 +31,41 @@ SECTOR = 512
 PAGE = 4096  # block data starts on a page, so a page of data never straddles two file pages
 
 
+@dataclass(frozen=True)
+class BlockRuns:
+    """The blocks that get file space, as runs, so memory follows how scattered the data is,
+    not how large the disk is (a dense 4 TiB disk is one run).
+
+    Run ``i`` covers blocks ``starts[i]`` to ``starts[i] + ranks[i + 1] - ranks[i] - 1``, and its
+    first block is planned block number ``ranks[i]`` (counted from 0, in disk order).
+    """
+
+    starts: array[int]
+    ranks: array[int]  # one more than starts: the last is the number of planned blocks
+
+    @property
+    def count(self) -> int:
+        return self.ranks[-1]
+
+    def rank(self, block: int) -> int | None:
+        """The planned block number of ``block``; None if it gets no file space."""
+        run = bisect.bisect_right(self.starts, block) - 1
+        if run < 0:
+            return None
+        rank = self.ranks[run] + block - self.starts[run]
+        return rank if rank < self.ranks[run + 1] else None
+
+    def placed(self) -> Iterator[tuple[int, int]]:
+        """(block, planned block number) of every planned block, in disk order."""
+        for run, first in enumerate(self.starts):
+            rank = self.ranks[run]
+            for offset in range(self.ranks[run + 1] - rank):
+                yield first + offset, rank + offset
+
+    def __iter__(self) -> Iterator[int]:
+        return (block for block, _ in self.placed())
+
+
 class OutputFormat(enum.Enum):
     """The formats a disk can be written in; the values are the command line's spellings."""
 
@@ -43,9 +78,8 @@ class OutputFormat(enum.Enum):
 class OutputLayout:
     """The plan of one output file. Equal inputs give an equal plan (see :func:`plan_output`).
 
-    ``blocks`` holds the sorted indices of the blocks that get file space (dynamic formats only;
-    4 bytes a block with data, nothing for a hole). Block ``blocks[n]``'s data lies at
-    ``data_start + n * stride`` in the file.
+    ``blocks`` names the blocks that get file space (dynamic formats only); the n-th of them (in
+    disk order) has its data at ``data_start + n * stride`` in the file.
     """
 
     format: OutputFormat
@@ -57,7 +91,7 @@ class OutputLayout:
     block_size: int  # 0 for the flat formats (raw, fixed VHD)
     data_start: int
     stride: int
-    blocks: array[int]
+    blocks: BlockRuns
 
     @property
     def sparse_blocks(self) -> bool:
@@ -77,8 +111,8 @@ class OutputLayout:
         while pos < end:
             block = pos // self.block_size
             piece_end = min(end, (block + 1) * self.block_size)
-            rank = bisect.bisect_left(self.blocks, block)
-            if rank == len(self.blocks) or self.blocks[rank] != block:
+            rank = self.blocks.rank(block)
+            if rank is None:
                 raise UnplannedWriteError(pos, end - pos)
             within = pos - block * self.block_size
             yield self.data_start + rank * self.stride + within, pos - offset, piece_end - offset
@@ -90,9 +124,10 @@ class OutputLayout:
             entries = _blocks_for(self.virtual_size, self.block_size)
             yield 0, vhd.dynamic_footer(self.virtual_size, self.disk_id, self.timestamp)
             yield vhd.HEADER_OFFSET, vhd.dynamic_header(entries)
-            yield from vhd.table_chunks(entries, self.blocks, self.data_start, self.stride)
+            yield from vhd.table_chunks(entries, self.blocks.placed(), self.data_start,
+                                          self.stride)
             bitmap = vhd.block_bitmap()
-            for rank in range(len(self.blocks)):
+            for rank in range(self.blocks.count):
                 yield self.data_start + rank * self.stride - vhd.BITMAP_SIZE, bitmap
 
     def epilogue(self) -> Iterator[tuple[int, bytes]]:
@@ -129,7 +164,7 @@ def plan_output(fmt: OutputFormat, virtual_size: int, allocated: Sequence[tuple[
     data_bytes = sum(end - start for start, end in merged)
     identity = disk_id if disk_id is not None else uuid.uuid4()
     timestamp = vhd_timestamp(created if created is not None else datetime.now(UTC))
-    empty: array[int] = array("I")
+    empty = BlockRuns(array("Q"), array("Q", [0]))
     if fmt is OutputFormat.RAW:
         return OutputLayout(fmt, virtual_size, identity, timestamp, virtual_size, data_bytes,
                             0, 0, 0, empty)
@@ -144,7 +179,8 @@ def plan_output(fmt: OutputFormat, virtual_size: int, allocated: Sequence[tuple[
     # Each block is its bitmap sector followed by its data; the data starts on a page.
     data_start = _align(structures_end + vhd.BITMAP_SIZE, PAGE)
     stride = _align(block_size + vhd.BITMAP_SIZE, PAGE)
-    data_end = data_start + (len(blocks) - 1) * stride + block_size if blocks else structures_end
+    count = blocks.count
+    data_end = data_start + (count - 1) * stride + block_size if count else structures_end
     return OutputLayout(fmt, virtual_size, identity, timestamp, data_end + FOOTER_SIZE,
                         data_bytes, block_size, data_start, stride, blocks)
 
@@ -182,14 +218,20 @@ def _merged(allocated: Sequence[tuple[int, int]], virtual_size: int) -> list[tup
     return merged
 
 
-def _planned_blocks(merged: list[tuple[int, int]], block_size: int) -> array[int]:
-    """Sorted indices of the blocks any run touches."""
-    blocks: array[int] = array("I")
-    last = -1
+def _planned_blocks(merged: list[tuple[int, int]], block_size: int) -> BlockRuns:
+    """The blocks any run of data touches, as runs of consecutive blocks."""
+    starts: array[int] = array("Q")
+    ranks: array[int] = array("Q", [0])
+    last = -1  # the last block planned so far
     for start, end in merged:
         first = max(start // block_size, last + 1)
         final = (end - 1) // block_size
-        if first <= final:
-            blocks.extend(range(first, final + 1))
-            last = final
-    return blocks
+        if first > final:
+            continue
+        if first == last + 1 and starts:
+            ranks[-1] += final - first + 1  # extends the current run
+        else:
+            starts.append(first)
+            ranks.append(ranks[-1] + final - first + 1)
+        last = final
+    return BlockRuns(starts, ranks)

@@ -62,18 +62,19 @@ def table_bytes(entries: int) -> int:
     return -(-entries * 4 // SECTOR) * SECTOR
 
 
-def table_chunks(entries: int, blocks: array[int], data_start: int,
+def table_chunks(entries: int, placed: Iterator[tuple[int, int]], data_start: int,
                  stride: int) -> Iterator[tuple[int, bytes]]:
     """(file offset, bytes) of the BAT, a chunk at a time: unused entries, and for the n-th
     planned block the sector of its bitmap (the sector before its data)."""
-    index = 0
+    pending = next(placed, None)
     padded = table_bytes(entries) // 4
     for start in range(0, padded, _TABLE_CHUNK):
         end = min(padded, start + _TABLE_CHUNK)
         chunk = array("I", [UNUSED]) * (end - start)
-        while index < len(blocks) and blocks[index] < end:
-            chunk[blocks[index] - start] = (data_start + index * stride - BITMAP_SIZE) // SECTOR
-            index += 1
+        while pending is not None and pending[0] < end:
+            block, rank = pending
+            chunk[block - start] = (data_start + rank * stride - BITMAP_SIZE) // SECTOR
+            pending = next(placed, None)
         if sys.byteorder == "little":  # the BAT is big-endian
             chunk.byteswap()
         yield TABLE_OFFSET + start * 4, chunk.tobytes()
