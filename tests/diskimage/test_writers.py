@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gui.diskimage import DiskImage, ImageFormat, Level, open_image
+from gui.diskimage import CorruptHeaderError, DiskImage, ImageFormat, Level, open_image
 from gui.diskimage.writers import (
     DiskFileWriter,
     DiskFullError,
@@ -45,9 +45,10 @@ from gui.diskimage.writers import (
 MIB = 1024 * 1024
 GIB = 1024 * MIB
 QEMU_FORMAT = {OutputFormat.RAW: "raw", OutputFormat.VHD: "vpc",
-               OutputFormat.VHD_DYNAMIC: "vpc"}
+               OutputFormat.VHD_DYNAMIC: "vpc", OutputFormat.VHDX: "vhdx"}
 OUR_FORMAT = {OutputFormat.RAW: ImageFormat.RAW, OutputFormat.VHD: ImageFormat.VHD_FIXED,
-              OutputFormat.VHD_DYNAMIC: ImageFormat.VHD_DYNAMIC}
+              OutputFormat.VHD_DYNAMIC: ImageFormat.VHD_DYNAMIC,
+              OutputFormat.VHDX: ImageFormat.VHDX_DYNAMIC}
 ALL_FORMATS = list(OutputFormat)
 
 
@@ -128,6 +129,11 @@ def test_round_trip_reads_back_identical(fmt: OutputFormat, tmp_path: Path) -> N
     assert path.stat().st_size == layout.file_size
     assert qemu_raw(path, fmt, tmp_path) == disk
     assert qemu_info(path, fmt)["virtual-size"] == size
+    if fmt is OutputFormat.VHDX:  # qemu-img checks VHDX (not VHD or raw)
+        check = subprocess.run(["qemu-img", "check", "-f", "vhdx", str(path)],
+                               check=False, capture_output=True, text=True)
+        assert check.returncode == 0, check
+        assert "No errors were found" in check.stdout
     img, ours = our_read(path)
     assert img.format is OUR_FORMAT[fmt]
     assert img.virtual_size == size
@@ -146,6 +152,23 @@ def test_vhd_reads_at_full_size_whatever_qemu_sizes_it_by(fmt: OutputFormat,
     write_all(path, plan_output(fmt, size, ranges), disk, ranges)
     assert qemu_raw(path, fmt, tmp_path) == disk
     assert qemu_raw(path, fmt, tmp_path, ",force_size_calc=current_size") == disk
+
+
+@pytest.mark.parametrize("fmt", [OutputFormat.VHD_DYNAMIC, OutputFormat.VHDX],
+                         ids=lambda f: f.value)
+def test_qemu_can_go_on_writing_the_dynamic_formats(fmt: OutputFormat, tmp_path: Path) -> None:
+    # A VM attached to the downloaded disk writes into new blocks: qemu's own writer (its log
+    # and header updates for VHDX, new blocks and BAT entries) must accept our structures.
+    size = 21 * MIB
+    disk, ranges = sparse_disk(7, size)
+    path = tmp_path / "used.img"
+    write_all(path, plan_output(fmt, size, ranges), disk, ranges)
+    subprocess.run(["qemu-io", "-f", QEMU_FORMAT[fmt], "-c", f"write -P 0x43 {12 * MIB} {MIB}",
+                    str(path)], check=True, capture_output=True)
+    disk[12 * MIB:13 * MIB] = b"\x43" * MIB
+    assert qemu_raw(path, fmt, tmp_path) == disk
+    _img, ours = our_read(path)
+    assert ours == disk
 
 
 @pytest.mark.parametrize("fmt", ALL_FORMATS, ids=lambda f: f.value)
@@ -181,24 +204,35 @@ def test_dynamic_vhd_gives_file_space_only_to_blocks_with_data(tmp_path: Path) -
             (0, 2 * MIB), (10 * MIB, 2 * MIB), (62 * MIB, 2 * MIB)]
 
 
-def test_a_large_dynamic_vhd_is_planned_and_created_without_touching_its_size(
-        tmp_path: Path) -> None:
-    size = 2040 * GIB
-    ranges = [(0, 4096), (1000 * GIB, 8192), (size - 4096, 4096)]
-    layout = plan_output(OutputFormat.VHD_DYNAMIC, size, ranges)
-    assert layout.blocks.count == 3  # the plan keeps the blocks with data, not the disk's blocks
-    path = tmp_path / "big.vhd"
-    disk_part = {offset: random.Random(offset).randbytes(length) for offset, length in ranges}
+@pytest.mark.parametrize(("fmt", "size"), [(OutputFormat.VHD_DYNAMIC, 2040 * GIB),
+                                           (OutputFormat.VHDX, 4 * 1024 * GIB)],
+                         ids=["vhd-dynamic", "vhdx"])
+def test_a_large_disk_is_created_without_touching_its_size(fmt: OutputFormat, size: int,
+                                                           tmp_path: Path) -> None:
+    # Past 4 GiB, a VHDX's BAT interleaves sector-bitmap entries: blocks far out test that too.
+    ranges = [(0, 4096), (1000 * GIB + 6 * MIB - 512, 8192), (size - 4096, 4096)]
+    layout = plan_output(fmt, size, ranges)
+    assert layout.blocks.count == 4  # the plan keeps the blocks with data, not the disk's blocks
+    path = tmp_path / "big.img"
+    patterns = {offset: (0x41 + n, length) for n, (offset, length) in enumerate(ranges)}
     with DiskFileWriter(path, layout) as writer:
-        for offset, data in disk_part.items():
-            writer.write(offset, data)
+        for offset, (byte, length) in patterns.items():
+            writer.write(offset, bytes([byte]) * length)
         writer.finish()
-    assert path.stat().st_blocks * 512 < 8 * MIB  # the BAT (4 MiB) and three blocks
-    assert qemu_info(path, OutputFormat.VHD_DYNAMIC)["virtual-size"] == size
+    assert path.stat().st_blocks * 512 < 6 * MIB  # the VHD's BAT (4 MiB) and four blocks
+    assert qemu_info(path, fmt)["virtual-size"] == size
+    reads = [f"read -P {byte:#x} {offset} {length}" for offset, (byte, length) in patterns.items()]
+    reads.append(f"read -P 0 {2 * GIB} {MIB}")
+    qemu_io = subprocess.run(["qemu-io", "-r", "-f", QEMU_FORMAT[fmt],
+                              *[arg for read in reads for arg in ("-c", read)], str(path)],
+                             capture_output=True, text=True, check=True)
+    assert "Pattern verification failed" not in qemu_io.stdout, qemu_io.stdout
+    assert qemu_io.stdout.count("read ") == len(reads), qemu_io.stdout
     with open_image(path) as img:
         assert img.virtual_size == size
-        for offset, data in disk_part.items():
-            assert img.read(offset, len(data)) == data
+        assert errors_of(img) == []
+        for offset, (byte, length) in patterns.items():
+            assert img.read(offset, length) == bytes([byte]) * length
 
 
 def test_the_plan_keeps_runs_of_blocks_not_every_block() -> None:
@@ -233,6 +267,15 @@ def test_resume_continues_a_partial_file(fmt: OutputFormat, tmp_path: Path) -> N
     assert qemu_raw(path, fmt, tmp_path) == disk
 
 
+def test_an_unfinished_vhdx_has_no_valid_header(tmp_path: Path) -> None:
+    size = 21 * MIB
+    disk, ranges = sparse_disk(5, size)
+    path = tmp_path / "partial.vhdx"
+    write_all(path, plan_output(OutputFormat.VHDX, size, ranges), disk, ranges, finish=False)
+    with pytest.raises(CorruptHeaderError):
+        open_image(path)
+
+
 def test_an_unfinished_dynamic_vhd_does_not_pass_for_a_whole_one(tmp_path: Path) -> None:
     size = 21 * MIB
     disk, ranges = sparse_disk(5, size)
@@ -251,7 +294,7 @@ def test_resume_refuses_a_file_of_another_layout(change: str, tmp_path: Path) ->
     path = tmp_path / "partial.vhd"
     write_all(path, first, disk, ranges[:3], finish=False)
     disk_id, created = first.disk_id, created_from(first.timestamp)
-    fmt = OutputFormat.VHD if change == "format" else OutputFormat.VHD_DYNAMIC
+    fmt = OutputFormat.VHDX if change == "format" else OutputFormat.VHD_DYNAMIC
     other = plan_output(
         fmt, size + MIB if change == "size" else size,
         [(8 * MIB, 512)] if change == "ranges" else ranges,
@@ -299,9 +342,11 @@ def test_impossible_plans_are_refused(size: int, ranges: list[tuple[int, int]],
         plan_output(OutputFormat.RAW, size, ranges)
 
 
-def test_a_dynamic_vhd_beyond_2040_gib_is_refused_with_advice() -> None:
-    with pytest.raises(FormatSizeLimitError, match="Choose VHDX"):
-        plan_output(OutputFormat.VHD_DYNAMIC, 2041 * GIB, [(0, 512)])
+@pytest.mark.parametrize(("fmt", "size"), [(OutputFormat.VHD_DYNAMIC, 2041 * GIB),
+                                           (OutputFormat.VHDX, 65 * 1024 * GIB)])
+def test_a_disk_beyond_the_format_is_refused_with_advice(fmt: OutputFormat, size: int) -> None:
+    with pytest.raises(FormatSizeLimitError, match="Choose another format"):
+        plan_output(fmt, size, [(0, 512)])
 
 
 def test_a_full_drive_is_refused_up_front_with_the_space_needed(tmp_path: Path) -> None:

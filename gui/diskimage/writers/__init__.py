@@ -1,4 +1,4 @@
-"""Writing a downloaded disk into a local file: raw, fixed VHD or dynamic VHD, holes kept.
+"""Writing a downloaded disk into a local file: raw, fixed VHD, dynamic VHD or VHDX, holes kept.
 
 No Qt. Typical use by a download engine::
 
@@ -19,8 +19,12 @@ Design:
   give file space only to the blocks (2 MiB) that the allocated ranges touch, and plan each
   block's file offset before any data arrives, so the block table is written when the file is
   created and parallel workers write straight to known offsets.
-- What marks a file complete (the footer of a VHD, at its end) is written by
+- What marks a file complete (a VHD's footer at its end, a VHDX's two headers) is written by
   :meth:`DiskFileWriter.finish`, so an interrupted download never passes for a whole image.
+- Formats: ``raw``; ``vhd`` (fixed: the data and the 512-byte footer Azure stores, built by the
+  one footer builder, :mod:`gui.diskimage.footer`); ``vhd-dynamic`` (2 MiB blocks, see
+  :mod:`.vhd`); ``vhdx`` (dynamic, 2 MiB blocks, 512e; see :mod:`.vhdx` for the layout and the
+  block size's reasons).
 - Memory does not grow with the disk: the plan keeps 4 bytes per block that holds data; tables
   are built and written in chunks.
 - Errors derive from :class:`gui.diskimage.DiskImageError`, one type per cause (full drive with

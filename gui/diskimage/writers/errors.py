@@ -60,7 +60,8 @@ class FormatSizeLimitError(DiskImageWriteError):
     def __init__(self, format_name: str, size: int, limit: int) -> None:
         super().__init__(message(
             QT_TR_NOOP("A {format_name} file cannot hold this disk: it would need {size}, and the "
-                       "format stops at {limit}. Choose VHDX, fixed VHD or raw instead."),
+                       "format stops at {limit}. Choose another format (a fixed VHD or a raw "
+                       "file holds any size)."),
             format_name=format_name, size=human_size(size), limit=human_size(limit)))
         self.format_name = format_name
         self.size = size

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gui.diskimage.footer import FOOTER_SIZE, vhd_timestamp
-from gui.diskimage.writers import vhd
+from gui.diskimage.writers import vhd, vhdx
 from gui.diskimage.writers.errors import (
     FormatSizeLimitError,
     InvalidDiskSizeError,
@@ -72,6 +72,7 @@ class OutputFormat(enum.Enum):
     RAW = "raw"
     VHD = "vhd"  # fixed: the data, then the 512-byte footer (what Azure stores)
     VHD_DYNAMIC = "vhd-dynamic"
+    VHDX = "vhdx"  # dynamic
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,11 @@ class OutputLayout:
             bitmap = vhd.block_bitmap()
             for rank in range(self.blocks.count):
                 yield self.data_start + rank * self.stride - vhd.BITMAP_SIZE, bitmap
+        elif self.format is OutputFormat.VHDX:
+            yield 0, vhdx.identifier()
+            yield from vhdx.region_tables(self.virtual_size)
+            yield from vhdx.metadata(self.virtual_size, self.disk_id)
+            yield from vhdx.table_chunks(self.virtual_size, self.blocks.placed(), self.data_start)
 
     def epilogue(self) -> Iterator[tuple[int, bytes]]:
         """(file offset, bytes) of the structures written when all data is in: until then the
@@ -139,6 +145,8 @@ class OutputLayout:
         elif self.format is OutputFormat.VHD_DYNAMIC:
             yield self.file_size - FOOTER_SIZE, vhd.dynamic_footer(
                 self.virtual_size, self.disk_id, self.timestamp)
+        elif self.format is OutputFormat.VHDX:
+            yield from vhdx.headers(self.disk_id)
 
     @property
     def structure_bytes(self) -> int:
@@ -171,6 +179,14 @@ def plan_output(fmt: OutputFormat, virtual_size: int, allocated: Sequence[tuple[
     if fmt is OutputFormat.VHD:
         return OutputLayout(fmt, virtual_size, identity, timestamp, virtual_size + FOOTER_SIZE,
                             data_bytes, 0, 0, 0, empty)
+    if fmt is OutputFormat.VHDX:
+        if virtual_size > vhdx.MAX_SIZE:
+            raise FormatSizeLimitError("VHDX", virtual_size, vhdx.MAX_SIZE)
+        blocks = _planned_blocks(merged, vhdx.BLOCK_SIZE)
+        data_start = vhdx.BAT_OFFSET + vhdx.table_length(virtual_size)
+        return OutputLayout(fmt, virtual_size, identity, timestamp,
+                            data_start + blocks.count * vhdx.BLOCK_SIZE, data_bytes,
+                            vhdx.BLOCK_SIZE, data_start, vhdx.BLOCK_SIZE, blocks)
     if virtual_size > vhd.MAX_DYNAMIC_SIZE:
         raise FormatSizeLimitError("dynamic VHD", virtual_size, vhd.MAX_DYNAMIC_SIZE)
     block_size = vhd.BLOCK_SIZE
