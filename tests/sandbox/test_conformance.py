@@ -171,11 +171,21 @@ _NOT_DEPRECATED += "disk, as the example's) is not"
 _NO_IMAGE_TAGS = "Marketplace images carry no tags (the MaximumSet example fills every field)"
 _NO_EOL = "optional; the publisher of the seeded shared versions set no end-of-life date"
 
+# A Marketplace plan of the seed (Red Hat BYOS), for the terms examples.
+PLAN_TERMS = {"publisherId": "RedHat", "offerId": "rhel-byos", "planId": "rhel-lvm94-gen2"}
+
 BINDINGS: dict[str, Binding] = {
+    "SetMarketplaceTerms.json": Binding(
+        params=PLAN_TERMS,
+        # The example puts terms back unaccepted with another plan's names; the sandbox
+        # answers for the plan in the path, as Azure does.
+        body={"pubid": "RedHat", "offid": "rhel-byos", "planid": "rhel-lvm94-gen2"},
+    ),
     "BlobContainersList.json": Binding(
         params={"resourceGroupName": RG_IMAGES, "accountName": STORAGE_ACCOUNT_PROD},
         drop_query={"monitor": "an artefact of the storage examples, not a query parameter"},
     ),
+    "CancelMarketplaceTerms.json": Binding(params=PLAN_TERMS),
     "CommunityGalleryImageVersion_Get.json": Binding(params=COMMUNITY),
     "CommunityGalleryImageVersion_List.json": Binding(params=COMMUNITY),
     "CommunityGalleryImage_Get.json": Binding(params=COMMUNITY),
@@ -204,6 +214,15 @@ BINDINGS: dict[str, Binding] = {
             ),
         ),
     ),
+    "Disk_ListBySubscription.json": Binding(
+        # The subscription's disks: the VMs' and what the wizards left behind (a kept upload
+        # disk, an unattached data disk), as the tree lists them.
+        allow_missing={
+            "value[].properties.encryptionSettingsCollection": _NO_ADE,
+            "value[].properties.creationData.sourceResourceId": "no seeded disk is a copy",
+            "nextLink": "the sandbox answers the subscription's disks on one page",
+        },
+    ),
     "Disk_Get.json": Binding(
         # A Windows Trusted Launch VM's OS disk, made from a Marketplace image as the example's.
         params={"resourceGroupName": RG_VMS, "diskName": os_disk_name(VM_SQLNODE)},
@@ -216,6 +235,7 @@ BINDINGS: dict[str, Binding] = {
             "properties.supportsHibernation": "hibernation is not modelled",
         },
     ),
+    "GetMarketplaceTerms.json": Binding(params=PLAN_TERMS),
     "ForceDeleteVMsInResourceGroup.json": Binding(
         params={"resourceGroupName": "rg-conformance-doomed"},
         setup=(
@@ -451,6 +471,36 @@ BINDINGS: dict[str, Binding] = {
             # of that, so this one's source is a managed disk instead of another snapshot.
             "subscriptions/{subscription-id}/resourceGroups/myResourceGroup/providers/"
             "Microsoft.Compute/snapshots/mySnapshot1": SNAPSHOT_SOURCE,
+        },
+    ),
+    "Snapshot_Delete.json": Binding(
+        params={"resourceGroupName": RG, "snapshotName": "snap-conformance-doomed"},
+        setup=(
+            _empty_disk("disk-conformance-snapped"),
+            Step(
+                "PUT",
+                f"{IN_RG}/snapshots/snap-conformance-doomed{DISK_API}",
+                {
+                    "location": "West US",
+                    "sku": {"name": "Standard_LRS"},
+                    "properties": {
+                        "creationData": {
+                            "createOption": "Copy",
+                            "sourceResourceId": f"{IN_RG}/disks/disk-conformance-snapped",
+                        }
+                    },
+                },
+            ),
+        ),
+    ),
+    "Snapshot_ListBySubscription.json": Binding(
+        # The subscription's snapshots: a capture's backup snapshot is seeded.
+        allow_missing={
+            "value[].properties.encryptionSettingsCollection": _NO_ADE,
+            "value[].properties.creationData.storageAccountId": "no seeded snapshot is imported "
+            "from a blob (the example's second one is)",
+            "value[].properties.creationData.sourceUri": "no seeded snapshot is imported from a "
+            "blob (the example's second one is)",
         },
     ),
     "Snapshot_ListByResourceGroup.json": Binding(

@@ -25,7 +25,7 @@ from gui.sandbox.seed.storage import STORAGE_ACCOUNT_HOMES
 from gui.sandbox.seed.wellknown import WELL_KNOWN
 from gui.sandbox.seed.world import STORAGE_ACCOUNTS, initial_resources
 
-SEED_DIGEST = "f25dd724e905e9e41db8ff150f5f99e546189a0dda71ba4d38369857cd24bb68"
+SEED_DIGEST = "ee53dc9b4334159fd16b2a8fce57db7d0dc159d72ceee0e84b1b6cd6dbb7fefb"
 
 
 def _galleries() -> list[Any]:

@@ -40,6 +40,8 @@ class NodeKind(StrEnum):
     IMAGE = "image"
     VERSION = "version"
     VM = "vm"
+    DISK = "disk"  # a managed disk, in its resource group under Managed images
+    SNAPSHOT = "snapshot"  # a snapshot of a managed disk, beside the disks
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,12 @@ SOURCES: tuple[ImageSource, ...] = (
     ),
     ImageSource(
         SourceKind.MANAGED,
-        QT_TR_NOOP("Managed images"),
-        QT_TR_NOOP("The subscription's own managed images, by resource group."),
+        QT_TR_NOOP("Managed images and disks"),
+        QT_TR_NOOP(
+            "The subscription's own managed images, managed disks and snapshots, by resource "
+            "group: also what the upload and capture wizards left behind (a kept upload disk, "
+            "a capture's backup snapshots)."
+        ),
     ),
     ImageSource(
         SourceKind.GALLERY,
@@ -99,13 +105,22 @@ def source_of(kind: SourceKind) -> ImageSource:
     return next(source for source in SOURCES if source.kind is kind)
 
 
+# A disk or snapshot sits in its resource group beside the managed images, under a part no Azure
+# name can be ("+" is not allowed in image, disk or snapshot names), so a disk named like an
+# image of its group never has the image's key.
+DISKS_PART = "+disks"
+SNAPSHOTS_PART = "+snapshots"
+_DISK_PARTS = {DISKS_PART: NodeKind.DISK, SNAPSHOTS_PART: NodeKind.SNAPSHOT}
+
+
 @dataclass(frozen=True)
 class NodeRef:
     """Where a node sits: its source and the names below it.
 
     Marketplace: (publisher, offer, sku, version); community and shared galleries:
-    (gallery, image, version); managed images: (resource group, image); own galleries:
-    (resource group, gallery, definition, version).
+    (gallery, image, version); managed images: (resource group, image), and beside them the
+    group's disks and snapshots: (resource group, DISKS_PART or SNAPSHOTS_PART, name); own
+    galleries: (resource group, gallery, definition, version).
     """
 
     source: SourceKind
@@ -124,6 +139,19 @@ class NodeRef:
     def from_key(cls, key: str) -> NodeRef:
         source, *parts = key.split("/")
         return cls(SourceKind(source), tuple(parts))
+
+    @property
+    def disk_kind(self) -> NodeKind | None:
+        """DISK or SNAPSHOT for a disk's or snapshot's ref, else None."""
+        if self.source is SourceKind.MANAGED and len(self.parts) == 3:
+            return _DISK_PARTS.get(self.parts[1])
+        return None
+
+
+def disk_ref(resource_group: str, name: str, kind: NodeKind = NodeKind.DISK) -> NodeRef:
+    """Where a managed disk (or, with ``kind`` SNAPSHOT, a snapshot) sits in the tree."""
+    part = SNAPSHOTS_PART if kind is NodeKind.SNAPSHOT else DISKS_PART
+    return NodeRef(SourceKind.MANAGED, (resource_group, part, name))
 
 
 @dataclass(frozen=True)

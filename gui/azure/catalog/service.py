@@ -37,6 +37,7 @@ from gui.azure.catalog.nodes import (
     NodeKind,
     NodeRef,
     SourceKind,
+    disk_ref,
     source_node,
 )
 from gui.azure.errors import AzureServiceError, NotFoundError, translated
@@ -59,6 +60,17 @@ except (ImportError, AttributeError):  # pragma: no cover - depends on the SDK's
 T = TypeVar("T")
 
 _MANAGED_IMAGES = "managed-images"  # every managed image of the subscription, for all groups
+_MANAGED_DISKS = "managed-disks"  # every managed disk of the subscription, for all groups
+_SNAPSHOTS = "snapshots"  # every snapshot of the subscription, for all groups
+
+# The tags the wizards put on what they leave behind, read back to say where a disk or snapshot
+# came from. The upload job tags its disks (gui/azure/upload/job.py PLAN_TAG, "created-by"),
+# the capture executor its backup snapshots ("capturedFrom"); tests/azure/test_manage_tree.py
+# holds these names to theirs.
+UPLOAD_PLAN_TAG = "upload-plan"
+CREATED_BY_TAG = "created-by"
+CREATED_BY_US = "azure-image-studio"
+CAPTURED_FROM_TAG = "capturedFrom"
 
 RESOURCE_GRAPH_API = "2022-10-01"
 COMMUNITY_GALLERY_QUERY = (
@@ -589,30 +601,72 @@ class Catalog:
             _MANAGED_IMAGES, lambda: _collect(self._compute.images.list())
         )
 
+    async def _all_disks(self) -> list[Any]:
+        return await self.cache.shared(_MANAGED_DISKS, lambda: _collect(self._compute.disks.list()))
+
+    async def _all_snapshots(self) -> list[Any]:
+        return await self.cache.shared(
+            _SNAPSHOTS, lambda: _collect(self._compute.snapshots.list())
+        )
+
     async def _managed_groups(self, ref: NodeRef) -> list[CatalogNode]:
-        self.cache.forget(_MANAGED_IMAGES)  # listing the source again means: ask again
-        images = await self._all_managed_images()
-        groups: dict[str, int] = {}
-        for image in images:
-            group = resource_group_of(image.id or "")
-            groups[group] = groups.get(group, 0) + 1
+        for key in (_MANAGED_IMAGES, _MANAGED_DISKS, _SNAPSHOTS):
+            self.cache.forget(key)  # listing the source again means: ask again
+        images, disks, snapshots = await asyncio.gather(
+            self._all_managed_images(), self._all_disks(), self._all_snapshots()
+        )
+        groups: dict[str, list[int]] = {}
+        for column, items in enumerate((images, disks, snapshots)):
+            for item in items:
+                group = resource_group_of(item.id or "")
+                # Azure keeps a group's name in the case it was made with; IDs may differ.
+                key = next((g for g in groups if g.casefold() == group.casefold()), group)
+                groups.setdefault(key, [0, 0, 0])[column] += 1
         return [
             CatalogNode(
                 ref.child(group),
                 NodeKind.RESOURCE_GROUP,
                 group,
-                summary=Text(message(QT_TR_NOOP("Images: {count}"), count=count)),
+                summary=Text(
+                    message(
+                        QT_TR_NOOP("Images: {images} · disks: {disks} · snapshots: {snapshots}"),
+                        images=counts[0],
+                        disks=counts[1],
+                        snapshots=counts[2],
+                    )
+                ),
             )
-            for group, count in sorted(groups.items(), key=lambda item: _natural(item[0]))
+            for group, counts in sorted(groups.items(), key=lambda item: _natural(item[0]))
         ]
 
     async def _managed_in_group(self, ref: NodeRef) -> list[CatalogNode]:
+        """A group's managed images, then its disks, then its snapshots (each by name)."""
         (group,) = ref.parts
-        images = await self._all_managed_images()
+        images, disks, snapshots = await asyncio.gather(
+            self._all_managed_images(), self._all_disks(), self._all_snapshots()
+        )
+
+        def here(item: Any) -> bool:
+            return resource_group_of(item.id or "").casefold() == group.casefold()
+
+        nodes = self._image_nodes(ref, [image for image in images if here(image)])
+        for kind, items in ((NodeKind.DISK, disks), (NodeKind.SNAPSHOT, snapshots)):
+            facts = [disk_facts(item, kind) for item in items if here(item) and item.name]
+            nodes += [
+                CatalogNode(
+                    disk_ref(group, fact.name, kind),
+                    kind,
+                    fact.name,
+                    is_image=True,  # a leaf with a detail: its facts and the disk itself
+                    summary=fact.summary,
+                )
+                for fact in sorted(facts, key=lambda fact: _natural(fact.name))
+            ]
+        return nodes
+
+    def _image_nodes(self, ref: NodeRef, images: list[Any]) -> list[CatalogNode]:
         nodes = []
         for image in images:
-            if resource_group_of(image.id or "").casefold() != group.casefold():
-                continue
             profile = image.storage_profile
             os_disk = profile.os_disk if profile is not None else None
             data_count = len(profile.data_disks or []) if profile is not None else 0
@@ -632,7 +686,31 @@ class Catalog:
             )
         return sorted(nodes, key=lambda node: _natural(node.label))
 
+    async def _disk_detail(self, ref: NodeRef) -> ImageDetail:
+        """A managed disk or snapshot: its facts, and itself as the one disk of the table."""
+        group, _part, name = ref.parts
+        kind = ref.disk_kind
+        item: Any
+        if kind is NodeKind.DISK:
+            item = await self._compute.disks.get(group, name)
+        else:
+            # The group's snapshots (one call, as the capture wizard lists them), this one of them.
+            listed = await _collect(self._compute.snapshots.list_by_resource_group(group))
+            found = [item for item in listed if str(item.name).casefold() == name.casefold()]
+            if not found:
+                raise NotFoundError(
+                    message(
+                        QT_TR_NOOP("Snapshot {name} is no longer in resource group {group}."),
+                        name=name,
+                        group=group,
+                    )
+                )
+            item = found[0]
+        return disk_facts(item, kind or NodeKind.DISK).detail(ref)
+
     async def _managed_detail(self, ref: NodeRef) -> ImageDetail:
+        if ref.disk_kind is not None:
+            return await self._disk_detail(ref)
         group, name = ref.parts
         image = await self._compute.images.get(group, name)
         profile = image.storage_profile
@@ -984,4 +1062,199 @@ def _gallery_style_detail(
         location=location,
         disks=tuple(disks),
         properties=tuple(properties),
+    )
+
+
+# --- managed disks and snapshots ------------------------------------------------------------
+
+_MARKETPLACE_IMAGE = re.compile(
+    r"/publishers/(?P<publisher>[^/]+)/artifacttypes/vmimage/offers/(?P<offer>[^/]+)"
+    r"(?:/skus/(?P<sku>[^/]+))?(?:/versions/(?P<version>[^/]+))?",
+    re.IGNORECASE,
+)
+
+
+def _gallery_path(resource_id: str) -> str:
+    """gallery/definition/version of a gallery image version's ID (its name when it is none)."""
+    parts = resource_id.strip("/").split("/")
+    lowered = [part.casefold() for part in parts]
+    if "galleries" in lowered:
+        start = lowered.index("galleries") + 1
+        return "/".join(part for i, part in enumerate(parts[start:]) if i % 2 == 0)
+    return name_of(resource_id)
+
+
+def _created_from(kind: NodeKind, creation: Any) -> tuple[str, str | None]:
+    """What a disk or snapshot was made from, in words, and the name of that source (for the
+    disk table's Source column; None for an upload or an empty disk)."""
+    option = enum_text(getattr(creation, "create_option", None))
+    image = getattr(creation, "image_reference", None)
+    gallery = getattr(creation, "gallery_image_reference", None)
+    source_id = str(getattr(creation, "source_resource_id", None) or "")
+    if option == "FromImage":
+        image_id = str(getattr(gallery, "id", None) or getattr(image, "id", None) or "")
+        market = _MARKETPLACE_IMAGE.search(image_id)
+        if market is not None:
+            urn = ":".join(part for part in market.group("publisher", "offer", "sku", "version")
+                           if part)
+            return Text(message(QT_TR_NOOP("Marketplace image {urn}"), urn=urn)), urn
+        if "/galleries/" in image_id.casefold():
+            path = _gallery_path(image_id)
+            return Text(message(QT_TR_NOOP("Gallery image version {path}"), path=path)), path
+        for attribute in ("shared_gallery_image_id", "community_gallery_image_id"):
+            public_id = getattr(gallery, attribute, None) or getattr(image, attribute, None)
+            if public_id:
+                path = _gallery_path(str(public_id))
+                return Text(message(QT_TR_NOOP("Gallery image version {path}"), path=path)), path
+        name = name_of(image_id) if image_id else ""
+        return Text(message(QT_TR_NOOP("Managed image {name}"), name=name)), name or None
+    if option in ("Copy", "CopyStart", "CopyFromSanSnapshot") and source_id:
+        name = name_of(source_id)
+        if "/snapshots/" in source_id.casefold():
+            return Text(message(QT_TR_NOOP("Copy of snapshot {name}"), name=name)), name
+        return Text(message(QT_TR_NOOP("Copy of disk {name}"), name=name)), name
+    if option in ("Upload", "UploadPreparedSecure"):
+        return Text(QT_TR_NOOP("Uploaded")), None
+    if option in ("Import", "ImportSecure"):
+        uri = str(getattr(creation, "source_uri", None) or "").split("?", 1)[0]
+        return Text(message(QT_TR_NOOP("Imported from blob {uri}"), uri=uri)), uri or None
+    if option == "Empty":
+        if kind is NodeKind.SNAPSHOT:
+            return Text(QT_TR_NOOP("Empty snapshot")), None
+        return Text(QT_TR_NOOP("Empty disk")), None
+    if option == "Restore":
+        return Text(message(QT_TR_NOOP("Restore point {name}"), name=name_of(source_id))), None
+    return option, name_of(source_id) if source_id else None
+
+
+def _origin(kind: NodeKind, tags: Mapping[str, str], option: str) -> str:
+    """What made it, where the app itself did (read from the tags it sets), else ""."""
+    if kind is NodeKind.SNAPSHOT and tags.get(CAPTURED_FROM_TAG):
+        return Text(
+            message(
+                QT_TR_NOOP("Backup of VM {vm}, taken before its capture"),
+                vm=tags[CAPTURED_FROM_TAG],
+            )
+        )
+    ours = tags.get(UPLOAD_PLAN_TAG) or tags.get(CREATED_BY_TAG) == CREATED_BY_US
+    if kind is NodeKind.DISK and ours and option in ("Upload", ""):
+        return Text(QT_TR_NOOP("Kept from an upload with Azure Image Studio"))
+    return ""
+
+
+@dataclass(frozen=True)
+class DiskFacts:
+    """What the tree and the detail pane say of one managed disk or snapshot."""
+
+    kind: NodeKind
+    name: str
+    resource_id: str
+    resource_group: str
+    location: str
+    size_gb: int | None
+    sku: str
+    state: str
+    os_type: str
+    generation: str
+    architecture: str
+    security_type: str
+    created_from: str
+    source_name: str | None
+    used_by: str  # the VM's name, "" when the disk is attached to none
+    origin: str
+    created: datetime | str
+    provisioning_state: str
+    incremental: bool | None
+
+    @property
+    def summary(self) -> str:
+        size = (
+            Text(message(QT_TR_NOOP("{size} GiB"), size=self.size_gb))
+            if self.size_gb is not None
+            else ""
+        )
+        use: str = self.state
+        if self.used_by:
+            use = Text(message(QT_TR_NOOP("attached to VM {vm}"), vm=self.used_by))
+        return _joined([self.origin, size, self.sku, use, self.created_from])
+
+    def detail(self, ref: NodeRef) -> ImageDetail:
+        disk = DiskSpec(
+            DiskRole.OS if self.os_type else DiskRole.DATA,
+            os_type=self.os_type or None,
+            size_gb=self.size_gb,
+            storage_type=self.sku or None,
+            source=self.source_name,
+        )
+        used_by: str = (
+            Text(message(QT_TR_NOOP("VM {vm}"), vm=self.used_by))
+            if self.used_by
+            else Text(QT_TR_NOOP("No VM (not attached)"))
+        )
+        properties: list[tuple[str, str | datetime]] = [
+            (QT_TR_NOOP("Resource group"), self.resource_group)
+        ]
+        if self.origin:
+            properties.append((QT_TR_NOOP("Made by"), self.origin))
+        size = (
+            Text(message(QT_TR_NOOP("{size} GiB"), size=self.size_gb))
+            if self.size_gb is not None
+            else ""
+        )
+        properties += [
+            (QT_TR_NOOP("Size"), size),
+            (QT_TR_NOOP("SKU"), self.sku),
+            (QT_TR_NOOP("Disk state"), self.state),
+            (QT_TR_NOOP("Used by"), used_by),
+            (QT_TR_NOOP("Created from"), self.created_from),
+            (QT_TR_NOOP("Created"), self.created),
+            (QT_TR_NOOP("Provisioning state"), self.provisioning_state),
+        ]
+        if self.incremental is not None:
+            properties.append((QT_TR_NOOP("Incremental"), _yes_no(self.incremental)))
+        return ImageDetail(
+            ref=ref,
+            title=self.name,
+            resource_id=self.resource_id,
+            os_type=self.os_type,
+            os_state="",
+            hyper_v_generation=generation_label(self.generation) if self.generation else "",
+            architecture=self.architecture,
+            security_type=_security_label(self.security_type) if self.os_type else "",
+            location=self.location,
+            disks=(disk,),
+            properties=tuple(properties),
+        )
+
+
+def disk_facts(item: Any, kind: NodeKind) -> DiskFacts:
+    """The facts of an SDK ``Disk`` or ``Snapshot`` (``kind`` says which)."""
+    creation = getattr(item, "creation_data", None)
+    created_from, source_name = _created_from(kind, creation)
+    option = enum_text(getattr(creation, "create_option", None))
+    sku = getattr(item, "sku", None)
+    capabilities = getattr(item, "supported_capabilities", None)
+    security = getattr(item, "security_profile", None)
+    managed_by = str(getattr(item, "managed_by", None) or "")
+    incremental = getattr(item, "incremental", None) if kind is NodeKind.SNAPSHOT else None
+    return DiskFacts(
+        kind=kind,
+        name=str(item.name or ""),
+        resource_id=str(item.id or ""),
+        resource_group=resource_group_of(item.id or ""),
+        location=str(item.location or ""),
+        size_gb=item.disk_size_gb,
+        sku=enum_text(getattr(sku, "name", None)),
+        state=enum_text(getattr(item, "disk_state", None)),
+        os_type=enum_text(getattr(item, "os_type", None)),
+        generation=enum_text(getattr(item, "hyper_v_generation", None)),
+        architecture=enum_text(getattr(capabilities, "architecture", None)),
+        security_type=enum_text(getattr(security, "security_type", None)),
+        created_from=created_from,
+        source_name=source_name,
+        used_by=name_of(managed_by) if managed_by else "",
+        origin=_origin(kind, dict(item.tags or {}), option),
+        created=_when(getattr(item, "time_created", None)) if item.time_created else "",
+        provisioning_state=str(getattr(item, "provisioning_state", None) or ""),
+        incremental=bool(incremental) if incremental is not None else None,
     )

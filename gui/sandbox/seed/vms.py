@@ -12,10 +12,12 @@ import uuid
 from typing import Any, NamedTuple
 
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
+from gui.sandbox.seed.world import RG_IMAGES
 
 Json = dict[str, Any]
 
 RG_VMS = "rg-build-weu"
+RG_LEFT_BEHIND = RG_IMAGES  # where the managed images are
 VM_LOCATION = "westeurope"
 
 VM_LINUX = "vm-ubuntu-web-01"  # Linux, Gen2, Standard security, running, OS disk only
@@ -260,6 +262,108 @@ VMS: tuple[VmRow, ...] = (
 # fmt: on
 
 
+# What the wizards leave behind, as they make it (issue 12: disks and snapshots in the tree), in
+# the managed images' group: the VM vm-ubuntu-build was captured into its image there
+# (seed/world.py: IMAGE_OS_ONLY) and deleted, and its backup snapshot stayed.
+# An upload into a managed disk whose image was made keeps the disk: createOption Upload, the
+# upload job's tags (gui/azure/upload/job.py: PLAN_TAG, created-by), revoked, so Unattached.
+KEPT_UPLOAD_DISK = "ubuntu-2404-golden-os"
+KEPT_UPLOAD_PLAN = "5d0c1f4e-2b7a-4c1e-9a3f-6e8d2b4a7c10"
+# A disk nothing uses any more (a detached data disk): deletable.
+UNATTACHED_DISK = "data-scratch-01"
+# The capture executor's backup snapshot of a VM's OS disk, taken before it generalized the VM:
+# named {vm}-os-precapture (CapturePlan.snapshot_name), tagged capturedFrom, a full copy.
+CAPTURED_VM = "vm-ubuntu-build"
+CAPTURE_BACKUP_SNAPSHOT = f"{CAPTURED_VM}-os-precapture"
+_CAPTURED_OS_DISK = f"{CAPTURED_VM}_OsDisk_1_3f1c2a9e"
+_UPLOAD_SIZE = 30 * 1024**3 + 512  # 30 GiB and the VHD footer, as an upload sends it
+
+
+def _unattached_disk(name: str, sku: str, size_gb: int, creation: Json, tags: Json) -> Json:
+    """A managed disk attached to no VM, with the backing page-blob reference every disk the
+    sandbox makes carries (its account need not exist: deleting the disk forgives that)."""
+    digest = hashlib.sha256(_stable_uuid(name).encode()).hexdigest()
+    props: Json = {
+        "creationData": creation,
+        "diskSizeGB": size_gb,
+        "diskSizeBytes": size_gb * 1024**3,
+        "diskState": "Unattached",
+        "encryption": {"type": "EncryptionAtRestWithPlatformKey"},
+        "networkAccessPolicy": "AllowAll",
+        "publicNetworkAccess": "Enabled",
+        "provisioningState": "Succeeded",
+        "timeCreated": "2025-02-03T10:15:00.0000000+00:00",
+        "uniqueId": _stable_uuid(name),
+    }
+    if creation["createOption"] == "Upload":
+        props.update(
+            {
+                "osType": "Linux",
+                "hyperVGeneration": "V2",
+                "supportedCapabilities": {"architecture": "x64"},
+            }
+        )
+    tier = "Premium" if sku.startswith("Premium") else "Standard"
+    return {
+        "id": _compute_id(RG_LEFT_BEHIND, "disks", name),
+        "name": name,
+        "type": "Microsoft.Compute/disks",
+        "location": VM_LOCATION,
+        "tags": tags,
+        "sku": {"name": sku, "tier": tier},
+        "properties": props,
+        "_blob": {
+            "account": f"md-impexp-{digest[:12]}",
+            "container": digest[12:24],
+            "blob": "abcd",
+        },
+    }
+
+
+def left_behind() -> list[Json]:
+    """A kept upload disk, an unattached data disk and a capture's backup snapshot."""
+    upload = _unattached_disk(
+        KEPT_UPLOAD_DISK,
+        "Premium_LRS",
+        30,
+        {"createOption": "Upload", "uploadSizeBytes": _UPLOAD_SIZE},
+        {"upload-plan": KEPT_UPLOAD_PLAN, "created-by": "azure-image-studio"},
+    )
+    scratch = _unattached_disk(
+        UNATTACHED_DISK, "StandardSSD_LRS", 64, {"createOption": "Empty"}, {"env": "build"}
+    )
+    snapshot: Json = {
+        "id": _compute_id(RG_LEFT_BEHIND, "snapshots", CAPTURE_BACKUP_SNAPSHOT),
+        "name": CAPTURE_BACKUP_SNAPSHOT,
+        "type": "Microsoft.Compute/snapshots",
+        "location": VM_LOCATION,
+        "tags": {"capturedFrom": CAPTURED_VM},
+        "sku": {"name": "Standard_LRS", "tier": "Standard"},
+        "properties": {
+            "creationData": {
+                "createOption": "Copy",
+                "sourceResourceId": _compute_id(RG_LEFT_BEHIND, "disks", _CAPTURED_OS_DISK),
+                "sourceUniqueId": _stable_uuid(_CAPTURED_OS_DISK),
+            },
+            "diskSizeGB": 30,
+            "diskSizeBytes": 30 * 1024**3,
+            "incremental": False,
+            "encryption": {"type": "EncryptionAtRestWithPlatformKey"},
+            "networkAccessPolicy": "AllowAll",
+            "publicNetworkAccess": "Enabled",
+            "timeCreated": "2024-10-28T09:41:00.0000000+00:00",
+            "provisioningState": "Succeeded",
+            "diskState": "Unattached",
+            "uniqueId": _stable_uuid(CAPTURE_BACKUP_SNAPSHOT),
+            "osType": "Linux",
+            "hyperVGeneration": "V2",
+            "supportedCapabilities": {"architecture": "x64"},
+        },
+    }
+    return [upload, scratch, snapshot]
+
+
 def vm_resources() -> list[Json]:
-    """The seeded VMs and their disks (resource group rg-build-weu of Contoso Production)."""
-    return [resource for row in VMS for resource in virtual_machine(row)]
+    """The seeded VMs and their disks (resource group rg-build-weu of Contoso Production), and
+    what the upload and capture wizards left behind there."""
+    return [resource for row in VMS for resource in virtual_machine(row)] + left_behind()
