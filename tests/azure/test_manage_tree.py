@@ -61,7 +61,8 @@ async def test_a_groups_disks_and_snapshots_sit_beside_its_images(sandbox: Any) 
             "Kept from an upload with Azure Image Studio · 30 GiB · Premium_LRS · Unattached · "
             "Uploaded"
         )
-        assert _facts(by_name[UNATTACHED_DISK]) == "64 GiB · StandardSSD_LRS · Unattached · Empty disk"
+        scratch = _facts(by_name[UNATTACHED_DISK])
+        assert scratch == "64 GiB · StandardSSD_LRS · Unattached · Empty disk"
         backup = by_name[CAPTURE_BACKUP_SNAPSHOT]
         assert backup.kind is NodeKind.SNAPSHOT
         assert _facts(backup).startswith(f"Backup of VM {CAPTURED_VM}, taken before its capture")
