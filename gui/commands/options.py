@@ -9,10 +9,10 @@ Exit codes (one table for every command; :data:`EXIT_CODES`)::
     0    done: what was asked happened (and, for a transfer, was verified)
     1    failed in Azure or in the transfer (the line on stderr says whether a new run resumes);
          ``images search``: no image found (as grep says "no match")
-    2    bad usage or bad input: an unknown option, a name Azure's rules refuse, a disk image
-         Azure would not accept (``inspect``'s "refused")
+    2    bad usage or bad input: an unknown option, a name Azure's rules refuse, a local file
+         that cannot be read, a disk image Azure would not accept (``inspect``'s "refused")
     3    not signed in, or the account may not do this (Entra ID sign-in, a 401/403)
-    4    not found: a resource, blob or file the command was to read does not exist
+    4    not found in Azure: a resource group, resource or blob the command names
     130  interrupted (Ctrl+C): what was done is kept; running the same command again resumes
 
 Why these: 0/1/2 are what ``upload``, ``smoke``, ``inspect`` and ``images search`` returned
@@ -20,7 +20,9 @@ before, so scripts written against them keep working (2 is also argparse's own c
 option, which no command can change); 130 is what ``upload`` returned for Ctrl+C and what a
 shell reports for a process that SIGINT ended (128 + 2). 3 and 4 split off the two failures a
 script reacts to differently from "Azure said no": sign in (or ask for a role) and retry, or
-fix the name. Everything else Azure or the engine reports is 1.
+fix the name. A local file that cannot be read stays 2, as ``inspect`` and ``upload`` said
+before (it is the command's input, not Azure's state). Everything else Azure or the engine
+reports is 1.
 
 ``--json``: stdout carries exactly one JSON object when the command ends, whatever the outcome,
 so ``json.loads(stdout)`` always works: the command's result, or on failure
@@ -77,10 +79,11 @@ EXIT_CODES: tuple[ExitCode, ...] = (
     ExitCode(EXIT_OK, "ok", "done (for a transfer: complete and verified)"),
     ExitCode(EXIT_FAILED, "failed", "failed in Azure or in the transfer (stderr says whether a "
                                     "new run resumes)"),
-    ExitCode(EXIT_USAGE, "usage", "bad usage or input (an option, a name Azure refuses, a disk "
-                                  "image Azure would not accept)"),
+    ExitCode(EXIT_USAGE, "usage", "bad usage or input (an option, a name Azure refuses, a file "
+                                  "that cannot be read, a disk image Azure would not accept)"),
     ExitCode(EXIT_AUTH, "auth", "not signed in, or the account may not do this"),
-    ExitCode(EXIT_NOT_FOUND, "not-found", "a resource, blob or file to read does not exist"),
+    ExitCode(EXIT_NOT_FOUND, "not-found", "not found in Azure (a resource group, resource or "
+                                          "blob the command names)"),
     ExitCode(EXIT_INTERRUPTED, "interrupted", "interrupted (Ctrl+C); the same command again "
                                               "resumes"),
 )
@@ -175,15 +178,19 @@ def fail(
     as_json: bool = False,
     out: TextIO | None = None,
     extra: Mapping[str, Any] | None = None,
+    hint: str = "",
 ) -> int:
-    """Report a failure: one line on stderr (``<prog>: <reason>``), and with ``--json`` the
-    error object on stdout. Returns the exit code (``code``, else :func:`exit_code_for`)."""
+    """Report a failure: one line on stderr (``<prog>: <reason><hint>``), and with ``--json``
+    the error object on stdout. Returns the exit code (``code``, else :func:`exit_code_for`; a
+    plain text is a usage error unless ``code`` says otherwise)."""
     if isinstance(exc, str):
-        text, kind, advice = redact(exc), "UsageError", ""
         status = EXIT_USAGE if code is None else code
+        text, advice = redact(" ".join(exc.split())), ""
+        kind = {EXIT_USAGE: "UsageError", EXIT_INTERRUPTED: "Interrupted"}.get(status, "Error")
     else:
         text, kind, advice = reason(exc), type(exc).__name__, _advice(exc)
         status = exit_code_for(exc) if code is None else code
+    text += hint
     sys.stderr.write(f"{prog}: {text}\n")
     sys.stderr.flush()
     if as_json:

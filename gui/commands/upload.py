@@ -1,24 +1,50 @@
-"""``azure-image-studio upload FILE --to URL``: the upload engine from a terminal, for scripts.
+"""``azure-image-studio upload FILE --to URL | --disk NAME ...``: the upload engine from a terminal.
 
-Exit status 0 only when the blob is complete and verified (size, pages, footer, Content-MD5);
-otherwise non-zero with a one-line reason on stderr: 1 the upload failed (the line says whether a
-new run resumes), 2 bad arguments or an image Azure would refuse, 130 interrupted (resumable).
+Two kinds of target. A page blob (``--to`` a SAS URL, a connection string or an account URL
+signed in with Entra ID) takes the engine alone. A managed disk (``--disk NAME
+--resource-group RG --location REGION [--sku SKU]``) takes the upload wizard's own job, with its
+follow-ups: a managed image (``--image NAME``) or a gallery image version (``--gallery-version
+GALLERY/DEF/VERSION --regions r1=2,r2=1``); an OVA's disks all go up, as in the wizard
+(gui/commands/upload_plan.py). ``--sandbox`` runs the managed-disk path against the offline
+sandbox.
+
+Exit status (gui/commands/options.py): 0 only when every disk is complete and verified (size,
+pages, footer, Content-MD5) and the image, if asked for, exists; 1 the upload or the image step
+failed (the line says whether a new run resumes); 2 bad arguments, a name Azure's rules refuse,
+or an image Azure would refuse; 3 not signed in or not allowed; 4 the resource group (or another
+resource named) does not exist; 130 interrupted (the same command again resumes).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from gui.commands.options import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    UsageError,
+    add_common_options,
+    azure_session,
+    checked_sandbox,
+    emit_json,
+    fail,
+    sandbox,
+    sandbox_subscription,
+)
+from gui.commands.upload_plan import add_managed_options, wants_managed
 from gui.transfer import (
     BlobTarget,
     ConnectionStringTarget,
@@ -26,6 +52,7 @@ from gui.transfer import (
     SasUrlTarget,
     TokenCredentialTarget,
     Upload,
+    UploadCancelledError,
     UploadError,
     UploadOptions,
 )
@@ -33,10 +60,13 @@ from gui.transfer.redact import RedactingFormatter, redact
 from gui.transfer.tls import require_tls
 from gui.units import human_bytes
 
+if TYPE_CHECKING:
+    from gui.azure.steps import StepEvent
+
 CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING"
 # The SAS URL when no target option is given: a variable is not visible in `ps` as an argument is.
 SAS_URL_ENV = "AZURE_IMAGE_STUDIO_SAS_URL"
-EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+PROG = "upload"  # the prefix of the one-line reasons on stderr, as before
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     where.add_argument("--container", help="container for --connection-string / --account-url")
     where.add_argument("--name", help="blob name for --connection-string / --account-url")
+    add_managed_options(p)
     p.add_argument("--no-md5", action="store_true", help="do not compute and set Content-MD5")
     p.add_argument("--concurrency", type=int, default=None, help="Put Page requests in flight")
     p.add_argument(
@@ -81,11 +112,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--progress",
-        choices=("auto", "bar", "plain", "none"),
+        choices=("auto", "bar", "plain", "json", "none"),
         default="auto",
-        help="progress on stderr: a bar on a terminal, one line per interval otherwise",
+        help="progress on stderr: a bar on a terminal, one line per interval otherwise; json: "
+        "one JSON object per line (progress snapshots and step events)",
     )
-    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    add_common_options(p)
     return p
 
 
@@ -151,10 +183,6 @@ def _headless_credential() -> object:
     return headless_credential()
 
 
-class UsageError(Exception):
-    pass
-
-
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "--:--"
@@ -164,25 +192,39 @@ def _duration(seconds: float | None) -> str:
 
 
 class ProgressPrinter:
-    """A one-line bar on a terminal, or plain lines (at most one per ``interval``) for logs."""
+    """A one-line bar on a terminal, or plain lines (at most one per ``interval``) for logs, or
+    JSON lines (``json``: one object per snapshot or step event, for scripts)."""
 
     def __init__(self, stream: TextIO, mode: str, interval: float = 1.0) -> None:
         if mode == "auto":
             mode = "bar" if stream.isatty() else "plain"
         self._stream = stream
         self._mode = mode
-        self._interval = interval if mode == "plain" else 0.2
+        self._interval = interval if mode in ("plain", "json") else 0.2
         self._last = 0.0
         self._drawn = False
+        # Snapshots come from the engines' threads, step events from the loop: one writer at a
+        # time, so lines never interleave.
+        self._lock = threading.Lock()
 
     def __call__(self, snap: ProgressSnapshot) -> None:
         if self._mode == "none":
             return
-        now = time.monotonic()
-        if now - self._last < self._interval and not snap.state.finished:
-            return
-        self._last = now
-        if self._mode == "plain":
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last < self._interval and not snap.state.finished:
+                return
+            self._last = now
+            self._write_snapshot(snap)
+
+    def _write_snapshot(self, snap: ProgressSnapshot) -> None:
+        if self._mode == "json":
+            self._stream.write(json.dumps({
+                "event": "progress", "state": snap.state.value, "done": snap.bytes_done,
+                "sent": snap.bytes_sent, "skipped": snap.bytes_skipped,
+                "present": snap.bytes_present, "total": snap.total_bytes,
+                "rate": round(snap.send_rate), "eta": snap.eta_seconds}) + "\n")
+        elif self._mode == "plain":
             self._stream.write(
                 f"progress state={snap.state.value} done={snap.bytes_done} "
                 f"sent={snap.bytes_sent} skipped={snap.bytes_skipped} "
@@ -201,6 +243,27 @@ class ProgressPrinter:
             self._stream.write(line)
             self._drawn = True
         self._stream.flush()
+
+    def step(self, event: StepEvent) -> None:
+        """A step of a managed-disk upload: a line when it ends (every event in ``json``)."""
+        if self._mode == "none":
+            return
+        with self._lock:
+            if self._mode == "json":
+                self._stream.write(json.dumps({
+                    "event": "step", "key": event.key, "title": str(event.title),
+                    "state": event.state.value, "message": redact(str(event.message)),
+                    "seconds": event.seconds}) + "\n")
+            elif event.state.ended:
+                if self._drawn:  # the bar's line is ended before a step's line
+                    self._stream.write("\n")
+                    self._drawn = False
+                seconds = f" ({event.seconds:.1f} s)" if event.seconds is not None else ""
+                text = redact(" ".join(str(event.message).split()))
+                detail = f": {text}" if text else ""
+                self._stream.write(
+                    f"step {event.title}: {event.state.value.lower()}{seconds}{detail}\n")
+            self._stream.flush()
 
     def close(self) -> None:
         if self._drawn:
@@ -244,30 +307,32 @@ def main(argv: Sequence[str]) -> int:
 
 def _main(argv: Sequence[str]) -> int:
     args = _parser().parse_args(list(argv))
+    if args.concurrency is not None and args.concurrency < 1:
+        return fail(PROG, "--concurrency must be at least 1", as_json=args.json)
+    if wants_managed(args):
+        return _managed(args)
+    if args.sandbox is not None:
+        return fail(PROG, "--sandbox takes the managed-disk target (--disk NAME --resource-group "
+                          "RG --location REGION); a page blob in the sandbox takes its SAS URL "
+                          "with --to", as_json=args.json)
     try:
         target = _target(args)
     except (UsageError, UploadError) as exc:
-        print(f"upload: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.concurrency is not None and args.concurrency < 1:
-        print("upload: --concurrency must be at least 1", file=sys.stderr)
-        return EXIT_USAGE
+        return fail(PROG, exc, code=EXIT_USAGE, as_json=args.json)
 
     from gui.diskimage import DiskImageError, Level, open_image
 
     try:
         image = open_image(args.file)
     except DiskImageError as exc:
-        print(f"upload: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return fail(PROG, exc, code=EXIT_USAGE, as_json=args.json)
     except OSError as exc:
-        print(f"upload: cannot open {args.file}: {exc.strerror}", file=sys.stderr)
-        return EXIT_USAGE
+        return fail(PROG, f"cannot open {args.file}: {exc.strerror}", as_json=args.json)
     with image:
         errors = [f for f in image.findings if f.level is Level.ERROR]
         if errors:
-            print(f"upload: {args.file} cannot be uploaded: {errors[0].message}", file=sys.stderr)
-            return EXIT_USAGE
+            return fail(PROG, f"{args.file} cannot be uploaded: {errors[0].message}",
+                        as_json=args.json)
         options = UploadOptions(md5=not args.no_md5, overwrite=args.overwrite)
         if args.concurrency is not None:
             options = UploadOptions(
@@ -283,17 +348,15 @@ def _main(argv: Sequence[str]) -> int:
             upload.cancel()
             upload.wait()
             printer.close()
-            print("upload: interrupted; run the same command again to resume", file=sys.stderr)
-            return EXIT_INTERRUPTED
+            return fail(PROG, "interrupted; run the same command again to resume",
+                        code=EXIT_INTERRUPTED, as_json=args.json)
         printer.close()
         try:
             result = upload.result()
         except UploadError as exc:
-            hint = "" if not exc.resumable or "resume" in str(exc) else " (a new run resumes)"
-            print(f"upload: {redact(str(exc))}{hint}", file=sys.stderr)
-            return EXIT_FAILED
+            return fail(PROG, exc, code=EXIT_FAILED, as_json=args.json, hint=_hint(exc))
     if args.json:
-        print(json.dumps(asdict(result)))
+        emit_json({"target": "page-blob", **asdict(result)})
     else:
         md5 = f", Content-MD5 {result.content_md5}" if result.content_md5 else ""
         print(
@@ -301,3 +364,79 @@ def _main(argv: Sequence[str]) -> int:
             f"{result.bytes_skipped}, already there {result.bytes_present}{md5}; verified"
         )
     return 0
+
+
+def _managed(args: argparse.Namespace) -> int:
+    """The managed-disk target and its image: the wizard's plan and job (upload_plan.py)."""
+    from gui.commands import upload_plan
+
+    try:
+        checked_sandbox(args)
+        request = upload_plan.managed_request(
+            args, sandbox_subscription(args, args.subscription))
+    except UsageError as exc:
+        return fail(PROG, exc, as_json=args.json)
+
+    from gui.diskimage import DiskImageError, Level, open_image
+
+    try:
+        image = open_image(args.file)
+    except DiskImageError as exc:
+        return fail(PROG, exc, code=EXIT_USAGE, as_json=args.json)
+    except OSError as exc:
+        return fail(PROG, f"cannot open {args.file}: {exc.strerror}", as_json=args.json)
+    try:
+        with image:
+            errors = [f for f in image.findings if f.level is Level.ERROR]
+            if errors:
+                raise UsageError(f"{args.file} cannot be uploaded: {errors[0].message}")
+            facts = upload_plan.disk_facts(args, image, needed=request.follow_up)
+            plan = upload_plan.build_plan(request, args.file, image, facts)
+    except UsageError as exc:
+        return fail(PROG, exc, as_json=args.json)
+    options = UploadOptions(md5=not args.no_md5)
+    if args.concurrency is not None:
+        options = UploadOptions(md5=not args.no_md5, concurrency=args.concurrency)
+    printer = ProgressPrinter(sys.stderr, args.progress)
+
+    async def run() -> dict[str, object]:
+        with sandbox(args) as endpoints:
+            async with azure_session(args, endpoints) as session:
+                if request.follow_up:
+                    assert facts is not None
+                    await upload_plan.with_follow_up(session, plan, request, facts)
+                result = await upload_plan.run_plan(
+                    session, plan, options, on_progress=printer, on_step=printer.step)
+                return upload_plan.result_json(plan, result)
+
+    try:
+        document = asyncio.run(run())
+    except KeyboardInterrupt:
+        printer.close()
+        return fail(PROG, "interrupted; run the same command again to resume",
+                    code=EXIT_INTERRUPTED, as_json=args.json)
+    except UsageError as exc:
+        printer.close()
+        return fail(PROG, exc, as_json=args.json)
+    except UploadCancelledError:  # Ctrl+C suspended the job (upload_plan.run_plan)
+        printer.close()
+        return fail(PROG, "interrupted; run the same command again to resume",
+                    code=EXIT_INTERRUPTED, as_json=args.json)
+    except Exception as exc:  # the job's own errors (Azure's, the engine's), one line each
+        printer.close()
+        return fail(PROG, exc, as_json=args.json, hint=_hint(exc))
+    printer.close()
+    if args.json:
+        emit_json(document)
+    else:
+        image_made = document.get("image")
+        made = f"; made {image_made['id']}" if isinstance(image_made, dict) else ""
+        print(f"uploaded {args.file} to managed disk {document['disk_id']}{made}; verified")
+    return 0
+
+
+def _hint(exc: BaseException) -> str:
+    """What an engine error adds to its line: whether a new run resumes."""
+    if isinstance(exc, UploadError) and exc.resumable and "resume" not in str(exc):
+        return " (a new run resumes)"
+    return ""
