@@ -101,12 +101,12 @@ def test_an_existing_version_or_a_mismatched_definition_exits_2_before_any_uploa
     first = target(server, "first-disk", *LINUX_V2, "--gallery-version", "g1/def/1.0.0")
     assert run_cli(capsys, "upload", str(made), *first)[0] == 0
     again = target(server, "second-disk", *LINUX_V2, "--gallery-version", "g1/def/1.0.0")
-    code, out, err = run_cli(capsys, "upload", str(made), *again)
+    code, _out, err = run_cli(capsys, "upload", str(made), *again)
     assert code == 2
     assert "exists already. Pick a new number, e.g. 1.0.1" in one_line(err)
     windows = target(server, "third-disk", "--os-type", "Windows", "--hyper-v-generation", "V2",
                      "--gallery-version", "g1/def/1.0.1")
-    code, out, err = run_cli(capsys, "upload", str(made), *windows)
+    code, _out, err = run_cli(capsys, "upload", str(made), *windows)
     assert code == 2
     assert "is for OS type Linux, but the disk is Windows" in one_line(err)
     assert "first-disk" in disk_names(server, RG_IMAGES)
