@@ -47,6 +47,7 @@ CLIENTS = (
     "azure.mgmt.resource.resources.aio:ResourceManagementClient",
     "azure.mgmt.resource.subscriptions.aio:SubscriptionClient",
     "azure.mgmt.storage.aio:StorageManagementClient",
+    "azure.mgmt.marketplaceordering.aio:MarketplaceOrderingAgreements",
 )
 # Where each client's request builders live (the sync package's module holds them for both).
 BUILDER_MODULES = {
@@ -56,6 +57,9 @@ BUILDER_MODULES = {
         "azure.mgmt.resource.subscriptions.operations._operations"
     ),
     "azure.mgmt.storage.aio": "azure.mgmt.storage.operations._operations",
+    "azure.mgmt.marketplaceordering.aio": (
+        "azure.mgmt.marketplaceordering.operations._marketplace_agreements_operations"
+    ),
 }
 _BUILDER = re.compile(r"^build_(\w+)_request$")
 
@@ -365,8 +369,12 @@ def _literal_path(node: ast.expr) -> str | None:
     if not isinstance(node, ast.JoinedStr):
         return None
     parts = list(node.values)
-    if (len(parts) > 1 and isinstance(parts[0], ast.FormattedValue)
-            and isinstance(parts[1], ast.Constant) and str(parts[1].value).startswith("/")):
+    if (
+        len(parts) > 1
+        and isinstance(parts[0], ast.FormattedValue)
+        and isinstance(parts[1], ast.Constant)
+        and str(parts[1].value).startswith("/")
+    ):
         parts = parts[1:]
     if not parts or not isinstance(parts[0], ast.Constant):
         return None  # a path that starts with a variable says nothing about the operation
@@ -497,11 +505,17 @@ def test_an_operation_group_the_scan_cannot_follow_fails(
 def _builder_request(group: Group, method: str) -> tuple[str, str]:
     """(HTTP method, URL template) of the request builder behind an SDK method."""
     verb = method.removeprefix("begin_")
-    builder = getattr(
-        importlib.import_module(group.builders), f"build_{group.attribute}_{verb}_request"
+    module = importlib.import_module(group.builders)
+    # Newer SDKs keep every group's builders in one module, named after group and method; the
+    # Marketplace Ordering SDK has a module per group, its builders named after the method.
+    builder = getattr(module, f"build_{group.attribute}_{verb}_request", None) or getattr(
+        module, f"build_{verb}_request"
     )
     source = inspect.getsource(builder)
-    url = re.search(r'_url = "([^"]+)"', source)
+    # The URL template: assigned directly, or as the template_url default (older generators).
+    url = re.search(r'_url = "([^"]+)"', source) or re.search(
+        r'"template_url",\s*"([^"]+)"', source
+    )
     http = re.search(r'HttpRequest\(method="(\w+)"', source)
     assert url is not None and http is not None, f"builder of {group.attribute}.{method} changed"
     return http.group(1), url.group(1)

@@ -172,7 +172,12 @@ _NO_IMAGE_TAGS = "Marketplace images carry no tags (the MaximumSet example fills
 _NO_EOL = "optional; the publisher of the seeded shared versions set no end-of-life date"
 
 # A Marketplace plan of the seed (Red Hat BYOS), for the terms examples.
-PLAN_TERMS = {"publisherId": "RedHat", "offerId": "rhel-byos", "planId": "rhel-lvm94-gen2"}
+PLAN_TERMS = {
+    "offerType": "virtualmachine",
+    "publisherId": "RedHat",
+    "offerId": "rhel-byos",
+    "planId": "rhel-lvm94-gen2",
+}
 
 BINDINGS: dict[str, Binding] = {
     "SetMarketplaceTerms.json": Binding(

@@ -21,6 +21,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from azure.mgmt.compute.operations import _operations as compute_builders
+from azure.mgmt.marketplaceordering.operations import (
+    _marketplace_agreements_operations as ordering_builders,
+)
 from azure.mgmt.resource.resources.operations import _operations as resource_builders
 from azure.mgmt.storage.operations import _operations as storage_builders
 
@@ -335,12 +338,16 @@ def _api_version_sent(operation_id: str) -> str:
     snake = "_".join(
         re.sub(r"(?<!^)(?=[A-Z])", "_", part).lower() for part in operation_id.split("_")
     )
-    name = f"build_{snake}_request"
-    builder = next(
-        getattr(m, name)
+    # Newer SDKs name builders after the operation group too; the Marketplace Ordering SDK's
+    # module is the group's own, named after the operation alone.
+    candidates = [
+        (m, f"build_{snake}_request")
         for m in (compute_builders, resource_builders, storage_builders)
-        if hasattr(m, name)
-    )
+    ]
+    candidates.append((ordering_builders, f"build_{snake.rsplit('_', 1)[-1]}_request"))
+    if operation_id.startswith("MarketplaceAgreements_"):
+        candidates = candidates[-1:]
+    builder = next(getattr(m, name) for m, name in candidates if hasattr(m, name))
     positional = [
         p
         for p in inspect.signature(builder).parameters.values()

@@ -47,6 +47,7 @@ class AzureSession:
     _resources: dict[str, ResourceManagementClient] = field(default_factory=dict, repr=False)
     _subscriptions: SubscriptionClient | None = field(default=None, repr=False)
     _storage: dict[str, Any] = field(default_factory=dict, repr=False)
+    _ordering: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def is_sandbox(self) -> bool:
@@ -86,6 +87,12 @@ class AzureSession:
 
         return self._client(self._storage, StorageManagementClient, subscription_id)
 
+    def marketplace_ordering(self, subscription_id: str) -> Any:
+        """The aio MarketplaceOrderingAgreements client (Marketplace terms), made on first use."""
+        from azure.mgmt.marketplaceordering.aio import MarketplaceOrderingAgreements
+
+        return self._client(self._ordering, MarketplaceOrderingAgreements, subscription_id)
+
     def subscriptions(self) -> SubscriptionClient:
         if self._subscriptions is None:
             self._subscriptions = SubscriptionClient(self.credential, **self._options())
@@ -96,12 +103,14 @@ class AzureSession:
             *self._compute.values(),
             *self._resources.values(),
             *self._storage.values(),
+            *self._ordering.values(),
         ]
         if self._subscriptions is not None:
             clients.append(self._subscriptions)
         self._compute.clear()
         self._resources.clear()
         self._storage.clear()
+        self._ordering.clear()
         self._subscriptions = None
         for client in clients:
             await client.close()

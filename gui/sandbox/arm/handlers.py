@@ -13,6 +13,7 @@ from gui.sandbox.arm import (
     resources,
     snapshots,
     storage,
+    terms,
     vms,
 )
 from gui.sandbox.arm.routing import Router
@@ -21,6 +22,6 @@ from gui.sandbox.arm.routing import Router
 def build_router() -> Router:
     router = Router()
     modules = (resources, marketplace, public_galleries, images, galleries, graph, disks, lro)
-    for module in (*modules, vms, snapshots, storage):
+    for module in (*modules, vms, snapshots, storage, terms):
         router.include(module.router)
     return router

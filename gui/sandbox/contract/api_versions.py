@@ -32,6 +32,9 @@ Python SDKs send, read from their request builders):
 * ``_RESOURCE_GRAPH`` - specification/resourcegraph/resource-manager/Microsoft.ResourceGraph/
   ResourceGraph/readme.md (commit 198de9a2aed0ffca876e712399d49425abfaa09d); the app sends
   2022-10-01 (gui.azure.catalog.service.RESOURCE_GRAPH_API).
+* ``_MARKETPLACE_ORDERING`` - specification/marketplaceordering/resource-manager/
+  Microsoft.MarketplaceOrdering/stable/ (2015-06-01 and 2021-01-01, read at commit
+  e5e3b4c7ac1b77470d0570748bc2c4c22c8dc5d2); azure-mgmt-marketplaceordering 1.1 sends 2021-01-01.
 """
 
 from __future__ import annotations
@@ -85,6 +88,7 @@ _RESOURCE_GRAPH = (
     "2018-09-01-preview", "2019-04-01", "2020-04-01-preview", "2021-03-01", "2021-06-01-preview",
     "2022-10-01", "2023-09-01-preview", "2024-04-01",
 )  # fmt: skip
+_MARKETPLACE_ORDERING = ("2015-06-01", "2021-01-01")
 
 # A resource provider's types, by "Namespace/type" (nested types joined by "/"); ARM names the
 # part after the namespace in NoRegisteredProviderFound.
@@ -107,6 +111,10 @@ PROVIDER_TYPES: dict[str, tuple[str, ...]] = {
     "Microsoft.Storage/storageAccounts": _STORAGE,
     "Microsoft.Storage/storageAccounts/blobServices/containers": _BLOB_CONTAINERS,
     "Microsoft.ResourceGraph/resources": _RESOURCE_GRAPH,
+    # Terms are read at offerTypes/.../agreements/current and cancelled at agreements/...: both
+    # are the provider's, with one list of api-versions.
+    "Microsoft.MarketplaceOrdering/offerTypes": _MARKETPLACE_ORDERING,
+    "Microsoft.MarketplaceOrdering/agreements": _MARKETPLACE_ORDERING,
 }
 _BY_LOWER = {name.lower(): name for name in PROVIDER_TYPES}
 

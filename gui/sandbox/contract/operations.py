@@ -19,6 +19,8 @@ _RG = "/subscriptions/{sub}/resourceGroups/{rg}"
 _COMPUTE = _RG + "/providers/Microsoft.Compute"
 _GALLERY = _COMPUTE + "/galleries/{gallery}"
 _ACCOUNT = _RG + "/providers/Microsoft.Storage/storageAccounts/{name}"
+_ORDERING = "/subscriptions/{sub}/providers/Microsoft.MarketplaceOrdering"
+_AGREEMENT = _ORDERING + "/agreements/{publisher}/offers/{offer}/plans/{plan}"
 
 # (method, path template, schema file in schemas/ without ".json")
 OPERATIONS: tuple[tuple[str, str, str], ...] = (
@@ -34,6 +36,12 @@ OPERATIONS: tuple[tuple[str, str, str], ...] = (
     ("POST", _COMPUTE + "/virtualMachines/{name}/runCommand", "VirtualMachines_RunCommand"),
     ("POST", "/providers/Microsoft.ResourceGraph/resources", "Resources"),
     ("PUT", _ACCOUNT + "/blobServices/default/containers/{container}", "BlobContainers_Create"),
+    (
+        "PUT",
+        _ORDERING + "/offerTypes/{offer_type}/publishers/{publisher}/offers/{offer}/plans/{plan}"
+        "/agreements/current",
+        "MarketplaceAgreements_Create",
+    ),
 )
 
 # Writes whose spec has no request body.
@@ -41,6 +49,8 @@ BODILESS: tuple[tuple[str, str], ...] = (
     ("POST", _COMPUTE + "/disks/{name}/endGetAccess"),
     ("POST", _COMPUTE + "/snapshots/{name}/endGetAccess"),
     ("POST", _ACCOUNT + "/listKeys"),
+    ("POST", _AGREEMENT + "/cancel"),
+    ("POST", _AGREEMENT + "/sign"),
     *(
         ("POST", _COMPUTE + f"/virtualMachines/{{name}}/{action}")
         for action in ("deallocate", "powerOff", "start", "generalize")
