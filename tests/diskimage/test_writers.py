@@ -440,3 +440,35 @@ def test_any_range_set_reads_back(fmt: OutputFormat, runs: list[tuple[int, int]]
     assert data == disk
     assert qemu_raw(path, fmt, tmp_path) == disk
     os.unlink(path)
+
+
+def test_close_while_workers_write_waits_for_them(tmp_path: Path) -> None:
+    # A cancel closes the writer while workers are still writing: a write in flight must end
+    # before the descriptor is closed (a closed descriptor number may be reused by another
+    # file at once), and every later write is refused as closed, never an I/O error.
+    size = 64 * MIB
+    layout = plan_output(OutputFormat.RAW, size, [(0, size)])
+    data = memoryview(bytes(range(256)) * 4096)  # 1 MiB
+    for attempt in range(5):
+        writer = DiskFileWriter(tmp_path / f"c{attempt}.img", layout)
+        outcomes: list[str] = []
+
+        def work(first: int, writer: DiskFileWriter = writer,
+                 outcomes: list[str] = outcomes) -> None:
+            for n in range(first, first + 16):
+                try:
+                    writer.write(n * MIB, data)
+                except WriterClosedError:
+                    outcomes.append("closed")
+                    return
+                except Exception as error:  # the failure this test is about
+                    outcomes.append(type(error).__name__)
+                    return
+            outcomes.append("done")
+
+        with ThreadPoolExecutor(4) as pool:
+            futures = [pool.submit(work, 16 * k) for k in range(4)]
+            writer.close()
+            for future in futures:
+                future.result()
+        assert set(outcomes) <= {"closed", "done"}, outcomes

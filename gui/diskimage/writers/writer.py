@@ -45,7 +45,11 @@ class DiskFileWriter:
     def __init__(self, path: Path | str, layout: OutputLayout, *, resume: bool = False) -> None:
         self.path = Path(path)
         self.layout = layout
-        self._lock = threading.Lock()  # guards _closed, and seek + write where there is no pwrite
+        # _closed and _active (writes in flight) change under _state; close waits for the
+        # writes in flight, since a closed descriptor's number can be reused by the next open.
+        self._state = threading.Condition()
+        self._active = 0
+        self._seek_lock = threading.Lock()  # seek + write where there is no pwrite
         self._closed = False
         if not resume:
             self._check_space(already_used=0)
@@ -73,18 +77,27 @@ class DiskFileWriter:
         The bytes must lie in the blocks the layout planned (the allocated ranges' blocks);
         anything else raises :class:`UnplannedWriteError` or :class:`InvalidRangeError`.
         """
-        if self._closed:
-            raise WriterClosedError(self.path)
-        view = memoryview(data).cast("B") if not isinstance(data, memoryview) or (
-            data.format != "B" or data.ndim != 1) else data
-        for file_offset, start, end in self.layout.pieces(virtual_offset, len(view)):
-            self._pwrite(view[start:end], file_offset)
-
-    def finish(self) -> None:
-        """Write the trailing structures (footers, VHDX headers), flush to the drive, close."""
-        with self._lock:
+        with self._state:
             if self._closed:
                 raise WriterClosedError(self.path)
+            self._active += 1
+        try:
+            view = memoryview(data).cast("B") if not isinstance(data, memoryview) or (
+                data.format != "B" or data.ndim != 1) else data
+            for file_offset, start, end in self.layout.pieces(virtual_offset, len(view)):
+                self._pwrite(view[start:end], file_offset)
+        finally:
+            with self._state:
+                self._active -= 1
+                if not self._active:
+                    self._state.notify_all()
+
+    def finish(self) -> None:
+        """Write the trailing structures (footers, VHDX headers), flush to the drive, close.
+
+        Call it once every write has returned; writes after it are refused."""
+        if not self._stop():
+            raise WriterClosedError(self.path)
         try:
             for offset, data in self.layout.epilogue():
                 self._pwrite(memoryview(data), offset)
@@ -92,15 +105,22 @@ class DiskFileWriter:
         except OSError as error:
             raise self._error(error) from error
         finally:
-            self.close()
+            os.close(self._fd)
 
     def close(self) -> None:
-        """Close without finishing (a paused or cancelled download); safe to call twice."""
-        with self._lock:
+        """Close without finishing (a paused or cancelled download); safe to call twice and
+        from any thread: it refuses new writes and waits for those in flight."""
+        if self._stop():
+            os.close(self._fd)
+
+    def _stop(self) -> bool:
+        """Refuse new writes and wait for those in flight; False if already stopped."""
+        with self._state:
             if self._closed:
-                return
+                return False
             self._closed = True
-        os.close(self._fd)
+            self._state.wait_for(lambda: self._active == 0)
+            return True
 
     def __enter__(self) -> DiskFileWriter:
         return self
@@ -167,7 +187,7 @@ class DiskFileWriter:
     def _pread(self, length: int, offset: int) -> bytes:
         if _HAS_PWRITE:
             return os.pread(self._fd, length, offset)
-        with self._lock:
+        with self._seek_lock:
             os.lseek(self._fd, offset, os.SEEK_SET)
             return os.read(self._fd, length)
 
@@ -179,7 +199,7 @@ class DiskFileWriter:
                 if _HAS_PWRITE:
                     written = os.pwrite(self._fd, view, offset)
                 else:
-                    with self._lock:
+                    with self._seek_lock:
                         os.lseek(self._fd, offset, os.SEEK_SET)
                         written = os.write(self._fd, view)
                 view = view[written:]
