@@ -171,6 +171,27 @@ def test_qemu_can_go_on_writing_the_dynamic_formats(fmt: OutputFormat, tmp_path:
     assert ours == disk
 
 
+def test_why_the_vhd_footers_name_hyper_v_as_their_creator(tmp_path: Path) -> None:
+    # The footers come from the one footer builder, whose creator is Hyper-V's "win ". With a
+    # creator of our own, qemu (by default) would size the disk by its CHS geometry and read a
+    # 100 MiB download 94 KiB short; only an explicit force_size_calc=current_size reads it whole.
+    size = 100 * MIB
+    path = tmp_path / "own.vhd"
+    write_all(path, plan_output(OutputFormat.VHD, size, [(0, 512)]), bytearray(size), [(0, 512)])
+    with open(path, "r+b") as f:
+        f.seek(size + 28)
+        assert f.read(4) == b"win "
+        f.seek(size)
+        footer = bytearray(f.read(512))
+        footer[28:32] = b"azis"
+        footer[64:68] = bytes(4)
+        footer[64:68] = ((~sum(footer)) & 0xFFFFFFFF).to_bytes(4, "big")
+        f.seek(size)
+        f.write(footer)
+    assert len(qemu_raw(path, OutputFormat.VHD, tmp_path)) < size
+    assert len(qemu_raw(path, OutputFormat.VHD, tmp_path, ",force_size_calc=current_size")) == size
+
+
 @pytest.mark.parametrize("fmt", ALL_FORMATS, ids=lambda f: f.value)
 def test_holes_stay_holes(fmt: OutputFormat, tmp_path: Path) -> None:
     size = 512 * MIB
@@ -391,6 +412,11 @@ def test_a_file_system_that_cannot_hold_the_size_says_which_to_use(tmp_path: Pat
                             cwd=Path(__file__).resolve().parents[2])
     assert result.stdout.startswith(OutputFileTooLargeError.__name__), result
     assert "exFAT" in result.stdout
+
+
+def test_each_format_names_its_file_ending() -> None:
+    assert [f.suffix for f in OutputFormat] == [".raw", ".vhd", ".vhd", ".vhdx"]
+    assert [OutputFormat(f.value) for f in OutputFormat] == list(OutputFormat)
 
 
 def test_finish_closes_and_further_writes_are_refused(tmp_path: Path) -> None:

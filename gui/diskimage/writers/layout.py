@@ -74,6 +74,11 @@ class OutputFormat(enum.Enum):
     VHD_DYNAMIC = "vhd-dynamic"
     VHDX = "vhdx"  # dynamic
 
+    @property
+    def suffix(self) -> str:
+        """The file name ending people and tools expect for the format."""
+        return {"raw": ".raw", "vhd": ".vhd", "vhd-dynamic": ".vhd", "vhdx": ".vhdx"}[self.value]
+
 
 @dataclass(frozen=True)
 class OutputLayout:
