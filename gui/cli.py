@@ -1,36 +1,49 @@
 """Command-line entry point.
 
-``azure-image-studio`` with no arguments (or with disk-image files) starts the window;
-``azure-image-studio inspect FILE``, ``azure-image-studio upload FILE --to URL`` and
-``azure-image-studio smoke --subscription ID --location REGION`` run headless, so they never
-import Qt. ``azure-image-studio --install-desktop`` installs the Linux desktop entry, MIME types
-and icons for the user.
+``azure-image-studio`` with no arguments (or with disk-image files) starts the window; the
+headless commands never import Qt:
+
+- ``inspect FILE``: what a disk image is and whether Azure would take it;
+- ``upload FILE --to URL`` or ``upload FILE --disk NAME ...``: a page blob, or a managed disk
+  and its managed image or gallery version;
+- ``download SOURCE FILE``: a disk, snapshot, gallery version or page blob to a local file;
+- ``copy SOURCE --to TARGET``: a server-side copy between regions, subscriptions or tenants;
+- ``images search TEXT``: find an image as the window's search box does;
+- ``smoke --subscription ID --location REGION``: the whole path in a throw-away group.
+
+Each takes ``--json``, ``--sandbox`` and documents its exit codes in ``--help``
+(gui/commands/options.py). ``azure-image-studio --install-desktop`` installs the Linux desktop
+entry, MIME types and icons for the user.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+# The command's name and the module whose ``main(argv) -> int`` runs it.
+COMMANDS = {
+    "inspect": "gui.commands.inspect",
+    "upload": "gui.commands.upload",
+    "download": "gui.commands.download",
+    "copy": "gui.commands.copy",
+    "images": "gui.commands.images",
+    "smoke": "gui.commands.smoke",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] == "inspect":
-        from gui.commands.inspect import main as inspect_main
-
-        return inspect_main(args[1:])
-    if args and args[0] == "upload":
-        from gui.commands.upload import main as upload_main
-
-        return upload_main(args[1:])
-    if args and args[0] == "images":
-        from gui.commands.images import main as images_main
-
-        return images_main(args[1:])
-    if args and args[0] == "smoke":
-        from gui.commands.smoke import main as smoke_main
-
-        return smoke_main(args[1:])
+    if args and args[0] in COMMANDS:
+        # Imported on use: a command loads only its own engine (and never Qt).
+        name = COMMANDS[args[0]]
+        if importlib.util.find_spec(name) is None:
+            sys.stderr.write(f"azure-image-studio: this build has no {args[0]} command\n")
+            return 2
+        command: Callable[[list[str]], int] = importlib.import_module(name).main
+        return command(args[1:])
     if args and args[0] == "--install-desktop":
         from gui.qt.desktop import main as install_desktop
 

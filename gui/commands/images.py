@@ -7,7 +7,11 @@ catalogue with ``--sandbox``) merged with the local index of everything the app 
 URNs. ``--json`` prints one object with a stable shape: ``query``, ``location``, ``filters``,
 ``catalog_used``, ``results`` (each ``SearchHit.to_json()``).
 
-Exit status: 0 with results, 1 with none, 2 on bad usage or when the search could not run.
+Exit status (the table of gui/commands/options.py): 0 with results; 1 with none, as grep says
+"no match", or when the search failed in Azure (stderr says which; with ``--json`` the object
+is then ``{"error": ..., "exit_code": 1}``); 2 bad usage; 3 not signed in or not allowed (with
+``--subscription``); 130 interrupted. ``--sandbox`` searches a sandbox of its own (gone
+afterwards) or the running one at its URL.
 """
 
 from __future__ import annotations
@@ -18,21 +22,28 @@ import contextlib
 import json
 import re
 import sys
-import tempfile
-from collections.abc import AsyncIterator, Iterator, Sequence
-from pathlib import Path
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, TextIO
 
-EXIT_FOUND = 0
-EXIT_NONE = 1
-EXIT_USAGE = 2
+from gui.commands.options import (
+    EXIT_AUTH,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    add_common_options,
+    checked_sandbox,
+    fail,
+    sandbox,
+)
+
+PROG = "azure-image-studio images"
+EXIT_FOUND = EXIT_OK
+EXIT_NONE = EXIT_FAILED
 
 _LOCATION = re.compile(r"^[a-z0-9]+$")
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
-
-
-class UsageError(Exception):
-    pass
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,7 +58,6 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--location", metavar="REGION", help="region, e.g. westeurope")
     search.add_argument("--subscription", metavar="ID",
                         help="subscription id, to resolve 'latest' against ARM")
-    search.add_argument("--json", action="store_true", help="print one JSON object")
     search.add_argument("--limit", type=int, default=20, help="at most this many results")
     search.add_argument("--hide-deprecated", action="store_true", help="hide deprecated images")
     search.add_argument("--gen2", action="store_true", help="only Hyper-V generation 2")
@@ -56,13 +66,18 @@ def _parser() -> argparse.ArgumentParser:
                         help="only images that can start with Trusted Launch")
     search.add_argument("--offline", action="store_true",
                         help="answer from the local index only (no network)")
-    search.add_argument(
-        "--sandbox", nargs="?", const="", default=None, metavar="ARM_URL",
-        help="search the offline sandbox: a new one, or the one at ARM_URL (loopback; its "
-             "catalogue with --catalog-url)",
-    )
     search.add_argument("--catalog-url", metavar="URL",
-                        help="the sandbox's Marketplace Catalog endpoint (loopback)")
+                        help="the sandbox's Marketplace Catalog endpoint (loopback), with "
+                             "--sandbox URL")
+    add_common_options(
+        search, codes=(EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_AUTH, EXIT_INTERRUPTED),
+        meanings={EXIT_OK: "images found",
+                  EXIT_FAILED: "no image found, or the search failed in Azure (stderr says "
+                               "which)",
+                  EXIT_INTERRUPTED: "interrupted (Ctrl+C)"},
+        json_help="print one JSON object",
+        sandbox_help="search the offline sandbox: a new one of its own (gone afterwards), or "
+                     "the running one at URL (loopback; its catalogue with --catalog-url)")
     return parser
 
 
@@ -85,28 +100,15 @@ def _checked(args: argparse.Namespace) -> tuple[str, str | None]:
         raise UsageError(f"--subscription {subscription!r} is not a subscription id (a GUID)")
     if args.limit < 1:
         raise UsageError("--limit must be 1 or more")
-    for name, url in (("--sandbox", args.sandbox), ("--catalog-url", args.catalog_url)):
-        if url:
-            from gui.azure.account.loopback import LoopbackOnlyError, require_loopback_url
+    checked_sandbox(args)
+    if args.catalog_url:
+        from gui.azure.account.loopback import LoopbackOnlyError, require_loopback_url
 
-            try:
-                require_loopback_url(url)
-            except LoopbackOnlyError as exc:
-                raise UsageError(f"{name} {url}: {exc}") from exc
-    return location, subscription
-
-
-@contextlib.contextmanager
-def _own_sandbox() -> Iterator[tuple[str, str]]:
-    from gui.sandbox import SandboxServer
-
-    with tempfile.TemporaryDirectory(prefix="ais-images-sandbox-") as state:
-        server = SandboxServer(Path(state), reset=True)
-        server.start()
         try:
-            yield server.arm_url, server.catalog_url
-        finally:
-            server.stop()
+            require_loopback_url(args.catalog_url)
+        except LoopbackOnlyError as exc:
+            raise UsageError(f"--catalog-url {args.catalog_url}: {exc}") from exc
+    return location, subscription
 
 
 @contextlib.asynccontextmanager
@@ -223,22 +225,21 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         location, subscription = _checked(args)
     except UsageError as exc:
-        sys.stderr.write(f"azure-image-studio images: {exc}\n")
-        return EXIT_USAGE
-    from gui.azure.errors import AzureServiceError
-
+        return fail(PROG, exc, as_json=args.json, out=stream)
     try:
-        if args.sandbox == "" and not args.offline:
-            with _own_sandbox() as (arm_url, catalog_url):
-                return asyncio.run(
-                    _run(args, arm_url, catalog_url, location, subscription, stream)
-                )
-        return asyncio.run(
-            _run(args, args.sandbox or None, args.catalog_url, location, subscription, stream)
-        )
-    except AzureServiceError as exc:
-        sys.stderr.write(f"azure-image-studio images: {exc.user_text()}\n")
-        return EXIT_USAGE
+        # --offline answers from the local index alone: no sandbox is started for it.
+        with (contextlib.nullcontext(None) if args.offline else sandbox(args)) as endpoints:
+            arm_url = endpoints.arm_url if endpoints else None
+            catalog_url = endpoints.catalog_url if endpoints else args.catalog_url
+            return asyncio.run(_run(args, arm_url, catalog_url, location, subscription, stream))
     except KeyboardInterrupt:
-        sys.stderr.write("azure-image-studio images: interrupted\n")
-        return EXIT_USAGE
+        return fail(PROG, "interrupted", code=EXIT_INTERRUPTED, as_json=args.json, out=stream)
+    except Exception as exc:
+        from azure.core.exceptions import AzureError
+
+        from gui.azure.errors import AzureServiceError, translate
+
+        if not isinstance(exc, AzureServiceError | AzureError | OSError):
+            raise  # a fault of ours: its traceback is what a bug report needs
+        # The search could not run: Azure's or the network's reason, one line.
+        return fail(PROG, translate(exc), as_json=args.json, out=stream)

@@ -1,7 +1,11 @@
 """``azure-image-studio inspect FILE``: what a disk image is and what Azure will say about it.
 
-Exit status: 0 when Azure would accept the image after conversion to a fixed VHD, 2 when it
-would not or when the file cannot be read as a disk image at all. The format is recognised by
+Exit status (the table of gui/commands/options.py): 0 when Azure would accept the image after
+conversion to a fixed VHD, 2 when it would not or when the file cannot be read as a disk image
+at all, 130 when interrupted. ``--json`` prints one object, also for a file it cannot read
+(``error`` names the cause's type, ``message`` says it, ``exit_code`` is 2, as before).
+``--sandbox`` is accepted so that a script can pass the same switches to every command;
+inspect reads only the local file and never talks to Azure. The format is recognised by
 content: a QCOW2, VMDK, VDI, archive, ISO or encrypted volume is named (``format`` in ``--json``)
 and refused with the command that makes it uploadable (``command``).
 
@@ -18,6 +22,12 @@ import os
 import sys
 from typing import TextIO
 
+from gui.commands.options import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_common_options,
+)
 from gui.diskimage import DiskImage, DiskImageError, Level, UnsupportedFormatError, open_image
 from gui.diskimage.guest import (
     Architecture,
@@ -31,8 +41,8 @@ from gui.diskimage.guest import (
 from gui.diskimage.rules import human_size
 from gui.diskimage.zeros import nonzero_runs
 
-EXIT_ACCEPTABLE = 0
-EXIT_REFUSED = 2
+EXIT_ACCEPTABLE = EXIT_OK
+EXIT_REFUSED = EXIT_USAGE
 SCAN_PIECE = 4 * 1024 * 1024
 
 
@@ -41,13 +51,19 @@ def _parser() -> argparse.ArgumentParser:
         prog="azure-image-studio inspect",
         description="Show what a .vhd, .vhdx or raw disk image is and whether Azure would "
                     "accept it once uploaded as a fixed VHD.",
-        epilog="Exit status: 0 if Azure would accept it, 2 if not or if the file is unreadable.",
     )
     parser.add_argument("file", help="the disk image to inspect")
     parser.add_argument("--scan", action="store_true",
                         help="also read the data to count the bytes that are not zero (the "
                              "bytes an upload sends); takes as long as reading the data")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead")
+    add_common_options(
+        parser, codes=(EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED),
+        meanings={EXIT_OK: "Azure would accept it once uploaded as a fixed VHD",
+                  EXIT_USAGE: "Azure would refuse it, or the file cannot be read as a disk image",
+                  EXIT_INTERRUPTED: "interrupted (Ctrl+C)"},
+        json_help="print one JSON object instead",
+        sandbox_help="accepted like every command's (inspect reads only the local file, never "
+                     "Azure)")
     return parser
 
 
@@ -146,7 +162,11 @@ def _print_text(img: DiskImage, nonzero: int | None, guest: GuestFacts, out: Tex
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    return _inspect(args)
+    try:
+        return _inspect(args)
+    except KeyboardInterrupt:  # a --scan of a large disk takes a while
+        sys.stderr.write("azure-image-studio inspect: interrupted\n")
+        return EXIT_INTERRUPTED
 
 
 def _quiet_stdout() -> None:
@@ -173,7 +193,8 @@ def _inspect(args: argparse.Namespace) -> int:
     except DiskImageError as exc:
         if args.json:
             report: dict[str, object] = {"file": args.file, "error": type(exc).__name__,
-                                         "message": exc.message, "acceptable": False}
+                                         "message": exc.message, "acceptable": False,
+                                         "exit_code": EXIT_REFUSED}
             if isinstance(exc, UnsupportedFormatError):
                 # Scripts can tell a QCOW2 from a damaged VHD, and run the fix they are given.
                 report.update(format=exc.format_name, format_label=exc.format_label,

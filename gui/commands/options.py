@@ -49,7 +49,7 @@ import contextlib
 import json
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -89,38 +89,43 @@ EXIT_CODES: tuple[ExitCode, ...] = (
 )
 
 
+SANDBOX_HELP = (
+    "run against the offline sandbox: a new one of its own (from its seed, gone afterwards), "
+    "or the running one at URL (loopback only; python -m gui.sandbox prints it)")
+
+
 class UsageError(Exception):
     """Bad usage or input, found before anything is sent: exit 2 with this one line."""
 
 
-def exit_status_epilog(meanings: Mapping[int, str] | None = None) -> str:
-    """The exit-code table as ``--help`` shows it; ``meanings`` gives a command's own words
-    for a code (``images search``: 1 is "no image found")."""
+def exit_status_epilog(
+    meanings: Mapping[int, str] | None = None, codes: Collection[int] | None = None
+) -> str:
+    """The exit-code table as ``--help`` shows it: the ``codes`` a command can return (all by
+    default), ``meanings`` in a command's own words (``images search``: 1 is "no image
+    found")."""
     own = dict(meanings or {})
     lines = ["exit status:"]
     for entry in EXIT_CODES:
-        lines.append(f"  {entry.code:<4} {own.get(entry.code, entry.meaning)}")
+        if codes is None or entry.code in codes:
+            lines.append(f"  {entry.code:<4} {own.get(entry.code, entry.meaning)}")
     return "\n".join(lines)
 
 
 def add_common_options(
     parser: argparse.ArgumentParser,
     *,
-    sandbox: bool = True,
     meanings: Mapping[int, str] | None = None,
+    codes: Collection[int] | None = None,
     json_help: str = "print the result (or the error) as one JSON object on stdout",
+    sandbox_help: str = SANDBOX_HELP,
 ) -> None:
-    """``--json`` and (unless ``sandbox=False``, for a command that never talks to Azure)
-    ``--sandbox [URL]``, and the exit-code table in the epilog (kept as written)."""
+    """``--json``, ``--sandbox [URL]`` and the exit-code table in the epilog (kept as
+    written); ``codes`` and ``meanings`` as for :func:`exit_status_epilog`."""
     parser.add_argument("--json", action="store_true", help=json_help)
-    if sandbox:
-        parser.add_argument(
-            "--sandbox", nargs="?", const="", default=None, metavar="URL",
-            help="run against the offline sandbox: a new one of its own (from its seed, gone "
-                 "afterwards), or the running one at URL (loopback only; python -m gui.sandbox "
-                 "prints it)",
-        )
-    epilog = exit_status_epilog(meanings)
+    parser.add_argument("--sandbox", nargs="?", const="", default=None, metavar="URL",
+                        help=sandbox_help)
+    epilog = exit_status_epilog(meanings, codes)
     parser.epilog = f"{parser.epilog}\n\n{epilog}" if parser.epilog else epilog
     # The table's columns and line breaks survive only with the raw formatter; argparse's
     # default would rewrap them into one paragraph.

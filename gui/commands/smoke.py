@@ -8,8 +8,11 @@ resource. The same services as the app do the work (gui.azure.upload.managed_dis
 engine, gui.azure.image_builder, gui.azure.account.session), so a pass means the app's own path
 works there.
 
-Exit status: 0 every step and every cleanup passed; 1 a step or a cleanup failed (the report says
-which, and what to delete by hand if anything is left); 2 bad arguments.
+Exit status (the table of gui/commands/options.py): 0 every step and every cleanup passed; 1 a
+step or a cleanup failed (the report says which, and what to delete by hand if anything is
+left); 2 bad arguments; 3 the sign-in failed (no credential, or one Azure refused); 130
+interrupted (Ctrl+C; what it had made is deleted first). ``--json`` prints the report as one
+object on stdout (the live lines go to stderr then).
 
 Credentials: ``--sandbox`` uses the offline sandbox (its own, or the one at ``--sandbox URL``);
 otherwise the headless chain of ``gui.azure.account.signin.headless_credential`` (``AZURE_*``
@@ -20,13 +23,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import re
 import secrets
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,9 +41,25 @@ from gui.azure.upload.managed_disk import (
     ManagedDiskUpload,
     SasVault,
 )
+from gui.commands.options import (
+    EXIT_AUTH,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    SandboxEndpoints,
+    UsageError,
+    add_common_options,
+    azure_session,
+    checked_sandbox,
+    emit_json,
+    fail,
+    sandbox,
+)
 from gui.units import human_bytes
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+PROG = "azure-image-studio smoke"
+SIGN_IN = "Sign in"  # the first step's title: its failure is exit 3
 
 DISK_BYTES = 32 * 1024 * 1024  # the virtual size of the test disk (Azure's minimum is 20 MiB)
 DATA_BYTES = 4 * 1024 * 1024  # of which this much holds data, so the upload sends something
@@ -53,10 +71,6 @@ TAG_PURPOSE = "azure-image-studio smoke test (safe to delete)"
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 _LOCATION = re.compile(r"^[a-z][a-z0-9]{2,39}$")
-
-
-class UsageError(Exception):
-    pass
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,14 +88,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="AzureCloud, AzureUSGovernment or AzureChinaCloud (default: the Azure CLI's)",
     )
-    p.add_argument(
-        "--sandbox",
-        nargs="?",
-        const="",
-        default=None,
-        metavar="ARM_URL",
-        help="run against the offline sandbox: a new one, or the one at ARM_URL (loopback)",
-    )
+    add_common_options(
+        p, codes=(EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_AUTH, EXIT_INTERRUPTED),
+        meanings={EXIT_OK: "every step and every cleanup passed",
+                  EXIT_FAILED: "a step or a cleanup failed (the report says which)",
+                  EXIT_AUTH: "the sign-in failed",
+                  EXIT_INTERRUPTED: "interrupted (Ctrl+C); what it had made was deleted"},
+        json_help="print the report as one JSON object on stdout (the live lines go to stderr)")
     return p
 
 
@@ -195,7 +208,7 @@ class Smoke:
             await self._cleanup()
 
     async def _path(self) -> None:
-        await self.step("Sign in", self._sign_in())
+        await self.step(SIGN_IN, self._sign_in())
         self._cleanups.append((f"Delete resource group {self.group}", self._delete_group))
         await self.step(f"Create resource group {self.group}", self._create_group())
         source_path = await self.step(
@@ -580,42 +593,6 @@ def make_test_disk(path: Path) -> Path:
     return path
 
 
-# ---- sessions ---------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _own_sandbox() -> Iterator[str]:
-    from gui.sandbox import SandboxServer
-
-    with tempfile.TemporaryDirectory(prefix="ais-smoke-sandbox-") as state:
-        server = SandboxServer(Path(state), reset=True)
-        server.start()
-        try:
-            yield server.arm_url
-        finally:
-            server.stop()
-
-
-@contextlib.asynccontextmanager
-async def _session(args: argparse.Namespace, arm_url: str | None) -> AsyncIterator[Any]:
-    if arm_url is not None:
-        from gui.azure.account.session import sandbox_session
-
-        session = sandbox_session(arm_url)
-    else:
-        from gui.azure.account.clouds import resolve_cloud
-        from gui.azure.account.session import AzureSession
-        from gui.azure.account.signin import ThreadedCredential, headless_credential
-
-        cloud = await asyncio.to_thread(resolve_cloud, args.cloud)
-        credential = ThreadedCredential(headless_credential(cloud))
-        session = AzureSession(credential=credential, account="headless", cloud=cloud)
-    try:
-        yield session
-    finally:
-        await session.close()
-
-
 def _checked(args: argparse.Namespace) -> tuple[str, str]:
     subscription, location = args.subscription, args.location
     if args.sandbox is not None:
@@ -635,13 +612,7 @@ def _checked(args: argparse.Namespace) -> tuple[str, str]:
             f"--location {args.location!r} is not a region name; use the short name, "
             "e.g. westeurope (az account list-locations -o table)"
         )
-    if args.sandbox:
-        from gui.azure.account.loopback import LoopbackOnlyError, require_loopback_url
-
-        try:
-            require_loopback_url(args.sandbox)
-        except LoopbackOnlyError as exc:
-            raise UsageError(f"--sandbox {args.sandbox}: {exc}") from exc
+    checked_sandbox(args)
     if args.cloud and args.sandbox is None:
         from gui.azure.account.clouds import CLOUDS
 
@@ -652,7 +623,7 @@ def _checked(args: argparse.Namespace) -> tuple[str, str]:
 
 async def _run(
     args: argparse.Namespace, arm_url: str | None, subscription: str, location: str, out: TextIO
-) -> int:
+) -> tuple[int, Report, str]:
     report = Report(out)
     group = new_group_name()
     where = "the offline sandbox" if arm_url is not None else "Azure"
@@ -661,16 +632,17 @@ async def _run(
         f"resource group {group}\n"
     )
     out.flush()
+    endpoints = SandboxEndpoints(arm_url) if arm_url is not None else None
     with tempfile.TemporaryDirectory(prefix="ais-smoke-") as work:
         try:
-            async with _session(args, arm_url) as session:
+            async with azure_session(args, endpoints) as session:
                 smoke = Smoke(session, subscription, location, report, Path(work), group=group)
                 await smoke.run()
         except Exception as exc:  # no session at all (no credential): nothing was created
-            report.add(StepLine("Sign in", False, 0.0, _reason(exc)))
+            report.add(StepLine(SIGN_IN, False, 0.0, _reason(exc)))
     if report.steps_passed and report.cleanup_passed:
         out.write(f"PASSED: {len(report.lines)} steps, nothing left behind.\n")
-        return EXIT_OK
+        return EXIT_OK, report, group
     failed = next((x.title for x in report.lines if not x.ok), "a step")
     out.write(f"FAILED at: {failed.strip()}\n")
     if not report.cleanup_passed:
@@ -680,7 +652,26 @@ async def _run(
         )
     else:
         out.write("Everything the smoke test created was deleted.\n")
-    return EXIT_FAILED
+    return (EXIT_AUTH if failed == SIGN_IN else EXIT_FAILED), report, group
+
+
+def _document(
+    report: Report, code: int, group: str, subscription: str, location: str
+) -> dict[str, object]:
+    """The report as ``--json`` prints it."""
+    return {
+        "passed": code == EXIT_OK,
+        "exit_code": code,
+        "subscription": subscription,
+        "location": location,
+        "resource_group": group,
+        "steps": [
+            {"title": str(line.title), "ok": line.ok, "seconds": round(line.seconds, 3),
+             "detail": line.detail, "cleanup": line.cleanup}
+            for line in report.lines
+        ],
+        "cleanup_passed": report.cleanup_passed,
+    }
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
@@ -696,13 +687,15 @@ def _main(argv: Sequence[str] | None, stream: TextIO) -> int:
     try:
         subscription, location = _checked(args)
     except UsageError as exc:
-        sys.stderr.write(f"azure-image-studio smoke: {exc}\n")
-        return EXIT_USAGE
+        return fail(PROG, exc, as_json=args.json, out=stream)
+    # With --json, stdout carries the one object: the live report goes to stderr.
+    live = sys.stderr if args.json else stream
     try:
-        if args.sandbox == "":
-            with _own_sandbox() as arm_url:
-                return asyncio.run(_run(args, arm_url, subscription, location, stream))
-        return asyncio.run(_run(args, args.sandbox, subscription, location, stream))
+        with sandbox(args) as endpoints:
+            arm_url = endpoints.arm_url if endpoints is not None else None
+            code, report, group = asyncio.run(_run(args, arm_url, subscription, location, live))
     except KeyboardInterrupt:
-        sys.stderr.write("azure-image-studio smoke: interrupted\n")
-        return EXIT_FAILED
+        return fail(PROG, "interrupted", code=EXIT_INTERRUPTED, as_json=args.json, out=stream)
+    if args.json:
+        emit_json(_document(report, code, group, subscription, location), stream)
+    return code
