@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from gui.sandbox.blob.store import BlobStore
 from gui.sandbox.errors import resource_group_not_found, subscription_not_found
 from gui.sandbox.faults import Faults
-from gui.sandbox.seed import SANDBOX_SUBSCRIPTIONS
+from gui.sandbox.seed import PARTNER_SUBSCRIPTIONS, SANDBOX_SUBSCRIPTIONS
 from gui.sandbox.seed.world import STORAGE_ACCOUNTS, initial_resources, rg_id
 from gui.sandbox.store import ResourceStore
 
@@ -54,7 +54,7 @@ class World:
         return cls(state_dir=state_dir, store=store, blobs=blobs)
 
     def require_subscription(self, subscription_id: str) -> str:
-        for known, _ in SANDBOX_SUBSCRIPTIONS:
+        for known, _ in (*SANDBOX_SUBSCRIPTIONS, *PARTNER_SUBSCRIPTIONS):
             if known.lower() == subscription_id.lower():
                 return known
         raise subscription_not_found(subscription_id)

@@ -1,4 +1,11 @@
-"""Azure Compute Galleries: galleries, image definitions and image versions."""
+"""Azure Compute Galleries: galleries, image definitions and image versions.
+
+A version may be made from another gallery's version (``storageProfile.source.id`` naming it),
+in another subscription or another tenant. Across tenants Azure wants two tokens: the target
+tenant's in ``Authorization`` and the source tenant's in ``x-ms-authorization-auxiliary``;
+without the second the answer is 403 LinkedAuthorizationFailed. The seed's second tenant
+(gui/sandbox/seed: Fabrikam) lets the sandbox hold the app to that.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +33,7 @@ from gui.sandbox.arm.context import Ctx, reply
 from gui.sandbox.arm.lro import delete_accepted, mark_provisioned, start_operation
 from gui.sandbox.arm.routing import Router
 from gui.sandbox.errors import ArmError, invalid_parameter, resource_not_found
+from gui.sandbox.seed import tenant_of_subscription, tenant_of_token
 from gui.sandbox.seed.world import gallery as seeded_gallery
 from gui.sandbox.seed.world import gallery_image as seeded_definition
 from gui.sandbox.world import public
@@ -109,6 +117,7 @@ async def list_definitions(ctx: Ctx, p: dict[str, str]) -> web.Response:
 
 @router.get(_DEFINITION)
 async def get_definition(ctx: Ctx, p: dict[str, str]) -> web.Response:
+    require_token_tenant(ctx, p["sub"])
     return reply(public(require_definition(ctx, p)))
 
 
@@ -121,7 +130,59 @@ async def list_versions(ctx: Ctx, p: dict[str, str]) -> web.Response:
 
 @router.get(_VERSION)
 async def get_version(ctx: Ctx, p: dict[str, str]) -> web.Response:
+    require_token_tenant(ctx, p["sub"])
     return reply(version_json(ctx, require_version(ctx, p)))
+
+
+# ---- tenants -----------------------------------------------------------------------------
+
+
+def _bearer_tokens(header: str) -> list[str]:
+    """The tokens of an ``Authorization`` or ``x-ms-authorization-auxiliary`` header (the
+    latter holds up to three, comma-separated, each "Bearer <token>")."""
+    tokens = []
+    for part in header.split(","):
+        scheme, _, token = part.strip().partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            tokens.append(token.strip())
+    return tokens
+
+
+def require_token_tenant(ctx: Ctx, subscription_id: str) -> str:
+    """The tenant of the subscription, which the request's token must have been issued for
+    (Azure's 401 InvalidAuthenticationTokenTenant otherwise)."""
+    wanted = tenant_of_subscription(subscription_id)
+    tokens = _bearer_tokens(ctx.request.headers.get("Authorization", ""))
+    issued = tenant_of_token(tokens[0]) if tokens else wanted
+    if issued != wanted:
+        raise ArmError(
+            401,
+            "InvalidAuthenticationTokenTenant",
+            f"The access token is from the wrong issuer 'https://sts.windows.net/{issued}/'. It "
+            f"must match the tenant 'https://sts.windows.net/{wanted}/' associated with this "
+            f"subscription. Please use the authority (URL) 'https://login.windows.net/{wanted}' "
+            "to get the token.",
+        )
+    return wanted
+
+
+def _require_linked_tenant(ctx: Ctx, target_id: str, target_tenant: str, source_id: str) -> None:
+    """A source in another tenant needs that tenant's token in x-ms-authorization-auxiliary."""
+    source_sub = parse_resource_id(source_id).get("subscriptions", "")
+    source_tenant = tenant_of_subscription(source_sub)
+    if source_tenant == target_tenant:
+        return
+    auxiliary = ctx.request.headers.get("x-ms-authorization-auxiliary", "")
+    if source_tenant in {tenant_of_token(t) for t in _bearer_tokens(auxiliary)}:
+        return
+    raise ArmError(
+        403,
+        "LinkedAuthorizationFailed",
+        "The client has permission to perform action "
+        f"'Microsoft.Compute/galleries/images/versions/read' on scope '{target_id}', however "
+        f"the current tenant '{target_tenant}' is not authorized to access linked subscription "
+        f"'{source_sub}'.",
+    )
 
 
 # ---- create and delete -----------------------------------------------------------------
@@ -359,9 +420,13 @@ def _target_regions(profile: Json, location: str) -> list[Json]:
 
 @router.put(_VERSION)
 async def put_version(ctx: Ctx, p: dict[str, str]) -> web.Response:
+    tenant = require_token_tenant(ctx, p["sub"])
     definition = require_definition(ctx, p)
     name = p["version"]
     body, location, props = put_request(ctx, name, check_version_name)
+    source_id = str(((props.get("storageProfile") or {}).get("source") or {}).get("id") or "")
+    if parse_resource_id(source_id).get("versions"):
+        _require_linked_tenant(ctx, f"{definition['id']}/versions/{name}", tenant, source_id)
     profile = props.get("publishingProfile") or {}
     regions = _target_regions(profile, location)
     existing = ctx.world.store.get(f"{definition['id']}/versions/{name}")
@@ -380,7 +445,9 @@ async def put_version(ctx: Ctx, p: dict[str, str]) -> web.Response:
         }
         duration = len(regions) * world.replication_seconds_per_region
         return _provisioning(ctx, p["sub"], location, existing, 200, duration)
-    storage = version_storage_profile(world, definition, props.get("storageProfile") or {})
+    storage = version_storage_profile(
+        world, definition, props.get("storageProfile") or {}, location
+    )
     version: Json = {
         "id": f"{definition['id']}/versions/{name}",
         "name": name,
@@ -439,7 +506,9 @@ def _mismatch(what: str, source_value: str, definition: Json, definition_value: 
     )
 
 
-def version_storage_profile(world: Any, definition: Json, storage: Json) -> Json:
+def version_storage_profile(
+    world: Any, definition: Json, storage: Json, location: str | None = None
+) -> Json:
     """Check the version's source against its definition and describe the disks it carries.
 
     The sources the current spec names (GalleryImageVersion_Create_*): ``source.virtualMachineId``
@@ -457,6 +526,8 @@ def version_storage_profile(world: Any, definition: Json, storage: Json) -> Json
 
         given = {k: source[k] for k in ("id", "virtualMachineId") if source.get(k)}
         return vm_version_storage(world, definition, str(vm_id or source_id), given)
+    if source_id and parse_resource_id(source_id).get("versions"):
+        return _version_source_profile(world, definition, str(source_id), location)
     if source_id and parse_resource_id(source_id).get("images"):
         image = world.store.get(source_id)
         if image is None or image["type"].lower() != "microsoft.compute/images":
@@ -526,6 +597,64 @@ def version_storage_profile(world: Any, definition: Json, storage: Json) -> Json
             "source": os_echo,
         },
         "dataDiskImages": sorted(data, key=lambda d: d["lun"]),
+    }
+
+
+def _version_source_profile(
+    world: Any, definition: Json, source_id: str, location: str | None
+) -> Json:
+    """A version copied from another gallery's version: the source must be there, finished and
+    replicated to the new version's region (Azure reads it there), and its definition must
+    agree with the target's on what a VM boots (OS type and state, Hyper-V generation,
+    architecture)."""
+    source = world.store.get(source_id)
+    if source is None or source["type"].lower() != VERSION_TYPE.lower():
+        raise ArmError(
+            404,
+            "NotFound",
+            f"The source gallery image version '{source_id}' was not found.",
+            target="properties.storageProfile.source.id",
+        )
+    state = source["properties"].get("provisioningState")
+    if state != "Succeeded":
+        raise invalid_parameter(
+            f"The source gallery image version '{source_id}' is in the '{state}' state; it can "
+            "be copied once it has succeeded.",
+            target="properties.storageProfile.source.id",
+        )
+    regions = [
+        region_name(str(r.get("name") or ""))
+        for r in source["properties"]["publishingProfile"].get("targetRegions") or []
+    ]
+    if location is not None and location not in regions:
+        raise invalid_parameter(
+            f"The source gallery image version '{source_id}' is not replicated to region "
+            f"'{display_region(location)}', where the new version is created. Replicate it "
+            f"there first (it is in: {', '.join(display_region(r) for r in regions)}).",
+            target="properties.storageProfile.source.id",
+        )
+    source_definition = world.store.get(source_id.rsplit("/versions/", 1)[0]) or {}
+    s_props = source_definition.get("properties") or {}
+    d_props = definition["properties"]
+    for what, key, default in (
+        ("OS type", "osType", ""),
+        ("OS state", "osState", ""),
+        ("Hyper-V generation", "hyperVGeneration", "V1"),
+        ("architecture", "architecture", "x64"),
+    ):
+        value, wanted = str(s_props.get(key) or default), str(d_props.get(key) or default)
+        if value.lower() != wanted.lower():
+            raise _mismatch(what, value, definition, wanted)
+    storage = source["properties"]["storageProfile"]
+    return {
+        "source": {"id": source_id},
+        "osDiskImage": {
+            k: v for k, v in (storage.get("osDiskImage") or {}).items() if k != "source"
+        },
+        "dataDiskImages": [
+            {k: v for k, v in d.items() if k != "source"}
+            for d in storage.get("dataDiskImages") or []
+        ],
     }
 
 

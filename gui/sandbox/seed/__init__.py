@@ -15,10 +15,50 @@ SANDBOX_SUBSCRIPTIONS: tuple[tuple[str, str], ...] = (
     (DEVTEST_SUBSCRIPTION_ID, "Contoso Dev/Test"),
 )
 
+# A second tenant (another organisation) with a subscription of its own and a gallery, for
+# copies across tenants. Its subscription is not listed for the signed-in tenant (GET
+# /subscriptions answers the token's tenant only, as Azure does); a request to it must carry
+# that tenant's token, and a request that links resources of both tenants must carry the other
+# tenant's token in x-ms-authorization-auxiliary.
+PARTNER_TENANT_ID = "9e4a1c7d-2b58-4f03-b6e9-71d2c5a8f0b4"
+PARTNER_SUBSCRIPTION_ID = "c2a7e5d1-8f36-4b9c-a0e4-5d1b7f2c9e68"
+PARTNER_SUBSCRIPTIONS: tuple[tuple[str, str], ...] = (
+    (PARTNER_SUBSCRIPTION_ID, "Fabrikam Images"),
+)
+
+# The sandbox accepts any bearer token as the signed-in tenant's. A token naming a tenant,
+# "<prefix><tenant id>", is that tenant's: what a second sign-in to another tenant hands out
+# in sandbox mode (gui/azure/copy/tenants.py writes the same prefix; neither layer may import
+# the other, and tests/sandbox/test_copy_gallery.py holds them to the same text).
+TENANT_TOKEN_PREFIX = "sandbox-token-for-tenant-"
+
+
+def tenant_of_subscription(subscription_id: str) -> str:
+    """The tenant a seeded subscription belongs to (the signed-in tenant for any other)."""
+    for known, _ in PARTNER_SUBSCRIPTIONS:
+        if known.lower() == subscription_id.lower():
+            return PARTNER_TENANT_ID
+    return SANDBOX_TENANT_ID
+
+
+def tenant_of_token(token: str) -> str:
+    """The tenant a sandbox bearer token was issued for."""
+    token = token.strip()
+    if token.startswith(TENANT_TOKEN_PREFIX):
+        return token[len(TENANT_TOKEN_PREFIX) :].lower()
+    return SANDBOX_TENANT_ID
+
+
 __all__ = [
     "DEVTEST_SUBSCRIPTION_ID",
+    "PARTNER_SUBSCRIPTIONS",
+    "PARTNER_SUBSCRIPTION_ID",
+    "PARTNER_TENANT_ID",
     "PRODUCTION_SUBSCRIPTION_ID",
     "SANDBOX_PRINCIPAL_ID",
     "SANDBOX_SUBSCRIPTIONS",
     "SANDBOX_TENANT_ID",
+    "TENANT_TOKEN_PREFIX",
+    "tenant_of_subscription",
+    "tenant_of_token",
 ]

@@ -8,7 +8,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from gui.sandbox.seed import DEVTEST_SUBSCRIPTION_ID, PRODUCTION_SUBSCRIPTION_ID
+from gui.sandbox.seed import (
+    DEVTEST_SUBSCRIPTION_ID,
+    PARTNER_SUBSCRIPTION_ID,
+    PRODUCTION_SUBSCRIPTION_ID,
+)
 from gui.sandbox.seed.community import ImageDefinitionSpec, definition_features
 from gui.sandbox.seed.regions import REGIONS_BY_NAME
 
@@ -27,6 +31,12 @@ IMAGE_DEVTEST_CI = "img-debian12-ci-runner-20241111"
 
 GALLERY_PROD = "gal_contoso_prod"
 GALLERY_DEVTEST = "gal_devtest"
+# The second tenant's (Fabrikam's) gallery: definitions with no versions yet, one that matches
+# Contoso's ubuntu-22.04-base (a copy target) and one that does not (Windows).
+RG_PARTNER = "rg-fabrikam-images"
+GALLERY_PARTNER = "gal_fabrikam"
+PARTNER_IMAGE_UBUNTU = "ubuntu-22.04-base"  # Linux, generalized, Gen2, x64, TrustedLaunch
+PARTNER_IMAGE_WINDOWS = "ws2022-base"  # Windows, generalized, Gen2
 
 GALLERY_IMAGE_SECURE = "ubuntu-22.04-base"  # Linux, generalized, Gen2, TrustedLaunch
 GALLERY_IMAGE_WINDOWS = "ws2022-appserver"  # Windows, generalized, Gen2, data disk
@@ -296,6 +306,7 @@ def gallery_resources(row: GalleryRow) -> list[Json]:
 
 _PROD = PRODUCTION_SUBSCRIPTION_ID
 _DEV = DEVTEST_SUBSCRIPTION_ID
+_FAB = PARTNER_SUBSCRIPTION_ID
 _WEU = "westeurope"
 _PLATFORM_TEAM = {"env": "prod", "owner": "platform-team"}
 
@@ -309,6 +320,7 @@ RESOURCE_GROUPS: tuple[tuple[str, str, str, Mapping[str, str]], ...] = (
     (_PROD, "rg-network-weu", _WEU, {"env": "prod"}),
     (_DEV, RG_DEVTEST, "eastus", {"env": "devtest"}),
     (_DEV, "rg-sandbox-eus", "eastus", {}),
+    (_FAB, RG_PARTNER, "northeurope", {"owner": "fabrikam-images"}),
 )
 
 MANAGED_IMAGES: tuple[ImageRow, ...] = (
@@ -414,6 +426,20 @@ GALLERIES: tuple[GalleryRow, ...] = (
                 "win11-devbox", "Windows", "Generalized", "V2", ("Contoso", "devbox", "win11-24h2"),
                 (VersionRow("0.9.0", _EAST_1, _WIN11, "2024-11-06T09:00:00.0000000+00:00"),),
                 os_gib=127, security_type="TrustedLaunch",
+            ),
+        ),
+    ),
+    GalleryRow(
+        _FAB, RG_PARTNER, GALLERY_PARTNER, "northeurope", "Images shared with Fabrikam",
+        (
+            DefinitionRow(
+                PARTNER_IMAGE_UBUNTU, "Linux", "Generalized", "V2",
+                ("Fabrikam", "ubuntu-base", "22.04-lts-gen2"), (),
+                security_type="TrustedLaunch",
+            ),
+            DefinitionRow(
+                PARTNER_IMAGE_WINDOWS, "Windows", "Generalized", "V2",
+                ("Fabrikam", "windows-base", "2022-datacenter-g2"), (), os_gib=127,
             ),
         ),
     ),
