@@ -265,6 +265,9 @@ class Download:
 
     ``source_key`` names the source in the journal when the blob URL is not stable (a managed
     disk's SAS URL changes with every grant: the disk's resource ID is its key then).
+    ``source_version`` says what must be unchanged for a resume, instead of the blob's ETag,
+    for a source that cannot change but reaches us through a new blob each time (a gallery
+    image version, read through a temporary disk made from it for each run).
     """
 
     def __init__(
@@ -276,6 +279,7 @@ class Download:
         on_progress: ProgressCallback | None = None,
         *,
         source_key: str | None = None,
+        source_version: str | None = None,
     ) -> None:
         if fmt not in FORMATS:
             raise InvalidFormatError(
@@ -290,6 +294,7 @@ class Download:
         if self.options.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self._source_key = source_key or source.key
+        self._source_version = source_version
         self._on_progress = on_progress
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -481,7 +486,7 @@ class Download:
         self._total = virtual
         self._skipped = virtual - pages.total
 
-        version = SourceVersion(facts.size, facts.etag)
+        version = SourceVersion(facts.size, self._source_version or facts.etag)
         journal = self._open_journal(version)
         resume = bool(journal.fetched)
         if not resume:

@@ -125,6 +125,18 @@ def _empty_disk(name: str, location: str = "West US", generation: str | None = N
     return Step("PUT", f"{IN_RG}/disks/{name}{DISK_API}", body)
 
 
+def _snapshot_of(disk: str, name: str) -> Step:
+    """A snapshot (a full copy) of the disk ``disk`` of the conformance group."""
+    body = {
+        "location": "West US",
+        "sku": {"name": "Standard_LRS"},
+        "properties": {
+            "creationData": {"createOption": "Copy", "sourceResourceId": f"{IN_RG}/disks/{disk}"}
+        },
+    }
+    return Step("PUT", f"{IN_RG}/snapshots/{name}{DISK_API}", body)
+
+
 def _definition(gallery_path: str, name: str, location: str, kind: tuple[str, str, str]) -> Step:
     """A gallery image definition; ``kind`` is OS type, OS state, Hyper-V generation."""
     os_type, os_state, generation = kind
@@ -495,6 +507,25 @@ BINDINGS: dict[str, Binding] = {
                         }
                     },
                 },
+            ),
+        ),
+    ),
+    "Snapshot_BeginGetAccess.json": Binding(
+        params={"resourceGroupName": RG, "snapshotName": "snap-conformance-read"},
+        setup=(
+            _empty_disk("disk-conformance-snap-read"),
+            _snapshot_of("disk-conformance-snap-read", "snap-conformance-read"),
+        ),
+    ),
+    "Snapshot_EndGetAccess.json": Binding(
+        params={"resourceGroupName": RG, "snapshotName": "snap-conformance-revoked"},
+        setup=(
+            _empty_disk("disk-conformance-snap-revoked"),
+            _snapshot_of("disk-conformance-snap-revoked", "snap-conformance-revoked"),
+            Step(
+                "POST",
+                f"{IN_RG}/snapshots/snap-conformance-revoked/beginGetAccess{DISK_API}",
+                {"access": "Read", "durationInSeconds": 300},
             ),
         ),
     ),

@@ -1,8 +1,16 @@
 """Managed disks, including direct upload: create with createOption Upload, grant write access
-(a SAS to the disk's page blob on the blob endpoint), upload, revoke.
+(a SAS to the disk's page blob on the blob endpoint), upload, revoke; and disks made from a
+gallery image version (createOption FromImage with creationData.galleryImageReference: its OS
+disk, or a data disk by ``lun``), holding the version's data.
 
 Disk states follow Azure: ReadyToUpload -> ActiveUpload (beginGetAccess Write) -> Unattached
-(endGetAccess); Unattached -> ActiveSAS (beginGetAccess Read) -> Unattached.
+(endGetAccess); Unattached -> ActiveSAS (beginGetAccess Read) -> Unattached. A read grant's SAS
+serves ranged GETs and Get Page Ranges on the blob endpoint, as Azure's does.
+
+The sandbox keeps no copy of a version's data: a disk made from a version copies (inside the blob
+store, holes kept) the page blob of the disk, snapshot or VHD the version was made from (through
+a managed image or a VM to their disks), or is empty of the version's size when that source has
+no blob (the seed's VMs) or is gone.
 """
 
 from __future__ import annotations
@@ -98,7 +106,10 @@ def backing_blob(disk: Json) -> tuple[str, str, str]:
     return ref["account"], ref["container"], ref["blob"]
 
 
-def _new_backing_blob(world: World, disk_unique_id: str, size: int) -> Json:
+def _new_backing_blob(
+    world: World, disk_unique_id: str, size: int, copy_from: tuple[str, str, str] | None = None
+) -> Json:
+    """The disk's page blob: empty of ``size`` bytes, or a copy of the blob ``copy_from``."""
     from gui.sandbox.blob.store import BlobMeta
 
     digest = hashlib.sha256(disk_unique_id.encode()).hexdigest()
@@ -106,8 +117,145 @@ def _new_backing_blob(world: World, disk_unique_id: str, size: int) -> Json:
     container = digest[12:24]
     world.blobs.ensure_account(account)
     world.blobs.create_container(account, container)
-    world.blobs.put_blob(account, container, BlobMeta(name="abcd", blob_type="PageBlob", size=size))
+    if copy_from is not None:
+        # A disk's blob carries no Content-MD5 of its source (Azure sets none on disks).
+        world.blobs.copy_blob(copy_from, (account, container, "abcd"), content_md5=False)
+    else:
+        meta = BlobMeta(name="abcd", blob_type="PageBlob", size=size)
+        world.blobs.put_blob(account, container, meta)
     return {"account": account, "container": container, "blob": "abcd"}
+
+
+def _from_gallery_version(
+    ctx: Ctx, creation: Json, properties: Json, location: str, props: Json
+) -> int:
+    """Fill ``properties`` for a disk made from a gallery image version's OS disk or data disk
+    (``galleryImageReference.lun``); returns the blob size, and leaves the blob to copy (if the
+    version's source still has one) in ``properties["_copy_from"]``."""
+    reference = creation.get("galleryImageReference") or creation.get("imageReference") or {}
+    version_id = str(reference.get("id") or "")
+    target = "disk.properties.creationData.galleryImageReference"
+    if not version_id:
+        raise invalid_parameter(
+            "A disk created with createOption 'FromImage' needs creationData."
+            "galleryImageReference.id: the resource ID of a gallery image version.",
+            target=f"{target}.id",
+        )
+    world = ctx.world
+    version = world.store.get(version_id)
+    if version is None or version["type"].lower() != "microsoft.compute/galleries/images/versions":
+        raise ArmError(
+            404,
+            "NotFound",
+            f"The gallery image version '{version_id}' was not found. Check the gallery, the image "
+            "definition and the version.",
+            target=f"{target}.id",
+        )
+    regions = {
+        _region_key(r.get("name"))
+        for r in version["properties"].get("publishingProfile", {}).get("targetRegions", [])
+    }
+    if _region_key(location) not in regions:
+        raise invalid_parameter(
+            f"The gallery image version '{version['name']}' is not replicated to region "
+            f"'{location}'. Create the disk in one of its target regions or replicate it there "
+            "first.",
+            target=f"{target}.id",
+        )
+    storage = version["properties"].get("storageProfile") or {}
+    lun = reference.get("lun")
+    if lun is None:
+        entry: Json = storage.get("osDiskImage") or {}
+        definition = world.store.get(version_id.rsplit("/versions/", 1)[0]) or {}
+        d_props = definition.get("properties") or {}
+        if d_props.get("osType"):
+            properties["osType"] = d_props["osType"]
+        properties["hyperVGeneration"] = d_props.get("hyperVGeneration", "V1")
+    else:
+        found = [d for d in storage.get("dataDiskImages") or [] if d.get("lun") == lun]
+        if not found:
+            raise invalid_parameter(
+                f"The gallery image version '{version['name']}' has no data disk at LUN {lun}.",
+                target=f"{target}.lun",
+            )
+        entry = found[0]
+    properties["creationData"]["galleryImageReference"] = (
+        {"id": version["id"]} if lun is None else {"id": version["id"], "lun": lun}
+    )
+    source = _version_disk_blob(world, storage, entry, lun)
+    if source is not None:
+        size = world.blobs.blob(*source).size
+        properties["_copy_from"] = source
+    else:
+        size = int(entry.get("sizeInGB") or 1) * GIB + 512
+    disk_size = size - 512 if size % MIB == 512 else size
+    asked = props.get("diskSizeGB")
+    if isinstance(asked, int) and asked * GIB < disk_size:
+        raise invalid_parameter(
+            f"The disk size {asked} GB is smaller than the gallery image version's disk "
+            f"({math.ceil(disk_size / GIB)} GB).",
+            target="disk.properties.diskSizeGB",
+        )
+    properties["diskSizeGB"] = math.ceil(disk_size / GIB)
+    properties["diskSizeBytes"] = disk_size
+    properties["diskState"] = "Unattached"
+    return size
+
+
+def _region_key(name: object) -> str:
+    return str(name or "").replace(" ", "").lower()
+
+
+def _version_disk_blob(
+    world: World, storage: Json, entry: Json, lun: int | None
+) -> tuple[str, str, str] | None:
+    """The page blob holding a version's disk: from its own source (disk, snapshot, VHD), or
+    through the managed image or VM the version was made from; None when there is none."""
+    given = entry.get("source") or {}
+    if given.get("id"):
+        return _resource_blob(world, str(given["id"]))
+    if given.get("uri"):
+        return _uri_blob(world, str(given["uri"]))
+    top = storage.get("source") or {}
+    top_id = str(top.get("virtualMachineId") or top.get("id") or "")
+    parent = world.store.get(top_id) if top_id else None
+    if parent is None:
+        return None
+    profile = parent["properties"].get("storageProfile") or {}
+    if lun is None:
+        disk = profile.get("osDisk") or {}
+    else:
+        disk = next((d for d in profile.get("dataDisks") or [] if d.get("lun") == lun), {})
+    for key in ("managedDisk", "snapshot"):
+        ref = (disk.get(key) or {}).get("id")
+        if ref:
+            return _resource_blob(world, str(ref))
+    return _uri_blob(world, str(disk["blobUri"])) if disk.get("blobUri") else None
+
+
+def _resource_blob(world: World, resource_id: str) -> tuple[str, str, str] | None:
+    resource = world.store.get(resource_id)
+    if resource is None:
+        return None
+    if resource["type"].lower() == "microsoft.compute/snapshots":
+        from gui.sandbox.arm.snapshots import backing_blob as snapshot_blob
+
+        return snapshot_blob(world, resource)
+    ref = resource.get("_blob")
+    return (ref["account"], ref["container"], ref["blob"]) if ref else None
+
+
+def _uri_blob(world: World, uri: str) -> tuple[str, str, str] | None:
+    from urllib.parse import unquote, urlsplit
+
+    segments = [unquote(s) for s in urlsplit(uri).path.lstrip("/").split("/", 2)]
+    if len(segments) != 3:
+        return None
+    try:
+        world.blobs.blob(*segments)
+    except BlobError:
+        return None
+    return segments[0], segments[1], segments[2]
 
 
 add_read_routes(router, DISK_TYPE)
@@ -154,6 +302,8 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
         properties["diskSizeBytes"] = size - 512
         properties["diskState"] = "ReadyToUpload"
         blob_size = size
+    elif option == "FromImage":
+        blob_size = _from_gallery_version(ctx, creation, properties, location, props)
     elif option == "Empty":
         size_gb = props.get("diskSizeGB")
         if not isinstance(size_gb, int) or size_gb < 1:
@@ -168,17 +318,18 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
     else:
         raise invalid_parameter(
             f"The value '{option}' of parameter 'creationData.createOption' is not supported by "
-            "the sandbox for disks. Use 'Upload' or 'Empty'.",
+            "the sandbox for disks. Use 'Upload', 'Empty' or 'FromImage'.",
             target="disk.properties.creationData.createOption",
         )
     tier = _SKUS[sku_name]
     if tier == "Premium":
         properties["tier"] = _premium_tier(int(properties["diskSizeGB"]))
+    copied_from = properties.pop("_copy_from", None)
     disk: Json = {
         **new_compute_resource(sid, group["name"], DISK_TYPE, name, location, body),
         "sku": {"name": sku_name, "tier": tier},
         "properties": properties,
-        "_blob": _new_backing_blob(ctx.world, unique_id, blob_size),
+        "_blob": _new_backing_blob(ctx.world, unique_id, blob_size, copied_from),
     }
     ctx.world.store.put(disk)
     _, headers = start_operation(ctx, sid, location, duration=ctx.world.lro_seconds)
