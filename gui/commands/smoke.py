@@ -10,7 +10,7 @@ works there.
 
 Exit status (the table of gui/commands/options.py): 0 every step and every cleanup passed; 1 a
 step or a cleanup failed (the report says which, and what to delete by hand if anything is
-left); 2 bad arguments; 3 the sign-in failed (no credential, or one Azure refused); 130
+left); 2 bad arguments; 3 a step failed for the sign-in or a missing role (a 401 or 403); 130
 interrupted (Ctrl+C; what it had made is deleted first). ``--json`` prints the report as one
 object on stdout (the live lines go to stderr then).
 
@@ -53,13 +53,14 @@ from gui.commands.options import (
     azure_session,
     checked_sandbox,
     emit_json,
+    exit_code_for,
     fail,
     sandbox,
 )
 from gui.units import human_bytes
 
 PROG = "azure-image-studio smoke"
-SIGN_IN = "Sign in"  # the first step's title: its failure is exit 3
+SIGN_IN = "Sign in"
 
 DISK_BYTES = 32 * 1024 * 1024  # the virtual size of the test disk (Azure's minimum is 20 MiB)
 DATA_BYTES = 4 * 1024 * 1024  # of which this much holds data, so the upload sends something
@@ -92,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
         p, codes=(EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_AUTH, EXIT_INTERRUPTED),
         meanings={EXIT_OK: "every step and every cleanup passed",
                   EXIT_FAILED: "a step or a cleanup failed (the report says which)",
-                  EXIT_AUTH: "the sign-in failed",
+                  EXIT_AUTH: "a step failed: not signed in, or the account lacks a role",
                   EXIT_INTERRUPTED: "interrupted (Ctrl+C); what it had made was deleted"},
         json_help="print the report as one JSON object on stdout (the live lines go to stderr)")
     return p
@@ -176,6 +177,8 @@ class Smoke:
         # What to delete, newest first; registered before each create, since a create that fails
         # half-way may still leave its resource behind.
         self._cleanups: list[tuple[str, Callable[[], Awaitable[bool]]]] = []
+        # What stopped the path (its exit code: a refused sign-in or role is 3, not 1).
+        self.error: BaseException | None = None
 
     @property
     def compute(self) -> Any:
@@ -200,9 +203,10 @@ class Smoke:
     async def run(self) -> None:
         try:
             await self._path()
-        except StepFailed:
-            pass
+        except StepFailed as stopped:
+            self.error = stopped.__cause__  # None when Azure answered but the facts were wrong
         except Exception as exc:  # a failure outside any step is still reported, then cleaned up
+            self.error = exc
             self.report.add(StepLine("Unexpected failure", False, 0.0, _reason(exc)))
         finally:
             await self._cleanup()
@@ -633,12 +637,15 @@ async def _run(
     )
     out.flush()
     endpoints = SandboxEndpoints(arm_url) if arm_url is not None else None
+    error: BaseException | None = None
     with tempfile.TemporaryDirectory(prefix="ais-smoke-") as work:
         try:
             async with azure_session(args, endpoints) as session:
                 smoke = Smoke(session, subscription, location, report, Path(work), group=group)
                 await smoke.run()
+                error = smoke.error
         except Exception as exc:  # no session at all (no credential): nothing was created
+            error = translate(exc)
             report.add(StepLine(SIGN_IN, False, 0.0, _reason(exc)))
     if report.steps_passed and report.cleanup_passed:
         out.write(f"PASSED: {len(report.lines)} steps, nothing left behind.\n")
@@ -652,7 +659,8 @@ async def _run(
         )
     else:
         out.write("Everything the smoke test created was deleted.\n")
-    return (EXIT_AUTH if failed == SIGN_IN else EXIT_FAILED), report, group
+    failed_step = not report.steps_passed
+    return (exit_code_for(error) if failed_step and error else EXIT_FAILED), report, group
 
 
 def _document(

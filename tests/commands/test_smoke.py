@@ -105,7 +105,7 @@ def test_the_whole_path_passes_and_leaves_nothing_behind(
     assert _disk_containers(server) == disks_before  # the disk's data went with it
 
 
-def test_a_failed_step_still_cleans_up_and_exits_1(
+def test_a_step_refused_for_a_missing_role_still_cleans_up_and_exits_3(
     server: SandboxServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The account may not create managed images (a missing role): fails after the disk upload.
@@ -116,7 +116,7 @@ def test_a_failed_step_still_cleans_up_and_exits_1(
         method="PUT",
     )
     code, out, err = _run(server, capsys)
-    assert code == 1, out + err
+    assert code == 3, out + err  # the table's "the account may not do this"
     group = _group(out)
     lines = _lines(out)
     assert lines["Create managed image ais-smoke-image"].startswith("FAILED AuthorizationFailed")
