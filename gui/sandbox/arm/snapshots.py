@@ -1,6 +1,10 @@
-"""Snapshots of managed disks: Microsoft.Compute/snapshots (createOption Copy), and read access
-to them (beginGetAccess / endGetAccess: a read SAS to the snapshot's page blob on the blob
-endpoint, as for disks).
+"""Snapshots of managed disks: Microsoft.Compute/snapshots (createOption Copy, and CopyStart
+to copy an incremental snapshot to another region), and read access to them (beginGetAccess /
+endGetAccess: a read SAS to the snapshot's page blob on the blob endpoint, as for disks).
+
+A CopyStart snapshot is created at once, but its data arrives later, as in Azure: its
+``completionPercent`` grows over the copy (the world's ``replication_seconds_per_region``, one
+region's worth), and it cannot be read or copied again before it reaches 100.
 
 Every snapshot has its own backing page blob, copied from its source's inside the blob store when
 it is made (the bytes never reach a client), so a read grant serves the data the disk held.
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +23,6 @@ from typing import Any
 from aiohttp import web
 
 from gui.sandbox.arm.common import (
-    add_read_routes,
     check_compute_name,
     find_compute,
     new_compute_resource,
@@ -90,7 +94,43 @@ def backing_blob(world: World, snapshot: Json) -> tuple[str, str, str]:
     return ref["account"], ref["container"], ref["blob"]
 
 
-add_read_routes(router, SNAPSHOT_TYPE)
+def copy_progress(world: World, snapshot: Json) -> Json:
+    """The snapshot with its CopyStart progress brought up to now (saved when it moved)."""
+    copy = snapshot.get("_copy")
+    if copy is None:
+        return snapshot
+    seconds = float(copy["seconds"])
+    elapsed = time.time() - float(copy["started"])
+    percent = 100.0 if seconds <= 0 else min(100.0, round(elapsed / seconds * 100, 1))
+    snapshot["properties"]["completionPercent"] = percent
+    if percent >= 100:
+        snapshot.pop("_copy")
+    world.store.put(snapshot)
+    return snapshot
+
+
+def _copying(snapshot: Json) -> bool:
+    return "_copy" in snapshot
+
+
+@router.get("/subscriptions/{sub}/providers/Microsoft.Compute/snapshots")
+async def list_all(ctx: Ctx, p: dict[str, str]) -> web.Response:
+    sid = ctx.world.require_subscription(p["sub"])
+    found = ctx.world.store.under(f"/subscriptions/{sid}", SNAPSHOT_TYPE)
+    return ctx.page([public(copy_progress(ctx.world, s)) for s in found])
+
+
+@router.get(_SNAPSHOTS)
+async def list_by_resource_group(ctx: Ctx, p: dict[str, str]) -> web.Response:
+    group = ctx.world.require_resource_group(p["sub"], p["rg"])
+    found = ctx.world.store.children(group["id"], SNAPSHOT_TYPE)
+    return ctx.page([public(copy_progress(ctx.world, s)) for s in found])
+
+
+@router.get(_SNAPSHOT)
+async def get(ctx: Ctx, p: dict[str, str]) -> web.Response:
+    snapshot = require_compute(ctx, p["sub"], p["rg"], SNAPSHOT_TYPE, p["name"])
+    return reply(public(copy_progress(ctx.world, snapshot)))
 
 
 @router.put(_SNAPSHOT)
@@ -102,10 +142,11 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
     )
     creation = props.get("creationData") or {}
     option = str(creation.get("createOption") or "")
-    if option != "Copy":
+    if option not in ("Copy", "CopyStart"):
         raise invalid_parameter(
             f"The value '{option}' of parameter 'creationData.createOption' is not supported by "
-            "the sandbox for snapshots. Use 'Copy' with a source disk.",
+            "the sandbox for snapshots. Use 'Copy' with a source disk or snapshot, or "
+            "'CopyStart' with an incremental snapshot in another region.",
             target="snapshot.properties.creationData.createOption",
         )
     source_id = str(creation.get("sourceResourceId") or "")
@@ -119,11 +160,21 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
             f"'{parts.get('disks') or parts.get('snapshots') or source_id}' exists in resource "
             f"group '{parts.get('resourcegroups', '')}'.",
         )
-    if source.get("location") != location:
+    incremental = bool(props.get("incremental", False))
+    if option == "CopyStart":
+        _check_copy_start(source, incremental)
+    elif source.get("location") != location:
         raise invalid_parameter(
             f"The snapshot must be in the region of its source disk ('{source.get('location')}'),"
-            f" not '{location}'.",
+            f" not '{location}'. To copy a snapshot to another region, create an incremental "
+            "snapshot with createOption 'CopyStart'.",
             target="location",
+        )
+    if _copying(copy_progress(world, source)):
+        raise operation_not_allowed(
+            f"Snapshot '{source['name']}' is still being copied "
+            f"({source['properties'].get('completionPercent', 0)}% done). Wait until its "
+            "completionPercent is 100.",
         )
     src = source["properties"]
     if src.get("diskState") in ("ReadyToUpload", "ActiveUpload"):
@@ -138,13 +189,13 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
     sku = require_sku(body, _SKUS)
     properties: Json = {
         "creationData": {
-            "createOption": "Copy",
+            "createOption": option,
             "sourceResourceId": source["id"],
             "sourceUniqueId": src.get("uniqueId"),
         },
         "diskSizeGB": src.get("diskSizeGB"),
         "diskSizeBytes": src.get("diskSizeBytes"),
-        "incremental": bool((body.get("properties") or {}).get("incremental", False)),
+        "incremental": incremental,
         "encryption": {"type": "EncryptionAtRestWithPlatformKey"},
         "networkAccessPolicy": "AllowAll",
         "publicNetworkAccess": "Enabled",
@@ -161,6 +212,14 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
         "sku": {"name": sku, "tier": "Premium" if sku.startswith("Premium") else "Standard"},
         "properties": properties,
     }
+    if option == "CopyStart":
+        properties["completionPercent"] = 0.0
+        snapshot["_copy"] = {
+            "started": time.time(),
+            "seconds": world.replication_seconds_per_region,
+        }
+    # The data is copied inside the blob store now; a CopyStart snapshot only shows it once its
+    # completionPercent reaches 100 (reads are refused until then).
     _make_backing_blob(world, snapshot, source)
     world.store.put(snapshot)
 
@@ -171,6 +230,26 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
         ctx, sid, location, duration=world.lro_seconds, on_done=finish, has_result=True
     )
     return reply(public(snapshot), 202, headers)
+
+
+def _check_copy_start(source: Json, incremental: bool) -> None:
+    """CopyStart copies an incremental snapshot, into an incremental snapshot (Azure's rule for
+    copying snapshots across regions)."""
+    if source["type"].lower() != SNAPSHOT_TYPE.lower() or not source["properties"].get(
+        "incremental"
+    ):
+        raise invalid_parameter(
+            f"The source '{source['id']}' of a CopyStart snapshot must be an incremental "
+            "snapshot. Create an incremental snapshot of the disk first (createOption 'Copy', "
+            "incremental true), then copy that one.",
+            target="snapshot.properties.creationData.sourceResourceId",
+        )
+    if not incremental:
+        raise invalid_parameter(
+            "A snapshot created with createOption 'CopyStart' must be incremental. Set "
+            "properties.incremental to true.",
+            target="snapshot.properties.incremental",
+        )
 
 
 @router.delete(_SNAPSHOT)
@@ -214,6 +293,12 @@ async def begin_get_access(ctx: Ctx, p: dict[str, str]) -> web.Response:
             "The value of parameter 'durationInSeconds' must be a positive integer of at most "
             f"{_MAX_ACCESS_SECONDS} seconds (5 days).",
             target="grantAccessData.durationInSeconds",
+        )
+    if _copying(copy_progress(ctx.world, snapshot)):
+        raise operation_not_allowed(
+            f"Read access cannot be granted to snapshot '{snapshot['name']}' while it is being "
+            f"copied ({snapshot['properties'].get('completionPercent', 0)}% done). Wait until "
+            "its completionPercent is 100.",
         )
     state = snapshot["properties"].get("provisioningState")
     if state != "Succeeded":

@@ -1,6 +1,12 @@
 """The Blob REST subset for page blobs, as azure-storage-blob (sync and aio) and plain HTTP use it.
 
 Paths carry the account like Azurite: ``/<account>/<container>/<blob>``.
+
+Copies between accounts happen on the server, as in Azure: Copy Blob (``x-ms-copy-source``,
+asynchronous: pending with ``x-ms-copy-progress`` on the destination until it succeeds) and
+Copy Blob From URL (``x-ms-requires-sync: true``; block blobs up to 256 MiB, as Azure allows).
+The source is read through the SAS in its URL. ``BlobStore.traffic`` counts the blob data
+clients sent and received, which a server-side copy leaves untouched.
 """
 
 from __future__ import annotations
@@ -10,11 +16,13 @@ import base64
 import hashlib
 import logging
 import re
+import time
+import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import TYPE_CHECKING
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 from aiohttp import web
@@ -30,7 +38,7 @@ from gui.sandbox.blob.errors import (
     no_authentication,
     request_body_too_large,
 )
-from gui.sandbox.blob.store import Account, BlobMeta, BlobStore
+from gui.sandbox.blob.store import Account, BlobMeta, BlobStore, CopyState
 
 if TYPE_CHECKING:
     from gui.sandbox.world import World
@@ -40,6 +48,7 @@ log = logging.getLogger(__name__)
 PAGE = 512
 MAX_PAGE_WRITE = 4 * 1024 * 1024
 MAX_PAGE_BLOB = 8 * 1024**4
+MAX_SYNC_COPY = 256 * 1024**2  # Copy Blob From URL's limit
 SERVICE_VERSION = "2025-01-05"
 _STREAM_CHUNK = 4 * 1024 * 1024
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
@@ -126,6 +135,19 @@ def _meta_headers(meta: BlobMeta) -> dict[str, str]:
     )
     if meta.blob_type == "PageBlob":
         headers["x-ms-blob-sequence-number"] = str(meta.sequence_number)
+    if meta.copy is not None:
+        status, copied, completed = meta.copy.progress()
+        headers.update(
+            {
+                "x-ms-copy-id": meta.copy.copy_id,
+                "x-ms-copy-source": meta.copy.source,
+                "x-ms-copy-status": status,
+                "x-ms-copy-progress": f"{copied}/{meta.copy.total}",
+            }
+        )
+        if completed is not None:
+            moment = datetime.fromtimestamp(completed, UTC)
+            headers["x-ms-copy-completion-time"] = _http_date(moment)
     return headers
 
 
@@ -230,6 +252,9 @@ class BlobService:
             if comp == "metadata":
                 sas.require_permission(grant, "w")
                 return self._set_metadata(request, account_name, container, blob)
+            if comp == "" and "x-ms-copy-source" in request.headers:
+                sas.require_permission(grant, "cw")
+                return await self._copy_blob(request, account_name, container, blob)
             if comp == "":
                 sas.require_permission(grant, "cw")
                 return await self._put_blob(request, account_name, container, blob)
@@ -371,6 +396,7 @@ class BlobService:
         blob_type = request.headers.get("x-ms-blob-type", "")
         self.store.container(account, container)  # 404 before reading a large body
         body = await request.read()
+        self.store.traffic.received += len(body)
         if blob_type == "PageBlob":
             raw_size = request.headers.get("x-ms-blob-content-length")
             if raw_size is None or not raw_size.isdigit():
@@ -438,6 +464,7 @@ class BlobService:
         headers: dict[str, str] = {}
         if write == "update":
             body = await request.read()
+            self.store.traffic.received += len(body)
             if len(body) != length:
                 raise invalid_header(
                     "Content-Length",
@@ -558,6 +585,7 @@ class BlobService:
                 headers["Content-MD5"] = base64.b64encode(hashlib.md5(data).digest()).decode()
         headers["Content-Type"] = meta.content_type
         headers["Content-Length"] = str(length)
+        self.store.traffic.sent += length
         if length <= _STREAM_CHUNK:
             data = self.store.read(account, container, meta, start, length)
             return web.Response(status=status, body=data, headers=headers)
@@ -608,3 +636,102 @@ class BlobService:
         self.store.flush()
         headers = {"ETag": meta.etag, "Last-Modified": _http_date(meta.last_modified)}
         return web.Response(status=200, headers={**headers, **extra})
+
+    # ---- server-side copies --------------------------------------------------------------
+
+    def _copy_source(self, url: str) -> tuple[str, str, str, BlobMeta, str]:
+        """The source of a copy: (account, container, blob, its metadata, the URL without its
+        query), read through the SAS in ``url`` as Azure reads it (a source it cannot read is
+        CannotVerifyCopySource)."""
+        parts = urlsplit(url)
+        base = urlsplit(self.world.blob_url)
+        segments = [unquote(x) for x in parts.path.lstrip("/").split("/", 2)]
+        if (parts.hostname, parts.port) != (base.hostname, base.port) or len(segments) != 3:
+            raise BlobError(
+                400,
+                "InvalidHeaderValue",
+                "The copy source must be a blob URL on this (sandbox) blob endpoint: "
+                f"{self.world.blob_url}/<account>/<container>/<blob>?<SAS>.",
+                headers={"x-ms-invalid-header-name": "x-ms-copy-source"},
+            )
+        account_name, container, blob = segments
+        bare = f"{parts.scheme}://{parts.netloc}{parts.path}"
+        account = self.store.account(account_name)
+        params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        if account is None or "sig" not in params:
+            raise _cannot_verify(403, "This request is not authorized to perform this operation.")
+        try:
+            policies = self.store.container(account_name, container).policies
+            grant = sas.verify(
+                params,
+                account=account_name,
+                key=account.key,
+                other_keys=(account.secondary_key,),
+                container=container,
+                blob=blob,
+                policies=policies,
+            )
+            sas.require_permission(grant, "r")
+        except BlobError as err:
+            if err.status == 404:
+                raise _cannot_verify(404, "The specified container does not exist.") from err
+            reason = f"The source SAS does not allow reading it: {err.message}"
+            raise _cannot_verify(403, reason) from err
+        try:
+            meta = self.store.blob(account_name, container, blob)
+        except BlobError as err:
+            raise _cannot_verify(404, "The specified blob does not exist.") from err
+        return account_name, container, blob, meta, bare
+
+    async def _copy_blob(
+        self, request: web.Request, account: str, container: str, blob: str
+    ) -> web.Response:
+        await request.read()
+        self.store.container(account, container)
+        src_account, src_container, src_blob, src_meta, bare = self._copy_source(
+            request.headers["x-ms-copy-source"]
+        )
+        sync = request.headers.get("x-ms-requires-sync", "").lower() == "true"
+        if sync and src_meta.blob_type != "BlockBlob":
+            raise BlobError(
+                409,
+                "CannotVerifyCopySource",
+                "Copy Blob From URL (x-ms-requires-sync) copies block blobs only. Copy a page "
+                "blob with an asynchronous Copy Blob.",
+            )
+        if sync and src_meta.size > MAX_SYNC_COPY:
+            raise BlobError(
+                409,
+                "CannotVerifyCopySource",
+                "The source blob is larger than 256 MiB, the limit of Copy Blob From URL. Use an "
+                "asynchronous Copy Blob.",
+            )
+        # The bytes move inside the store, never through a client (traffic stays unchanged).
+        meta = self.store.copy_blob(
+            (src_account, src_container, src_blob), (account, container, blob)
+        )
+        copy_id = str(uuid.uuid4())
+        meta.copy = CopyState(
+            copy_id=copy_id,
+            source=bare,
+            total=src_meta.size,
+            started=time.time(),
+            seconds=0.0 if sync else self.store.copy_seconds,
+        )
+        meta.metadata = _request_metadata(request) or meta.metadata
+        self.store.mark_dirty(account, container, blob)
+        self.store.flush()
+        status, _, _ = meta.copy.progress()
+        return web.Response(
+            status=202,
+            headers={
+                "ETag": meta.etag,
+                "Last-Modified": _http_date(meta.last_modified),
+                "x-ms-copy-id": copy_id,
+                "x-ms-copy-status": status,
+            },
+        )
+
+
+def _cannot_verify(status: int, message: str) -> BlobError:
+    return BlobError(status, "CannotVerifyCopySource", message)

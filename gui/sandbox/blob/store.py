@@ -17,6 +17,7 @@ import os
 import secrets
 import sys
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -52,6 +53,9 @@ class BlobMeta:
     metadata: dict[str, str] = field(default_factory=dict)
     sequence_number: int = 0
     ranges: RangeSet = field(default_factory=RangeSet)
+    # The Copy Blob that made this blob (None for a blob written by a client): its id, source
+    # URL (without its SAS), start, how long it takes and the size copied.
+    copy: CopyState | None = None
 
     def touch(self) -> None:
         self.last_modified = _now()
@@ -70,6 +74,7 @@ class BlobMeta:
             "metadata": self.metadata,
             "sequence_number": self.sequence_number,
             "ranges": self.ranges.to_json(),
+            "copy": self.copy.to_json() if self.copy is not None else None,
         }
 
     @classmethod
@@ -86,7 +91,59 @@ class BlobMeta:
             metadata=dict(doc.get("metadata") or {}),
             sequence_number=int(doc.get("sequence_number") or 0),
             ranges=RangeSet.from_json(doc.get("ranges") or []),
+            copy=CopyState.from_json(doc["copy"]) if doc.get("copy") else None,
         )
+
+
+@dataclass
+class CopyState:
+    """An asynchronous Copy Blob as Azure reports it on the destination: pending, with
+    x-ms-copy-progress "copied/total", until ``seconds`` after its start, then success."""
+
+    copy_id: str
+    source: str
+    total: int
+    started: float
+    seconds: float
+
+    def progress(self, now: float | None = None) -> tuple[str, int, float | None]:
+        """(status, bytes copied, completion time or None while pending)."""
+        now = time.time() if now is None else now
+        done = now - self.started >= self.seconds
+        if done:
+            return "success", self.total, self.started + self.seconds
+        fraction = max(0.0, (now - self.started) / self.seconds) if self.seconds > 0 else 1.0
+        # Whole pages, as a page blob copy moves them.
+        copied = min(self.total, int(self.total * fraction) // 512 * 512)
+        return "pending", copied, None
+
+    def to_json(self) -> Json:
+        return {
+            "copy_id": self.copy_id,
+            "source": self.source,
+            "total": self.total,
+            "started": self.started,
+            "seconds": self.seconds,
+        }
+
+    @classmethod
+    def from_json(cls, doc: Json) -> CopyState:
+        return cls(
+            copy_id=str(doc["copy_id"]),
+            source=str(doc["source"]),
+            total=int(doc["total"]),
+            started=float(doc["started"]),
+            seconds=float(doc["seconds"]),
+        )
+
+
+@dataclass
+class Traffic:
+    """Blob data that crossed the wire to or from clients (bodies of Get Blob, Put Page and
+    Put Blob): what a server-side copy must leave at zero."""
+
+    sent: int = 0
+    received: int = 0
 
 
 @dataclass
@@ -122,12 +179,15 @@ class BlobStore:
     #: is in practice: azure-storage-blob's page-blob download reads only the first answer to
     #: skip empty chunks. Tests lower it to make clients follow markers.
     page_range_limit = 10_000
+    #: How long an asynchronous Copy Blob stays pending (tests lower it).
+    copy_seconds = 1.0
 
     def __init__(self, root: Path, *, reset: bool) -> None:
         self.root = root
         self._lock = threading.RLock()
         self._accounts: dict[str, Account] = {}
         self._dirty: set[tuple[str, str, str]] = set()
+        self.traffic = Traffic()
         if reset and root.exists():
             _remove_tree(root)
         root.mkdir(parents=True, exist_ok=True)
