@@ -5,6 +5,11 @@ in the regions asked, an OVA's two disks a managed image with a data disk; every
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +21,7 @@ from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed.world import RG_IMAGES
 from tests.commands.helpers import (
+    ROOT,
     disk_names,
     json_of,
     one_line,
@@ -32,6 +38,7 @@ from tests.fixtures.appliance_images import (
     stream_optimized_vmdk,
 )
 from tests.fixtures.disk_images import MIB
+from tests.fixtures.qcow2_images import create, qemu_io
 
 
 @pytest.fixture
@@ -277,3 +284,48 @@ def test_bare_sandbox_in_a_child_process_runs_on_a_sandbox_of_its_own(
     assert any(e["event"] == "progress" and e["state"] == "completed" for e in events)
     # The command's own sandbox was in a temporary directory, not the app's data directory.
     assert not (tmp_path / "home" / "sandbox").exists()
+
+
+def test_ctrl_c_exits_130_and_the_same_command_resumes_where_it_stopped(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    disk = create(tmp_path / "big.qcow2", 64 * MIB)
+    qemu_io(disk, [f"write -P 0x11 0 {32 * MIB}"])
+    env = {
+        # The write SAS waits in keyring's documented file backend (a file in this test's
+        # directory) while the upload is stopped, as it would in the OS keyring.
+        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+        "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
+        "AZURE_IMAGE_STUDIO_HOME": str(tmp_path / "home"),
+    }
+    argv = ["upload", str(disk), *target(server, "resumed-disk", *LINUX_V2, "--concurrency",
+                                         "1", "--json")]
+    argv[argv.index("none")] = "json"  # --progress json: the test waits for the data to flow
+    server.faults.latency = 0.25  # every request takes a while: Ctrl+C lands mid-upload
+    process = subprocess.Popen([sys.executable, "-m", "gui", *argv], cwd=ROOT, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, **env})
+    assert process.stderr is not None
+    for line in process.stderr:
+        event = json.loads(line)
+        if event["event"] == "progress" and event["sent"] > 0:
+            break
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert err.strip().splitlines()[-1] == (
+        "upload: interrupted; run the same command again to resume")
+    assert json_of(out)["exit_code"] == 130
+
+    async def state(compute: Any) -> str:
+        return enum_text((await compute.disks.get(RG_IMAGES, "resumed-disk")).disk_state)
+
+    assert read_back(server, state) == "ActiveUpload"  # kept open for the resume, not sealed
+    server.faults.latency = 0.0
+    again = run_child(*argv, env=env)
+    assert again.returncode == 0, again.stderr
+    upload = json_of(again.stdout)["upload"]
+    assert upload["resumed"] is True
+    assert upload["bytes_present"] > 0  # what the first run sent is not sent again
+    assert upload["bytes_sent"] + upload["bytes_present"] >= 32 * MIB
+    assert read_back(server, state) == "Unattached"
