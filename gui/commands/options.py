@@ -49,6 +49,7 @@ import contextlib
 import json
 import sys
 import tempfile
+import textwrap
 from collections.abc import AsyncIterator, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,7 +109,10 @@ def exit_status_epilog(
     lines = ["exit status:"]
     for entry in EXIT_CODES:
         if codes is None or entry.code in codes:
-            lines.append(f"  {entry.code:<4} {own.get(entry.code, entry.meaning)}")
+            # Wrapped here: the raw formatter that keeps the table's columns keeps long lines.
+            lines += textwrap.wrap(own.get(entry.code, entry.meaning), width=78,
+                                   initial_indent=f"  {entry.code:<4} ",
+                                   subsequent_indent=" " * 7)
     return "\n".join(lines)
 
 
@@ -128,8 +132,11 @@ def add_common_options(
     epilog = exit_status_epilog(meanings, codes)
     parser.epilog = f"{parser.epilog}\n\n{epilog}" if parser.epilog else epilog
     # The table's columns and line breaks survive only with the raw formatter; argparse's
-    # default would rewrap them into one paragraph.
+    # default would rewrap them into one paragraph. A one-paragraph description is wrapped
+    # here instead, as the default formatter would have.
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    if parser.description and "\n" not in parser.description:
+        parser.description = textwrap.fill(parser.description, width=78)
 
 
 def exit_code_for(exc: BaseException) -> int:

@@ -72,10 +72,13 @@ PROG = "upload"  # the prefix of the one-line reasons on stderr, as before
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="azure-image-studio upload",
-        description="Upload a .vhd, .vhdx or raw disk image as a fixed-VHD page blob, sending "
-        "only the data. Running the same command again resumes an interrupted upload.",
+        description="Upload a disk image (VHD, VHDX, raw, qcow2, VMDK, VDI, or an OVA's disks) as\n"
+        "the fixed VHD Azure takes, sending only the data: to a page blob, or to a managed\n"
+        "disk and then a managed image or a gallery image version, as the upload wizard\n"
+        "does. Running the same command again resumes an interrupted upload.",
     )
-    p.add_argument("file", type=Path, help="the disk image (.vhd, .vhdx, .raw, .img)")
+    p.add_argument("file", type=Path,
+                   help="the disk image: .vhd, .vhdx, .raw/.img, .qcow2, .vmdk, .vdi or .ova")
     where = p.add_argument_group("target (one of)")
     where.add_argument(
         "--to",

@@ -5,6 +5,7 @@ exit code per cause; run through ``gui.cli.main`` and, for ``--sandbox``, a chil
 from __future__ import annotations
 
 import importlib.util
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def test_help_documents_the_exit_codes_json_and_sandbox(
     text = capsys.readouterr().out
     assert "--json" in text and "--sandbox [URL]" in text
     table = text.split("exit status:\n", 1)[1].splitlines()
-    codes = [int(line.split()[0]) for line in table if line.strip()]
+    codes = [int(found.group(1)) for line in table if (found := re.match(r"^  (\d+) ", line))]
     # Each command lists the codes it returns, in the table's order, from the one table.
     assert {0, 2} <= set(codes) <= {entry.code for entry in options.EXIT_CODES}
     assert codes == sorted(codes)
