@@ -529,6 +529,37 @@ BINDINGS: dict[str, Binding] = {
             ),
         ),
     ),
+    "Snapshot_GetIncrementalSnapshot.json": Binding(
+        params={"resourceGroupName": RG, "snapshotName": "snap-conformance-incremental"},
+        setup=(
+            _empty_disk("disk-conformance-incremental", generation="V1"),
+            Step(
+                "PUT",
+                f"{IN_RG}/snapshots/snap-conformance-incremental{DISK_API}",
+                {
+                    "location": "West US",
+                    "properties": {
+                        "creationData": {
+                            "createOption": "Copy",
+                            "sourceResourceId": f"{IN_RG}/disks/disk-conformance-incremental",
+                        },
+                        "incremental": True,
+                    },
+                },
+            ),
+        ),
+        allow_missing={
+            "properties.purchasePlan": "the disk was not made from a Marketplace image with a plan",
+            "properties.supportedCapabilities": "disk capabilities of the source are not modelled",
+            "properties.supportsHibernation": "hibernation is not modelled",
+            "properties.encryptionSettingsCollection": _NO_ADE,
+            "properties.creationData.instantAccessDurationMinutes": "instant access (Premium SSD "
+            "v2 and Ultra disks only) is not modelled",
+            "properties.incrementalSnapshotFamilyId": "incremental snapshot families are not "
+            "modelled",
+            "properties.snapshotAccessState": "instant access is not modelled",
+        },
+    ),
     "Snapshot_ListBySubscription.json": Binding(
         # The subscription's snapshots: a capture's backup snapshot is seeded.
         allow_missing={

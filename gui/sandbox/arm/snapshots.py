@@ -160,7 +160,8 @@ async def create(ctx: Ctx, p: dict[str, str]) -> web.Response:
             f"'{parts.get('disks') or parts.get('snapshots') or source_id}' exists in resource "
             f"group '{parts.get('resourcegroups', '')}'.",
         )
-    incremental = bool(props.get("incremental", False))
+    # A CopyStart copy is incremental (Azure's own example of it leaves the flag out).
+    incremental = bool(props.get("incremental", option == "CopyStart"))
     if option == "CopyStart":
         _check_copy_start(source, incremental)
     elif source.get("location") != location:
