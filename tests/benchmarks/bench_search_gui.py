@@ -6,7 +6,15 @@ by key (80 ms apart, as a quick typist) until each answer shows. A 10 ms QTimer 
 the longest stall, against the same probe over the same window sitting idle as the baseline.
 Goal: ≤ 50 ms while searching.
 
+The sandbox runs in this process, as in the app's sandbox mode, and shares the GIL with the
+window. Its Marketplace Catalog is built on the catalogue's first request (seconds of pure
+Python on the sandbox's thread), so the first query is typed and reported apart: that stall is
+the sandbox's, and Azure's catalogue does not run in the app. Besides the longest stall, each
+stretch reports how many stalls passed 50 ms (the idle baseline's count says how loaded the
+machine is) and the CPU seconds each thread used (who competed for the GIL).
+
 Run: QT_QPA_PLATFORM=offscreen python tests/benchmarks/bench_search_gui.py
+(BENCH_SAMPLE_STALLS=1 also prints where the GUI thread was while it stalled.)
 """
 
 from __future__ import annotations
@@ -15,11 +23,12 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.benchmarks.probes import StallProbe
+from tests.benchmarks.probes import StallProbe, StallSampler
 
 QUERIES = (
     "ubuntu 24.04 arm64",
@@ -31,6 +40,76 @@ QUERIES = (
 )
 KEY_GAP_S = 0.08
 LATENCY_S = 0.05
+STALL_S = 0.050  # the goal: no stall longer than this
+
+
+class GapProbe(StallProbe):
+    """The stall probe keeping every stall past 25 ms, so a run reports how many stalls broke
+    the goal and not only the worst one (one stall of a loaded machine decides the maximum)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stalls: list[float] = []
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        if self.last and now - self.last - self.INTERVAL_S > 0.025:
+            self.stalls.append(now - self.last - self.INTERVAL_S)
+        super()._tick()
+
+    def start(self) -> None:
+        self.stalls = []
+        super().start()
+
+    def over(self, limit: float = STALL_S) -> int:
+        return sum(1 for stall in self.stalls if stall > limit)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """What one stretch of typing measured."""
+
+    stall: float  # the longest stall, seconds
+    over: int  # stalls longer than STALL_S
+    answers: list[float]  # per query: seconds from its last key to its answer shown
+    cpu: dict[str, float]  # CPU seconds by thread role
+    seconds: float  # how long the stretch took
+
+    def cpu_text(self) -> str:
+        ordered = sorted(self.cpu.items(), key=lambda kv: -kv[1])
+        return ", ".join(f"{role} {seconds:.2f}" for role, seconds in ordered)
+
+
+def median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds each thread of this process has used, by role (Linux /proc): who competes
+    with the window's thread for the GIL, independent of how loaded the machine is."""
+    import threading
+
+    tick = os.sysconf("SC_CLK_TCK")
+    roles: dict[str, float] = {}
+    for thread in threading.enumerate():
+        stat = Path(f"/proc/self/task/{thread.native_id}/stat")
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended
+        name = thread.name
+        if name == "MainThread":
+            role = "window (GUI thread)"
+        elif name.startswith(("azure-sandbox", "asyncio_")):
+            role = "sandbox (its loop and executor)"
+        elif name.startswith("search-index"):
+            role = "search-index writer"
+        elif name.startswith("ThreadPoolExecutor"):
+            role = "window's worker threads"
+        else:
+            role = "other"
+        roles[role] = roles.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return roles
 
 
 def main() -> None:
@@ -41,6 +120,7 @@ def main() -> None:
     from gui.paths import HOME_ENV
     from gui.qt.app_controller import AppController
     from gui.qt.browser.tree_model import LoadState
+    from gui.qt.search.panel import DEBOUNCE_MS
     from gui.sandbox import SandboxServer
     from tests.benchmarks.gui_loop import GuiLoop
     from tests.qt.helpers import make_settings
@@ -65,32 +145,62 @@ def main() -> None:
     run(window.search_service.feed.drained())
     server.faults.latency = LATENCY_S
 
-    probe = StallProbe()
+    probe = GapProbe()
     probe.start()
     gui.wait(lambda: time.perf_counter() - probe.started > 3.0)
     idle = probe.stop()
+    idle_over = probe.over()
 
     panel = window.search_panel
-    answers: list[float] = []
-    probe.start()
-    for query in QUERIES:
-        panel.box.clear()
-        panel.box.setFocus()
-        for char in query:
-            QTest.keyClicks(panel.box, char)
-            typed = time.perf_counter()
-            wait(lambda t=typed: time.perf_counter() - t >= KEY_GAP_S)  # type: ignore[misc]
-        done_typing = time.perf_counter()
-        wait(lambda q=query: panel.model.query == q and not panel.busy)  # type: ignore[misc]
-        answers.append(time.perf_counter() - done_typing)
-    searching = probe.stop()
+    sampling = bool(os.environ.get("BENCH_SAMPLE_STALLS"))
 
-    print("Azure Image Studio — search box benchmark (sandbox, 50 ms per request)")
+    def typing(queries: tuple[str, ...], label: str) -> Phase:
+        """Types ``queries`` key by key, each until its answer shows, under the probe."""
+        answers: list[float] = []
+        sampler = StallSampler(probe)
+        cpu_before = thread_cpu()
+        started = time.perf_counter()
+        probe.start()
+        if sampling:
+            print(f"typing the queries now ({label})", flush=True)  # a profiler may attach
+            sampler.start()
+        for query in queries:
+            panel.box.clear()
+            panel.box.setFocus()
+            for char in query:
+                QTest.keyClicks(panel.box, char)
+                typed = time.perf_counter()
+                wait(lambda t=typed: time.perf_counter() - t >= KEY_GAP_S)  # type: ignore[misc]
+            done_typing = time.perf_counter()
+            wait(lambda q=query: panel.model.query == q and not panel.busy)  # type: ignore[misc]
+            answers.append(time.perf_counter() - done_typing)
+        stall = probe.stop()
+        cpu = {role: seconds - cpu_before.get(role, 0.0) for role, seconds in thread_cpu().items()}
+        if sampling:
+            sampler.stop()
+            print(f"{label}: {sampler.report()}")
+        return Phase(stall, probe.over(), answers, cpu, time.perf_counter() - started)
+
+    # The sandbox builds its Marketplace Catalog (thousands of generated products and their
+    # index: seconds of pure Python on its thread) on its first request. Azure's catalogue
+    # runs on Azure, so that build is the sandbox's own cost: the first query, typed while it
+    # builds, is reported apart, and the goal is measured on the queries after it.
+    cold = typing(QUERIES[:1], "first query, the sandbox's catalogue cold")
+    warm = typing(QUERIES, "the queries, catalogue warm")
+
+    print("Azure Image Studio — search box benchmark (sandbox in this process, 50 ms per request)")
     print(f"  queries typed key by key ({KEY_GAP_S * 1000:.0f} ms apart): {len(QUERIES)}")
-    print(f"  answer after the last key: median {sorted(answers)[len(answers) // 2] * 1000:.0f} ms,"
-          f" max {max(answers) * 1000:.0f} ms (includes the 200 ms debounce)")
-    print(f"  longest GUI stall while searching: {searching * 1000:.1f} ms (goal ≤ 50 ms)")
-    print(f"  longest GUI stall idle (baseline, same window): {idle * 1000:.1f} ms")
+    print(f"  answer after the last key: median {median(warm.answers) * 1000:.0f} ms,"
+          f" max {max(warm.answers) * 1000:.0f} ms (includes the {DEBOUNCE_MS} ms debounce)")
+    print(f"  longest GUI stall while searching: {warm.stall * 1000:.1f} ms (goal ≤ 50 ms);"
+          f" stalls over 50 ms: {warm.over} in {warm.seconds:.1f} s")
+    print(f"  longest GUI stall idle (baseline, same window): {idle * 1000:.1f} ms;"
+          f" stalls over 50 ms: {idle_over} in 3.0 s")
+    print(f"  CPU seconds while searching, by thread: {warm.cpu_text()}")
+    print(f"  first query while the sandbox builds its catalogue: longest stall"
+          f" {cold.stall * 1000:.1f} ms, stalls over 50 ms: {cold.over} in {cold.seconds:.1f} s,"
+          f" answer {cold.answers[0] * 1000:.0f} ms after the last key")
+    print(f"    CPU seconds, by thread: {cold.cpu_text()}")
     window.cancel_tasks()
     run(controller.shutdown())
 
