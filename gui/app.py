@@ -137,12 +137,16 @@ def run(argv: Sequence[str]) -> int:
     loop.set_default_executor(executor)
     asyncio.set_event_loop(loop)
     controller = AppController(
-        settings, sandbox=args.sandbox, sandbox_reset=args.sandbox_reset, cloud_name=args.cloud
+        settings,
+        sandbox=args.sandbox,
+        sandbox_reset=args.sandbox_reset,
+        cloud_name=args.cloud,
+        # The window paints first; the upload engine and the Azure SDK load after (run()).
+        defer_transfers=True,
     )
     controller.window.show()
-    for name in args.files:
-        controller.workflows.open_upload_wizard(Path(name).resolve())
+    files = [Path(name).resolve() for name in args.files]
     with loop:
-        loop.run_until_complete(controller.run())
+        loop.run_until_complete(controller.run(open_files=files))
     executor.shutdown(wait=False, cancel_futures=True)
     return 0

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QApplication
@@ -16,10 +17,16 @@ from PySide6.QtWidgets import QApplication
 from gui.qt.main_window import MainWindow
 from gui.qt.settings import Settings
 from gui.qt.tasks import TaskSet
-from gui.qt.transfers.model import TransferManager
-from gui.qt.workflows import Workflows
+
+if TYPE_CHECKING:
+    # Both import the upload engine, the Azure SDK and aiohttp: more than half of what a start
+    # imports. The app makes them after the first paint (``defer_transfers``).
+    from gui.qt.transfers.model import TransferManager
+    from gui.qt.workflows import Workflows
 
 log = logging.getLogger(__name__)
+
+FIRST_PAINT_WAIT_S = 1.0
 
 
 class AppController(QObject):
@@ -30,12 +37,17 @@ class AppController(QObject):
         sandbox: bool = False,
         sandbox_reset: bool = False,
         cloud_name: str | None = None,
+        defer_transfers: bool = False,
     ) -> None:
+        """With ``defer_transfers`` (the app's start), the Transfers panel and the workflows
+        (upload, capture) are made once the window has painted, when ``run()`` starts; without
+        it (tests, benchmarks), at once."""
         super().__init__()
-        self.transfers = TransferManager(self)
-        self.window = window = MainWindow(settings, self.transfers)
+        self.window = window = MainWindow(settings)
         self.setParent(window)  # goes with the window (and is found among its children)
-        self.workflows = Workflows(window, self.transfers)
+        self._transfers: TransferManager | None = None
+        self._workflows: Workflows | None = None
+        self._announced: Any = None  # the session the window said it shows (``connected``)
         self.force_sandbox = sandbox
         self.sandbox_reset = sandbox_reset
         # None until connect_initial() resolves it: --cloud, else the cloud chosen in the app
@@ -47,8 +59,6 @@ class AppController(QObject):
         self.session: Any = None
         self._closed: asyncio.Event | None = None
         self._tasks = TaskSet("app controller")
-        window.upload_requested.connect(self.workflows.open_upload_wizard)
-        window.capture_requested.connect(self.workflows.open_capture_wizard)
         window.connected.connect(self._connected)
         window.sign_in_requested.connect(self.open_sign_in)
         window.settings_requested.connect(self.open_settings)
@@ -57,16 +67,55 @@ class AppController(QObject):
         self.settings = settings
         self.settings_dialog: Any = None
         self.apply_settings()
+        if not defer_transfers:
+            self.attach_transfers()
+
+    @property
+    def transfers(self) -> TransferManager:
+        """The app's one TransferManager (made on first use when the start deferred it)."""
+        self.attach_transfers()
+        assert self._transfers is not None
+        return self._transfers
+
+    @property
+    def workflows(self) -> Workflows:
+        """Where uploads and captures start (made with the TransferManager)."""
+        self.attach_transfers()
+        assert self._workflows is not None
+        return self._workflows
+
+    def attach_transfers(self) -> None:
+        """Makes the TransferManager, the window's Transfers panel and the workflows; once."""
+        if self._transfers is not None:
+            return
+        # Imported here, not at the top: see the TYPE_CHECKING imports.
+        from gui.qt.transfers.model import TransferManager
+        from gui.qt.workflows import Workflows
+
+        window = self.window
+        self._transfers = TransferManager(self)
+        window.attach_transfers(self._transfers)
+        self._workflows = Workflows(window, self._transfers)
+        window.upload_requested.connect(self._workflows.open_upload_wizard)
+        window.capture_requested.connect(self._workflows.open_capture_wizard)
+        self._apply_transfer_settings()
+        if self._announced is not None:
+            self._connected(self._announced)  # connected before: the new parts get the session
 
     def apply_settings(self) -> None:
         """What the settings mean for the running app; at start and after the dialog's OK."""
+        self._apply_transfer_settings()
+        self.window.tree_model.max_age_seconds = self.settings.cache_max_age_minutes * 60.0
+
+    def _apply_transfer_settings(self) -> None:
+        if self._transfers is None:
+            return  # attach_transfers applies them
         s = self.settings
-        prefs = self.transfers.preferences
+        prefs = self._transfers.preferences
         prefs.concurrency = s.upload_concurrency
         prefs.delete_partial_disk = s.delete_partial_disk
         # Mbit/s as the user sets it; the engine counts bytes.
         prefs.bandwidth.set_rate(s.bandwidth_cap_mbps * 1_000_000 // 8 or None)
-        self.window.tree_model.max_age_seconds = s.cache_max_age_minutes * 60.0
 
     def open_settings(self) -> None:
         """Edit → Settings; one dialog at a time, never a nested event loop (open, not exec)."""
@@ -99,12 +148,14 @@ class AppController(QObject):
 
     def _on_closing(self) -> None:
         self._tasks.cancel_all()
-        self.transfers.cancel_all()
+        if self._transfers is not None:
+            self._transfers.cancel_all()
         if self._closed is not None:
             self._closed.set()
 
-    async def run(self) -> None:
-        """Connects, then waits until the window closes and cleans up."""
+    async def run(self, open_files: Sequence[Path] = ()) -> None:
+        """Attaches the transfers once the window has painted, opens the upload wizard for
+        each of ``open_files``, connects, then waits until the window closes and cleans up."""
         # run() ends the app after shutdown() has stopped the uploads, closed the session and
         # stopped the sandbox. Were Qt to quit as soon as the window is gone, the qasync loop
         # would stop under that work ("Event loop stopped before Future completed"). Set here,
@@ -116,10 +167,35 @@ class AppController(QObject):
         self._closed = asyncio.Event()
         if not self.window.isVisible():
             self._closed.set()
+        elif self._transfers is None:
+            await self._first_paint()
+        self.attach_transfers()
+        for path in open_files:
+            self.workflows.open_upload_wizard(path)
         connect = self._spawn(self.connect_initial())
         await self._closed.wait()
         connect.cancel()
         await self.shutdown()
+
+    async def _first_paint(self) -> None:
+        """Until the window has painted, or a second at most (a window that is not exposed,
+        say on another virtual desktop, may not paint yet and still needs its parts)."""
+        window = self.window
+        if window.has_painted:
+            return
+        painted = asyncio.get_running_loop().create_future()
+
+        def done() -> None:
+            if not painted.done():
+                painted.set_result(None)
+
+        window.first_painted.connect(done)
+        try:
+            await asyncio.wait_for(painted, FIRST_PAINT_WAIT_S)
+        except TimeoutError:
+            log.info("The window did not paint within %.0f s; going on", FIRST_PAINT_WAIT_S)
+        finally:
+            window.first_painted.disconnect(done)
 
     async def connect_initial(self) -> None:
         from gui.azure.account.clouds import resolve_cloud
@@ -184,9 +260,11 @@ class AppController(QObject):
             await previous.close()
 
     def _connected(self, session: Any) -> None:
-        self.session = session
-        self.transfers.session = session
-        self.workflows.connected(session)  # offers unfinished uploads: after the line above
+        self.session = self._announced = session
+        if self._transfers is None or self._workflows is None:
+            return  # attach_transfers hands them the session
+        self._transfers.session = session
+        self._workflows.connected(session)  # offers unfinished uploads: after the line above
 
     async def switch_to_sandbox(self) -> None:
         await self.use(await self._sandbox_session())
@@ -204,7 +282,8 @@ class AppController(QObject):
         from gui.qt.transfers.model import stop_all
 
         # Running uploads stop cleanly (access revoked, journal saved) and resume next time.
-        await stop_all(self.transfers)
+        if self._transfers is not None:
+            await stop_all(self._transfers)
         if self.session is not None:
             try:
                 await self.session.close()

@@ -8,9 +8,18 @@ import gc
 import itertools
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QPoint,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -51,8 +60,12 @@ from gui.qt.search.panel import SearchPanel
 from gui.qt.settings import Settings
 from gui.qt.style import Tone, badge_style
 from gui.qt.tasks import TaskSet
-from gui.qt.transfers.dock import TransfersDock
-from gui.qt.transfers.model import TransferManager
+
+if TYPE_CHECKING:
+    # The Transfers panel and its manager import the upload engine, the Azure SDK and aiohttp
+    # (more than half of the start-up's imports): the app attaches them after the first paint.
+    from gui.qt.transfers.dock import TransfersDock
+    from gui.qt.transfers.model import TransferManager
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +139,22 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+class _FirstPaint(QObject):
+    """Calls ``then`` at its widget's first Paint event, then stops watching (an event filter
+    only until then: no Python call per event afterwards)."""
+
+    def __init__(self, widget: QWidget, then: Callable[[], None]) -> None:
+        super().__init__(widget)
+        self._then: Callable[[], None] | None = then
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and self._then is not None:
+            then, self._then = self._then, None
+            watched.removeEventFilter(self)
+            then()
+        return False
+
+
 class MainWindow(QMainWindow):
     scope_changed = Signal(str, str)
     selection_changed = Signal(object)
@@ -137,12 +166,18 @@ class MainWindow(QMainWindow):
     capture_requested = Signal(object)  # the VM's CatalogNode, or None to pick one
     connected = Signal(object)  # the session, once subscriptions and the tree are shown
     closing = Signal()
+    first_painted = Signal()  # once, when the user first sees the window (has_painted)
 
     def __init__(
-        self, settings: Settings, transfers: TransferManager, parent: QWidget | None = None
+        self,
+        settings: Settings,
+        transfers: TransferManager | None = None,
+        parent: QWidget | None = None,
     ) -> None:
         """``transfers`` is the app's one TransferManager (the AppController's): the window
-        shows it in the Transfers panel and asks before quitting while it runs uploads."""
+        shows it in the Transfers panel and asks before quitting while it runs uploads. The
+        app hands it in after the first paint (``attach_transfers``), so that the window shows
+        before the upload engine and the Azure SDK are imported."""
         super().__init__(parent)
         self.settings = settings
         # gui.azure.account.session.AzureSession, imported lazily for start-up
@@ -169,7 +204,12 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowIcon(icons.icon("app"))
         self.resize(1280, 800)
-        self._transfers = transfers
+        self._transfers: TransferManager | None = None
+        self._transfers_dock: TransfersDock | None = None
+        self.action_transfers: QAction | None = None
+        # Set at the tree's first paint: the moment the user sees the window (the app attaches
+        # the Transfers panel then, not before).
+        self.has_painted = False
 
         self.tree_model = CatalogTreeModel(self)
         self.proxy = CatalogSearchProxy(self)
@@ -184,14 +224,6 @@ class MainWindow(QMainWindow):
         self.log_dock.setVisible(settings.log_visible)
         self.action_log.setChecked(settings.log_visible)
         self.log_dock.visibilityChanged.connect(self.action_log.setChecked)
-        self.transfers_dock = TransfersDock(transfers, self)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.transfers_dock)
-        self.tabifyDockWidget(self.log_dock, self.transfers_dock)
-        self.transfers_dock.hide()
-        self.action_transfers = self.transfers_dock.toggleViewAction()
-        self.action_transfers.setText(self.tr("Show &Transfers"))
-        self.action_transfers.setShortcut(QKeySequence("Ctrl+T"))
-        self.view_menu.addAction(self.action_transfers)
         self.detail_pane.upload_requested.connect(self.upload_requested)
 
         self._flush_timer = QTimer(self)
@@ -205,6 +237,43 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         self._set_tab_order()
         self._show_remembered_scope()
+        self.tree.installEventFilter(_FirstPaint(self.tree, self._on_first_paint))
+        if transfers is not None:
+            self.attach_transfers(transfers)
+
+    def attach_transfers(self, transfers: TransferManager) -> None:
+        """The Transfers panel over the app's one TransferManager; once (a second call is
+        ignored). Its place and visibility come from the layout saved at the last close, even
+        when it is made after ``restoreState`` (``restoreDockWidget``)."""
+        if self._transfers is not None:
+            return
+        # Imported here: the upload engine, the Azure SDK and aiohttp load with it (see the
+        # TYPE_CHECKING import above).
+        from gui.qt.transfers.dock import TransfersDock
+
+        self._transfers = transfers
+        dock = self._transfers_dock = TransfersDock(transfers, self)
+        # Where the last close left it (restoreState kept its place); else beside the log.
+        if not self.restoreDockWidget(dock):
+            self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+            self.tabifyDockWidget(self.log_dock, dock)
+            dock.hide()
+        action = self.action_transfers = dock.toggleViewAction()
+        action.setText(self.tr("Show &Transfers"))
+        action.setShortcut(QKeySequence("Ctrl+T"))
+        self.view_menu.addAction(action)
+
+    @property
+    def transfers_dock(self) -> TransfersDock:
+        """The Transfers panel; there once ``attach_transfers`` has run (the workflows, which
+        show it, are made after that)."""
+        if self._transfers_dock is None:
+            raise RuntimeError("The Transfers panel is made by attach_transfers(); not yet.")
+        return self._transfers_dock
+
+    def _on_first_paint(self) -> None:
+        self.has_painted = True
+        self.first_painted.emit()
 
     # --- construction -------------------------------------------------------------------------
 
@@ -1204,7 +1273,8 @@ class MainWindow(QMainWindow):
     # --- quitting -----------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self._quit_confirmed and (self._stopping or self._transfers.active):
+        active = self._transfers is not None and bool(self._transfers.active)
+        if not self._quit_confirmed and (self._stopping or active):
             # Closing now would leave a managed disk in ActiveUpload with nobody to finish or
             # revoke it: ask first (window close, Ctrl+Q and File → Quit all come here).
             event.ignore()
@@ -1226,9 +1296,13 @@ class MainWindow(QMainWindow):
         open(): a nested exec() inside the qasync loop would stall every coroutine)."""
         if self.quit_box is not None:  # already asking (window-modal, so it is on top)
             return
+        transfers = self._transfers
+        if transfers is None:  # no Transfers panel yet: no upload can run
+            self._quit_now()
+            return
         # Asking the keyring may block (it loads its backend, may talk to D-Bus): off the GUI.
-        keyring = await asyncio.to_thread(lambda: self._transfers.vault.available)
-        active = self._transfers.active
+        keyring = await asyncio.to_thread(lambda: transfers.vault.available)
+        active = transfers.active
         if not active or self.quit_box is not None:
             if not active:
                 self._quit_now()
@@ -1303,7 +1377,8 @@ class MainWindow(QMainWindow):
         from gui.qt.transfers.model import stop_all
 
         try:
-            await stop_all(self._transfers, keep=keep)
+            if self._transfers is not None:
+                await stop_all(self._transfers, keep=keep)
         finally:
             self._stopping = False
             self._quit_now()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 
 class StallProbe:
@@ -47,6 +49,10 @@ class StallSampler:
     The stall probe says how long; this says why. A stall inside C code that holds the GIL
     (json.dumps of a big list in another thread, say) shows as the GUI thread waiting at a
     Python line that does nothing heavy: read such samples as "the GIL was elsewhere".
+
+    To tell the two apart, each sample also counts the other threads that were in Python code
+    of their own (not parked in a selector, a lock or a queue): the thread that held the GIL
+    is among them, and ``others`` says which, while a stall in Qt's C++ work shows none.
     """
 
     def __init__(
@@ -59,6 +65,7 @@ class StallSampler:
         self.period_s = period_s
         self.gui_thread_id = threading.get_ident()
         self.samples: dict[tuple[str, ...], int] = {}
+        self.others: dict[str, int] = {}  # "thread name: innermost frame" -> samples
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stall-sampler", daemon=True)
 
@@ -88,6 +95,24 @@ class StallSampler:
 
             key = (*(where(f) for f in ours[-3:]), "TOP " + where(stack[-1]))
             self.samples[key] = self.samples.get(key, 0) + 1
+            self._count_others(sys._current_frames(), where)
+
+    # Where a thread waits without wanting the GIL: not the culprit of a stall.
+    _PARKED = ("selectors.py", "threading.py", "queue.py", "thread.py", "probes.py")
+
+    def _count_others(self, frames: dict[int, Any], where: Callable[[Any], str]) -> None:
+        import threading
+        import traceback
+
+        names = {t.ident: t.name for t in threading.enumerate()}
+        for ident, frame in frames.items():
+            if ident == self.gui_thread_id:
+                continue
+            top = traceback.extract_stack(frame, limit=1)[-1]
+            if top.filename.endswith(self._PARKED):
+                continue
+            key = f"{names.get(ident, ident)}: {where(top)}"
+            self.others[key] = self.others.get(key, 0) + 1
 
     def report(self, top: int = 12) -> str:
         total = sum(self.samples.values()) or 1
@@ -97,4 +122,8 @@ class StallSampler:
         ]
         for key, count in sorted(self.samples.items(), key=lambda kv: -kv[1])[:top]:
             lines.append(f"{count:5d} {100 * count / total:5.1f}%  " + "  <  ".join(reversed(key)))
+        busy = sum(self.others.values())
+        lines.append(f"other threads in Python code at those samples: {busy} thread-samples")
+        for name, count in sorted(self.others.items(), key=lambda kv: -kv[1])[:top]:
+            lines.append(f"{count:5d} {100 * count / total:5.1f}%  {name}")
         return "\n".join(lines)

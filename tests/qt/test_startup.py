@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +15,7 @@ from pytestqt.qtbot import QtBot
 from gui.qt.app_controller import AppController
 from gui.qt.main_window import MainWindow
 from tests.azure.helpers import SIGNED_OUT, US_GOVERNMENT_CLI, fake_az
-from tests.qt.helpers import AsyncRunner
+from tests.qt.helpers import AsyncRunner, make_settings
 
 pytestmark = pytest.mark.gui
 
@@ -57,3 +60,81 @@ def test_the_start_follows_the_azure_cli_cloud(
     with started(controller, run) as window:
         assert controller.cloud_name == "AzureUSGovernment"
         assert window.session is not None and window.session.is_sandbox
+
+
+# The app's own start (gui.app.run), in a process of its own: at the tree's first paint nothing
+# of the upload engine's stack is imported; once connected, the Transfers panel and the upload
+# and capture workflows are there; closing the window ends the process.
+_APP_START = """
+import sys
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication
+
+app = QApplication(sys.argv[:1])
+HEAVY = ("aiohttp", "azure.mgmt.compute", "azure.identity", "gui.azure.upload.job")
+
+
+class FirstPaint(QObject):
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Paint and obj.objectName() == "sourceTree":
+            app.removeEventFilter(self)
+            print("AT_PAINT", sorted(m for m in HEAVY if m in sys.modules), flush=True)
+            QTimer.singleShot(50, self.poll)
+        return False
+
+    def poll(self):
+        window = next(w for w in app.topLevelWidgets() if w.objectName() == "mainWindow")
+        if window.session is None or not window.action_upload.isEnabled():  # not connected
+            QTimer.singleShot(50, self.poll)
+            return
+        texts = [a.text() for a in window.view_menu.actions()]
+        print("CONNECTED", window.transfers_dock.objectName(), "Show &Transfers" in texts,
+              flush=True)
+        window.close()
+
+
+watch = FirstPaint()
+app.installEventFilter(watch)
+from gui.app import run
+sys.exit(run(["--sandbox"]))
+"""
+
+
+def test_the_window_paints_before_the_upload_engine_loads_and_gets_it_after(
+    tmp_path: Path,
+) -> None:
+    env = dict(os.environ, AZURE_IMAGE_STUDIO_HOME=str(tmp_path / "home"))
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    done = subprocess.run(
+        [sys.executable, "-c", _APP_START],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith(("AT_", "CONN"))]
+    assert lines == ["AT_PAINT []", "CONNECTED transfersDock True"], done.stderr
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_transfers_panel_left_open_shows_again_when_made_after_the_paint(
+    qtbot: QtBot, qloop: object, home: Path
+) -> None:
+    first = AppController(make_settings(home))
+    qtbot.addWidget(first.window)
+    first.window.show()
+    first.window.transfers_dock.show()
+    qtbot.waitUntil(first.window.transfers_dock.isVisible)
+    first.window.save_layout()
+
+    later = AppController(make_settings(home), defer_transfers=True)
+    window = later.window
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.has_painted, timeout=5000)
+    with pytest.raises(RuntimeError):
+        window.transfers_dock  # noqa: B018 - not made before the paint
+    later.attach_transfers()
+    qtbot.waitUntil(window.transfers_dock.isVisible, timeout=5000)
+    assert window.action_transfers is not None and window.action_transfers.isChecked()
