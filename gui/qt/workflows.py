@@ -1,5 +1,5 @@
-"""Upload and capture as the main window offers them: dropped files, the wizards, the transfers
-and the notifications when an upload ends."""
+"""Upload, capture and delete as the main window offers them: dropped files, the wizards, the
+transfers, the notifications when an upload ends, and Delete… for the selected nodes."""
 
 from __future__ import annotations
 
@@ -7,13 +7,17 @@ from pathlib import Path
 from typing import Any
 
 from azure.mgmt.core.tools import resource_id
-from PySide6.QtCore import QEvent, QObject
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QSystemTrayIcon
 
-from gui.azure.catalog.nodes import CatalogNode
+from gui.azure.catalog.nodes import CatalogNode, NodeRef
+from gui.azure.manage.delete import Target, target_of
 from gui.diskimage import DISK_IMAGE_SUFFIXES, has_disk_image_suffix
+from gui.qt import icons
 from gui.qt.main_window import MainWindow
+from gui.qt.manage.delete_dialog import DeleteDialog
+from gui.qt.tasks import TaskSet
 from gui.qt.transfers.model import Status, Transfer, TransferManager
 
 
@@ -37,8 +41,24 @@ class Workflows(QObject):
         self.wizards: list[Any] = []
         self._pending_files: list[Path] = []
         self._tray: QSystemTrayIcon | None = None
+        self._tasks = TaskSet("Workflows")
+        self.delete_dialogs: list[Any] = []
         window.setAcceptDrops(True)
         window.installEventFilter(self)
+        # Delete… in the tree's context menu, and the Delete key while the tree has the focus.
+        self.delete_action = QAction(icons.icon("error"), self.tr("Delete…"), window.tree)
+        self.delete_action.setObjectName("deleteSelected")
+        self.delete_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+        self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.delete_action.setStatusTip(
+            self.tr(
+                "Delete the selected images, versions, definitions, galleries, disks or "
+                "snapshots from Azure, after a confirmation that lists them"
+            )
+        )
+        self.delete_action.triggered.connect(self.delete_selected)
+        window.tree.addAction(self.delete_action)
+        window.add_node_actions(self._node_actions)
 
     def connected(self, session: Any) -> None:
         """The window has a session: offer unfinished uploads, open files that waited for it."""
@@ -160,6 +180,57 @@ class Workflows(QObject):
         if wizard in self.wizards:
             self.wizards.remove(wizard)
         wizard.deleteLater()
+
+    # --- delete ---------------------------------------------------------------------------------
+
+    def _node_actions(self, menu: QMenu, nodes: list[CatalogNode]) -> None:
+        """Delete… when something selected can be deleted from here."""
+        if any(target_of(node) is not None for node in nodes):
+            menu.addSeparator()
+            menu.addAction(self.delete_action)
+
+    def delete_selected(self) -> DeleteDialog | None:
+        """The delete confirmation for the selected nodes that can be deleted (the dialog)."""
+        window = self.window
+        targets: list[Target] = [
+            target for node in window.selected_nodes() if (target := target_of(node)) is not None
+        ]
+        if not targets:
+            window.statusBar().showMessage(
+                self.tr(
+                    "Nothing selected can be deleted here: select managed images, gallery "
+                    "versions, definitions, galleries, disks or snapshots of this subscription."
+                ),
+                8000,
+            )
+            return None
+        catalog = window.catalog
+        if catalog is None:
+            window.statusBar().showMessage(
+                self.tr("Not connected yet: nothing can be deleted."), 5000
+            )
+            return None
+        compute = catalog.session.compute(catalog.scope.subscription_id)
+        dialog = DeleteDialog(compute, targets, window)
+        dialog.deleted.connect(lambda parents: self._tasks.spawn(self.refresh_after(parents)))
+        dialog.finished.connect(lambda _result, d=dialog: self._forget_dialog(d))
+        self.delete_dialogs.append(dialog)
+        dialog.open()
+        return dialog
+
+    def _forget_dialog(self, dialog: Any) -> None:
+        if dialog in self.delete_dialogs:
+            self.delete_dialogs.remove(dialog)
+        dialog.deleteLater()
+
+    async def refresh_after(self, parents: list[NodeRef]) -> None:
+        """The nodes that listed what was deleted, listed again from Azure."""
+        window = self.window
+        if window.catalog is None:
+            return
+        window.catalog.forget_cached_listings()
+        for ref in parents:
+            await window.list_afresh(ref.key)
 
     # --- transfers and notifications ------------------------------------------------------------
 

@@ -40,7 +40,7 @@ class NodeKind(StrEnum):
     IMAGE = "image"
     VERSION = "version"
     VM = "vm"
-    DISK = "disk"  # a managed disk, in its resource group under Managed images
+    DISK = "disk"  # a managed disk, beside the managed images of its resource group
     SNAPSHOT = "snapshot"  # a snapshot of a managed disk, beside the disks
 
 
@@ -76,7 +76,7 @@ SOURCES: tuple[ImageSource, ...] = (
     ),
     ImageSource(
         SourceKind.MANAGED,
-        QT_TR_NOOP("Managed images and disks"),
+        QT_TR_NOOP("Managed images"),
         QT_TR_NOOP(
             "The subscription's own managed images, managed disks and snapshots, by resource "
             "group: also what the upload and capture wizards left behind (a kept upload disk, "

@@ -46,7 +46,7 @@ _NODE_HINTS = {
         "DetailPane", "A Compute Gallery. Expand it to see its image definitions."
     ),
     NodeKind.RESOURCE_GROUP: QT_TRANSLATE_NOOP(
-        "DetailPane", "A resource group. Expand it to see its managed images."
+        "DetailPane", "A resource group. Expand it to see its managed images, disks and snapshots."
     ),
     NodeKind.DEFINITION: QT_TRANSLATE_NOOP(
         "DetailPane", "An image definition. Expand it to see its versions."
@@ -300,6 +300,9 @@ class DetailPane(QWidget):
         self.kind_badge.show()
         self.status_label.hide()
         self._clear_form()
+        if detail.ref.disk_kind is not None:
+            self._show_disk(detail)
+            return
         rows: list[tuple[str, object]] = [
             (self.tr("OS type"), detail.os_type),
             (self.tr("OS state"), detail.os_state),
@@ -317,8 +320,37 @@ class DetailPane(QWidget):
         self.disks_box.show()
         self.disks_caption.setText(self.tr("Disks (%n)", "", len(detail.disks)))
 
+    def _show_disk(self, detail: ImageDetail) -> None:
+        """A managed disk or snapshot: its facts (what it is, who uses it, what made it), the
+        OS facts only where it carries an operating system, and itself in the disk table."""
+        self.kind_badge.setToolTip(
+            self.tr("A managed disk or a snapshot of one: not an image, but what images are made "
+                    "from and what uploads and captures leave behind.")
+        )
+        os_rows: list[tuple[str, object]] = [
+            (self.tr("OS type"), detail.os_type),
+            (self.tr("Hyper-V generation"), detail.hyper_v_generation),
+            (self.tr("Architecture"), detail.architecture),
+            (self.tr("Security type"), detail.security_type),
+        ]
+        rows: list[tuple[str, object]] = [
+            *((render(Message(label)), value) for label, value in detail.properties),
+            *((label, value) for label, value in os_rows if value),
+            (self.tr("Location"), detail.location),
+            (self.tr("Resource ID"), detail.resource_id),
+        ]
+        for label, value in rows:
+            self._add_row(label, value)
+        self.disk_model.set_disks(detail.disks)
+        self.disks_box.show()
+        self.disks_caption.setText(self.tr("Disks (%n)", "", len(detail.disks)))
+
     def kind_text(self, detail: ImageDetail) -> str:
         """What the image is, by its disks: "VM image — OS disk + 2 data disks"."""
+        if detail.ref.disk_kind is NodeKind.DISK:
+            return self.tr("Managed disk")
+        if detail.ref.disk_kind is NodeKind.SNAPSHOT:
+            return self.tr("Snapshot of a managed disk")
         count = len(detail.data_disks)
         if detail.ref.source is SourceKind.VMS:
             return self.tr("Virtual machine — OS disk + %n data disk(s)", "", count)

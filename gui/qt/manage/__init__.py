@@ -1,0 +1,1 @@
+"""Acting on what the tree shows: the delete confirmation and its progress."""
