@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,8 @@ from gui.azure.account.session import sandbox_session
 from gui.azure.catalog.cache import CachedCatalog
 from gui.azure.catalog.nodes import CatalogNode, SourceKind
 from gui.azure.catalog.service import Catalog, Scope
-from gui.azure.search.index import SCHEMA_VERSION, SearchIndex, match_expression
-from gui.azure.search.model import SearchFilters, release_date_from_version
+from gui.azure.search.index import SCHEMA_VERSION, SearchIndex, match_expression, rank_hits
+from gui.azure.search.model import Facts, SearchFilters, SearchHit, release_date_from_version
 from gui.azure.search.refresh import ReadBudget, Refresher, attach
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 
@@ -197,3 +198,30 @@ def test_query_words_and_version_dates() -> None:
     assert str(release_date_from_version("20348.2849.241109")) == "2024-11-09"
     assert str(release_date_from_version("16.0.241010")) == "2024-10-10"
     assert release_date_from_version("1.0.0") is None
+
+
+def test_ranking_a_few_of_many_hits_gives_the_best_of_the_whole_ranking() -> None:
+    # A one-letter prefix brings hundreds of rows; only the best few are asked for, and they
+    # must be exactly the head of the full ranking, scores included.
+    hits = [
+        SearchHit(
+            key=f"marketplace/p/o/sku{n}",
+            source="marketplace",
+            kind="sku",
+            title=f"p:o:sku{n}",
+            urn=f"p:o:sku{n}",
+            is_image=n % 3 != 0,
+            score=1.0 + (n * 7 % 11) / 10,
+            release_date=date(2024, 1 + n % 12, 1),
+            facts=Facts(deprecation="Deprecated" if n % 5 == 0 else ""),
+        )
+        for n in range(40)
+    ]
+    hits.append(SearchHit(key="marketplace/p/o/exact", source="marketplace", kind="sku",
+                          title="p:o:exact", urn="p:o:exact", is_image=True, score=0.1))
+    whole = rank_hits(hits, "p:o:exact", SearchFilters())
+    assert len(whole) == len(hits) and whole[0].key == "marketplace/p/o/exact"
+    best = rank_hits(hits, "p:o:exact", SearchFilters(), limit=7)
+    assert best == whole[:7]
+    assert [hit.score for hit in best] == sorted((hit.score for hit in best), reverse=True)
+    assert rank_hits(hits, "p:o:exact", SearchFilters(), limit=None) == whole

@@ -516,7 +516,7 @@ class SearchIndex:
                 log.debug("FTS query %r refused: %s", expression, error)
                 return []
         hits = [_hit(dict(zip(names, row, strict=True))) for row in rows]
-        return rank_hits(hits, text, filters or SearchFilters())[:limit]
+        return rank_hits(hits, text, filters or SearchFilters(), limit)
 
     def find_image(self, location: str, publisher: str, offer: str, sku: str) -> SearchHit | None:
         """The Marketplace SKU row ``publisher:offer:sku`` (case-blind), if listed here."""
@@ -584,10 +584,13 @@ class SearchIndex:
 # --- ranking (shared with the service, so merged results rank the same way) -------------------
 
 
-def rank_hits(hits: Iterable[SearchHit], text: str, filters: SearchFilters) -> list[SearchHit]:
+def rank_hits(
+    hits: Iterable[SearchHit], text: str, filters: SearchFilters, limit: int | None = None
+) -> list[SearchHit]:
     """Filters, de-duplicates (one hit per location-free key), and orders hits by score:
     relevance × (image 1, place to browse ½) × (deprecated ½) × (1 + ¼ × how recent among
-    these hits), plus a fixed boost for an exact URN or alias match."""
+    these hits), plus a fixed boost for an exact URN or alias match. Only the best ``limit``
+    come back (all without one)."""
     wanted = text.strip().casefold()
     kept: dict[str, SearchHit] = {}
     for hit in hits:
@@ -601,7 +604,7 @@ def rank_hits(hits: Iterable[SearchHit], text: str, filters: SearchFilters) -> l
     dated = [hit.release_date for hit in kept.values() if hit.release_date is not None]
     oldest, newest = (min(dated), max(dated)) if dated else (None, None)
     span = (newest - oldest).days if oldest is not None and newest is not None else 0
-    scored = []
+    scored: list[tuple[float, SearchHit]] = []
     for hit in kept.values():
         score = hit.score * (1.0 if hit.is_image else 0.5)
         if hit.facts.deprecated:
@@ -614,9 +617,11 @@ def rank_hits(hits: Iterable[SearchHit], text: str, filters: SearchFilters) -> l
             hit.alias.casefold(),
         ):
             score += _EXACT_BOOST
-        scored.append(_with_score(hit, score))
-    scored.sort(key=lambda hit: (-hit.score, hit.title.casefold(), hit.key))
-    return scored
+        scored.append((score, hit))
+    scored.sort(key=lambda pair: (-pair[0], pair[1].title.casefold(), pair[1].key))
+    # A hit is a frozen dataclass and copying one costs more than scoring it: only the hits
+    # that come back are copied with their score (a one-letter prefix has hundreds of rows).
+    return [_with_score(hit, score) for score, hit in scored[:limit]]
 
 
 def _with_score(hit: SearchHit, score: float) -> SearchHit:
@@ -777,7 +782,10 @@ def _facts_json(facts: Facts) -> str:
     )
 
 
+@functools.lru_cache(maxsize=1024)
 def _facts_from_json(text: str) -> Facts:
+    # Cached (Facts is frozen): rows share a handful of fact sets, and a broad query reads
+    # hundreds of rows while the user types.
     try:
         data = json.loads(text)
     except ValueError:
