@@ -44,7 +44,7 @@ from gui.commands.options import (
     sandbox,
     sandbox_subscription,
 )
-from gui.commands.upload_plan import add_managed_options, wants_managed
+from gui.commands.upload_plan import add_managed_options, wants_plan
 from gui.transfer import (
     BlobTarget,
     ConnectionStringTarget,
@@ -312,7 +312,7 @@ def _main(argv: Sequence[str]) -> int:
     args = _parser().parse_args(list(argv))
     if args.concurrency is not None and args.concurrency < 1:
         return fail(PROG, "--concurrency must be at least 1", as_json=args.json)
-    if wants_managed(args):
+    if wants_plan(args):
         return _managed(args)
     if args.sandbox is not None:
         return fail(PROG, "--sandbox takes the managed-disk target (--disk NAME --resource-group "
@@ -375,10 +375,19 @@ def _managed(args: argparse.Namespace) -> int:
 
     try:
         checked_sandbox(args)
+        # A page blob an image is made from: its SAS URL (the job takes blobs by SAS).
+        blob_url = None
+        if args.disk is None and (args.image or args.gallery_version):
+            if args.connection_string or args.account_url:
+                raise UsageError("an image from a page blob takes the blob's SAS URL (--to, "
+                                 "--to-env); or upload to a managed disk with --disk NAME")
+            blob_url = _sas_url(args)
+            if blob_url is not None:
+                require_tls(blob_url.partition("?")[0], "The page blob's URL (--to)")
         request = upload_plan.managed_request(
-            args, sandbox_subscription(args, args.subscription))
-    except UsageError as exc:
-        return fail(PROG, exc, as_json=args.json)
+            args, sandbox_subscription(args, args.subscription), blob_url)
+    except (UsageError, UploadError) as exc:
+        return fail(PROG, exc, code=EXIT_USAGE, as_json=args.json)
 
     from gui.diskimage import DiskImageError, Level, open_image
 
@@ -434,7 +443,9 @@ def _managed(args: argparse.Namespace) -> int:
     else:
         image_made = document.get("image")
         made = f"; made {image_made['id']}" if isinstance(image_made, dict) else ""
-        print(f"uploaded {args.file} to managed disk {document['disk_id']}{made}; verified")
+        where = (f"managed disk {document['disk_id']}" if document["disk_id"]
+                 else f"page blob {document['blob_url']}")
+        print(f"uploaded {args.file} to {where}{made}; verified")
     return 0
 
 

@@ -22,7 +22,7 @@ import contextlib
 import re
 import signal
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -98,20 +98,23 @@ class ManagedRequest:
 
     subscription: str
     resource_group: str
-    disk: str
+    disk: str | None  # the managed disk's name; None for a page blob
     location: str
     sku: str
     image: str | None = None
     gallery: GalleryTarget | None = None
     regions: tuple[tuple[str, int], ...] = ()
     publisher: str = ""
+    blob_url: str | None = field(default=None, repr=False)  # a SAS URL: a secret
 
     @property
     def follow_up(self) -> bool:
         return self.image is not None or self.gallery is not None
 
 
-def wants_managed(args: argparse.Namespace) -> bool:
+def wants_plan(args: argparse.Namespace) -> bool:
+    """Whether the options ask for the wizard's job (a managed disk, or an image after the
+    upload) rather than the engine alone (a page blob)."""
     return any(getattr(args, name) is not None for name in (
         "disk", "resource_group", "location", "sku", "subscription", "image", "gallery_version",
         "regions"))
@@ -162,32 +165,41 @@ def _choice(option: str, value: str | None, choices: tuple[str, ...]) -> str | N
     raise UsageError(f"{option} {value!r}: use one of {', '.join(choices)}")
 
 
-def managed_request(args: argparse.Namespace, subscription: str | None) -> ManagedRequest:
-    """The managed-disk options checked against Azure's rules; ``subscription`` is the one
-    given or the sandbox's."""
-    if args.disk is None:
+def managed_request(
+    args: argparse.Namespace, subscription: str | None, blob_url: str | None = None
+) -> ManagedRequest:
+    """The options checked against Azure's rules; ``subscription`` is the one given or the
+    sandbox's. ``blob_url`` (a SAS URL) is the page blob an image is made from instead of a
+    managed disk (the wizard's "page blob, then an image")."""
+    follow_up = args.image is not None or args.gallery_version is not None
+    if args.disk is None and blob_url is None:
         given = "--image" if args.image else "--gallery-version" if args.gallery_version else None
         raise UsageError(
-            f"{given} needs a managed-disk target: add --disk NAME --resource-group RG "
-            "--location REGION" if given else
+            f"{given} needs a target: add --disk NAME (a managed disk), or --to URL (a page "
+            "blob's SAS URL)" if given else
             "name the managed disk with --disk NAME (with --resource-group RG and --location "
             "REGION)")
-    if args.to is not None or args.to_env or args.connection_string or args.account_url:
+    if args.disk is not None and (
+            args.to is not None or args.to_env or args.connection_string or args.account_url):
         raise UsageError("give either a managed disk (--disk) or a page blob (--to, "
                          "--connection-string, --account-url), not both")
+    where = f"--disk {args.disk}" if args.disk is not None else "an image from a page blob"
     if not args.resource_group or not args.location:
-        raise UsageError(f"--disk {args.disk}: give --resource-group RG and --location REGION too")
-    for problem in (naming.disk_name(args.disk), naming.resource_group_name(args.resource_group)):
+        raise UsageError(f"{where}: give --resource-group RG and --location REGION too")
+    for problem in (naming.disk_name(args.disk) if args.disk is not None else None,
+                    naming.resource_group_name(args.resource_group)):
         if problem:
             raise UsageError(problem)
     location = args.location.lower().replace(" ", "")
     if not _REGION.match(location):
         raise UsageError(f"--location {args.location!r} is not a region name; use the short "
                          "name, e.g. westeurope (az account list-locations -o table)")
+    if blob_url is not None and args.sku is not None:
+        raise UsageError("--sku belongs to --disk (a page blob has its storage account's)")
     sku = _choice("--sku", args.sku, DISK_SKUS) or DISK_SKUS[0]
     if not subscription:
-        raise UsageError("give --subscription ID (the subscription of the disk), or --sandbox "
-                         "to try it offline")
+        raise UsageError("give --subscription ID (where the disk or image is made), or "
+                         "--sandbox to try it offline")
     if not _GUID.match(subscription):
         raise UsageError(f"--subscription {subscription!r} is not a subscription id (a GUID)")
     if args.image and args.gallery_version:
@@ -201,10 +213,11 @@ def managed_request(args: argparse.Namespace, subscription: str | None) -> Manag
             raise UsageError(f"--image {args.image!r}: {problem}")
     gallery = parse_gallery_version(args.gallery_version) if args.gallery_version else None
     regions = parse_regions(args.regions) if args.regions is not None else ()
+    assert follow_up or args.disk is not None
     return ManagedRequest(
         subscription=subscription, resource_group=args.resource_group, disk=args.disk,
         location=location, sku=sku, image=args.image, gallery=gallery, regions=regions,
-        publisher=args.publisher)
+        publisher=args.publisher, blob_url=blob_url)
 
 
 def disk_facts(args: argparse.Namespace, image: DiskImage, needed: bool) -> DiskFacts | None:
@@ -245,10 +258,26 @@ def build_plan(
     """The wizard's plan for the file: its disks (an OVA's data disks at their LUNs), each to
     a managed disk, without the image step yet (``with_follow_up`` adds it)."""
     from gui.azure.image_builder import DiskFacts as Facts
-    from gui.azure.upload.job import DataDiskPlan, ManagedDiskTargetPlan, UploadPlan
+    from gui.azure.upload.job import (
+        BlobTargetPlan,
+        DataDiskPlan,
+        ManagedDiskTargetPlan,
+        UploadPlan,
+    )
     from gui.azure.upload.managed_disk import ManagedDiskSpec
 
     entries = list(image.appliance_disks[1:])
+    if request.blob_url is not None:
+        if entries:
+            raise UsageError(
+                f"{path.name} holds {len(entries) + 1} disks and a page blob takes one: upload "
+                "them to managed disks with --disk NAME")
+        return UploadPlan(
+            source_path=str(path.resolve()),
+            facts=facts or Facts(os_type="", os_state="", hyper_v_generation=""),
+            target=BlobTargetPlan.from_url(request.blob_url, request.subscription),
+            disk_index=image.disk_index)
+    assert request.disk is not None
     luns: list[int] = []
     for entry in entries:  # the descriptor's LUN, else the next free one (as the wizard does)
         lun = entry.lun if entry.lun is not None and entry.lun not in luns else None
@@ -406,13 +435,15 @@ def result_json(plan: UploadPlan, result: JobResult) -> dict[str, Any]:
     from gui.azure.upload.job import ManagedDiskTargetPlan
 
     os_disk = plan.target
-    assert isinstance(os_disk, ManagedDiskTargetPlan)
+    managed = isinstance(os_disk, ManagedDiskTargetPlan)
     return {
         "file": plan.source_path,
-        "target": "managed-disk",
+        "target": "managed-disk" if managed else "page-blob",
         "disk_id": result.disk_id,
         "data_disk_ids": list(result.data_disk_ids),
-        "os_type": os_disk.spec.os_type,
+        "blob_url": None if isinstance(os_disk, ManagedDiskTargetPlan) else os_disk.blob_url,
+        "os_type": (os_disk.spec.os_type if isinstance(os_disk, ManagedDiskTargetPlan)
+                    else plan.facts.os_type),
         "image": image,
         "upload": asdict(result.upload) if result.upload is not None else None,
     }
