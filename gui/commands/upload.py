@@ -4,9 +4,9 @@ Two kinds of target. A page blob (``--to`` a SAS URL, a connection string or an 
 signed in with Entra ID) takes the engine alone. A managed disk (``--disk NAME
 --resource-group RG --location REGION [--sku SKU]``) takes the upload wizard's own job, with its
 follow-ups: a managed image (``--image NAME``) or a gallery image version (``--gallery-version
-GALLERY/DEF/VERSION --regions r1=2,r2=1``); an OVA's disks all go up, as in the wizard
-(gui/commands/upload_plan.py). ``--sandbox`` runs the managed-disk path against the offline
-sandbox.
+GALLERY/DEF/VERSION --regions r1=2,r2=1``), which a page blob given by its SAS URL takes too;
+an OVA's disks all go up, as in the wizard (gui/commands/upload_plan.py). ``--sandbox`` runs
+those against the offline sandbox.
 
 Exit status (gui/commands/options.py): 0 only when every disk is complete and verified (size,
 pages, footer, Content-MD5) and the image, if asked for, exists; 1 the upload or the image step
@@ -370,7 +370,8 @@ def _main(argv: Sequence[str]) -> int:
 
 
 def _managed(args: argparse.Namespace) -> int:
-    """The managed-disk target and its image: the wizard's plan and job (upload_plan.py)."""
+    """A managed disk, or an image after the upload: the wizard's plan and job
+    (upload_plan.py)."""
     from gui.commands import upload_plan
 
     try:
@@ -384,7 +385,7 @@ def _managed(args: argparse.Namespace) -> int:
             blob_url = _sas_url(args)
             if blob_url is not None:
                 require_tls(blob_url.partition("?")[0], "The page blob's URL (--to)")
-        request = upload_plan.managed_request(
+        request = upload_plan.plan_request(
             args, sandbox_subscription(args, args.subscription), blob_url)
     except (UsageError, UploadError) as exc:
         return fail(PROG, exc, code=EXIT_USAGE, as_json=args.json)

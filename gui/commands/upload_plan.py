@@ -1,11 +1,13 @@
-"""``upload --disk``: the wizard's managed-disk upload and its image, planned from the command line.
+"""``upload --disk`` and ``upload --to URL --image/--gallery-version``: the wizard's plan, from
+the command line.
 
 The options become the same ``UploadPlan`` the upload wizard makes (``gui.azure.upload.job``):
 a managed disk per disk of the file (an OVA's data disks each at the LUN its descriptor gives,
-named NAME-osdisk and NAME-datadisk-LUN as the wizard names them), then a managed image
-(``--image``) or a Compute Gallery image version (``--gallery-version GALLERY/DEF/VERSION``,
-replicated to ``--regions``). ``UploadJob`` runs it, so the disks, the grant and revoke, the
-resume and the image steps are the wizard's own.
+named NAME-osdisk and NAME-datadisk-LUN as the wizard names them), or one page blob by its SAS
+URL; then a managed image (``--image``) or a Compute Gallery image version (``--gallery-version
+GALLERY/DEF/VERSION``, replicated to ``--regions``). ``UploadJob`` runs it, so the disks, the
+grant and revoke, the resume and the image steps are the wizard's own. (A page blob without an
+image takes the engine alone, in upload.py, as it did before.)
 
 Everything that can be checked before a byte moves is: Azure's naming rules
 (``gui.azure.naming``), the disk SKU, the region and replica syntax, the guest's OS type and
@@ -93,8 +95,8 @@ class GalleryTarget:
 
 
 @dataclass(frozen=True)
-class ManagedRequest:
-    """What the managed-disk options asked for, checked (no Azure call yet)."""
+class PlanRequest:
+    """What the target and image options asked for, checked (no Azure call yet)."""
 
     subscription: str
     resource_group: str
@@ -165,9 +167,9 @@ def _choice(option: str, value: str | None, choices: tuple[str, ...]) -> str | N
     raise UsageError(f"{option} {value!r}: use one of {', '.join(choices)}")
 
 
-def managed_request(
+def plan_request(
     args: argparse.Namespace, subscription: str | None, blob_url: str | None = None
-) -> ManagedRequest:
+) -> PlanRequest:
     """The options checked against Azure's rules; ``subscription`` is the one given or the
     sandbox's. ``blob_url`` (a SAS URL) is the page blob an image is made from instead of a
     managed disk (the wizard's "page blob, then an image")."""
@@ -214,7 +216,7 @@ def managed_request(
     gallery = parse_gallery_version(args.gallery_version) if args.gallery_version else None
     regions = parse_regions(args.regions) if args.regions is not None else ()
     assert follow_up or args.disk is not None
-    return ManagedRequest(
+    return PlanRequest(
         subscription=subscription, resource_group=args.resource_group, disk=args.disk,
         location=location, sku=sku, image=args.image, gallery=gallery, regions=regions,
         publisher=args.publisher, blob_url=blob_url)
@@ -253,7 +255,7 @@ def disk_facts(args: argparse.Namespace, image: DiskImage, needed: bool) -> Disk
 
 
 def build_plan(
-    request: ManagedRequest, path: Path, image: DiskImage, facts: DiskFacts | None
+    request: PlanRequest, path: Path, image: DiskImage, facts: DiskFacts | None
 ) -> UploadPlan:
     """The wizard's plan for the file: its disks (an OVA's data disks at their LUNs), each to
     a managed disk, without the image step yet (``with_follow_up`` adds it)."""
@@ -310,7 +312,7 @@ def build_plan(
 
 
 async def with_follow_up(
-    session: AzureSession, plan: UploadPlan, request: ManagedRequest, facts: DiskFacts
+    session: AzureSession, plan: UploadPlan, request: PlanRequest, facts: DiskFacts
 ) -> None:
     """The plan's image step, from what Azure has now: a managed image checked against the
     disk, or a gallery version whose gallery and definition are made only when missing, an
