@@ -104,7 +104,7 @@ class DeleteDialog(QDialog):
         self.status.setObjectName("deleteStatus")
         self.status.setWordWrap(True)
 
-        self.goes_label = QLabel(self.tr("&Deleted, in this order:"))
+        self.goes_label = QLabel(self.tr("Deleted, in this &order:"))
         self.goes = _tree(
             "deleteGoes",
             self.tr("What is deleted"),
