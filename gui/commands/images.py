@@ -31,6 +31,7 @@ from gui.commands.options import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
+    CommandParser,
     UsageError,
     add_common_options,
     checked_sandbox,
@@ -47,7 +48,7 @@ _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="azure-image-studio images",
         description="Find VM images: the Marketplace, community, shared and own galleries, "
         "managed images and VMs, ranked as in the window's search box.",

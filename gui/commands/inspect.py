@@ -26,6 +26,7 @@ from gui.commands.options import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
+    CommandParser,
     add_common_options,
 )
 from gui.diskimage import DiskImage, DiskImageError, Level, UnsupportedFormatError, open_image
@@ -47,7 +48,7 @@ SCAN_PIECE = 4 * 1024 * 1024
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="azure-image-studio inspect",
         description="Show what a .vhd, .vhdx or raw disk image is and whether Azure would "
                     "accept it once uploaded as a fixed VHD.",

@@ -50,10 +50,10 @@ import json
 import sys
 import tempfile
 import textwrap
-from collections.abc import AsyncIterator, Collection, Iterator, Mapping
+from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from gui.transfer.redact import redact
 
@@ -97,6 +97,29 @@ SANDBOX_HELP = (
 
 class UsageError(Exception):
     """Bad usage or input, found before anything is sent: exit 2 with this one line."""
+
+
+class CommandParser(argparse.ArgumentParser):
+    """argparse for a command: a usage error is one line on stderr that says where help is
+    (not argparse's usage block and "error:" line), with ``--json`` also the error object on
+    stdout, and exit 2 (argparse's own code for it, so the table keeps it)."""
+
+    _wants_json = False
+
+    def parse_known_args(  # type: ignore[override]  # the one signature the commands call
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        # Read before parsing: the error to report may come before --json is parsed.
+        self._wants_json = "--json" in (sys.argv[1:] if args is None else list(args))
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message: str) -> NoReturn:
+        line = f"{self.prog}: {message} (see {self.prog} --help)"
+        sys.stderr.write(line + "\n")
+        if self._wants_json:
+            emit_json({"error": {"type": "UsageError", "message": line, "advice": ""},
+                       "exit_code": EXIT_USAGE})
+        raise SystemExit(EXIT_USAGE)
 
 
 def exit_status_epilog(

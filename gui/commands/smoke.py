@@ -47,6 +47,7 @@ from gui.commands.options import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
+    CommandParser,
     SandboxEndpoints,
     UsageError,
     add_common_options,
@@ -75,7 +76,7 @@ _LOCATION = re.compile(r"^[a-z][a-z0-9]{2,39}$")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = CommandParser(
         prog="azure-image-studio smoke",
         description="Check the whole path (upload a 32 MiB disk, make a managed image and a "
         "gallery image version, read them back) in a throw-away resource group, then delete "

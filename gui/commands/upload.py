@@ -35,6 +35,7 @@ from gui.commands.options import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
+    CommandParser,
     UsageError,
     add_common_options,
     azure_session,
@@ -70,7 +71,7 @@ PROG = "upload"  # the prefix of the one-line reasons on stderr, as before
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = CommandParser(
         prog="azure-image-studio upload",
         description="Upload a disk image (VHD, VHDX, raw, qcow2, VMDK, VDI, or an OVA's disks) as\n"
         "the fixed VHD Azure takes, sending only the data: to a page blob, or to a managed\n"

@@ -163,3 +163,24 @@ def test_a_command_missing_from_the_build_is_one_line(
     code, out, err = run_cli(capsys, "copy", "x", "--to", "y")
     assert code == 2 and out == ""
     assert one_line(err) == "azure-image-studio: this build has no copy command"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["smoke", "--bogus"], ["upload"], ["images", "search"], ["inspect", "a.vhd", "--scan=x"]],
+)
+def test_argparse_usage_errors_are_one_line_and_with_json_one_object(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    for wants_json in (False, True):
+        with pytest.raises(SystemExit) as done:
+            cli.main([*argv, *(["--json"] if wants_json else [])])
+        assert done.value.code == 2
+        out, err = capsys.readouterr()
+        line = one_line(err)
+        assert line.startswith("azure-image-studio ") and line.endswith(" --help)")
+        if wants_json:
+            assert json_of(out) == {"error": {"type": "UsageError", "message": line,
+                                              "advice": ""}, "exit_code": 2}
+        else:
+            assert out == ""
