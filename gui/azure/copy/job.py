@@ -50,6 +50,7 @@ class CopyJob:
         self.steps: list[StepSpec] = []
         self.result: str | None = None
         self.failed: StepEvent | None = None
+        self.error: AzureServiceError | None = None  # what the failed step raised
 
     async def run(self) -> AsyncIterator[StepEvent]:
         for step in self.steps:
@@ -58,9 +59,10 @@ class CopyJob:
                     if event.state is StepState.FAILED:
                         self.failed = event
                     yield event
-            except AzureServiceError:
+            except AzureServiceError as exc:
                 if self.failed is None:  # not a step's failure (run_step reported that one)
                     raise
+                self.error = exc
                 return
         self.result = self.made()
 
