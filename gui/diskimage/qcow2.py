@@ -19,7 +19,6 @@ import os
 import sys
 import threading
 import uuid
-import zlib
 from array import array
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -33,6 +32,7 @@ from gui.diskimage.errors import (
     UnsupportedImageError,
 )
 from gui.diskimage.footer import vhd_timestamp
+from gui.diskimage.inflate import RAW, InflateError, inflate
 from gui.diskimage.layout import Layout, OpenedLayout, fill_zero
 from gui.diskimage.model import Finding, ImageFormat, Level
 from gui.diskimage.packed import GapSource, Packed, runs
@@ -65,8 +65,6 @@ ALL_SUBCLUSTERS = 0xFFFFFFFF
 SLICE_BYTES = 64 * 1024  # the unit of table reads and of the cache
 CACHE_BYTES = 4 << 20  # every cached L1 page and L2 slice together
 SECTOR = 512
-# qemu inflates with a 4 KiB window (-12); a larger window would accept what qemu refuses.
-ZLIB_WBITS = -12
 # zstd frames from qemu use windows of a few MiB; a crafted frame may not make us allocate more.
 ZSTD_MAX_WINDOW = 8 << 20
 # Compressed clusters read with one pread while they lie this close together in the file.
@@ -418,7 +416,9 @@ class Qcow2Layout:
                     and spans[j][1] - first <= COMPRESSED_BATCH_BYTES:
                 batch_end = max(batch_end, spans[j][1])
                 j += 1
-            data = memoryview(self._file.read(first, batch_end - first))
+            # Read straight into the buffer the clusters inflate from (no copy of it as bytes).
+            data = memoryview(bytearray(batch_end - first))
+            self._file.readinto(first, data)
             for k in range(i, j):
                 start, end, entry, at = pieces[k]
                 cluster = self._cluster(entry, data[spans[k][0] - first : spans[k][1] - first],
@@ -444,8 +444,8 @@ class Qcow2Layout:
             out = self._zstd_decompress(data, offset)
         else:
             try:
-                out = zlib.decompressobj(ZLIB_WBITS).decompress(data, size)
-            except zlib.error as exc:
+                out = inflate(data, RAW, size)
+            except InflateError as exc:
                 raise CorruptCompressedClusterError(offset, message(QT_TR_NOOP("deflate: {exc}"),
                                                                     exc=exc)) from None
         if len(out) != size:

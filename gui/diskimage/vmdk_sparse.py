@@ -15,7 +15,6 @@ import bisect
 import struct
 import sys
 import threading
-import zlib
 from array import array
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from gui.diskimage.errors import (
     TruncatedImageError,
     UnsupportedImageError,
 )
+from gui.diskimage.inflate import ZLIB, InflateError, inflate
 from gui.diskimage.layout import Layout, fill_zero
 from gui.diskimage.packed import GapSource, Packed, runs
 from gui.diskimage.pio import SourceFile
@@ -62,6 +62,7 @@ _TABLE_CACHE_ENTRIES = 1 << 18  # 1 MiB of GD pages and GTs at most, whatever th
 _GD_PAGE_ENTRIES = 1 << 14
 _GRAIN_CACHE_BYTES = 4 << 20  # recently inflated grains, for small reads that land in one
 _SCAN_WINDOW = 1 << 20
+_GRAIN_BATCH_BYTES = 4 << 20  # compressed grains read with one call while they lie this close
 _WALK_BATCH_BYTES = 1 << 19  # grain tables read in one call while listing allocated grains
 
 
@@ -448,6 +449,12 @@ class SparseExtent:
                 step = self._grain_sectors
                 while j < count and entries[j] == entries[j - 1] + step:
                     j += 1
+            else:
+                # Compressed grains stored in order, close together (a stream writes them one
+                # after another), are read in one call and inflated from that buffer.
+                while (j < count and entries[j] > entries[j - 1]
+                       and (entries[j] - entry) * SECTOR + self._bound <= _GRAIN_BATCH_BYTES):
+                    j += 1
             a = max(offset, (first + i) * gbytes)
             b = min(end, (first + j) * gbytes)
             dest = view[a - offset : b - offset]
@@ -456,7 +463,7 @@ class SparseExtent:
             elif entry == GTE_ZERO:
                 fill_zero(dest)
             elif self._compressed:
-                self._read_compressed(first + i, entry, a, dest)
+                self._read_compressed(first + i, entries[i:j], a, dest)
             else:
                 at = entry * SECTOR + a - (first + i) * gbytes
                 if at + len(dest) > self._file.size:
@@ -481,16 +488,35 @@ class SparseExtent:
         if inside < len(dest):
             fill_zero(dest[inside:])
 
-    def _read_compressed(self, grain: int, entry: int, pos: int, dest: memoryview) -> None:
-        within = pos - grain * self._grain_bytes
-        whole = within == 0 and len(dest) == self._grain_bytes
-        data = None if whole else self._cached_grain(grain)
-        if data is None:
-            needed = min(self._grain_bytes, self.size - grain * self._grain_bytes)
-            data = self._inflate(grain, entry, needed)
-            if not whole:
-                self._keep_grain(grain, data)
-        dest[:] = data[within : within + len(dest)]
+    def _read_compressed(self, grain: int, entries: list[int], pos: int,
+                         dest: memoryview) -> None:
+        """Grains ``grain``, ``grain + 1``, … (stored at ascending ``entries``) into ``dest``,
+        which starts at disk byte ``pos``; their compressed data is read with one call."""
+        gbytes = self._grain_bytes
+        head = _GRAIN_MARKER_BYTES if self._markers else 0
+        size = self._file.size
+        start = entries[0] * SECTOR
+        # Each grain's data is at most head + bound bytes from where it starts, as before.
+        end = min(size, entries[-1] * SECTOR + head + self._bound)
+        raw = memoryview(bytearray(max(0, end - start)))
+        if start < end:
+            self._file.readinto(start, raw)
+        done = 0
+        for k, entry in enumerate(entries):
+            number = grain + k
+            within = max(0, pos - number * gbytes)
+            length = min(gbytes - within, len(dest) - done)
+            whole = within == 0 and length == gbytes
+            data = None if whole else self._cached_grain(number)
+            if data is None:
+                at = entry * SECTOR
+                needed = min(gbytes, self.size - number * gbytes)
+                data = self._inflate(number, entry, needed,
+                                     raw[at - start : min(end, at + head + self._bound) - start])
+                if not whole:
+                    self._keep_grain(number, data)
+            dest[done : done + length] = data[within : within + length]
+            done += length
 
     def _cached_grain(self, grain: int) -> bytes | None:
         with self._grain_cache_lock:
@@ -505,8 +531,9 @@ class SparseExtent:
             while len(self._grain_cache) > self._grain_cache_max:
                 self._grain_cache.popitem(last=False)
 
-    def _inflate(self, grain: int, entry: int, needed: int) -> bytes:
-        """The grain's first ``needed`` bytes, inflated from its (marker and) deflated data."""
+    def _inflate(self, grain: int, entry: int, needed: int, raw: memoryview) -> bytes:
+        """The grain's first ``needed`` bytes, inflated from its (marker and) deflated data:
+        ``raw``, the file's bytes from the grain's start (up to head + bound, or the end)."""
         at = entry * SECTOR
         size = self._file.size
         head = _GRAIN_MARKER_BYTES if self._markers else 0
@@ -515,7 +542,6 @@ class SparseExtent:
                 message(QT_TR_NOOP("grain {grain:,} is recorded at byte {at:,}, past the end of "
                                    "the {size:,}-byte file"),
                         grain=grain, at=at, size=size))
-        raw = self._file.read(at, min(head + self._bound, size - at))
         if self._markers:
             lba, length = struct.unpack_from("<QI", raw, 0)
             if lba != grain * self._grain_sectors or not 0 < length <= self._bound:
@@ -528,13 +554,13 @@ class SparseExtent:
                     message(QT_TR_NOOP("grain {grain:,} at byte {at:,} claims {length:,} "
                                        "compressed bytes, past the end of the {size:,}-byte file"),
                             grain=grain, at=at, length=length, size=size))
-            compressed = memoryview(raw)[head : head + length]
+            compressed = raw[head : head + length]
         else:
-            compressed = memoryview(raw)
+            compressed = raw
         try:
-            # max_length bounds the output: a crafted grain cannot inflate to gigabytes.
-            data = zlib.decompressobj().decompress(compressed, self._grain_bytes)
-        except zlib.error as exc:
+            # The limit bounds the output: a crafted grain cannot inflate to gigabytes.
+            data = inflate(compressed, ZLIB, self._grain_bytes)
+        except InflateError as exc:
             raise CorruptGrainError(message(QT_TR_NOOP("grain {grain:,} at byte {at:,} does not "
                                                        "inflate ({exc})"),
                                             grain=grain, at=at, exc=exc)) from exc

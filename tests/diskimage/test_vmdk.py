@@ -391,7 +391,8 @@ def test_snapshot_over_a_changed_parent_is_refused(corpus: VmdkCorpus) -> None:
     child = corpus.snapshot(parent, [(0, b"\x11" * 1024)])
     data = bytearray(parent.path.read_bytes())
     at = data.index(b"\nCID=") + 5
-    data[at : at + 8] = b"%08x" % (int(data[at : at + 8], 16) ^ 1)
+    end = data.index(b"\n", at)  # qemu writes the CID without leading zeros: 1 to 8 digits
+    data[at:end] = b"%0*x" % (end - at, int(data[at:end], 16) ^ 1)
     parent.path.write_bytes(bytes(data))
     with pytest.raises(ParentMismatchError, match="CID"):
         open_disk(child.path)
