@@ -8,7 +8,8 @@ Prints, in one run:
    (goal: plain time / engine time >= 0.9);
 2. the same for a deflate- and a zstd-compressed qcow2, against ``qemu-img convert -O raw`` of the
    same file (goal: qemu time / engine time >= 1.0), read by one thread and by as many threads
-   as the upload engine reads with (``UploadOptions.read_threads``);
+   as the upload engine reads with (``UploadOptions.read_threads``), deflate with each inflate
+   backend (the standard library's zlib and ISA-L), every candidate once per round;
 3. the peak RSS of a child process that opens a 2 TiB qcow2 and streams a compressed one.
 """
 
@@ -29,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from gui.diskimage import DiskImage
+from gui.diskimage import DiskImage, inflate
 from gui.diskimage.pio import PositionalFile
 from gui.diskimage.qcow2 import open_qcow2
 from gui.transfer.engine import UploadOptions
@@ -126,33 +127,51 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def timed(rounds: int, a: Callable[[], None], b: Callable[[], None]
-          ) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Median (wall, CPU) seconds of ``a`` and ``b``, run alternately. On a shared machine the
-    CPU time is the fairer figure: a process with more runnable threads (qemu-img) also gets a
-    larger share of a contended CPU, which says nothing about how much work a byte costs."""
-    samples: dict[int, list[tuple[float, float]]] = {0: [], 1: []}
-    a()
-    b()
-    for _ in range(rounds):
-        for key, fn in ((0, a), (1, b)):
+def rounds_of(rounds: int, candidates: dict[str, Callable[[], None]]
+              ) -> dict[str, list[tuple[float, float]]]:
+    """(wall, CPU) seconds of every candidate in each round; all run once per round, the order
+    rotating from round to round, so load from other processes hits them alike. On a shared
+    machine the CPU time is the fairer figure: a process with more runnable threads (qemu-img)
+    also gets a larger share of a contended CPU, which says nothing about how much work a byte
+    costs."""
+    names = list(candidates)
+    for name in names:  # warm-up: caches, the thread pools, qemu-img's libraries
+        candidates[name]()
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[: r % len(names)]:
             wall, cpu = time.perf_counter(), cpu_seconds()
+            candidates[name]()
+            samples[name].append((time.perf_counter() - wall, cpu_seconds() - cpu))
+    return samples
+
+
+def paired_ratio(base: list[tuple[float, float]], ours: list[tuple[float, float]],
+                 index: int) -> float:
+    """The median over rounds of base/ours (index 0: wall, 1: CPU), each round's pair measured
+    side by side."""
+    return statistics.median(b[index] / o[index] for b, o in zip(base, ours, strict=True))
+
+
+def with_backend(name: str, fn: Callable[[], None]) -> Callable[[], None]:
+    """``fn`` with the inflate backend forced to ``name`` while it runs."""
+    def run() -> None:
+        before, inflate.backend = inflate.backend, name
+        try:
             fn()
-            samples[key].append((time.perf_counter() - wall, cpu_seconds() - cpu))
+        finally:
+            inflate.backend = before
 
-    def median(key: int) -> tuple[float, float]:
-        return (statistics.median(w for w, _c in samples[key]),
-                statistics.median(c for _w, c in samples[key]))
-
-    return median(0), median(1)
+    return run
 
 
 def bench_compressed(directory: Path, data_mib: int, rounds: int) -> None:
     raw = make_source(directory, data_mib, compressible=True)
     threads = UploadOptions().read_threads
     print(f"\n2. Compressed qcow2, {2 * data_mib} MiB disk holding {data_mib} MiB of text-like "
-          f"data, {rounds} interleaved rounds (goal: qemu-img convert / engine >= 1.0; wall "
-          f"clock, and CPU time per byte):")
+          f"data, {rounds} rounds, every candidate once per round in rotating order (goal: "
+          f"qemu-img convert / engine >= 1.0; the median of the rounds' ratios, wall clock and "
+          f"CPU time; inflate backends: zlib, the standard library's; isal, ISA-L):")
     for kind in ("zlib", "zstd"):
         image = directory / f"{kind}.qcow2"
         subprocess.run(["qemu-img", "convert", "-q", "-c", "-f", "raw", "-O", "qcow2", "-o",
@@ -160,15 +179,24 @@ def bench_compressed(directory: Path, data_mib: int, rounds: int) -> None:
         recache(image)
         with open_disk(image) as img:
             allocated = img.allocated_bytes
-            qemu = qemu_to_raw(image, directory / f"{kind}-out.raw")
-            for count in (1, threads):
-                (engine, engine_cpu), (baseline, qemu_cpu) = timed(
-                    rounds, engine_reader(img, count), qemu)
-                print(f"   {kind:<4} ({image.stat().st_size / MIB:4.0f} MiB file), {count} read "
-                      f"thread{'s' if count > 1 else ' '}: engine "
-                      f"{allocated / engine / 1e6:5.0f} MB/s, qemu-img convert "
-                      f"{allocated / baseline / 1e6:5.0f} MB/s: ratio qemu/engine "
-                      f"{baseline / engine:.2f} wall, {qemu_cpu / engine_cpu:.2f} CPU")
+            candidates: dict[str, Callable[[], None]] = {
+                "qemu-img": qemu_to_raw(image, directory / f"{kind}-out.raw")}
+            backends = ["zlib", "isal"] if kind == "zlib" else ["default"]
+            for backend in backends:
+                for count in (1, threads):
+                    reader = engine_reader(img, count)
+                    label = f"{backend}, {count} thread{'s' if count > 1 else ''}"
+                    candidates[label] = (reader if backend == "default"
+                                         else with_backend(backend, reader))
+            samples = rounds_of(rounds, candidates)
+        base = samples.pop("qemu-img")
+        print(f"   {kind} ({image.stat().st_size / MIB:.0f} MiB file): qemu-img convert "
+              f"{allocated / statistics.median(w for w, _c in base) / 1e6:5.0f} MB/s")
+        for label, ours in samples.items():
+            print(f"     engine {label:<18} "
+                  f"{allocated / statistics.median(w for w, _c in ours) / 1e6:5.0f} MB/s: ratio "
+                  f"qemu/engine {paired_ratio(base, ours, 0):.2f} wall, "
+                  f"{paired_ratio(base, ours, 1):.2f} CPU")
     raw.unlink()
 
 
@@ -191,7 +219,8 @@ def bench_memory(directory: Path) -> None:
                     f"write -P 0xcd {(2 << 40) - 64 * MIB} 64M", str(huge)], check=True,
                    capture_output=True)
     root = Path(__file__).resolve().parents[2]
-    images = [str(huge), str(directory / "zstd.qcow2"), str(directory / "plain.qcow2")]
+    images = [str(path) for path in (huge, directory / "zstd.qcow2", directory / "plain.qcow2")
+              if path.exists()]
     peak, seconds, code, out = run_measured([sys.executable, "-c", _CHILD, str(root), *images],
                                             cwd=root, env=dict(os.environ), timeout=600)
     baseline, _s, _c, _o = run_measured([sys.executable, "-c", "import gui.diskimage.qcow2"],
@@ -206,13 +235,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-mib", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--parts", default="123", help="which parts to run, e.g. 2 or 13")
     args = parser.parse_args()
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-qcow2-") as tmp:
         directory = Path(tmp)
-        bench_uncompressed(directory, args.data_mib, args.rounds)
-        bench_compressed(directory, args.data_mib, args.rounds)
-        bench_memory(directory)
+        if "1" in args.parts:
+            bench_uncompressed(directory, args.data_mib, args.rounds)
+        if "2" in args.parts or "3" in args.parts:  # part 3 streams part 2's zstd image
+            bench_compressed(directory, args.data_mib, args.rounds)
+        if "3" in args.parts:
+            bench_memory(directory)
     print(f"\n(total {time.perf_counter() - start:.0f} s)")
 
 

@@ -8,8 +8,9 @@ Prints, in one run:
    into the same buffer (goal: plain time / engine time >= 0.9);
 2. streamOptimized (every grain deflated): the same stream through DiskImage.readinto, against
    ``qemu-img convert -f vmdk -O raw`` of the same file (goal: qemu time / engine time >= 1.0),
-   single-threaded, and with four threads reading disjoint quarters (the upload reads with
-   several workers; zlib releases the GIL while it inflates).
+   by one thread and by as many as the upload engine reads with, each 4 MiB window to the next
+   thread (as the upload reads), with each inflate backend (zlib and ISA-L release the GIL while
+   they inflate).
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from gui.diskimage import DiskImage, Range
 from gui.diskimage.pio import PositionalFile
 from gui.diskimage.vmdk import open_vmdk
+from gui.transfer.engine import UploadOptions
+from tests.benchmarks.bench_qcow2 import engine_reader as window_reader
+from tests.benchmarks.bench_qcow2 import paired_ratio, rounds_of, with_backend
 from tests.benchmarks.qemu import qemu_convert
 
 MIB = 1 << 20
@@ -153,7 +157,9 @@ def report(label: str, allocated: int, ours: list[float], theirs: list[float],
           f"median {o_med * 1000:7.1f} ms")
     print(f"    {baseline:<8} best {t_best * 1000:7.1f} ms ({allocated / t_best / 1e9:5.2f} GB/s), "
           f"median {t_med * 1000:7.1f} ms")
-    print(f"    ratio {baseline}/engine: best {t_best / o_best:.2f}, median {t_med / o_med:.2f}")
+    paired = statistics.median(t / o for t, o in zip(theirs, ours, strict=True))
+    print(f"    ratio {baseline}/engine: best {t_best / o_best:.2f}, median {t_med / o_med:.2f}, "
+          f"median of the rounds' ratios {paired:.2f}")
 
 
 def bench_sparse(directory: Path, raw: Path, rounds: int) -> None:
@@ -180,15 +186,27 @@ def bench_stream(directory: Path, raw: Path, rounds: int) -> None:
     image = qemu_convert(raw, directory / "stream.vmdk", source_format="raw", to="vmdk",
                          options="subformat=streamOptimized")
     recache(image)
+    threads = UploadOptions().read_threads
     print(f"streamOptimized VMDK ({image.stat().st_size // MIB} MiB file) against qemu-img "
-          f"convert -O raw of it (goal >= 1.0):")
+          f"convert -O raw of it (goal >= 1.0), {rounds} rounds, every candidate once per round "
+          f"in rotating order; the median of the rounds' ratios, wall clock and CPU time; "
+          f"inflate backends: zlib, the standard library's; isal, ISA-L:")
     with open_disk(image) as img:
         allocated = img.allocated_bytes
-        for threads in (1, 4):
-            ours, theirs = interleaved(rounds, engine_reader(img, threads),
-                                       qemu_reader(image, directory))
-            report(f"streamOptimized, {threads} reader thread{'s' if threads > 1 else ''}",
-                   allocated, ours, theirs, "qemu-img")
+        candidates: dict[str, Callable[[], None]] = {"qemu-img": qemu_reader(image, directory)}
+        for backend in ("zlib", "isal"):
+            for count in (1, threads):
+                label = f"{backend}, {count} thread{'s' if count > 1 else ''}"
+                candidates[label] = with_backend(backend, window_reader(img, count))
+        samples = rounds_of(rounds, candidates)
+    base = samples.pop("qemu-img")
+    print(f"  {allocated // MIB} MiB of data; qemu-img convert "
+          f"{allocated / statistics.median(w for w, _c in base) / 1e6:5.0f} MB/s")
+    for label, ours in samples.items():
+        print(f"    engine {label:<18} "
+              f"{allocated / statistics.median(w for w, _c in ours) / 1e6:5.0f} MB/s: ratio "
+              f"qemu/engine {paired_ratio(base, ours, 0):.2f} wall, "
+              f"{paired_ratio(base, ours, 1):.2f} CPU")
 
 
 def main() -> None:
