@@ -133,17 +133,9 @@ def _regions(text: str | None) -> tuple[tuple[str, int], ...]:
 def _gallery_ref(resource_id: str, what: str) -> Any:
     from gui.azure.copy.gallery import GalleryVersionRef
 
-    parts = [p for p in resource_id.split("/") if p]
-    lowered = [p.lower() for p in parts]
     try:
-        return GalleryVersionRef(
-            subscription_id=parts[lowered.index("subscriptions") + 1],
-            resource_group=parts[lowered.index("resourcegroups") + 1],
-            gallery=parts[lowered.index("galleries") + 1],
-            definition=parts[lowered.index("images") + 1],
-            version=parts[lowered.index("versions") + 1] if "versions" in lowered else None,
-        )
-    except (ValueError, IndexError):
+        return GalleryVersionRef.parse(resource_id)
+    except ValueError:
         raise UsageError(f"{what} {resource_id!r} is not a gallery image resource ID") from None
 
 

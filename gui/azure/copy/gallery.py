@@ -75,6 +75,26 @@ class GalleryVersionRef:
         tail = f"/{self.version}" if self.version else ""
         return f"{self.gallery}/{self.definition}{tail}"
 
+    @classmethod
+    def parse(cls, resource_id: str) -> GalleryVersionRef:
+        """An image definition's or version's resource ID (any case for ARM's fixed
+        segments); ValueError for anything else."""
+        parts = [p for p in resource_id.strip().split("/") if p]
+        lowered = [p.lower() for p in parts]
+        try:
+            if lowered[0] != "subscriptions" or lowered[2] != "resourcegroups":
+                raise ValueError(resource_id)
+            gallery = lowered.index("galleries")
+            images = lowered.index("images")
+            if images != gallery + 2 or len(parts) not in (images + 2, images + 4):
+                raise ValueError(resource_id)
+            version = parts[images + 3] if len(parts) == images + 4 else None
+            if version is not None and lowered[images + 2] != "versions":
+                raise ValueError(resource_id)
+            return cls(parts[1], parts[3], parts[gallery + 1], parts[images + 1], version)
+        except (ValueError, IndexError):
+            raise ValueError(f"{resource_id} is not a gallery image resource ID") from None
+
     def with_version(self, version: str) -> GalleryVersionRef:
         return GalleryVersionRef(
             self.subscription_id, self.resource_group, self.gallery, self.definition, version
