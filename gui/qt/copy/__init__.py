@@ -1,0 +1,1 @@
+"""Copy to…: the server-side copy (gui/azure/copy) as the window offers it."""
