@@ -360,7 +360,9 @@ def _main(argv: Sequence[str]) -> int:
         except UploadError as exc:
             return fail(PROG, exc, code=EXIT_FAILED, as_json=args.json, hint=_hint(exc))
     if args.json:
-        emit_json({"target": "page-blob", **asdict(result)})
+        # The engine's result as before ("target" is the blob's URL), with the kind of target
+        # and the file as every upload's JSON has them.
+        emit_json({"kind": "page-blob", "file": str(args.file.resolve()), **asdict(result)})
     else:
         md5 = f", Content-MD5 {result.content_md5}" if result.content_md5 else ""
         print(
@@ -408,9 +410,10 @@ def _managed(args: argparse.Namespace) -> int:
             plan = upload_plan.build_plan(request, args.file, image, facts)
     except UsageError as exc:
         return fail(PROG, exc, as_json=args.json)
-    options = UploadOptions(md5=not args.no_md5)
+    options = UploadOptions(md5=not args.no_md5, overwrite=args.overwrite)
     if args.concurrency is not None:
-        options = UploadOptions(md5=not args.no_md5, concurrency=args.concurrency)
+        options = UploadOptions(md5=not args.no_md5, overwrite=args.overwrite,
+                                concurrency=args.concurrency)
     printer = ProgressPrinter(sys.stderr, args.progress)
 
     async def run() -> dict[str, object]:

@@ -185,6 +185,9 @@ def plan_request(
             args.to is not None or args.to_env or args.connection_string or args.account_url):
         raise UsageError("give either a managed disk (--disk) or a page blob (--to, "
                          "--connection-string, --account-url), not both")
+    if args.disk is not None and args.overwrite:
+        raise UsageError("--overwrite belongs to a page blob: a managed disk is never replaced; "
+                         "delete it first or choose another --disk name")
     where = f"--disk {args.disk}" if args.disk is not None else "an image from a page blob"
     if not args.resource_group or not args.location:
         raise UsageError(f"{where}: give --resource-group RG and --location REGION too")
@@ -440,7 +443,7 @@ def result_json(plan: UploadPlan, result: JobResult) -> dict[str, Any]:
     managed = isinstance(os_disk, ManagedDiskTargetPlan)
     return {
         "file": plan.source_path,
-        "target": "managed-disk" if managed else "page-blob",
+        "kind": "managed-disk" if managed else "page-blob",
         "disk_id": result.disk_id,
         "data_disk_ids": list(result.data_disk_ids),
         "blob_url": None if isinstance(os_disk, ManagedDiskTargetPlan) else os_disk.blob_url,

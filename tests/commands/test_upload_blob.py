@@ -23,6 +23,7 @@ def test_a_qcow2_to_a_page_blob_as_json_with_json_progress(
                              "--progress", "json")
     assert code == 0, err
     result = json_of(out)
+    assert result["kind"] == "page-blob" and result["file"] == str(disk)
     assert result["target"].endswith(f"/{container}/cli.vhd")
     assert result["upload_size"] == 24 * MIB + 512
     assert result["content_md5"]

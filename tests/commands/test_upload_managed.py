@@ -67,7 +67,7 @@ def test_a_qcow2_becomes_a_gallery_version_in_the_regions_asked(
                 "--regions", "westeurope=2,northeurope=1"))
     assert code == 0, err
     result = json_of(out)
-    assert result["target"] == "managed-disk"
+    assert result["kind"] == "managed-disk" and result["file"] == str(made)
     assert result["disk_id"].endswith(f"/resourceGroups/{RG_IMAGES}/providers/"
                                       "Microsoft.Compute/disks/cli-disk")
     assert result["upload"]["upload_size"] == 32 * MIB + 512
@@ -204,6 +204,8 @@ def test_bad_input_exits_2_with_one_line_saying_what_to_do(
         (["--disk", "bad name!", "--resource-group", "rg", "--location", "westeurope"],
          "A disk name has 1–80 letters"),
         (["--disk", "d", "--location", "westeurope"], "give --resource-group RG and --location"),
+        (["--disk", "d", "--resource-group", "rg", "--location", "westeurope", "--overwrite"],
+         "--overwrite belongs to a page blob: a managed disk is never replaced"),
         (["--disk", "d", "--resource-group", "rg", "--location", "West Europe!"],
          "is not a region name; use the short name"),
         (["--disk", "d", "--resource-group", "rg", "--location", "westeurope"],
@@ -358,7 +360,7 @@ def test_a_page_blob_then_a_gallery_version_as_the_wizard_makes_it(
         "--progress", "none", "--json")
     assert code == 0, err
     result = json_of(out)
-    assert result["target"] == "page-blob" and result["disk_id"] is None
+    assert result["kind"] == "page-blob" and result["disk_id"] is None
     assert result["blob_url"] == url.partition("?")[0]
     assert url.partition("sig=")[2].split("&")[0] not in out + err
 
