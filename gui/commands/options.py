@@ -1,8 +1,10 @@
 """What every headless command shares: ``--json``, ``--sandbox``, the exit codes, the session.
 
 Every command (``inspect``, ``upload``, ``images search``, ``smoke``, ``download``, ``copy``)
-builds its parser and then calls :func:`add_common_options`, which adds the two switches and
-renders the one exit-code table below into the command's ``--help`` epilog.
+builds its parser (a :class:`CommandParser`: argparse's usage errors as one line, and with
+``--json`` as the error object) and then calls :func:`add_common_options`, which adds the two
+switches and renders the exit-code table below into the command's ``--help`` epilog (only the
+codes that command returns, in its own words where it has them).
 
 Exit codes (one table for every command; :data:`EXIT_CODES`)::
 
@@ -11,7 +13,8 @@ Exit codes (one table for every command; :data:`EXIT_CODES`)::
          ``images search``: no image found (as grep says "no match")
     2    bad usage or bad input: an unknown option, a name Azure's rules refuse, a local file
          that cannot be read, a disk image Azure would not accept (``inspect``'s "refused")
-    3    not signed in, or the account may not do this (Entra ID sign-in, a 401/403)
+    3    not signed in, or the account may not do this (Entra ID sign-in, a 401/403: a
+         missing role)
     4    not found in Azure: a resource group, resource or blob the command names
     130  interrupted (Ctrl+C): what was done is kept; running the same command again resumes
 
@@ -26,7 +29,8 @@ reports is 1.
 
 ``--json``: stdout carries exactly one JSON object when the command ends, whatever the outcome,
 so ``json.loads(stdout)`` always works: the command's result, or on failure
-``{"error": {"type", "message", "advice"}, "exit_code": N}`` (:func:`fail`). Progress and step
+``{"error": {"type", "message", "advice"}, "exit_code": N}`` (:func:`fail`; ``inspect`` keeps
+its own error shape of before, ``error`` naming the type, plus ``exit_code``). Progress and step
 events are not mixed into it: they go to stderr (``upload --progress json`` writes them there as
 JSON lines, one object per event). The one-line reason also goes to stderr in every mode.
 
