@@ -175,3 +175,33 @@ async def test_a_source_not_replicated_to_the_target_region_is_refused(
     assert job.failed is not None
     assert "not replicated to northeurope" in job.failed.message
     assert job.failed.advice == CopyRefusedError.advice
+
+
+async def test_the_auxiliary_token_goes_over_https_or_to_loopback_only() -> None:
+    from azure.core.pipeline import PipelineContext, PipelineRequest
+    from azure.core.rest import HttpRequest
+
+    from gui.azure.copy.tenants import AuxiliaryTokenPolicy
+    from gui.azure.errors import InsecureEndpointError
+
+    def request(url: str) -> PipelineRequest[Any]:
+        return PipelineRequest(HttpRequest("GET", url), PipelineContext(None))
+
+    AuxiliaryTokenPolicy._enforce_https(request("https://management.azure.com/subscriptions"))
+    AuxiliaryTokenPolicy._enforce_https(request("http://127.0.0.1:8443/subscriptions"))
+    with pytest.raises(InsecureEndpointError):
+        AuxiliaryTokenPolicy._enforce_https(request("http://management.example.com/x"))
+
+
+async def test_no_data_byte_passes_through_the_app_in_a_gallery_copy(
+    session: AzureSession, partner: LinkedSession, fresh_sandbox: SandboxServer
+) -> None:
+    traffic = fresh_sandbox.world.blobs.traffic
+    before = (traffic.sent, traffic.received)
+    job = GalleryVersionCopy(
+        session, partner, GalleryCopyPlan(SOURCE, TARGET.with_version("3.0.0")),
+        poll_seconds=0.05,
+    )
+    await _run(job)
+    assert job.result == TARGET.with_version("3.0.0").id
+    assert (traffic.sent, traffic.received) == before
