@@ -11,6 +11,7 @@ import pytest
 
 from gui.azure.account.session import sandbox_session
 from gui.azure.capture import executor
+from gui.azure.catalog.cache import CachedCatalog
 from gui.azure.catalog.nodes import CatalogNode, DiskRole, NodeKind, NodeRef, SourceKind, disk_ref
 from gui.azure.catalog.service import (
     CAPTURED_FROM_TAG,
@@ -20,6 +21,8 @@ from gui.azure.catalog.service import (
     Catalog,
     Scope,
 )
+from gui.azure.search.index import SearchIndex
+from gui.azure.search.refresh import ReadBudget, Refresher, attach
 from gui.azure.upload import job
 from gui.i18n import english
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
@@ -132,3 +135,37 @@ def test_a_disk_never_shares_an_images_key() -> None:
     assert image.key != disk.key and image.disk_kind is None
     assert disk.disk_kind is NodeKind.DISK
     assert NodeRef.from_key(disk.key) == disk
+
+
+@pytest.mark.asyncio
+async def test_the_search_index_finds_a_disk_and_leads_back_to_it(
+    sandbox: Any, tmp_path: Path
+) -> None:
+    # The index takes every listing generically: a disk is a place to browse (not an image
+    # with facts to read), found by its name, with the key the tree reveals it by.
+    session = sandbox_session(sandbox.arm_url)
+    cache = CachedCatalog()
+    catalog = Catalog(session, SCOPE, cache=cache)
+    index = SearchIndex(tmp_path / "search.sqlite3")
+    feed = attach(cache, index, SCOPE)
+    try:
+        root = next(n for n in catalog.roots() if n.ref.source is SourceKind.MANAGED)
+        groups = await cache.children(root, catalog.children)
+        group = next(g for g in groups if g.label == RG_LEFT_BEHIND)
+        await cache.children(group, catalog.children)
+        await feed.drained()
+        hits = index.search("golden", location=SCOPE.location)
+        assert [(h.key, h.kind, h.is_image) for h in hits] == [
+            (disk_ref(RG_LEFT_BEHIND, KEPT_UPLOAD_DISK).key, NodeKind.DISK.value, False)
+        ]
+        assert index.search("precapture", location=SCOPE.location)[0].kind == "snapshot"
+        # the background refresh reads images' facts only: the disks give it nothing to do
+        report = await Refresher(
+            index, catalog, budget=ReadBudget(per_second=10_000, burst=10_000)
+        ).refresh_once(limit=50)
+        assert report.failed == 0
+    finally:
+        await feed.drained()
+        feed.close()
+        index.close()
+        await session.close()
