@@ -26,7 +26,8 @@ RUNS = ((0, 512 * 1024), (5 * MIB, 256 * 1024), (SIZE - 512, 512))
 
 @pytest_asyncio.fixture
 async def session(fresh_sandbox: SandboxServer) -> AsyncIterator[AzureSession]:
-    fresh_sandbox.world.blobs.copy_seconds = 0.5
+    # Long enough for the copy to be seen pending on a loaded machine.
+    fresh_sandbox.world.blobs.copy_seconds = 2.0
     made = sandbox_session(fresh_sandbox.arm_url)
     yield made
     await made.close()

@@ -40,7 +40,8 @@ TARGET = GalleryVersionRef(
 @pytest_asyncio.fixture
 async def session(fresh_sandbox: SandboxServer) -> AsyncIterator[AzureSession]:
     fresh_sandbox.lro_seconds = 0.05
-    fresh_sandbox.replication_seconds_per_region = 0.3
+    # Long enough for the replication to be seen in progress on a loaded machine.
+    fresh_sandbox.replication_seconds_per_region = 1.5
     made = sandbox_session(fresh_sandbox.arm_url)
     yield made
     await made.close()

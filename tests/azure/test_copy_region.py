@@ -112,6 +112,8 @@ async def test_an_incremental_snapshot_is_copied_to_another_region(
     disk_id = await _disk(session, "disk-a")
     source_id = await _snapshot(session, "snap-src", disk_id, incremental=True)
     before = (await _compute(session).snapshots.get(RG, "snap-src")).as_dict()
+    # A copy long enough to be seen in progress even on a loaded machine.
+    fresh_sandbox.replication_seconds_per_region = 3.0
     traffic = _traffic(fresh_sandbox)
     job = RegionCopy(
         session, RegionCopyPlan(source_id, "northeurope", name="snap-neu"), poll_seconds=0.05

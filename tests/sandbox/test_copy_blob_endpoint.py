@@ -34,7 +34,7 @@ def _page_blob(sandbox: SandboxServer, name: str) -> tuple[BlobClient, bytes]:
 def test_an_async_copy_between_accounts_reports_progress_then_success(
     fresh_sandbox: SandboxServer,
 ) -> None:
-    fresh_sandbox.world.blobs.copy_seconds = 0.6
+    fresh_sandbox.world.blobs.copy_seconds = 3.0  # pending long enough to be seen, under load
     name = _name("src")
     source, data = _page_blob(fresh_sandbox, name)
     read_only = fresh_sandbox.blob_sas_url(STORAGE_ACCOUNT_PROD, "vhds", name, permissions="r")
@@ -51,8 +51,10 @@ def test_an_async_copy_between_accounts_reports_progress_then_success(
     assert progress.id == started["copy_id"]
     assert progress.progress is not None and progress.progress.endswith(f"/{4 * MIB + 512}")
     assert progress.source is not None and "sig=" not in progress.source
-    time.sleep(0.7)
-    done = target.get_blob_properties()
+    deadline = time.monotonic() + 20
+    while (done := target.get_blob_properties()).copy.status == "pending":
+        assert time.monotonic() < deadline, "the copy never ended"
+        time.sleep(0.2)
     assert done.copy.status == "success"
     assert done.copy.progress == f"{4 * MIB + 512}/{4 * MIB + 512}"
     assert done.blob_type == "PageBlob"

@@ -24,7 +24,7 @@ RG = "rg-copystart"
 @pytest_asyncio.fixture
 async def client(fresh_sandbox: SandboxServer) -> AsyncIterator[ComputeManagementClient]:
     fresh_sandbox.lro_seconds = 0.05
-    fresh_sandbox.replication_seconds_per_region = 1.0
+    fresh_sandbox.replication_seconds_per_region = 2.5  # several polls even under load
     _, resources = sandbox_resource_clients(fresh_sandbox.arm_url, PRODUCTION_SUBSCRIPTION_ID)
     async with resources:
         await resources.resource_groups.create_or_update(RG, {"location": "westeurope"})
