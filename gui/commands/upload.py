@@ -316,9 +316,11 @@ def _main(argv: Sequence[str]) -> int:
     if wants_plan(args):
         return _managed(args)
     if args.sandbox is not None:
-        return fail(PROG, "--sandbox takes the managed-disk target (--disk NAME --resource-group "
-                          "RG --location REGION); a page blob in the sandbox takes its SAS URL "
-                          "with --to", as_json=args.json)
+        # A page blob alone talks to no ARM endpoint: its SAS URL says where it is.
+        return fail(PROG, "--sandbox takes a managed disk (--disk NAME --resource-group RG "
+                          "--location REGION) or an image (--image, --gallery-version); a page "
+                          "blob alone is reached by its SAS URL (--to), sandbox or not",
+                    as_json=args.json)
     try:
         target = _target(args)
     except (UsageError, UploadError) as exc:

@@ -57,4 +57,5 @@ def test_sandbox_with_a_blob_target_says_what_to_do(
     code, out, err = run_cli(capsys, "upload", str(disk), "--sandbox", "--container", "c",
                              "--name", "b.vhd")
     assert code == 2 and out == ""
-    assert "--sandbox takes the managed-disk target (--disk NAME" in one_line(err)
+    assert "--sandbox takes a managed disk (--disk NAME" in one_line(err)
+    assert "a page blob alone is reached by its SAS URL (--to)" in one_line(err)
