@@ -232,3 +232,25 @@ async def test_what_cannot_be_deleted_here_is_not_offered() -> None:
         NodeRef(SourceKind.SHARED, ("g", "d", "1")), NodeKind.VERSION, "1", is_image=True
     )
     assert [target_of(n) for n in (marketplace, vm, group, shared)] == [None] * 4
+
+
+async def test_a_deleted_vms_left_disks_can_be_deleted(session: AzureSession) -> None:
+    # A VM deleted with its disks detached (deleteOption Detach, as the seed's) leaves them
+    # unattached: then they go like any other disk.
+    compute = session.compute(PROD)
+    vm = await compute.virtual_machines.get(RG_VMS, VM_WINDOWS)
+    os_disk = str(vm.storage_profile.os_disk.name)
+    await (await compute.virtual_machines.begin_delete(RG_VMS, VM_WINDOWS)).result()
+    targets = [
+        _target(disk_ref(RG_VMS, name), NodeKind.DISK)
+        for name in (os_disk, f"{VM_WINDOWS}-data-0", f"{VM_WINDOWS}-data-1")
+    ]
+    plan = await plan_deletion(compute, targets)
+    assert not plan.blocked and len(plan.deletions) == 3
+    run = DeleteRun(compute, plan)
+    events = await _run(run)
+    assert [e.state for e in _ended(events).values()] == [StepState.DONE] * 3, [
+        e.message for e in events
+    ]
+    left = {str(d.name) async for d in compute.disks.list_by_resource_group(RG_VMS)}
+    assert not left & {t.name for t in targets}

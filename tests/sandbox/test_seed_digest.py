@@ -25,7 +25,7 @@ from gui.sandbox.seed.storage import STORAGE_ACCOUNT_HOMES
 from gui.sandbox.seed.wellknown import WELL_KNOWN
 from gui.sandbox.seed.world import STORAGE_ACCOUNTS, initial_resources
 
-SEED_DIGEST = "ee53dc9b4334159fd16b2a8fce57db7d0dc159d72ceee0e84b1b6cd6dbb7fefb"
+SEED_DIGEST = "3bc5481a70f57b5ee3b518546d4fa9171b482a791685ebf444fd96f394406a2b"
 
 
 def _galleries() -> list[Any]:

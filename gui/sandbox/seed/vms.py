@@ -59,6 +59,14 @@ def _stable_uuid(name: str) -> str:
     return str(uuid.UUID(hashlib.md5(name.encode()).hexdigest()))
 
 
+def _blob_ref(name: str) -> Json:
+    """Where a seeded disk's page blob would live: every disk the sandbox makes carries this
+    bookkeeping reference (gui/sandbox/arm/disks.py reads it when the disk is deleted or read),
+    so a seeded one does too; its account need not exist (deleting the disk forgives that)."""
+    digest = hashlib.sha256(_stable_uuid(name).encode()).hexdigest()
+    return {"account": f"md-impexp-{digest[:12]}", "container": digest[12:24], "blob": "abcd"}
+
+
 def _disk(
     name: str,
     vm_id: str,
@@ -101,6 +109,7 @@ def _disk(
         "tags": {},
         "sku": {"name": "Premium_LRS", "tier": "Premium"},
         "properties": props,
+        "_blob": _blob_ref(name),
     }
 
 
@@ -280,9 +289,7 @@ _UPLOAD_SIZE = 30 * 1024**3 + 512  # 30 GiB and the VHD footer, as an upload sen
 
 
 def _unattached_disk(name: str, sku: str, size_gb: int, creation: Json, tags: Json) -> Json:
-    """A managed disk attached to no VM, with the backing page-blob reference every disk the
-    sandbox makes carries (its account need not exist: deleting the disk forgives that)."""
-    digest = hashlib.sha256(_stable_uuid(name).encode()).hexdigest()
+    """A managed disk attached to no VM (with its page-blob reference, as every disk)."""
     props: Json = {
         "creationData": creation,
         "diskSizeGB": size_gb,
@@ -312,11 +319,7 @@ def _unattached_disk(name: str, sku: str, size_gb: int, creation: Json, tags: Js
         "tags": tags,
         "sku": {"name": sku, "tier": tier},
         "properties": props,
-        "_blob": {
-            "account": f"md-impexp-{digest[:12]}",
-            "container": digest[12:24],
-            "blob": "abcd",
-        },
+        "_blob": _blob_ref(name),
     }
 
 
