@@ -254,10 +254,9 @@ class ProgressPrinter:
             return
         with self._lock:
             if self._mode == "json":
-                self._stream.write(json.dumps({
-                    "event": "step", "key": event.key, "title": str(event.title),
-                    "state": event.state.value, "message": redact(str(event.message)),
-                    "seconds": event.seconds}) + "\n")
+                from gui.commands.upload_plan import step_json
+
+                self._stream.write(json.dumps({"event": "step", **step_json(event)}) + "\n")
             elif event.state.ended:
                 if self._drawn:  # the bar's line is ended before a step's line
                     self._stream.write("\n")
@@ -418,6 +417,12 @@ def _managed(args: argparse.Namespace) -> int:
                                 concurrency=args.concurrency)
     printer = ProgressPrinter(sys.stderr, args.progress)
 
+    steps: dict[str, StepEvent] = {}  # each step's latest event, in the order they began
+
+    def on_step(event: StepEvent) -> None:
+        steps[event.key] = event
+        printer.step(event)
+
     async def run() -> dict[str, object]:
         with sandbox(args) as endpoints:
             async with azure_session(args, endpoints) as session:
@@ -425,8 +430,9 @@ def _managed(args: argparse.Namespace) -> int:
                     assert facts is not None
                     await upload_plan.with_follow_up(session, plan, request, facts)
                 result = await upload_plan.run_plan(
-                    session, plan, options, on_progress=printer, on_step=printer.step)
-                return upload_plan.result_json(plan, result)
+                    session, plan, options, on_progress=printer, on_step=on_step)
+                return {**upload_plan.result_json(plan, result),
+                        "steps": [upload_plan.step_json(event) for event in steps.values()]}
 
     try:
         document = asyncio.run(run())

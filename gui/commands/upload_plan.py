@@ -418,6 +418,16 @@ async def run_plan(
             await asyncio.to_thread(source.close)
 
 
+def step_json(event: StepEvent) -> dict[str, Any]:
+    """A step as ``--json`` shows it (the result's ``steps``, ``--progress json``'s lines)."""
+    from gui.transfer.redact import redact
+
+    seconds = event.seconds
+    return {"key": event.key, "title": str(event.title), "state": event.state.value,
+            "seconds": None if seconds is None else round(seconds, 3),
+            "message": redact(" ".join(str(event.message).split()))}
+
+
 def result_json(plan: UploadPlan, result: JobResult) -> dict[str, Any]:
     """The command's result: every disk's id, the image's id, the OS disk's transfer."""
     from gui.azure.image_builder import GalleryVersionSpec, ManagedImageSpec

@@ -72,6 +72,10 @@ def test_a_qcow2_becomes_a_gallery_version_in_the_regions_asked(
                                       "Microsoft.Compute/disks/cli-disk")
     assert result["upload"]["upload_size"] == 32 * MIB + 512
     assert result["upload"]["content_md5"]
+    assert [(step["key"], step["state"]) for step in result["steps"]] == [
+        ("create-disk", "Done"), ("grant", "Done"), ("upload", "Done"), ("revoke", "Done"),
+        ("gallery", "Done"), ("definition", "Done"), ("version", "Done"),
+        ("replicate:westeurope", "Done"), ("replicate:northeurope", "Done")]
     version_id = result["image"]["id"]
     assert version_id.endswith("/galleries/cli_gallery/images/cli-ubuntu/versions/1.0.0")
 
