@@ -19,7 +19,13 @@ from gui.qt.app_controller import AppController
 from gui.qt.main_window import MainWindow
 from gui.qt.manage.delete_dialog import DeleteDialog
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
-from gui.sandbox.seed.vms import RG_LEFT_BEHIND, RG_VMS, UNATTACHED_DISK, VM_WINDOWS
+from gui.sandbox.seed.vms import (
+    CAPTURE_BACKUP_SNAPSHOT,
+    RG_LEFT_BEHIND,
+    RG_VMS,
+    UNATTACHED_DISK,
+    VM_WINDOWS,
+)
 from gui.sandbox.seed.world import GALLERY_IMAGE_SECURE, GALLERY_PROD, RG_GALLERY
 from tests.qt.helpers import LOAD_TIMEOUT_MS, AsyncRunner, child_named, open_path
 
@@ -166,3 +172,56 @@ def test_an_attached_disk_stays_naming_its_vm_and_the_free_one_goes(
     assert "Delete…" in [action.text() for action in menu.actions()]
     menu.close()
     QApplication.processEvents()
+
+
+def test_a_refused_deletion_is_explained_and_the_rest_goes(
+    controller: AppController,
+    window: MainWindow,
+    qtbot: QtBot,
+    run: AsyncRunner,
+    new_session: Callable[[], AzureSession],
+    session_sandbox: Any,
+) -> None:
+    window.settings.subscription_id = PRODUCTION_SUBSCRIPTION_ID
+    run(window.use_session(new_session()))
+    group = open_path(window, qtbot, "Managed images", RG_LEFT_BEHIND)
+    names = [UNATTACHED_DISK, CAPTURE_BACKUP_SNAPSHOT]
+    _select_rows(window, [child_named(window, group, name) for name in names])
+    session_sandbox.faults.add(
+        rf"/snapshots/{CAPTURE_BACKUP_SNAPSHOT}$",
+        status=403,
+        method="DELETE",
+        message="The client does not have authorization to perform action "
+        "'Microsoft.Compute/snapshots/delete'.",
+    )
+    try:
+        dialog = controller.workflows.delete_selected()
+        assert dialog is not None
+        qtbot.waitUntil(lambda: dialog.plan is not None, timeout=LOAD_TIMEOUT_MS)
+        QTest.mouseClick(dialog.delete_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(
+            lambda: dialog.run is not None and not dialog.running, timeout=LOAD_TIMEOUT_MS
+        )
+    finally:
+        session_sandbox.faults.clear()
+    state = dialog.state()
+    assert state["steps"] == ["Done", "Failed"]
+    assert state["progress"] == (1, 2)
+    assert state["status"].startswith("1 deletion")  # "… failed: the steps say why …"
+    failed = dialog.steps.events[f"delete:{child_key(window, group, CAPTURE_BACKUP_SNAPSHOT)}"]
+    assert "AuthorizationFailed" in failed.message
+    assert "Reader" in failed.advice or "role" in failed.advice  # what to do, from errors.py
+    # the disk is gone from the tree, the snapshot stays
+    group_key = window.tree_model.node_for(group).ref.key  # type: ignore[union-attr]
+    qtbot.waitUntil(
+        lambda: UNATTACHED_DISK not in _labels(window, window.tree_model.index_for_key(group_key)),
+        timeout=LOAD_TIMEOUT_MS,
+    )
+    assert CAPTURE_BACKUP_SNAPSHOT in _labels(window, window.tree_model.index_for_key(group_key))
+    dialog.reject()
+
+
+def child_key(window: MainWindow, parent: QModelIndex, label: str) -> str:
+    node = window.tree_model.node_for(child_named(window, parent, label))
+    assert node is not None
+    return node.ref.key

@@ -126,6 +126,13 @@ class DeleteDialog(QDialog):
         self.warning.setObjectName("deleteWarning")
         self.warning.setWordWrap(True)
 
+        # A failed deletion's whole reason and what to do (the step's row has room for a line).
+        self.failures = QLabel()
+        self.failures.setObjectName("deleteFailures")
+        self.failures.setAccessibleName(self.tr("Why deleting failed"))
+        self.failures.setWordWrap(True)
+        self.failures.setTextFormat(Qt.TextFormat.RichText)
+        self.failures.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.steps = StepList()
         self.steps.setObjectName("deleteSteps")
         self.progress = QProgressBar()
@@ -154,6 +161,7 @@ class DeleteDialog(QDialog):
         layout.addWidget(self.stays)
         layout.addWidget(self.warning)
         layout.addWidget(self.steps, 2)
+        layout.addWidget(self.failures)
         layout.addWidget(self.progress)
         layout.addStretch(1)  # room the parts do not need goes below them, not between them
         layout.addWidget(self.buttons)
@@ -165,6 +173,7 @@ class DeleteDialog(QDialog):
             self.steps,
             self.progress,
             self.warning,
+            self.failures,
         ):
             widget.hide()
 
@@ -296,13 +305,24 @@ class DeleteDialog(QDialog):
         if run.failed:
             self.status.setText(
                 self.tr(
-                    "%n deletion(s) failed: the steps say why and what to do. What was deleted "
-                    "is gone; the rest is as it was.",
+                    "%n deletion(s) failed: why, and what to do, is below. What was deleted is "
+                    "gone; the rest is as it was.",
                     "",
                     len(run.failed),
                 )
             )
             self.status.setStyleSheet(text_style(Tone.ERROR, self.palette()))
+            self.failures.setText(
+                "".join(
+                    "<p><b>{title}</b><br>{why}</p>".format(
+                        title=escape(render_text(target.step.title)),
+                        why=escape(render_text(error)).replace("\n", "<br>"),
+                    )
+                    for target, error in run.failed
+                )
+            )
+            self.failures.show()
+            self._fit()
         else:
             self.status.setText(self.tr("%n item(s) deleted.", "", len(run.deleted)))
             self.status.setStyleSheet(text_style(Tone.OK, self.palette()))
