@@ -39,7 +39,7 @@ CHILD = textwrap.dedent(
         def eventFilter(self, obj, event):
             name = getattr(obj, "objectName", lambda: "")()
             if event.type() == QEvent.Type.Paint and name == "sourceTree":
-                print(f"FIRST_PAINT {time.time():.6f}", flush=True)
+                print(f"FIRST_PAINT {time.time():.6f} {time.process_time():.6f}", flush=True)
                 app.removeEventFilter(self)
                 QTimer.singleShot(0, lambda: [w.close() for w in app.topLevelWidgets()])
             return False
@@ -52,9 +52,12 @@ CHILD = textwrap.dedent(
 )
 
 
-def first_paint_seconds(home: Path, runs: int = 3) -> list[float]:
+def first_paint_seconds(home: Path, runs: int = 3) -> tuple[list[float], list[float]]:
+    """Wall seconds from the process's start to the first paint, and the CPU seconds the
+    process spent until then (a busy machine stretches the first, hardly the second)."""
     env = dict(os.environ, AZURE_IMAGE_STUDIO_HOME=str(home), PYTHONPATH=str(ROOT))
     results = []
+    cpu = []
     for _ in range(runs):
         started = time.time()
         out = subprocess.run(
@@ -69,7 +72,8 @@ def first_paint_seconds(home: Path, runs: int = 3) -> list[float]:
         if line is None:
             raise SystemExit(f"the app did not paint:\n{out.stdout}\n{out.stderr}")
         results.append(float(line.split()[1]) - started)
-    return results
+        cpu.append(float(line.split()[2]))
+    return results, cpu
 
 
 def main() -> None:
@@ -86,11 +90,11 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="ais-bench-gui-"))
     print("Azure Image Studio — image browser benchmark")
     paint_home = work / "paint-home"
-    first = first_paint_seconds(paint_home)
+    first, first_cpu = first_paint_seconds(paint_home)
     print(
         f"1. start to first painted window (cold process, sandbox): median "
         f"{statistics.median(first):.2f} s (runs: {', '.join(f'{t:.2f}' for t in first)}) "
-        f"goal ≤ 1.5 s"
+        f"goal ≤ 1.5 s (CPU until then: median {statistics.median(first_cpu):.2f} s)"
     )
 
     os.environ[HOME_ENV] = str(work / "home")
@@ -151,24 +155,25 @@ def main() -> None:
     print(
         f"3. longest GUI event-loop stall while the tree loads ({publishers} publishers, "
         f"3 publishers down to versions, all sources, one detail): {stall * 1000:.1f} ms "
-        f"goal ≤ 50 ms"
+        f"goal ≤ 50 ms (the GUI thread's CPU time in its longest step: "
+        f"{probe.worst_cpu * 1000:.1f} ms; on a busy machine the wall time also counts waiting "
+        f"for a core)"
     )
 
     timings = []
-    for text in ("m", "mi", "mic", "micr", "micro", "micros", "microso", "microsof", "microsoft"):
-        start = time.perf_counter()
+    cpu = []
+    typed = ("m", "mi", "mic", "micr", "micro", "micros", "microso", "microsof", "microsoft")
+    for text in (*typed, "microsof", "micro", "mi", ""):
+        start, start_cpu = time.perf_counter(), time.thread_time()
         window.search.setText(text)
         app.processEvents()
         timings.append(time.perf_counter() - start)
-    for text in ("microsof", "micro", "mi", ""):
-        start = time.perf_counter()
-        window.search.setText(text)
-        app.processEvents()
-        timings.append(time.perf_counter() - start)
+        cpu.append(time.thread_time() - start_cpu)
     print(
         f"2. filter time per keystroke over {publishers} publishers: mean "
         f"{statistics.mean(timings) * 1000:.1f} ms, worst {max(timings) * 1000:.1f} ms "
-        f"goal ≤ 50 ms"
+        f"goal ≤ 50 ms (CPU: mean {statistics.mean(cpu) * 1000:.1f} ms, worst "
+        f"{max(cpu) * 1000:.1f} ms)"
     )
 
     # the search may have moved the selection: select the Ubuntu version again before closing

@@ -59,7 +59,11 @@ class LoadState(Enum):
 
 
 COLUMN_COUNT = 2  # the node's name, and its details (the summary)
-CHUNK_ROWS = 300
+# Long listings go in chunk by chunk with the loop turning between: each chunk takes about
+# CHUNK_BUDGET_S to make and insert (the view's layout and paint of it come in the next turn).
+CHUNK_BUDGET_S = 0.010
+CHUNK_MIN_ROWS = 100
+CHUNK_MAX_ROWS = 1000
 
 _NODE_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 _PLACEHOLDER_FLAGS = Qt.ItemFlag.ItemIsEnabled
@@ -121,6 +125,7 @@ class CatalogTreeModel(QStandardItemModel):
             RowKind.EMPTY: self.tr("Nothing here"),
             RowKind.ERROR: self.tr("Failed"),
         }
+        self._row_seconds = 0.0  # how long a row took to make and insert, lately
         self._reset_headers()
 
     def _reset_headers(self) -> None:
@@ -157,13 +162,16 @@ class CatalogTreeModel(QStandardItemModel):
 
     def _append_rows(self, parent: QStandardItem, nodes: list[CatalogNode]) -> None:
         """Appends rows with one insertion (one rowsInserted for the proxy and the view, not
-        one per row: that alone was 60 ms for 300 publishers)."""
+        one per row: that alone was 60 ms for 300 publishers), and learns the pace per row."""
+        started = time.perf_counter()
         rows = [self._make_row(node) for node in nodes]
         first = parent.rowCount()
         parent.appendRows([row[0] for row in rows])
         for offset, row in enumerate(rows):
             if len(row) > 1:
                 parent.setChild(first + offset, 1, row[1])
+        if len(nodes) >= CHUNK_MIN_ROWS:
+            self._row_seconds = (time.perf_counter() - started) / len(nodes)
 
     def _make_row(self, node: CatalogNode) -> list[QStandardItem]:
         search = label = node.label
@@ -394,16 +402,25 @@ class CatalogTreeModel(QStandardItemModel):
         """Makes the children match ``nodes``, keeping rows (and loaded subtrees) that stay;
         large lists go in chunk by chunk so the window keeps responding."""
         parent = entry.item
-        wanted = {node.ref.key: node for node in nodes}
         current: list[str | None] = []
         for row in range(parent.rowCount()):
             node = parent.child(row).data(Role.NODE)
             current.append(node.ref.key if isinstance(node, CatalogNode) else None)
-        keep = {key for key in current if key is not None and key in wanted}
+        shown = {key for key in current if key is not None}
+        # Only when rows are shown (a refresh): 3,400 keys are worth not making for nothing.
+        keep = shown & {node.ref.key for node in nodes} if shown else set()
         if not keep:
-            for start in range(0, len(nodes), CHUNK_ROWS):
-                self._append_rows(parent, nodes[start : start + CHUNK_ROWS])
-                if start + CHUNK_ROWS < len(nodes):
+            if len(nodes) > CHUNK_MIN_ROWS:
+                # The listing was read in this turn of the loop: rows go in from the next one.
+                await asyncio.sleep(0)
+                if not self._alive(entry):
+                    return
+            start = 0
+            while start < len(nodes):
+                end = self._chunk_end(nodes, start)
+                self._append_rows(parent, nodes[start:end])
+                start = end
+                if start < len(nodes):
                     await asyncio.sleep(0)
                     if not self._alive(entry):
                         return
@@ -432,6 +449,14 @@ class CatalogTreeModel(QStandardItemModel):
                     existing.setToolTip(fresh[0].toolTip())  # type: ignore[union-attr]
                 continue
             parent.insertRow(row, self._make_row(node))
+
+    def _chunk_end(self, nodes: list[CatalogNode], start: int) -> int:
+        """Where the chunk from ``start`` ends: as many rows as ``CHUNK_BUDGET_S`` of the last
+        chunk's pace allows (a slow or busy machine gets smaller chunks, so no turn of the loop
+        takes much longer than the budget), between CHUNK_MIN_ROWS and CHUNK_MAX_ROWS."""
+        count = round(CHUNK_BUDGET_S / self._row_seconds) if self._row_seconds else CHUNK_MIN_ROWS
+        end = min(len(nodes), start + max(CHUNK_MIN_ROWS, min(CHUNK_MAX_ROWS, count)))
+        return end
 
     async def wait_loaded(self, index: AnyIndex) -> LoadState:
         """Loads a node's children if needed and waits until they are there (or failed)."""
