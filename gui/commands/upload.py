@@ -436,20 +436,17 @@ def _managed(args: argparse.Namespace) -> int:
 
     try:
         document = asyncio.run(run())
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Exception) as exc:  # Ctrl+C, or any failure: one line each
         printer.close()
-        return fail(PROG, "interrupted; run the same command again to resume",
-                    code=EXIT_INTERRUPTED, as_json=args.json)
-    except UsageError as exc:
-        printer.close()
-        return fail(PROG, exc, as_json=args.json)
-    except UploadCancelledError:  # Ctrl+C suspended the job (upload_plan.run_plan)
-        printer.close()
-        return fail(PROG, "interrupted; run the same command again to resume",
-                    code=EXIT_INTERRUPTED, as_json=args.json)
-    except Exception as exc:  # the job's own errors (Azure's, the engine's), one line each
-        printer.close()
-        return fail(PROG, exc, as_json=args.json, hint=_hint(exc))
+        # With --json the error object also lists the steps, the failed one with Azure's words.
+        done = {"steps": [upload_plan.step_json(event) for event in steps.values()]}
+        if isinstance(exc, KeyboardInterrupt | UploadCancelledError):
+            # Ctrl+C: the job was suspended (upload_plan.run_plan), or stopped before it began.
+            return fail(PROG, "interrupted; run the same command again to resume",
+                        code=EXIT_INTERRUPTED, as_json=args.json, extra=done)
+        # A usage error found in Azure (a version that exists), or the job's own errors
+        # (Azure's, the engine's): one line each.
+        return fail(PROG, exc, as_json=args.json, hint=_hint(exc), extra=done)
     printer.close()
     if args.json:
         emit_json(document)

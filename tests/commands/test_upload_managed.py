@@ -262,6 +262,9 @@ def test_a_missing_resource_group_exits_4(
     assert "rg-that-is-not-there" in one_line(err)
     document = json_of(out)
     assert document["exit_code"] == 4 and document["error"]["type"] == "NotFoundError"
+    assert [(step["key"], step["state"]) for step in document["steps"]] == [
+        ("create-disk", "Failed")]
+    assert "rg-that-is-not-there" in document["steps"][0]["message"]
 
 
 def test_a_refused_authorization_exits_3(
