@@ -191,7 +191,60 @@ PLAN_TERMS = {
     "planId": "rhel-lvm94-gen2",
 }
 
+
+_NETWORK = f"/subscriptions/{{sub}}/resourceGroups/{RG}/providers/Microsoft.Network"
+
+
+def _vm_network(name: str) -> tuple[Step, ...]:
+    """A virtual network and a NIC in the conformance group (West US) for a VM."""
+    return (
+        Step("PUT", f"{_NETWORK}/virtualNetworks/{name}-vnet?api-version=2024-05-01", {
+            "location": "westus",
+            "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}, "subnets": [
+                {"name": "default", "properties": {"addressPrefix": "10.0.0.0/24"}}]}}),
+        Step("PUT", f"{_NETWORK}/networkInterfaces/{name}-nic?api-version=2024-05-01", {
+            "location": "westus",
+            "properties": {"ipConfigurations": [{"name": "ipconfig1", "properties": {
+                "subnet": {"id": f"{_NETWORK}/virtualNetworks/{name}-vnet/subnets/default"}}}]}}),
+    )
+
+
+def _vm_with_boot_diagnostics(name: str) -> tuple[Step, ...]:
+    return (*_vm_network(name), Step(
+        "PUT", f"{IN_RG}/virtualMachines/{name}?api-version=2026-04-01", {
+            "location": "westus",
+            "properties": {
+                "hardwareProfile": {"vmSize": "Standard_D2s_v5"},
+                "storageProfile": {"imageReference": {
+                    "publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server",
+                    "version": "latest"}},
+                "osProfile": {"computerName": name, "adminUsername": "azureuser",
+                              "adminPassword": "Sandbox-Pa55word"},
+                "networkProfile": {"networkInterfaces": [
+                    {"id": f"{_NETWORK}/networkInterfaces/{name}-nic"}]},
+                "diagnosticsProfile": {"bootDiagnostics": {"enabled": True}},
+            }}))
+
+
 BINDINGS: dict[str, Binding] = {
+    "ListAvailableResourceSkusForARegion.json": Binding(),
+    "VirtualMachine_Create_WithManagedBootDiagnostics.json": Binding(
+        params={"resourceGroupName": RG, "vmName": "vm-conformance-bootdiag"},
+        setup=_vm_network("vm-conformance-bootdiag"),
+        body={
+            # The sandbox's Marketplace has Windows Server 2019, not 2016; Azure's password rule
+            # refuses the placeholder.
+            "2016-Datacenter": "2019-datacenter",
+            "{your-password}": "Sandbox-Pa55word",
+            "/subscriptions/{subscription-id}/resourceGroups/myResourceGroup/providers/"
+            "Microsoft.Network/networkInterfaces/{existing-nic-name}":
+            f"{_NETWORK}/networkInterfaces/vm-conformance-bootdiag-nic",
+        },
+    ),
+    "VirtualMachine_RetrieveBootDiagnosticsData.json": Binding(
+        params={"resourceGroupName": RG, "vmName": "vm-conformance-serial"},
+        setup=_vm_with_boot_diagnostics("vm-conformance-serial"),
+    ),
     "SetMarketplaceTerms.json": Binding(
         params=PLAN_TERMS,
         # The example puts terms back unaccepted with another plan's names; the sandbox

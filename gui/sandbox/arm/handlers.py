@@ -9,11 +9,15 @@ from gui.sandbox.arm import (
     images,
     lro,
     marketplace,
+    network,
     public_galleries,
     resources,
+    skus,
     snapshots,
     storage,
     terms,
+    vm_boot,
+    vm_create,
     vms,
 )
 from gui.sandbox.arm.routing import Router
@@ -22,6 +26,6 @@ from gui.sandbox.arm.routing import Router
 def build_router() -> Router:
     router = Router()
     modules = (resources, marketplace, public_galleries, images, galleries, graph, disks, lro)
-    for module in (*modules, vms, snapshots, storage, terms):
+    for module in (*modules, vms, snapshots, storage, terms, skus, network, vm_create, vm_boot):
         router.include(module.router)
     return router

@@ -1,5 +1,5 @@
 """Virtual machines as far as capturing them needs: list, get with instance view, Run Command,
-power off, deallocate, start, generalize, delete.
+power off, deallocate, start, generalize, delete (creating one: gui/sandbox/arm/vm_create.py).
 
 The guest is simulated in ``_guest``: a Run Command script that runs sysprep ``/generalize`` or
 ``waagent -deprovision`` deprovisions it, and one that shuts it down (sysprep ``/shutdown``,
@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from gui.sandbox.arm import network, vm_boot
 from gui.sandbox.arm.common import find_compute, now_iso, parse_resource_id, require_compute
 from gui.sandbox.arm.context import Ctx, reply
 from gui.sandbox.arm.lro import accepted
@@ -57,7 +58,7 @@ def guest(vm: Json) -> Json:
 def instance_view(vm: Json) -> Json:
     state = guest(vm)
     power = str(state["power"])
-    statuses: list[Json] = [
+    statuses: list[Json] = vm_boot.provisioning_statuses(vm) or [
         {
             "code": "ProvisioningState/succeeded",
             "level": "Info",
@@ -89,7 +90,10 @@ def instance_view(vm: Json) -> Json:
         ],
         "statuses": statuses,
     }
-    if power == "running":
+    not_ready = vm_boot.agent_view(vm)
+    if power == "running" and not_ready is not None:
+        view["vmAgent"] = not_ready
+    elif power == "running":
         view["vmAgent"] = {
             "vmAgentVersion": "2.11.1.12",
             "statuses": [
@@ -310,6 +314,10 @@ async def delete(ctx: Ctx, p: dict[str, str]) -> web.Response:
         stored = world.store.delete(vm["id"])
         if stored is None:
             return
+        nics = (stored["properties"].get("networkProfile") or {}).get("networkInterfaces") or []
+        for nic in nics:
+            network.attach_nic(world, str(nic.get("id") or ""), None)
+        vm_boot.sweep_boot_logs(world)
         profile = stored["properties"]["storageProfile"]
         for ref in [profile["osDisk"], *(profile.get("dataDisks") or [])]:
             disk_id = (ref.get("managedDisk") or {}).get("id")

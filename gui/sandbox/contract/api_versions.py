@@ -35,6 +35,13 @@ Python SDKs send, read from their request builders):
 * ``_MARKETPLACE_ORDERING`` - specification/marketplaceordering/resource-manager/
   Microsoft.MarketplaceOrdering/stable/ (2015-06-01 and 2021-01-01, read at commit
   e5e3b4c7ac1b77470d0570748bc2c4c22c8dc5d2); azure-mgmt-marketplaceordering 1.1 sends 2021-01-01.
+* ``_SKUS`` - the Compute readme's ``skus.json`` input folders (Microsoft.Compute/Skus/stable:
+  2017-09-01, 2019-04-01, 2021-07-01; 2017-03-30 had resourceSkus in ``compute.json``);
+  azure-mgmt-compute 39.0.0 sends 2021-07-01 for ``resource_skus.list``.
+* ``_NETWORK`` - specification/network/resource-manager/Microsoft.Network/stable/ (the folders
+  from 2023-04-01 on; ``2024-05-01/virtualNetwork.json`` and ``networkInterface.json`` listed at
+  commit e282d2fe9e6dd8f4fae51c1908ca1c71a4276f9f); the app creates networks through the generic
+  resources API with 2024-05-01 (gui.azure.handoff.NETWORK_API).
 """
 
 from __future__ import annotations
@@ -89,6 +96,11 @@ _RESOURCE_GRAPH = (
     "2022-10-01", "2023-09-01-preview", "2024-04-01",
 )  # fmt: skip
 _MARKETPLACE_ORDERING = ("2015-06-01", "2021-01-01")
+_SKUS = ("2017-03-30", "2017-09-01", "2019-04-01", "2021-07-01")
+_NETWORK = (
+    "2023-04-01", "2023-05-01", "2023-06-01", "2023-09-01", "2023-11-01", "2024-01-01",
+    "2024-03-01", "2024-05-01",
+)  # fmt: skip
 
 # A resource provider's types, by "Namespace/type" (nested types joined by "/"); ARM names the
 # part after the namespace in NoRegisteredProviderFound.
@@ -115,6 +127,10 @@ PROVIDER_TYPES: dict[str, tuple[str, ...]] = {
     # are the provider's, with one list of api-versions.
     "Microsoft.MarketplaceOrdering/offerTypes": _MARKETPLACE_ORDERING,
     "Microsoft.MarketplaceOrdering/agreements": _MARKETPLACE_ORDERING,
+    "Microsoft.Compute/skus": _SKUS,
+    "Microsoft.Network/virtualNetworks": _NETWORK,
+    "Microsoft.Network/virtualNetworks/subnets": _NETWORK,
+    "Microsoft.Network/networkInterfaces": _NETWORK,
 }
 _BY_LOWER = {name.lower(): name for name in PROVIDER_TYPES}
 

@@ -53,7 +53,8 @@ BODILESS: tuple[tuple[str, str], ...] = (
     ("POST", _AGREEMENT + "/sign"),
     *(
         ("POST", _COMPUTE + f"/virtualMachines/{{name}}/{action}")
-        for action in ("deallocate", "powerOff", "start", "generalize")
+        for action in ("deallocate", "powerOff", "start", "generalize",
+                       "retrieveBootDiagnosticsData")
     ),
 )
 
