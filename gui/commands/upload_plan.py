@@ -243,8 +243,11 @@ def disk_facts(args: argparse.Namespace, image: DiskImage, needed: bool) -> Disk
             # A disk that boots both ways is uploaded as Gen2, as the wizard proposes.
             generation = {"V1": "V1"}.get(guest.generation.value.value, "V2")
         if architecture is None and guest.architecture.confidence is not Confidence.UNKNOWN:
-            architecture = _choice("--architecture", guest.architecture.value.value,
-                                   ARCHITECTURES)
+            read = guest.architecture.value.value
+            if read not in ARCHITECTURES:
+                raise UsageError(f"{image.path.name} boots a {read} system and Azure runs "
+                                 "x64 and Arm64 VMs only; give --architecture if that is wrong")
+            architecture = read
     if os_type is None:
         if not needed:
             return None

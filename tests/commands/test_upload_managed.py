@@ -395,3 +395,39 @@ def test_an_ova_of_two_disks_is_refused_for_one_page_blob(
     assert code == 2 and out == ""
     assert "vm.ova holds 2 disks and a page blob takes one: upload them to managed disks " \
            "with --disk NAME" in one_line(err)
+
+
+def test_the_guest_is_read_from_the_disk_when_no_flag_says_it(
+    server: SandboxServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.fixtures.guest_images import ESP_ARM64, Part, guest_disks_in
+
+    disks = guest_disks_in(tmp_path)
+    arm = disks.gpt("arm", [Part(34, "EF00", "esp", ESP_ARM64), Part(32, "8300", "ext4")])
+    code, out, err = run_cli(capsys, "upload", str(arm), *target(
+        server, "arm-disk", "--gallery-version", "arm_gallery/arm-linux/1.0.0", "--json"))
+    assert code == 0, err
+    assert json_of(out)["os_type"] == "Linux"
+
+    async def definition(compute: Any) -> Any:
+        return await compute.gallery_images.get(RG_IMAGES, "arm_gallery", "arm-linux")
+
+    props = read_back(server, definition).get("properties")
+    assert (props["osType"], props["hyperVGeneration"], props["architecture"]) == (
+        "Linux", "V2", "Arm64")
+
+
+def test_a_32_bit_guest_is_refused_with_what_azure_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.fixtures.guest_images import MACHINE_I386, Part, guest_disks_in, pe_file
+
+    disks = guest_disks_in(tmp_path)
+    esp = {"EFI/BOOT/BOOTIA32.EFI": pe_file(MACHINE_I386)}
+    ia32 = disks.gpt("ia32", [Part(34, "EF00", "esp", esp), Part(32, "8300", "ext4")])
+    code, _, err = run_cli(capsys, "upload", str(ia32), "--sandbox", "http://127.0.0.1:9",
+                           "--disk", "d", "--resource-group", RG_IMAGES, "--location",
+                           "westeurope", "--image", "i")
+    assert code == 2
+    assert "boots a x86 system and Azure runs x64 and Arm64 VMs only; give --architecture " \
+           "if that is wrong" in one_line(err)
