@@ -431,3 +431,17 @@ def test_a_32_bit_guest_is_refused_with_what_azure_runs(
     assert code == 2
     assert "boots a x86 system and Azure runs x64 and Arm64 VMs only; give --architecture " \
            "if that is wrong" in one_line(err)
+
+
+def test_a_disk_that_tells_no_os_and_makes_no_image_goes_up_as_a_data_disk(
+    server: SandboxServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    made = qcow2_disk(tmp_path, 24 * MIB)  # data, but no partition table: no guest to read
+    code, out, err = run_cli(capsys, "upload", str(made), *target(server, "data-only", "--json"))
+    assert code == 0, err
+    assert json_of(out)["os_type"] is None
+
+    async def disk(compute: Any) -> Any:
+        return await compute.disks.get(RG_IMAGES, "data-only")
+
+    assert read_back(server, disk).os_type is None
