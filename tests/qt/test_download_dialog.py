@@ -150,4 +150,6 @@ def test_what_the_dialog_cannot_use_is_said_before_anything_is_sent(
     assert dialog.path.text().endswith("x.vhd")
     dialog.format.setCurrentIndex(dialog.format.findData("raw"))
     assert dialog.path.text().endswith("x.raw")
+    dialog.format.setCurrentIndex(dialog.format.findData("vhdx"))
+    assert dialog.path.text().endswith("x.vhdx")
     dialog.close()

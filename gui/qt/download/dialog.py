@@ -38,9 +38,14 @@ from gui.qt.i18n import format_size, render_text
 from gui.qt.style import Tone, text_style
 from gui.qt.widgets.step_list import StepList
 
-# The formats offered, in this order (the engine's spellings; the labels are translated below).
-FORMATS = ("vhd", "vhd-dynamic", "raw")
-SUFFIXES = {"vhd": ".vhd", "vhd-dynamic": ".vhd", "raw": ".raw", "vhdx": ".vhdx"}
+# The formats offered, in this order (the writers' spellings; the labels are translated below).
+FORMATS = ("vhd", "vhd-dynamic", "vhdx", "raw")
+
+
+def _suffix(fmt: str) -> str:
+    from gui.diskimage.writers import OutputFormat
+
+    return OutputFormat(fmt).suffix
 
 
 def download_source_of(node: CatalogNode, subscription_id: str) -> DownloadSource | None:
@@ -97,6 +102,7 @@ class DownloadDialog(QDialog):
         labels = {
             "vhd": self.tr("Fixed VHD (what Azure stores)"),
             "vhd-dynamic": self.tr("Dynamic VHD (only blocks with data)"),
+            "vhdx": self.tr("VHDX (Hyper-V; only blocks with data)"),
             "raw": self.tr("Raw disk"),
         }
         for fmt in FORMATS:
@@ -148,7 +154,7 @@ class DownloadDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
         self._snapshot.connect(self._apply_snapshot)
-        self.path.setText(str(Path.home() / f"{source.name}{SUFFIXES['vhd']}"))
+        self.path.setText(str(Path.home() / f"{source.name}{_suffix('vhd')}"))
         self.resize(620, 460)
 
     @staticmethod
@@ -173,13 +179,13 @@ class DownloadDialog(QDialog):
         if not text:
             return
         path = Path(text)
-        if path.suffix.lower() in set(SUFFIXES.values()):
-            self.path.setText(str(path.with_suffix(SUFFIXES[self.chosen_format()])))
+        if path.suffix.lower() in {_suffix(fmt) for fmt in FORMATS}:
+            self.path.setText(str(path.with_suffix(_suffix(self.chosen_format()))))
 
     def _choose_file(self) -> None:
         chosen, _ = QFileDialog.getSaveFileName(
             self, self.tr("Download to"), self.path.text(),
-            self.tr("Disk images (*.vhd *.raw *.img);;All files (*)"))
+            self.tr("Disk images (*.vhd *.vhdx *.raw *.img);;All files (*)"))
         if chosen:
             self.path.setText(chosen)
 
