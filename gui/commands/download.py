@@ -1,4 +1,4 @@
-"""``azure-image-studio download SOURCE FILE [--format vhd|vhd-dynamic|raw]``: a disk to a file.
+"""``azure-image-studio download SOURCE FILE [--format vhd|vhd-dynamic|vhdx|raw]``: disk to file.
 
 SOURCE is a page blob's SAS URL, or the resource ID of a managed disk, a snapshot or a gallery
 image version (``--lun N`` for one of its data disks). Only the allocated pages travel, holes
@@ -72,8 +72,8 @@ def _parser() -> argparse.ArgumentParser:
         "--format",
         choices=_formats(),
         default=DEFAULT_FORMAT,
-        help="vhd: fixed VHD (what Azure stores; sparse on disk); vhd-dynamic: only blocks with "
-        "data; raw: the bare disk, sparse (default: %(default)s)",
+        help="vhd: fixed VHD (what Azure stores; sparse on disk); vhd-dynamic and vhdx: only "
+        "blocks with data; raw: the bare disk, sparse (default: %(default)s)",
     )
     p.add_argument("--source-env", metavar="NAME",
                    help="read SOURCE (a SAS URL) from the environment variable NAME")
@@ -95,8 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     add_common_options(p, meanings={
         EXIT_OK: "done: FILE holds the whole disk (its Content-MD5 checked where Azure has "
                  "one); read access revoked, the temporary disk deleted",
-        EXIT_USAGE: "bad usage or input: an unknown SOURCE, format or LUN, FILE exists "
-                    "(--overwrite replaces it), or a folder that cannot be written",
+        EXIT_USAGE: "bad usage or input: an unknown SOURCE, format or LUN, a plain-http SAS "
+                    "URL, or FILE exists (--overwrite replaces it)",
         EXIT_AUTH: "not signed in, the account may not read the resource, or the SAS was "
                    "refused or expired",
         EXIT_NOT_FOUND: "not found in Azure: the disk, snapshot, version or blob",
