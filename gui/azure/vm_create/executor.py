@@ -39,8 +39,15 @@ from gui.azure.errors import (
     translated,
 )
 from gui.azure.handoff import NETWORK_API, PurchasePlan
-from gui.azure.steps import Progress, StepAction, StepEvent, StepSkipped, StepSpec, StepState
-from gui.azure.steps import run_step
+from gui.azure.steps import (
+    Progress,
+    StepAction,
+    StepEvent,
+    StepSkipped,
+    StepSpec,
+    StepState,
+    run_step,
+)
 from gui.azure.terms import MarketplaceTerms
 from gui.azure.vm_create.image import SecurityType
 from gui.azure.vm_create.request import Mode, VmRequest, validate
@@ -89,9 +96,7 @@ def plan_steps(request: VmRequest) -> list[StepSpec]:
         StepSpec(
             "check",
             Text(QT_TR_NOOP("Check the request, the size and the plan's terms")),
-            "",
-            Text(QT_TR_NOOP("Nothing was changed. Correct what the message names and start "
-                            "again.")),
+            # no advice of its own: each refusal's error says what to do (accept the terms...)
         ),
         StepSpec(
             "resource-group",
@@ -173,6 +178,8 @@ class VmCreateExecutor:
         self.serial_log = ""
         self.verdict: Verdict | None = None
         self.failed: StepEvent | None = None
+        # The plan whose terms stopped the run in its check (the caller may offer to accept).
+        self.terms_refused: PurchasePlan | None = None
         self.vm_id: str | None = None
         self._made_group = False
         self._cleaned = False
@@ -214,9 +221,11 @@ class VmCreateExecutor:
                         if event.state is StepState.FAILED:
                             self.failed = event
                         yield event
-                except AzureServiceError:
+                except AzureServiceError as error:
                     if self.failed is None:
                         raise
+                    if isinstance(error, TermsNotAcceptedError):
+                        self.terms_refused = error.plan
             if self._test:
                 cleanup = next(s for s in self.steps if s.key == "cleanup")
                 async for event in self._cleanup_events(cleanup):
@@ -224,6 +233,7 @@ class VmCreateExecutor:
             finished = True
         finally:
             await self._stop_serial()
+            await self._stop_following()
             if not finished and self._test and self._made_group and not self._cleaned:
                 # Cancelled, or the consumer stopped reading: the group still goes, and the
                 # caller hears how that went.
@@ -551,6 +561,20 @@ class VmCreateExecutor:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+    async def _stop_following(self) -> None:
+        """Stops awaiting the create operation (Azure goes on with it; the cleanup, if any,
+        deletes the VM with its group)."""
+        task = self._poller
+        if isinstance(task, asyncio.Future) and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    @property
+    def cleaned(self) -> bool:
+        """True once the test boot's resource group has been deleted."""
+        return self._cleaned
 
     async def _last_serial_read(self) -> None:
         """One more round of the log, so the verdict reads what the guest wrote last."""

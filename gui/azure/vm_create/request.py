@@ -163,7 +163,7 @@ def validate(request: VmRequest, sizes: list[VmSize] | None = None) -> list[Text
     return [p for p in problems if p is not None]
 
 
-def test_boot_group(needs: ImageNeeds, when: datetime | None = None) -> str:
+def throwaway_group(needs: ImageNeeds, when: datetime | None = None) -> str:
     """A throw-away resource group's name a human recognises: what it is, for which image, when."""
     moment = (when or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
     image = re.sub(r"[^A-Za-z0-9]+", "-", needs.title).lower()[:40].strip("-") or "image"

@@ -67,7 +67,9 @@ def size_from_sku(sku: Any) -> VmSize:
         vcpus=int(number("vCPUs")),
         memory_gb=number("MemoryGB"),
         # Azure leaves HyperVGenerations out for old sizes: they boot Gen1 only.
-        generations=tuple(g.strip().upper() for g in caps.get("HyperVGenerations", "V1").split(",")),
+        generations=tuple(
+            g.strip().upper() for g in caps.get("HyperVGenerations", "V1").split(",")
+        ),
         architecture=caps.get("CpuArchitectureType", "x64"),
         trusted_launch=caps.get("TrustedLaunchDisabled", "False").casefold() != "true",
         confidential=bool(caps.get("ConfidentialComputingType")),
