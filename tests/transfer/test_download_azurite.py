@@ -280,3 +280,33 @@ def test_a_refused_sas_says_so_without_the_signature(
     signature = forged.split("sig=", 1)[1].split("&", 1)[0]
     assert signature not in str(caught.value)
     assert signature not in caplog.text
+
+
+def test_a_paused_download_sends_nothing_until_resumed(
+    blob: Blob, tmp_path: Path, options: DownloadOptions
+) -> None:
+    slow = DownloadOptions(journal_dir=options.journal_dir, progress_interval=0.02,
+                           concurrency=2, chunk_size=MIB)
+    paused_at: list[int] = []
+
+    def on_progress(snap: ProgressSnapshot) -> None:
+        if not paused_at and snap.bytes_sent >= 2 * MIB:
+            paused_at.append(snap.bytes_sent)
+            running.pause()
+
+    running = Download(SasUrlSource(blob.sas_url), tmp_path / "paused.raw", "raw", slow,
+                       on_progress)
+    running.start()
+    deadline = time.monotonic() + 30
+    while not (running.paused and running.snapshot.requests_in_flight == 0):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.3)
+    held = running.bytes_fetched
+    time.sleep(0.5)
+    assert running.bytes_fetched == held  # nothing travels while paused
+    assert running.snapshot.state.value == "paused"
+    running.resume()
+    result = running.result(timeout=60)
+    assert (tmp_path / "paused.raw").read_bytes() == blob.disk
+    assert result.bytes_fetched < blob.allocated.total + 64 * 1024
