@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gui.azure import naming
+from gui.azure.upload import DISK_SKUS
 from gui.commands.options import UsageError
 
 if TYPE_CHECKING:
@@ -39,9 +40,6 @@ if TYPE_CHECKING:
     from gui.diskimage import DiskImage
     from gui.transfer import ProgressCallback
 
-# The SKUs a managed disk can be uploaded into, as the upload wizard offers them
-# (gui/qt/upload/common.py DISK_SKUS; Azure's direct upload takes these redundancy options).
-DISK_SKUS = ("Standard_LRS", "StandardSSD_LRS", "Premium_LRS", "StandardSSD_ZRS", "Premium_ZRS")
 OS_TYPES = ("Linux", "Windows")
 GENERATIONS = ("V1", "V2")
 OS_STATES = ("Generalized", "Specialized")

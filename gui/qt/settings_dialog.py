@@ -27,11 +27,11 @@ from PySide6.QtWidgets import (
 
 from gui.azure.account.clouds import CLOUDS, remember_cloud, remembered_cloud_name
 from gui.azure.account.signin import SignInMethod
+from gui.azure.upload import DISK_SKUS
 from gui.paths import data_dir
 from gui.qt.i18n import LANGUAGES
 from gui.qt.settings import Settings
 from gui.qt.style import Tone, text_style
-from gui.qt.upload.common import DISK_SKUS
 
 MAX_CONCURRENCY = 32
 MAX_CAP_MBPS = 100_000

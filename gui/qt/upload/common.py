@@ -21,8 +21,6 @@ from gui.qt.i18n import render_text
 from gui.qt.style import Tone, text_style
 from gui.qt.tasks import TaskSet
 
-DISK_SKUS = ("Standard_LRS", "StandardSSD_LRS", "Premium_LRS", "StandardSSD_ZRS", "Premium_ZRS")
-
 
 @dataclass
 class UploadContext:

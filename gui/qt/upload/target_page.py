@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from gui.azure import naming
 from gui.azure.errors import AzureServiceError
+from gui.azure.upload import DISK_SKUS
 from gui.azure.upload.job import BlobTargetPlan, ManagedDiskTargetPlan, TargetPlan
 from gui.azure.upload.managed_disk import ManagedDiskSpec
 from gui.azure.upload.storage import (
@@ -33,7 +34,6 @@ from gui.azure.upload.storage import (
 )
 from gui.qt.i18n import render_text
 from gui.qt.upload.common import (
-    DISK_SKUS,
     PlanPage,
     UploadContext,
     default_name,
