@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QApplication
 
-from gui.qt.main_window import MainWindow
+from gui.qt.main_window import MainWindow, preload_for_connect
 from gui.qt.settings import Settings
 from gui.qt.tasks import TaskSet
 
@@ -230,6 +230,7 @@ class AppController(QObject):
         shows the subscription it says so (``connected``), and the transfers and workflows get
         the session too."""
         previous, self.session = self.session, session
+        await preload_for_connect()  # the imports below and the window's, off the GUI thread
         await self._use_search(session)
         await self.window.use_session(session)
         if previous is not None and previous is not session:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import importlib
 import itertools
 import logging
+import platform
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -137,6 +139,45 @@ def settle_heap() -> None:
     window for 50–80 ms; with it, no stall passes 30 ms. (No gc.collect() first: that full
     collection would be the very stall this avoids; the little garbage frozen with it stays.)"""
     gc.freeze()
+
+
+# What the window needs once connected and no sooner, by the first connect's stall it caused:
+# the catalog imports the SDK's request builders (a 48,000-line module), the search its refresher
+# and service; and the SDK's user agent runs `uname -p` in a child process the first time
+# (platform.platform()); a custom CA bundle is read and parsed. Together 100-200 ms of frozen
+# window on the GUI thread.
+PRELOADED_FOR_CONNECT = (
+    "gui.azure.account.scope",
+    "gui.azure.catalog.service",
+    "gui.azure.search.catalog_api",
+    "gui.azure.search.index",
+    "gui.azure.search.refresh",
+    "gui.azure.search.service",
+)
+
+
+_preloaded: set[str] = set()  # "done" once _preload has run
+
+
+def _preload() -> None:
+    platform.platform()
+    for name in PRELOADED_FOR_CONNECT:
+        importlib.import_module(name)
+    from gui.azure.account import network
+
+    bundle = network.ca_bundle()
+    if bundle is not None:
+        # The first request builds the SSL context from a custom CA bundle (REQUESTS_CA_BUNDLE
+        # and co.): ~50 ms reading and parsing it, once per bundle (network.py caches it).
+        network._ca_context(bundle)
+
+
+async def preload_for_connect() -> None:
+    """Pays the one-time costs of the first connect on a worker thread (the window keeps
+    turning meanwhile); after the first time, returns at once."""
+    if "done" not in _preloaded:
+        await asyncio.to_thread(_preload)
+        _preloaded.add("done")
 
 
 class _FirstPaint(QObject):
@@ -744,6 +785,7 @@ class MainWindow(QMainWindow):
         self.set_sandbox(session.is_sandbox)
         self.account_label.setText(session.account)
         self.statusBar().showMessage(self.tr("Listing subscriptions…"))
+        await preload_for_connect()
         from gui.azure.account.scope import list_subscriptions
 
         try:

@@ -64,14 +64,28 @@ def test_the_start_follows_the_azure_cli_cloud(
 
 # The app's own start (gui.app.run), in a process of its own: at the tree's first paint nothing
 # of the upload engine's stack is imported; once connected, the Transfers panel and the upload
-# and capture workflows are there; closing the window ends the process.
+# and capture workflows are there, and the catalog (with the SDK's request builders) was
+# imported by a worker thread, not the window's; closing the window ends the process.
 _APP_START = """
 import sys
+import threading
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 app = QApplication(sys.argv[:1])
 HEAVY = ("aiohttp", "azure.mgmt.compute", "azure.identity", "gui.azure.upload.job")
+importers = []
+
+
+class Importer:
+    # Which thread imports the catalog (and the SDK's request builders with it).
+    def find_spec(self, name, path=None, target=None):
+        if name == "gui.azure.catalog.service":
+            importers.append(threading.current_thread() is threading.main_thread())
+        return None
+
+
+sys.meta_path.insert(0, Importer())
 
 
 class FirstPaint(QObject):
@@ -90,6 +104,7 @@ class FirstPaint(QObject):
         texts = [a.text() for a in window.view_menu.actions()]
         print("CONNECTED", window.transfers_dock.objectName(), "Show &Transfers" in texts,
               flush=True)
+        print("CATALOG_IMPORTED_ON_GUI_THREAD", importers, flush=True)
         window.close()
 
 
@@ -113,8 +128,12 @@ def test_the_window_paints_before_the_upload_engine_loads_and_gets_it_after(
         timeout=120,
         check=False,
     )
-    lines = [line for line in done.stdout.splitlines() if line.startswith(("AT_", "CONN"))]
-    assert lines == ["AT_PAINT []", "CONNECTED transfersDock True"], done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith(("AT_", "CONN", "CAT"))]
+    assert lines == [
+        "AT_PAINT []",
+        "CONNECTED transfersDock True",
+        "CATALOG_IMPORTED_ON_GUI_THREAD [False]",
+    ], done.stderr
     assert done.returncode == 0, done.stderr
 
 
