@@ -522,9 +522,17 @@ class VmCreateExecutor:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         offset = 0
         url: str | None = None
-        context = ssl_context_from_env()
-        connector = aiohttp.TCPConnector(ssl=context if context is not None else True)
-        async with aiohttp.ClientSession(connector=connector) as http:
+        while url is None:
+            url = await self._serial_url()
+            if url is None:
+                await asyncio.sleep(self.poll_seconds)
+        # Loading a CA bundle takes a quarter of a second: on a worker thread, and only for
+        # https (the sandbox's loopback endpoint is plain http), never on the GUI's loop.
+        ssl: Any = False
+        if url.lower().startswith("https://"):
+            context = await asyncio.to_thread(ssl_context_from_env)
+            ssl = context if context is not None else True
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ssl)) as http:
             while True:
                 if url is None:
                     url = await self._serial_url()
