@@ -113,3 +113,29 @@ async def test_offline_answers_come_from_the_local_index(
     assert first.title.endswith("/flatcar-stable-arm64")
     assert first.origins == (HitOrigin.INDEX,)
     assert first.latest_version == "4081.2.0" and first.release_date is not None
+
+
+@pytest.mark.asyncio
+async def test_latest_the_index_knows_is_shown_without_reading_arm(
+    sandbox: Any, service: SearchService
+) -> None:
+    catalog = service.catalog
+    assert catalog is not None
+    root = next(n for n in catalog.roots() if n.ref.source is SourceKind.MARKETPLACE)
+    canonical = next(
+        p for p in await catalog.cache.children(root, catalog.children) if p.label == "Canonical"
+    )
+    for offer in await catalog.cache.children(canonical, catalog.children):
+        await catalog.cache.children(offer, catalog.children)
+    budget = ReadBudget(per_second=10_000, burst=10_000)
+    refresher = Refresher(service.index, catalog, budget=budget)
+    await refresher.refresh_once(limit=100)
+    await refresher.feed.drained()
+
+    before = sandbox.request_count
+    result = await service.search("ubuntu 24.04 arm64")
+    assert sandbox.request_count == before + 1  # the catalogue's search, no ARM read
+    first = result.hits[0]
+    assert first.urn == "Canonical:ubuntu-24_04-lts:server-arm64"
+    assert first.latest_version == "24.04.202411030" and first.release_date is not None
+    assert first.facts.data_disks == 0

@@ -18,6 +18,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 
 from gui.azure.catalog.cache import CachedCatalog
 from gui.azure.catalog.nodes import CatalogNode, NodeKind, NodeRef, SourceKind
@@ -88,13 +89,13 @@ class SearchService:
             return SearchResult(())
         if self.feed is not None:
             await self.feed.drained()
-        local_task = asyncio.to_thread(
-            self.index.search, text, location=where or None, filters=SearchFilters(), limit=60
-        )
         catalog_error = ""
         plans: Sequence[CatalogPlanHit] = ()
         facets: dict[str, dict[str, int]] = {}
         if self.catalog_client is not None:
+            local_task = asyncio.to_thread(
+                self.index.search, text, location=where or None, filters=SearchFilters(), limit=60
+            )
             remote = self.catalog_client.search(text, location=where or None)
             local, answer = await asyncio.gather(local_task, remote, return_exceptions=True)
             if isinstance(answer, AzureServiceError):
@@ -107,12 +108,16 @@ class SearchService:
             if isinstance(local, BaseException):
                 raise local
         else:
-            local = await local_task
+            local = None  # searched with the merge below: one trip to a worker thread
             catalog_error = "offline"
-        # Merging looks catalogue plans and typed URNs up in the index: SQLite queries, which the
-        # window's loop must never wait for (a search runs on the GUI's qasync loop).
-        ranked = await asyncio.to_thread(self._merge, text, filters, local, plans, where)
-        top = await self._resolve_latest(ranked[:limit], where)
+        # Merging looks catalogue plans and typed URNs up in the index, and the best images'
+        # versions are read with it: SQLite queries, which the window's loop must never wait
+        # for (a search runs on the GUI's qasync loop), in one trip to a worker thread (each
+        # trip waits for a core on a busy machine).
+        ranked, known = await asyncio.to_thread(
+            self._merge, text, filters, local, plans, where=where, limit=limit
+        )
+        top = await self._resolve_latest(ranked, where, known)
         # Resolving may have learnt facts a filter needs (a SKU's generation): filter again.
         final = [hit for hit in top if not hit.is_image or filters.accepts(hit.facts)]
         return SearchResult(
@@ -124,13 +129,32 @@ class SearchService:
 
     # --- merging ----------------------------------------------------------------------------
 
-    def _merge(self, text: str, filters: SearchFilters, local: Sequence[SearchHit],
-               plans: Sequence[CatalogPlanHit], where: str) -> list[SearchHit]:
+    def _merge(
+        self,
+        text: str,
+        filters: SearchFilters,
+        local: Sequence[SearchHit] | None,
+        plans: Sequence[CatalogPlanHit],
+        *,
+        where: str,
+        limit: int,
+    ) -> tuple[list[SearchHit], dict[str, list[tuple[str, date | None]]]]:
+        """The best ``limit`` hits, and the versions the index holds of those whose ``latest``
+        is resolved (``local``: the index's own hits, searched here when None)."""
+        if local is None:
+            local = self.index.search(
+                text, location=where or None, filters=SearchFilters(), limit=60
+            )
         merged = self._fused(local, plans, where)
         exact = self._exact(text, where)
         if exact is not None:
             merged = [exact, *(hit for hit in merged if hit.key != exact.key)]
-        return rank_hits(merged, text, filters)
+        ranked = rank_hits(merged, text, filters, limit)
+        known = {
+            ranked[i].key: self.index.versions(where, ranked[i].key) if where else []
+            for i in self._to_resolve(ranked)
+        }
+        return ranked, known
 
     def _fused(
         self, local: Sequence[SearchHit], plans: Sequence[CatalogPlanHit], location: str
@@ -206,22 +230,35 @@ class SearchService:
 
     # --- latest -----------------------------------------------------------------------------
 
-    async def _resolve_latest(self, hits: list[SearchHit], location: str) -> list[SearchHit]:
-        """``latest`` of the first ``resolve_top`` Marketplace images: their newest version,
-        its release date and the image's facts (data disks, plan, deprecation)."""
-        todo = [
+    def _to_resolve(self, hits: Sequence[SearchHit]) -> list[int]:
+        """Where the Marketplace images among ``hits`` are whose ``latest`` is resolved."""
+        return [
             index
             for index, hit in enumerate(hits)
             if hit.source == SourceKind.MARKETPLACE.value and hit.is_image
         ][: self.resolve_top]
-        resolved = await asyncio.gather(*(self._latest(hits[i], location) for i in todo))
+
+    async def _resolve_latest(
+        self,
+        hits: list[SearchHit],
+        location: str,
+        known: dict[str, list[tuple[str, date | None]]],
+    ) -> list[SearchHit]:
+        """``latest`` of the first ``resolve_top`` Marketplace images: their newest version,
+        its release date and the image's facts (data disks, plan, deprecation); ``known``
+        holds the versions the index has of each, newest first."""
+        todo = self._to_resolve(hits)
+        resolved = await asyncio.gather(
+            *(self._latest(hits[i], location, known.get(hits[i].key, [])) for i in todo)
+        )
         out = list(hits)
         for index, hit in zip(todo, resolved, strict=True):
             out[index] = hit
         return out
 
-    async def _latest(self, hit: SearchHit, location: str) -> SearchHit:
-        known = await asyncio.to_thread(self.index.versions, location, hit.key) if location else []
+    async def _latest(
+        self, hit: SearchHit, location: str, known: list[tuple[str, date | None]]
+    ) -> SearchHit:
         if known and hit.facts.data_disks is not None:
             version, when = known[0]
             return replace(hit, latest_version=version, release_date=when or hit.release_date)
