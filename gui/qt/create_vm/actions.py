@@ -20,12 +20,6 @@ from gui.qt.create_vm.dialog import CreateVmDialog
 from gui.qt.i18n import render_text
 from gui.qt.tasks import TaskSet
 
-_CONTEXT = "VmActions"
-
-
-def _tr(text: str) -> str:
-    return QCoreApplication.translate(_CONTEXT, text)
-
 
 def is_image_node(node: CatalogNode) -> bool:
     """An image or image version a VM can be made from (not a VM, a disk or a snapshot)."""
@@ -42,13 +36,15 @@ class VmActions(QObject):
         self.window = window
         self.dialogs: list[CreateVmDialog] = []
         self._tasks = TaskSet("VmActions")
-        self.create_action = QAction(_tr("Create VM…"), window)
+        self.create_action = QAction(QCoreApplication.translate("VmActions", "Create VM…"), window)
         self.create_action.setObjectName("createVm")
-        self.create_action.setStatusTip(_tr(
+        self.create_action.setStatusTip(QCoreApplication.translate(
+            "VmActions",
             "Create a VM from the selected image: size, network and account in one short dialog"))
-        self.test_action = QAction(_tr("Test boot…"), window)
+        self.test_action = QAction(QCoreApplication.translate("VmActions", "Test boot…"), window)
         self.test_action.setObjectName("testBoot")
-        self.test_action.setStatusTip(_tr(
+        self.test_action.setStatusTip(QCoreApplication.translate(
+            "VmActions",
             "Boot the selected image in a throw-away VM, watch its serial log, get a verdict; "
             "everything is deleted after"))
         self.create_action.triggered.connect(lambda: self.open_selected(Mode.CREATE))
@@ -72,7 +68,8 @@ class VmActions(QObject):
         window = self.window
         catalog = window.catalog
         if catalog is None:
-            window.statusBar().showMessage(_tr("Not connected yet: sign in first."), 5000)
+            window.statusBar().showMessage(
+                QCoreApplication.translate("VmActions", "Not connected yet: sign in first."), 5000)
             return None
         shown = getattr(getattr(window, "detail_pane", None), "detail", None)
         detail: ImageDetail
@@ -86,8 +83,9 @@ class VmActions(QObject):
                 return None
         try:
             image_reference(detail)
-        except HandoffError as error:
-            window.statusBar().showMessage(str(error), 8000)
+        except HandoffError:
+            window.statusBar().showMessage(QCoreApplication.translate(
+                "VmActions", "Choose an image version: a VM is made from one version."), 8000)
             return None
         settings = getattr(window, "settings", None)
         subscription = catalog.scope.subscription_id

@@ -266,7 +266,7 @@ class CreateVmDialog(QDialog):
         self.start_button.setObjectName("vmStart")
         self.start_button.setDefault(True)
         self.buttons.addButton(self.start_button, QDialogButtonBox.ButtonRole.AcceptRole)
-        self.stop_button = QPushButton(self.tr("&Delete now") if test else self.tr("S&top"))
+        self.stop_button = QPushButton(self.tr("&Delete now") if test else self.tr("St&op"))
         self.stop_button.setObjectName("vmStop")
         self.stop_button.setToolTip(
             self.tr("Stop the test boot and delete its resource group now") if test else
