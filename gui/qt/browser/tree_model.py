@@ -188,7 +188,11 @@ class CatalogTreeModel(QStandardItemModel):
         if tooltip:
             name.setToolTip(tooltip)
         if node.has_children:
-            name.appendRow(self._placeholder(RowKind.LOADING))
+            # One empty cell, no item: the view draws the node's arrow from the row count (in
+            # C++), and the "Loading…" item is made only when the node is opened (_load). An
+            # item per node was 40 % of making a row, and the search filter visited it too.
+            name.setRowCount(1)
+            name.setColumnCount(1)
         self._entries[node.ref.key] = _Entry(node, name)
         if not node.summary:
             return [name]
@@ -225,7 +229,11 @@ class CatalogTreeModel(QStandardItemModel):
                 entry = self._entries.get(node.ref.key)
                 if entry is not None and entry.item is current:
                     del self._entries[node.ref.key]
-            stack.extend(current.child(row) for row in range(current.rowCount()))
+            stack.extend(
+                child
+                for child in (current.child(row) for row in range(current.rowCount()))
+                if child is not None  # a node's unopened (empty) first row
+            )
 
     def _remove_rows(self, parent: QStandardItem, first: int, count: int) -> None:
         for row in range(first, first + count):
@@ -251,7 +259,8 @@ class CatalogTreeModel(QStandardItemModel):
     def row_kind(self, index: AnyIndex) -> RowKind:
         if self.node_for(index) is not None:
             return RowKind.NODE
-        return RowKind[str(self.data(index.sibling(index.row(), 0), Role.ROW_KIND))]
+        kind = self.data(index.sibling(index.row(), 0), Role.ROW_KIND)
+        return RowKind.LOADING if kind is None else RowKind[str(kind)]  # None: not opened yet
 
     def _entry(self, index: AnyIndex) -> _Entry | None:
         node = self.node_for(index)
@@ -280,6 +289,9 @@ class CatalogTreeModel(QStandardItemModel):
             self._load(entry)
 
     def _load(self, entry: _Entry) -> None:
+        parent = entry.item
+        if parent.rowCount() == 1 and parent.child(0) is None:
+            parent.setChild(0, 0, self._placeholder(RowKind.LOADING))  # see _make_row
         cached = self.listings.cached_children(entry.node.ref)
         if cached is None and self._loader is None:
             return  # nothing to show yet: stays "Loading…" until connected
@@ -404,7 +416,8 @@ class CatalogTreeModel(QStandardItemModel):
         parent = entry.item
         current: list[str | None] = []
         for row in range(parent.rowCount()):
-            node = parent.child(row).data(Role.NODE)
+            item = parent.child(row)
+            node = item.data(Role.NODE) if item is not None else None
             current.append(node.ref.key if isinstance(node, CatalogNode) else None)
         shown = {key for key in current if key is not None}
         # Only when rows are shown (a refresh): 3,400 keys are worth not making for nothing.
