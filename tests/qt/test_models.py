@@ -17,6 +17,7 @@ from gui.qt.browser.tree_model import (
     CHUNK_MIN_ROWS,
     CatalogTreeModel,
     LoadState,
+    RowKind,
 )
 from gui.qt.main_window import MainWindow
 from tests.qt.helpers import AsyncRunner, child_named, open_node, open_path, select
@@ -97,3 +98,15 @@ def test_a_chunk_holds_as_many_rows_as_the_last_pace_allows_in_its_budget(qapp: 
         model._row_seconds = seconds_per_row
         assert model._chunk_end(nodes, 10) == 10 + rows
     assert model._chunk_end(nodes, 4990) == 5000  # the last chunk is what is left
+
+
+def test_an_unopened_node_has_its_arrow_and_says_loading_once_opened(qapp: Any) -> None:
+    model = CatalogTreeModel()
+    model.set_source([source_node(source) for source in SOURCES], None, None)
+    marketplace = model.index(0, 0)
+    assert model.hasChildren(marketplace)  # the view draws the arrow
+    first = model.index(0, 0, marketplace)
+    assert model.row_kind(first) is RowKind.LOADING and model.node_for(first) is None
+    model.ensure_loaded(marketplace)  # opened before any connection: nothing to list yet
+    assert model.data(model.index(0, 0, marketplace)) == "Loading…"
+    assert model.row_kind(model.index(0, 0, marketplace)) is RowKind.LOADING
