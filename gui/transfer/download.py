@@ -723,14 +723,25 @@ class Download:
                             length=end - start, offset=start)
                     )
                 self._fetched += len(data)
+                # Data that arrived is written and recorded even when the download is being
+                # cancelled meanwhile: the next run then need not fetch it again.
+                stored = asyncio.ensure_future(store(start, end, data))
                 try:
-                    await loop.run_in_executor(pool, write_nonzero, writer, start, data)
-                except DiskImageError as exc:
-                    raise OutputError(exc.message) from exc
-                journal.mark_fetched(start, end)
-                journal.maybe_save()
+                    await asyncio.shield(stored)
+                except asyncio.CancelledError:
+                    with contextlib.suppress(Exception):
+                        await stored
+                    raise
             finally:
                 slots.release()
+
+        async def store(start: int, end: int, data: bytes) -> None:
+            try:
+                await loop.run_in_executor(pool, write_nonzero, writer, start, data)
+            except DiskImageError as exc:
+                raise OutputError(exc.message) from exc
+            journal.mark_fetched(start, end)
+            journal.maybe_save()
 
         try:
             async with asyncio.TaskGroup() as group:
