@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 import pytest
 import pytest_asyncio
+from azure.storage.blob import BlobClient
 
 from gui.azure.account.session import AzureSession, sandbox_session
 from gui.azure.catalog.nodes import CatalogNode, ImageDetail, NodeKind, NodeRef, SourceKind
@@ -19,10 +21,13 @@ from gui.azure.vm_create.executor import VmCreateExecutor
 from gui.azure.vm_create.image import image_needs
 from gui.azure.vm_create.request import TEST_BOOT_VM, Mode, VmRequest, throwaway_group
 from gui.azure.vm_create.verdict import Outcome, judge
+from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed.vms import RG_VMS, VM_LINUX
+from gui.sandbox.seed.world import STORAGE_ACCOUNT_PROD
 
 SUB = PRODUCTION_SUBSCRIPTION_ID
+MIB = 1024 * 1024
 LOCATION = "westeurope"
 KEY = (
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx1c2VyQGhvc3QtYS10ZXN0LWtleS1mb3Itc2FuZGJveA"
@@ -66,6 +71,31 @@ async def captured_without_deprovisioning(session: AzureSession, catalog: Catalo
         "img-not-generalized", is_image=True))
 
 
+async def mbr_disk_registered_as_gen2(
+    server: SandboxServer, session: AzureSession, catalog: Catalog
+) -> ImageDetail:
+    """A managed image made from a VHD blob whose disk boots with BIOS (an MBR partition table,
+    no EFI system partition) but registered as Gen2: the classic upload mistake."""
+    url = server.blob_sas_url(STORAGE_ACCOUNT_PROD, "vhds", "legacy-bios.vhd")
+    blob = BlobClient.from_blob_url(url)
+    blob.create_page_blob(MIB + 512)
+    sector = bytearray(512)
+    sector[446] = 0x80  # active
+    sector[446 + 4] = 0x83  # a Linux partition
+    sector[510:512] = b"\x55\xaa"
+    blob.upload_page(bytes(sector), offset=0, length=512)
+    blob.close()
+    compute: Any = session.compute(SUB)
+    body = {"location": LOCATION, "properties": {"hyperVGeneration": "V2", "storageProfile": {
+        "osDisk": {"osType": "Linux", "osState": "Generalized", "blobUri": url.split("?")[0]}}}}
+
+    await (await compute.images.begin_create_or_update(RG_VMS, "img-bios-as-gen2", body)
+           ).result()
+    return await catalog.detail(CatalogNode(
+        NodeRef(SourceKind.MANAGED, (RG_VMS, "img-bios-as-gen2")), NodeKind.IMAGE,
+        "img-bios-as-gen2", is_image=True))
+
+
 def _request(detail: ImageDetail) -> VmRequest:
     needs = image_needs(detail)
     return VmRequest(
@@ -97,8 +127,9 @@ async def _boot(
 
 @pytest.mark.asyncio
 async def test_a_good_image_boots_and_leaves_nothing_behind(
-    session: AzureSession, catalog: Catalog
+    session: AzureSession, catalog: Catalog, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     before = await _groups(session)
     executor, events, pieces = await _boot(session, await _ubuntu(catalog))
     assert executor.verdict is not None and executor.verdict.outcome is Outcome.PASSED
@@ -112,6 +143,7 @@ async def test_a_good_image_boots_and_leaves_nothing_behind(
     assert executor.serial_log.count("Linux version") == 1
     assert "Provisioning complete" in executor.serial_log
     assert sorted(await _groups(session)) == sorted(before)
+    assert "sig=" not in caplog.text  # the serial log's SAS never reaches a log line
 
 
 @pytest.mark.asyncio
@@ -133,6 +165,21 @@ async def test_an_image_that_was_not_generalized_fails_with_the_cause(
     assert ended["verdict"].state is StepState.FAILED
     assert ended["cleanup"].state is StepState.DONE
     assert "Provisioning already completed" in executor.serial_log
+    assert sorted(await _groups(session)) == sorted(before)
+
+
+@pytest.mark.asyncio
+async def test_a_bios_disk_registered_as_gen2_fails_with_the_generation(
+    fresh_sandbox: SandboxServer, session: AzureSession, catalog: Catalog
+) -> None:
+    detail = await mbr_disk_registered_as_gen2(fresh_sandbox, session, catalog)
+    assert "V2" in detail.hyper_v_generation
+    before = await _groups(session)
+    executor, _, _ = await _boot(session, detail)
+    verdict = executor.verdict
+    assert verdict is not None and verdict.outcome is Outcome.WRONG_GENERATION
+    assert "no bootable device" in verdict.cause and "Gen1 for an MBR disk" in verdict.advice
+    assert "No bootable device" in executor.serial_log
     assert sorted(await _groups(session)) == sorted(before)
 
 

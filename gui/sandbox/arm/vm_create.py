@@ -23,6 +23,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from aiohttp import web
 
@@ -32,6 +33,8 @@ from gui.sandbox.arm.context import Ctx, reply
 from gui.sandbox.arm.lro import start_operation
 from gui.sandbox.arm.routing import Router
 from gui.sandbox.arm.terms import terms_accepted
+from gui.sandbox.arm.vm_sources import vm_generation
+from gui.sandbox.blob.errors import BlobError
 from gui.sandbox.errors import ArmError, invalid_parameter, operation_not_allowed
 from gui.sandbox.seed import community as cg
 from gui.sandbox.seed import marketplace as mp
@@ -144,11 +147,39 @@ def _security_feature(definition: Json) -> str:
     return "Standard"
 
 
+_MBR_SIGNATURE = b"\x55\xaa"
+_GPT_PROTECTIVE = 0xEE
+
+
+def _blob_firmware(world: World, uri: str) -> str | None:
+    """The firmware a VHD blob's disk boots with, read from its first sector: "V2" for a GPT
+    disk (protective MBR, an EFI system partition), "V1" for an MBR disk, None when it has no
+    partition table to tell."""
+    segments = [unquote(s) for s in urlsplit(uri).path.lstrip("/").split("/", 2)]
+    if len(segments) != 3:
+        return None
+    account, container, name = segments
+    try:
+        meta = world.blobs.blob(account, container, name)
+    except BlobError:  # gone since the image was made: its disk tells nothing
+        return None
+    sector = world.blobs.read(account, container, meta, 0, 512)
+    if sector[510:512] != _MBR_SIGNATURE:
+        return None
+    types = [sector[446 + 16 * slot + 4] for slot in range(4)]
+    return "V2" if _GPT_PROTECTIVE in types else "V1"
+
+
 def _origin_guest(world: World, resource: Json, depth: int = 0) -> Json:
-    """The guest bookkeeping of an image: its own, else that of the VM (or image) it came from."""
+    """The guest bookkeeping of an image: its own, else that of the VM (or image) it came from,
+    else what its VHD blob's partition table says about its firmware."""
     if resource.get("_guest") is not None:
         return dict(resource["_guest"])
     props = resource.get("properties") or {}
+    blob = (((props.get("storageProfile") or {}).get("osDisk")) or {}).get("blobUri")
+    if blob:
+        firmware = _blob_firmware(world, str(blob))
+        return {"generation": firmware} if firmware else {}
     source = (
         (props.get("sourceVirtualMachine") or {}).get("id")
         or ((props.get("storageProfile") or {}).get("source") or {}).get("virtualMachineId")
@@ -159,10 +190,11 @@ def _origin_guest(world: World, resource: Json, depth: int = 0) -> Json:
         return {}
     if origin["type"].lower() == VM_TYPE.lower():
         guest = origin.get("_guest") or {}
-        found: Json = {"deprovisioned": bool(guest.get("deprovisioned"))}
-        if guest.get("generation"):
-            found["generation"] = guest["generation"]
-        return found
+        return {
+            "deprovisioned": bool(guest.get("deprovisioned")),
+            # the firmware the VM's disk booted with
+            "generation": vm_generation(world, origin),
+        }
     return _origin_guest(world, origin, depth + 1)
 
 
