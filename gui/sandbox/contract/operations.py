@@ -58,6 +58,33 @@ BODILESS: tuple[tuple[str, str], ...] = (
     ),
 )
 
+# Writes that take a body the sandbox does not yet check against a schema, each with why. Not a
+# way around the contract: each is a schema still to be read from the spec (make_schemas.py).
+_NETWORK = _RG + "/providers/Microsoft.Network"
+UNCHECKED: tuple[tuple[str, str, str], ...] = (
+    (
+        "PUT",
+        _COMPUTE + "/virtualMachines/{name}",
+        "VirtualMachines_CreateOrUpdate: the body reaches ~70 definitions of the 1 MB "
+        "Compute/stable/2026-04-01/ComputeRP.json (VirtualMachineProperties and below); not yet "
+        "excerpted",
+    ),
+    (
+        "PUT",
+        _NETWORK + "/virtualNetworks/{name}",
+        "VirtualNetworks_CreateOrUpdate (Microsoft.Network/stable/2024-05-01/virtualNetwork.json): "
+        "its Subnet reaches networkSecurityGroup.json, routeTable.json, applicationGateway.json "
+        "and more; not yet excerpted",
+    ),
+    (
+        "PUT",
+        _NETWORK + "/networkInterfaces/{name}",
+        "NetworkInterfaces_CreateOrUpdate (Microsoft.Network/stable/2024-05-01/"
+        "networkInterface.json): its IP configurations reach publicIpAddress.json, "
+        "loadBalancer.json and applicationGateway.json; not yet excerpted",
+    ),
+)
+
 
 @cache
 def _table() -> tuple[tuple[str, re.Pattern[str], BodySchema], ...]:
