@@ -112,6 +112,10 @@ def thread_cpu() -> dict[str, float]:
     return roles
 
 
+def cpu_since(before: dict[str, float]) -> dict[str, float]:
+    return {role: seconds - before.get(role, 0.0) for role, seconds in thread_cpu().items()}
+
+
 def main() -> None:
     from PySide6.QtCore import QModelIndex
     from PySide6.QtTest import QTest
@@ -146,10 +150,12 @@ def main() -> None:
     server.faults.latency = LATENCY_S
 
     probe = GapProbe()
+    idle_before = thread_cpu()
     probe.start()
     gui.wait(lambda: time.perf_counter() - probe.started > 3.0)
     idle = probe.stop()
     idle_over = probe.over()
+    idle_phase = Phase(idle, idle_over, [], cpu_since(idle_before), 3.0)
 
     panel = window.search_panel
     sampling = bool(os.environ.get("BENCH_SAMPLE_STALLS"))
@@ -175,7 +181,7 @@ def main() -> None:
             wait(lambda q=query: panel.model.query == q and not panel.busy)  # type: ignore[misc]
             answers.append(time.perf_counter() - done_typing)
         stall = probe.stop()
-        cpu = {role: seconds - cpu_before.get(role, 0.0) for role, seconds in thread_cpu().items()}
+        cpu = cpu_since(cpu_before)
         if sampling:
             sampler.stop()
             print(f"{label}: {sampler.report()}")
@@ -197,6 +203,7 @@ def main() -> None:
     print(f"  longest GUI stall idle (baseline, same window): {idle * 1000:.1f} ms;"
           f" stalls over 50 ms: {idle_over} in 3.0 s")
     print(f"  CPU seconds while searching, by thread: {warm.cpu_text()}")
+    print(f"  CPU seconds idle (3 s), by thread: {idle_phase.cpu_text()}")
     print(f"  first query while the sandbox builds its catalogue: longest stall"
           f" {cold.stall * 1000:.1f} ms, stalls over 50 ms: {cold.over} in {cold.seconds:.1f} s,"
           f" answer {cold.answers[0] * 1000:.0f} ms after the last key")
