@@ -13,22 +13,32 @@ the sandbox's, and Azure's catalogue does not run in the app. Besides the longes
 stretch reports how many stalls passed 50 ms (the idle baseline's count says how loaded the
 machine is) and the CPU seconds each thread used (who competed for the GIL).
 
-Run: QT_QPA_PLATFORM=offscreen python tests/benchmarks/bench_search_gui.py
+With ``--sandbox-process`` the sandbox runs in a process of its own instead (as the upload
+wizard's benchmark runs it), sharing no GIL with the window: as against Azure, whose catalogue
+and ARM answer from elsewhere. Run both, interleaved, to see what the in-process sandbox costs.
+
+Run: QT_QPA_PLATFORM=offscreen python tests/benchmarks/bench_search_gui.py [--sandbox-process]
 (BENCH_SAMPLE_STALLS=1 also prints where the GUI thread was while it stalled.)
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.benchmarks.probes import StallProbe, StallSampler
+
+ROOT = Path(__file__).resolve().parents[2]
 
 QUERIES = (
     "ubuntu 24.04 arm64",
@@ -84,7 +94,54 @@ def median(values: list[float]) -> float:
     return sorted(values)[len(values) // 2]
 
 
-def thread_cpu() -> dict[str, float]:
+SANDBOX_CHILD = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from gui.sandbox import SandboxServer
+    server = SandboxServer(Path(sys.argv[1]))
+    server.start()
+    print(server.arm_url, server.catalog_url, flush=True)
+    for line in sys.stdin:  # "latency SECONDS", until the benchmark closes our stdin
+        server.faults.latency = float(line.split()[1])
+        print("ok", flush=True)
+    server.stop()
+    """
+)
+
+
+class ChildSandbox:
+    """The sandbox in a process of its own, as the app controller uses a server: its URLs and
+    ``stop()``; ``set_latency`` and ``cpu_seconds`` for the benchmark."""
+
+    def __init__(self, directory: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", SANDBOX_CHILD, str(directory)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        )
+        assert self.process.stdout is not None
+        self.arm_url, self.catalog_url = self.process.stdout.readline().split()
+
+    def set_latency(self, seconds: float) -> None:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(f"latency {seconds}\n")
+        self.process.stdin.flush()
+        self.process.stdout.readline()
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+def thread_cpu(child: ChildSandbox | None = None) -> dict[str, float]:
     """CPU seconds each thread of this process has used, by role (Linux /proc): who competes
     with the window's thread for the GIL, independent of how loaded the machine is."""
     import threading
@@ -109,14 +166,21 @@ def thread_cpu() -> dict[str, float]:
         else:
             role = "other"
         roles[role] = roles.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    if child is not None:
+        roles["sandbox (its own process)"] = child.cpu_seconds()
     return roles
 
 
-def cpu_since(before: dict[str, float]) -> dict[str, float]:
-    return {role: seconds - before.get(role, 0.0) for role, seconds in thread_cpu().items()}
+def cpu_since(before: dict[str, float], child: ChildSandbox | None) -> dict[str, float]:
+    return {role: seconds - before.get(role, 0.0) for role, seconds in thread_cpu(child).items()}
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--sandbox-process", action="store_true", help="run the sandbox in a process of its own"
+    )
+    args = parser.parse_args()
     from PySide6.QtCore import QModelIndex
     from PySide6.QtTest import QTest
 
@@ -133,8 +197,13 @@ def main() -> None:
     os.environ[HOME_ENV] = str(work / "home")
     gui = GuiLoop()
     wait, run = gui.wait, gui.run
-    server = SandboxServer(work / "sandbox")
-    server.start()
+    server: Any
+    child: ChildSandbox | None = None
+    if args.sandbox_process:
+        server = child = ChildSandbox(work / "sandbox")
+    else:
+        server = SandboxServer(work / "sandbox")
+        server.start()
     controller = AppController(make_settings(work / "home"))
     controller.server = server  # sandbox mode: the sandbox's catalogue answers too
     window = controller.window
@@ -147,15 +216,18 @@ def main() -> None:
     window.tree.expand(window.proxy.mapFromSource(marketplace))
     wait(lambda: model.load_state(marketplace) is LoadState.LOADED)
     run(window.search_service.feed.drained())
-    server.faults.latency = LATENCY_S
+    if child is not None:
+        child.set_latency(LATENCY_S)
+    else:
+        server.faults.latency = LATENCY_S
 
     probe = GapProbe()
-    idle_before = thread_cpu()
+    idle_before = thread_cpu(child)
     probe.start()
     gui.wait(lambda: time.perf_counter() - probe.started > 3.0)
     idle = probe.stop()
     idle_over = probe.over()
-    idle_phase = Phase(idle, idle_over, [], cpu_since(idle_before), 3.0)
+    idle_phase = Phase(idle, idle_over, [], cpu_since(idle_before, child), 3.0)
 
     panel = window.search_panel
     sampling = bool(os.environ.get("BENCH_SAMPLE_STALLS"))
@@ -164,7 +236,7 @@ def main() -> None:
         """Types ``queries`` key by key, each until its answer shows, under the probe."""
         answers: list[float] = []
         sampler = StallSampler(probe)
-        cpu_before = thread_cpu()
+        cpu_before = thread_cpu(child)
         started = time.perf_counter()
         probe.start()
         if sampling:
@@ -181,7 +253,7 @@ def main() -> None:
             wait(lambda q=query: panel.model.query == q and not panel.busy)  # type: ignore[misc]
             answers.append(time.perf_counter() - done_typing)
         stall = probe.stop()
-        cpu = cpu_since(cpu_before)
+        cpu = cpu_since(cpu_before, child)
         if sampling:
             sampler.stop()
             print(f"{label}: {sampler.report()}")
@@ -194,7 +266,8 @@ def main() -> None:
     cold = typing(QUERIES[:1], "first query, the sandbox's catalogue cold")
     warm = typing(QUERIES, "the queries, catalogue warm")
 
-    print("Azure Image Studio — search box benchmark (sandbox in this process, 50 ms per request)")
+    where = "its own process" if child is not None else "this process"
+    print(f"Azure Image Studio — search box benchmark (sandbox in {where}, 50 ms per request)")
     print(f"  queries typed key by key ({KEY_GAP_S * 1000:.0f} ms apart): {len(QUERIES)}")
     print(f"  answer after the last key: median {median(warm.answers) * 1000:.0f} ms,"
           f" max {max(warm.answers) * 1000:.0f} ms (includes the {DEBOUNCE_MS} ms debounce)")
