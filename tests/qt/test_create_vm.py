@@ -265,3 +265,27 @@ def test_image_nodes_get_create_vm_and_test_boot(qtbot: QtBot) -> None:
         actions.node_actions(menu, nodes)
         assert not [a for a in menu.actions() if a.text()]
     assert isinstance(actions, VmActions)
+
+
+def test_the_window_opens_the_dialog_for_an_image_node_and_a_wizard_s_result(
+    qtbot: QtBot, run: AsyncRunner, connected: Any
+) -> None:
+    from gui.qt.create_vm.actions import install_vm_actions
+
+    window = connected
+    actions = install_vm_actions(window)
+    sku = NodeRef(SourceKind.MARKETPLACE, ("Canonical", "ubuntu-24_04-lts", "server"))
+    [node, *_] = run(window.catalog.children(CatalogNode(sku, NodeKind.SKU, "server")))
+    dialog = run(actions.open_for(node, Mode.CREATE))
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.needs.reference.value == ":".join(node.ref.parts)
+    assert dialog.location_box.isEnabled()  # a Marketplace image is in every region
+    qtbot.waitUntil(lambda: dialog.size_box.count() > 0, timeout=10_000)
+    dialog.reject()
+    qtbot.waitUntil(lambda: dialog not in actions.dialogs, timeout=5_000)
+
+    actions.open_ref(node.ref)  # what a wizard calls at its end: "then test-boot it"
+    qtbot.waitUntil(lambda: bool(actions.dialogs), timeout=10_000)
+    [opened] = actions.dialogs
+    assert opened.mode is Mode.TEST_BOOT and opened.windowTitle() == "Test boot"
+    opened.reject()

@@ -51,7 +51,7 @@ from gui.azure.steps import (
 from gui.azure.terms import MarketplaceTerms
 from gui.azure.vm_create.image import SecurityType
 from gui.azure.vm_create.request import Mode, VmRequest, validate
-from gui.azure.vm_create.sizes import region_sizes, sizes_for
+from gui.azure.vm_create.sizes import VmSize, region_sizes, sizes_for
 from gui.azure.vm_create.verdict import CANCELLED, Verdict, judge, refused
 from gui.i18n import QT_TR_NOOP, Message, Text
 from gui.transfer.network import proxy_for, ssl_context_from_env
@@ -162,6 +162,7 @@ class VmCreateExecutor:
         agent_timeout: float | None = None,
         on_serial: Callable[[str], None] | None = None,
         on_cleanup: Callable[[StepEvent], None] | None = None,
+        sizes: list[VmSize] | None = None,
     ) -> None:
         self.session = session
         self.subscription_id = subscription_id
@@ -175,6 +176,9 @@ class VmCreateExecutor:
             6.0 if sandbox else 15 * 60.0)
         self.on_serial = on_serial
         self.on_cleanup = on_cleanup
+        # The region's sizes when the caller has just read them (a region lists thousands of
+        # SKUs on Azure: read once, not again in the check).
+        self._sizes = sizes
         self.serial_log = ""
         self.verdict: Verdict | None = None
         self.failed: StepEvent | None = None
@@ -255,10 +259,12 @@ class VmCreateExecutor:
 
     async def _check(self, progress: Progress) -> str:
         request = self.request
-        progress(Text(Message(QT_TR_NOOP("Reading the VM sizes of {location}…"),
-                              {"location": request.location})))
-        sizes = sizes_for(await region_sizes(self._compute, request.location), request.needs,
-                          request.security_type)
+        listed = self._sizes
+        if listed is None:
+            progress(Text(Message(QT_TR_NOOP("Reading the VM sizes of {location}…"),
+                                  {"location": request.location})))
+            listed = await region_sizes(self._compute, request.location)
+        sizes = sizes_for(listed, request.needs, request.security_type)
         problems = validate(request, sizes)
         if problems:
             raise RequestRefusedError(" ".join(str(p) for p in problems))

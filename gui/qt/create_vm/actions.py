@@ -12,7 +12,7 @@ from PySide6.QtCore import QCoreApplication, QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
 
-from gui.azure.catalog.nodes import CatalogNode, ImageDetail, NodeKind, SourceKind
+from gui.azure.catalog.nodes import CatalogNode, ImageDetail, NodeKind, NodeRef, SourceKind
 from gui.azure.errors import AzureServiceError
 from gui.azure.handoff import HandoffError, image_reference
 from gui.azure.vm_create.request import Mode
@@ -104,6 +104,14 @@ class VmActions(QObject):
         dialog.finished.connect(lambda _result, d=dialog: self._forget(d))
         dialog.open()
         return dialog
+
+    def open_ref(self, ref: NodeRef, mode: Mode = Mode.TEST_BOOT) -> None:
+        """Opens the dialog for the image at ``ref``: what a wizard calls at its end ("then
+        test-boot it") with the image it made (its result's NodeRef)."""
+        kind = NodeKind.VERSION if ref.source is not SourceKind.MANAGED else NodeKind.IMAGE
+        node = CatalogNode(ref, kind, ref.parts[-1] if ref.parts else "", is_image=True)
+        if is_image_node(node):
+            self._tasks.spawn(self.open_for(node, mode))
 
     def _forget(self, dialog: CreateVmDialog) -> None:
         if dialog in self.dialogs:

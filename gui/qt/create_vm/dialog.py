@@ -531,6 +531,7 @@ class CreateVmDialog(QDialog):
             request,
             on_serial=self._append_serial,
             on_cleanup=self._cleanup_event,
+            sizes=self._all_sizes,
         )
         self.password_edit.clear()  # the request holds it now; the form need not
         self.confirm_edit.clear()
