@@ -246,3 +246,27 @@ def test_the_verdict_reads_the_cause_from_the_serial_log() -> None:
                  ).outcome is Outcome.NOT_GENERALIZED
     assert judge(provisioning_code="succeeded", provisioning_message="", agent_ready=True,
                  serial_log="", specialized=False).passed
+
+
+@pytest.mark.asyncio
+async def test_a_windows_image_boots_with_a_password_that_stays_in_memory(
+    session: AzureSession, catalog: Catalog, caplog: pytest.LogCaptureFixture
+) -> None:
+    from dataclasses import replace
+
+    from gui.azure.vm_create.request import Secret
+
+    caplog.set_level(logging.DEBUG)
+    ref = NodeRef(SourceKind.MARKETPLACE,
+                  ("MicrosoftWindowsServer", "WindowsServer", "2022-datacenter-g2"))
+    versions = await catalog.children(CatalogNode(ref, NodeKind.SKU, "2022-datacenter-g2"))
+    request = replace(_request(await catalog.detail(versions[0])), ssh_public_key="",
+                      password=Secret("Correct-Horse-42"))
+    assert "Correct-Horse-42" not in repr(request)
+    pieces: list[str] = []
+    executor = VmCreateExecutor(session, SUB, request, poll_seconds=0.05,
+                                on_serial=pieces.append)
+    [event async for event in executor.run()]
+    assert executor.verdict is not None and executor.verdict.passed
+    assert "SAC started and initialized" in executor.serial_log
+    assert "Correct-Horse-42" not in caplog.text
