@@ -303,3 +303,20 @@ async def test_a_specialized_version_gets_no_os_profile_and_boots(
     assert "osProfile" not in executor.vm_body()["properties"]
     vm = await _vm(session, "rg-vm-test", "vm-special")
     assert "osProfile" not in vm["properties"]
+
+
+@pytest.mark.asyncio
+async def test_a_public_ip_only_when_asked(session: AzureSession, catalog: Catalog) -> None:
+    needs = image_needs(await _newest(catalog, NodeRef(SourceKind.MARKETPLACE, UBUNTU)))
+    executor, events = await _run(session, _request(needs, name="vm-open", public_ip=True))
+    assert executor.failed is None, executor.failed
+    network = next(e for e in events if e.key == "network" and e.state is StepState.DONE)
+    assert "vm-open-ip" in str(network.step.change)
+    vm = await _vm(session, "rg-vm-test", "vm-open")
+    nic_id = vm["properties"]["networkProfile"]["networkInterfaces"][0]["id"]
+    resources: Any = session.resources(SUB).resources
+    nic = await resources.get_by_id(nic_id, api_version=NETWORK_API)
+    pip_id = nic.properties["ipConfigurations"][0]["properties"]["publicIPAddress"]["id"]
+    pip = await resources.get_by_id(pip_id, api_version=NETWORK_API)
+    assert pip.sku.name == "Standard" and pip.properties["publicIPAllocationMethod"] == "Static"
+    assert pip.properties["ipAddress"]

@@ -159,6 +159,7 @@ def test_a_good_test_boot_passes_and_leaves_nothing_behind(
     dialog = _dialog(qtbot, session, detail, Mode.TEST_BOOT)
     assert dialog.group_box.currentText().startswith("rg-testboot-canonical-ubuntu")
     assert not dialog.group_box.isEditable() and dialog.name_edit.isReadOnly()
+    assert dialog.public_ip_check.isHidden()  # a test boot never puts a VM on the internet
     dialog.key_edit.setText(KEY)
     executor = _run_to_end(qtbot, dialog)
     assert executor.verdict.outcome is Outcome.PASSED
@@ -215,6 +216,7 @@ def test_the_form_offers_only_what_the_image_allows(
     dialog = _dialog(qtbot, session, arm, Mode.CREATE)
     sizes = [dialog.size_box.itemData(i) for i in range(dialog.size_box.count())]
     assert sizes == ["Standard_D2ps_v5", "Standard_D4ps_v5"]
+    assert not dialog.public_ip_check.isHidden() and not dialog.public_ip_check.isChecked()
     assert "of this region run the image (Gen2, Arm64, Trusted launch)" in dialog.sizes_note.text()
     # every visible input has a buddy label and an accessible name
     labels = {label.buddy(): label for label in dialog.findChildren(QLabel) if label.buddy()}

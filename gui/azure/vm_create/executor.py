@@ -114,6 +114,12 @@ def plan_steps(request: VmRequest) -> list[StepSpec]:
             "network",
             Text(QT_TR_NOOP("Create the network")),
             Text(Message(QT_TR_NOOP("Create virtual network {vnet} (10.0.0.0/16, subnet "
+                                    "default), public IP address {ip} and network interface "
+                                    "{nic}"),
+                         {"vnet": request.network_name, "nic": request.nic_name,
+                          "ip": request.public_ip_name}))
+            if request.public_ip else
+            Text(Message(QT_TR_NOOP("Create virtual network {vnet} (10.0.0.0/16, subnet "
                                     "default) and network interface {nic}; no public IP"),
                          {"vnet": request.network_name, "nic": request.nic_name})),
         ),
@@ -349,19 +355,32 @@ class VmCreateExecutor:
             await poller.result()
         progress(Text(Message(QT_TR_NOOP("Virtual network {vnet} created."),
                               {"vnet": request.network_name})))
+        ip_configuration: dict[str, Any] = {
+            "subnet": {"id": f"{vnet_id}/subnets/{_SUBNET}"},
+            "privateIPAllocationMethod": "Dynamic",
+        }
+        if request.public_ip:
+            # Only when asked: a VM on the internet is a decision, not a default.
+            pip_id = self._network_id("publicIPAddresses", request.public_ip_name)
+            pip = {
+                "location": request.location,
+                "tags": self._tags(),
+                "sku": {"name": "Standard"},
+                "properties": {"publicIPAllocationMethod": "Static"},
+            }
+            with translated():
+                poller = await resources.begin_create_or_update_by_id(
+                    pip_id, pip, api_version=NETWORK_API
+                )
+                await poller.result()
+            ip_configuration["publicIPAddress"] = {"id": pip_id}
+            progress(Text(Message(QT_TR_NOOP("Public IP address {ip} created."),
+                                  {"ip": request.public_ip_name})))
         nic = {
             "location": request.location,
             "tags": self._tags(),
             "properties": {
-                "ipConfigurations": [
-                    {
-                        "name": "ipconfig1",
-                        "properties": {
-                            "subnet": {"id": f"{vnet_id}/subnets/{_SUBNET}"},
-                            "privateIPAllocationMethod": "Dynamic",
-                        },
-                    }
-                ]
+                "ipConfigurations": [{"name": "ipconfig1", "properties": ip_configuration}]
             },
         }
         with translated():

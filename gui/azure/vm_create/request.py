@@ -66,6 +66,10 @@ class VmRequest:
     def nic_name(self) -> str:
         return f"{self.name}-nic"
 
+    @property
+    def public_ip_name(self) -> str:
+        return f"{self.name}-ip"
+
 
 # Azure's rules (Naming rules and restrictions; VM admin user names and passwords, as the portal
 # checks them before it sends).

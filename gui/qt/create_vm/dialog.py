@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QFontDatabase, QTextCursor
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -107,8 +108,9 @@ class CreateVmDialog(QDialog):
                     "its serial log while it boots, says whether the image boots and why not, "
                     "then deletes everything it made.")
             if test else
-            self.tr("A new virtual network and network interface are created with the VM (no "
-                    "public IP); reach it through a bastion or a peered network.")
+            self.tr("A new virtual network and network interface are created with the VM; "
+                    "without a public IP address, reach it through a bastion or a peered "
+                    "network.")
         )
         self.explanation.setObjectName("createVmExplanation")
         self.explanation.setWordWrap(True)
@@ -221,6 +223,15 @@ class CreateVmDialog(QDialog):
         self.specialized_note.setObjectName("vmSpecializedNote")
         self.specialized_note.setWordWrap(True)
         form.addRow("", self.specialized_note)
+
+        self.public_ip_check = QCheckBox(self.tr("Give the VM a public &IP address"))
+        self.public_ip_check.setObjectName("vmPublicIp")
+        self.public_ip_check.setAccessibleName(self.tr("Public IP address"))
+        self.public_ip_check.setToolTip(self.tr(
+            "A static Standard public IP address on the VM's network interface; without it the "
+            "VM is reachable only from its network"))
+        self.public_ip_check.setVisible(not test)
+        form.addRow("", self.public_ip_check)
 
         self.terms_box = TermsBox()
         self.terms_box.terms_changed.connect(self._terms_changed)
@@ -472,6 +483,7 @@ class CreateVmDialog(QDialog):
             ssh_public_key=self.key_edit.text().strip() if ssh else "",
             password=Secret(password) if password and not ssh else None,
             security_type=self.security(),
+            public_ip=self.mode is Mode.CREATE and self.public_ip_check.isChecked(),
         )
 
     def problems_now(self) -> list[str]:

@@ -1,5 +1,6 @@
-"""Microsoft.Network as far as a VM needs it: virtual networks (with their subnets) and network
-interfaces. PUT, GET and DELETE; they live in their resource group and go with it.
+"""Microsoft.Network as far as a VM needs it: virtual networks (with their subnets), network
+interfaces and public IP addresses. PUT, GET and DELETE; they live in their resource group and go
+with it.
 
 A PUT answers 201 with the resource already ``Succeeded`` (a network PUT may, per the spec's 200/201
 responses; the SDK's poller then has nothing to wait for). A NIC names a subnet that must exist;
@@ -26,9 +27,12 @@ router = Router()
 
 VNET_TYPE = "Microsoft.Network/virtualNetworks"
 NIC_TYPE = "Microsoft.Network/networkInterfaces"
+PIP_TYPE = "Microsoft.Network/publicIPAddresses"
 _NETWORK = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network"
 _VNET = _NETWORK + "/virtualNetworks/{name}"
 _NIC = _NETWORK + "/networkInterfaces/{name}"
+_PIP = _NETWORK + "/publicIPAddresses/{name}"
+_PIP_SKUS = ("Basic", "Standard")
 
 
 def network_id(subscription_id: str, resource_group: str, *path: str) -> str:
@@ -195,6 +199,16 @@ async def put_nic(ctx: Ctx, p: dict[str, str]) -> web.Response:
         # Azure keeps the first four addresses of a subnet for itself.
         address = str(network.network_address + 4 + index)
         public_ip = c_props.get("publicIPAddress")
+        if public_ip:
+            pip = ctx.world.store.get(str(public_ip.get("id") or ""))
+            if pip is None:
+                raise ArmError(
+                    400,
+                    "InvalidResourceReference",
+                    f"Resource {public_ip.get('id')} referenced by resource {nic_id} was not "
+                    "found. Please make sure that the referenced resource exists, and that both "
+                    "resources are in the same region.",
+                )
         entry: Json = {
             "id": f"{nic_id}/ipConfigurations/{config.get('name') or 'ipconfig1'}",
             "name": config.get("name") or "ipconfig1",
@@ -259,6 +273,85 @@ async def delete_nic(ctx: Ctx, p: dict[str, str]) -> web.Response:
             "delete the network interface, it must be dissociated from the resource.",
         )
     ctx.world.store.delete(nic["id"])
+    return web.Response(status=200)
+
+
+@router.put(_PIP)
+async def put_public_ip(ctx: Ctx, p: dict[str, str]) -> web.Response:
+    group = ctx.world.require_resource_group(p["sub"], p["rg"])
+    sid = ctx.world.require_subscription(p["sub"])
+    body = ctx.json()
+    location = require_location(body)
+    sku = str((body.get("sku") or {}).get("name") or "Standard")
+    if sku not in _PIP_SKUS:
+        raise invalid_parameter(
+            f"The value '{sku}' of parameter 'sku.name' is invalid. Allowed values are "
+            f"{', '.join(_PIP_SKUS)}.",
+            target="sku.name",
+        )
+    props = body.get("properties") or {}
+    method = str(props.get("publicIPAllocationMethod") or ("Static" if sku == "Standard"
+                                                            else "Dynamic"))  # fmt: skip
+    if sku == "Standard" and method != "Static":
+        raise ArmError(
+            400,
+            "StandardSkuPublicIPAddressesMustBeStatic",
+            "Standard sku publicIp /subscriptions/.../publicIPAddresses/"
+            f"{p['name']} must have AllocationMethod set to Static.",
+        )
+    pip_id = network_id(sid, group["name"], "publicIPAddresses", p["name"])
+    existing = ctx.world.store.get(pip_id)
+    # A documentation range (RFC 5737): never a real host's address.
+    address = f"203.0.113.{len(list(ctx.world.store.of_type(PIP_TYPE))) % 250 + 4}"
+    pip: Json = {
+        "id": pip_id,
+        "name": p["name"],
+        "type": PIP_TYPE,
+        "location": location,
+        "tags": body.get("tags") or {},
+        "etag": _etag(),
+        "sku": {"name": sku, "tier": "Regional"},
+        "properties": {
+            "publicIPAllocationMethod": method,
+            "publicIPAddressVersion": "IPv4",
+            "ipAddress": (existing or {}).get("properties", {}).get("ipAddress") or address,
+            "idleTimeoutInMinutes": int(props.get("idleTimeoutInMinutes") or 4),
+            "provisioningState": "Succeeded",
+            "resourceGuid": str(uuid.uuid4()),
+        },
+    }
+    ctx.world.store.put(pip)
+    return reply(public(pip), 200 if existing is not None else 201)
+
+
+@router.get(_PIP)
+async def get_public_ip(ctx: Ctx, p: dict[str, str]) -> web.Response:
+    group = ctx.world.require_resource_group(p["sub"], p["rg"])
+    found = ctx.world.store.get(network_id(p["sub"], group["name"], "publicIPAddresses",
+                                           p["name"]))  # fmt: skip
+    if found is None:
+        raise _not_found("publicIPAddresses", p["name"], group["name"])
+    return reply(public(found))
+
+
+@router.delete(_PIP)
+async def delete_public_ip(ctx: Ctx, p: dict[str, str]) -> web.Response:
+    group = ctx.world.require_resource_group(p["sub"], p["rg"])
+    pip_id = network_id(p["sub"], group["name"], "publicIPAddresses", p["name"])
+    if ctx.world.store.get(pip_id) is None:
+        return web.Response(status=204)
+    for nic in ctx.world.store.of_type(NIC_TYPE):
+        for config in nic["properties"].get("ipConfigurations") or []:
+            used = ((config.get("properties") or {}).get("publicIPAddress") or {}).get("id")
+            if str(used or "").lower() == pip_id.lower():
+                raise ArmError(
+                    400,
+                    "PublicIPAddressInUse",
+                    f"Public IP address {pip_id} can not be deleted since it is still allocated "
+                    f"to resource {config['id']}. In order to delete the public IP, "
+                    "disassociate/detach the Public IP address from the resource.",
+                )
+    ctx.world.store.delete(pip_id)
     return web.Response(status=200)
 
 

@@ -131,6 +131,7 @@ PROVIDER_TYPES: dict[str, tuple[str, ...]] = {
     "Microsoft.Network/virtualNetworks": _NETWORK,
     "Microsoft.Network/virtualNetworks/subnets": _NETWORK,
     "Microsoft.Network/networkInterfaces": _NETWORK,
+    "Microsoft.Network/publicIPAddresses": _NETWORK,
 }
 _BY_LOWER = {name.lower(): name for name in PROVIDER_TYPES}
 

@@ -83,6 +83,13 @@ UNCHECKED: tuple[tuple[str, str, str], ...] = (
         "networkInterface.json): its IP configurations reach publicIpAddress.json, "
         "loadBalancer.json and applicationGateway.json; not yet excerpted",
     ),
+    (
+        "PUT",
+        _NETWORK + "/publicIPAddresses/{name}",
+        "PublicIPAddresses_CreateOrUpdate (Microsoft.Network/stable/2024-05-01/"
+        "publicIpAddress.json): its IP configuration, NAT gateway and DDoS settings reach "
+        "natGateway.json, ddosProtectionPlan.json and network.json; not yet excerpted",
+    ),
 )
 
 
