@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import gc
 import json
 import re
 from collections import Counter
@@ -72,8 +73,25 @@ def _json(doc: Any, status: int = 200, headers: dict[str, str] | None = None) ->
 
 @cache
 def catalog_index() -> CatalogIndex:
-    """The catalogue and its index: one per process, built on the first request."""
-    return CatalogIndex(catalog_products())
+    """The catalogue and its index: one per process, built on the first request.
+
+    The sandbox shares its process (and the GIL) with the window in sandbox mode, and the
+    catalogue is a hundred thousand objects the cyclic garbage collector would otherwise scan:
+    measured (bench_search_gui.py), a full collection during the build stalled the window for
+    60 ms, and every full collection after it scanned the catalogue for over 100 ms, whichever
+    thread set it off. So the collector rests while the build allocates (its objects hold no
+    cycles to free), and the finished catalogue is frozen out of its reach, as the window
+    freezes its start-up heap (``gui.qt.main_window.settle_heap``).
+    """
+    resting = gc.isenabled()
+    gc.disable()
+    try:
+        index = CatalogIndex(catalog_products())
+    finally:
+        if resting:
+            gc.enable()
+    gc.freeze()
+    return index
 
 
 # ---- query parameters -------------------------------------------------------------------------
