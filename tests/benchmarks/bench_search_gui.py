@@ -84,10 +84,45 @@ class Phase:
     answers: list[float]  # per query: seconds from its last key to its answer shown
     cpu: dict[str, float]  # CPU seconds by thread role
     seconds: float  # how long the stretch took
+    gc: str = ""  # the garbage collector's pauses meanwhile
 
     def cpu_text(self) -> str:
         ordered = sorted(self.cpu.items(), key=lambda kv: -kv[1])
         return ", ".join(f"{role} {seconds:.2f}" for role, seconds in ordered)
+
+
+class GcPauses:
+    """The cyclic garbage collector's pauses (any thread's: the collector holds the GIL, so a
+    long one stalls the window whichever thread set it off)."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, float]] = []  # (generation, seconds)
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], time.perf_counter() - self._started))
+
+    def __enter__(self) -> GcPauses:
+        import gc
+
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import gc
+
+        gc.callbacks.remove(self)
+
+    def text(self) -> str:
+        full = [seconds for generation, seconds in self.pauses if generation == 2]
+        longest = max((seconds for _, seconds in self.pauses), default=0.0)
+        return (
+            f"{len(self.pauses)} garbage collections ({len(full)} full, longest full"
+            f" {max(full, default=0.0) * 1000:.0f} ms), longest {longest * 1000:.0f} ms"
+        )
 
 
 def median(values: list[float]) -> float:
@@ -242,6 +277,7 @@ def main() -> None:
         if sampling:
             print(f"typing the queries now ({label})", flush=True)  # a profiler may attach
             sampler.start()
+        pauses = GcPauses().__enter__()
         for query in queries:
             panel.box.clear()
             panel.box.setFocus()
@@ -253,11 +289,13 @@ def main() -> None:
             wait(lambda q=query: panel.model.query == q and not panel.busy)  # type: ignore[misc]
             answers.append(time.perf_counter() - done_typing)
         stall = probe.stop()
+        pauses.__exit__()
         cpu = cpu_since(cpu_before, child)
         if sampling:
             sampler.stop()
             print(f"{label}: {sampler.report()}")
-        return Phase(stall, probe.over(), answers, cpu, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        return Phase(stall, probe.over(), answers, cpu, seconds, pauses.text())
 
     # The sandbox builds its Marketplace Catalog (thousands of generated products and their
     # index: seconds of pure Python on its thread) on its first request. Azure's catalogue
@@ -276,11 +314,13 @@ def main() -> None:
     print(f"  longest GUI stall idle (baseline, same window): {idle * 1000:.1f} ms;"
           f" stalls over 50 ms: {idle_over} in 3.0 s")
     print(f"  CPU seconds while searching, by thread: {warm.cpu_text()}")
+    print(f"  meanwhile {warm.gc}")
     print(f"  CPU seconds idle (3 s), by thread: {idle_phase.cpu_text()}")
     print(f"  first query while the sandbox builds its catalogue: longest stall"
           f" {cold.stall * 1000:.1f} ms, stalls over 50 ms: {cold.over} in {cold.seconds:.1f} s,"
           f" answer {cold.answers[0] * 1000:.0f} ms after the last key")
     print(f"    CPU seconds, by thread: {cold.cpu_text()}")
+    print(f"    meanwhile {cold.gc}")
     window.cancel_tasks()
     run(controller.shutdown())
 
