@@ -291,3 +291,18 @@ def test_the_window_opens_the_dialog_for_an_image_node_and_a_wizard_s_result(
     [opened] = actions.dialogs
     assert opened.mode is Mode.TEST_BOOT and opened.windowTitle() == "Test boot"
     opened.reject()
+
+
+def test_registering_the_actions_loads_no_http_stack() -> None:
+    # The app controller registers the actions at start-up, before the first paint.
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, gui.qt.create_vm.actions; "
+        "print(sorted(m for m in ('aiohttp', 'azure.mgmt.compute', 'azure.identity') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -6,7 +6,7 @@ and scope from the window's catalog when chosen, so a switched account or subscr
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, QObject
 from PySide6.QtGui import QAction
@@ -16,9 +16,11 @@ from gui.azure.catalog.nodes import CatalogNode, ImageDetail, NodeKind, NodeRef,
 from gui.azure.errors import AzureServiceError
 from gui.azure.handoff import HandoffError, image_reference
 from gui.azure.vm_create.request import Mode
-from gui.qt.create_vm.dialog import CreateVmDialog
 from gui.qt.i18n import render_text
 from gui.qt.tasks import TaskSet
+
+if TYPE_CHECKING:
+    from gui.qt.create_vm.dialog import CreateVmDialog
 
 
 def is_image_node(node: CatalogNode) -> bool:
@@ -87,6 +89,10 @@ class VmActions(QObject):
             window.statusBar().showMessage(QCoreApplication.translate(
                 "VmActions", "Choose an image version: a VM is made from one version."), 8000)
             return None
+        # Imported when first used: the dialog brings the serial log's HTTP client (aiohttp),
+        # which the window must not load before its first paint.
+        from gui.qt.create_vm.dialog import CreateVmDialog
+
         settings = getattr(window, "settings", None)
         subscription = catalog.scope.subscription_id
         dialog = CreateVmDialog(
