@@ -6,6 +6,7 @@ sandbox; sign in later on demand."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
@@ -169,6 +170,9 @@ class AppController(QObject):
             self._closed.set()
         elif self._transfers is None:
             await self._first_paint()
+            # The upload engine, the Azure SDK and aiohttp (no Qt among them): imported by a
+            # worker thread, so the window just shown keeps answering (~0.5 s of imports).
+            await asyncio.to_thread(importlib.import_module, "gui.azure.upload.runner")
         self.attach_transfers()
         for path in open_files:
             self.workflows.open_upload_wizard(path)

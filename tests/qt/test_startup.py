@@ -64,8 +64,8 @@ def test_the_start_follows_the_azure_cli_cloud(
 
 # The app's own start (gui.app.run), in a process of its own: at the tree's first paint nothing
 # of the upload engine's stack is imported; once connected, the Transfers panel and the upload
-# and capture workflows are there, and the catalog (with the SDK's request builders) was
-# imported by a worker thread, not the window's; closing the window ends the process.
+# and capture workflows are there, and the upload engine and the catalog (the Azure SDK with
+# them) were imported by a worker thread, not the window's; closing the window ends the process.
 _APP_START = """
 import sys
 import threading
@@ -78,10 +78,10 @@ importers = []
 
 
 class Importer:
-    # Which thread imports the catalog (and the SDK's request builders with it).
+    # Which thread imports the upload engine and the catalog (the Azure SDK with them).
     def find_spec(self, name, path=None, target=None):
-        if name == "gui.azure.catalog.service":
-            importers.append(threading.current_thread() is threading.main_thread())
+        if name in ("gui.azure.catalog.service", "gui.azure.upload.job"):
+            importers.append((name, threading.current_thread() is threading.main_thread()))
         return None
 
 
@@ -104,7 +104,7 @@ class FirstPaint(QObject):
         texts = [a.text() for a in window.view_menu.actions()]
         print("CONNECTED", window.transfers_dock.objectName(), "Show &Transfers" in texts,
               flush=True)
-        print("CATALOG_IMPORTED_ON_GUI_THREAD", importers, flush=True)
+        print("IMPORTED_ON_GUI_THREAD", importers, flush=True)
         window.close()
 
 
@@ -128,11 +128,12 @@ def test_the_window_paints_before_the_upload_engine_loads_and_gets_it_after(
         timeout=120,
         check=False,
     )
-    lines = [line for line in done.stdout.splitlines() if line.startswith(("AT_", "CONN", "CAT"))]
+    lines = [line for line in done.stdout.splitlines() if line.startswith(("AT_", "CONN", "IMP"))]
     assert lines == [
         "AT_PAINT []",
         "CONNECTED transfersDock True",
-        "CATALOG_IMPORTED_ON_GUI_THREAD [False]",
+        "IMPORTED_ON_GUI_THREAD [('gui.azure.upload.job', False), "
+        "('gui.azure.catalog.service', False)]",
     ], done.stderr
     assert done.returncode == 0, done.stderr
 
