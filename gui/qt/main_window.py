@@ -163,13 +163,10 @@ def _preload() -> None:
     platform.platform()
     for name in PRELOADED_FOR_CONNECT:
         importlib.import_module(name)
-    from gui.azure.account import network
+    from gui.azure.account.network import preload_ssl_context
 
-    bundle = network.ca_bundle()
-    if bundle is not None:
-        # The first request builds the SSL context from a custom CA bundle (REQUESTS_CA_BUNDLE
-        # and co.): ~50 ms reading and parsing it, once per bundle (network.py caches it).
-        network._ca_context(bundle)
+    # A custom CA bundle (REQUESTS_CA_BUNDLE and co.) is parsed once per bundle, here.
+    preload_ssl_context()
 
 
 async def preload_for_connect() -> None:

@@ -91,6 +91,15 @@ def _ca_context(path: str) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=path)
 
 
+def preload_ssl_context() -> None:
+    """Builds the custom CA bundle's SSL context now, so the first request does not: reading and
+    parsing a bundle takes ~50 ms, which the window spends on a worker thread before it connects.
+    """
+    bundle = ca_bundle()
+    if bundle is not None:
+        _ca_context(bundle)
+
+
 def sdk_client_options(endpoint: str, what: str = "The Azure endpoint") -> dict[str, Any]:
     """``network_options`` plus the TLS and operation-log policies, after checking ``endpoint``.
 
