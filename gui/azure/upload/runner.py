@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 
 from gui.azure.errors import AzureServiceError
 from gui.azure.image_builder import GalleryVersionSpec, ManagedImageSpec
+from gui.azure.jobs import Direction
 from gui.azure.steps import StepEvent, StepSpec, StepState
 from gui.azure.upload.job import (
     BlobTargetPlan,
@@ -135,7 +136,9 @@ class JobRun:
     """One upload: its plan, its one status, the latest progress snapshot and step events.
 
     Listeners are called on the loop: ``on_change`` after any change, ``on_finished`` once the
-    job has ended (whatever the outcome)."""
+    job has ended (whatever the outcome). A ``gui.azure.jobs.TransferRun``."""
+
+    direction = Direction.UPLOAD
 
     def __init__(
         self,
@@ -175,6 +178,14 @@ class JobRun:
     @property
     def target_label(self) -> str:
         return self.plan.target.label
+
+    @property
+    def local_path(self) -> str:
+        return self.plan.source_path
+
+    @property
+    def created(self) -> str:
+        return self.plan.created
 
     def notify(self) -> None:
         """Tells the listeners that something changed."""
@@ -527,8 +538,12 @@ class UploadRunner(Generic[R]):
             listener(run)
 
     def cancel_all(self) -> None:
-        for run in self.active:
+        for run in self._running():
             run.cancel()
+
+    def _running(self) -> list[R]:
+        # Not ``active``: a subclass may count more there (the window's downloads too).
+        return [run for run in self.runs if run.status.active]
 
     @property
     def active(self) -> list[R]:
@@ -540,7 +555,7 @@ class UploadRunner(Generic[R]):
         (``keep=True``: pause and quit; a managed disk without a keyring is revoked all the
         same)."""
         tasks = []
-        for run in self.active:
+        for run in self._running():
             if keep:
                 run.suspend()
             else:

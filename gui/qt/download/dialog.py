@@ -1,15 +1,16 @@
 """Download…: where the file goes and in which format, then the download with its progress.
 
-The dialog follows a :class:`gui.azure.download.runner.DownloadRun` (the shape of an upload's
-run, so the Transfers panel can show it too): the steps in the one step widget, a progress bar,
-Pause/Resume and Cancel. Closing the dialog while it runs cancels the download; what was fetched
-stays, and the same download started again resumes.
+Given the window's ``TransferManager`` (as "Download…" in the tree does), the download is a row
+of the Transfers panel, which runs it: the dialog follows it (the steps in the one step widget,
+a progress bar, Pause/Resume and Stop) and may close while it goes on. Without one (a window
+with no Transfers panel) the dialog runs the download itself and closing it stops the download;
+what was fetched stays in either case, and the same download started again resumes.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
@@ -37,6 +38,10 @@ from gui.azure.upload.job import JobStatus
 from gui.qt.i18n import format_size, render_text
 from gui.qt.style import Tone, text_style
 from gui.qt.widgets.step_list import StepList
+
+if TYPE_CHECKING:
+    from gui.qt.transfers.dock import TransfersDock
+    from gui.qt.transfers.model import TransferManager
 
 # The formats offered, in this order (the writers' spellings; the labels are translated below).
 FORMATS = ("vhd", "vhd-dynamic", "vhdx", "raw")
@@ -66,24 +71,33 @@ def download_source_of(node: CatalogNode, subscription_id: str) -> DownloadSourc
 
 
 class DownloadDialog(QDialog):
-    """Asks for the file, the format (and a gallery version's disk), then downloads ``source``
-    with ``session``. ``downloaded`` carries the file's path when the download is complete."""
+    """Asks for the file, the format (and a gallery version's disk), then downloads ``source``:
+    through ``transfers`` (the panel's manager, with its session) when given, else itself with
+    ``session``. ``started`` carries the run once it started (a row of the panel then);
+    ``downloaded`` carries the file's path when the download is complete."""
 
     downloaded = Signal(str)
+    started = Signal(object)
     _snapshot = Signal(object)  # from the engine's thread to this one (a queued connection)
 
     def __init__(self, source: DownloadSource, session: Any,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None,
+                 transfers: TransferManager | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("downloadDialog")
         self.source = source
         self.session = session
+        self.transfers = transfers
         self.run: Any = None
         self.setWindowTitle(self.tr("Download {name}").format(name=source.name))
         layout = QVBoxLayout(self)
         heading = QLabel(self.tr(
             "Only the disk's data travels; empty parts stay empty in the file. An interrupted "
             "download continues where it stopped when you start it again with the same file."))
+        if transfers is not None:
+            heading.setText(heading.text() + " " + self.tr(
+                "The download also shows in the Transfers panel: you may close this window "
+                "while it goes on."))
         heading.setWordWrap(True)
         layout.addWidget(heading)
         form = QFormLayout()
@@ -225,14 +239,42 @@ class DownloadDialog(QDialog):
             field.setEnabled(False)
         self.status.setStyleSheet("")
         self.status.setText(self.tr("Downloading…"))
-        # Overwriting an existing file is the user's choice here (the file dialog asked).
-        self.run = DownloadRun(source, path, fmt, DownloadOptions(overwrite=True),
-                               on_snapshot=self._snapshot.emit)
-        self.run.change_listeners.append(self._changed)
-        self.run.finish_listeners.append(self._finished)
+        self._detach()  # a run this dialog started before (failed or stopped) is followed no more
         self.pause_button.setEnabled(True)
         self.cancel_button.setEnabled(True)
-        self.run.start(self.session)
+        # Overwriting an existing file is the user's choice here (the file dialog asked).
+        previous = self.run
+        if self.transfers is not None:
+            # The panel's manager runs it (and offers it again after a restart if need be).
+            if previous is not None and (previous.source, previous.path, previous.format) == (
+                source, path, fmt
+            ):
+                # The same download again: its row resumes (one row, its journal kept).
+                self.transfers.resume(previous)
+            else:
+                self.run = self.transfers.submit_download(source, path, fmt, overwrite=True)
+            self._follow(self.run)
+            self._changed(self.run)
+        else:
+            self.run = DownloadRun(source, path, fmt, DownloadOptions(overwrite=True),
+                                   on_snapshot=self._snapshot.emit)
+            self._follow(self.run)
+            self.run.start(self.session)
+        self.started.emit(self.run)
+
+    def _follow(self, run: Any) -> None:
+        run.change_listeners.append(self._changed)
+        run.finish_listeners.append(self._finished)
+
+    def _detach(self) -> None:
+        """Stops following the run: the panel may keep it long after this dialog is gone."""
+        run = self.run
+        if run is None:
+            return
+        if self._changed in run.change_listeners:
+            run.change_listeners.remove(self._changed)
+        if self._finished in run.finish_listeners:
+            run.finish_listeners.remove(self._finished)
 
     def _apply_snapshot(self, snapshot: Any) -> None:
         if self.run is not None:
@@ -277,9 +319,12 @@ class DownloadDialog(QDialog):
             self.run.cancel()
 
     def done(self, result: int) -> None:
-        # Closing the dialog stops the download; the journal keeps what was fetched.
-        if self.run is not None and self.run.status in (JobStatus.RUNNING, JobStatus.PAUSED):
+        # A download of the panel goes on there. One this dialog runs alone stops with it (the
+        # journal keeps what was fetched).
+        if (self.transfers is None and self.run is not None
+                and self.run.status in (JobStatus.RUNNING, JobStatus.PAUSED)):
             self.run.cancel()
+        self._detach()
         super().done(result)
 
 
@@ -288,7 +333,8 @@ class DownloadActions(QObject):
     of the user's galleries.
 
     The app controller registers it: ``window.add_node_actions(download_actions.node_actions)``,
-    and hands it the session when one is connected (``connected``)."""
+    and hands it the session when one is connected (``connected``). Once the window has its
+    Transfers panel, a started download is a row there and the panel comes to the front."""
 
     def __init__(self, window: Any) -> None:
         super().__init__(window)
@@ -304,6 +350,20 @@ class DownloadActions(QObject):
     def connected(self, session: Any) -> None:
         self.session = session
 
+    def _panel(self) -> TransfersDock | None:
+        """The window's Transfers panel; None before it has one (it comes after first paint)."""
+        try:
+            dock: TransfersDock = self.window.transfers_dock
+        except (AttributeError, RuntimeError):
+            return None
+        return dock
+
+    @staticmethod
+    def _show_panel(dock: TransfersDock) -> None:
+        # In front, as the workflows show it for an upload: it shares its place with the Log.
+        dock.show()
+        dock.raise_()
+
     def _source(self, nodes: list[CatalogNode]) -> DownloadSource | None:
         if len(nodes) != 1 or self.session is None:
             return None
@@ -317,7 +377,11 @@ class DownloadActions(QObject):
         source = self._source(self.window.selected_nodes())
         if source is None:
             return None
-        dialog = DownloadDialog(source, self.session, self.window)
+        dock = self._panel()
+        dialog = DownloadDialog(source, self.session, self.window,
+                                dock.manager if dock is not None else None)
+        if dock is not None:
+            dialog.started.connect(lambda _run: self._show_panel(dock))
         self.dialogs.append(dialog)
         dialog.finished.connect(lambda _result: self.dialogs.remove(dialog))
         dialog.open()

@@ -1,4 +1,5 @@
-"""The Transfers panel: every upload of this run and those an earlier run left unfinished."""
+"""The Transfers panel: every upload and download of this run and those an earlier run left
+unfinished, one row each, with the same buttons for both (a row is any ``TransferRun``)."""
 
 from __future__ import annotations
 
@@ -35,8 +36,10 @@ from PySide6.QtWidgets import (
 )
 
 from gui.azure.catalog.nodes import NodeRef
+from gui.azure.jobs import Direction, TransferRun
 from gui.qt.style import Tone, color
 from gui.qt.transfers.model import (
+    DIRECTION,
     EFFECTIVE,
     ETA,
     FILE,
@@ -50,7 +53,6 @@ from gui.qt.transfers.model import (
     ToneRole,
     Transfer,
     TransferManager,
-    TransferRole,
     target_text,
 )
 from gui.qt.widgets.measures import format_percent
@@ -145,9 +147,31 @@ class TransfersDock(QDockWidget):
         self.resume_button = QPushButton(self.tr("&Resume"))
         self.cancel_button = QPushButton(self.tr("&Cancel upload"))
         self.remove_button = QPushButton(self.tr("Re&move"))
-        self.remove_button.setToolTip(
-            self.tr("Remove the upload from the list (an unfinished one can then not be resumed)")
-        )
+        # The texts that name the kind of the selected row (the same & in both).
+        self._cancel_texts = {
+            Direction.UPLOAD: self.tr("&Cancel upload"),
+            Direction.DOWNLOAD: self.tr("&Cancel download"),
+        }
+        self._cancel_tips = {
+            Direction.UPLOAD: self.tr(
+                "Stop the upload and revoke write access; what was sent is kept for a resume"),
+            Direction.DOWNLOAD: self.tr(
+                "Stop the download and revoke read access; what was received stays in the "
+                "file for a resume"),
+        }
+        self._remove_tips = {
+            Direction.UPLOAD: self.tr(
+                "Remove the upload from the list (an unfinished one can then not be resumed)"),
+            Direction.DOWNLOAD: self.tr(
+                "Remove the download from the list (an unfinished one can then not be "
+                "resumed; the partial file stays)"),
+        }
+        self.pause_button.setToolTip(self.tr("Pause the selected transfer; nothing is sent or "
+                                             "received until it is resumed"))
+        self.resume_button.setToolTip(self.tr("Continue the selected transfer where it "
+                                              "stopped"))
+        self.cancel_button.setToolTip(self._cancel_tips[Direction.UPLOAD])
+        self.remove_button.setToolTip(self._remove_tips[Direction.UPLOAD])
         self.pause_button.clicked.connect(lambda: self._act("pause"))
         self.resume_button.clicked.connect(lambda: self._act("resume"))
         self.cancel_button.clicked.connect(lambda: self._act("cancel"))
@@ -199,6 +223,7 @@ class TransfersDock(QDockWidget):
         # error's first line), at least its own width (the table scrolls rather than squeeze).
         header.setStretchLastSection(True)
         widths = {
+            DIRECTION: max(fits(self.tr("↑ Upload")), fits(self.tr("↓ Download"))),
             STATE: 32 * char,
             FILE: 28 * char,
             TARGET: 40 * char,
@@ -215,12 +240,13 @@ class TransfersDock(QDockWidget):
         header.moveSection(STATE, header.count() - 1)
         self.table.setMinimumWidth(60 * char)
 
-    def selected(self) -> Transfer | None:
+    def selected(self) -> TransferRun | None:
         rows = self.table.selectionModel().selectedRows()
         if not rows:
             return None
-        transfer = rows[0].data(TransferRole)
-        return transfer if isinstance(transfer, Transfer) else None
+        transfers = self.manager.model.transfers
+        row = rows[0].row()
+        return transfers[row] if 0 <= row < len(transfers) else None
 
     def _select_new(self, _parent: QModelIndex, _first: int, last: int) -> None:
         self.table.selectRow(last)
@@ -232,6 +258,11 @@ class TransfersDock(QDockWidget):
         self.resume_button.setEnabled(status is not None and self._resumable(status))
         self.cancel_button.setEnabled(status is not None and status.active)
         self.remove_button.setEnabled(status is not None and not status.active)
+        if transfer is not None:
+            direction = transfer.direction
+            self.cancel_button.setText(self._cancel_texts[direction])
+            self.cancel_button.setToolTip(self._cancel_tips[direction])
+            self.remove_button.setToolTip(self._remove_tips[direction])
         retry = transfer is not None and transfer.follow_up_failed
         self.retry_button.setVisible(retry)
         self.retry_button.setEnabled(retry)
@@ -308,19 +339,25 @@ class TransfersDock(QDockWidget):
             self.manager.resume(transfer)
         self._update_buttons()
 
-    def _remove(self, transfer: Transfer) -> None:
-        """A finished upload goes at once; an unfinished one is asked about, since removing it
-        forgets what was sent (it cannot be resumed after that)."""
+    def _remove(self, transfer: TransferRun) -> None:
+        """A finished transfer goes at once; an unfinished one is asked about, since removing
+        it forgets what was transferred (it cannot be resumed after that)."""
         if transfer.status is Status.COMPLETED:
             self.manager.discard(transfer)
             return
+        questions = {
+            Direction.UPLOAD: (self.tr("Remove upload"), self.tr(
+                "Remove the unfinished upload of {file}? It can then no longer be resumed; "
+                "an upload of it starts from the beginning.")),
+            Direction.DOWNLOAD: (self.tr("Remove download"), self.tr(
+                "Remove the unfinished download to {file}? It can then no longer be resumed; "
+                "a download of it starts from the beginning. The partial file stays.")),
+        }
+        title, question = questions[transfer.direction]
         box = QMessageBox(
             QMessageBox.Icon.Question,
-            self.tr("Remove upload"),
-            self.tr(
-                "Remove the unfinished upload of {file}? It can then no longer be resumed; "
-                "an upload of it starts from the beginning."
-            ).format(file=transfer.title),
+            title,
+            question.format(file=transfer.title),
             QMessageBox.StandardButton.Cancel,
             self,
         )
@@ -332,10 +369,11 @@ class TransfersDock(QDockWidget):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 
-    def _retry_follow_up(self, transfer: Transfer) -> None:
+    def _retry_follow_up(self, run: TransferRun) -> None:
         """Asks for another name (checked before anything is sent), then runs the failed image
         step alone; once it made its image, the window selects it."""
-        if not transfer.follow_up_failed:
+        transfer = self.manager.upload_of(run)  # only an upload has an image step
+        if transfer is None or not transfer.follow_up_failed:
             return
         # Imported here: the dialog is only needed once an image step has failed.
         from gui.azure.upload.follow_up import FollowUpNames
@@ -359,16 +397,20 @@ class TransfersDock(QDockWidget):
         if transfer.status is Status.COMPLETED and result is not None and result.image:
             self.image_ready.emit(result.image)
 
-    def _ask_sas(self, transfer: Transfer) -> None:
+    def _ask_sas(self, transfer: TransferRun) -> None:
         """The SAS was never saved: ask for it again (with open(), not exec())."""
         dialog = QInputDialog(self)
-        dialog.setWindowTitle(self.tr("Resume upload"))
-        dialog.setLabelText(
-            self.tr(
+        asks = {
+            Direction.UPLOAD: (self.tr("Resume upload"), self.tr(
                 "Paste a SAS URL with write access for\n{target}\n"
-                "(SAS tokens are never stored, so it is needed again):"
-            ).format(target=target_text(transfer.plan))
-        )
+                "(SAS tokens are never stored, so it is needed again):")),
+            Direction.DOWNLOAD: (self.tr("Resume download"), self.tr(
+                "Paste a SAS URL with read access for\n{target}\n"
+                "(SAS tokens are never stored, so it is needed again):")),
+        }
+        title, label = asks[transfer.direction]
+        dialog.setWindowTitle(title)
+        dialog.setLabelText(label.format(target=target_text(transfer)))
         dialog.setTextEchoMode(QLineEdit.EchoMode.Password)
         dialog.textValueSelected.connect(
             lambda url: self.manager.resume(transfer, url.strip()) if url.strip() else None

@@ -1,16 +1,18 @@
-"""Transfers as the GUI sees them: a QObject per upload and a table model of all of them.
+"""Transfers as the GUI sees them: a QObject per upload or download, and a table model of all.
 
-A thin adapter over ``gui.azure.upload.runner``, which runs the uploads (the headless command
-uses it too). The engine reports progress on its own thread; ``Transfer`` only emits a signal,
-and the queued connection brings the snapshot to the GUI thread. Step events arrive on the GUI
-loop already; each one is a queued signal too, so views redraw from the event loop, never
-inside the job.
+A thin adapter over ``gui.azure.upload.runner`` and ``gui.azure.download.runner``, which run the
+jobs (the headless commands use them too). The model shows any ``gui.azure.jobs.TransferRun``:
+one set of columns and buttons for every kind, no branch per kind. The engines report progress
+on their own threads; ``Transfer`` and ``DownloadTransfer`` only emit a signal, and the queued
+connection brings the snapshot to the GUI thread. Step events arrive on the GUI loop already.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
@@ -24,8 +26,16 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from gui.azure.download.runner import (
+    DownloadPlan,
+    DownloadPlanStore,
+    DownloadRun,
+    DownloadRunner,
+)
+from gui.azure.download.source import DownloadSource
+from gui.azure.jobs import Direction, TransferRun
 from gui.azure.steps import StepState
-from gui.azure.upload.job import BlobTargetPlan, JobStatus, PlanStore, UploadPlan
+from gui.azure.upload.job import JobStatus, PlanStore, UploadPlan
 from gui.azure.upload.managed_disk import SasVault
 from gui.azure.upload.runner import SUSPENDED_TEXT, JobRun, UploadRunner
 from gui.i18n import Message
@@ -33,6 +43,7 @@ from gui.paths import journal_dir
 from gui.qt.i18n import format_datetime, format_size, render, render_text
 from gui.qt.style import Tone
 from gui.qt.widgets.measures import UNKNOWN, format_duration, format_percent, format_rate
+from gui.transfer.download import DownloadOptions
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 TransferRole = Qt.ItemDataRole.UserRole + 1
@@ -42,10 +53,12 @@ Status = JobStatus  # the views' name for the job's one status
 
 __all__ = [
     "SUSPENDED_TEXT",
+    "DownloadTransfer",
     "Status",
     "ToneRole",
     "Transfer",
     "TransferManager",
+    "TransferRun",
     "TransfersModel",
     "error_text",
     "status_text",
@@ -89,7 +102,7 @@ def status_tone(status: JobStatus) -> Tone | None:
     return _STATUS_TONES.get(status)
 
 
-def error_text(run: JobRun) -> str:
+def error_text(run: TransferRun) -> str:
     """The run's error in the window's language: the runner's own texts are catalogued (in the
     engine messages' context); Azure's and the engine's pass as they are."""
     return render(Message(run.error)) if run.error else ""
@@ -125,7 +138,32 @@ class Transfer(JobRun):
         self.finish_listeners.append(lambda _run: self.finished.emit())
 
 
+class DownloadTransfer(DownloadRun):
+    """One download as the views see it: a ``DownloadRun`` with the same signals as
+    ``Transfer`` (the engine's snapshots reach the GUI thread through a queued one)."""
+
+    def __init__(
+        self,
+        source: DownloadSource,
+        plan: DownloadPlan,
+        options: DownloadOptions,
+        store: DownloadPlanStore,
+        parent: QObject | None = None,
+    ) -> None:
+        self.signals = _Signals(parent)
+        super().__init__(source, Path(plan.path), plan.format, options, plan=plan, store=store,
+                         on_snapshot=self.signals.snapshot_arrived.emit)
+        self.changed = self.signals.changed
+        self.finished = self.signals.finished
+        self.signals.snapshot_arrived.connect(
+            self.apply_snapshot, Qt.ConnectionType.QueuedConnection
+        )
+        self.change_listeners.append(lambda _run: self.changed.emit())
+        self.finish_listeners.append(lambda _run: self.finished.emit())
+
+
 COLUMNS = (
+    QT_TRANSLATE_NOOP("TransfersModel", "Direction"),
     QT_TRANSLATE_NOOP("TransfersModel", "File"),
     QT_TRANSLATE_NOOP("TransfersModel", "Target"),
     QT_TRANSLATE_NOOP("TransfersModel", "State"),
@@ -133,42 +171,67 @@ COLUMNS = (
     QT_TRANSLATE_NOOP("TransfersModel", "Network"),
     QT_TRANSLATE_NOOP("TransfersModel", "Effective"),
     QT_TRANSLATE_NOOP("TransfersModel", "Time left"),
-    QT_TRANSLATE_NOOP("TransfersModel", "Sent"),
+    # Uploads send, downloads receive: one column, one word for both.
+    QT_TRANSLATE_NOOP("TransfersModel", "Transferred"),
     QT_TRANSLATE_NOOP("TransfersModel", "Skipped"),
 )
-FILE, TARGET, STATE, PROGRESS, NETWORK, EFFECTIVE, ETA, SENT, SKIPPED = range(len(COLUMNS))
+DIRECTION, FILE, TARGET, STATE, PROGRESS, NETWORK, EFFECTIVE, ETA, SENT, SKIPPED = range(
+    len(COLUMNS))
+TRANSFERRED = SENT
 COLUMN_TIPS = {
-    PROGRESS: QT_TRANSLATE_NOOP(
-        "TransfersModel", "The whole job: the data transfer and every step after it"
+    DIRECTION: QT_TRANSLATE_NOOP(
+        "TransfersModel", "Upload to Azure, or download from Azure to this computer"
     ),
-    NETWORK: QT_TRANSLATE_NOOP("TransfersModel", "Bytes actually sent over the network per second"),
+    FILE: QT_TRANSLATE_NOOP(
+        "TransfersModel", "The file on this computer: read by an upload, written by a download"
+    ),
+    TARGET: QT_TRANSLATE_NOOP(
+        "TransfersModel",
+        "The Azure side: the disk, snapshot, image version or page blob",
+    ),
+    PROGRESS: QT_TRANSLATE_NOOP(
+        "TransfersModel", "The whole job: the data transfer and every step before and after it"
+    ),
+    NETWORK: QT_TRANSLATE_NOOP(
+        "TransfersModel", "Bytes actually sent or received over the network per second"
+    ),
     EFFECTIVE: QT_TRANSLATE_NOOP(
         "TransfersModel",
-        "How fast the image is covered: sent bytes plus empty blocks that need no sending",
+        "How fast the disk is covered: transferred bytes plus empty blocks that need no "
+        "transfer",
     ),
     ETA: QT_TRANSLATE_NOOP(
         "TransfersModel", "Time left for the data transfer, from the effective speed"
     ),
+    SENT: QT_TRANSLATE_NOOP(
+        "TransfersModel", "Bytes sent to Azure (upload) or received from Azure (download)"
+    ),
     SKIPPED: QT_TRANSLATE_NOOP(
-        "TransfersModel", "Empty blocks: never sent, Azure reads them as zeros"
+        "TransfersModel", "Empty blocks: never transferred, they read as zeros"
     ),
 }
 _NUMERIC = {PROGRESS, NETWORK, EFFECTIVE, ETA, SENT, SKIPPED}
+_DIRECTION_TEXT = {
+    Direction.UPLOAD: QT_TRANSLATE_NOOP("TransfersModel", "↑ Upload"),
+    Direction.DOWNLOAD: QT_TRANSLATE_NOOP("TransfersModel", "↓ Download"),
+}
+# For screen readers: the arrow is not read, the word is.
+_DIRECTION_ACCESSIBLE = {
+    Direction.UPLOAD: QT_TRANSLATE_NOOP("TransfersModel", "Upload to Azure"),
+    Direction.DOWNLOAD: QT_TRANSLATE_NOOP("TransfersModel", "Download to this computer"),
+}
 
 
-def target_text(plan: UploadPlan) -> str:
-    target = plan.target
-    if isinstance(target, BlobTargetPlan):
-        return QCoreApplication.translate("TransfersModel", "Page blob {url}").format(
-            url=target.blob_url
-        )
-    spec = target.spec
-    return QCoreApplication.translate(
-        "TransfersModel", "Managed disk {name} ({group}, {location})"
-    ).format(name=spec.name, group=spec.resource_group, location=spec.location)
+def direction_text(run: TransferRun) -> str:
+    return _tr(_DIRECTION_TEXT[run.direction])
 
 
-def state_text(run: JobRun) -> str:
+def target_text(run: TransferRun) -> str:
+    """The Azure side of ``run`` in the window's language."""
+    return render_text(run.target_label)
+
+
+def state_text(run: TransferRun) -> str:
     """One line for the State column; the whole error is its tooltip."""
     status = run.status
     if status is JobStatus.RUNNING:
@@ -183,38 +246,49 @@ def state_text(run: JobRun) -> str:
     return status_text(status)
 
 
-def _started(plan: UploadPlan) -> str:
+def _started(run: TransferRun) -> str:
     try:
-        return format_datetime(datetime.fromisoformat(plan.created))
+        return format_datetime(datetime.fromisoformat(run.created))
     except ValueError:  # a plan file from before it held the time
         return ""
 
 
 class TransfersModel(QAbstractTableModel):
+    """One row per ``TransferRun``, whatever its kind: every cell comes from the protocol."""
+
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._transfers: list[Transfer] = []
+        self._transfers: list[TransferRun] = []
+        self._listeners: dict[int, Any] = {}  # id(run) -> its change listener, to detach it
 
     @property
-    def transfers(self) -> list[Transfer]:
+    def transfers(self) -> list[TransferRun]:
         return list(self._transfers)
 
-    def add(self, transfer: Transfer) -> None:
+    def add(self, transfer: TransferRun) -> None:
         row = len(self._transfers)
         self.beginInsertRows(QModelIndex(), row, row)
         self._transfers.append(transfer)
         self.endInsertRows()
-        transfer.changed.connect(lambda t=transfer: self._changed(t))
 
-    def remove(self, transfer: Transfer) -> None:
+        def changed(_run: object, t: TransferRun = transfer) -> None:
+            self._changed(t)
+
+        self._listeners[id(transfer)] = changed
+        transfer.change_listeners.append(changed)
+
+    def remove(self, transfer: TransferRun) -> None:
         if transfer not in self._transfers:
             return
+        listener = self._listeners.pop(id(transfer), None)
+        if listener in transfer.change_listeners:
+            transfer.change_listeners.remove(listener)
         row = self._transfers.index(transfer)
         self.beginRemoveRows(QModelIndex(), row, row)
         self._transfers.pop(row)
         self.endRemoveRows()
 
-    def _changed(self, transfer: Transfer) -> None:
+    def _changed(self, transfer: TransferRun) -> None:
         if transfer in self._transfers:
             row = self._transfers.index(transfer)
             self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
@@ -249,14 +323,20 @@ class TransfersModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(transfer, column)
-        if role == Qt.ItemDataRole.AccessibleTextRole and column == PROGRESS:
-            return format_percent(transfer.fraction)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            if column == PROGRESS:
+                return format_percent(transfer.fraction)
+            if column == DIRECTION:
+                return _tr(_DIRECTION_ACCESSIBLE[transfer.direction])
+            return None
         if role != Qt.ItemDataRole.DisplayRole:
             return None
+        if column == DIRECTION:
+            return direction_text(transfer)
         if column == FILE:
-            return transfer.title
+            return render_text(transfer.title)
         if column == TARGET:
-            return target_text(transfer.plan)
+            return target_text(transfer)
         if column == STATE:
             return state_text(transfer)
         if column == PROGRESS:
@@ -280,16 +360,18 @@ class TransfersModel(QAbstractTableModel):
         return None
 
     @staticmethod
-    def _tooltip(transfer: Transfer, column: int) -> str | None:
+    def _tooltip(transfer: TransferRun, column: int) -> str | None:
+        if column == DIRECTION:
+            return _tr(_DIRECTION_ACCESSIBLE[transfer.direction])
         if column == FILE:
-            started = _started(transfer.plan)
+            started = _started(transfer)
             if not started:
-                return transfer.plan.source_path
+                return transfer.local_path
             return QCoreApplication.translate("TransfersModel", "{path}\nStarted {date}").format(
-                path=transfer.plan.source_path, date=started
+                path=transfer.local_path, date=started
             )
         if column == TARGET:
-            return target_text(transfer.plan)
+            return target_text(transfer)
         if column == STATE:
             # As rich text, which Qt wraps: a long error stays readable.
             return f"<p>{html.escape(error_text(transfer) or state_text(transfer))}</p>"
@@ -305,33 +387,125 @@ class TransfersModel(QAbstractTableModel):
 
 class _ManagerSignals(QObject):
     transfer_added = Signal(object)
-    transfer_finished = Signal(object)
+    transfer_finished = Signal(object)  # an upload (the workflows' notifications are theirs)
+    download_added = Signal(object)
+    download_finished = Signal(object)
 
 
 class TransferManager(UploadRunner[Transfer]):
-    """The window's ``UploadRunner``: each run is a ``Transfer``, a row of ``model``; the signals
-    live on a QObject owned by ``parent``, as ``Transfer``'s do."""
+    """The window's transfers: an ``UploadRunner`` whose runs are ``Transfer``s, and its
+    ``downloads`` (a ``DownloadRunner`` of ``DownloadTransfer``s), all rows of one ``model``.
+    The signals live on a QObject owned by ``parent``, as ``Transfer``'s do.
+
+    ``active``, ``load_unfinished``, ``stop_all`` and ``cancel_all`` cover both kinds, so the
+    window asks before quitting while a download runs and offers an unfinished one at start
+    exactly as it does for uploads."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         self.signals = _ManagerSignals(parent)
+        self.downloads: DownloadRunner[DownloadTransfer] | None = None  # before super() sets
+        # the session, which the property below hands on
         # The OS keyring holds the SAS of disk uploads stopped by a quit.
         super().__init__(PlanStore(journal_dir()), SasVault(), self._make)
         self.transfer_added = self.signals.transfer_added
         self.transfer_finished = self.signals.transfer_finished
+        self.download_added = self.signals.download_added
+        self.download_finished = self.signals.download_finished
         self.model = TransfersModel(self.signals)
         self.added.append(self._added)
         self.removed.append(self.model.remove)
+        # One preferences object: the settings' bandwidth budget is shared by both directions.
+        downloads = DownloadRunner(DownloadPlanStore(journal_dir()), self._make_download,
+                                   self.preferences)
+        downloads.session = self._session
+        downloads.added.append(self._download_added)
+        downloads.removed.append(self.model.remove)
+        self.downloads = downloads
+
+    @property
+    def session(self) -> Any:
+        return self._session
+
+    @session.setter
+    def session(self, session: Any) -> None:
+        self._session = session
+        if self.downloads is not None:
+            self.downloads.session = session
 
     def _make(self, plan: UploadPlan, store: PlanStore, vault: SasVault) -> Transfer:
         transfer = Transfer(plan, store, vault, self.signals)
         transfer.finished.connect(lambda t=transfer: self.transfer_finished.emit(t))
         return transfer
 
+    def _make_download(
+        self, source: DownloadSource, plan: DownloadPlan, options: DownloadOptions,
+        store: DownloadPlanStore,
+    ) -> DownloadTransfer:
+        run = DownloadTransfer(source, plan, options, store, self.signals)
+        run.finished.connect(lambda r=run: self.download_finished.emit(r))
+        return run
+
     def _added(self, transfer: Transfer) -> None:
         self.model.add(transfer)
         self.transfer_added.emit(transfer)
 
+    def _download_added(self, run: DownloadTransfer) -> None:
+        self.model.add(run)
+        self.download_added.emit(run)
+
+    def _downloads(self) -> DownloadRunner[DownloadTransfer]:
+        assert self.downloads is not None  # made in __init__
+        return self.downloads
+
+    # --- both kinds ---------------------------------------------------------------------------
+
+    def submit_download(self, source: DownloadSource, path: Path, fmt: str, *,
+                        overwrite: bool = False) -> DownloadTransfer:
+        """Starts a download with the app's session; it shows as a row at once."""
+        return self._downloads().submit(source, path, fmt, overwrite=overwrite)
+
+    def upload_of(self, run: object) -> Transfer | None:
+        """``run`` as one of the uploads, or None (by identity: the panel's rows are runs of
+        any kind, and upload-only actions such as a retried image step need the upload)."""
+        return next((mine for mine in self.runs if mine is run), None)
+
+    # Overrides that widen the upload runner's methods to every row (a TransferRun): the base's
+    # callers (the quit logic, the workflows) use only what the protocol gives.
+    @property
+    def active(self) -> list[TransferRun]:  # type: ignore[override]
+        return [*self._running(), *self._downloads().active]
+
+    def load_unfinished(self) -> list[TransferRun]:  # type: ignore[override]
+        """Uploads and downloads an earlier run left unfinished, ready to resume."""
+        return [*super().load_unfinished(), *self._downloads().load_unfinished()]
+
+    def resume(self, run: TransferRun, sas_url: str | None = None) -> None:
+        upload = self.upload_of(run)
+        if upload is not None:
+            super().resume(upload, sas_url)
+            return
+        download = self._downloads().run_of(run)
+        if download is not None:
+            self._downloads().resume(download, sas_url)
+
+    def discard(self, run: TransferRun) -> None:
+        upload = self.upload_of(run)
+        if upload is not None:
+            super().discard(upload)
+            return
+        download = self._downloads().run_of(run)
+        if download is not None:
+            self._downloads().discard(download)
+
+    def cancel_all(self) -> None:
+        super().cancel_all()
+        self._downloads().cancel_all()
+
+    async def stop_all(self, timeout: float = 20.0, *, keep: bool = False) -> None:
+        await asyncio.gather(super().stop_all(timeout, keep=keep),
+                             self._downloads().stop_all(timeout, keep=keep))
+
 
 async def stop_all(manager: TransferManager, timeout: float = 20.0, *, keep: bool = False) -> None:
-    """``UploadRunner.stop_all`` for the window's transfers (see there)."""
+    """``TransferManager.stop_all`` for the window's transfers, uploads and downloads."""
     await manager.stop_all(timeout, keep=keep)
