@@ -377,6 +377,10 @@ class DownloadActions(QObject):
         source = self._source(self.window.selected_nodes())
         if source is None:
             return None
+        return self.download(source)
+
+    def download(self, source: DownloadSource) -> DownloadDialog:
+        """The dialog for ``source``; a download it starts is the panel's (shown in front)."""
         dock = self._panel()
         dialog = DownloadDialog(source, self.session, self.window,
                                 dock.manager if dock is not None else None)

@@ -234,8 +234,11 @@ class TransfersDock(QDockWidget):
             SENT: fits("888.8 GiB"),
             SKIPPED: fits("888.8 GiB"),
         }
+        model = self.table.model()
         for column, width in widths.items():
-            header.resizeSection(column, width)
+            # Never narrower than the header's own text (translations are often longer).
+            title = model.headerData(column, Qt.Orientation.Horizontal)
+            header.resizeSection(column, max(width, fits(str(title or "")) + char))
         header.setSectionsMovable(False)
         header.moveSection(STATE, header.count() - 1)
         self.table.setMinimumWidth(60 * char)
