@@ -19,7 +19,21 @@ from enum import StrEnum
 from urllib.parse import quote
 
 from gui.azure.account.clouds import Cloud
-from gui.azure.catalog.nodes import ImageDetail, SourceKind
+from gui.azure.catalog.nodes import ImageDetail, PurchasePlan, SourceKind
+from gui.i18n import QT_TR_NOOP, Message, Render, message
+
+__all__ = [
+    "HandoffError",
+    "ImageReference",
+    "PurchasePlan",  # the catalog's, which every hand-off and VM create reads from the detail
+    "ReferenceKind",
+    "VmRecipe",
+    "az_vm_create",
+    "bicep_vm",
+    "image_reference",
+    "portal_url",
+    "recipe",
+]
 
 # Sizes that run every generation and security type of their architecture (D-series v5: Gen1
 # and Gen2, Trusted launch; the 'p' sizes are Ampere Arm64, Gen2 only).
@@ -39,16 +53,6 @@ class ReferenceKind(StrEnum):
 
 
 @dataclass(frozen=True)
-class PurchasePlan:
-    """A Marketplace image's plan: a VM from it must carry the plan, and its terms must have
-    been accepted in the subscription."""
-
-    publisher: str
-    product: str
-    name: str
-
-
-@dataclass(frozen=True)
 class ImageReference:
     kind: ReferenceKind
     value: str  # the URN or the ID, as az's --image takes it
@@ -61,6 +65,13 @@ class ImageReference:
 
 class HandoffError(ValueError):
     """The selection cannot be handed off (not an image, or an image without a usable ID)."""
+
+    def __init__(self, text: Message) -> None:
+        super().__init__(text.english())
+        self.text = text
+
+    def localized(self, render: Render) -> str:
+        return render(self.text)
 
 
 @dataclass(frozen=True)
@@ -88,18 +99,27 @@ def image_reference(detail: ImageDetail) -> ImageReference:
     source = detail.ref.source
     if source is SourceKind.MARKETPLACE:
         if len(detail.ref.parts) != 4:
-            raise HandoffError("Choose a Marketplace image version to hand off.")
+            raise HandoffError(
+                message(QT_TR_NOOP("Choose a Marketplace image version to hand off."))
+            )
         return ImageReference(ReferenceKind.MARKETPLACE, ":".join(detail.ref.parts))
     if source in (SourceKind.COMMUNITY, SourceKind.SHARED):
         if not _GALLERY_ID.match(detail.resource_id):
             raise HandoffError(
-                "This gallery image version has no public ID; choose a version of the image."
+                message(
+                    QT_TR_NOOP(
+                        "This gallery image version has no public ID; choose a version of "
+                        "the image."
+                    )
+                )
             )
         kind = ReferenceKind.COMMUNITY if source is SourceKind.COMMUNITY else ReferenceKind.SHARED
         return ImageReference(kind, detail.resource_id)
     if source in (SourceKind.MANAGED, SourceKind.GALLERY) and detail.resource_id:
         return ImageReference(ReferenceKind.RESOURCE_ID, detail.resource_id)
-    raise HandoffError("Only images and image versions can be handed off as a VM create.")
+    raise HandoffError(
+        message(QT_TR_NOOP("Only images and image versions can be handed off as a VM create."))
+    )
 
 
 def recipe(detail: ImageDetail, plan: PurchasePlan | None = None) -> VmRecipe:
@@ -114,7 +134,7 @@ def recipe(detail: ImageDetail, plan: PurchasePlan | None = None) -> VmRecipe:
         # Trusted launch where the image allows it (Gen2 only); a Confidential-VM-only image
         # needs sizes and keys this short recipe does not choose, so it keeps Standard.
         trusted_launch=generation2 and "trusted launch" in security,
-        plan=plan,
+        plan=plan if plan is not None else detail.plan,
     )
 
 

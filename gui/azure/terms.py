@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from gui.azure.catalog.nodes import PurchasePlan
 from gui.azure.errors import translated
-from gui.azure.handoff import PurchasePlan
 
 OFFER_TYPE = "virtualmachine"  # the only offer type the API knows
 

@@ -28,6 +28,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FIRST_PAINT_WAIT_S = 1.0
+# What the rooms made after the first paint import (the upload engine, the Azure SDK, aiohttp
+# and the services behind the tree's actions; no Qt among them): imported by a worker thread, so
+# the window just shown keeps answering.
+ROOM_SERVICES = (
+    "gui.azure.upload.runner",
+    "gui.azure.download.source",
+    "gui.azure.copy.nodes",
+    "gui.azure.vm_create.request",
+)
 
 
 class AppController(QObject):
@@ -99,9 +108,27 @@ class AppController(QObject):
         self._workflows = Workflows(window, self._transfers)
         window.upload_requested.connect(self._workflows.open_upload_wizard)
         window.capture_requested.connect(self._workflows.open_capture_wizard)
+        self._attach_room_actions()
         self._apply_transfer_settings()
         if self._announced is not None:
             self._connected(self._announced)  # connected before: the new parts get the session
+
+    def _attach_room_actions(self) -> None:
+        """The rooms' entries in the tree's context menu, after the Delete… of the workflows:
+        Create VM… / Test boot…, Download…, Copy to…, and the hand-offs."""
+        from gui.qt.browser.handoff_actions import HandoffActions
+        from gui.qt.copy.dialog import CopyActions
+        from gui.qt.create_vm.actions import install_vm_actions
+        from gui.qt.download.dialog import DownloadActions
+
+        window = self.window
+        self.vm_actions = install_vm_actions(window)
+        self.download_actions = DownloadActions(window)
+        window.add_node_actions(self.download_actions.node_actions)
+        self.copy_actions = CopyActions(window)
+        window.add_node_actions(self.copy_actions.node_actions)
+        self.handoff_actions = HandoffActions(window)
+        window.add_node_actions(self.handoff_actions.node_actions)
 
     def apply_settings(self) -> None:
         """What the settings mean for the running app; at start and after the dialog's OK."""
@@ -172,7 +199,8 @@ class AppController(QObject):
             await self._first_paint()
             # The upload engine, the Azure SDK and aiohttp (no Qt among them): imported by a
             # worker thread, so the window just shown keeps answering (~0.5 s of imports).
-            await asyncio.to_thread(importlib.import_module, "gui.azure.upload.runner")
+            for module in ROOM_SERVICES:
+                await asyncio.to_thread(importlib.import_module, module)
         self.attach_transfers()
         for path in open_files:
             self.workflows.open_upload_wizard(path)
@@ -270,6 +298,8 @@ class AppController(QObject):
             return  # attach_transfers hands them the session
         self._transfers.session = session
         self._workflows.connected(session)  # offers unfinished uploads: after the line above
+        self.download_actions.connected(session)
+        self.copy_actions.connected(session)
 
     async def switch_to_sandbox(self) -> None:
         await self.use(await self._sandbox_session())

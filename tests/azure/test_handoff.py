@@ -15,12 +15,18 @@ import pytest_asyncio
 
 from gui.azure.account.clouds import CLOUDS, PUBLIC_CLOUD, Cloud, cloud_from_cli_json
 from gui.azure.account.session import sandbox_session
-from gui.azure.catalog.nodes import CatalogNode, ImageDetail, NodeKind, NodeRef, SourceKind
+from gui.azure.catalog.nodes import (
+    CatalogNode,
+    ImageDetail,
+    NodeKind,
+    NodeRef,
+    PurchasePlan,
+    SourceKind,
+)
 from gui.azure.catalog.service import Catalog, Scope
 from gui.azure.handoff import (
     DEFAULT_SIZE_ARM64,
     HandoffError,
-    PurchasePlan,
     az_vm_create,
     bicep_vm,
     portal_url,
@@ -111,7 +117,7 @@ async def test_a_marketplace_arm64_image_hands_off_its_urn_and_an_arm64_size(
     for key, value in (("publisher", publisher), ("offer", offer), ("sku", sku_name),
                        ("version", version)):  # fmt: skip
         assert f"{key}: '{value}'" in bicep
-    assert "plan:" not in bicep
+    assert "plan:" not in bicep and detail.plan is None
     assert _balanced(bicep)
     params = _parameters(bicep)
     assert params["adminPublicKey"] == "string"  # secure, no default written in the file
@@ -127,15 +133,18 @@ async def test_a_plan_image_accepts_its_terms_first_and_carries_the_plan(
     sku = NodeRef(SourceKind.MARKETPLACE, ("RedHat", "rhel-byos", "rhel-lvm94-gen2"))
     detail = await _first_version(catalog, sku)
     plan = PurchasePlan("RedHat", "rhel-byos", "rhel-lvm94-gen2")
+    assert detail.plan == plan  # read from Azure's answer for the image
+    # and kept through the listing cache's JSON
+    assert ImageDetail.from_json(detail.to_json()).plan == plan
 
-    accept, create = _az(az_vm_create(detail, plan=plan))
+    accept, create = _az(az_vm_create(detail))
     assert accept[:5] == ["az", "vm", "image", "terms", "accept"]
     assert _option(accept, "--urn") == ":".join(detail.ref.parts)
     # az looks a Marketplace image's plan up itself; repeating it would only risk a mismatch
     assert "--plan-name" not in create
     assert _option(create, "--security-type") == "TrustedLaunch"  # the SKU supports it
 
-    bicep = bicep_vm(detail, plan=plan)
+    bicep = bicep_vm(detail)
     plan_block = re.search(r"  plan: \{\n(.*?)\n  \}", bicep, re.S)
     assert plan_block is not None
     assert plan_block.group(1).split("\n") == [

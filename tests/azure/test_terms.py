@@ -11,8 +11,8 @@ from urllib.error import HTTPError
 import pytest
 
 from gui.azure.account.session import sandbox_session
+from gui.azure.catalog.nodes import PurchasePlan
 from gui.azure.errors import NotFoundError
-from gui.azure.handoff import PurchasePlan
 from gui.azure.terms import MarketplaceTerms
 from gui.sandbox.seed import DEVTEST_SUBSCRIPTION_ID, PRODUCTION_SUBSCRIPTION_ID
 

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
-from gui.azure.handoff import PurchasePlan
+from gui.azure.catalog.nodes import PurchasePlan
 from gui.azure.terms import MarketplaceTerms
 from gui.qt.browser.terms_box import TermsBox
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID

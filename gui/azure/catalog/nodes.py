@@ -266,6 +266,32 @@ class DiskSpec:
 
 
 @dataclass(frozen=True)
+class PurchasePlan:
+    """A Marketplace image's purchase plan: a VM from the image (or from a gallery image made
+    from it) must carry the plan, and its terms must be accepted in the subscription."""
+
+    publisher: str
+    product: str
+    name: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"publisher": self.publisher, "product": self.product, "name": self.name}
+
+    @classmethod
+    def from_sdk(cls, plan: Any) -> PurchasePlan | None:
+        """From an SDK model's plan (a Marketplace image's ``plan``, a definition's
+        ``purchase_plan``, a VM's ``plan``); None when there is none."""
+        if plan is None:
+            return None
+        publisher = getattr(plan, "publisher", None)
+        product = getattr(plan, "product", None)
+        name = getattr(plan, "name", None)
+        if not (publisher and product and name):
+            return None
+        return cls(str(publisher), str(product), str(name))
+
+
+@dataclass(frozen=True)
 class ImageDetail:
     """An image (or VM) with its disks. ``properties`` are (label, value) rows: the label is an
     English template marked for translation (``QT_TR_NOOP``), the value Azure's text or ours."""
@@ -282,6 +308,7 @@ class ImageDetail:
     disks: tuple[DiskSpec, ...]
     # the values: Azure's text (str), ours (Text), or a date-time the window formats
     properties: tuple[tuple[str, str | datetime], ...] = field(default=())
+    plan: PurchasePlan | None = None
 
     @property
     def data_disks(self) -> tuple[DiskSpec, ...]:
@@ -309,6 +336,7 @@ class ImageDetail:
                 for disk in self.disks
             ],
             "properties": [[label, text_to_json(value)] for label, value in self.properties],
+            "plan": self.plan.to_json() if self.plan is not None else None,
         }
 
     @classmethod
@@ -323,4 +351,6 @@ class ImageDetail:
         fields["properties"] = tuple(
             (str(label), text_from_json(value)) for label, value in data["properties"]
         )
+        plan = data.get("plan")  # a detail cached before plans were kept has none
+        fields["plan"] = PurchasePlan(**plan) if isinstance(plan, dict) else None
         return cls(**fields)

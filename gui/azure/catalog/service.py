@@ -36,6 +36,7 @@ from gui.azure.catalog.nodes import (
     ImageDetail,
     NodeKind,
     NodeRef,
+    PurchasePlan,
     SourceKind,
     disk_ref,
     source_node,
@@ -437,6 +438,7 @@ class Catalog:
             location=self.scope.location,
             disks=tuple(disks),
             properties=tuple(properties),
+            plan=PurchasePlan.from_sdk(plan),
         )
 
     # --- community galleries -----------------------------------------------------------------
@@ -1062,6 +1064,8 @@ def _gallery_style_detail(
         location=location,
         disks=tuple(disks),
         properties=tuple(properties),
+        # A definition made from a Marketplace image carries its plan; VMs from it need it.
+        plan=PurchasePlan.from_sdk(getattr(definition, "purchase_plan", None)),
     )
 
 

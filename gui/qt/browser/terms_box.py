@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.azure.catalog.nodes import PurchasePlan
 from gui.azure.errors import AzureServiceError
-from gui.azure.handoff import PurchasePlan
 from gui.azure.terms import MarketplaceTerms, TermsState
 from gui.qt.i18n import format_datetime, render_text
 from gui.qt.style import Tone, text_style
