@@ -49,6 +49,28 @@ _DEFAULT_CODES = {
 }
 
 
+# Not Azure's text (its details for a failed region were not found in the specs, docs or issues
+# read): the shape Azure uses, a sentence naming the region, what failed and what to do.
+REPLICATION_FAILURE_DETAILS = (
+    "Replication to region '{region}' failed: the replica's storage could not be written in "
+    "that region. Update the image version's target regions to retry the replication."
+)
+
+
+@dataclass
+class ReplicationFailure:
+    """One region's replication fails (``times`` replications of it, then it works again)."""
+
+    region: str  # the region's short name, e.g. "eastus"
+    details: str
+    times: int | None = 1
+    fired: int = 0
+
+    @property
+    def exhausted(self) -> bool:
+        return self.times is not None and self.fired >= self.times
+
+
 @dataclass
 class Faults:
     """The set of active fault rules, the latency added to every request (seconds) and ARM's
@@ -57,6 +79,7 @@ class Faults:
     latency: float = 0.0
     read_throttle: ReadThrottle | None = None
     _rules: list[FaultRule] = field(default_factory=list)
+    _replication: list[ReplicationFailure] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(
@@ -102,9 +125,35 @@ class Faults:
         self.read_throttle = throttle
         return throttle
 
+    def fail_replication(
+        self, region: str, *, details: str | None = None, times: int | None = 1
+    ) -> ReplicationFailure:
+        """Make the next ``times`` replications of a gallery image version to ``region`` (its
+        short name) fail part-way, with ``details`` (Azure-like text naming the region unless
+        given) in the version's regional replication status."""
+        short = region.lower().replace(" ", "")
+        failure = ReplicationFailure(
+            short, details or REPLICATION_FAILURE_DETAILS.format(region=region), times
+        )
+        with self._lock:
+            self._replication.append(failure)
+        return failure
+
+    def take_replication_failure(self, region: str) -> str | None:
+        """The details of a failure planned for a replication to ``region`` now starting (counted
+        as fired), or None when it replicates."""
+        short = region.lower().replace(" ", "")
+        with self._lock:
+            for failure in self._replication:
+                if failure.region == short and not failure.exhausted:
+                    failure.fired += 1
+                    return failure.details
+        return None
+
     def clear(self) -> None:
         with self._lock:
             self._rules.clear()
+            self._replication.clear()
             self.latency = 0.0
             self.read_throttle = None
 

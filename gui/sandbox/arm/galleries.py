@@ -72,27 +72,55 @@ def require_version(ctx: Ctx, p: dict[str, str]) -> Json:
     return version
 
 
+# Where a failing region stops (a fraction of its replication), as Azure reports a failed
+# region: the progress it had reached, state Failed, and the reason in details.
+_FAILS_AT = 0.4
+
+
 def replication_status(version: Json, now: float | None = None) -> Json:
     """Per-region replication, advancing with time for versions the sandbox is replicating.
 
-    A version being replicated carries ``_replication``: its start time and how long each
-    region takes; regions complete one after the other.
+    A version being replicated carries ``_replication``: its start time, how long each region
+    takes, which regions replicate (``regions``; all of them when absent, as for a new version)
+    and which of those fail (``failing``: region -> details). The replicating regions complete
+    one after the other; the others stay as they were (Completed); a failing region stops
+    part-way as Failed with its details.
     """
     regions = [r["name"] for r in version["properties"]["publishingProfile"]["targetRegions"]]
     plan = version.get("_replication")
     now = time.time() if now is None else now
     summary: list[Json] = []
-    for index, region in enumerate(regions):
-        if plan is None:
+    pending = None if plan is None else plan.get("regions")
+    failing = {} if plan is None else dict(plan.get("failing") or {})
+    order = [region_name(r) for r in regions] if pending is None else list(pending)
+    for region in regions:
+        short = region_name(region)
+        details = ""
+        if plan is None or short not in order:
             progress = 100
         else:
+            index = order.index(short)
             per_region = float(plan["seconds_per_region"])
             elapsed = now - float(plan["started"]) - index * per_region
-            progress = max(0, min(100, int(elapsed / per_region * 100))) if per_region > 0 else 100
+            fraction = max(0.0, min(1.0, elapsed / per_region)) if per_region > 0 else 1.0
+            if short in failing and fraction >= _FAILS_AT:
+                summary.append(
+                    {
+                        "region": region,
+                        "state": "Failed",
+                        "details": failing[short],
+                        "progress": int(_FAILS_AT * 100),
+                    }
+                )
+                continue
+            progress = int(fraction * 100)
         state = "Completed" if progress >= 100 else "Replicating"
-        summary.append({"region": region, "state": state, "details": "", "progress": progress})
-    done = all(s["state"] == "Completed" for s in summary)
-    return {"aggregatedState": "Completed" if done else "InProgress", "summary": summary}
+        summary.append({"region": region, "state": state, "details": details, "progress": progress})
+    states = {s["state"] for s in summary}
+    aggregated = (
+        "Failed" if "Failed" in states else "InProgress" if "Replicating" in states else "Completed"
+    )
+    return {"aggregatedState": aggregated, "summary": summary}
 
 
 def version_json(ctx: Ctx, version: Json) -> Json:
@@ -362,6 +390,69 @@ async def put_definition(ctx: Ctx, p: dict[str, str]) -> web.Response:
     return _provisioning(ctx, p["sub"], location, definition, 200 if updating else 201)
 
 
+_DEFINITION_FIXED = ("osType", "osState", "hyperVGeneration", "architecture")
+_DEFINITION_UPDATABLE = (
+    "description",
+    "eula",
+    "privacyStatementUri",
+    "releaseNoteUri",
+    "recommended",
+    "disallowed",
+)
+
+
+@router.patch(_DEFINITION)
+async def patch_definition(ctx: Ctx, p: dict[str, str]) -> web.Response:
+    """GalleryImages_Update: what describes the definition may change (description, end of
+    life, recommended sizes, links); what a VM boots (OS type and state, generation,
+    architecture) and the identifier may not."""
+    require_token_tenant(ctx, p["sub"])
+    definition = require_definition(ctx, p)
+    body = ctx.json()
+    props = body.get("properties") or {}
+    current = definition["properties"]
+    for field_name in _DEFINITION_FIXED:
+        wanted = props.get(field_name)
+        if wanted is not None and str(wanted) != str(current.get(field_name) or wanted):
+            raise _not_changeable(f"properties.{field_name}")
+    identifier = props.get("identifier")
+    if identifier is not None:
+        have = current.get("identifier") or {}
+        if any(
+            str(identifier.get(k, "")).lower() != str(have.get(k, "")).lower()
+            for k in ("publisher", "offer", "sku")
+        ):
+            raise _not_changeable("properties.identifier")
+    _check_recommended(props.get("recommended"))
+    # A property sent as null arrives here as not sent (gui.sandbox.arm.body), as in ARM.
+    for field_name in (*_DEFINITION_UPDATABLE, "endOfLifeDate"):
+        if props.get(field_name) is not None:
+            current[field_name] = props[field_name]
+    if body.get("tags") is not None:
+        definition["tags"] = body["tags"]
+    current["provisioningState"] = "Updating"
+    return _provisioning(ctx, p["sub"], definition["location"], definition, 200)
+
+
+def _check_recommended(recommended: Any) -> None:
+    """Recommended vCPUs and memory: each a range whose min is not above its max."""
+    if not isinstance(recommended, dict):
+        return
+    for key, label in (("vCPUs", "vCPUs"), ("memory", "memory")):
+        rng = recommended.get(key) or {}
+        low, high = rng.get("min"), rng.get("max")
+        if any(v is not None and (not isinstance(v, int) or v < 1) for v in (low, high)):
+            raise invalid_parameter(
+                f"The recommended {label} must be whole numbers of at least 1.",
+                target=f"properties.recommended.{key}",
+            )
+        if low is not None and high is not None and low > high:
+            raise invalid_parameter(
+                f"The recommended {label} minimum ({low}) is greater than its maximum ({high}).",
+                target=f"properties.recommended.{key}",
+            )
+
+
 @router.delete(_DEFINITION)
 async def delete_definition(ctx: Ctx, p: dict[str, str]) -> web.Response:
     gallery = require_gallery(ctx, p)
@@ -432,19 +523,11 @@ async def put_version(ctx: Ctx, p: dict[str, str]) -> web.Response:
     existing = ctx.world.store.get(f"{definition['id']}/versions/{name}")
     world = ctx.world
     if existing is not None:
-        # An update may change where the version is replicated and its publishing flags only.
-        publishing = existing["properties"]["publishingProfile"]
-        publishing["targetRegions"] = regions
-        for flag in ("excludeFromLatest", "endOfLifeDate"):
-            if flag in profile:
-                publishing[flag] = profile[flag]
-        existing["properties"]["provisioningState"] = "Updating"
-        existing["_replication"] = {
-            "started": time.time(),
-            "seconds_per_region": world.replication_seconds_per_region,
-        }
-        duration = len(regions) * world.replication_seconds_per_region
-        return _provisioning(ctx, p["sub"], location, existing, 200, duration)
+        # A PUT on an existing version is an update: its source stays, its publishing and
+        # safety profiles may change (as a PATCH would change them).
+        if body.get("tags") is not None:
+            existing["tags"] = body["tags"]
+        return _update_version(ctx, p["sub"], existing, props)
     storage = version_storage_profile(
         world, definition, props.get("storageProfile") or {}, location
     )
@@ -467,15 +550,182 @@ async def put_version(ctx: Ctx, p: dict[str, str]) -> web.Response:
             "safetyProfile": _safety_profile(props.get("safetyProfile") or {}),
             "provisioningState": "Creating",
         },
-        "_replication": {
-            "started": time.time(),
-            "seconds_per_region": world.replication_seconds_per_region,
-        },
+        "_replication": _replication_plan(ctx, [region_name(r["name"]) for r in regions]),
     }
     if profile.get("endOfLifeDate"):
         version["properties"]["publishingProfile"]["endOfLifeDate"] = profile["endOfLifeDate"]
     duration = max(world.lro_seconds, len(regions) * world.replication_seconds_per_region)
-    return _provisioning(ctx, p["sub"], location, version, 201, duration)
+    return _replicating(ctx, p["sub"], location, version, 201, duration)
+
+
+@router.patch(_VERSION)
+async def patch_version(ctx: Ctx, p: dict[str, str]) -> web.Response:
+    require_token_tenant(ctx, p["sub"])
+    existing = require_version(ctx, p)
+    body = ctx.json()
+    if body.get("tags") is not None:
+        existing["tags"] = body["tags"]
+    return _update_version(ctx, p["sub"], existing, body.get("properties") or {})
+
+
+def _replication_plan(ctx: Ctx, regions: list[str]) -> Json:
+    """What replicating ``regions`` (short names, in order) will do: when it starts, how long a
+    region takes, and which of them fail (the faults planned for them)."""
+    failing = {
+        region: details
+        for region in regions
+        if (details := ctx.world.faults.take_replication_failure(region)) is not None
+    }
+    return {
+        "started": time.time(),
+        "seconds_per_region": ctx.world.replication_seconds_per_region,
+        "regions": regions,
+        "failing": failing,
+    }
+
+
+def _replicating(  # noqa: PLR0917 - what every create/update answer needs
+    ctx: Ctx, sub: str, location: str, version: Json, status: int, duration: float
+) -> web.Response:
+    """Save a version whose replication has started and answer with the operation that ends
+    when it has: Succeeded, or Failed when a region failed (the version then shows Failed, and
+    its replication status which region and why)."""
+    ctx.world.store.put(version)
+    _, headers = start_operation(
+        ctx,
+        sub,
+        location,
+        duration=max(duration, ctx.world.lro_seconds),
+        on_done=functools.partial(_replicated, ctx.world, version["id"]),
+    )
+    return reply(public(version), status, headers)
+
+
+def _replicated(world: Any, resource_id: str) -> Json | None:
+    stored = world.store.get(resource_id)
+    if stored is None:
+        return None
+    failing = (stored.get("_replication") or {}).get("failing") or {}
+    if not failing:
+        return mark_provisioned(world, resource_id)
+    stored["properties"]["provisioningState"] = "Failed"
+    world.store.put(stored)
+    regions = ", ".join(display_region(region) for region in failing)
+    raise ArmError(
+        500,
+        "ReplicationFailed",
+        f"Replication of gallery image version '{stored['name']}' failed in region(s) {regions}. "
+        "See the version's replication status for details; update its target regions to retry.",
+    )
+
+
+def _source_key(storage: Json) -> tuple[str, ...]:
+    source = storage.get("source") or {}
+    os_source = (storage.get("osDiskImage") or {}).get("source") or {}
+    return tuple(
+        str(value or "").lower()
+        for value in (
+            source.get("id"),
+            source.get("virtualMachineId"),
+            os_source.get("id"),
+            os_source.get("uri"),
+        )
+    )
+
+
+def _not_changeable(field_name: str) -> ArmError:
+    return ArmError(
+        409,
+        "PropertyChangeNotAllowed",
+        f"Changing property '{field_name}' is not allowed.",
+        target=field_name,
+    )
+
+
+def _update_version(ctx: Ctx, sub: str, existing: Json, props: Json) -> web.Response:
+    """An update (PATCH, or a PUT on an existing version): the source may not change; target
+    regions, replica counts, the flags and the safety profile may. A region's storage account
+    type is set when it is added ("This property is not updatable", TargetRegion in
+    GalleryRP.json). A region may leave the target regions only while
+    ``safetyProfile.allowDeletionOfReplicatedLocations`` is true ("Indicates whether or not
+    removing this Gallery Image Version from replicated regions is allowed"), as set before or in
+    this request. The regions that are new, changed, or not completed (a failed one: the retry)
+    replicate again."""
+    properties = existing["properties"]
+    storage = props.get("storageProfile") or {}
+    given = _source_key(storage)
+    if any(given) and given != _source_key(properties.get("storageProfile") or {}):
+        raise _not_changeable("properties.storageProfile.source")
+    publishing = properties["publishingProfile"]
+    profile = props.get("publishingProfile") or {}
+    safety = properties.setdefault("safetyProfile", _safety_profile({}))
+    requested_safety = props.get("safetyProfile") or {}
+    allow = bool(
+        requested_safety.get(
+            "allowDeletionOfReplicatedLocations",
+            safety.get("allowDeletionOfReplicatedLocations", False),
+        )
+    )
+    stored_type = publishing.get("storageAccountType") or "Standard_LRS"
+    if profile.get("storageAccountType") not in (None, stored_type):
+        raise _not_changeable("properties.publishingProfile.storageAccountType")
+    before = {
+        region_name(s["region"]): s["state"] for s in replication_status(existing)["summary"]
+    }
+    old = {region_name(r["name"]): r for r in publishing["targetRegions"]}
+    regions = publishing["targetRegions"]
+    if "targetRegions" in profile:
+        merged = {
+            "replicaCount": publishing.get("replicaCount"),
+            "storageAccountType": stored_type,
+            **profile,
+        }
+        regions = _target_regions(merged, existing["location"])
+        asked = {
+            region_name(str(entry.get("name") or "")): entry for entry in profile["targetRegions"]
+        }
+        for region in regions:
+            short = region_name(region["name"])
+            if short not in old:
+                continue
+            wanted = asked[short].get("storageAccountType")
+            if wanted is not None and wanted != old[short]["storageAccountType"]:
+                raise _not_changeable(
+                    "properties.publishingProfile.targetRegions.storageAccountType"
+                )
+            region["storageAccountType"] = old[short]["storageAccountType"]
+        kept = {region_name(r["name"]) for r in regions}
+        dropped = [old[short]["name"] for short in old if short not in kept]
+        if dropped and not allow:
+            raise ArmError(
+                409,
+                "OperationNotAllowed",
+                f"Removing gallery image version '{existing['name']}' from replicated region(s) "
+                f"{', '.join(dropped)} is not allowed while "
+                "properties.safetyProfile.allowDeletionOfReplicatedLocations is false. Set it to "
+                "true to allow removing the version from a region it is replicated to.",
+                target="properties.publishingProfile.targetRegions",
+            )
+    pending = [
+        short
+        for region in regions
+        if (short := region_name(region["name"])) not in old
+        or before.get(short) != "Completed"
+        or old[short]["regionalReplicaCount"] != region["regionalReplicaCount"]
+    ]
+    publishing["targetRegions"] = regions
+    for flag in ("excludeFromLatest", "replicaCount"):
+        if profile.get(flag) is not None:
+            publishing[flag] = profile[flag]
+    if profile.get("endOfLifeDate") is not None:
+        publishing["endOfLifeDate"] = profile["endOfLifeDate"]
+    for flag in ("allowDeletionOfReplicatedLocations", "blockDeletionBeforeEndOfLife"):
+        if requested_safety.get(flag) is not None:
+            safety[flag] = bool(requested_safety[flag])
+    properties["provisioningState"] = "Updating"
+    existing["_replication"] = _replication_plan(ctx, pending)
+    duration = len(pending) * ctx.world.replication_seconds_per_region
+    return _replicating(ctx, sub, existing["location"], existing, 200, duration)
 
 
 @router.delete(_VERSION)

@@ -29,6 +29,8 @@ OPERATIONS: tuple[tuple[str, str, str], ...] = (
     ("PUT", _GALLERY, "Galleries_CreateOrUpdate"),
     ("PUT", _GALLERY + "/images/{image}", "GalleryImages_CreateOrUpdate"),
     ("PUT", _GALLERY + "/images/{image}/versions/{version}", "GalleryImageVersions_CreateOrUpdate"),
+    ("PATCH", _GALLERY + "/images/{image}", "GalleryImages_Update"),
+    ("PATCH", _GALLERY + "/images/{image}/versions/{version}", "GalleryImageVersions_Update"),
     ("PUT", _COMPUTE + "/disks/{name}", "Disks_CreateOrUpdate"),
     ("POST", _COMPUTE + "/disks/{name}/beginGetAccess", "Disks_GrantAccess"),
     ("PUT", _COMPUTE + "/snapshots/{name}", "Snapshots_CreateOrUpdate"),
