@@ -9,9 +9,10 @@ window are never read: they are unallocated blocks or file-system holes.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+
+from isal import isal_zlib
 
 from gui.diskimage.zeros import nonzero_runs
 from gui.transfer.errors import SourceReadError
@@ -129,9 +130,10 @@ def scan_and_digest(
     source: UploadSource, window: Window, buf: bytearray
 ) -> list[tuple[int, int, int]]:
     """:func:`scan_window`, each run with the CRC-32 of its bytes (start, end, crc), which the
-    journal keeps to recognise on resume what was sent (see gui/transfer/journal.py)."""
+    journal keeps to recognise on resume what was sent (see gui/transfer/journal.py). ISA-L's
+    CRC-32 gives zlib's values (journals written before stay valid) at ~6x its speed."""
     view = memoryview(buf)
     return [
-        (start, end, zlib.crc32(view[start - window.start : end - window.start]))
+        (start, end, isal_zlib.crc32(view[start - window.start : end - window.start]))
         for start, end in scan_window(source, window, buf)
     ]
