@@ -117,7 +117,8 @@ def test_a_started_download_goes_on_in_the_panel_after_the_dialog_closes(
     assert dialog.run is transfer
     qtbot.waitUntil(dock.isVisible)
     qtbot.waitUntil(lambda: not dock.visibleRegion().isEmpty())
-    qtbot.waitUntil(lambda: transfer.data_fraction > 0, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: transfer.snapshot is not None and transfer.snapshot.bytes_sent > 0,
+                    timeout=TIMEOUT_MS)
     assert dialog.progress.value() > 0  # the dialog follows the panel's run
     dialog.close()
     assert transfer.status.active  # closing the dialog did not stop it
@@ -137,7 +138,8 @@ def test_quitting_with_a_download_running_asks_and_pause_keeps_it_for_the_next_s
     manager.preferences.concurrency = 1
     manager.preferences.bandwidth.set_rate(2 * MIB)
     transfer = manager.submit_download(parse_source(disk_id), tmp_path / "q.raw", "raw")
-    qtbot.waitUntil(lambda: transfer.data_fraction > 0, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: transfer.snapshot is not None and transfer.snapshot.bytes_sent > 0,
+                    timeout=TIMEOUT_MS)
     window.close()
     qtbot.waitUntil(lambda: window.quit_box is not None and window.quit_box.isVisible(),
                     timeout=TIMEOUT_MS)
