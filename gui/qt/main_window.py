@@ -493,6 +493,7 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(self.tree, 3)
 
         self.detail_pane = DetailPane()
+        self.detail_pane.terms_source = self._terms_source
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("browserSplitter")
         self.splitter.addWidget(left)
@@ -1086,6 +1087,17 @@ class MainWindow(QMainWindow):
         await self.select_ref(node.ref)
 
     # --- new images ---------------------------------------------------------------------------
+
+    def _terms_source(self) -> tuple[Any, str] | None:
+        """Where the detail pane reads a plan's terms: the session, in the shown subscription
+        (and its name, which the confirmation names)."""
+        if self.session is None or self.catalog is None:
+            return None
+        from gui.azure.terms import MarketplaceTerms
+
+        subscription = self.catalog.scope.subscription_id
+        name = dict(self._subscriptions).get(subscription, subscription)
+        return MarketplaceTerms(self.session, subscription), name
 
     @property
     def known_subscriptions(self) -> list[tuple[str, str]]:

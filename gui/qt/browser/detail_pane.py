@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
@@ -23,10 +24,12 @@ from PySide6.QtWidgets import (
 )
 
 from gui.azure.catalog.nodes import CatalogNode, ImageDetail, NodeKind, SourceKind, source_of
+from gui.azure.terms import MarketplaceTerms
 from gui.diskimage import DISK_IMAGE_SUFFIXES
 from gui.i18n import Message
 from gui.qt import icons
 from gui.qt.browser.disk_table import DiskTableModel
+from gui.qt.browser.terms_box import TermsBox
 from gui.qt.browser.texts import node_label, show
 from gui.qt.i18n import render
 from gui.qt.style import Tone, badge_style, panel_style
@@ -158,6 +161,12 @@ class DetailPane(QWidget):
         top_layout.addWidget(self.drop_zone, 1)
         top_layout.addWidget(scroll, 1)
         self.form_scroll = scroll
+        # A plan image's terms in the subscription (shown only for an image with a plan); the
+        # window says where terms are read (terms_source: the service and the subscription's
+        # name), as it knows the session and the scope.
+        self.terms_box = TermsBox()
+        top_layout.addWidget(self.terms_box)
+        self.terms_source: Callable[[], tuple[MarketplaceTerms, str] | None] | None = None
 
         self.disk_model = DiskTableModel(self)
         self.disk_table = QTableView()
@@ -224,6 +233,7 @@ class DetailPane(QWidget):
 
     def show_nothing(self) -> None:
         self.detail = None
+        self.terms_box.show_plan(None, None)
         self._set_header(self.tr("No image selected"), "app")
         self.kind_badge.hide()
         self.status_label.setText(
@@ -243,6 +253,7 @@ class DetailPane(QWidget):
     def show_node(self, node: CatalogNode) -> None:
         """A node that is not an image: say what it is and where to go from here."""
         self.detail = None
+        self.terms_box.show_plan(None, None)
         self._set_header(node_label(node), node=node)
         self.kind_badge.hide()
         if node.kind is NodeKind.SOURCE:
@@ -267,6 +278,7 @@ class DetailPane(QWidget):
         if self.detail is not None and self.detail.ref == node.ref:
             return  # already showing it (from the cache): refresh quietly
         self.detail = None
+        self.terms_box.show_plan(None, None)
         self._set_header(node.label, node=node)
         self.kind_badge.hide()
         self.status_label.setText(self.tr("Loading image details…"))
@@ -280,6 +292,7 @@ class DetailPane(QWidget):
             self.status_label.show()
             return
         self.detail = None
+        self.terms_box.show_plan(None, None)
         self._set_header(node.label, "error")
         self.kind_badge.hide()
         self.status_label.setText(message)
@@ -301,8 +314,10 @@ class DetailPane(QWidget):
         self.status_label.hide()
         self._clear_form()
         if detail.ref.disk_kind is not None:
+            self.terms_box.show_plan(None, None)
             self._show_disk(detail)
             return
+        self._show_terms(detail)
         rows: list[tuple[str, object]] = [
             (self.tr("OS type"), detail.os_type),
             (self.tr("OS state"), detail.os_state),
@@ -319,6 +334,18 @@ class DetailPane(QWidget):
         self.disk_model.set_disks(detail.disks)
         self.disks_box.show()
         self.disks_caption.setText(self.tr("Disks (%n)", "", len(detail.disks)))
+
+    def _show_terms(self, detail: ImageDetail) -> None:
+        """The plan's terms in the subscription: Azure refuses VMs from a plan image (or from a
+        gallery image made from one) until they are accepted there."""
+        source = self.terms_source() if self.terms_source is not None else None
+        if detail.plan is None or source is None:
+            self.terms_box.show_plan(None, None)
+            return
+        service, subscription = source
+        if self.terms_box.shows(detail.plan, subscription):
+            return  # the same image shown again (from the cache, then from Azure)
+        self.terms_box.show_plan(detail.plan, service, subscription)
 
     def _show_disk(self, detail: ImageDetail) -> None:
         """A managed disk or snapshot: its facts (what it is, who uses it, what made it), the

@@ -89,6 +89,14 @@ class TermsBox(QGroupBox):
         """True while Azure is asked (reading, accepting or withdrawing)."""
         return self._tasks.busy
 
+    def shows(self, plan: PurchasePlan, subscription: str) -> bool:
+        """True when the box already shows (or is reading) ``plan`` in ``subscription``."""
+        return (
+            self._plan == plan
+            and self._subscription_name == subscription
+            and (self.busy or self.state is not None)
+        )
+
     def show_plan(
         self, plan: PurchasePlan | None, service: MarketplaceTerms | None, subscription: str = ""
     ) -> None:
