@@ -297,10 +297,10 @@ class DownloadRun:
 
     def apply_snapshot(self, snapshot: ProgressSnapshot) -> None:
         """On the loop: the engine's pause becomes the job's."""
-        if not self.status.active:
-            return  # a late snapshot after the end must not bring a finished run back
         self.snapshot = snapshot
-        if snapshot.state is UploadState.PAUSED:
+        if not self.status.active:
+            pass  # a late snapshot (queued) must not bring an ended run back to life
+        elif snapshot.state is UploadState.PAUSED:
             self.status = JobStatus.PAUSED
         elif self.status is JobStatus.PAUSED and snapshot.state is UploadState.UPLOADING:
             self.status = JobStatus.RUNNING
