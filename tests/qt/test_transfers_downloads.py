@@ -37,7 +37,7 @@ from gui.qt.transfers.model import (
 )
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
-from gui.sandbox.seed.world import RG_BUILD
+from gui.sandbox.seed.world import GALLERY_PROD, RG_BUILD, RG_GALLERY
 from tests.qt.helpers import AsyncRunner
 
 # A data directory per test: the plans and journals one test leaves are not the next one's.
@@ -70,8 +70,10 @@ async def make_disk(session: AzureSession, name: str, data: bytes) -> str:
 
     compute = session.compute(PRODUCTION_SUBSCRIPTION_ID)
     disk = Disk(location="westeurope", sku=DiskSku(name="Standard_LRS"),
-                properties=DiskProperties(creation_data=CreationData(
-                    create_option="Upload", upload_size_bytes=len(data) + 512)))
+                properties=DiskProperties(
+                    os_type="Linux", hyper_v_generation="V2",
+                    creation_data=CreationData(create_option="Upload",
+                                               upload_size_bytes=len(data) + 512)))
     made = await (await compute.disks.begin_create_or_update(RG_BUILD, name, disk)).result()
     access = await (await compute.disks.begin_grant_access(
         RG_BUILD, name, GrantAccessData(access="Write", duration_in_seconds=600))).result()
@@ -83,6 +85,38 @@ async def make_disk(session: AzureSession, name: str, data: bytes) -> str:
                                length=512)
     await (await compute.disks.begin_revoke_access(RG_BUILD, name)).result()
     return str(made.id)
+
+
+async def make_version(session: AzureSession, os_disk: str, image: str) -> str:
+    """A gallery image version of ``os_disk`` (a definition of its own)."""
+    compute = session.compute(PRODUCTION_SUBSCRIPTION_ID)
+    definition: Any = {
+        "location": "westeurope",
+        "properties": {
+            "osType": "Linux", "osState": "Generalized", "hyperVGeneration": "V2",
+            "identifier": {"publisher": "contoso", "offer": image, "sku": "panel"},
+        },
+    }
+    await (await compute.gallery_images.begin_create_or_update(
+        RG_GALLERY, GALLERY_PROD, image, definition)).result()
+    version: Any = {
+        "location": "westeurope",
+        "properties": {
+            "publishingProfile": {"targetRegions": [{"name": "westeurope"}]},
+            "storageProfile": {"osDiskImage": {"source": {"id": os_disk}}},
+        },
+    }
+    poller = await compute.gallery_image_versions.begin_create_or_update(
+        RG_GALLERY, GALLERY_PROD, image, "1.0.0", version)
+    return str((await poller.result()).id)
+
+
+def temporary_disks(server: SandboxServer) -> list[str]:
+    """The disks a gallery version's download makes (and must delete)."""
+    return [
+        r["name"] for r in server.world.store.all()
+        if r["type"] == "Microsoft.Compute/disks" and r["name"].startswith("ais-download-")
+    ]
 
 
 async def disk_state(session: AzureSession, name: str) -> str:
@@ -328,3 +362,40 @@ def test_removing_an_unfinished_download_forgets_its_plan_and_journal(
     assert not list(plans.glob("*.json"))
     # The upload stays.
     assert dock.manager.model.transfers[0].direction is Direction.UPLOAD
+
+
+def test_a_gallery_version_a_quit_left_unfinished_resumes_through_a_new_temporary_disk(
+    qtbot: QtBot, run: AsyncRunner, session: AzureSession, session_sandbox: SandboxServer,
+    disk: tuple[str, str, bytes], tmp_path: Path,
+) -> None:
+    _name, disk_id, data = disk
+    version_id = run(make_version(session, disk_id, f"panel-{uuid.uuid4().hex[:6]}"))
+    out = tmp_path / "version.raw"
+    first = panel(qtbot, session)
+    slow(first.manager)
+    transfer = first.manager.submit_download(parse_source(version_id), out, "raw")
+    assert [s.key for s in transfer.planned_steps] == [
+        "creating_disk", "granting", "downloading", "revoking", "deleting_disk"]
+    qtbot.waitUntil(lambda: received(transfer) >= 2 * MIB, timeout=TIMEOUT_MS)
+    run(first.manager.stop_all(keep=True))
+    assert transfer.status is JobStatus.INTERRUPTED
+    assert temporary_disks(session_sandbox) == []  # deleted on the way out
+    fetched_before = received(transfer)
+    first.close()
+
+    again = panel(qtbot, session)
+    (offered,) = again.manager.load_unfinished()
+    assert again.manager.model.data(again.manager.model.index(0, TARGET)).startswith(
+        "Image version 1.0.0 of panel-")
+    again.resume_button.click()
+    qtbot.waitUntil(lambda: not offered.status.active, timeout=TIMEOUT_MS)
+    assert status_of(offered) is JobStatus.COMPLETED, offered.error
+    downloaded = again.manager.downloads.run_of(offered) if again.manager.downloads else None
+    assert downloaded is not None and downloaded.result is not None
+    # A new temporary disk was made for the resume, and deleted; only the rest travelled.
+    assert downloaded.result.temporary_disk is not None
+    assert temporary_disks(session_sandbox) == []
+    result = downloaded.result.transfer
+    assert result.resumed and result.bytes_present >= fetched_before
+    assert result.bytes_fetched + result.bytes_present == DISK // 2
+    assert out.read_bytes() == data
