@@ -411,6 +411,55 @@ BINDINGS: dict[str, Binding] = {
             ),
         ),
     ),
+    "GalleryImage_Update.json": Binding(
+        params={"resourceGroupName": RG, "galleryName": GALLERY, "galleryImageName": "conf-edited"},
+        setup=(
+            _definition(
+                f"{IN_RG}/galleries/{GALLERY}", "conf-edited", "West US",
+                ("Windows", "Generalized", "V1"),
+            ),
+        ),
+        # The identifier is fixed once made (Azure refuses a change): the one it was made with.
+        body={"myPublisherName": "Conformance", "myOfferName": "conf-edited", "mySkuName": "V1"},
+    ),
+    "GalleryImageVersion_Update.json": Binding(
+        params={
+            "resourceGroupName": RG,
+            "galleryName": GALLERY,
+            "galleryImageName": "conf-version-edited",
+            "galleryImageVersionName": "1.0.0",
+        },
+        setup=(
+            _definition(
+                f"{IN_RG}/galleries/{GALLERY}", "conf-version-edited", "West US",
+                ("Windows", "Generalized", "V2"),
+            ),
+            Step(
+                "PUT",
+                f"{IN_RG}/galleries/{GALLERY}/images/conf-version-edited/versions/1.0.0"
+                f"{GALLERY_API}",
+                {
+                    "location": "West US",
+                    "properties": {
+                        "publishingProfile": {"targetRegions": [{"name": "West US"}]},
+                        "storageProfile": {
+                            "source": {"id": COMPUTE % RG_IMAGES
+                                       + f"/images/{IMAGE_WITH_DATA_DISKS}"}
+                        },
+                    },
+                },
+            ),
+        ),
+        # The source stays the version's own (Azure refuses a PATCH that changes it).
+        body={
+            "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroup}/providers/"
+            "Microsoft.Compute/images/{imageName}": COMPUTE % RG_IMAGES
+            + f"/images/{IMAGE_WITH_DATA_DISKS}",
+        },
+        allow_missing={
+            "properties.publishingProfile.targetRegions[].encryption": _NO_DES,
+        },
+    ),
     "GalleryImage_Get.json": Binding(
         params={
             "resourceGroupName": RG_GALLERY,
