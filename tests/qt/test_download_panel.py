@@ -111,6 +111,8 @@ def test_a_started_download_goes_on_in_the_panel_after_the_dialog_closes(
     dialog.format.setCurrentIndex(dialog.format.findData("raw"))
     dialog.path.setText(str(out))
     dialog.start_button.click()
+    # Every step is listed from the start, the clean-up too (grant, download, revoke).
+    assert len(dialog.steps.states()) == 3 and dialog.steps.states()[-1] == "Waiting"
     # A row of the panel, which is shown in front.
     assert manager.model.rowCount() == 1
     transfer = manager.model.transfers[0]

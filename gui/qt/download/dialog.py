@@ -263,6 +263,7 @@ class DownloadDialog(QDialog):
         self.started.emit(self.run)
 
     def _follow(self, run: Any) -> None:
+        self.steps.set_steps(run.planned_steps)  # all of them, waiting, from the start
         run.change_listeners.append(self._changed)
         run.finish_listeners.append(self._finished)
 

@@ -53,6 +53,7 @@ from gui.qt.transfers.model import (
     ToneRole,
     Transfer,
     TransferManager,
+    direction_texts,
     target_text,
 )
 from gui.qt.widgets.measures import format_percent
@@ -223,7 +224,7 @@ class TransfersDock(QDockWidget):
         # error's first line), at least its own width (the table scrolls rather than squeeze).
         header.setStretchLastSection(True)
         widths = {
-            DIRECTION: max(fits(self.tr("↑ Upload")), fits(self.tr("↓ Download"))),
+            DIRECTION: max(fits(text) for text in direction_texts()),
             STATE: 32 * char,
             FILE: 28 * char,
             TARGET: 40 * char,

@@ -226,6 +226,11 @@ def direction_text(run: TransferRun) -> str:
     return _tr(_DIRECTION_TEXT[run.direction])
 
 
+def direction_texts() -> list[str]:
+    """Every direction's text, translated (the column is made as wide as the longest)."""
+    return [_tr(text) for text in _DIRECTION_TEXT.values()]
+
+
 def target_text(run: TransferRun) -> str:
     """The Azure side of ``run`` in the window's language."""
     return render_text(run.target_label)
