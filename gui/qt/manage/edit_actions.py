@@ -37,19 +37,17 @@ def edit_target(node: CatalogNode) -> VersionRef | DefinitionRef | None:
     return None
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("EditActions", text)
-
-
 class EditActions(QObject):
     def __init__(self, window: Any) -> None:
         super().__init__(window)
         self.window = window
         self.dialogs: list[QDialog] = []
         self._tasks = TaskSet("EditActions")
-        self.edit_action = QAction(_tr("&Edit…"), window)
+        # Literal contexts: lupdate reads these calls as written.
+        self.edit_action = QAction(QCoreApplication.translate("EditActions", "&Edit…"), window)
         self.edit_action.setObjectName("editGalleryItem")
-        self.edit_action.setStatusTip(_tr(
+        self.edit_action.setStatusTip(QCoreApplication.translate(
+            "EditActions",
             "Edit the selected image version (end of life, regions, replication) or definition "
             "(description, end of life, recommended sizes)"))
         self.edit_action.triggered.connect(self.edit_selected)
@@ -68,7 +66,10 @@ class EditActions(QObject):
         window = self.window
         catalog = window.catalog
         if catalog is None:
-            window.statusBar().showMessage(_tr("Not connected yet: sign in first."), 5000)
+            window.statusBar().showMessage(
+                QCoreApplication.translate("EditActions", "Not connected yet: sign in first."),
+                5000,
+            )
             return None
         subscription = catalog.scope.subscription_id
         compute = catalog.session.compute(subscription)

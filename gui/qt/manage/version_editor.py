@@ -255,7 +255,7 @@ class VersionEditor(QDialog):
         self.safeguard_text.setWordWrap(True)
         self.safeguard_text.setTextFormat(Qt.TextFormat.RichText)
         self.allow_deletion = QCheckBox(self.tr(
-            "&Allow removing this version from replicated regions "
+            "Allo&w removing this version from replicated regions "
             "(allowDeletionOfReplicatedLocations)"))
         self.allow_deletion.setObjectName("allowDeletion")
         self.allow_deletion.setAccessibleName(self.tr(
