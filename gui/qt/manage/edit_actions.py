@@ -19,8 +19,6 @@ from gui.azure.catalog.nodes import CatalogNode, NodeRef, SourceKind
 from gui.azure.errors import AzureServiceError
 from gui.azure.manage.definitions import DefinitionRef
 from gui.azure.manage.versions import VersionRef, regions_with_zones
-from gui.qt.manage.definition_editor import DefinitionEditor
-from gui.qt.manage.version_editor import VersionEditor
 from gui.qt.tasks import TaskSet
 
 
@@ -71,6 +69,10 @@ class EditActions(QObject):
                 5000,
             )
             return None
+        # Imported when first used: registering the action costs the window's start nothing.
+        from gui.qt.manage.definition_editor import DefinitionEditor
+        from gui.qt.manage.version_editor import VersionEditor
+
         subscription = catalog.scope.subscription_id
         compute = catalog.session.compute(subscription)
         dialog: VersionEditor | DefinitionEditor
