@@ -9,7 +9,7 @@ the disk) runs before anything is created.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -19,7 +19,7 @@ from azure.mgmt.compute import models
 from azure.mgmt.compute.aio import ComputeManagementClient
 
 from gui.azure import naming
-from gui.azure.catalog.nodes import NodeRef, SourceKind
+from gui.azure.catalog.nodes import NodeRef, PurchasePlan, SourceKind
 from gui.azure.errors import AzureServiceError, NotFoundError, translate
 from gui.azure.steps import StepEvent, StepSpec, StepState, run_step, started
 from gui.i18n import QT_TR_NOOP, Message, Text
@@ -141,6 +141,66 @@ class DefinitionSpec:
     publisher: str = ""
     offer: str = ""
     sku: str = ""
+    # A definition of images made from a Marketplace plan image carries the plan: Azure then
+    # puts it on every VM made from the definition's versions (and refuses VMs without it).
+    plan: PurchasePlan | None = None
+
+
+def definition_from_json(raw: Mapping[str, Any]) -> DefinitionSpec:
+    """A definition as Azure describes it (the REST shape of gallery_images.get/list)."""
+    props = raw.get("properties") or {}
+    identifier = props.get("identifier") or {}
+    security = next(
+        (
+            str(f.get("value"))
+            for f in props.get("features") or []
+            if str(f.get("name", "")).casefold() == "securitytype"
+        ),
+        "Standard",
+    )
+    plan = props.get("purchasePlan") or {}
+    return DefinitionSpec(
+        name=str(raw.get("name") or ""),
+        os_type=str(props.get("osType") or ""),
+        os_state=str(props.get("osState") or ""),
+        hyper_v_generation=str(props.get("hyperVGeneration") or "V1"),
+        security_type=security,
+        architecture=str(props.get("architecture") or "x64"),
+        publisher=str(identifier.get("publisher") or ""),
+        offer=str(identifier.get("offer") or ""),
+        sku=str(identifier.get("sku") or ""),
+        plan=PurchasePlan(str(plan["publisher"]), str(plan["product"]), str(plan["name"]))
+        if plan.get("publisher") and plan.get("product") and plan.get("name")
+        else None,
+    )
+
+
+def definition_body(
+    definition: DefinitionSpec, location: str, description: str | None = None
+) -> dict[str, Any]:
+    """The request body that creates ``definition`` (uploads and captures make them alike)."""
+    properties: dict[str, Any] = {
+        "osType": definition.os_type,
+        "osState": definition.os_state,
+        "hyperVGeneration": definition.hyper_v_generation,
+        "architecture": definition.architecture,
+        "identifier": {
+            "publisher": definition.publisher or "contoso",
+            "offer": definition.offer or definition.name,
+            "sku": definition.sku or definition.name,
+        },
+    }
+    if definition.security_type != "Standard":
+        properties["features"] = [{"name": "SecurityType", "value": definition.security_type}]
+    if definition.plan is not None:
+        properties["purchasePlan"] = {
+            "publisher": definition.plan.publisher,
+            "product": definition.plan.product,
+            "name": definition.plan.name,
+        }
+    if description:
+        properties["description"] = description
+    return {"location": location, "properties": properties}
 
 
 @dataclass(frozen=True)
@@ -308,26 +368,9 @@ class ImageBuilder:
             async for event in self._step("gallery", title, gallery):
                 yield event
         if spec.create_definition:
-            features = []
-            if definition.security_type != "Standard":
-                features.append({"name": "SecurityType", "value": definition.security_type})
 
             async def create_definition() -> Any:
-                body: dict[str, Any] = {
-                    "location": spec.location,
-                    "properties": {
-                        "osType": definition.os_type,
-                        "osState": definition.os_state,
-                        "hyperVGeneration": definition.hyper_v_generation,
-                        "architecture": definition.architecture,
-                        "features": features,
-                        "identifier": {
-                            "publisher": definition.publisher or "contoso",
-                            "offer": definition.offer or definition.name,
-                            "sku": definition.sku or definition.name,
-                        },
-                    },
-                }
+                body = definition_body(definition, spec.location)
                 poller = await compute.gallery_images.begin_create_or_update(
                     group, spec.gallery, definition.name, models.GalleryImage(body)
                 )
@@ -474,24 +517,4 @@ async def definition_facts(
             {"definition": definition, "gallery": gallery})) from exc
     except Exception as exc:
         raise translate(exc) from exc
-    props = item.get("properties") or {}
-    security = next(
-        (
-            str(f.get("value"))
-            for f in props.get("features") or []
-            if str(f.get("name", "")).casefold() == "securitytype"
-        ),
-        "Standard",
-    )
-    identifier = props.get("identifier") or {}
-    return DefinitionSpec(
-        name=definition,
-        os_type=str(props.get("osType", "")),
-        os_state=str(props.get("osState", "")),
-        hyper_v_generation=str(props.get("hyperVGeneration") or "V1"),
-        security_type=security,
-        architecture=str(props.get("architecture") or "x64"),
-        publisher=str(identifier.get("publisher", "")),
-        offer=str(identifier.get("offer", "")),
-        sku=str(identifier.get("sku", "")),
-    )
+    return definition_from_json({"name": definition, **item.as_dict()})

@@ -24,7 +24,7 @@ from gui.azure.capture.plan import (
 )
 from gui.azure.capture.targets import load_facts
 from gui.azure.capture.vms import VmInfo, list_vms
-from gui.azure.catalog.nodes import NodeRef, SourceKind
+from gui.azure.catalog.nodes import NodeRef, PurchasePlan, SourceKind
 from gui.azure.steps import StepEvent, StepState
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID as SUB
@@ -400,3 +400,34 @@ async def test_trusted_launch_vm_into_new_gallery_and_definition(session: AzureS
     # the same choices again: the definition exists now, so creating it is refused up front
     again = await _validate(session, plan)
     assert any("already exists in this subscription" in p for p in again)
+
+
+async def test_a_plan_vm_captured_into_a_new_definition_carries_its_plan(
+    session: AzureSession,
+) -> None:
+    """Azure refuses VMs from a version of a plan image whose definition lacks the plan."""
+    vm = (await _vms(session))[seeded.VM_PLAN]
+    assert vm.plan == PurchasePlan("RedHat", "rhel-byos", "rhel-lvm94-gen2")
+    plan = _gallery_plan(vm, definition_name="rhel-byos-golden", resource_group=RG,
+                         gallery_name="gal_plan_tests", create_gallery=True,
+                         generalization=Generalization.RUN_COMMAND)
+    assert await _validate(session, plan) == []
+    [step] = [step for step in plan_steps(plan) if step.key == "create-definition"]
+    assert "RedHat/rhel-byos/rhel-lvm94-gen2" in str(step.change)
+    events = await _run(CaptureExecutor(session, SUB, plan, poll_seconds=0.05))
+    assert set(_final(events).values()) == {StepState.DONE}
+    definition = await session.compute(SUB).gallery_images.get(
+        RG, "gal_plan_tests", "rhel-byos-golden"
+    )
+    assert definition.as_dict()["properties"]["purchasePlan"] == {
+        "publisher": "RedHat", "product": "rhel-byos", "name": "rhel-lvm94-gen2",
+    }
+
+    # Into an existing definition without the plan: refused before anything changes.
+    existing = dataclasses.replace(
+        plan, gallery_name=world.GALLERY_PROD, resource_group=world.RG_GALLERY,
+        create_gallery=False, create_definition=False,
+        definition_name=world.GALLERY_IMAGE_SECURE, version="9.9.9",
+    )
+    problems = await _validate(session, existing)
+    assert any("Marketplace plan RedHat/rhel-byos/rhel-lvm94-gen2" in p for p in problems)

@@ -25,7 +25,7 @@ from gui.sandbox.seed.storage import STORAGE_ACCOUNT_HOMES
 from gui.sandbox.seed.wellknown import WELL_KNOWN
 from gui.sandbox.seed.world import STORAGE_ACCOUNTS, initial_resources
 
-SEED_DIGEST = "3bc5481a70f57b5ee3b518546d4fa9171b482a791685ebf444fd96f394406a2b"
+SEED_DIGEST = "f925c7c4120e07a0a0359bf394c1faad375638f6bc54e63964d7630cc091b01d"
 
 
 def _galleries() -> list[Any]:

@@ -23,6 +23,7 @@ from gui.azure.capture.targets import load_facts
 from gui.azure.capture.vms import VmDisk, get_vm, is_generalized, power_state
 from gui.azure.catalog.nodes import NodeRef, SourceKind
 from gui.azure.errors import AzureServiceError
+from gui.azure.image_builder import definition_body
 from gui.azure.steps import (
     Progress,
     StepAction,
@@ -266,7 +267,19 @@ def plan_steps(plan: CapturePlan) -> list[StepSpec]:
                                   "hyper_v_generation": d.hyper_v_generation,
                                   "architecture": d.architecture, "security_type": d.security_type,
                                   "publisher": d.publisher, "offer": d.offer, "sku": d.sku,
-                                  "gallery_name": plan.gallery_name})),
+                                  "gallery_name": plan.gallery_name}))
+                    if d.plan is None else
+                    Text(Message(QT_TR_NOOP("Create image definition {name} ({os_type}, "
+                                            "{os_state}, {hyper_v_generation}, {architecture}, "
+                                            "{security_type}; {publisher}/{offer}/{sku}) in "
+                                            "gallery {gallery_name}, with the VM's Marketplace "
+                                            "plan {plan}, which VMs from it need"),
+                                 {"name": d.name, "os_type": d.os_type, "os_state": d.os_state,
+                                  "hyper_v_generation": d.hyper_v_generation,
+                                  "architecture": d.architecture, "security_type": d.security_type,
+                                  "publisher": d.publisher, "offer": d.offer, "sku": d.sku,
+                                  "gallery_name": plan.gallery_name,
+                                  "plan": f"{d.plan.publisher}/{d.plan.product}/{d.plan.name}"})),
                     _AFTER_GENERALIZE if plan.marks_generalized else _RESTART,
                 )
             )
@@ -520,22 +533,12 @@ class CaptureExecutor:
 
     async def _create_definition(self) -> str:
         plan = self.plan
-        d = plan.new_definition
-        props: dict[str, Any] = {
-            "osType": d.os_type,
-            "osState": d.os_state,
-            "hyperVGeneration": d.hyper_v_generation,
-            "architecture": d.architecture,
-            "identifier": {"publisher": d.publisher, "offer": d.offer, "sku": d.sku},
-        }
-        if d.security_type != "Standard":
-            props["features"] = [{"name": "SecurityType", "value": d.security_type}]
         await _finished(
             self._compute.gallery_images.begin_create_or_update,
             plan.resource_group,
             plan.gallery_name,
             plan.definition_name,
-            {"location": plan.vm.location, "properties": props},
+            definition_body(plan.new_definition, plan.vm.location),
         )
         return Text(Message(QT_TR_NOOP("Image definition {definition_name} created."),
                             {"definition_name": plan.definition_name}))

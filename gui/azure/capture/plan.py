@@ -153,6 +153,7 @@ class CapturePlan(Preparation, CaptureTarget):
             publisher=self.publisher,
             offer=self.offer,
             sku=self.sku,
+            plan=self.vm.plan,
         )
 
     @property
@@ -337,6 +338,16 @@ def _definition_mismatches(plan: CapturePlan, definition: DefinitionInfo) -> lis
                     definition=definition.name, what=what, wanted=wanted, source=source,
                     azure_what=str(what)))  # Azure's own words stay English
             )
+    if vm.plan is not None and definition.plan != vm.plan:
+        out.append(
+            Text(message(
+                QT_TR_NOOP("The VM was made from the Marketplace plan {plan}, which the "
+                           "definition {definition} does not carry: Azure would refuse every VM "
+                           "made from the new version. Create a new definition (it carries the "
+                           "plan) or choose one made from this plan."),
+                definition=definition.name,
+                plan=f"{vm.plan.publisher}/{vm.plan.product}/{vm.plan.name}"))
+        )
     accepted = _DEFINITION_ACCEPTS.get(vm.security_type, frozenset({vm.security_type}))
     if (definition.security_type or "Standard") not in accepted:
         out.append(

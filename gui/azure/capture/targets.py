@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 from azure.mgmt.compute.aio import ComputeManagementClient
@@ -12,31 +12,9 @@ from azure.mgmt.resource.resources.aio import ResourceManagementClient
 from gui.azure.arm import resource_group_of
 from gui.azure.capture.plan import CapturePlan, DefinitionInfo, GalleryInfo, TargetFacts, TargetKind
 from gui.azure.errors import NotFoundError, translating
+from gui.azure.image_builder import definition_from_json
 
 T = TypeVar("T")
-
-
-def _feature(features: Any, name: str) -> str:
-    for feature in features or []:
-        if str(feature.get("name") or "").lower() == name.lower():
-            return str(feature.get("value") or "")
-    return ""
-
-
-def definition_from_json(raw: Mapping[str, Any]) -> DefinitionInfo:
-    props = raw.get("properties") or {}
-    identifier = props.get("identifier") or {}
-    return DefinitionInfo(
-        name=str(raw.get("name") or ""),
-        os_type=str(props.get("osType") or ""),
-        os_state=str(props.get("osState") or ""),
-        hyper_v_generation=str(props.get("hyperVGeneration") or "V1"),
-        security_type=_feature(props.get("features"), "SecurityType") or "Standard",
-        architecture=str(props.get("architecture") or "x64"),
-        publisher=str(identifier.get("publisher") or ""),
-        offer=str(identifier.get("offer") or ""),
-        sku=str(identifier.get("sku") or ""),
-    )
 
 
 async def list_resource_groups(resources: ResourceManagementClient) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Any
 from azure.mgmt.compute.aio import ComputeManagementClient
 
 from gui.azure.arm import generation_short, name_of, resource_group_of
-from gui.azure.catalog.nodes import DiskRole
+from gui.azure.catalog.nodes import DiskRole, PurchasePlan
 from gui.azure.errors import NotFoundError, translated
 from gui.i18n import QT_TR_NOOP, Text, message
 
@@ -69,6 +69,9 @@ class VmInfo:
     architecture: str  # x64 | Arm64
     admin_username: str
     disks: tuple[VmDisk, ...]
+    # The Marketplace plan of the image the VM was made from: an image captured from it needs
+    # the plan on its gallery definition, or Azure refuses every VM made from the image.
+    plan: PurchasePlan | None = None
 
     @property
     def os_state(self) -> str:
@@ -202,7 +205,15 @@ def vm_from_json(vm: Json, instance_view: Json, os_disk: Json | None) -> VmInfo:
         architecture=architecture,
         admin_username=str(os_profile.get("adminUsername") or ""),
         disks=_disks(profile),
+        plan=_plan(vm.get("plan")),
     )
+
+
+def _plan(raw: object) -> PurchasePlan | None:
+    if not isinstance(raw, dict):
+        return None
+    publisher, product, name = (str(raw.get(key) or "") for key in ("publisher", "product", "name"))
+    return PurchasePlan(publisher, product, name) if publisher and product and name else None
 
 
 async def _os_disk(client: ComputeManagementClient, vm: Json) -> Json | None:

@@ -26,6 +26,9 @@ VM_TRUSTED_LAUNCH = "vm-ubuntu-tl-01"  # Linux, Gen2, TrustedLaunch, running
 VM_ARM64 = "vm-arm64-build"  # Linux, Gen2, Arm64, deallocated
 VM_SQLNODE = "vm-sqlnode-01"  # Windows, Gen2, TrustedLaunch, 2 data disks, running
 VM_GEN1 = "vm-rhel8-legacy-01"  # Linux, Gen1, stopped (not deallocated)
+# Linux, Gen2, made from a Marketplace image with a purchase plan (Red Hat BYOS): an image
+# captured from it must carry the plan on its gallery definition.
+VM_PLAN = "vm-rhel-byos-01"
 # Windows, Gen2, running; a group policy (AppLocker) blocks sysprep.exe, so Run Command reports
 # the error in its StdErr status and the guest is left as it was.
 VM_SYSPREP_BLOCKED = "vm-ws2022-locked-01"
@@ -128,6 +131,7 @@ class VmRow(NamedTuple):
     security_type: str = "Standard"
     admin: str = "azureuser"
     sysprep_error: str = ""  # what the guest answers a sysprep start with, if it refuses it
+    plan: bool = False  # the image has a purchase plan (the VM carries it, as Azure's do)
 
 
 def virtual_machine(row: VmRow) -> list[Json]:
@@ -246,6 +250,10 @@ def virtual_machine(row: VmRow) -> list[Json]:
     }
     if row.sysprep_error:
         vm["_guest"]["sysprepError"] = row.sysprep_error
+    if row.plan:
+        # A VM from a plan image names the plan (VirtualMachine_Get: plan.name is the SKU,
+        # product the offer).
+        vm["plan"] = {"name": sku, "publisher": publisher, "product": offer}
     return [vm, *disks]
 
 
@@ -263,6 +271,8 @@ VMS: tuple[VmRow, ...] = (
           "Standard_D2ps_v5", 30, architecture="Arm64", power="deallocated"),
     VmRow(VM_SQLNODE, "Windows", ("MicrosoftSQLServer", "sql2022-ws2022", "enterprise-gen2"),
           "Standard_E8s_v5", 127, (512, 256), admin="contosoadmin", security_type=_TL),
+    VmRow(VM_PLAN, "Linux", ("RedHat", "rhel-byos", "rhel-lvm94-gen2"), "Standard_D2s_v5", 64,
+          plan=True),
     VmRow(VM_GEN1, "Linux", ("RedHat", "RHEL", "8-lvm"), "Standard_D2s_v3", 64, generation="V1",
           power="stopped"),
     VmRow(VM_SYSPREP_BLOCKED, "Windows", _WS2022, "Standard_D2s_v5", 127, admin="contosoadmin",
