@@ -368,7 +368,7 @@ class VersionEditor(QDialog):
         ordered = sorted(profile.regions, key=lambda r: r.key != source)
         for region in ordered:
             self.regions.add_row(
-                region.name,
+                self._short(region.name),
                 region.replicas,
                 fixed=region.key == source,
                 storage=region.storage,
@@ -407,6 +407,14 @@ class VersionEditor(QDialog):
             )
         )
         self._selection_changed()
+
+    def _short(self, region: str) -> str:
+        """The offered region's name for Azure's display name (the combo lists short names)."""
+        key = region.replace(" ", "").casefold()
+        return next(
+            (n for n, d in self.locations if key in (n.casefold(), d.replace(" ", "").casefold())),
+            region,
+        )
 
     def _display(self, region: str) -> str:
         key = region.replace(" ", "").casefold()
