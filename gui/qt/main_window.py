@@ -1361,9 +1361,10 @@ class MainWindow(QMainWindow):
         count = len(active)
         box = QMessageBox(
             QMessageBox.Icon.Question,
-            self.tr("Uploads are running"),
+            self.tr("Transfers are running"),
             self.tr(
-                "%n upload(s) still running. What should happen to them when the app closes?",
+                "%n upload(s) or download(s) still running. What should happen to them when "
+                "the app closes?",
                 "",
                 count,
             ),
@@ -1395,6 +1396,10 @@ class MainWindow(QMainWindow):
             )
         box.setInformativeText(
             pause_text
+            + self.tr(
+                "<p>A download stops the same way: its read access is revoked, and it "
+                "continues at the next start with only the data it still lacks.</p>"
+            )
             + self.tr(
                 "<p><b>Cancel uploads and quit</b>: write access is revoked; a managed disk "
                 "cannot take more data after that, so a later resume starts it over.</p>"

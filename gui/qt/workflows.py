@@ -15,10 +15,11 @@ from gui.azure.catalog.nodes import CatalogNode, NodeRef
 from gui.azure.manage.delete import Target, target_of
 from gui.diskimage import DISK_IMAGE_SUFFIXES, has_disk_image_suffix
 from gui.qt import icons
+from gui.qt.i18n import render_text
 from gui.qt.main_window import MainWindow
 from gui.qt.manage.delete_dialog import DeleteDialog
 from gui.qt.tasks import TaskSet
-from gui.qt.transfers.model import Status, Transfer, TransferManager
+from gui.qt.transfers.model import Status, Transfer, TransferManager, TransferRun
 
 
 def _local_files(event: QDragEnterEvent | QDropEvent) -> list[Path]:
@@ -38,6 +39,7 @@ class Workflows(QObject):
         self.transfers = transfers
         self.session: Any = None  # handed in by connected()
         self.transfers.transfer_finished.connect(self._transfer_finished)
+        self.transfers.download_finished.connect(self._download_finished)
         self.wizards: list[Any] = []
         self._pending_files: list[Path] = []
         self._tray: QSystemTrayIcon | None = None
@@ -247,8 +249,8 @@ class Workflows(QObject):
             self.show_transfers()
             self.window.statusBar().showMessage(
                 self.tr(
-                    "%n unfinished upload(s) from last time: select one in the Transfers panel "
-                    "and press Resume.",
+                    "%n unfinished upload(s) or download(s) from last time: select one in the "
+                    "Transfers panel and press Resume.",
                     "",
                     len(found),
                 ),
@@ -270,6 +272,28 @@ class Workflows(QObject):
             title = self.tr("Upload failed")
             reason = transfer.error.splitlines()[0] if transfer.error else ""
             text = self.tr("{file}: {reason}").format(file=transfer.title, reason=reason)
+            icon = QSystemTrayIcon.MessageIcon.Critical
+        self.window.statusBar().showMessage(
+            self.tr("{title}: {text}").format(title=title, text=text), 15000
+        )
+        self.notify(title, text, icon)
+
+    def _download_finished(self, run: TransferRun) -> None:
+        """As for an upload: the status bar and a notification, since the dialog may be gone."""
+        if run.status is Status.COMPLETED:
+            title = self.tr("Download finished")
+            text = self.tr("{file} is on this computer: {path}").format(
+                file=run.title, path=run.local_path
+            )
+            icon = QSystemTrayIcon.MessageIcon.Information
+        elif run.status in (Status.CANCELLED, Status.INTERRUPTED):
+            title = self.tr("Download stopped")
+            text = self.tr("{file} can be resumed later.").format(file=run.title)
+            icon = QSystemTrayIcon.MessageIcon.Warning
+        else:
+            title = self.tr("Download failed")
+            reason = render_text(run.error).splitlines()[0] if run.error else ""
+            text = self.tr("{file}: {reason}").format(file=run.title, reason=reason)
             icon = QSystemTrayIcon.MessageIcon.Critical
         self.window.statusBar().showMessage(
             self.tr("{title}: {text}").format(title=title, text=text), 15000

@@ -139,6 +139,10 @@
         <translation>Imagedefinition {name} ({os_type}, {os_state}, {hyper_v_generation}, {architecture}, {security_type}; {publisher}/{offer}/{sku}) im Katalog {gallery_name} erstellen</translation>
     </message>
     <message>
+        <source>Create image definition {name} ({os_type}, {os_state}, {hyper_v_generation}, {architecture}, {security_type}; {publisher}/{offer}/{sku}) in gallery {gallery_name}, with the VM&apos;s Marketplace plan {plan}, which VMs from it need</source>
+        <translation>Imagedefinition {name} ({os_type}, {os_state}, {hyper_v_generation}, {architecture}, {security_type}; {publisher}/{offer}/{sku}) im Katalog {gallery_name} erstellen, mit dem Marketplace-Plan {plan} der VM, den VMs daraus benötigen</translation>
+    </message>
+    <message>
         <source>excluded from latest</source>
         <translation>von „latest“ ausgeschlossen</translation>
     </message>
@@ -287,8 +291,8 @@
         <translation>Verwaltete Images</translation>
     </message>
     <message>
-        <source>The subscription&apos;s own managed images, by resource group.</source>
-        <translation>Die eigenen verwalteten Images des Abonnements, nach Ressourcengruppe.</translation>
+        <source>The subscription&apos;s own managed images, managed disks and snapshots, by resource group: also what the upload and capture wizards left behind (a kept upload disk, a capture&apos;s backup snapshots).</source>
+        <translation>Die eigenen verwalteten Images, verwalteten Datenträger und Momentaufnahmen des Abonnements, nach Ressourcengruppe: auch was der Upload- und der Erfassungs-Assistent hinterlassen haben (ein behaltener Upload-Datenträger, die Sicherungs-Momentaufnahmen einer Erfassung).</translation>
     </message>
     <message>
         <source>My galleries</source>
@@ -403,12 +407,104 @@
         <translation>{publisher} · {shared_with}</translation>
     </message>
     <message>
-        <source>Images: {count}</source>
-        <translation>Images: {count}</translation>
+        <source>Images: {images} · disks: {disks} · snapshots: {snapshots}</source>
+        <translation>Images: {images} · Datenträger: {disks} · Momentaufnahmen: {snapshots}</translation>
+    </message>
+    <message>
+        <source>Marketplace image {urn}</source>
+        <translation>Marketplace-Image {urn}</translation>
+    </message>
+    <message>
+        <source>Gallery image version {path}</source>
+        <translation>Imageversion {path}</translation>
+    </message>
+    <message>
+        <source>Managed image {name}</source>
+        <translation>Verwaltetes Image {name}</translation>
+    </message>
+    <message>
+        <source>Copy of snapshot {name}</source>
+        <translation>Kopie der Momentaufnahme {name}</translation>
+    </message>
+    <message>
+        <source>Copy of disk {name}</source>
+        <translation>Kopie des Datenträgers {name}</translation>
+    </message>
+    <message>
+        <source>Uploaded</source>
+        <translation>Hochgeladen</translation>
+    </message>
+    <message>
+        <source>Imported from blob {uri}</source>
+        <translation>Aus dem Blob {uri} importiert</translation>
+    </message>
+    <message>
+        <source>Empty snapshot</source>
+        <translation>Leere Momentaufnahme</translation>
+    </message>
+    <message>
+        <source>Empty disk</source>
+        <translation>Leerer Datenträger</translation>
+    </message>
+    <message>
+        <source>Restore point {name}</source>
+        <translation>Wiederherstellungspunkt {name}</translation>
+    </message>
+    <message>
+        <source>Backup of VM {vm}, taken before its capture</source>
+        <translation>Sicherung des virtuellen Computers {vm}, vor seiner Erfassung erstellt</translation>
+    </message>
+    <message>
+        <source>Kept from an upload with Azure Image Studio</source>
+        <translation>Von einem Upload mit Azure Image Studio behalten</translation>
+    </message>
+    <message>
+        <source>{size} GiB</source>
+        <translation>{size} GiB</translation>
+    </message>
+    <message>
+        <source>attached to VM {vm}</source>
+        <translation>an den virtuellen Computer {vm} angefügt</translation>
+    </message>
+    <message>
+        <source>VM {vm}</source>
+        <translation>Virtueller Computer {vm}</translation>
+    </message>
+    <message>
+        <source>No VM (not attached)</source>
+        <translation>Kein virtueller Computer (nicht angefügt)</translation>
+    </message>
+    <message>
+        <source>Made by</source>
+        <translation>Erstellt durch</translation>
+    </message>
+    <message>
+        <source>Disk state</source>
+        <translation>Datenträgerstatus</translation>
+    </message>
+    <message>
+        <source>Used by</source>
+        <translation>Verwendet von</translation>
+    </message>
+    <message>
+        <source>Created from</source>
+        <translation>Erstellt aus</translation>
+    </message>
+    <message>
+        <source>Created</source>
+        <translation>Erstellt am</translation>
+    </message>
+    <message>
+        <source>Incremental</source>
+        <translation>Inkrementell</translation>
     </message>
     <message>
         <source>data disks: {count}</source>
         <translation>Datenträger für Daten: {count}</translation>
+    </message>
+    <message>
+        <source>Snapshot {name} is no longer in resource group {group}.</source>
+        <translation>Die Momentaufnahme {name} ist nicht mehr in der Ressourcengruppe {group}.</translation>
     </message>
     <message>
         <source>Resource group</source>
@@ -623,6 +719,10 @@
         <translation>Die Imagedefinition {definition} hat {what} &apos;{wanted}&apos;, die Erfassung aber &apos;{source}&apos; (Azure: &apos;different {azure_what} than the parent gallery image&apos;).</translation>
     </message>
     <message>
+        <source>The VM was made from the Marketplace plan {plan}, which the definition {definition} does not carry: Azure would refuse every VM made from the new version. Create a new definition (it carries the plan) or choose one made from this plan.</source>
+        <translation>Die VM wurde aus dem Marketplace-Plan {plan} erstellt, den die Definition {definition} nicht trägt: Azure würde jede VM aus der neuen Version ablehnen. Erstellen Sie eine neue Definition (sie trägt den Plan) oder wählen Sie eine, die aus diesem Plan erstellt wurde.</translation>
+    </message>
+    <message>
         <source>The definition {definition} has security type &apos;{security_type}&apos;, which does not accept a VM of security type &apos;{vm_security_type}&apos;.</source>
         <translation>Die Imagedefinition {definition} hat den Sicherheitstyp &apos;{security_type}&apos;, der keine VM mit dem Sicherheitstyp &apos;{vm_security_type}&apos; akzeptiert.</translation>
     </message>
@@ -731,8 +831,36 @@
         <translation>Verwalteter Datenträger {name} ({resource_group}, {location})</translation>
     </message>
     <message>
+        <source>The download was stopped.</source>
+        <translation>Der Download wurde angehalten.</translation>
+    </message>
+    <message>
+        <source>Stopped when the app closed; it resumes where it stopped.</source>
+        <translation>Beim Schließen der App beendet; der Download wird dort fortgesetzt, wo er stehen geblieben ist.</translation>
+    </message>
+    <message>
+        <source>The app closed before the download finished.</source>
+        <translation>Die App wurde geschlossen, bevor der Download abgeschlossen war.</translation>
+    </message>
+    <message>
         <source>Page blob {url}</source>
         <translation>Seitenblob {url}</translation>
+    </message>
+    <message>
+        <source>Snapshot {name} ({resource_group})</source>
+        <translation>Momentaufnahme {name} ({resource_group})</translation>
+    </message>
+    <message>
+        <source>Image version {version} of {definition} ({gallery}), OS disk</source>
+        <translation>Imageversion {version} von {definition} ({gallery}), Betriebssystemdatenträger</translation>
+    </message>
+    <message>
+        <source>Image version {version} of {definition} ({gallery}), data disk LUN {lun}</source>
+        <translation>Imageversion {version} von {definition} ({gallery}), Datenträger für Daten LUN {lun}</translation>
+    </message>
+    <message>
+        <source>Managed disk {name} ({resource_group})</source>
+        <translation>Verwalteter Datenträger {name} ({resource_group})</translation>
     </message>
     <message>
         <source>the OS disk</source>
@@ -2107,8 +2235,72 @@
         <translation>nur Betriebssystem · {total} GiB</translation>
     </message>
     <message>
+        <source>Creating a temporary disk from the image version</source>
+        <translation>Temporären Datenträger aus der Imageversion erstellen</translation>
+    </message>
+    <message>
+        <source>Granting read access</source>
+        <translation>Lesezugriff gewähren</translation>
+    </message>
+    <message>
+        <source>Downloading</source>
+        <translation>Herunterladen</translation>
+    </message>
+    <message>
+        <source>Revoking read access</source>
+        <translation>Lesezugriff widerrufen</translation>
+    </message>
+    <message>
+        <source>Deleting the temporary disk</source>
+        <translation>Temporären Datenträger löschen</translation>
+    </message>
+    <message>
+        <source>Done</source>
+        <translation>Fertig</translation>
+    </message>
+    <message>
+        <source>No such data disk</source>
+        <translation>Kein solcher Datenträger für Daten</translation>
+    </message>
+    <message>
+        <source>Leave the LUN out for the OS disk, or give one of the version&apos;s data-disk LUNs.</source>
+        <translation>Lassen Sie die LUN für den Betriebssystemdatenträger weg, oder geben Sie eine der LUNs der Datenträger für Daten dieser Version an.</translation>
+    </message>
+    <message>
+        <source>Downloading a resource needs a signed-in session.</source>
+        <translation>Zum Herunterladen einer Ressource müssen Sie angemeldet sein.</translation>
+    </message>
+    <message>
         <source>managed disk {name}</source>
         <translation>verwalteter Datenträger {name}</translation>
+    </message>
+    <message>
+        <source>snapshot {name}</source>
+        <translation>Momentaufnahme {name}</translation>
+    </message>
+    <message>
+        <source>The image version {version} has no data disk at LUN {lun} (its data disks: {luns}).</source>
+        <translation>Die Imageversion {version} hat keinen Datenträger für Daten mit LUN {lun} (ihre Datenträger für Daten: {luns}).</translation>
+    </message>
+    <message>
+        <source>image version {version} (through the temporary disk {disk})</source>
+        <translation>Imageversion {version} (über den temporären Datenträger {disk})</translation>
+    </message>
+    <message>
+        <source>Azure granted read access to {source} but returned no SAS URL.</source>
+        <translation>Azure hat Lesezugriff auf {source} gewährt, aber keine SAS-URL zurückgegeben.</translation>
+    </message>
+    <message>
+        <source>Revoking the read access to {source} failed ({message}). Revoke it yourself (az disk revoke-access, or az snapshot revoke-access) before using it.</source>
+        <translation>Der Lesezugriff auf {source} konnte nicht widerrufen werden ({message}). Widerrufen Sie ihn selbst (az disk revoke-access bzw. az snapshot revoke-access), bevor Sie die Ressource verwenden.</translation>
+    </message>
+    <message>
+        <source>The temporary disk {name} in {group} could not be deleted ({message}). Delete it yourself (az disk delete) to stop paying for it.</source>
+        <translation>Der temporäre Datenträger {name} in {group} konnte nicht gelöscht werden ({message}). Löschen Sie ihn selbst (az disk delete), damit keine Kosten mehr anfallen.</translation>
+    </message>
+    <message>
+        <source>The download of {source} was cancelled. Start it again to continue.</source>
+        <translation>Der Download von {source} wurde abgebrochen. Starten Sie ihn erneut, um fortzufahren.</translation>
     </message>
     <message>
         <source>The upload to managed disk {name} is paused; it resumes where it stopped at the next start (its write access is kept in the keyring).</source>
@@ -2859,6 +3051,930 @@
         <source>{what} uses the scheme &apos;{scheme}://&apos;; only https:// is supported (http:// only to this machine). Use the https:// address.</source>
         <translation>{what} verwendet das Schema &apos;{scheme}://&apos;; unterstützt wird nur https:// (http:// nur zu diesem Computer). Verwenden Sie die https://-Adresse.</translation>
     </message>
+    <message>
+        <source>Grant read access to the source and write access to the target</source>
+        <translation>Lesezugriff auf die Quelle und Schreibzugriff auf das Ziel gewähren</translation>
+    </message>
+    <message>
+        <source>Sign a read-only SAS for {source} and a write SAS for {target} with the accounts&apos; keys (kept in memory)</source>
+        <translation>Eine schreibgeschützte SAS für {source} und eine Schreib-SAS für {target} mit den Schlüsseln der Speicherkonten signieren (nur im Arbeitsspeicher)</translation>
+    </message>
+    <message>
+        <source>Nothing was changed. Give URLs with a SAS, or allow shared key access on the storage accounts, and start again.</source>
+        <translation>Es wurde nichts geändert. Geben Sie URLs mit einer SAS an oder erlauben Sie den Zugriff mit gemeinsam verwendetem Schlüssel für die Speicherkonten, und starten Sie erneut.</translation>
+    </message>
+    <message>
+        <source>Check {source} and the target container</source>
+        <translation>{source} und den Zielcontainer prüfen</translation>
+    </message>
+    <message>
+        <source>Copy {blob} to {account}</source>
+        <translation>{blob} nach {account} kopieren</translation>
+    </message>
+    <message>
+        <source>Create blob {target} as a server-side copy of {source}</source>
+        <translation>Blob {target} als serverseitige Kopie von {source} erstellen</translation>
+    </message>
+    <message>
+        <source>Delete the incomplete target blob and start the copy again.</source>
+        <translation>Löschen Sie den unvollständigen Zielblob, und starten Sie die Kopie erneut.</translation>
+    </message>
+    <message>
+        <source>Verify the copy</source>
+        <translation>Kopie überprüfen</translation>
+    </message>
+    <message>
+        <source>The target differs from the source: delete it and start the copy again.</source>
+        <translation>Das Ziel weicht von der Quelle ab: Löschen Sie es, und starten Sie die Kopie erneut.</translation>
+    </message>
+    <message>
+        <source>Both URLs carry a SAS; nothing to grant.</source>
+        <translation>Beide URLs enthalten eine SAS; es muss nichts gewährt werden.</translation>
+    </message>
+    <message>
+        <source>Read access to the source and write access to the target granted.</source>
+        <translation>Lesezugriff auf die Quelle und Schreibzugriff auf das Ziel gewährt.</translation>
+    </message>
+    <message>
+        <source>Storage account {name} gave no key. Key access may be disabled on it: give the source URL with a read SAS instead.</source>
+        <translation>Das Speicherkonto {name} hat keinen Schlüssel geliefert. Der Schlüsselzugriff ist dort möglicherweise deaktiviert: Geben Sie stattdessen die Quell-URL mit einer Lese-SAS an.</translation>
+    </message>
+    <message>
+        <source>The source blob {url} does not exist.</source>
+        <translation>Der Quellblob {url} ist nicht vorhanden.</translation>
+    </message>
+    <message>
+        <source>{url} is a {kind} larger than 256 MiB; this copy takes page blobs (VHDs) and block blobs up to 256 MiB.</source>
+        <translation>{url} ist ein {kind} mit mehr als 256 MiB; diese Kopie nimmt Seitenblobs (VHDs) und Blockblobs bis 256 MiB.</translation>
+    </message>
+    <message>
+        <source>{url} already exists. Choose another name or delete it.</source>
+        <translation>{url} ist bereits vorhanden. Wählen Sie einen anderen Namen, oder löschen Sie es.</translation>
+    </message>
+    <message>
+        <source>{url}: {kind}, {size}.</source>
+        <translation>{url}: {kind}, {size}.</translation>
+    </message>
+    <message>
+        <source>Azure&apos;s copy ended {status}: {reason}</source>
+        <translation>Die Kopie in Azure endete mit {status}: {reason}</translation>
+    </message>
+    <message>
+        <source>{done} of {total} copied</source>
+        <translation>{done} von {total} kopiert</translation>
+    </message>
+    <message>
+        <source>{size} copied by Azure.</source>
+        <translation>{size} von Azure kopiert.</translation>
+    </message>
+    <message>
+        <source>The copy differs from the source: {problems}</source>
+        <translation>Die Kopie weicht von der Quelle ab: {problems}</translation>
+    </message>
+    <message>
+        <source>Size, page list and Content-MD5 match the source ({size}).</source>
+        <translation>Größe, Seitenliste und Content-MD5 stimmen mit der Quelle überein ({size}).</translation>
+    </message>
+    <message>
+        <source>No storage account named {account} in the subscriptions you can see. Give the blob URL with a SAS, or the subscription of its account.</source>
+        <translation>In den für Sie sichtbaren Abonnements gibt es kein Speicherkonto namens {account}. Geben Sie die Blob-URL mit einer SAS oder das Abonnement des Speicherkontos an.</translation>
+    </message>
+    <message>
+        <source>Check {source} and the target definition {target}</source>
+        <translation>{source} und die Zielimagedefinition {target} prüfen</translation>
+    </message>
+    <message>
+        <source>Create image version {version} in subscription {subscription} from {source} (Azure copies it)</source>
+        <translation>Imageversion {version} im Abonnement {subscription} aus {source} erstellen (Azure kopiert sie)</translation>
+    </message>
+    <message>
+        <source>Nothing was copied. For another tenant, sign in to it with an account that may write the target gallery, and make sure your account can read the source version (Reader on it); then start the copy again.</source>
+        <translation>Es wurde nichts kopiert. Melden Sie sich bei einem anderen Mandanten mit einem Konto an, das in den Zielkatalog schreiben darf, und stellen Sie sicher, dass Ihr Konto die Quellversion lesen kann (Leser-Rolle darauf); starten Sie die Kopie dann erneut.</translation>
+    </message>
+    <message>
+        <source>The source version {version} is {state}; it can be copied once it has succeeded.</source>
+        <translation>Die Quellversion {version} hat den Zustand {state}; sie kann kopiert werden, sobald sie erfolgreich erstellt wurde.</translation>
+    </message>
+    <message>
+        <source>Source {version} read; reading the target definition.</source>
+        <translation>Quelle {version} gelesen; die Zielimagedefinition wird gelesen.</translation>
+    </message>
+    <message>
+        <source>The target image definition {definition} does not exist in resource group {resource_group}. Create it first (with the same OS type, state, generation and architecture as {source}).</source>
+        <translation>Die Zielimagedefinition {definition} ist in der Ressourcengruppe {resource_group} nicht vorhanden. Erstellen Sie sie zuerst (mit demselben Betriebssystemtyp, Zustand, derselben Generation und Architektur wie {source}).</translation>
+    </message>
+    <message>
+        <source>{what}: the source has {source}, the target {target}</source>
+        <translation>{what}: Die Quelle hat {source}, das Ziel {target}</translation>
+    </message>
+    <message>
+        <source>{first}; {second}</source>
+        <translation>{first}; {second}</translation>
+    </message>
+    <message>
+        <source>The target definition {target} does not match the source&apos;s definition {source}: {differences}.</source>
+        <translation>Die Zielimagedefinition {target} passt nicht zur Imagedefinition der Quelle {source}: {differences}.</translation>
+    </message>
+    <message>
+        <source>The source version {version} is not replicated to {region}, the target gallery&apos;s region, where Azure reads it from. Add {region} to its target regions first.</source>
+        <translation>Die Quellversion {version} ist nicht in {region} repliziert, der Region des Zielkatalogs, aus der Azure sie liest. Fügen Sie {region} zuerst ihren Zielregionen hinzu.</translation>
+    </message>
+    <message>
+        <source>The target version {version} already exists. Choose another version number.</source>
+        <translation>Die Zielversion {version} ist bereits vorhanden. Wählen Sie eine andere Versionsnummer.</translation>
+    </message>
+    <message>
+        <source>{source} can be copied into {target} ({region}).</source>
+        <translation>{source} kann nach {target} ({region}) kopiert werden.</translation>
+    </message>
+    <message>
+        <source>Image version {version} accepted; Azure copies and replicates it now.</source>
+        <translation>Imageversion {version} angenommen; Azure kopiert und repliziert sie jetzt.</translation>
+    </message>
+    <message>
+        <source>{state} {percent} %</source>
+        <translation>{state} {percent} %</translation>
+    </message>
+    <message>
+        <source>Copy refused before any change</source>
+        <translation>Kopie vor jeder Änderung abgelehnt</translation>
+    </message>
+    <message>
+        <source>Nothing was changed. Correct what the message names and start the copy again.</source>
+        <translation>Es wurde nichts geändert. Korrigieren Sie, was die Meldung nennt, und starten Sie die Kopie erneut.</translation>
+    </message>
+    <message>
+        <source>The target image definition does not match</source>
+        <translation>Die Zielimagedefinition passt nicht</translation>
+    </message>
+    <message>
+        <source>Nothing was changed. Pick a target image definition with the same OS type, OS state, Hyper-V generation and architecture as the source&apos;s, or create one that matches.</source>
+        <translation>Es wurde nichts geändert. Wählen Sie eine Zielimagedefinition mit demselben Betriebssystemtyp, Betriebssystemzustand, derselben Hyper-V-Generation und Architektur wie die der Quelle, oder erstellen Sie eine passende.</translation>
+    </message>
+    <message>
+        <source>Azure&apos;s copy failed</source>
+        <translation>Die Kopie in Azure ist fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>Azure kept what it had copied so far. Delete the incomplete target and start the copy again; if it fails again, the message names Azure&apos;s reason.</source>
+        <translation>Azure hat behalten, was bisher kopiert wurde. Löschen Sie das unvollständige Ziel, und starten Sie die Kopie erneut; schlägt sie wieder fehl, nennt die Meldung den Grund von Azure.</translation>
+    </message>
+    <message>
+        <source>Nothing was changed yet. Correct the cause and start the copy again.</source>
+        <translation>Es wurde noch nichts geändert. Beheben Sie die Ursache, und starten Sie die Kopie erneut.</translation>
+    </message>
+    <message>
+        <source>Check {source} and the target in {region}</source>
+        <translation>{source} und das Ziel in {region} prüfen</translation>
+    </message>
+    <message>
+        <source>{source} is neither a snapshot nor a managed image.</source>
+        <translation>{source} ist weder eine Momentaufnahme noch ein verwaltetes Image.</translation>
+    </message>
+    <message>
+        <source>{source} is already in {region}. Choose another region.</source>
+        <translation>{source} befindet sich bereits in {region}. Wählen Sie eine andere Region.</translation>
+    </message>
+    <message>
+        <source>Incremental snapshot of the {role} disk</source>
+        <translation>Inkrementelle Momentaufnahme des Datenträgers {role}</translation>
+    </message>
+    <message>
+        <source>Create incremental snapshot {snapshot} of {disk} (deleted at the end)</source>
+        <translation>Inkrementelle Momentaufnahme {snapshot} von {disk} erstellen (wird am Ende gelöscht)</translation>
+    </message>
+    <message>
+        <source>Copy the {role} disk to {region}</source>
+        <translation>Datenträger {role} nach {region} kopieren</translation>
+    </message>
+    <message>
+        <source>Create snapshot {snapshot} in {region} with CopyStart (Azure copies the data)</source>
+        <translation>Momentaufnahme {snapshot} in {region} mit CopyStart erstellen (Azure kopiert die Daten)</translation>
+    </message>
+    <message>
+        <source>Delete the incomplete copy in the target region, then start the copy again.</source>
+        <translation>Löschen Sie die unvollständige Kopie in der Zielregion, und starten Sie die Kopie dann erneut.</translation>
+    </message>
+    <message>
+        <source>Create managed image {name} in {region}</source>
+        <translation>Verwaltetes Image {name} in {region} erstellen</translation>
+    </message>
+    <message>
+        <source>Create managed image {name} in {resource_group} ({region}) from the copied snapshots</source>
+        <translation>Verwaltetes Image {name} in {resource_group} ({region}) aus den kopierten Momentaufnahmen erstellen</translation>
+    </message>
+    <message>
+        <source>The copied snapshots are kept; make the image from them yourself, or delete them and start again.</source>
+        <translation>Die kopierten Momentaufnahmen bleiben erhalten; erstellen Sie das Image selbst daraus, oder löschen Sie sie, und starten Sie erneut.</translation>
+    </message>
+    <message>
+        <source>Delete the intermediate snapshots</source>
+        <translation>Zwischenmomentaufnahmen löschen</translation>
+    </message>
+    <message>
+        <source>Delete the snapshots made for the copy (the image keeps its own copy of the data)</source>
+        <translation>Die für die Kopie erstellten Momentaufnahmen löschen (das Image behält eine eigene Kopie der Daten)</translation>
+    </message>
+    <message>
+        <source>The image is ready. Delete the snapshots named in the message yourself.</source>
+        <translation>Das Image ist bereit. Löschen Sie die in der Meldung genannten Momentaufnahmen selbst.</translation>
+    </message>
+    <message>
+        <source>{source} can be copied to {region}.</source>
+        <translation>{source} kann nach {region} kopiert werden.</translation>
+    </message>
+    <message>
+        <source>{name} already exists in resource group {resource_group}. Choose another name.</source>
+        <translation>{name} ist in der Ressourcengruppe {resource_group} bereits vorhanden. Wählen Sie einen anderen Namen.</translation>
+    </message>
+    <message>
+        <source>{name} is a full snapshot; Azure copies only incremental snapshots to another region (CopyStart). Make an incremental snapshot of its disk and copy that one.</source>
+        <translation>{name} ist eine vollständige Momentaufnahme; Azure kopiert nur inkrementelle Momentaufnahmen in eine andere Region (CopyStart). Erstellen Sie eine inkrementelle Momentaufnahme ihres Datenträgers, und kopieren Sie diese.</translation>
+    </message>
+    <message>
+        <source>{name} is itself still being copied ({percent} %). Wait until it is complete.</source>
+        <translation>{name} wird selbst noch kopiert ({percent} %). Warten Sie, bis der Vorgang abgeschlossen ist.</translation>
+    </message>
+    <message>
+        <source>The {role} disk of {image} was made from the managed disk {disk}, which no longer exists; Azure cannot copy an image&apos;s own data to another region. Create the image anew in the target region, or make a gallery image version from it and replicate that.</source>
+        <translation>Der Datenträger {role} von {image} wurde aus dem verwalteten Datenträger {disk} erstellt, der nicht mehr vorhanden ist; Azure kann die eigenen Daten eines Images nicht in eine andere Region kopieren. Erstellen Sie das Image in der Zielregion neu, oder erstellen Sie daraus eine Imageversion im Katalog, und replizieren Sie diese.</translation>
+    </message>
+    <message>
+        <source>The {role} disk of {image} is the full snapshot {snapshot}; Azure copies only incremental snapshots to another region. Make a disk from it and an incremental snapshot of that disk, then an image from that.</source>
+        <translation>Der Datenträger {role} von {image} ist die vollständige Momentaufnahme {snapshot}; Azure kopiert nur inkrementelle Momentaufnahmen in eine andere Region. Erstellen Sie daraus einen Datenträger und davon eine inkrementelle Momentaufnahme, dann daraus ein Image.</translation>
+    </message>
+    <message>
+        <source>The {role} disk of {image} is a VHD blob; Azure&apos;s snapshot copy takes managed snapshots only. Copy the blob to a storage account in the target region (copy BLOB_URL --to CONTAINER_URL) and make the image there from the copy.</source>
+        <translation>Der Datenträger {role} von {image} ist ein VHD-Blob; die Momentaufnahmenkopie von Azure nimmt nur verwaltete Momentaufnahmen. Kopieren Sie den Blob in ein Speicherkonto in der Zielregion (copy BLOB_URL --to CONTAINER_URL), und erstellen Sie das Image dort aus der Kopie.</translation>
+    </message>
+    <message>
+        <source>Snapshot {name} made.</source>
+        <translation>Momentaufnahme {name} erstellt.</translation>
+    </message>
+    <message>
+        <source>Azure stopped copying {name}: {code}: {reason}</source>
+        <translation>Azure hat das Kopieren von {name} abgebrochen: {code}: {reason}</translation>
+    </message>
+    <message>
+        <source>{percent} % copied</source>
+        <translation>{percent} % kopiert</translation>
+    </message>
+    <message>
+        <source>{name} copied to {region}.</source>
+        <translation>{name} nach {region} kopiert.</translation>
+    </message>
+    <message>
+        <source>Managed image {name} created in {region}.</source>
+        <translation>Verwaltetes Image {name} in {region} erstellt.</translation>
+    </message>
+    <message>
+        <source>Deleted: {names}.</source>
+        <translation>Gelöscht: {names}.</translation>
+    </message>
+    <message>
+        <source>Not a download source</source>
+        <translation>Keine Downloadquelle</translation>
+    </message>
+    <message>
+        <source>Give a page blob&apos;s SAS URL, or the resource ID of a managed disk, a snapshot or a gallery image version (/subscriptions/…/providers/Microsoft.Compute/…).</source>
+        <translation>Geben Sie die SAS-URL eines Seitenblobs oder die Ressourcen-ID eines verwalteten Datenträgers, einer Momentaufnahme oder einer Imageversion eines Katalogs an (/subscriptions/…/providers/Microsoft.Compute/…).</translation>
+    </message>
+    <message>
+        <source>A LUN picks a data disk of a gallery image version; a SAS URL names one blob already. Leave the LUN out.</source>
+        <translation>Eine LUN wählt einen Datenträger für Daten einer Imageversion aus; eine SAS-URL bezeichnet bereits genau einen Blob. Lassen Sie die LUN weg.</translation>
+    </message>
+    <message>
+        <source>{source} is neither a SAS URL nor a resource ID.</source>
+        <translation>{source} ist weder eine SAS-URL noch eine Ressourcen-ID.</translation>
+    </message>
+    <message>
+        <source>A LUN picks a data disk of a gallery image version; a disk or snapshot is one disk already. Leave the LUN out.</source>
+        <translation>Eine LUN wählt einen Datenträger für Daten einer Imageversion aus; ein Datenträger oder eine Momentaufnahme ist bereits genau ein Datenträger. Lassen Sie die LUN weg.</translation>
+    </message>
+    <message>
+        <source>LUN {lun} is not a LUN: give 0 or more.</source>
+        <translation>LUN {lun} ist keine gültige LUN: Geben Sie 0 oder mehr an.</translation>
+    </message>
+    <message>
+        <source>{source} is not a managed disk, a snapshot or a gallery image version: only those (and page blobs, by SAS URL) can be downloaded.</source>
+        <translation>{source} ist weder ein verwalteter Datenträger noch eine Momentaufnahme noch eine Imageversion eines Katalogs: Nur diese (und Seitenblobs per SAS-URL) können heruntergeladen werden.</translation>
+    </message>
+    <message>
+        <source>Choose a Marketplace image version to hand off.</source>
+        <translation>Wählen Sie eine Marketplace-Imageversion zum Übergeben.</translation>
+    </message>
+    <message>
+        <source>This gallery image version has no public ID; choose a version of the image.</source>
+        <translation>Diese Imageversion des Katalogs hat keine öffentliche ID; wählen Sie eine Version des Images.</translation>
+    </message>
+    <message>
+        <source>Only images and image versions can be handed off as a VM create.</source>
+        <translation>Nur Images und Imageversionen lassen sich als VM-Erstellung übergeben.</translation>
+    </message>
+    <message>
+        <source>vCPUs</source>
+        <translation>vCPUs</translation>
+    </message>
+    <message>
+        <source>memory (GiB)</source>
+        <translation>Arbeitsspeicher (GiB)</translation>
+    </message>
+    <message>
+        <source>Recommended {what}: {value} is outside 1 to {top}.</source>
+        <translation>Empfohlene {what}: {value} liegt außerhalb von 1 bis {top}.</translation>
+    </message>
+    <message>
+        <source>Recommended {what}: the minimum ({low}) is above the maximum ({high}). Swap them or leave one empty.</source>
+        <translation>Empfohlene {what}: Das Minimum ({low}) liegt über dem Maximum ({high}). Tauschen Sie die Werte oder lassen Sie einen leer.</translation>
+    </message>
+    <message>
+        <source>Azure keeps an end-of-life date once it is set (a date sent empty counts as not sent): choose a later date instead of none.</source>
+        <translation>Azure behält ein einmal gesetztes Enddatum (ein leer gesendetes Datum gilt als nicht gesendet): Wählen Sie statt „Keins“ ein späteres Datum.</translation>
+    </message>
+    <message>
+        <source>The end-of-life date must be in the future (or none): VMs would be warned about a date that has passed.</source>
+        <translation>Das Enddatum muss in der Zukunft liegen (oder leer sein): VMs würden sonst vor einem bereits vergangenen Datum gewarnt.</translation>
+    </message>
+    <message>
+        <source>Update image definition {path}</source>
+        <translation>Imagedefinition {path} aktualisieren</translation>
+    </message>
+    <message>
+        <source>Changes the description, end of life and recommended sizes of {path}.</source>
+        <translation>Ändert Beschreibung, Enddatum und empfohlene Größen von {path}.</translation>
+    </message>
+    <message>
+        <source>Azure is updating the definition…</source>
+        <translation>Azure aktualisiert die Definition…</translation>
+    </message>
+    <message>
+        <source>Image definition {path} updated.</source>
+        <translation>Imagedefinition {path} aktualisiert.</translation>
+    </message>
+    <message>
+        <source>Managed image</source>
+        <translation>Verwaltetes Image</translation>
+    </message>
+    <message>
+        <source>Gallery image version</source>
+        <translation>Imageversion</translation>
+    </message>
+    <message>
+        <source>Image definition</source>
+        <translation>Imagedefinition</translation>
+    </message>
+    <message>
+        <source>Gallery</source>
+        <translation>Katalog</translation>
+    </message>
+    <message>
+        <source>Managed disk</source>
+        <translation>Verwalteter Datenträger</translation>
+    </message>
+    <message>
+        <source>Snapshot</source>
+        <translation>Momentaufnahme</translation>
+    </message>
+    <message>
+        <source>Delete managed image {path}</source>
+        <translation>Verwaltetes Image {path} löschen</translation>
+    </message>
+    <message>
+        <source>Delete gallery image version {path}</source>
+        <translation>Imageversion {path} löschen</translation>
+    </message>
+    <message>
+        <source>Delete image definition {path}</source>
+        <translation>Imagedefinition {path} löschen</translation>
+    </message>
+    <message>
+        <source>Delete gallery {path}</source>
+        <translation>Katalog {path} löschen</translation>
+    </message>
+    <message>
+        <source>Delete disk {path}</source>
+        <translation>Datenträger {path} löschen</translation>
+    </message>
+    <message>
+        <source>Delete snapshot {path}</source>
+        <translation>Momentaufnahme {path} löschen</translation>
+    </message>
+    <message>
+        <source>Managed image {path} deleted.</source>
+        <translation>Das verwaltete Image {path} wurde gelöscht.</translation>
+    </message>
+    <message>
+        <source>Gallery image version {path} deleted.</source>
+        <translation>Die Imageversion {path} wurde gelöscht.</translation>
+    </message>
+    <message>
+        <source>Image definition {path} deleted.</source>
+        <translation>Die Imagedefinition {path} wurde gelöscht.</translation>
+    </message>
+    <message>
+        <source>Gallery {path} deleted.</source>
+        <translation>Der Katalog {path} wurde gelöscht.</translation>
+    </message>
+    <message>
+        <source>Disk {path} deleted.</source>
+        <translation>Der Datenträger {path} wurde gelöscht.</translation>
+    </message>
+    <message>
+        <source>Snapshot {path} deleted.</source>
+        <translation>Die Momentaufnahme {path} wurde gelöscht.</translation>
+    </message>
+    <message>
+        <source>Deletes {what} {path} in resource group {group}.</source>
+        <translation>Löscht: {what} {path} in der Ressourcengruppe {group}.</translation>
+    </message>
+    <message>
+        <source>Image definition {path} still has versions that are not selected: {names}. Azure deletes only an empty definition: select those versions too, or delete them first.</source>
+        <translation>Die Imagedefinition {path} hat noch Versionen, die nicht ausgewählt sind: {names}. Azure löscht nur eine leere Imagedefinition: Wählen Sie diese Versionen ebenfalls aus, oder löschen Sie sie zuerst.</translation>
+    </message>
+    <message>
+        <source>Gallery {path} still holds image definitions that stay: {names}. Azure deletes only an empty gallery: select those definitions with all their versions too, or delete them first.</source>
+        <translation>Der Katalog {path} enthält noch Imagedefinitionen, die bestehen bleiben: {names}. Azure löscht nur einen leeren Katalog: Wählen Sie diese Imagedefinitionen mit allen ihren Versionen ebenfalls aus, oder löschen Sie sie zuerst.</translation>
+    </message>
+    <message>
+        <source>Disk {path} no longer exists. Refresh the tree (F5).</source>
+        <translation>Der Datenträger {path} existiert nicht mehr. Aktualisieren Sie die Baumansicht (F5).</translation>
+    </message>
+    <message>
+        <source>Disk {path} is attached to VM {vm}. Detach it from the VM (or delete the VM) first.</source>
+        <translation>Der Datenträger {path} ist an den virtuellen Computer {vm} angefügt. Trennen Sie ihn zuerst vom virtuellen Computer (oder löschen Sie den virtuellen Computer).</translation>
+    </message>
+    <message>
+        <source>Disk {path} is in use: {state} (an upload or a download has access to it). Finish or cancel that first.</source>
+        <translation>Der Datenträger {path} wird verwendet: {state} (ein Upload oder Download hat Zugriff darauf). Schließen Sie diesen zuerst ab, oder brechen Sie ihn ab.</translation>
+    </message>
+    <message>
+        <source>Snapshot {path} no longer exists. Refresh the tree (F5).</source>
+        <translation>Die Momentaufnahme {path} existiert nicht mehr. Aktualisieren Sie die Baumansicht (F5).</translation>
+    </message>
+    <message>
+        <source>Snapshot {path} is being read: {state} (a download has access to it). Finish or cancel that first.</source>
+        <translation>Die Momentaufnahme {path} wird gelesen: {state} (ein Download hat Zugriff darauf). Schließen Sie diesen zuerst ab, oder brechen Sie ihn ab.</translation>
+    </message>
+    <message>
+        <source>Azure is deleting it…</source>
+        <translation>Azure löscht die Ressource…</translation>
+    </message>
+    <message>
+        <source>Choose a region for every row.</source>
+        <translation>Wählen Sie in jeder Zeile eine Region aus.</translation>
+    </message>
+    <message>
+        <source>{region} is listed twice: keep one row per region.</source>
+        <translation>{region} ist doppelt aufgeführt: Behalten Sie eine Zeile pro Region.</translation>
+    </message>
+    <message>
+        <source>{region}: {count} replicas is outside what Azure allows. Choose {low} to {high} replicas.</source>
+        <translation>{region}: {count} Replikate liegen außerhalb dessen, was Azure zulässt. Wählen Sie {low} bis {high} Replikate.</translation>
+    </message>
+    <message>
+        <source>{region}: {storage} is not a storage account type Azure offers for image versions. Choose Standard_LRS, Standard_ZRS or Premium_LRS.</source>
+        <translation>{region}: {storage} ist kein Speicherkontotyp, den Azure für Imageversionen anbietet. Wählen Sie Standard_LRS, Standard_ZRS oder Premium_LRS.</translation>
+    </message>
+    <message>
+        <source>{region}: the storage account type ({old}) cannot be changed once a region holds the version. To use {new} there, drop the region and add it again.</source>
+        <translation>{region}: Der Speicherkontotyp ({old}) lässt sich nicht mehr ändern, sobald die Region die Version enthält. Um dort {new} zu verwenden, entfernen Sie die Region und fügen Sie sie erneut hinzu.</translation>
+    </message>
+    <message>
+        <source>{region} has no availability zones, so zone-redundant storage (Standard_ZRS) is not offered there. Choose Standard_LRS or Premium_LRS.</source>
+        <translation>{region} hat keine Verfügbarkeitszonen, daher wird zonenredundanter Speicher (Standard_ZRS) dort nicht angeboten. Wählen Sie Standard_LRS oder Premium_LRS.</translation>
+    </message>
+    <message>
+        <source>{region} is where the version was made: Azure keeps it among the target regions. Add it back.</source>
+        <translation>In {region} wurde die Version erstellt: Azure behält diese Region unter den Zielregionen. Fügen Sie sie wieder hinzu.</translation>
+    </message>
+    <message>
+        <source>Azure keeps this version in {regions} unless its safeguard allows removing replicated regions (allowDeletionOfReplicatedLocations). Allow it first, or keep the region.</source>
+        <translation>Azure behält diese Version in {regions}, solange ihr Schutz das Entfernen replizierter Regionen nicht erlaubt (allowDeletionOfReplicatedLocations). Erlauben Sie es zuerst, oder behalten Sie die Region.</translation>
+    </message>
+    <message>
+        <source>Allow removing {path} from replicated regions</source>
+        <translation>Entfernen von {path} aus replizierten Regionen erlauben</translation>
+    </message>
+    <message>
+        <source>Sets safetyProfile.allowDeletionOfReplicatedLocations of {path} to true.</source>
+        <translation>Setzt safetyProfile.allowDeletionOfReplicatedLocations von {path} auf „true“.</translation>
+    </message>
+    <message>
+        <source>Update image version {path}</source>
+        <translation>Imageversion {path} aktualisieren</translation>
+    </message>
+    <message>
+        <source>Changes the end of life, exclude-from-latest and target regions of {path}; Azure replicates to new and changed regions.</source>
+        <translation>Ändert Enddatum, „Von ‚latest‘ ausschließen“ und Zielregionen von {path}; Azure repliziert in neue und geänderte Regionen.</translation>
+    </message>
+    <message>
+        <source>Read Azure&apos;s message. A region that failed to replicate shows Failed in the status: Retry it there; anything else, correct and apply again.</source>
+        <translation>Lesen Sie die Meldung von Azure. Eine Region, deren Replikation fehlgeschlagen ist, zeigt im Status „Fehlgeschlagen“: Wiederholen Sie sie dort; alles andere korrigieren Sie und übernehmen erneut.</translation>
+    </message>
+    <message>
+        <source>Not sent: Azure would refuse this change</source>
+        <translation>Nicht gesendet: Azure würde diese Änderung ablehnen</translation>
+    </message>
+    <message>
+        <source>Correct what is named and apply again.</source>
+        <translation>Korrigieren Sie das Genannte und übernehmen Sie erneut.</translation>
+    </message>
+    <message>
+        <source>Azure is changing the safeguard…</source>
+        <translation>Azure ändert den Schutz…</translation>
+    </message>
+    <message>
+        <source>Removing replicated regions is now allowed for this version.</source>
+        <translation>Das Entfernen replizierter Regionen ist für diese Version jetzt erlaubt.</translation>
+    </message>
+    <message>
+        <source>Azure is updating the version and replicating it…</source>
+        <translation>Azure aktualisiert die Version und repliziert sie…</translation>
+    </message>
+    <message>
+        <source>The version is updated and replicated.</source>
+        <translation>Die Version ist aktualisiert und repliziert.</translation>
+    </message>
+    <message>
+        <source>The VM was refused before any change</source>
+        <translation>Die VM wurde vor jeder Änderung abgelehnt</translation>
+    </message>
+    <message>
+        <source>Marketplace terms not accepted</source>
+        <translation>Marketplace-Bedingungen nicht akzeptiert</translation>
+    </message>
+    <message>
+        <source>Accept the plan&apos;s terms for this subscription (the dialog offers to), then start again. Nothing was changed.</source>
+        <translation>Akzeptieren Sie die Bedingungen des Plans für dieses Abonnement (der Dialog bietet es an), und beginnen Sie dann erneut. Es wurde nichts geändert.</translation>
+    </message>
+    <message>
+        <source>The VM did not provision</source>
+        <translation>Die VM wurde nicht bereitgestellt</translation>
+    </message>
+    <message>
+        <source>Look at the serial log (boot diagnostics) for why the guest did not report.</source>
+        <translation>Sehen Sie im seriellen Protokoll (Startdiagnose) nach, warum sich das Gastsystem nicht gemeldet hat.</translation>
+    </message>
+    <message>
+        <source>Check the request, the size and the plan&apos;s terms</source>
+        <translation>Anforderung, Größe und Bedingungen des Plans prüfen</translation>
+    </message>
+    <message>
+        <source>Create resource group {group}</source>
+        <translation>Ressourcengruppe {group} erstellen</translation>
+    </message>
+    <message>
+        <source>Use resource group {group}</source>
+        <translation>Ressourcengruppe {group} verwenden</translation>
+    </message>
+    <message>
+        <source>Create resource group {group} in {location} (tagged as a test boot; deleted at the end)</source>
+        <translation>Ressourcengruppe {group} in {location} erstellen (als Teststart markiert; wird am Ende gelöscht)</translation>
+    </message>
+    <message>
+        <source>Create resource group {group} in {location}</source>
+        <translation>Ressourcengruppe {group} in {location} erstellen</translation>
+    </message>
+    <message>
+        <source>Create the network</source>
+        <translation>Netzwerk erstellen</translation>
+    </message>
+    <message>
+        <source>Create virtual network {vnet} (10.0.0.0/16, subnet default), public IP address {ip} and network interface {nic}</source>
+        <translation>Virtuelles Netzwerk {vnet} (10.0.0.0/16, Subnetz default), öffentliche IP-Adresse {ip} und Netzwerkschnittstelle {nic} erstellen</translation>
+    </message>
+    <message>
+        <source>Create virtual network {vnet} (10.0.0.0/16, subnet default) and network interface {nic}; no public IP</source>
+        <translation>Virtuelles Netzwerk {vnet} (10.0.0.0/16, Subnetz default) und Netzwerkschnittstelle {nic} erstellen; keine öffentliche IP-Adresse</translation>
+    </message>
+    <message>
+        <source>Create VM {name}</source>
+        <translation>VM {name} erstellen</translation>
+    </message>
+    <message>
+        <source>Create VM {name} ({size}, {security}) from {image} with boot diagnostics</source>
+        <translation>VM {name} ({size}, {security}) aus {image} mit Startdiagnose erstellen</translation>
+    </message>
+    <message>
+        <source>Follow provisioning</source>
+        <translation>Bereitstellung verfolgen</translation>
+    </message>
+    <message>
+        <source>Verdict</source>
+        <translation>Ergebnis</translation>
+    </message>
+    <message>
+        <source>Delete resource group {group}</source>
+        <translation>Ressourcengruppe {group} löschen</translation>
+    </message>
+    <message>
+        <source>Delete resource group {group} and everything in it</source>
+        <translation>Ressourcengruppe {group} mit allem darin löschen</translation>
+    </message>
+    <message>
+        <source>Delete resource group {group} yourself (portal or `az group delete -n {group}`).</source>
+        <translation>Löschen Sie die Ressourcengruppe {group} selbst (Portal oder `az group delete -n {group}`).</translation>
+    </message>
+    <message>
+        <source>Reading the VM sizes of {location}…</source>
+        <translation>VM-Größen von {location} werden gelesen…</translation>
+    </message>
+    <message>
+        <source>The terms of plan {plan} ({product}, {publisher}) are not accepted in this subscription; Azure would refuse the VM.</source>
+        <translation>Die Bedingungen des Plans {plan} ({product}, {publisher}) sind in diesem Abonnement nicht akzeptiert; Azure würde die VM ablehnen.</translation>
+    </message>
+    <message>
+        <source>Size {size} runs the image; the terms of plan {plan} are accepted.</source>
+        <translation>Die Größe {size} führt das Image aus; die Bedingungen des Plans {plan} sind akzeptiert.</translation>
+    </message>
+    <message>
+        <source>Size {size} runs the image.</source>
+        <translation>Die Größe {size} führt das Image aus.</translation>
+    </message>
+    <message>
+        <source>Resource group {group} does not exist. Choose another or create a new one.</source>
+        <translation>Die Ressourcengruppe {group} existiert nicht. Wählen Sie eine andere, oder erstellen Sie eine neue.</translation>
+    </message>
+    <message>
+        <source>Resource group {group} exists.</source>
+        <translation>Die Ressourcengruppe {group} ist vorhanden.</translation>
+    </message>
+    <message>
+        <source>Resource group {group} exists already. Choose it as an existing group, or another name.</source>
+        <translation>Die Ressourcengruppe {group} ist bereits vorhanden. Wählen Sie sie als vorhandene Gruppe aus, oder wählen Sie einen anderen Namen.</translation>
+    </message>
+    <message>
+        <source>Resource group {group} created.</source>
+        <translation>Ressourcengruppe {group} erstellt.</translation>
+    </message>
+    <message>
+        <source>Virtual network {vnet} created.</source>
+        <translation>Virtuelles Netzwerk {vnet} erstellt.</translation>
+    </message>
+    <message>
+        <source>Public IP address {ip} created.</source>
+        <translation>Öffentliche IP-Adresse {ip} erstellt.</translation>
+    </message>
+    <message>
+        <source>Network {vnet} and interface {nic} created.</source>
+        <translation>Netzwerk {vnet} und Schnittstelle {nic} erstellt.</translation>
+    </message>
+    <message>
+        <source>Azure accepted VM {name}; it is being created.</source>
+        <translation>Azure hat die VM {name} angenommen; sie wird erstellt.</translation>
+    </message>
+    <message>
+        <source>Provisioning succeeded; the guest agent is ready.</source>
+        <translation>Bereitstellung erfolgreich; der Gast-Agent ist bereit.</translation>
+    </message>
+    <message>
+        <source>Provisioning succeeded, but the guest agent never reported ready.</source>
+        <translation>Bereitstellung erfolgreich, aber der Gast-Agent hat sich nie als bereit gemeldet.</translation>
+    </message>
+    <message>
+        <source>Provisioning succeeded; the guest agent has not reported yet.</source>
+        <translation>Bereitstellung erfolgreich; der Gast-Agent hat sich noch nicht gemeldet.</translation>
+    </message>
+    <message>
+        <source>Nothing was created; nothing to delete.</source>
+        <translation>Es wurde nichts erstellt; nichts zu löschen.</translation>
+    </message>
+    <message>
+        <source>Deleting {group} and everything in it…</source>
+        <translation>{group} wird mit allem darin gelöscht…</translation>
+    </message>
+    <message>
+        <source>Resource group {group} deleted; nothing is left behind.</source>
+        <translation>Ressourcengruppe {group} gelöscht; es bleibt nichts zurück.</translation>
+    </message>
+    <message>
+        <source>Waiting for Azure…</source>
+        <translation>Warten auf Azure…</translation>
+    </message>
+    <message>
+        <source>{states}; guest agent: {agent}</source>
+        <translation>{states}; Gast-Agent: {agent}</translation>
+    </message>
+    <message>
+        <source>Enter a VM name.</source>
+        <translation>Geben Sie einen VM-Namen ein.</translation>
+    </message>
+    <message>
+        <source>A VM name has 1–64 letters, digits, hyphens, periods or underscores, starts with a letter, digit or underscore and does not end with a hyphen or period.</source>
+        <translation>Ein VM-Name hat 1–64 Buchstaben, Ziffern, Bindestriche, Punkte oder Unterstriche, beginnt mit einem Buchstaben, einer Ziffer oder einem Unterstrich und endet nicht mit einem Bindestrich oder Punkt.</translation>
+    </message>
+    <message>
+        <source>A Windows VM name has at most 15 letters, digits or hyphens (it becomes the computer name) and is not only digits.</source>
+        <translation>Ein Windows-VM-Name hat höchstens 15 Buchstaben, Ziffern oder Bindestriche (er wird zum Computernamen) und besteht nicht nur aus Ziffern.</translation>
+    </message>
+    <message>
+        <source>Enter an administrator user name.</source>
+        <translation>Geben Sie einen Benutzernamen für den Administrator ein.</translation>
+    </message>
+    <message>
+        <source>An administrator name has 1–64 letters, digits, underscores, periods or hyphens and starts with a letter or underscore.</source>
+        <translation>Ein Administratorname hat 1–64 Buchstaben, Ziffern, Unterstriche, Punkte oder Bindestriche und beginnt mit einem Buchstaben oder Unterstrich.</translation>
+    </message>
+    <message>
+        <source>Azure does not allow the administrator name {user}; choose another.</source>
+        <translation>Azure lässt den Administratornamen {user} nicht zu; wählen Sie einen anderen.</translation>
+    </message>
+    <message>
+        <source>The password needs {low}–{high} characters and three of: a lowercase letter, an uppercase letter, a digit, a special character.</source>
+        <translation>Das Kennwort braucht {low}–{high} Zeichen und drei der folgenden: einen Kleinbuchstaben, einen Großbuchstaben, eine Ziffer, ein Sonderzeichen.</translation>
+    </message>
+    <message>
+        <source>Paste an OpenSSH public key (one line starting with ssh-rsa, ssh-ed25519 or ecdsa-sha2-…), for example the contents of ~/.ssh/id_ed25519.pub.</source>
+        <translation>Fügen Sie einen öffentlichen OpenSSH-Schlüssel ein (eine Zeile, die mit ssh-rsa, ssh-ed25519 oder ecdsa-sha2-… beginnt), zum Beispiel den Inhalt von ~/.ssh/id_ed25519.pub.</translation>
+    </message>
+    <message>
+        <source>Choose a region.</source>
+        <translation>Wählen Sie eine Region.</translation>
+    </message>
+    <message>
+        <source>Choose a VM size that runs the image.</source>
+        <translation>Wählen Sie eine VM-Größe, die das Image ausführt.</translation>
+    </message>
+    <message>
+        <source>The size {size} does not run this image ({generation}, {architecture}, {security}); choose one from the list.</source>
+        <translation>Die Größe {size} führt dieses Image nicht aus ({generation}, {architecture}, {security}); wählen Sie eine aus der Liste.</translation>
+    </message>
+    <message>
+        <source>The image does not allow security type {security}.</source>
+        <translation>Das Image lässt den Sicherheitstyp {security} nicht zu.</translation>
+    </message>
+    <message>
+        <source>Give an SSH public key or a password.</source>
+        <translation>Geben Sie einen öffentlichen SSH-Schlüssel oder ein Kennwort an.</translation>
+    </message>
+    <message>
+        <source>Give a password for the Windows administrator.</source>
+        <translation>Geben Sie ein Kennwort für den Windows-Administrator an.</translation>
+    </message>
+    <message>
+        <source>The image boots: OS provisioning completed and the guest agent is ready.</source>
+        <translation>Das Image startet: Die Betriebssystembereitstellung ist abgeschlossen, und der Gast-Agent ist bereit.</translation>
+    </message>
+    <message>
+        <source>VMs can be created from this image.</source>
+        <translation>Aus diesem Image können VMs erstellt werden.</translation>
+    </message>
+    <message>
+        <source>OS provisioning timed out: the image&apos;s disk was not generalized (or a specialized image was deployed as generalized). The guest booted as the machine it was captured from and never reported for the new VM.</source>
+        <translation>Zeitüberschreitung bei der Betriebssystembereitstellung: Der Datenträger des Images wurde nicht verallgemeinert (oder ein spezialisiertes Image wurde als verallgemeinert bereitgestellt). Das Gastsystem startete als der Computer, von dem es erfasst wurde, und hat sich für die neue VM nie gemeldet.</translation>
+    </message>
+    <message>
+        <source>Generalize the source (Windows: sysprep /generalize /oobe /shutdown; Linux: waagent -deprovision+user) and capture it again, or mark the image definition Specialized and create VMs without an OS profile.</source>
+        <translation>Verallgemeinern Sie die Quelle (Windows: sysprep /generalize /oobe /shutdown; Linux: waagent -deprovision+user) und erfassen Sie sie erneut, oder kennzeichnen Sie die Imagedefinition als spezialisiert und erstellen Sie VMs ohne Betriebssystemprofil.</translation>
+    </message>
+    <message>
+        <source>The disk does not boot with this Hyper-V generation: the firmware found no bootable device (a BIOS/MBR disk under UEFI, or a UEFI-only disk under BIOS).</source>
+        <translation>Der Datenträger startet nicht mit dieser Hyper-V-Generation: Die Firmware fand kein startfähiges Gerät (ein BIOS/MBR-Datenträger unter UEFI oder ein reiner UEFI-Datenträger unter BIOS).</translation>
+    </message>
+    <message>
+        <source>Create the image again with the generation the disk boots with: Gen1 for an MBR disk with a BIOS boot loader, Gen2 for a GPT disk with an EFI system partition.</source>
+        <translation>Erstellen Sie das Image erneut mit der Generation, mit der der Datenträger startet: Gen1 für einen MBR-Datenträger mit BIOS-Bootloader, Gen2 für einen GPT-Datenträger mit EFI-Systempartition.</translation>
+    </message>
+    <message>
+        <source>The VM runs, but no guest agent ever reported: the image has no Azure guest agent (WALinuxAgent or cloud-init on Linux, the Windows guest agent).</source>
+        <translation>Die VM läuft, aber kein Gast-Agent hat sich je gemeldet: Das Image hat keinen Azure-Gast-Agent (WALinuxAgent oder cloud-init unter Linux, den Windows-Gast-Agent).</translation>
+    </message>
+    <message>
+        <source>Install and enable the Azure guest agent in the image, generalize it and capture it again.</source>
+        <translation>Installieren und aktivieren Sie den Azure-Gast-Agent im Image, verallgemeinern Sie es, und erfassen Sie es erneut.</translation>
+    </message>
+    <message>
+        <source>The VM did not provision; Azure&apos;s message says why.</source>
+        <translation>Die VM wurde nicht bereitgestellt; die Meldung von Azure nennt den Grund.</translation>
+    </message>
+    <message>
+        <source>Correct what the message names and test-boot the image again.</source>
+        <translation>Korrigieren Sie, was die Meldung nennt, und führen Sie den Teststart des Images erneut aus.</translation>
+    </message>
+    <message>
+        <source>Azure refused to create the VM; the image did not boot.</source>
+        <translation>Azure hat das Erstellen der VM abgelehnt; das Image wurde nicht gestartet.</translation>
+    </message>
+    <message>
+        <source>Correct what the message names (size, plan, terms, security type) and test-boot the image again.</source>
+        <translation>Korrigieren Sie, was die Meldung nennt (Größe, Plan, Bedingungen, Sicherheitstyp), und führen Sie den Teststart des Images erneut aus.</translation>
+    </message>
+    <message>
+        <source>The test boot was cancelled before a verdict.</source>
+        <translation>Der Teststart wurde vor einem Ergebnis abgebrochen.</translation>
+    </message>
+    <message>
+        <source>Start it again to find out whether the image boots.</source>
+        <translation>Starten Sie ihn erneut, um herauszufinden, ob das Image startet.</translation>
+    </message>
+    <message>
+        <source>Cannot write {path}: {reason}. Choose a folder that exists and that you may write to.</source>
+        <translation>{path} kann nicht geschrieben werden: {reason}. Wählen Sie einen vorhandenen Ordner, in den Sie schreiben dürfen.</translation>
+    </message>
+    <message>
+        <source>Not enough free space for {path}: the disk&apos;s data needs {needed} more, but the drive has only {available} free. Free some space or choose a file on another drive.</source>
+        <translation>Nicht genügend freier Speicherplatz für {path}: Die Daten des Datenträgers brauchen noch {needed}, auf dem Laufwerk sind aber nur {available} frei. Geben Sie Speicherplatz frei, oder wählen Sie eine Datei auf einem anderen Laufwerk.</translation>
+    </message>
+    <message>
+        <source>The file system of the drive holding {path} cannot store a file of {size} (FAT32, for example, stops at 4 GiB). Choose a drive formatted with NTFS, exFAT, ext4, APFS or XFS.</source>
+        <translation>Das Dateisystem des Laufwerks von {path} kann keine Datei mit {size} speichern (FAT32 etwa endet bei 4 GiB). Wählen Sie ein Laufwerk, das mit NTFS, exFAT, ext4, APFS oder XFS formatiert ist.</translation>
+    </message>
+    <message>
+        <source>A {format_name} file cannot hold this disk: it would need {size}, and the format stops at {limit}. Choose another format (a fixed VHD or a raw file holds any size).</source>
+        <translation>Eine {format_name}-Datei kann diesen Datenträger nicht aufnehmen: Sie bräuchte {size}, das Format endet aber bei {limit}. Wählen Sie ein anderes Format (eine feste VHD oder eine Raw-Datei nimmt jede Größe auf).</translation>
+    </message>
+    <message>
+        <source>A disk of {size:,} bytes cannot be written: disk sizes are a positive whole number of 512-byte sectors. The source reported a wrong size; check the disk in Azure.</source>
+        <translation>Ein Datenträger mit {size:,} Bytes kann nicht geschrieben werden: Datenträgergrößen sind eine positive ganze Zahl von 512-Byte-Sektoren. Die Quelle hat eine falsche Größe gemeldet; prüfen Sie den Datenträger in Azure.</translation>
+    </message>
+    <message>
+        <source>The data range at byte {offset:,} ({length:,} bytes) does not lie inside the {virtual_size:,}-byte disk. The source&apos;s list of data ranges is inconsistent; start the download again.</source>
+        <translation>Der Datenbereich bei Byte {offset:,} ({length:,} Bytes) liegt nicht innerhalb des Datenträgers mit {virtual_size:,} Bytes. Die Liste der Datenbereiche der Quelle ist widersprüchlich; starten Sie den Download erneut.</translation>
+    </message>
+    <message>
+        <source>Data arrived for bytes {offset:,} to {end:,} of the disk, which its list of data ranges did not name, so the file has no place for it. The disk changed during the download; download it again from a snapshot.</source>
+        <translation>Für die Bytes {offset:,} bis {end:,} des Datenträgers sind Daten eingetroffen, die seine Liste der Datenbereiche nicht nannte; die Datei hat dafür keinen Platz. Der Datenträger hat sich während des Downloads geändert; laden Sie ihn erneut aus einer Momentaufnahme herunter.</translation>
+    </message>
+    <message>
+        <source>{path} cannot be continued: it was not started as this download (its format, size or data layout differ, or it was changed since). Delete it or choose another file name, then start the download again.</source>
+        <translation>{path} kann nicht fortgesetzt werden: Die Datei wurde nicht mit diesem Download begonnen (Format, Größe oder Anordnung der Daten weichen ab, oder sie wurde seitdem geändert). Löschen Sie sie, oder wählen Sie einen anderen Dateinamen, und starten Sie den Download dann erneut.</translation>
+    </message>
+    <message>
+        <source>The partly downloaded file {path} is gone, so the download cannot continue where it stopped. Start the download again.</source>
+        <translation>Die teilweise heruntergeladene Datei {path} ist nicht mehr vorhanden, daher kann der Download nicht dort fortgesetzt werden, wo er angehalten wurde. Starten Sie den Download erneut.</translation>
+    </message>
+    <message>
+        <source>{path} was already closed for writing; start the download again to continue it.</source>
+        <translation>{path} wurde zum Schreiben bereits geschlossen; starten Sie den Download erneut, um ihn fortzusetzen.</translation>
+    </message>
+    <message>
+        <source>Writing {path} failed: {reason}. Check the drive (is it still connected?) and resume the download.</source>
+        <translation>Das Schreiben von {path} ist fehlgeschlagen: {reason}. Prüfen Sie das Laufwerk (ist es noch angeschlossen?), und setzen Sie den Download fort.</translation>
+    </message>
+    <message>
+        <source>The read access to {source} expired at {expiry:%Y-%m-%d %H:%M} UTC. Get a new SAS URL (read permission) and run the same download again: it resumes where it stopped.</source>
+        <translation>Der Lesezugriff auf {source} ist am {expiry:%Y-%m-%d %H:%M} UTC abgelaufen. Besorgen Sie eine neue SAS-URL (Leseberechtigung), und starten Sie denselben Download erneut: Er wird dort fortgesetzt, wo er angehalten hat.</translation>
+    </message>
+    <message>
+        <source>{source} refused the read ({status} {code}). Check that the SAS allows read (sp=r) and has not been revoked, then run the download again to resume.</source>
+        <translation>{source} hat das Lesen abgelehnt ({status} {code}). Prüfen Sie, ob die SAS Lesen erlaubt (sp=r) und nicht widerrufen wurde, und starten Sie den Download dann erneut, um ihn fortzusetzen.</translation>
+    </message>
+    <message>
+        <source>Unknown output format {format}: use one of {formats}.</source>
+        <translation>Unbekanntes Ausgabeformat {format}: Verwenden Sie eines von {formats}.</translation>
+    </message>
+    <message>
+        <source>The download of {source} was cancelled. What was fetched stays in {path}: start the same download again to resume.</source>
+        <translation>Der Download von {source} wurde abgebrochen. Was bereits geladen wurde, bleibt in {path}: Starten Sie denselben Download erneut, um ihn fortzusetzen.</translation>
+    </message>
+    <message>
+        <source>The download stopped on an unexpected error ({reason}). Run it again: it resumes.</source>
+        <translation>Der Download wurde durch einen unerwarteten Fehler angehalten ({reason}). Starten Sie ihn erneut: Er wird fortgesetzt.</translation>
+    </message>
+    <message>
+        <source>{source} is a {blob_type}, not a page blob: disks are page blobs. Download it with a storage tool instead.</source>
+        <translation>{source} ist ein {blob_type}, kein Seitenblob: Datenträger sind Seitenblobs. Laden Sie ihn stattdessen mit einem Speichertool herunter.</translation>
+    </message>
+    <message>
+        <source>{source} changed while it was being downloaded, so {path} mixes old and new data. Download it again (from a snapshot if the disk is in use).</source>
+        <translation>{source} hat sich während des Downloads geändert, daher mischt {path} alte und neue Daten. Laden Sie ihn erneut herunter (aus einer Momentaufnahme, wenn der Datenträger verwendet wird).</translation>
+    </message>
+    <message>
+        <source>The MD5 of {path} is {md5}, but Azure holds {expected} for {source}: the file does not hold the blob&apos;s data. Download it again (it starts over).</source>
+        <translation>Der MD5-Wert von {path} ist {md5}, Azure hat für {source} aber {expected} gespeichert: Die Datei enthält nicht die Daten des Blobs. Laden Sie ihn erneut herunter (der Download beginnt von vorn).</translation>
+    </message>
+    <message>
+        <source>{path} is a folder: give a file name for the download.</source>
+        <translation>{path} ist ein Ordner: Geben Sie einen Dateinamen für den Download an.</translation>
+    </message>
+    <message>
+        <source>{path} already exists: choose another file name, or overwrite it.</source>
+        <translation>{path} ist bereits vorhanden: Wählen Sie einen anderen Dateinamen, oder überschreiben Sie die Datei.</translation>
+    </message>
+    <message>
+        <source>Cannot create {path} ({reason}): check the folder&apos;s permissions and free space.</source>
+        <translation>{path} kann nicht erstellt werden ({reason}): Prüfen Sie die Berechtigungen und den freien Speicherplatz des Ordners.</translation>
+    </message>
+    <message>
+        <source>{source} answered {got} bytes for the {length} asked at offset {offset}. Run the download again: it resumes.</source>
+        <translation>{source} hat {got} Bytes statt der an Offset {offset} angeforderten {length} geliefert. Starten Sie den Download erneut: Er wird fortgesetzt.</translation>
+    </message>
+    <message>
+        <source>The storage service kept failing during the download ({reason}; {retries} retries). What was fetched is kept: run the same download again later and it resumes where it stopped.</source>
+        <translation>Der Speicherdienst ist während des Downloads wiederholt fehlgeschlagen ({reason}; {retries} Wiederholungen). Was bereits geladen wurde, bleibt erhalten: Starten Sie denselben Download später erneut, dann wird er dort fortgesetzt, wo er angehalten hat.</translation>
+    </message>
+    <message>
+        <source>The blob to download was not found: check the URL (or that the disk&apos;s read access was not revoked), then try again.</source>
+        <translation>Der herunterzuladende Blob wurde nicht gefunden: Prüfen Sie die URL (oder ob der Lesezugriff auf den Datenträger widerrufen wurde), und versuchen Sie es dann erneut.</translation>
+    </message>
+    <message>
+        <source>The download journal {path} cannot be read ({reason}); check the permissions of the data directory.</source>
+        <translation>Das Download-Journal {path} kann nicht gelesen werden ({reason}); prüfen Sie die Berechtigungen des Datenverzeichnisses.</translation>
+    </message>
+    <message>
+        <source>Cannot write the download journal {path} ({reason}); free some disk space or fix the permissions of the data directory.</source>
+        <translation>Das Download-Journal {path} kann nicht geschrieben werden ({reason}); geben Sie Speicherplatz frei, oder korrigieren Sie die Berechtigungen des Datenverzeichnisses.</translation>
+    </message>
 </context>
 <context>
     <name>AboutBox</name>
@@ -2991,6 +4107,641 @@
     </message>
 </context>
 <context>
+    <name>CopyActions</name>
+    <message>
+        <source>Copy to…</source>
+        <translation>Kopieren nach…</translation>
+    </message>
+    <message>
+        <source>Copy the selected image version into another gallery, or the image or snapshot into another region; Azure copies the data</source>
+        <translation>Die ausgewählte Imageversion in einen anderen Katalog oder das Image bzw. die Momentaufnahme in eine andere Region kopieren; Azure kopiert die Daten</translation>
+    </message>
+</context>
+<context>
+    <name>CopyDialog</name>
+    <message>
+        <source>Copy {name}</source>
+        <translation>{name} kopieren</translation>
+    </message>
+    <message>
+        <source>Azure copies the image version into the gallery you name; the data does not pass through this computer. The target image definition must exist and match the source&apos;s OS type, state, generation and architecture.</source>
+        <translation>Azure kopiert die Imageversion in den angegebenen Katalog; die Daten laufen nicht über diesen Computer. Die Zielimagedefinition muss vorhanden sein und im Betriebssystemtyp, Zustand, in der Generation und Architektur mit der Quelle übereinstimmen.</translation>
+    </message>
+    <message>
+        <source>only for another tenant: its ID</source>
+        <translation>nur für einen anderen Mandanten: seine ID</translation>
+    </message>
+    <message>
+        <source>Target image &amp;definition (resource ID):</source>
+        <translation>&amp;Zielimagedefinition (Ressourcen-ID):</translation>
+    </message>
+    <message>
+        <source>Target image definition</source>
+        <translation>Zielimagedefinition</translation>
+    </message>
+    <message>
+        <source>&amp;Version:</source>
+        <translation>&amp;Version:</translation>
+    </message>
+    <message>
+        <source>Version</source>
+        <translation>Version</translation>
+    </message>
+    <message>
+        <source>&amp;Tenant:</source>
+        <translation>&amp;Mandant:</translation>
+    </message>
+    <message>
+        <source>Tenant</source>
+        <translation>Mandant</translation>
+    </message>
+    <message>
+        <source>Azure copies it into the region you pick, through incremental snapshots (CopyStart); the data does not pass through this computer.</source>
+        <translation>Azure kopiert es über inkrementelle Momentaufnahmen (CopyStart) in die gewählte Region; die Daten laufen nicht über diesen Computer.</translation>
+    </message>
+    <message>
+        <source>Target re&amp;gion:</source>
+        <translation>Zielre&amp;gion:</translation>
+    </message>
+    <message>
+        <source>Target region</source>
+        <translation>Zielregion</translation>
+    </message>
+    <message>
+        <source>&amp;Resource group:</source>
+        <translation>&amp;Ressourcengruppe:</translation>
+    </message>
+    <message>
+        <source>Resource group</source>
+        <translation>Ressourcengruppe</translation>
+    </message>
+    <message>
+        <source>&amp;Name:</source>
+        <translation>&amp;Name:</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>{name}-REGION</source>
+        <translation>{name}-REGION</translation>
+    </message>
+    <message>
+        <source>Copy steps</source>
+        <translation>Kopierschritte</translation>
+    </message>
+    <message>
+        <source>&amp;Copy</source>
+        <translation>&amp;Kopieren</translation>
+    </message>
+    <message>
+        <source>Give the target image definition&apos;s resource ID: /subscriptions/…/resourceGroups/…/providers/Microsoft.Compute/galleries/…/images/…</source>
+        <translation>Geben Sie die Ressourcen-ID der Zielimagedefinition an: /subscriptions/…/resourceGroups/…/providers/Microsoft.Compute/galleries/…/images/…</translation>
+    </message>
+    <message>
+        <source>The version is three numbers, e.g. 1.0.0.</source>
+        <translation>Die Version besteht aus drei Zahlen, z. B. 1.0.0.</translation>
+    </message>
+    <message>
+        <source>The tenant is an ID (a GUID), or empty for yours.</source>
+        <translation>Der Mandant ist eine ID (eine GUID) oder leer für Ihren eigenen.</translation>
+    </message>
+    <message>
+        <source>Pick the target region.</source>
+        <translation>Wählen Sie die Zielregion.</translation>
+    </message>
+    <message>
+        <source>Signing in to tenant {tenant}…</source>
+        <translation>Anmeldung beim Mandanten {tenant}…</translation>
+    </message>
+    <message>
+        <source>Copying…</source>
+        <translation>Wird kopiert…</translation>
+    </message>
+    <message>
+        <source>Copied: {target}</source>
+        <translation>Kopiert: {target}</translation>
+    </message>
+    <message>
+        <source>The copy stopped; the failed step says why.</source>
+        <translation>Die Kopie wurde angehalten; der fehlgeschlagene Schritt nennt den Grund.</translation>
+    </message>
+</context>
+<context>
+    <name>CreateVmDialog</name>
+    <message>
+        <source>Test boot</source>
+        <translation>Teststart</translation>
+    </message>
+    <message>
+        <source>Create VM</source>
+        <translation>VM erstellen</translation>
+    </message>
+    <message>
+        <source>Test boot {image}</source>
+        <translation>Teststart von {image}</translation>
+    </message>
+    <message>
+        <source>Create a VM from {image}</source>
+        <translation>VM aus {image} erstellen</translation>
+    </message>
+    <message>
+        <source>Creates a VM in a throw-away resource group with boot diagnostics, shows its serial log while it boots, says whether the image boots and why not, then deletes everything it made.</source>
+        <translation>Erstellt eine VM in einer Wegwerf-Ressourcengruppe mit Startdiagnose, zeigt beim Starten ihr serielles Protokoll, sagt, ob das Image startet und warum nicht, und löscht danach alles, was dafür erstellt wurde.</translation>
+    </message>
+    <message>
+        <source>A new virtual network and network interface are created with the VM; without a public IP address, reach it through a bastion or a peered network.</source>
+        <translation>Mit der VM werden ein neues virtuelles Netzwerk und eine Netzwerkschnittstelle erstellt; ohne öffentliche IP-Adresse erreichen Sie sie über Bastion oder ein per Peering verbundenes Netzwerk.</translation>
+    </message>
+    <message>
+        <source>{os} · {state} · {generation} · {architecture}</source>
+        <translation>{os} · {state} · {generation} · {architecture}</translation>
+    </message>
+    <message>
+        <source>Linux</source>
+        <translation>Linux</translation>
+    </message>
+    <message>
+        <source>Windows</source>
+        <translation>Windows</translation>
+    </message>
+    <message>
+        <source>specialized</source>
+        <translation>spezialisiert</translation>
+    </message>
+    <message>
+        <source>generalized</source>
+        <translation>verallgemeinert</translation>
+    </message>
+    <message>
+        <source>VM name</source>
+        <translation>VM-Name</translation>
+    </message>
+    <message>
+        <source>e.g. vm-web-01</source>
+        <translation>z. B. vm-web-01</translation>
+    </message>
+    <message>
+        <source>&amp;Name:</source>
+        <translation>&amp;Name:</translation>
+    </message>
+    <message>
+        <source>Resource group</source>
+        <translation>Ressourcengruppe</translation>
+    </message>
+    <message>
+        <source>A throw-away group, tagged as a test boot and deleted at the end</source>
+        <translation>Eine Wegwerfgruppe, als Teststart markiert und am Ende gelöscht</translation>
+    </message>
+    <message>
+        <source>Choose an existing resource group or type the name of a new one</source>
+        <translation>Wählen Sie eine vorhandene Ressourcengruppe, oder geben Sie den Namen einer neuen ein</translation>
+    </message>
+    <message>
+        <source>&amp;Resource group:</source>
+        <translation>&amp;Ressourcengruppe:</translation>
+    </message>
+    <message>
+        <source>Region</source>
+        <translation>Region</translation>
+    </message>
+    <message>
+        <source>Re&amp;gion:</source>
+        <translation>Re&amp;gion:</translation>
+    </message>
+    <message>
+        <source>Security type</source>
+        <translation>Sicherheitstyp</translation>
+    </message>
+    <message>
+        <source>Sec&amp;urity type:</source>
+        <translation>Sicherheits&amp;typ:</translation>
+    </message>
+    <message>
+        <source>VM size</source>
+        <translation>VM-Größe</translation>
+    </message>
+    <message>
+        <source>Si&amp;ze:</source>
+        <translation>&amp;VM-Größe:</translation>
+    </message>
+    <message>
+        <source>Administrator user name</source>
+        <translation>Benutzername des Administrators</translation>
+    </message>
+    <message>
+        <source>&amp;Administrator:</source>
+        <translation>&amp;Administrator:</translation>
+    </message>
+    <message>
+        <source>Authentication</source>
+        <translation>Authentifizierung</translation>
+    </message>
+    <message>
+        <source>SSH public key</source>
+        <translation>Öffentlicher SSH-Schlüssel</translation>
+    </message>
+    <message>
+        <source>Password</source>
+        <translation>Kennwort</translation>
+    </message>
+    <message>
+        <source>Au&amp;thentication:</source>
+        <translation>A&amp;uthentifizierung:</translation>
+    </message>
+    <message>
+        <source>ssh-ed25519 AAAA… (the contents of a .pub file)</source>
+        <translation>ssh-ed25519 AAAA… (der Inhalt einer .pub-Datei)</translation>
+    </message>
+    <message>
+        <source>SSH public &amp;key:</source>
+        <translation>Öffentlicher SSH-&amp;Schlüssel:</translation>
+    </message>
+    <message>
+        <source>&amp;Password:</source>
+        <translation>&amp;Kennwort:</translation>
+    </message>
+    <message>
+        <source>Confirm password</source>
+        <translation>Kennwort bestätigen</translation>
+    </message>
+    <message>
+        <source>&amp;Confirm password:</source>
+        <translation>Kennwort &amp;bestätigen:</translation>
+    </message>
+    <message>
+        <source>A specialized image keeps its own accounts: no administrator is set.</source>
+        <translation>Ein spezialisiertes Image behält seine eigenen Konten: Es wird kein Administrator festgelegt.</translation>
+    </message>
+    <message>
+        <source>Give the VM a public &amp;IP address</source>
+        <translation>Der VM eine öffentliche IP-Adresse &amp;zuweisen</translation>
+    </message>
+    <message>
+        <source>Public IP address</source>
+        <translation>Öffentliche IP-Adresse</translation>
+    </message>
+    <message>
+        <source>A static Standard public IP address on the VM&apos;s network interface; without it the VM is reachable only from its network</source>
+        <translation>Eine statische öffentliche Standard-IP-Adresse an der Netzwerkschnittstelle der VM; ohne sie ist die VM nur aus ihrem Netzwerk erreichbar</translation>
+    </message>
+    <message>
+        <source>What to correct</source>
+        <translation>Was zu korrigieren ist</translation>
+    </message>
+    <message>
+        <source>Steps</source>
+        <translation>Schritte</translation>
+    </message>
+    <message>
+        <source>Serial &amp;log (boot diagnostics):</source>
+        <translation>Serielles &amp;Protokoll (Startdiagnose):</translation>
+    </message>
+    <message>
+        <source>Serial console log</source>
+        <translation>Protokoll der seriellen Konsole</translation>
+    </message>
+    <message>
+        <source>The guest&apos;s serial output appears here while it boots.</source>
+        <translation>Die serielle Ausgabe des Gastsystems erscheint hier, während es startet.</translation>
+    </message>
+    <message>
+        <source>Verdict</source>
+        <translation>Ergebnis</translation>
+    </message>
+    <message>
+        <source>&amp;Start test boot</source>
+        <translation>Teststart beg&amp;innen</translation>
+    </message>
+    <message>
+        <source>Create &amp;VM</source>
+        <translation>VM &amp;erstellen</translation>
+    </message>
+    <message>
+        <source>&amp;Delete now</source>
+        <translation>Jetzt &amp;löschen</translation>
+    </message>
+    <message>
+        <source>St&amp;op</source>
+        <translation>An&amp;halten</translation>
+    </message>
+    <message>
+        <source>Stop the test boot and delete its resource group now</source>
+        <translation>Den Teststart anhalten und seine Ressourcengruppe jetzt löschen</translation>
+    </message>
+    <message>
+        <source>Stop following the VM&apos;s creation (Azure may go on creating it)</source>
+        <translation>Der Erstellung der VM nicht mehr folgen (Azure erstellt sie möglicherweise weiter)</translation>
+    </message>
+    <message>
+        <source>Gen2</source>
+        <translation>Gen2</translation>
+    </message>
+    <message>
+        <source>Gen1</source>
+        <translation>Gen1</translation>
+    </message>
+    <message>
+        <source>Standard</source>
+        <translation>Standard</translation>
+    </message>
+    <message>
+        <source>Trusted launch</source>
+        <translation>Vertrauenswürdiger Start</translation>
+    </message>
+    <message>
+        <source>Confidential VM</source>
+        <translation>Vertrauliche VM</translation>
+    </message>
+    <message>
+        <source>Reading the VM sizes of {location}…</source>
+        <translation>VM-Größen von {location} werden gelesen…</translation>
+    </message>
+    <message>
+        <source>The sizes could not be read: {error}</source>
+        <translation>Die Größen konnten nicht gelesen werden: {error}</translation>
+    </message>
+    <message>
+        <source>{name} ({vcpus} vCPUs, {memory} GiB)</source>
+        <translation>{name} ({vcpus} vCPUs, {memory} GiB)</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n size(s) of this region run the image ({generation}, {architecture}, {security}).</source>
+        <translation>
+            <numerusform>%n Größe dieser Region führt das Image aus ({generation}, {architecture}, {security}).</numerusform>
+            <numerusform>%n Größen dieser Region führen das Image aus ({generation}, {architecture}, {security}).</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>No size of this region runs the image with this security type; choose another security type or region.</source>
+        <translation>Keine Größe dieser Region führt das Image mit diesem Sicherheitstyp aus; wählen Sie einen anderen Sicherheitstyp oder eine andere Region.</translation>
+    </message>
+    <message>
+        <source>The two passwords differ: type the same password twice.</source>
+        <translation>Die beiden Kennwörter unterscheiden sich: Geben Sie zweimal dasselbe Kennwort ein.</translation>
+    </message>
+    <message>
+        <source>{name} · {size} · {security} · {group} · {location}</source>
+        <translation>{name} · {size} · {security} · {group} · {location}</translation>
+    </message>
+    <message>
+        <source>Stopped.</source>
+        <translation>Angehalten.</translation>
+    </message>
+    <message>
+        <source>The image boots.</source>
+        <translation>Das Image startet.</translation>
+    </message>
+    <message>
+        <source>The image did not boot.</source>
+        <translation>Das Image ist nicht gestartet.</translation>
+    </message>
+    <message>
+        <source>What to do: {advice}</source>
+        <translation>Was zu tun ist: {advice}</translation>
+    </message>
+    <message>
+        <source>Azure said: {message}</source>
+        <translation>Meldung von Azure: {message}</translation>
+    </message>
+    <message>
+        <source>VM {name} was created in {group}.</source>
+        <translation>Die VM {name} wurde in {group} erstellt.</translation>
+    </message>
+    <message>
+        <source>Stopping; deleting what the test boot made…</source>
+        <translation>Wird angehalten; was der Teststart erstellt hat, wird gelöscht…</translation>
+    </message>
+    <message>
+        <source>Stopping…</source>
+        <translation>Wird angehalten…</translation>
+    </message>
+</context>
+<context>
+    <name>DefinitionEditor</name>
+    <message>
+        <source>Edit image definition</source>
+        <translation>Imagedefinition bearbeiten</translation>
+    </message>
+    <message>
+        <source>Image definition {path}</source>
+        <translation>Imagedefinition {path}</translation>
+    </message>
+    <message>
+        <source>Reading the definition from Azure…</source>
+        <translation>Die Definition wird aus Azure gelesen…</translation>
+    </message>
+    <message>
+        <source>Description</source>
+        <translation>Beschreibung</translation>
+    </message>
+    <message>
+        <source>&amp;Description:</source>
+        <translation>Bes&amp;chreibung:</translation>
+    </message>
+    <message>
+        <source>None</source>
+        <translation>Keins</translation>
+    </message>
+    <message>
+        <source>End-of-life date</source>
+        <translation>Enddatum</translation>
+    </message>
+    <message>
+        <source>End of &amp;life:</source>
+        <translation>&amp;Enddatum:</translation>
+    </message>
+    <message>
+        <source>not set</source>
+        <translation>nicht gesetzt</translation>
+    </message>
+    <message>
+        <source>Recommended vCPUs, minimum</source>
+        <translation>Empfohlene vCPUs, Minimum</translation>
+    </message>
+    <message>
+        <source>Recommended vCPUs, maximum</source>
+        <translation>Empfohlene vCPUs, Maximum</translation>
+    </message>
+    <message>
+        <source>Recommended memory in GiB, minimum</source>
+        <translation>Empfohlener Arbeitsspeicher in GiB, Minimum</translation>
+    </message>
+    <message>
+        <source>Recommended memory in GiB, maximum</source>
+        <translation>Empfohlener Arbeitsspeicher in GiB, Maximum</translation>
+    </message>
+    <message>
+        <source>t&amp;o</source>
+        <translation>bi&amp;s</translation>
+    </message>
+    <message>
+        <source>Recommended &amp;vCPUs:</source>
+        <translation>Empfohlene &amp;vCPUs:</translation>
+    </message>
+    <message>
+        <source>to (Gi&amp;B)</source>
+        <translation>bis (Gi&amp;B)</translation>
+    </message>
+    <message>
+        <source>Recommended &amp;memory (GiB):</source>
+        <translation>Empfohlener &amp;Arbeitsspeicher (GiB):</translation>
+    </message>
+    <message>
+        <source>A&amp;pply</source>
+        <translation>&amp;Übernehmen</translation>
+    </message>
+    <message>
+        <source>Could not read the definition: {error}</source>
+        <translation>Die Definition konnte nicht gelesen werden: {error}</translation>
+    </message>
+    <message>
+        <source>{os} · {state}; the OS, its state and generation stay as they are.</source>
+        <translation>{os} · {state}; Betriebssystem, sein Zustand und die Generation bleiben, wie sie sind.</translation>
+    </message>
+</context>
+<context>
+    <name>DeleteDialog</name>
+    <message>
+        <source>Delete from Azure</source>
+        <translation>Aus Azure löschen</translation>
+    </message>
+    <message numerus="yes">
+        <source>Delete %n selected item(s)?</source>
+        <translation>
+            <numerusform>%n ausgewähltes Element löschen?</numerusform>
+            <numerusform>%n ausgewählte Elemente löschen?</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Asking Azure what can be deleted…</source>
+        <translation>Azure wird gefragt, was gelöscht werden kann…</translation>
+    </message>
+    <message>
+        <source>Deleted, in this &amp;order:</source>
+        <translation>In dieser &amp;Reihenfolge gelöscht:</translation>
+    </message>
+    <message>
+        <source>What is deleted</source>
+        <translation>Was gelöscht wird</translation>
+    </message>
+    <message>
+        <source>#</source>
+        <translation>Nr.</translation>
+    </message>
+    <message>
+        <source>Kind</source>
+        <translation>Art</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>Resource group</source>
+        <translation>Ressourcengruppe</translation>
+    </message>
+    <message>
+        <source>Not deleted:</source>
+        <translation>Nicht gelöscht:</translation>
+    </message>
+    <message>
+        <source>What is not deleted, and why</source>
+        <translation>Was nicht gelöscht wird, und warum</translation>
+    </message>
+    <message>
+        <source>Why deleting failed</source>
+        <translation>Warum das Löschen fehlgeschlagen ist</translation>
+    </message>
+    <message>
+        <source>Deletion progress</source>
+        <translation>Fortschritt des Löschens</translation>
+    </message>
+    <message>
+        <source>%v of %m deleted</source>
+        <translation>%v von %m gelöscht</translation>
+    </message>
+    <message>
+        <source>&amp;Delete</source>
+        <translation>&amp;Löschen</translation>
+    </message>
+    <message>
+        <source>Could not read what can be deleted: {error}</source>
+        <translation>Es konnte nicht ermittelt werden, was gelöscht werden kann: {error}</translation>
+    </message>
+    <message numerus="yes">
+        <source>Delete %n item(s)?</source>
+        <translation>
+            <numerusform>%n Element löschen?</numerusform>
+            <numerusform>%n Elemente löschen?</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n of the selected items cannot be deleted now: they stay, and the others go.</source>
+        <translation>
+            <numerusform>%n der ausgewählten Elemente kann jetzt nicht gelöscht werden: Es bleibt bestehen, die anderen werden gelöscht.</numerusform>
+            <numerusform>%n der ausgewählten Elemente können jetzt nicht gelöscht werden: Sie bleiben bestehen, die anderen werden gelöscht.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Nothing stands in the way. Check the list before you delete.</source>
+        <translation>Nichts steht im Weg. Prüfen Sie die Liste, bevor Sie löschen.</translation>
+    </message>
+    <message>
+        <source>Nothing selected can be deleted now: see why below.</source>
+        <translation>Nichts Ausgewähltes kann jetzt gelöscht werden: Die Gründe stehen unten.</translation>
+    </message>
+    <message>
+        <source>Deleting cannot be undone: Azure keeps no copy.</source>
+        <translation>Das Löschen kann nicht rückgängig gemacht werden: Azure behält keine Kopie.</translation>
+    </message>
+    <message>
+        <source>VMs already made from these images keep running, but no new VM can be made from them.</source>
+        <translation>Virtuelle Computer, die bereits aus diesen Images erstellt wurden, laufen weiter, aber es können keine neuen daraus erstellt werden.</translation>
+    </message>
+    <message>
+        <source>The data on these disks and snapshots is gone with them.</source>
+        <translation>Die Daten auf diesen Datenträgern und Momentaufnahmen gehen mit ihnen verloren.</translation>
+    </message>
+    <message numerus="yes">
+        <source>&amp;Delete %n item(s)</source>
+        <translation>
+            <numerusform>%n Element &amp;löschen</numerusform>
+            <numerusform>%n Elemente &amp;löschen</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Deleting %n item(s)</source>
+        <translation>
+            <numerusform>%n Element wird gelöscht</numerusform>
+            <numerusform>%n Elemente werden gelöscht</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Deleting…</source>
+        <translation>Wird gelöscht…</translation>
+    </message>
+    <message>
+        <source>Deleting has ended</source>
+        <translation>Das Löschen ist beendet</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n deletion(s) failed: why, and what to do, is below. What was deleted is gone; the rest is as it was.</source>
+        <translation>
+            <numerusform>%n Löschvorgang ist fehlgeschlagen: Grund und Abhilfe stehen unten. Was gelöscht wurde, ist weg; der Rest ist unverändert.</numerusform>
+            <numerusform>%n Löschvorgänge sind fehlgeschlagen: Gründe und Abhilfe stehen unten. Was gelöscht wurde, ist weg; der Rest ist unverändert.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n item(s) deleted.</source>
+        <translation>
+            <numerusform>%n Element gelöscht.</numerusform>
+            <numerusform>%n Elemente gelöscht.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>DetailPane</name>
     <message>
         <source>A Marketplace publisher. Expand it to see its offers.</source>
@@ -3009,8 +4760,8 @@
         <translation>Ein Katalog (Azure Compute Gallery). Erweitern Sie ihn, um seine Imagedefinitionen zu sehen.</translation>
     </message>
     <message>
-        <source>A resource group. Expand it to see its managed images.</source>
-        <translation>Eine Ressourcengruppe. Erweitern Sie sie, um ihre verwalteten Images zu sehen.</translation>
+        <source>A resource group. Expand it to see its managed images, disks and snapshots.</source>
+        <translation>Eine Ressourcengruppe. Erweitern Sie sie, um ihre verwalteten Images, Datenträger und Momentaufnahmen zu sehen.</translation>
     </message>
     <message>
         <source>An image definition. Expand it to see its versions.</source>
@@ -3102,6 +4853,18 @@
             <numerusform>Datenträger (%n)</numerusform>
             <numerusform>Datenträger (%n)</numerusform>
         </translation>
+    </message>
+    <message>
+        <source>A managed disk or a snapshot of one: not an image, but what images are made from and what uploads and captures leave behind.</source>
+        <translation>Ein verwalteter Datenträger oder eine Momentaufnahme davon: kein Image, aber das, woraus Images erstellt werden und was Uploads und Erfassungen hinterlassen.</translation>
+    </message>
+    <message>
+        <source>Managed disk</source>
+        <translation>Verwalteter Datenträger</translation>
+    </message>
+    <message>
+        <source>Snapshot of a managed disk</source>
+        <translation>Momentaufnahme eines verwalteten Datenträgers</translation>
     </message>
     <message numerus="yes">
         <source>Virtual machine — OS disk + %n data disk(s)</source>
@@ -3213,6 +4976,144 @@
     </message>
 </context>
 <context>
+    <name>DownloadActions</name>
+    <message>
+        <source>Download…</source>
+        <translation>Herunterladen…</translation>
+    </message>
+    <message>
+        <source>Download the selected disk, snapshot or image version to a file on this computer</source>
+        <translation>Den ausgewählten Datenträger, die Momentaufnahme oder die Imageversion in eine Datei auf diesem Computer herunterladen</translation>
+    </message>
+</context>
+<context>
+    <name>DownloadDialog</name>
+    <message>
+        <source>Download {name}</source>
+        <translation>{name} herunterladen</translation>
+    </message>
+    <message>
+        <source>Only the disk&apos;s data travels; empty parts stay empty in the file. An interrupted download continues where it stopped when you start it again with the same file.</source>
+        <translation>Nur die Daten des Datenträgers werden übertragen; leere Bereiche bleiben in der Datei leer. Ein unterbrochener Download wird dort fortgesetzt, wo er angehalten hat, wenn Sie ihn mit derselben Datei erneut starten.</translation>
+    </message>
+    <message>
+        <source>The download also shows in the Transfers panel: you may close this window while it goes on.</source>
+        <translation>Der Download erscheint auch im Bereich „Übertragungen“: Sie können dieses Fenster schließen, während er weiterläuft.</translation>
+    </message>
+    <message>
+        <source>&amp;Browse…</source>
+        <translation>Durchsu&amp;chen…</translation>
+    </message>
+    <message>
+        <source>Choose the file</source>
+        <translation>Datei auswählen</translation>
+    </message>
+    <message>
+        <source>&amp;File:</source>
+        <translation>&amp;Datei:</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>Datei</translation>
+    </message>
+    <message>
+        <source>Fixed VHD (what Azure stores)</source>
+        <translation>VHD fester Größe (wie Azure speichert)</translation>
+    </message>
+    <message>
+        <source>Dynamic VHD (only blocks with data)</source>
+        <translation>Dynamische VHD (nur Blöcke mit Daten)</translation>
+    </message>
+    <message>
+        <source>VHDX (Hyper-V; only blocks with data)</source>
+        <translation>VHDX (Hyper-V; nur Blöcke mit Daten)</translation>
+    </message>
+    <message>
+        <source>Raw disk</source>
+        <translation>Rohdatenträger</translation>
+    </message>
+    <message>
+        <source>F&amp;ormat:</source>
+        <translation>F&amp;ormat:</translation>
+    </message>
+    <message>
+        <source>Format</source>
+        <translation>Format</translation>
+    </message>
+    <message>
+        <source>OS disk</source>
+        <translation>Betriebssystemdatenträger</translation>
+    </message>
+    <message>
+        <source>Dis&amp;k (data disk LUN):</source>
+        <translation>Date&amp;nträger (LUN des Datenträgers für Daten):</translation>
+    </message>
+    <message>
+        <source>Disk</source>
+        <translation>Datenträger</translation>
+    </message>
+    <message>
+        <source>Download steps</source>
+        <translation>Downloadschritte</translation>
+    </message>
+    <message>
+        <source>Download progress</source>
+        <translation>Downloadfortschritt</translation>
+    </message>
+    <message>
+        <source>&amp;Download</source>
+        <translation>&amp;Herunterladen</translation>
+    </message>
+    <message>
+        <source>&amp;Pause</source>
+        <translation>&amp;Anhalten</translation>
+    </message>
+    <message>
+        <source>S&amp;top download</source>
+        <translation>Download a&amp;bbrechen</translation>
+    </message>
+    <message>
+        <source>Download to</source>
+        <translation>Herunterladen nach</translation>
+    </message>
+    <message>
+        <source>Disk images (*.vhd *.vhdx *.raw *.img);;All files (*)</source>
+        <translation>Datenträgerimages (*.vhd *.vhdx *.raw *.img);;Alle Dateien (*)</translation>
+    </message>
+    <message>
+        <source>Give the file to download to.</source>
+        <translation>Geben Sie die Datei an, in die heruntergeladen werden soll.</translation>
+    </message>
+    <message>
+        <source>{path} is a folder: give a file name.</source>
+        <translation>{path} ist ein Ordner: Geben Sie einen Dateinamen an.</translation>
+    </message>
+    <message>
+        <source>The folder {folder} does not exist.</source>
+        <translation>Der Ordner {folder} ist nicht vorhanden.</translation>
+    </message>
+    <message>
+        <source>Downloading…</source>
+        <translation>Wird heruntergeladen…</translation>
+    </message>
+    <message>
+        <source>{done} of {total} ({fetched} fetched)</source>
+        <translation>{done} von {total} ({fetched} übertragen)</translation>
+    </message>
+    <message>
+        <source>&amp;Resume</source>
+        <translation>&amp;Fortsetzen</translation>
+    </message>
+    <message>
+        <source>Downloaded to {path}</source>
+        <translation>Heruntergeladen nach {path}</translation>
+    </message>
+    <message>
+        <source>&amp;Download again (resumes)</source>
+        <translation>&amp;Erneut herunterladen (wird fortgesetzt)</translation>
+    </message>
+</context>
+<context>
     <name>DropZone</name>
     <message>
         <source>Upload</source>
@@ -3233,6 +5134,21 @@
     <message>
         <source>&amp;Choose a disk image…</source>
         <translation>Datenträgerimage aus&amp;wählen…</translation>
+    </message>
+</context>
+<context>
+    <name>EditActions</name>
+    <message>
+        <source>&amp;Edit…</source>
+        <translation>&amp;Bearbeiten…</translation>
+    </message>
+    <message>
+        <source>Edit the selected image version (end of life, regions, replication) or definition (description, end of life, recommended sizes)</source>
+        <translation>Die ausgewählte Imageversion (Enddatum, Regionen, Replikation) oder Imagedefinition (Beschreibung, Enddatum, empfohlene Größen) bearbeiten</translation>
+    </message>
+    <message>
+        <source>Not connected yet: sign in first.</source>
+        <translation>Noch nicht verbunden: Melden Sie sich zuerst an.</translation>
     </message>
 </context>
 <context>
@@ -3596,6 +5512,53 @@
     <message>
         <source>unknown</source>
         <translation>unbekannt</translation>
+    </message>
+</context>
+<context>
+    <name>HandoffActions</name>
+    <message>
+        <source>Copy as &amp;az CLI</source>
+        <translation>Als &amp;az CLI kopieren</translation>
+    </message>
+    <message>
+        <source>Copy an az vm create command that makes a VM from this image</source>
+        <translation>Einen Befehl „az vm create“ kopieren, der aus diesem Image eine VM erstellt</translation>
+    </message>
+    <message>
+        <source>Copy as &amp;Bicep</source>
+        <translation>Als &amp;Bicep kopieren</translation>
+    </message>
+    <message>
+        <source>Copy a Bicep file that deploys a VM (and its network) from this image</source>
+        <translation>Eine Bicep-Datei kopieren, die aus diesem Image eine VM (samt Netzwerk) bereitstellt</translation>
+    </message>
+    <message>
+        <source>Open in Azure &amp;Marketplace</source>
+        <translation>In Azure &amp;Marketplace öffnen</translation>
+    </message>
+    <message>
+        <source>Open in the Azure &amp;portal</source>
+        <translation>Im Azure-&amp;Portal öffnen</translation>
+    </message>
+    <message>
+        <source>Not connected yet: nothing to hand off.</source>
+        <translation>Noch nicht verbunden: nichts zu übergeben.</translation>
+    </message>
+    <message>
+        <source>An az vm create command for {image} is on the clipboard.</source>
+        <translation>Ein Befehl „az vm create“ für {image} ist in der Zwischenablage.</translation>
+    </message>
+    <message>
+        <source>A Bicep file for a VM from {image} is on the clipboard.</source>
+        <translation>Eine Bicep-Datei für eine VM aus {image} ist in der Zwischenablage.</translation>
+    </message>
+    <message>
+        <source>The offline sandbox&apos;s images have no page in the portal.</source>
+        <translation>Die Images der Offline-Sandbox haben keine Seite im Portal.</translation>
+    </message>
+    <message>
+        <source>This image has no page to open in its cloud.</source>
+        <translation>Dieses Image hat in seiner Cloud keine Seite zum Öffnen.</translation>
     </message>
 </context>
 <context>
@@ -3990,14 +5953,14 @@
         <translation>Azure-Fehlercode: {code}</translation>
     </message>
     <message>
-        <source>Uploads are running</source>
-        <translation>Uploads laufen</translation>
+        <source>Transfers are running</source>
+        <translation>Übertragungen laufen</translation>
     </message>
     <message numerus="yes">
-        <source>%n upload(s) still running. What should happen to them when the app closes?</source>
+        <source>%n upload(s) or download(s) still running. What should happen to them when the app closes?</source>
         <translation>
-            <numerusform>%n Upload läuft noch. Was soll damit geschehen, wenn die App geschlossen wird?</numerusform>
-            <numerusform>%n Uploads laufen noch. Was soll damit geschehen, wenn die App geschlossen wird?</numerusform>
+            <numerusform>%n Upload oder Download läuft noch. Was soll damit geschehen, wenn die App geschlossen wird?</numerusform>
+            <numerusform>%n Uploads oder Downloads laufen noch. Was soll damit geschehen, wenn die App geschlossen wird?</numerusform>
         </translation>
     </message>
     <message>
@@ -4019,6 +5982,10 @@
     <message>
         <source>&lt;p&gt;&lt;b&gt;Pause and quit&lt;/b&gt;: every upload stops where it is and resumes at the next start (this system has no keyring to hold a managed disk&apos;s write access, so that access is revoked too and the disk&apos;s upload starts over).&lt;/p&gt;</source>
         <translation>&lt;p&gt;&lt;b&gt;Anhalten und beenden&lt;/b&gt;: Jeder Upload hält an, wo er ist, und wird beim nächsten Start fortgesetzt (dieses System hat keinen Schlüsselbund für den Schreibzugriff eines verwalteten Datenträgers; dieser Zugriff wird daher ebenfalls widerrufen, und der Upload des Datenträgers beginnt von vorn).&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>&lt;p&gt;A download stops the same way: its read access is revoked, and it continues at the next start with only the data it still lacks.&lt;/p&gt;</source>
+        <translation>&lt;p&gt;Ein Download wird ebenso beendet: Sein Lesezugriff wird widerrufen, und er wird beim nächsten Start nur mit den noch fehlenden Daten fortgesetzt.&lt;/p&gt;</translation>
     </message>
     <message>
         <source>&lt;p&gt;&lt;b&gt;Cancel uploads and quit&lt;/b&gt;: write access is revoked; a managed disk cannot take more data after that, so a later resume starts it over.&lt;/p&gt;&lt;p&gt;&lt;b&gt;Keep working&lt;/b&gt;: nothing changes.&lt;/p&gt;</source>
@@ -4312,6 +6279,10 @@ Nach dem fehlgeschlagenen Schritt wurde nichts mehr ausgeführt. „Fortsetzen�
         <translation>Replikate</translation>
     </message>
     <message>
+        <source>Storage type</source>
+        <translation>Speichertyp</translation>
+    </message>
+    <message>
         <source>Target regions and replicas</source>
         <translation>Zielregionen und Replikate</translation>
     </message>
@@ -4330,6 +6301,53 @@ Nach dem fehlgeschlagenen Schritt wurde nichts mehr ausgeführt. „Fortsetzen�
     <message>
         <source>Replicas in target region {number}</source>
         <translation>Replikate in Zielregion {number}</translation>
+    </message>
+    <message>
+        <source>Storage type in target region {number}</source>
+        <translation>Speichertyp in Zielregion {number}</translation>
+    </message>
+    <message>
+        <source>Azure keeps a region&apos;s storage type: it is chosen when the region is added.</source>
+        <translation>Azure behält den Speichertyp einer Region: Er wird beim Hinzufügen der Region gewählt.</translation>
+    </message>
+</context>
+<context>
+    <name>ReplicationModel</name>
+    <message>
+        <source>Replicating</source>
+        <translation>Wird repliziert</translation>
+    </message>
+    <message>
+        <source>Completed</source>
+        <translation>Abgeschlossen</translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation>Fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>Unknown</source>
+        <translation>Unbekannt</translation>
+    </message>
+    <message>
+        <source>Region</source>
+        <translation>Region</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>Progress</source>
+        <translation>Fortschritt</translation>
+    </message>
+    <message>
+        <source>Details</source>
+        <translation>Details</translation>
+    </message>
+    <message>
+        <source>{percent} %</source>
+        <translation>{percent} %</translation>
     </message>
 </context>
 <context>
@@ -5403,6 +7421,97 @@ Nach dem fehlgeschlagenen Schritt wurde nichts mehr ausgeführt. „Fortsetzen�
     </message>
 </context>
 <context>
+    <name>TermsBox</name>
+    <message>
+        <source>Marketplace terms</source>
+        <translation>Marketplace-Bedingungen</translation>
+    </message>
+    <message>
+        <source>State of the terms</source>
+        <translation>Status der Bedingungen</translation>
+    </message>
+    <message>
+        <source>&amp;Accept terms…</source>
+        <translation>Bedingungen &amp;akzeptieren…</translation>
+    </message>
+    <message>
+        <source>Accept the plan&apos;s terms for this subscription, so VMs can be made from it</source>
+        <translation>Die Bedingungen des Plans für dieses Abonnement akzeptieren, damit daraus VMs erstellt werden können</translation>
+    </message>
+    <message>
+        <source>&amp;Withdraw acceptance…</source>
+        <translation>Zustimmung &amp;widerrufen…</translation>
+    </message>
+    <message>
+        <source>New VMs from this plan are refused again; running VMs keep running</source>
+        <translation>Neue VMs aus diesem Plan werden wieder abgelehnt; laufende VMs laufen weiter</translation>
+    </message>
+    <message>
+        <source>Plan {plan} of {product} by {publisher}</source>
+        <translation>Plan {plan} von {product} (Herausgeber {publisher})</translation>
+    </message>
+    <message>
+        <source>Reading the terms in this subscription…</source>
+        <translation>Die Bedingungen in diesem Abonnement werden gelesen…</translation>
+    </message>
+    <message>
+        <source>Accepted in this subscription on {date}.</source>
+        <translation>In diesem Abonnement am {date} akzeptiert.</translation>
+    </message>
+    <message>
+        <source>Accepted in this subscription.</source>
+        <translation>In diesem Abonnement akzeptiert.</translation>
+    </message>
+    <message>
+        <source>Not accepted in this subscription: Azure refuses VMs from this image until they are.</source>
+        <translation>In diesem Abonnement nicht akzeptiert: Azure lehnt VMs aus diesem Image ab, bis sie akzeptiert sind.</translation>
+    </message>
+    <message>
+        <source>Publisher&apos;s license</source>
+        <translation>Lizenz des Herausgebers</translation>
+    </message>
+    <message>
+        <source>Privacy policy</source>
+        <translation>Datenschutzrichtlinie</translation>
+    </message>
+    <message>
+        <source>Azure Marketplace terms</source>
+        <translation>Azure Marketplace-Bedingungen</translation>
+    </message>
+    <message>
+        <source>(Azure gave no links)</source>
+        <translation>(Azure hat keine Links angegeben)</translation>
+    </message>
+    <message>
+        <source>Accept Marketplace terms</source>
+        <translation>Marketplace-Bedingungen akzeptieren</translation>
+    </message>
+    <message>
+        <source>&lt;p&gt;Accept the terms of plan &lt;b&gt;{plan}&lt;/b&gt; ({product}, {publisher}) for the subscription &lt;b&gt;{subscription}&lt;/b&gt;?&lt;/p&gt;&lt;p&gt;You agree to the publisher&apos;s terms and the Azure Marketplace terms: {links}&lt;/p&gt;&lt;p&gt;Software costs of the plan are billed with the VMs made from it.&lt;/p&gt;</source>
+        <translation>&lt;p&gt;Die Bedingungen des Plans &lt;b&gt;{plan}&lt;/b&gt; ({product}, {publisher}) für das Abonnement &lt;b&gt;{subscription}&lt;/b&gt; akzeptieren?&lt;/p&gt;&lt;p&gt;Sie stimmen den Bedingungen des Herausgebers und den Azure Marketplace-Bedingungen zu: {links}&lt;/p&gt;&lt;p&gt;Softwarekosten des Plans werden mit den daraus erstellten VMs abgerechnet.&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>Accept terms</source>
+        <translation>Bedingungen akzeptieren</translation>
+    </message>
+    <message>
+        <source>Withdraw acceptance</source>
+        <translation>Zustimmung widerrufen</translation>
+    </message>
+    <message>
+        <source>&lt;p&gt;Withdraw the acceptance of plan &lt;b&gt;{plan}&lt;/b&gt; for the subscription &lt;b&gt;{subscription}&lt;/b&gt;?&lt;/p&gt;&lt;p&gt;Azure then refuses new VMs from this plan; VMs that run keep running.&lt;/p&gt;</source>
+        <translation>&lt;p&gt;Die Zustimmung zum Plan &lt;b&gt;{plan}&lt;/b&gt; für das Abonnement &lt;b&gt;{subscription}&lt;/b&gt; widerrufen?&lt;/p&gt;&lt;p&gt;Azure lehnt dann neue VMs aus diesem Plan ab; laufende VMs laufen weiter.&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>Withdraw</source>
+        <translation>Widerrufen</translation>
+    </message>
+    <message>
+        <source>Asking Azure…</source>
+        <translation>Azure wird gefragt…</translation>
+    </message>
+</context>
+<context>
     <name>TransfersDock</name>
     <message>
         <source>Transfers</source>
@@ -5425,8 +7534,32 @@ Nach dem fehlgeschlagenen Schritt wurde nichts mehr ausgeführt. „Fortsetzen�
         <translation>&amp;Entfernen</translation>
     </message>
     <message>
+        <source>&amp;Cancel download</source>
+        <translation>Download a&amp;bbrechen</translation>
+    </message>
+    <message>
+        <source>Stop the upload and revoke write access; what was sent is kept for a resume</source>
+        <translation>Den Upload beenden und den Schreibzugriff widerrufen; das bereits Gesendete bleibt für eine Fortsetzung erhalten</translation>
+    </message>
+    <message>
+        <source>Stop the download and revoke read access; what was received stays in the file for a resume</source>
+        <translation>Den Download beenden und den Lesezugriff widerrufen; das bereits Empfangene bleibt für eine Fortsetzung in der Datei</translation>
+    </message>
+    <message>
         <source>Remove the upload from the list (an unfinished one can then not be resumed)</source>
         <translation>Den Upload aus der Liste entfernen (ein nicht abgeschlossener kann danach nicht mehr fortgesetzt werden)</translation>
+    </message>
+    <message>
+        <source>Remove the download from the list (an unfinished one can then not be resumed; the partial file stays)</source>
+        <translation>Den Download aus der Liste entfernen (ein nicht abgeschlossener kann danach nicht mehr fortgesetzt werden; die unvollständige Datei bleibt erhalten)</translation>
+    </message>
+    <message>
+        <source>Pause the selected transfer; nothing is sent or received until it is resumed</source>
+        <translation>Die ausgewählte Übertragung anhalten; bis zur Fortsetzung wird nichts gesendet oder empfangen</translation>
+    </message>
+    <message>
+        <source>Continue the selected transfer where it stopped</source>
+        <translation>Die ausgewählte Übertragung dort fortsetzen, wo sie stehen geblieben ist</translation>
     </message>
     <message>
         <source>Retry with &amp;another name…</source>
@@ -5445,6 +7578,14 @@ Nach dem fehlgeschlagenen Schritt wurde nichts mehr ausgeführt. „Fortsetzen�
         <translation>Den nicht abgeschlossenen Upload von {file} entfernen? Er kann danach nicht mehr fortgesetzt werden; ein neuer Upload beginnt von vorn.</translation>
     </message>
     <message>
+        <source>Remove download</source>
+        <translation>Download entfernen</translation>
+    </message>
+    <message>
+        <source>Remove the unfinished download to {file}? It can then no longer be resumed; a download of it starts from the beginning. The partial file stays.</source>
+        <translation>Den nicht abgeschlossenen Download nach {file} entfernen? Er kann danach nicht mehr fortgesetzt werden; ein neuer Download beginnt von vorn. Die unvollständige Datei bleibt erhalten.</translation>
+    </message>
+    <message>
         <source>Resume upload</source>
         <translation>Upload fortsetzen</translation>
     </message>
@@ -5453,6 +7594,18 @@ Nach dem fehlgeschlagenen Schritt wurde nichts mehr ausgeführt. „Fortsetzen�
 {target}
 (SAS tokens are never stored, so it is needed again):</source>
         <translation>Fügen Sie eine SAS-URL mit Schreibzugriff ein für
+{target}
+(SAS-Token werden nie gespeichert, daher wird sie erneut benötigt):</translation>
+    </message>
+    <message>
+        <source>Resume download</source>
+        <translation>Download fortsetzen</translation>
+    </message>
+    <message>
+        <source>Paste a SAS URL with read access for
+{target}
+(SAS tokens are never stored, so it is needed again):</source>
+        <translation>Fügen Sie eine SAS-URL mit Lesezugriff ein für
 {target}
 (SAS-Token werden nie gespeichert, daher wird sie erneut benötigt):</translation>
     </message>
@@ -5488,6 +7641,10 @@ Nach dem fehlgeschlagenen Schritt wurde nichts mehr ausgeführt. „Fortsetzen�
         <translation>Unterbrochen</translation>
     </message>
     <message>
+        <source>Direction</source>
+        <translation>Richtung</translation>
+    </message>
+    <message>
         <source>File</source>
         <translation>Datei</translation>
     </message>
@@ -5516,40 +7673,64 @@ Nach dem fehlgeschlagenen Schritt wurde nichts mehr ausgeführt. „Fortsetzen�
         <translation>Restzeit</translation>
     </message>
     <message>
-        <source>Sent</source>
-        <translation>Gesendet</translation>
+        <source>Transferred</source>
+        <translation>Übertragen</translation>
+    </message>
+    <message>
+        <source>Upload to Azure, or download from Azure to this computer</source>
+        <translation>Upload nach Azure oder Download von Azure auf diesen Computer</translation>
+    </message>
+    <message>
+        <source>The file on this computer: read by an upload, written by a download</source>
+        <translation>Die Datei auf diesem Computer: von einem Upload gelesen, von einem Download geschrieben</translation>
+    </message>
+    <message>
+        <source>The Azure side: the disk, snapshot, image version or page blob</source>
+        <translation>Die Azure-Seite: der Datenträger, die Momentaufnahme, die Imageversion oder der Seitenblob</translation>
+    </message>
+    <message>
+        <source>The whole job: the data transfer and every step before and after it</source>
+        <translation>Der gesamte Vorgang: die Datenübertragung und jeder Schritt davor und danach</translation>
+    </message>
+    <message>
+        <source>Bytes actually sent or received over the network per second</source>
+        <translation>Tatsächlich über das Netzwerk gesendete oder empfangene Bytes pro Sekunde</translation>
+    </message>
+    <message>
+        <source>How fast the disk is covered: transferred bytes plus empty blocks that need no transfer</source>
+        <translation>Wie schnell der Datenträger abgedeckt wird: übertragene Bytes plus leere Blöcke, die nicht übertragen werden müssen</translation>
+    </message>
+    <message>
+        <source>Bytes sent to Azure (upload) or received from Azure (download)</source>
+        <translation>An Azure gesendete (Upload) oder von Azure empfangene (Download) Bytes</translation>
+    </message>
+    <message>
+        <source>Empty blocks: never transferred, they read as zeros</source>
+        <translation>Leere Blöcke: nie übertragen, sie werden als Nullen gelesen</translation>
+    </message>
+    <message>
+        <source>↑ Upload</source>
+        <translation>↑ Upload</translation>
+    </message>
+    <message>
+        <source>↓ Download</source>
+        <translation>↓ Download</translation>
+    </message>
+    <message>
+        <source>Upload to Azure</source>
+        <translation>Upload nach Azure</translation>
+    </message>
+    <message>
+        <source>Download to this computer</source>
+        <translation>Download auf diesen Computer</translation>
     </message>
     <message>
         <source>Skipped</source>
         <translation>Übersprungen</translation>
     </message>
     <message>
-        <source>The whole job: the data transfer and every step after it</source>
-        <translation>Der gesamte Vorgang: die Datenübertragung und jeder Schritt danach</translation>
-    </message>
-    <message>
-        <source>Bytes actually sent over the network per second</source>
-        <translation>Tatsächlich über das Netzwerk gesendete Bytes pro Sekunde</translation>
-    </message>
-    <message>
-        <source>How fast the image is covered: sent bytes plus empty blocks that need no sending</source>
-        <translation>Wie schnell das Image abgedeckt wird: gesendete Bytes plus leere Blöcke, die nicht gesendet werden müssen</translation>
-    </message>
-    <message>
         <source>Time left for the data transfer, from the effective speed</source>
         <translation>Restzeit der Datenübertragung, nach der effektiven Geschwindigkeit</translation>
-    </message>
-    <message>
-        <source>Empty blocks: never sent, Azure reads them as zeros</source>
-        <translation>Leere Blöcke: nie gesendet, Azure liest sie als Nullen</translation>
-    </message>
-    <message>
-        <source>Page blob {url}</source>
-        <translation>Seitenblob {url}</translation>
-    </message>
-    <message>
-        <source>Managed disk {name} ({group}, {location})</source>
-        <translation>Verwalteter Datenträger {name} ({group}, {location})</translation>
     </message>
     <message>
         <source>{status}: {reason}</source>
@@ -5571,6 +7752,164 @@ Gestartet {date}</translation>
     <message>
         <source>Upload a disk image</source>
         <translation>Datenträgerimage hochladen</translation>
+    </message>
+</context>
+<context>
+    <name>VersionEditor</name>
+    <message>
+        <source>Edit image version</source>
+        <translation>Imageversion bearbeiten</translation>
+    </message>
+    <message>
+        <source>Image version {path}</source>
+        <translation>Imageversion {path}</translation>
+    </message>
+    <message>
+        <source>Reading the version from Azure…</source>
+        <translation>Die Version wird aus Azure gelesen…</translation>
+    </message>
+    <message>
+        <source>None</source>
+        <translation>Keins</translation>
+    </message>
+    <message>
+        <source>End-of-life date</source>
+        <translation>Enddatum</translation>
+    </message>
+    <message>
+        <source>After this date Azure warns whoever makes a VM from the version; VMs keep running.</source>
+        <translation>Nach diesem Datum warnt Azure jeden, der aus der Version eine VM erstellt; bestehende VMs laufen weiter.</translation>
+    </message>
+    <message>
+        <source>&amp;No date</source>
+        <translation>&amp;Kein Datum</translation>
+    </message>
+    <message>
+        <source>End of &amp;life:</source>
+        <translation>&amp;Enddatum:</translation>
+    </message>
+    <message>
+        <source>E&amp;xclude from latest</source>
+        <translation>Von „latest“ a&amp;usschließen</translation>
+    </message>
+    <message>
+        <source>Exclude from latest</source>
+        <translation>Von „latest“ ausschließen</translation>
+    </message>
+    <message>
+        <source>VMs made from the definition&apos;s latest version will not use this version.</source>
+        <translation>VMs, die aus der neuesten Version der Definition erstellt werden, verwenden diese Version nicht.</translation>
+    </message>
+    <message>
+        <source>The version was made here: Azure keeps it in this region.</source>
+        <translation>Die Version wurde hier erstellt: Azure behält sie in dieser Region.</translation>
+    </message>
+    <message>
+        <source>&amp;Target regions:</source>
+        <translation>&amp;Zielregionen:</translation>
+    </message>
+    <message>
+        <source>Standard_ZRS keeps copies in the region&apos;s availability zones, so it is offered only where the region has zones. A region&apos;s storage type is chosen when it is added; Azure does not change it afterwards.</source>
+        <translation>Standard_ZRS legt Kopien in den Verfügbarkeitszonen der Region ab und wird daher nur angeboten, wo die Region Zonen hat. Der Speichertyp einer Region wird beim Hinzufügen gewählt; Azure ändert ihn danach nicht mehr.</translation>
+    </message>
+    <message>
+        <source>Allo&amp;w removing this version from replicated regions (allowDeletionOfReplicatedLocations)</source>
+        <translation>Entfernen dieser Version aus replizierten Regionen e&amp;rlauben (allowDeletionOfReplicatedLocations)</translation>
+    </message>
+    <message>
+        <source>Allow removing this version from replicated regions</source>
+        <translation>Entfernen dieser Version aus replizierten Regionen erlauben</translation>
+    </message>
+    <message>
+        <source>Replication &amp;status:</source>
+        <translation>Replikations&amp;status:</translation>
+    </message>
+    <message>
+        <source>Replication status per region</source>
+        <translation>Replikationsstatus pro Region</translation>
+    </message>
+    <message>
+        <source>&amp;Retry region</source>
+        <translation>Region &amp;wiederholen</translation>
+    </message>
+    <message>
+        <source>Sends the target regions to Azure again: it replicates the failed region again and leaves the completed ones as they are.</source>
+        <translation>Sendet die Zielregionen erneut an Azure: Es repliziert die fehlgeschlagene Region noch einmal und lässt die abgeschlossenen, wie sie sind.</translation>
+    </message>
+    <message>
+        <source>A&amp;pply</source>
+        <translation>Ü&amp;bernehmen</translation>
+    </message>
+    <message>
+        <source>Could not read the version: {error}</source>
+        <translation>Die Version konnte nicht gelesen werden: {error}</translation>
+    </message>
+    <message>
+        <source>Replication failed in {regions}: select the region and Retry.</source>
+        <translation>Replikation in {regions} fehlgeschlagen: Wählen Sie die Region aus und wiederholen Sie sie.</translation>
+    </message>
+    <message>
+        <source>Azure is replicating the version…</source>
+        <translation>Azure repliziert die Version…</translation>
+    </message>
+    <message>
+        <source>Replicated to every target region.</source>
+        <translation>In alle Zielregionen repliziert.</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>keins</translation>
+    </message>
+    <message>
+        <source>Made in {location}; end of life: {eol}; provisioning: {state}.</source>
+        <translation>Erstellt in {location}; Enddatum: {eol}; Bereitstellung: {state}.</translation>
+    </message>
+    <message>
+        <source>Could not read the status: {error}</source>
+        <translation>Der Status konnte nicht gelesen werden: {error}</translation>
+    </message>
+    <message>
+        <source>Removing &lt;b&gt;{regions}&lt;/b&gt;: this version&apos;s safeguard allows removing it from regions it is replicated to. Azure deletes its replicas there when you apply; VMs in that region can no longer be made from it.</source>
+        <translation>&lt;b&gt;{regions}&lt;/b&gt; wird entfernt: Der Schutz dieser Version erlaubt das Entfernen aus Regionen, in die sie repliziert ist. Azure löscht beim Übernehmen ihre Replikate dort; in dieser Region lassen sich dann keine VMs mehr daraus erstellen.</translation>
+    </message>
+    <message>
+        <source>Removing &lt;b&gt;{regions}&lt;/b&gt;: Azure protects a version from being removed from regions it is replicated to. It refuses unless the version&apos;s safeguard, &lt;i&gt;allowDeletionOfReplicatedLocations&lt;/i&gt;, is on. Turning it on is a change of its own, made first when you apply: from then on, anyone who can update this version can remove it from its regions. Removing a region deletes the replicas there; VMs in that region can no longer be made from it.</source>
+        <translation>&lt;b&gt;{regions}&lt;/b&gt; wird entfernt: Azure schützt eine Version davor, aus Regionen entfernt zu werden, in die sie repliziert ist. Es lehnt ab, solange der Schutz der Version, &lt;i&gt;allowDeletionOfReplicatedLocations&lt;/i&gt;, nicht eingeschaltet ist. Ihn einzuschalten ist eine eigene Änderung, die beim Übernehmen zuerst erfolgt: Danach kann jeder, der diese Version aktualisieren darf, sie aus ihren Regionen entfernen. Das Entfernen einer Region löscht die Replikate dort; in dieser Region lassen sich dann keine VMs mehr daraus erstellen.</translation>
+    </message>
+    <message>
+        <source>Retry failed: {error}</source>
+        <translation>Wiederholen fehlgeschlagen: {error}</translation>
+    </message>
+    <message>
+        <source>Azure is replicating {region} again…</source>
+        <translation>Azure repliziert {region} erneut…</translation>
+    </message>
+</context>
+<context>
+    <name>VmActions</name>
+    <message>
+        <source>Create VM…</source>
+        <translation>VM erstellen…</translation>
+    </message>
+    <message>
+        <source>Create a VM from the selected image: size, network and account in one short dialog</source>
+        <translation>Eine VM aus dem ausgewählten Image erstellen: Größe, Netzwerk und Konto in einem kurzen Dialog</translation>
+    </message>
+    <message>
+        <source>Test boot…</source>
+        <translation>Teststart…</translation>
+    </message>
+    <message>
+        <source>Boot the selected image in a throw-away VM, watch its serial log, get a verdict; everything is deleted after</source>
+        <translation>Das ausgewählte Image in einer Wegwerf-VM starten, das serielle Protokoll verfolgen und ein Ergebnis erhalten; danach wird alles gelöscht</translation>
+    </message>
+    <message>
+        <source>Not connected yet: sign in first.</source>
+        <translation>Noch nicht verbunden: Melden Sie sich zuerst an.</translation>
+    </message>
+    <message>
+        <source>Choose an image version: a VM is made from one version.</source>
+        <translation>Wählen Sie eine Imageversion: Eine VM wird aus genau einer Version erstellt.</translation>
     </message>
 </context>
 <context>
@@ -5658,6 +7997,14 @@ Gestartet {date}</translation>
 <context>
     <name>Workflows</name>
     <message>
+        <source>Delete…</source>
+        <translation>Löschen…</translation>
+    </message>
+    <message>
+        <source>Delete the selected images, versions, definitions, galleries, disks or snapshots from Azure, after a confirmation that lists them</source>
+        <translation>Die ausgewählten Images, Versionen, Imagedefinitionen, Kataloge, Datenträger oder Momentaufnahmen aus Azure löschen, nach einer Bestätigung, die sie auflistet</translation>
+    </message>
+    <message>
         <source>Drop to upload: a wizard opens for each disk image.</source>
         <translation>Zum Hochladen ablegen: Für jedes Datenträgerimage öffnet sich ein Assistent.</translation>
     </message>
@@ -5677,12 +8024,36 @@ Gestartet {date}</translation>
         <source>{name} opens for upload as soon as the connection is up.</source>
         <translation>{name} wird zum Hochladen geöffnet, sobald die Verbindung steht.</translation>
     </message>
+    <message>
+        <source>Nothing selected can be deleted here: select managed images, gallery versions, definitions, galleries, disks or snapshots of this subscription.</source>
+        <translation>Nichts Ausgewähltes kann hier gelöscht werden: Wählen Sie verwaltete Images, Imageversionen, Imagedefinitionen, Kataloge, Datenträger oder Momentaufnahmen dieses Abonnements aus.</translation>
+    </message>
+    <message>
+        <source>Not connected yet: nothing can be deleted.</source>
+        <translation>Noch nicht verbunden: Nichts kann gelöscht werden.</translation>
+    </message>
     <message numerus="yes">
-        <source>%n unfinished upload(s) from last time: select one in the Transfers panel and press Resume.</source>
+        <source>%n unfinished upload(s) or download(s) from last time: select one in the Transfers panel and press Resume.</source>
         <translation>
-            <numerusform>%n unvollständiger Upload vom letzten Mal: Wählen Sie ihn im Bereich „Übertragungen“ aus und klicken Sie auf „Fortsetzen“.</numerusform>
-            <numerusform>%n unvollständige Uploads vom letzten Mal: Wählen Sie einen im Bereich „Übertragungen“ aus und klicken Sie auf „Fortsetzen“.</numerusform>
+            <numerusform>%n unvollständiger Upload oder Download vom letzten Mal: Wählen Sie ihn im Bereich „Übertragungen“ aus und klicken Sie auf „Fortsetzen“.</numerusform>
+            <numerusform>%n unvollständige Uploads oder Downloads vom letzten Mal: Wählen Sie einen im Bereich „Übertragungen“ aus und klicken Sie auf „Fortsetzen“.</numerusform>
         </translation>
+    </message>
+    <message>
+        <source>Download finished</source>
+        <translation>Download abgeschlossen</translation>
+    </message>
+    <message>
+        <source>{file} is on this computer: {path}</source>
+        <translation>{file} ist auf diesem Computer: {path}</translation>
+    </message>
+    <message>
+        <source>Download stopped</source>
+        <translation>Download beendet</translation>
+    </message>
+    <message>
+        <source>Download failed</source>
+        <translation>Download fehlgeschlagen</translation>
     </message>
     <message>
         <source>Upload finished</source>

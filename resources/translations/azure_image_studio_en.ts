@@ -139,6 +139,10 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Create image definition {name} ({os_type}, {os_state}, {hyper_v_generation}, {architecture}, {security_type}; {publisher}/{offer}/{sku}) in gallery {gallery_name}, with the VM&apos;s Marketplace plan {plan}, which VMs from it need</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>excluded from latest</source>
         <translation type="unfinished"></translation>
     </message>
@@ -287,7 +291,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>The subscription&apos;s own managed images, by resource group.</source>
+        <source>The subscription&apos;s own managed images, managed disks and snapshots, by resource group: also what the upload and capture wizards left behind (a kept upload disk, a capture&apos;s backup snapshots).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -403,11 +407,103 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Images: {count}</source>
+        <source>Images: {images} · disks: {disks} · snapshots: {snapshots}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Marketplace image {urn}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Gallery image version {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Managed image {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy of snapshot {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy of disk {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Uploaded</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Imported from blob {uri}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Empty snapshot</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Empty disk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Restore point {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Backup of VM {vm}, taken before its capture</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Kept from an upload with Azure Image Studio</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{size} GiB</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>attached to VM {vm}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>VM {vm}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No VM (not attached)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Made by</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Disk state</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Used by</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Created from</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Created</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Incremental</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <source>data disks: {count}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Snapshot {name} is no longer in resource group {group}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -623,6 +719,10 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>The VM was made from the Marketplace plan {plan}, which the definition {definition} does not carry: Azure would refuse every VM made from the new version. Create a new definition (it carries the plan) or choose one made from this plan.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>The definition {definition} has security type &apos;{security_type}&apos;, which does not accept a VM of security type &apos;{vm_security_type}&apos;.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -731,7 +831,35 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>The download was stopped.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stopped when the app closed; it resumes where it stopped.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The app closed before the download finished.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Page blob {url}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Snapshot {name} ({resource_group})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Image version {version} of {definition} ({gallery}), OS disk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Image version {version} of {definition} ({gallery}), data disk LUN {lun}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Managed disk {name} ({resource_group})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -2107,7 +2235,71 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Creating a temporary disk from the image version</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Granting read access</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Downloading</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Revoking read access</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Deleting the temporary disk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Done</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No such data disk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Leave the LUN out for the OS disk, or give one of the version&apos;s data-disk LUNs.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Downloading a resource needs a signed-in session.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>managed disk {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>snapshot {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The image version {version} has no data disk at LUN {lun} (its data disks: {luns}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>image version {version} (through the temporary disk {disk})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Azure granted read access to {source} but returned no SAS URL.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Revoking the read access to {source} failed ({message}). Revoke it yourself (az disk revoke-access, or az snapshot revoke-access) before using it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The temporary disk {name} in {group} could not be deleted ({message}). Delete it yourself (az disk delete) to stop paying for it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The download of {source} was cancelled. Start it again to continue.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -2859,6 +3051,930 @@
         <source>{what} uses the scheme &apos;{scheme}://&apos;; only https:// is supported (http:// only to this machine). Use the https:// address.</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Grant read access to the source and write access to the target</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sign a read-only SAS for {source} and a write SAS for {target} with the accounts&apos; keys (kept in memory)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing was changed. Give URLs with a SAS, or allow shared key access on the storage accounts, and start again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check {source} and the target container</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy {blob} to {account}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Create blob {target} as a server-side copy of {source}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete the incomplete target blob and start the copy again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Verify the copy</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The target differs from the source: delete it and start the copy again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Both URLs carry a SAS; nothing to grant.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Read access to the source and write access to the target granted.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Storage account {name} gave no key. Key access may be disabled on it: give the source URL with a read SAS instead.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The source blob {url} does not exist.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{url} is a {kind} larger than 256 MiB; this copy takes page blobs (VHDs) and block blobs up to 256 MiB.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{url} already exists. Choose another name or delete it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{url}: {kind}, {size}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Azure&apos;s copy ended {status}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{done} of {total} copied</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{size} copied by Azure.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The copy differs from the source: {problems}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Size, page list and Content-MD5 match the source ({size}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No storage account named {account} in the subscriptions you can see. Give the blob URL with a SAS, or the subscription of its account.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check {source} and the target definition {target}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Create image version {version} in subscription {subscription} from {source} (Azure copies it)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing was copied. For another tenant, sign in to it with an account that may write the target gallery, and make sure your account can read the source version (Reader on it); then start the copy again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The source version {version} is {state}; it can be copied once it has succeeded.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Source {version} read; reading the target definition.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The target image definition {definition} does not exist in resource group {resource_group}. Create it first (with the same OS type, state, generation and architecture as {source}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{what}: the source has {source}, the target {target}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{first}; {second}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The target definition {target} does not match the source&apos;s definition {source}: {differences}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The source version {version} is not replicated to {region}, the target gallery&apos;s region, where Azure reads it from. Add {region} to its target regions first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The target version {version} already exists. Choose another version number.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{source} can be copied into {target} ({region}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Image version {version} accepted; Azure copies and replicates it now.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{state} {percent} %</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy refused before any change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing was changed. Correct what the message names and start the copy again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The target image definition does not match</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing was changed. Pick a target image definition with the same OS type, OS state, Hyper-V generation and architecture as the source&apos;s, or create one that matches.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Azure&apos;s copy failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Azure kept what it had copied so far. Delete the incomplete target and start the copy again; if it fails again, the message names Azure&apos;s reason.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing was changed yet. Correct the cause and start the copy again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check {source} and the target in {region}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{source} is neither a snapshot nor a managed image.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{source} is already in {region}. Choose another region.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Incremental snapshot of the {role} disk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Create incremental snapshot {snapshot} of {disk} (deleted at the end)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy the {role} disk to {region}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Create snapshot {snapshot} in {region} with CopyStart (Azure copies the data)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete the incomplete copy in the target region, then start the copy again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Create managed image {name} in {region}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Create managed image {name} in {resource_group} ({region}) from the copied snapshots</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The copied snapshots are kept; make the image from them yourself, or delete them and start again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete the intermediate snapshots</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete the snapshots made for the copy (the image keeps its own copy of the data)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The image is ready. Delete the snapshots named in the message yourself.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{source} can be copied to {region}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{name} already exists in resource group {resource_group}. Choose another name.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{name} is a full snapshot; Azure copies only incremental snapshots to another region (CopyStart). Make an incremental snapshot of its disk and copy that one.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{name} is itself still being copied ({percent} %). Wait until it is complete.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The {role} disk of {image} was made from the managed disk {disk}, which no longer exists; Azure cannot copy an image&apos;s own data to another region. Create the image anew in the target region, or make a gallery image version from it and replicate that.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The {role} disk of {image} is the full snapshot {snapshot}; Azure copies only incremental snapshots to another region. Make a disk from it and an incremental snapshot of that disk, then an image from that.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The {role} disk of {image} is a VHD blob; Azure&apos;s snapshot copy takes managed snapshots only. Copy the blob to a storage account in the target region (copy BLOB_URL --to CONTAINER_URL) and make the image there from the copy.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Snapshot {name} made.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Azure stopped copying {name}: {code}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{percent} % copied</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{name} copied to {region}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Managed image {name} created in {region}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Deleted: {names}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not a download source</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Give a page blob&apos;s SAS URL, or the resource ID of a managed disk, a snapshot or a gallery image version (/subscriptions/…/providers/Microsoft.Compute/…).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A LUN picks a data disk of a gallery image version; a SAS URL names one blob already. Leave the LUN out.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{source} is neither a SAS URL nor a resource ID.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A LUN picks a data disk of a gallery image version; a disk or snapshot is one disk already. Leave the LUN out.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>LUN {lun} is not a LUN: give 0 or more.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{source} is not a managed disk, a snapshot or a gallery image version: only those (and page blobs, by SAS URL) can be downloaded.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose a Marketplace image version to hand off.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This gallery image version has no public ID; choose a version of the image.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Only images and image versions can be handed off as a VM create.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>vCPUs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>memory (GiB)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Recommended {what}: {value} is outside 1 to {top}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Recommended {what}: the minimum ({low}) is above the maximum ({high}). Swap them or leave one empty.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Azure keeps an end-of-life date once it is set (a date sent empty counts as not sent): choose a later date instead of none.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The end-of-life date must be in the future (or none): VMs would be warned about a date that has passed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Update image definition {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Changes the description, end of life and recommended sizes of {path}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Azure is updating the definition…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Image definition {path} updated.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Managed image</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Gallery image version</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Image definition</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Gallery</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Managed disk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Snapshot</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete managed image {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete gallery image version {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete image definition {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete gallery {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete disk {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete snapshot {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Managed image {path} deleted.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Gallery image version {path} deleted.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Image definition {path} deleted.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Gallery {path} deleted.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Disk {path} deleted.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Snapshot {path} deleted.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Deletes {what} {path} in resource group {group}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Image definition {path} still has versions that are not selected: {names}. Azure deletes only an empty definition: select those versions too, or delete them first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Gallery {path} still holds image definitions that stay: {names}. Azure deletes only an empty gallery: select those definitions with all their versions too, or delete them first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Disk {path} no longer exists. Refresh the tree (F5).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Disk {path} is attached to VM {vm}. Detach it from the VM (or delete the VM) first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Disk {path} is in use: {state} (an upload or a download has access to it). Finish or cancel that first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Snapshot {path} no longer exists. Refresh the tree (F5).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Snapshot {path} is being read: {state} (a download has access to it). Finish or cancel that first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Azure is deleting it…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose a region for every row.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{region} is listed twice: keep one row per region.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{region}: {count} replicas is outside what Azure allows. Choose {low} to {high} replicas.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{region}: {storage} is not a storage account type Azure offers for image versions. Choose Standard_LRS, Standard_ZRS or Premium_LRS.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{region}: the storage account type ({old}) cannot be changed once a region holds the version. To use {new} there, drop the region and add it again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{region} has no availability zones, so zone-redundant storage (Standard_ZRS) is not offered there. Choose Standard_LRS or Premium_LRS.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{region} is where the version was made: Azure keeps it among the target regions. Add it back.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Azure keeps this version in {regions} unless its safeguard allows removing replicated regions (allowDeletionOfReplicatedLocations). Allow it first, or keep the region.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Allow removing {path} from replicated regions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sets safetyProfile.allowDeletionOfReplicatedLocations of {path} to true.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Update image version {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Changes the end of life, exclude-from-latest and target regions of {path}; Azure replicates to new and changed regions.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Read Azure&apos;s message. A region that failed to replicate shows Failed in the status: Retry it there; anything else, correct and apply again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not sent: Azure would refuse this change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Correct what is named and apply again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Azure is changing the safeguard…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Removing replicated regions is now allowed for this version.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Azure is updating the version and replicating it…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The version is updated and replicated.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The VM was refused before any change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Marketplace terms not accepted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Accept the plan&apos;s terms for this subscription (the dialog offers to), then start again. Nothing was changed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The VM did not provision</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Look at the serial log (boot diagnostics) for why the guest did not report.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check the request, the size and the plan&apos;s terms</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Create resource group {group}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Use resource group {group}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Create resource group {group} in {location} (tagged as a test boot; deleted at the end)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Create resource group {group} in {location}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Create the network</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Create virtual network {vnet} (10.0.0.0/16, subnet default), public IP address {ip} and network interface {nic}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Create virtual network {vnet} (10.0.0.0/16, subnet default) and network interface {nic}; no public IP</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Create VM {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Create VM {name} ({size}, {security}) from {image} with boot diagnostics</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Follow provisioning</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Verdict</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete resource group {group}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete resource group {group} and everything in it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete resource group {group} yourself (portal or `az group delete -n {group}`).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reading the VM sizes of {location}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The terms of plan {plan} ({product}, {publisher}) are not accepted in this subscription; Azure would refuse the VM.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Size {size} runs the image; the terms of plan {plan} are accepted.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Size {size} runs the image.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Resource group {group} does not exist. Choose another or create a new one.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Resource group {group} exists.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Resource group {group} exists already. Choose it as an existing group, or another name.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Resource group {group} created.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Virtual network {vnet} created.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Public IP address {ip} created.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Network {vnet} and interface {nic} created.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Azure accepted VM {name}; it is being created.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Provisioning succeeded; the guest agent is ready.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Provisioning succeeded, but the guest agent never reported ready.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Provisioning succeeded; the guest agent has not reported yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing was created; nothing to delete.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Deleting {group} and everything in it…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Resource group {group} deleted; nothing is left behind.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Waiting for Azure…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{states}; guest agent: {agent}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter a VM name.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A VM name has 1–64 letters, digits, hyphens, periods or underscores, starts with a letter, digit or underscore and does not end with a hyphen or period.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A Windows VM name has at most 15 letters, digits or hyphens (it becomes the computer name) and is not only digits.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter an administrator user name.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>An administrator name has 1–64 letters, digits, underscores, periods or hyphens and starts with a letter or underscore.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Azure does not allow the administrator name {user}; choose another.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The password needs {low}–{high} characters and three of: a lowercase letter, an uppercase letter, a digit, a special character.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Paste an OpenSSH public key (one line starting with ssh-rsa, ssh-ed25519 or ecdsa-sha2-…), for example the contents of ~/.ssh/id_ed25519.pub.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose a region.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose a VM size that runs the image.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The size {size} does not run this image ({generation}, {architecture}, {security}); choose one from the list.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The image does not allow security type {security}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Give an SSH public key or a password.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Give a password for the Windows administrator.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The image boots: OS provisioning completed and the guest agent is ready.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>VMs can be created from this image.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>OS provisioning timed out: the image&apos;s disk was not generalized (or a specialized image was deployed as generalized). The guest booted as the machine it was captured from and never reported for the new VM.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Generalize the source (Windows: sysprep /generalize /oobe /shutdown; Linux: waagent -deprovision+user) and capture it again, or mark the image definition Specialized and create VMs without an OS profile.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The disk does not boot with this Hyper-V generation: the firmware found no bootable device (a BIOS/MBR disk under UEFI, or a UEFI-only disk under BIOS).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Create the image again with the generation the disk boots with: Gen1 for an MBR disk with a BIOS boot loader, Gen2 for a GPT disk with an EFI system partition.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The VM runs, but no guest agent ever reported: the image has no Azure guest agent (WALinuxAgent or cloud-init on Linux, the Windows guest agent).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Install and enable the Azure guest agent in the image, generalize it and capture it again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The VM did not provision; Azure&apos;s message says why.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Correct what the message names and test-boot the image again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Azure refused to create the VM; the image did not boot.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Correct what the message names (size, plan, terms, security type) and test-boot the image again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The test boot was cancelled before a verdict.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Start it again to find out whether the image boots.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot write {path}: {reason}. Choose a folder that exists and that you may write to.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not enough free space for {path}: the disk&apos;s data needs {needed} more, but the drive has only {available} free. Free some space or choose a file on another drive.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The file system of the drive holding {path} cannot store a file of {size} (FAT32, for example, stops at 4 GiB). Choose a drive formatted with NTFS, exFAT, ext4, APFS or XFS.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A {format_name} file cannot hold this disk: it would need {size}, and the format stops at {limit}. Choose another format (a fixed VHD or a raw file holds any size).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A disk of {size:,} bytes cannot be written: disk sizes are a positive whole number of 512-byte sectors. The source reported a wrong size; check the disk in Azure.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The data range at byte {offset:,} ({length:,} bytes) does not lie inside the {virtual_size:,}-byte disk. The source&apos;s list of data ranges is inconsistent; start the download again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Data arrived for bytes {offset:,} to {end:,} of the disk, which its list of data ranges did not name, so the file has no place for it. The disk changed during the download; download it again from a snapshot.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{path} cannot be continued: it was not started as this download (its format, size or data layout differ, or it was changed since). Delete it or choose another file name, then start the download again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The partly downloaded file {path} is gone, so the download cannot continue where it stopped. Start the download again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{path} was already closed for writing; start the download again to continue it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Writing {path} failed: {reason}. Check the drive (is it still connected?) and resume the download.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The read access to {source} expired at {expiry:%Y-%m-%d %H:%M} UTC. Get a new SAS URL (read permission) and run the same download again: it resumes where it stopped.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{source} refused the read ({status} {code}). Check that the SAS allows read (sp=r) and has not been revoked, then run the download again to resume.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Unknown output format {format}: use one of {formats}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The download of {source} was cancelled. What was fetched stays in {path}: start the same download again to resume.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The download stopped on an unexpected error ({reason}). Run it again: it resumes.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{source} is a {blob_type}, not a page blob: disks are page blobs. Download it with a storage tool instead.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{source} changed while it was being downloaded, so {path} mixes old and new data. Download it again (from a snapshot if the disk is in use).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The MD5 of {path} is {md5}, but Azure holds {expected} for {source}: the file does not hold the blob&apos;s data. Download it again (it starts over).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{path} is a folder: give a file name for the download.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{path} already exists: choose another file name, or overwrite it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot create {path} ({reason}): check the folder&apos;s permissions and free space.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{source} answered {got} bytes for the {length} asked at offset {offset}. Run the download again: it resumes.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The storage service kept failing during the download ({reason}; {retries} retries). What was fetched is kept: run the same download again later and it resumes where it stopped.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The blob to download was not found: check the URL (or that the disk&apos;s read access was not revoked), then try again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The download journal {path} cannot be read ({reason}); check the permissions of the data directory.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot write the download journal {path} ({reason}); free some disk space or fix the permissions of the data directory.</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>AboutBox</name>
@@ -2991,6 +4107,641 @@
     </message>
 </context>
 <context>
+    <name>CopyActions</name>
+    <message>
+        <source>Copy to…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy the selected image version into another gallery, or the image or snapshot into another region; Azure copies the data</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>CopyDialog</name>
+    <message>
+        <source>Copy {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Azure copies the image version into the gallery you name; the data does not pass through this computer. The target image definition must exist and match the source&apos;s OS type, state, generation and architecture.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>only for another tenant: its ID</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Target image &amp;definition (resource ID):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Target image definition</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Version:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Version</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Tenant:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tenant</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Azure copies it into the region you pick, through incremental snapshots (CopyStart); the data does not pass through this computer.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Target re&amp;gion:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Target region</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Resource group:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Resource group</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Name:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{name}-REGION</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy steps</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Copy</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Give the target image definition&apos;s resource ID: /subscriptions/…/resourceGroups/…/providers/Microsoft.Compute/galleries/…/images/…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The version is three numbers, e.g. 1.0.0.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The tenant is an ID (a GUID), or empty for yours.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Pick the target region.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Signing in to tenant {tenant}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copying…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copied: {target}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The copy stopped; the failed step says why.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>CreateVmDialog</name>
+    <message>
+        <source>Test boot</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Create VM</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Test boot {image}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Create a VM from {image}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Creates a VM in a throw-away resource group with boot diagnostics, shows its serial log while it boots, says whether the image boots and why not, then deletes everything it made.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A new virtual network and network interface are created with the VM; without a public IP address, reach it through a bastion or a peered network.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{os} · {state} · {generation} · {architecture}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Linux</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Windows</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>specialized</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>generalized</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>VM name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>e.g. vm-web-01</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Name:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Resource group</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A throw-away group, tagged as a test boot and deleted at the end</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose an existing resource group or type the name of a new one</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Resource group:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Region</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Re&amp;gion:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Security type</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sec&amp;urity type:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>VM size</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Si&amp;ze:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Administrator user name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Administrator:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Authentication</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SSH public key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Password</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Au&amp;thentication:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>ssh-ed25519 AAAA… (the contents of a .pub file)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SSH public &amp;key:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Password:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Confirm password</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Confirm password:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A specialized image keeps its own accounts: no administrator is set.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Give the VM a public &amp;IP address</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Public IP address</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A static Standard public IP address on the VM&apos;s network interface; without it the VM is reachable only from its network</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>What to correct</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Steps</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Serial &amp;log (boot diagnostics):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Serial console log</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The guest&apos;s serial output appears here while it boots.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Verdict</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Start test boot</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Create &amp;VM</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Delete now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>St&amp;op</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stop the test boot and delete its resource group now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stop following the VM&apos;s creation (Azure may go on creating it)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Gen2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Gen1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Standard</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Trusted launch</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Confidential VM</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reading the VM sizes of {location}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The sizes could not be read: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{name} ({vcpus} vCPUs, {memory} GiB)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>%n size(s) of this region run the image ({generation}, {architecture}, {security}).</source>
+        <translation>
+            <numerusform>%n size of this region runs the image ({generation}, {architecture}, {security}).</numerusform>
+            <numerusform>%n sizes of this region run the image ({generation}, {architecture}, {security}).</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>No size of this region runs the image with this security type; choose another security type or region.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The two passwords differ: type the same password twice.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{name} · {size} · {security} · {group} · {location}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stopped.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The image boots.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The image did not boot.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>What to do: {advice}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Azure said: {message}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>VM {name} was created in {group}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stopping; deleting what the test boot made…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stopping…</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>DefinitionEditor</name>
+    <message>
+        <source>Edit image definition</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Image definition {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reading the definition from Azure…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Description</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Description:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>None</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>End-of-life date</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>End of &amp;life:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>not set</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Recommended vCPUs, minimum</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Recommended vCPUs, maximum</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Recommended memory in GiB, minimum</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Recommended memory in GiB, maximum</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>t&amp;o</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Recommended &amp;vCPUs:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>to (Gi&amp;B)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Recommended &amp;memory (GiB):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A&amp;pply</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not read the definition: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{os} · {state}; the OS, its state and generation stay as they are.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>DeleteDialog</name>
+    <message>
+        <source>Delete from Azure</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>Delete %n selected item(s)?</source>
+        <translation>
+            <numerusform>Delete %n selected item?</numerusform>
+            <numerusform>Delete %n selected items?</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Asking Azure what can be deleted…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Deleted, in this &amp;order:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>What is deleted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>#</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Kind</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Resource group</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not deleted:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>What is not deleted, and why</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Why deleting failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Deletion progress</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%v of %m deleted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Delete</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not read what can be deleted: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>Delete %n item(s)?</source>
+        <translation>
+            <numerusform>Delete %n item?</numerusform>
+            <numerusform>Delete %n items?</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n of the selected items cannot be deleted now: they stay, and the others go.</source>
+        <translation>
+            <numerusform>%n of the selected items cannot be deleted now: it stays, and the others go.</numerusform>
+            <numerusform>%n of the selected items cannot be deleted now: they stay, and the others go.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Nothing stands in the way. Check the list before you delete.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing selected can be deleted now: see why below.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Deleting cannot be undone: Azure keeps no copy.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>VMs already made from these images keep running, but no new VM can be made from them.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The data on these disks and snapshots is gone with them.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>&amp;Delete %n item(s)</source>
+        <translation>
+            <numerusform>&amp;Delete %n item</numerusform>
+            <numerusform>&amp;Delete %n items</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Deleting %n item(s)</source>
+        <translation>
+            <numerusform>Deleting %n item</numerusform>
+            <numerusform>Deleting %n items</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Deleting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Deleting has ended</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>%n deletion(s) failed: why, and what to do, is below. What was deleted is gone; the rest is as it was.</source>
+        <translation>
+            <numerusform>%n deletion failed: why, and what to do, is below. What was deleted is gone; the rest is as it was.</numerusform>
+            <numerusform>%n deletions failed: why, and what to do, is below. What was deleted is gone; the rest is as it was.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n item(s) deleted.</source>
+        <translation>
+            <numerusform>%n item deleted.</numerusform>
+            <numerusform>%n items deleted.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>DetailPane</name>
     <message>
         <source>A Marketplace publisher. Expand it to see its offers.</source>
@@ -3009,7 +4760,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>A resource group. Expand it to see its managed images.</source>
+        <source>A resource group. Expand it to see its managed images, disks and snapshots.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -3102,6 +4853,18 @@
             <numerusform>Disks (%n)</numerusform>
             <numerusform>Disks (%n)</numerusform>
         </translation>
+    </message>
+    <message>
+        <source>A managed disk or a snapshot of one: not an image, but what images are made from and what uploads and captures leave behind.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Managed disk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Snapshot of a managed disk</source>
+        <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
         <source>Virtual machine — OS disk + %n data disk(s)</source>
@@ -3213,6 +4976,144 @@
     </message>
 </context>
 <context>
+    <name>DownloadActions</name>
+    <message>
+        <source>Download…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Download the selected disk, snapshot or image version to a file on this computer</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>DownloadDialog</name>
+    <message>
+        <source>Download {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Only the disk&apos;s data travels; empty parts stay empty in the file. An interrupted download continues where it stopped when you start it again with the same file.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The download also shows in the Transfers panel: you may close this window while it goes on.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Browse…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose the file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;File:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Fixed VHD (what Azure stores)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Dynamic VHD (only blocks with data)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>VHDX (Hyper-V; only blocks with data)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Raw disk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>F&amp;ormat:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Format</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>OS disk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Dis&amp;k (data disk LUN):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Disk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Download steps</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Download progress</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Download</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Pause</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>S&amp;top download</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Download to</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Disk images (*.vhd *.vhdx *.raw *.img);;All files (*)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Give the file to download to.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{path} is a folder: give a file name.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The folder {folder} does not exist.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Downloading…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{done} of {total} ({fetched} fetched)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Resume</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Downloaded to {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Download again (resumes)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>DropZone</name>
     <message>
         <source>Upload</source>
@@ -3232,6 +5133,21 @@
     </message>
     <message>
         <source>&amp;Choose a disk image…</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>EditActions</name>
+    <message>
+        <source>&amp;Edit…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Edit the selected image version (end of life, regions, replication) or definition (description, end of life, recommended sizes)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not connected yet: sign in first.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -3595,6 +5511,53 @@
     </message>
     <message>
         <source>unknown</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>HandoffActions</name>
+    <message>
+        <source>Copy as &amp;az CLI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy an az vm create command that makes a VM from this image</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy as &amp;Bicep</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy a Bicep file that deploys a VM (and its network) from this image</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Open in Azure &amp;Marketplace</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Open in the Azure &amp;portal</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not connected yet: nothing to hand off.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>An az vm create command for {image} is on the clipboard.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A Bicep file for a VM from {image} is on the clipboard.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The offline sandbox&apos;s images have no page in the portal.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This image has no page to open in its cloud.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -3990,14 +5953,14 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Uploads are running</source>
+        <source>Transfers are running</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <source>%n upload(s) still running. What should happen to them when the app closes?</source>
+        <source>%n upload(s) or download(s) still running. What should happen to them when the app closes?</source>
         <translation>
-            <numerusform>%n upload is still running. What should happen to it when the app closes?</numerusform>
-            <numerusform>%n uploads are still running. What should happen to them when the app closes?</numerusform>
+            <numerusform>%n upload or download is still running. What should happen to it when the app closes?</numerusform>
+            <numerusform>%n uploads or downloads are still running. What should happen to them when the app closes?</numerusform>
         </translation>
     </message>
     <message>
@@ -4018,6 +5981,10 @@
     </message>
     <message>
         <source>&lt;p&gt;&lt;b&gt;Pause and quit&lt;/b&gt;: every upload stops where it is and resumes at the next start (this system has no keyring to hold a managed disk&apos;s write access, so that access is revoked too and the disk&apos;s upload starts over).&lt;/p&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&lt;p&gt;A download stops the same way: its read access is revoked, and it continues at the next start with only the data it still lacks.&lt;/p&gt;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -4308,6 +6275,10 @@ Nothing after the failed step was run. Resume picks up where it stopped.</source
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Storage type</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Target regions and replicas</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4325,6 +6296,53 @@ Nothing after the failed step was run. Resume picks up where it stopped.</source
     </message>
     <message>
         <source>Replicas in target region {number}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Storage type in target region {number}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Azure keeps a region&apos;s storage type: it is chosen when the region is added.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ReplicationModel</name>
+    <message>
+        <source>Replicating</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Completed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Unknown</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Region</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Progress</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Details</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{percent} %</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -5399,6 +7417,97 @@ Nothing after the failed step was run. Resume picks up where it stopped.</source
     </message>
 </context>
 <context>
+    <name>TermsBox</name>
+    <message>
+        <source>Marketplace terms</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>State of the terms</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Accept terms…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Accept the plan&apos;s terms for this subscription, so VMs can be made from it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Withdraw acceptance…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>New VMs from this plan are refused again; running VMs keep running</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Plan {plan} of {product} by {publisher}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reading the terms in this subscription…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Accepted in this subscription on {date}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Accepted in this subscription.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not accepted in this subscription: Azure refuses VMs from this image until they are.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Publisher&apos;s license</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Privacy policy</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Azure Marketplace terms</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>(Azure gave no links)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Accept Marketplace terms</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&lt;p&gt;Accept the terms of plan &lt;b&gt;{plan}&lt;/b&gt; ({product}, {publisher}) for the subscription &lt;b&gt;{subscription}&lt;/b&gt;?&lt;/p&gt;&lt;p&gt;You agree to the publisher&apos;s terms and the Azure Marketplace terms: {links}&lt;/p&gt;&lt;p&gt;Software costs of the plan are billed with the VMs made from it.&lt;/p&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Accept terms</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Withdraw acceptance</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&lt;p&gt;Withdraw the acceptance of plan &lt;b&gt;{plan}&lt;/b&gt; for the subscription &lt;b&gt;{subscription}&lt;/b&gt;?&lt;/p&gt;&lt;p&gt;Azure then refuses new VMs from this plan; VMs that run keep running.&lt;/p&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Withdraw</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Asking Azure…</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>TransfersDock</name>
     <message>
         <source>Transfers</source>
@@ -5421,7 +7530,31 @@ Nothing after the failed step was run. Resume picks up where it stopped.</source
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>&amp;Cancel download</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stop the upload and revoke write access; what was sent is kept for a resume</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stop the download and revoke read access; what was received stays in the file for a resume</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Remove the upload from the list (an unfinished one can then not be resumed)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remove the download from the list (an unfinished one can then not be resumed; the partial file stays)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Pause the selected transfer; nothing is sent or received until it is resumed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Continue the selected transfer where it stopped</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -5441,11 +7574,29 @@ Nothing after the failed step was run. Resume picks up where it stopped.</source
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Remove download</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remove the unfinished download to {file}? It can then no longer be resumed; a download of it starts from the beginning. The partial file stays.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Resume upload</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <source>Paste a SAS URL with write access for
+{target}
+(SAS tokens are never stored, so it is needed again):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Resume download</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Paste a SAS URL with read access for
 {target}
 (SAS tokens are never stored, so it is needed again):</source>
         <translation type="unfinished"></translation>
@@ -5482,6 +7633,10 @@ Nothing after the failed step was run. Resume picks up where it stopped.</source
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Direction</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>File</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5510,7 +7665,55 @@ Nothing after the failed step was run. Resume picks up where it stopped.</source
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Sent</source>
+        <source>Transferred</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Upload to Azure, or download from Azure to this computer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The file on this computer: read by an upload, written by a download</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The Azure side: the disk, snapshot, image version or page blob</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The whole job: the data transfer and every step before and after it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Bytes actually sent or received over the network per second</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>How fast the disk is covered: transferred bytes plus empty blocks that need no transfer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Bytes sent to Azure (upload) or received from Azure (download)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Empty blocks: never transferred, they read as zeros</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>↑ Upload</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>↓ Download</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Upload to Azure</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Download to this computer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -5518,31 +7721,7 @@ Nothing after the failed step was run. Resume picks up where it stopped.</source
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>The whole job: the data transfer and every step after it</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Bytes actually sent over the network per second</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>How fast the image is covered: sent bytes plus empty blocks that need no sending</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <source>Time left for the data transfer, from the effective speed</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Empty blocks: never sent, Azure reads them as zeros</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Page blob {url}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Managed disk {name} ({group}, {location})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -5563,6 +7742,164 @@ Started {date}</source>
     <name>UploadWizard</name>
     <message>
         <source>Upload a disk image</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>VersionEditor</name>
+    <message>
+        <source>Edit image version</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Image version {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reading the version from Azure…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>None</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>End-of-life date</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>After this date Azure warns whoever makes a VM from the version; VMs keep running.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;No date</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>End of &amp;life:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>E&amp;xclude from latest</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Exclude from latest</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>VMs made from the definition&apos;s latest version will not use this version.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The version was made here: Azure keeps it in this region.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Target regions:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Standard_ZRS keeps copies in the region&apos;s availability zones, so it is offered only where the region has zones. A region&apos;s storage type is chosen when it is added; Azure does not change it afterwards.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Allo&amp;w removing this version from replicated regions (allowDeletionOfReplicatedLocations)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Allow removing this version from replicated regions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Replication &amp;status:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Replication status per region</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Retry region</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sends the target regions to Azure again: it replicates the failed region again and leaves the completed ones as they are.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A&amp;pply</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not read the version: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Replication failed in {regions}: select the region and Retry.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Azure is replicating the version…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Replicated to every target region.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Made in {location}; end of life: {eol}; provisioning: {state}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not read the status: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Removing &lt;b&gt;{regions}&lt;/b&gt;: this version&apos;s safeguard allows removing it from regions it is replicated to. Azure deletes its replicas there when you apply; VMs in that region can no longer be made from it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Removing &lt;b&gt;{regions}&lt;/b&gt;: Azure protects a version from being removed from regions it is replicated to. It refuses unless the version&apos;s safeguard, &lt;i&gt;allowDeletionOfReplicatedLocations&lt;/i&gt;, is on. Turning it on is a change of its own, made first when you apply: from then on, anyone who can update this version can remove it from its regions. Removing a region deletes the replicas there; VMs in that region can no longer be made from it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Retry failed: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Azure is replicating {region} again…</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>VmActions</name>
+    <message>
+        <source>Create VM…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Create a VM from the selected image: size, network and account in one short dialog</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Test boot…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Boot the selected image in a throw-away VM, watch its serial log, get a verdict; everything is deleted after</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not connected yet: sign in first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose an image version: a VM is made from one version.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -5651,6 +7988,14 @@ Started {date}</source>
 <context>
     <name>Workflows</name>
     <message>
+        <source>Delete…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete the selected images, versions, definitions, galleries, disks or snapshots from Azure, after a confirmation that lists them</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Drop to upload: a wizard opens for each disk image.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5670,12 +8015,36 @@ Started {date}</source>
         <source>{name} opens for upload as soon as the connection is up.</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Nothing selected can be deleted here: select managed images, gallery versions, definitions, galleries, disks or snapshots of this subscription.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not connected yet: nothing can be deleted.</source>
+        <translation type="unfinished"></translation>
+    </message>
     <message numerus="yes">
-        <source>%n unfinished upload(s) from last time: select one in the Transfers panel and press Resume.</source>
+        <source>%n unfinished upload(s) or download(s) from last time: select one in the Transfers panel and press Resume.</source>
         <translation>
-            <numerusform>%n unfinished upload from last time: select it in the Transfers panel and press Resume.</numerusform>
-            <numerusform>%n unfinished uploads from last time: select one in the Transfers panel and press Resume.</numerusform>
+            <numerusform>%n unfinished upload or download from last time: select it in the Transfers panel and press Resume.</numerusform>
+            <numerusform>%n unfinished uploads or downloads from last time: select one in the Transfers panel and press Resume.</numerusform>
         </translation>
+    </message>
+    <message>
+        <source>Download finished</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{file} is on this computer: {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Download stopped</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Download failed</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
         <source>Upload finished</source>

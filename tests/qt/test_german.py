@@ -142,6 +142,9 @@ def untranslated(root: QWidget) -> list[str]:
         if not text or not re.search(r"[A-Za-zÄÖÜäöüß]{3}", text):
             continue
         pieces = [text, *[p.strip() for p in re.split(r"\n+", text) if p.strip()]]
+        # A tool button shows its action's text without the ellipsis ("VM erfassen" for
+        # "VM &erfassen…").
+        pieces.append(text + "…")
         if any(p.match(piece) for piece in pieces for p in german):
             continue
         source = next((src for p, src in english if p.match(text)), None)
