@@ -22,19 +22,6 @@ from gui.azure.account.clouds import Cloud
 from gui.azure.catalog.nodes import ImageDetail, PurchasePlan, SourceKind
 from gui.i18n import QT_TR_NOOP, Message, Render, message
 
-__all__ = [
-    "HandoffError",
-    "ImageReference",
-    "PurchasePlan",  # the catalog's, which every hand-off and VM create reads from the detail
-    "ReferenceKind",
-    "VmRecipe",
-    "az_vm_create",
-    "bicep_vm",
-    "image_reference",
-    "portal_url",
-    "recipe",
-]
-
 # Sizes that run every generation and security type of their architecture (D-series v5: Gen1
 # and Gen2, Trusted launch; the 'p' sizes are Ampere Arm64, Gen2 only).
 DEFAULT_SIZE_X64 = "Standard_D2s_v5"

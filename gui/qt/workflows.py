@@ -3,6 +3,7 @@ transfers, the notifications when an upload ends, and Delete… for the selected
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,11 @@ class Workflows(QObject):
         self._tray: QSystemTrayIcon | None = None
         self._tasks = TaskSet("Workflows")
         self.delete_dialogs: list[Any] = []
+        # "Then test-boot it": opens the test boot for an image a wizard made (the app
+        # controller hands in the VM room's opener); the uploads whose image is to be
+        # test-booted once they end (kept here: the wizard may be closed by then).
+        self.test_boot: Callable[[NodeRef], object] | None = None
+        self._test_boot_after: set[Any] = set()
         window.setAcceptDrops(True)
         window.installEventFilter(self)
         # Delete… in the tree's context menu, and the Delete key while the tree has the focus.
@@ -141,7 +147,16 @@ class Workflows(QObject):
         wizard = UploadWizard(context, self.transfers, path, window)
         wizard.image_ready.connect(window.image_ready)
         wizard.transfer_started.connect(lambda _t: self.show_transfers())
+        wizard.transfer_started.connect(lambda t, w=wizard: self._remember_test_boot(w, t))
         self._keep(wizard)
+
+    def _remember_test_boot(self, wizard: Any, transfer: Transfer) -> None:
+        if wizard.follow_up_page.test_boot_after:
+            self._test_boot_after.add(transfer)
+
+    def _start_test_boot(self, ref: NodeRef) -> None:
+        if self.test_boot is not None:
+            self.test_boot(ref)
 
     def open_capture_wizard(self, vm: CatalogNode | None = None) -> None:
         """The capture wizard, for the given VM (or a VM picked on its first page)."""
@@ -164,6 +179,7 @@ class Workflows(QObject):
             self.session, window.subscription_id, window.location, parent=window, vm_id=vm_id
         )
         wizard.image_created.connect(window.image_ready)
+        wizard.test_boot_requested.connect(self._start_test_boot)
         wizard.image_created.connect(lambda _ref, w=wizard: self._vm_captured(w))
         self._keep(wizard)
 
@@ -258,6 +274,11 @@ class Workflows(QObject):
             )
 
     def _transfer_finished(self, transfer: Transfer) -> None:
+        if transfer in self._test_boot_after:
+            self._test_boot_after.discard(transfer)
+            result = transfer.result
+            if transfer.status is Status.COMPLETED and result is not None and result.image:
+                self._start_test_boot(result.image)
         if transfer.status is Status.COMPLETED:
             title = self.tr("Upload finished")
             text = self.tr("{file} is in Azure: {target}").format(

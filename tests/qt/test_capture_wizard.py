@@ -208,6 +208,11 @@ def test_linux_vm_into_new_gallery_definition(
     assert set(progress.step_states()) == {"Done"}
     ref = NodeRef(SourceKind.GALLERY, (world.RG_GALLERY, world.GALLERY_PROD, "ubuntu-web", "1.0.0"))
     assert created == [ref]
+    # "Then test-boot it": offered once the image is made, for that image.
+    assert progress.test_boot_button.isVisible()
+    with qtbot.waitSignal(wizard.test_boot_requested) as asked:
+        progress.test_boot_button.click()
+    assert asked.args == [ref]
     found = detail(run, session, ref)
     assert [d.role for d in found.disks] == [DiskRole.OS]
     assert found.os_type == "Linux"
@@ -363,6 +368,7 @@ def test_failure_in_create_step_stops_the_capture(
     qtbot.waitUntil(lambda: progress.finished, timeout=20_000)
     shot(wizard, "7-progress-failed")
     assert not progress.finished_ok
+    assert not progress.test_boot_button.isVisible()  # no image to boot
     states = progress.step_states()
     assert states[-2:] == ["Failed", "Not run"]  # create image failed, delete VM never ran
     outcome = progress.outcome.text()

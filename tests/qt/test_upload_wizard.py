@@ -375,3 +375,36 @@ def test_a_page_blob_in_a_storage_account_then_a_managed_image_from_it(
     detail = window.detail_pane.detail
     assert detail is not None and detail.os_type == "Linux"
     wizard.accept()
+
+
+def test_then_test_boot_it_opens_the_test_boot_of_the_image_the_upload_made(
+    controller: AppController,
+    window: MainWindow,
+    qtbot: QtBot,
+    disk_images: Any,
+) -> None:
+    from gui.azure.vm_create.request import Mode
+
+    made = disk_images.make("vpc", 32 * MIB, "scattered", subformat="dynamic")
+    wizard = open_wizard(controller, qtbot, made.path, "Linux")
+    fill_target_page(wizard, qtbot, "disk-then-boot")
+    then = wizard.follow_up_page
+    assert not then.test_boot_check.isEnabled()  # no image, nothing to boot
+    then.image_radio.setChecked(True)
+    then.image_name.setText("img-then-boot")
+    assert then.test_boot_check.isEnabled()
+    then.test_boot_check.setChecked(True)
+    qtbot.waitUntil(then.isComplete, timeout=5000)
+    wizard.next()  # the review
+    wizard.next()  # the progress: the upload starts
+    wizard.accept()  # the wizard may close: the upload goes on, and so does the wish
+    vm_actions = controller.vm_actions
+    assert not vm_actions.dialogs
+    transfer = controller.transfers.model.transfers[-1]
+    qtbot.waitUntil(lambda: not transfer.status.active, timeout=UPLOAD_TIMEOUT_MS)
+    assert transfer.status is Status.COMPLETED, transfer.error
+    qtbot.waitUntil(lambda: bool(vm_actions.dialogs), timeout=20_000)
+    dialog = vm_actions.dialogs[-1]
+    assert dialog.mode is Mode.TEST_BOOT
+    assert dialog.detail.ref == NodeRef(SourceKind.MANAGED, (RG_IMAGES, "img-then-boot"))
+    dialog.reject()

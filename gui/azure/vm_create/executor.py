@@ -30,6 +30,7 @@ from typing import Any
 
 import aiohttp
 
+from gui.azure.catalog.nodes import PurchasePlan
 from gui.azure.errors import (
     AzureServiceError,
     InvalidRequestError,
@@ -38,7 +39,7 @@ from gui.azure.errors import (
     translate,
     translated,
 )
-from gui.azure.handoff import NETWORK_API, PurchasePlan
+from gui.azure.handoff import NETWORK_API
 from gui.azure.steps import (
     Progress,
     StepAction,

@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from gui.azure.catalog.nodes import ImageDetail
-from gui.azure.handoff import ImageReference, PurchasePlan, ReferenceKind, image_reference
-
-_PLAN_LABEL = "Purchase plan"  # the detail's row (gui/azure/catalog/service.py)
+from gui.azure.catalog.nodes import ImageDetail, PurchasePlan
+from gui.azure.handoff import ImageReference, ReferenceKind, image_reference
 
 
 class SecurityType(StrEnum):
@@ -18,20 +16,8 @@ class SecurityType(StrEnum):
 
 
 def image_plan(detail: ImageDetail) -> PurchasePlan | None:
-    """The image's purchase plan.
-
-    The one place that reads it: ImageDetail gets a structured ``plan`` (the lead switches this
-    to ``return detail.plan``); until then the detail's "Purchase plan" row holds it as
-    "publisher / product / name"."""
-    plan = getattr(detail, "plan", None)
-    if isinstance(plan, PurchasePlan):
-        return plan
-    for label, value in detail.properties:
-        if label == _PLAN_LABEL and isinstance(value, str):
-            parts = [part.strip() for part in value.split(" / ")]
-            if len(parts) == 3 and all(parts):
-                return PurchasePlan(*parts)
-    return None
+    """The image's purchase plan (a Marketplace image's, or a definition's made from one)."""
+    return detail.plan
 
 
 @dataclass(frozen=True)

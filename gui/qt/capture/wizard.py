@@ -17,8 +17,10 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QHBoxLayout,
     QLabel,
     QProgressBar,
+    QPushButton,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -138,10 +140,23 @@ class ProgressPage(QWizardPage):
         self.bar = named(QProgressBar(), "overall")
         self.bar.setFormat(self.tr("%v of %m steps"))
         self.bar.setAccessibleName(self.tr("Capture progress"))
+        # "Then test-boot it": a throw-away VM from the new image says whether it boots.
+        self.test_boot_button = named(QPushButton(self.tr("&Test-boot the new image…")),
+                                      "testBoot")
+        self.test_boot_button.setToolTip(
+            self.tr("Create a throw-away VM from the new image, show its serial log while it "
+                    "boots, say whether it booted and why not, then delete the VM")
+        )
+        self.test_boot_button.hide()
+        self.result: NodeRef | None = None
         layout = QVBoxLayout(self)
         layout.addWidget(self.bar)
         layout.addWidget(self.steps, 1)
         layout.addWidget(self.outcome)
+        row = QHBoxLayout()
+        row.addWidget(self.test_boot_button)
+        row.addStretch(1)
+        layout.addLayout(row)
         self.finished_ok = False
         self.finished = False
 
@@ -177,6 +192,8 @@ class ProgressPage(QWizardPage):
 
     def show_success(self, ref: NodeRef) -> None:
         self._finish(ok=True)
+        self.result = ref
+        self.test_boot_button.show()
         self.outcome.setStyleSheet("")
         self.outcome.setText(
             self.tr(
@@ -204,6 +221,7 @@ class CaptureWizard(QWizard):
     """Captures a VM into a managed image or a gallery image version."""
 
     image_created = Signal(object)  # NodeRef of the new image
+    test_boot_requested = Signal(object)  # NodeRef of the new image, to test-boot
 
     def __init__(
         self,
@@ -233,6 +251,7 @@ class CaptureWizard(QWizard):
         self.target_page = TargetPage(self)
         self.review_page = ReviewPage()
         self.progress_page = ProgressPage()
+        self.progress_page.test_boot_button.clicked.connect(self._test_boot)
         for page_id, page in enumerate(
             (self.vm_page, self.prepare_page, self.target_page, self.review_page,
              self.progress_page)
@@ -241,6 +260,11 @@ class CaptureWizard(QWizard):
         self.resize(980, 700)
         self.finished.connect(lambda _result: self.cancel_tasks())
         self.load_vms()
+
+    def _test_boot(self) -> None:
+        ref = self.progress_page.result
+        if ref is not None:
+            self.test_boot_requested.emit(ref)
 
     @property
     def compute(self) -> Any:

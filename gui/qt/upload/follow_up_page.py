@@ -119,6 +119,16 @@ class FollowUpPage(PlanPage):
             ("", eol_row),
         )
 
+        # "Then test-boot it": once the image is made, a throw-away VM says whether it boots.
+        self.test_boot_check = QCheckBox(
+            self.tr("Then &test-boot the image (a throw-away VM, deleted afterwards)")
+        )
+        self.test_boot_check.setObjectName("testBootAfter")
+        self.test_boot_check.setToolTip(
+            self.tr("When the image is made, create a VM from it in a throw-away resource group, "
+                    "show its serial log while it boots, say whether it booted and why not, "
+                    "then delete everything it made")
+        )
         self.disks_note = QLabel()
         self.disks_note.setObjectName("imageDisks")
         self.disks_note.setWordWrap(True)
@@ -129,6 +139,7 @@ class FollowUpPage(PlanPage):
         layout.addWidget(self.image_form)
         layout.addWidget(self.gallery_radio)
         layout.addWidget(self.gallery_form, 1)
+        layout.addWidget(self.test_boot_check)
         layout.addWidget(self.problems)
 
         self._galleries: dict[str, str] = {}  # gallery -> resource group
@@ -318,6 +329,7 @@ class FollowUpPage(PlanPage):
     def _changed(self, *_args: Any) -> None:
         self.image_form.setEnabled(self.image_radio.isChecked())
         self.gallery_form.setEnabled(self.gallery_radio.isChecked())
+        self.test_boot_check.setEnabled(not self.nothing_radio.isChecked())
         is_new = self.definition_box.currentText().strip() not in self._definitions
         self.security_box.setEnabled(is_new)
         self.publisher_edit.setEnabled(is_new)
@@ -325,6 +337,11 @@ class FollowUpPage(PlanPage):
 
     def _regions(self) -> tuple[tuple[str, int], ...]:
         return tuple(self.region_table.rows())
+
+    @property
+    def test_boot_after(self) -> bool:
+        """The user asked for a test boot of the image the upload makes."""
+        return self.test_boot_check.isChecked() and not self.nothing_radio.isChecked()
 
     def follow_up(self) -> FollowUp:
         if self.image_radio.isChecked():
