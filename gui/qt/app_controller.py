@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from gui.qt.main_window import MainWindow, preload_for_connect
 from gui.qt.settings import Settings
@@ -63,7 +63,11 @@ class AppController(QObject):
         # None until connect_initial() resolves it: --cloud, else the cloud chosen in the app
         # last time, else the Azure CLI's current cloud (`az cloud show`), else Azure (global).
         self.cloud_name = cloud_name
-        self.server: Any = None  # gui.sandbox.SandboxServer, started on demand
+        # The sandbox of sandbox mode: a gui.sandbox.process.SandboxProcess the controller
+        # starts (its CPU work off this process's GIL), or a SandboxServer a test hands in.
+        self.server: Any = None
+        self._sandbox_start: asyncio.Task[Any] | None = None
+        self.sandbox_error_box: QMessageBox | None = None
         self.search_index: Any = None  # gui.azure.search.index.SearchIndex, opened on connect
         self.catalog_client: Any = None  # the Marketplace Catalog client of the session
         self.session: Any = None
@@ -123,6 +127,8 @@ class AppController(QObject):
 
         window = self.window
         self.vm_actions = install_vm_actions(window)
+        if self._workflows is not None:
+            self._workflows.test_boot = self.vm_actions.open_ref  # "then test-boot it"
         self.download_actions = DownloadActions(window)
         window.add_node_actions(self.download_actions.node_actions)
         self.copy_actions = CopyActions(window)
@@ -199,6 +205,9 @@ class AppController(QObject):
             await self._first_paint()
             # The upload engine, the Azure SDK and aiohttp (no Qt among them): imported by a
             # worker thread, so the window just shown keeps answering (~0.5 s of imports).
+            if self.force_sandbox:
+                # After the paint, never before it: the child's start overlaps the imports.
+                self._start_sandbox()
             for module in ROOM_SERVICES:
                 await asyncio.to_thread(importlib.import_module, module)
         self.attach_transfers()
@@ -242,20 +251,72 @@ class AppController(QObject):
             session = await try_azure_cli(cloud) or await restore_saved_sign_in(cloud)
         if session is None:
             session = await self._sandbox_session()
+            if session is None:
+                return  # the window says why and stays usable: sign in, or quit
         await self.use(session)
 
-    async def _sandbox_session(self) -> Any:
-        from gui.azure.account.session import sandbox_session
+    def _start_sandbox(self) -> asyncio.Task[Any]:
+        """Starts the sandbox process, once; the task ends when it listens, with None, or
+        with the error that kept it from starting."""
+        if self._sandbox_start is None:
+            self._sandbox_start = self._spawn(self._run_sandbox())
+        return self._sandbox_start
+
+    async def _run_sandbox(self) -> Exception | None:
         from gui.paths import sandbox_dir
-        from gui.sandbox import SandboxServer
+        from gui.sandbox.process import SandboxProcess
+        from gui.sandbox.server import SandboxError
+
+        if self.server is not None:
+            return None  # handed in (tests), or already running
+        self.window.statusBar().showMessage(self.tr("Starting the offline sandbox…"))
+        process = SandboxProcess(sandbox_dir(), reset=self.sandbox_reset)
+        starting = asyncio.ensure_future(asyncio.to_thread(process.start))
+        try:
+            await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            # The app quit while the child started: let the start finish, then end the child.
+            await asyncio.gather(starting, return_exceptions=True)
+            await asyncio.to_thread(process.stop)
+            raise
+        except (SandboxError, OSError) as error:  # returned: an expected failure, not a bug
+            return error
+        self.sandbox_reset = False  # --sandbox-reset starts over once, not at every switch
+        self.server = process
+        log.info("Sandbox process %s listening at %s", process.pid, process.arm_url)
+        return None
+
+    async def _sandbox_session(self) -> Any:
+        """A session on the sandbox, started if need be; None when it could not start (the
+        window says why)."""
+        from gui.azure.account.session import sandbox_session
 
         if self.server is None:
-            self.window.statusBar().showMessage(self.tr("Starting the offline sandbox…"))
-            server = SandboxServer(sandbox_dir(), reset=self.sandbox_reset)
-            await asyncio.to_thread(server.start)
-            self.server = server
-            log.info("Sandbox listening at %s", server.arm_url)
+            error = await self._start_sandbox()
+            if error is not None:
+                self._sandbox_failed(error)
+                return None
         return sandbox_session(self.server.arm_url)
+
+    def _sandbox_failed(self, error: Exception) -> None:
+        from gui.paths import sandbox_dir
+        from gui.sandbox.process import LOG_FILE
+
+        log.error("The sandbox could not start: %s", error)
+        self._sandbox_start = None  # the next switch to the sandbox tries again
+        title = self.tr("The offline sandbox could not start")
+        self.window.statusBar().showMessage(title)
+        text = self.tr(
+            "The offline sandbox could not start: {reason}\n\n"
+            "Sign in to Azure (File → Sign in…), or quit and start the app with "
+            "--sandbox-reset to start the sandbox over from its seed. Its log: {log}"
+        ).format(reason=error, log=sandbox_dir() / LOG_FILE)
+        if self.sandbox_error_box is not None:
+            self.sandbox_error_box.close()
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=self.window)
+        box.setObjectName("sandboxErrorBox")
+        box.open()  # not exec(): the window stays usable behind it
+        self.sandbox_error_box = box
 
     async def use(self, session: Any) -> None:
         """Hands a new session to the window, then closes the previous one. Once the window
@@ -267,6 +328,8 @@ class AppController(QObject):
         await self.window.use_session(session)
         if previous is not None and previous is not session:
             await previous.close()
+        if not session.is_sandbox:
+            await self._stop_sandbox()  # signed in: the sandbox is not needed any longer
 
     async def _use_search(self, session: Any) -> None:
         """The search index (opened once) and the Marketplace Catalog client for ``session``:
@@ -302,7 +365,9 @@ class AppController(QObject):
         self.copy_actions.connected(session)
 
     async def switch_to_sandbox(self) -> None:
-        await self.use(await self._sandbox_session())
+        session = await self._sandbox_session()
+        if session is not None:
+            await self.use(session)
 
     def open_sign_in(self) -> None:
         from gui.qt.sign_in_dialog import SignInDialog
@@ -334,6 +399,13 @@ class AppController(QObject):
                 await asyncio.to_thread(service.feed.close)  # its queued writes first
             await asyncio.to_thread(self.search_index.close)
             self.search_index = None
-        if self.server is not None:
-            await asyncio.to_thread(self.server.stop)
-            self.server = None
+        await self._stop_sandbox()
+
+    async def _stop_sandbox(self) -> None:
+        start, self._sandbox_start = self._sandbox_start, None
+        if start is not None and not start.done():
+            start.cancel()  # its own handler stops the half-started process
+            await asyncio.gather(start, return_exceptions=True)
+        server, self.server = self.server, None
+        if server is not None:
+            await asyncio.to_thread(server.stop)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
@@ -10,11 +11,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import IO
 
 from gui.paths import sandbox_dir
+from gui.sandbox.catalog.service import warm_catalog
+from gui.sandbox.process import ACK, FAILED_PREFIX, READY_PREFIX
 from gui.sandbox.seed import SANDBOX_SUBSCRIPTIONS, SANDBOX_TENANT_ID
 from gui.sandbox.seed.world import STORAGE_ACCOUNTS
-from gui.sandbox.server import SandboxServer
+from gui.sandbox.server import SandboxError, SandboxServer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,6 +37,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=int,
         default=0,
         help="Marketplace Catalog API port (default: a free one)",
+    )
+    parser.add_argument(
+        "--control",
+        action="store_true",
+        help="run as the app's child: print one 'SANDBOX_READY {json}' line with the URLs, "
+        "build the Marketplace Catalog at once, take tunables as JSON lines on stdin and stop "
+        "when stdin closes",
     )
     parser.add_argument(
         "--no-signal-handlers",
@@ -54,14 +65,63 @@ def main(argv: Sequence[str] | None = None) -> int:
     # ends the server cleanly, not by the signal's default action.
     with stop_on_signals(stop, names) as installed:
         try:
-            server.start()
-            _print_endpoints(server, installed)
+            try:
+                server.start()
+            except (SandboxError, OSError) as exc:
+                if not args.control:
+                    raise
+                # One line the app shows in its window, instead of a traceback.
+                print(f"{FAILED_PREFIX}{exc}", flush=True)
+                return 1
+            if args.control:
+                _serve_parent(server, stop)
+            else:
+                _print_endpoints(server, installed)
             wait_for_stop(stop)
         except KeyboardInterrupt:  # Ctrl+C while starting, in the fallback
             pass
         finally:
             server.stop()
     return 0
+
+
+def _serve_parent(server: SandboxServer, stop: threading.Event) -> None:
+    """The child's side of ``gui.sandbox.process``: the catalogue built now (its own process,
+    so no window waits on the GIL meanwhile), the URLs announced, then stdin read on a thread
+    until it closes, which is how a parent that quit or died (even by SIGKILL) stops us."""
+    warm_catalog()
+    urls = {"arm": server.arm_url, "blob": server.blob_url, "catalog": server.catalog_url}
+    print(READY_PREFIX + json.dumps(urls), flush=True)
+    threading.Thread(
+        target=_read_commands, args=(server, sys.stdin, stop), name="parent-pipe", daemon=True
+    ).start()
+
+
+def _read_commands(server: SandboxServer, pipe: IO[str], stop: threading.Event) -> None:
+    try:
+        for line in pipe:
+            print(_apply(server, line), flush=True)
+    except (OSError, ValueError):  # the pipe broke: the parent is gone just the same
+        pass
+    stop.set()
+
+
+def _apply(server: SandboxServer, line: str) -> str:
+    """One JSON command of the parent's (``{"latency": s}``, ``{"lro_seconds": s}``)."""
+    try:
+        command = json.loads(line)
+        if not isinstance(command, dict):
+            raise ValueError("not an object")
+        for name, value in command.items():
+            if name == "latency":
+                server.faults.latency = max(0.0, float(value))
+            elif name == "lro_seconds":
+                server.lro_seconds = float(value)
+            else:
+                raise ValueError(f"unknown setting {name!r}")
+    except (ValueError, TypeError) as exc:
+        return f"refused: {exc}"
+    return ACK
 
 
 def _print_endpoints(server: SandboxServer, stop_signals: Sequence[str]) -> None:

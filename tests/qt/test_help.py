@@ -18,7 +18,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from gui import resources
@@ -60,11 +60,21 @@ def help_menu(window: MainWindow) -> HelpMenu:
 # --- F1 ------------------------------------------------------------------------------------------
 
 
+def press_f1(qtbot: QtBot, widget: QWidget) -> None:
+    """F1 as a user presses it: in the window in front, with ``widget`` focused. The help
+    window, once shown, is in front until the user comes back to the window they were in."""
+    window = widget.window()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    widget.setFocus(Qt.FocusReason.OtherFocusReason)
+    QTest.keyClick(widget, Qt.Key.Key_F1)
+
+
 def test_f1_on_the_main_window_opens_the_main_windows_page(
     window: MainWindow, help_window: HelpWindow, qtbot: QtBot
 ) -> None:
     window.tree.setFocus()
-    QTest.keyClick(window.tree, Qt.Key.Key_F1)
+    press_f1(qtbot, window.tree)
     qtbot.waitUntil(help_window.isVisible, timeout=3000)
     assert help_window.current_page() == "main_window"
     assert help_window.browser.documentTitle() == "The main window"
@@ -80,11 +90,11 @@ def test_f1_in_a_panel_opens_the_panels_page(
 ) -> None:
     window.log_dock.show()
     window.log_dock.filter_edit.setFocus()
-    QTest.keyClick(window.log_dock.filter_edit, Qt.Key.Key_F1)
+    press_f1(qtbot, window.log_dock.filter_edit)
     assert help_window.current_page() == "log"
     window.transfers_dock.show()
     window.transfers_dock.table.setFocus()
-    QTest.keyClick(window.transfers_dock.table, Qt.Key.Key_F1)
+    press_f1(qtbot, window.transfers_dock.table)
     assert help_window.current_page() == "transfers"
 
 
@@ -100,19 +110,40 @@ def test_f1_in_the_upload_wizard_opens_the_page_shown(
     qtbot.waitUntil(lambda: bool(controller.workflows.wizards), timeout=5000)
     wizard = controller.workflows.wizards[-1]
     assert isinstance(wizard, UploadWizard)
-    QTest.keyClick(wizard.file_page.path_edit, Qt.Key.Key_F1)
+    press_f1(qtbot, wizard.file_page.path_edit)
     assert help_window.current_page() == "upload_file"
     qtbot.waitUntil(wizard.file_page.isComplete, timeout=10_000)
     wizard.file_page.os_box.setCurrentText("Linux")
     wizard.next()
     assert wizard.currentPage() is wizard.target_page
-    QTest.keyClick(wizard.target_page.disk_name, Qt.Key.Key_F1)
+    press_f1(qtbot, wizard.target_page.disk_name)
     assert help_window.current_page() == "upload_target"
     help_window.close()
     # the wizard's own buttons belong to the wizard, not the page: still the page's topic
-    QTest.keyClick(wizard.button(wizard.WizardButton.NextButton), Qt.Key.Key_F1)
+    press_f1(qtbot, wizard.button(wizard.WizardButton.NextButton))
     assert help_window.isVisible() and help_window.current_page() == "upload_target"
     wizard.reject()
+
+
+def test_f1_in_a_dialog_over_the_window_opens_the_dialogs_page(
+    controller: AppController, help_window: HelpWindow, qtbot: QtBot
+) -> None:
+    # The settings dialog is window-modal over the main window, whose F1 it blocks, and has no
+    # F1 of its own: it gets one when it takes the focus.
+    controller.open_settings()
+    dialog = controller.settings_dialog
+    assert dialog is not None
+    try:
+        press_f1(qtbot, dialog.findChildren(QWidget)[-1])
+        assert help_window.isVisible() and help_window.current_page() == "settings"
+        help_window.close()
+        # and the main window's own F1 still answers once the dialog is gone
+        dialog.reject()
+        press_f1(qtbot, controller.window.tree)
+        assert help_window.isVisible() and help_window.current_page() == "main_window"
+    finally:
+        if controller.settings_dialog is not None:
+            controller.settings_dialog.close()
 
 
 def test_help_is_shown_in_the_language_install_translators_chose(
@@ -120,7 +151,7 @@ def test_help_is_shown_in_the_language_install_translators_chose(
 ) -> None:
     try:
         assert install_translators("de") == "de"
-        QTest.keyClick(window.tree, Qt.Key.Key_F1)
+        press_f1(qtbot, window.tree)
         shown = help_window.current_file()
         assert shown == HELP_ROOT / "de" / "main_window.html"
         assert help_window.browser.documentTitle() == "Das Hauptfenster"
@@ -129,7 +160,7 @@ def test_help_is_shown_in_the_language_install_translators_chose(
         assert help_window.current_file() == HELP_ROOT / "de" / "transfers.html"
     finally:
         install_translators("en")
-    QTest.keyClick(window.tree, Qt.Key.Key_F1)
+    press_f1(qtbot, window.tree)
     assert help_window.current_file() == HELP_ROOT / "en" / "main_window.html"
 
 

@@ -1,21 +1,26 @@
-"""F1 everywhere: one application-wide event filter opens the help topic of what has focus.
+"""F1 everywhere: every window of the application gets an F1 key that opens the help topic of
+what has focus in it.
 
-A shortcut would not do: the main window's F1 action is blocked while a window-modal wizard
-or dialog is open, and a shortcut per dialog would need code in every dialog. The filter sees
-each key press before the focused widget does; for every other event it only compares the
-event type, and returns.
+Not an application-wide event filter: that made every Qt event of the app (timers, paints, the
+search's results) enter Python, where it waited for the GIL behind any worker thread. Not one
+application shortcut either: the main window's F1 is blocked while a window-modal wizard or
+dialog is open. So each window gets an F1 shortcut of its own the first time it or one of its
+widgets takes the focus (two signals that fire only when the focus moves), reading the focused
+widget when the key is pressed. The main window's Help action carries F1 already.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
-from PySide6.QtGui import QGuiApplication, QKeyEvent
+from PySide6.QtCore import QCoreApplication, QObject, Qt
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut, QWindow
 from PySide6.QtWidgets import QApplication, QWidget
 
 from gui.qt.help.topics import topic_for
 from gui.qt.help.window import HelpWindow
 
 HELP_KEY = Qt.Key.Key_F1
+# Set on a window that has its F1 (a shortcut of ours, or an action of its own with that key).
+_COVERED = "helpKeyCovered"
 
 # The one controller, once installed (a list, so no global statement is needed).
 _installed: list[HelpController] = []
@@ -28,7 +33,12 @@ class HelpController(QObject):
         super().__init__(app)
         self.setObjectName("helpController")
         self._window: HelpWindow | None = None
-        app.installEventFilter(self)
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._focus_changed)
+            app.focusWindowChanged.connect(self._focus_window_changed)
+            for window in app.topLevelWidgets():
+                if window.isActiveWindow():
+                    self.cover(window)
         if isinstance(app, QGuiApplication):
             # The help window does not count as a window that keeps the app open: close it
             # with the last one that does.
@@ -40,18 +50,30 @@ class HelpController(QObject):
             self._window = HelpWindow()
         return self._window
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (
-            event.type() == QEvent.Type.KeyPress
-            and isinstance(event, QKeyEvent)
-            and event.key() == HELP_KEY
-            and event.modifiers() == Qt.KeyboardModifier.NoModifier
-            and isinstance(watched, QWidget)
-        ):
-            if not event.isAutoRepeat():
-                self.show_for(watched)
-            return True
-        return False
+    def _focus_changed(self, old: QWidget | None, now: QWidget | None) -> None:
+        if now is not None:
+            self.cover(now.window())
+
+    def _focus_window_changed(self, window: QWindow | None) -> None:
+        # A window without a focusable widget (an About box) still answers F1.
+        active = QApplication.activeWindow()
+        if window is not None and active is not None:
+            self.cover(active)
+
+    def cover(self, window: QWidget) -> None:
+        """Gives ``window`` its F1, once; a window with an action on F1 keeps that."""
+        if window.property(_COVERED):
+            return
+        window.setProperty(_COVERED, True)
+        help_key = QKeySequence(HELP_KEY)
+        for action in window.findChildren(QAction):
+            if help_key in action.shortcuts():
+                return  # two shortcuts on one key would be ambiguous: neither would fire
+        shortcut = QShortcut(help_key, window)
+        shortcut.setObjectName("helpShortcut")
+        shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+        shortcut.setAutoRepeat(False)  # a held F1 opens the page once
+        shortcut.activated.connect(lambda: self.show_for_window(window))
 
     def show_for(self, widget: QWidget | None) -> str:
         """Opens the topic of ``widget`` (its page, window or nearest parent with one)."""

@@ -26,6 +26,7 @@ import binascii
 import gc
 import json
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
@@ -71,17 +72,37 @@ def _json(doc: Any, status: int = 200, headers: dict[str, str] | None = None) ->
     )
 
 
-@cache
-def catalog_index() -> CatalogIndex:
-    """The catalogue and its index: one per process, built on the first request.
+_BUILDING = threading.Lock()
 
-    The sandbox shares its process (and the GIL) with the window in sandbox mode, and the
-    catalogue is a hundred thousand objects the cyclic garbage collector would otherwise scan:
-    measured (bench_search_gui.py), a full collection during the build stalled the window for
-    60 ms, and every full collection after it scanned the catalogue for over 100 ms, whichever
-    thread set it off. So the collector rests while the build allocates (its objects hold no
-    cycles to free), and the finished catalogue is frozen out of its reach, as the window
-    freezes its start-up heap (``gui.qt.main_window.settle_heap``).
+
+def catalog_index() -> CatalogIndex:
+    """The catalogue and its index: one per process, built on the first call (the sandbox's
+    own process builds it as soon as it listens: ``warm_catalog``). Concurrent first calls
+    wait for the one build rather than making a second."""
+    with _BUILDING:
+        return _built_index()
+
+
+def warm_catalog() -> threading.Thread:
+    """Builds the catalogue on a daemon thread now, so the first search does not wait for it;
+    for a process of the sandbox's own, where no window shares the GIL."""
+    thread = threading.Thread(target=catalog_index, name="catalog-build", daemon=True)
+    thread.start()
+    return thread
+
+
+@cache
+def _built_index() -> CatalogIndex:
+    """The build behind ``catalog_index``.
+
+    Where the sandbox shares its process (and the GIL) with a window (the tests, the
+    in-process ``SandboxServer``): the catalogue is a hundred thousand objects the cyclic
+    garbage collector would otherwise scan; measured (bench_search_gui.py), a full collection
+    during the build stalled the window for 60 ms, and every full collection after it scanned
+    the catalogue for over 100 ms, whichever thread set it off. So the collector rests while
+    the build allocates (its objects hold no cycles to free), and the finished catalogue is
+    frozen out of its reach, as the window freezes its start-up heap
+    (``gui.qt.main_window.settle_heap``).
     """
     resting = gc.isenabled()
     gc.disable()
