@@ -308,7 +308,7 @@ class AppController(QObject):
         self.window.statusBar().showMessage(title)
         text = self.tr(
             "The offline sandbox could not start: {reason}\n\n"
-            "Sign in to Azure (File → Sign in…), or quit and start the app with "
+            "Sign in to Azure (Account → Sign in to Azure…), or quit and start the app with "
             "--sandbox-reset to start the sandbox over from its seed. Its log: {log}"
         ).format(reason=error, log=sandbox_dir() / LOG_FILE)
         if self.sandbox_error_box is not None:

@@ -107,7 +107,9 @@ def _read_commands(server: SandboxServer, pipe: IO[str], stop: threading.Event) 
 
 
 def _apply(server: SandboxServer, line: str) -> str:
-    """One JSON command of the parent's (``{"latency": s}``, ``{"lro_seconds": s}``)."""
+    """One JSON command of the parent's: ``{"latency": s}``, ``{"lro_seconds": s}`` set;
+    ``{"request_count": null}`` asks (the answer follows the acknowledgement)."""
+    answer = ""
     try:
         command = json.loads(line)
         if not isinstance(command, dict):
@@ -117,11 +119,13 @@ def _apply(server: SandboxServer, line: str) -> str:
                 server.faults.latency = max(0.0, float(value))
             elif name == "lro_seconds":
                 server.lro_seconds = float(value)
+            elif name == "request_count":
+                answer = f" {server.request_count}"
             else:
                 raise ValueError(f"unknown setting {name!r}")
     except (ValueError, TypeError) as exc:
         return f"refused: {exc}"
-    return ACK
+    return ACK + answer
 
 
 def _print_endpoints(server: SandboxServer, stop_signals: Sequence[str]) -> None:

@@ -133,8 +133,9 @@ class SandboxProcess:
         last = said.splitlines()[-1] if said else line.strip()
         return last or "it ended without saying why"
 
-    def send(self, command: dict[str, Any]) -> None:
-        """Applies a tunable in the child; returns once the child has applied it."""
+    def send(self, command: dict[str, Any]) -> str:
+        """Applies a tunable in the child (or asks it a figure); returns, once the child has
+        applied it, what the child answered after its acknowledgement."""
         process = self._process
         if process is None or process.stdin is None or not self.running:
             raise SandboxError("The sandbox process is not running; call start() first.")
@@ -142,8 +143,15 @@ class SandboxProcess:
             process.stdin.write(json.dumps(command) + "\n")
             process.stdin.flush()
             answer = _read_line(process, _START_TIMEOUT_S)
-        if answer.strip() != ACK:
+        if answer.split(" ", 1)[0].strip() != ACK:
             raise SandboxError(f"The sandbox process refused {command}: {answer.strip()}")
+        return answer.strip()[len(ACK) :].strip()
+
+    @property
+    def request_count(self) -> int:
+        """The requests the child has answered (ARM and the catalogue), as the benchmarks
+        count them."""
+        return int(self.send({"request_count": None}))
 
     @property
     def lro_seconds(self) -> float | None:

@@ -7,7 +7,11 @@ Prints, in one run:
   4. network requests made on a second start before the tree (and the last selection) shows
      (goal 0).
 
-Run: QT_QPA_PLATFORM=offscreen python tests/benchmarks/bench_gui.py
+The window connects to the sandbox as the app's sandbox mode does: the controller starts it in
+a process of its own. ``--in-process`` runs it in this process instead, sharing the GIL with
+the window (as the app did before, and as the tests do), to compare the two.
+
+Run: QT_QPA_PLATFORM=offscreen python tests/benchmarks/bench_gui.py [--in-process]
 """
 
 from __future__ import annotations
@@ -77,6 +81,14 @@ def first_paint_seconds(home: Path, runs: int = 3) -> tuple[list[float], list[fl
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--in-process", action="store_true", help="run the sandbox in this process"
+    )
+    parser.add_argument("--paint-runs", type=int, default=3, help="cold starts to time")
+    args = parser.parse_args()
     from PySide6.QtCore import QAbstractItemModel, QModelIndex
 
     from gui.azure.account.session import sandbox_session
@@ -90,7 +102,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="ais-bench-gui-"))
     print("Azure Image Studio — image browser benchmark")
     paint_home = work / "paint-home"
-    first, first_cpu = first_paint_seconds(paint_home)
+    first, first_cpu = first_paint_seconds(paint_home, args.paint_runs)
     print(
         f"1. start to first painted window (cold process, sandbox): median "
         f"{statistics.median(first):.2f} s (runs: {', '.join(f'{t:.2f}' for t in first)}) "
@@ -100,18 +112,23 @@ def main() -> None:
     os.environ[HOME_ENV] = str(work / "home")
     gui = GuiLoop()
     app, wait, run = gui.app, gui.wait, gui.run
-    server = SandboxServer(work / "sandbox")
-    server.start()
-
-    window = AppController(make_settings(work / "home")).window
+    controller = AppController(make_settings(work / "home"))
+    window = controller.window
     window.resize(1400, 900)
     window.show()
+    if args.in_process:
+        server = SandboxServer(work / "sandbox")
+        server.start()
+        session = sandbox_session(server.arm_url)
+    else:  # the app's sandbox mode: the controller starts the sandbox process
+        session = run(controller._sandbox_session())
+        server = controller.server
+    where = "this process" if args.in_process else "its own process"
     probe = StallProbe()
     probe.start()
     sampler = StallSampler(probe)
     if os.environ.get("BENCH_SAMPLE_STALLS"):
         sampler.start()
-    session = sandbox_session(server.arm_url)
     run(window.use_session(session))
     model = window.tree_model
 
@@ -153,7 +170,8 @@ def main() -> None:
         print(sampler.report())
     publishers = model.rowCount(marketplace)
     print(
-        f"3. longest GUI event-loop stall while the tree loads ({publishers} publishers, "
+        f"3. longest GUI event-loop stall while the tree loads (sandbox in {where}; "
+        f"{publishers} publishers, "
         f"3 publishers down to versions, all sources, one detail): {stall * 1000:.1f} ms "
         f"goal ≤ 50 ms (the GUI thread's CPU time in its longest step: "
         f"{probe.worst_cpu * 1000:.1f} ms; on a busy machine the wall time also counts waiting "
@@ -199,6 +217,7 @@ def main() -> None:
     )
     second.close()
     server.stop()
+    controller.server = None  # stopped above
 
 
 if __name__ == "__main__":

@@ -6,16 +6,18 @@ by key (80 ms apart, as a quick typist) until each answer shows. A 10 ms QTimer 
 the longest stall, against the same probe over the same window sitting idle as the baseline.
 Goal: ≤ 50 ms while searching.
 
-The sandbox runs in this process, as in the app's sandbox mode, and shares the GIL with the
-window. Its Marketplace Catalog is built on the catalogue's first request (seconds of pure
-Python on the sandbox's thread), so the first query is typed and reported apart: that stall is
+By default the sandbox runs in this process (as the app's sandbox mode ran it until it got a
+process of its own, and as the tests run it) and shares the GIL with the window. Its
+Marketplace Catalog is built on the catalogue's first request (seconds of pure Python on the
+sandbox's thread), so the first query is typed and reported apart: that stall is
 the sandbox's, and Azure's catalogue does not run in the app. Besides the longest stall, each
 stretch reports how many stalls passed 50 ms (the idle baseline's count says how loaded the
 machine is) and the CPU seconds each thread used (who competed for the GIL).
 
-With ``--sandbox-process`` the sandbox runs in a process of its own instead (as the upload
-wizard's benchmark runs it), sharing no GIL with the window: as against Azure, whose catalogue
-and ARM answer from elsewhere. Run both, interleaved, to see what the in-process sandbox costs.
+With ``--sandbox-process`` the app's own sandbox mode runs: the controller starts the sandbox
+in a process of its own (gui/sandbox/process.py), sharing no GIL with the window, as against
+Azure, whose catalogue and ARM answer from elsewhere; that process builds its catalogue as soon
+as it listens. Run both, interleaved, to see what the in-process sandbox costs.
 
 Run: QT_QPA_PLATFORM=offscreen python tests/benchmarks/bench_search_gui.py [--sandbox-process]
 (BENCH_SAMPLE_STALLS=1 also prints where the GUI thread was while it stalled.)
@@ -26,10 +28,8 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,54 +126,13 @@ def median(values: list[float]) -> float:
     return sorted(values)[len(values) // 2]
 
 
-SANDBOX_CHILD = textwrap.dedent(
-    """
-    import sys
-    from pathlib import Path
-    from gui.sandbox import SandboxServer
-    server = SandboxServer(Path(sys.argv[1]))
-    server.start()
-    print(server.arm_url, server.catalog_url, flush=True)
-    for line in sys.stdin:  # "latency SECONDS", until the benchmark closes our stdin
-        server.faults.latency = float(line.split()[1])
-        print("ok", flush=True)
-    server.stop()
-    """
-)
+def process_cpu_seconds(pid: int) -> float:
+    """CPU seconds a process of its own has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-class ChildSandbox:
-    """The sandbox in a process of its own, as the app controller uses a server: its URLs and
-    ``stop()``; ``set_latency`` and ``cpu_seconds`` for the benchmark."""
-
-    def __init__(self, directory: Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", SANDBOX_CHILD, str(directory)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env=dict(os.environ, PYTHONPATH=str(ROOT)),
-        )
-        assert self.process.stdout is not None
-        self.arm_url, self.catalog_url = self.process.stdout.readline().split()
-
-    def set_latency(self, seconds: float) -> None:
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write(f"latency {seconds}\n")
-        self.process.stdin.flush()
-        self.process.stdout.readline()
-
-    def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-        self.process.wait(timeout=30)
-
-
-def thread_cpu(child: ChildSandbox | None = None) -> dict[str, float]:
+def thread_cpu(child: int | None = None) -> dict[str, float]:
     """CPU seconds each thread of this process has used, by role (Linux /proc): who competes
     with the window's thread for the GIL, independent of how loaded the machine is."""
     import threading
@@ -199,11 +158,11 @@ def thread_cpu(child: ChildSandbox | None = None) -> dict[str, float]:
             role = "other"
         roles[role] = roles.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
     if child is not None:
-        roles["sandbox (its own process)"] = child.cpu_seconds()
+        roles["sandbox (its own process)"] = process_cpu_seconds(child)
     return roles
 
 
-def cpu_since(before: dict[str, float], child: ChildSandbox | None) -> dict[str, float]:
+def cpu_since(before: dict[str, float], child: int | None) -> dict[str, float]:
     return {role: seconds - before.get(role, 0.0) for role, seconds in thread_cpu(child).items()}
 
 
@@ -230,28 +189,29 @@ def main() -> None:
     gui = GuiLoop()
     wait, run = gui.wait, gui.run
     server: Any
-    child: ChildSandbox | None = None
-    if args.sandbox_process:
-        server = child = ChildSandbox(work / "sandbox")
-    else:
-        server = SandboxServer(work / "sandbox")
-        server.start()
+    child: int | None = None  # the sandbox process's pid
     controller = AppController(make_settings(work / "home"))
-    controller.server = server  # sandbox mode: the sandbox's catalogue answers too
     window = controller.window
     window.resize(1400, 900)
     window.show()
-    session = sandbox_session(server.arm_url)
+    if args.sandbox_process:
+        # The app's own sandbox mode: the controller starts the sandbox process (which builds
+        # its catalogue as soon as it listens) and connects to it.
+        session = run(controller._sandbox_session())
+        server = controller.server
+        child = server.pid
+    else:
+        server = SandboxServer(work / "sandbox")
+        server.start()
+        controller.server = server  # sandbox mode: the sandbox's catalogue answers too
+        session = sandbox_session(server.arm_url)
     run(controller.use(session))
     model = window.tree_model
     marketplace = model.index(0, 0, QModelIndex())
     window.tree.expand(window.proxy.mapFromSource(marketplace))
     wait(lambda: model.load_state(marketplace) is LoadState.LOADED)
     run(window.search_service.feed.drained())
-    if child is not None:
-        child.set_latency(LATENCY_S)
-    else:
-        server.faults.latency = LATENCY_S
+    server.faults.latency = LATENCY_S
 
     probe = GapProbe()
     idle_before = thread_cpu(child)

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
+from gui.cli import SANDBOX_ENTRY
 from gui.qt.app_controller import AppController
-from gui.sandbox.process import SandboxProcess
+from gui.sandbox.process import READY_PREFIX, SandboxProcess, sandbox_command
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed.world import RG_IMAGES
 from tests.qt.helpers import AsyncRunner, make_settings
@@ -243,6 +244,9 @@ def test_tunables_reach_the_child(tmp_path: Path) -> None:
         _has_group(server.arm_url, RG_IMAGES)
         assert time.monotonic() - started >= 0.3
         server.faults.latency = 0.0
+        counted = server.request_count
+        _has_group(server.arm_url, RG_IMAGES)
+        assert server.request_count == counted + 1
         server.lro_seconds = 0.05
         assert server.lro_seconds == 0.05
         pid = server.pid
@@ -259,3 +263,33 @@ def test_the_child_stops_when_its_stdin_closes_even_mid_command(tmp_path: Path) 
     stopper.start()
     stopper.join(30)
     assert not stopper.is_alive() and ended(pid)
+
+
+def test_the_bundles_hidden_entry_runs_the_sandbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Inside a PyInstaller bundle sys.executable is the app itself, whose entry is gui.cli: the
+    # app's command line with the hidden entry must run the sandbox child.
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    command = sandbox_command("--control", "--state-dir", str(tmp_path / "state"))
+    assert command[0] == sys.executable and command[1] == SANDBOX_ENTRY
+    child = subprocess.Popen(
+        [sys.executable, "-m", "gui", *command[1:]],  # gui/__main__.py: the bundle's script
+        env=app_env(tmp_path),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None and child.stdin is not None
+    try:
+        assert child.stdout.readline().startswith(READY_PREFIX)
+        child.stdin.close()  # the app is gone: the child stops
+        assert child.wait(30) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+        for pipe in (child.stdout, child.stderr):
+            if pipe is not None:
+                pipe.close()

@@ -63,9 +63,11 @@ def test_the_start_follows_the_azure_cli_cloud(
 
 
 # The app's own start (gui.app.run), in a process of its own: at the tree's first paint nothing
-# of the upload engine's stack is imported; once connected, the Transfers panel and the upload
-# and capture workflows are there, and the upload engine and the catalog (the Azure SDK with
-# them) were imported by a worker thread, not the window's; closing the window ends the process.
+# of the upload engine's stack is imported and no sandbox is started (its process starts after
+# the paint); once connected, the Transfers panel and the upload and capture workflows are
+# there, the sandbox runs in a process of its own (no sandbox thread in the app's), and the
+# upload engine and the catalog (the Azure SDK with them) were imported by a worker thread, not
+# the window's; closing the window ends the process.
 _APP_START = """
 import sys
 import threading
@@ -92,7 +94,11 @@ class FirstPaint(QObject):
     def eventFilter(self, obj, event):
         if event.type() == QEvent.Type.Paint and obj.objectName() == "sourceTree":
             app.removeEventFilter(self)
-            print("AT_PAINT", sorted(m for m in HEAVY if m in sys.modules), flush=True)
+            window = obj.window()
+            controller = next(c for c in window.findChildren(QObject)
+                              if type(c).__name__ == "AppController")
+            print("AT_PAINT", sorted(m for m in HEAVY if m in sys.modules),
+                  f"sandbox={controller.server}", flush=True)
             QTimer.singleShot(50, self.poll)
         return False
 
@@ -102,8 +108,11 @@ class FirstPaint(QObject):
             QTimer.singleShot(50, self.poll)
             return
         texts = [a.text() for a in window.view_menu.actions()]
+        controller = next(c for c in window.findChildren(QObject)
+                          if type(c).__name__ == "AppController")
+        threads = [t.name for t in threading.enumerate() if t.name == "azure-sandbox"]
         print("CONNECTED", window.transfers_dock.objectName(), "Show &Transfers" in texts,
-              flush=True)
+              type(controller.server).__name__, threads, flush=True)
         print("IMPORTED_ON_GUI_THREAD", importers, flush=True)
         window.close()
 
@@ -130,8 +139,8 @@ def test_the_window_paints_before_the_upload_engine_loads_and_gets_it_after(
     )
     lines = [line for line in done.stdout.splitlines() if line.startswith(("AT_", "CONN", "IMP"))]
     assert lines == [
-        "AT_PAINT []",
-        "CONNECTED transfersDock True",
+        "AT_PAINT [] sandbox=None",
+        "CONNECTED transfersDock True SandboxProcess []",
         "IMPORTED_ON_GUI_THREAD [('gui.azure.upload.job', False), "
         "('gui.azure.catalog.service', False)]",
     ], done.stderr
