@@ -28,6 +28,7 @@ from azure.mgmt.resource.resources.operations import _operations as resource_bui
 from azure.mgmt.storage.operations import _operations as storage_builders
 
 from gui.azure.catalog.service import RESOURCE_GRAPH_API
+from gui.azure.handoff import NETWORK_API
 from gui.sandbox import SandboxServer
 from gui.sandbox.arm.handlers import build_router
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
@@ -332,9 +333,13 @@ def test_every_write_route_has_a_schema_or_no_body() -> None:
 def _api_version_sent(operation_id: str) -> str:
     """The api-version the app sends for ``operation_id``: the installed SDK's request builder for
     it (``Group_Operation`` -> ``build_group_operation_request``), or the app's own constant for
-    the Resource Graph query it sends without an SDK."""
+    what it sends without an SDK: the Resource Graph query, and the Microsoft.Network resources it
+    creates through the generic resources API (``begin_create_or_update_by_id``)."""
     if operation_id == "Resources":
         return RESOURCE_GRAPH_API
+    network = ("VirtualNetworks", "NetworkInterfaces", "PublicIPAddresses")
+    if operation_id.partition("_")[0] in network:
+        return NETWORK_API
     snake = "_".join(
         re.sub(r"(?<!^)(?=[A-Z])", "_", part).lower() for part in operation_id.split("_")
     )

@@ -21,6 +21,7 @@ _GALLERY = _COMPUTE + "/galleries/{gallery}"
 _ACCOUNT = _RG + "/providers/Microsoft.Storage/storageAccounts/{name}"
 _ORDERING = "/subscriptions/{sub}/providers/Microsoft.MarketplaceOrdering"
 _AGREEMENT = _ORDERING + "/agreements/{publisher}/offers/{offer}/plans/{plan}"
+_NETWORK = _RG + "/providers/Microsoft.Network"
 
 # (method, path template, schema file in schemas/ without ".json")
 OPERATIONS: tuple[tuple[str, str, str], ...] = (
@@ -36,6 +37,10 @@ OPERATIONS: tuple[tuple[str, str, str], ...] = (
     ("PUT", _COMPUTE + "/snapshots/{name}", "Snapshots_CreateOrUpdate"),
     ("POST", _COMPUTE + "/snapshots/{name}/beginGetAccess", "Snapshots_GrantAccess"),
     ("POST", _COMPUTE + "/virtualMachines/{name}/runCommand", "VirtualMachines_RunCommand"),
+    ("PUT", _COMPUTE + "/virtualMachines/{name}", "VirtualMachines_CreateOrUpdate"),
+    ("PUT", _NETWORK + "/virtualNetworks/{name}", "VirtualNetworks_CreateOrUpdate"),
+    ("PUT", _NETWORK + "/networkInterfaces/{name}", "NetworkInterfaces_CreateOrUpdate"),
+    ("PUT", _NETWORK + "/publicIPAddresses/{name}", "PublicIPAddresses_CreateOrUpdate"),
     ("POST", "/providers/Microsoft.ResourceGraph/resources", "Resources"),
     ("PUT", _ACCOUNT + "/blobServices/default/containers/{container}", "BlobContainers_Create"),
     (
@@ -57,40 +62,6 @@ BODILESS: tuple[tuple[str, str], ...] = (
         ("POST", _COMPUTE + f"/virtualMachines/{{name}}/{action}")
         for action in ("deallocate", "powerOff", "start", "generalize",
                        "retrieveBootDiagnosticsData")
-    ),
-)
-
-# Writes that take a body the sandbox does not yet check against a schema, each with why. Not a
-# way around the contract: each is a schema still to be read from the spec (make_schemas.py).
-_NETWORK = _RG + "/providers/Microsoft.Network"
-UNCHECKED: tuple[tuple[str, str, str], ...] = (
-    (
-        "PUT",
-        _COMPUTE + "/virtualMachines/{name}",
-        "VirtualMachines_CreateOrUpdate: the body reaches ~70 definitions of the 1 MB "
-        "Compute/stable/2026-04-01/ComputeRP.json (VirtualMachineProperties and below); not yet "
-        "excerpted",
-    ),
-    (
-        "PUT",
-        _NETWORK + "/virtualNetworks/{name}",
-        "VirtualNetworks_CreateOrUpdate (Microsoft.Network/stable/2024-05-01/virtualNetwork.json): "
-        "its Subnet reaches networkSecurityGroup.json, routeTable.json, applicationGateway.json "
-        "and more; not yet excerpted",
-    ),
-    (
-        "PUT",
-        _NETWORK + "/networkInterfaces/{name}",
-        "NetworkInterfaces_CreateOrUpdate (Microsoft.Network/stable/2024-05-01/"
-        "networkInterface.json): its IP configurations reach publicIpAddress.json, "
-        "loadBalancer.json and applicationGateway.json; not yet excerpted",
-    ),
-    (
-        "PUT",
-        _NETWORK + "/publicIPAddresses/{name}",
-        "PublicIPAddresses_CreateOrUpdate (Microsoft.Network/stable/2024-05-01/"
-        "publicIpAddress.json): its IP configuration, NAT gateway and DDoS settings reach "
-        "natGateway.json, ddosProtectionPlan.json and network.json; not yet excerpted",
     ),
 )
 
