@@ -205,6 +205,28 @@ def test_sandbox_reset_starts_the_childs_state_over(
         run(controller.shutdown(), timeout=60)
 
 
+def test_switching_to_a_signed_in_account_stops_the_sandbox_process(
+    qtbot: QtBot, run: AsyncRunner, home: Path
+) -> None:
+    from gui.azure.account.clouds import Cloud
+    from gui.azure.account.loopback import AsyncStaticTokenCredential
+    from gui.azure.account.session import AzureSession
+
+    controller, server = _controller_sandbox(qtbot, run, home, reset=False)
+    pid = server.pid
+    assert pid is not None
+    # A signed-in account (not the sandbox) on a cloud of its own; nothing needs to answer
+    # there for the switch to let the sandbox go.
+    cloud = Cloud("Custom", "Custom cloud", "https://127.0.0.1:9/", "login.example.invalid")
+    signed_in = AzureSession(AsyncStaticTokenCredential(), "admin@contoso.example", cloud)
+    try:
+        run(controller.use(signed_in), timeout=60)
+        assert controller.session is signed_in and controller.server is None
+        assert ended(pid), "the sandbox process still runs after the switch"
+    finally:
+        run(controller.shutdown(), timeout=60)
+
+
 def test_a_sandbox_that_cannot_start_is_reported_and_the_window_works(
     qtbot: QtBot, run: AsyncRunner, home: Path
 ) -> None:
