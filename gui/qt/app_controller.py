@@ -124,6 +124,7 @@ class AppController(QObject):
         from gui.qt.copy.dialog import CopyActions
         from gui.qt.create_vm.actions import install_vm_actions
         from gui.qt.download.dialog import DownloadActions
+        from gui.qt.manage.edit_actions import install_edit_actions
 
         window = self.window
         self.vm_actions = install_vm_actions(window)
@@ -133,6 +134,7 @@ class AppController(QObject):
         window.add_node_actions(self.download_actions.node_actions)
         self.copy_actions = CopyActions(window)
         window.add_node_actions(self.copy_actions.node_actions)
+        self.edit_actions = install_edit_actions(window)
         self.handoff_actions = HandoffActions(window)
         window.add_node_actions(self.handoff_actions.node_actions)
 

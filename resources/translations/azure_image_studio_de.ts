@@ -4005,6 +4005,18 @@
         <source>Starting the offline sandbox…</source>
         <translation>Die Offline-Sandbox wird gestartet…</translation>
     </message>
+    <message>
+        <source>The offline sandbox could not start</source>
+        <translation>Die Offline-Sandbox konnte nicht gestartet werden</translation>
+    </message>
+    <message>
+        <source>The offline sandbox could not start: {reason}
+
+Sign in to Azure (Account → Sign in to Azure…), or quit and start the app with --sandbox-reset to start the sandbox over from its seed. Its log: {log}</source>
+        <translation>Die Offline-Sandbox konnte nicht gestartet werden: {reason}
+
+Melden Sie sich bei Azure an (Konto → Bei Azure anmelden…), oder beenden Sie die App und starten Sie sie mit --sandbox-reset, um die Sandbox aus ihrem Ausgangszustand neu aufzubauen. Ihr Protokoll: {log}</translation>
+    </message>
 </context>
 <context>
     <name>CaptureWizard</name>
@@ -5451,6 +5463,14 @@
         <source>Target regions:</source>
         <translation>Zielregionen:</translation>
     </message>
+    <message>
+        <source>Then &amp;test-boot the image (a throw-away VM, deleted afterwards)</source>
+        <translation>Danach das Image &amp;testweise starten (eine Wegwerf-VM, die danach gelöscht wird)</translation>
+    </message>
+    <message>
+        <source>When the image is made, create a VM from it in a throw-away resource group, show its serial log while it boots, say whether it booted and why not, then delete everything it made</source>
+        <translation>Sobald das Image erstellt ist, daraus eine VM in einer Wegwerf-Ressourcengruppe erstellen, ihr serielles Protokoll beim Start zeigen, sagen, ob sie gestartet ist und warum nicht, und danach alles löschen, was dafür erstellt wurde</translation>
+    </message>
     <message numerus="yes">
         <source>The image or version holds every disk of page 1: the OS disk and %n data disk(s), each at its LUN.</source>
         <translation>
@@ -6135,6 +6155,14 @@
     <message>
         <source>Capture progress</source>
         <translation>Fortschritt des Erfassens</translation>
+    </message>
+    <message>
+        <source>&amp;Test-boot the new image…</source>
+        <translation>Das neue Image &amp;testweise starten…</translation>
+    </message>
+    <message>
+        <source>Create a throw-away VM from the new image, show its serial log while it boots, say whether it booted and why not, then delete the VM</source>
+        <translation>Eine Wegwerf-VM aus dem neuen Image erstellen, ihr serielles Protokoll beim Start zeigen, sagen, ob sie gestartet ist und warum nicht, und die VM danach löschen</translation>
     </message>
     <message>
         <source>&lt;b&gt;{step} failed.&lt;/b&gt; Azure said: {message}&lt;br&gt;&lt;b&gt;What to do:&lt;/b&gt; {advice}&lt;br&gt;No later step was run.</source>

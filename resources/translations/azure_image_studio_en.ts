@@ -4005,6 +4005,16 @@
         <source>Starting the offline sandbox…</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>The offline sandbox could not start</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The offline sandbox could not start: {reason}
+
+Sign in to Azure (Account → Sign in to Azure…), or quit and start the app with --sandbox-reset to start the sandbox over from its seed. Its log: {log}</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>CaptureWizard</name>
@@ -5451,6 +5461,14 @@
         <source>Target regions:</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Then &amp;test-boot the image (a throw-away VM, deleted afterwards)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>When the image is made, create a VM from it in a throw-away resource group, show its serial log while it boots, say whether it booted and why not, then delete everything it made</source>
+        <translation type="unfinished"></translation>
+    </message>
     <message numerus="yes">
         <source>The image or version holds every disk of page 1: the OS disk and %n data disk(s), each at its LUN.</source>
         <translation>
@@ -6134,6 +6152,14 @@
     </message>
     <message>
         <source>Capture progress</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Test-boot the new image…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Create a throw-away VM from the new image, show its serial log while it boots, say whether it booted and why not, then delete the VM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
