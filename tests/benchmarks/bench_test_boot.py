@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.benchmarks.gui_loop import GuiLoop  # noqa: E402
-from tests.benchmarks.probes import StallProbe  # noqa: E402
+from tests.benchmarks.probes import StallProbe, StallSampler  # noqa: E402
 
 SANDBOX_CHILD = textwrap.dedent(
     """
@@ -81,6 +81,9 @@ def test_boot_round(gui: GuiLoop, session: Any, detail: Any) -> tuple[float, flo
     dialog = _dialog(gui, session, detail)
     probe = StallProbe()
     probe.start()
+    sampler = StallSampler(probe)
+    if os.environ.get("BENCH_SAMPLE_STALLS"):
+        sampler.start()
     started = time.perf_counter()
     dialog.start_button.click()
     gui.wait(lambda: dialog.executor is not None and not dialog.running, timeout=120)
@@ -88,6 +91,9 @@ def test_boot_round(gui: GuiLoop, session: Any, detail: Any) -> tuple[float, flo
     settle = time.perf_counter() + 0.1  # a stall shows at the first tick after it
     gui.wait(lambda: time.perf_counter() > settle)
     worst = probe.stop()
+    if os.environ.get("BENCH_SAMPLE_STALLS"):
+        sampler.stop()
+        print(sampler.report(6))
     shown = len(dialog.serial.toPlainText())
     verdict = dialog.verdict
     if verdict is None or not verdict.passed:
