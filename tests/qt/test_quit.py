@@ -208,6 +208,7 @@ def test_pause_and_quit_keeps_the_disk_resumable_and_the_next_start_finishes_it(
     ]
     assert len(waiting) == 1
     resumed = waiting[0]
+    assert isinstance(resumed, Transfer)  # an upload's run
     again.controller.transfers.resume(resumed)
     assert settled(resumed, qtbot) is Status.COMPLETED, resumed.error
     assert resumed.job is not None and resumed.job._disk_upload is not None

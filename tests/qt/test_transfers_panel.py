@@ -90,6 +90,7 @@ def panel(qtbot: QtBot, home: Path, disk_images: Any) -> tuple[TransfersDock, Tr
     dock.show()
     qtbot.waitExposed(dock)
     (run,) = manager.load_unfinished()
+    assert isinstance(run, Transfer)  # an upload's run
     return dock, run
 
 
