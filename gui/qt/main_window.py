@@ -781,7 +781,7 @@ class MainWindow(QMainWindow):
         """Connects the window to Azure (or the sandbox): lists subscriptions, then the tree."""
         self.session = session
         self.set_sandbox(session.is_sandbox)
-        self.account_label.setText(session.account)
+        self.account_label.setText(render_text(session.account))
         self.statusBar().showMessage(self.tr("Listing subscriptions…"))
         await preload_for_connect()
         from gui.azure.account.scope import list_subscriptions

@@ -3975,6 +3975,10 @@
         <source>Cannot write the download journal {path} ({reason}); free some disk space or fix the permissions of the data directory.</source>
         <translation>Das Download-Journal {path} kann nicht geschrieben werden ({reason}); geben Sie Speicherplatz frei, oder korrigieren Sie die Berechtigungen des Datenverzeichnisses.</translation>
     </message>
+    <message>
+        <source>Sandbox account (offline)</source>
+        <translation>Sandbox-Konto (offline)</translation>
+    </message>
 </context>
 <context>
     <name>AboutBox</name>

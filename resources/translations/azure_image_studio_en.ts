@@ -3975,6 +3975,10 @@
         <source>Cannot write the download journal {path} ({reason}); free some disk space or fix the permissions of the data directory.</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Sandbox account (offline)</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>AboutBox</name>

@@ -25,6 +25,7 @@ from gui.azure.account.loopback import (
     require_loopback_url,
 )
 from gui.azure.account.network import sdk_client_options
+from gui.i18n import QT_TR_NOOP, Text
 
 C = TypeVar("C")  # an SDK client class
 
@@ -124,6 +125,7 @@ def sandbox_session(arm_url: str) -> AzureSession:
     require_loopback_url(arm_url)
     return AzureSession(
         credential=AsyncStaticTokenCredential(),
-        account="Sandbox account (offline)",
+        # Our words, not an account Azure named: the window shows them translated.
+        account=Text(QT_TR_NOOP("Sandbox account (offline)")),
         sandbox_url=arm_url,
     )
