@@ -337,12 +337,12 @@ class MainWindow(QMainWindow):
         )
         self.action_refresh.triggered.connect(self.refresh)
         self.action_upload = self._action(
-            self.tr("&Upload VHD…"),
+            self.tr("&Upload disk image…"),
             "upload",
             "Ctrl+U",
             self.tr(
-                "Upload a local VHD, VHDX or raw disk image as a managed disk, page blob or image "
-                "(or drop the file onto the window)"
+                "Upload a local disk image (VHD, VHDX, qcow2, VMDK, VDI, OVA or raw) as a managed "
+                "disk, page blob or image (or drop the file onto the window)"
             ),
         )
         self.action_upload.setEnabled(False)  # until connected

@@ -5733,14 +5733,6 @@ Melden Sie sich bei Azure an (Konto → Bei Azure anmelden…), oder beenden Sie
         <translation>Azure erneut nach dem ausgewählten Knoten (oder allem Angezeigten) fragen</translation>
     </message>
     <message>
-        <source>&amp;Upload VHD…</source>
-        <translation>VHD &amp;hochladen…</translation>
-    </message>
-    <message>
-        <source>Upload a local VHD, VHDX or raw disk image as a managed disk, page blob or image (or drop the file onto the window)</source>
-        <translation>Eine lokale VHD, VHDX oder ein Raw-Datenträgerimage als verwalteten Datenträger, Seitenblob oder Image hochladen (oder die Datei auf das Fenster ziehen)</translation>
-    </message>
-    <message>
         <source>&amp;Capture VM…</source>
         <translation>VM &amp;erfassen…</translation>
     </message>
@@ -5807,6 +5799,14 @@ Melden Sie sich bei Azure an (Konto → Bei Azure anmelden…), oder beenden Sie
     <message>
         <source>&amp;Find Images</source>
         <translation>Images &amp;suchen</translation>
+    </message>
+    <message>
+        <source>&amp;Upload disk image…</source>
+        <translation>Datenträgerimage &amp;hochladen…</translation>
+    </message>
+    <message>
+        <source>Upload a local disk image (VHD, VHDX, qcow2, VMDK, VDI, OVA or raw) as a managed disk, page blob or image (or drop the file onto the window)</source>
+        <translation>Ein lokales Datenträgerimage (VHD, VHDX, qcow2, VMDK, VDI, OVA oder Raw) als verwalteten Datenträger, Seitenblob oder Image hochladen (oder die Datei auf das Fenster ziehen)</translation>
     </message>
     <message>
         <source>Search the Marketplace and every gallery, also what is not loaded</source>

@@ -5731,14 +5731,6 @@ Sign in to Azure (Account → Sign in to Azure…), or quit and start the app wi
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>&amp;Upload VHD…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Upload a local VHD, VHDX or raw disk image as a managed disk, page blob or image (or drop the file onto the window)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <source>&amp;Capture VM…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5804,6 +5796,14 @@ Sign in to Azure (Account → Sign in to Azure…), or quit and start the app wi
     </message>
     <message>
         <source>&amp;Find Images</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Upload disk image…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Upload a local disk image (VHD, VHDX, qcow2, VMDK, VDI, OVA or raw) as a managed disk, page blob or image (or drop the file onto the window)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
