@@ -245,7 +245,7 @@ async def test_a_size_that_cannot_boot_the_generation_is_refused_before_and_by_a
 async def test_sizes_are_those_that_run_the_image(
     session: AzureSession, catalog: Catalog
 ) -> None:
-    sizes = await region_sizes(session.compute(SUB), LOCATION)
+    sizes = await region_sizes(session.compute(SUB), SUB, LOCATION)
     ubuntu = image_needs(await _newest(catalog, NodeRef(SourceKind.MARKETPLACE, UBUNTU)))
     arm = image_needs(await _newest(catalog, NodeRef(SourceKind.MARKETPLACE, ARM64)))
     trusted = {s.name for s in sizes_for(sizes, ubuntu, SecurityType.TRUSTED_LAUNCH)}
@@ -320,3 +320,17 @@ async def test_a_public_ip_only_when_asked(session: AzureSession, catalog: Catal
     pip = await resources.get_by_id(pip_id, api_version=NETWORK_API)
     assert pip.sku.name == "Standard" and pip.properties["publicIPAllocationMethod"] == "Static"
     assert pip.properties["ipAddress"]
+
+
+@pytest.mark.asyncio
+async def test_every_page_of_the_region_s_sizes_is_read(fresh_sandbox: Any) -> None:
+    """Azure pages long SKU lists; the sizes are read from every page (off the GUI loop)."""
+    session = sandbox_session(fresh_sandbox.arm_url)
+    try:
+        whole = await region_sizes(session.compute(SUB), SUB, LOCATION)
+        fresh_sandbox.page_size = 3
+        paged = await region_sizes(session.compute(SUB), SUB, LOCATION)
+    finally:
+        await session.close()
+    assert len(whole) > 3 * 2  # more than two pages' worth
+    assert paged == whole

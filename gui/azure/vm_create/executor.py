@@ -270,7 +270,7 @@ class VmCreateExecutor:
         if listed is None:
             progress(Text(Message(QT_TR_NOOP("Reading the VM sizes of {location}…"),
                                   {"location": request.location})))
-            listed = await region_sizes(self._compute, request.location)
+            listed = await region_sizes(self._compute, self.subscription_id, request.location)
         sizes = sizes_for(listed, request.needs, request.security_type)
         problems = validate(request, sizes)
         if problems:

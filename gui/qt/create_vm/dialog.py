@@ -406,7 +406,7 @@ class CreateVmDialog(QDialog):
         self.start_button.setEnabled(False)
         try:
             self._all_sizes = await region_sizes(
-                self.session.compute(self.subscription_id), location
+                self.session.compute(self.subscription_id), self.subscription_id, location
             )
         except AzureServiceError as error:
             self.sizes_note.setText(self.tr("The sizes could not be read: {error}")
