@@ -270,3 +270,31 @@ async def test_a_windows_image_boots_with_a_password_that_stays_in_memory(
     assert executor.verdict is not None and executor.verdict.passed
     assert "SAC started and initialized" in executor.serial_log
     assert "Correct-Horse-42" not in caplog.text
+
+
+def test_the_sdk_models_a_vm_answer_needs_are_built_before_azure_answers() -> None:
+    """warm_models builds, on the caller's (worker) thread, the field maps every model class
+    of a VM and its instance view builds on first use, so the answers that arrive later on
+    the GUI loop do not pay for them (a fresh interpreter: other tests warm the classes)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "from azure.mgmt.compute import models\n"
+        "from gui.azure.vm_create.executor import warm_models\n"
+        "names = ('VirtualMachine', 'StorageProfile', 'OSDisk', 'OSProfile', "
+        "'LinuxConfiguration', 'SshPublicKey', 'VirtualMachineInstanceView', "
+        "'VirtualMachineAgentInstanceView', 'InstanceViewStatus')\n"
+        "def built():\n"
+        "    return {n for n in names\n"
+        "            if f'{models.__name__}._models.{n}' in models.VirtualMachine._calculated}\n"
+        "before = built()\n"
+        "warm_models({'location': 'westeurope', 'properties': {\n"
+        "    'storageProfile': {'osDisk': {'createOption': 'FromImage'}},\n"
+        "    'osProfile': {'computerName': 'vm', 'adminUsername': 'u', 'linuxConfiguration':\n"
+        "        {'ssh': {'publicKeys': [{'path': '/p', 'keyData': 'k'}]}}}}})\n"
+        "print(sorted(before), sorted(set(names) - built()))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.strip() == "[] []", out.stdout + out.stderr

@@ -266,6 +266,10 @@ class VmCreateExecutor:
 
     async def _check(self, progress: Progress) -> str:
         request = self.request
+        # The SDK's models build their field maps the first time each class is read (tens of
+        # milliseconds for a VM and its instance view): pay that here on a worker thread, not
+        # later on the GUI loop when Azure's answers arrive.
+        await asyncio.to_thread(warm_models, self.vm_body())
         listed = self._sizes
         if listed is None:
             progress(Text(Message(QT_TR_NOOP("Reading the VM sizes of {location}…"),
@@ -718,3 +722,40 @@ def _describe(view: dict[str, Any]) -> str:
         return states
     return Text(Message(QT_TR_NOOP("{states}; guest agent: {agent}"),
                         {"states": states, "agent": agent_states}))
+
+
+def warm_models(vm_body: dict[str, Any]) -> None:
+    """Reads a VM shaped like ``vm_body`` and an instance view through the SDK's models once, so
+    every class they use has its field maps (built on first use) before Azure answers."""
+    from azure.mgmt.compute import models
+
+    vm = dict(vm_body)
+    vm["properties"] = {
+        **vm_body.get("properties", {}),
+        "provisioningState": "Creating",
+        "vmId": "00000000-0000-0000-0000-000000000000",
+        "timeCreated": "2026-01-01T00:00:00Z",
+    }
+    _read_all(models.VirtualMachine(vm))
+    _read_all(
+        models.VirtualMachineInstanceView(
+            {
+                "statuses": [{"code": "ProvisioningState/creating", "level": "Info"}],
+                "vmAgent": {"vmAgentVersion": "2.0", "statuses": [{"code": "x"}]},
+                "disks": [{"name": "d", "statuses": [{"code": "x"}]}],
+                "bootDiagnostics": {"serialConsoleLogBlobUri": "https://x"},
+                "hyperVGeneration": "V2",
+            }
+        )
+    )
+
+
+def _read_all(value: Any, depth: int = 0) -> None:
+    """Every field of an SDK model, recursively (each nested class is read once)."""
+    fields = getattr(type(value), "_attr_to_rest_field", None)
+    if fields is None or depth > 12:
+        return
+    for name in fields:
+        item = getattr(value, name, None)
+        for element in item if isinstance(item, list) else [item]:
+            _read_all(element, depth + 1)
