@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from typing import Any
 
 from gui.i18n import QT_TR_NOOP, message
 from gui.transfer.errors import JournalError
+from gui.transfer.journal import write_json_atomically
 from gui.transfer.progress import UploadState
 from gui.transfer.ranges import RangeSet
 
@@ -132,13 +132,8 @@ class DownloadJournal:
             "last_error": self.last_error,
             "updated": datetime.now(UTC).isoformat(),
         }
-        tmp = self.path.with_suffix(".tmp")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # No fsync, as for uploads: the rename is atomic against a crash of the process.
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(data, f, separators=(",", ":"))
-            os.replace(tmp, self.path)
+            write_json_atomically(self.path, data)
         except OSError as exc:
             raise JournalError(
                 message(

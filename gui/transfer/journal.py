@@ -179,15 +179,8 @@ class Journal:
             "last_error": self.last_error,
             "updated": datetime.now(UTC).isoformat(),
         }
-        tmp = self.path.with_suffix(".tmp")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # No fsync: it runs on the upload's loop and can stall it for long on a busy disk.
-            # The rename is atomic against a crash of the process; after a power cut an older
-            # or unreadable journal only means more re-reading (page ranges keep it correct).
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(data, f, separators=(",", ":"))
-            os.replace(tmp, self.path)
+            write_json_atomically(self.path, data)
         except OSError as exc:
             raise JournalError(
                 message(
@@ -200,6 +193,19 @@ class Journal:
 
     def delete(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+def write_json_atomically(path: Path, data: Any) -> None:
+    """``data`` as compact JSON at ``path``, replaced whole (a crash leaves the old file).
+
+    No fsync: journals are saved from a transfer's loop, and an fsync can stall it for long on
+    a busy disk. The rename is atomic against a crash of the process; after a power cut an
+    older or unreadable journal only means more re-reading (page ranges keep it correct)."""
+    tmp = path.with_suffix(".tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, separators=(",", ":"))
+    os.replace(tmp, path)
 
 
 def _state(text: str) -> UploadState:
