@@ -107,7 +107,9 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--container", help="container for --connection-string / --account-url")
     where.add_argument("--name", help="blob name for --connection-string / --account-url")
     add_managed_options(p)
-    p.add_argument("--no-md5", action="store_true", help="do not compute and set Content-MD5")
+    p.add_argument("--no-md5", action="store_true",
+                   help="do not compute and set Content-MD5 (blobs only: a managed disk cannot "
+                        "keep one, so it is never computed for --disk)")
     p.add_argument("--concurrency", type=int, default=None, help="Put Page requests in flight")
     p.add_argument(
         "--overwrite",

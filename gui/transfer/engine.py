@@ -71,7 +71,8 @@ ProgressCallback = Callable[[ProgressSnapshot], None]
 @dataclass(frozen=True)
 class UploadOptions:
     concurrency: int = DEFAULT_CONCURRENCY  # Put Page requests in flight at most
-    md5: bool = True  # compute Content-MD5 of the whole stream and set it on the blob
+    md5: bool = True  # compute Content-MD5 of the whole stream and set it on the blob (only on
+    # targets that keep blob properties: a managed disk's upload SAS does not)
     overwrite: bool = False  # replace an existing blob / discard an unfinished upload
     verify: bool = True  # check size, pages, footer and Content-MD5 on the service at the end
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -365,7 +366,11 @@ class Upload:
                     self._skipped = source.upload_size - present.total
                     self._set_state(UploadState.FINISHING)
                 else:
-                    md5_future = self._start_md5(md5_pool, fed=True) if options.md5 else None
+                    # A managed disk's upload SAS cannot keep a Content-MD5 (Set Blob Properties
+                    # is refused there) and nothing else reads it, so hashing every byte of the
+                    # virtual size, zeros included, would only cost a core for the whole upload.
+                    hashing = options.md5 and self.target.supports_properties
+                    md5_future = self._start_md5(md5_pool, fed=True) if hashing else None
                     self._set_state(UploadState.UPLOADING)
                     expected = await self._pump(client, journal, present)
                     footer_at = source.upload_size - SECTOR
