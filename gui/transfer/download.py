@@ -61,7 +61,7 @@ from gui.transfer.errors import (
     TargetNotFoundError,
     UploadError,
 )
-from gui.transfer.network import proxy_for, ssl_context_from_env
+from gui.transfer.network import connector_tls, proxy_for
 from gui.transfer.progress import ProgressSnapshot, RateMeter, UploadState
 from gui.transfer.ranges import RangeSet
 from gui.transfer.retry import AdaptiveLimiter, RetryPolicy
@@ -453,9 +453,9 @@ class Download:
             options.concurrency, calm_seconds=options.retry.throttle_calm_seconds
         )
         proxy = proxy_for(self.source.blob_url)
-        context = options.ssl_context or ssl_context_from_env()
+        tls = connector_tls(self.source.blob_url, options.ssl_context)
         connector = aiohttp.TCPConnector(
-            limit=options.concurrency + 4, ssl=context if context is not None else True
+            limit=options.concurrency + 4, ssl=tls
         )
         async with aiohttp.ClientSession(connector=connector) as session:
             assert self._unpaused is not None

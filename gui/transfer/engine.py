@@ -47,7 +47,7 @@ from gui.transfer.errors import (
 )
 from gui.transfer.journal import Journal, default_journal_dir
 from gui.transfer.md5 import SharedWindow, StreamHasher, WindowFeed
-from gui.transfer.network import proxy_for, ssl_context_from_env
+from gui.transfer.network import connector_tls, proxy_for
 from gui.transfer.plan import WINDOW_SIZE, Window, data_end, plan_windows, scan_and_digest
 from gui.transfer.progress import ProgressSnapshot, RateMeter, UploadState
 from gui.transfer.ranges import RangeSet
@@ -329,11 +329,11 @@ class Upload:
         assert self._limiter is not None
         # The corporate network's settings (proxy, CA bundle), read once per upload.
         proxy = proxy_for(self.target.blob_url)
-        context = options.ssl_context or ssl_context_from_env()
+        tls = connector_tls(self.target.blob_url, options.ssl_context)
         if proxy is not None:
             log.info("uploading to %s through the proxy %s", self.target.display_name, proxy.url)
         connector = aiohttp.TCPConnector(
-            limit=options.concurrency + 4, ssl=context if context is not None else True
+            limit=options.concurrency + 4, ssl=tls
         )
         md5: bytes | None = None
         async with aiohttp.ClientSession(connector=connector) as session:

@@ -109,6 +109,18 @@ def _hide_password(url: str) -> str:
     return f"{scheme}://{user}:***@{tail}" if scheme else f"{user}:***@{tail}"
 
 
+def connector_tls(url: str, context: ssl.SSLContext | None = None) -> ssl.SSLContext | bool:
+    """What aiohttp's connector takes for requests to ``url``: False for plain http (the sandbox's
+    and Azurite's loopback endpoints, where building a context would only cost the quarter of a
+    second that loading a CA bundle takes), else ``context``, the environment's bundle, or True
+    (aiohttp's default, the system's trust). Loads files: call it off the GUI's loop."""
+    if not url.lower().startswith("https://"):
+        return False
+    if context is None:
+        context = ssl_context_from_env()
+    return context if context is not None else True
+
+
 def ssl_context_from_env() -> ssl.SSLContext | None:
     """The system's trust plus the CA bundle the environment names, or None when none is named
     (then aiohttp's default, the system's trust, applies)."""
@@ -117,6 +129,11 @@ def ssl_context_from_env() -> ssl.SSLContext | None:
         if not bundle:
             continue
         context = ssl.create_default_context()
+        if os.environ.get("SSL_CERT_FILE", "").strip() == bundle and os.path.isfile(bundle):
+            # OpenSSL's default verify paths have just read SSL_CERT_FILE: loading it again
+            # would only double the cost (many images point all these variables at one file).
+            # A missing file is left to the load below, which names it.
+            return context
         try:
             if os.path.isdir(bundle):
                 context.load_verify_locations(capath=bundle)

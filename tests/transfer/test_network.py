@@ -146,16 +146,20 @@ def test_https_through_the_proxy_trusts_the_ca_bundle_from_the_environment(
 
 def test_a_bad_ca_bundle_or_proxy_setting_is_one_clear_error(
     azurite: Azurite,
+    https_azurite: Azurite,
     disk_images: DiskImageFactory,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     no_ca_env: None,
 ) -> None:
     made = image(disk_images)
-    url = azurite.blob_sas_url(azurite.create_container(), "bad-env.vhd")
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
+    secure = https_azurite.blob_sas_url(https_azurite.create_container(), "bad-env.vhd")
     with pytest.raises(ProxyConfigError, match="SSL_CERT_FILE"):
-        upload(made.path, url, UploadOptions(journal_dir=tmp_path))
+        upload(made.path, secure, UploadOptions(journal_dir=tmp_path / "https"))
+    # Plain http (a loopback emulator) has no TLS to configure: the bundle is not even read.
+    url = azurite.blob_sas_url(azurite.create_container(), "bad-env.vhd")
+    assert upload(made.path, url, UploadOptions(journal_dir=tmp_path)).upload_size == SIZE + 512
     monkeypatch.delenv("SSL_CERT_FILE")
     for name in ("NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)

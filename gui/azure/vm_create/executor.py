@@ -55,7 +55,7 @@ from gui.azure.vm_create.request import Mode, VmRequest, validate
 from gui.azure.vm_create.sizes import VmSize, region_sizes, sizes_for
 from gui.azure.vm_create.verdict import CANCELLED, Verdict, judge, refused
 from gui.i18n import QT_TR_NOOP, Message, Text
-from gui.transfer.network import proxy_for, ssl_context_from_env
+from gui.transfer.network import connector_tls, proxy_for
 from gui.transfer.tls import require_tls
 
 log = logging.getLogger(__name__)
@@ -556,13 +556,9 @@ class VmCreateExecutor:
             url = await self._serial_url()
             if url is None:
                 await asyncio.sleep(self.poll_seconds)
-        # Loading a CA bundle takes a quarter of a second: on a worker thread, and only for
-        # https (the sandbox's loopback endpoint is plain http), never on the GUI's loop.
-        ssl: Any = False
-        if url.lower().startswith("https://"):
-            context = await asyncio.to_thread(ssl_context_from_env)
-            ssl = context if context is not None else True
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ssl)) as http:
+        # Loading a CA bundle reads files: on a worker thread, never on the GUI's loop.
+        tls = await asyncio.to_thread(connector_tls, url)
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls)) as http:
             while True:
                 if url is None:
                     url = await self._serial_url()
