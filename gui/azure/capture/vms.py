@@ -7,7 +7,7 @@ generation from the OS disk (Azure puts them there, not on the VM).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -246,6 +246,13 @@ async def list_vms(client: ComputeManagementClient) -> list[VmInfo]:
     """Every VM of the client's subscription, with power state, OS state and disks."""
     with translated():
         raw = [vm.as_dict() async for vm in client.virtual_machines.list_all()]
+    return await describe_vms(client, raw)
+
+
+async def describe_vms(client: ComputeManagementClient, raw: Iterable[Json]) -> list[VmInfo]:
+    """The VMs of a listing's JSON (the catalog reads it off the GUI loop, past the SDK's
+    models), each with power state, OS state and disks, sorted by group and name."""
+    with translated():
         gate = asyncio.Semaphore(_PARALLEL_READS)
 
         async def one(vm: Json) -> VmInfo:

@@ -7,16 +7,27 @@ with its disks. Both return plain dataclasses and raise :mod:`gui.azure.errors` 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from azure.core.rest import HttpRequest
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ResourceNotModifiedError,
+    map_error,
+)
+from azure.core.rest import AsyncHttpResponse, HttpRequest
 from azure.mgmt.compute.aio import ComputeManagementClient
+from azure.mgmt.core.exceptions import ARMErrorFormat
 
 from gui.azure.account.session import AzureSession
 from gui.azure.arm import (
@@ -26,7 +37,7 @@ from gui.azure.arm import (
     name_of,
     resource_group_of,
 )
-from gui.azure.capture.vms import get_vm, list_vms
+from gui.azure.capture.vms import Json, describe_vms, get_vm
 from gui.azure.catalog.cache import CachedCatalog
 from gui.azure.catalog.nodes import (
     SOURCES,
@@ -46,8 +57,27 @@ from gui.i18n import QT_TR_NOOP, Message, Render, Text, message
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _RawList:
+    """A list operation read past the SDK's pager: its first page's request builder, and what
+    one item of its ``value`` becomes (the SDK's model, made as the pager makes it; None keeps
+    the item's JSON)."""
+
+    build: Callable[..., HttpRequest]
+    model: Callable[[Json], Any] | None
+
+
 try:
+    from azure.mgmt.compute import models as _sdk_models
+    from azure.mgmt.compute._utils.model_base import _deserialize as _sdk_deserialize
     from azure.mgmt.compute.operations import _operations as _sdk_requests
+
+    def _sdk_model(name: str) -> Callable[[Json], Any]:
+        model = getattr(_sdk_models, name)  # AttributeError: the SDK renamed it, typed path
+        return lambda item: _sdk_deserialize(model, item)
 
     _MARKETPLACE_BUILDERS: dict[str, Callable[..., HttpRequest]] = {
         "list_publishers": _sdk_requests.build_virtual_machine_images_list_publishers_request,
@@ -55,10 +85,44 @@ try:
         "list_skus": _sdk_requests.build_virtual_machine_images_list_skus_request,
         "list": _sdk_requests.build_virtual_machine_images_list_request,
     }
+    # "operations.method" as the typed client names it -> how its pages are read raw.
+    _RAW_LISTS: dict[str, _RawList] = {
+        "gallery_image_versions.list_by_gallery_image": _RawList(
+            _sdk_requests.build_gallery_image_versions_list_by_gallery_image_request,
+            _sdk_model("GalleryImageVersion"),
+        ),
+        "gallery_images.list_by_gallery": _RawList(
+            _sdk_requests.build_gallery_images_list_by_gallery_request,
+            _sdk_model("GalleryImage"),
+        ),
+        "galleries.list": _RawList(
+            _sdk_requests.build_galleries_list_request, _sdk_model("Gallery")
+        ),
+        "images.list": _RawList(_sdk_requests.build_images_list_request, _sdk_model("Image")),
+        "disks.list": _RawList(_sdk_requests.build_disks_list_request, _sdk_model("Disk")),
+        "snapshots.list": _RawList(
+            _sdk_requests.build_snapshots_list_request, _sdk_model("Snapshot")
+        ),
+        # the capture source reads the VMs' JSON (what ``.as_dict()`` gave), no model needed
+        "virtual_machines.list_all": _RawList(
+            _sdk_requests.build_virtual_machines_list_all_request, None
+        ),
+    }
 except (ImportError, AttributeError):  # pragma: no cover - depends on the SDK's internals
     _MARKETPLACE_BUILDERS = {}
+    _RAW_LISTS = {}
 
-T = TypeVar("T")
+# What the SDK's generated operations raise for a status other than 200 (their error_map): the
+# raw reads raise the same, so gui.azure.errors translates both paths alike.
+_ARM_ERROR_MAP: Mapping[int, type[HttpResponseError]] = MappingProxyType(
+    {
+        401: ClientAuthenticationError,
+        404: ResourceNotFoundError,
+        409: ResourceExistsError,
+        304: ResourceNotModifiedError,
+    }
+)
+
 
 _MANAGED_IMAGES = "managed-images"  # every managed image of the subscription, for all groups
 _MANAGED_DISKS = "managed-disks"  # every managed disk of the subscription, for all groups
@@ -343,16 +407,59 @@ class Catalog:
         These lists hold only names, and deserializing 3,000 publishers into SDK models costs
         ~120 ms on the GUI loop against ~2 ms for the JSON itself. So they are sent through the
         SDK client's own pipeline and request builder (same URL, api-version, auth, retries),
-        and only the names are read.
+        and only the names are read, on a worker thread (``_arm_json``).
         """
         location, subscription = self.scope.location, self.scope.subscription_id
         builder = _MARKETPLACE_BUILDERS.get(operation)
         if builder is None:  # the SDK moved its builders: take the typed (slower) path
             method = getattr(self._compute.virtual_machine_images, operation)
             return [item.name for item in await method(location, *names)]
-        response = await self._compute.send_request(builder(location, *names, subscription))
-        response.raise_for_status()
-        return [str(item["name"]) for item in response.json() if item.get("name")]
+        return await self._arm_json(builder(location, *names, subscription), _names)
+
+    # --- raw ARM reads: the SDK's requests and pipeline, the JSON and models off the loop ---
+
+    async def _arm_json(self, request: HttpRequest, read: Callable[[Any], T]) -> T:
+        """One ARM GET through the SDK client's pipeline (its auth, retries, user agent and
+        the builder's api-version); the body is parsed and ``read`` on a worker thread, since
+        the GUI loop is the one the SDK awaits on.
+
+        A status other than 200 raises what the SDK's generated operation raises (its
+        ``error_map``, else ``HttpResponseError`` in ARM's error format), so ``translated()``
+        gives the same error as for the typed call.
+        """
+        response: AsyncHttpResponse = await self._compute.send_request(request)
+        if response.status_code != 200:
+            map_error(status_code=response.status_code, response=response, error_map=_ARM_ERROR_MAP)
+            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+        body = response.content
+        return await asyncio.to_thread(lambda: read(json.loads(body)))
+
+    async def _arm_list(self, operation: str, *args: str, build: Callable[[list[Any]], T]) -> T:
+        """Every item of a paged ARM list operation (``"disks.list"``: the typed client's
+        operations and method, called with ``args``), handed to ``build`` on a worker thread.
+
+        A page holds up to 1,000 items, and the SDK's pager turns each into a model on the
+        GUI loop (tens of ms a page, more for gallery versions and their publishing profiles).
+        Here the first page comes from the SDK's own request builder and each next one from
+        the page's ``nextLink`` as it is (as the pager follows it), all through the client's
+        pipeline; the JSON, the models (made as the pager makes them) and ``build`` run on
+        worker threads. Without the builder (a later SDK moved it) the typed pager lists.
+        """
+        raw = _RAW_LISTS.get(operation)
+        if raw is None:
+            group, method = operation.split(".")
+            typed = await _collect(getattr(getattr(self._compute, group), method)(*args))
+            if operation == "virtual_machines.list_all":  # its callers read JSON
+                typed = [item.as_dict() for item in typed]
+            return await asyncio.to_thread(build, typed)
+        request = raw.build(*args, self.scope.subscription_id)
+        items: list[Any] = []
+        while True:
+            next_link, page = await self._arm_json(request, partial(_page, raw.model))
+            items.extend(page)
+            if not next_link:
+                return await asyncio.to_thread(build, items)
+            request = HttpRequest("GET", next_link)
 
     async def _publishers(self, ref: NodeRef) -> list[CatalogNode]:
         names = sorted(await self._marketplace_names("list_publishers"), key=_natural)
@@ -600,93 +707,36 @@ class Catalog:
 
     async def _all_managed_images(self) -> list[Any]:
         return await self.cache.shared(
-            _MANAGED_IMAGES, lambda: _collect(self._compute.images.list())
+            _MANAGED_IMAGES, lambda: self._arm_list("images.list", build=list)
         )
 
     async def _all_disks(self) -> list[Any]:
-        return await self.cache.shared(_MANAGED_DISKS, lambda: _collect(self._compute.disks.list()))
+        return await self.cache.shared(
+            _MANAGED_DISKS, lambda: self._arm_list("disks.list", build=list)
+        )
 
     async def _all_snapshots(self) -> list[Any]:
         return await self.cache.shared(
-            _SNAPSHOTS, lambda: _collect(self._compute.snapshots.list())
+            _SNAPSHOTS, lambda: self._arm_list("snapshots.list", build=list)
         )
 
     async def _managed_groups(self, ref: NodeRef) -> list[CatalogNode]:
         for key in (_MANAGED_IMAGES, _MANAGED_DISKS, _SNAPSHOTS):
             self.cache.forget(key)  # listing the source again means: ask again
-        images, disks, snapshots = await asyncio.gather(
+        listed = await asyncio.gather(
             self._all_managed_images(), self._all_disks(), self._all_snapshots()
         )
-        groups: dict[str, list[int]] = {}
-        for column, items in enumerate((images, disks, snapshots)):
-            for item in items:
-                group = resource_group_of(item.id or "")
-                # Azure keeps a group's name in the case it was made with; IDs may differ.
-                key = next((g for g in groups if g.casefold() == group.casefold()), group)
-                groups.setdefault(key, [0, 0, 0])[column] += 1
-        return [
-            CatalogNode(
-                ref.child(group),
-                NodeKind.RESOURCE_GROUP,
-                group,
-                summary=Text(
-                    message(
-                        QT_TR_NOOP("Images: {images} · disks: {disks} · snapshots: {snapshots}"),
-                        images=counts[0],
-                        disks=counts[1],
-                        snapshots=counts[2],
-                    )
-                ),
-            )
-            for group, counts in sorted(groups.items(), key=lambda item: _natural(item[0]))
-        ]
+        # thousands of disks are counted off the GUI loop too
+        return await asyncio.to_thread(_group_nodes, ref, listed)
 
     async def _managed_in_group(self, ref: NodeRef) -> list[CatalogNode]:
         """A group's managed images, then its disks, then its snapshots (each by name)."""
-        (group,) = ref.parts
         images, disks, snapshots = await asyncio.gather(
             self._all_managed_images(), self._all_disks(), self._all_snapshots()
         )
+        # the facts of thousands of disks are read off the GUI loop too
+        return await asyncio.to_thread(_in_group_nodes, ref, images, disks, snapshots)
 
-        def here(item: Any) -> bool:
-            return resource_group_of(item.id or "").casefold() == group.casefold()
-
-        nodes = self._image_nodes(ref, [image for image in images if here(image)])
-        for kind, items in ((NodeKind.DISK, disks), (NodeKind.SNAPSHOT, snapshots)):
-            facts = [disk_facts(item, kind) for item in items if here(item) and item.name]
-            nodes += [
-                CatalogNode(
-                    disk_ref(group, fact.name, kind),
-                    kind,
-                    fact.name,
-                    is_image=True,  # a leaf with a detail: its facts and the disk itself
-                    summary=fact.summary,
-                )
-                for fact in sorted(facts, key=lambda fact: _natural(fact.name))
-            ]
-        return nodes
-
-    def _image_nodes(self, ref: NodeRef, images: list[Any]) -> list[CatalogNode]:
-        nodes = []
-        for image in images:
-            profile = image.storage_profile
-            os_disk = profile.os_disk if profile is not None else None
-            data_count = len(profile.data_disks or []) if profile is not None else 0
-            bits: list[str] = [
-                enum_text(os_disk.os_type) if os_disk else "",
-                generation_short(image.hyper_v_generation),
-                Text(message(QT_TR_NOOP("data disks: {count}"), count=data_count)),
-            ]
-            nodes.append(
-                CatalogNode(
-                    ref.child(image.name),
-                    NodeKind.IMAGE,
-                    image.name,
-                    is_image=True,
-                    summary=_joined(bits),
-                )
-            )
-        return sorted(nodes, key=lambda node: _natural(node.label))
 
     async def _disk_detail(self, ref: NodeRef) -> ImageDetail:
         """A managed disk or snapshot: its facts, and itself as the one disk of the table."""
@@ -770,30 +820,39 @@ class Catalog:
     # --- own Compute Galleries ----------------------------------------------------------------
 
     async def _galleries(self, ref: NodeRef) -> list[CatalogNode]:
-        items = await _collect(self._compute.galleries.list())
-        nodes = [
-            CatalogNode(
-                ref.child(resource_group_of(item.id or ""), item.name),
-                NodeKind.GALLERY,
-                item.name,
-                summary=f"{resource_group_of(item.id or '')} · {item.location}",
-            )
-            for item in items
-            if item.name
-        ]
-        return sorted(nodes, key=lambda node: _natural(node.label))
+        def build(items: list[Any]) -> list[CatalogNode]:
+            nodes = [
+                CatalogNode(
+                    ref.child(resource_group_of(item.id or ""), item.name),
+                    NodeKind.GALLERY,
+                    item.name,
+                    summary=f"{resource_group_of(item.id or '')} · {item.location}",
+                )
+                for item in items
+                if item.name
+            ]
+            return sorted(nodes, key=lambda node: _natural(node.label))
+
+        return await self._arm_list("galleries.list", build=build)
 
     async def _definitions(self, ref: NodeRef) -> list[CatalogNode]:
         group, gallery = ref.parts
-        items = await _collect(self._compute.gallery_images.list_by_gallery(group, gallery))
-        return _image_definition_nodes(ref, items)
+        return await self._arm_list(
+            "gallery_images.list_by_gallery",
+            group,
+            gallery,
+            build=partial(_image_definition_nodes, ref),
+        )
 
     async def _gallery_versions(self, ref: NodeRef) -> list[CatalogNode]:
         group, gallery, definition = ref.parts
-        items = await _collect(
-            self._compute.gallery_image_versions.list_by_gallery_image(group, gallery, definition)
+        return await self._arm_list(
+            "gallery_image_versions.list_by_gallery_image",
+            group,
+            gallery,
+            definition,
+            build=partial(_version_nodes, ref),
         )
-        return _version_nodes(ref, items)
 
     async def _gallery_detail(self, ref: NodeRef) -> ImageDetail:
         group, gallery, definition_name, version = ref.parts
@@ -837,7 +896,8 @@ class Catalog:
     # --- virtual machines (the capture source) ------------------------------------------------
 
     async def _vms(self, ref: NodeRef) -> list[CatalogNode]:
-        vms = await list_vms(self._compute)
+        listed = await self._arm_list("virtual_machines.list_all", build=list)
+        vms = await describe_vms(self._compute, listed)
         nodes = [
             CatalogNode(
                 ref.child(vm.resource_group, vm.name),
@@ -905,6 +965,93 @@ class Catalog:
 
 async def _collect(pager: AsyncIterator[T]) -> list[T]:
     return [item async for item in pager]
+
+
+def _names(listed: Any) -> list[str]:
+    """The names of a Marketplace listing's JSON (an array of {name, location, id})."""
+    return [str(item["name"]) for item in listed if item.get("name")]
+
+
+def _page(model: Callable[[Json], Any] | None, doc: Any) -> tuple[str | None, list[Any]]:
+    """One page of an ARM list: its nextLink and its items (as ``model`` makes them), read as
+    the SDK's pager reads them (``value`` may be missing, an empty nextLink ends the list)."""
+    items: list[Any] = doc.get("value", [])
+    return doc.get("nextLink") or None, [model(item) for item in items] if model else items
+
+
+def _group_nodes(ref: NodeRef, listed: Iterable[list[Any]]) -> list[CatalogNode]:
+    """The resource groups that hold managed images, disks or snapshots, with their counts."""
+    groups: dict[str, list[int]] = {}
+    for column, items in enumerate(listed):
+        for item in items:
+            group = resource_group_of(item.id or "")
+            # Azure keeps a group's name in the case it was made with; IDs may differ.
+            key = next((g for g in groups if g.casefold() == group.casefold()), group)
+            groups.setdefault(key, [0, 0, 0])[column] += 1
+    return [
+        CatalogNode(
+            ref.child(group),
+            NodeKind.RESOURCE_GROUP,
+            group,
+            summary=Text(
+                message(
+                    QT_TR_NOOP("Images: {images} · disks: {disks} · snapshots: {snapshots}"),
+                    images=counts[0],
+                    disks=counts[1],
+                    snapshots=counts[2],
+                )
+            ),
+        )
+        for group, counts in sorted(groups.items(), key=lambda item: _natural(item[0]))
+    ]
+
+
+def _in_group_nodes(
+    ref: NodeRef, images: list[Any], disks: list[Any], snapshots: list[Any]
+) -> list[CatalogNode]:
+    """A group's managed images, then its disks, then its snapshots (each by name)."""
+    (group,) = ref.parts
+
+    def here(item: Any) -> bool:
+        return resource_group_of(item.id or "").casefold() == group.casefold()
+
+    nodes = _image_nodes(ref, [image for image in images if here(image)])
+    for kind, items in ((NodeKind.DISK, disks), (NodeKind.SNAPSHOT, snapshots)):
+        facts = [disk_facts(item, kind) for item in items if here(item) and item.name]
+        nodes += [
+            CatalogNode(
+                disk_ref(group, fact.name, kind),
+                kind,
+                fact.name,
+                is_image=True,  # a leaf with a detail: its facts and the disk itself
+                summary=fact.summary,
+            )
+            for fact in sorted(facts, key=lambda fact: _natural(fact.name))
+        ]
+    return nodes
+
+
+def _image_nodes(ref: NodeRef, images: list[Any]) -> list[CatalogNode]:
+    nodes = []
+    for image in images:
+        profile = image.storage_profile
+        os_disk = profile.os_disk if profile is not None else None
+        data_count = len(profile.data_disks or []) if profile is not None else 0
+        bits: list[str] = [
+            enum_text(os_disk.os_type) if os_disk else "",
+            generation_short(image.hyper_v_generation),
+            Text(message(QT_TR_NOOP("data disks: {count}"), count=data_count)),
+        ]
+        nodes.append(
+            CatalogNode(
+                ref.child(image.name),
+                NodeKind.IMAGE,
+                image.name,
+                is_image=True,
+                summary=_joined(bits),
+            )
+        )
+    return sorted(nodes, key=lambda node: _natural(node.label))
 
 
 def _shared_images_key(gallery: str) -> str:
