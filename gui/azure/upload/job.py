@@ -71,7 +71,10 @@ log = logging.getLogger(__name__)
 # version-1 files (one disk) load as plans without data disks.
 # 3: a plan records where its disks' data is once every disk is uploaded ("placed"), so a
 # failed image step is retried from there without sending the data again.
-PLAN_VERSION = 3
+# 4: each disk is placed as soon as its own data is uploaded (a plan may hold some disks'
+# placements), so a retry after one disk failed sends only the disks not yet in Azure. Files of
+# version 3 and before load as they are: their placements are all or none.
+PLAN_VERSION = 4
 MAX_LUN = 63  # Azure's LUNs for data disks: 0-63
 PLAN_TAG = "upload-plan"  # on disks we create: whose unfinished upload a disk belongs to
 
@@ -125,6 +128,11 @@ class PlacedDisk:
 
     lun: int | None
     source: DiskSource
+
+    @property
+    def order(self) -> tuple[bool, int]:
+        """The plan's disk order: the OS disk first, then the data disks by LUN."""
+        return (self.lun is not None, self.lun or 0)
 
     def to_json(self) -> dict[str, Any]:
         return {"lun": self.lun, **asdict(self.source)}
@@ -255,8 +263,9 @@ class UploadPlan:
     last_error: str = ""
     disk_index: int = 0  # which disk of an OVA is the OS disk (0 for any other file)
     data_disks: tuple[DataDiskPlan, ...] = ()
-    # Where every disk's data is, once all of them are uploaded: from then on only the image
-    # step is left, and a retry runs it alone (no byte is sent again).
+    # Where each disk's data is, recorded as soon as that disk is uploaded (OS disk first, then
+    # by LUN): a retry sends only the disks not placed, and once all are, only the image step
+    # is left, which a retry runs alone (no byte is sent again).
     placed: tuple[PlacedDisk, ...] = ()
 
     @property
@@ -273,6 +282,19 @@ class UploadPlan:
         """Every disk's data is in Azure: only the image step (if any) is left to run."""
         wanted = [disk.lun for disk in self.disks()]
         return bool(self.placed) and [disk.lun for disk in self.placed] == wanted
+
+    def placement(self, lun: int | None) -> PlacedDisk | None:
+        """Where the disk at ``lun`` (None: the OS disk) is in Azure, if it was uploaded."""
+        return next((disk for disk in self.placed if disk.lun == lun), None)
+
+    def place(self, disk: PlacedDisk) -> None:
+        """Record a disk as uploaded (replacing an earlier placement of its LUN)."""
+        kept = [other for other in self.placed if other.lun != disk.lun]
+        self.placed = tuple(sorted([*kept, disk], key=lambda placed: placed.order))
+
+    def unplace(self, lun: int | None) -> None:
+        """The disk at ``lun`` is no longer in Azure (deleted): it is uploaded again."""
+        self.placed = tuple(disk for disk in self.placed if disk.lun != lun)
 
     def disks(self) -> list[PlannedDisk]:
         """Every disk of the plan: the OS disk first, then the data disks in LUN order."""
@@ -368,8 +390,20 @@ class UploadPlan:
             last_error=data.get("last_error", ""),
             disk_index=int(data.get("disk_index", 0)),
             data_disks=data_disks,
-            placed=tuple(PlacedDisk.from_json(raw) for raw in data.get("placed") or ()),
+            placed=_placements(data.get("placed") or (), data_disks),
         )
+
+
+def _placements(raw: Any, data_disks: Sequence[DataDiskPlan]) -> tuple[PlacedDisk, ...]:
+    """A plan file's placements in the plan's disk order, one per disk of the plan: one of a
+    LUN the plan does not have (a file edited by hand) would end up in the image."""
+    luns = {None, *(disk.lun for disk in data_disks)}
+    placed: dict[int | None, PlacedDisk] = {}
+    for entry in raw:
+        disk = PlacedDisk.from_json(entry)
+        if disk.lun in luns:
+            placed[disk.lun] = disk
+    return tuple(sorted(placed.values(), key=lambda disk: disk.order))
 
 
 class PlanStore:
@@ -569,6 +603,8 @@ class _Leg:
         self.disk_id: str | None = None
         self.image_source: DiskSource | None = None
         self.spec: ManagedDiskSpec | None = None  # as created: with this plan's tag
+        # In Azure from an earlier run of the plan (checked still there): not sent again.
+        self.placed: PlacedDisk | None = None
 
     @property
     def engines(self) -> list[Engine]:
@@ -625,8 +661,9 @@ class UploadJob:
         self.sources: list[UploadSource] = (
             list(sources) if isinstance(sources, Sequence) else [sources]
         )
-        # Called once every disk's data is in Azure (``plan.placed`` set), before the image
-        # step: the caller saves the plan, so a failure from there on never uploads again.
+        # Called whenever the plan's placements change (a disk's data is in Azure, or a placed
+        # disk was found gone): the caller saves the plan, so a failure or quit from there on
+        # never sends a placed disk again; the last disk's call comes before the image step.
         self._on_placed = on_placed
         self._on_progress = on_progress
         # One options object for every disk: they share its bandwidth cap (one budget).
@@ -867,17 +904,15 @@ class UploadJob:
             return await self._follow_up_only(emit)
         disks = plan.disks()
         self._legs = [_Leg(disk, source) for disk, source in zip(disks, self.sources, strict=True)]
-        data = _DataStep(_data_step(disks), emit, len(self._legs))
-        tasks = [asyncio.ensure_future(self._run_leg(leg, data, emit)) for leg in self._legs]
-        await self._wait_for(tasks, emit)
-        legs = self._legs
-        plan.placed = tuple(
-            PlacedDisk(leg.disk.lun, leg.image_source)
-            for leg in legs
-            if leg.image_source is not None
-        )
-        if self._on_placed is not None:
-            self._on_placed(plan)
+        for leg in self._legs:
+            if isinstance(leg.disk.target, ManagedDiskTargetPlan):
+                leg.spec = self._tagged(leg.disk.target)
+        await self._skip_placed(emit)
+        running = [leg for leg in self._legs if leg.placed is None]
+        data = _DataStep(_data_step(disks), emit, len(running))
+        tasks = [asyncio.ensure_future(self._run_leg(leg, data, emit)) for leg in running]
+        await self._wait_for(running, tasks, emit)
+        legs = self._legs  # each placed its disk (``plan.data_in_place`` holds now)
         image = await self._follow_up(emit)
         return JobResult(
             upload=legs[0].result,
@@ -885,6 +920,114 @@ class UploadJob:
             disk_id=legs[0].disk_id,
             data_disk_ids=tuple(leg.disk_id for leg in legs[1:] if leg.disk_id),
         )
+
+    def _tagged(self, target: ManagedDiskTargetPlan) -> ManagedDiskSpec:
+        """The disk as this plan creates it: tagged with the plan, so a retry knows its own."""
+        return dataclasses.replace(
+            target.spec,
+            tags={
+                **(target.spec.tags or {}),
+                PLAN_TAG: self.plan.plan_id,
+                "created-by": "azure-image-studio",
+            },
+        )
+
+    def _saved(self) -> None:
+        """The plan's placements changed: the caller saves the plan, so that a quit or a
+        failure from here on never sends a placed disk's data again."""
+        if self._on_placed is not None:
+            self._on_placed(self.plan)
+
+    def _place(self, leg: _Leg) -> None:
+        """A disk's data is in Azure (uploaded, verified, access revoked): recorded at once,
+        while the other disks may still be uploading."""
+        assert leg.image_source is not None
+        self.plan.place(PlacedDisk(leg.disk.lun, leg.image_source))
+        self._saved()
+
+    async def _skip_placed(self, emit: Emit) -> None:
+        """The disks an earlier run of this plan uploaded are not sent again: each is looked at
+        (one GET) to be still there as that run left it, and its steps are skipped, saying so.
+        One deleted or changed meanwhile loses its placement and is uploaded again."""
+        several = len(self._legs) > 1
+        dropped = False
+        for leg in self._legs:
+            placed = self.plan.placement(leg.disk.lun)
+            if placed is None:
+                continue
+            if not await self._still_placed(leg, placed):
+                log.info("%s (%s) is no longer in Azure as uploaded: it is uploaded again",
+                         leg.disk.label, leg.disk.name)
+                self.plan.unplace(leg.disk.lun)
+                dropped = True
+                continue
+            leg.placed = placed
+            leg.image_source = placed.source
+            leg.disk_id = placed.source.managed_disk_id
+            size = leg.source.upload_size
+            # Counted as there in the job's one progress, as a resumed engine counts its pages.
+            leg.snapshot = ProgressSnapshot(
+                state=UploadState.COMPLETED, total_bytes=size, bytes_sent=0, bytes_skipped=0,
+                bytes_present=size, send_rate=0.0, rate=0.0, eta_seconds=0.0,
+                elapsed_seconds=0.0, in_flight_limit=0, retries=0, md5_bytes=0)
+            if isinstance(leg.disk.target, ManagedDiskTargetPlan):
+                already = Text(message(
+                    QT_TR_NOOP("The data of {disk} ({name}) is in Azure from an earlier run; "
+                               "nothing is sent again."),
+                    disk=leg.disk.label, name=leg.disk.name))
+                for phase in (DiskUploadStep.CREATING, DiskUploadStep.GRANTING,
+                              DiskUploadStep.REVOKING):
+                    emit(StepEvent(_disk_step(phase, leg.disk, several), StepState.SKIPPED,
+                                   message=already))
+        if dropped:
+            self._saved()
+
+    async def _still_placed(self, leg: _Leg, placed: PlacedDisk) -> bool:
+        """The placed disk is still what the earlier run left: the same managed disk of this
+        plan, sealed (Unattached) at the image's size, or a page blob of that size."""
+        target = leg.disk.target
+        size = leg.source.upload_size
+        if isinstance(target, BlobTargetPlan):
+            return await self._blob_still_placed(target, size)
+        compute = self.session.compute(target.subscription_id)
+        try:
+            disk = await compute.disks.get(target.spec.resource_group, target.spec.name)
+        except ResourceNotFoundError:
+            return False
+        except Exception as exc:
+            raise translate(exc) from exc
+        creation = disk.creation_data
+        return (
+            str(disk.id or "").casefold() == str(placed.source.managed_disk_id or "").casefold()
+            and str(getattr(disk.disk_state, "value", disk.disk_state)) == "Unattached"
+            and (disk.tags or {}).get(PLAN_TAG) == self.plan.plan_id
+            and creation is not None and creation.upload_size_bytes == size
+        )
+
+    async def _blob_still_placed(self, target: BlobTargetPlan, size: int) -> bool:
+        if not target.sas_query:
+            # No credential to look with (a SAS lives in memory only): the image step says it
+            # in Azure's words if the blob is gone.
+            return True
+        # Imported here: only a resumed upload to page blobs looks at a blob this way.
+        from azure.core.exceptions import HttpResponseError
+        from azure.storage.blob.aio import BlobClient
+
+        from gui.azure.account.network import sdk_client_options
+
+        client = BlobClient.from_blob_url(
+            target.sas_url, **sdk_client_options(target.blob_url, "The blob endpoint"))
+        async with client:
+            try:
+                props = await client.get_blob_properties()
+            except ResourceNotFoundError:
+                return False
+            except HttpResponseError as exc:
+                if exc.status_code == 403:
+                    return True  # a pasted SAS that may write but not read: nothing to look at
+                raise translate(exc) from exc
+        blob_type = str(getattr(props.blob_type, "value", props.blob_type))
+        return blob_type == "PageBlob" and props.size == size
 
     async def _follow_up_only(self, emit: Emit) -> JobResult:
         """The data is in Azure from an earlier run: its steps are skipped (saying so) and the
@@ -967,9 +1110,13 @@ class UploadJob:
         emit(event.ended_as(StepState.FAILED, error.message, error.advice))
         raise error
 
-    async def _wait_for(self, tasks: list[asyncio.Task[None]], emit: Emit) -> None:
-        """Every disk's upload to its end; the first failure stops the others and is raised
-        (naming its disk when there are several)."""
+    async def _wait_for(
+        self, legs: list[_Leg], tasks: list[asyncio.Task[None]], emit: Emit
+    ) -> None:
+        """Every disk's upload (``legs``: those not placed before) to its end; the first
+        failure stops the others and is raised (naming its disk when there are several)."""
+        if not tasks:
+            return
         try:
             _done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
             if pending:
@@ -983,14 +1130,15 @@ class UploadJob:
             raise
         failures = [
             (leg, error)
-            for leg, task in zip(self._legs, tasks, strict=True)
+            for leg, task in zip(legs, tasks, strict=True)
             if (error := task.exception()) is not None
         ]
         if not failures:
             return
         if self._stop == "cancel" and self.delete_partial_disk:
-            # Cancelled after some disk's upload was done: the job as a whole is cancelled, and
-            # a disk only this cancelled upload made would cost money unused.
+            # Cancelled after some disk's upload was done (in this run or an earlier one): the
+            # job as a whole is cancelled, and a disk only this cancelled upload made would cost
+            # money unused.
             for leg in self._legs:
                 if leg.disk_id is not None:
                     await self._drop_cancelled(leg, emit)
@@ -1006,20 +1154,13 @@ class UploadJob:
             await self._managed_leg(leg, leg.disk.target, data, emit)
         else:
             await self._blob_leg(leg, leg.disk.target, data, emit)
+        self._place(leg)
 
     async def _managed_leg(
         self, leg: _Leg, target: ManagedDiskTargetPlan, data: _DataStep, emit: Emit
     ) -> None:
         compute = self.session.compute(target.subscription_id)
-        spec = dataclasses.replace(
-            target.spec,
-            tags={
-                **(target.spec.tags or {}),
-                PLAN_TAG: self.plan.plan_id,
-                "created-by": "azure-image-studio",
-            },
-        )
-        leg.spec = spec
+        spec = leg.spec = self._tagged(target)
         await self._drop_sealed_partial_disk(compute, spec, emit, leg.disk.suffix)
         on_phase = self._disk_steps(emit, leg, data)
         upload = ManagedDiskUpload(
@@ -1058,6 +1199,10 @@ class UploadJob:
             upload.discard_journal()
         if dropped:
             leg.disk_id = None
+            leg.image_source = None
+            if self.plan.placement(leg.disk.lun) is not None:
+                self.plan.unplace(leg.disk.lun)
+                self._saved()
 
     async def _blob_leg(
         self, leg: _Leg, target: BlobTargetPlan, data: _DataStep, emit: Emit
