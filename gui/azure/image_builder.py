@@ -106,8 +106,8 @@ class ManagedImageSpec:
     storage_type: str = "Standard_LRS"
 
     def problems(self, facts: DiskFacts) -> list[str]:
-        found = [
-            message
+        found: list[str] = [
+            Text(message)
             for message in (
                 naming.resource_group_name(self.resource_group),
                 naming.image_name(self.name),
@@ -226,8 +226,8 @@ class GalleryVersionSpec:
 
     def problems(self, facts: DiskFacts) -> list[str]:
         definition = self.definition
-        found = [
-            message
+        found: list[str] = [
+            Text(message)
             for message in (
                 naming.resource_group_name(self.resource_group),
                 naming.gallery_name(self.gallery),

@@ -192,7 +192,7 @@ def plan_request(
     for problem in (naming.disk_name(args.disk) if args.disk is not None else None,
                     naming.resource_group_name(args.resource_group)):
         if problem:
-            raise UsageError(problem)
+            raise UsageError(str(problem))
     location = args.location.lower().replace(" ", "")
     if not _REGION.match(location):
         raise UsageError(f"--location {args.location!r} is not a region name; use the short "

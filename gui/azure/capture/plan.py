@@ -304,7 +304,7 @@ def _check_managed_image(plan: CapturePlan, facts: TargetFacts) -> list[Problem]
             )
         )
     if error := naming.image_name(plan.image_name):
-        out.append(Problem(Field.IMAGE_NAME, error))
+        out.append(Problem(Field.IMAGE_NAME, Text(error)))
     elif plan.image_name.lower() in facts.image_names:
         out.append(
             Problem(
@@ -364,7 +364,7 @@ def _check_gallery(plan: CapturePlan, facts: TargetFacts) -> list[Problem]:
     vm = plan.vm
     out: list[Problem] = []
     if error := naming.gallery_name(plan.gallery_name):
-        out.append(Problem(Field.GALLERY, error))
+        out.append(Problem(Field.GALLERY, Text(error)))
     else:
         existing = facts.gallery(plan.resource_group, plan.gallery_name)
         if plan.create_gallery:
@@ -403,7 +403,7 @@ def _check_gallery(plan: CapturePlan, facts: TargetFacts) -> list[Problem]:
                 )
             )
     if error := naming.definition_name(plan.definition_name):
-        out.append(Problem(Field.DEFINITION, error))
+        out.append(Problem(Field.DEFINITION, Text(error)))
     elif plan.create_definition:
         if facts.definition(plan.definition_name) is not None:
             out.append(
@@ -454,7 +454,7 @@ def _check_gallery(plan: CapturePlan, facts: TargetFacts) -> list[Problem]:
                 Problem(Field.DEFINITION, text) for text in _definition_mismatches(plan, definition)
             ]
     if error := naming.version_name(plan.version):
-        out.append(Problem(Field.VERSION, error))
+        out.append(Problem(Field.VERSION, Text(error)))
     elif plan.version in facts.versions:
         higher = naming.next_version(list(facts.versions))
         out.append(
@@ -499,7 +499,7 @@ def validate(plan: CapturePlan, facts: TargetFacts) -> Validation:
     """Every reason Azure would refuse this capture, before anything is changed."""
     problems = check_source(plan.vm, plan.generalization)
     if error := naming.resource_group_name(plan.resource_group):
-        problems.append(Problem(Field.RESOURCE_GROUP, error))
+        problems.append(Problem(Field.RESOURCE_GROUP, Text(error)))
     elif facts.resource_groups and plan.resource_group.lower() not in facts.resource_groups:
         problems.append(
             Problem(

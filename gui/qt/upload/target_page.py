@@ -348,13 +348,13 @@ class TargetPage(PlanPage):
                 return [self.tr("Pick a container (loading them…).")]
             for blob in self.blob_names():
                 if message := naming.blob_name(blob):
-                    return [message]
+                    return [render_text(message)]
             if self._sas is None or self._sas[0] != self._blob_key():
                 return [self.tr("Getting a SAS for the blob from the storage account…")]
             return []
         if self.managed:
             return [
-                message
+                render_text(message)
                 for message in (
                     naming.resource_group_name(self.group_box.currentText()),
                     *(naming.disk_name(name) for name in self.disk_names()),
@@ -379,7 +379,7 @@ class TargetPage(PlanPage):
             return [self.tr(
                 "The URL has no SAS signature (sig=…): create a SAS with write permission.")]
         blob = base.rsplit("/", 1)[-1]
-        return [message for message in (naming.blob_name(blob),) if message]
+        return [render_text(message) for message in (naming.blob_name(blob),) if message]
 
     def target(self) -> TargetPlan:
         """The OS disk's target."""
