@@ -35,8 +35,10 @@ class ImageFormat(enum.Enum):
     OVA = "OVA appliance"
 
     @property
-    def label(self) -> str:
-        return self.value
+    def label(self) -> Text:
+        """The format for people ("VHD (dynamic)"), translatable; ``name`` stays the machine
+        word (``inspect --json``), ``value`` the English label."""
+        return Text(_FORMAT_LABELS[self])
 
 
 class Level(enum.IntEnum):
@@ -56,6 +58,27 @@ _LEVEL_LABELS = {
     Level.INFO: message(QT_TR_NOOP("Information")),
     Level.WARNING: message(QT_TR_NOOP("Warning")),
     Level.ERROR: message(QT_TR_NOOP("Error")),
+}
+
+
+# Written out, not taken from the enum's values: lupdate reads the literals in QT_TR_NOOP.
+_FORMAT_LABELS = {
+    ImageFormat.VHD_FIXED: message(QT_TR_NOOP("VHD (fixed)")),
+    ImageFormat.VHD_DYNAMIC: message(QT_TR_NOOP("VHD (dynamic)")),
+    ImageFormat.VHD_DIFFERENCING: message(QT_TR_NOOP("VHD (differencing)")),
+    ImageFormat.VHDX_FIXED: message(QT_TR_NOOP("VHDX (fixed)")),
+    ImageFormat.VHDX_DYNAMIC: message(QT_TR_NOOP("VHDX (dynamic)")),
+    ImageFormat.RAW: message(QT_TR_NOOP("raw disk image")),
+    # QEMU's own name for its format, the same in every language: nothing to translate.
+    ImageFormat.QCOW2: message(ImageFormat.QCOW2.value),
+    ImageFormat.VMDK_SPARSE: message(QT_TR_NOOP("VMDK (monolithic sparse)")),
+    ImageFormat.VMDK_STREAM_OPTIMIZED: message(QT_TR_NOOP("VMDK (stream-optimized)")),
+    ImageFormat.VMDK_SPLIT_SPARSE: message(QT_TR_NOOP("VMDK (sparse, split in 2 GB extents)")),
+    ImageFormat.VMDK_FLAT: message(QT_TR_NOOP("VMDK (flat)")),
+    ImageFormat.VMDK_SPLIT_FLAT: message(QT_TR_NOOP("VMDK (flat, split in 2 GB extents)")),
+    ImageFormat.VDI_STATIC: message(QT_TR_NOOP("VDI (fixed)")),
+    ImageFormat.VDI_DYNAMIC: message(QT_TR_NOOP("VDI (dynamic)")),
+    ImageFormat.OVA: message(QT_TR_NOOP("OVA appliance")),
 }
 
 

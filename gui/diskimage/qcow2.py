@@ -708,8 +708,9 @@ def open_qcow2(file: SourceFile, *, chain: tuple[Path, ...] = ()) -> OpenedLayou
     findings.extend(l1_findings)
     if backing is not None:
         backing_path = backing.other_files[0].path
-        details.append((Text(QT_TR_NOOP("Backing file")),
-                        f"{backing_path} ({backing.format.label})"))
+        details.append((Text(QT_TR_NOOP("Backing file")), Text(message(
+            QT_TR_NOOP("{path} ({format})"), path=str(backing_path),
+            format=backing.format.label))))
         if backing.layout.virtual_size != layout.virtual_size:
             findings.append(Finding(
                 Level.INFO, "qcow2-backing-size",
