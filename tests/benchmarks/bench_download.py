@@ -11,7 +11,10 @@ Scenarios, each on a fresh Azurite (it never frees deleted blobs' memory):
 Each download runs in a child process of its own, alternating engine and baseline ``--rounds``
 times, so each one's peak RSS is its own (ru_maxrss) and both see the same machine load; the
 time is measured inside the child (interpreter start-up excluded). The blobs are put in place
-by the upload engine from a sparse local file.
+by the upload engine from a sparse local file. ``--link-mbps N`` also runs (a) through
+tests/benchmarks/link.py, a loopback relay capping what all connections receive together at N
+Mbit/s, as the network between a desk and Azure does: straight on loopback, Azurite's own CPU
+time per request and per byte (one Node.js thread on the same two cores) decides the ratio.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -128,9 +133,29 @@ def run_child(mode: str, url: str, out: Path) -> dict[str, Any]:
     return found
 
 
-def scenario(name: str, source: Path, rounds: int, work: Path) -> dict[str, Any]:
-    with AzuriteProcess(work / f"azurite-{name}") as azurite:
+@contextmanager
+def link(port: int, mbps: float) -> Iterator[int]:
+    """tests/benchmarks/link.py relaying to ``port`` at ``mbps``; yields the port to use."""
+    relay = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("link.py")), "--to-port", str(port),
+         "--mbps", str(mbps)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert relay.stdout is not None
+        yield int(relay.stdout.readline())
+    finally:
+        relay.kill()
+        relay.wait()
+
+
+def scenario(name: str, source: Path, rounds: int, work: Path,
+             link_mbps: float = 0) -> dict[str, Any]:
+    with AzuriteProcess(work / f"azurite-{name}") as azurite, ExitStack() as stack:
         url = put_blob(azurite, source)
+        if link_mbps:
+            relayed = stack.enter_context(link(azurite.port, link_mbps))
+            url = url.replace(f"127.0.0.1:{azurite.port}/", f"127.0.0.1:{relayed}/", 1)
+            assert str(relayed) in url
+            name = f"{name}-over-{link_mbps:g}-Mbps"
         size = source.stat().st_size - 512
         expected = disk_md5(source, size)
         engine: list[dict[str, Any]] = []
@@ -164,12 +189,18 @@ def main() -> int:
     parser.add_argument("--sparse-size", type=int, default=4 * GIB)
     parser.add_argument("--sparse-data", type=int, default=512 * MIB)
     parser.add_argument("--dense-size", type=int, default=1 * GIB)
+    parser.add_argument("--link-mbps", type=float, action="append", default=[],
+                        help="also the sparse scenario through a link of this many Mbit/s "
+                             "(tests/benchmarks/link.py); may be given more than once")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-download-") as tmp:
         work = Path(tmp)
         sparse = work / "sparse.vhd"
         make_scattered(sparse, args.sparse_size, args.sparse_data)
         print(json.dumps(scenario("sparse-4GiB-512MiB", sparse, args.rounds, work)), flush=True)
+        for mbps in args.link_mbps:
+            print(json.dumps(scenario("sparse-4GiB-512MiB", sparse, args.rounds, work, mbps)),
+                  flush=True)
         sparse.unlink()
         for leftover in work.glob("sparse-*"):
             leftover.unlink()
