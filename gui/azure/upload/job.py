@@ -972,9 +972,9 @@ class UploadJob:
                 elapsed_seconds=0.0, in_flight_limit=0, retries=0, md5_bytes=0)
             if isinstance(leg.disk.target, ManagedDiskTargetPlan):
                 already = Text(message(
-                    QT_TR_NOOP("The data of {disk} ({name}) is in Azure from an earlier run; "
-                               "nothing is sent again."),
-                    disk=leg.disk.label, name=leg.disk.name))
+                    QT_TR_NOOP("The data of {name} is in Azure from an earlier run; nothing "
+                               "is sent again."),
+                    name=leg.disk.name))
                 for phase in (DiskUploadStep.CREATING, DiskUploadStep.GRANTING,
                               DiskUploadStep.REVOKING):
                     emit(StepEvent(_disk_step(phase, leg.disk, several), StepState.SKIPPED,
