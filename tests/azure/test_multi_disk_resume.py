@@ -229,7 +229,8 @@ def test_a_retried_upload_skips_the_managed_disk_that_was_finished(
         "create-disk": "Skipped", "grant": "Skipped", "revoke": "Skipped",
         # The data disk's partial upload was sealed when it failed (no keyring here): it
         # starts over.
-        "drop-partial:lun2": "Done", "create-disk:lun2": "Done", "grant:lun2": "Done", "upload": "Done", "revoke:lun2": "Done",
+        "drop-partial:lun2": "Done", "create-disk:lun2": "Done", "grant:lun2": "Done",
+        "upload": "Done", "revoke:lun2": "Done",
         "gallery": "Done", "definition": "Done", "version": "Done",
         "replicate:westeurope": "Done",
     }
