@@ -164,8 +164,10 @@ def first_run_fails_on_the_data_disk(server: SandboxServer, plan: UploadPlan,
     return asyncio.run(_with_session(server, work))
 
 
-def resume_from_the_transfers_panel(server: SandboxServer, store: PlanStore,
-                                    plan: UploadPlan | None = None) -> JobRun:
+def resume_from_the_transfers_panel(
+    server: SandboxServer, store: PlanStore, plan: UploadPlan | None = None,
+    on_run: Callable[[JobRun], Awaitable[None]] | None = None,
+) -> JobRun:
     """The runner's retry: of the plan file as a new start finds it, or of ``plan`` as it is in
     memory (a blob's SAS lives there only)."""
 
@@ -178,6 +180,8 @@ def resume_from_the_transfers_panel(server: SandboxServer, store: PlanStore,
             (run,) = runner.load_unfinished()
             assert run.status is JobStatus.FAILED or run.status is JobStatus.INTERRUPTED
             runner.resume(run)
+        if on_run is not None:
+            await on_run(run)
         await run.wait()
         return run
 
@@ -243,6 +247,9 @@ def test_a_retried_upload_skips_the_managed_disk_that_was_finished(
     assert 0 < received(quick) - sent_before <= 2 * MIB
     assert run.result is not None and run.result.upload is None  # the OS disk was not sent
     assert run.result.disk_id == os_id
+    # One progress of both disks: the OS disk's counts as there, so the job ends at 100 %.
+    assert run.snapshot is not None and run.snapshot.fraction == 1.0
+    assert run.snapshot.total_bytes == (24 + 21) * MIB + 2 * 512  # each with its VHD footer
     (data_id,) = run.result.data_disk_ids
     assert data_id.endswith("/disks/resume-datadisk-2")
 
@@ -340,6 +347,49 @@ def test_a_retried_upload_skips_the_page_blob_that_was_finished(
 def in_place(plan: UploadPlan) -> bool:
     """``data_in_place`` read afresh (mypy would keep an asserted property narrowed)."""
     return plan.data_in_place
+
+
+def test_cancelling_a_resumed_upload_deletes_its_disks_and_forgets_them(
+    quick: SandboxServer, disk_images: DiskImageFactory, tmp_path: Path
+) -> None:
+    """Cancel (with Settings' "delete a cancelled upload's partial disk", the default) drops
+    the whole upload: the disk an earlier run finished as well, and the plan forgets it."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    os_disk = disk_images.make("raw", 21 * MIB, [(0, os.urandom(MIB))]).path
+    data_disk = disk_images.make("raw", 24 * MIB, [(0, os.urandom(24 * MIB))]).path
+    plan = UploadPlan(
+        source_path=str(os_disk),
+        facts=FACTS,
+        target=managed("cancel-osdisk", "Linux"),
+        data_disks=(DataDiskPlan(str(data_disk), 0, managed("cancel-datadisk-0")),),
+    )
+    store = PlanStore(tmp_path / "transfers")
+    first_run_fails_on_the_data_disk(quick, plan, store)
+
+    async def cancel_midway(run: JobRun) -> None:
+        while not (run.snapshot is not None and run.snapshot.bytes_sent > 0):
+            assert run.status.active, run.error
+            await asyncio.sleep(0.02)
+        run.cancel()
+
+    quick.faults.latency = 0.1  # every request slow: the cancel lands mid-way
+    run = resume_from_the_transfers_panel(quick, store, on_run=cancel_midway)
+    quick.faults.latency = 0.0
+
+    assert run.status is JobStatus.CANCELLED, run.error
+    assert run.steps["create-disk"].state is StepState.SKIPPED
+    assert run.steps["drop-partial"].state is StepState.DONE
+    assert run.steps["drop-partial:lun0"].state is StepState.DONE
+    for name in ("cancel-osdisk", "cancel-datadisk-0"):
+
+        def fetch(compute: Any, name: str = name) -> Awaitable[Any]:
+            return compute.disks.get(RG_IMAGES, name)  # type: ignore[no-any-return]
+
+        with pytest.raises(ResourceNotFoundError):
+            asyncio.run(_get(quick, fetch))
+    (kept,) = store.unfinished()
+    assert kept.placed == ()  # a resume uploads every disk again
 
 
 def test_partial_placements_survive_the_plan_file_and_old_files_still_load(
