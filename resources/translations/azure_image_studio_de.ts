@@ -311,6 +311,14 @@
         <translation>Die VMs des Abonnements, die andere Quelle für Images: Wählen Sie eine aus und dann „VM erfassen…“, um daraus ein verwaltetes Image oder eine Imageversion im Katalog zu machen.</translation>
     </message>
     <message>
+        <source>VHDs in storage accounts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Page blobs in the subscription&apos;s storage accounts: storage account → container → VHD (an unmanaged VM&apos;s disk, an uploaded VHD), to download or copy.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Yes</source>
         <translation>Ja</translation>
     </message>
@@ -946,6 +954,10 @@
         <translation>Eine Katalog-Imageversion aus dem Blob {blob_url} benötigt dessen Speicherkonto, und kein Speicherkonto des Abonnements {subscription} hat diesen Blob-Endpunkt. Es wurde nichts hochgeladen.</translation>
     </message>
     <message>
+        <source>The data of {name} is in Azure from an earlier run; nothing is sent again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>The data is in Azure from an earlier run; nothing is sent again.</source>
         <translation>Die Daten sind aus einem früheren Durchlauf in Azure; es wird nichts erneut gesendet.</translation>
     </message>
@@ -1115,6 +1127,62 @@
     <message>
         <source>Error</source>
         <translation>Fehler</translation>
+    </message>
+    <message>
+        <source>VHD (fixed)</source>
+        <translation>VHD (feste Größe)</translation>
+    </message>
+    <message>
+        <source>VHD (dynamic)</source>
+        <translation>VHD (dynamisch erweiterbar)</translation>
+    </message>
+    <message>
+        <source>VHD (differencing)</source>
+        <translation>VHD (differenzierend)</translation>
+    </message>
+    <message>
+        <source>VHDX (fixed)</source>
+        <translation>VHDX (feste Größe)</translation>
+    </message>
+    <message>
+        <source>VHDX (dynamic)</source>
+        <translation>VHDX (dynamisch erweiterbar)</translation>
+    </message>
+    <message>
+        <source>raw disk image</source>
+        <translation>Raw-Datenträgerimage</translation>
+    </message>
+    <message>
+        <source>VMDK (monolithic sparse)</source>
+        <translation>VMDK (monolithisch, sparse)</translation>
+    </message>
+    <message>
+        <source>VMDK (stream-optimized)</source>
+        <translation>VMDK (streamoptimiert)</translation>
+    </message>
+    <message>
+        <source>VMDK (sparse, split in 2 GB extents)</source>
+        <translation>VMDK (sparse, in Extents zu 2 GB aufgeteilt)</translation>
+    </message>
+    <message>
+        <source>VMDK (flat)</source>
+        <translation>VMDK (flach)</translation>
+    </message>
+    <message>
+        <source>VMDK (flat, split in 2 GB extents)</source>
+        <translation>VMDK (flach, in Extents zu 2 GB aufgeteilt)</translation>
+    </message>
+    <message>
+        <source>VDI (fixed)</source>
+        <translation>VDI (feste Größe)</translation>
+    </message>
+    <message>
+        <source>VDI (dynamic)</source>
+        <translation>VDI (dynamisch)</translation>
+    </message>
+    <message>
+        <source>OVA appliance</source>
+        <translation>OVA-Appliance</translation>
     </message>
     <message>
         <source>{name} is not a readable OVA: {detail}. The file is damaged or incomplete; download or export the appliance again.</source>
@@ -1455,6 +1523,10 @@
     <message>
         <source>Backing file</source>
         <translation>Backing-Datei</translation>
+    </message>
+    <message>
+        <source>{path} ({format})</source>
+        <translation>{path} ({format})</translation>
     </message>
     <message>
         <source>The backing file is {backing_size:,} bytes but this image is {size:,} bytes; past the backing file&apos;s end the disk reads as zeros.</source>
@@ -3979,6 +4051,198 @@
         <source>Sandbox account (offline)</source>
         <translation>Sandbox-Konto (offline)</translation>
     </message>
+    <message>
+        <source>Shared key access is disabled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Give the blob&apos;s URL with a SAS instead (Download… from a file or the command line), or allow shared key access on the storage account.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{size} · modified {modified}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{size} · modified {modified} · in use</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Page blob {blob} is no longer in container {container} of {account}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Blob type</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Page blob</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{size} ({count:,} bytes)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Storage account</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Container</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Lease</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Leased: in use by a VM or a disk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Available: not in use</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Blob URL</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Last modified</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Content-MD5</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Lease duration</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Storage account {name} has no blob service.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Storage account {name} does not accept requests signed with its key.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter a disk name.</source>
+        <translation>Geben Sie einen Namen für den Datenträger ein.</translation>
+    </message>
+    <message>
+        <source>The disk name must not start or end with spaces.</source>
+        <translation>Der Name des Datenträgers darf nicht mit Leerzeichen beginnen oder enden.</translation>
+    </message>
+    <message>
+        <source>A disk name has 1–80 letters, digits, underscores, periods or hyphens, starts with a letter or digit and ends with a letter, digit or underscore.</source>
+        <translation>Der Name eines Datenträgers besteht aus 1–80 Buchstaben, Ziffern, Unterstrichen, Punkten oder Bindestrichen, beginnt mit einem Buchstaben oder einer Ziffer und endet mit einem Buchstaben, einer Ziffer oder einem Unterstrich.</translation>
+    </message>
+    <message>
+        <source>Enter an image name.</source>
+        <translation>Geben Sie einen Namen für das Image ein.</translation>
+    </message>
+    <message>
+        <source>The image name must not start or end with spaces.</source>
+        <translation>Der Name des Images darf nicht mit Leerzeichen beginnen oder enden.</translation>
+    </message>
+    <message>
+        <source>An image name has 1–80 letters, digits, underscores, periods or hyphens, starts with a letter or digit and ends with a letter, digit or underscore.</source>
+        <translation>Der Name eines Images besteht aus 1–80 Buchstaben, Ziffern, Unterstrichen, Punkten oder Bindestrichen, beginnt mit einem Buchstaben oder einer Ziffer und endet mit einem Buchstaben, einer Ziffer oder einem Unterstrich.</translation>
+    </message>
+    <message>
+        <source>Enter a gallery name.</source>
+        <translation>Geben Sie einen Namen für den Katalog ein.</translation>
+    </message>
+    <message>
+        <source>The gallery name must not start or end with spaces.</source>
+        <translation>Der Name des Katalogs darf nicht mit Leerzeichen beginnen oder enden.</translation>
+    </message>
+    <message>
+        <source>A gallery name has 1–80 letters, digits, underscores or periods (no hyphens), and starts and ends with a letter or digit.</source>
+        <translation>Der Name eines Katalogs besteht aus 1–80 Buchstaben, Ziffern, Unterstrichen oder Punkten (keine Bindestriche) und beginnt und endet mit einem Buchstaben oder einer Ziffer.</translation>
+    </message>
+    <message>
+        <source>Enter an image definition name.</source>
+        <translation>Geben Sie einen Namen für die Imagedefinition ein.</translation>
+    </message>
+    <message>
+        <source>The image definition name must not start or end with spaces.</source>
+        <translation>Der Name der Imagedefinition darf nicht mit Leerzeichen beginnen oder enden.</translation>
+    </message>
+    <message>
+        <source>An image definition name has 1–80 letters, digits, underscores, periods or hyphens, and starts and ends with a letter or digit.</source>
+        <translation>Der Name einer Imagedefinition besteht aus 1–80 Buchstaben, Ziffern, Unterstrichen, Punkten oder Bindestrichen und beginnt und endet mit einem Buchstaben oder einer Ziffer.</translation>
+    </message>
+    <message>
+        <source>Enter a resource group name.</source>
+        <translation>Geben Sie einen Namen für die Ressourcengruppe ein.</translation>
+    </message>
+    <message>
+        <source>The resource group name must not start or end with spaces.</source>
+        <translation>Der Name der Ressourcengruppe darf nicht mit Leerzeichen beginnen oder enden.</translation>
+    </message>
+    <message>
+        <source>A resource group name has 1–90 letters, digits, underscores, hyphens, periods or parentheses and does not end with a period.</source>
+        <translation>Der Name einer Ressourcengruppe besteht aus 1–90 Buchstaben, Ziffern, Unterstrichen, Bindestrichen, Punkten oder Klammern und endet nicht mit einem Punkt.</translation>
+    </message>
+    <message>
+        <source>Enter a storage account name.</source>
+        <translation>Geben Sie einen Namen für das Speicherkonto ein.</translation>
+    </message>
+    <message>
+        <source>The storage account name must not start or end with spaces.</source>
+        <translation>Der Name des Speicherkontos darf nicht mit Leerzeichen beginnen oder enden.</translation>
+    </message>
+    <message>
+        <source>A storage account name has 3–24 lowercase letters and digits only.</source>
+        <translation>Der Name eines Speicherkontos besteht nur aus 3–24 Kleinbuchstaben und Ziffern.</translation>
+    </message>
+    <message>
+        <source>Enter a container name.</source>
+        <translation>Geben Sie einen Namen für den Container ein.</translation>
+    </message>
+    <message>
+        <source>The container name must not start or end with spaces.</source>
+        <translation>Der Name des Containers darf nicht mit Leerzeichen beginnen oder enden.</translation>
+    </message>
+    <message>
+        <source>A container name has 3–63 lowercase letters, digits and single hyphens, and starts and ends with a letter or digit.</source>
+        <translation>Der Name eines Containers besteht aus 3–63 Kleinbuchstaben, Ziffern und einzelnen Bindestrichen und beginnt und endet mit einem Buchstaben oder einer Ziffer.</translation>
+    </message>
+    <message>
+        <source>Enter a blob name.</source>
+        <translation>Geben Sie einen Namen für den Blob ein.</translation>
+    </message>
+    <message>
+        <source>The blob name must not start or end with spaces.</source>
+        <translation>Der Name des Blobs darf nicht mit Leerzeichen beginnen oder enden.</translation>
+    </message>
+    <message>
+        <source>A blob name must not end with a period or a slash.</source>
+        <translation>Der Name eines Blobs darf nicht mit einem Punkt oder einem Schrägstrich enden.</translation>
+    </message>
+    <message>
+        <source>A blob name has at most {limit:,} characters.</source>
+        <translation>Der Name eines Blobs hat höchstens {limit:,} Zeichen.</translation>
+    </message>
+    <message>
+        <source>Enter a version number, e.g. 1.0.0.</source>
+        <translation>Geben Sie eine Versionsnummer ein, z. B. 1.0.0.</translation>
+    </message>
+    <message>
+        <source>The version number must not start or end with spaces.</source>
+        <translation>Die Versionsnummer darf nicht mit Leerzeichen beginnen oder enden.</translation>
+    </message>
+    <message>
+        <source>A version is three numbers: major.minor.patch, e.g. 1.0.0.</source>
+        <translation>Eine Version besteht aus drei Zahlen: Haupt.Neben.Patch, z. B. 1.0.0.</translation>
+    </message>
+    <message>
+        <source>Each part of a version is at most {limit}.</source>
+        <translation>Jeder Teil einer Version ist höchstens {limit}.</translation>
+    </message>
 </context>
 <context>
     <name>AboutBox</name>
@@ -4881,6 +5145,10 @@ Melden Sie sich bei Azure an (Konto → Bei Azure anmelden…), oder beenden Sie
     <message>
         <source>Snapshot of a managed disk</source>
         <translation>Momentaufnahme eines verwalteten Datenträgers</translation>
+    </message>
+    <message>
+        <source>Page blob (VHD)</source>
+        <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
         <source>Virtual machine — OS disk + %n data disk(s)</source>

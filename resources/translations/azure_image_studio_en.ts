@@ -311,6 +311,14 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>VHDs in storage accounts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Page blobs in the subscription&apos;s storage accounts: storage account → container → VHD (an unmanaged VM&apos;s disk, an uploaded VHD), to download or copy.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Yes</source>
         <translation type="unfinished"></translation>
     </message>
@@ -946,6 +954,10 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>The data of {name} is in Azure from an earlier run; nothing is sent again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>The data is in Azure from an earlier run; nothing is sent again.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1114,6 +1126,62 @@
     </message>
     <message>
         <source>Error</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>VHD (fixed)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>VHD (dynamic)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>VHD (differencing)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>VHDX (fixed)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>VHDX (dynamic)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>raw disk image</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>VMDK (monolithic sparse)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>VMDK (stream-optimized)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>VMDK (sparse, split in 2 GB extents)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>VMDK (flat)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>VMDK (flat, split in 2 GB extents)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>VDI (fixed)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>VDI (dynamic)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>OVA appliance</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1454,6 +1522,10 @@
     </message>
     <message>
         <source>Backing file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{path} ({format})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -3979,6 +4051,198 @@
         <source>Sandbox account (offline)</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Shared key access is disabled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Give the blob&apos;s URL with a SAS instead (Download… from a file or the command line), or allow shared key access on the storage account.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{size} · modified {modified}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{size} · modified {modified} · in use</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Page blob {blob} is no longer in container {container} of {account}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Blob type</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Page blob</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{size} ({count:,} bytes)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Storage account</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Container</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Lease</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Leased: in use by a VM or a disk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Available: not in use</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Blob URL</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Last modified</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Content-MD5</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Lease duration</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Storage account {name} has no blob service.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Storage account {name} does not accept requests signed with its key.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter a disk name.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The disk name must not start or end with spaces.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A disk name has 1–80 letters, digits, underscores, periods or hyphens, starts with a letter or digit and ends with a letter, digit or underscore.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter an image name.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The image name must not start or end with spaces.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>An image name has 1–80 letters, digits, underscores, periods or hyphens, starts with a letter or digit and ends with a letter, digit or underscore.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter a gallery name.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The gallery name must not start or end with spaces.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A gallery name has 1–80 letters, digits, underscores or periods (no hyphens), and starts and ends with a letter or digit.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter an image definition name.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The image definition name must not start or end with spaces.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>An image definition name has 1–80 letters, digits, underscores, periods or hyphens, and starts and ends with a letter or digit.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter a resource group name.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The resource group name must not start or end with spaces.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A resource group name has 1–90 letters, digits, underscores, hyphens, periods or parentheses and does not end with a period.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter a storage account name.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The storage account name must not start or end with spaces.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A storage account name has 3–24 lowercase letters and digits only.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter a container name.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The container name must not start or end with spaces.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A container name has 3–63 lowercase letters, digits and single hyphens, and starts and ends with a letter or digit.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter a blob name.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The blob name must not start or end with spaces.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A blob name must not end with a period or a slash.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A blob name has at most {limit:,} characters.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter a version number, e.g. 1.0.0.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The version number must not start or end with spaces.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A version is three numbers: major.minor.patch, e.g. 1.0.0.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Each part of a version is at most {limit}.</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>AboutBox</name>
@@ -4878,6 +5142,10 @@ Sign in to Azure (Account → Sign in to Azure…), or quit and start the app wi
     </message>
     <message>
         <source>Snapshot of a managed disk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Page blob (VHD)</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
