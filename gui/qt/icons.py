@@ -27,6 +27,7 @@ _SOURCE_ICONS = {
     SourceKind.MANAGED: "managed",
     SourceKind.GALLERY: "gallery",
     SourceKind.VMS: "capture",
+    SourceKind.STORAGE: "upload",
 }
 
 _KIND_ICONS = {
@@ -39,6 +40,9 @@ _KIND_ICONS = {
     NodeKind.IMAGE: "image",
     NodeKind.VERSION: "version",
     NodeKind.VM: "capture",
+    NodeKind.STORAGE_ACCOUNT: "resource-group",
+    NodeKind.CONTAINER: "resource-group",
+    NodeKind.BLOB: "image",
 }
 
 

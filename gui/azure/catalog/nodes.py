@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from gui.i18n import QT_TR_NOOP, Message, Text
+from gui.units import human_bytes
 
 
 class SourceKind(StrEnum):
@@ -27,6 +28,7 @@ class SourceKind(StrEnum):
     MANAGED = "managed"
     GALLERY = "gallery"
     VMS = "vms"
+    STORAGE = "storage"  # page blobs (VHDs) in the subscription's storage accounts
 
 
 class NodeKind(StrEnum):
@@ -42,6 +44,9 @@ class NodeKind(StrEnum):
     VM = "vm"
     DISK = "disk"  # a managed disk, beside the managed images of its resource group
     SNAPSHOT = "snapshot"  # a snapshot of a managed disk, beside the disks
+    STORAGE_ACCOUNT = "storage-account"
+    CONTAINER = "container"  # a blob container of a storage account
+    BLOB = "blob"  # a page blob: a VHD an unmanaged VM used, or one uploaded
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,14 @@ SOURCES: tuple[ImageSource, ...] = (
             "Capture VM… to turn it into a managed image or a gallery image version."
         ),
     ),
+    ImageSource(
+        SourceKind.STORAGE,
+        QT_TR_NOOP("VHDs in storage accounts"),
+        QT_TR_NOOP(
+            "Page blobs in the subscription's storage accounts: storage account → container → "
+            "VHD (an unmanaged VM's disk, an uploaded VHD), to download or copy."
+        ),
+    ),
 )
 
 
@@ -120,7 +133,8 @@ class NodeRef:
     Marketplace: (publisher, offer, sku, version); community and shared galleries:
     (gallery, image, version); managed images: (resource group, image), and beside them the
     group's disks and snapshots: (resource group, DISKS_PART or SNAPSHOTS_PART, name); own
-    galleries: (resource group, gallery, definition, version).
+    galleries: (resource group, gallery, definition, version); VHDs in storage accounts:
+    (resource group, account, container, blob_part(blob name)).
     """
 
     source: SourceKind
@@ -154,6 +168,25 @@ def disk_ref(resource_group: str, name: str, kind: NodeKind = NodeKind.DISK) -> 
     return NodeRef(SourceKind.MANAGED, (resource_group, part, name))
 
 
+def blob_part(blob: str) -> str:
+    """A blob's name as a part of a ref: a blob name may hold "/" (virtual folders), which
+    separates the parts of a key, so "%" and "/" are escaped (``blob_name`` reverses it)."""
+    return blob.replace("%", "%25").replace("/", "%2F")
+
+
+def blob_name(part: str) -> str:
+    return part.replace("%2F", "/").replace("%25", "%")
+
+
+class ByteSize(int):
+    """A count of bytes in a summary or detail value: the window writes it with its
+    ``format_size`` ("1.5 GiB" / "1,5 GiB"), where a plain int is a number; the English
+    text (logs, commands) with ``gui.units.human_bytes``."""
+
+    def __format__(self, spec: str) -> str:
+        return human_bytes(int(self)) if not spec else format(int(self), spec)
+
+
 @dataclass(frozen=True)
 class CatalogNode:
     """A row of the tree. ``is_image`` marks a leaf that has a detail with disks: an image
@@ -177,7 +210,11 @@ class CatalogNode:
     @property
     def name(self) -> str:
         """The name Azure knows the node by (``label`` unless Azure's name is not for people)."""
-        return self.ref.parts[-1] if self.ref.parts else self.label
+        if not self.ref.parts:
+            return self.label
+        if self.kind is NodeKind.BLOB:
+            return blob_name(self.ref.parts[-1])
+        return self.ref.parts[-1]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -223,6 +260,8 @@ def text_to_json(text: object) -> Any:
         return data
     if isinstance(text, datetime):
         return {"datetime": text.isoformat()}
+    if isinstance(text, ByteSize):
+        return {"bytes": int(text)}
     return text
 
 
@@ -242,6 +281,8 @@ def text_from_json(data: Any) -> Any:
             )
         if "datetime" in data:
             return datetime.fromisoformat(str(data["datetime"]))
+        if isinstance(data.get("bytes"), int):
+            return ByteSize(data["bytes"])
         return str(data)
     if isinstance(data, str | int | float):
         return data

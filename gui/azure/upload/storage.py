@@ -1,7 +1,8 @@
-"""Storage accounts as page-blob targets: list accounts and containers, make a blob SAS.
+"""Storage accounts as page-blob targets and sources: list accounts and containers, make a SAS.
 
-The SAS is made from the account key (listKeys) for one blob, write and create only, and lives
-in memory: it is never saved, and a resumed upload asks the account for a new one.
+A SAS is made from the account key (listKeys) for one blob (an upload's write and create, a
+download's read only) or one container (list and read, to list its blobs), and lives in
+memory: it is never saved, and a resumed upload asks the account for a new one.
 """
 
 from __future__ import annotations
@@ -10,7 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
-from azure.storage.blob import BlobSasPermissions, generate_blob_sas
+from azure.storage.blob import (
+    BlobSasPermissions,
+    ContainerSasPermissions,
+    generate_blob_sas,
+    generate_container_sas,
+)
 
 from gui.azure.account.session import AzureSession
 from gui.azure.arm import name_of, resource_group_of
@@ -68,16 +74,8 @@ async def list_containers(
     return sorted(str(item.name) for item in items if item.name)
 
 
-async def blob_sas_url(
-    session: AzureSession,
-    subscription_id: str,
-    account: StorageAccount,
-    container: str,
-    blob: str,
-    *,
-    lifetime: timedelta = SAS_LIFETIME,
-) -> str:
-    """A URL with a write SAS for one blob, signed with the account's key."""
+async def account_key(session: AzureSession, subscription_id: str, account: StorageAccount) -> str:
+    """The account's first key (listKeys): kept in memory by the caller, never saved or shown."""
     client = session.storage(subscription_id)
     with translated():
         result = await client.storage_accounts.list_keys(account.resource_group, account.name)
@@ -90,20 +88,72 @@ async def blob_sas_url(
                            "it: paste a SAS URL instead, or allow shared key access."),
                 name=account.name)
         )
+    return keys[0]
+
+
+# What an upload's SAS may do: read back, create the blob, write its pages.
+WRITE = BlobSasPermissions(read=True, add=True, create=True, write=True)
+READ = BlobSasPermissions(read=True)
+
+
+async def blob_sas_url(
+    session: AzureSession,
+    subscription_id: str,
+    account: StorageAccount,
+    container: str,
+    blob: str,
+    *,
+    lifetime: timedelta = SAS_LIFETIME,
+    permission: BlobSasPermissions = WRITE,
+) -> str:
+    """A URL with a SAS for one blob, signed with the account's key: by default the upload's
+    write SAS; ``permission=READ`` gives a read-only one (a download, a copy's source)."""
+    key = await account_key(session, subscription_id, account)
     try:
         token = generate_blob_sas(
             account_name=account.name,
             container_name=container,
             blob_name=blob,
-            account_key=keys[0],
-            permission=BlobSasPermissions(read=True, add=True, create=True, write=True),
+            account_key=key,
+            permission=permission,
             expiry=datetime.now(UTC) + lifetime,
         )
     except ValueError as exc:
         raise AzureServiceError(message(
             QT_TR_NOOP("Could not sign a SAS for {name}: {reason}"),
             name=account.name, reason=exc)) from exc
-    return f"{account.blob_endpoint.rstrip('/')}/{container}/{quote(blob)}?{token}"
+    return f"{blob_url(account, container, blob)}?{token}"
+
+
+def blob_url(account: StorageAccount, container: str, blob: str) -> str:
+    """The blob's URL without a SAS (what may be shown)."""
+    return f"{account.blob_endpoint.rstrip('/')}/{container}/{quote(blob)}"
+
+
+async def container_sas_url(
+    session: AzureSession,
+    subscription_id: str,
+    account: StorageAccount,
+    container: str,
+    *,
+    lifetime: timedelta,
+) -> str:
+    """A URL with a list-and-read SAS for one container (listing its blobs and their
+    properties), signed with the account's key; kept in memory by the caller only."""
+    key = await account_key(session, subscription_id, account)
+    try:
+        token = generate_container_sas(
+            account_name=account.name,
+            container_name=container,
+            account_key=key,
+            permission=ContainerSasPermissions(read=True, list=True),
+            expiry=datetime.now(UTC) + lifetime,
+        )
+    except ValueError as exc:
+        raise AzureServiceError(message(
+            QT_TR_NOOP("Could not sign a SAS for {name}: {reason}"),
+            name=account.name, reason=exc)) from exc
+    return f"{account.blob_endpoint.rstrip('/')}/{container}?{token}"
 
 
 async def renew_blob_sas(

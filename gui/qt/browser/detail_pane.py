@@ -378,6 +378,8 @@ class DetailPane(QWidget):
             return self.tr("Managed disk")
         if detail.ref.disk_kind is NodeKind.SNAPSHOT:
             return self.tr("Snapshot of a managed disk")
+        if detail.ref.source is SourceKind.STORAGE:
+            return self.tr("Page blob (VHD)")
         count = len(detail.data_disks)
         if detail.ref.source is SourceKind.VMS:
             return self.tr("Virtual machine — OS disk + %n data disk(s)", "", count)

@@ -14,9 +14,9 @@ from types import MappingProxyType
 
 from PySide6.QtCore import QCoreApplication
 
-from gui.azure.catalog.nodes import CatalogNode, NodeKind
+from gui.azure.catalog.nodes import ByteSize, CatalogNode, NodeKind
 from gui.i18n import Message, Text
-from gui.qt.i18n import format_datetime, format_number, render
+from gui.qt.i18n import format_datetime, format_number, format_size, render
 
 
 def show(text: object) -> str:
@@ -36,6 +36,8 @@ def _argument(value: object) -> str:
         return format_datetime(value)
     if isinstance(value, bool):
         return str(value)
+    if isinstance(value, ByteSize):
+        return format_size(value)
     if isinstance(value, int | float):
         return format_number(value)
     return "" if value is None else str(value)
