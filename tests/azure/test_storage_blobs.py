@@ -33,16 +33,19 @@ from gui.azure.catalog.storage_blobs import (
     blob_read_sas_url,
     storage_children,
 )
+from gui.azure.copy.blob import BlobCopy
+from gui.azure.copy.nodes import CopyKind, blob_copy_plan, copy_source_of
 from gui.azure.download.job import AzureDownload
 from gui.azure.download.source import DownloadSource
 from gui.azure.download.source import SourceKind as DownloadKind
 from gui.azure.errors import NotFoundError, PermissionDeniedError
+from gui.azure.steps import StepState
 from gui.azure.upload.storage import READ, StorageAccount, blob_sas_url
 from gui.i18n import Text, english
 from gui.sandbox import SandboxServer
 from gui.sandbox.seed import PRODUCTION_SUBSCRIPTION_ID
 from gui.sandbox.seed.storage import SEEDED_VHDS, seed_page_blobs
-from gui.sandbox.seed.world import RG_IMAGES, STORAGE_ACCOUNT_PROD
+from gui.sandbox.seed.world import RG_IMAGES, STORAGE_ACCOUNT_DEVTEST, STORAGE_ACCOUNT_PROD
 
 pytestmark = pytest.mark.asyncio
 SUB = PRODUCTION_SUBSCRIPTION_ID
@@ -181,3 +184,25 @@ async def test_a_gone_account_or_blob_is_not_found(session: AzureSession) -> Non
         await blob_read_sas_url(session, SUB, gone.child("x.vhd"))
     with pytest.raises(NotFoundError, match="no longer in container vhds"):
         await blob_detail(session, SUB, VHDS.child("deleted.vhd"))
+
+
+async def test_copy_to_takes_a_blob_node_into_another_subscription_s_container(
+    session: AzureSession, fresh_sandbox: SandboxServer
+) -> None:
+    node = (await storage_children(session, SUB, VHDS))[0]
+    source = copy_source_of(node, SUB)
+    assert source is not None and source.kind is CopyKind.BLOB
+    assert (source.container, source.blob, source.name) == ("vhds", VHD.name, VHD.name)
+    assert source.resource_id.endswith(f"/storageAccounts/{STORAGE_ACCOUNT_PROD}")
+    target = f"{fresh_sandbox.blob_url}/{STORAGE_ACCOUNT_DEVTEST}/vhds"
+    plan = await blob_copy_plan(session, source, target)
+    job = BlobCopy(session, plan, poll_seconds=0.05)
+    events = [event async for event in job.run()]
+    assert {e.key for e in events if e.state is StepState.DONE} == {
+        "grant", "check", "copy", "verify"}
+    assert job.result == f"{target}/{VHD.name}"
+    copied = BlobClient.from_blob_url(
+        fresh_sandbox.blob_sas_url(STORAGE_ACCOUNT_DEVTEST, "vhds", VHD.name))
+    assert copied.download_blob().readall() == VHD.content
+    with pytest.raises(ValueError, match="names no container"):
+        await blob_copy_plan(session, source, f"{fresh_sandbox.blob_url}/{STORAGE_ACCOUNT_PROD}")
