@@ -34,6 +34,10 @@ def version_name(index: int) -> str:
     return f"9.{index // 1000}.{index % 1000}"
 
 
+def disk_name(index: int) -> str:
+    return f"bulk-disk-{index:05d}"
+
+
 Body = dict[str, object]
 
 
@@ -83,4 +87,4 @@ async def seed_disks(client: ComputeManagementClient, count: int) -> None:
         "properties": {"creationData": {"createOption": "Empty"}, "diskSizeGB": 4},
     }
     base = f"/subscriptions/{SUB}/resourceGroups/{DISK_GROUP}/providers/Microsoft.Compute/disks"
-    await _all([(f"{base}/bulk-disk-{i:05d}", DISK_API, body) for i in range(count)], client)
+    await _all([(f"{base}/{disk_name(i)}", DISK_API, body) for i in range(count)], client)

@@ -23,7 +23,7 @@ import pytest_asyncio
 
 from gui.azure.account.session import AzureSession, sandbox_session
 from gui.azure.catalog import service
-from gui.azure.catalog.nodes import CatalogNode, NodeRef, SourceKind
+from gui.azure.catalog.nodes import CatalogNode, NodeKind, NodeRef, SourceKind
 from gui.azure.catalog.service import Catalog, Scope
 from gui.azure.errors import AzureServiceError
 from gui.i18n import english
@@ -75,8 +75,6 @@ def _catalog(session: AzureSession) -> Catalog:
 
 
 def _versions_node() -> CatalogNode:
-    from gui.azure.catalog.nodes import NodeKind
-
     ref = NodeRef(SourceKind.GALLERY, (seed.GROUP, seed.GALLERY, seed.DEFINITION))
     return CatalogNode(ref, NodeKind.DEFINITION, seed.DEFINITION)
 
