@@ -28,6 +28,7 @@ from gui.azure.upload.job import (
     JobStatus,
     PlanError,
     PlanStore,
+    PlannedDisk,
     UploadJob,
     UploadPlan,
     data_steps,
@@ -282,8 +283,8 @@ class JobRun:
                 await asyncio.to_thread(image.close)
 
     def _placed(self, plan: UploadPlan) -> None:
-        """Every disk's data is in Azure: the plan says so on disk before the image step, so
-        whatever becomes of that step (a taken name, a quit) never uploads the data again."""
+        """A disk's placement changed (uploaded, or found gone): the plan says so on disk at
+        once, so a failure or a quit never sends a placed disk again."""
         with contextlib.suppress(OSError):
             self.store.save(plan)
 
@@ -494,35 +495,46 @@ class UploadRunner(Generic[R]):
 
     def resume(self, run: R, sas_url: str | None = None) -> None:
         target = run.plan.target
-        if isinstance(target, BlobTargetPlan):
-            if sas_url:
-                run.plan.target = BlobTargetPlan.from_url(
-                    sas_url, target.subscription_id, storage_account_id=target.storage_account_id
-                )
-            elif not target.sas_query and target.storage_account_id:
-                task = asyncio.get_event_loop().create_task(self._resume_with_new_sas(run, target))
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
-                return
+        if sas_url and isinstance(target, BlobTargetPlan):
+            run.plan.target = BlobTargetPlan.from_url(
+                sas_url, target.subscription_id, storage_account_id=target.storage_account_id
+            )
+        # Every blob target without its SAS (never saved), the data disks' too: each storage
+        # account signs a new one, or a data disk of a restarted job could not be sent.
+        unsigned = [
+            disk for disk in run.plan.disks()
+            if isinstance(disk.target, BlobTargetPlan)
+            and not disk.target.sas_query
+            and disk.target.storage_account_id
+        ]
+        if unsigned:
+            task = asyncio.get_event_loop().create_task(self._resume_with_new_sas(run, unsigned))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            return
         run.start(self.session)
 
-    async def _resume_with_new_sas(self, run: JobRun, target: BlobTargetPlan) -> None:
-        """The SAS was not saved: the storage account signs a new one."""
+    async def _resume_with_new_sas(self, run: JobRun, disks: list[PlannedDisk]) -> None:
+        """The SAS were not saved: each disk's storage account signs a new one."""
         from gui.azure.upload.storage import renew_blob_sas
 
-        try:
-            url = await renew_blob_sas(
-                self.session, target.subscription_id, target.storage_account_id, target.blob_url
-            )
-        except AzureServiceError as exc:
-            run.error = Text(message(
-                QT_TR_NOOP("Could not get a new SAS from the storage account: {reason}"),
-                reason=exc.user_text()))
-            run.notify()
-            return
-        run.plan.target = BlobTargetPlan.from_url(
-            url, target.subscription_id, storage_account_id=target.storage_account_id
-        )
+        for disk in disks:
+            target = disk.target
+            assert isinstance(target, BlobTargetPlan)
+            try:
+                url = await renew_blob_sas(
+                    self.session, target.subscription_id, target.storage_account_id,
+                    target.blob_url
+                )
+            except AzureServiceError as exc:
+                run.error = Text(message(
+                    QT_TR_NOOP("Could not get a new SAS from the storage account: {reason}"),
+                    reason=exc.user_text()))
+                run.notify()
+                return
+            run.plan.set_target(disk, BlobTargetPlan.from_url(
+                url, target.subscription_id, storage_account_id=target.storage_account_id
+            ))
         run.start(self.session)
 
     def retry_follow_up(self, run: R, follow_up: FollowUp) -> None:
