@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -37,6 +38,7 @@ from gui.azure.download.source import SourceKind as DownloadKind
 from gui.azure.upload.job import JobStatus
 from gui.qt.i18n import format_size, render_text
 from gui.qt.style import Tone, text_style
+from gui.qt.tasks import TaskSet
 from gui.qt.widgets.step_list import StepList
 
 if TYPE_CHECKING:
@@ -68,6 +70,23 @@ def download_source_of(node: CatalogNode, subscription_id: str) -> DownloadSourc
         kind = "snapshots" if ref.disk_kind is NodeKind.SNAPSHOT else "disks"
         return parse_source(compute.format(rg=parts[0]) + f"/{kind}/{parts[2]}")
     return None
+
+
+def is_blob_node(node: CatalogNode) -> bool:
+    """A page blob of "VHDs in storage accounts": downloaded by a read-only SAS URL that is
+    signed (``blob_download_source``) only when the user asks, kept in memory only."""
+    return node.ref.source is SourceKind.STORAGE and node.kind is NodeKind.BLOB
+
+
+async def blob_download_source(session: Any, subscription_id: str,
+                               node: CatalogNode) -> DownloadSource:
+    """The blob as a SAS URL source: a short-lived read-only SAS signed with the account key."""
+    from gui.azure.catalog.storage_blobs import blob_read_sas_url
+
+    url = await blob_read_sas_url(session, subscription_id, node.ref)
+    name = node.name.rsplit("/", 1)[-1]
+    stem = name[:-4] if name.lower().endswith(".vhd") and len(name) > 4 else name
+    return DownloadSource(DownloadKind.SAS_URL, url, name=stem)
 
 
 class DownloadDialog(QDialog):
@@ -330,8 +349,8 @@ class DownloadDialog(QDialog):
 
 
 class DownloadActions(QObject):
-    """"Download…" in the tree's context menu for a managed disk, a snapshot or a version of one
-    of the user's galleries.
+    """"Download…" in the tree's context menu for a managed disk, a snapshot, a version of one
+    of the user's galleries or a page blob (VHD) in a storage account.
 
     The app controller registers it: ``window.add_node_actions(download_actions.node_actions)``,
     and hands it the session when one is connected (``connected``). Once the window has its
@@ -345,8 +364,11 @@ class DownloadActions(QObject):
         self.action = QAction(self.tr("Download…"), window)
         self.action.setObjectName("downloadSelected")
         self.action.setStatusTip(self.tr(
-            "Download the selected disk, snapshot or image version to a file on this computer"))
+            "Download the selected disk, snapshot, image version or VHD blob to a file on this "
+            "computer"))
         self.action.triggered.connect(self.download_selected)
+        self._tasks = TaskSet("DownloadActions")
+        self.problem: QMessageBox | None = None  # the last "could not start" message
 
     def connected(self, session: Any) -> None:
         self.session = session
@@ -370,15 +392,41 @@ class DownloadActions(QObject):
             return None
         return download_source_of(nodes[0], self.window.subscription_id)
 
+    def _blob(self, nodes: list[CatalogNode]) -> CatalogNode | None:
+        if len(nodes) != 1 or self.session is None or not is_blob_node(nodes[0]):
+            return None
+        return nodes[0]
+
     def node_actions(self, menu: QMenu, nodes: list[CatalogNode]) -> None:
-        if self._source(nodes) is not None:
+        if self._source(nodes) is not None or self._blob(nodes) is not None:
             menu.addAction(self.action)
 
     def download_selected(self) -> DownloadDialog | None:
-        source = self._source(self.window.selected_nodes())
+        """The dialog for the selected node; for a page blob it opens once the blob's SAS is
+        signed (None is returned then: ``dialogs`` gets it)."""
+        nodes = self.window.selected_nodes()
+        blob = self._blob(nodes)
+        if blob is not None:
+            self._tasks.spawn(self._download_blob(blob))
+            return None
+        source = self._source(nodes)
         if source is None:
             return None
         return self.download(source)
+
+    async def _download_blob(self, node: CatalogNode) -> None:
+        from gui.azure.errors import translate
+
+        try:
+            source = await blob_download_source(self.session, self.window.subscription_id, node)
+        except Exception as exc:  # shown, never raised into Qt: the one error model's text
+            self.problem = QMessageBox(
+                QMessageBox.Icon.Warning, self.tr("Download {name}").format(name=node.label),
+                render_text(translate(exc)), QMessageBox.StandardButton.Close, self.window)
+            self.problem.setObjectName("downloadProblemBox")
+            self.problem.open()
+            return
+        self.download(source)
 
     def download(self, source: DownloadSource) -> DownloadDialog:
         """The dialog for ``source``; a download it starts is the panel's (shown in front)."""
