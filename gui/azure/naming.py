@@ -64,6 +64,13 @@ disk_name = _rule("disk_name", _DISK_LIKE, _Sentences(
         "A disk name has 1–80 letters, digits, underscores, periods or hyphens, starts with a "
         "letter or digit and ends with a letter, digit or underscore.")),
 ))
+snapshot_name = _rule("snapshot_name", _DISK_LIKE, _Sentences(
+    empty=message(QT_TR_NOOP("Enter a snapshot name.")),
+    spaced=message(QT_TR_NOOP("The snapshot name must not start or end with spaces.")),
+    advice=message(QT_TR_NOOP(
+        "A snapshot name has 1–80 letters, digits, underscores, periods or hyphens, starts with "
+        "a letter or digit and ends with a letter, digit or underscore.")),
+))
 image_name = _rule("image_name", _DISK_LIKE, _Sentences(
     empty=message(QT_TR_NOOP("Enter an image name.")),
     spaced=message(QT_TR_NOOP("The image name must not start or end with spaces.")),

@@ -111,4 +111,14 @@ def test_what_the_dialog_cannot_use_is_said_before_anything_is_sent(
     assert dialog.problem.text() == "Pick the target region."
     assert dialog.start_button.isEnabled()
     assert dialog.job is None
+    # A target name Azure would refuse is said by the same rule the wizards use.
+    dialog.region.setEditText("eastus")
+    dialog.name.setText("copy of the image")
+    dialog.start_button.click()
+    assert dialog.problem.text().startswith("An image name has 1–80 letters")
+    dialog.name.setText("image-copy")
+    dialog.group.setText("rg (copies)")
+    dialog.start_button.click()
+    assert dialog.problem.text().startswith("A resource group name has")
+    assert dialog.job is None
     dialog.close()

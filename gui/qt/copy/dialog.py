@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.azure import naming
 from gui.azure.catalog.nodes import CatalogNode
 from gui.azure.copy.nodes import CopyKind, CopySource, copy_source_of
 from gui.qt.i18n import render_text
@@ -157,8 +158,8 @@ class CopyDialog(QDialog):
                     "resourceGroups/…/providers/Microsoft.Compute/galleries/…/images/…"
                 )) from None
             version = self.version.text().strip()
-            if not re.fullmatch(r"\d+\.\d+\.\d+", version):
-                raise ValueError(self.tr("The version is three numbers, e.g. 1.0.0."))
+            if (problem := naming.version_name(version)) is not None:
+                raise ValueError(render_text(problem))
             tenant = self.tenant.text().strip() or None
             if tenant is not None and not _GUID.match(tenant):
                 raise ValueError(self.tr("The tenant is an ID (a GUID), or empty for yours."))
@@ -168,9 +169,16 @@ class CopyDialog(QDialog):
         region = self._region_text()
         if not _REGION.match(region):
             raise ValueError(self.tr("Pick the target region."))
-        return RegionCopyPlan(
-            source.resource_id, region, self.group.text().strip(), self.name.text().strip()
-        )
+        group, name = self.group.text().strip(), self.name.text().strip()
+        # Empty fields take the source's resource group and name; a given one must be a name
+        # Azure accepts, said here rather than by Azure after the copy has been asked for.
+        snapshot = "/snapshots/" in source.resource_id.casefold()
+        name_rule = naming.snapshot_name if snapshot else naming.image_name
+        problem = (naming.resource_group_name(group) if group else None) or (
+            name_rule(name) if name else None)
+        if problem is not None:
+            raise ValueError(render_text(problem))
+        return RegionCopyPlan(source.resource_id, region, group, name)
 
     # --- running -----------------------------------------------------------------------------
 
