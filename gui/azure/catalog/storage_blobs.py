@@ -149,7 +149,7 @@ async def blob_detail(session: AzureSession, subscription_id: str, ref: NodeRef)
     in_use = _leased(blob)
     properties: list[tuple[str, str | datetime]] = [
         (QT_TR_NOOP("Blob type"), Text(QT_TR_NOOP("Page blob"))),
-        (QT_TR_NOOP("Size"), Text(message(QT_TR_NOOP("{size} ({count:,} bytes)"),
+        (QT_TR_NOOP("Size"), Text(message(QT_TR_NOOP("{size} ({count} bytes)"),
                                           size=ByteSize(size), count=size))),
         (QT_TR_NOOP("Storage account"), account_name),
         (QT_TR_NOOP("Resource group"), group),
