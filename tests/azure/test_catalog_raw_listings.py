@@ -1,6 +1,7 @@
 """The browser's big ARM listings read past the SDK's pager, against the sandbox over HTTP.
 
-Gallery versions, definitions, galleries, managed images, disks, snapshots and VMs are fetched
+Gallery versions, definitions, galleries, managed images, disks, snapshots, VMs and the images
+and versions of community and shared galleries are fetched
 with the SDK's request builders and the client's pipeline, page after page along ``nextLink``,
 and turned into models and nodes on worker threads: the GUI loop (which the SDK awaits on)
 makes none of those models. The nodes are the ones the typed pager gives, and an ARM error on a
@@ -89,7 +90,7 @@ async def _listings(catalog: Catalog) -> dict[str, list[CatalogNode]]:
     gallery = next(node for node in galleries if node.label == seed.GALLERY)
     groups = await catalog.children(_root(SourceKind.MANAGED))
     in_groups = [node for group in groups for node in await catalog.children(group)]
-    return {
+    found = {
         "galleries": galleries,
         "definitions": await catalog.children(gallery),
         "versions": await catalog.children(_versions_node()),
@@ -97,6 +98,13 @@ async def _listings(catalog: Catalog) -> dict[str, list[CatalogNode]]:
         "in groups": in_groups,
         "vms": await catalog.children(_root(SourceKind.VMS)),
     }
+    for source in (SourceKind.COMMUNITY, SourceKind.SHARED):
+        public = await catalog.children(_root(source))
+        images = [node for each in public for node in await catalog.children(each)]
+        versions = [node for image in images for node in await catalog.children(image)]
+        found[f"{source.name} images"] = images
+        found[f"{source.name} versions"] = versions
+    return found
 
 
 def _shown(nodes: list[CatalogNode]) -> list[tuple[Any, ...]]:
@@ -116,7 +124,7 @@ async def test_listings_follow_next_link_and_give_the_typed_pagers_nodes(
     bulk = next(node for node in raw["groups"] if node.label == seed.DISK_GROUP)
     assert "disks: 30" in english(bulk.summary)
     assert sum(node.label.startswith("bulk-disk-") for node in raw["in groups"]) == DISKS
-    assert raw["vms"] and raw["definitions"] and raw["galleries"]
+    assert all(raw.values()), [name for name, nodes in raw.items() if not nodes]
 
     # the typed pager's answer, through the fallback a later SDK without the builders takes
     monkeypatch.setattr(service, "_RAW_LISTS", {})
@@ -159,7 +167,9 @@ class _LoopModelCounter:
 async def test_the_big_listings_make_no_sdk_models_on_the_loop(session: AzureSession) -> None:
     catalog = _catalog(session)
     counter = _LoopModelCounter(
-        "GalleryImageVersion", "GalleryImage", "Gallery", "Image", "Disk", "Snapshot"
+        "GalleryImageVersion", "GalleryImage", "Gallery", "Image", "Disk", "Snapshot",
+        "CommunityGalleryImage", "CommunityGalleryImageVersion",
+        "SharedGalleryImage", "SharedGalleryImageVersion",
     )
 
     async def browse() -> None:
@@ -168,6 +178,10 @@ async def test_the_big_listings_make_no_sdk_models_on_the_loop(session: AzureSes
         await catalog.children(_versions_node())
         for group in await catalog.children(_root(SourceKind.MANAGED)):
             await catalog.children(group)
+        for source in (SourceKind.COMMUNITY, SourceKind.SHARED):
+            for public in await catalog.children(_root(source)):
+                for image in await catalog.children(public):
+                    await catalog.children(image)
 
     assert await counter.count(browse) == {}
     # the VMs' listing too (each VM's own reads, its disk among them, are single answers)

@@ -103,6 +103,22 @@ try:
         "snapshots.list": _RawList(
             _sdk_requests.build_snapshots_list_request, _sdk_model("Snapshot")
         ),
+        "community_gallery_images.list": _RawList(
+            _sdk_requests.build_community_gallery_images_list_request,
+            _sdk_model("CommunityGalleryImage"),
+        ),
+        "community_gallery_image_versions.list": _RawList(
+            _sdk_requests.build_community_gallery_image_versions_list_request,
+            _sdk_model("CommunityGalleryImageVersion"),
+        ),
+        "shared_gallery_images.list": _RawList(
+            _sdk_requests.build_shared_gallery_images_list_request,
+            _sdk_model("SharedGalleryImage"),
+        ),
+        "shared_gallery_image_versions.list": _RawList(
+            _sdk_requests.build_shared_gallery_image_versions_list_request,
+            _sdk_model("SharedGalleryImageVersion"),
+        ),
         # the capture source reads the VMs' JSON (what ``.as_dict()`` gave), no model needed
         "virtual_machines.list_all": _RawList(
             _sdk_requests.build_virtual_machines_list_all_request, None
@@ -123,6 +139,11 @@ _ARM_ERROR_MAP: Mapping[int, type[HttpResponseError]] = MappingProxyType(
     }
 )
 
+
+# The SDK's operations of a community and of a shared gallery ("community_gallery_images", ...).
+_PUBLIC_OPERATIONS = MappingProxyType(
+    {SourceKind.COMMUNITY: "community", SourceKind.SHARED: "shared"}
+)
 
 _MANAGED_IMAGES = "managed-images"  # every managed image of the subscription, for all groups
 _MANAGED_DISKS = "managed-disks"  # every managed disk of the subscription, for all groups
@@ -611,25 +632,30 @@ class Catalog:
 
     async def _public_images(self, ref: NodeRef) -> list[CatalogNode]:
         (gallery,) = ref.parts
-        return _image_definition_nodes(ref, await self._public_image_items(ref.source, gallery))
+        items = await self._public_image_items(ref.source, gallery)
+        return await asyncio.to_thread(_image_definition_nodes, ref, items)
 
     async def _public_image_items(self, source: SourceKind, gallery: str) -> list[Any]:
         """A community or shared gallery's image definitions; a shared gallery's listing is
         kept until "Shared with me" is listed again (it also names the gallery's publisher)."""
-        images, _versions = self._public_gallery_operations(source)
+        operation = f"{_PUBLIC_OPERATIONS[source]}_gallery_images.list"
 
         async def fetch() -> list[Any]:
-            return await _collect(images.list(self.scope.location, gallery))
+            return await self._arm_list(operation, self.scope.location, gallery, build=list)
 
         if source is SourceKind.SHARED:
             return await self.cache.shared(_shared_images_key(gallery), fetch)
         return await fetch()
 
     async def _public_versions(self, ref: NodeRef) -> list[CatalogNode]:
-        _images, versions = self._public_gallery_operations(ref.source)
         gallery, image = ref.parts
-        items = await _collect(versions.list(self.scope.location, gallery, image))
-        return _version_nodes(ref, items)
+        return await self._arm_list(
+            f"{_PUBLIC_OPERATIONS[ref.source]}_gallery_image_versions.list",
+            self.scope.location,
+            gallery,
+            image,
+            build=partial(_version_nodes, ref),
+        )
 
     async def _public_detail(self, ref: NodeRef) -> ImageDetail:
         images, versions = self._public_gallery_operations(ref.source)
