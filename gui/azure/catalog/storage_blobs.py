@@ -51,8 +51,8 @@ class SharedKeyAccessDisabledError(PermissionDeniedError):
 
     title = Text(QT_TR_NOOP("Shared key access is disabled"))
     advice = Text(QT_TR_NOOP(
-        "Give the blob's URL with a SAS instead (Download… from a file or the command line), "
-        "or allow shared key access on the storage account."))
+        "Use the blob's URL with a SAS instead (the download and copy commands take one), or "
+        "allow shared key access on the storage account."))
 
 
 # --- the tree -----------------------------------------------------------------------------
