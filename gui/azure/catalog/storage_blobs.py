@@ -105,12 +105,17 @@ async def _blob_nodes(
     session: AzureSession, subscription_id: str, ref: NodeRef
 ) -> list[CatalogNode]:
     group, account_name, container = ref.parts
-    properties = await _page_blobs(session, subscription_id, group, account_name, container)
+    return blob_nodes(ref, await _page_blobs(session, subscription_id, group, account_name,
+                                             container))
+
+
+def blob_nodes(ref: NodeRef, blobs: list[Any]) -> list[CatalogNode]:
+    """The nodes of a container (``ref``) for its listed page blobs (the SDK's BlobProperties)."""
     return [
         CatalogNode(
             ref.child(blob_part(str(blob.name))), NodeKind.BLOB, str(blob.name), is_image=True,
             summary=_blob_summary(blob))
-        for blob in properties
+        for blob in blobs
     ]
 
 
@@ -141,7 +146,12 @@ async def blob_detail(session: AzureSession, subscription_id: str, ref: NodeRef)
         raise NotFoundError(message(
             QT_TR_NOOP("Page blob {blob} is no longer in container {container} of {account}."),
             blob=name, container=container, account=account_name))
-    blob = found[0]
+    return detail_of(ref, account, container, found[0])
+
+
+def detail_of(ref: NodeRef, account: StorageAccount, container: str, blob: Any) -> ImageDetail:
+    """A listed page blob's (the SDK's BlobProperties) detail, in ``account``'s ``container``."""
+    group, name = account.resource_group, str(blob.name)
     size = int(blob.size or 0)
     settings = blob.content_settings
     md5 = bytes(settings.content_md5 or b"") if settings is not None else b""
@@ -151,7 +161,7 @@ async def blob_detail(session: AzureSession, subscription_id: str, ref: NodeRef)
         (QT_TR_NOOP("Blob type"), Text(QT_TR_NOOP("Page blob"))),
         (QT_TR_NOOP("Size"), Text(message(QT_TR_NOOP("{size} ({count} bytes)"),
                                           size=ByteSize(size), count=size))),
-        (QT_TR_NOOP("Storage account"), account_name),
+        (QT_TR_NOOP("Storage account"), account.name),
         (QT_TR_NOOP("Resource group"), group),
         (QT_TR_NOOP("Container"), container),
         (QT_TR_NOOP("Lease"), Text(
@@ -250,25 +260,32 @@ async def _page_blobs(
     prefix: str | None = None,
 ) -> list[Any]:
     """The container's page blobs (the SDK's BlobProperties), by name."""
-    # Imported here: only this source (and the copies) talk to the blob service this way.
-    from azure.storage.blob.aio import ContainerClient
-
     if account is None:
         account = await storage_account(session, subscription_id, group, account_name)
     url = await container_sas_url(session, subscription_id, account, container,
                                   lifetime=LISTING_SAS_LIFETIME)
-    client = ContainerClient.from_container_url(
-        url, **sdk_client_options(url, "The blob endpoint"))
     try:
-        async with client:
-            with translated():
-                blobs = [blob async for blob in client.list_blobs(name_starts_with=prefix)]
+        return await list_page_blobs(url, prefix=prefix)
     except PermissionDeniedError as error:
         # the blob service's code is on the SDK's exception, not in an ARM error body
         code = error.code or getattr(error.__cause__, "error_code", None)
         if str(code) == "KeyBasedAuthenticationNotPermitted":
             raise _key_access_disabled(account_name, error.request_id) from error
         raise
+
+
+async def list_page_blobs(container_url: str, *, prefix: str | None = None) -> list[Any]:
+    """The page blobs (the SDK's BlobProperties, by name) of the container at
+    ``container_url``, which carries a SAS with list permission (never logged: the SDK's log
+    redacts it, errors are ours)."""
+    # Imported here: only this source (and the copies) talk to the blob service this way.
+    from azure.storage.blob.aio import ContainerClient
+
+    client = ContainerClient.from_container_url(
+        container_url, **sdk_client_options(container_url, "The blob endpoint"))
+    async with client:
+        with translated():
+            blobs = [blob async for blob in client.list_blobs(name_starts_with=prefix)]
     pages = [blob for blob in blobs
              if str(getattr(blob.blob_type, "value", blob.blob_type)) == PAGE_BLOB]
     return sorted(pages, key=lambda blob: str(blob.name).casefold())
