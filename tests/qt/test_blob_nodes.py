@@ -81,3 +81,12 @@ def test_a_blob_whose_account_is_gone_says_so(
     assert box is not None and box.isVisible()
     assert "goneaccount" in box.text() and "Refresh the tree" in box.text()
     box.close()
+
+
+def test_an_account_and_a_container_say_what_is_below_them(window: MainWindow) -> None:
+    pane = window.detail_pane
+    pane.show_node(CatalogNode(NodeRef(SourceKind.STORAGE, VHDS.parts[:2]),
+                               NodeKind.STORAGE_ACCOUNT, STORAGE_ACCOUNT_PROD))
+    assert pane.state()["status"] == "A storage account. Expand it to see its blob containers."
+    pane.show_node(CatalogNode(VHDS, NodeKind.CONTAINER, "vhds"))
+    assert pane.state()["status"].startswith("A blob container. Expand it to see its page blobs")

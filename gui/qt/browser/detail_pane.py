@@ -54,6 +54,13 @@ _NODE_HINTS = {
     NodeKind.DEFINITION: QT_TRANSLATE_NOOP(
         "DetailPane", "An image definition. Expand it to see its versions."
     ),
+    NodeKind.STORAGE_ACCOUNT: QT_TRANSLATE_NOOP(
+        "DetailPane", "A storage account. Expand it to see its blob containers."
+    ),
+    NodeKind.CONTAINER: QT_TRANSLATE_NOOP(
+        "DetailPane",
+        "A blob container. Expand it to see its page blobs (VHDs); select one for its facts.",
+    ),
 }
 
 
