@@ -420,23 +420,6 @@ class Catalog:
             (SourceKind.VMS, 0): self._vms,
         }
 
-    # --- Marketplace ---------------------------------------------------------------------------
-
-    async def _marketplace_names(self, operation: str, *names: str) -> list[str]:
-        """Names of a Marketplace listing (publishers, offers, SKUs or versions).
-
-        These lists hold only names, and deserializing 3,000 publishers into SDK models costs
-        ~120 ms on the GUI loop against ~2 ms for the JSON itself. So they are sent through the
-        SDK client's own pipeline and request builder (same URL, api-version, auth, retries),
-        and only the names are read, on a worker thread (``_arm_json``).
-        """
-        location, subscription = self.scope.location, self.scope.subscription_id
-        builder = _MARKETPLACE_BUILDERS.get(operation)
-        if builder is None:  # the SDK moved its builders: take the typed (slower) path
-            method = getattr(self._compute.virtual_machine_images, operation)
-            return [item.name for item in await method(location, *names)]
-        return await self._arm_json(builder(location, *names, subscription), _names)
-
     # --- raw ARM reads: the SDK's requests and pipeline, the JSON and models off the loop ---
 
     async def _arm_json(self, request: HttpRequest, read: Callable[[Any], T]) -> T:
@@ -481,6 +464,23 @@ class Catalog:
             if not next_link:
                 return await asyncio.to_thread(build, items)
             request = HttpRequest("GET", next_link)
+
+    # --- Marketplace ---------------------------------------------------------------------------
+
+    async def _marketplace_names(self, operation: str, *names: str) -> list[str]:
+        """Names of a Marketplace listing (publishers, offers, SKUs or versions).
+
+        These lists hold only names, and deserializing 3,000 publishers into SDK models costs
+        ~120 ms on the GUI loop against ~2 ms for the JSON itself. So they are sent through the
+        SDK client's own pipeline and request builder (same URL, api-version, auth, retries),
+        and only the names are read, on a worker thread (``_arm_json``).
+        """
+        location, subscription = self.scope.location, self.scope.subscription_id
+        builder = _MARKETPLACE_BUILDERS.get(operation)
+        if builder is None:  # the SDK moved its builders: take the typed (slower) path
+            method = getattr(self._compute.virtual_machine_images, operation)
+            return [item.name for item in await method(location, *names)]
+        return await self._arm_json(builder(location, *names, subscription), _names)
 
     async def _publishers(self, ref: NodeRef) -> list[CatalogNode]:
         names = sorted(await self._marketplace_names("list_publishers"), key=_natural)
