@@ -229,8 +229,18 @@ async def storage_account(
     """The account as ARM has it now (its blob endpoint); NotFoundError when it is gone,
     SharedKeyAccessDisabledError when it takes no key-signed requests."""
     client = session.storage(subscription_id)
+    # The subscription's list (the call the upload's account picker makes) has the same
+    # properties as a GET of one account.
     with translated():
-        item = await client.storage_accounts.get_properties(group, name)
+        items = [item async for item in client.storage_accounts.list()]
+    found = [item for item in items
+             if str(item.name or "").lower() == name.lower()
+             and resource_group_of(str(item.id or "")).lower() == group.lower()]
+    if not found:
+        raise NotFoundError(message(
+            QT_TR_NOOP("Storage account {name} is no longer in resource group {group}."),
+            name=name, group=group))
+    item = found[0]
     endpoints = item.primary_endpoints
     endpoint = getattr(endpoints, "blob", None) if endpoints is not None else None
     if not endpoint:
