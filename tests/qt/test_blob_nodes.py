@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 from gui.azure.account.session import AzureSession
 from gui.azure.catalog.nodes import CatalogNode, NodeKind, NodeRef, SourceKind, blob_part
 from gui.azure.catalog.storage_blobs import storage_children
+from gui.qt.browser.handoff_actions import HandoffActions
 from gui.qt.download.dialog import DownloadActions
 from gui.qt.main_window import MainWindow
 from gui.sandbox import SandboxServer
@@ -90,3 +91,12 @@ def test_an_account_and_a_container_say_what_is_below_them(window: MainWindow) -
     assert pane.state()["status"] == "A storage account. Expand it to see its blob containers."
     pane.show_node(CatalogNode(VHDS, NodeKind.CONTAINER, "vhds"))
     assert pane.state()["status"].startswith("A blob container. Expand it to see its page blobs")
+
+
+def test_a_blob_offers_no_vm_hand_off(window: MainWindow) -> None:
+    # az CLI / Bicep hand-offs make a VM from an image; a VHD blob is none yet
+    actions = HandoffActions(window)
+    menu = QMenu()
+    blob = CatalogNode(VHDS.child(blob_part(VHD.name)), NodeKind.BLOB, VHD.name, is_image=True)
+    actions.node_actions(menu, [blob])
+    assert menu.actions() == []

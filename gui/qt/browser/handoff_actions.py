@@ -24,8 +24,9 @@ STATUS_MS = 5000
 
 
 def _hands_off(node: CatalogNode) -> bool:
-    """Images and image versions (a VM is not an image; its hand-off is Capture)."""
-    return node.is_image and node.kind is not NodeKind.VM
+    """Images and image versions (a VM is not an image; its hand-off is Capture; a VHD blob
+    makes no VM before it is an image or a disk)."""
+    return node.is_image and node.kind not in (NodeKind.VM, NodeKind.BLOB)
 
 
 class HandoffActions(QObject):
