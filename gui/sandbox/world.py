@@ -11,6 +11,7 @@ from gui.sandbox.blob.store import BlobStore
 from gui.sandbox.errors import resource_group_not_found, subscription_not_found
 from gui.sandbox.faults import Faults
 from gui.sandbox.seed import PARTNER_SUBSCRIPTIONS, SANDBOX_SUBSCRIPTIONS
+from gui.sandbox.seed.storage import seed_page_blobs
 from gui.sandbox.seed.world import STORAGE_ACCOUNTS, initial_resources, rg_id
 from gui.sandbox.store import ResourceStore
 
@@ -51,6 +52,7 @@ class World:
             blobs.ensure_account(account)
             for container in containers:
                 blobs.create_container(account, container)
+        seed_page_blobs(blobs)
         return cls(state_dir=state_dir, store=store, blobs=blobs)
 
     def require_subscription(self, subscription_id: str) -> str:

@@ -52,6 +52,7 @@ from gui.azure.catalog.nodes import (
     disk_ref,
     source_node,
 )
+from gui.azure.catalog.storage_blobs import blob_detail, storage_children
 from gui.azure.errors import AzureServiceError, NotFoundError, translated
 from gui.i18n import QT_TR_NOOP, Message, Render, Text, message
 
@@ -360,6 +361,7 @@ class Catalog:
             SourceKind.MANAGED: self._managed_detail,
             SourceKind.GALLERY: self._gallery_detail,
             SourceKind.VMS: self._vm_detail,
+            SourceKind.STORAGE: self._blob_detail,
         }[node.ref.source]
         return await self._call(describe(node.ref))
 
@@ -418,7 +420,16 @@ class Catalog:
             (SourceKind.GALLERY, 2): self._definitions,
             (SourceKind.GALLERY, 3): self._gallery_versions,
             (SourceKind.VMS, 0): self._vms,
+            (SourceKind.STORAGE, 0): self._storage_children,
+            (SourceKind.STORAGE, 2): self._storage_children,
+            (SourceKind.STORAGE, 3): self._storage_children,
         }
+
+    async def _storage_children(self, ref: NodeRef) -> list[CatalogNode]:
+        return await storage_children(self.session, self.scope.subscription_id, ref)
+
+    async def _blob_detail(self, ref: NodeRef) -> ImageDetail:
+        return await blob_detail(self.session, self.scope.subscription_id, ref)
 
     # --- raw ARM reads: the SDK's requests and pipeline, the JSON and models off the loop ---
 

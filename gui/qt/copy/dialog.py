@@ -71,8 +71,10 @@ class CopyDialog(QDialog):
         self.region = QComboBox(self)
         self.group = QLineEdit(self)
         self.name = QLineEdit(self)
+        self.target = QLineEdit(self)
+        self.target.setObjectName("copyTarget")
         for field in (self.definition, self.version, self.tenant, self.region, self.group,
-                      self.name):
+                      self.name, self.target):
             field.hide()
         if source.kind is CopyKind.GALLERY:
             self.heading.setText(self.tr(
@@ -89,6 +91,15 @@ class CopyDialog(QDialog):
                       self.tr("Target image definition"))
             self._row(form, self.tr("&Version:"), self.version, self.tr("Version"))
             self._row(form, self.tr("&Tenant:"), self.tenant, self.tr("Tenant"))
+        elif source.kind is CopyKind.BLOB:
+            self.heading.setText(self.tr(
+                "Azure copies the page blob into the container you name, in any storage account "
+                "you can see (another subscription or region too); the data does not pass "
+                "through this computer. Without a SAS in the URL, access is signed with the "
+                "accounts' keys."))
+            self.target.setPlaceholderText("https://account.blob.core.windows.net/container")
+            self._row(form, self.tr("Target &container URL:"), self.target,
+                      self.tr("Target container URL"))
         else:
             self.heading.setText(self.tr(
                 "Azure copies it into the region you pick, through incremental snapshots "
@@ -146,6 +157,17 @@ class CopyDialog(QDialog):
     def plan(self) -> Any:
         """The copy's plan from the fields; ValueError with what to correct (translated)."""
         source = self.source
+        if source.kind is CopyKind.BLOB:
+            from gui.azure.copy.blob import BlobLocation
+
+            container_url = self.target.text().strip()
+            try:
+                BlobLocation.parse(container_url)
+            except ValueError:
+                raise ValueError(self.tr(
+                    "Give the target container's URL: https://account.blob.core.windows.net/"
+                    "container")) from None
+            return container_url  # the plan needs the source account's endpoint: made in _run
         if source.kind is CopyKind.GALLERY:
             from gui.azure.copy.gallery import GalleryCopyPlan, GalleryVersionRef
 
@@ -192,7 +214,7 @@ class CopyDialog(QDialog):
         self.problem.hide()
         self.start_button.setEnabled(False)
         for field in (self.definition, self.version, self.tenant, self.region, self.group,
-                      self.name):
+                      self.name, self.target):
             field.setEnabled(False)
         self._tasks.spawn(self._run(plan))
 
@@ -222,6 +244,13 @@ class CopyDialog(QDialog):
                     target_session = await self._target_session(plan.tenant_id)
                 self.job = GalleryVersionCopy(
                     self.session, target_session or self.session, plan
+                )
+            elif self.source.kind is CopyKind.BLOB:
+                from gui.azure.copy.blob import BlobCopy
+                from gui.azure.copy.nodes import blob_copy_plan
+
+                self.job = BlobCopy(
+                    self.session, await blob_copy_plan(self.session, self.source, plan)
                 )
             else:
                 from gui.azure.copy.region import RegionCopy
@@ -255,7 +284,8 @@ class CopyDialog(QDialog):
 
 
 class CopyActions(QObject):
-    """"Copy to…" in the tree's context menu for a gallery version, managed image or snapshot.
+    """"Copy to…" in the tree's context menu for a gallery version, managed image, snapshot or
+    page blob.
 
     The app controller registers it: ``window.add_node_actions(copy_actions.node_actions)``,
     and hands it the session when one is connected (``connected``)."""

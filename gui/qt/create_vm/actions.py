@@ -24,10 +24,11 @@ if TYPE_CHECKING:
 
 
 def is_image_node(node: CatalogNode) -> bool:
-    """An image or image version a VM can be made from (not a VM, a disk or a snapshot)."""
+    """An image or image version a VM can be made from (not a VM, a disk, a snapshot or a
+    VHD blob)."""
     if not node.is_image or node.ref.source is SourceKind.VMS:
         return False
-    if node.kind in (NodeKind.DISK, NodeKind.SNAPSHOT):
+    if node.kind in (NodeKind.DISK, NodeKind.SNAPSHOT, NodeKind.BLOB):
         return False
     return not (node.ref.source is SourceKind.MARKETPLACE and len(node.ref.parts) != 4)
 
