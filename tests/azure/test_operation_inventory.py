@@ -236,6 +236,10 @@ class _ModuleScan:
         path = _literal_path(args[1]) if len(args) > 1 else None
         if isinstance(method, ast.Constant) and isinstance(method.value, str) and path:
             self.raw.append(Raw(method.value.upper(), path, self.where(node)))
+        elif _follows_next_link(method, args[1] if len(args) > 1 else None):
+            # ARM's nextLink continues the list operation whose request builder made the first
+            # page (counted there, with its example); it is no operation of its own.
+            pass
         else:
             self.unresolved.append(f"{self.where(node)}: HttpRequest without a literal path")
 
@@ -359,6 +363,12 @@ def scan(
 def manifest() -> dict[str, Any]:
     data: dict[str, Any] = json.loads((EXAMPLES / "manifest.json").read_text(encoding="utf-8"))
     return data
+
+
+def _follows_next_link(method: ast.AST | None, url: ast.AST | None) -> bool:
+    """``HttpRequest("GET", next_link)``: a page's nextLink, followed as it is."""
+    return (isinstance(method, ast.Constant) and method.value == "GET"
+            and isinstance(url, ast.Name) and url.id == "next_link")
 
 
 def _literal_path(node: ast.expr) -> str | None:
