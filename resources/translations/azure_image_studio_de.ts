@@ -312,11 +312,11 @@
     </message>
     <message>
         <source>VHDs in storage accounts</source>
-        <translation type="unfinished"></translation>
+        <translation>VHDs in Speicherkonten</translation>
     </message>
     <message>
         <source>Page blobs in the subscription&apos;s storage accounts: storage account → container → VHD (an unmanaged VM&apos;s disk, an uploaded VHD), to download or copy.</source>
-        <translation type="unfinished"></translation>
+        <translation>Seitenblobs in den Speicherkonten des Abonnements: Speicherkonto → Container → VHD (der Datenträger eines nicht verwalteten virtuellen Computers, eine hochgeladene VHD), zum Herunterladen oder Kopieren.</translation>
     </message>
     <message>
         <source>Yes</source>
@@ -955,7 +955,7 @@
     </message>
     <message>
         <source>The data of {name} is in Azure from an earlier run; nothing is sent again.</source>
-        <translation type="unfinished"></translation>
+        <translation>Die Daten von {name} sind aus einem früheren Durchlauf bereits in Azure; es wird nichts erneut gesendet.</translation>
     </message>
     <message>
         <source>The data is in Azure from an earlier run; nothing is sent again.</source>
@@ -4053,79 +4053,83 @@
     </message>
     <message>
         <source>Shared key access is disabled</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Give the blob&apos;s URL with a SAS instead (Download… from a file or the command line), or allow shared key access on the storage account.</source>
-        <translation type="unfinished"></translation>
+        <translation>Der Zugriff mit gemeinsam verwendetem Schlüssel ist deaktiviert</translation>
     </message>
     <message>
         <source>{size} · modified {modified}</source>
-        <translation type="unfinished"></translation>
+        <translation>{size} · geändert {modified}</translation>
     </message>
     <message>
         <source>{size} · modified {modified} · in use</source>
-        <translation type="unfinished"></translation>
+        <translation>{size} · geändert {modified} · in Verwendung</translation>
     </message>
     <message>
         <source>Page blob {blob} is no longer in container {container} of {account}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Der Seitenblob {blob} ist nicht mehr im Container {container} von {account}.</translation>
     </message>
     <message>
         <source>Blob type</source>
-        <translation type="unfinished"></translation>
+        <translation>Blobtyp</translation>
     </message>
     <message>
         <source>Page blob</source>
-        <translation type="unfinished"></translation>
+        <translation>Seitenblob</translation>
     </message>
     <message>
-        <source>{size} ({count:,} bytes)</source>
-        <translation type="unfinished"></translation>
+        <source>Use the blob&apos;s URL with a SAS instead (the download and copy commands take one), or allow shared key access on the storage account.</source>
+        <translation>Verwenden Sie stattdessen die URL des Blobs mit einer SAS (die Befehle zum Herunterladen und Kopieren nehmen sie an), oder erlauben Sie den Zugriff mit gemeinsam verwendetem Schlüssel auf dem Speicherkonto.</translation>
+    </message>
+    <message>
+        <source>{size} ({count} bytes)</source>
+        <translation>{size} ({count} Bytes)</translation>
     </message>
     <message>
         <source>Storage account</source>
-        <translation type="unfinished"></translation>
+        <translation>Speicherkonto</translation>
     </message>
     <message>
         <source>Container</source>
-        <translation type="unfinished"></translation>
+        <translation>Container</translation>
     </message>
     <message>
         <source>Lease</source>
-        <translation type="unfinished"></translation>
+        <translation>Lease</translation>
     </message>
     <message>
         <source>Leased: in use by a VM or a disk</source>
-        <translation type="unfinished"></translation>
+        <translation>Geleast: von einem virtuellen Computer oder Datenträger verwendet</translation>
     </message>
     <message>
         <source>Available: not in use</source>
-        <translation type="unfinished"></translation>
+        <translation>Verfügbar: nicht in Verwendung</translation>
     </message>
     <message>
         <source>Blob URL</source>
-        <translation type="unfinished"></translation>
+        <translation>Blob-URL</translation>
     </message>
     <message>
         <source>Last modified</source>
-        <translation type="unfinished"></translation>
+        <translation>Zuletzt geändert</translation>
     </message>
     <message>
         <source>Content-MD5</source>
-        <translation type="unfinished"></translation>
+        <translation>Content-MD5</translation>
     </message>
     <message>
         <source>Lease duration</source>
-        <translation type="unfinished"></translation>
+        <translation>Leasedauer</translation>
+    </message>
+    <message>
+        <source>Storage account {name} is no longer in resource group {group}.</source>
+        <translation>Das Speicherkonto {name} ist nicht mehr in der Ressourcengruppe {group}.</translation>
     </message>
     <message>
         <source>Storage account {name} has no blob service.</source>
-        <translation type="unfinished"></translation>
+        <translation>Das Speicherkonto {name} hat keinen Blobdienst.</translation>
     </message>
     <message>
         <source>Storage account {name} does not accept requests signed with its key.</source>
-        <translation type="unfinished"></translation>
+        <translation>Das Speicherkonto {name} nimmt keine mit seinem Schlüssel signierten Anforderungen an.</translation>
     </message>
     <message>
         <source>Enter a disk name.</source>
@@ -4138,6 +4142,18 @@
     <message>
         <source>A disk name has 1–80 letters, digits, underscores, periods or hyphens, starts with a letter or digit and ends with a letter, digit or underscore.</source>
         <translation>Der Name eines Datenträgers besteht aus 1–80 Buchstaben, Ziffern, Unterstrichen, Punkten oder Bindestrichen, beginnt mit einem Buchstaben oder einer Ziffer und endet mit einem Buchstaben, einer Ziffer oder einem Unterstrich.</translation>
+    </message>
+    <message>
+        <source>Enter a snapshot name.</source>
+        <translation>Geben Sie einen Namen für die Momentaufnahme ein.</translation>
+    </message>
+    <message>
+        <source>The snapshot name must not start or end with spaces.</source>
+        <translation>Der Name der Momentaufnahme darf nicht mit Leerzeichen beginnen oder enden.</translation>
+    </message>
+    <message>
+        <source>A snapshot name has 1–80 letters, digits, underscores, periods or hyphens, starts with a letter or digit and ends with a letter, digit or underscore.</source>
+        <translation>Der Name einer Momentaufnahme besteht aus 1–80 Buchstaben, Ziffern, Unterstrichen, Punkten oder Bindestrichen, beginnt mit einem Buchstaben oder einer Ziffer und endet mit einem Buchstaben, einer Ziffer oder einem Unterstrich.</translation>
     </message>
     <message>
         <source>Enter an image name.</source>
@@ -4436,6 +4452,18 @@ Melden Sie sich bei Azure an (Konto → Bei Azure anmelden…), oder beenden Sie
         <translation>Mandant</translation>
     </message>
     <message>
+        <source>Azure copies the page blob into the container you name, in any storage account you can see (another subscription or region too); the data does not pass through this computer. Without a SAS in the URL, access is signed with the accounts&apos; keys.</source>
+        <translation>Azure kopiert den Seitenblob in den angegebenen Container, in jedes Speicherkonto, das Sie sehen (auch in einem anderen Abonnement oder einer anderen Region); die Daten laufen nicht über diesen Computer. Enthält die URL keine SAS, wird der Zugriff mit den Schlüsseln der Speicherkonten signiert.</translation>
+    </message>
+    <message>
+        <source>Target &amp;container URL:</source>
+        <translation>Ziel-&amp;Container-URL:</translation>
+    </message>
+    <message>
+        <source>Target container URL</source>
+        <translation>Ziel-Container-URL</translation>
+    </message>
+    <message>
         <source>Azure copies it into the region you pick, through incremental snapshots (CopyStart); the data does not pass through this computer.</source>
         <translation>Azure kopiert es über inkrementelle Momentaufnahmen (CopyStart) in die gewählte Region; die Daten laufen nicht über diesen Computer.</translation>
     </message>
@@ -4476,12 +4504,12 @@ Melden Sie sich bei Azure an (Konto → Bei Azure anmelden…), oder beenden Sie
         <translation>&amp;Kopieren</translation>
     </message>
     <message>
-        <source>Give the target image definition&apos;s resource ID: /subscriptions/…/resourceGroups/…/providers/Microsoft.Compute/galleries/…/images/…</source>
-        <translation>Geben Sie die Ressourcen-ID der Zielimagedefinition an: /subscriptions/…/resourceGroups/…/providers/Microsoft.Compute/galleries/…/images/…</translation>
+        <source>Give the target container&apos;s URL: https://account.blob.core.windows.net/container</source>
+        <translation>Geben Sie die URL des Zielcontainers an: https://account.blob.core.windows.net/container</translation>
     </message>
     <message>
-        <source>The version is three numbers, e.g. 1.0.0.</source>
-        <translation>Die Version besteht aus drei Zahlen, z. B. 1.0.0.</translation>
+        <source>Give the target image definition&apos;s resource ID: /subscriptions/…/resourceGroups/…/providers/Microsoft.Compute/galleries/…/images/…</source>
+        <translation>Geben Sie die Ressourcen-ID der Zielimagedefinition an: /subscriptions/…/resourceGroups/…/providers/Microsoft.Compute/galleries/…/images/…</translation>
     </message>
     <message>
         <source>The tenant is an ID (a GUID), or empty for yours.</source>
@@ -5048,6 +5076,14 @@ Melden Sie sich bei Azure an (Konto → Bei Azure anmelden…), oder beenden Sie
         <translation>Eine Imagedefinition. Erweitern Sie sie, um ihre Versionen zu sehen.</translation>
     </message>
     <message>
+        <source>A storage account. Expand it to see its blob containers.</source>
+        <translation>Ein Speicherkonto. Erweitern Sie es, um seine Blobcontainer zu sehen.</translation>
+    </message>
+    <message>
+        <source>A blob container. Expand it to see its page blobs (VHDs); select one for its facts.</source>
+        <translation>Ein Blobcontainer. Erweitern Sie ihn, um seine Seitenblobs (VHDs) zu sehen; wählen Sie einen aus, um seine Angaben zu sehen.</translation>
+    </message>
+    <message>
         <source>Selected item</source>
         <translation>Ausgewähltes Element</translation>
     </message>
@@ -5148,7 +5184,7 @@ Melden Sie sich bei Azure an (Konto → Bei Azure anmelden…), oder beenden Sie
     </message>
     <message>
         <source>Page blob (VHD)</source>
-        <translation type="unfinished"></translation>
+        <translation>Seitenblob (VHD)</translation>
     </message>
     <message numerus="yes">
         <source>Virtual machine — OS disk + %n data disk(s)</source>
@@ -5266,8 +5302,12 @@ Melden Sie sich bei Azure an (Konto → Bei Azure anmelden…), oder beenden Sie
         <translation>Herunterladen…</translation>
     </message>
     <message>
-        <source>Download the selected disk, snapshot or image version to a file on this computer</source>
-        <translation>Den ausgewählten Datenträger, die Momentaufnahme oder die Imageversion in eine Datei auf diesem Computer herunterladen</translation>
+        <source>Download the selected disk, snapshot, image version or VHD blob to a file on this computer</source>
+        <translation>Den ausgewählten Datenträger, die Momentaufnahme, die Imageversion oder den VHD-Blob in eine Datei auf diesem Computer herunterladen</translation>
+    </message>
+    <message>
+        <source>Download {name}</source>
+        <translation>{name} herunterladen</translation>
     </message>
 </context>
 <context>

@@ -4056,10 +4056,6 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Give the blob&apos;s URL with a SAS instead (Download… from a file or the command line), or allow shared key access on the storage account.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <source>{size} · modified {modified}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4080,7 +4076,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>{size} ({count:,} bytes)</source>
+        <source>Use the blob&apos;s URL with a SAS instead (the download and copy commands take one), or allow shared key access on the storage account.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{size} ({count} bytes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -4120,6 +4120,10 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Storage account {name} is no longer in resource group {group}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Storage account {name} has no blob service.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4137,6 +4141,18 @@
     </message>
     <message>
         <source>A disk name has 1–80 letters, digits, underscores, periods or hyphens, starts with a letter or digit and ends with a letter, digit or underscore.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter a snapshot name.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The snapshot name must not start or end with spaces.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A snapshot name has 1–80 letters, digits, underscores, periods or hyphens, starts with a letter or digit and ends with a letter, digit or underscore.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -4434,6 +4450,18 @@ Sign in to Azure (Account → Sign in to Azure…), or quit and start the app wi
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Azure copies the page blob into the container you name, in any storage account you can see (another subscription or region too); the data does not pass through this computer. Without a SAS in the URL, access is signed with the accounts&apos; keys.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Target &amp;container URL:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Target container URL</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Azure copies it into the region you pick, through incremental snapshots (CopyStart); the data does not pass through this computer.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4474,11 +4502,11 @@ Sign in to Azure (Account → Sign in to Azure…), or quit and start the app wi
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Give the target image definition&apos;s resource ID: /subscriptions/…/resourceGroups/…/providers/Microsoft.Compute/galleries/…/images/…</source>
+        <source>Give the target container&apos;s URL: https://account.blob.core.windows.net/container</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>The version is three numbers, e.g. 1.0.0.</source>
+        <source>Give the target image definition&apos;s resource ID: /subscriptions/…/resourceGroups/…/providers/Microsoft.Compute/galleries/…/images/…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -5046,6 +5074,14 @@ Sign in to Azure (Account → Sign in to Azure…), or quit and start the app wi
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>A storage account. Expand it to see its blob containers.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A blob container. Expand it to see its page blobs (VHDs); select one for its facts.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Selected item</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5264,7 +5300,11 @@ Sign in to Azure (Account → Sign in to Azure…), or quit and start the app wi
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Download the selected disk, snapshot or image version to a file on this computer</source>
+        <source>Download the selected disk, snapshot, image version or VHD blob to a file on this computer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Download {name}</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
