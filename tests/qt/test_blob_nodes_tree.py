@@ -84,6 +84,10 @@ def test_a_vhd_in_a_storage_account_shows_its_facts_and_offers_download_and_copy
     assert rows["Blob URL"] == f"{session_sandbox.blob_url}/{STORAGE_ACCOUNT_PROD}/vhds/{VHD.name}"
     assert rows["Last modified"] == format_datetime(VHD.modified)
     assert not any("sig=" in value for value in rows.values())
+    disks = pane.disk_model
+    size_column = 4  # Disk, LUN, OS type, OS state, Size, …
+    assert disks.rowCount() == 1
+    assert disks.data(disks.index(0, size_column)) == format_size(VHD.size)  # not "1 GiB"
 
     menu = _menu_of_current(window)
     names = {action.objectName() for action in menu.actions()}

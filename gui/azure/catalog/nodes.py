@@ -304,6 +304,8 @@ class DiskSpec:
     caching: str | None = None
     storage_type: str | None = None
     source: str | None = None
+    # The exact size where it is not whole GiB (a VHD blob): shown as it is, not rounded up.
+    size_bytes: int | None = None
 
 
 @dataclass(frozen=True)

@@ -175,7 +175,6 @@ def detail_of(ref: NodeRef, account: StorageAccount, container: str, blob: Any) 
         properties.append((QT_TR_NOOP("Content-MD5"), _base64(md5)))
     if lease is not None and getattr(lease, "duration", None) and in_use:
         properties.append((QT_TR_NOOP("Lease duration"), str(lease.duration)))
-    gib = (size + (1 << 30) - 1) >> 30
     return ImageDetail(
         ref=ref,
         title=name,
@@ -186,7 +185,7 @@ def detail_of(ref: NodeRef, account: StorageAccount, container: str, blob: Any) 
         architecture="",
         security_type="",
         location=account.location,
-        disks=(DiskSpec(DiskRole.OS, size_gb=gib, storage_type=Text(QT_TR_NOOP("Page blob")),
+        disks=(DiskSpec(DiskRole.OS, size_bytes=size, storage_type=Text(QT_TR_NOOP("Page blob")),
                         source=blob_url(account, container, name)),),
         properties=tuple(properties),
     )

@@ -14,6 +14,7 @@ from PySide6.QtCore import (
 )
 
 from gui.azure.catalog.nodes import DiskRole, DiskSpec
+from gui.qt.i18n import format_size
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -85,7 +86,9 @@ def _cells(disk: DiskSpec) -> tuple[str, ...]:
         _DASH if disk.lun is None else str(disk.lun),
         disk.os_type or _DASH,
         disk.os_state or _DASH,
-        _DASH
+        format_size(disk.size_bytes)
+        if disk.size_bytes is not None
+        else _DASH
         if disk.size_gb is None
         else QCoreApplication.translate("DiskTableModel", "{size} GiB").format(size=disk.size_gb),
         disk.caching or _DASH,
