@@ -108,3 +108,17 @@ def test_the_upload_wizard_names_the_format_and_a_bad_disk_name_in_german(
         "mit einem Buchstaben, einer Ziffer oder einem Unterstrich.")
     target.disk_name.setText("")
     assert "Geben Sie einen Namen für den Datenträger ein." in target.problems.text()
+
+
+def test_a_vhd_blob_s_disk_row_reads_in_german(german: None) -> None:
+    """The disk table renders our own texts (a blob's "Page blob") and exact sizes in German."""
+    from gui.azure.catalog.nodes import DiskRole, DiskSpec
+    from gui.i18n import QT_TR_NOOP, Text, message
+    from gui.qt.browser.disk_table import DiskTableModel
+
+    model = DiskTableModel()
+    model.set_disks([DiskSpec(DiskRole.OS, size_bytes=4 * MIB + 512,
+                              storage_type=Text(message(QT_TR_NOOP("Page blob"))))])
+    row = [model.data(model.index(0, column)) for column in range(model.columnCount())]
+    assert row[0] == "Betriebssystemdatenträger"
+    assert "4,0 MiB" in row and "Seitenblob" in row

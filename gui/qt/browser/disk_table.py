@@ -14,7 +14,7 @@ from PySide6.QtCore import (
 )
 
 from gui.azure.catalog.nodes import DiskRole, DiskSpec
-from gui.qt.i18n import format_size
+from gui.qt.i18n import format_size, render_text
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -76,7 +76,7 @@ def _tr(text: object) -> str:
 
 def _cells(disk: DiskSpec) -> tuple[str, ...]:
     if disk.storage_type:
-        storage = disk.storage_type
+        storage = render_text(disk.storage_type)  # an SKU as Azure names it, or our Text
     elif disk.role is DiskRole.OS:
         storage = QCoreApplication.translate("DiskTableModel", "chosen at deployment")
     else:
