@@ -38,8 +38,10 @@ def wheel_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv outside the checkout with the wheel (and its dependencies) installed."""
     venv = tmp_path_factory.mktemp("fresh") / "venv"
     run([sys.executable, "-m", "venv", venv])
+    # --no-compile: no byte-compiling of every installed module (the SDKs hold thousands);
+    # imports compile what they load, as on a user's first start.
     run([venv / "bin" / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check",
-         wheel], timeout=900)
+         "--no-compile", wheel], timeout=900)
     return venv
 
 
