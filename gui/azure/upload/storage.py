@@ -7,6 +7,7 @@ memory: it is never saved, and a resumed upload asks the account for a new one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
@@ -109,25 +110,34 @@ async def blob_sas_url(
     """A URL with a SAS for one blob, signed with the account's key: by default the upload's
     write SAS; ``permission=READ`` gives a read-only one (a download, a copy's source)."""
     key = await account_key(session, subscription_id, account)
-    try:
-        token = generate_blob_sas(
-            account_name=account.name,
-            container_name=container,
-            blob_name=blob,
-            account_key=key,
-            permission=permission,
-            expiry=datetime.now(UTC) + lifetime,
-        )
-    except ValueError as exc:
-        raise AzureServiceError(message(
-            QT_TR_NOOP("Could not sign a SAS for {name}: {reason}"),
-            name=account.name, reason=exc)) from exc
+    token = _signed(account, lambda: generate_blob_sas(
+        account_name=account.name,
+        container_name=container,
+        blob_name=blob,
+        account_key=key,
+        permission=permission,
+        expiry=datetime.now(UTC) + lifetime,
+    ))
     return f"{blob_url(account, container, blob)}?{token}"
+
+
+def _container_url(account: StorageAccount, container: str) -> str:
+    return f"{account.blob_endpoint.rstrip('/')}/{container}"
 
 
 def blob_url(account: StorageAccount, container: str, blob: str) -> str:
     """The blob's URL without a SAS (what may be shown)."""
-    return f"{account.blob_endpoint.rstrip('/')}/{container}/{quote(blob)}"
+    return f"{_container_url(account, container)}/{quote(blob)}"
+
+
+def _signed(account: StorageAccount, sign: Callable[[], str]) -> str:
+    """A SAS token from ``sign``; the SDK's ValueError (a bad key) as our error."""
+    try:
+        return sign()
+    except ValueError as exc:
+        raise AzureServiceError(message(
+            QT_TR_NOOP("Could not sign a SAS for {name}: {reason}"),
+            name=account.name, reason=exc)) from exc
 
 
 async def container_sas_url(
@@ -141,19 +151,14 @@ async def container_sas_url(
     """A URL with a list-and-read SAS for one container (listing its blobs and their
     properties), signed with the account's key; kept in memory by the caller only."""
     key = await account_key(session, subscription_id, account)
-    try:
-        token = generate_container_sas(
-            account_name=account.name,
-            container_name=container,
-            account_key=key,
-            permission=ContainerSasPermissions(read=True, list=True),
-            expiry=datetime.now(UTC) + lifetime,
-        )
-    except ValueError as exc:
-        raise AzureServiceError(message(
-            QT_TR_NOOP("Could not sign a SAS for {name}: {reason}"),
-            name=account.name, reason=exc)) from exc
-    return f"{account.blob_endpoint.rstrip('/')}/{container}?{token}"
+    token = _signed(account, lambda: generate_container_sas(
+        account_name=account.name,
+        container_name=container,
+        account_key=key,
+        permission=ContainerSasPermissions(read=True, list=True),
+        expiry=datetime.now(UTC) + lifetime,
+    ))
+    return f"{_container_url(account, container)}?{token}"
 
 
 async def renew_blob_sas(
